@@ -1,0 +1,8 @@
+//! Meridian: a self-hosted, DynamoDB-compatible database with active-active
+//! global tables.
+//!
+//! Data flows one way: `api` -> `engine` -> `store` (and, later, replication).
+//!
+//! - [`model`]: DynamoDB's data model (numbers, values, items, keys, tables).
+
+pub mod model;

@@ -1,0 +1,123 @@
+//! Order-preserving, prefix-free encoding of primary keys, so redb's byte
+//! order is DynamoDB's order: numbers numerically, strings and binaries
+//! bytewise. Prefix-free matters for composite keys: all items of one
+//! partition key form one contiguous range, whatever the sort keys are.
+//!
+//! - `S`/`B`: the bytes with `0x00` escaped as `0x00 0xFF`, then `0x00 0x01`.
+//! - `N`: a class byte (negative, zero, positive), then for non-zero values
+//!   the exponent (biased, big-endian u16) and the digits, ended by `0x00`;
+//!   negative numbers have every byte after the class byte inverted so a
+//!   larger magnitude sorts first.
+
+use super::number::Number;
+use super::value::AttributeValue;
+
+const NEGATIVE: u8 = 0x01;
+const ZERO: u8 = 0x02;
+const POSITIVE: u8 = 0x03;
+const EXPONENT_BIAS: i32 = 0x8000;
+
+/// Appends the encoding of one key attribute. Only `S`, `N` and `B` can be
+/// key attributes; the caller has checked the type against the schema.
+pub fn encode_key_value(value: &AttributeValue, out: &mut Vec<u8>) {
+    match value {
+        AttributeValue::S(s) => encode_bytes(s.as_bytes(), out),
+        AttributeValue::B(b) => encode_bytes(b, out),
+        AttributeValue::N(n) => encode_number(n, out),
+        // Not a key type: schema validation rejects these before encoding.
+        other => encode_bytes(other.type_name().as_bytes(), out),
+    }
+}
+
+fn encode_bytes(bytes: &[u8], out: &mut Vec<u8>) {
+    for &b in bytes {
+        out.push(b);
+        if b == 0 {
+            out.push(0xFF);
+        }
+    }
+    out.extend_from_slice(&[0x00, 0x01]);
+}
+
+fn encode_number(n: &Number, out: &mut Vec<u8>) {
+    if n.is_zero() {
+        out.push(ZERO);
+        return;
+    }
+    let start = out.len() + 1;
+    out.push(if n.is_negative() { NEGATIVE } else { POSITIVE });
+    // The exponent is within [-129, 126], so the biased value fits in u16.
+    let biased = (n.exponent() + EXPONENT_BIAS) as u16;
+    out.extend_from_slice(&biased.to_be_bytes());
+    // Digits as 1..=10 so that the terminator 0 sorts below every digit.
+    out.extend(n.digits().bytes().map(|d| d - b'0' + 1));
+    out.push(0x00);
+    if n.is_negative() {
+        for byte in &mut out[start..] {
+            *byte = !*byte;
+        }
+    }
+}
+
+/// Encodes a whole primary key: the partition key, then the sort key if the
+/// table has one.
+pub fn encode_primary_key(hash: &AttributeValue, range: Option<&AttributeValue>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(32);
+    encode_key_value(hash, &mut out);
+    if let Some(range) = range {
+        encode_key_value(range, &mut out);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn enc(v: &AttributeValue) -> Vec<u8> {
+        let mut out = Vec::new();
+        encode_key_value(v, &mut out);
+        out
+    }
+
+    fn num(s: &str) -> AttributeValue {
+        AttributeValue::N(Number::parse(s).unwrap())
+    }
+
+    #[test]
+    fn number_edge_cases_sort_numerically() {
+        let sorted = [
+            "-1E125", "-10", "-9.99", "-1", "-0.5", "-1E-130", "0", "1E-130", "0.5", "0.51", "1", "9", "10", "10.5",
+            "1E125",
+        ];
+        for pair in sorted.windows(2) {
+            assert!(enc(&num(pair[0])) < enc(&num(pair[1])), "{} < {}", pair[0], pair[1]);
+        }
+    }
+
+    #[test]
+    fn strings_are_prefix_free() {
+        let a = encode_primary_key(&AttributeValue::S("a".into()), Some(&AttributeValue::S("zzz".into())));
+        let ab = encode_primary_key(&AttributeValue::S("ab".into()), Some(&AttributeValue::S("".into())));
+        let prefix_a = encode_primary_key(&AttributeValue::S("a".into()), None);
+        assert!(a.starts_with(&prefix_a));
+        assert!(!ab.starts_with(&prefix_a));
+        assert!(a < ab);
+    }
+
+    proptest! {
+        #[test]
+        fn byte_order_matches_value_order(a in proptest::collection::vec(any::<u8>(), 0..8), b in proptest::collection::vec(any::<u8>(), 0..8)) {
+            let (ea, eb) = (enc(&AttributeValue::B(a.clone())), enc(&AttributeValue::B(b.clone())));
+            prop_assert_eq!(a.cmp(&b), ea.cmp(&eb));
+        }
+
+        #[test]
+        fn number_order_matches(a in -1_000_000i64..1_000_000, b in -1_000_000i64..1_000_000, sa in 0u32..6, sb in 0u32..6) {
+            let na = Number::parse(&format!("{a}E-{sa}")).unwrap();
+            let nb = Number::parse(&format!("{b}E-{sb}")).unwrap();
+            prop_assert_eq!(na.cmp(&nb), enc(&AttributeValue::N(na.clone())).cmp(&enc(&AttributeValue::N(nb.clone()))));
+        }
+    }
+}

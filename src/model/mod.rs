@@ -1,0 +1,11 @@
+//! DynamoDB's data model: numbers, attribute values, items, primary-key
+//! encoding and table descriptions. Pure data, no I/O.
+
+pub mod key;
+pub mod number;
+pub mod table;
+pub mod value;
+
+pub use number::{Number, NumberError};
+pub use table::{KeyAttribute, KeySchema, ScalarType, TableMeta};
+pub use value::{AttributeValue, Item, ValueError, item_from_json, item_size, item_to_json};
