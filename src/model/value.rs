@@ -141,7 +141,7 @@ impl AttributeValue {
             }
             "SS" => {
                 let items = array(inner)?.iter().map(string).collect::<Result<Vec<_>, _>>()?;
-                check_set("string", &items, |s| format!("{s}"))?;
+                check_set("string", &items, |s| s.clone())?;
                 AttributeValue::Ss(items)
             }
             "NS" => {
@@ -261,7 +261,7 @@ mod tests {
                 .to_string(),
             "One or more parameter values were invalid: Input collection [a, a] contains duplicates."
         );
-        assert_eq!(AttributeValue::from_json(&json!({"NS": ["1", "1.0"]})).is_err(), true);
+        assert!(AttributeValue::from_json(&json!({"NS": ["1", "1.0"]})).is_err());
         assert_eq!(
             AttributeValue::from_json(&json!({"NULL": false})),
             Err(ValueError::NullNotTrue)
