@@ -1,8 +1,25 @@
 //! Meridian: a self-hosted, DynamoDB-compatible database with active-active
 //! global tables.
 //!
-//! Data flows one way: `api` -> `engine` -> `store` (and, later, replication).
+//! Data flows one way: `api` -> `engine` -> `store`; background readers of
+//! the change log (replication, streams, PITR) go through the engine too.
 //!
-//! - [`model`]: DynamoDB's data model (numbers, values, items, keys, tables).
+//! - [`model`]: DynamoDB's data model: numbers, values, items, keys, tables.
+//! - [`clock`]: the region's hybrid logical clock and its offset guard.
+//! - [`config`]: topology (`regions/`) and node settings (`config/`).
+//! - [`store`]: redb tables and record codecs; only the engine opens it.
+//! - [`engine`]: the one write path (group commit of item + change log) and reads.
+//! - [`api`]: the DynamoDB JSON 1.0 HTTP API and its error mapping.
+//! - [`node`]: one region as a running unit with an ordered shutdown.
+//! - [`cli`]: the `meridian` subcommands.
+//! - [`telemetry`]: logging setup and process signals.
 
+pub mod api;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod engine;
 pub mod model;
+pub mod node;
+pub mod store;
+pub mod telemetry;

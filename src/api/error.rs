@@ -1,0 +1,132 @@
+//! The one place where errors become DynamoDB's wire errors: `__type`,
+//! `message` and HTTP status. Unexpected errors become InternalServerError,
+//! are logged, and never leak internals to the client.
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::engine::EngineError;
+use crate::model::{Item, ValueError, item_to_json};
+
+/// DynamoDB's error kinds that Meridian returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    Validation,
+    Serialization,
+    UnknownOperation,
+    ResourceNotFound,
+    ResourceInUse,
+    ConditionalCheckFailed,
+    RequestTooLarge,
+    InternalServerError,
+}
+
+impl ErrorKind {
+    /// The `__type` value, with the namespace DynamoDB uses for it.
+    pub fn wire_type(self) -> &'static str {
+        match self {
+            ErrorKind::Validation => "com.amazon.coral.validate#ValidationException",
+            ErrorKind::Serialization => "com.amazon.coral.service#SerializationException",
+            ErrorKind::UnknownOperation => "com.amazon.coral.service#UnknownOperationException",
+            ErrorKind::ResourceNotFound => "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException",
+            ErrorKind::ResourceInUse => "com.amazonaws.dynamodb.v20120810#ResourceInUseException",
+            ErrorKind::ConditionalCheckFailed => "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException",
+            ErrorKind::RequestTooLarge => "com.amazon.coral.service#RequestEntityTooLargeException",
+            ErrorKind::InternalServerError => "com.amazonaws.dynamodb.v20120810#InternalServerError",
+        }
+    }
+
+    /// The HTTP status DynamoDB answers with.
+    pub fn status(self) -> StatusCode {
+        match self {
+            ErrorKind::InternalServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorKind::RequestTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+/// An error on its way to the client.
+#[derive(Debug)]
+pub struct ApiError {
+    pub kind: ErrorKind,
+    pub message: String,
+    /// The current item, for ConditionalCheckFailedException with
+    /// ReturnValuesOnConditionCheckFailure = ALL_OLD.
+    pub item: Option<Item>,
+}
+
+impl ApiError {
+    /// An error of `kind` with `message`.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> ApiError {
+        ApiError {
+            kind,
+            message: message.into(),
+            item: None,
+        }
+    }
+
+    /// A ValidationException.
+    pub fn validation(message: impl Into<String>) -> ApiError {
+        ApiError::new(ErrorKind::Validation, message)
+    }
+
+    /// A SerializationException (a parameter of the wrong JSON type).
+    pub fn serialization(message: impl Into<String>) -> ApiError {
+        ApiError::new(ErrorKind::Serialization, message)
+    }
+
+    /// DynamoDB's "1 validation error detected" shape for a constraint on a
+    /// request member.
+    pub fn constraint(value: &str, member: &str, constraint: &str) -> ApiError {
+        ApiError::validation(format!(
+            "1 validation error detected: Value {value} at '{member}' failed to satisfy constraint: {constraint}"
+        ))
+    }
+
+    /// A required member is missing.
+    pub fn missing(member: &str) -> ApiError {
+        ApiError::constraint("null", member, "Member must not be null")
+    }
+
+    /// The JSON body DynamoDB sends for this error.
+    pub fn body(&self) -> Value {
+        let mut body = json!({ "__type": self.kind.wire_type(), "message": self.message });
+        if let Some(item) = &self.item {
+            body["Item"] = item_to_json(item);
+        }
+        body
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(error: EngineError) -> ApiError {
+        match error {
+            EngineError::ResourceNotFound | EngineError::TableNotFound(_) => {
+                ApiError::new(ErrorKind::ResourceNotFound, error.to_string())
+            }
+            EngineError::TableExists(_) | EngineError::ResourceInUse(_) => {
+                ApiError::new(ErrorKind::ResourceInUse, error.to_string())
+            }
+            EngineError::ConditionFailed { item } => ApiError {
+                kind: ErrorKind::ConditionalCheckFailed,
+                message: "The conditional request failed".into(),
+                item,
+            },
+            EngineError::Validation(message) => ApiError::validation(message),
+            EngineError::Store(_) | EngineError::Stopped => {
+                tracing::error!(error = %error, "internal error");
+                ApiError::new(ErrorKind::InternalServerError, "Internal server error")
+            }
+        }
+    }
+}
+
+impl From<ValueError> for ApiError {
+    fn from(error: ValueError) -> ApiError {
+        match error {
+            ValueError::Malformed => ApiError::serialization(error.to_string()),
+            other => ApiError::validation(other.to_string()),
+        }
+    }
+}

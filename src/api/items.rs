@@ -1,0 +1,345 @@
+//! Data plane for single items and batches: PutItem, GetItem, DeleteItem,
+//! UpdateItem, BatchGetItem, BatchWriteItem.
+
+use std::collections::HashSet;
+
+use serde_json::{Map, Value, json};
+
+use super::capacity::{CapacityDetail, CapacityKind, read_units, write_units};
+use super::error::ApiError;
+use super::expressions::{Expressions, Projection};
+use super::request::{Request, validate_table_name};
+use crate::engine::{Engine, ItemOp, ItemWrite, WriteOutcome};
+use crate::model::key::encode_primary_key;
+use crate::model::{Item, item_from_json, item_size, item_to_json};
+
+/// Most keys in one BatchGetItem.
+const MAX_BATCH_GET_KEYS: usize = 100;
+/// Most requests in one BatchWriteItem.
+const MAX_BATCH_WRITES: usize = 25;
+/// Most bytes of items one BatchGetItem returns before the rest become
+/// UnprocessedKeys.
+const MAX_BATCH_GET_BYTES: usize = 16 * 1024 * 1024;
+
+/// ReturnValues, checked against what the operation allows.
+fn return_values(req: &Request, allowed: &[&str]) -> Result<String, ApiError> {
+    let all = ["NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"];
+    let value = req
+        .opt_enum("ReturnValues", &all)?
+        .unwrap_or_else(|| "NONE".to_string());
+    if !allowed.contains(&value.as_str()) {
+        return Err(ApiError::validation("Return values set to invalid value"));
+    }
+    Ok(value)
+}
+
+/// ReturnValuesOnConditionCheckFailure = ALL_OLD?
+fn return_on_failure(req: &Request) -> Result<bool, ApiError> {
+    Ok(req
+        .opt_enum("ReturnValuesOnConditionCheckFailure", &["ALL_OLD", "NONE"])?
+        .as_deref()
+        == Some("ALL_OLD"))
+}
+
+fn write_response(table: &str, outcome: &WriteOutcome, attributes: Option<Item>, capacity: CapacityDetail) -> Value {
+    let mut body = json!({});
+    if let Some(attributes) = attributes.filter(|a| !a.is_empty()) {
+        body["Attributes"] = item_to_json(&attributes);
+    }
+    if let Some(report) = capacity.report(table, write_units(outcome.billed_bytes()), CapacityKind::Write) {
+        body["ConsumedCapacity"] = report;
+    }
+    body
+}
+
+/// PutItem.
+pub async fn handle_put_item(engine: &Engine, req: Request) -> Result<Value, ApiError> {
+    let table = req.table_name()?;
+    let item = req.item("Item")?;
+    let returns = return_values(&req, &["NONE", "ALL_OLD"])?;
+    let capacity = CapacityDetail::from_request(&req)?;
+    let mut expressions = Expressions::new(&req)?;
+    let condition = expressions.write_condition(&req)?;
+    expressions.finish()?;
+    let write = ItemWrite {
+        op: ItemOp::Put(item),
+        condition,
+        return_item_on_condition_failure: return_on_failure(&req)?,
+    };
+    let outcome = engine.write_item(table.clone(), write).await?;
+    let attributes = if returns == "ALL_OLD" {
+        outcome.old.clone()
+    } else {
+        None
+    };
+    Ok(write_response(&table, &outcome, attributes, capacity))
+}
+
+/// DeleteItem.
+pub async fn handle_delete_item(engine: &Engine, req: Request) -> Result<Value, ApiError> {
+    let table = req.table_name()?;
+    let key = req.item("Key")?;
+    let returns = return_values(&req, &["NONE", "ALL_OLD"])?;
+    let capacity = CapacityDetail::from_request(&req)?;
+    let mut expressions = Expressions::new(&req)?;
+    let condition = expressions.write_condition(&req)?;
+    expressions.finish()?;
+    let write = ItemWrite {
+        op: ItemOp::Delete(key),
+        condition,
+        return_item_on_condition_failure: return_on_failure(&req)?,
+    };
+    let outcome = engine.write_item(table.clone(), write).await?;
+    let attributes = if returns == "ALL_OLD" {
+        outcome.old.clone()
+    } else {
+        None
+    };
+    Ok(write_response(&table, &outcome, attributes, capacity))
+}
+
+/// UpdateItem.
+pub async fn handle_update_item(engine: &Engine, req: Request) -> Result<Value, ApiError> {
+    let table = req.table_name()?;
+    let key = req.item("Key")?;
+    let returns = return_values(&req, &["NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"])?;
+    let capacity = CapacityDetail::from_request(&req)?;
+    let mut expressions = Expressions::new(&req)?;
+    let (mutator, updated) = expressions.update(&req)?;
+    let condition = expressions.write_condition(&req)?;
+    expressions.finish()?;
+    let op = ItemOp::Update { key, mutator };
+    let write = ItemWrite {
+        op,
+        condition,
+        return_item_on_condition_failure: return_on_failure(&req)?,
+    };
+    let outcome = engine.write_item(table.clone(), write).await?;
+    let attributes = match returns.as_str() {
+        "ALL_OLD" => outcome.old.clone(),
+        "ALL_NEW" => outcome.new.clone(),
+        "UPDATED_OLD" => outcome.old.as_ref().map(|i| updated.apply(i)),
+        "UPDATED_NEW" => outcome.new.as_ref().map(|i| updated.apply(i)),
+        _ => None,
+    };
+    Ok(write_response(&table, &outcome, attributes, capacity))
+}
+
+/// GetItem.
+pub async fn handle_get_item(engine: &Engine, req: Request) -> Result<Value, ApiError> {
+    let table = req.table_name()?;
+    let key = req.item("Key")?;
+    let consistent = req.opt_bool("ConsistentRead")?.unwrap_or(false);
+    let capacity = CapacityDetail::from_request(&req)?;
+    let mut expressions = Expressions::new(&req)?;
+    let projection = expressions.projection(&req)?;
+    expressions.finish()?;
+    let (_, item) = engine.get_item(table.clone(), key).await?;
+    let bytes = item.as_ref().map(item_size).unwrap_or(0);
+    let mut body = json!({});
+    if let Some(item) = item {
+        let item = match &projection {
+            Some(p) => p.apply(&item),
+            None => item,
+        };
+        body["Item"] = item_to_json(&item);
+    }
+    if let Some(report) = capacity.report(&table, read_units(bytes, consistent), CapacityKind::Read) {
+        body["ConsumedCapacity"] = report;
+    }
+    Ok(body)
+}
+
+fn request_items(req: &Request) -> Result<&Map<String, Value>, ApiError> {
+    let items = req
+        .opt_object("RequestItems")?
+        .ok_or_else(|| ApiError::missing("requestItems"))?;
+    if items.is_empty() {
+        return Err(ApiError::constraint(
+            "{}",
+            "requestItems",
+            "Member must have length greater than or equal to 1",
+        ));
+    }
+    for table in items.keys() {
+        validate_table_name(table, "requestItems.key")?;
+    }
+    Ok(items)
+}
+
+/// What BatchGetItem asks of one table.
+struct TableGet {
+    table: String,
+    keys: Vec<Item>,
+    raw: Map<String, Value>,
+    consistent: bool,
+    projection: Option<Projection>,
+}
+
+fn parse_table_get(table: &str, spec: &Value) -> Result<TableGet, ApiError> {
+    let raw = spec
+        .as_object()
+        .cloned()
+        .ok_or_else(|| ApiError::serialization("Unexpected value type in payload"))?;
+    let sub = Request::from_map(raw.clone());
+    let keys = sub
+        .opt_array("Keys")?
+        .ok_or_else(|| ApiError::missing("requestItems.member.keys"))?;
+    if keys.is_empty() {
+        return Err(ApiError::constraint(
+            "[]",
+            "requestItems.member.keys",
+            "Member must have length greater than or equal to 1",
+        ));
+    }
+    let keys = keys.iter().map(item_from_json).collect::<Result<Vec<_>, _>>()?;
+    let mut expressions = Expressions::new(&sub)?;
+    let projection = expressions.projection(&sub)?;
+    expressions.finish()?;
+    let consistent = sub.opt_bool("ConsistentRead")?.unwrap_or(false);
+    Ok(TableGet {
+        table: table.to_string(),
+        keys,
+        raw,
+        consistent,
+        projection,
+    })
+}
+
+/// BatchGetItem: up to 100 keys; keys beyond the 16 MB response limit come
+/// back as UnprocessedKeys.
+pub async fn handle_batch_get_item(engine: &Engine, req: Request) -> Result<Value, ApiError> {
+    let capacity = CapacityDetail::from_request(&req)?;
+    let gets = request_items(&req)?
+        .iter()
+        .map(|(table, spec)| parse_table_get(table, spec))
+        .collect::<Result<Vec<_>, _>>()?;
+    if gets.iter().map(|g| g.keys.len()).sum::<usize>() > MAX_BATCH_GET_KEYS {
+        return Err(ApiError::validation(
+            "Too many items requested for the BatchGetItem call",
+        ));
+    }
+    let mut responses = Map::new();
+    let mut unprocessed = Map::new();
+    let mut consumed = Vec::new();
+    let mut returned_bytes = 0;
+    for get in gets {
+        let (meta, items) = engine.get_items(get.table.clone(), get.keys.clone()).await?;
+        let mut seen = HashSet::new();
+        for key in &get.keys {
+            let key = meta
+                .key_schema
+                .key_from_request(key)
+                .map_err(|e| ApiError::validation(e.to_string()))?;
+            if !seen.insert(encode_primary_key(&key.hash, key.range.as_ref())) {
+                return Err(ApiError::validation("Provided list of item keys contains duplicates"));
+            }
+        }
+        let mut found = Vec::new();
+        let mut left = Vec::new();
+        let mut units = 0.0;
+        for (key, item) in get.keys.iter().zip(items) {
+            if returned_bytes >= MAX_BATCH_GET_BYTES {
+                left.push(item_to_json(key));
+                continue;
+            }
+            let bytes = item.as_ref().map(item_size).unwrap_or(0);
+            units += read_units(bytes, get.consistent);
+            if let Some(item) = item {
+                returned_bytes += bytes;
+                let item = match &get.projection {
+                    Some(p) => p.apply(&item),
+                    None => item,
+                };
+                found.push(item_to_json(&item));
+            }
+        }
+        responses.insert(get.table.clone(), Value::Array(found));
+        if !left.is_empty() {
+            let mut spec = get.raw.clone();
+            spec.insert("Keys".into(), Value::Array(left));
+            unprocessed.insert(get.table.clone(), Value::Object(spec));
+        }
+        consumed.extend(capacity.report(&get.table, units, CapacityKind::Read));
+    }
+    let mut body = json!({ "Responses": responses, "UnprocessedKeys": unprocessed });
+    if capacity != CapacityDetail::None {
+        body["ConsumedCapacity"] = Value::Array(consumed);
+    }
+    Ok(body)
+}
+
+fn parse_write_request(table: &str, request: &Value) -> Result<(String, ItemWrite), ApiError> {
+    let object = request
+        .as_object()
+        .ok_or_else(|| ApiError::serialization("Unexpected value type in payload"))?;
+    let put = object.get("PutRequest").filter(|v| !v.is_null());
+    let delete = object.get("DeleteRequest").filter(|v| !v.is_null());
+    let op = match (put, delete) {
+        (Some(put), None) => {
+            let item = put
+                .get("Item")
+                .ok_or_else(|| ApiError::missing("requestItems.member.member.putRequest.item"))?;
+            ItemOp::Put(item_from_json(item)?)
+        }
+        (None, Some(delete)) => {
+            let key = delete
+                .get("Key")
+                .ok_or_else(|| ApiError::missing("requestItems.member.member.deleteRequest.key"))?;
+            ItemOp::Delete(item_from_json(key)?)
+        }
+        _ => {
+            return Err(ApiError::validation(
+                "Supplied WriteRequest must contain exactly one of PutRequest and DeleteRequest",
+            ));
+        }
+    };
+    Ok((table.to_string(), ItemWrite::new(op)))
+}
+
+/// BatchWriteItem: up to 25 puts and deletes, each atomic, validated as a
+/// whole before any is written. All are processed, so UnprocessedItems is
+/// always empty.
+pub async fn handle_batch_write_item(engine: &Engine, req: Request) -> Result<Value, ApiError> {
+    let capacity = CapacityDetail::from_request(&req)?;
+    let mut writes = Vec::new();
+    for (table, requests) in request_items(&req)? {
+        let requests = requests
+            .as_array()
+            .ok_or_else(|| ApiError::serialization("Unexpected value type in payload"))?;
+        if requests.is_empty() || requests.len() > MAX_BATCH_WRITES {
+            return Err(ApiError::constraint(
+                "{...}",
+                "requestItems",
+                "Map value must satisfy constraint: [Member must have length less than or equal to 25, Member must have length greater than or equal to 1]",
+            ));
+        }
+        for request in requests {
+            writes.push(parse_write_request(table, request)?);
+        }
+    }
+    if writes.len() > MAX_BATCH_WRITES {
+        return Err(ApiError::validation(
+            "Too many items requested for the BatchWriteItem call",
+        ));
+    }
+    let tables: Vec<String> = writes.iter().map(|(t, _)| t.clone()).collect();
+    let outcomes = engine.write_batch(writes).await?;
+    let mut body = json!({ "UnprocessedItems": {} });
+    if capacity != CapacityDetail::None {
+        let mut per_table: Vec<(String, f64)> = Vec::new();
+        for (table, outcome) in tables.iter().zip(&outcomes) {
+            let units = write_units(outcome.billed_bytes());
+            match per_table.iter_mut().find(|(t, _)| t == table) {
+                Some((_, total)) => *total += units,
+                None => per_table.push((table.clone(), units)),
+            }
+        }
+        let reports: Vec<Value> = per_table
+            .iter()
+            .filter_map(|(t, u)| capacity.report(t, *u, CapacityKind::Write))
+            .collect();
+        body["ConsumedCapacity"] = Value::Array(reports);
+    }
+    Ok(body)
+}

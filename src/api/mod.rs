@@ -1,0 +1,183 @@
+//! The DynamoDB JSON 1.0 HTTP API: `POST /` with `X-Amz-Target`, parsed once
+//! into an `Operation` and dispatched to one `handle_*` per operation.
+//! Responses carry `x-amz-crc32` (the SDKs check it) and a request id.
+
+mod capacity;
+pub mod error;
+mod expressions;
+mod items;
+mod query;
+mod request;
+mod tables;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tracing::Instrument;
+
+use crate::config::NodeConfig;
+use crate::engine::Engine;
+use error::{ApiError, ErrorKind};
+use request::Request;
+
+/// What the HTTP handlers share.
+pub struct ApiState {
+    pub engine: Engine,
+    pub config: NodeConfig,
+    /// The address clients reach this region at (DescribeEndpoints).
+    pub endpoint: String,
+    requests: AtomicU64,
+}
+
+impl ApiState {
+    /// State for serving `engine` with `config`.
+    pub fn new(engine: Engine, config: NodeConfig, endpoint: String) -> ApiState {
+        ApiState {
+            engine,
+            config,
+            endpoint,
+            requests: AtomicU64::new(0),
+        }
+    }
+}
+
+/// Every DynamoDB operation Meridian answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operation {
+    CreateTable,
+    DescribeTable,
+    ListTables,
+    DeleteTable,
+    UpdateTable,
+    DescribeEndpoints,
+    TagResource,
+    UntagResource,
+    ListTagsOfResource,
+    PutItem,
+    GetItem,
+    DeleteItem,
+    UpdateItem,
+    BatchGetItem,
+    BatchWriteItem,
+    Query,
+    Scan,
+}
+
+impl Operation {
+    /// Parses an `X-Amz-Target` header value.
+    pub fn from_target(target: &str) -> Option<Operation> {
+        let name = target.strip_prefix("DynamoDB_20120810.")?;
+        Some(match name {
+            "CreateTable" => Operation::CreateTable,
+            "DescribeTable" => Operation::DescribeTable,
+            "ListTables" => Operation::ListTables,
+            "DeleteTable" => Operation::DeleteTable,
+            "UpdateTable" => Operation::UpdateTable,
+            "DescribeEndpoints" => Operation::DescribeEndpoints,
+            "TagResource" => Operation::TagResource,
+            "UntagResource" => Operation::UntagResource,
+            "ListTagsOfResource" => Operation::ListTagsOfResource,
+            "PutItem" => Operation::PutItem,
+            "GetItem" => Operation::GetItem,
+            "DeleteItem" => Operation::DeleteItem,
+            "UpdateItem" => Operation::UpdateItem,
+            "BatchGetItem" => Operation::BatchGetItem,
+            "BatchWriteItem" => Operation::BatchWriteItem,
+            "Query" => Operation::Query,
+            "Scan" => Operation::Scan,
+            _ => return None,
+        })
+    }
+}
+
+/// The router for one region's API.
+pub fn router(state: Arc<ApiState>) -> Router {
+    Router::new().route("/", post(handle)).with_state(state)
+}
+
+/// Serves the API on `listener` until `shutdown` completes, then finishes
+/// the requests in flight.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<ApiState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn handle(State(state): State<Arc<ApiState>>, headers: HeaderMap, body: Body) -> Response {
+    let id = state.requests.fetch_add(1, Ordering::Relaxed);
+    let request_id = format!("{:016X}{:016X}", crc32fast::hash(state.engine.region().as_bytes()), id);
+    let result = handle_request(&state, &headers, body).await;
+    let (status, body) = match result {
+        Ok(body) => (StatusCode::OK, body),
+        Err(error) => (error.kind.status(), error.body()),
+    };
+    json_response(status, &body, &request_id)
+}
+
+async fn handle_request(state: &ApiState, headers: &HeaderMap, body: Body) -> Result<Value, ApiError> {
+    let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let operation = Operation::from_target(target)
+        .ok_or_else(|| ApiError::new(ErrorKind::UnknownOperation, format!("Unknown operation: {target}")))?;
+    let limit = state.config.limits.max_request_bytes;
+    let bytes = http_body_util::Limited::new(body, limit).collect().await.map_err(|_| {
+        ApiError::new(
+            ErrorKind::RequestTooLarge,
+            format!("Request size exceeded {limit} bytes"),
+        )
+    })?;
+    let request = Request::parse(&bytes.to_bytes())?;
+    let span = tracing::debug_span!("request", region = %state.engine.region(), op = ?operation);
+    dispatch(state, operation, request).instrument(span).await
+}
+
+async fn dispatch(state: &ApiState, operation: Operation, req: Request) -> Result<Value, ApiError> {
+    let engine = &state.engine;
+    match operation {
+        Operation::CreateTable => tables::handle_create_table(engine, req).await,
+        Operation::DescribeTable => tables::handle_describe_table(engine, req).await,
+        Operation::ListTables => tables::handle_list_tables(engine, req).await,
+        Operation::DeleteTable => tables::handle_delete_table(engine, req).await,
+        Operation::UpdateTable => tables::handle_update_table(engine, req).await,
+        Operation::DescribeEndpoints => Ok(tables::handle_describe_endpoints(&state.endpoint)),
+        Operation::TagResource => tables::handle_tag_resource(engine, req).await,
+        Operation::UntagResource => tables::handle_untag_resource(engine, req).await,
+        Operation::ListTagsOfResource => tables::handle_list_tags(engine, req).await,
+        Operation::PutItem => items::handle_put_item(engine, req).await,
+        Operation::GetItem => items::handle_get_item(engine, req).await,
+        Operation::DeleteItem => items::handle_delete_item(engine, req).await,
+        Operation::UpdateItem => items::handle_update_item(engine, req).await,
+        Operation::BatchGetItem => items::handle_batch_get_item(engine, req).await,
+        Operation::BatchWriteItem => items::handle_batch_write_item(engine, req).await,
+        Operation::Query => query::handle_query(engine, req).await,
+        Operation::Scan => query::handle_scan(engine, req).await,
+    }
+}
+
+fn json_response(status: StatusCode, body: &Value, request_id: &str) -> Response {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    let crc = crc32fast::hash(&bytes);
+    let mut response = (status, bytes).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-amz-json-1.0"),
+    );
+    headers.insert("x-amz-crc32", HeaderValue::from(crc));
+    if let Ok(id) = HeaderValue::from_str(request_id) {
+        headers.insert("x-amzn-requestid", id);
+    }
+    response
+}

@@ -1,0 +1,400 @@
+//! Control plane: CreateTable, DescribeTable, ListTables, DeleteTable,
+//! UpdateTable, DescribeEndpoints and the tagging operations.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use super::error::{ApiError, ErrorKind};
+use super::request::{Request, validate_table_name};
+use crate::engine::{Engine, EngineError, NewTable};
+use crate::model::table::{ACCOUNT_ID, BillingMode};
+use crate::model::{KeyAttribute, KeySchema, ScalarType, TableMeta};
+
+/// Most table names one ListTables page returns.
+const MAX_LIST_TABLES: i64 = 100;
+
+/// DynamoDB's TableDescription of `meta` as seen in `region`.
+pub fn describe(meta: &TableMeta, region: &str) -> Value {
+    let mut key_schema = vec![json!({"AttributeName": meta.key_schema.hash.name, "KeyType": "HASH"})];
+    if let Some(range) = &meta.key_schema.range {
+        key_schema.push(json!({"AttributeName": range.name, "KeyType": "RANGE"}));
+    }
+    let definitions: Vec<Value> = meta
+        .attribute_definitions
+        .iter()
+        .map(|d| json!({"AttributeName": d.name, "AttributeType": d.ty.as_str()}))
+        .collect();
+    let created = meta.created_at_ms as f64 / 1000.0;
+    let (read, write) = match meta.billing {
+        BillingMode::PayPerRequest => (0, 0),
+        BillingMode::Provisioned { read, write } => (read, write),
+    };
+    let mut description = json!({
+        "TableName": meta.name,
+        "TableStatus": meta.status.as_str(),
+        "KeySchema": key_schema,
+        "AttributeDefinitions": definitions,
+        "CreationDateTime": created,
+        "ItemCount": meta.item_count,
+        "TableSizeBytes": meta.size_bytes,
+        "TableArn": meta.arn(region),
+        "TableId": meta.table_id,
+        "ProvisionedThroughput": {
+            "NumberOfDecreasesToday": 0,
+            "ReadCapacityUnits": read,
+            "WriteCapacityUnits": write,
+        },
+        "DeletionProtectionEnabled": false,
+    });
+    if meta.billing == BillingMode::PayPerRequest {
+        description["BillingModeSummary"] =
+            json!({"BillingMode": "PAY_PER_REQUEST", "LastUpdateToPayPerRequestDateTime": created});
+    } else {
+        description["BillingModeSummary"] = json!({"BillingMode": "PROVISIONED"});
+    }
+    description
+}
+
+fn parse_key_schema(req: &Request, definitions: &[KeyAttribute]) -> Result<KeySchema, ApiError> {
+    let elements = req
+        .opt_array("KeySchema")?
+        .ok_or_else(|| ApiError::missing("keySchema"))?;
+    if elements.is_empty() || elements.len() > 2 {
+        return Err(ApiError::constraint(
+            "[]",
+            "keySchema",
+            "Member must have length less than or equal to 2, Member must have length greater than or equal to 1",
+        ));
+    }
+    let mut attrs = Vec::new();
+    for element in elements {
+        let name = element["AttributeName"]
+            .as_str()
+            .ok_or_else(|| ApiError::missing("keySchema.member.attributeName"))?;
+        let key_type = element["KeyType"]
+            .as_str()
+            .ok_or_else(|| ApiError::missing("keySchema.member.keyType"))?;
+        if key_type != "HASH" && key_type != "RANGE" {
+            return Err(ApiError::constraint(
+                &format!("'{key_type}'"),
+                "keySchema.member.keyType",
+                "Member must satisfy enum value set: [HASH, RANGE]",
+            ));
+        }
+        attrs.push((name.to_string(), key_type));
+    }
+    if attrs[0].1 != "HASH" {
+        return Err(ApiError::validation(
+            "Invalid KeySchema: The first KeySchemaElement is not a HASH key type",
+        ));
+    }
+    if attrs.len() == 2 && attrs[1].1 != "RANGE" {
+        return Err(ApiError::validation(
+            "Invalid KeySchema: The second KeySchemaElement is not a RANGE key type",
+        ));
+    }
+    if attrs.len() == 2 && attrs[0].0 == attrs[1].0 {
+        return Err(ApiError::validation(
+            "Both the Hash Key and the Range Key element in the KeySchema have the same name",
+        ));
+    }
+    let lookup = |name: &str| {
+        definitions.iter().find(|d| d.name == name).cloned().ok_or_else(|| {
+            let keys: Vec<&str> = attrs.iter().map(|(n, _)| n.as_str()).collect();
+            let defined: Vec<&str> = definitions.iter().map(|d| d.name.as_str()).collect();
+            ApiError::validation(format!(
+                "One or more parameter values were invalid: Some index key attributes are not defined in AttributeDefinitions. Keys: [{}], AttributeDefinitions: [{}]",
+                keys.join(", "),
+                defined.join(", ")
+            ))
+        })
+    };
+    let hash = lookup(&attrs[0].0)?;
+    let range = attrs.get(1).map(|(name, _)| lookup(name)).transpose()?;
+    if definitions.len() != attrs.len() {
+        return Err(ApiError::validation(
+            "One or more parameter values were invalid: Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions",
+        ));
+    }
+    Ok(KeySchema { hash, range })
+}
+
+fn parse_definitions(req: &Request) -> Result<Vec<KeyAttribute>, ApiError> {
+    let raw = req
+        .opt_array("AttributeDefinitions")?
+        .ok_or_else(|| ApiError::missing("attributeDefinitions"))?;
+    let mut definitions: Vec<KeyAttribute> = Vec::new();
+    for element in raw {
+        let name = element["AttributeName"]
+            .as_str()
+            .ok_or_else(|| ApiError::missing("attributeDefinitions.member.attributeName"))?;
+        let ty = element["AttributeType"]
+            .as_str()
+            .ok_or_else(|| ApiError::missing("attributeDefinitions.member.attributeType"))?;
+        let ty = ScalarType::parse(ty).ok_or_else(|| {
+            ApiError::constraint(
+                &format!("'{ty}'"),
+                "attributeDefinitions.member.attributeType",
+                "Member must satisfy enum value set: [B, N, S]",
+            )
+        })?;
+        if definitions.iter().any(|d| d.name == name) {
+            return Err(ApiError::validation(format!(
+                "Cannot have two attributes with the same name. Attribute name: {name}"
+            )));
+        }
+        definitions.push(KeyAttribute {
+            name: name.to_string(),
+            ty,
+        });
+    }
+    Ok(definitions)
+}
+
+fn parse_billing(req: &Request, current: Option<&BillingMode>) -> Result<Option<BillingMode>, ApiError> {
+    let mode = req.opt_enum("BillingMode", &["PROVISIONED", "PAY_PER_REQUEST"])?;
+    let throughput = req.opt_object("ProvisionedThroughput")?;
+    let units = |name: &str| -> Result<u64, ApiError> {
+        let t = throughput.ok_or_else(|| ApiError::missing("provisionedThroughput"))?;
+        let value = t.get(name).and_then(Value::as_i64).ok_or_else(|| {
+            ApiError::missing(&format!("provisionedThroughput.{}", super::request::lower_first(name)))
+        })?;
+        if value < 1 {
+            return Err(ApiError::constraint(
+                &format!("'{value}'"),
+                &format!("provisionedThroughput.{}", super::request::lower_first(name)),
+                "Member must have value greater than or equal to 1",
+            ));
+        }
+        Ok(value as u64)
+    };
+    let effective = mode.as_deref().or(match current {
+        None => Some("PROVISIONED"),
+        Some(BillingMode::PayPerRequest) if throughput.is_some() => Some("PAY_PER_REQUEST"),
+        Some(BillingMode::Provisioned { .. }) if throughput.is_some() => Some("PROVISIONED"),
+        Some(_) => None,
+    });
+    match effective {
+        None => Ok(None),
+        Some("PAY_PER_REQUEST") => {
+            if throughput.is_some() {
+                return Err(ApiError::validation(
+                    "One or more parameter values were invalid: Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST",
+                ));
+            }
+            Ok(Some(BillingMode::PayPerRequest))
+        }
+        Some(_) => {
+            if throughput.is_none() {
+                return Err(ApiError::validation(
+                    "One or more parameter values were invalid: ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED",
+                ));
+            }
+            Ok(Some(BillingMode::Provisioned {
+                read: units("ReadCapacityUnits")?,
+                write: units("WriteCapacityUnits")?,
+            }))
+        }
+    }
+}
+
+fn parse_tags(tags: &[Value]) -> Result<BTreeMap<String, String>, ApiError> {
+    let mut out = BTreeMap::new();
+    for tag in tags {
+        let key = tag["Key"]
+            .as_str()
+            .ok_or_else(|| ApiError::missing("tags.member.key"))?;
+        let value = tag["Value"]
+            .as_str()
+            .ok_or_else(|| ApiError::missing("tags.member.value"))?;
+        if key.is_empty() || key.len() > 128 || value.len() > 256 {
+            return Err(ApiError::validation(
+                "One or more parameter values were invalid: Tag key or value is invalid",
+            ));
+        }
+        out.insert(key.to_string(), value.to_string());
+    }
+    if out.len() > 50 {
+        return Err(ApiError::validation(
+            "One or more parameter values were invalid: Too many tags",
+        ));
+    }
+    Ok(out)
+}
+
+/// Rejects parameters of features Meridian does not have yet, instead of
+/// silently ignoring them.
+fn reject_unsupported(req: &Request, names: &[&str]) -> Result<(), ApiError> {
+    match names.iter().find(|n| req.has(n)) {
+        Some(name) => Err(ApiError::validation(format!("{name} is not supported by Meridian yet"))),
+        None => Ok(()),
+    }
+}
+
+/// CreateTable.
+pub async fn handle_create_table(engine: &Engine, req: Request) -> Result<Value, ApiError> {
+    let name = req.table_name()?;
+    let definitions = parse_definitions(&req)?;
+    let key_schema = parse_key_schema(&req, &definitions)?;
+    let billing = parse_billing(&req, None)?.unwrap_or(BillingMode::PayPerRequest);
+    let tags = parse_tags(req.opt_array("Tags")?.map(Vec::as_slice).unwrap_or(&[]))?;
+    reject_unsupported(
+        &req,
+        &["GlobalSecondaryIndexes", "LocalSecondaryIndexes", "StreamSpecification"],
+    )?;
+    let spec = NewTable {
+        name,
+        key_schema,
+        attribute_definitions: definitions,
+        billing,
+        tags,
+    };
+    let meta = engine.create_table(spec).await?;
+    Ok(json!({ "TableDescription": describe(&meta, engine.region()) }))
+}
+
+/// DescribeTable.
+pub async fn handle_describe_table(engine: &Engine, req: Request) -> Result<Value, ApiError> {
+    let meta = engine.describe_table(req.table_name()?).await?;
+    Ok(json!({ "Table": describe(&meta, engine.region()) }))
+}
+
+/// ListTables, paginated by ExclusiveStartTableName / LastEvaluatedTableName.
+pub async fn handle_list_tables(engine: &Engine, req: Request) -> Result<Value, ApiError> {
+    let limit = req.opt_i64("Limit")?.unwrap_or(MAX_LIST_TABLES);
+    if !(1..=MAX_LIST_TABLES).contains(&limit) {
+        let constraint = if limit < 1 {
+            "Member must have value greater than or equal to 1"
+        } else {
+            "Member must have value less than or equal to 100"
+        };
+        return Err(ApiError::constraint(&format!("'{limit}'"), "limit", constraint));
+    }
+    let start = req.opt_str("ExclusiveStartTableName")?.map(str::to_string);
+    if let Some(start) = &start {
+        validate_table_name(start, "exclusiveStartTableName")?;
+    }
+    let mut names = engine.list_tables(start, limit as usize + 1).await?;
+    let more = names.len() > limit as usize;
+    names.truncate(limit as usize);
+    let mut body = json!({ "TableNames": names });
+    if more && let Some(last) = names.last() {
+        body["LastEvaluatedTableName"] = json!(last);
+    }
+    Ok(body)
+}
+
+/// DeleteTable.
+pub async fn handle_delete_table(engine: &Engine, req: Request) -> Result<Value, ApiError> {
+    let meta = engine.delete_table(req.table_name()?).await?;
+    Ok(json!({ "TableDescription": describe(&meta, engine.region()) }))
+}
+
+/// UpdateTable: billing mode and provisioned throughput (more arrives with
+/// global tables and streams).
+pub async fn handle_update_table(engine: &Engine, req: Request) -> Result<Value, ApiError> {
+    let name = req.table_name()?;
+    reject_unsupported(
+        &req,
+        &[
+            "GlobalSecondaryIndexUpdates",
+            "ReplicaUpdates",
+            "StreamSpecification",
+            "SSESpecification",
+        ],
+    )?;
+    if !req.has("BillingMode") && !req.has("ProvisionedThroughput") && !req.has("DeletionProtectionEnabled") {
+        return Err(ApiError::validation(
+            "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required",
+        ));
+    }
+    let current = engine.describe_table(name.clone()).await?;
+    let billing = parse_billing(&req, Some(&current.billing))?;
+    let meta = engine
+        .update_table(name, move |meta| {
+            if let Some(billing) = billing {
+                meta.billing = billing;
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(json!({ "TableDescription": describe(&meta, engine.region()) }))
+}
+
+/// DescribeEndpoints: this region is its own endpoint.
+pub fn handle_describe_endpoints(endpoint: &str) -> Value {
+    json!({ "Endpoints": [{ "Address": endpoint, "CachePeriodInMinutes": 1440 }] })
+}
+
+/// The table named by a ResourceArn in this region.
+fn table_from_arn(engine: &Engine, arn: &str) -> Result<String, ApiError> {
+    let prefix = format!("arn:aws:dynamodb:{}:{ACCOUNT_ID}:table/", engine.region());
+    match arn.strip_prefix(&prefix) {
+        Some(name) if validate_table_name(name, "resourceArn").is_ok() => Ok(name.to_string()),
+        _ if arn.starts_with("arn:aws:dynamodb:") => Err(ApiError::new(
+            ErrorKind::ResourceNotFound,
+            format!("Requested resource not found: ResourcArn: {arn} not found"),
+        )),
+        _ => Err(ApiError::validation(format!(
+            "Invalid TableArn: Invalid ResourceArn provided as input {arn}"
+        ))),
+    }
+}
+
+fn not_found_arn(arn: &str) -> impl Fn(EngineError) -> ApiError + '_ {
+    move |e| match e {
+        EngineError::TableNotFound(_) => ApiError::new(
+            ErrorKind::ResourceNotFound,
+            format!("Requested resource not found: ResourcArn: {arn} not found"),
+        ),
+        other => other.into(),
+    }
+}
+
+/// TagResource.
+pub async fn handle_tag_resource(engine: &Engine, req: Request) -> Result<Value, ApiError> {
+    let arn = req.str("ResourceArn")?;
+    let table = table_from_arn(engine, arn)?;
+    let tags = parse_tags(req.opt_array("Tags")?.ok_or_else(|| ApiError::missing("tags"))?)?;
+    engine
+        .update_table(table, move |meta| {
+            meta.tags.extend(tags);
+            if meta.tags.len() > 50 {
+                return Err(EngineError::Validation(
+                    "One or more parameter values were invalid: Too many tags".into(),
+                ));
+            }
+            Ok(())
+        })
+        .await
+        .map_err(not_found_arn(arn))?;
+    Ok(json!({}))
+}
+
+/// UntagResource.
+pub async fn handle_untag_resource(engine: &Engine, req: Request) -> Result<Value, ApiError> {
+    let arn = req.str("ResourceArn")?;
+    let table = table_from_arn(engine, arn)?;
+    let keys = req.opt_array("TagKeys")?.ok_or_else(|| ApiError::missing("tagKeys"))?;
+    let keys: Vec<String> = keys.iter().filter_map(|k| k.as_str().map(str::to_string)).collect();
+    engine
+        .update_table(table, move |meta| {
+            for key in &keys {
+                meta.tags.remove(key);
+            }
+            Ok(())
+        })
+        .await
+        .map_err(not_found_arn(arn))?;
+    Ok(json!({}))
+}
+
+/// ListTagsOfResource.
+pub async fn handle_list_tags(engine: &Engine, req: Request) -> Result<Value, ApiError> {
+    let arn = req.str("ResourceArn")?;
+    let table = table_from_arn(engine, arn)?;
+    let meta = engine.describe_table(table).await.map_err(not_found_arn(arn))?;
+    let tags: Vec<Value> = meta.tags.iter().map(|(k, v)| json!({"Key": k, "Value": v})).collect();
+    Ok(json!({ "Tags": tags }))
+}

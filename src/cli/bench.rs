@@ -1,0 +1,264 @@
+//! `meridian bench`: PutItem and GetItem over HTTP with many concurrent
+//! keep-alive connections, next to two baselines measured in the same run:
+//! the raw store (redb alone, writes grouped like the engine groups them, no
+//! HTTP) and the same HTTP stack answering a no-op operation
+//! (DescribeEndpoints). Results are reported as ratios to the baselines.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use bytes::Bytes;
+use clap::Args;
+use http_body_util::{BodyExt, Full};
+use redb::{Database, ReadableDatabase, ReadableTableMetadata, TableDefinition};
+use serde_json::json;
+use tokio::net::TcpStream;
+
+use crate::config::{NodeConfig, RegionConfig};
+use crate::node::{Node, NodeOptions};
+
+/// Arguments of `meridian bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Concurrent keep-alive connections.
+    #[arg(long, default_value_t = 64)]
+    pub connections: usize,
+    /// Seconds each measurement runs.
+    #[arg(long, default_value_t = 5)]
+    pub seconds: u64,
+    /// Approximate item size in bytes.
+    #[arg(long, default_value_t = 200)]
+    pub item_bytes: usize,
+}
+
+/// Throughput and latency of one measurement.
+struct Measurement {
+    name: &'static str,
+    ops_per_sec: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+fn summarise(name: &'static str, mut latencies: Vec<Duration>, elapsed: Duration) -> Measurement {
+    latencies.sort_unstable();
+    let pick = |q: f64| {
+        latencies
+            .get(((latencies.len() as f64 - 1.0) * q) as usize)
+            .copied()
+            .unwrap_or_default()
+    };
+    Measurement {
+        name,
+        ops_per_sec: latencies.len() as f64 / elapsed.as_secs_f64(),
+        p50: pick(0.5),
+        p99: pick(0.99),
+    }
+}
+
+/// Runs the benchmark and prints the table.
+pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    crate::telemetry::init("warn");
+    let runtime = tokio::runtime::Runtime::new().context("start the async runtime")?;
+    runtime.block_on(bench(args))
+}
+
+async fn bench(args: BenchArgs) -> anyhow::Result<()> {
+    let dir = tempfile_dir()?;
+    let duration = Duration::from_secs(args.seconds);
+    let payload = "x".repeat(args.item_bytes.saturating_sub(40));
+
+    let raw_path = dir.join("raw.redb");
+    let raw_put = tokio::task::spawn_blocking({
+        let (path, payload, groups) = (raw_path.clone(), payload.clone(), args.connections);
+        move || raw_store_puts(&path, &payload, groups, duration)
+    })
+    .await??;
+    let raw_get = tokio::task::spawn_blocking(move || raw_store_gets(&raw_path, duration)).await??;
+
+    let region = RegionConfig {
+        name: "bench-1".into(),
+        api: "127.0.0.1:0".parse()?,
+        peer: "127.0.0.1:0".parse()?,
+        clock_offset_ms: 0,
+    };
+    let node = Node::start(NodeOptions {
+        region,
+        data_root: dir.clone(),
+        config: NodeConfig::default(),
+    })
+    .await?;
+    let addr = node.api_addr.to_string();
+    let create = json!({
+        "TableName": "bench", "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+    });
+    one_request(&addr, "CreateTable", create.to_string()).await?;
+
+    let noop = load(
+        &addr,
+        "no-op HTTP (DescribeEndpoints)",
+        args.connections,
+        duration,
+        |_, _| ("DescribeEndpoints", "{}".to_string()),
+    )
+    .await?;
+    let put = load(&addr, "PutItem", args.connections, duration, move |conn, n| {
+        let body = json!({"TableName": "bench", "Item": {
+            "pk": {"S": format!("k{conn}-{n}")}, "n": {"N": n.to_string()}, "payload": {"S": payload}}});
+        ("PutItem", body.to_string())
+    })
+    .await?;
+    let written = (put.ops_per_sec * duration.as_secs_f64()) as u64 / args.connections.max(1) as u64;
+    let get = load(&addr, "GetItem", args.connections, duration, move |conn, n| {
+        let body = json!({"TableName": "bench", "Key": {"pk": {"S": format!("k{conn}-{}", n % written.max(1))}}});
+        ("GetItem", body.to_string())
+    })
+    .await?;
+    node.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+
+    println!("\n{:<34} {:>12} {:>10} {:>10}", "measurement", "ops/s", "p50", "p99");
+    for m in [&raw_put, &raw_get, &noop, &put, &get] {
+        println!(
+            "{:<34} {:>12.0} {:>10.2?} {:>10.2?}",
+            m.name, m.ops_per_sec, m.p50, m.p99
+        );
+    }
+    println!(
+        "\nPutItem / no-op HTTP: {:.2} (target >= 0.50)",
+        put.ops_per_sec / noop.ops_per_sec
+    );
+    println!(
+        "GetItem / no-op HTTP: {:.2} (target >= 0.70)",
+        get.ops_per_sec / noop.ops_per_sec
+    );
+    println!("PutItem / raw store puts: {:.2}", put.ops_per_sec / raw_put.ops_per_sec);
+    println!("GetItem / raw store gets: {:.2}", get.ops_per_sec / raw_get.ops_per_sec);
+    Ok(())
+}
+
+fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!("meridian-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+const RAW: TableDefinition<&[u8], &[u8]> = TableDefinition::new("raw");
+
+/// redb alone: durable commits of `group` items each, like the engine's
+/// group commit under `group` concurrent clients. Latency is per commit.
+fn raw_store_puts(path: &Path, payload: &str, group: usize, duration: Duration) -> anyhow::Result<Measurement> {
+    let db = Database::create(path)?;
+    let start = Instant::now();
+    let mut latencies = Vec::new();
+    let mut n = 0u64;
+    while start.elapsed() < duration {
+        let began = Instant::now();
+        let txn = db.begin_write()?;
+        {
+            let mut table = txn.open_table(RAW)?;
+            for _ in 0..group {
+                let key = format!("k{n}");
+                table.insert(key.as_bytes(), payload.as_bytes())?;
+                n += 1;
+            }
+        }
+        txn.commit()?;
+        let took = began.elapsed();
+        latencies.extend(std::iter::repeat_n(took, group));
+    }
+    Ok(summarise("raw store puts (redb, grouped)", latencies, start.elapsed()))
+}
+
+/// redb alone: point reads of the keys written, one read transaction each.
+fn raw_store_gets(path: &Path, duration: Duration) -> anyhow::Result<Measurement> {
+    let db = Database::open(path)?;
+    let count = db.begin_read()?.open_table(RAW)?.len()?.max(1);
+    let start = Instant::now();
+    let mut latencies = Vec::new();
+    let mut n = 0u64;
+    while start.elapsed() < duration {
+        let began = Instant::now();
+        let table = db.begin_read()?.open_table(RAW)?;
+        let key = format!("k{}", n % count);
+        let _ = table.get(key.as_bytes())?;
+        latencies.push(began.elapsed());
+        n += 1;
+    }
+    Ok(summarise("raw store gets (redb)", latencies, start.elapsed()))
+}
+
+async fn one_request(addr: &str, op: &str, body: String) -> anyhow::Result<()> {
+    let (mut sender, conn) = connect(addr).await?;
+    tokio::spawn(conn);
+    let status = send(&mut sender, addr, op, body).await?;
+    anyhow::ensure!(status.is_success(), "{op} failed with {status}");
+    Ok(())
+}
+
+type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+async fn connect(
+    addr: &str,
+) -> anyhow::Result<(
+    Sender,
+    impl std::future::Future<Output = Result<(), hyper::Error>> + Send + use<>,
+)> {
+    let stream = TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    let io = hyper_util::rt::TokioIo::new(stream);
+    Ok(hyper::client::conn::http1::handshake(io).await?)
+}
+
+async fn send(sender: &mut Sender, addr: &str, op: &str, body: String) -> anyhow::Result<hyper::StatusCode> {
+    let request = hyper::Request::post("/")
+        .header("host", addr)
+        .header("content-type", "application/x-amz-json-1.0")
+        .header("x-amz-target", format!("DynamoDB_20120810.{op}"))
+        .body(Full::new(Bytes::from(body)))?;
+    sender.ready().await?;
+    let response = sender.send_request(request).await?;
+    let status = response.status();
+    response.into_body().collect().await?;
+    Ok(status)
+}
+
+/// Drives `connections` keep-alive connections for `duration`, each sending
+/// the requests `make(connection, n)` builds, one at a time.
+async fn load(
+    addr: &str,
+    name: &'static str,
+    connections: usize,
+    duration: Duration,
+    make: impl Fn(usize, u64) -> (&'static str, String) + Send + Sync + 'static,
+) -> anyhow::Result<Measurement> {
+    let make = Arc::new(make);
+    let start = Instant::now();
+    let mut workers = Vec::new();
+    for conn in 0..connections {
+        let (addr, make) = (addr.to_string(), make.clone());
+        workers.push(tokio::spawn(async move {
+            let (mut sender, driver) = connect(&addr).await?;
+            tokio::spawn(driver);
+            let mut latencies = Vec::new();
+            let mut n = 0u64;
+            while start.elapsed() < duration {
+                let (op, body) = make(conn, n);
+                let began = Instant::now();
+                let status = send(&mut sender, &addr, op, body).await?;
+                anyhow::ensure!(status.is_success(), "{op} failed with {status}");
+                latencies.push(began.elapsed());
+                n += 1;
+            }
+            anyhow::Ok(latencies)
+        }));
+    }
+    let mut all = Vec::new();
+    for worker in workers {
+        all.extend(worker.await??);
+    }
+    Ok(summarise(name, all, start.elapsed()))
+}

@@ -1,0 +1,287 @@
+//! The engine: the only write path and the reader of the store.
+//!
+//! Every write goes through the single writer (`writer.rs`), which groups
+//! concurrent writes into one durable redb transaction. Each write commits
+//! the item (or a tombstone) together with a change-log entry stamped with
+//! an HLC timestamp and the origin region, and is acknowledged only after the
+//! commit: the change log is what replication, streams and PITR read.
+//! Reads run on blocking threads against a consistent snapshot.
+
+pub mod error;
+pub mod lww;
+pub mod read;
+pub mod write;
+mod writer;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+pub use error::EngineError;
+pub use read::{Page, RangeRead, SortCondition};
+pub use write::{ItemOp, ItemWrite, Mutator, Precondition, WriteOutcome};
+
+use crate::clock::Hlc;
+use crate::config::StorageConfig;
+use crate::model::table::{BillingMode, TableStatus};
+use crate::model::{Item, KeyAttribute, KeySchema, TableMeta};
+use crate::store::{ReadTables, Store};
+use writer::Writer;
+
+/// The file inside a region's data directory holding its database.
+pub const DB_FILE: &str = "meridian.redb";
+
+/// What CreateTable asks for, validated by the API layer.
+#[derive(Clone, Debug)]
+pub struct NewTable {
+    pub name: String,
+    pub key_schema: KeySchema,
+    pub attribute_definitions: Vec<KeyAttribute>,
+    pub billing: BillingMode,
+    pub tags: std::collections::BTreeMap<String, String>,
+}
+
+struct Inner {
+    store: Store,
+    region: String,
+    hlc: Hlc,
+    writer: Mutex<Option<Writer>>,
+    writer_thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// A region's engine. Cheap to clone; all clones share one store and writer.
+#[derive(Clone)]
+pub struct Engine(Arc<Inner>);
+
+impl Engine {
+    /// Opens the region's store in `data_dir` and starts its writer.
+    pub fn open(data_dir: &Path, region: &str, hlc: Hlc, config: &StorageConfig) -> Result<Engine, EngineError> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| EngineError::Store(crate::store::StoreError::Redb(redb::Error::Io(e))))?;
+        let store = Store::open(&data_dir.join(DB_FILE), config.cache_bytes)?;
+        let (writer, thread) = Writer::spawn(
+            store.clone(),
+            hlc.clone(),
+            region.to_string(),
+            config.write_queue,
+            config.group_commit_max,
+        );
+        Ok(Engine(Arc::new(Inner {
+            store,
+            region: region.to_string(),
+            hlc,
+            writer: Mutex::new(Some(writer)),
+            writer_thread: Mutex::new(Some(thread)),
+        })))
+    }
+
+    /// The region this engine serves.
+    pub fn region(&self) -> &str {
+        &self.0.region
+    }
+
+    /// The region's clock.
+    pub fn hlc(&self) -> &Hlc {
+        &self.0.hlc
+    }
+
+    fn writer(&self) -> Result<Writer, EngineError> {
+        self.0
+            .writer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or(EngineError::Stopped)
+    }
+
+    /// Stops accepting writes, lets the writer finish what is queued, and
+    /// waits for it. Later calls fail with `Stopped`.
+    pub fn shutdown(&self) {
+        self.0.writer.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let thread = self.0.writer_thread.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(thread) = thread {
+            // Wait on a plain thread: the writer holds no async resources.
+            let _ = thread.join();
+        }
+    }
+
+    /// Runs a read against a fresh snapshot on a blocking thread.
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&ReadTables) -> Result<T, EngineError> + Send + 'static,
+    ) -> Result<T, EngineError> {
+        let store = self.0.store.clone();
+        tokio::task::spawn_blocking(move || f(&store.read()?))
+            .await
+            .map_err(|_| EngineError::Stopped)?
+    }
+
+    /// Writes one item (PutItem, DeleteItem, UpdateItem).
+    pub async fn write_item(&self, table: String, write: ItemWrite) -> Result<WriteOutcome, EngineError> {
+        self.writer()?
+            .submit(move |batch| {
+                let mut meta = write::active_table(batch, &table)?;
+                let outcome = write::apply(batch, &mut meta, write)?;
+                batch.set_table(&table, Some(meta));
+                Ok(outcome)
+            })
+            .await
+    }
+
+    /// Writes several items of one BatchWriteItem request. Every write is
+    /// validated first (keys, sizes, duplicates), so an invalid request
+    /// writes nothing.
+    pub async fn write_batch(&self, writes: Vec<(String, ItemWrite)>) -> Result<Vec<WriteOutcome>, EngineError> {
+        self.writer()?
+            .submit(move |batch| {
+                let mut seen = std::collections::HashSet::new();
+                for (table, write) in &writes {
+                    let meta = write::active_table(batch, table)?;
+                    let key = write::validate(&meta, &write.op)?;
+                    if !seen.insert((table.clone(), key.encoded)) {
+                        return Err(EngineError::Validation(
+                            "Provided list of item keys contains duplicates".into(),
+                        ));
+                    }
+                }
+                let mut outcomes = Vec::with_capacity(writes.len());
+                for (table, write) in writes {
+                    let mut meta = write::active_table(batch, &table)?;
+                    outcomes.push(write::apply(batch, &mut meta, write)?);
+                    batch.set_table(&table, Some(meta));
+                }
+                Ok(outcomes)
+            })
+            .await
+    }
+
+    /// Creates a table (ACTIVE at once, as DynamoDB Local does).
+    pub async fn create_table(&self, spec: NewTable) -> Result<TableMeta, EngineError> {
+        self.writer()?
+            .submit(move |batch| {
+                if batch.table(&spec.name)?.is_some() {
+                    return Err(EngineError::TableExists(spec.name));
+                }
+                let storage_id = batch.tables.allocate_storage_id()?;
+                let now = batch.hlc.now();
+                let meta = TableMeta {
+                    table_id: table_uuid(storage_id, now.wall_ns, &spec.name),
+                    name: spec.name,
+                    storage_id,
+                    key_schema: spec.key_schema,
+                    attribute_definitions: spec.attribute_definitions,
+                    billing: spec.billing,
+                    status: TableStatus::Active,
+                    created_at_ms: now.unix_millis(),
+                    tags: spec.tags,
+                    item_count: 0,
+                    size_bytes: 0,
+                };
+                batch.set_table(&meta.name, Some(meta.clone()));
+                Ok(meta)
+            })
+            .await
+    }
+
+    /// Deletes a table and its items; returns its last description, DELETING.
+    pub async fn delete_table(&self, name: String) -> Result<TableMeta, EngineError> {
+        self.writer()?
+            .submit(move |batch| {
+                let mut meta = batch
+                    .table(&name)?
+                    .ok_or_else(|| EngineError::TableNotFound(name.clone()))?;
+                batch.tables.delete_items(meta.storage_id)?;
+                batch.set_table(&name, None);
+                meta.status = TableStatus::Deleting;
+                Ok(meta)
+            })
+            .await
+    }
+
+    /// Changes a table's description (billing mode, tags, ...) with `change`.
+    pub async fn update_table(
+        &self,
+        name: String,
+        change: impl FnOnce(&mut TableMeta) -> Result<(), EngineError> + Send + 'static,
+    ) -> Result<TableMeta, EngineError> {
+        self.writer()?
+            .submit(move |batch| {
+                let mut meta = batch
+                    .table(&name)?
+                    .ok_or_else(|| EngineError::TableNotFound(name.clone()))?;
+                change(&mut meta)?;
+                batch.set_table(&name, Some(meta.clone()));
+                Ok(meta)
+            })
+            .await
+    }
+
+    /// The description of a table.
+    pub async fn describe_table(&self, name: String) -> Result<TableMeta, EngineError> {
+        self.read(move |read| read.table(&name)?.ok_or(EngineError::TableNotFound(name)))
+            .await
+    }
+
+    /// Table names after `after`, at most `limit`.
+    pub async fn list_tables(&self, after: Option<String>, limit: usize) -> Result<Vec<String>, EngineError> {
+        self.read(move |read| Ok(read.table_names(after.as_deref(), limit)?))
+            .await
+    }
+
+    /// Reads one item (GetItem); returns the table too, for capacity and
+    /// projections.
+    pub async fn get_item(&self, table: String, key: Item) -> Result<(TableMeta, Option<Item>), EngineError> {
+        self.read(move |read| {
+            let meta = read.table(&table)?.ok_or(EngineError::ResourceNotFound)?;
+            let item = read::get_item(read, &meta, &key)?;
+            Ok((meta, item))
+        })
+        .await
+    }
+
+    /// Reads several items of one table from one snapshot (BatchGetItem).
+    pub async fn get_items(
+        &self,
+        table: String,
+        keys: Vec<Item>,
+    ) -> Result<(TableMeta, Vec<Option<Item>>), EngineError> {
+        self.read(move |read| {
+            let meta = read.table(&table)?.ok_or(EngineError::ResourceNotFound)?;
+            let items = keys
+                .iter()
+                .map(|key| read::get_item(read, &meta, key))
+                .collect::<Result<_, _>>()?;
+            Ok((meta, items))
+        })
+        .await
+    }
+
+    /// One page of a Query or Scan.
+    pub async fn read_range(&self, spec: RangeRead) -> Result<(TableMeta, Page), EngineError> {
+        self.read(move |read| {
+            let meta = read.table(&spec.table)?.ok_or(EngineError::ResourceNotFound)?;
+            let page = read::read_range(read, &meta, &spec)?;
+            Ok((meta, page))
+        })
+        .await
+    }
+
+    /// Jobs waiting for the writer.
+    pub fn write_queue_depth(&self) -> usize {
+        self.writer().map(|w| w.queued()).unwrap_or(0)
+    }
+}
+
+/// A UUID-shaped, stable table id derived from the table's creation.
+fn table_uuid(storage_id: u64, nanos: u64, name: &str) -> String {
+    let a = crc32fast::hash(name.as_bytes());
+    let b = nanos ^ storage_id.rotate_left(32);
+    format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        a,
+        (b >> 48) & 0xFFFF,
+        (b >> 36) & 0xFFF,
+        (b >> 24) & 0xFFF,
+        b & 0xFFFF_FFFF_FFFF
+    )
+}

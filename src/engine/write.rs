@@ -1,0 +1,185 @@
+//! Item writes inside the writer's group transaction: key validation,
+//! conditions, updates, HLC stamping, and the item + change-log commit.
+
+use super::error::EngineError;
+use super::writer::Batch;
+use crate::model::table::PrimaryKey;
+use crate::model::{Item, TableMeta, item_size};
+use crate::store::{Change, ChangeCause, ItemChange, ItemRecord, Version};
+
+/// Largest item DynamoDB stores: 400 KB.
+pub const MAX_ITEM_BYTES: usize = 400 * 1024;
+
+/// A condition on the current item (ConditionExpression, Expected), checked
+/// inside the commit so that no other write can slip in between.
+pub trait Precondition: Send + Sync {
+    /// Whether the condition holds for `item` (empty when there is none).
+    /// `Err` carries a ValidationException message (e.g. a type error).
+    fn holds(&self, item: &Item) -> Result<bool, String>;
+}
+
+/// A change to the current item (UpdateExpression, AttributeUpdates),
+/// computed inside the commit.
+pub trait Mutator: Send + Sync {
+    /// Applies the change to `item` in place. On `Err` (a ValidationException
+    /// message) the item must be left as it was.
+    fn apply(&self, item: &mut Item, key_attributes: &[&str]) -> Result<(), String>;
+}
+
+/// What a write does to one item.
+pub enum ItemOp {
+    /// PutItem: replace the item with this one.
+    Put(Item),
+    /// DeleteItem: delete the item with this key.
+    Delete(Item),
+    /// UpdateItem: change (or create) the item with this key.
+    Update { key: Item, mutator: Box<dyn Mutator> },
+}
+
+/// One item write of a request.
+pub struct ItemWrite {
+    pub op: ItemOp,
+    pub condition: Option<Box<dyn Precondition>>,
+    /// Return the current item in `ConditionFailed` (ReturnValuesOnConditionCheckFailure = ALL_OLD).
+    pub return_item_on_condition_failure: bool,
+}
+
+impl ItemWrite {
+    /// An unconditional write.
+    pub fn new(op: ItemOp) -> ItemWrite {
+        ItemWrite {
+            op,
+            condition: None,
+            return_item_on_condition_failure: false,
+        }
+    }
+}
+
+/// The item before and after a successful write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WriteOutcome {
+    pub old: Option<Item>,
+    pub new: Option<Item>,
+}
+
+impl WriteOutcome {
+    /// The larger of the old and new item sizes: what write capacity counts.
+    pub fn billed_bytes(&self) -> usize {
+        let size = |item: &Option<Item>| item.as_ref().map(item_size).unwrap_or(0);
+        size(&self.old).max(size(&self.new))
+    }
+}
+
+/// Validates the key (and, for puts, the size) of a write against the schema.
+pub fn validate(meta: &TableMeta, op: &ItemOp) -> Result<PrimaryKey, EngineError> {
+    let key = match op {
+        ItemOp::Put(item) => {
+            let key = meta.key_schema.key_of_item(item);
+            if key.is_ok() && item_size(item) > MAX_ITEM_BYTES {
+                return Err(EngineError::Validation(
+                    "Item size has exceeded the maximum allowed size".into(),
+                ));
+            }
+            key
+        }
+        ItemOp::Delete(key) | ItemOp::Update { key, .. } => meta.key_schema.key_from_request(key),
+    };
+    key.map_err(|e| EngineError::Validation(e.to_string()))
+}
+
+/// Looks up an ACTIVE table for a data-plane request.
+pub fn active_table(batch: &mut Batch<'_, '_>, name: &str) -> Result<TableMeta, EngineError> {
+    match batch.table(name)? {
+        Some(meta) => Ok(meta),
+        None => Err(EngineError::ResourceNotFound),
+    }
+}
+
+/// Applies one write to table `meta` (whose counters it updates). Nothing is
+/// written unless every check passes.
+pub fn apply(batch: &mut Batch<'_, '_>, meta: &mut TableMeta, write: ItemWrite) -> Result<WriteOutcome, EngineError> {
+    let key = validate(meta, &write.op)?;
+    let current = batch.tables.item(meta.storage_id, &key.encoded)?;
+    let live = current.as_ref().and_then(|r| r.item.clone());
+    if let Some(condition) = &write.condition {
+        let empty = Item::new();
+        let holds = condition
+            .holds(live.as_ref().unwrap_or(&empty))
+            .map_err(EngineError::Validation)?;
+        if !holds {
+            let item = if write.return_item_on_condition_failure {
+                live
+            } else {
+                None
+            };
+            return Err(EngineError::ConditionFailed { item });
+        }
+    }
+    let new = match write.op {
+        ItemOp::Put(item) => Some(item),
+        ItemOp::Delete(_) => None,
+        ItemOp::Update { mutator, .. } => {
+            let mut item = live.clone().unwrap_or_else(|| key.to_item(&meta.key_schema));
+            let key_names: Vec<&str> = meta.key_schema.names().collect();
+            mutator.apply(&mut item, &key_names).map_err(EngineError::Validation)?;
+            if item_size(&item) > MAX_ITEM_BYTES {
+                return Err(EngineError::Validation(
+                    "Item size to update has exceeded the maximum allowed size".into(),
+                ));
+            }
+            Some(item)
+        }
+    };
+    let version = stamp(batch, current.as_ref().map(|r| &r.version));
+    commit_change(batch, meta, &key.encoded, version, live, new, ChangeCause::Client)
+}
+
+/// A version for a local write: a fresh HLC timestamp, always above the
+/// version it replaces (so a local overwrite wins even over a remote write
+/// stamped by a clock that runs ahead).
+fn stamp(batch: &mut Batch<'_, '_>, replaces: Option<&Version>) -> Version {
+    let mut ts = batch.hlc.now();
+    if let Some(current) = replaces
+        && ts <= current.ts
+    {
+        // Observing moves the clock past `current`; an offset alarm for our
+        // own stored data is not a peer problem, so it is not reported here.
+        let _ = batch.hlc.observe(current.ts);
+        ts = batch.hlc.now();
+    }
+    Version {
+        ts,
+        region: batch.region.to_string(),
+    }
+}
+
+/// Writes the item record (or tombstone) and its change-log entry, and keeps
+/// the table's item count and size current.
+pub fn commit_change(
+    batch: &mut Batch<'_, '_>,
+    meta: &mut TableMeta,
+    key: &[u8],
+    version: Version,
+    old: Option<Item>,
+    new: Option<Item>,
+    cause: ChangeCause,
+) -> Result<WriteOutcome, EngineError> {
+    let record = ItemRecord {
+        version: version.clone(),
+        item: new.clone(),
+    };
+    batch.tables.put_item(meta.storage_id, key, &record)?;
+    let change = ItemChange {
+        table: meta.name.clone(),
+        key: key.to_vec(),
+        version,
+        old: old.clone(),
+        new: new.clone(),
+        cause,
+    };
+    batch.tables.append_change(&Change::Item(change))?;
+    let size = |item: &Option<Item>| item.as_ref().map(|i| item_size(i) as u64).unwrap_or(0);
+    meta.item_count = (meta.item_count + u64::from(new.is_some())).saturating_sub(u64::from(old.is_some()));
+    meta.size_bytes = (meta.size_bytes + size(&new)).saturating_sub(size(&old));
+    Ok(WriteOutcome { old, new })
+}

@@ -1,0 +1,153 @@
+//! The single writer: one thread that takes write jobs off a bounded queue,
+//! runs every job waiting at that moment in one redb transaction, commits it
+//! durably (one fsync for the whole group) and only then answers each job.
+//!
+//! Jobs must be all-or-nothing on their own: a job computes and validates
+//! everything before it writes anything, so a failed job leaves no trace in
+//! the shared transaction. A storage error aborts the whole group and every
+//! job in it is answered with that error.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::error::EngineError;
+use crate::clock::Hlc;
+use crate::model::TableMeta;
+use crate::store::{Store, StoreError, WriteTables};
+
+/// Called after the group's commit with whether it succeeded.
+pub type Reply = Box<dyn FnOnce(Result<(), Arc<StoreError>>) + Send>;
+
+/// A unit of work for the writer: runs inside the group's transaction and
+/// returns how to answer once the transaction is committed (or not).
+pub type Job = Box<dyn FnOnce(&mut Batch<'_, '_>) -> Reply + Send>;
+
+/// What a job sees: the transaction, a cache of table descriptions shared by
+/// the group (so counters are written once per commit), the clock and region.
+pub struct Batch<'a, 't> {
+    pub tables: &'a mut WriteTables<'t>,
+    pub hlc: &'a Hlc,
+    pub region: &'a str,
+    metas: HashMap<String, Option<TableMeta>>,
+    dirty: Vec<String>,
+}
+
+impl Batch<'_, '_> {
+    /// The description of table `name` as of this point in the group.
+    pub fn table(&mut self, name: &str) -> Result<Option<TableMeta>, StoreError> {
+        if let Some(cached) = self.metas.get(name) {
+            return Ok(cached.clone());
+        }
+        let meta = self.tables.table(name)?;
+        self.metas.insert(name.to_string(), meta.clone());
+        Ok(meta)
+    }
+
+    /// Replaces (or with `None`, removes) a table description; written to the
+    /// store once, when the group ends.
+    pub fn set_table(&mut self, name: &str, meta: Option<TableMeta>) {
+        self.metas.insert(name.to_string(), meta);
+        if !self.dirty.iter().any(|n| n == name) {
+            self.dirty.push(name.to_string());
+        }
+    }
+
+    fn flush(&mut self) -> Result<(), StoreError> {
+        for name in std::mem::take(&mut self.dirty) {
+            match self.metas.get(&name) {
+                Some(Some(meta)) => self.tables.put_table(meta)?,
+                _ => self.tables.remove_table(&name)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Handle for submitting jobs to the writer thread.
+#[derive(Clone)]
+pub struct Writer {
+    queue: mpsc::Sender<Job>,
+}
+
+impl Writer {
+    /// Starts the writer thread. It stops when every `Writer` clone is dropped.
+    pub fn spawn(
+        store: Store,
+        hlc: Hlc,
+        region: String,
+        capacity: usize,
+        group_max: usize,
+    ) -> (Writer, std::thread::JoinHandle<()>) {
+        let (queue, jobs) = mpsc::channel(capacity);
+        let handle = std::thread::Builder::new()
+            .name(format!("writer-{region}"))
+            .spawn(move || run(store, hlc, region, jobs, group_max))
+            // Spawning a thread fails only when the OS is out of resources at
+            // start-up, where there is nothing better to do than stop.
+            .expect("spawn the writer thread");
+        (Writer { queue }, handle)
+    }
+
+    /// Runs `job` in the next group and waits for its answer.
+    pub async fn submit<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut Batch<'_, '_>) -> Result<T, EngineError> + Send + 'static,
+    ) -> Result<T, EngineError> {
+        let (tx, rx) = oneshot::channel();
+        let boxed: Job = Box::new(move |batch| {
+            let outcome = job(batch);
+            Box::new(move |committed| {
+                let answer = match (outcome, committed) {
+                    (Ok(value), Ok(())) => Ok(value),
+                    (Err(e), _) => Err(e),
+                    (Ok(_), Err(store)) => Err(EngineError::Store(StoreError::CommitFailed(store.to_string()))),
+                };
+                let _ = tx.send(answer);
+            })
+        });
+        self.queue.send(boxed).await.map_err(|_| EngineError::Stopped)?;
+        rx.await.map_err(|_| EngineError::Stopped)?
+    }
+
+    /// Jobs waiting for the writer, for metrics.
+    pub fn queued(&self) -> usize {
+        self.queue.max_capacity() - self.queue.capacity()
+    }
+}
+
+fn run(store: Store, hlc: Hlc, region: String, mut jobs: mpsc::Receiver<Job>, group_max: usize) {
+    let _span = tracing::info_span!("writer", region = %region).entered();
+    while let Some(first) = jobs.blocking_recv() {
+        let mut group = vec![first];
+        while group.len() < group_max {
+            match jobs.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        let mut replies: Vec<Reply> = Vec::with_capacity(group.len());
+        let result = store.write(|tables| {
+            let mut batch = Batch {
+                tables,
+                hlc: &hlc,
+                region: &region,
+                metas: HashMap::new(),
+                dirty: Vec::new(),
+            };
+            for job in group.drain(..) {
+                replies.push(job(&mut batch));
+            }
+            batch.flush()
+        });
+        let committed = result.map_err(|e| {
+            tracing::error!(error = %e, writes = replies.len(), "group commit failed");
+            Arc::new(e)
+        });
+        for reply in replies {
+            reply(committed.clone());
+        }
+    }
+    tracing::debug!("writer stopped");
+}

@@ -1,0 +1,284 @@
+//! The redb store: one database file per region holding table descriptions,
+//! items (with LWW versions and tombstones), the change log and small
+//! metadata. Only the engine opens it.
+//!
+//! Layout (redb tables):
+//! - `tables`: table name -> `TableMeta`
+//! - `items`: storage id (8 bytes, big-endian) + encoded primary key -> `ItemRecord`
+//! - `log`: sequence number -> `Change`, in commit order
+//! - `meta`: small named values (next storage id, ...)
+
+pub mod records;
+
+use std::ops::Bound;
+use std::path::Path;
+use std::sync::Arc;
+
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+
+use crate::model::TableMeta;
+pub use records::{Change, ChangeCause, CodecError, ItemChange, ItemRecord, Version};
+
+const TABLES: TableDefinition<&str, &[u8]> = TableDefinition::new("tables");
+const ITEMS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("items");
+const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+
+const NEXT_STORAGE_ID: &str = "next_storage_id";
+
+/// Storage failures: I/O, redb, or a record that does not decode.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("storage error: {0}")]
+    Redb(#[from] redb::Error),
+    #[error("undecodable record: {0}")]
+    Codec(#[from] CodecError),
+    #[error("commit failed: {0}")]
+    CommitFailed(String),
+}
+
+macro_rules! redb_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> StoreError {
+                StoreError::Redb(e.into())
+            }
+        }
+    )*};
+}
+redb_from!(
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+/// The region's database. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    db: Arc<Database>,
+}
+
+/// The key of an item in the `items` table.
+pub fn item_key(storage_id: u64, key: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(8 + key.len());
+    out.extend_from_slice(&storage_id.to_be_bytes());
+    out.extend_from_slice(key);
+    out
+}
+
+impl Store {
+    /// Opens (or creates) the database at `path`.
+    pub fn open(path: &Path, cache_bytes: usize) -> Result<Store, StoreError> {
+        let db = Database::builder().set_cache_size(cache_bytes).create(path)?;
+        let txn = db.begin_write()?;
+        {
+            txn.open_table(TABLES)?;
+            txn.open_table(ITEMS)?;
+            txn.open_table(LOG)?;
+            txn.open_table(META)?;
+        }
+        txn.commit()?;
+        Ok(Store { db: Arc::new(db) })
+    }
+
+    /// Runs `f` in one write transaction and commits it durably. Nothing `f`
+    /// wrote is kept if it returns an error or the commit fails.
+    pub fn write<R>(&self, f: impl FnOnce(&mut WriteTables<'_>) -> Result<R, StoreError>) -> Result<R, StoreError> {
+        let txn = self.db.begin_write()?;
+        let result = {
+            let log = txn.open_table(LOG)?;
+            let next_seq = log.last()?.map(|(k, _)| k.value() + 1).unwrap_or(1);
+            let mut tables = WriteTables {
+                tables: txn.open_table(TABLES)?,
+                items: txn.open_table(ITEMS)?,
+                log,
+                meta: txn.open_table(META)?,
+                next_seq,
+            };
+            f(&mut tables)?
+        };
+        txn.commit()?;
+        Ok(result)
+    }
+
+    /// A consistent snapshot for reading.
+    pub fn read(&self) -> Result<ReadTables, StoreError> {
+        let txn = self.db.begin_read()?;
+        Ok(ReadTables {
+            tables: txn.open_table(TABLES)?,
+            items: txn.open_table(ITEMS)?,
+            log: txn.open_table(LOG)?,
+        })
+    }
+}
+
+/// The store's tables inside one write transaction.
+pub struct WriteTables<'t> {
+    tables: redb::Table<'t, &'static str, &'static [u8]>,
+    items: redb::Table<'t, &'static [u8], &'static [u8]>,
+    log: redb::Table<'t, u64, &'static [u8]>,
+    meta: redb::Table<'t, &'static str, u64>,
+    next_seq: u64,
+}
+
+impl WriteTables<'_> {
+    /// The description of table `name`, if it exists.
+    pub fn table(&self, name: &str) -> Result<Option<TableMeta>, StoreError> {
+        match self.tables.get(name)? {
+            Some(bytes) => Ok(Some(records::decode_table(bytes.value())?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Creates or replaces a table description.
+    pub fn put_table(&mut self, meta: &TableMeta) -> Result<(), StoreError> {
+        self.tables
+            .insert(meta.name.as_str(), records::encode(meta).as_slice())?;
+        Ok(())
+    }
+
+    /// Removes a table description (its items are removed by `delete_items`).
+    pub fn remove_table(&mut self, name: &str) -> Result<(), StoreError> {
+        self.tables.remove(name)?;
+        Ok(())
+    }
+
+    /// A fresh storage id for a new table.
+    pub fn allocate_storage_id(&mut self) -> Result<u64, StoreError> {
+        let id = self.meta.get(NEXT_STORAGE_ID)?.map(|v| v.value()).unwrap_or(1);
+        self.meta.insert(NEXT_STORAGE_ID, id + 1)?;
+        Ok(id)
+    }
+
+    /// The record stored for a key, live or tombstone.
+    pub fn item(&self, storage_id: u64, key: &[u8]) -> Result<Option<ItemRecord>, StoreError> {
+        match self.items.get(item_key(storage_id, key).as_slice())? {
+            Some(bytes) => Ok(Some(records::decode(bytes.value())?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Stores the record for a key.
+    pub fn put_item(&mut self, storage_id: u64, key: &[u8], record: &ItemRecord) -> Result<(), StoreError> {
+        self.items
+            .insert(item_key(storage_id, key).as_slice(), records::encode(record).as_slice())?;
+        Ok(())
+    }
+
+    /// Removes every record of a table's storage id.
+    pub fn delete_items(&mut self, storage_id: u64) -> Result<(), StoreError> {
+        let start = storage_id.to_be_bytes();
+        let end = (storage_id + 1).to_be_bytes();
+        self.items.retain_in(start.as_slice()..end.as_slice(), |_, _| false)?;
+        Ok(())
+    }
+
+    /// Appends a change-log entry and returns its sequence number.
+    pub fn append_change(&mut self, change: &Change) -> Result<u64, StoreError> {
+        let seq = self.next_seq;
+        self.log.insert(seq, records::encode(change).as_slice())?;
+        self.next_seq += 1;
+        Ok(seq)
+    }
+}
+
+/// A consistent read-only snapshot of the store's tables.
+pub struct ReadTables {
+    tables: redb::ReadOnlyTable<&'static str, &'static [u8]>,
+    items: redb::ReadOnlyTable<&'static [u8], &'static [u8]>,
+    log: redb::ReadOnlyTable<u64, &'static [u8]>,
+}
+
+impl ReadTables {
+    /// The description of table `name`, if it exists.
+    pub fn table(&self, name: &str) -> Result<Option<TableMeta>, StoreError> {
+        match self.tables.get(name)? {
+            Some(bytes) => Ok(Some(records::decode_table(bytes.value())?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Table names in order, starting after `after` (exclusive), at most `limit`.
+    pub fn table_names(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>, StoreError> {
+        let start = match after {
+            Some(name) => Bound::Excluded(name),
+            None => Bound::Unbounded,
+        };
+        let mut names = Vec::new();
+        for entry in self.tables.range::<&str>((start, Bound::Unbounded))? {
+            if names.len() == limit {
+                break;
+            }
+            names.push(entry?.0.value().to_string());
+        }
+        Ok(names)
+    }
+
+    /// The record stored for a key, live or tombstone.
+    pub fn item(&self, storage_id: u64, key: &[u8]) -> Result<Option<ItemRecord>, StoreError> {
+        match self.items.get(item_key(storage_id, key).as_slice())? {
+            Some(bytes) => Ok(Some(records::decode(bytes.value())?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Records of one table whose encoded keys lie within `(lower, upper)`,
+    /// ascending or descending. Keys are yielded without the storage prefix.
+    pub fn items(
+        &self,
+        storage_id: u64,
+        lower: Bound<Vec<u8>>,
+        upper: Bound<Vec<u8>>,
+        forward: bool,
+    ) -> Result<impl Iterator<Item = Result<(Vec<u8>, ItemRecord), StoreError>> + use<>, StoreError> {
+        let prefix = |b: Bound<Vec<u8>>, default_end: bool| match b {
+            Bound::Included(k) => Bound::Included(item_key(storage_id, &k)),
+            Bound::Excluded(k) => Bound::Excluded(item_key(storage_id, &k)),
+            Bound::Unbounded if default_end => Bound::Excluded((storage_id + 1).to_be_bytes().to_vec()),
+            Bound::Unbounded => Bound::Included(storage_id.to_be_bytes().to_vec()),
+        };
+        let (lo, hi) = (prefix(lower, false), prefix(upper, true));
+        let range = self.items.range::<&[u8]>((as_slice(&lo), as_slice(&hi)))?;
+        let decode = |entry: RawEntry<'_>| {
+            let (k, v) = entry?;
+            Ok((k.value()[8..].to_vec(), records::decode::<ItemRecord>(v.value())?))
+        };
+        let iter: Box<dyn Iterator<Item = _>> = if forward {
+            Box::new(range.map(decode))
+        } else {
+            Box::new(range.rev().map(decode))
+        };
+        Ok(iter)
+    }
+
+    /// Change-log entries from sequence `from` (inclusive), in order.
+    pub fn changes(
+        &self,
+        from: u64,
+    ) -> Result<impl Iterator<Item = Result<(u64, Change), StoreError>> + use<>, StoreError> {
+        let range = self.log.range(from..)?;
+        Ok(range.map(|entry| {
+            let (k, v) = entry?;
+            Ok((k.value(), records::decode::<Change>(v.value())?))
+        }))
+    }
+}
+
+/// One raw entry of the items table, as a range yields it.
+type RawEntry<'a> = Result<
+    (
+        redb::AccessGuard<'a, &'static [u8]>,
+        redb::AccessGuard<'a, &'static [u8]>,
+    ),
+    redb::StorageError,
+>;
+
+fn as_slice(bound: &Bound<Vec<u8>>) -> Bound<&[u8]> {
+    match bound {
+        Bound::Included(k) => Bound::Included(k.as_slice()),
+        Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
