@@ -111,6 +111,8 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         ("PutItem", body.to_string())
     })
     .await?;
+    let (commits, jobs) = node.engine().write_counts();
+    let group = jobs as f64 / commits.max(1) as f64;
     let written = (put.ops_per_sec * duration.as_secs_f64()) as u64 / args.connections.max(1) as u64;
     let get = load(&addr, "GetItem", args.connections, duration, move |conn, n| {
         let body = json!({"TableName": "bench", "Key": {"pk": {"S": format!("k{conn}-{}", n % written.max(1))}}});
@@ -135,6 +137,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         "GetItem / no-op HTTP: {:.2} (target >= 0.70)",
         get.ops_per_sec / noop.ops_per_sec
     );
+    println!("average writes per durable commit during PutItem: {group:.1}");
     println!("PutItem / raw store puts: {:.2}", put.ops_per_sec / raw_put.ops_per_sec);
     println!("GetItem / raw store gets: {:.2}", get.ops_per_sec / raw_get.ops_per_sec);
     Ok(())

@@ -230,30 +230,27 @@ impl Engine {
 
     /// Reads one item (GetItem); returns the table too, for capacity and
     /// projections.
-    pub async fn get_item(&self, table: String, key: Item) -> Result<(TableMeta, Option<Item>), EngineError> {
-        self.read(move |read| {
-            let meta = read.table(&table)?.ok_or(EngineError::ResourceNotFound)?;
-            let item = read::get_item(read, &meta, &key)?;
-            Ok((meta, item))
-        })
-        .await
+    ///
+    /// Point reads run inline rather than on the blocking pool: they touch a
+    /// few cached B-tree pages, and the hand-off to another thread would cost
+    /// more than the read itself.
+    pub fn get_item(&self, table: &str, key: &Item) -> Result<(TableMeta, Option<Item>), EngineError> {
+        let read = self.0.store.read()?;
+        let meta = read.table(table)?.ok_or(EngineError::ResourceNotFound)?;
+        let item = read::get_item(&read, &meta, key)?;
+        Ok((meta, item))
     }
 
-    /// Reads several items of one table from one snapshot (BatchGetItem).
-    pub async fn get_items(
-        &self,
-        table: String,
-        keys: Vec<Item>,
-    ) -> Result<(TableMeta, Vec<Option<Item>>), EngineError> {
-        self.read(move |read| {
-            let meta = read.table(&table)?.ok_or(EngineError::ResourceNotFound)?;
-            let items = keys
-                .iter()
-                .map(|key| read::get_item(read, &meta, key))
-                .collect::<Result<_, _>>()?;
-            Ok((meta, items))
-        })
-        .await
+    /// Reads several items of one table from one snapshot (BatchGetItem):
+    /// at most 100 point reads (see `get_item` for why inline).
+    pub fn get_items(&self, table: &str, keys: &[Item]) -> Result<(TableMeta, Vec<Option<Item>>), EngineError> {
+        let read = self.0.store.read()?;
+        let meta = read.table(table)?.ok_or(EngineError::ResourceNotFound)?;
+        let items = keys
+            .iter()
+            .map(|key| read::get_item(&read, &meta, key))
+            .collect::<Result<_, _>>()?;
+        Ok((meta, items))
     }
 
     /// One page of a Query or Scan.
@@ -264,6 +261,14 @@ impl Engine {
             Ok((meta, page))
         })
         .await
+    }
+
+    /// (commits, write jobs) made by the writer so far.
+    pub fn write_counts(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.writer()
+            .map(|w| (w.stats().commits.load(Relaxed), w.stats().jobs.load(Relaxed)))
+            .unwrap_or((0, 0))
     }
 
     /// Jobs waiting for the writer.

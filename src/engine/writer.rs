@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -65,10 +66,20 @@ impl Batch<'_, '_> {
     }
 }
 
+/// Counters of the writer's work, for metrics and benchmarks.
+#[derive(Default, Debug)]
+pub struct WriterStats {
+    /// Durable commits made.
+    pub commits: AtomicU64,
+    /// Jobs run (each a request's writes).
+    pub jobs: AtomicU64,
+}
+
 /// Handle for submitting jobs to the writer thread.
 #[derive(Clone)]
 pub struct Writer {
     queue: mpsc::Sender<Job>,
+    stats: Arc<WriterStats>,
 }
 
 impl Writer {
@@ -81,13 +92,15 @@ impl Writer {
         group_max: usize,
     ) -> (Writer, std::thread::JoinHandle<()>) {
         let (queue, jobs) = mpsc::channel(capacity);
+        let stats = Arc::new(WriterStats::default());
+        let counters = stats.clone();
         let handle = std::thread::Builder::new()
             .name(format!("writer-{region}"))
-            .spawn(move || run(store, hlc, region, jobs, group_max))
+            .spawn(move || run(store, hlc, region, jobs, group_max, &counters))
             // Spawning a thread fails only when the OS is out of resources at
             // start-up, where there is nothing better to do than stop.
             .expect("spawn the writer thread");
-        (Writer { queue }, handle)
+        (Writer { queue, stats }, handle)
     }
 
     /// Runs `job` in the next group and waits for its answer.
@@ -111,13 +124,18 @@ impl Writer {
         rx.await.map_err(|_| EngineError::Stopped)?
     }
 
+    /// The writer's counters.
+    pub fn stats(&self) -> &WriterStats {
+        &self.stats
+    }
+
     /// Jobs waiting for the writer, for metrics.
     pub fn queued(&self) -> usize {
         self.queue.max_capacity() - self.queue.capacity()
     }
 }
 
-fn run(store: Store, hlc: Hlc, region: String, mut jobs: mpsc::Receiver<Job>, group_max: usize) {
+fn run(store: Store, hlc: Hlc, region: String, mut jobs: mpsc::Receiver<Job>, group_max: usize, stats: &WriterStats) {
     let _span = tracing::info_span!("writer", region = %region).entered();
     while let Some(first) = jobs.blocking_recv() {
         let mut group = vec![first];
@@ -127,6 +145,8 @@ fn run(store: Store, hlc: Hlc, region: String, mut jobs: mpsc::Receiver<Job>, gr
                 Err(_) => break,
             }
         }
+        stats.jobs.fetch_add(group.len() as u64, Ordering::Relaxed);
+        stats.commits.fetch_add(1, Ordering::Relaxed);
         let mut replies: Vec<Reply> = Vec::with_capacity(group.len());
         let result = store.write(|tables| {
             let mut batch = Batch {

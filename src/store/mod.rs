@@ -105,11 +105,8 @@ impl Store {
 
     /// A consistent snapshot for reading.
     pub fn read(&self) -> Result<ReadTables, StoreError> {
-        let txn = self.db.begin_read()?;
         Ok(ReadTables {
-            tables: txn.open_table(TABLES)?,
-            items: txn.open_table(ITEMS)?,
-            log: txn.open_table(LOG)?,
+            txn: self.db.begin_read()?,
         })
     }
 }
@@ -184,17 +181,16 @@ impl WriteTables<'_> {
     }
 }
 
-/// A consistent read-only snapshot of the store's tables.
+/// A consistent read-only snapshot of the store's tables. Tables are opened
+/// on use: a point read opens only the two it needs.
 pub struct ReadTables {
-    tables: redb::ReadOnlyTable<&'static str, &'static [u8]>,
-    items: redb::ReadOnlyTable<&'static [u8], &'static [u8]>,
-    log: redb::ReadOnlyTable<u64, &'static [u8]>,
+    txn: redb::ReadTransaction,
 }
 
 impl ReadTables {
     /// The description of table `name`, if it exists.
     pub fn table(&self, name: &str) -> Result<Option<TableMeta>, StoreError> {
-        match self.tables.get(name)? {
+        match self.txn.open_table(TABLES)?.get(name)? {
             Some(bytes) => Ok(Some(records::decode_table(bytes.value())?)),
             None => Ok(None),
         }
@@ -207,7 +203,7 @@ impl ReadTables {
             None => Bound::Unbounded,
         };
         let mut names = Vec::new();
-        for entry in self.tables.range::<&str>((start, Bound::Unbounded))? {
+        for entry in self.txn.open_table(TABLES)?.range::<&str>((start, Bound::Unbounded))? {
             if names.len() == limit {
                 break;
             }
@@ -218,7 +214,7 @@ impl ReadTables {
 
     /// The record stored for a key, live or tombstone.
     pub fn item(&self, storage_id: u64, key: &[u8]) -> Result<Option<ItemRecord>, StoreError> {
-        match self.items.get(item_key(storage_id, key).as_slice())? {
+        match self.txn.open_table(ITEMS)?.get(item_key(storage_id, key).as_slice())? {
             Some(bytes) => Ok(Some(records::decode(bytes.value())?)),
             None => Ok(None),
         }
@@ -240,7 +236,10 @@ impl ReadTables {
             Bound::Unbounded => Bound::Included(storage_id.to_be_bytes().to_vec()),
         };
         let (lo, hi) = (prefix(lower, false), prefix(upper, true));
-        let range = self.items.range::<&[u8]>((as_slice(&lo), as_slice(&hi)))?;
+        let range = self
+            .txn
+            .open_table(ITEMS)?
+            .range::<&[u8]>((as_slice(&lo), as_slice(&hi)))?;
         let decode = |entry: RawEntry<'_>| {
             let (k, v) = entry?;
             Ok((k.value()[8..].to_vec(), records::decode::<ItemRecord>(v.value())?))
@@ -258,7 +257,7 @@ impl ReadTables {
         &self,
         from: u64,
     ) -> Result<impl Iterator<Item = Result<(u64, Change), StoreError>> + use<>, StoreError> {
-        let range = self.log.range(from..)?;
+        let range = self.txn.open_table(LOG)?.range(from..)?;
         Ok(range.map(|entry| {
             let (k, v) = entry?;
             Ok((k.value(), records::decode::<Change>(v.value())?))
