@@ -10,6 +10,7 @@
 //! - [`store`]: redb tables and record codecs; only the engine opens it.
 //! - [`engine`]: the one write path (group commit of item + change log) and reads.
 //! - [`api`]: the DynamoDB JSON 1.0 HTTP API and its error mapping.
+//! - [`replication`]: QUIC links between regions: TLS, wire frames, shipping and applying.
 //! - [`node`]: one region as a running unit with an ordered shutdown.
 //! - [`cli`]: the `meridian` subcommands.
 //! - [`telemetry`]: logging setup and process signals.
@@ -21,5 +22,6 @@ pub mod config;
 pub mod engine;
 pub mod model;
 pub mod node;
+pub mod replication;
 pub mod store;
 pub mod telemetry;

@@ -1,8 +1,9 @@
-//! One region as a running unit: opens its engine, serves the API on a bound
-//! listener, and shuts down in a fixed order (API, then the writer) on one
-//! signal. Tests start nodes in-process on port 0.
+//! One region as a running unit: opens its engine, serves the API, runs
+//! replication, and shuts down in a fixed order (API, replication, then the
+//! writer) on one signal. Tests start nodes in-process on port 0 by binding
+//! the sockets first and passing them in.
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpListener as StdTcpListener, UdpSocket};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,8 +14,10 @@ use tokio::task::JoinHandle;
 
 use crate::api::{self, ApiState};
 use crate::clock::Hlc;
-use crate::config::{NodeConfig, RegionConfig};
+use crate::config::{NodeConfig, Topology};
 use crate::engine::{Engine, EngineError};
+use crate::replication::tls::RegionTls;
+use crate::replication::{Replication, ReplicationOptions};
 
 /// Largest clock offset tolerated from peers before it is reported.
 const MAX_CLOCK_OFFSET: Duration = Duration::from_millis(500);
@@ -26,37 +29,69 @@ pub enum NodeError {
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("cannot open the region's store: {0}")]
     Engine(#[from] EngineError),
+    #[error("cannot start replication: {0}")]
+    Replication(String),
+    #[error("{0}")]
+    Config(#[from] crate::config::ConfigError),
 }
 
 /// What a node needs to start.
 pub struct NodeOptions {
-    pub region: RegionConfig,
+    pub topology: Topology,
+    /// The region of `topology` to run.
+    pub region: String,
     /// Root data directory; the region keeps its files in `<root>/<region>`.
     pub data_root: PathBuf,
     pub config: NodeConfig,
+    /// TLS identity for replication; `None` runs without peers.
+    pub tls: Option<RegionTls>,
+    /// Already-bound API listener (else the topology's `api` is bound).
+    pub api_listener: Option<StdTcpListener>,
+    /// Already-bound QUIC socket (else the topology's `peer` is bound).
+    pub peer_socket: Option<UdpSocket>,
+}
+
+impl NodeOptions {
+    /// Options for `region` of `topology` with default settings, binding the
+    /// topology's addresses.
+    pub fn new(topology: Topology, region: &str, data_root: PathBuf) -> NodeOptions {
+        NodeOptions {
+            topology,
+            region: region.to_string(),
+            data_root,
+            config: NodeConfig::default(),
+            tls: None,
+            api_listener: None,
+            peer_socket: None,
+        }
+    }
 }
 
 /// A running region.
 pub struct Node {
     /// Where the DynamoDB API listens.
     pub api_addr: SocketAddr,
+    /// Where the QUIC endpoint listens, when replicating.
+    pub peer_addr: Option<SocketAddr>,
     engine: Engine,
     stop: watch::Sender<bool>,
     api_task: JoinHandle<std::io::Result<()>>,
+    replication: Option<Replication>,
 }
 
 impl Node {
-    /// Opens the region's store and starts serving.
+    /// Opens the region's store and starts serving and replicating.
     pub async fn start(options: NodeOptions) -> Result<Node, NodeError> {
-        let region = &options.region;
-        let listener = TcpListener::bind(region.api).await.map_err(|source| NodeError::Bind {
-            addr: region.api,
-            source,
-        })?;
-        let api_addr = listener.local_addr().map_err(|source| NodeError::Bind {
-            addr: region.api,
-            source,
-        })?;
+        let region = options.topology.region(&options.region)?.clone();
+        let bind_err = |addr| move |source| NodeError::Bind { addr, source };
+        let listener = match options.api_listener {
+            Some(listener) => listener,
+            None => StdTcpListener::bind(region.api).map_err(bind_err(region.api))?,
+        };
+        listener.set_nonblocking(true).map_err(bind_err(region.api))?;
+        let listener = TcpListener::from_std(listener).map_err(bind_err(region.api))?;
+        let api_addr = listener.local_addr().map_err(bind_err(region.api))?;
+
         let hlc = Hlc::new(region.clock_offset_ms, MAX_CLOCK_OFFSET);
         let dir = options.data_root.join(&region.name);
         let storage = options.config.storage.clone();
@@ -64,22 +99,51 @@ impl Node {
         let engine = tokio::task::spawn_blocking(move || Engine::open(&dir, &name, hlc, &storage))
             .await
             .map_err(|_| EngineError::Stopped)??;
+
+        let peers: Vec<_> = options
+            .topology
+            .region
+            .iter()
+            .filter(|r| r.name != region.name)
+            .cloned()
+            .collect();
+        let replication = match options.tls {
+            Some(tls) if !peers.is_empty() => {
+                let socket = match options.peer_socket {
+                    Some(socket) => socket,
+                    None => UdpSocket::bind(region.peer).map_err(bind_err(region.peer))?,
+                };
+                let replication_options = ReplicationOptions {
+                    cluster: options.topology.cluster.clone(),
+                    region: region.name.clone(),
+                    peers,
+                    tls,
+                    socket,
+                };
+                Some(
+                    Replication::start(engine.clone(), replication_options)
+                        .map_err(|e| NodeError::Replication(e.to_string()))?,
+                )
+            }
+            _ => None,
+        };
+        let peer_addr = replication.as_ref().and_then(|r| r.local_addr().ok());
+
         let (stop, mut stopped) = watch::channel(false);
-        let state = Arc::new(ApiState::new(
-            engine.clone(),
-            options.config.clone(),
-            format!("{api_addr}"),
-        ));
+        let mut state = ApiState::new(engine.clone(), options.config.clone(), format!("{api_addr}"));
+        state.peers = replication.as_ref().map(|r| r.status());
         let shutdown = async move {
             let _ = stopped.wait_for(|s| *s).await;
         };
-        let api_task = tokio::spawn(api::serve(listener, state, shutdown));
-        tracing::info!(region = %region.name, api = %api_addr, "region started");
+        let api_task = tokio::spawn(api::serve(listener, Arc::new(state), shutdown));
+        tracing::info!(region = %region.name, api = %api_addr, peer = ?peer_addr, "region started");
         Ok(Node {
             api_addr,
+            peer_addr,
             engine,
             stop,
             api_task,
+            replication,
         })
     }
 
@@ -88,11 +152,14 @@ impl Node {
         &self.engine
     }
 
-    /// Stops serving, waits for requests in flight, then stops the writer
-    /// after it has committed what was queued.
+    /// Stops serving, waits for requests in flight, closes replication
+    /// links, then stops the writer after it has committed what was queued.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         let _ = self.api_task.await;
+        if let Some(replication) = self.replication {
+            replication.shutdown().await;
+        }
         let engine = self.engine.clone();
         let _ = tokio::task::spawn_blocking(move || engine.shutdown()).await;
         tracing::info!(region = %self.engine.region(), "region stopped");

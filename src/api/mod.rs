@@ -2,6 +2,7 @@
 //! into an `Operation` and dispatched to one `handle_*` per operation.
 //! Responses carry `x-amz-crc32` (the SDKs check it) and a request id.
 
+mod admin;
 mod capacity;
 pub mod error;
 mod expressions;
@@ -19,13 +20,14 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tracing::Instrument;
 
 use crate::config::NodeConfig;
 use crate::engine::Engine;
+use crate::replication::status::PeerStatus;
 use error::{ApiError, ErrorKind};
 use request::Request;
 
@@ -35,6 +37,8 @@ pub struct ApiState {
     pub config: NodeConfig,
     /// The address clients reach this region at (DescribeEndpoints).
     pub endpoint: String,
+    /// Replication state, when the region has peers.
+    pub peers: Option<Arc<PeerStatus>>,
     requests: AtomicU64,
 }
 
@@ -45,6 +49,7 @@ impl ApiState {
             engine,
             config,
             endpoint,
+            peers: None,
             requests: AtomicU64::new(0),
         }
     }
@@ -101,7 +106,11 @@ impl Operation {
 
 /// The router for one region's API.
 pub fn router(state: Arc<ApiState>) -> Router {
-    Router::new().route("/", post(handle)).with_state(state)
+    Router::new()
+        .route("/", post(handle))
+        .route("/status", get(admin::handle_status))
+        .route("/admin/conflicts", get(admin::handle_conflicts))
+        .with_state(state)
 }
 
 /// Serves the API on `listener` until `shutdown` completes, then finishes

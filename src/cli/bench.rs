@@ -16,7 +16,7 @@ use redb::{Database, ReadableDatabase, ReadableTableMetadata, TableDefinition};
 use serde_json::json;
 use tokio::net::TcpStream;
 
-use crate::config::{NodeConfig, RegionConfig};
+use crate::config::{RegionConfig, Topology};
 use crate::node::{Node, NodeOptions};
 
 /// Arguments of `meridian bench`.
@@ -83,12 +83,11 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         peer: "127.0.0.1:0".parse()?,
         clock_offset_ms: 0,
     };
-    let node = Node::start(NodeOptions {
-        region,
-        data_root: dir.clone(),
-        config: NodeConfig::default(),
-    })
-    .await?;
+    let topology = Topology {
+        cluster: "bench".into(),
+        region: vec![region],
+    };
+    let node = Node::start(NodeOptions::new(topology, "bench-1", dir.clone())).await?;
     let addr = node.api_addr.to_string();
     let create = json!({
         "TableName": "bench", "BillingMode": "PAY_PER_REQUEST",

@@ -7,6 +7,7 @@ use clap::Args;
 
 use crate::config::{NodeConfig, Topology};
 use crate::node::{Node, NodeOptions};
+use crate::replication::tls::ClusterCa;
 
 /// Arguments of `meridian serve`.
 #[derive(Debug, Args)]
@@ -39,14 +40,20 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let region = topology.region(&args.region)?.clone();
     let config = load_config(args.config.as_ref())?;
     crate::telemetry::init(&config.log_level);
+    // Every region of a cluster trusts one CA, kept in the root data
+    // directory; the first region (or `meridian up`) to start creates it.
+    let tls = if topology.region.len() > 1 {
+        let ca = ClusterCa::load_or_create(&args.data_dir, &topology.cluster, true)?;
+        Some(ca.region_identity(&region.name)?)
+    } else {
+        None
+    };
     let runtime = tokio::runtime::Runtime::new().context("start the async runtime")?;
     runtime.block_on(async move {
-        let node = Node::start(NodeOptions {
-            region: region.clone(),
-            data_root: args.data_dir,
-            config,
-        })
-        .await?;
+        let mut options = NodeOptions::new(topology, &region.name, args.data_dir);
+        options.config = config;
+        options.tls = tls;
+        let node = Node::start(options).await?;
         // The ready line: `meridian up` and the tests read the bound address from it.
         println!(
             "meridian: region {} serving DynamoDB API on http://{}",

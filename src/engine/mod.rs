@@ -10,6 +10,7 @@
 pub mod error;
 pub mod lww;
 pub mod read;
+pub mod remote;
 pub mod write;
 mod writer;
 
@@ -19,13 +20,15 @@ use std::thread::JoinHandle;
 
 pub use error::EngineError;
 pub use read::{Page, RangeRead, SortCondition};
+pub use remote::ApplyReport;
 pub use write::{ItemOp, ItemWrite, Mutator, Precondition, WriteOutcome};
 
 use crate::clock::Hlc;
 use crate::config::StorageConfig;
 use crate::model::table::{BillingMode, TableStatus};
 use crate::model::{Item, KeyAttribute, KeySchema, TableMeta};
-use crate::store::{ReadTables, Store};
+use crate::store::{Change, ConflictRecord, ReadTables, Store, TableChange, Version};
+use tokio::sync::watch;
 use writer::Writer;
 
 /// The file inside a region's data directory holding its database.
@@ -47,6 +50,7 @@ struct Inner {
     hlc: Hlc,
     writer: Mutex<Option<Writer>>,
     writer_thread: Mutex<Option<JoinHandle<()>>>,
+    committed: watch::Receiver<u64>,
 }
 
 /// A region's engine. Cheap to clone; all clones share one store and writer.
@@ -59,12 +63,15 @@ impl Engine {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| EngineError::Store(crate::store::StoreError::Redb(redb::Error::Io(e))))?;
         let store = Store::open(&data_dir.join(DB_FILE), config.cache_bytes)?;
+        let last_seq = store.read()?.last_seq()?;
+        let (committed_tx, committed) = watch::channel(last_seq);
         let (writer, thread) = Writer::spawn(
             store.clone(),
             hlc.clone(),
             region.to_string(),
             config.write_queue,
             config.group_commit_max,
+            committed_tx,
         );
         Ok(Engine(Arc::new(Inner {
             store,
@@ -72,6 +79,7 @@ impl Engine {
             hlc,
             writer: Mutex::new(Some(writer)),
             writer_thread: Mutex::new(Some(thread)),
+            committed,
         })))
     }
 
@@ -178,6 +186,14 @@ impl Engine {
                     size_bytes: 0,
                 };
                 batch.set_table(&meta.name, Some(meta.clone()));
+                let version = Version {
+                    ts: now,
+                    region: batch.region.to_string(),
+                };
+                batch.tables.append_change(&Change::Table {
+                    version,
+                    change: TableChange::Created(meta.clone()),
+                })?;
                 Ok(meta)
             })
             .await
@@ -192,6 +208,15 @@ impl Engine {
                     .ok_or_else(|| EngineError::TableNotFound(name.clone()))?;
                 batch.tables.delete_items(meta.storage_id)?;
                 batch.set_table(&name, None);
+                let version = Version {
+                    ts: batch.hlc.now(),
+                    region: batch.region.to_string(),
+                };
+                let change = TableChange::Deleted {
+                    name: name.clone(),
+                    table_id: meta.table_id.clone(),
+                };
+                batch.tables.append_change(&Change::Table { version, change })?;
                 meta.status = TableStatus::Deleting;
                 Ok(meta)
             })
@@ -269,6 +294,70 @@ impl Engine {
         self.writer()
             .map(|w| (w.stats().commits.load(Relaxed), w.stats().jobs.load(Relaxed)))
             .unwrap_or((0, 0))
+    }
+
+    /// Watches the sequence number of the last committed change-log entry.
+    pub fn subscribe_commits(&self) -> watch::Receiver<u64> {
+        self.0.committed.clone()
+    }
+
+    /// Changes this region originated, from log sequence `from` on, at most
+    /// `max`; also returns the last sequence number looked at, so a caller
+    /// can move past stretches of replicated entries.
+    pub async fn own_changes(&self, from: u64, max: usize) -> Result<(Vec<(u64, Change)>, u64), EngineError> {
+        let region = self.0.region.clone();
+        self.read(move |read| {
+            let mut out = Vec::new();
+            let mut through = from.saturating_sub(1);
+            for entry in read.changes(from)? {
+                let (seq, change) = entry?;
+                through = seq;
+                if change.version().region == region {
+                    out.push((seq, change));
+                    if out.len() >= max {
+                        break;
+                    }
+                }
+            }
+            Ok((out, through))
+        })
+        .await
+    }
+
+    /// Applies a batch of changes `origin` originated (see `remote.rs`).
+    pub async fn apply_remote(
+        &self,
+        origin: String,
+        changes: Vec<(u64, Change)>,
+        through: u64,
+    ) -> Result<ApplyReport, EngineError> {
+        self.writer()?
+            .submit(move |batch| remote::apply_batch(batch, &origin, changes, through))
+            .await
+    }
+
+    /// The origin's log position applied here.
+    pub async fn applied_position(&self, origin: String) -> Result<u64, EngineError> {
+        self.read(move |read| Ok(read.applied(&origin)?)).await
+    }
+
+    /// The stored version and item (or tombstone) of one key, for
+    /// convergence checks.
+    pub async fn item_version(&self, table: String, key: Item) -> Result<Option<(Version, Option<Item>)>, EngineError> {
+        self.read(move |read| {
+            let meta = read.table(&table)?.ok_or(EngineError::ResourceNotFound)?;
+            let key = meta
+                .key_schema
+                .key_from_request(&key)
+                .map_err(|e| EngineError::Validation(e.to_string()))?;
+            Ok(read.item(meta.storage_id, &key.encoded)?.map(|r| (r.version, r.item)))
+        })
+        .await
+    }
+
+    /// Writes that lost last-writer-wins here, for one table or all.
+    pub async fn conflicts(&self, table: Option<String>) -> Result<Vec<ConflictRecord>, EngineError> {
+        self.read(move |read| Ok(read.conflicts(table.as_deref())?)).await
     }
 
     /// Jobs waiting for the writer.

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::error::EngineError;
 use crate::clock::Hlc;
@@ -83,20 +83,23 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer thread. It stops when every `Writer` clone is dropped.
+    /// Starts the writer thread. It stops when every `Writer` clone is
+    /// dropped. After every successful commit the sequence number of the last
+    /// change-log entry is published on `committed`.
     pub fn spawn(
         store: Store,
         hlc: Hlc,
         region: String,
         capacity: usize,
         group_max: usize,
+        committed: watch::Sender<u64>,
     ) -> (Writer, std::thread::JoinHandle<()>) {
         let (queue, jobs) = mpsc::channel(capacity);
         let stats = Arc::new(WriterStats::default());
         let counters = stats.clone();
         let handle = std::thread::Builder::new()
             .name(format!("writer-{region}"))
-            .spawn(move || run(store, hlc, region, jobs, group_max, &counters))
+            .spawn(move || run(store, hlc, region, jobs, group_max, &counters, committed))
             // Spawning a thread fails only when the OS is out of resources at
             // start-up, where there is nothing better to do than stop.
             .expect("spawn the writer thread");
@@ -135,7 +138,15 @@ impl Writer {
     }
 }
 
-fn run(store: Store, hlc: Hlc, region: String, mut jobs: mpsc::Receiver<Job>, group_max: usize, stats: &WriterStats) {
+fn run(
+    store: Store,
+    hlc: Hlc,
+    region: String,
+    mut jobs: mpsc::Receiver<Job>,
+    group_max: usize,
+    stats: &WriterStats,
+    committed: watch::Sender<u64>,
+) {
     let _span = tracing::info_span!("writer", region = %region).entered();
     while let Some(first) = jobs.blocking_recv() {
         let mut group = vec![first];
@@ -159,14 +170,18 @@ fn run(store: Store, hlc: Hlc, region: String, mut jobs: mpsc::Receiver<Job>, gr
             for job in group.drain(..) {
                 replies.push(job(&mut batch));
             }
-            batch.flush()
+            batch.flush()?;
+            Ok(batch.tables.last_seq())
         });
-        let committed = result.map_err(|e| {
+        if let Ok(last) = &result {
+            committed.send_if_modified(|seq| std::mem::replace(seq, *last) != *last);
+        }
+        let outcome = result.map(|_| ()).map_err(|e| {
             tracing::error!(error = %e, writes = replies.len(), "group commit failed");
             Arc::new(e)
         });
         for reply in replies {
-            reply(committed.clone());
+            reply(outcome.clone());
         }
     }
     tracing::debug!("writer stopped");

@@ -6,7 +6,8 @@
 //! - `tables`: table name -> `TableMeta`
 //! - `items`: storage id (8 bytes, big-endian) + encoded primary key -> `ItemRecord`
 //! - `log`: sequence number -> `Change`, in commit order
-//! - `meta`: small named values (next storage id, ...)
+//! - `meta`: small named values (next storage id, replication positions)
+//! - `conflicts`: writes that lost last-writer-wins, in the order seen
 
 pub mod records;
 
@@ -17,12 +18,13 @@ use std::sync::Arc;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 use crate::model::TableMeta;
-pub use records::{Change, ChangeCause, CodecError, ItemChange, ItemRecord, Version};
+pub use records::{Change, ChangeCause, CodecError, ConflictRecord, ItemChange, ItemRecord, TableChange, Version};
 
 const TABLES: TableDefinition<&str, &[u8]> = TableDefinition::new("tables");
 const ITEMS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("items");
 const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+const CONFLICTS: TableDefinition<u64, &[u8]> = TableDefinition::new("conflicts");
 
 const NEXT_STORAGE_ID: &str = "next_storage_id";
 
@@ -78,6 +80,7 @@ impl Store {
             txn.open_table(ITEMS)?;
             txn.open_table(LOG)?;
             txn.open_table(META)?;
+            txn.open_table(CONFLICTS)?;
         }
         txn.commit()?;
         Ok(Store { db: Arc::new(db) })
@@ -95,6 +98,7 @@ impl Store {
                 items: txn.open_table(ITEMS)?,
                 log,
                 meta: txn.open_table(META)?,
+                conflicts: txn.open_table(CONFLICTS)?,
                 next_seq,
             };
             f(&mut tables)?
@@ -117,7 +121,13 @@ pub struct WriteTables<'t> {
     items: redb::Table<'t, &'static [u8], &'static [u8]>,
     log: redb::Table<'t, u64, &'static [u8]>,
     meta: redb::Table<'t, &'static str, u64>,
+    conflicts: redb::Table<'t, u64, &'static [u8]>,
     next_seq: u64,
+}
+
+/// The META key of the last change applied from `origin`.
+fn applied_key(origin: &str) -> String {
+    format!("applied/{origin}")
 }
 
 impl WriteTables<'_> {
@@ -169,6 +179,33 @@ impl WriteTables<'_> {
         let start = storage_id.to_be_bytes();
         let end = (storage_id + 1).to_be_bytes();
         self.items.retain_in(start.as_slice()..end.as_slice(), |_, _| false)?;
+        Ok(())
+    }
+
+    /// Sequence number of the last change-log entry (0 when empty).
+    pub fn last_seq(&self) -> u64 {
+        self.next_seq - 1
+    }
+
+    /// The origin's sequence number of the last change applied from `origin`.
+    pub fn applied(&self, origin: &str) -> Result<u64, StoreError> {
+        Ok(self
+            .meta
+            .get(applied_key(origin).as_str())?
+            .map(|v| v.value())
+            .unwrap_or(0))
+    }
+
+    /// Records that changes from `origin` are applied through `seq`.
+    pub fn set_applied(&mut self, origin: &str, seq: u64) -> Result<(), StoreError> {
+        self.meta.insert(applied_key(origin).as_str(), seq)?;
+        Ok(())
+    }
+
+    /// Records a write that lost last-writer-wins.
+    pub fn record_conflict(&mut self, conflict: &ConflictRecord) -> Result<(), StoreError> {
+        let id = self.conflicts.last()?.map(|(k, _)| k.value() + 1).unwrap_or(1);
+        self.conflicts.insert(id, records::encode(conflict).as_slice())?;
         Ok(())
     }
 
@@ -250,6 +287,29 @@ impl ReadTables {
             Box::new(range.rev().map(decode))
         };
         Ok(iter)
+    }
+
+    /// Sequence number of the last change-log entry (0 when empty).
+    pub fn last_seq(&self) -> Result<u64, StoreError> {
+        Ok(self.txn.open_table(LOG)?.last()?.map(|(k, _)| k.value()).unwrap_or(0))
+    }
+
+    /// The origin's sequence number of the last change applied from `origin`.
+    pub fn applied(&self, origin: &str) -> Result<u64, StoreError> {
+        let meta = self.txn.open_table(META)?;
+        Ok(meta.get(applied_key(origin).as_str())?.map(|v| v.value()).unwrap_or(0))
+    }
+
+    /// Conflicts recorded for `table` (all tables when `None`), oldest first.
+    pub fn conflicts(&self, table: Option<&str>) -> Result<Vec<ConflictRecord>, StoreError> {
+        let mut out = Vec::new();
+        for entry in self.txn.open_table(CONFLICTS)?.iter()? {
+            let record: ConflictRecord = records::decode(entry?.1.value())?;
+            if table.is_none_or(|t| t == record.table) {
+                out.push(record);
+            }
+        }
+        Ok(out)
     }
 
     /// Change-log entries from sequence `from` (inclusive), in order.

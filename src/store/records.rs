@@ -67,10 +67,42 @@ pub struct ItemChange {
     pub cause: ChangeCause,
 }
 
+/// A table created or deleted, replicated to every region.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum TableChange {
+    /// The table's description as created (local fields are reset on apply).
+    Created(TableMeta),
+    /// The table with this name and `table_id` was deleted.
+    Deleted { name: String, table_id: String },
+}
+
 /// One change-log entry.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Change {
     Item(ItemChange),
+    Table { version: Version, change: TableChange },
+}
+
+impl Change {
+    /// The LWW version of the change (its origin region is `version.region`).
+    pub fn version(&self) -> &Version {
+        match self {
+            Change::Item(item) => &item.version,
+            Change::Table { version, .. } => version,
+        }
+    }
+}
+
+/// A write that lost last-writer-wins, kept with the version that beat it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConflictRecord {
+    pub table: String,
+    /// Encoded primary key.
+    pub key: Vec<u8>,
+    pub winner: Version,
+    pub winner_item: Option<Item>,
+    pub loser: Version,
+    pub loser_item: Option<Item>,
 }
 
 fn config() -> bincode::config::Configuration {

@@ -1,0 +1,175 @@
+//! Replication between regions over QUIC (quinn) with mutual TLS.
+//!
+//! Every pair of regions shares one connection, dialled by the region whose
+//! name sorts first and re-dialled with backoff when it drops. On it each
+//! side ships the changes it originated (see `link.rs`); the receiver applies
+//! them through the engine with last-writer-wins and acknowledges only what
+//! it committed, so shipping resumes from the acknowledged position after a
+//! disconnect or a restart of either side.
+
+pub mod link;
+pub mod status;
+pub mod tls;
+pub mod wire;
+
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tracing::Instrument;
+
+use crate::config::RegionConfig;
+use crate::engine::Engine;
+use link::LinkContext;
+use status::PeerStatus;
+use tls::RegionTls;
+
+/// First and largest delay between dial attempts.
+const DIAL_BACKOFF: (Duration, Duration) = (Duration::from_millis(50), Duration::from_secs(2));
+
+/// What replication needs to start.
+pub struct ReplicationOptions {
+    pub cluster: String,
+    pub region: String,
+    /// The other regions of the topology.
+    pub peers: Vec<RegionConfig>,
+    pub tls: RegionTls,
+    /// The bound UDP socket for the QUIC endpoint.
+    pub socket: UdpSocket,
+}
+
+/// A region's running replication.
+pub struct Replication {
+    endpoint: quinn::Endpoint,
+    stop: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+    status: Arc<PeerStatus>,
+}
+
+fn transport() -> Arc<quinn::TransportConfig> {
+    let mut transport = quinn::TransportConfig::default();
+    transport.keep_alive_interval(Some(Duration::from_millis(500)));
+    // A peer silent for this long is considered gone and re-dialled.
+    transport.max_idle_timeout(Some(
+        Duration::from_secs(5)
+            .try_into()
+            .unwrap_or(quinn::IdleTimeout::from(quinn::VarInt::from_u32(5_000))),
+    ));
+    Arc::new(transport)
+}
+
+impl Replication {
+    /// Starts accepting and dialling peers.
+    pub fn start(engine: Engine, options: ReplicationOptions) -> anyhow::Result<Replication> {
+        let server_crypto = quinn::crypto::rustls::QuicServerConfig::try_from(options.tls.server.clone())?;
+        let mut server = quinn::ServerConfig::with_crypto(Arc::new(server_crypto));
+        server.transport_config(transport());
+        let client_crypto = quinn::crypto::rustls::QuicClientConfig::try_from(options.tls.client.clone())?;
+        let mut client = quinn::ClientConfig::new(Arc::new(client_crypto));
+        client.transport_config(transport());
+        let runtime = quinn::default_runtime().ok_or_else(|| anyhow::anyhow!("no async runtime for QUIC"))?;
+        let mut endpoint =
+            quinn::Endpoint::new(quinn::EndpointConfig::default(), Some(server), options.socket, runtime)?;
+        endpoint.set_default_client_config(client);
+
+        let (stop, stopped) = watch::channel(false);
+        let status = Arc::new(PeerStatus::default());
+        let ctx = Arc::new(LinkContext {
+            engine,
+            cluster: options.cluster,
+            region: options.region.clone(),
+            stop: stopped,
+            peers: status.clone(),
+        });
+        let mut tasks = JoinSet::new();
+        tasks.spawn(accept_loop(endpoint.clone(), ctx.clone()));
+        for peer in options.peers.into_iter().filter(|p| p.name > options.region) {
+            tasks.spawn(dial_loop(endpoint.clone(), ctx.clone(), peer));
+        }
+        Ok(Replication {
+            endpoint,
+            stop,
+            tasks,
+            status,
+        })
+    }
+
+    /// Where the QUIC endpoint listens.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.endpoint.local_addr()
+    }
+
+    /// Per-peer state.
+    pub fn status(&self) -> Arc<PeerStatus> {
+        self.status.clone()
+    }
+
+    /// Closes every link and waits for the link tasks to end.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        self.endpoint.close(0u32.into(), b"region stopping");
+        self.tasks.abort_all();
+        while self.tasks.join_next().await.is_some() {}
+        self.endpoint.wait_idle().await;
+    }
+}
+
+/// Runs both directions of a link on an established connection.
+async fn run_link(ctx: Arc<LinkContext>, conn: quinn::Connection, peer: String) {
+    let span = tracing::info_span!("link", region = %ctx.region, peer = %peer);
+    let both = async {
+        tokio::join!(
+            link::ship(ctx.clone(), conn.clone()),
+            link::receive(ctx.clone(), conn.clone())
+        )
+    };
+    let (shipped, received) = both.instrument(span).await;
+    for (direction, result) in [("shipping", shipped), ("receiving", received)] {
+        if let Err(error) = result {
+            tracing::info!(region = %ctx.region, peer = %peer, direction, error = %error, "link ended");
+        }
+    }
+    conn.close(0u32.into(), b"link ended");
+}
+
+async fn accept_loop(endpoint: quinn::Endpoint, ctx: Arc<LinkContext>) {
+    while let Some(incoming) = endpoint.accept().await {
+        let ctx = ctx.clone();
+        tokio::spawn(async move {
+            match incoming.await {
+                Ok(conn) => run_link(ctx, conn, "inbound".to_string()).await,
+                Err(error) => {
+                    tracing::warn!(region = %ctx.region, error = %error, "refused a peer connection (TLS or transport)")
+                }
+            }
+        });
+    }
+}
+
+async fn dial_loop(endpoint: quinn::Endpoint, ctx: Arc<LinkContext>, peer: RegionConfig) {
+    let mut delay = DIAL_BACKOFF.0;
+    let mut stop = ctx.stop.clone();
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        match endpoint.connect(peer.peer, &peer.name) {
+            Ok(connecting) => match connecting.await {
+                Ok(conn) => {
+                    tracing::info!(region = %ctx.region, peer = %peer.name, "connected");
+                    delay = DIAL_BACKOFF.0;
+                    run_link(ctx.clone(), conn, peer.name.clone()).await;
+                }
+                Err(error) => tracing::debug!(region = %ctx.region, peer = %peer.name, error = %error, "dial failed"),
+            },
+            Err(error) => tracing::warn!(region = %ctx.region, peer = %peer.name, error = %error, "cannot dial"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        delay = (delay * 2).min(DIAL_BACKOFF.1);
+    }
+}

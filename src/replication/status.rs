@@ -1,0 +1,112 @@
+//! Per-peer replication state for the status endpoint and metrics: link up
+//! or down, positions, applied and superseded counts, clock-offset alarms,
+//! and recent replication lag (origin commit to local apply).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Mutex;
+
+use serde::Serialize;
+
+use crate::engine::ApplyReport;
+
+/// Lag samples kept per peer for percentiles.
+const LAG_SAMPLES: usize = 4096;
+
+/// What is known about one peer.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct PeerState {
+    /// Whether the peer's shipping stream to us is up.
+    pub receiving: bool,
+    /// Changes from the peer written here.
+    pub applied: u64,
+    /// Changes from the peer that lost LWW here (or were already here).
+    pub superseded: u64,
+    /// Changes for tables this region does not have.
+    pub skipped: u64,
+    /// Times the peer's clock was beyond the maximum offset.
+    pub clock_alarms: u64,
+    /// Largest offset seen beyond the maximum, milliseconds.
+    pub max_clock_ahead_ms: u64,
+    /// Our changes acknowledged by peers (all peers together; per link below).
+    #[serde(skip)]
+    lags_ms: VecDeque<f64>,
+}
+
+/// Replication state of every peer, shared by the link tasks.
+#[derive(Default)]
+pub struct PeerStatus {
+    peers: Mutex<BTreeMap<String, PeerState>>,
+    shipped: Mutex<(u64, u64)>,
+}
+
+/// A serialisable snapshot of one peer.
+#[derive(Clone, Debug, Serialize)]
+pub struct PeerReport {
+    pub peer: String,
+    #[serde(flatten)]
+    pub state: PeerState,
+    pub lag_p50_ms: f64,
+    pub lag_p99_ms: f64,
+}
+
+impl PeerStatus {
+    fn with<R>(&self, peer: &str, f: impl FnOnce(&mut PeerState) -> R) -> R {
+        let mut peers = self.peers.lock().unwrap_or_else(|e| e.into_inner());
+        f(peers.entry(peer.to_string()).or_default())
+    }
+
+    /// Marks the peer's inbound stream up or down.
+    pub fn connected(&self, peer: &str, up: bool) {
+        self.with(peer, |p| p.receiving = up);
+    }
+
+    /// Records an applied batch and the lag of each of its changes, given
+    /// their origin commit times and our wall clock now (nanoseconds).
+    pub fn applied(&self, peer: &str, report: &ApplyReport, origin_times_ns: &[u64], now_ns: u64) {
+        self.with(peer, |p| {
+            p.applied += report.applied;
+            p.superseded += report.superseded;
+            p.skipped += report.skipped;
+            if report.clock_ahead_ms > 0 {
+                p.clock_alarms += 1;
+                p.max_clock_ahead_ms = p.max_clock_ahead_ms.max(report.clock_ahead_ms);
+            }
+            for &t in origin_times_ns {
+                if p.lags_ms.len() == LAG_SAMPLES {
+                    p.lags_ms.pop_front();
+                }
+                p.lags_ms.push_back(now_ns.saturating_sub(t) as f64 / 1e6);
+            }
+        });
+    }
+
+    /// Records changes we shipped and the position a peer acknowledged.
+    pub fn shipped(&self, count: u64, acked: u64) {
+        let mut shipped = self.shipped.lock().unwrap_or_else(|e| e.into_inner());
+        shipped.0 += count;
+        shipped.1 = shipped.1.max(acked);
+    }
+
+    /// A snapshot of every peer.
+    pub fn report(&self) -> Vec<PeerReport> {
+        let peers = self.peers.lock().unwrap_or_else(|e| e.into_inner());
+        peers
+            .iter()
+            .map(|(name, state)| {
+                let mut lags: Vec<f64> = state.lags_ms.iter().copied().collect();
+                lags.sort_by(f64::total_cmp);
+                let pick = |q: f64| {
+                    lags.get(((lags.len() as f64 - 1.0) * q).round() as usize)
+                        .copied()
+                        .unwrap_or(0.0)
+                };
+                PeerReport {
+                    peer: name.clone(),
+                    state: state.clone(),
+                    lag_p50_ms: pick(0.5),
+                    lag_p99_ms: pick(0.99),
+                }
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,150 @@
+//! The cluster CA and mutual TLS for QUIC links between regions.
+//!
+//! `meridian up` (or `meridian init`) creates the CA once, in the root data
+//! directory (`cluster-ca.pem`, `cluster-ca.key`). Each region, when it
+//! starts, issues itself a certificate for its region name signed by that CA.
+//! Both ends of a link present their certificate and accept only the CA's:
+//! a peer with a certificate from any other CA fails the handshake.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rcgen::{BasicConstraints, Certificate, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+/// File names of the cluster CA inside the root data directory.
+pub const CA_CERT_FILE: &str = "cluster-ca.pem";
+/// The CA's private key, next to its certificate.
+pub const CA_KEY_FILE: &str = "cluster-ca.key";
+
+/// Why TLS material could not be made or loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("cluster CA: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("certificate: {0}")]
+    Rcgen(#[from] rcgen::Error),
+    #[error("TLS configuration: {0}")]
+    Rustls(#[from] rustls::Error),
+    #[error("TLS verifier: {0}")]
+    Verifier(String),
+    #[error("the cluster CA in {0} is missing; run `meridian init` (or `meridian up`) first")]
+    MissingCa(String),
+}
+
+/// A cluster CA: its certificate (the trust anchor) and signing key.
+pub struct ClusterCa {
+    cert_pem: String,
+    issuer: Certificate,
+    key: KeyPair,
+}
+
+/// The CA's parameters; rebuilt identically from the key on every start, so
+/// certificates it issues chain to the stored CA certificate.
+fn ca_params(cluster: &str) -> Result<CertificateParams, TlsError> {
+    let mut params = CertificateParams::new(Vec::<String>::new())?;
+    params
+        .distinguished_name
+        .push(DnType::CommonName, format!("meridian cluster {cluster} CA"));
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
+    Ok(params)
+}
+
+impl ClusterCa {
+    /// A new CA in memory (tests use this directly).
+    pub fn generate(cluster: &str) -> Result<ClusterCa, TlsError> {
+        let key = KeyPair::generate()?;
+        let issuer = ca_params(cluster)?.self_signed(&key)?;
+        Ok(ClusterCa {
+            cert_pem: issuer.pem(),
+            issuer,
+            key,
+        })
+    }
+
+    /// Loads the CA from `dir`, creating it first if `create` and it is absent.
+    pub fn load_or_create(dir: &Path, cluster: &str, create: bool) -> Result<ClusterCa, TlsError> {
+        let (cert_path, key_path) = (dir.join(CA_CERT_FILE), dir.join(CA_KEY_FILE));
+        if !cert_path.exists() || !key_path.exists() {
+            if !create {
+                return Err(TlsError::MissingCa(dir.display().to_string()));
+            }
+            let ca = ClusterCa::generate(cluster)?;
+            std::fs::create_dir_all(dir)?;
+            std::fs::write(&key_path, ca.key.serialize_pem())?;
+            std::fs::write(&cert_path, &ca.cert_pem)?;
+            return Ok(ca);
+        }
+        let key = KeyPair::from_pem(&std::fs::read_to_string(&key_path)?)?;
+        let cert_pem = std::fs::read_to_string(&cert_path)?;
+        let issuer = ca_params(cluster)?.self_signed(&key)?;
+        Ok(ClusterCa { cert_pem, issuer, key })
+    }
+
+    /// The CA certificate as DER, the one trust anchor of the cluster.
+    fn anchor(&self) -> Result<CertificateDer<'static>, TlsError> {
+        let mut reader = self.cert_pem.as_bytes();
+        let cert = rustls_pemfile_cert(&mut reader)?;
+        Ok(cert)
+    }
+
+    /// Issues a certificate for `region` and builds its QUIC TLS configs.
+    pub fn region_identity(&self, region: &str) -> Result<RegionTls, TlsError> {
+        self.identity_trusting(region, self)
+    }
+
+    /// Issues a certificate for `region` signed by this CA, in configs that
+    /// trust `trusted`'s CA: the shape of a CA rotation, and how tests show a
+    /// foreign certificate is refused by a peer it trusts.
+    pub fn identity_trusting(&self, region: &str, trusted: &ClusterCa) -> Result<RegionTls, TlsError> {
+        let key = KeyPair::generate()?;
+        let mut params = CertificateParams::new(vec![region.to_string()])?;
+        params.distinguished_name.push(DnType::CommonName, region);
+        let cert = params.signed_by(&key, &self.issuer, &self.key)?;
+        RegionTls::new(trusted.anchor()?, cert.der().clone(), key.serialize_der())
+    }
+}
+
+/// Parses the first certificate of a PEM document.
+fn rustls_pemfile_cert(reader: &mut &[u8]) -> Result<CertificateDer<'static>, TlsError> {
+    use rustls::pki_types::pem::PemObject;
+    CertificateDer::from_pem_reader(reader).map_err(|e| TlsError::Verifier(e.to_string()))
+}
+
+/// A region's TLS configurations for QUIC, as server and as client.
+#[derive(Clone)]
+pub struct RegionTls {
+    pub server: Arc<rustls::ServerConfig>,
+    pub client: Arc<rustls::ClientConfig>,
+}
+
+impl RegionTls {
+    fn new(
+        anchor: CertificateDer<'static>,
+        cert: CertificateDer<'static>,
+        key: Vec<u8>,
+    ) -> Result<RegionTls, TlsError> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(anchor)?;
+        let roots = Arc::new(roots);
+        let key = || PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.clone()));
+
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(roots.clone(), provider.clone())
+            .build()
+            .map_err(|e| TlsError::Verifier(e.to_string()))?;
+        let server = rustls::ServerConfig::builder_with_provider(provider.clone())
+            .with_protocol_versions(&[&rustls::version::TLS13])?
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(vec![cert.clone()], key())?;
+        let client = rustls::ClientConfig::builder_with_provider(provider)
+            .with_protocol_versions(&[&rustls::version::TLS13])?
+            .with_root_certificates(roots)
+            .with_client_auth_cert(vec![cert], key())?;
+        Ok(RegionTls {
+            server: Arc::new(server),
+            client: Arc::new(client),
+        })
+    }
+}

@@ -1,0 +1,201 @@
+//! Multi-region test clusters: N regions in this process, every socket bound
+//! to port 0 first so the topology can name the real addresses, one cluster
+//! CA, and an AWS SDK client per region.
+
+#![allow(dead_code)]
+
+use std::net::{TcpListener, UdpSocket};
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use meridian::config::{RegionConfig, Topology};
+use meridian::node::{Node, NodeOptions};
+use meridian::replication::tls::ClusterCa;
+
+/// Region names used by test clusters, in topology order.
+pub const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-2"];
+
+/// A running test cluster.
+pub struct Cluster {
+    pub dir: tempfile::TempDir,
+    pub topology: Topology,
+    pub nodes: Vec<Option<Node>>,
+    pub ca: ClusterCa,
+}
+
+/// An SDK client for the API at `addr`.
+pub fn client(addr: std::net::SocketAddr, region: &str) -> Client {
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region.to_string()))
+        .endpoint_url(format!("http://{addr}"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+        .http_client(http)
+        .build();
+    Client::from_conf(config)
+}
+
+impl Cluster {
+    /// Starts `n` regions with the given clock offsets (ms), all linked.
+    pub async fn start(n: usize, offsets_ms: &[i64]) -> Cluster {
+        let dir = tempfile::tempdir().unwrap();
+        let mut listeners = Vec::new();
+        let mut sockets = Vec::new();
+        let mut regions = Vec::new();
+        for (i, name) in REGIONS.iter().take(n).enumerate() {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+            regions.push(RegionConfig {
+                name: name.to_string(),
+                api: listener.local_addr().unwrap(),
+                peer: socket.local_addr().unwrap(),
+                clock_offset_ms: offsets_ms.get(i).copied().unwrap_or(0),
+            });
+            listeners.push(Some(listener));
+            sockets.push(Some(socket));
+        }
+        let topology = Topology {
+            cluster: "test".into(),
+            region: regions,
+        };
+        let ca = ClusterCa::generate("test").unwrap();
+        let mut cluster = Cluster {
+            dir,
+            topology,
+            nodes: Vec::new(),
+            ca,
+        };
+        for i in 0..n {
+            let node = cluster.start_node(i, listeners[i].take(), sockets[i].take()).await;
+            cluster.nodes.push(Some(node));
+        }
+        cluster
+    }
+
+    async fn start_node(&self, i: usize, listener: Option<TcpListener>, socket: Option<UdpSocket>) -> Node {
+        let name = &self.topology.region[i].name;
+        let mut options = NodeOptions::new(self.topology.clone(), name, self.dir.path().to_path_buf());
+        options.tls = Some(self.ca.region_identity(name).unwrap());
+        options.api_listener = listener;
+        options.peer_socket = socket;
+        Node::start(options).await.unwrap()
+    }
+
+    /// The SDK client of region `i`.
+    pub fn client(&self, i: usize) -> Client {
+        client(self.topology.region[i].api, &self.topology.region[i].name)
+    }
+
+    /// The running node of region `i`.
+    pub fn node(&self, i: usize) -> &Node {
+        self.nodes[i].as_ref().expect("region is running")
+    }
+
+    /// Stops region `i` cleanly.
+    pub async fn stop(&mut self, i: usize) {
+        if let Some(node) = self.nodes[i].take() {
+            node.shutdown().await;
+        }
+    }
+
+    /// Starts region `i` again on its data directory and addresses.
+    pub async fn restart(&mut self, i: usize) {
+        let node = self.start_node(i, None, None).await;
+        self.nodes[i] = Some(node);
+    }
+
+    /// Stops every region.
+    pub async fn shutdown(mut self) {
+        for i in 0..self.nodes.len() {
+            self.stop(i).await;
+        }
+    }
+}
+
+/// Polls `check` until it returns `Some`, or panics with `what` after `limit`.
+pub async fn eventually<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Every item of `table` in a region, via paginated Scan, sorted by key text.
+pub async fn scan_all(client: &Client, table: &str) -> Option<Vec<String>> {
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let page = client
+            .scan()
+            .table_name(table)
+            .set_exclusive_start_key(start)
+            .consistent_read(true)
+            .send()
+            .await
+            .ok()?;
+        for item in page.items() {
+            let mut fields: Vec<String> = item.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+            fields.sort();
+            items.push(fields.join(","));
+        }
+        start = page.last_evaluated_key().cloned();
+        if start.is_none() {
+            break;
+        }
+    }
+    items.sort();
+    Some(items)
+}
+
+/// Creates a hash-key table `pk` (S) in region `i` and waits until every
+/// running region has it.
+pub async fn create_table(cluster: &Cluster, i: usize, table: &str) {
+    use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
+    cluster
+        .client(i)
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    for j in 0..cluster.nodes.len() {
+        if cluster.nodes[j].is_none() {
+            continue;
+        }
+        let client = cluster.client(j);
+        eventually(&format!("table {table} in region {j}"), Duration::from_secs(30), || {
+            let client = client.clone();
+            async move { client.describe_table().table_name(table).send().await.ok().map(|_| ()) }
+        })
+        .await;
+    }
+}
