@@ -2,6 +2,7 @@
 
 mod bench;
 mod serve;
+mod up;
 
 use std::path::PathBuf;
 
@@ -19,6 +20,8 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Start every region of a topology on this machine, supervised.
+    Up(up::UpArgs),
     /// Serve one region of a topology.
     Serve(serve::ServeArgs),
     /// Benchmark the API against its baselines (raw store, no-op HTTP).
@@ -33,6 +36,7 @@ pub fn default_topology() -> PathBuf {
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Up(args) => up::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Bench(args) => bench::run(args),
     }
