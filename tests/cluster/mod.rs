@@ -44,6 +44,13 @@ pub fn client(addr: std::net::SocketAddr, region: &str) -> Client {
 impl Cluster {
     /// Starts `n` regions with the given clock offsets (ms), all linked.
     pub async fn start(n: usize, offsets_ms: &[i64]) -> Cluster {
+        Cluster::start_some(n, offsets_ms, n).await
+    }
+
+    /// Like `start`, but runs only the first `running` regions in this
+    /// process; the others are in the topology (and the CA is written to the
+    /// data directory) so a test can run them as processes.
+    pub async fn start_some(n: usize, offsets_ms: &[i64], running: usize) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         let mut listeners = Vec::new();
         let mut sockets = Vec::new();
@@ -64,7 +71,7 @@ impl Cluster {
             cluster: "test".into(),
             region: regions,
         };
-        let ca = ClusterCa::generate("test").unwrap();
+        let ca = ClusterCa::load_or_create(dir.path(), "test", true).unwrap();
         let mut cluster = Cluster {
             dir,
             topology,
@@ -72,8 +79,12 @@ impl Cluster {
             ca,
         };
         for i in 0..n {
-            let node = cluster.start_node(i, listeners[i].take(), sockets[i].take()).await;
-            cluster.nodes.push(Some(node));
+            if i < running {
+                let node = cluster.start_node(i, listeners[i].take(), sockets[i].take()).await;
+                cluster.nodes.push(Some(node));
+            } else {
+                cluster.nodes.push(None);
+            }
         }
         cluster
     }
