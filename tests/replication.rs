@@ -209,3 +209,119 @@ async fn a_peer_with_a_certificate_from_another_ca_is_refused() {
     assert!(conn.is_ok(), "a cluster certificate is accepted: {conn:?}");
     cluster.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_replica_of_a_large_table_is_backfilled_while_writes_continue() {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, CreateReplicationGroupMemberAction, KeySchemaElement, KeyType, PutRequest,
+        ReplicationGroupUpdate, ScalarAttributeType, WriteRequest,
+    };
+    const ITEMS: usize = 50_000;
+    let cluster = Cluster::start(3, &[]).await;
+    let us = cluster.client(0);
+    us.create_table()
+        .table_name("big")
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    // Only us-east-1 has the table until replicas are added.
+    assert!(
+        cluster
+            .client(1)
+            .describe_table()
+            .table_name("big")
+            .send()
+            .await
+            .is_err()
+    );
+
+    let mut loaders = Vec::new();
+    for part in 0..4 {
+        let us = us.clone();
+        loaders.push(tokio::spawn(async move {
+            for chunk in (part * ITEMS / 4..(part + 1) * ITEMS / 4)
+                .collect::<Vec<_>>()
+                .chunks(25)
+            {
+                let requests = chunk
+                    .iter()
+                    .map(|n| {
+                        let put = PutRequest::builder()
+                            .item("pk", Av::S(format!("item{n:06}")))
+                            .item("v", Av::N(n.to_string()))
+                            .build()
+                            .unwrap();
+                        WriteRequest::builder().put_request(put).build()
+                    })
+                    .collect();
+                us.batch_write_item()
+                    .request_items("big", requests)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for loader in loaders {
+        loader.await.unwrap();
+    }
+
+    // Writes continue in us-east-1 while the replicas are added and filled.
+    let writer = {
+        let us = us.clone();
+        tokio::spawn(async move {
+            for n in 0..400u32 {
+                let pk = format!("item{:06}", (n as usize * 97) % ITEMS);
+                if n % 5 == 0 {
+                    us.delete_item()
+                        .table_name("big")
+                        .key("pk", Av::S(pk))
+                        .send()
+                        .await
+                        .unwrap();
+                } else {
+                    let item = us
+                        .put_item()
+                        .table_name("big")
+                        .item("pk", Av::S(pk))
+                        .item("v", Av::S(format!("w{n}")));
+                    item.send().await.unwrap();
+                }
+            }
+        })
+    };
+    let mut update = us.update_table().table_name("big");
+    for region in ["eu-west-1", "ap-southeast-2"] {
+        let create = CreateReplicationGroupMemberAction::builder()
+            .region_name(region)
+            .build()
+            .unwrap();
+        update = update.replica_updates(ReplicationGroupUpdate::builder().create(create).build());
+    }
+    let described = update.send().await.unwrap().table_description.unwrap();
+    assert_eq!(described.replicas().len(), 2);
+    writer.await.unwrap();
+    cluster::wait_replicas_active(&cluster, "big").await;
+    let items = converged(&cluster, "big").await;
+    assert!(
+        items.len() > ITEMS - 400 && items.len() <= ITEMS,
+        "{} items",
+        items.len()
+    );
+    cluster.shutdown().await;
+}

@@ -39,17 +39,21 @@ pub struct ApiState {
     pub endpoint: String,
     /// Replication state, when the region has peers.
     pub peers: Option<Arc<PeerStatus>>,
+    /// Every region of the topology (where replicas can be created).
+    pub regions: Vec<String>,
     requests: AtomicU64,
 }
 
 impl ApiState {
     /// State for serving `engine` with `config`.
     pub fn new(engine: Engine, config: NodeConfig, endpoint: String) -> ApiState {
+        let regions = vec![engine.region().to_string()];
         ApiState {
             engine,
             config,
             endpoint,
             peers: None,
+            regions,
             requests: AtomicU64::new(0),
         }
     }
@@ -159,7 +163,7 @@ async fn dispatch(state: &ApiState, operation: Operation, req: Request) -> Resul
         Operation::DescribeTable => tables::handle_describe_table(engine, req).await,
         Operation::ListTables => tables::handle_list_tables(engine, req).await,
         Operation::DeleteTable => tables::handle_delete_table(engine, req).await,
-        Operation::UpdateTable => tables::handle_update_table(engine, req).await,
+        Operation::UpdateTable => tables::handle_update_table(engine, &state.regions, req).await,
         Operation::DescribeEndpoints => Ok(tables::handle_describe_endpoints(&state.endpoint)),
         Operation::TagResource => tables::handle_tag_resource(engine, req).await,
         Operation::UntagResource => tables::handle_untag_resource(engine, req).await,

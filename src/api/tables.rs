@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::error::{ApiError, ErrorKind};
 use super::request::{Request, validate_table_name};
 use crate::engine::{Engine, EngineError, NewTable};
-use crate::model::table::{ACCOUNT_ID, BillingMode};
+use crate::model::table::{ACCOUNT_ID, BillingMode, Replica, ReplicaStatus};
 use crate::model::{KeyAttribute, KeySchema, ScalarType, TableMeta};
 
 /// Most table names one ListTables page returns.
@@ -47,6 +47,16 @@ pub fn describe(meta: &TableMeta, region: &str) -> Value {
         },
         "DeletionProtectionEnabled": false,
     });
+    let others: Vec<Value> = meta
+        .replicas
+        .iter()
+        .filter(|r| r.region != region)
+        .map(|r| json!({"RegionName": r.region, "ReplicaStatus": r.status.as_str()}))
+        .collect();
+    if !others.is_empty() {
+        description["GlobalTableVersion"] = json!("2019.11.21");
+        description["Replicas"] = Value::Array(others);
+    }
     if meta.billing == BillingMode::PayPerRequest {
         description["BillingModeSummary"] =
             json!({"BillingMode": "PAY_PER_REQUEST", "LastUpdateToPayPerRequestDateTime": created});
@@ -291,32 +301,107 @@ pub async fn handle_delete_table(engine: &Engine, req: Request) -> Result<Value,
     Ok(json!({ "TableDescription": describe(&meta, engine.region()) }))
 }
 
-/// UpdateTable: billing mode and provisioned throughput (more arrives with
-/// global tables and streams).
-pub async fn handle_update_table(engine: &Engine, req: Request) -> Result<Value, ApiError> {
+/// One entry of UpdateTable's ReplicaUpdates.
+enum ReplicaUpdate {
+    Create(String),
+    Delete(String),
+}
+
+fn parse_replica_updates(req: &Request, regions: &[String]) -> Result<Vec<ReplicaUpdate>, ApiError> {
+    let Some(updates) = req.opt_array("ReplicaUpdates")? else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for update in updates {
+        let region = |action: &str| -> Result<Option<String>, ApiError> {
+            let Some(spec) = update.get(action).filter(|v| !v.is_null()) else {
+                return Ok(None);
+            };
+            let name = spec["RegionName"].as_str().ok_or_else(|| {
+                ApiError::missing(&format!("replicaUpdates.member.{}.regionName", action.to_lowercase()))
+            })?;
+            if !regions.iter().any(|r| r == name) {
+                return Err(ApiError::validation(format!(
+                    "Region {name} is not part of this cluster's topology; regions: [{}]",
+                    regions.join(", ")
+                )));
+            }
+            Ok(Some(name.to_string()))
+        };
+        match (region("Create")?, region("Delete")?) {
+            (Some(name), None) => out.push(ReplicaUpdate::Create(name)),
+            (None, Some(name)) => out.push(ReplicaUpdate::Delete(name)),
+            _ => {
+                return Err(ApiError::validation(
+                    "One or more parameter values were invalid: Only one of Create, Update or Delete can be specified per replica update",
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn apply_replica_updates(meta: &mut TableMeta, updates: &[ReplicaUpdate]) -> Result<(), EngineError> {
+    for update in updates {
+        match update {
+            ReplicaUpdate::Create(region) => {
+                if meta.replica(region).is_some() {
+                    return Err(EngineError::Validation(format!(
+                        "Failed to create a the new replica of table with name: '{}' because one or more replicas already existed as tables.",
+                        meta.name
+                    )));
+                }
+                meta.replicas.push(Replica {
+                    region: region.clone(),
+                    status: ReplicaStatus::Creating,
+                });
+            }
+            ReplicaUpdate::Delete(region) => {
+                if meta.replica(region).is_none() {
+                    return Err(EngineError::Validation(format!(
+                        "Update global table operation failed because one or more replicas were not part of the global table: {region}"
+                    )));
+                }
+                if meta.replicas.len() == 1 {
+                    return Err(EngineError::Validation(
+                        "Cannot delete the last replica of a table; use DeleteTable".to_string(),
+                    ));
+                }
+                meta.replicas.retain(|r| &r.region != region);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// UpdateTable: billing mode, provisioned throughput and ReplicaUpdates
+/// (global tables version 2019.11.21).
+pub async fn handle_update_table(engine: &Engine, regions: &[String], req: Request) -> Result<Value, ApiError> {
     let name = req.table_name()?;
     reject_unsupported(
         &req,
-        &[
-            "GlobalSecondaryIndexUpdates",
-            "ReplicaUpdates",
-            "StreamSpecification",
-            "SSESpecification",
-        ],
+        &["GlobalSecondaryIndexUpdates", "StreamSpecification", "SSESpecification"],
     )?;
-    if !req.has("BillingMode") && !req.has("ProvisionedThroughput") && !req.has("DeletionProtectionEnabled") {
+    let has_update = [
+        "BillingMode",
+        "ProvisionedThroughput",
+        "DeletionProtectionEnabled",
+        "ReplicaUpdates",
+    ];
+    if !has_update.iter().any(|m| req.has(m)) {
         return Err(ApiError::validation(
             "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required",
         ));
     }
     let current = engine.describe_table(name.clone()).await?;
     let billing = parse_billing(&req, Some(&current.billing))?;
+    let replica_updates = parse_replica_updates(&req, regions)?;
     let meta = engine
         .update_table(name, move |meta| {
             if let Some(billing) = billing {
                 meta.billing = billing;
             }
-            Ok(())
+            apply_replica_updates(meta, &replica_updates)
         })
         .await?;
     Ok(json!({ "TableDescription": describe(&meta, engine.region()) }))

@@ -25,14 +25,17 @@ pub use write::{ItemOp, ItemWrite, Mutator, Precondition, WriteOutcome};
 
 use crate::clock::Hlc;
 use crate::config::StorageConfig;
-use crate::model::table::{BillingMode, TableStatus};
+use crate::model::table::{BillingMode, Replica, ReplicaStatus, TableStatus};
 use crate::model::{Item, KeyAttribute, KeySchema, TableMeta};
-use crate::store::{Change, ConflictRecord, ReadTables, Store, TableChange, Version};
+use crate::store::{Change, ConflictRecord, ItemRecord, ReadTables, Store, TableChange, Version};
 use tokio::sync::watch;
 use writer::Writer;
 
 /// The file inside a region's data directory holding its database.
 pub const DB_FILE: &str = "meridian.redb";
+
+/// One chunk of a table snapshot: `None` when the table does not exist here.
+pub type SnapshotChunk = Option<Vec<(Vec<u8>, ItemRecord)>>;
 
 /// What CreateTable asks for, validated by the API layer.
 #[derive(Clone, Debug)]
@@ -184,6 +187,12 @@ impl Engine {
                     tags: spec.tags,
                     item_count: 0,
                     size_bytes: 0,
+                    replicas: vec![Replica {
+                        region: batch.region.to_string(),
+                        status: ReplicaStatus::Active,
+                    }],
+                    changed: now,
+                    changed_by: batch.region.to_string(),
                 };
                 batch.set_table(&meta.name, Some(meta.clone()));
                 let version = Version {
@@ -223,7 +232,8 @@ impl Engine {
             .await
     }
 
-    /// Changes a table's description (billing mode, tags, ...) with `change`.
+    /// Changes a table's description (billing mode, tags, replicas, ...)
+    /// with `change`; the new description replicates to the other regions.
     pub async fn update_table(
         &self,
         name: String,
@@ -235,10 +245,98 @@ impl Engine {
                     .table(&name)?
                     .ok_or_else(|| EngineError::TableNotFound(name.clone()))?;
                 change(&mut meta)?;
+                meta.changed = batch.hlc.now();
+                meta.changed_by = batch.region.to_string();
                 batch.set_table(&name, Some(meta.clone()));
+                let version = Version {
+                    ts: meta.changed,
+                    region: batch.region.to_string(),
+                };
+                batch.tables.append_change(&Change::Table {
+                    version,
+                    change: TableChange::Updated(meta.clone()),
+                })?;
                 Ok(meta)
             })
             .await
+    }
+
+    /// Streams every record (tombstones included) of `table` from one
+    /// consistent snapshot, in chunks; `None` first when the table is absent.
+    pub fn snapshot(
+        &self,
+        table: String,
+        chunk: usize,
+    ) -> tokio::sync::mpsc::Receiver<Result<SnapshotChunk, EngineError>> {
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        let store = self.0.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let result = (|| {
+                let read = store.read()?;
+                let Some(meta) = read.table(&table)? else {
+                    let _ = tx.blocking_send(Ok(None));
+                    return Ok(());
+                };
+                let mut records = Vec::with_capacity(chunk);
+                let all = read.items(
+                    meta.storage_id,
+                    std::ops::Bound::Unbounded,
+                    std::ops::Bound::Unbounded,
+                    true,
+                )?;
+                for entry in all {
+                    records.push(entry?);
+                    if records.len() == chunk && tx.blocking_send(Ok(Some(std::mem::take(&mut records)))).is_err() {
+                        return Ok(());
+                    }
+                }
+                let _ = tx.blocking_send(Ok(Some(records)));
+                Ok::<(), EngineError>(())
+            })();
+            if let Err(error) = result {
+                let _ = tx.blocking_send(Err(error));
+            }
+        });
+        rx
+    }
+
+    /// Merges snapshot records into this region's replica of `table` by
+    /// last-writer-wins; returns how many won.
+    pub async fn apply_snapshot(&self, table: String, records: Vec<(Vec<u8>, ItemRecord)>) -> Result<u64, EngineError> {
+        self.writer()?
+            .submit(move |batch| remote::apply_snapshot(batch, &table, records))
+            .await
+    }
+
+    /// Marks this region's replica of `table` ACTIVE (backfill finished).
+    pub async fn finish_backfill(&self, table: String) -> Result<TableMeta, EngineError> {
+        let region = self.0.region.clone();
+        self.update_table(table, move |meta| {
+            for replica in meta.replicas.iter_mut().filter(|r| r.region == region) {
+                replica.status = ReplicaStatus::Active;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Tables whose replica in this region is still being backfilled.
+    pub async fn tables_being_backfilled(&self) -> Result<Vec<String>, EngineError> {
+        let region = self.0.region.clone();
+        self.read(move |read| {
+            let mut out = Vec::new();
+            for name in read.table_names(None, usize::MAX)? {
+                if let Some(meta) = read.table(&name)?
+                    && meta
+                        .replica(&region)
+                        .is_some_and(|r| r.status == ReplicaStatus::Creating)
+                {
+                    out.push(name);
+                }
+            }
+            Ok(out)
+        })
+        .await
     }
 
     /// The description of a table.

@@ -8,8 +8,9 @@ use super::error::EngineError;
 use super::lww::incoming_wins;
 use super::write::commit_change;
 use super::writer::Batch;
-use crate::model::table::TableStatus;
-use crate::store::{Change, ConflictRecord, ItemChange, TableChange, Version};
+use crate::model::TableMeta;
+use crate::model::table::{ReplicaStatus, TableStatus};
+use crate::store::{Change, ChangeCause, ConflictRecord, ItemChange, ItemRecord, TableChange, Version};
 
 /// What one batch of remote changes did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -97,41 +98,121 @@ fn apply_item(batch: &mut Batch<'_, '_>, change: ItemChange, report: &mut ApplyR
     Ok(())
 }
 
+/// Merges records of another region's snapshot of `table` (see
+/// `Engine::snapshot`) by LWW, as if each were a replicated change.
+pub fn apply_snapshot(
+    batch: &mut Batch<'_, '_>,
+    table: &str,
+    records: Vec<(Vec<u8>, ItemRecord)>,
+) -> Result<u64, EngineError> {
+    let Some(mut meta) = batch.table(table)? else {
+        return Ok(0);
+    };
+    let mut won = 0;
+    for (key, record) in records {
+        let _ = batch.hlc.observe(record.version.ts);
+        let current = batch.tables.item(meta.storage_id, &key)?;
+        if incoming_wins(current.as_ref().map(|r| &r.version), &record.version) {
+            let old = current.and_then(|r| r.item);
+            commit_change(
+                batch,
+                &mut meta,
+                &key,
+                record.version,
+                old,
+                record.item,
+                ChangeCause::Client,
+            )?;
+            won += 1;
+        }
+    }
+    batch.set_table(table, Some(meta));
+    Ok(won)
+}
+
 fn apply_table(
     batch: &mut Batch<'_, '_>,
     version: Version,
     change: TableChange,
     report: &mut ApplyReport,
 ) -> Result<(), EngineError> {
-    match &change {
-        TableChange::Created(remote) => {
-            if let Some(existing) = batch.table(&remote.name)? {
-                if existing.table_id != remote.table_id {
-                    tracing::warn!(table = %remote.name, "a table of the same name was created in two regions; keeping the local one");
-                }
-                report.superseded += 1;
-                return Ok(());
-            }
-            let mut meta = remote.clone();
-            meta.storage_id = batch.tables.allocate_storage_id()?;
-            meta.item_count = 0;
-            meta.size_bytes = 0;
-            meta.status = TableStatus::Active;
-            let name = meta.name.clone();
-            batch.set_table(&name, Some(meta));
-        }
+    let applied = match &change {
+        TableChange::Created(remote) | TableChange::Updated(remote) => upsert_table(batch, remote)?,
         TableChange::Deleted { name, table_id } => match batch.table(name)? {
             Some(existing) if &existing.table_id == table_id => {
                 batch.tables.delete_items(existing.storage_id)?;
                 batch.set_table(name, None);
+                true
             }
-            _ => {
-                report.superseded += 1;
-                return Ok(());
-            }
+            _ => false,
         },
+    };
+    if applied {
+        batch.tables.append_change(&Change::Table { version, change })?;
+        report.applied += 1;
+    } else {
+        report.superseded += 1;
     }
-    batch.tables.append_change(&Change::Table { version, change })?;
-    report.applied += 1;
     Ok(())
+}
+
+/// Applies a replicated table description: creates the local replica when
+/// this region was added (its status says CREATING until backfilled), drops
+/// it when this region was removed, else takes the newer description (LWW on
+/// `changed`, `changed_by`). Returns whether anything changed.
+fn upsert_table(batch: &mut Batch<'_, '_>, remote: &TableMeta) -> Result<bool, EngineError> {
+    let region = batch.region.to_string();
+    let replica_here = remote.replica(&region).is_some();
+    let Some(local) = batch.table(&remote.name)? else {
+        if !replica_here {
+            return Ok(false);
+        }
+        let mut meta = remote.clone();
+        meta.storage_id = batch.tables.allocate_storage_id()?;
+        meta.item_count = 0;
+        meta.size_bytes = 0;
+        meta.status = TableStatus::Active;
+        batch.set_table(&remote.name, Some(meta));
+        return Ok(true);
+    };
+    if local.table_id != remote.table_id {
+        tracing::warn!(table = %remote.name, "a table of the same name was created in two regions; keeping the local one");
+        return Ok(false);
+    }
+    if !local.is_older_than(remote) {
+        return Ok(false);
+    }
+    if !replica_here {
+        batch.tables.delete_items(local.storage_id)?;
+        batch.set_table(&remote.name, None);
+        return Ok(true);
+    }
+    let mut meta = remote.clone();
+    meta.storage_id = local.storage_id;
+    meta.item_count = local.item_count;
+    meta.size_bytes = local.size_bytes;
+    meta.status = local.status;
+    let own_active = local
+        .replica(&region)
+        .is_some_and(|r| r.status == ReplicaStatus::Active);
+    let demoted = meta.replica(&region).is_some_and(|r| r.status != ReplicaStatus::Active);
+    if own_active && demoted {
+        // The writer of `remote` had not yet heard that this replica finished
+        // its backfill: keep it ACTIVE and announce that again, newer.
+        for replica in meta.replicas.iter_mut().filter(|r| r.region == region) {
+            replica.status = ReplicaStatus::Active;
+        }
+        meta.changed = batch.hlc.now();
+        meta.changed_by = region.clone();
+        let version = Version {
+            ts: meta.changed,
+            region,
+        };
+        batch.tables.append_change(&Change::Table {
+            version,
+            change: TableChange::Updated(meta.clone()),
+        })?;
+    }
+    batch.set_table(&remote.name, Some(meta));
+    Ok(true)
 }

@@ -225,6 +225,31 @@ impl TableStatus {
     }
 }
 
+/// A replica's lifecycle state, as DescribeTable's `Replicas` reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ReplicaStatus {
+    /// Being backfilled from the other replicas.
+    Creating,
+    Active,
+}
+
+impl ReplicaStatus {
+    /// DynamoDB's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReplicaStatus::Creating => "CREATING",
+            ReplicaStatus::Active => "ACTIVE",
+        }
+    }
+}
+
+/// One region holding a copy of a global table.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Replica {
+    pub region: String,
+    pub status: ReplicaStatus,
+}
+
 /// Everything stored about one table besides its items.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TableMeta {
@@ -246,9 +271,27 @@ pub struct TableMeta {
     pub item_count: u64,
     /// DynamoDB-counted bytes of live items.
     pub size_bytes: u64,
+    /// The regions holding the table (global tables version 2019.11.21):
+    /// just the creating region until replicas are added.
+    pub replicas: Vec<Replica>,
+    /// LWW version of the replicated description: HLC time of the last
+    /// change and the region that made it.
+    pub changed: crate::clock::Timestamp,
+    pub changed_by: String,
 }
 
 impl TableMeta {
+    /// This region's replica entry, if the table is replicated here.
+    pub fn replica(&self, region: &str) -> Option<&Replica> {
+        self.replicas.iter().find(|r| r.region == region)
+    }
+
+    /// Whether `other` is a newer description than this one (LWW on
+    /// (changed, changed_by)).
+    pub fn is_older_than(&self, other: &TableMeta) -> bool {
+        (self.changed, &self.changed_by) < (other.changed, &other.changed_by)
+    }
+
     /// The table's ARN in `region`.
     pub fn arn(&self, region: &str) -> String {
         table_arn(region, &self.name)

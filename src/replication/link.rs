@@ -4,8 +4,10 @@
 //! change of the shipper it applied durably, plus one). Then the shipper
 //! sends batches of the changes it originated, in log order, and waits for
 //! each acknowledgement, which the receiver sends only after committing.
+//! The same connection carries snapshot streams for backfilling replicas.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::watch;
 
@@ -15,6 +17,8 @@ use crate::engine::Engine;
 
 /// Most changes in one batch.
 const BATCH_MAX: usize = 512;
+/// Records per snapshot frame.
+const SNAPSHOT_CHUNK: usize = 1024;
 
 /// What both directions of a link need to know.
 pub struct LinkContext {
@@ -23,6 +27,22 @@ pub struct LinkContext {
     pub region: String,
     pub stop: watch::Receiver<bool>,
     pub peers: Arc<PeerStatus>,
+    /// Live connections by peer region, for backfill requests.
+    pub connections: Mutex<HashMap<String, quinn::Connection>>,
+}
+
+impl LinkContext {
+    /// Remembers the live connection to `peer`.
+    pub fn register(&self, peer: &str, conn: &quinn::Connection) {
+        let mut connections = self.connections.lock().unwrap_or_else(|e| e.into_inner());
+        connections.insert(peer.to_string(), conn.clone());
+    }
+
+    /// The live connection to `peer`, if there is one.
+    pub fn connection(&self, peer: &str) -> Option<quinn::Connection> {
+        let connections = self.connections.lock().unwrap_or_else(|e| e.into_inner());
+        connections.get(peer).filter(|c| c.close_reason().is_none()).cloned()
+    }
 }
 
 /// Ships this region's changes over a new stream of `conn` until the
@@ -68,11 +88,33 @@ pub async fn ship(ctx: Arc<LinkContext>, conn: quinn::Connection) -> anyhow::Res
     }
 }
 
-/// Accepts the peer's shipping stream on `conn` and applies what it sends.
-/// The peer names itself in its hello.
-pub async fn receive(ctx: Arc<LinkContext>, conn: quinn::Connection) -> anyhow::Result<()> {
-    let (mut send, mut recv) = conn.accept_bi().await?;
-    let origin = match read_frame(&mut recv).await? {
+/// Serves the streams the peer opens on `conn` until it closes: its
+/// shipping stream, and snapshot requests when it backfills a new replica.
+pub async fn serve_streams(ctx: Arc<LinkContext>, conn: quinn::Connection) -> anyhow::Result<()> {
+    let mut streams = tokio::task::JoinSet::new();
+    let result = loop {
+        let (send, recv) = match conn.accept_bi().await {
+            Ok(stream) => stream,
+            Err(error) => break Err(error.into()),
+        };
+        let (ctx, conn) = (ctx.clone(), conn.clone());
+        streams.spawn(async move {
+            if let Err(error) = serve_stream(ctx.clone(), conn, send, recv).await {
+                tracing::info!(region = %ctx.region, error = %error, "stream ended");
+            }
+        });
+    };
+    streams.abort_all();
+    result
+}
+
+async fn serve_stream(
+    ctx: Arc<LinkContext>,
+    conn: quinn::Connection,
+    mut send: quinn::SendStream,
+    mut recv: quinn::RecvStream,
+) -> anyhow::Result<()> {
+    match read_frame(&mut recv).await? {
         Some(Frame::HelloV1 {
             protocol,
             cluster,
@@ -93,10 +135,22 @@ pub async fn receive(ctx: Arc<LinkContext>, conn: quinn::Connection) -> anyhow::
                 let _ = send.finish();
                 anyhow::bail!(reason);
             }
-            region
+            ctx.register(&region, &conn);
+            receive_changes(ctx, region, send, recv).await
         }
-        other => anyhow::bail!("expected a hello, got {other:?}"),
-    };
+        Some(Frame::SnapshotRequestV1 { table }) => serve_snapshot(ctx, table, send).await,
+        other => anyhow::bail!("unexpected first frame {other:?}"),
+    }
+}
+
+/// Applies the changes `origin` ships on this stream, acknowledging each
+/// batch once committed.
+async fn receive_changes(
+    ctx: Arc<LinkContext>,
+    origin: String,
+    mut send: quinn::SendStream,
+    mut recv: quinn::RecvStream,
+) -> anyhow::Result<()> {
     let applied = ctx.engine.applied_position(origin.clone()).await?;
     write_frame(&mut send, &Frame::StartV1 { from_seq: applied + 1 }).await?;
     ctx.peers.connected(&origin, true);
@@ -119,4 +173,43 @@ pub async fn receive(ctx: Arc<LinkContext>, conn: quinn::Connection) -> anyhow::
     .await;
     ctx.peers.connected(&origin, false);
     result
+}
+
+/// Sends a consistent snapshot of `table` to a peer backfilling its replica.
+async fn serve_snapshot(ctx: Arc<LinkContext>, table: String, mut send: quinn::SendStream) -> anyhow::Result<()> {
+    let mut chunks = ctx.engine.snapshot(table.clone(), SNAPSHOT_CHUNK);
+    let mut found = true;
+    while let Some(chunk) = chunks.recv().await {
+        match chunk? {
+            Some(records) => write_frame(&mut send, &Frame::SnapshotChunkV1 { records }).await?,
+            None => found = false,
+        }
+    }
+    write_frame(&mut send, &Frame::SnapshotEndV1 { found }).await?;
+    send.finish()?;
+    tracing::info!(region = %ctx.region, %table, found, "served a snapshot");
+    Ok(())
+}
+
+/// Pulls `table`'s snapshot from the peer on `conn` and merges it; returns
+/// the number of records that won LWW here.
+pub async fn pull_snapshot(ctx: &LinkContext, conn: &quinn::Connection, table: &str) -> anyhow::Result<u64> {
+    let (mut send, mut recv) = conn.open_bi().await?;
+    write_frame(
+        &mut send,
+        &Frame::SnapshotRequestV1 {
+            table: table.to_string(),
+        },
+    )
+    .await?;
+    let mut won = 0;
+    loop {
+        match read_frame(&mut recv).await? {
+            Some(Frame::SnapshotChunkV1 { records }) => {
+                won += ctx.engine.apply_snapshot(table.to_string(), records).await?
+            }
+            Some(Frame::SnapshotEndV1 { .. }) => return Ok(won),
+            other => anyhow::bail!("unexpected snapshot frame {other:?}"),
+        }
+    }
 }

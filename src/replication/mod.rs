@@ -7,6 +7,7 @@
 //! it committed, so shipping resumes from the acknowledged position after a
 //! disconnect or a restart of either side.
 
+pub mod backfill;
 pub mod link;
 pub mod status;
 pub mod tls;
@@ -82,9 +83,12 @@ impl Replication {
             region: options.region.clone(),
             stop: stopped,
             peers: status.clone(),
+            connections: Default::default(),
         });
         let mut tasks = JoinSet::new();
         tasks.spawn(accept_loop(endpoint.clone(), ctx.clone()));
+        let peer_names = options.peers.iter().map(|p| p.name.clone()).collect();
+        tasks.spawn(backfill::run(ctx.clone(), peer_names));
         for peer in options.peers.into_iter().filter(|p| p.name > options.region) {
             tasks.spawn(dial_loop(endpoint.clone(), ctx.clone(), peer));
         }
@@ -122,7 +126,7 @@ async fn run_link(ctx: Arc<LinkContext>, conn: quinn::Connection, peer: String) 
     let both = async {
         tokio::join!(
             link::ship(ctx.clone(), conn.clone()),
-            link::receive(ctx.clone(), conn.clone())
+            link::serve_streams(ctx.clone(), conn.clone())
         )
     };
     let (shipped, received) = both.instrument(span).await;
@@ -159,6 +163,7 @@ async fn dial_loop(endpoint: quinn::Endpoint, ctx: Arc<LinkContext>, peer: Regio
             Ok(connecting) => match connecting.await {
                 Ok(conn) => {
                     tracing::info!(region = %ctx.region, peer = %peer.name, "connected");
+                    ctx.register(&peer.name, &conn);
                     delay = DIAL_BACKOFF.0;
                     run_link(ctx.clone(), conn, peer.name.clone()).await;
                 }

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use crate::store::Change;
+use crate::store::{Change, ItemRecord};
 
 /// The replication protocol version this build speaks.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -34,6 +34,12 @@ pub enum Frame {
     AckV1 { seq: u64 },
     /// The receiver refuses the stream, with a reason for the sender's log.
     RefuseV1 { reason: String },
+    /// A new replica asks for a snapshot of a table (backfill).
+    SnapshotRequestV1 { table: String },
+    /// Part of a snapshot: encoded keys and their records, tombstones included.
+    SnapshotChunkV1 { records: Vec<(Vec<u8>, ItemRecord)> },
+    /// The snapshot is complete; `found` is false when the table is not here.
+    SnapshotEndV1 { found: bool },
 }
 
 /// Why a frame could not be read or written.

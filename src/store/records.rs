@@ -72,6 +72,8 @@ pub struct ItemChange {
 pub enum TableChange {
     /// The table's description as created (local fields are reset on apply).
     Created(TableMeta),
+    /// The table's replicated description changed (replicas, billing, tags).
+    Updated(TableMeta),
     /// The table with this name and `table_id` was deleted.
     Deleted { name: String, table_id: String },
 }

@@ -172,12 +172,16 @@ pub async fn scan_all(client: &Client, table: &str) -> Option<Vec<String>> {
     Some(items)
 }
 
-/// Creates a hash-key table `pk` (S) in region `i` and waits until every
-/// running region has it.
+/// Creates a hash-key table `pk` (S) in region `i`, adds a replica in every
+/// other running region (UpdateTable ReplicaUpdates), and waits until every
+/// replica is ACTIVE.
 pub async fn create_table(cluster: &Cluster, i: usize, table: &str) {
-    use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
-    cluster
-        .client(i)
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, CreateReplicationGroupMemberAction, KeySchemaElement, KeyType,
+        ReplicationGroupUpdate, ScalarAttributeType,
+    };
+    let client = cluster.client(i);
+    client
         .create_table()
         .table_name(table)
         .billing_mode(BillingMode::PayPerRequest)
@@ -198,15 +202,50 @@ pub async fn create_table(cluster: &Cluster, i: usize, table: &str) {
         .send()
         .await
         .unwrap();
+    let others: Vec<String> = cluster
+        .topology
+        .region
+        .iter()
+        .enumerate()
+        .filter(|(j, _)| *j != i)
+        .map(|(_, r)| r.name.clone())
+        .collect();
+    let mut update = client.update_table().table_name(table);
+    for region in &others {
+        let create = CreateReplicationGroupMemberAction::builder()
+            .region_name(region)
+            .build()
+            .unwrap();
+        update = update.replica_updates(ReplicationGroupUpdate::builder().create(create).build());
+    }
+    update.send().await.unwrap();
+    wait_replicas_active(cluster, table).await;
+}
+
+/// Waits until every running region has `table` with every replica ACTIVE.
+pub async fn wait_replicas_active(cluster: &Cluster, table: &str) {
     for j in 0..cluster.nodes.len() {
         if cluster.nodes[j].is_none() {
             continue;
         }
         let client = cluster.client(j);
-        eventually(&format!("table {table} in region {j}"), Duration::from_secs(30), || {
-            let client = client.clone();
-            async move { client.describe_table().table_name(table).send().await.ok().map(|_| ()) }
-        })
+        let expected = cluster.topology.region.len() - 1;
+        eventually(
+            &format!("table {table} ACTIVE everywhere, seen from region {j}"),
+            Duration::from_secs(60),
+            || {
+                let client = client.clone();
+                async move {
+                    let table = client.describe_table().table_name(table).send().await.ok()?.table?;
+                    let replicas = table.replicas();
+                    let active = replicas
+                        .iter()
+                        .filter(|r| r.replica_status() == Some(&aws_sdk_dynamodb::types::ReplicaStatus::Active))
+                        .count();
+                    (active == expected).then_some(())
+                }
+            },
+        )
         .await;
     }
 }
