@@ -395,3 +395,84 @@ async fn protocol_errors() {
     assert!(response.headers.contains_key("x-amzn-requestid"));
     region.shutdown().await;
 }
+
+#[tokio::test]
+async fn query_key_condition_and_start_key_errors() {
+    let region = region().await;
+    let c = &region.client;
+    for (pk, sk) in [("a", 1), ("b", 1), ("b", 2), ("c", 1)] {
+        c.put_item()
+            .table_name("Items")
+            .set_item(Some(item([("pk", s(pk)), ("sk", n(sk))])))
+            .send()
+            .await
+            .unwrap();
+    }
+    let query = |values: Value, start: Option<Value>| {
+        let mut body = json!({
+            "TableName": "Items",
+            "KeyConditionExpression": if values.get(":s").is_some() { "pk = :p AND sk = :s" } else { "pk = :p" },
+            "ExpressionAttributeValues": values,
+        });
+        if let Some(start) = start {
+            body["ExclusiveStartKey"] = start;
+        }
+        region.raw_json("Query", body)
+    };
+    // Values of the wrong type are rejected, not matched against nothing.
+    let response = query(json!({":p": {"N": "1"}}), None).await;
+    expect_error(
+        &response,
+        400,
+        "ValidationException",
+        "Condition parameter type does not match schema type",
+    );
+    let response = query(json!({":p": {"S": "b"}, ":s": {"S": "1"}}), None).await;
+    expect_error(
+        &response,
+        400,
+        "ValidationException",
+        "Condition parameter type does not match schema type",
+    );
+    let response = query(json!({":p": {"S": ""}}), None).await;
+    expect_error(&response, 400, "ValidationException", "empty string value");
+
+    // A start key in another partition is outside the query, in either direction.
+    for start in ["a", "c"] {
+        let response = query(
+            json!({":p": {"S": "b"}}),
+            Some(json!({"pk": {"S": start}, "sk": {"N": "1"}})),
+        )
+        .await;
+        expect_error(&response, 400, "ValidationException", "outside query boundaries");
+    }
+    let response = query(
+        json!({":p": {"S": "b"}, ":s": {"N": "2"}}),
+        Some(json!({"pk": {"S": "b"}, "sk": {"N": "1"}})),
+    )
+    .await;
+    expect_error(&response, 400, "ValidationException", "outside query boundaries");
+    let response = query(
+        json!({":p": {"S": "b"}}),
+        Some(json!({"pk": {"S": "b"}, "other": {"N": "1"}})),
+    )
+    .await;
+    expect_error(&response, 400, "ValidationException", "starting key is invalid");
+
+    // Inside the boundaries, paging continues normally (1.0 is the key 1).
+    let response = query(
+        json!({":p": {"S": "b"}}),
+        Some(json!({"pk": {"S": "b"}, "sk": {"N": "1.0"}})),
+    )
+    .await;
+    assert_eq!(response.status, 200, "{response:?}");
+    assert_eq!(response.body["Items"], json!([{"pk": {"S": "b"}, "sk": {"N": "2"}}]));
+    let response = query(
+        json!({":p": {"S": "b"}, ":s": {"N": "1"}}),
+        Some(json!({"pk": {"S": "b"}, "sk": {"N": "1"}})),
+    )
+    .await;
+    assert_eq!(response.status, 200, "{response:?}");
+    assert_eq!(response.body["Count"], json!(0));
+    region.shutdown().await;
+}
