@@ -371,3 +371,46 @@ async fn batch_consumed_capacity_per_table() {
     }
     region.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_get_over_16_megabytes_returns_unprocessed_keys() {
+    let region = two_tables().await;
+    let c = &region.client;
+    // 42 items of almost 400 KB: about 16.8 MB, more than one response holds.
+    let payload = "x".repeat(400 * 1024 - 100);
+    for i in 0..42 {
+        c.put_item()
+            .table_name("Users")
+            .set_item(Some(item([("id", s(format!("u{i}"))), ("d", s(payload.clone()))])))
+            .send()
+            .await
+            .unwrap();
+    }
+    let mut request: Vec<Item> = (0..42).map(|i| item([("id", s(format!("u{i}")))])).collect();
+    let mut seen = Vec::new();
+    let mut calls = 0;
+    while !request.is_empty() {
+        calls += 1;
+        assert!(calls <= 5, "UnprocessedKeys must shrink");
+        let out = c
+            .batch_get_item()
+            .request_items("Users", keys(request))
+            .send()
+            .await
+            .unwrap();
+        let found = &out.responses().unwrap()["Users"];
+        assert!(!found.is_empty(), "every call makes progress");
+        seen.extend(found.iter().map(|i| i["id"].as_s().unwrap().clone()));
+        request = out
+            .unprocessed_keys()
+            .and_then(|u| u.get("Users"))
+            .map(|k| k.keys().to_vec())
+            .unwrap_or_default();
+    }
+    assert!(calls >= 2, "16.8 MB does not fit in one BatchGetItem response");
+    seen.sort();
+    let mut expected: Vec<String> = (0..42).map(|i| format!("u{i}")).collect();
+    expected.sort();
+    assert_eq!(seen, expected);
+    region.shutdown().await;
+}
