@@ -476,3 +476,44 @@ async fn query_key_condition_and_start_key_errors() {
     assert_eq!(response.body["Count"], json!(0));
     region.shutdown().await;
 }
+
+#[tokio::test]
+async fn create_table_validation() {
+    let region = TestRegion::start().await;
+    let def = |name: &str, ty: &str| json!({"AttributeName": name, "AttributeType": ty});
+    let key = |name: &str, ty: &str| json!({"AttributeName": name, "KeyType": ty});
+    let on_demand = |definitions: Value, schema: Value| json!({"TableName": "NewTable", "AttributeDefinitions": definitions, "KeySchema": schema, "BillingMode": "PAY_PER_REQUEST"});
+    let cases = [
+        on_demand(json!([def("other", "S")]), json!([key("pk", "HASH")])),
+        on_demand(json!([def("pk", "S"), def("extra", "S")]), json!([key("pk", "HASH")])),
+        on_demand(json!([def("pk", "X")]), json!([key("pk", "HASH")])),
+        on_demand(json!([def("pk", "S"), def("pk", "N")]), json!([key("pk", "HASH")])),
+        on_demand(
+            json!([def("pk", "S"), def("sk", "S")]),
+            json!([key("pk", "RANGE"), key("sk", "HASH")]),
+        ),
+        on_demand(json!([def("pk", "S")]), json!([key("pk", "HASH"), key("pk", "RANGE")])),
+        on_demand(json!([def("pk", "S")]), json!([])),
+        on_demand(json!([def("pk", "S")]), json!([key("pk", "PRIMARY")])),
+        json!({"TableName": "NewTable", "AttributeDefinitions": [def("pk", "S")], "KeySchema": [key("pk", "HASH")], "BillingMode": "PROVISIONED"}),
+        json!({
+            "TableName": "NewTable", "AttributeDefinitions": [def("pk", "S")], "KeySchema": [key("pk", "HASH")],
+            "BillingMode": "PAY_PER_REQUEST", "ProvisionedThroughput": {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1},
+        }),
+        json!({
+            "TableName": "NewTable", "AttributeDefinitions": [def("pk", "S")], "KeySchema": [key("pk", "HASH")],
+            "ProvisionedThroughput": {"ReadCapacityUnits": 0, "WriteCapacityUnits": 1},
+        }),
+    ];
+    for body in cases {
+        let response = region.raw_json("CreateTable", body.clone()).await;
+        assert_eq!(response.status, 400, "{body}: {response:?}");
+        assert_eq!(response.error_type(), "ValidationException", "{body}: {response:?}");
+    }
+    let tables = region.client.list_tables().send().await.unwrap();
+    assert!(
+        tables.table_names().is_empty(),
+        "no invalid CreateTable created a table"
+    );
+    region.shutdown().await;
+}
