@@ -7,8 +7,9 @@ use super::capacity::{CapacityDetail, CapacityKind, read_units};
 use super::error::ApiError;
 use super::expressions::{Expressions, Projection};
 use super::request::Request;
-use crate::engine::{Engine, Page, RangeRead};
-use crate::model::{TableMeta, item_to_json};
+use crate::engine::{Engine, Page, RangeRead, SortCondition};
+use crate::model::key::encode_key_value;
+use crate::model::{AttributeValue, Item, KeyAttribute, KeySchema, TableMeta, item_to_json};
 
 /// Most segments of a parallel scan.
 const MAX_TOTAL_SEGMENTS: i64 = 1_000_000;
@@ -112,18 +113,125 @@ pub async fn handle_query(engine: &Engine, req: Request) -> Result<Value, ApiErr
     let filter = expressions.filter(&req, "QueryFilter")?;
     let projection = expressions.projection(&req)?;
     expressions.finish()?;
+    check_key_condition(&meta.key_schema, &partition, sort.as_ref())?;
+    let start_after = req.opt_item("ExclusiveStartKey")?;
+    if let Some(start) = &start_after {
+        check_start_key(&meta.key_schema, &partition, sort.as_ref(), start)?;
+    }
     let spec = RangeRead {
         table: common.table.clone(),
         partition: Some(partition),
         sort,
         forward: req.opt_bool("ScanIndexForward")?.unwrap_or(true),
-        start_after: req.opt_item("ExclusiveStartKey")?,
+        start_after,
         limit: common.limit,
         filter,
         segment: None,
     };
     let (meta, page) = engine.read_range(spec).await?;
     Ok(page_response(&common, &meta, page, projection.as_ref()))
+}
+
+/// The order-preserving encoding of one key value: equal values (`1` and
+/// `1.0`) encode equally, and byte order is DynamoDB's order.
+fn encoded(value: &AttributeValue) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode_key_value(value, &mut out);
+    out
+}
+
+/// The values a sort-key condition compares with.
+fn sort_operands(condition: &SortCondition) -> Vec<&AttributeValue> {
+    match condition {
+        SortCondition::Eq(v)
+        | SortCondition::Lt(v)
+        | SortCondition::Le(v)
+        | SortCondition::Gt(v)
+        | SortCondition::Ge(v)
+        | SortCondition::BeginsWith(v) => vec![v],
+        SortCondition::Between(lo, hi) => vec![lo, hi],
+    }
+}
+
+/// A key condition value must have its key attribute's type, and an equality
+/// on a string or binary key cannot be empty (DynamoDB rejects both before
+/// reading anything, rather than matching nothing).
+fn check_key_value(attr: &KeyAttribute, value: &AttributeValue, equality: bool) -> Result<(), ApiError> {
+    if value.type_name() != attr.ty.as_str() {
+        return Err(ApiError::validation(
+            "One or more parameter values were invalid: Condition parameter type does not match schema type",
+        ));
+    }
+    let kind = match value {
+        AttributeValue::S(s) if s.is_empty() => "string",
+        AttributeValue::B(b) if b.is_empty() => "binary",
+        _ => return Ok(()),
+    };
+    if equality {
+        return Err(ApiError::validation(format!(
+            "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty {kind} value. Key: {}",
+            attr.name
+        )));
+    }
+    Ok(())
+}
+
+fn check_key_condition(
+    schema: &KeySchema,
+    partition: &AttributeValue,
+    sort: Option<&SortCondition>,
+) -> Result<(), ApiError> {
+    check_key_value(&schema.hash, partition, true)?;
+    if let (Some(attr), Some(condition)) = (&schema.range, sort) {
+        let equality = matches!(condition, SortCondition::Eq(_));
+        for value in sort_operands(condition) {
+            check_key_value(attr, value, equality)?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether a sort-key value satisfies the query's sort condition.
+fn sort_matches(condition: &SortCondition, value: &AttributeValue) -> bool {
+    let v = encoded(value);
+    match condition {
+        SortCondition::Eq(c) => v == encoded(c),
+        SortCondition::Lt(c) => v < encoded(c),
+        SortCondition::Le(c) => v <= encoded(c),
+        SortCondition::Gt(c) => v > encoded(c),
+        SortCondition::Ge(c) => v >= encoded(c),
+        SortCondition::Between(lo, hi) => encoded(lo) <= v && v <= encoded(hi),
+        SortCondition::BeginsWith(c) => match (value, c) {
+            (AttributeValue::S(s), AttributeValue::S(p)) => s.starts_with(p.as_str()),
+            (AttributeValue::B(b), AttributeValue::B(p)) => b.starts_with(p),
+            _ => false,
+        },
+    }
+}
+
+/// An ExclusiveStartKey must lie inside the queried partition and sort
+/// range; otherwise DynamoDB rejects the request (a key of the wrong shape is
+/// reported by the engine when it reads).
+fn check_start_key(
+    schema: &KeySchema,
+    partition: &AttributeValue,
+    sort: Option<&SortCondition>,
+    start: &Item,
+) -> Result<(), ApiError> {
+    let Ok(key) = schema.key_from_request(start) else {
+        return Ok(());
+    };
+    let inside = encoded(&key.hash) == encoded(partition)
+        && match (sort, &key.range) {
+            (Some(condition), Some(value)) => sort_matches(condition, value),
+            _ => true,
+        };
+    if !inside {
+        return Err(ApiError::validation(
+            "The provided starting key is outside query boundaries based on provided conditions",
+        ));
+    }
+    Ok(())
 }
 
 /// Scan, including parallel scan segments.
