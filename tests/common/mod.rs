@@ -23,7 +23,7 @@ use aws_sdk_dynamodb::types::{
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use meridian::config::{NodeConfig, RegionConfig};
+use meridian::config::{NodeConfig, RegionConfig, Topology};
 use meridian::node::{Node, NodeOptions};
 use tempfile::TempDir;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -77,13 +77,13 @@ impl TestRegion {
 
     /// Starts a region on an existing data directory (a restart).
     pub async fn start_in(dir: TempDir) -> TestRegion {
-        let node = Node::start(NodeOptions {
-            region: region_config(),
-            data_root: dir.path().to_path_buf(),
-            config: NodeConfig::default(),
-        })
-        .await
-        .expect("start the region");
+        let topology = Topology {
+            cluster: "test".into(),
+            region: vec![region_config()],
+        };
+        let mut options = NodeOptions::new(topology, REGION, dir.path().to_path_buf());
+        options.config = NodeConfig::default();
+        let node = Node::start(options).await.expect("start the region");
         let addr = node.api_addr;
         TestRegion {
             addr,
