@@ -5,7 +5,8 @@ use super::error::EngineError;
 use super::writer::Batch;
 use crate::model::table::PrimaryKey;
 use crate::model::{Item, TableMeta, item_size};
-use crate::store::{Change, ChangeCause, ItemChange, ItemRecord, Version};
+use crate::store::records::{ChangeRef, ItemChangeRef, ItemRecordRef};
+use crate::store::{ChangeCause, Version};
 
 /// Largest item DynamoDB stores: 400 KB.
 pub const MAX_ITEM_BYTES: usize = 400 * 1024;
@@ -100,7 +101,10 @@ pub fn active_table(batch: &mut Batch<'_, '_>, name: &str) -> Result<TableMeta, 
 pub fn apply(batch: &mut Batch<'_, '_>, meta: &mut TableMeta, write: ItemWrite) -> Result<WriteOutcome, EngineError> {
     let key = validate(meta, &write.op)?;
     let current = batch.tables.item(meta.storage_id, &key.encoded)?;
-    let live = current.as_ref().and_then(|r| r.item.clone());
+    let (current_version, live) = match current {
+        Some(record) => (Some(record.version), record.item),
+        None => (None, None),
+    };
     if let Some(condition) = &write.condition {
         let empty = Item::new();
         let holds = condition
@@ -119,7 +123,10 @@ pub fn apply(batch: &mut Batch<'_, '_>, meta: &mut TableMeta, write: ItemWrite) 
         ItemOp::Put(item) => Some(item),
         ItemOp::Delete(_) => None,
         ItemOp::Update { mutator, .. } => {
-            let mut item = live.clone().unwrap_or_else(|| key.to_item(&meta.key_schema));
+            let mut item = match &live {
+                Some(live) => live.clone(),
+                None => key.to_item(&meta.key_schema),
+            };
             let key_names: Vec<&str> = meta.key_schema.names().collect();
             mutator.apply(&mut item, &key_names).map_err(EngineError::Validation)?;
             if item_size(&item) > MAX_ITEM_BYTES {
@@ -130,7 +137,7 @@ pub fn apply(batch: &mut Batch<'_, '_>, meta: &mut TableMeta, write: ItemWrite) 
             Some(item)
         }
     };
-    let version = stamp(batch, current.as_ref().map(|r| &r.version));
+    let version = stamp(batch, current_version.as_ref());
     commit_change(batch, meta, &key.encoded, version, live, new, ChangeCause::Client)
 }
 
@@ -164,20 +171,25 @@ pub fn commit_change(
     new: Option<Item>,
     cause: ChangeCause,
 ) -> Result<WriteOutcome, EngineError> {
-    let record = ItemRecord {
-        version: version.clone(),
-        item: new.clone(),
-    };
-    batch.tables.put_item(meta.storage_id, key, &record)?;
-    let change = ItemChange {
-        table: meta.name.clone(),
-        key: key.to_vec(),
-        version,
-        old: old.clone(),
-        new: new.clone(),
+    // Encoded from borrowed data: the item is not copied for the record or
+    // the change-log entry.
+    batch.tables.put_item_ref(
+        meta.storage_id,
+        key,
+        &ItemRecordRef {
+            version: &version,
+            item: new.as_ref(),
+        },
+    )?;
+    let change = ItemChangeRef {
+        table: &meta.name,
+        key,
+        version: &version,
+        old: old.as_ref(),
+        new: new.as_ref(),
         cause,
     };
-    batch.tables.append_change(&Change::Item(change))?;
+    batch.tables.append_change_ref(&ChangeRef::Item(change))?;
     let size = |item: &Option<Item>| item.as_ref().map(|i| item_size(i) as u64).unwrap_or(0);
     meta.item_count = (meta.item_count + u64::from(new.is_some())).saturating_sub(u64::from(old.is_some()));
     meta.size_bytes = (meta.size_bytes + size(&new)).saturating_sub(size(&old));

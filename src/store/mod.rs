@@ -174,6 +174,26 @@ impl WriteTables<'_> {
         Ok(())
     }
 
+    /// Stores a record given by reference (same bytes as `put_item`).
+    pub fn put_item_ref(
+        &mut self,
+        storage_id: u64,
+        key: &[u8],
+        record: &records::ItemRecordRef<'_>,
+    ) -> Result<(), StoreError> {
+        self.items
+            .insert(item_key(storage_id, key).as_slice(), records::encode(record).as_slice())?;
+        Ok(())
+    }
+
+    /// Appends a change given by reference (same bytes as `append_change`).
+    pub fn append_change_ref(&mut self, change: &records::ChangeRef<'_>) -> Result<u64, StoreError> {
+        let seq = self.next_seq;
+        self.log.insert(seq, records::encode(change).as_slice())?;
+        self.next_seq += 1;
+        Ok(seq)
+    }
+
     /// Removes every record of a table's storage id.
     pub fn delete_items(&mut self, storage_id: u64) -> Result<(), StoreError> {
         let start = storage_id.to_be_bytes();

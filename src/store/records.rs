@@ -43,6 +43,13 @@ pub struct ItemRecord {
     pub item: Option<Item>,
 }
 
+/// `ItemRecord` by reference, encoding to the same bytes without copying.
+#[derive(Serialize)]
+pub struct ItemRecordRef<'a> {
+    pub version: &'a Version,
+    pub item: Option<&'a Item>,
+}
+
 /// Why a change happened, for streams (TTL deletes are service deletes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ChangeCause {
@@ -65,6 +72,24 @@ pub struct ItemChange {
     /// The item after the change; `None` for a delete.
     pub new: Option<Item>,
     pub cause: ChangeCause,
+}
+
+/// `ItemChange` by reference, encoding to the same bytes without copying.
+#[derive(Serialize)]
+pub struct ItemChangeRef<'a> {
+    pub table: &'a str,
+    pub key: &'a [u8],
+    pub version: &'a Version,
+    pub old: Option<&'a Item>,
+    pub new: Option<&'a Item>,
+    pub cause: ChangeCause,
+}
+
+/// `Change` by reference; its first variant matches `Change::Item`, so the
+/// bytes are the same.
+#[derive(Serialize)]
+pub enum ChangeRef<'a> {
+    Item(ItemChangeRef<'a>),
 }
 
 /// A table created or deleted, replicated to every region.
@@ -176,5 +201,48 @@ mod tests {
         };
         assert!(v(1, "z") < v(2, "a"));
         assert!(v(1, "a") < v(1, "b"));
+    }
+}
+
+#[cfg(test)]
+mod ref_tests {
+    use super::*;
+    use crate::model::AttributeValue;
+
+    #[test]
+    fn borrowed_forms_encode_to_the_owned_bytes() {
+        let item = Item::from([("a".to_string(), AttributeValue::S("x".into()))]);
+        let version = Version {
+            ts: Timestamp { wall_ns: 3, logical: 2 },
+            region: "r".into(),
+        };
+        let owned = ItemRecord {
+            version: version.clone(),
+            item: Some(item.clone()),
+        };
+        assert_eq!(
+            encode(&owned),
+            encode(&ItemRecordRef {
+                version: &version,
+                item: Some(&item)
+            })
+        );
+        let change = ItemChange {
+            table: "t".into(),
+            key: vec![1, 2],
+            version: version.clone(),
+            old: None,
+            new: Some(item.clone()),
+            cause: ChangeCause::Client,
+        };
+        let by_ref = ItemChangeRef {
+            table: "t",
+            key: &[1, 2],
+            version: &version,
+            old: None,
+            new: Some(&item),
+            cause: ChangeCause::Client,
+        };
+        assert_eq!(encode(&Change::Item(change)), encode(&ChangeRef::Item(by_ref)));
     }
 }
