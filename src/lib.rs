@@ -5,6 +5,7 @@
 //! the change log (replication, streams, PITR) go through the engine too.
 //!
 //! - [`model`]: DynamoDB's data model: numbers, values, items, keys, tables.
+//! - [`expr`]: the expression language: parse, check and evaluate conditions, updates, projections.
 //! - [`clock`]: the region's hybrid logical clock and its offset guard.
 //! - [`config`]: topology (`regions/`) and node settings (`config/`).
 //! - [`store`]: redb tables and record codecs; only the engine opens it.
@@ -20,6 +21,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod engine;
+pub mod expr;
 pub mod model;
 pub mod node;
 pub mod replication;

@@ -313,7 +313,7 @@ async fn select_modes_and_reverse_order() {
 
     // Query with both key attributes fetches one item.
     let out = query()
-        .key_condition_expression("pk = :p AND sk = :s")
+        .key_condition_expression("#p = :p AND sk = :s")
         .expression_attribute_values(":s", s("c"))
         .send()
         .await

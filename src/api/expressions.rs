@@ -1,151 +1,185 @@
-//! Bridge from request parameters to expressions. Interim version: top-level
-//! projections and equality key conditions only; the full expression
-//! language replaces it.
+//! Bridge from a request's parameters to the expression language: one set
+//! of placeholders per request, DynamoDB's rules on mixing expression and
+//! legacy parameters, and the engine's `Precondition` / `Mutator` traits
+//! implemented by parsed conditions and updates.
 
-use std::collections::HashMap;
+use serde_json::Value;
 
 use super::error::ApiError;
 use super::request::Request;
 use crate::engine::{Mutator, Precondition, SortCondition};
+pub use crate::expr::Projection;
+use crate::expr::{
+    Condition, ConditionKind, ExprError, Placeholders, RequestParameters, UpdateExpr, check_request_parameters, legacy,
+    parse_condition, parse_key_condition, parse_projection, parse_update,
+};
 use crate::model::{AttributeValue, Item, KeySchema};
 
-/// A projection: which attributes to return.
-pub struct Projection(Vec<String>);
-
-impl Projection {
-    /// The projected item.
-    pub fn apply(&self, item: &Item) -> Item {
-        self.0
-            .iter()
-            .filter_map(|n| item.get(n).map(|v| (n.clone(), v.clone())))
-            .collect()
+impl From<ExprError> for ApiError {
+    fn from(error: ExprError) -> ApiError {
+        ApiError::validation(error.to_string())
     }
 }
+
+impl Precondition for Condition {
+    fn holds(&self, item: &Item) -> Result<bool, String> {
+        self.evaluate(item).map_err(|e| e.to_string())
+    }
+}
+
+impl Mutator for UpdateExpr {
+    fn apply(&self, item: &mut Item, key_attributes: &[&str]) -> Result<(), String> {
+        UpdateExpr::apply(self, item, key_attributes).map_err(|e| e.to_string())
+    }
+}
+
+/// Which parameters an operation accepts, in DynamoDB's documented order
+/// (the order its messages list them in).
+pub struct ParameterSet {
+    pub expressions: &'static [&'static str],
+    pub legacy: &'static [&'static str],
+}
+
+/// PutItem and DeleteItem.
+pub const CONDITIONAL_WRITE: ParameterSet = ParameterSet {
+    expressions: &["ConditionExpression"],
+    legacy: &["Expected", "ConditionalOperator"],
+};
+/// UpdateItem.
+pub const UPDATE: ParameterSet = ParameterSet {
+    expressions: &["UpdateExpression", "ConditionExpression"],
+    legacy: &["AttributeUpdates", "Expected", "ConditionalOperator"],
+};
+/// GetItem and BatchGetItem's per-table parameters.
+pub const READ: ParameterSet = ParameterSet {
+    expressions: &["ProjectionExpression"],
+    legacy: &["AttributesToGet"],
+};
+/// Query.
+pub const QUERY: ParameterSet = ParameterSet {
+    expressions: &["ProjectionExpression", "FilterExpression", "KeyConditionExpression"],
+    legacy: &["AttributesToGet", "QueryFilter", "ConditionalOperator", "KeyConditions"],
+};
+/// Scan.
+pub const SCAN: ParameterSet = ParameterSet {
+    expressions: &["ProjectionExpression", "FilterExpression"],
+    legacy: &["AttributesToGet", "ScanFilter", "ConditionalOperator"],
+};
 
 /// The expressions of one request, sharing its placeholders.
 pub struct Expressions {
-    names: HashMap<String, String>,
-    values: HashMap<String, AttributeValue>,
-}
-
-fn unsupported(member: &str) -> ApiError {
-    ApiError::validation(format!("{member} is not supported by this build"))
+    placeholders: Placeholders,
 }
 
 impl Expressions {
-    /// Reads ExpressionAttributeNames / ExpressionAttributeValues.
-    pub fn new(req: &Request) -> Result<Expressions, ApiError> {
+    /// Reads the placeholders and checks the request-level rules for an
+    /// operation accepting `params`.
+    pub fn new(req: &Request, params: &ParameterSet) -> Result<Expressions, ApiError> {
+        let names = req.attribute_names()?;
+        let values = req.attribute_values()?;
+        let present = |list: &'static [&'static str]| list.iter().map(|n| (*n, req.has(n))).collect::<Vec<_>>();
+        let (expressions, legacy) = (present(params.expressions), present(params.legacy));
+        check_request_parameters(&RequestParameters {
+            expressions: &expressions,
+            legacy: &legacy,
+            names: names.as_ref(),
+            values: values.as_ref(),
+        })?;
         Ok(Expressions {
-            names: req.attribute_names()?.unwrap_or_default(),
-            values: req.attribute_values()?.unwrap_or_default(),
+            placeholders: Placeholders::new(names, values),
         })
     }
 
-    fn name(&self, token: &str) -> Result<String, ApiError> {
-        match token.strip_prefix('#') {
-            Some(_) => self.names.get(token).cloned().ok_or_else(|| {
-                ApiError::validation(format!(
-                    "An expression attribute name used in the document path is not defined; attribute name: {token}"
-                ))
-            }),
-            None => Ok(token.to_string()),
-        }
+    fn conditional_operator(req: &Request) -> Result<Option<&str>, ApiError> {
+        req.opt_str("ConditionalOperator")
     }
 
-    /// ConditionExpression / Expected.
+    /// ConditionExpression or Expected (+ ConditionalOperator).
     pub fn write_condition(&mut self, req: &Request) -> Result<Option<Box<dyn Precondition>>, ApiError> {
-        for member in ["ConditionExpression", "Expected"] {
-            if req.has(member) {
-                return Err(unsupported(member));
-            }
+        if let Some(text) = req.opt_str("ConditionExpression")? {
+            let condition = parse_condition(text, ConditionKind::Condition, &mut self.placeholders)?;
+            return Ok(Some(Box::new(condition)));
+        }
+        if let Some(expected) = req.get("Expected") {
+            let condition = legacy::expected(expected, Self::conditional_operator(req)?)?;
+            return Ok(Some(Box::new(condition)));
         }
         Ok(None)
     }
 
-    /// UpdateExpression / AttributeUpdates: the change, and the projection of
-    /// updated attributes for UPDATED_OLD / UPDATED_NEW.
+    /// UpdateExpression or AttributeUpdates (none: the item is only created
+    /// with its key), and the projection of updated attributes for
+    /// UPDATED_OLD / UPDATED_NEW.
     pub fn update(&mut self, req: &Request) -> Result<(Box<dyn Mutator>, Projection), ApiError> {
-        for member in ["UpdateExpression", "AttributeUpdates"] {
-            if req.has(member) {
-                return Err(unsupported(member));
-            }
-        }
-        Ok((Box::new(NoChange), Projection(Vec::new())))
+        let update = if let Some(text) = req.opt_str("UpdateExpression")? {
+            parse_update(text, &mut self.placeholders)?
+        } else if let Some(updates) = req.get("AttributeUpdates") {
+            legacy::attribute_updates(updates)?
+        } else {
+            legacy::attribute_updates(&Value::Object(Default::default()))?
+        };
+        let updated = update.updated_projection();
+        Ok((Box::new(update), updated))
     }
 
-    /// ProjectionExpression / AttributesToGet.
+    /// ProjectionExpression or AttributesToGet.
     pub fn projection(&mut self, req: &Request) -> Result<Option<Projection>, ApiError> {
         if let Some(text) = req.opt_str("ProjectionExpression")? {
-            let names = text.split(',').map(|t| self.name(t.trim())).collect::<Result<_, _>>()?;
-            return Ok(Some(Projection(names)));
+            return Ok(Some(parse_projection(text, &mut self.placeholders)?));
         }
-        if let Some(list) = req.opt_array("AttributesToGet")? {
-            return Ok(Some(Projection(
-                list.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
-            )));
+        if let Some(names) = req.get("AttributesToGet") {
+            return Ok(Some(legacy::attributes_to_get(names)?));
         }
         Ok(None)
     }
 
-    /// KeyConditionExpression: `pk = :v` optionally `AND sk = :w`.
+    /// KeyConditionExpression or KeyConditions: the partition key value and
+    /// the sort key condition.
     pub fn key_condition(
         &mut self,
         req: &Request,
         schema: &KeySchema,
     ) -> Result<(AttributeValue, Option<SortCondition>), ApiError> {
-        let text = req
-            .opt_str("KeyConditionExpression")?
-            .ok_or_else(|| unsupported("KeyConditions"))?;
-        let mut hash = None;
-        let mut sort = None;
-        for part in text.split(" AND ") {
-            let (lhs, rhs) = part
-                .split_once('=')
-                .ok_or_else(|| unsupported("this KeyConditionExpression"))?;
-            let name = self.name(lhs.trim())?;
-            let value = self.values.get(rhs.trim()).cloned().ok_or_else(|| {
-                ApiError::validation(format!(
-                    "An expression attribute value used in expression is not defined; attribute value: {}",
-                    rhs.trim()
-                ))
-            })?;
-            if name == schema.hash.name {
-                hash = Some(value);
-            } else if schema.range.as_ref().is_some_and(|r| r.name == name) {
-                sort = Some(SortCondition::Eq(value));
-            } else {
-                return Err(ApiError::validation("Query condition missed key schema element"));
-            }
-        }
-        let hash = hash.ok_or_else(|| {
-            ApiError::validation(format!(
-                "Query condition missed key schema element: {}",
-                schema.hash.name
-            ))
-        })?;
-        Ok((hash, sort))
+        let condition = if let Some(text) = req.opt_str("KeyConditionExpression")? {
+            parse_key_condition(text, schema, &mut self.placeholders)?
+        } else if let Some(conditions) = req.get("KeyConditions") {
+            legacy::key_conditions(conditions, schema)?
+        } else {
+            return Err(ApiError::validation(
+                "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
+            ));
+        };
+        Ok((condition.hash, condition.range))
     }
 
-    /// FilterExpression / QueryFilter / ScanFilter.
-    pub fn filter(&mut self, req: &Request, legacy: &str) -> Result<Option<Box<dyn Precondition>>, ApiError> {
-        for member in ["FilterExpression", legacy] {
-            if req.has(member) {
-                return Err(unsupported(member));
+    /// FilterExpression or the legacy filter member (`QueryFilter` /
+    /// `ScanFilter`). For Query, a filter may not name key attributes.
+    pub fn filter(
+        &mut self,
+        req: &Request,
+        legacy_member: &str,
+        key_schema: Option<&KeySchema>,
+    ) -> Result<Option<Box<dyn Precondition>>, ApiError> {
+        let condition = if let Some(text) = req.opt_str("FilterExpression")? {
+            parse_condition(text, ConditionKind::Filter, &mut self.placeholders)?
+        } else if let Some(filter) = req.get(legacy_member) {
+            legacy::filter(filter, Self::conditional_operator(req)?)?
+        } else {
+            return Ok(None);
+        };
+        if let Some(schema) = key_schema {
+            let names = condition.attribute_names();
+            if let Some(key) = schema.names().find(|k| names.contains(k)) {
+                return Err(ApiError::validation(format!(
+                    "Filter Expression can only contain non-primary key attributes: Primary key attribute: {key}"
+                )));
             }
         }
-        Ok(None)
+        Ok(Some(Box::new(condition)))
     }
 
     /// Checks every placeholder was used.
     pub fn finish(self) -> Result<(), ApiError> {
-        Ok(())
-    }
-}
-
-struct NoChange;
-
-impl Mutator for NoChange {
-    fn apply(&self, _item: &mut Item, _keys: &[&str]) -> Result<(), String> {
-        Ok(())
+        Ok(self.placeholders.check_all_used()?)
     }
 }

@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 
 use super::capacity::{CapacityDetail, CapacityKind, read_units, write_units};
 use super::error::ApiError;
-use super::expressions::{Expressions, Projection};
+use super::expressions::{CONDITIONAL_WRITE, Expressions, Projection, READ, UPDATE};
 use super::request::{Request, validate_table_name};
 use crate::engine::{Engine, ItemOp, ItemWrite, WriteOutcome};
 use crate::model::key::encode_primary_key;
@@ -58,7 +58,7 @@ pub async fn handle_put_item(engine: &Engine, req: Request) -> Result<Value, Api
     let item = req.item("Item")?;
     let returns = return_values(&req, &["NONE", "ALL_OLD"])?;
     let capacity = CapacityDetail::from_request(&req)?;
-    let mut expressions = Expressions::new(&req)?;
+    let mut expressions = Expressions::new(&req, &CONDITIONAL_WRITE)?;
     let condition = expressions.write_condition(&req)?;
     expressions.finish()?;
     let write = ItemWrite {
@@ -81,7 +81,7 @@ pub async fn handle_delete_item(engine: &Engine, req: Request) -> Result<Value, 
     let key = req.item("Key")?;
     let returns = return_values(&req, &["NONE", "ALL_OLD"])?;
     let capacity = CapacityDetail::from_request(&req)?;
-    let mut expressions = Expressions::new(&req)?;
+    let mut expressions = Expressions::new(&req, &CONDITIONAL_WRITE)?;
     let condition = expressions.write_condition(&req)?;
     expressions.finish()?;
     let write = ItemWrite {
@@ -104,7 +104,7 @@ pub async fn handle_update_item(engine: &Engine, req: Request) -> Result<Value, 
     let key = req.item("Key")?;
     let returns = return_values(&req, &["NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"])?;
     let capacity = CapacityDetail::from_request(&req)?;
-    let mut expressions = Expressions::new(&req)?;
+    let mut expressions = Expressions::new(&req, &UPDATE)?;
     let (mutator, updated) = expressions.update(&req)?;
     let condition = expressions.write_condition(&req)?;
     expressions.finish()?;
@@ -131,7 +131,7 @@ pub async fn handle_get_item(engine: &Engine, req: Request) -> Result<Value, Api
     let key = req.item("Key")?;
     let consistent = req.opt_bool("ConsistentRead")?.unwrap_or(false);
     let capacity = CapacityDetail::from_request(&req)?;
-    let mut expressions = Expressions::new(&req)?;
+    let mut expressions = Expressions::new(&req, &READ)?;
     let projection = expressions.projection(&req)?;
     expressions.finish()?;
     let (_, item) = engine.get_item(&table, &key)?;
@@ -193,7 +193,7 @@ fn parse_table_get(table: &str, spec: &Value) -> Result<TableGet, ApiError> {
         ));
     }
     let keys = keys.iter().map(item_from_json).collect::<Result<Vec<_>, _>>()?;
-    let mut expressions = Expressions::new(&sub)?;
+    let mut expressions = Expressions::new(&sub, &READ)?;
     let projection = expressions.projection(&sub)?;
     expressions.finish()?;
     let consistent = sub.opt_bool("ConsistentRead")?.unwrap_or(false);

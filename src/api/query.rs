@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::capacity::{CapacityDetail, CapacityKind, read_units};
 use super::error::ApiError;
-use super::expressions::{Expressions, Projection};
+use super::expressions::{Expressions, Projection, QUERY, SCAN};
 use super::request::Request;
 use crate::engine::{Engine, Page, RangeRead, SortCondition};
 use crate::model::key::encode_key_value;
@@ -108,9 +108,9 @@ pub async fn handle_query(engine: &Engine, req: Request) -> Result<Value, ApiErr
         .describe_table(common.table.clone())
         .await
         .map_err(|_| ApiError::from(crate::engine::EngineError::ResourceNotFound))?;
-    let mut expressions = Expressions::new(&req)?;
+    let mut expressions = Expressions::new(&req, &QUERY)?;
     let (partition, sort) = expressions.key_condition(&req, &meta.key_schema)?;
-    let filter = expressions.filter(&req, "QueryFilter")?;
+    let filter = expressions.filter(&req, "QueryFilter", Some(&meta.key_schema))?;
     let projection = expressions.projection(&req)?;
     expressions.finish()?;
     check_key_condition(&meta.key_schema, &partition, sort.as_ref())?;
@@ -265,8 +265,8 @@ pub async fn handle_scan(engine: &Engine, req: Request) -> Result<Value, ApiErro
             Some((segment as u32, total as u32))
         }
     };
-    let mut expressions = Expressions::new(&req)?;
-    let filter = expressions.filter(&req, "ScanFilter")?;
+    let mut expressions = Expressions::new(&req, &SCAN)?;
+    let filter = expressions.filter(&req, "ScanFilter", None)?;
     let projection = expressions.projection(&req)?;
     expressions.finish()?;
     let spec = RangeRead {

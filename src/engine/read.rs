@@ -13,18 +13,9 @@ use crate::store::ReadTables;
 /// Most bytes of items one Query or Scan page reads.
 pub const MAX_PAGE_BYTES: usize = 1024 * 1024;
 
-/// A condition on the sort key of a Query (from KeyConditionExpression or
-/// KeyConditions).
-#[derive(Clone, Debug, PartialEq)]
-pub enum SortCondition {
-    Eq(AttributeValue),
-    Lt(AttributeValue),
-    Le(AttributeValue),
-    Gt(AttributeValue),
-    Ge(AttributeValue),
-    Between(AttributeValue, AttributeValue),
-    BeginsWith(AttributeValue),
-}
+/// A condition on the sort key of a Query: the expression language's
+/// `RangeCondition` (from KeyConditionExpression or KeyConditions).
+pub use crate::expr::RangeCondition as SortCondition;
 
 /// What to walk: one partition (Query) or the whole table (Scan).
 pub struct RangeRead {
