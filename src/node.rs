@@ -132,6 +132,7 @@ impl Node {
         let (stop, mut stopped) = watch::channel(false);
         let mut state = ApiState::new(engine.clone(), options.config.clone(), format!("{api_addr}"));
         state.peers = replication.as_ref().map(|r| r.status());
+        state.metrics = Arc::new(crate::metrics::Metrics::new(engine.clone(), state.peers.clone()));
         if replication.is_some() {
             state.regions = options.topology.region.iter().map(|r| r.name.clone()).collect();
         }

@@ -325,3 +325,60 @@ async fn a_new_replica_of_a_large_table_is_backfilled_while_writes_continue() {
     );
     cluster.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_and_status_report_requests_links_and_lag() {
+    let cluster = Cluster::start(2, &[]).await;
+    create_table(&cluster, 0, "observed").await;
+    for n in 0..20 {
+        cluster
+            .client(0)
+            .put_item()
+            .table_name("observed")
+            .item("pk", Av::S(format!("k{n}")))
+            .send()
+            .await
+            .unwrap();
+    }
+    let missing = cluster
+        .client(0)
+        .get_item()
+        .table_name("nope")
+        .key("pk", Av::S("x".into()))
+        .send()
+        .await;
+    assert!(missing.is_err());
+    converged(&cluster, "observed").await;
+    let eu = cluster.topology.region[1].api;
+    let metrics = eventually("eu-west-1 to report us-east-1's changes", CONVERGE, || async move {
+        let body = cluster::http_get(eu, "/metrics").await;
+        let series = "meridian_replication_applied_total{peer=\"us-east-1\"} ";
+        let applied: u64 = body.lines().find_map(|l| l.strip_prefix(series))?.trim().parse().ok()?;
+        // Every put, plus the table description that made eu-west-1 a replica.
+        (applied >= 20).then_some(body)
+    })
+    .await;
+    for series in [
+        "meridian_replication_lag_p99_seconds{peer=\"us-east-1\"}",
+        "meridian_replication_link_up{peer=\"us-east-1\"} 1",
+        "meridian_conflicts_total{peer=\"us-east-1\"} 0",
+        "meridian_clock_offset_alarms_total{peer=\"us-east-1\"} 0",
+        "meridian_commits_total",
+    ] {
+        assert!(metrics.contains(series), "missing {series} in:\n{metrics}");
+    }
+    let us = cluster::http_get(cluster.topology.region[0].api, "/metrics").await;
+    assert!(
+        us.contains("meridian_requests_total{operation=\"PutItem\",outcome=\"ok\"} 20"),
+        "{us}"
+    );
+    assert!(
+        us.contains("meridian_requests_total{operation=\"GetItem\",outcome=\"ResourceNotFoundException\"} 1"),
+        "{us}"
+    );
+    let status: serde_json::Value = serde_json::from_str(&cluster::http_get(eu, "/status").await).unwrap();
+    assert_eq!(status["region"], "eu-west-1");
+    assert_eq!(status["peers"][0]["peer"], "us-east-1");
+    assert_eq!(status["peers"][0]["receiving"], true);
+    cluster.shutdown().await;
+}

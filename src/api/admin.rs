@@ -1,6 +1,7 @@
 //! Admin endpoints beside the DynamoDB API (plain GETs, not part of
 //! DynamoDB): `/status` (region, peers, links, positions, lag) and
-//! `/admin/conflicts?table=T` (writes that lost last-writer-wins here).
+//! `/admin/conflicts?table=T` (writes that lost last-writer-wins here) and
+//! `/metrics` (Prometheus).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -23,6 +24,15 @@ pub async fn handle_status(State(state): State<Arc<ApiState>>) -> Json<Value> {
         "clock_offset_ms": state.engine.hlc().offset_ms(),
         "peers": peers,
     }))
+}
+
+/// GET /metrics: Prometheus text format.
+pub async fn handle_metrics(State(state): State<Arc<ApiState>>) -> impl axum::response::IntoResponse {
+    let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    (
+        [(axum::http::header::CONTENT_TYPE, content_type)],
+        state.metrics.render(),
+    )
 }
 
 /// GET /admin/conflicts?table=T.

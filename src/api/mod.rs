@@ -27,6 +27,7 @@ use tracing::Instrument;
 
 use crate::config::NodeConfig;
 use crate::engine::Engine;
+use crate::metrics::Metrics;
 use crate::replication::status::PeerStatus;
 use error::{ApiError, ErrorKind};
 use request::Request;
@@ -41,6 +42,8 @@ pub struct ApiState {
     pub peers: Option<Arc<PeerStatus>>,
     /// Every region of the topology (where replicas can be created).
     pub regions: Vec<String>,
+    /// The region's metrics.
+    pub metrics: Arc<Metrics>,
     requests: AtomicU64,
 }
 
@@ -48,12 +51,14 @@ impl ApiState {
     /// State for serving `engine` with `config`.
     pub fn new(engine: Engine, config: NodeConfig, endpoint: String) -> ApiState {
         let regions = vec![engine.region().to_string()];
+        let metrics = Arc::new(Metrics::new(engine.clone(), None));
         ApiState {
             engine,
             config,
             endpoint,
             peers: None,
             regions,
+            metrics,
             requests: AtomicU64::new(0),
         }
     }
@@ -82,6 +87,29 @@ pub enum Operation {
 }
 
 impl Operation {
+    /// The operation's name as DynamoDB spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Operation::CreateTable => "CreateTable",
+            Operation::DescribeTable => "DescribeTable",
+            Operation::ListTables => "ListTables",
+            Operation::DeleteTable => "DeleteTable",
+            Operation::UpdateTable => "UpdateTable",
+            Operation::DescribeEndpoints => "DescribeEndpoints",
+            Operation::TagResource => "TagResource",
+            Operation::UntagResource => "UntagResource",
+            Operation::ListTagsOfResource => "ListTagsOfResource",
+            Operation::PutItem => "PutItem",
+            Operation::GetItem => "GetItem",
+            Operation::DeleteItem => "DeleteItem",
+            Operation::UpdateItem => "UpdateItem",
+            Operation::BatchGetItem => "BatchGetItem",
+            Operation::BatchWriteItem => "BatchWriteItem",
+            Operation::Query => "Query",
+            Operation::Scan => "Scan",
+        }
+    }
+
     /// Parses an `X-Amz-Target` header value.
     pub fn from_target(target: &str) -> Option<Operation> {
         let name = target.strip_prefix("DynamoDB_20120810.")?;
@@ -113,6 +141,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
     Router::new()
         .route("/", post(handle))
         .route("/status", get(admin::handle_status))
+        .route("/metrics", get(admin::handle_metrics))
         .route("/admin/conflicts", get(admin::handle_conflicts))
         .with_state(state)
 }
@@ -132,7 +161,14 @@ pub async fn serve(
 async fn handle(State(state): State<Arc<ApiState>>, headers: HeaderMap, body: Body) -> Response {
     let id = state.requests.fetch_add(1, Ordering::Relaxed);
     let request_id = format!("{:016X}{:016X}", crc32fast::hash(state.engine.region().as_bytes()), id);
-    let result = handle_request(&state, &headers, body).await;
+    let (operation, result) = handle_request(&state, &headers, body).await;
+    let outcome = match &result {
+        Ok(_) => "ok",
+        Err(error) => error.kind.wire_type().rsplit('#').next().unwrap_or("error"),
+    };
+    state
+        .metrics
+        .count_request(operation.map(|o| o.name()).unwrap_or("Unknown"), outcome);
     let (status, body) = match result {
         Ok(body) => (StatusCode::OK, body),
         Err(error) => (error.kind.status(), error.body()),
@@ -140,10 +176,20 @@ async fn handle(State(state): State<Arc<ApiState>>, headers: HeaderMap, body: Bo
     json_response(status, &body, &request_id)
 }
 
-async fn handle_request(state: &ApiState, headers: &HeaderMap, body: Body) -> Result<Value, ApiError> {
+async fn handle_request(
+    state: &ApiState,
+    headers: &HeaderMap,
+    body: Body,
+) -> (Option<Operation>, Result<Value, ApiError>) {
     let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");
-    let operation = Operation::from_target(target)
-        .ok_or_else(|| ApiError::new(ErrorKind::UnknownOperation, format!("Unknown operation: {target}")))?;
+    let Some(operation) = Operation::from_target(target) else {
+        let error = ApiError::new(ErrorKind::UnknownOperation, format!("Unknown operation: {target}"));
+        return (None, Err(error));
+    };
+    (Some(operation), handle_operation(state, operation, body).await)
+}
+
+async fn handle_operation(state: &ApiState, operation: Operation, body: Body) -> Result<Value, ApiError> {
     let limit = state.config.limits.max_request_bytes;
     let bytes = http_body_util::Limited::new(body, limit).collect().await.map_err(|_| {
         ApiError::new(

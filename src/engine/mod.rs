@@ -464,6 +464,12 @@ impl Engine {
     }
 }
 
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("region", &self.region()).finish()
+    }
+}
+
 /// A UUID-shaped, stable table id derived from the table's creation.
 fn table_uuid(storage_id: u64, nanos: u64, name: &str) -> String {
     let a = crc32fast::hash(name.as_bytes());

@@ -21,6 +21,8 @@ pub struct ApplyReport {
     pub superseded: u64,
     /// Item changes for tables this region does not have.
     pub skipped: u64,
+    /// Superseded writes recorded as conflicts (a different version won).
+    pub conflicts: u64,
     /// Largest amount a remote timestamp was ahead of our clock beyond the
     /// maximum offset, in milliseconds (0 when none was).
     pub clock_ahead_ms: u64,
@@ -86,6 +88,7 @@ fn apply_item(batch: &mut Batch<'_, '_>, change: ItemChange, report: &mut ApplyR
     if let Some(current) = current
         && current.version != change.version
     {
+        report.conflicts += 1;
         batch.tables.record_conflict(&ConflictRecord {
             table: change.table,
             key: change.key,

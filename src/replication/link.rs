@@ -55,8 +55,8 @@ pub async fn ship(ctx: Arc<LinkContext>, conn: quinn::Connection) -> anyhow::Res
         region: ctx.region.clone(),
     };
     write_frame(&mut send, &hello).await?;
-    let mut from = match read_frame(&mut recv).await? {
-        Some(Frame::StartV1 { from_seq }) => from_seq,
+    let (mut from, peer) = match read_frame(&mut recv).await? {
+        Some(Frame::StartV1 { from_seq, region }) => (from_seq, region),
         Some(Frame::RefuseV1 { reason }) => anyhow::bail!("peer refused the link: {reason}"),
         other => anyhow::bail!("unexpected answer to hello: {other:?}"),
     };
@@ -80,7 +80,7 @@ pub async fn ship(ctx: Arc<LinkContext>, conn: quinn::Connection) -> anyhow::Res
         write_frame(&mut send, &Frame::BatchV1 { changes, through }).await?;
         match read_frame(&mut recv).await? {
             Some(Frame::AckV1 { seq }) => {
-                ctx.peers.shipped(count, seq);
+                ctx.peers.acked(&peer, count, seq);
                 from = seq + 1;
             }
             other => anyhow::bail!("expected an acknowledgement, got {other:?}"),
@@ -152,7 +152,11 @@ async fn receive_changes(
     mut recv: quinn::RecvStream,
 ) -> anyhow::Result<()> {
     let applied = ctx.engine.applied_position(origin.clone()).await?;
-    write_frame(&mut send, &Frame::StartV1 { from_seq: applied + 1 }).await?;
+    let start = Frame::StartV1 {
+        from_seq: applied + 1,
+        region: ctx.region.clone(),
+    };
+    write_frame(&mut send, &start).await?;
     ctx.peers.connected(&origin, true);
     tracing::info!(peer = %origin, from = applied + 1, "receiving changes");
     let result = async {

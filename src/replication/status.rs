@@ -27,16 +27,20 @@ pub struct PeerState {
     pub clock_alarms: u64,
     /// Largest offset seen beyond the maximum, milliseconds.
     pub max_clock_ahead_ms: u64,
-    /// Our changes acknowledged by peers (all peers together; per link below).
+    /// Writes from the peer that lost LWW here, recorded as conflicts.
+    pub conflicts: u64,
+    /// Our changes the peer acknowledged.
+    pub shipped: u64,
+    /// Our log position the peer acknowledged (it has everything up to it).
+    pub acked_seq: u64,
     #[serde(skip)]
     lags_ms: VecDeque<f64>,
 }
 
 /// Replication state of every peer, shared by the link tasks.
-#[derive(Default)]
+#[derive(Default, Debug)]
 pub struct PeerStatus {
     peers: Mutex<BTreeMap<String, PeerState>>,
-    shipped: Mutex<(u64, u64)>,
 }
 
 /// A serialisable snapshot of one peer.
@@ -67,6 +71,7 @@ impl PeerStatus {
             p.applied += report.applied;
             p.superseded += report.superseded;
             p.skipped += report.skipped;
+            p.conflicts += report.conflicts;
             if report.clock_ahead_ms > 0 {
                 p.clock_alarms += 1;
                 p.max_clock_ahead_ms = p.max_clock_ahead_ms.max(report.clock_ahead_ms);
@@ -80,11 +85,13 @@ impl PeerStatus {
         });
     }
 
-    /// Records changes we shipped and the position a peer acknowledged.
-    pub fn shipped(&self, count: u64, acked: u64) {
-        let mut shipped = self.shipped.lock().unwrap_or_else(|e| e.into_inner());
-        shipped.0 += count;
-        shipped.1 = shipped.1.max(acked);
+    /// Records that `peer` acknowledged `count` more of our changes, up to
+    /// our log position `seq`.
+    pub fn acked(&self, peer: &str, count: u64, seq: u64) {
+        self.with(peer, |p| {
+            p.shipped += count;
+            p.acked_seq = p.acked_seq.max(seq);
+        });
     }
 
     /// A snapshot of every peer.

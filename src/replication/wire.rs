@@ -25,8 +25,9 @@ pub enum Frame {
         cluster: String,
         region: String,
     },
-    /// The receiver's answer to a hello: ship from this log sequence on.
-    StartV1 { from_seq: u64 },
+    /// The receiver's answer to a hello: ship from this log sequence on;
+    /// `region` names the receiver.
+    StartV1 { from_seq: u64, region: String },
     /// Changes the sender originated, in log order, and the last log
     /// sequence number the sender looked at (`through`).
     BatchV1 { changes: Vec<(u64, Change)>, through: u64 },

@@ -1,0 +1,181 @@
+//! Metric names and registration, exported in Prometheus text format at
+//! `GET /metrics` (crate `prometheus-client`).
+//!
+//! Request counts are counted as requests finish. Everything else is read at
+//! scrape time from where it already lives (the writer's counters, the
+//! replication peer status), so there is one source of truth per number.
+
+use std::sync::Arc;
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::registry::Registry;
+
+use crate::engine::Engine;
+use crate::replication::status::PeerStatus;
+
+/// Labels of the request counter.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    /// DynamoDB operation, e.g. "PutItem".
+    pub operation: String,
+    /// "ok", or the error type, e.g. "ConditionalCheckFailedException".
+    pub outcome: String,
+}
+
+/// A region's metrics.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+}
+
+impl Metrics {
+    /// Registers the region's metrics.
+    pub fn new(engine: Engine, peers: Option<Arc<PeerStatus>>) -> Metrics {
+        let mut registry = Registry::with_prefix("meridian");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "requests",
+            "DynamoDB API requests by operation and outcome",
+            requests.clone(),
+        );
+        registry.register_collector(Box::new(RegionCollector { engine, peers }));
+        Metrics { registry, requests }
+    }
+
+    /// Counts one finished request.
+    pub fn count_request(&self, operation: &str, outcome: &str) {
+        let labels = RequestLabels {
+            operation: operation.to_string(),
+            outcome: outcome.to_string(),
+        };
+        self.requests.get_or_create(&labels).inc();
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}
+
+/// Reads the writer's and the replication links' state on each scrape.
+#[derive(Debug)]
+struct RegionCollector {
+    engine: Engine,
+    peers: Option<Arc<PeerStatus>>,
+}
+
+fn counter(encoder: &mut DescriptorEncoder, name: &str, help: &str, value: u64) -> Result<(), std::fmt::Error> {
+    let metric = ConstCounter::new(value);
+    metric.encode(encoder.encode_descriptor(name, help, None, metric.metric_type())?)
+}
+
+fn gauge(encoder: &mut DescriptorEncoder, name: &str, help: &str, value: f64) -> Result<(), std::fmt::Error> {
+    let metric = ConstGauge::new(value);
+    metric.encode(encoder.encode_descriptor(name, help, None, metric.metric_type())?)
+}
+
+/// One labelled series per peer of a metric family.
+fn per_peer<M: EncodeMetric>(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    series: Vec<(String, M)>,
+) -> Result<(), std::fmt::Error> {
+    let Some(first) = series.first() else { return Ok(()) };
+    let mut family = encoder.encode_descriptor(name, help, None, first.1.metric_type())?;
+    for (peer, metric) in &series {
+        let labels = [("peer", peer.as_str())];
+        metric.encode(family.encode_family(&labels)?)?;
+    }
+    Ok(())
+}
+
+impl Collector for RegionCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let (commits, writes) = self.engine.write_counts();
+        counter(&mut encoder, "commits", "Durable group commits", commits)?;
+        counter(
+            &mut encoder,
+            "write_jobs",
+            "Write jobs committed (requests and replicated batches)",
+            writes,
+        )?;
+        gauge(
+            &mut encoder,
+            "write_queue_depth",
+            "Write jobs waiting for the writer",
+            self.engine.write_queue_depth() as f64,
+        )?;
+        gauge(
+            &mut encoder,
+            "clock_offset_ms",
+            "Simulated wall-clock offset of this region",
+            self.engine.hlc().offset_ms() as f64,
+        )?;
+        let Some(peers) = &self.peers else { return Ok(()) };
+        let report = peers.report();
+        let last_seq = *self.engine.subscribe_commits().borrow();
+        let series = |f: &dyn Fn(&crate::replication::status::PeerReport) -> f64| {
+            report
+                .iter()
+                .map(|p| (p.peer.clone(), ConstGauge::new(f(p))))
+                .collect::<Vec<_>>()
+        };
+        let counters = |f: &dyn Fn(&crate::replication::status::PeerReport) -> u64| {
+            report
+                .iter()
+                .map(|p| (p.peer.clone(), ConstCounter::new(f(p))))
+                .collect::<Vec<_>>()
+        };
+        per_peer(
+            &mut encoder,
+            "replication_lag_p50_seconds",
+            "Median lag from origin commit to apply here",
+            series(&|p| p.lag_p50_ms / 1e3),
+        )?;
+        per_peer(
+            &mut encoder,
+            "replication_lag_p99_seconds",
+            "99th percentile lag from origin commit to apply here",
+            series(&|p| p.lag_p99_ms / 1e3),
+        )?;
+        per_peer(
+            &mut encoder,
+            "replication_queued_changes",
+            "Entries of our change log the peer has not acknowledged",
+            series(&|p| last_seq.saturating_sub(p.state.acked_seq) as f64),
+        )?;
+        per_peer(
+            &mut encoder,
+            "replication_link_up",
+            "Whether the peer's shipping stream to us is up",
+            series(&|p| f64::from(u8::from(p.state.receiving))),
+        )?;
+        per_peer(
+            &mut encoder,
+            "replication_applied",
+            "Changes from the peer written here",
+            counters(&|p| p.state.applied),
+        )?;
+        per_peer(
+            &mut encoder,
+            "conflicts",
+            "Writes from the peer that lost last-writer-wins here",
+            counters(&|p| p.state.conflicts),
+        )?;
+        per_peer(
+            &mut encoder,
+            "clock_offset_alarms",
+            "Batches from the peer with a timestamp beyond the maximum clock offset",
+            counters(&|p| p.state.clock_alarms),
+        )?;
+        Ok(())
+    }
+}
