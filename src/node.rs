@@ -156,6 +156,11 @@ impl Node {
         &self.engine
     }
 
+    /// Replication state of every peer, when the region replicates.
+    pub fn peer_status(&self) -> Option<Arc<crate::replication::status::PeerStatus>> {
+        self.replication.as_ref().map(|r| r.status())
+    }
+
     /// Stops serving, waits for requests in flight, closes replication
     /// links, then stops the writer after it has committed what was queued.
     pub async fn shutdown(self) {

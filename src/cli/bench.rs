@@ -31,17 +31,22 @@ pub struct BenchArgs {
     /// Approximate item size in bytes.
     #[arg(long, default_value_t = 200)]
     pub item_bytes: usize,
+    /// What to measure: `core` (one region against its baselines) or
+    /// `replication` (three replicating regions against one region).
+    #[arg(long, default_value = "core")]
+    pub scenario: String,
 }
 
 /// Throughput and latency of one measurement.
-struct Measurement {
-    name: &'static str,
-    ops_per_sec: f64,
-    p50: Duration,
-    p99: Duration,
+pub struct Measurement {
+    pub name: &'static str,
+    pub ops_per_sec: f64,
+    pub p50: Duration,
+    pub p99: Duration,
 }
 
-fn summarise(name: &'static str, mut latencies: Vec<Duration>, elapsed: Duration) -> Measurement {
+/// Throughput and percentiles of a set of latencies measured over `elapsed`.
+pub fn summarise(name: &'static str, mut latencies: Vec<Duration>, elapsed: Duration) -> Measurement {
     latencies.sort_unstable();
     let pick = |q: f64| {
         latencies
@@ -61,7 +66,11 @@ fn summarise(name: &'static str, mut latencies: Vec<Duration>, elapsed: Duration
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     crate::telemetry::init("warn");
     let runtime = tokio::runtime::Runtime::new().context("start the async runtime")?;
-    runtime.block_on(bench(args))
+    match args.scenario.as_str() {
+        "core" => runtime.block_on(bench(args)),
+        "replication" => runtime.block_on(super::bench_replication::bench(args)),
+        other => anyhow::bail!("unknown scenario {other:?}: use core or replication"),
+    }
 }
 
 async fn bench(args: BenchArgs) -> anyhow::Result<()> {
@@ -142,7 +151,8 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
+/// A fresh scratch directory for a benchmark's regions.
+pub fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
     let dir = std::env::temp_dir().join(format!("meridian-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
@@ -193,7 +203,8 @@ fn raw_store_gets(path: &Path, duration: Duration) -> anyhow::Result<Measurement
     Ok(summarise("raw store gets (redb)", latencies, start.elapsed()))
 }
 
-async fn one_request(addr: &str, op: &str, body: String) -> anyhow::Result<()> {
+/// Sends one DynamoDB request and fails unless it succeeds.
+pub async fn one_request(addr: &str, op: &str, body: String) -> anyhow::Result<()> {
     let (mut sender, conn) = connect(addr).await?;
     tokio::spawn(conn);
     let status = send(&mut sender, addr, op, body).await?;
@@ -237,6 +248,19 @@ async fn load(
     duration: Duration,
     make: impl Fn(usize, u64) -> (&'static str, String) + Send + Sync + 'static,
 ) -> anyhow::Result<Measurement> {
+    load_paced(addr, name, connections, duration, None, make).await
+}
+
+/// Like `load`, but with `rate` (requests/s over all connections) the
+/// connections pace themselves instead of going flat out.
+pub async fn load_paced(
+    addr: &str,
+    name: &'static str,
+    connections: usize,
+    duration: Duration,
+    rate: Option<f64>,
+    make: impl Fn(usize, u64) -> (&'static str, String) + Send + Sync + 'static,
+) -> anyhow::Result<Measurement> {
     let make = Arc::new(make);
     let start = Instant::now();
     let mut workers = Vec::new();
@@ -247,7 +271,15 @@ async fn load(
             tokio::spawn(driver);
             let mut latencies = Vec::new();
             let mut n = 0u64;
+            let mut pace = rate.map(|r| {
+                let mut ticks = tokio::time::interval(Duration::from_secs_f64(connections as f64 / r));
+                ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                ticks
+            });
             while start.elapsed() < duration {
+                if let Some(ticks) = &mut pace {
+                    ticks.tick().await;
+                }
                 let (op, body) = make(conn, n);
                 let began = Instant::now();
                 let status = send(&mut sender, &addr, op, body).await?;

@@ -1,0 +1,207 @@
+//! `meridian bench --scenario replication`: sustained replicated write
+//! throughput of three regions on this machine (items/s applied in every
+//! region), next to one region's write throughput measured in the same run,
+//! and replication lag p50/p99 at half the replicated throughput.
+
+use std::net::{TcpListener, UdpSocket};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use super::bench::{BenchArgs, load_paced, one_request, tempfile_dir};
+use crate::config::{RegionConfig, Topology};
+use crate::model::table::ReplicaStatus;
+use crate::node::{Node, NodeOptions};
+use crate::replication::tls::ClusterCa;
+
+const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-2"];
+const TABLE: &str = "bench";
+/// Longest wait for replicas to turn ACTIVE or for regions to converge.
+const SETTLE: Duration = Duration::from_secs(120);
+
+/// Regions on this machine, each serving and replicating.
+struct BenchCluster {
+    nodes: Vec<Node>,
+    dir: std::path::PathBuf,
+}
+
+impl BenchCluster {
+    async fn start(count: usize) -> anyhow::Result<BenchCluster> {
+        let dir = tempfile_dir()?.join(format!("cluster-{count}-{}", Instant::now().elapsed().as_nanos()));
+        let mut listeners = Vec::new();
+        let mut sockets = Vec::new();
+        let mut regions = Vec::new();
+        for name in REGIONS.iter().take(count) {
+            let listener = TcpListener::bind("127.0.0.1:0")?;
+            let socket = UdpSocket::bind("127.0.0.1:0")?;
+            regions.push(RegionConfig {
+                name: name.to_string(),
+                api: listener.local_addr()?,
+                peer: socket.local_addr()?,
+                clock_offset_ms: 0,
+            });
+            listeners.push(listener);
+            sockets.push(socket);
+        }
+        let topology = Topology {
+            cluster: "bench".into(),
+            region: regions,
+        };
+        let ca = ClusterCa::generate("bench")?;
+        let mut nodes = Vec::new();
+        for (i, (listener, socket)) in listeners.into_iter().zip(sockets).enumerate() {
+            let name = &topology.region[i].name;
+            let mut options = NodeOptions::new(topology.clone(), name, dir.clone());
+            options.tls = (count > 1).then(|| ca.region_identity(name)).transpose()?;
+            options.api_listener = Some(listener);
+            options.peer_socket = Some(socket);
+            nodes.push(Node::start(options).await?);
+        }
+        let cluster = BenchCluster { nodes, dir };
+        cluster.create_table().await?;
+        Ok(cluster)
+    }
+
+    fn addr(&self, i: usize) -> String {
+        self.nodes[i].api_addr.to_string()
+    }
+
+    /// Creates the table in the first region and adds a replica in the others.
+    async fn create_table(&self) -> anyhow::Result<()> {
+        let create = json!({
+            "TableName": TABLE, "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+        });
+        one_request(&self.addr(0), "CreateTable", create.to_string()).await?;
+        if self.nodes.len() == 1 {
+            return Ok(());
+        }
+        let updates: Vec<_> = REGIONS[1..self.nodes.len()]
+            .iter()
+            .map(|r| json!({"Create": {"RegionName": r}}))
+            .collect();
+        let update = json!({"TableName": TABLE, "ReplicaUpdates": updates});
+        one_request(&self.addr(0), "UpdateTable", update.to_string()).await?;
+        let deadline = Instant::now() + SETTLE;
+        for node in &self.nodes {
+            loop {
+                let meta = node.engine().describe_table(TABLE.into()).await;
+                if meta.is_ok_and(|m| m.replicas.iter().all(|r| r.status == ReplicaStatus::Active)) {
+                    break;
+                }
+                anyhow::ensure!(Instant::now() < deadline, "replicas did not turn ACTIVE");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits until every region holds `items` items; returns when.
+    async fn wait_for_items(&self, items: u64) -> anyhow::Result<Instant> {
+        let deadline = Instant::now() + SETTLE;
+        for node in &self.nodes {
+            while node.engine().describe_table(TABLE.into()).await?.item_count < items {
+                anyhow::ensure!(Instant::now() < deadline, "regions did not converge");
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+        Ok(Instant::now())
+    }
+
+    async fn shutdown(self) {
+        for node in self.nodes {
+            node.shutdown().await;
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Drives PutItem of fresh keys into every region of `cluster`, with
+/// `connections` connections in all; returns (acknowledged writes, elapsed).
+async fn drive(
+    cluster: &BenchCluster,
+    connections: usize,
+    duration: Duration,
+    rate: Option<f64>,
+    payload: &str,
+) -> anyhow::Result<(u64, Duration)> {
+    let start = Instant::now();
+    let per_region = (connections / cluster.nodes.len()).max(1);
+    let mut loads = Vec::new();
+    for i in 0..cluster.nodes.len() {
+        let (addr, payload) = (cluster.addr(i), payload.to_string());
+        let region_rate = rate.map(|r| r / cluster.nodes.len() as f64);
+        loads.push(tokio::spawn(async move {
+            load_paced(&addr, "PutItem", per_region, duration, region_rate, move |conn, n| {
+                let item = json!({"pk": {"S": format!("r{i}-c{conn}-{n}")}, "payload": {"S": payload}});
+                ("PutItem", json!({"TableName": TABLE, "Item": item}).to_string())
+            })
+            .await
+        }));
+    }
+    let mut written = 0.0;
+    for load in loads {
+        let measured = load.await??;
+        written += measured.ops_per_sec * duration.as_secs_f64();
+    }
+    Ok((written.round() as u64, start.elapsed()))
+}
+
+/// Runs the replication benchmark and prints the table.
+pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
+    let duration = Duration::from_secs(args.seconds);
+    let payload = "x".repeat(args.item_bytes.saturating_sub(40));
+
+    let single = BenchCluster::start(1).await?;
+    let (single_written, single_elapsed) = drive(&single, args.connections, duration, None, &payload).await?;
+    single.shutdown().await;
+    let single_rate = single_written as f64 / single_elapsed.as_secs_f64();
+
+    let three = BenchCluster::start(3).await?;
+    let start = Instant::now();
+    let (written, _) = drive(&three, args.connections, duration, None, &payload).await?;
+    let converged = three.wait_for_items(written).await?;
+    let replicated_rate = written as f64 / converged.duration_since(start).as_secs_f64();
+    three.shutdown().await;
+
+    let half = BenchCluster::start(3).await?;
+    let (half_written, _) = drive(&half, args.connections, duration, Some(replicated_rate / 2.0), &payload).await?;
+    half.wait_for_items(half_written).await?;
+    let mut lag_rows = Vec::new();
+    for node in &half.nodes {
+        let Some(peers) = node.peer_status() else { continue };
+        for peer in peers.report() {
+            lag_rows.push((
+                peer.peer.clone(),
+                node.engine().region().to_string(),
+                peer.lag_p50_ms,
+                peer.lag_p99_ms,
+            ));
+        }
+    }
+    half.shutdown().await;
+
+    println!("\n{:<46} {:>12}", "measurement", "items/s");
+    println!("{:<46} {:>12.0}", "single region, durable PutItem", single_rate);
+    println!(
+        "{:<46} {:>12.0}",
+        "three regions, applied in every region", replicated_rate
+    );
+    println!(
+        "replicated / single-region: {:.2} (target >= 0.50)",
+        replicated_rate / single_rate
+    );
+    println!(
+        "\nlag at {:.0} writes/s (half the replicated throughput):",
+        replicated_rate / 2.0
+    );
+    println!("{:<16} {:<16} {:>10} {:>10}", "from", "to", "p50 ms", "p99 ms");
+    let mut worst_p99: f64 = 0.0;
+    for (from, to, p50, p99) in &lag_rows {
+        println!("{from:<16} {to:<16} {p50:>10.2} {p99:>10.2}");
+        worst_p99 = worst_p99.max(*p99);
+    }
+    println!("worst link p99: {worst_p99:.2} ms (target < 10 ms)");
+    Ok(())
+}
