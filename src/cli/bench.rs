@@ -43,6 +43,8 @@ pub struct Measurement {
     pub ops_per_sec: f64,
     pub p50: Duration,
     pub p99: Duration,
+    /// CPU cores this process kept busy on average (client and server).
+    pub cores: f64,
 }
 
 /// Throughput and percentiles of a set of latencies measured over `elapsed`.
@@ -59,6 +61,7 @@ pub fn summarise(name: &'static str, mut latencies: Vec<Duration>, elapsed: Dura
         ops_per_sec: latencies.len() as f64 / elapsed.as_secs_f64(),
         p50: pick(0.5),
         p99: pick(0.99),
+        cores: 0.0,
     }
 }
 
@@ -130,11 +133,14 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     node.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 
-    println!("\n{:<34} {:>12} {:>10} {:>10}", "measurement", "ops/s", "p50", "p99");
+    println!(
+        "\n{:<34} {:>12} {:>10} {:>10} {:>6}",
+        "measurement", "ops/s", "p50", "p99", "cores"
+    );
     for m in [&raw_put, &raw_get, &noop, &put, &get] {
         println!(
-            "{:<34} {:>12.0} {:>10.2?} {:>10.2?}",
-            m.name, m.ops_per_sec, m.p50, m.p99
+            "{:<34} {:>12.0} {:>10.2?} {:>10.2?} {:>6.2}",
+            m.name, m.ops_per_sec, m.p50, m.p99, m.cores
         );
     }
     println!(
@@ -239,6 +245,15 @@ async fn send(sender: &mut Sender, addr: &str, op: &str, body: String) -> anyhow
     Ok(status)
 }
 
+/// CPU time this process has used so far (user + system), from
+/// `/proc/self/stat`; `None` where that file does not exist.
+fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}
+
 /// Drives `connections` keep-alive connections for `duration`, each sending
 /// the requests `make(connection, n)` builds, one at a time.
 async fn load(
@@ -263,6 +278,7 @@ pub async fn load_paced(
 ) -> anyhow::Result<Measurement> {
     let make = Arc::new(make);
     let start = Instant::now();
+    let cpu_start = cpu_time();
     let mut workers = Vec::new();
     for conn in 0..connections {
         let (addr, make) = (addr.to_string(), make.clone());
@@ -294,5 +310,10 @@ pub async fn load_paced(
     for worker in workers {
         all.extend(worker.await??);
     }
-    Ok(summarise(name, all, start.elapsed()))
+    let elapsed = start.elapsed();
+    let mut measurement = summarise(name, all, elapsed);
+    if let (Some(before), Some(after)) = (cpu_start, cpu_time()) {
+        measurement.cores = (after.saturating_sub(before)).as_secs_f64() / elapsed.as_secs_f64();
+    }
+    Ok(measurement)
 }
