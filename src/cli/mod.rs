@@ -21,12 +21,40 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Create the cluster CA in the data directory (`up` does this on first start).
+    Init(InitArgs),
     /// Start every region of a topology on this machine, supervised.
     Up(up::UpArgs),
     /// Serve one region of a topology.
     Serve(serve::ServeArgs),
     /// Benchmark the API against its baselines (raw store, no-op HTTP).
     Bench(bench::BenchArgs),
+}
+
+/// Arguments of `meridian init`.
+#[derive(Debug, clap::Args)]
+pub struct InitArgs {
+    /// Topology file (its `cluster` names the CA).
+    #[arg(long, default_value_os_t = default_topology())]
+    pub topology: PathBuf,
+    /// Root data directory where the CA files are written.
+    #[arg(long, default_value = "data")]
+    pub data_dir: PathBuf,
+}
+
+/// Creates the cluster CA unless it exists; copy the two files to every
+/// machine that runs a region of the cluster.
+fn init(args: InitArgs) -> anyhow::Result<()> {
+    let topology = crate::config::Topology::load(&args.topology)?;
+    crate::replication::tls::ClusterCa::load_or_create(&args.data_dir, &topology.cluster, true)?;
+    println!(
+        "meridian: cluster CA for {:?} in {} ({}, {})",
+        topology.cluster,
+        args.data_dir.display(),
+        crate::replication::tls::CA_CERT_FILE,
+        crate::replication::tls::CA_KEY_FILE
+    );
+    Ok(())
 }
 
 /// Where `meridian` looks for files when no flag says otherwise.
@@ -37,6 +65,7 @@ pub fn default_topology() -> PathBuf {
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Init(args) => init(args),
         Command::Up(args) => up::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Bench(args) => bench::run(args),

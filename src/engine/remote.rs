@@ -1,6 +1,7 @@
 //! Applying changes that other regions originated, through the same writer
 //! as local writes: last-writer-wins per item (see `lww.rs`), the region's
-//! HLC observing every remote timestamp, losing writes recorded as conflicts,
+//! HLC observing every remote timestamp, losing writes recorded as conflicts
+//! (a remote write that loses, or a local one a concurrent remote write beat),
 //! and the origin's position stored in the same transaction as the changes,
 //! so a restart resumes exactly where the last commit left off.
 
@@ -70,6 +71,22 @@ fn apply_item(batch: &mut Batch<'_, '_>, change: ItemChange, report: &mut ApplyR
     let current = batch.tables.item(meta.storage_id, &change.key)?;
     let current_version = current.as_ref().map(|r| &r.version);
     if incoming_wins(current_version, &change.version) {
+        // The origin wrote without having seen our current version (the image
+        // it replaced differs from ours): a concurrent write, and ours lost.
+        if let Some(current) = &current
+            && current.version.region != change.version.region
+            && current.item != change.old
+        {
+            report.conflicts += 1;
+            batch.tables.record_conflict(&ConflictRecord {
+                table: change.table.clone(),
+                key: change.key.clone(),
+                winner: change.version.clone(),
+                winner_item: change.new.clone(),
+                loser: current.version.clone(),
+                loser_item: current.item.clone(),
+            })?;
+        }
         let old = current.and_then(|r| r.item);
         commit_change(
             batch,
@@ -218,4 +235,92 @@ fn upsert_table(batch: &mut Batch<'_, '_>, remote: &TableMeta) -> Result<bool, E
     }
     batch.set_table(&remote.name, Some(meta));
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::clock::{Hlc, Timestamp};
+    use crate::config::StorageConfig;
+    use crate::engine::{Engine, ItemOp, ItemWrite, NewTable};
+    use crate::model::table::BillingMode;
+    use crate::model::{AttributeValue, Item, KeyAttribute, KeySchema, ScalarType};
+    use crate::store::{Change, ChangeCause, ItemChange, Version};
+
+    fn item(pk: &str, v: &str) -> Item {
+        Item::from([
+            ("pk".to_string(), AttributeValue::S(pk.into())),
+            ("v".to_string(), AttributeValue::S(v.into())),
+        ])
+    }
+
+    fn remote(seq: u64, wall_ns: u64, key: Vec<u8>, old: Option<Item>, new: Item) -> (u64, Change) {
+        let version = Version {
+            ts: Timestamp { wall_ns, logical: 0 },
+            region: "eu-west-1".into(),
+        };
+        let change = ItemChange {
+            table: "t".into(),
+            key,
+            version,
+            old,
+            new: Some(new),
+            cause: ChangeCause::Client,
+        };
+        (seq, Change::Item(change))
+    }
+
+    #[tokio::test]
+    async fn losing_writes_on_either_side_are_recorded_as_conflicts() {
+        let dir = tempfile::tempdir().unwrap();
+        let hlc = Hlc::new(0, std::time::Duration::from_secs(1));
+        let engine = Engine::open(dir.path(), "us-east-1", hlc, &StorageConfig::default()).unwrap();
+        let hash = KeyAttribute {
+            name: "pk".into(),
+            ty: ScalarType::S,
+        };
+        let spec = NewTable {
+            name: "t".into(),
+            key_schema: KeySchema {
+                hash: hash.clone(),
+                range: None,
+            },
+            attribute_definitions: vec![hash],
+            billing: BillingMode::PayPerRequest,
+            tags: Default::default(),
+        };
+        engine.create_table(spec).await.unwrap();
+        engine
+            .write_item("t".into(), ItemWrite::new(ItemOp::Put(item("k", "local"))))
+            .await
+            .unwrap();
+        let key = crate::model::key::encode_primary_key(&AttributeValue::S("k".into()), None);
+
+        // An older remote write (made without seeing ours) loses.
+        let older = remote(1, 1, key.clone(), None, item("k", "remote-old"));
+        let report = engine.apply_remote("eu-west-1".into(), vec![older], 1).await.unwrap();
+        assert_eq!((report.applied, report.conflicts), (0, 1));
+
+        // A newer remote write made without seeing ours wins; ours is recorded.
+        let newer = remote(2, u64::MAX / 2, key.clone(), None, item("k", "remote-new"));
+        let report = engine.apply_remote("eu-west-1".into(), vec![newer], 2).await.unwrap();
+        assert_eq!((report.applied, report.conflicts), (1, 1));
+
+        // A newer write that replaced exactly what we hold is causal, not a conflict.
+        let causal = remote(
+            3,
+            u64::MAX / 2 + 1,
+            key,
+            Some(item("k", "remote-new")),
+            item("k", "after"),
+        );
+        let report = engine.apply_remote("eu-west-1".into(), vec![causal], 3).await.unwrap();
+        assert_eq!((report.applied, report.conflicts), (1, 0));
+
+        let conflicts = engine.conflicts(Some("t".into())).await.unwrap();
+        assert_eq!(conflicts.len(), 2);
+        assert_eq!(conflicts[0].loser_item, Some(item("k", "remote-old")));
+        assert_eq!(conflicts[1].loser_item, Some(item("k", "local")));
+        assert_eq!(conflicts[1].winner.region, "eu-west-1");
+        engine.shutdown();
+    }
 }
