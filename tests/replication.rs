@@ -213,32 +213,12 @@ async fn a_peer_with_a_certificate_from_another_ca_is_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_replica_of_a_large_table_is_backfilled_while_writes_continue() {
     use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, CreateReplicationGroupMemberAction, KeySchemaElement, KeyType, PutRequest,
-        ReplicationGroupUpdate, ScalarAttributeType, WriteRequest,
+        CreateReplicationGroupMemberAction, PutRequest, ReplicationGroupUpdate, WriteRequest,
     };
     const ITEMS: usize = 50_000;
     let cluster = Cluster::start(3, &[]).await;
     let us = cluster.client(0);
-    us.create_table()
-        .table_name("big")
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    cluster::create_local_table(&cluster, 0, "big").await;
     // Only us-east-1 has the table until replicas are added.
     assert!(
         cluster

@@ -52,17 +52,17 @@ fn write_response(table: &str, outcome: &WriteOutcome, attributes: Option<Item>,
     body
 }
 
-/// PutItem.
-pub async fn handle_put_item(engine: &Engine, req: Request) -> Result<Value, ApiError> {
+/// PutItem and DeleteItem: one item replaced or removed, optionally under a
+/// condition, returning the old item on ALL_OLD.
+async fn conditional_write(engine: &Engine, req: Request, op: ItemOp) -> Result<Value, ApiError> {
     let table = req.table_name()?;
-    let item = req.item("Item")?;
     let returns = return_values(&req, &["NONE", "ALL_OLD"])?;
     let capacity = CapacityDetail::from_request(&req)?;
     let mut expressions = Expressions::new(&req, &CONDITIONAL_WRITE)?;
     let condition = expressions.write_condition(&req)?;
     expressions.finish()?;
     let write = ItemWrite {
-        op: ItemOp::Put(item),
+        op,
         condition,
         return_item_on_condition_failure: return_on_failure(&req)?,
     };
@@ -75,27 +75,19 @@ pub async fn handle_put_item(engine: &Engine, req: Request) -> Result<Value, Api
     Ok(write_response(&table, &outcome, attributes, capacity))
 }
 
+/// PutItem.
+pub async fn handle_put_item(engine: &Engine, req: Request) -> Result<Value, ApiError> {
+    // The table name is checked before the item, as DynamoDB reports them.
+    req.table_name()?;
+    let item = req.item("Item")?;
+    conditional_write(engine, req, ItemOp::Put(item)).await
+}
+
 /// DeleteItem.
 pub async fn handle_delete_item(engine: &Engine, req: Request) -> Result<Value, ApiError> {
-    let table = req.table_name()?;
+    req.table_name()?;
     let key = req.item("Key")?;
-    let returns = return_values(&req, &["NONE", "ALL_OLD"])?;
-    let capacity = CapacityDetail::from_request(&req)?;
-    let mut expressions = Expressions::new(&req, &CONDITIONAL_WRITE)?;
-    let condition = expressions.write_condition(&req)?;
-    expressions.finish()?;
-    let write = ItemWrite {
-        op: ItemOp::Delete(key),
-        condition,
-        return_item_on_condition_failure: return_on_failure(&req)?,
-    };
-    let outcome = engine.write_item(table.clone(), write).await?;
-    let attributes = if returns == "ALL_OLD" {
-        outcome.old.clone()
-    } else {
-        None
-    };
-    Ok(write_response(&table, &outcome, attributes, capacity))
+    conditional_write(engine, req, ItemOp::Delete(key)).await
 }
 
 /// UpdateItem.

@@ -172,16 +172,11 @@ pub async fn scan_all(client: &Client, table: &str) -> Option<Vec<String>> {
     Some(items)
 }
 
-/// Creates a hash-key table `pk` (S) in region `i`, adds a replica in every
-/// other running region (UpdateTable ReplicaUpdates), and waits until every
-/// replica is ACTIVE.
-pub async fn create_table(cluster: &Cluster, i: usize, table: &str) {
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, CreateReplicationGroupMemberAction, KeySchemaElement, KeyType,
-        ReplicationGroupUpdate, ScalarAttributeType,
-    };
-    let client = cluster.client(i);
-    client
+/// Creates a hash-key table `pk` (S) in region `i` only.
+pub async fn create_local_table(cluster: &Cluster, i: usize, table: &str) {
+    use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
+    cluster
+        .client(i)
         .create_table()
         .table_name(table)
         .billing_mode(BillingMode::PayPerRequest)
@@ -202,6 +197,15 @@ pub async fn create_table(cluster: &Cluster, i: usize, table: &str) {
         .send()
         .await
         .unwrap();
+}
+
+/// Creates a hash-key table `pk` (S) in region `i`, adds a replica in every
+/// other running region (UpdateTable ReplicaUpdates), and waits until every
+/// replica is ACTIVE.
+pub async fn create_table(cluster: &Cluster, i: usize, table: &str) {
+    use aws_sdk_dynamodb::types::{CreateReplicationGroupMemberAction, ReplicationGroupUpdate};
+    let client = cluster.client(i);
+    create_local_table(cluster, i, table).await;
     let others: Vec<String> = cluster
         .topology
         .region
