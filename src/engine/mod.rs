@@ -11,6 +11,7 @@ pub mod error;
 pub mod lww;
 pub mod read;
 pub mod remote;
+mod schema_cache;
 pub mod write;
 mod writer;
 
@@ -54,6 +55,7 @@ struct Inner {
     writer: Mutex<Option<Writer>>,
     writer_thread: Mutex<Option<JoinHandle<()>>>,
     committed: watch::Receiver<u64>,
+    schemas: Arc<schema_cache::SchemaCache>,
 }
 
 /// A region's engine. Cheap to clone; all clones share one store and writer.
@@ -68,14 +70,15 @@ impl Engine {
         let store = Store::open(&data_dir.join(DB_FILE), config.cache_bytes)?;
         let last_seq = store.read()?.last_seq()?;
         let (committed_tx, committed) = watch::channel(last_seq);
-        let (writer, thread) = Writer::spawn(
-            store.clone(),
-            hlc.clone(),
-            region.to_string(),
-            config.write_queue,
-            config.group_commit_max,
-            committed_tx,
-        );
+        let schemas = Arc::new(schema_cache::SchemaCache::default());
+        let setup = writer::WriterSetup {
+            store: store.clone(),
+            hlc: hlc.clone(),
+            region: region.to_string(),
+            committed: committed_tx,
+            schemas: schemas.clone(),
+        };
+        let (writer, thread) = Writer::spawn(setup, config.write_queue, config.group_commit_max);
         Ok(Engine(Arc::new(Inner {
             store,
             region: region.to_string(),
@@ -83,6 +86,7 @@ impl Engine {
             writer: Mutex::new(Some(writer)),
             writer_thread: Mutex::new(Some(thread)),
             committed,
+            schemas,
         })))
     }
 
@@ -357,23 +361,34 @@ impl Engine {
     /// Point reads run inline rather than on the blocking pool: they touch a
     /// few cached B-tree pages, and the hand-off to another thread would cost
     /// more than the read itself.
-    pub fn get_item(&self, table: &str, key: &Item) -> Result<(TableMeta, Option<Item>), EngineError> {
-        let read = self.0.store.read()?;
-        let meta = read.table(table)?.ok_or(EngineError::ResourceNotFound)?;
+    pub fn get_item(&self, table: &str, key: &Item) -> Result<(Arc<TableMeta>, Option<Item>), EngineError> {
+        let (read, meta) = self.read_with_schema(table)?;
         let item = read::get_item(&read, &meta, key)?;
         Ok((meta, item))
     }
 
     /// Reads several items of one table from one snapshot (BatchGetItem):
     /// at most 100 point reads (see `get_item` for why inline).
-    pub fn get_items(&self, table: &str, keys: &[Item]) -> Result<(TableMeta, Vec<Option<Item>>), EngineError> {
-        let read = self.0.store.read()?;
-        let meta = read.table(table)?.ok_or(EngineError::ResourceNotFound)?;
+    pub fn get_items(&self, table: &str, keys: &[Item]) -> Result<(Arc<TableMeta>, Vec<Option<Item>>), EngineError> {
+        let (read, meta) = self.read_with_schema(table)?;
         let items = keys
             .iter()
             .map(|key| read::get_item(&read, &meta, key))
             .collect::<Result<_, _>>()?;
         Ok((meta, items))
+    }
+
+    /// A snapshot and the table's description, from the schema cache when
+    /// it has it (see `schema_cache.rs`).
+    fn read_with_schema(&self, table: &str) -> Result<(ReadTables, Arc<TableMeta>), EngineError> {
+        if let Some(meta) = self.0.schemas.get(table) {
+            return Ok((self.0.store.read()?, meta));
+        }
+        let generation = self.0.schemas.generation();
+        let read = self.0.store.read()?;
+        let meta = Arc::new(read.table(table)?.ok_or(EngineError::ResourceNotFound)?);
+        self.0.schemas.insert(meta.clone(), generation);
+        Ok((read, meta))
     }
 
     /// One page of a Query or Scan.

@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::error::EngineError;
+use super::schema_cache::{SchemaCache, changes_schema};
 use crate::clock::Hlc;
 use crate::model::TableMeta;
 use crate::store::{Store, StoreError, WriteTables};
@@ -33,6 +34,8 @@ pub struct Batch<'a, 't> {
     pub region: &'a str,
     metas: HashMap<String, Option<TableMeta>>,
     dirty: Vec<String>,
+    /// Whether a table's storage id or key schema changed in this group.
+    schema_changed: bool,
 }
 
 impl Batch<'_, '_> {
@@ -49,6 +52,11 @@ impl Batch<'_, '_> {
     /// Replaces (or with `None`, removes) a table description; written to the
     /// store once, when the group ends.
     pub fn set_table(&mut self, name: &str, meta: Option<TableMeta>) {
+        let previous = self.metas.get(name).cloned().flatten();
+        // A table not loaded in this group counts as changed (conservative).
+        if changes_schema(previous.as_ref(), meta.as_ref()) {
+            self.schema_changed = true;
+        }
         self.metas.insert(name.to_string(), meta);
         if !self.dirty.iter().any(|n| n == name) {
             self.dirty.push(name.to_string());
@@ -75,6 +83,17 @@ pub struct WriterStats {
     pub jobs: AtomicU64,
 }
 
+/// What the writer thread owns: the store, the clock, the region's name,
+/// where it publishes the last committed log position, and the schema cache
+/// it invalidates.
+pub struct WriterSetup {
+    pub store: Store,
+    pub hlc: Hlc,
+    pub region: String,
+    pub committed: watch::Sender<u64>,
+    pub schemas: Arc<SchemaCache>,
+}
+
 /// Handle for submitting jobs to the writer thread.
 #[derive(Clone)]
 pub struct Writer {
@@ -86,20 +105,13 @@ impl Writer {
     /// Starts the writer thread. It stops when every `Writer` clone is
     /// dropped. After every successful commit the sequence number of the last
     /// change-log entry is published on `committed`.
-    pub fn spawn(
-        store: Store,
-        hlc: Hlc,
-        region: String,
-        capacity: usize,
-        group_max: usize,
-        committed: watch::Sender<u64>,
-    ) -> (Writer, std::thread::JoinHandle<()>) {
+    pub fn spawn(setup: WriterSetup, capacity: usize, group_max: usize) -> (Writer, std::thread::JoinHandle<()>) {
         let (queue, jobs) = mpsc::channel(capacity);
         let stats = Arc::new(WriterStats::default());
         let counters = stats.clone();
         let handle = std::thread::Builder::new()
-            .name(format!("writer-{region}"))
-            .spawn(move || run(store, hlc, region, jobs, group_max, &counters, committed))
+            .name(format!("writer-{}", setup.region))
+            .spawn(move || run(setup, jobs, group_max, &counters))
             // Spawning a thread fails only when the OS is out of resources at
             // start-up, where there is nothing better to do than stop.
             .expect("spawn the writer thread");
@@ -138,15 +150,14 @@ impl Writer {
     }
 }
 
-fn run(
-    store: Store,
-    hlc: Hlc,
-    region: String,
-    mut jobs: mpsc::Receiver<Job>,
-    group_max: usize,
-    stats: &WriterStats,
-    committed: watch::Sender<u64>,
-) {
+fn run(setup: WriterSetup, mut jobs: mpsc::Receiver<Job>, group_max: usize, stats: &WriterStats) {
+    let WriterSetup {
+        store,
+        hlc,
+        region,
+        committed,
+        schemas,
+    } = setup;
     let _span = tracing::info_span!("writer", region = %region).entered();
     while let Some(first) = jobs.blocking_recv() {
         let mut group = vec![first];
@@ -166,14 +177,18 @@ fn run(
                 region: &region,
                 metas: HashMap::new(),
                 dirty: Vec::new(),
+                schema_changed: false,
             };
             for job in group.drain(..) {
                 replies.push(job(&mut batch));
             }
             batch.flush()?;
-            Ok(batch.tables.last_seq())
+            Ok((batch.tables.last_seq(), batch.schema_changed))
         });
-        if let Ok(last) = &result {
+        if let Ok((_, true)) = &result {
+            schemas.invalidate();
+        }
+        if let Ok((last, _)) = &result {
             committed.send_if_modified(|seq| std::mem::replace(seq, *last) != *last);
         }
         let outcome = result.map(|_| ()).map_err(|e| {
