@@ -2,8 +2,8 @@
 //! each direction. The shipper sends its hello; the receiver checks cluster
 //! and protocol and answers with the position to resume from (the last
 //! change of the shipper it applied durably, plus one). Then the shipper
-//! sends batches of the changes it originated, in log order, and waits for
-//! each acknowledgement, which the receiver sends only after committing.
+//! sends batches of the changes it originated, in log order, a few ahead of
+//! their acknowledgements, which the receiver sends only after committing.
 //! The same connection carries snapshot streams for backfilling replicas.
 
 use std::collections::HashMap;
@@ -17,6 +17,8 @@ use crate::engine::Engine;
 
 /// Most changes in one batch.
 const BATCH_MAX: usize = 512;
+/// Batches sent to a peer before the first of them is acknowledged.
+const MAX_IN_FLIGHT: usize = 8;
 /// Records per snapshot frame.
 const SNAPSHOT_CHUNK: usize = 1024;
 
@@ -60,31 +62,49 @@ pub async fn ship(ctx: Arc<LinkContext>, conn: quinn::Connection) -> anyhow::Res
         Some(Frame::RefuseV1 { reason }) => anyhow::bail!("peer refused the link: {reason}"),
         other => anyhow::bail!("unexpected answer to hello: {other:?}"),
     };
-    let mut commits = ctx.engine.subscribe_commits();
-    let mut stop = ctx.stop.clone();
-    loop {
-        let (changes, through) = ctx.engine.own_changes(from, BATCH_MAX).await?;
-        if through < from {
-            tokio::select! {
-                changed = commits.changed() => changed?,
-                _ = stop.wait_for(|s| *s) => return Ok(()),
-                _ = conn.closed() => return Ok(()),
+    // Batches are pipelined: up to MAX_IN_FLIGHT are sent before the first
+    // is acknowledged, so replication lag is not a round trip per batch.
+    // Acknowledgements come back in order on the same stream.
+    let window = tokio::sync::Semaphore::new(MAX_IN_FLIGHT);
+    let (sent, mut awaiting) = tokio::sync::mpsc::channel::<u64>(MAX_IN_FLIGHT);
+    let acks = async {
+        while let Some(count) = awaiting.recv().await {
+            match read_frame(&mut recv).await? {
+                Some(Frame::AckV1 { seq }) => {
+                    ctx.peers.acked(&peer, count, seq);
+                    window.add_permits(1);
+                }
+                other => anyhow::bail!("expected an acknowledgement, got {other:?}"),
             }
-            continue;
         }
-        if changes.is_empty() {
+        anyhow::Ok(())
+    };
+    let sends = async {
+        let mut commits = ctx.engine.subscribe_commits();
+        let mut stop = ctx.stop.clone();
+        loop {
+            let (changes, through) = ctx.engine.own_changes(from, BATCH_MAX).await?;
+            if through < from {
+                tokio::select! {
+                    changed = commits.changed() => changed?,
+                    _ = stop.wait_for(|s| *s) => return anyhow::Ok(()),
+                    _ = conn.closed() => return anyhow::Ok(()),
+                }
+                continue;
+            }
             from = through + 1;
-            continue;
-        }
-        let count = changes.len() as u64;
-        write_frame(&mut send, &Frame::BatchV1 { changes, through }).await?;
-        match read_frame(&mut recv).await? {
-            Some(Frame::AckV1 { seq }) => {
-                ctx.peers.acked(&peer, count, seq);
-                from = seq + 1;
+            if changes.is_empty() {
+                continue;
             }
-            other => anyhow::bail!("expected an acknowledgement, got {other:?}"),
+            window.acquire().await?.forget();
+            let count = changes.len() as u64;
+            write_frame(&mut send, &Frame::BatchV1 { changes, through }).await?;
+            sent.send(count).await?;
         }
+    };
+    tokio::select! {
+        result = sends => result,
+        result = acks => result,
     }
 }
 
