@@ -334,3 +334,65 @@ impl ServeProcess {
         self.child.kill().await.expect("SIGKILL meridian serve");
     }
 }
+
+/// An SDK attribute value from DynamoDB JSON (`{"S": "x"}`, `{"L": [...]}`),
+/// so tables of test cases can be written as JSON literals.
+pub fn av(json: &serde_json::Value) -> AttributeValue {
+    use aws_sdk_dynamodb::primitives::Blob;
+    use base64::Engine as _;
+    let decode = |v: &serde_json::Value| {
+        Blob::new(
+            base64::engine::general_purpose::STANDARD
+                .decode(v.as_str().expect("base64 string"))
+                .expect("base64"),
+        )
+    };
+    let strings = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .expect("array")
+            .iter()
+            .map(|s| s.as_str().expect("string").to_string())
+            .collect()
+    };
+    let (tag, inner) = json.as_object().and_then(|o| o.iter().next()).expect("one type tag");
+    match tag.as_str() {
+        "S" => AttributeValue::S(inner.as_str().expect("string").into()),
+        "N" => AttributeValue::N(inner.as_str().expect("string").into()),
+        "B" => AttributeValue::B(decode(inner)),
+        "BOOL" => AttributeValue::Bool(inner.as_bool().expect("bool")),
+        "NULL" => AttributeValue::Null(true),
+        "M" => AttributeValue::M(av_map(inner)),
+        "L" => AttributeValue::L(inner.as_array().expect("array").iter().map(av).collect()),
+        "SS" => AttributeValue::Ss(strings(inner)),
+        "NS" => AttributeValue::Ns(strings(inner)),
+        "BS" => AttributeValue::Bs(inner.as_array().expect("array").iter().map(decode).collect()),
+        other => panic!("unknown type tag {other}"),
+    }
+}
+
+/// An SDK item (or placeholder map) from a DynamoDB JSON object.
+pub fn av_map(json: &serde_json::Value) -> HashMap<String, AttributeValue> {
+    json.as_object()
+        .expect("object")
+        .iter()
+        .map(|(k, v)| (k.clone(), av(v)))
+        .collect()
+}
+
+/// The `:placeholders` of `pool` that `expression` mentions (DynamoDB
+/// rejects unused ones, so each case sends exactly what it uses).
+pub fn values_for(expression: &str, pool: &serde_json::Value) -> Option<HashMap<String, AttributeValue>> {
+    let used: HashMap<String, AttributeValue> = pool
+        .as_object()
+        .expect("object")
+        .iter()
+        .filter(|(k, _)| {
+            expression.match_indices(k.as_str()).any(|(i, _)| {
+                let next = expression[i + k.len()..].chars().next();
+                !next.is_some_and(|c| c.is_alphanumeric() || c == '_')
+            })
+        })
+        .map(|(k, v)| (k.clone(), av(v)))
+        .collect();
+    (!used.is_empty()).then_some(used)
+}
