@@ -98,6 +98,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let topology = Topology {
         cluster: "bench".into(),
         region: vec![region],
+        link: Vec::new(),
     };
     let node = Node::start(NodeOptions::new(topology, "bench-1", dir.clone())).await?;
     let addr = node.api_addr.to_string();

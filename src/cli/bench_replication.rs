@@ -46,6 +46,7 @@ impl BenchCluster {
         let topology = Topology {
             cluster: "bench".into(),
             region: regions,
+            link: Vec::new(),
         };
         let ca = ClusterCa::generate("bench")?;
         let mut nodes = Vec::new();
