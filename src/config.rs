@@ -313,6 +313,17 @@ mod tests {
     }
 
     #[test]
+    fn shipped_presets_parse_with_links_both_ways() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        for (file, regions) in [("regions/three-continents.toml", 3), ("regions/world.toml", 5)] {
+            let topology = Topology::load(&root.join(file)).unwrap();
+            assert_eq!(topology.region.len(), regions, "{file}");
+            assert_eq!(topology.link.len(), regions * (regions - 1), "{file}");
+            assert!(topology.link.iter().all(|l| l.delay_ms > 0), "{file}");
+        }
+    }
+
+    #[test]
     fn rejects_duplicate_regions() {
         let text = "[[region]]\nname='a'\napi='127.0.0.1:1'\npeer='127.0.0.1:2'\n[[region]]\nname='a'\napi='127.0.0.1:3'\npeer='127.0.0.1:4'\n";
         let topology: Topology = toml::from_str(text).unwrap();

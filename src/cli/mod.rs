@@ -2,7 +2,10 @@
 
 mod bench;
 mod bench_replication;
+mod control;
+mod http;
 mod serve;
+mod supervisor;
 mod up;
 
 use std::path::PathBuf;
@@ -29,6 +32,12 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Benchmark the API against its baselines (raw store, no-op HTTP).
     Bench(bench::BenchArgs),
+    /// Show or change simulated link conditions of a running cluster.
+    Link(control::LinkArgs),
+    /// Stop, kill, start or pause a region under `meridian up`.
+    Region(control::RegionArgs),
+    /// Skew a running region's wall clock.
+    Clock(control::ClockArgs),
 }
 
 /// Arguments of `meridian init`.
@@ -69,5 +78,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Up(args) => up::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Link(args) => control::run_link(args),
+        Command::Region(args) => control::run_region(args),
+        Command::Clock(args) => control::run_clock(args),
     }
 }
