@@ -18,7 +18,8 @@ use crate::model::item_to_json;
 
 /// GET /status.
 pub async fn handle_status(State(state): State<Arc<ApiState>>) -> Json<Value> {
-    let peers = state.peers.as_ref().map(|p| p.report()).unwrap_or_default();
+    let now = state.engine.hlc().wall_now_ns();
+    let peers = state.peers.as_ref().map(|p| p.report_at(now)).unwrap_or_default();
     let last_seq = *state.engine.subscribe_commits().borrow();
     Json(json!({
         "region": state.engine.region(),

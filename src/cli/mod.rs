@@ -3,6 +3,7 @@
 mod bench;
 mod bench_replication;
 mod control;
+mod drill;
 mod http;
 mod serve;
 mod supervisor;
@@ -38,6 +39,8 @@ pub enum Command {
     Region(control::RegionArgs),
     /// Skew a running region's wall clock.
     Clock(control::ClockArgs),
+    /// Run a scripted disaster-recovery drill on a cluster of its own.
+    Drill(drill::DrillArgs),
 }
 
 /// Arguments of `meridian init`.
@@ -81,5 +84,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Link(args) => control::run_link(args),
         Command::Region(args) => control::run_region(args),
         Command::Clock(args) => control::run_clock(args),
+        Command::Drill(args) => drill::run(args),
     }
 }
