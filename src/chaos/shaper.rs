@@ -31,16 +31,26 @@ pub struct Stamper {
     control: Arc<LinkControl>,
     peer: String,
     last: Instant,
+    changes: watch::Receiver<u64>,
 }
 
 impl Stamper {
     /// A stamper for the link to `peer`.
     pub fn new(control: Arc<LinkControl>, peer: &str) -> Stamper {
         Stamper {
+            changes: control.subscribe(),
             control,
             peer: peer.to_string(),
             last: Instant::now(),
         }
+    }
+
+    /// Waits while the link is partitioned. A shipper calls this before
+    /// reading its next batch, so that changes made during a partition stay
+    /// in the log and leave in a few large batches at heal rather than
+    /// queueing up as many small ones.
+    pub async fn until_connected(&mut self) {
+        wait_connected(&self.control, &self.peer, &mut self.changes).await;
     }
 
     /// When a batch queued now may leave: now plus the delay, give or take
@@ -106,11 +116,16 @@ impl Gate {
     }
 
     async fn wait_connected(&mut self) {
-        while self.control.get(&self.peer).partitioned {
-            if self.changes.changed().await.is_err() {
-                // The control is gone with its region; shipping is stopping.
-                std::future::pending::<()>().await;
-            }
+        wait_connected(&self.control, &self.peer, &mut self.changes).await;
+    }
+}
+
+/// Completes once the link to `peer` is not partitioned.
+async fn wait_connected(control: &LinkControl, peer: &str, changes: &mut watch::Receiver<u64>) {
+    while control.get(peer).partitioned {
+        if changes.changed().await.is_err() {
+            // The control is gone with its region; shipping is stopping.
+            std::future::pending::<()>().await;
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The `meridian` command line: parses arguments and runs a subcommand.
 
 mod bench;
+mod bench_latency;
 mod bench_replication;
 mod control;
 mod drill;

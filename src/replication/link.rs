@@ -96,6 +96,11 @@ pub async fn ship(ctx: Arc<LinkContext>, conn: quinn::Connection) -> anyhow::Res
         let mut stop = ctx.stop.clone();
         let mut stamper = Stamper::new(ctx.links.clone(), &peer);
         loop {
+            tokio::select! {
+                _ = stamper.until_connected() => {}
+                _ = stop.wait_for(|s| *s) => return anyhow::Ok(()),
+                _ = conn.closed() => return anyhow::Ok(()),
+            }
             let (changes, through) = ctx.engine.own_changes(from, BATCH_MAX).await?;
             if through < from {
                 tokio::select! {

@@ -269,6 +269,10 @@ fn print_summary(outcome: &Outcome, report: &Value, passed: bool, json: &Path, s
         println!("{line}");
     }
     println!("conflicts recorded by region: {}", report["conflicts_by_region"]);
+    println!(
+        "clock alarms by region (peer beyond the maximum offset): {}",
+        report["clock_alarms_by_region"]
+    );
     println!("{:<34} {:>9} {:>9} {:>14}", "link", "p50 ms", "p99 ms", "worst 1s p99");
     if let Some(links) = report["lag_by_link"].as_object() {
         for (link, lag) in links {
