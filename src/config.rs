@@ -65,9 +65,6 @@ impl LinkFaults {
                 LinkFaults::MAX_LOSS
             )));
         }
-        if self.jitter_ms > self.delay_ms.max(1) * 10 && self.delay_ms > 0 {
-            return Err(ConfigError::Invalid("link jitter_ms is over ten times delay_ms".into()));
-        }
         Ok(())
     }
 }

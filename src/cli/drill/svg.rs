@@ -48,13 +48,21 @@ pub fn render(timeline: &Timeline) -> String {
         r#"<text x="{LEFT}" y="20" font-size="15" font-weight="bold">{}</text>"#,
         escape(timeline.title)
     );
-    panel(&mut out, timeline, &timeline.writes, TOP, "acknowledged writes/s");
+    panel(
+        &mut out,
+        timeline,
+        &timeline.writes,
+        TOP,
+        "acknowledged writes/s",
+        Scale::Linear,
+    );
     panel(
         &mut out,
         timeline,
         &timeline.lags,
         TOP + PANEL + GAP,
-        "lag p99, ms (last 1 s)",
+        "lag p99, ms (last 1 s; log scale)",
+        Scale::Log,
     );
     let plot_width = WIDTH - LEFT - RIGHT;
     for (at, label) in &timeline.events {
@@ -84,13 +92,39 @@ pub fn render(timeline: &Timeline) -> String {
     out
 }
 
-fn panel(out: &mut String, timeline: &Timeline, series: &[Series], top: f64, label: &str) {
+/// How values map to heights. Lag spans milliseconds to the length of a
+/// partition, so it is drawn on a log scale.
+#[derive(Clone, Copy)]
+enum Scale {
+    Linear,
+    Log,
+}
+
+impl Scale {
+    fn map(self, v: f64) -> f64 {
+        match self {
+            Scale::Linear => v,
+            Scale::Log => (1.0 + v.max(0.0)).log10(),
+        }
+    }
+
+    fn unmap(self, y: f64) -> f64 {
+        match self {
+            Scale::Linear => y,
+            Scale::Log => 10f64.powf(y) - 1.0,
+        }
+    }
+}
+
+fn panel(out: &mut String, timeline: &Timeline, series: &[Series], top: f64, label: &str, scale: Scale) {
     let plot_width = WIDTH - LEFT - RIGHT;
-    let max = series
-        .iter()
-        .flat_map(|s| s.points.iter().map(|p| p.1))
-        .fold(1.0f64, f64::max)
-        * 1.1;
+    let max = scale.map(
+        series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|p| p.1))
+            .fold(1.0f64, f64::max)
+            * 1.1,
+    );
     let bottom = top + PANEL;
     let _ = writeln!(
         out,
@@ -98,7 +132,7 @@ fn panel(out: &mut String, timeline: &Timeline, series: &[Series], top: f64, lab
     );
     let _ = writeln!(out, r#"<text x="{LEFT}" y="{:.1}">{}</text>"#, top - 6.0, escape(label));
     for tick in 0..=4 {
-        let value = max * tick as f64 / 4.0;
+        let value = scale.unmap(max * tick as f64 / 4.0);
         let y = bottom - PANEL * tick as f64 / 4.0;
         let _ = writeln!(
             out,
@@ -125,7 +159,7 @@ fn panel(out: &mut String, timeline: &Timeline, series: &[Series], top: f64, lab
             .iter()
             .map(|(t, v)| {
                 let x = LEFT + t / timeline.seconds.max(1.0) * plot_width;
-                format!("{x:.1},{:.1}", bottom - v / max * PANEL)
+                format!("{x:.1},{:.1}", bottom - scale.map(*v) / max * PANEL)
             })
             .collect();
         let _ = writeln!(
