@@ -18,7 +18,8 @@ pub enum ConfigError {
     Invalid(String),
 }
 
-/// A cluster: its regions (and, later, links between them).
+/// A cluster: its regions and the simulated conditions of the links
+/// between them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Topology {
@@ -27,6 +28,83 @@ pub struct Topology {
     pub cluster: String,
     /// The regions, as `[[region]]` array tables.
     pub region: Vec<RegionConfig>,
+    /// Simulated link conditions per directed pair, as `[[link]]` array
+    /// tables. Default none: every link is as fast as the machine.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub link: Vec<LinkConfig>,
+}
+
+/// Simulated conditions of one direction of a replication link, applied
+/// where messages leave the sending region (no root needed).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LinkFaults {
+    /// One-way delay added to every batch, milliseconds. Default 0.
+    pub delay_ms: u64,
+    /// Uniform random variation of the delay, +/- milliseconds. Default 0.
+    pub jitter_ms: u64,
+    /// Probability that a batch is lost and sent again after a
+    /// retransmission timeout, 0 to 0.95. Default 0.
+    pub loss: f64,
+    /// Bandwidth cap, kilobits per second; 0 means no cap. Default 0.
+    pub bandwidth_kbps: u64,
+    /// Nothing is sent while true. Default false.
+    pub partitioned: bool,
+}
+
+impl LinkFaults {
+    /// Largest loss probability accepted: at 1.0 nothing would ever arrive.
+    pub const MAX_LOSS: f64 = 0.95;
+
+    /// Checks the values are usable.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !(0.0..=LinkFaults::MAX_LOSS).contains(&self.loss) {
+            return Err(ConfigError::Invalid(format!(
+                "link loss {} is not between 0 and {}",
+                self.loss,
+                LinkFaults::MAX_LOSS
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// One `[[link]]` of a topology: conditions from one region to another.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkConfig {
+    /// Sending region.
+    pub from: String,
+    /// Receiving region.
+    pub to: String,
+    /// See [`LinkFaults::delay_ms`]. Default 0.
+    #[serde(default)]
+    pub delay_ms: u64,
+    /// See [`LinkFaults::jitter_ms`]. Default 0.
+    #[serde(default)]
+    pub jitter_ms: u64,
+    /// See [`LinkFaults::loss`]. Default 0.
+    #[serde(default)]
+    pub loss: f64,
+    /// See [`LinkFaults::bandwidth_kbps`]. Default 0 (no cap).
+    #[serde(default)]
+    pub bandwidth_kbps: u64,
+    /// See [`LinkFaults::partitioned`]. Default false.
+    #[serde(default)]
+    pub partitioned: bool,
+}
+
+impl LinkConfig {
+    /// The conditions this entry sets.
+    pub fn faults(&self) -> LinkFaults {
+        LinkFaults {
+            delay_ms: self.delay_ms,
+            jitter_ms: self.jitter_ms,
+            loss: self.loss,
+            bandwidth_kbps: self.bandwidth_kbps,
+            partitioned: self.partitioned,
+        }
+    }
 }
 
 fn default_cluster() -> String {
@@ -81,7 +159,25 @@ impl Topology {
                 }
             }
         }
+        for link in &self.link {
+            if !names.contains(link.from.as_str()) || !names.contains(link.to.as_str()) || link.from == link.to {
+                return Err(ConfigError::Invalid(format!(
+                    "link {} -> {} must join two different regions of the topology",
+                    link.from, link.to
+                )));
+            }
+            link.faults().validate()?;
+        }
         Ok(())
+    }
+
+    /// The configured conditions of the links leaving `region`, by peer.
+    pub fn links_from(&self, region: &str) -> Vec<(String, LinkFaults)> {
+        self.link
+            .iter()
+            .filter(|l| l.from == region)
+            .map(|l| (l.to.clone(), l.faults()))
+            .collect()
     }
 
     /// The region called `name`.
@@ -214,9 +310,42 @@ mod tests {
     }
 
     #[test]
+    fn shipped_presets_parse_with_links_both_ways() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        for (file, regions) in [("regions/three-continents.toml", 3), ("regions/world.toml", 5)] {
+            let topology = Topology::load(&root.join(file)).unwrap();
+            assert_eq!(topology.region.len(), regions, "{file}");
+            assert_eq!(topology.link.len(), regions * (regions - 1), "{file}");
+            assert!(topology.link.iter().all(|l| l.delay_ms > 0), "{file}");
+        }
+    }
+
+    #[test]
     fn rejects_duplicate_regions() {
         let text = "[[region]]\nname='a'\napi='127.0.0.1:1'\npeer='127.0.0.1:2'\n[[region]]\nname='a'\napi='127.0.0.1:3'\npeer='127.0.0.1:4'\n";
         let topology: Topology = toml::from_str(text).unwrap();
         assert!(topology.validate().is_err());
+    }
+
+    #[test]
+    fn links_parse_with_defaults_and_are_checked() {
+        let regions = "[[region]]\nname='a'\napi='127.0.0.1:1'\npeer='127.0.0.1:2'\n[[region]]\nname='b'\napi='127.0.0.1:3'\npeer='127.0.0.1:4'\n";
+        let ok: Topology = toml::from_str(&format!("{regions}[[link]]\nfrom='a'\nto='b'\ndelay_ms=40\n")).unwrap();
+        ok.validate().unwrap();
+        let faults = &ok.links_from("a")[0];
+        assert_eq!(faults.0, "b");
+        assert_eq!(
+            faults.1,
+            LinkFaults {
+                delay_ms: 40,
+                ..LinkFaults::default()
+            }
+        );
+        assert!(ok.links_from("b").is_empty());
+        let unknown: Topology = toml::from_str(&format!("{regions}[[link]]\nfrom='a'\nto='c'\n")).unwrap();
+        assert!(unknown.validate().is_err());
+        let lossy: Topology = toml::from_str(&format!("{regions}[[link]]\nfrom='a'\nto='b'\nloss=1.0\n")).unwrap();
+        assert!(lossy.validate().is_err());
+        assert!(toml::from_str::<Topology>(&format!("{regions}[[link]]\nfrom='a'\nto='b'\ndelay=1\n")).is_err());
     }
 }

@@ -12,12 +12,14 @@
 //! - [`engine`]: the one write path (group commit of item + change log) and reads.
 //! - [`api`]: the DynamoDB JSON 1.0 HTTP API and its error mapping.
 //! - [`replication`]: QUIC links between regions: TLS, wire frames, shipping and applying.
+//! - [`chaos`]: simulated link delay, jitter, loss, bandwidth and partitions.
 //! - [`metrics`]: metric names and the Prometheus `/metrics` exposition.
 //! - [`node`]: one region as a running unit with an ordered shutdown.
 //! - [`cli`]: the `meridian` subcommands.
 //! - [`telemetry`]: logging setup and process signals.
 
 pub mod api;
+pub mod chaos;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -13,6 +13,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::api::{self, ApiState};
+use crate::chaos::LinkControl;
 use crate::clock::Hlc;
 use crate::config::{NodeConfig, Topology};
 use crate::engine::{Engine, EngineError};
@@ -107,6 +108,12 @@ impl Node {
             .filter(|r| r.name != region.name)
             .cloned()
             .collect();
+        let peer_names: Vec<String> = peers.iter().map(|p| p.name.clone()).collect();
+        let links = Arc::new(LinkControl::new(
+            &region.name,
+            &peer_names,
+            options.topology.links_from(&region.name),
+        ));
         let replication = match options.tls {
             Some(tls) if !peers.is_empty() => {
                 let socket = match options.peer_socket {
@@ -119,6 +126,7 @@ impl Node {
                     peers,
                     tls,
                     socket,
+                    links: links.clone(),
                 };
                 Some(
                     Replication::start(engine.clone(), replication_options)
@@ -132,6 +140,7 @@ impl Node {
         let (stop, mut stopped) = watch::channel(false);
         let mut state = ApiState::new(engine.clone(), options.config.clone(), format!("{api_addr}"));
         state.peers = replication.as_ref().map(|r| r.status());
+        state.links = replication.as_ref().map(|_| links.clone());
         state.metrics = Arc::new(crate::metrics::Metrics::new(engine.clone(), state.peers.clone()));
         if replication.is_some() {
             state.regions = options.topology.region.iter().map(|r| r.name.clone()).collect();

@@ -1,21 +1,25 @@
-//! Admin endpoints beside the DynamoDB API (plain GETs, not part of
-//! DynamoDB): `/status` (region, peers, links, positions, lag) and
+//! Admin endpoints beside the DynamoDB API (not part of DynamoDB):
+//! `/status` (region, peers, links, positions, lag) and
 //! `/admin/conflicts?table=T` (writes that lost last-writer-wins here) and
-//! `/metrics` (Prometheus).
+//! `/metrics` (Prometheus); for drills, `/admin/links` (GET, POST: simulated
+//! link conditions) and `/admin/clock` (GET, POST: simulated clock skew).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use super::ApiState;
+use crate::chaos::LinkPatch;
 use crate::model::item_to_json;
 
 /// GET /status.
 pub async fn handle_status(State(state): State<Arc<ApiState>>) -> Json<Value> {
-    let peers = state.peers.as_ref().map(|p| p.report()).unwrap_or_default();
+    let now = state.engine.hlc().wall_now_ns();
+    let peers = state.peers.as_ref().map(|p| p.report_at(now)).unwrap_or_default();
     let last_seq = *state.engine.subscribe_commits().borrow();
     Json(json!({
         "region": state.engine.region(),
@@ -59,4 +63,50 @@ pub async fn handle_conflicts(
         })
         .collect();
     Json(json!({ "region": state.engine.region(), "conflicts": rows }))
+}
+
+/// GET /admin/links: the simulated conditions of every link leaving this region.
+pub async fn handle_links(State(state): State<Arc<ApiState>>) -> Json<Value> {
+    let links = state.links.as_ref().map(|l| l.all()).unwrap_or_default();
+    Json(json!({ "region": state.engine.region(), "links": links }))
+}
+
+/// POST /admin/links with a `LinkPatch`: changes one link's conditions now.
+pub async fn handle_set_link(
+    State(state): State<Arc<ApiState>>,
+    Json(patch): Json<LinkPatch>,
+) -> (StatusCode, Json<Value>) {
+    let Some(links) = state.links.as_ref() else {
+        let error = json!({ "error": "this region has no replication links" });
+        return (StatusCode::CONFLICT, Json(error));
+    };
+    match links.patch(&patch) {
+        Ok(faults) => (
+            StatusCode::OK,
+            Json(json!({ "region": state.engine.region(), "to": patch.to, "link": faults })),
+        ),
+        Err(error) => (StatusCode::BAD_REQUEST, Json(json!({ "error": error.to_string() }))),
+    }
+}
+
+/// Body of POST /admin/clock.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClockSkew {
+    /// Simulated wall-clock offset, milliseconds (negative: behind).
+    pub offset_ms: i64,
+}
+
+/// GET /admin/clock: the region's simulated wall-clock offset.
+pub async fn handle_clock(State(state): State<Arc<ApiState>>) -> Json<Value> {
+    Json(json!({ "region": state.engine.region(), "offset_ms": state.engine.hlc().offset_ms() }))
+}
+
+/// POST /admin/clock: skews the region's wall clock now. The HLC never goes
+/// backwards: a clock set behind keeps issuing timestamps above the last one
+/// until its wall clock passes it again.
+pub async fn handle_set_clock(State(state): State<Arc<ApiState>>, Json(skew): Json<ClockSkew>) -> Json<Value> {
+    state.engine.hlc().set_offset_ms(skew.offset_ms);
+    tracing::info!(region = %state.engine.region(), offset_ms = skew.offset_ms, "clock skewed");
+    Json(json!({ "region": state.engine.region(), "offset_ms": skew.offset_ms }))
 }

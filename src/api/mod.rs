@@ -25,6 +25,7 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use tracing::Instrument;
 
+use crate::chaos::LinkControl;
 use crate::config::NodeConfig;
 use crate::engine::Engine;
 use crate::metrics::Metrics;
@@ -44,6 +45,8 @@ pub struct ApiState {
     pub regions: Vec<String>,
     /// The region's metrics.
     pub metrics: Arc<Metrics>,
+    /// Simulated conditions of the links leaving this region, when it has peers.
+    pub links: Option<Arc<LinkControl>>,
     requests: AtomicU64,
 }
 
@@ -59,6 +62,7 @@ impl ApiState {
             peers: None,
             regions,
             metrics,
+            links: None,
             requests: AtomicU64::new(0),
         }
     }
@@ -143,6 +147,8 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/status", get(admin::handle_status))
         .route("/metrics", get(admin::handle_metrics))
         .route("/admin/conflicts", get(admin::handle_conflicts))
+        .route("/admin/links", get(admin::handle_links).post(admin::handle_set_link))
+        .route("/admin/clock", get(admin::handle_clock).post(admin::handle_set_clock))
         .with_state(state)
 }
 

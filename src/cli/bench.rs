@@ -31,10 +31,19 @@ pub struct BenchArgs {
     /// Approximate item size in bytes.
     #[arg(long, default_value_t = 200)]
     pub item_bytes: usize,
-    /// What to measure: `core` (one region against its baselines) or
-    /// `replication` (three replicating regions against one region).
+    /// What to measure: `core` (one region against its baselines),
+    /// `replication` (three replicating regions against one region) or
+    /// `latency` (every region of --topology driven at --rate, with its
+    /// simulated link delays: client latency per region, lag per link).
     #[arg(long, default_value = "core")]
     pub scenario: String,
+    /// Topology for the latency scenario (names and `[[link]]`s; its
+    /// addresses are replaced by free ports).
+    #[arg(long, default_value = "regions/three-continents.toml")]
+    pub topology: std::path::PathBuf,
+    /// Writes per second per region in the latency scenario; 0 is flat out.
+    #[arg(long, default_value_t = 200.0)]
+    pub rate: f64,
 }
 
 /// Throughput and latency of one measurement.
@@ -43,6 +52,7 @@ pub struct Measurement {
     pub ops_per_sec: f64,
     pub p50: Duration,
     pub p99: Duration,
+    pub p999: Duration,
     /// CPU cores this process kept busy on average (client and server).
     pub cores: f64,
 }
@@ -61,6 +71,7 @@ pub fn summarise(name: &'static str, mut latencies: Vec<Duration>, elapsed: Dura
         ops_per_sec: latencies.len() as f64 / elapsed.as_secs_f64(),
         p50: pick(0.5),
         p99: pick(0.99),
+        p999: pick(0.999),
         cores: 0.0,
     }
 }
@@ -72,7 +83,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.scenario.as_str() {
         "core" => runtime.block_on(bench(args)),
         "replication" => runtime.block_on(super::bench_replication::bench(args)),
-        other => anyhow::bail!("unknown scenario {other:?}: use core or replication"),
+        "latency" => runtime.block_on(super::bench_latency::bench(args)),
+        other => anyhow::bail!("unknown scenario {other:?}: use core, replication or latency"),
     }
 }
 
@@ -98,6 +110,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let topology = Topology {
         cluster: "bench".into(),
         region: vec![region],
+        link: Vec::new(),
     };
     let node = Node::start(NodeOptions::new(topology, "bench-1", dir.clone())).await?;
     let addr = node.api_addr.to_string();

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use super::bench::{BenchArgs, load_paced, one_request, tempfile_dir};
-use crate::config::{RegionConfig, Topology};
+use crate::config::{LinkConfig, RegionConfig, Topology};
 use crate::model::table::ReplicaStatus;
 use crate::node::{Node, NodeOptions};
 use crate::replication::tls::ClusterCa;
@@ -20,18 +20,26 @@ const TABLE: &str = "bench";
 const SETTLE: Duration = Duration::from_secs(120);
 
 /// Regions on this machine, each serving and replicating.
-struct BenchCluster {
-    nodes: Vec<Node>,
+pub struct BenchCluster {
+    pub nodes: Vec<Node>,
     dir: std::path::PathBuf,
 }
 
 impl BenchCluster {
     async fn start(count: usize) -> anyhow::Result<BenchCluster> {
+        let names: Vec<String> = REGIONS.iter().take(count).map(|r| r.to_string()).collect();
+        BenchCluster::start_with(&names, Vec::new()).await
+    }
+
+    /// Starts regions `names` (the first creates the table, the others get
+    /// replicas) with the simulated link conditions `links`.
+    pub async fn start_with(names: &[String], links: Vec<LinkConfig>) -> anyhow::Result<BenchCluster> {
+        let count = names.len();
         let dir = tempfile_dir()?.join(format!("cluster-{count}-{}", Instant::now().elapsed().as_nanos()));
         let mut listeners = Vec::new();
         let mut sockets = Vec::new();
         let mut regions = Vec::new();
-        for name in REGIONS.iter().take(count) {
+        for name in names {
             let listener = TcpListener::bind("127.0.0.1:0")?;
             let socket = UdpSocket::bind("127.0.0.1:0")?;
             regions.push(RegionConfig {
@@ -46,6 +54,7 @@ impl BenchCluster {
         let topology = Topology {
             cluster: "bench".into(),
             region: regions,
+            link: links,
         };
         let ca = ClusterCa::generate("bench")?;
         let mut nodes = Vec::new();
@@ -62,7 +71,8 @@ impl BenchCluster {
         Ok(cluster)
     }
 
-    fn addr(&self, i: usize) -> String {
+    /// The API address of region `i`.
+    pub fn addr(&self, i: usize) -> String {
         self.nodes[i].api_addr.to_string()
     }
 
@@ -77,9 +87,9 @@ impl BenchCluster {
         if self.nodes.len() == 1 {
             return Ok(());
         }
-        let updates: Vec<_> = REGIONS[1..self.nodes.len()]
+        let updates: Vec<_> = self.nodes[1..]
             .iter()
-            .map(|r| json!({"Create": {"RegionName": r}}))
+            .map(|n| json!({"Create": {"RegionName": n.engine().region()}}))
             .collect();
         let update = json!({"TableName": TABLE, "ReplicaUpdates": updates});
         one_request(&self.addr(0), "UpdateTable", update.to_string()).await?;
@@ -98,7 +108,7 @@ impl BenchCluster {
     }
 
     /// Waits until every region holds `items` items; returns when.
-    async fn wait_for_items(&self, items: u64) -> anyhow::Result<Instant> {
+    pub async fn wait_for_items(&self, items: u64) -> anyhow::Result<Instant> {
         let deadline = Instant::now() + SETTLE;
         for node in &self.nodes {
             while node.engine().describe_table(TABLE.into()).await?.item_count < items {
@@ -109,7 +119,8 @@ impl BenchCluster {
         Ok(Instant::now())
     }
 
-    async fn shutdown(self) {
+    /// Stops every region and removes the data.
+    pub async fn shutdown(self) {
         for node in self.nodes {
             node.shutdown().await;
         }

@@ -1,8 +1,13 @@
 //! The `meridian` command line: parses arguments and runs a subcommand.
 
 mod bench;
+mod bench_latency;
 mod bench_replication;
+mod control;
+mod drill;
+mod http;
 mod serve;
+mod supervisor;
 mod up;
 
 use std::path::PathBuf;
@@ -29,6 +34,14 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Benchmark the API against its baselines (raw store, no-op HTTP).
     Bench(bench::BenchArgs),
+    /// Show or change simulated link conditions of a running cluster.
+    Link(control::LinkArgs),
+    /// Stop, kill, start or pause a region under `meridian up`.
+    Region(control::RegionArgs),
+    /// Skew a running region's wall clock.
+    Clock(control::ClockArgs),
+    /// Run a scripted disaster-recovery drill on a cluster of its own.
+    Drill(drill::DrillArgs),
 }
 
 /// Arguments of `meridian init`.
@@ -69,5 +82,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Up(args) => up::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Link(args) => control::run_link(args),
+        Command::Region(args) => control::run_region(args),
+        Command::Clock(args) => control::run_clock(args),
+        Command::Drill(args) => drill::run(args),
     }
 }

@@ -1,27 +1,29 @@
 //! `meridian up`: every region of a topology on this machine, one child
-//! process (`meridian serve`) per region, supervised: a region that exits
-//! unexpectedly is reported and restarted with backoff; Ctrl-C (or SIGTERM)
-//! stops them all cleanly.
+//! process (`meridian serve`) per region, supervised (see `supervisor.rs`);
+//! Ctrl-C (or SIGTERM) stops them all cleanly.
+//!
+//! `up` also answers region commands (`meridian region stop|kill|start|pause`)
+//! on a control endpoint bound to a free loopback port, whose address it
+//! writes to `DATA_DIR/up.control` so the commands can find it.
 
-use std::path::PathBuf;
-use std::process::Stdio;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Context;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
 use clap::Args;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use serde_json::{Value, json};
 use tokio::sync::watch;
 
+use super::supervisor::{RegionAction, RegionControl, SpawnSpec, Supervisor};
 use crate::config::Topology;
 use crate::replication::tls::ClusterCa;
 
-/// How long a region may take to print its ready line.
-const READY_TIMEOUT: Duration = Duration::from_secs(60);
-/// How long a region may take to stop after SIGTERM before it is killed.
-const STOP_TIMEOUT: Duration = Duration::from_secs(15);
-/// Longest wait before restarting a region that keeps exiting.
-const MAX_RESTART_DELAY: Duration = Duration::from_secs(10);
+/// File in the data directory holding the control endpoint's address.
+pub const CONTROL_FILE: &str = "up.control";
 
 /// Arguments of `meridian up`.
 #[derive(Debug, Args)]
@@ -49,27 +51,37 @@ pub fn run(args: UpArgs) -> anyhow::Result<()> {
     runtime.block_on(supervise(args, topology))
 }
 
-async fn supervise(args: UpArgs, topology: Topology) -> anyhow::Result<()> {
+/// The spawn specs of every region of `topology`.
+pub fn region_specs(
+    topology: &Topology,
+    topology_file: &Path,
+    data_dir: &Path,
+    config: Option<&PathBuf>,
+) -> anyhow::Result<Vec<SpawnSpec>> {
     let exe = std::env::current_exe().context("find the meridian binary")?;
-    let (stop, stopping) = watch::channel(false);
-    let mut supervisors = Vec::new();
-    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel(topology.region.len());
-    for region in &topology.region {
-        let spawn = SpawnSpec {
+    Ok(topology
+        .region
+        .iter()
+        .map(|region| SpawnSpec {
             exe: exe.clone(),
-            topology: args.topology.clone(),
-            data_dir: args.data_dir.clone(),
-            config: args.config.clone(),
+            topology: topology_file.to_path_buf(),
+            data_dir: data_dir.to_path_buf(),
+            config: config.cloned(),
             region: region.name.clone(),
-        };
-        supervisors.push(tokio::spawn(supervise_region(
-            spawn,
-            stopping.clone(),
-            ready_tx.clone(),
-        )));
-    }
-    drop(ready_tx);
+            log: None,
+            echo: true,
+        })
+        .collect())
+}
+
+async fn supervise(args: UpArgs, topology: Topology) -> anyhow::Result<()> {
+    let specs = region_specs(&topology, &args.topology, &args.data_dir, args.config.as_ref())?;
+    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel(topology.region.len());
+    let supervisor = Supervisor::start(specs, ready_tx);
+    let (stop, stopping) = watch::channel(false);
+    let control = serve_control(&args.data_dir, supervisor.control(), stopping).await?;
     let mut ready = 0;
+    let mut interrupted = false;
     while ready < topology.region.len() {
         tokio::select! {
             line = ready_rx.recv() => match line {
@@ -80,12 +92,12 @@ async fn supervise(args: UpArgs, topology: Topology) -> anyhow::Result<()> {
                 None => break,
             },
             _ = crate::telemetry::wait_for_stop_signal() => {
-                let _ = stop.send(true);
+                interrupted = true;
                 break;
             }
         }
     }
-    if ready == topology.region.len() {
+    if ready == topology.region.len() && !interrupted {
         let first = &topology.region[0];
         println!(
             "meridian: {} regions up (data in {}). Try: aws dynamodb list-tables --endpoint-url http://{}",
@@ -97,133 +109,53 @@ async fn supervise(args: UpArgs, topology: Topology) -> anyhow::Result<()> {
         crate::telemetry::wait_for_stop_signal().await;
     }
     let _ = stop.send(true);
-    for supervisor in supervisors {
-        let _ = supervisor.await;
-    }
+    let _ = control.await;
+    let _ = std::fs::remove_file(args.data_dir.join(CONTROL_FILE));
+    supervisor.shutdown().await;
     println!("meridian: all regions stopped");
     Ok(())
 }
 
-struct SpawnSpec {
-    exe: PathBuf,
-    topology: PathBuf,
-    data_dir: PathBuf,
-    config: Option<PathBuf>,
-    region: String,
-}
-
-impl SpawnSpec {
-    fn spawn(&self) -> anyhow::Result<Child> {
-        let mut command = Command::new(&self.exe);
-        command
-            .arg("serve")
-            .arg("--topology")
-            .arg(&self.topology)
-            .arg("--region")
-            .arg(&self.region)
-            .arg("--data-dir")
-            .arg(&self.data_dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true);
-        if let Some(config) = &self.config {
-            command.arg("--config").arg(config);
-        }
-        command.spawn().with_context(|| format!("start region {}", self.region))
-    }
-}
-
-/// Keeps one region running until `stopping`; forwards its ready line.
-async fn supervise_region(
-    spec: SpawnSpec,
+/// Serves `POST /regions/{name}/{action}` on a free loopback port until
+/// `stopping`, and writes its address to the control file.
+async fn serve_control(
+    data_dir: &Path,
+    control: RegionControl,
     mut stopping: watch::Receiver<bool>,
-    ready: tokio::sync::mpsc::Sender<String>,
-) {
-    let mut delay = Duration::from_millis(500);
-    let mut announced = false;
-    loop {
-        let mut child = match spec.spawn() {
-            Ok(child) => child,
-            Err(error) => {
-                tracing::error!(region = %spec.region, error = %error, "cannot start region");
-                return;
-            }
-        };
-        if let Some(stdout) = child.stdout.take() {
-            let (region, ready) = (spec.region.clone(), ready.clone());
-            let first = !announced;
-            tokio::spawn(forward_output(stdout, region, first.then_some(ready)));
-            announced = true;
-        }
-        let exited = tokio::select! {
-            status = child.wait() => Some(status),
-            _ = stopping.wait_for(|s| *s) => None,
-        };
-        let Some(status) = exited else {
-            stop_child(&mut child, &spec.region).await;
-            return;
-        };
-        let status = status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string());
-        tracing::warn!(region = %spec.region, %status, "region exited unexpectedly; restarting in {delay:?}");
-        tokio::select! {
-            _ = tokio::time::sleep(delay) => {}
-            _ = stopping.wait_for(|s| *s) => return,
-        }
-        delay = (delay * 2).min(MAX_RESTART_DELAY);
-    }
+) -> anyhow::Result<tokio::task::JoinHandle<std::io::Result<()>>> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    std::fs::write(data_dir.join(CONTROL_FILE), addr.to_string()).context("write the control file")?;
+    let app = Router::new()
+        .route("/regions/{name}/{action}", post(handle_region_command))
+        .with_state(Arc::new(control));
+    let shutdown = async move {
+        let _ = stopping.wait_for(|s| *s).await;
+    };
+    Ok(tokio::spawn(async move {
+        axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    }))
 }
 
-/// Forwards a region's stdout; the first ready line also goes to `ready`.
-async fn forward_output(
-    stdout: tokio::process::ChildStdout,
-    region: String,
-    mut ready: Option<tokio::sync::mpsc::Sender<String>>,
-) {
-    let mut lines = BufReader::new(stdout).lines();
-    let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
-    loop {
-        let line = match tokio::time::timeout_at(deadline, lines.next_line()).await {
-            Ok(Ok(Some(line))) => line,
-            Ok(_) => return,
-            Err(_) if ready.is_some() => {
-                tracing::warn!(region = %region, "region did not report ready in {READY_TIMEOUT:?}");
-                ready = None;
-                continue;
-            }
-            Err(_) => match lines.next_line().await {
-                Ok(Some(line)) => line,
-                _ => return,
-            },
-        };
-        match ready.take() {
-            Some(tx) if line.contains("serving DynamoDB API") => {
-                let _ = tx.send(line).await;
-            }
-            other => {
-                ready = other;
-                println!("{line}");
-            }
+async fn handle_region_command(
+    State(control): State<Arc<RegionControl>>,
+    UrlPath((name, action)): UrlPath<(String, String)>,
+) -> (StatusCode, Json<Value>) {
+    let action = match action.as_str() {
+        "stop" => RegionAction::Stop,
+        "kill" => RegionAction::Kill,
+        "start" => RegionAction::Start,
+        "pause" => RegionAction::Pause,
+        other => {
+            let message = format!("unknown action {other}: use stop, kill, start or pause");
+            return (StatusCode::BAD_REQUEST, Json(json!({ "error": message })));
         }
-    }
-}
-
-/// SIGTERM, then SIGKILL if the region does not stop in time.
-async fn stop_child(child: &mut Child, region: &str) {
-    if let Some(pid) = child.id() {
-        send_signal(pid, libc::SIGTERM);
-    }
-    if tokio::time::timeout(STOP_TIMEOUT, child.wait()).await.is_err() {
-        tracing::warn!(region = %region, "region did not stop in time; killing it");
-        let _ = child.kill().await;
-    }
-}
-
-/// Sends `signal` to process `pid`.
-pub fn send_signal(pid: u32, signal: libc::c_int) {
-    // SAFETY: kill(2) has no memory-safety preconditions; a stale pid at worst
-    // signals nothing (ESRCH), which is ignored.
-    unsafe {
-        libc::kill(pid as libc::pid_t, signal);
+    };
+    match control.command(&name, action).await {
+        Ok(message) => {
+            tracing::info!(region = %name, ?action, "{message}");
+            (StatusCode::OK, Json(json!({ "message": message })))
+        }
+        Err(error) => (StatusCode::CONFLICT, Json(json!({ "error": error.to_string() }))),
     }
 }

@@ -10,15 +10,21 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 use super::status::PeerStatus;
-use super::wire::{Frame, PROTOCOL_VERSION, read_frame, write_frame};
+use super::wire::{Frame, PROTOCOL_VERSION, frame_len, read_frame, write_frame};
+use crate::chaos::LinkControl;
+use crate::chaos::shaper::{Gate, Stamper};
 use crate::engine::Engine;
 
 /// Most changes in one batch.
 const BATCH_MAX: usize = 512;
 /// Batches sent to a peer before the first of them is acknowledged.
 const MAX_IN_FLIGHT: usize = 8;
+/// Batches read from the log and waiting for the simulated link conditions
+/// (delay, loss, partition) before they are written.
+const SHAPED_QUEUE: usize = 256;
 /// Records per snapshot frame.
 const SNAPSHOT_CHUNK: usize = 1024;
 
@@ -29,6 +35,8 @@ pub struct LinkContext {
     pub region: String,
     pub stop: watch::Receiver<bool>,
     pub peers: Arc<PeerStatus>,
+    /// Simulated conditions of the links leaving this region.
+    pub links: Arc<LinkControl>,
     /// Live connections by peer region, for backfill requests.
     pub connections: Mutex<HashMap<String, quinn::Connection>>,
 }
@@ -64,9 +72,13 @@ pub async fn ship(ctx: Arc<LinkContext>, conn: quinn::Connection) -> anyhow::Res
     };
     // Batches are pipelined: up to MAX_IN_FLIGHT are sent before the first
     // is acknowledged, so replication lag is not a round trip per batch.
-    // Acknowledgements come back in order on the same stream.
+    // Acknowledgements come back in order on the same stream. Between
+    // reading a batch and writing it, the batch waits in a queue for the
+    // simulated link conditions (see `chaos::shaper`); the window counts
+    // only batches written, so a simulated delay does not cap throughput.
     let window = tokio::sync::Semaphore::new(MAX_IN_FLIGHT);
     let (sent, mut awaiting) = tokio::sync::mpsc::channel::<u64>(MAX_IN_FLIGHT);
+    let (queue, mut queued) = tokio::sync::mpsc::channel::<(Instant, Frame, u64)>(SHAPED_QUEUE);
     let acks = async {
         while let Some(count) = awaiting.recv().await {
             match read_frame(&mut recv).await? {
@@ -79,10 +91,16 @@ pub async fn ship(ctx: Arc<LinkContext>, conn: quinn::Connection) -> anyhow::Res
         }
         anyhow::Ok(())
     };
-    let sends = async {
+    let reads = async {
         let mut commits = ctx.engine.subscribe_commits();
         let mut stop = ctx.stop.clone();
+        let mut stamper = Stamper::new(ctx.links.clone(), &peer);
         loop {
+            tokio::select! {
+                _ = stamper.until_connected() => {}
+                _ = stop.wait_for(|s| *s) => return anyhow::Ok(()),
+                _ = conn.closed() => return anyhow::Ok(()),
+            }
             let (changes, through) = ctx.engine.own_changes(from, BATCH_MAX).await?;
             if through < from {
                 tokio::select! {
@@ -96,14 +114,28 @@ pub async fn ship(ctx: Arc<LinkContext>, conn: quinn::Connection) -> anyhow::Res
             if changes.is_empty() {
                 continue;
             }
-            window.acquire().await?.forget();
             let count = changes.len() as u64;
-            write_frame(&mut send, &Frame::BatchV1 { changes, through }).await?;
-            sent.send(count).await?;
+            let batch = (stamper.release_at(), Frame::BatchV1 { changes, through }, count);
+            tokio::select! {
+                queued = queue.send(batch) => queued?,
+                _ = stop.wait_for(|s| *s) => return anyhow::Ok(()),
+                _ = conn.closed() => return anyhow::Ok(()),
+            }
         }
     };
+    let writes = async {
+        let mut gate = Gate::new(ctx.links.clone(), &peer);
+        while let Some((release, batch, count)) = queued.recv().await {
+            gate.pass(release, || frame_len(&batch)).await;
+            window.acquire().await?.forget();
+            write_frame(&mut send, &batch).await?;
+            sent.send(count).await?;
+        }
+        anyhow::Ok(())
+    };
     tokio::select! {
-        result = sends => result,
+        result = reads => result,
+        result = writes => result,
         result = acks => result,
     }
 }

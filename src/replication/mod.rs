@@ -21,6 +21,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
+use crate::chaos::LinkControl;
 use crate::config::RegionConfig;
 use crate::engine::Engine;
 use link::LinkContext;
@@ -39,6 +40,8 @@ pub struct ReplicationOptions {
     pub tls: RegionTls,
     /// The bound UDP socket for the QUIC endpoint.
     pub socket: UdpSocket,
+    /// Simulated conditions of the links leaving this region.
+    pub links: Arc<LinkControl>,
 }
 
 /// A region's running replication.
@@ -83,6 +86,7 @@ impl Replication {
             region: options.region.clone(),
             stop: stopped,
             peers: status.clone(),
+            links: options.links,
             connections: Default::default(),
         });
         let mut tasks = JoinSet::new();

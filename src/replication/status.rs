@@ -11,6 +11,9 @@ use crate::engine::ApplyReport;
 
 /// Lag samples kept per peer for percentiles.
 const LAG_SAMPLES: usize = 4096;
+/// The recent window reported beside the all-samples percentiles, so a
+/// poller can draw lag over time.
+const RECENT_NS: u64 = 1_000_000_000;
 
 /// What is known about one peer.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -33,8 +36,9 @@ pub struct PeerState {
     pub shipped: u64,
     /// Our log position the peer acknowledged (it has everything up to it).
     pub acked_seq: u64,
+    /// (local apply time ns, lag ms) of the latest applied changes.
     #[serde(skip)]
-    lags_ms: VecDeque<f64>,
+    lags_ms: VecDeque<(u64, f64)>,
 }
 
 /// Replication state of every peer, shared by the link tasks.
@@ -51,6 +55,10 @@ pub struct PeerReport {
     pub state: PeerState,
     pub lag_p50_ms: f64,
     pub lag_p99_ms: f64,
+    /// Lag p99 of the changes applied in the last second (0 when none).
+    pub lag_recent_p99_ms: f64,
+    /// Changes applied in the last second.
+    pub lag_recent_samples: usize,
 }
 
 impl PeerStatus {
@@ -80,7 +88,7 @@ impl PeerStatus {
                 if p.lags_ms.len() == LAG_SAMPLES {
                     p.lags_ms.pop_front();
                 }
-                p.lags_ms.push_back(now_ns.saturating_sub(t) as f64 / 1e6);
+                p.lags_ms.push_back((now_ns, now_ns.saturating_sub(t) as f64 / 1e6));
             }
         });
     }
@@ -95,25 +103,45 @@ impl PeerStatus {
     }
 
     /// A snapshot of every peer.
-    pub fn report(&self) -> Vec<PeerReport> {
+    /// `now_ns` is the local wall clock, for the recent window.
+    pub fn report_at(&self, now_ns: u64) -> Vec<PeerReport> {
         let peers = self.peers.lock().unwrap_or_else(|e| e.into_inner());
         peers
             .iter()
             .map(|(name, state)| {
-                let mut lags: Vec<f64> = state.lags_ms.iter().copied().collect();
-                lags.sort_by(f64::total_cmp);
-                let pick = |q: f64| {
-                    lags.get(((lags.len() as f64 - 1.0) * q).round() as usize)
-                        .copied()
-                        .unwrap_or(0.0)
-                };
+                let lags: Vec<f64> = state.lags_ms.iter().map(|(_, lag)| *lag).collect();
+                let recent: Vec<f64> = state
+                    .lags_ms
+                    .iter()
+                    .filter(|(at, _)| now_ns.saturating_sub(*at) <= RECENT_NS)
+                    .map(|(_, lag)| *lag)
+                    .collect();
                 PeerReport {
                     peer: name.clone(),
                     state: state.clone(),
-                    lag_p50_ms: pick(0.5),
-                    lag_p99_ms: pick(0.99),
+                    lag_p50_ms: percentile(lags.clone(), 0.5),
+                    lag_p99_ms: percentile(lags, 0.99),
+                    lag_recent_samples: recent.len(),
+                    lag_recent_p99_ms: percentile(recent, 0.99),
                 }
             })
             .collect()
     }
+
+    /// A snapshot of every peer (the recent window ends at the system clock).
+    pub fn report(&self) -> Vec<PeerReport> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        self.report_at(now)
+    }
+}
+
+/// The `q` quantile of `samples` (0 when empty).
+fn percentile(mut samples: Vec<f64>, q: f64) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples
+        .get(((samples.len() as f64 - 1.0) * q).round() as usize)
+        .copied()
+        .unwrap_or(0.0)
 }

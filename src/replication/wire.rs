@@ -69,6 +69,12 @@ pub async fn write_frame(out: &mut (impl AsyncWrite + Unpin), frame: &Frame) -> 
     Ok(())
 }
 
+/// The encoded size of `frame` in bytes, length prefix included (for the
+/// simulated bandwidth cap).
+pub fn frame_len(frame: &Frame) -> usize {
+    bincode::serde::encode_to_vec(frame, config()).map_or(0, |body| body.len() + 4)
+}
+
 /// Reads one frame; `None` at a clean end of stream.
 pub async fn read_frame(input: &mut (impl AsyncRead + Unpin)) -> Result<Option<Frame>, WireError> {
     let mut len = [0u8; 4];

@@ -70,6 +70,7 @@ impl Cluster {
         let topology = Topology {
             cluster: "test".into(),
             region: regions,
+            link: Vec::new(),
         };
         let ca = ClusterCa::load_or_create(dir.path(), "test", true).unwrap();
         let mut cluster = Cluster {

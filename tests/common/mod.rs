@@ -80,6 +80,7 @@ impl TestRegion {
         let topology = Topology {
             cluster: "test".into(),
             region: vec![region_config()],
+            link: Vec::new(),
         };
         let mut options = NodeOptions::new(topology, REGION, dir.path().to_path_buf());
         options.config = NodeConfig::default();

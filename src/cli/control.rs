@@ -1,0 +1,279 @@
+//! Commands that act on a running cluster: `meridian link` (simulated link
+//! conditions, through each region's `/admin/links`), `meridian clock skew`
+//! (through `/admin/clock`) and `meridian region` (through `meridian up`'s
+//! control endpoint).
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use serde_json::{Value, json};
+
+use super::http::{get_json, post_json};
+use super::supervisor::RegionAction;
+use super::up::CONTROL_FILE;
+use crate::config::Topology;
+
+/// Where the cluster is: its topology file.
+#[derive(Debug, Args)]
+pub struct TopologyArg {
+    /// Topology file of the running cluster.
+    #[arg(long, global = true, default_value_os_t = super::default_topology())]
+    pub topology: PathBuf,
+}
+
+/// Arguments of `meridian link`.
+#[derive(Debug, Args)]
+pub struct LinkArgs {
+    #[command(subcommand)]
+    pub command: LinkCommand,
+    #[command(flatten)]
+    pub cluster: TopologyArg,
+}
+
+/// `meridian link` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum LinkCommand {
+    /// Show every link's simulated conditions.
+    Show,
+    /// Change the conditions of the link FROM -> TO (unset options keep their value).
+    Set(LinkSetArgs),
+    /// Cut REGION off from PEER (or from every other region), both directions.
+    Partition(PairArgs),
+    /// Reconnect REGION and PEER (or REGION and every other region; or, with no
+    /// REGION, every link), both directions.
+    Heal(HealArgs),
+}
+
+/// Arguments of `meridian link set`.
+#[derive(Debug, Args)]
+pub struct LinkSetArgs {
+    pub from: String,
+    pub to: String,
+    /// One-way delay, milliseconds.
+    #[arg(long)]
+    pub delay_ms: Option<u64>,
+    /// Delay variation, +/- milliseconds.
+    #[arg(long)]
+    pub jitter_ms: Option<u64>,
+    /// Batch loss probability (0 to 0.95); lost batches are sent again later.
+    #[arg(long)]
+    pub loss: Option<f64>,
+    /// Bandwidth cap in kbit/s (0: none).
+    #[arg(long)]
+    pub bandwidth_kbps: Option<u64>,
+    /// Reset every condition to its default before applying the others.
+    #[arg(long)]
+    pub reset: bool,
+    /// Apply to TO -> FROM as well.
+    #[arg(long)]
+    pub both: bool,
+}
+
+/// A region and optionally one peer.
+#[derive(Debug, Args)]
+pub struct PairArgs {
+    pub region: String,
+    pub peer: Option<String>,
+}
+
+/// Arguments of `meridian link heal`.
+#[derive(Debug, Args)]
+pub struct HealArgs {
+    pub region: Option<String>,
+    pub peer: Option<String>,
+}
+
+/// Arguments of `meridian region`.
+#[derive(Debug, Args)]
+pub struct RegionArgs {
+    /// stop (SIGTERM), kill (SIGKILL), start (or resume), pause (SIGSTOP).
+    pub action: RegionAction,
+    /// Region name.
+    pub region: String,
+    /// The data directory `meridian up` runs with.
+    #[arg(long, default_value = "data")]
+    pub data_dir: PathBuf,
+}
+
+/// Arguments of `meridian clock`.
+#[derive(Debug, Args)]
+pub struct ClockArgs {
+    #[command(subcommand)]
+    pub command: ClockCommand,
+    #[command(flatten)]
+    pub cluster: TopologyArg,
+}
+
+/// `meridian clock` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ClockCommand {
+    /// Set REGION's simulated wall-clock offset to MS milliseconds (negative: behind).
+    Skew {
+        region: String,
+        #[arg(allow_negative_numbers = true)]
+        ms: i64,
+    },
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("start the async runtime")
+}
+
+/// Directed pairs (from, to) between `region` and `peer`, or between
+/// `region` and every other region, or every pair.
+pub fn pairs(topology: &Topology, region: Option<&str>, peer: Option<&str>) -> anyhow::Result<Vec<(String, String)>> {
+    for name in region.iter().chain(peer.iter()) {
+        topology.region(name)?;
+    }
+    let names: Vec<&str> = topology.region.iter().map(|r| r.name.as_str()).collect();
+    let mut out = Vec::new();
+    for &a in &names {
+        for &b in &names {
+            let joins = match (region, peer) {
+                (Some(r), Some(p)) => (a == r && b == p) || (a == p && b == r),
+                (Some(r), None) => a == r || b == r,
+                (None, _) => true,
+            };
+            if a != b && joins {
+                out.push((a.to_string(), b.to_string()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Applies `patch` to the link from -> to of a running cluster.
+pub async fn patch_link(topology: &Topology, from: &str, to: &str, patch: &Value) -> anyhow::Result<Value> {
+    let mut patch = patch.clone();
+    patch["to"] = json!(to);
+    let api = topology.region(from)?.api.to_string();
+    let answer = post_json(&api, "/admin/links", &patch).await?;
+    Ok(answer["link"].clone())
+}
+
+/// Runs `meridian link`.
+pub fn run_link(args: LinkArgs) -> anyhow::Result<()> {
+    let topology = Topology::load(&args.cluster.topology)?;
+    runtime()?.block_on(async move {
+        let (pairs, patch) = match &args.command {
+            LinkCommand::Show => return show_links(&topology).await,
+            LinkCommand::Set(set) => {
+                let mut pairs = vec![(set.from.clone(), set.to.clone())];
+                if set.both {
+                    pairs.push((set.to.clone(), set.from.clone()));
+                }
+                let patch = json!({
+                    "delay_ms": set.delay_ms, "jitter_ms": set.jitter_ms, "loss": set.loss,
+                    "bandwidth_kbps": set.bandwidth_kbps, "reset": set.reset,
+                });
+                (pairs, patch)
+            }
+            LinkCommand::Partition(pair) => (
+                pairs(&topology, Some(&pair.region), pair.peer.as_deref())?,
+                json!({ "partitioned": true }),
+            ),
+            LinkCommand::Heal(heal) => (
+                pairs(&topology, heal.region.as_deref(), heal.peer.as_deref())?,
+                json!({ "partitioned": false }),
+            ),
+        };
+        for (from, to) in pairs {
+            let link = patch_link(&topology, &from, &to, &patch).await?;
+            println!("{from} -> {to}: {}", describe(&link));
+        }
+        anyhow::Ok(())
+    })
+}
+
+async fn show_links(topology: &Topology) -> anyhow::Result<()> {
+    println!(
+        "{:<16} {:<16} {:>9} {:>9} {:>6} {:>10} {:>12}",
+        "from", "to", "delay ms", "jitter ms", "loss", "kbit/s", "state"
+    );
+    for region in &topology.region {
+        let links = match get_json(&region.api.to_string(), "/admin/links").await {
+            Ok(answer) => answer["links"].clone(),
+            Err(error) => {
+                println!("{:<16} (unreachable: {error})", region.name);
+                continue;
+            }
+        };
+        let Some(links) = links.as_object() else { continue };
+        for (to, link) in links {
+            let bandwidth = match link["bandwidth_kbps"].as_u64() {
+                Some(0) | None => "-".to_string(),
+                Some(kbps) => kbps.to_string(),
+            };
+            let state = if link["partitioned"] == json!(true) {
+                "PARTITIONED"
+            } else {
+                "up"
+            };
+            println!(
+                "{:<16} {:<16} {:>9} {:>9} {:>6} {:>10} {:>12}",
+                region.name,
+                to,
+                link["delay_ms"].to_string(),
+                link["jitter_ms"].to_string(),
+                link["loss"].to_string(),
+                bandwidth,
+                state
+            );
+        }
+    }
+    Ok(())
+}
+
+fn describe(link: &Value) -> String {
+    format!(
+        "delay {} ms, jitter {} ms, loss {}, bandwidth {} kbit/s, {}",
+        link["delay_ms"],
+        link["jitter_ms"],
+        link["loss"],
+        link["bandwidth_kbps"],
+        if link["partitioned"] == json!(true) {
+            "partitioned"
+        } else {
+            "connected"
+        }
+    )
+}
+
+/// Runs `meridian clock skew`.
+pub fn run_clock(args: ClockArgs) -> anyhow::Result<()> {
+    let topology = Topology::load(&args.cluster.topology)?;
+    let ClockCommand::Skew { region, ms } = args.command;
+    let api = topology.region(&region)?.api.to_string();
+    runtime()?.block_on(async move {
+        post_json(&api, "/admin/clock", &json!({ "offset_ms": ms })).await?;
+        println!("{region}: wall clock offset now {ms} ms");
+        anyhow::Ok(())
+    })
+}
+
+/// Runs `meridian region`.
+pub fn run_region(args: RegionArgs) -> anyhow::Result<()> {
+    let file = args.data_dir.join(CONTROL_FILE);
+    let addr = std::fs::read_to_string(&file).with_context(|| {
+        format!(
+            "read {} (is `meridian up --data-dir {}` running?)",
+            file.display(),
+            args.data_dir.display()
+        )
+    })?;
+    let action = format!("{:?}", args.action).to_lowercase();
+    let path = format!("/regions/{}/{action}", args.region);
+    runtime()?.block_on(async move {
+        // Stopping a region can take up to the supervisor's stop timeout.
+        let (status, answer) = super::http::request(addr.trim(), "POST", &path, &[], None).await?;
+        match answer["message"].as_str() {
+            Some(message) if status == 200 => println!("{message}"),
+            _ => anyhow::bail!("{}", answer["error"].as_str().unwrap_or("the supervisor refused")),
+        }
+        anyhow::Ok(())
+    })
+}

@@ -1,0 +1,169 @@
+//! The drill's own cluster: one supervised `meridian serve` process per
+//! region on free loopback ports, in a scratch data directory, with the
+//! drill table replicated to every region.
+
+use std::net::{TcpListener, UdpSocket};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde_json::json;
+
+use super::script::Script;
+use super::workload::TABLE;
+use crate::cli::http;
+use crate::cli::supervisor::{RegionControl, SpawnSpec, Supervisor};
+use crate::config::{RegionConfig, Topology};
+use crate::replication::tls::ClusterCa;
+
+/// How long regions may take to start and the table to become ACTIVE.
+const START_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// A running drill cluster.
+pub struct DrillCluster {
+    pub topology: Topology,
+    pub dir: PathBuf,
+    supervisor: Supervisor,
+}
+
+impl DrillCluster {
+    /// Starts every region of `script` under `dir` and creates the table.
+    pub async fn start(script: &Script, dir: PathBuf) -> anyhow::Result<DrillCluster> {
+        std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
+        let mut regions = Vec::new();
+        for name in &script.regions {
+            // Free ports now; another process could take one before the
+            // region binds it, which only fails the drill's start.
+            let api = TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+            let peer = UdpSocket::bind("127.0.0.1:0")?.local_addr()?;
+            regions.push(RegionConfig {
+                name: name.clone(),
+                api,
+                peer,
+                clock_offset_ms: 0,
+            });
+        }
+        let topology = Topology {
+            cluster: format!("drill-{}", script.name),
+            region: regions,
+            link: script.link.clone(),
+        };
+        topology.validate()?;
+        let topology_file = dir.join("topology.toml");
+        std::fs::write(&topology_file, toml::to_string(&topology)?)?;
+        ClusterCa::load_or_create(&dir, &topology.cluster, true)?;
+        let exe = std::env::current_exe().context("find the meridian binary")?;
+        let specs = topology
+            .region
+            .iter()
+            .map(|r| SpawnSpec {
+                exe: exe.clone(),
+                topology: topology_file.clone(),
+                data_dir: dir.clone(),
+                config: None,
+                region: r.name.clone(),
+                log: Some(dir.join(format!("{}.log", r.name))),
+                echo: false,
+            })
+            .collect();
+        let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel(topology.region.len());
+        let supervisor = Supervisor::start(specs, ready_tx);
+        let cluster = DrillCluster {
+            topology,
+            dir,
+            supervisor,
+        };
+        for _ in 0..cluster.topology.region.len() {
+            tokio::time::timeout(START_TIMEOUT, ready_rx.recv())
+                .await
+                .context("regions did not start in time")?;
+        }
+        cluster.create_table().await?;
+        Ok(cluster)
+    }
+
+    /// API addresses, in region order.
+    pub fn addrs(&self) -> Vec<String> {
+        self.topology.region.iter().map(|r| r.api.to_string()).collect()
+    }
+
+    /// Region names, in order.
+    pub fn names(&self) -> Vec<String> {
+        self.topology.region.iter().map(|r| r.name.clone()).collect()
+    }
+
+    /// The index of region `name`.
+    pub fn index(&self, name: &str) -> anyhow::Result<usize> {
+        self.topology
+            .region
+            .iter()
+            .position(|r| r.name == name)
+            .ok_or_else(|| anyhow::anyhow!("no region {name}"))
+    }
+
+    /// Sends region commands.
+    pub fn control(&self) -> RegionControl {
+        self.supervisor.control()
+    }
+
+    async fn create_table(&self) -> anyhow::Result<()> {
+        let addrs = self.addrs();
+        let create = json!({
+            "TableName": TABLE, "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+        });
+        let (status, body) = http::dynamodb(&addrs[0], "CreateTable", &create).await?;
+        anyhow::ensure!(status == 200, "CreateTable: {body}");
+        let replicas: Vec<_> = self.names()[1..]
+            .iter()
+            .map(|r| json!({"Create": {"RegionName": r}}))
+            .collect();
+        let update = json!({"TableName": TABLE, "ReplicaUpdates": replicas});
+        let (status, body) = http::dynamodb(&addrs[0], "UpdateTable", &update).await?;
+        anyhow::ensure!(status == 200, "UpdateTable: {body}");
+        let deadline = Instant::now() + START_TIMEOUT;
+        for addr in &addrs {
+            loop {
+                let describe = http::dynamodb(addr, "DescribeTable", &json!({"TableName": TABLE})).await;
+                let active = describe.is_ok_and(|(status, body)| {
+                    let replicas = body["Table"]["Replicas"].as_array().cloned().unwrap_or_default();
+                    status == 200
+                        && replicas.len() + 1 == addrs.len()
+                        && replicas.iter().all(|r| r["ReplicaStatus"] == "ACTIVE")
+                });
+                if active {
+                    break;
+                }
+                anyhow::ensure!(
+                    Instant::now() < deadline,
+                    "the drill table did not become ACTIVE in {addr}"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits until region `i` answers its status endpoint.
+    pub async fn wait_up(&self, i: usize, limit: Duration) -> bool {
+        let addr = self.topology.region[i].api.to_string();
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            let answered = tokio::time::timeout(Duration::from_millis(500), http::get_json(&addr, "/status")).await;
+            if matches!(answered, Ok(Ok(_))) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        false
+    }
+
+    /// Stops every region and removes the data unless `keep`.
+    pub async fn shutdown(self, keep: bool) {
+        self.supervisor.shutdown().await;
+        if !keep {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}

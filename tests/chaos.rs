@@ -1,0 +1,208 @@
+//! Simulated link conditions on real QUIC links between in-process regions,
+//! changed live through each region's admin endpoint: a partition withholds
+//! changes until heal, a delay shows up as replication lag, loss slows but
+//! loses nothing; and clock skew is adjustable live.
+
+mod cluster;
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::AttributeValue as Av;
+use cluster::{Cluster, create_table, eventually, http_get, scan_all};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const CONVERGE: Duration = Duration::from_secs(60);
+
+/// POSTs a JSON body to a region's API port; returns status and body.
+async fn http_post(addr: std::net::SocketAddr, path: &str, body: &Value) -> (u16, Value) {
+    let body = body.to_string();
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let status = response[9..12].parse().unwrap();
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+/// Sets the link from region `from` to region `to` of `cluster`.
+async fn set_link(cluster: &Cluster, from: usize, to: usize, patch: Value) {
+    let mut patch = patch;
+    patch["to"] = json!(cluster.topology.region[to].name);
+    let (status, body) = http_post(cluster.topology.region[from].api, "/admin/links", &patch).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// Partitions or heals region `i` from every other region, both directions.
+async fn isolate(cluster: &Cluster, i: usize, partitioned: bool) {
+    for j in (0..cluster.nodes.len()).filter(|&j| j != i) {
+        set_link(cluster, i, j, json!({ "partitioned": partitioned })).await;
+        set_link(cluster, j, i, json!({ "partitioned": partitioned })).await;
+    }
+}
+
+async fn put(cluster: &Cluster, region: usize, table: &str, pk: &str) {
+    cluster
+        .client(region)
+        .put_item()
+        .table_name(table)
+        .item("pk", Av::S(pk.to_string()))
+        .item("from", Av::S(cluster.topology.region[region].name.clone()))
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn has(cluster: &Cluster, region: usize, table: &str, pk: &str) -> bool {
+    let item = cluster
+        .client(region)
+        .get_item()
+        .table_name(table)
+        .key("pk", Av::S(pk.to_string()))
+        .consistent_read(true)
+        .send()
+        .await
+        .ok()
+        .and_then(|r| r.item);
+    item.is_some()
+}
+
+/// Waits until `pk` is readable in region `region`.
+async fn arrives(cluster: &Cluster, region: usize, table: &str, pk: &str) {
+    eventually(&format!("{pk} in region {region}"), CONVERGE, || async move {
+        has(cluster, region, table, pk).await.then_some(())
+    })
+    .await;
+}
+
+/// Waits until every region's scan of `table` is identical; returns it.
+async fn converged(cluster: &Cluster, table: &str) -> Vec<String> {
+    eventually("all regions to hold the same items", CONVERGE, || async move {
+        let mut scans = Vec::new();
+        for i in 0..cluster.nodes.len() {
+            scans.push(scan_all(&cluster.client(i), table).await?);
+        }
+        scans.windows(2).all(|w| w[0] == w[1]).then(|| scans.remove(0))
+    })
+    .await
+}
+
+/// Replication state region `at` reports about `peer`.
+async fn peer_state(cluster: &Cluster, at: usize, peer: usize) -> Value {
+    let status: Value = serde_json::from_str(&http_get(cluster.topology.region[at].api, "/status").await).unwrap();
+    let name = &cluster.topology.region[peer].name;
+    status["peers"]
+        .as_array()
+        .and_then(|peers| peers.iter().find(|p| p["peer"] == json!(name)))
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partitioned_region_keeps_its_changes_until_heal_then_delivers_all() {
+    let cluster = Cluster::start(3, &[]).await;
+    create_table(&cluster, 0, "split").await;
+    isolate(&cluster, 0, true).await;
+
+    for n in 0..20 {
+        put(&cluster, 0, "split", &format!("us-{n}")).await;
+    }
+    // The others still replicate between themselves: by the time a write of
+    // eu-west-1 has reached ap-southeast-2 and one of ap-southeast-2 has come
+    // back, us-east-1's writes had every chance to travel, and must not have.
+    put(&cluster, 1, "split", "eu-probe").await;
+    arrives(&cluster, 2, "split", "eu-probe").await;
+    put(&cluster, 2, "split", "ap-probe").await;
+    arrives(&cluster, 1, "split", "ap-probe").await;
+    for region in [1, 2] {
+        for n in [0, 19] {
+            assert!(
+                !has(&cluster, region, "split", &format!("us-{n}")).await,
+                "us-{n} crossed the partition to region {region}"
+            );
+        }
+    }
+    assert!(
+        !has(&cluster, 0, "split", "eu-probe").await,
+        "eu-probe crossed into us-east-1"
+    );
+
+    isolate(&cluster, 0, false).await;
+    let items = converged(&cluster, "split").await;
+    assert_eq!(items.len(), 22);
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_injected_delay_shows_up_as_replication_lag() {
+    const DELAY_MS: f64 = 400.0;
+    let cluster = Cluster::start(2, &[]).await;
+    create_table(&cluster, 0, "slow").await;
+    set_link(&cluster, 0, 1, json!({ "delay_ms": DELAY_MS as u64 })).await;
+    let (_, links) = http_post(
+        cluster.topology.region[0].api,
+        "/admin/links",
+        &json!({"to": "eu-west-1"}),
+    )
+    .await;
+    assert_eq!(links["link"]["delay_ms"], json!(DELAY_MS as u64));
+
+    // Writes in quick succession: all of them are in flight at once.
+    for n in 0..30 {
+        put(&cluster, 0, "slow", &format!("k{n}")).await;
+    }
+    arrives(&cluster, 1, "slow", "k29").await;
+    let state = peer_state(&cluster, 1, 0).await;
+    let (p50, p99) = (
+        state["lag_p50_ms"].as_f64().unwrap(),
+        state["lag_p99_ms"].as_f64().unwrap(),
+    );
+    assert!(p50 >= DELAY_MS * 0.8, "lag p50 {p50} ms under a {DELAY_MS} ms delay");
+    assert!(p99 <= DELAY_MS + 2000.0, "lag p99 {p99} ms under a {DELAY_MS} ms delay");
+
+    // The other direction has no delay configured.
+    put(&cluster, 1, "slow", "back").await;
+    arrives(&cluster, 0, "slow", "back").await;
+    let back = peer_state(&cluster, 0, 1).await["lag_p50_ms"].as_f64().unwrap();
+    assert!(back < DELAY_MS * 0.8, "reverse lag {back} ms");
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loss_slows_replication_but_loses_nothing() {
+    let cluster = Cluster::start(2, &[]).await;
+    create_table(&cluster, 0, "lossy").await;
+    set_link(&cluster, 0, 1, json!({ "loss": 0.3, "delay_ms": 10 })).await;
+    for n in 0..100 {
+        put(&cluster, 0, "lossy", &format!("k{n}")).await;
+    }
+    let items = converged(&cluster, "lossy").await;
+    assert_eq!(items.len(), 100);
+    // Nearly a third of the batches waited for a simulated retransmission.
+    let p99 = peer_state(&cluster, 1, 0).await["lag_p99_ms"].as_f64().unwrap();
+    assert!(p99 >= 80.0, "lag p99 {p99} ms with 30% loss");
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn link_changes_are_validated_and_clock_skew_is_live() {
+    let cluster = Cluster::start(2, &[]).await;
+    let api = cluster.topology.region[0].api;
+    let (status, _) = http_post(api, "/admin/links", &json!({"to": "nowhere", "delay_ms": 5})).await;
+    assert_eq!(status, 400);
+    let (status, _) = http_post(api, "/admin/links", &json!({"to": "eu-west-1", "loss": 1.5})).await;
+    assert_eq!(status, 400);
+    let links: Value = serde_json::from_str(&http_get(api, "/admin/links").await).unwrap();
+    assert_eq!(links["links"]["eu-west-1"]["loss"], json!(0.0));
+
+    let (status, body) = http_post(api, "/admin/clock", &json!({"offset_ms": -3000})).await;
+    assert_eq!((status, &body["offset_ms"]), (200, &json!(-3000)));
+    let status: Value = serde_json::from_str(&http_get(api, "/status").await).unwrap();
+    assert_eq!(status["clock_offset_ms"], json!(-3000));
+    cluster.shutdown().await;
+}
