@@ -181,6 +181,7 @@ pub fn commit_change(
             item: new.as_ref(),
         },
     )?;
+    super::pitr::record_version(batch, meta.storage_id, key, &version, new.as_ref())?;
     let change = ItemChangeRef {
         table: &meta.name,
         key,

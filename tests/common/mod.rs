@@ -93,6 +93,11 @@ impl TestRegion {
         }
     }
 
+    /// The root data directory (the region's files are in `<root>/<region>`).
+    pub fn data_root(&self) -> &Path {
+        self.dir.path()
+    }
+
     /// Stops the region cleanly and hands back its data directory.
     pub async fn shutdown(self) -> TempDir {
         self.node.shutdown().await;
