@@ -5,105 +5,13 @@
 mod cluster;
 mod common;
 
-use std::collections::{BTreeMap, HashMap};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::primitives::DateTime;
 use aws_sdk_dynamodb::types::{AttributeValue, PointInTimeRecoverySpecification, ScalarAttributeType, TableStatus};
-use common::{Keys, TestRegion, create_table, error_code, item, n, s, wait_for};
-
-/// A table's items, as the test models them: sort-able key text -> item.
-type Model = BTreeMap<String, HashMap<String, AttributeValue>>;
-
-fn key_text(item: &HashMap<String, AttributeValue>) -> String {
-    format!("{:?}/{:?}", item.get("pk"), item.get("sk"))
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64
-}
-
-/// An instant (ms) after every write acknowledged so far and before every
-/// later one: the next whole millisecond, then wait for the clock to pass
-/// it, so the next write is stamped strictly later.
-async fn mark() -> u64 {
-    let at = now_ms() + 1;
-    wait_for(
-        "the clock to pass the mark",
-        || async move { (now_ms() > at).then_some(()) },
-    )
-    .await;
-    at
-}
-
-pub async fn enable_pitr(client: &Client, table: &str) {
-    set_pitr(client, table, true).await;
-}
-
-async fn set_pitr(client: &Client, table: &str, enabled: bool) {
-    client
-        .update_continuous_backups()
-        .table_name(table)
-        .point_in_time_recovery_specification(
-            PointInTimeRecoverySpecification::builder()
-                .point_in_time_recovery_enabled(enabled)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-}
-
-/// Waits until LatestRestorableDateTime has reached `at_ms`.
-async fn wait_restorable(client: &Client, table: &str, at_ms: u64) {
-    wait_for("the restore time to become restorable", || async move {
-        let description = client
-            .describe_continuous_backups()
-            .table_name(table)
-            .send()
-            .await
-            .ok()?;
-        let pitr = description
-            .continuous_backups_description()?
-            .point_in_time_recovery_description()?;
-        let latest = pitr.latest_restorable_date_time()?.to_millis().ok()? as u64;
-        (latest >= at_ms).then_some(())
-    })
-    .await;
-}
-
-/// Waits until `table` is ACTIVE and returns its items.
-async fn active_items(client: &Client, table: &str) -> Model {
-    wait_for("the restored table to become ACTIVE", || async move {
-        let table = client.describe_table().table_name(table).send().await.ok()?.table?;
-        (table.table_status() == Some(&TableStatus::Active)).then_some(())
-    })
-    .await;
-    scan(client, table).await
-}
-
-async fn scan(client: &Client, table: &str) -> Model {
-    let mut out = Model::new();
-    let mut start = None;
-    loop {
-        let page = client
-            .scan()
-            .table_name(table)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .unwrap();
-        for item in page.items() {
-            out.insert(key_text(item), item.clone());
-        }
-        start = page.last_evaluated_key().cloned();
-        if start.is_none() {
-            return out;
-        }
-    }
-}
+use common::pitr::{Model, active_items, enable_pitr, key_text, mark, now_ms, scan, set_pitr, wait_restorable};
+use common::{Keys, TestRegion, create_table, error_code, item, n, s};
 
 async fn restore(client: &Client, source: &str, target: &str, at_ms: u64) {
     let restored = client
