@@ -2,6 +2,8 @@
 
 mod bench;
 mod bench_replication;
+mod region_backup;
+mod restore;
 mod serve;
 mod up;
 
@@ -29,6 +31,11 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Benchmark the API against its baselines (raw store, no-op HTTP).
     Bench(bench::BenchArgs),
+    /// Restore a table to a point in time (through a running region), or a
+    /// stopped region's data directory from `meridian backup`.
+    Restore(restore::RestoreArgs),
+    /// Save a stopped region's whole data directory.
+    Backup(region_backup::BackupArgs),
 }
 
 /// Arguments of `meridian init`.
@@ -69,5 +76,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Up(args) => up::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Restore(args) => restore::run(args),
+        Command::Backup(args) => region_backup::backup(args),
     }
 }
