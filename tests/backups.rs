@@ -9,24 +9,8 @@ use std::io::Read;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::primitives::DateTime;
 use aws_sdk_dynamodb::types::{BackupStatus, ExportStatus, ScalarAttributeType};
-use common::pitr::{Model, active_items, enable_pitr, key_text, mark, scan, wait_restorable};
-use common::{Keys, REGION, TestRegion, create_table, error_code, item, n, s, wait_for};
-
-async fn fill(client: &Client, table: &str, count: usize, v: &str) -> Model {
-    let mut model = Model::new();
-    for i in 0..count {
-        let row = item([("pk", s(format!("k{i:03}"))), ("n", n(i)), ("v", s(v))]);
-        client
-            .put_item()
-            .table_name(table)
-            .set_item(Some(row.clone()))
-            .send()
-            .await
-            .unwrap();
-        model.insert(key_text(&row), row);
-    }
-    model
-}
+use common::pitr::{Model, active_items, enable_pitr, fill, key_text, mark, scan, wait_restorable};
+use common::{Keys, REGION, TestRegion, create_table, error_code, wait_for};
 
 async fn wait_backup_available(client: &Client, arn: &str) {
     wait_for("the backup to become AVAILABLE", || async move {

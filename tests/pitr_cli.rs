@@ -7,8 +7,8 @@ mod common;
 use std::path::Path;
 
 use aws_sdk_dynamodb::types::ScalarAttributeType;
-use common::pitr::{Model, active_items, enable_pitr, key_text, mark, wait_restorable};
-use common::{Keys, REGION, TestRegion, create_table, item, n, s};
+use common::pitr::{active_items, enable_pitr, fill, mark, wait_restorable};
+use common::{Keys, REGION, TestRegion, create_table};
 
 /// Runs the `meridian` binary; returns (success, stdout + stderr).
 async fn meridian(args: &[&str]) -> (bool, String) {
@@ -25,31 +25,14 @@ async fn meridian(args: &[&str]) -> (bool, String) {
     (output.status.success(), text)
 }
 
-async fn put_all(region: &TestRegion, table: &str, count: usize, v: &str) -> Model {
-    let mut model = Model::new();
-    for i in 0..count {
-        let row = item([("pk", s(format!("k{i}"))), ("n", n(i)), ("v", s(v))]);
-        region
-            .client
-            .put_item()
-            .table_name(table)
-            .set_item(Some(row.clone()))
-            .send()
-            .await
-            .unwrap();
-        model.insert(key_text(&row), row);
-    }
-    model
-}
-
 #[tokio::test]
 async fn meridian_restore_restores_a_table_to_a_time() {
     let region = TestRegion::start().await;
     create_table(&region.client, "orders", Keys::Hash("pk", ScalarAttributeType::S)).await;
     enable_pitr(&region.client, "orders").await;
-    let expected = put_all(&region, "orders", 20, "good").await;
+    let expected = fill(&region.client, "orders", 20, "good").await;
     let at = mark().await;
-    put_all(&region, "orders", 20, "mistake").await;
+    fill(&region.client, "orders", 20, "mistake").await;
     wait_restorable(&region.client, "orders", at).await;
 
     let to = meridian::pitr::time::format_rfc3339(at * 1_000_000);
@@ -95,7 +78,7 @@ async fn meridian_restore_restores_a_table_to_a_time() {
 async fn a_stopped_region_is_backed_up_and_restored_whole() {
     let region = TestRegion::start().await;
     create_table(&region.client, "items", Keys::Hash("pk", ScalarAttributeType::S)).await;
-    let expected = put_all(&region, "items", 15, "saved").await;
+    let expected = fill(&region.client, "items", 15, "saved").await;
     let backup_dir = tempfile::tempdir().unwrap();
     let backup = backup_dir.path().join("us-east-1-backup");
     let data = region.data_root().to_path_buf();

@@ -31,10 +31,14 @@ pub struct BenchArgs {
     /// Approximate item size in bytes.
     #[arg(long, default_value_t = 200)]
     pub item_bytes: usize,
-    /// What to measure: `core` (one region against its baselines) or
-    /// `replication` (three replicating regions against one region).
+    /// What to measure: `core` (one region against its baselines),
+    /// `replication` (three replicating regions against one region) or
+    /// `pitr` (a point-in-time restore against a full scan).
     #[arg(long, default_value = "core")]
     pub scenario: String,
+    /// Items in the table of the `pitr` scenario.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub items: usize,
 }
 
 /// Throughput and latency of one measurement.
@@ -72,7 +76,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.scenario.as_str() {
         "core" => runtime.block_on(bench(args)),
         "replication" => runtime.block_on(super::bench_replication::bench(args)),
-        other => anyhow::bail!("unknown scenario {other:?}: use core or replication"),
+        "pitr" => runtime.block_on(super::bench_pitr::bench(args)),
+        other => anyhow::bail!("unknown scenario {other:?}: use core, replication or pitr"),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The `meridian` command line: parses arguments and runs a subcommand.
 
 mod bench;
+mod bench_pitr;
 mod bench_replication;
 mod region_backup;
 mod restore;

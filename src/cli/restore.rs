@@ -127,7 +127,7 @@ async fn restore_table(
 
 /// Sends one DynamoDB request and returns its JSON answer, or the error
 /// DynamoDB's way (`Type: message`).
-async fn call(addr: SocketAddr, operation: &str, body: &Value) -> anyhow::Result<Value> {
+pub(super) async fn call(addr: SocketAddr, operation: &str, body: &Value) -> anyhow::Result<Value> {
     let stream = tokio::net::TcpStream::connect(addr)
         .await
         .with_context(|| format!("cannot reach the region's API at {addr}; is it running?"))?;

@@ -100,3 +100,25 @@ pub async fn scan(client: &Client, table: &str) -> Model {
         }
     }
 }
+
+/// Puts `count` items `k<i>` (with `n` = i and `v`) into `table`; returns them.
+pub async fn fill(client: &Client, table: &str, count: usize, v: &str) -> Model {
+    let mut model = Model::new();
+    for i in 0..count {
+        let row: HashMap<String, AttributeValue> = [
+            ("pk".to_string(), AttributeValue::S(format!("k{i:03}"))),
+            ("n".to_string(), AttributeValue::N(i.to_string())),
+            ("v".to_string(), AttributeValue::S(v.to_string())),
+        ]
+        .into();
+        client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(row.clone()))
+            .send()
+            .await
+            .unwrap();
+        model.insert(key_text(&row), row);
+    }
+    model
+}
