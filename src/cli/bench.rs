@@ -69,6 +69,21 @@ pub fn summarise(name: &'static str, mut latencies: Vec<Duration>, elapsed: Dura
     }
 }
 
+/// Starts the single region `bench-1` on port 0 with its data in `dir`.
+pub async fn start_bench_node(dir: &Path) -> anyhow::Result<Node> {
+    let region = RegionConfig {
+        name: "bench-1".into(),
+        api: "127.0.0.1:0".parse()?,
+        peer: "127.0.0.1:0".parse()?,
+        clock_offset_ms: 0,
+    };
+    let topology = Topology {
+        cluster: "bench".into(),
+        region: vec![region],
+    };
+    Ok(Node::start(NodeOptions::new(topology, "bench-1", dir.to_path_buf())).await?)
+}
+
 /// Runs the benchmark and prints the table.
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     crate::telemetry::init("warn");
@@ -94,17 +109,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     .await??;
     let raw_get = tokio::task::spawn_blocking(move || raw_store_gets(&raw_path, duration)).await??;
 
-    let region = RegionConfig {
-        name: "bench-1".into(),
-        api: "127.0.0.1:0".parse()?,
-        peer: "127.0.0.1:0".parse()?,
-        clock_offset_ms: 0,
-    };
-    let topology = Topology {
-        cluster: "bench".into(),
-        region: vec![region],
-    };
-    let node = Node::start(NodeOptions::new(topology, "bench-1", dir.clone())).await?;
+    let node = start_bench_node(&dir).await?;
     let addr = node.api_addr.to_string();
     let create = json!({
         "TableName": "bench", "BillingMode": "PAY_PER_REQUEST",

@@ -15,12 +15,11 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use serde_json::json;
 
-use super::bench::{BenchArgs, tempfile_dir};
+use super::bench::{BenchArgs, start_bench_node, tempfile_dir};
 use super::restore::call;
-use crate::config::{RegionConfig, Topology};
 use crate::engine::{Engine, ItemOp, ItemWrite, RangeRead};
 use crate::model::{AttributeValue, Item};
-use crate::node::{Node, NodeOptions};
+use crate::node::Node;
 use crate::pitr::time;
 
 const MINUTE_MS: i64 = 60_000;
@@ -93,17 +92,7 @@ async fn full_scan(engine: &Engine, table: &str) -> anyhow::Result<u64> {
 pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let n = args.items;
     let dir = tempfile_dir()?;
-    let region = RegionConfig {
-        name: "bench-1".into(),
-        api: "127.0.0.1:0".parse()?,
-        peer: "127.0.0.1:0".parse()?,
-        clock_offset_ms: 0,
-    };
-    let topology = Topology {
-        cluster: "bench".into(),
-        region: vec![region],
-    };
-    let node = Node::start(NodeOptions::new(topology, "bench-1", dir.clone())).await?;
+    let node = start_bench_node(&dir).await?;
     let addr = node.api_addr;
     let engine = node.engine().clone();
     let create = json!({
