@@ -44,7 +44,7 @@ pub(super) struct RestoreJob {
 }
 
 impl RestoreJob {
-    fn record_name(&self) -> String {
+    pub(super) fn record_name(&self) -> String {
         format!("{JOB_PREFIX}{}", self.target)
     }
 }
