@@ -69,13 +69,14 @@ pub fn summarise(name: &'static str, mut latencies: Vec<Duration>, elapsed: Dura
     }
 }
 
-/// Starts the single region `bench-1` on port 0 with its data in `dir`.
-pub async fn start_bench_node(dir: &Path) -> anyhow::Result<Node> {
+/// Starts the single region `bench-1` on port 0 with its data in `dir` and
+/// its clock `clock_offset_ms` off.
+pub async fn start_bench_node(dir: &Path, clock_offset_ms: i64) -> anyhow::Result<Node> {
     let region = RegionConfig {
         name: "bench-1".into(),
         api: "127.0.0.1:0".parse()?,
         peer: "127.0.0.1:0".parse()?,
-        clock_offset_ms: 0,
+        clock_offset_ms,
     };
     let topology = Topology {
         cluster: "bench".into(),
@@ -109,7 +110,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     .await??;
     let raw_get = tokio::task::spawn_blocking(move || raw_store_gets(&raw_path, duration)).await??;
 
-    let node = start_bench_node(&dir).await?;
+    let node = start_bench_node(&dir, 0).await?;
     let addr = node.api_addr.to_string();
     let create = json!({
         "TableName": "bench", "BillingMode": "PAY_PER_REQUEST",
