@@ -104,6 +104,14 @@ mod tests {
             .await
             .unwrap();
 
+        // Clients cannot write into a table being restored.
+        let write = ItemWrite::new(ItemOp::Put(Item::from([(
+            "pk".to_string(),
+            AttributeValue::S("client".into()),
+        )])));
+        let refused = engine.write_item("dst".into(), write).await.unwrap_err();
+        assert!(matches!(refused, crate::engine::EngineError::ResourceNotFound));
+
         let pitr = Pitr::new(engine.clone(), PitrConfig::default(), dir.path().to_path_buf());
         pitr.start();
         let deadline = Instant::now() + Duration::from_secs(60);

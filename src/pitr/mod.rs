@@ -24,9 +24,10 @@
 //! window starts then: EarliestRestorableDateTime is when PITR was enabled,
 //! or now minus the recovery period, whichever is later). Turning it off
 //! drops the history. The collector (`gc.rs`) keeps, per key, the newest
-//! version at or before the window start plus everything after it, so disk
-//! use is bounded by the table plus the writes of the window; `/admin/pitr`
-//! reports the bytes kept per table.
+//! version at or before the window start (unless it is a tombstone) plus
+//! everything after it, so disk use is bounded by the table plus the writes
+//! of the window; `/admin/pitr` reports the versions and bytes kept per
+//! table. Deleting a table (or this region's replica) drops its history.
 //!
 //! Restores (`restore.rs`) create the target table CREATING, load it in
 //! chunks through the engine's writer while the source keeps serving, and
