@@ -129,14 +129,8 @@ impl Engine {
                         settings
                     }
                     None => {
-                        for (key, bytes) in batch.tables.all_items(meta.storage_id)? {
-                            let record: crate::store::ItemRecord =
-                                records::decode(&bytes).map_err(|e| EngineError::Store(e.into()))?;
-                            let size = record.item.as_ref().map(|i| (item_size(i) as u32).max(1)).unwrap_or(0);
-                            batch
-                                .tables
-                                .put_history(meta.storage_id, &key, &record.version, size, &bytes)?;
-                        }
+                        let seeded = batch.tables.seed_history(meta.storage_id)?;
+                        tracing::info!(region = %batch.region, table = %meta.name, seeded, "PITR enabled");
                         PitrSettings {
                             recovery_days: recovery_days.unwrap_or(35),
                             enabled_at: batch.hlc.now(),

@@ -27,6 +27,7 @@ use redb::{ReadableTable, TableDefinition};
 use super::records::{self, ItemRecord, Version};
 use super::{ReadTables, StoreError, WriteTables};
 use crate::clock::Timestamp;
+use crate::model::item_size;
 
 pub(super) const HISTORY: TableDefinition<&[u8], &[u8]> = TableDefinition::new("history");
 pub(super) const PITR: TableDefinition<&str, &[u8]> = TableDefinition::new("pitr");
@@ -74,6 +75,15 @@ fn history_key(storage_id: u64, key: &[u8], version: &Version) -> Vec<u8> {
     out
 }
 
+/// The history value of one version: layout byte, item size, record bytes.
+fn history_value(size: u32, record: &[u8]) -> Vec<u8> {
+    let mut value = Vec::with_capacity(5 + record.len());
+    value.push(HISTORY_V1);
+    value.extend_from_slice(&size.to_be_bytes());
+    value.extend_from_slice(record);
+    value
+}
+
 /// Splits a raw history key into (primary key, timestamp), without its
 /// storage prefix. `None` for a key this module did not write.
 fn split_key(raw: &[u8]) -> Option<(&[u8], Timestamp)> {
@@ -117,12 +127,10 @@ impl WriteTables<'_> {
         size: u32,
         record: &[u8],
     ) -> Result<(), StoreError> {
-        let mut value = Vec::with_capacity(5 + record.len());
-        value.push(HISTORY_V1);
-        value.extend_from_slice(&size.to_be_bytes());
-        value.extend_from_slice(record);
-        self.history
-            .insert(history_key(storage_id, key, version).as_slice(), value.as_slice())?;
+        self.history.insert(
+            history_key(storage_id, key, version).as_slice(),
+            history_value(size, record).as_slice(),
+        )?;
         Ok(())
     }
 
@@ -246,16 +254,22 @@ impl WriteTables<'_> {
         Ok(())
     }
 
-    /// Every item record of a table (tombstones included), for seeding its
-    /// history when PITR is turned on.
-    pub fn all_items(&self, storage_id: u64) -> Result<Vec<RawRecord>, StoreError> {
+    /// Copies every record of a table (tombstones included) into its
+    /// history, when PITR is turned on; returns how many. Streams from
+    /// `items` to `history` inside the transaction, holding no copy.
+    pub fn seed_history(&mut self, storage_id: u64) -> Result<u64, StoreError> {
         let (start, end) = table_range(storage_id);
-        let mut out = Vec::new();
+        let mut seeded = 0;
         for entry in self.items.range::<&[u8]>(start.as_slice()..end.as_slice())? {
             let (k, v) = entry?;
-            out.push((k.value()[8..].to_vec(), v.value().to_vec()));
+            let record: ItemRecord = records::decode(v.value())?;
+            let size = record.item.as_ref().map(|i| (item_size(i) as u32).max(1)).unwrap_or(0);
+            let key = history_key(storage_id, &k.value()[8..], &record.version);
+            self.history
+                .insert(key.as_slice(), history_value(size, v.value()).as_slice())?;
+            seeded += 1;
         }
-        Ok(out)
+        Ok(seeded)
     }
 
     /// Stores raw item-record bytes for a key (restores); returns whether a
@@ -265,9 +279,6 @@ impl WriteTables<'_> {
         Ok(previous.is_some())
     }
 }
-
-/// An encoded primary key and its encoded `ItemRecord`.
-pub type RawRecord = (Vec<u8>, Vec<u8>);
 
 /// What one stretch of history collection did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
