@@ -45,6 +45,39 @@ async fn a_backup_restores_after_its_table_was_deleted() {
     let listed = client.list_backups().table_name("src").send().await.unwrap();
     assert_eq!(listed.backup_summaries().len(), 1);
     assert_eq!(listed.backup_summaries()[0].backup_arn(), Some(arn.as_str()));
+    let created_at = *listed.backup_summaries()[0].backup_creation_date_time().unwrap();
+
+    // A second backup: pages of one, and a time range that excludes it.
+    let second = client
+        .create_backup()
+        .table_name("src")
+        .backup_name("weekly")
+        .send()
+        .await
+        .unwrap();
+    let second_arn = second.backup_details().unwrap().backup_arn().to_string();
+    wait_backup_available(client, &second_arn).await;
+    let page = client.list_backups().limit(1).send().await.unwrap();
+    assert_eq!(page.backup_summaries().len(), 1);
+    let next = page.last_evaluated_backup_arn().unwrap().to_string();
+    let rest = client
+        .list_backups()
+        .exclusive_start_backup_arn(next)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rest.backup_summaries().len(), 1);
+    assert!(rest.last_evaluated_backup_arn().is_none());
+    let upper = DateTime::from_millis(created_at.to_millis().unwrap() + 1);
+    let early = client
+        .list_backups()
+        .time_range_upper_bound(upper)
+        .send()
+        .await
+        .unwrap();
+    let arns: Vec<_> = early.backup_summaries().iter().filter_map(|b| b.backup_arn()).collect();
+    assert_eq!(arns, [arn.as_str()]);
+    client.delete_backup().backup_arn(&second_arn).send().await.unwrap();
     let description = client.describe_backup().backup_arn(&arn).send().await.unwrap();
     let source = description
         .backup_description()
