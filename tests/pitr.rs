@@ -9,7 +9,10 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::primitives::DateTime;
-use aws_sdk_dynamodb::types::{AttributeValue, PointInTimeRecoverySpecification, ScalarAttributeType, TableStatus};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, BillingMode, PointInTimeRecoverySpecification, ProvisionedThroughput, ScalarAttributeType,
+    TableStatus,
+};
 use common::pitr::{Model, active_items, enable_pitr, key_text, mark, now_ms, scan, set_pitr, wait_restorable};
 use common::{Keys, TestRegion, create_table, error_code, item, n, s};
 
@@ -120,10 +123,31 @@ async fn restores_equal_the_reference_at_several_instants() {
         .source_table_name("src")
         .target_table_name("latest")
         .use_latest_restorable_time(true)
+        .billing_mode_override(BillingMode::Provisioned)
+        .provisioned_throughput_override(
+            ProvisionedThroughput::builder()
+                .read_capacity_units(7)
+                .write_capacity_units(3)
+                .build()
+                .unwrap(),
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(active_items(client, "latest").await, model);
+    let table = client
+        .describe_table()
+        .table_name("latest")
+        .send()
+        .await
+        .unwrap()
+        .table
+        .unwrap();
+    let throughput = table.provisioned_throughput().unwrap();
+    assert_eq!(
+        (throughput.read_capacity_units(), throughput.write_capacity_units()),
+        (Some(7), Some(3))
+    );
     region.shutdown().await;
 }
 

@@ -22,7 +22,6 @@ pub enum ErrorKind {
     InternalServerError,
     TableNotFound,
     TableAlreadyExists,
-    TableInUse,
     PointInTimeRecoveryUnavailable,
     InvalidRestoreTime,
     InvalidExportTime,
@@ -46,7 +45,6 @@ impl ErrorKind {
             ErrorKind::InternalServerError => "com.amazonaws.dynamodb.v20120810#InternalServerError",
             ErrorKind::TableNotFound => "com.amazonaws.dynamodb.v20120810#TableNotFoundException",
             ErrorKind::TableAlreadyExists => "com.amazonaws.dynamodb.v20120810#TableAlreadyExistsException",
-            ErrorKind::TableInUse => "com.amazonaws.dynamodb.v20120810#TableInUseException",
             ErrorKind::PointInTimeRecoveryUnavailable => {
                 "com.amazonaws.dynamodb.v20120810#PointInTimeRecoveryUnavailableException"
             }
@@ -150,7 +148,6 @@ impl From<PitrError> for ApiError {
         let kind = match &error {
             PitrError::TableNotFound(_) => ErrorKind::TableNotFound,
             PitrError::TableAlreadyExists(_) => ErrorKind::TableAlreadyExists,
-            PitrError::TableInUse(_) => ErrorKind::TableInUse,
             PitrError::PitrUnavailable(_) => ErrorKind::PointInTimeRecoveryUnavailable,
             PitrError::InvalidRestoreTime(_) => ErrorKind::InvalidRestoreTime,
             PitrError::InvalidExportTime(_) => ErrorKind::InvalidExportTime,

@@ -12,9 +12,6 @@ pub enum PitrError {
     /// The restore target exists already.
     #[error("Table already exists: {0}")]
     TableAlreadyExists(String),
-    /// The table is being created or deleted.
-    #[error("Table is in use: {0}")]
-    TableInUse(String),
     /// PITR is off for the source table.
     #[error("Point in time recovery is not enabled for table '{0}'")]
     PitrUnavailable(String),
