@@ -68,7 +68,8 @@ async fn a_backup_restores_after_its_table_was_deleted() {
         .unwrap();
     assert_eq!(rest.backup_summaries().len(), 1);
     assert!(rest.last_evaluated_backup_arn().is_none());
-    let upper = DateTime::from_millis(created_at.to_millis().unwrap() + 1);
+    // Epoch seconds through an f64 may lose up to a millisecond.
+    let upper = DateTime::from_millis(created_at.to_millis().unwrap() + 2);
     let early = client
         .list_backups()
         .time_range_upper_bound(upper)

@@ -298,7 +298,12 @@ pub async fn handle_list_backups(pitr: &Pitr, req: Request) -> Result<Value, Api
         .into_iter()
         // Every backup Meridian takes is a USER backup.
         .filter(|_| matches!(backup_type.as_deref(), None | Some("USER") | Some("ALL")))
-        .filter(|b| lower.is_none_or(|l| b.created_ns >= l) && upper.is_none_or(|u| b.created_ns < u))
+        // Compared at the millisecond precision the creation time is shown
+        // in; the lower bound is inclusive, the upper exclusive.
+        .filter(|b| {
+            let created = b.created_ns / 1_000_000 * 1_000_000;
+            lower.is_none_or(|l| created >= l) && upper.is_none_or(|u| created < u)
+        })
         .collect();
     if let Some(start) = start
         && let Some(at) = backups.iter().position(|b| b.arn == start)
