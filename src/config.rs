@@ -202,6 +202,8 @@ pub struct NodeConfig {
     pub limits: LimitsConfig,
     /// Storage engine settings.
     pub storage: StorageConfig,
+    /// Point-in-time recovery, backups and exports.
+    pub pitr: PitrConfig,
 }
 
 impl Default for NodeConfig {
@@ -211,6 +213,7 @@ impl Default for NodeConfig {
             auth: "none".into(),
             limits: LimitsConfig::default(),
             storage: StorageConfig::default(),
+            pitr: PitrConfig::default(),
         }
     }
 }
@@ -253,6 +256,33 @@ impl Default for StorageConfig {
     }
 }
 
+/// Point-in-time recovery, backups and exports.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PitrConfig {
+    /// How far LatestRestorableDateTime trails the wall clock, ms: writes
+    /// stamped before it have committed. Default 1000.
+    pub latest_lag_ms: u64,
+    /// Seconds between passes of the history collector. Default 60.
+    pub gc_interval_secs: u64,
+    /// Where exports go: `<export_root>/<S3Bucket>/<S3Prefix>/AWSDynamoDB/..`.
+    /// Empty means `<data dir>/exports`. Default "".
+    pub export_root: String,
+    /// Items per restore, backup and export chunk. Default 4096.
+    pub chunk_items: usize,
+}
+
+impl Default for PitrConfig {
+    fn default() -> PitrConfig {
+        PitrConfig {
+            latest_lag_ms: 1000,
+            gc_interval_secs: 60,
+            export_root: String::new(),
+            chunk_items: 4096,
+        }
+    }
+}
+
 impl NodeConfig {
     /// Reads and validates a node config file.
     pub fn load(path: &Path) -> Result<NodeConfig, ConfigError> {
@@ -272,6 +302,11 @@ impl NodeConfig {
         if self.storage.group_commit_max == 0 || self.storage.write_queue == 0 {
             return Err(ConfigError::Invalid(
                 "storage.group_commit_max and storage.write_queue must be > 0".into(),
+            ));
+        }
+        if self.pitr.gc_interval_secs == 0 || self.pitr.chunk_items == 0 {
+            return Err(ConfigError::Invalid(
+                "pitr.gc_interval_secs and pitr.chunk_items must be > 0".into(),
             ));
         }
         if self.limits.max_request_bytes < 1024 {

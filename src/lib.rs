@@ -13,6 +13,7 @@
 //! - [`api`]: the DynamoDB JSON 1.0 HTTP API and its error mapping.
 //! - [`replication`]: QUIC links between regions: TLS, wire frames, shipping and applying.
 //! - [`chaos`]: simulated link delay, jitter, loss, bandwidth and partitions.
+//! - [`pitr`]: point-in-time recovery, on-demand backups and exports.
 //! - [`metrics`]: metric names and the Prometheus `/metrics` exposition.
 //! - [`node`]: one region as a running unit with an ordered shutdown.
 //! - [`cli`]: the `meridian` subcommands.
@@ -28,6 +29,7 @@ pub mod expr;
 pub mod metrics;
 pub mod model;
 pub mod node;
+pub mod pitr;
 pub mod replication;
 pub mod store;
 pub mod telemetry;

@@ -17,6 +17,7 @@ use crate::chaos::LinkControl;
 use crate::clock::Hlc;
 use crate::config::{NodeConfig, Topology};
 use crate::engine::{Engine, EngineError};
+use crate::pitr::Pitr;
 use crate::replication::tls::RegionTls;
 use crate::replication::{Replication, ReplicationOptions};
 
@@ -78,6 +79,7 @@ pub struct Node {
     stop: watch::Sender<bool>,
     api_task: JoinHandle<std::io::Result<()>>,
     replication: Option<Replication>,
+    pitr: Pitr,
 }
 
 impl Node {
@@ -97,6 +99,7 @@ impl Node {
         let dir = options.data_root.join(&region.name);
         let storage = options.config.storage.clone();
         let name = region.name.clone();
+        let pitr_dir = dir.clone();
         let engine = tokio::task::spawn_blocking(move || Engine::open(&dir, &name, hlc, &storage))
             .await
             .map_err(|_| EngineError::Stopped)??;
@@ -142,6 +145,9 @@ impl Node {
         state.peers = replication.as_ref().map(|r| r.status());
         state.links = replication.as_ref().map(|_| links.clone());
         state.metrics = Arc::new(crate::metrics::Metrics::new(engine.clone(), state.peers.clone()));
+        let pitr = Pitr::new(engine.clone(), options.config.pitr.clone(), pitr_dir);
+        pitr.start();
+        state.pitr = Some(pitr.clone());
         if replication.is_some() {
             state.regions = options.topology.region.iter().map(|r| r.name.clone()).collect();
         }
@@ -157,6 +163,7 @@ impl Node {
             stop,
             api_task,
             replication,
+            pitr,
         })
     }
 
@@ -171,13 +178,14 @@ impl Node {
     }
 
     /// Stops serving, waits for requests in flight, closes replication
-    /// links, then stops the writer after it has committed what was queued.
+    /// links, stops PITR workers and jobs, then stops the writer after it has committed what was queued.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         let _ = self.api_task.await;
         if let Some(replication) = self.replication {
             replication.shutdown().await;
         }
+        self.pitr.shutdown().await;
         let engine = self.engine.clone();
         let _ = tokio::task::spawn_blocking(move || engine.shutdown()).await;
         tracing::info!(region = %self.engine.region(), "region stopped");

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use crate::engine::EngineError;
 use crate::model::{Item, ValueError, item_to_json};
+use crate::pitr::PitrError;
 
 /// DynamoDB's error kinds that Meridian returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +20,15 @@ pub enum ErrorKind {
     ConditionalCheckFailed,
     RequestTooLarge,
     InternalServerError,
+    TableNotFound,
+    TableAlreadyExists,
+    PointInTimeRecoveryUnavailable,
+    InvalidRestoreTime,
+    InvalidExportTime,
+    BackupNotFound,
+    BackupInUse,
+    ExportNotFound,
+    ExportConflict,
 }
 
 impl ErrorKind {
@@ -33,6 +43,17 @@ impl ErrorKind {
             ErrorKind::ConditionalCheckFailed => "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException",
             ErrorKind::RequestTooLarge => "com.amazon.coral.service#RequestEntityTooLargeException",
             ErrorKind::InternalServerError => "com.amazonaws.dynamodb.v20120810#InternalServerError",
+            ErrorKind::TableNotFound => "com.amazonaws.dynamodb.v20120810#TableNotFoundException",
+            ErrorKind::TableAlreadyExists => "com.amazonaws.dynamodb.v20120810#TableAlreadyExistsException",
+            ErrorKind::PointInTimeRecoveryUnavailable => {
+                "com.amazonaws.dynamodb.v20120810#PointInTimeRecoveryUnavailableException"
+            }
+            ErrorKind::InvalidRestoreTime => "com.amazonaws.dynamodb.v20120810#InvalidRestoreTimeException",
+            ErrorKind::InvalidExportTime => "com.amazonaws.dynamodb.v20120810#InvalidExportTimeException",
+            ErrorKind::BackupNotFound => "com.amazonaws.dynamodb.v20120810#BackupNotFoundException",
+            ErrorKind::BackupInUse => "com.amazonaws.dynamodb.v20120810#BackupInUseException",
+            ErrorKind::ExportNotFound => "com.amazonaws.dynamodb.v20120810#ExportNotFoundException",
+            ErrorKind::ExportConflict => "com.amazonaws.dynamodb.v20120810#ExportConflictException",
         }
     }
 
@@ -119,6 +140,31 @@ impl From<EngineError> for ApiError {
                 ApiError::new(ErrorKind::InternalServerError, "Internal server error")
             }
         }
+    }
+}
+
+impl From<PitrError> for ApiError {
+    fn from(error: PitrError) -> ApiError {
+        let kind = match &error {
+            PitrError::TableNotFound(_) => ErrorKind::TableNotFound,
+            PitrError::TableAlreadyExists(_) => ErrorKind::TableAlreadyExists,
+            PitrError::PitrUnavailable(_) => ErrorKind::PointInTimeRecoveryUnavailable,
+            PitrError::InvalidRestoreTime(_) => ErrorKind::InvalidRestoreTime,
+            PitrError::InvalidExportTime(_) => ErrorKind::InvalidExportTime,
+            PitrError::BackupNotFound(_) => ErrorKind::BackupNotFound,
+            PitrError::BackupInUse(_) => ErrorKind::BackupInUse,
+            PitrError::ExportNotFound(_) => ErrorKind::ExportNotFound,
+            PitrError::ExportConflict(_) => ErrorKind::ExportConflict,
+            PitrError::Validation(_) => ErrorKind::Validation,
+            PitrError::Engine(_) | PitrError::Io(_) | PitrError::Corrupt(_) => {
+                if let PitrError::Engine(engine) = error {
+                    return engine.into();
+                }
+                tracing::error!(error = %error, "internal error");
+                return ApiError::new(ErrorKind::InternalServerError, "Internal server error");
+            }
+        };
+        ApiError::new(kind, error.to_string())
     }
 }
 

@@ -3,8 +3,10 @@
 //! Responses carry `x-amz-crc32` (the SDKs check it) and a request id.
 
 mod admin;
+mod backups;
 mod capacity;
 pub mod error;
+mod exports;
 mod expressions;
 mod items;
 mod query;
@@ -47,6 +49,8 @@ pub struct ApiState {
     pub metrics: Arc<Metrics>,
     /// Simulated conditions of the links leaving this region, when it has peers.
     pub links: Option<Arc<LinkControl>>,
+    /// Point-in-time recovery, backups and exports (set by `Node`).
+    pub pitr: Option<crate::pitr::Pitr>,
     requests: AtomicU64,
 }
 
@@ -63,6 +67,7 @@ impl ApiState {
             regions,
             metrics,
             links: None,
+            pitr: None,
             requests: AtomicU64::new(0),
         }
     }
@@ -88,6 +93,17 @@ pub enum Operation {
     BatchWriteItem,
     Query,
     Scan,
+    UpdateContinuousBackups,
+    DescribeContinuousBackups,
+    RestoreTableToPointInTime,
+    CreateBackup,
+    DescribeBackup,
+    ListBackups,
+    DeleteBackup,
+    RestoreTableFromBackup,
+    ExportTableToPointInTime,
+    DescribeExport,
+    ListExports,
 }
 
 impl Operation {
@@ -111,6 +127,17 @@ impl Operation {
             Operation::BatchWriteItem => "BatchWriteItem",
             Operation::Query => "Query",
             Operation::Scan => "Scan",
+            Operation::UpdateContinuousBackups => "UpdateContinuousBackups",
+            Operation::DescribeContinuousBackups => "DescribeContinuousBackups",
+            Operation::RestoreTableToPointInTime => "RestoreTableToPointInTime",
+            Operation::CreateBackup => "CreateBackup",
+            Operation::DescribeBackup => "DescribeBackup",
+            Operation::ListBackups => "ListBackups",
+            Operation::DeleteBackup => "DeleteBackup",
+            Operation::RestoreTableFromBackup => "RestoreTableFromBackup",
+            Operation::ExportTableToPointInTime => "ExportTableToPointInTime",
+            Operation::DescribeExport => "DescribeExport",
+            Operation::ListExports => "ListExports",
         }
     }
 
@@ -135,6 +162,17 @@ impl Operation {
             "BatchWriteItem" => Operation::BatchWriteItem,
             "Query" => Operation::Query,
             "Scan" => Operation::Scan,
+            "UpdateContinuousBackups" => Operation::UpdateContinuousBackups,
+            "DescribeContinuousBackups" => Operation::DescribeContinuousBackups,
+            "RestoreTableToPointInTime" => Operation::RestoreTableToPointInTime,
+            "CreateBackup" => Operation::CreateBackup,
+            "DescribeBackup" => Operation::DescribeBackup,
+            "ListBackups" => Operation::ListBackups,
+            "DeleteBackup" => Operation::DeleteBackup,
+            "RestoreTableFromBackup" => Operation::RestoreTableFromBackup,
+            "ExportTableToPointInTime" => Operation::ExportTableToPointInTime,
+            "DescribeExport" => Operation::DescribeExport,
+            "ListExports" => Operation::ListExports,
             _ => return None,
         })
     }
@@ -149,6 +187,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/admin/conflicts", get(admin::handle_conflicts))
         .route("/admin/links", get(admin::handle_links).post(admin::handle_set_link))
         .route("/admin/clock", get(admin::handle_clock).post(admin::handle_set_clock))
+        .route("/admin/pitr", get(backups::handle_admin_status))
         .with_state(state)
 }
 
@@ -228,6 +267,34 @@ async fn dispatch(state: &ApiState, operation: Operation, req: Request) -> Resul
         Operation::BatchWriteItem => items::handle_batch_write_item(engine, req).await,
         Operation::Query => query::handle_query(engine, req).await,
         Operation::Scan => query::handle_scan(engine, req).await,
+        _ => dispatch_pitr(state, operation, req).await,
+    }
+}
+
+/// The PITR, backup and export operations.
+async fn dispatch_pitr(state: &ApiState, operation: Operation, req: Request) -> Result<Value, ApiError> {
+    let Some(pitr) = &state.pitr else {
+        return Err(ApiError::new(
+            ErrorKind::InternalServerError,
+            "Point-in-time recovery is not running in this region",
+        ));
+    };
+    match operation {
+        Operation::UpdateContinuousBackups => backups::handle_update_continuous_backups(pitr, req).await,
+        Operation::DescribeContinuousBackups => backups::handle_describe_continuous_backups(pitr, req).await,
+        Operation::RestoreTableToPointInTime => backups::handle_restore_to_point_in_time(pitr, req).await,
+        Operation::CreateBackup => backups::handle_create_backup(pitr, req).await,
+        Operation::DescribeBackup => backups::handle_describe_backup(pitr, req).await,
+        Operation::ListBackups => backups::handle_list_backups(pitr, req).await,
+        Operation::DeleteBackup => backups::handle_delete_backup(pitr, req).await,
+        Operation::RestoreTableFromBackup => backups::handle_restore_from_backup(pitr, req).await,
+        Operation::ExportTableToPointInTime => exports::handle_export(pitr, req).await,
+        Operation::DescribeExport => exports::handle_describe_export(pitr, req).await,
+        Operation::ListExports => exports::handle_list_exports(pitr, req).await,
+        other => Err(ApiError::new(
+            ErrorKind::UnknownOperation,
+            format!("Unknown operation: {}", other.name()),
+        )),
     }
 }
 

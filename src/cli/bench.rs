@@ -34,7 +34,8 @@ pub struct BenchArgs {
     /// What to measure: `core` (one region against its baselines),
     /// `replication` (three replicating regions against one region) or
     /// `latency` (every region of --topology driven at --rate, with its
-    /// simulated link delays: client latency per region, lag per link).
+    /// simulated link delays: client latency per region, lag per link) or
+    /// `pitr` (a point-in-time restore against a full scan).
     #[arg(long, default_value = "core")]
     pub scenario: String,
     /// Topology for the latency scenario (names and `[[link]]`s; its
@@ -44,6 +45,9 @@ pub struct BenchArgs {
     /// Writes per second per region in the latency scenario; 0 is flat out.
     #[arg(long, default_value_t = 200.0)]
     pub rate: f64,
+    /// Items in the table of the `pitr` scenario.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub items: usize,
 }
 
 /// Throughput and latency of one measurement.
@@ -76,6 +80,23 @@ pub fn summarise(name: &'static str, mut latencies: Vec<Duration>, elapsed: Dura
     }
 }
 
+/// Starts the single region `bench-1` on port 0 with its data in `dir` and
+/// its clock `clock_offset_ms` off.
+pub async fn start_bench_node(dir: &Path, clock_offset_ms: i64) -> anyhow::Result<Node> {
+    let region = RegionConfig {
+        name: "bench-1".into(),
+        api: "127.0.0.1:0".parse()?,
+        peer: "127.0.0.1:0".parse()?,
+        clock_offset_ms,
+    };
+    let topology = Topology {
+        cluster: "bench".into(),
+        region: vec![region],
+        link: Vec::new(),
+    };
+    Ok(Node::start(NodeOptions::new(topology, "bench-1", dir.to_path_buf())).await?)
+}
+
 /// Runs the benchmark and prints the table.
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     crate::telemetry::init("warn");
@@ -84,7 +105,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         "core" => runtime.block_on(bench(args)),
         "replication" => runtime.block_on(super::bench_replication::bench(args)),
         "latency" => runtime.block_on(super::bench_latency::bench(args)),
-        other => anyhow::bail!("unknown scenario {other:?}: use core, replication or latency"),
+        "pitr" => runtime.block_on(super::bench_pitr::bench(args)),
+        other => anyhow::bail!("unknown scenario {other:?}: use core, replication, latency or pitr"),
     }
 }
 
@@ -101,18 +123,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     .await??;
     let raw_get = tokio::task::spawn_blocking(move || raw_store_gets(&raw_path, duration)).await??;
 
-    let region = RegionConfig {
-        name: "bench-1".into(),
-        api: "127.0.0.1:0".parse()?,
-        peer: "127.0.0.1:0".parse()?,
-        clock_offset_ms: 0,
-    };
-    let topology = Topology {
-        cluster: "bench".into(),
-        region: vec![region],
-        link: Vec::new(),
-    };
-    let node = Node::start(NodeOptions::new(topology, "bench-1", dir.clone())).await?;
+    let node = start_bench_node(&dir, 0).await?;
     let addr = node.api_addr.to_string();
     let create = json!({
         "TableName": "bench", "BillingMode": "PAY_PER_REQUEST",

@@ -2,10 +2,13 @@
 
 mod bench;
 mod bench_latency;
+mod bench_pitr;
 mod bench_replication;
 mod control;
 mod drill;
 mod http;
+mod region_backup;
+mod restore;
 mod serve;
 mod supervisor;
 mod up;
@@ -42,6 +45,11 @@ pub enum Command {
     Clock(control::ClockArgs),
     /// Run a scripted disaster-recovery drill on a cluster of its own.
     Drill(drill::DrillArgs),
+    /// Restore a table to a point in time (through a running region), or a
+    /// stopped region's data directory from `meridian backup`.
+    Restore(restore::RestoreArgs),
+    /// Save a stopped region's whole data directory.
+    Backup(region_backup::BackupArgs),
 }
 
 /// Arguments of `meridian init`.
@@ -86,5 +94,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Region(args) => control::run_region(args),
         Command::Clock(args) => control::run_clock(args),
         Command::Drill(args) => drill::run(args),
+        Command::Restore(args) => restore::run(args),
+        Command::Backup(args) => region_backup::backup(args),
     }
 }

@@ -9,6 +9,7 @@
 
 pub mod error;
 pub mod lww;
+pub mod pitr;
 pub mod read;
 pub mod remote;
 mod schema_cache;
@@ -172,44 +173,7 @@ impl Engine {
 
     /// Creates a table (ACTIVE at once, as DynamoDB Local does).
     pub async fn create_table(&self, spec: NewTable) -> Result<TableMeta, EngineError> {
-        self.writer()?
-            .submit(move |batch| {
-                if batch.table(&spec.name)?.is_some() {
-                    return Err(EngineError::TableExists(spec.name));
-                }
-                let storage_id = batch.tables.allocate_storage_id()?;
-                let now = batch.hlc.now();
-                let meta = TableMeta {
-                    table_id: table_uuid(storage_id, now.wall_ns, &spec.name),
-                    name: spec.name,
-                    storage_id,
-                    key_schema: spec.key_schema,
-                    attribute_definitions: spec.attribute_definitions,
-                    billing: spec.billing,
-                    status: TableStatus::Active,
-                    created_at_ms: now.unix_millis(),
-                    tags: spec.tags,
-                    item_count: 0,
-                    size_bytes: 0,
-                    replicas: vec![Replica {
-                        region: batch.region.to_string(),
-                        status: ReplicaStatus::Active,
-                    }],
-                    changed: now,
-                    changed_by: batch.region.to_string(),
-                };
-                batch.set_table(&meta.name, Some(meta.clone()));
-                let version = Version {
-                    ts: now,
-                    region: batch.region.to_string(),
-                };
-                batch.tables.append_change(&Change::Table {
-                    version,
-                    change: TableChange::Created(meta.clone()),
-                })?;
-                Ok(meta)
-            })
-            .await
+        self.writer()?.submit(move |batch| create_in(batch, spec)).await
     }
 
     /// Deletes a table and its items; returns its last description, DELETING.
@@ -483,6 +447,44 @@ impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine").field("region", &self.region()).finish()
     }
+}
+
+/// Creates a table inside a write group (CreateTable, restore targets).
+fn create_in(batch: &mut writer::Batch<'_, '_>, spec: NewTable) -> Result<TableMeta, EngineError> {
+    if batch.table(&spec.name)?.is_some() {
+        return Err(EngineError::TableExists(spec.name));
+    }
+    let storage_id = batch.tables.allocate_storage_id()?;
+    let now = batch.hlc.now();
+    let meta = TableMeta {
+        table_id: table_uuid(storage_id, now.wall_ns, &spec.name),
+        name: spec.name,
+        storage_id,
+        key_schema: spec.key_schema,
+        attribute_definitions: spec.attribute_definitions,
+        billing: spec.billing,
+        status: TableStatus::Active,
+        created_at_ms: now.unix_millis(),
+        tags: spec.tags,
+        item_count: 0,
+        size_bytes: 0,
+        replicas: vec![Replica {
+            region: batch.region.to_string(),
+            status: ReplicaStatus::Active,
+        }],
+        changed: now,
+        changed_by: batch.region.to_string(),
+    };
+    batch.set_table(&meta.name, Some(meta.clone()));
+    let version = Version {
+        ts: now,
+        region: batch.region.to_string(),
+    };
+    batch.tables.append_change(&Change::Table {
+        version,
+        change: TableChange::Created(meta.clone()),
+    })?;
+    Ok(meta)
 }
 
 /// A UUID-shaped, stable table id derived from the table's creation.

@@ -101,6 +101,14 @@ fn apply_item(batch: &mut Batch<'_, '_>, change: ItemChange, report: &mut ApplyR
         report.applied += 1;
         return Ok(());
     }
+    // A loser here may still be the winner at an earlier time: PITR keeps it.
+    super::pitr::record_version(
+        batch,
+        meta.storage_id,
+        &change.key,
+        &change.version,
+        change.new.as_ref(),
+    )?;
     report.superseded += 1;
     if let Some(current) = current
         && current.version != change.version
@@ -144,6 +152,8 @@ pub fn apply_snapshot(
                 ChangeCause::Client,
             )?;
             won += 1;
+        } else {
+            super::pitr::record_version(batch, meta.storage_id, &key, &record.version, record.item.as_ref())?;
         }
     }
     batch.set_table(table, Some(meta));

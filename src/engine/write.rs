@@ -91,8 +91,9 @@ pub fn validate(meta: &TableMeta, op: &ItemOp) -> Result<PrimaryKey, EngineError
 /// Looks up an ACTIVE table for a data-plane request.
 pub fn active_table(batch: &mut Batch<'_, '_>, name: &str) -> Result<TableMeta, EngineError> {
     match batch.table(name)? {
-        Some(meta) => Ok(meta),
-        None => Err(EngineError::ResourceNotFound),
+        // A table being restored takes no writes until it is ACTIVE.
+        Some(meta) if meta.status != crate::model::table::TableStatus::Creating => Ok(meta),
+        _ => Err(EngineError::ResourceNotFound),
     }
 }
 
@@ -181,6 +182,7 @@ pub fn commit_change(
             item: new.as_ref(),
         },
     )?;
+    super::pitr::record_version(batch, meta.storage_id, key, &version, new.as_ref())?;
     let change = ItemChangeRef {
         table: &meta.name,
         key,

@@ -8,7 +8,10 @@
 //! - `log`: sequence number -> `Change`, in commit order
 //! - `meta`: small named values (next storage id, replication positions)
 //! - `conflicts`: writes that lost last-writer-wins, in the order seen
+//! - `history`, `pitr`: versions kept for point-in-time recovery and PITR
+//!   settings, backup and export records (see `history.rs`)
 
+pub mod history;
 pub mod records;
 
 use std::ops::Bound;
@@ -81,6 +84,8 @@ impl Store {
             txn.open_table(LOG)?;
             txn.open_table(META)?;
             txn.open_table(CONFLICTS)?;
+            txn.open_table(history::HISTORY)?;
+            txn.open_table(history::PITR)?;
         }
         txn.commit()?;
         Ok(Store { db: Arc::new(db) })
@@ -99,6 +104,8 @@ impl Store {
                 log,
                 meta: txn.open_table(META)?,
                 conflicts: txn.open_table(CONFLICTS)?,
+                history: txn.open_table(history::HISTORY)?,
+                pitr: txn.open_table(history::PITR)?,
                 next_seq,
             };
             f(&mut tables)?
@@ -122,6 +129,8 @@ pub struct WriteTables<'t> {
     log: redb::Table<'t, u64, &'static [u8]>,
     meta: redb::Table<'t, &'static str, u64>,
     conflicts: redb::Table<'t, u64, &'static [u8]>,
+    history: redb::Table<'t, &'static [u8], &'static [u8]>,
+    pitr: redb::Table<'t, &'static str, &'static [u8]>,
     next_seq: u64,
 }
 
@@ -194,11 +203,12 @@ impl WriteTables<'_> {
         Ok(seq)
     }
 
-    /// Removes every record of a table's storage id.
+    /// Removes every record of a table's storage id, and its PITR history.
     pub fn delete_items(&mut self, storage_id: u64) -> Result<(), StoreError> {
         let start = storage_id.to_be_bytes();
         let end = (storage_id + 1).to_be_bytes();
         self.items.retain_in(start.as_slice()..end.as_slice(), |_, _| false)?;
+        self.forget_history(storage_id)?;
         Ok(())
     }
 

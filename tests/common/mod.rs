@@ -7,6 +7,8 @@
 
 #![allow(dead_code)]
 
+pub mod pitr;
+
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -92,6 +94,11 @@ impl TestRegion {
             node,
             dir,
         }
+    }
+
+    /// The root data directory (the region's files are in `<root>/<region>`).
+    pub fn data_root(&self) -> &Path {
+        self.dir.path()
     }
 
     /// Stops the region cleanly and hands back its data directory.

@@ -1,0 +1,377 @@
+//! Versions kept for point-in-time recovery, and the small records of PITR
+//! (settings per table, backups, exports, worker cursors).
+//!
+//! `history` holds one entry per version a region applied or received for a
+//! table with PITR enabled, winners and losers of last-writer-wins alike:
+//!
+//! ```text
+//! key:   storage id (8, BE) | encoded primary key | wall ns (8, BE) | logical (4, BE)
+//!        | origin region | 0x00 | primary-key length (2, BE)
+//! value: format (1) | item size (4, BE; 0 for a tombstone) | ItemRecord bytes
+//! ```
+//!
+//! The encoded primary key is prefix-free (see `model::key`), so the versions
+//! of one key are contiguous and ordered by (timestamp, region): LWW order.
+//! The state at T is one range scan keeping, per key, the last version <= T.
+//! The trailing key length lets a reader split a raw key without the schema;
+//! the value carries the item record exactly as the `items` table stores it,
+//! so a restore copies bytes without decoding items.
+//!
+//! `pitr` maps names to small serialized records owned by the layers above
+//! (`settings/<storage id>`, `backup/<id>`, `export/<id>`, ...).
+
+use std::ops::Bound;
+
+use redb::{ReadableTable, TableDefinition};
+
+use super::records::{self, ItemRecord, Version};
+use super::{ReadTables, StoreError, WriteTables};
+use crate::clock::Timestamp;
+use crate::model::item_size;
+
+pub(super) const HISTORY: TableDefinition<&[u8], &[u8]> = TableDefinition::new("history");
+pub(super) const PITR: TableDefinition<&str, &[u8]> = TableDefinition::new("pitr");
+
+/// Layout byte of history values.
+const HISTORY_V1: u8 = 1;
+
+/// One version of one key, as kept in `history`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HistoryEntry {
+    /// Encoded primary key (no storage prefix).
+    pub key: Vec<u8>,
+    /// When the version was written (HLC).
+    pub ts: Timestamp,
+    /// DynamoDB size of the item, 0 for a tombstone.
+    pub size: u32,
+    /// The `ItemRecord` bytes, as the `items` table stores them.
+    pub record: Vec<u8>,
+}
+
+impl HistoryEntry {
+    /// Whether this version is a delete.
+    pub fn is_tombstone(&self) -> bool {
+        self.size == 0
+    }
+
+    /// Decodes the item record.
+    pub fn decode(&self) -> Result<ItemRecord, StoreError> {
+        Ok(records::decode(&self.record)?)
+    }
+}
+
+/// The history key of one version.
+fn history_key(storage_id: u64, key: &[u8], version: &Version) -> Vec<u8> {
+    let mut out = Vec::with_capacity(8 + key.len() + 12 + version.region.len() + 3);
+    out.extend_from_slice(&storage_id.to_be_bytes());
+    out.extend_from_slice(key);
+    out.extend_from_slice(&version.ts.wall_ns.to_be_bytes());
+    out.extend_from_slice(&version.ts.logical.to_be_bytes());
+    out.extend_from_slice(version.region.as_bytes());
+    out.push(0);
+    // Primary keys are at most 2048 + 1024 bytes before escaping; escaping at
+    // most doubles them, so the length fits in u16.
+    out.extend_from_slice(&(key.len() as u16).to_be_bytes());
+    out
+}
+
+/// The history value of one version: layout byte, item size, record bytes.
+fn history_value(size: u32, record: &[u8]) -> Vec<u8> {
+    let mut value = Vec::with_capacity(5 + record.len());
+    value.push(HISTORY_V1);
+    value.extend_from_slice(&size.to_be_bytes());
+    value.extend_from_slice(record);
+    value
+}
+
+/// Splits a raw history key into (primary key, timestamp), without its
+/// storage prefix. `None` for a key this module did not write.
+fn split_key(raw: &[u8]) -> Option<(&[u8], Timestamp)> {
+    let len = u16::from_be_bytes(raw.get(raw.len().checked_sub(2)?..)?.try_into().ok()?) as usize;
+    let key = raw.get(8..8 + len)?;
+    let ts = raw.get(8 + len..8 + len + 12)?;
+    let wall_ns = u64::from_be_bytes(ts[..8].try_into().ok()?);
+    let logical = u32::from_be_bytes(ts[8..].try_into().ok()?);
+    Some((key, Timestamp { wall_ns, logical }))
+}
+
+fn decode_entry(raw_key: &[u8], value: &[u8]) -> Result<HistoryEntry, StoreError> {
+    let corrupt = || StoreError::Codec(records::CodecError::Corrupt("history entry".into()));
+    let (key, ts) = split_key(raw_key).ok_or_else(corrupt)?;
+    let (&format, rest) = value.split_first().ok_or_else(corrupt)?;
+    if format != HISTORY_V1 {
+        return Err(StoreError::Codec(records::CodecError::UnknownFormat(format)));
+    }
+    let size = u32::from_be_bytes(rest.get(..4).ok_or_else(corrupt)?.try_into().map_err(|_| corrupt())?);
+    Ok(HistoryEntry {
+        key: key.to_vec(),
+        ts,
+        size,
+        record: rest[4..].to_vec(),
+    })
+}
+
+fn table_range(storage_id: u64) -> ([u8; 8], [u8; 8]) {
+    (storage_id.to_be_bytes(), (storage_id + 1).to_be_bytes())
+}
+
+impl WriteTables<'_> {
+    /// Keeps one version of a key of a PITR-enabled table. `size` is the
+    /// item's DynamoDB size (0 for a tombstone), `record` the encoded
+    /// `ItemRecord`.
+    pub fn put_history(
+        &mut self,
+        storage_id: u64,
+        key: &[u8],
+        version: &Version,
+        size: u32,
+        record: &[u8],
+    ) -> Result<(), StoreError> {
+        self.history.insert(
+            history_key(storage_id, key, version).as_slice(),
+            history_value(size, record).as_slice(),
+        )?;
+        Ok(())
+    }
+
+    /// Removes every kept version of a table.
+    pub fn forget_history(&mut self, storage_id: u64) -> Result<(), StoreError> {
+        let (start, end) = table_range(storage_id);
+        self.history.retain_in(start.as_slice()..end.as_slice(), |_, _| false)?;
+        Ok(())
+    }
+
+    /// Collects versions of a table no restore in the window can need: per
+    /// key, every version older than the newest one at or before
+    /// `window_start` (that one is the state at the window's start, kept
+    /// unless it is a tombstone). Works
+    /// on at most `max` entries from the key after `after` on, stopping at a
+    /// key boundary; returns the last key looked at (`None` when the table is
+    /// done) and (entries kept, bytes kept, entries removed) in that stretch.
+    pub fn collect_history(
+        &mut self,
+        storage_id: u64,
+        after: Option<&[u8]>,
+        window_start: Timestamp,
+        max: usize,
+    ) -> Result<(Option<Vec<u8>>, GcCounts), StoreError> {
+        let (start, end) = table_range(storage_id);
+        let lower = match after {
+            // Every history key of `after` starts with storage id + `after`,
+            // and prefix-freeness puts all of them before the next key's.
+            Some(key) => {
+                let mut bound = storage_id.to_be_bytes().to_vec();
+                bound.extend_from_slice(key);
+                bound.extend_from_slice(&[0xFF; 13]);
+                Bound::Excluded(bound)
+            }
+            None => Bound::Included(start.to_vec()),
+        };
+        let upper: Bound<Vec<u8>> = Bound::Excluded(end.to_vec());
+        let mut counts = GcCounts::default();
+        let mut doomed: Vec<Vec<u8>> = Vec::new();
+        let mut group: Vec<(Vec<u8>, Timestamp, u64, bool)> = Vec::new();
+        let mut current: Option<Vec<u8>> = None;
+        let mut seen = 0;
+        let mut stop_at = None;
+        let flush =
+            |group: &mut Vec<(Vec<u8>, Timestamp, u64, bool)>, doomed: &mut Vec<Vec<u8>>, counts: &mut GcCounts| {
+                // The newest version at or before the window start survives,
+                // unless it is a tombstone: then the key is absent at the window
+                // start with or without it.
+                let base = group.iter().rposition(|(_, ts, _, _)| *ts <= window_start);
+                let keep_base = base.is_some_and(|b| !group[b].3);
+                for (i, (raw, _, bytes, _)) in group.drain(..).enumerate() {
+                    if base.is_some_and(|b| i < b || (i == b && !keep_base)) {
+                        doomed.push(raw);
+                        counts.removed += 1;
+                    } else {
+                        counts.kept += 1;
+                        counts.bytes += bytes;
+                    }
+                }
+            };
+        {
+            let range = self.history.range::<&[u8]>((as_slice(&lower), as_slice(&upper)))?;
+            for entry in range {
+                let (k, v) = entry?;
+                let raw = k.value();
+                let (key, ts) = split_key(raw)
+                    .ok_or_else(|| StoreError::Codec(records::CodecError::Corrupt("history key".into())))?;
+                if current.as_deref() != Some(key) {
+                    if let Some(done) = current.take() {
+                        flush(&mut group, &mut doomed, &mut counts);
+                        if seen >= max {
+                            stop_at = Some(done);
+                            break;
+                        }
+                    }
+                    current = Some(key.to_vec());
+                }
+                seen += 1;
+                let value = v.value();
+                let tombstone = value.get(1..5) == Some(&[0u8; 4][..]);
+                group.push((raw.to_vec(), ts, (raw.len() + value.len()) as u64, tombstone));
+            }
+        }
+        if stop_at.is_none() {
+            flush(&mut group, &mut doomed, &mut counts);
+        }
+        self.finish_collect(doomed, stop_at, counts)
+    }
+
+    fn finish_collect(
+        &mut self,
+        doomed: Vec<Vec<u8>>,
+        next: Option<Vec<u8>>,
+        counts: GcCounts,
+    ) -> Result<(Option<Vec<u8>>, GcCounts), StoreError> {
+        for raw in doomed {
+            self.history.remove(raw.as_slice())?;
+        }
+        Ok((next, counts))
+    }
+
+    /// A named PITR record.
+    pub fn pitr_record(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.pitr.get(name)?.map(|v| v.value().to_vec()))
+    }
+
+    /// Whether a named PITR record exists (no copy of its value).
+    pub fn has_pitr_record(&self, name: &str) -> Result<bool, StoreError> {
+        Ok(self.pitr.get(name)?.is_some())
+    }
+
+    /// Creates or replaces a named PITR record.
+    pub fn put_pitr_record(&mut self, name: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.pitr.insert(name, value)?;
+        Ok(())
+    }
+
+    /// Removes a named PITR record.
+    pub fn remove_pitr_record(&mut self, name: &str) -> Result<(), StoreError> {
+        self.pitr.remove(name)?;
+        Ok(())
+    }
+
+    /// Copies every record of a table (tombstones included) into its
+    /// history, when PITR is turned on; returns how many. Streams from
+    /// `items` to `history` inside the transaction, holding no copy.
+    pub fn seed_history(&mut self, storage_id: u64) -> Result<u64, StoreError> {
+        let (start, end) = table_range(storage_id);
+        let mut seeded = 0;
+        for entry in self.items.range::<&[u8]>(start.as_slice()..end.as_slice())? {
+            let (k, v) = entry?;
+            let record: ItemRecord = records::decode(v.value())?;
+            let size = record.item.as_ref().map(|i| (item_size(i) as u32).max(1)).unwrap_or(0);
+            let key = history_key(storage_id, &k.value()[8..], &record.version);
+            self.history
+                .insert(key.as_slice(), history_value(size, v.value()).as_slice())?;
+            seeded += 1;
+        }
+        Ok(seeded)
+    }
+
+    /// Stores raw item-record bytes for a key (restores); returns whether a
+    /// record was already there.
+    pub fn put_item_bytes(&mut self, storage_id: u64, key: &[u8], record: &[u8]) -> Result<bool, StoreError> {
+        let previous = self.items.insert(super::item_key(storage_id, key).as_slice(), record)?;
+        Ok(previous.is_some())
+    }
+}
+
+/// What one stretch of history collection did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GcCounts {
+    /// Versions kept.
+    pub kept: u64,
+    /// Bytes (keys and values) of the versions kept.
+    pub bytes: u64,
+    /// Versions removed.
+    pub removed: u64,
+}
+
+impl ReadTables {
+    /// Every kept version of a table, in (key, timestamp, region) order.
+    pub fn history(
+        &self,
+        storage_id: u64,
+    ) -> Result<impl Iterator<Item = Result<HistoryEntry, StoreError>> + use<>, StoreError> {
+        let (start, end) = table_range(storage_id);
+        let range = self
+            .txn
+            .open_table(HISTORY)?
+            .range::<&[u8]>(start.as_slice()..end.as_slice())?;
+        Ok(range.map(|entry| {
+            let (k, v) = entry?;
+            decode_entry(k.value(), v.value())
+        }))
+    }
+
+    /// (versions, bytes of keys and values) kept for a table, without
+    /// decoding anything.
+    pub fn history_size(&self, storage_id: u64) -> Result<(u64, u64), StoreError> {
+        let (start, end) = table_range(storage_id);
+        let mut count = 0;
+        let mut bytes = 0;
+        for entry in self
+            .txn
+            .open_table(HISTORY)?
+            .range::<&[u8]>(start.as_slice()..end.as_slice())?
+        {
+            let (k, v) = entry?;
+            count += 1;
+            bytes += (k.value().len() + v.value().len()) as u64;
+        }
+        Ok((count, bytes))
+    }
+
+    /// A named PITR record.
+    pub fn pitr_record(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.txn.open_table(PITR)?.get(name)?.map(|v| v.value().to_vec()))
+    }
+
+    /// Named PITR records whose names start with `prefix`, in name order.
+    pub fn pitr_records(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let mut out = Vec::new();
+        for entry in self.txn.open_table(PITR)?.range::<&str>(prefix..)? {
+            let (k, v) = entry?;
+            if !k.value().starts_with(prefix) {
+                break;
+            }
+            out.push((k.value().to_string(), v.value().to_vec()));
+        }
+        Ok(out)
+    }
+}
+
+fn as_slice(bound: &Bound<Vec<u8>>) -> Bound<&[u8]> {
+    match bound {
+        Bound::Included(k) => Bound::Included(k.as_slice()),
+        Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_split_back_and_order_by_key_then_version() {
+        let v = |wall, region: &str| Version {
+            ts: Timestamp {
+                wall_ns: wall,
+                logical: 0,
+            },
+            region: region.into(),
+        };
+        let a = history_key(7, b"a\x00\x01", &v(5, "us"));
+        let (key, ts) = split_key(&a).unwrap();
+        assert_eq!((key, ts.wall_ns), (&b"a\x00\x01"[..], 5));
+        let later = history_key(7, b"a\x00\x01", &v(6, "eu"));
+        let tie = history_key(7, b"a\x00\x01", &v(5, "zz"));
+        let next_key = history_key(7, b"b\x00\x01", &v(1, "us"));
+        assert!(a < tie && tie < later && later < next_key);
+    }
+}
