@@ -12,6 +12,8 @@
 //! - [`engine`]: the one write path (group commit of item + change log) and reads.
 //! - [`api`]: the DynamoDB JSON 1.0 HTTP API and its error mapping.
 //! - [`replication`]: QUIC links between regions: TLS, wire frames, shipping and applying.
+//! - [`streams`]: DynamoDB Streams as a view of the change log: shards, sequence numbers, iterators.
+//! - [`ttl`]: the Time to Live sweeper deleting expired items as replicated service deletes.
 //! - [`metrics`]: metric names and the Prometheus `/metrics` exposition.
 //! - [`node`]: one region as a running unit with an ordered shutdown.
 //! - [`cli`]: the `meridian` subcommands.
@@ -28,4 +30,6 @@ pub mod model;
 pub mod node;
 pub mod replication;
 pub mod store;
+pub mod streams;
 pub mod telemetry;
+pub mod ttl;

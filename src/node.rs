@@ -77,6 +77,8 @@ pub struct Node {
     stop: watch::Sender<bool>,
     api_task: JoinHandle<std::io::Result<()>>,
     replication: Option<Replication>,
+    ttl_task: JoinHandle<()>,
+    ttl_status: Arc<crate::ttl::SweeperStatus>,
 }
 
 impl Node {
@@ -140,6 +142,8 @@ impl Node {
             let _ = stopped.wait_for(|s| *s).await;
         };
         let api_task = tokio::spawn(api::serve(listener, Arc::new(state), shutdown));
+        let (ttl_status, ttl_task) =
+            crate::ttl::spawn_sweeper(engine.clone(), options.config.ttl.clone(), stop.subscribe());
         tracing::info!(region = %region.name, api = %api_addr, peer = ?peer_addr, "region started");
         Ok(Node {
             api_addr,
@@ -148,6 +152,8 @@ impl Node {
             stop,
             api_task,
             replication,
+            ttl_task,
+            ttl_status,
         })
     }
 
@@ -161,14 +167,21 @@ impl Node {
         self.replication.as_ref().map(|r| r.status())
     }
 
+    /// What the Time to Live sweeper has done.
+    pub fn ttl_status(&self) -> Arc<crate::ttl::SweeperStatus> {
+        self.ttl_status.clone()
+    }
+
     /// Stops serving, waits for requests in flight, closes replication
-    /// links, then stops the writer after it has committed what was queued.
+    /// links, stops the background workers, then stops the writer after it
+    /// has committed what was queued.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         let _ = self.api_task.await;
         if let Some(replication) = self.replication {
             replication.shutdown().await;
         }
+        let _ = self.ttl_task.await;
         let engine = self.engine.clone();
         let _ = tokio::task::spawn_blocking(move || engine.shutdown()).await;
         tracing::info!(region = %self.engine.region(), "region stopped");

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use crate::engine::EngineError;
 use crate::model::{Item, ValueError, item_to_json};
+use crate::streams::StreamsError;
 
 /// DynamoDB's error kinds that Meridian returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +20,8 @@ pub enum ErrorKind {
     ConditionalCheckFailed,
     RequestTooLarge,
     InternalServerError,
+    ExpiredIterator,
+    TrimmedDataAccess,
 }
 
 impl ErrorKind {
@@ -33,6 +36,8 @@ impl ErrorKind {
             ErrorKind::ConditionalCheckFailed => "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException",
             ErrorKind::RequestTooLarge => "com.amazon.coral.service#RequestEntityTooLargeException",
             ErrorKind::InternalServerError => "com.amazonaws.dynamodb.v20120810#InternalServerError",
+            ErrorKind::ExpiredIterator => "com.amazonaws.dynamodb.v20120810#ExpiredIteratorException",
+            ErrorKind::TrimmedDataAccess => "com.amazonaws.dynamodb.v20120810#TrimmedDataAccessException",
         }
     }
 
@@ -118,6 +123,18 @@ impl From<EngineError> for ApiError {
                 tracing::error!(error = %error, "internal error");
                 ApiError::new(ErrorKind::InternalServerError, "Internal server error")
             }
+        }
+    }
+}
+
+impl From<StreamsError> for ApiError {
+    fn from(error: StreamsError) -> ApiError {
+        match error {
+            StreamsError::NotFound(message) => ApiError::new(ErrorKind::ResourceNotFound, message),
+            StreamsError::Validation(message) => ApiError::validation(message),
+            StreamsError::ExpiredIterator(message) => ApiError::new(ErrorKind::ExpiredIterator, message),
+            StreamsError::Trimmed(message) => ApiError::new(ErrorKind::TrimmedDataAccess, message),
+            StreamsError::Engine(engine) => engine.into(),
         }
     }
 }
