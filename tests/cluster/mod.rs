@@ -263,6 +263,29 @@ pub async fn wait_replicas_active(cluster: &Cluster, table: &str) {
     }
 }
 
+/// Waits until every region reports a stream (LatestStreamArn) for
+/// `table`; returns each region's stream ARN, in region order.
+pub async fn stream_everywhere(cluster: &Cluster, table: &str) -> Vec<String> {
+    let mut arns = Vec::new();
+    for i in 0..cluster.nodes.len() {
+        let client = cluster.client(i);
+        let arn = eventually(
+            &format!("the stream of {table} in region {i}"),
+            Duration::from_secs(60),
+            || {
+                let client = client.clone();
+                async move {
+                    let table = client.describe_table().table_name(table).send().await.ok()?.table?;
+                    table.latest_stream_arn().map(str::to_string)
+                }
+            },
+        )
+        .await;
+        arns.push(arn);
+    }
+    arns
+}
+
 /// GETs `path` from a region's API port and returns the body.
 pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
