@@ -31,10 +31,14 @@ pub struct BenchArgs {
     /// Approximate item size in bytes.
     #[arg(long, default_value_t = 200)]
     pub item_bytes: usize,
-    /// What to measure: `core` (one region against its baselines) or
-    /// `replication` (three replicating regions against one region).
+    /// What to measure: `core` (one region against its baselines),
+    /// `replication` (three replicating regions against one region) or
+    /// `streams` (GetRecords throughput, PutItem p99 during a TTL sweep).
     #[arg(long, default_value = "core")]
     pub scenario: String,
+    /// `streams` scenario: expired items the TTL sweep deletes.
+    #[arg(long, default_value_t = 100_000)]
+    pub expired_items: usize,
 }
 
 /// Throughput and latency of one measurement.
@@ -72,7 +76,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.scenario.as_str() {
         "core" => runtime.block_on(bench(args)),
         "replication" => runtime.block_on(super::bench_replication::bench(args)),
-        other => anyhow::bail!("unknown scenario {other:?}: use core or replication"),
+        "streams" => runtime.block_on(super::bench_streams::bench(args)),
+        other => anyhow::bail!("unknown scenario {other:?}: use core, replication or streams"),
     }
 }
 
@@ -218,9 +223,9 @@ pub async fn one_request(addr: &str, op: &str, body: String) -> anyhow::Result<(
     Ok(())
 }
 
-type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+pub(super) type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
 
-async fn connect(
+pub(super) async fn connect(
     addr: &str,
 ) -> anyhow::Result<(
     Sender,

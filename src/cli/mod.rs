@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_replication;
+mod bench_streams;
 mod serve;
 mod up;
 
