@@ -648,3 +648,35 @@ async fn iterators_expire_and_old_records_are_trimmed() {
     .await;
     region.shutdown().await;
 }
+
+#[tokio::test]
+async fn get_records_pages_stay_under_one_megabyte() {
+    let region = TestRegion::start().await;
+    let streams = streams_client(region.addr, common::REGION);
+    let arn = table_with_stream(&region, "Large", ViewType::NewImage).await;
+    let blob = "x".repeat(300 * 1024);
+    for i in 0..6 {
+        region
+            .client
+            .put_item()
+            .set_table_name(Some("Large".into()))
+            .set_item(Some(item([("pk", s(format!("big{i}"))), ("blob", s(blob.clone()))])))
+            .send()
+            .await
+            .unwrap();
+    }
+    let shard = all_shards(&streams, &arn, 100).await.remove(0);
+    let it = iterator_for(
+        &streams,
+        &arn,
+        shard.shard_id().unwrap(),
+        ShardIteratorType::TrimHorizon,
+        None,
+    )
+    .await;
+    let first = streams.get_records().shard_iterator(&it).send().await.unwrap();
+    assert_eq!(first.records().len(), 3, "three 300 KB images fit in 1 MB, four do not");
+    let rest = read_shard(&streams, first.next_shard_iterator.unwrap(), 1000).await;
+    assert_eq!(rest.len(), 3);
+    region.shutdown().await;
+}

@@ -71,7 +71,10 @@ async fn consume(addr: String, arn: String, stop: Arc<AtomicBool>) -> anyhow::Re
     let mut client = JsonClient::open(&addr).await?;
     let start = Instant::now();
     let described = client.streams("DescribeStream", json!({"StreamArn": arn})).await?;
-    let shards = described["StreamDescription"]["Shards"].as_array().cloned().unwrap_or_default();
+    let shards = described["StreamDescription"]["Shards"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let mut shard = shards
         .first()
         .and_then(|s| s["ShardId"].as_str())
@@ -90,8 +93,13 @@ async fn consume(addr: String, arn: String, stop: Arc<AtomicBool>) -> anyhow::Re
             None => {
                 // The shard closed and is read to its end: move to its child.
                 let described = client.streams("DescribeStream", json!({"StreamArn": arn})).await?;
-                let shards = described["StreamDescription"]["Shards"].as_array().cloned().unwrap_or_default();
-                let child = shards.iter().find(|s| s["ParentShardId"].as_str() == Some(shard.as_str()));
+                let shards = described["StreamDescription"]["Shards"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                let child = shards
+                    .iter()
+                    .find(|s| s["ParentShardId"].as_str() == Some(shard.as_str()));
                 let Some(child) = child.and_then(|s| s["ShardId"].as_str()) else {
                     break;
                 };
@@ -120,7 +128,13 @@ async fn shard_iterator(client: &mut JsonClient, arn: &str, shard: &str) -> anyh
 }
 
 /// PutItem of fresh keys, flat out on `connections` connections.
-async fn puts(addr: &str, name: &'static str, args: &BenchArgs, phase: u32, payload: &str) -> anyhow::Result<Measurement> {
+async fn puts(
+    addr: &str,
+    name: &'static str,
+    args: &BenchArgs,
+    phase: u32,
+    payload: &str,
+) -> anyhow::Result<Measurement> {
     let payload = payload.to_string();
     let duration = Duration::from_secs(args.seconds);
     load_paced(addr, name, args.connections, duration, None, move |conn, n| {

@@ -16,8 +16,8 @@ use super::error::EngineError;
 use super::write::{commit_change, stamp};
 use super::writer::Batch;
 use crate::clock::Timestamp;
-use crate::model::TableMeta;
 use crate::model::table_features::{StreamState, StreamViewType, stream_label};
+use crate::model::{TableMeta, item_size};
 use crate::store::{Change, ChangeCause, ItemChange};
 
 /// A stream to open: StreamSpecification with StreamEnabled = true.
@@ -129,8 +129,9 @@ impl Engine {
 
     /// Item changes of `table` at log positions `from..=until` that changed
     /// something (a delete of a missing item or a put of an identical one is
-    /// no stream record), at most `max_records`, looking at no more than
-    /// `max_scan` log entries.
+    /// no stream record), at most `max_records` or about `max_bytes` of
+    /// images (at least one change), looking at no more than `max_scan` log
+    /// entries.
     pub async fn table_changes(
         &self,
         table: String,
@@ -138,6 +139,7 @@ impl Engine {
         until: u64,
         max_records: usize,
         max_scan: usize,
+        max_bytes: usize,
     ) -> Result<LogSlice, EngineError> {
         self.read(move |read| {
             let last_seq = read.last_seq()?;
@@ -148,6 +150,7 @@ impl Engine {
             };
             // Whether everything up to `until` (or the log's end) was seen.
             let mut complete = true;
+            let mut bytes = 0;
             for (scanned, entry) in read.changes(from)?.enumerate() {
                 let (seq, change) = entry?;
                 if seq > until {
@@ -157,13 +160,20 @@ impl Engine {
                     complete = false;
                     break;
                 }
-                slice.next = seq + 1;
                 if let Change::Item(item) = change
                     && item.table == table
                     && item.old != item.new
                 {
+                    let size = |image: &Option<crate::model::Item>| image.as_ref().map(item_size).unwrap_or(0);
+                    let size = size(&item.old) + size(&item.new);
+                    if bytes + size > max_bytes && !slice.changes.is_empty() {
+                        complete = false;
+                        break;
+                    }
+                    bytes += size;
                     slice.changes.push((seq, item));
                 }
+                slice.next = seq + 1;
             }
             if complete {
                 slice.next = slice.next.max(last_seq.min(until).saturating_add(1));

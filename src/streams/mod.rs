@@ -31,6 +31,10 @@ pub use shards::{Shard, parse_sequence_number, sequence_number, shard_id};
 /// iterator) instead of scanning the whole log.
 const MAX_SCAN: usize = 20_000;
 
+/// About the most bytes of item images one GetRecords call returns
+/// (DynamoDB's 1 MB response limit).
+const MAX_BYTES: usize = 1024 * 1024;
+
 /// Why a Streams request failed; `api/error.rs` maps these to the wire.
 #[derive(Debug, thiserror::Error)]
 pub enum StreamsError {
@@ -289,7 +293,7 @@ impl<'a> Streams<'a> {
         let until = shards::shard_limit(&stream, &shard);
         let slice = self
             .engine
-            .table_changes(meta.name.clone(), iterator.position, until, limit, MAX_SCAN)
+            .table_changes(meta.name.clone(), iterator.position, until, limit, MAX_SCAN, MAX_BYTES)
             .await?;
         let next = (slice.next <= until).then(|| self.token(&meta, &stream, &shard, slice.next));
         Ok(RecordsPage {
