@@ -141,9 +141,10 @@ impl Node {
         let shutdown = async move {
             let _ = stopped.wait_for(|s| *s).await;
         };
-        let api_task = tokio::spawn(api::serve(listener, Arc::new(state), shutdown));
         let (ttl_status, ttl_task) =
             crate::ttl::spawn_sweeper(engine.clone(), options.config.ttl.clone(), stop.subscribe());
+        state.ttl = Some(ttl_status.clone());
+        let api_task = tokio::spawn(api::serve(listener, Arc::new(state), shutdown));
         tracing::info!(region = %region.name, api = %api_addr, peer = ?peer_addr, "region started");
         Ok(Node {
             api_addr,

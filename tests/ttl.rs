@@ -208,6 +208,10 @@ async fn expired_items_vanish_from_every_region_as_service_deletes() {
         let expected = if *region == owner { 2 } else { 0 };
         assert_eq!(deleted, expected, "TTL deletes made by {region}");
     }
+    let status: serde_json::Value =
+        serde_json::from_str(&cluster::http_get(cluster.topology.region[owner_index].api, "/status").await).unwrap();
+    assert_eq!(status["workers"][0]["name"], "ttl-sweeper");
+    assert_eq!(status["workers"][0]["deleted"], 2);
 
     // Every region's stream reports both as service deletes from the owner.
     for (i, arn) in arns.iter().enumerate() {

@@ -46,6 +46,8 @@ pub struct ApiState {
     pub regions: Vec<String>,
     /// The region's metrics.
     pub metrics: Arc<Metrics>,
+    /// What the TTL sweeper has done, when one runs (for `/status`).
+    pub ttl: Option<Arc<crate::ttl::SweeperStatus>>,
     requests: AtomicU64,
 }
 
@@ -61,6 +63,7 @@ impl ApiState {
             peers: None,
             regions,
             metrics,
+            ttl: None,
             requests: AtomicU64::new(0),
         }
     }

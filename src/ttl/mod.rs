@@ -44,6 +44,18 @@ pub struct SweeperStatus {
     pub errors: AtomicU64,
 }
 
+impl SweeperStatus {
+    /// The worker's name and counters, as `/status` shows them.
+    pub fn report(&self) -> serde_json::Value {
+        serde_json::json!({
+            "name": WORKER,
+            "passes": self.passes.load(Ordering::Relaxed),
+            "deleted": self.deleted.load(Ordering::Relaxed),
+            "errors": self.errors.load(Ordering::Relaxed),
+        })
+    }
+}
+
 /// The region that sweeps a table with these replicas: its first ACTIVE
 /// replica by name.
 pub fn owner(replicas: &[Replica]) -> Option<&str> {
