@@ -1,7 +1,7 @@
 //! DynamoDB Streams read through `aws-sdk-dynamodbstreams` against a region
 //! started in-process: stream settings, every view type and iterator type,
-//! paging across shards, per-item order under concurrent writers, and the
-//! errors consumers handle.
+//! paging across shards, per-item order under concurrent writers, 1 MB
+//! pages (errors are in `streams_errors.rs`).
 
 mod common;
 mod stream_support;
@@ -12,35 +12,11 @@ use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use aws_sdk_dynamodb::types::{ScalarAttributeType, StreamSpecification, StreamViewType as ViewType};
 use aws_sdk_dynamodbstreams::types::{OperationType, ShardIteratorType, StreamStatus};
 use common::error_code as code;
-use common::{Keys, TestRegion, create_table, item, n, s, wait_for};
+use common::{Keys, TestRegion, create_table, item, n, s};
 use meridian::config::NodeConfig;
-use stream_support::{all_shards, describe, image_s, read_all, read_shard, seq, streams_client};
-
-fn spec(view: ViewType) -> StreamSpecification {
-    StreamSpecification::builder()
-        .stream_enabled(true)
-        .stream_view_type(view)
-        .build()
-        .expect("stream specification")
-}
-
-/// Creates table `name` (hash key `pk`) with a stream of `view` type and
-/// returns the stream's ARN.
-async fn table_with_stream(region: &TestRegion, name: &str, view: ViewType) -> String {
-    create_table(&region.client, name, Keys::Hash("pk", ScalarAttributeType::S)).await;
-    let out = region
-        .client
-        .update_table()
-        .table_name(name)
-        .stream_specification(spec(view))
-        .send()
-        .await
-        .expect("enable the stream");
-    out.table_description()
-        .and_then(|t| t.latest_stream_arn())
-        .expect("LatestStreamArn")
-        .to_string()
-}
+use stream_support::{
+    all_shards, describe, image_s, iterator_for, read_all, read_shard, seq, spec, streams_client, table_with_stream,
+};
 
 /// Puts an item with only its key `pk`.
 async fn put_key(client: &aws_sdk_dynamodb::Client, table: &str, key: &str) {
@@ -68,26 +44,6 @@ async fn set_stream(
         .stream_specification(spec)
         .send()
         .await
-}
-
-async fn iterator_for(
-    client: &aws_sdk_dynamodbstreams::Client,
-    arn: &str,
-    shard: &str,
-    kind: ShardIteratorType,
-    sequence: Option<&str>,
-) -> String {
-    client
-        .get_shard_iterator()
-        .stream_arn(arn)
-        .shard_id(shard)
-        .shard_iterator_type(kind)
-        .set_sequence_number(sequence.map(str::to_string))
-        .send()
-        .await
-        .expect("GetShardIterator")
-        .shard_iterator
-        .expect("ShardIterator")
 }
 
 #[tokio::test]
@@ -170,7 +126,7 @@ async fn every_view_type_carries_its_images() {
     ];
     for (view, has_new, has_old) in views {
         let table = format!("T{}", view.as_str().replace('_', ""));
-        let arn = table_with_stream(&region, &table, view.clone()).await;
+        let arn = table_with_stream(&region.client, &table, view.clone()).await;
         let c = &region.client;
         c.put_item()
             .table_name(&table)
@@ -247,7 +203,7 @@ async fn every_view_type_carries_its_images() {
 async fn every_iterator_type_starts_where_it_should() {
     let region = TestRegion::start().await;
     let streams = streams_client(region.addr, common::REGION);
-    let arn = table_with_stream(&region, "Events", ViewType::KeysOnly).await;
+    let arn = table_with_stream(&region.client, "Events", ViewType::KeysOnly).await;
     let put = |key: String| {
         let client = region.client.clone();
         async move {
@@ -341,7 +297,7 @@ async fn thousands_of_records_page_across_rolled_over_shards() {
     config.streams.shard_log_span = 500;
     let region = TestRegion::start_with(config).await;
     let streams = streams_client(region.addr, common::REGION);
-    let arn = table_with_stream(&region, "Bulk", ViewType::NewImage).await;
+    let arn = table_with_stream(&region.client, "Bulk", ViewType::NewImage).await;
     const ITEMS: usize = 3000;
     for batch in 0..ITEMS / 25 {
         let writes: Vec<WriteRequest> = (0..25)
@@ -414,7 +370,7 @@ async fn thousands_of_records_page_across_rolled_over_shards() {
 async fn concurrent_writers_see_each_item_exactly_once_in_order() {
     let region = TestRegion::start().await;
     let streams = streams_client(region.addr, common::REGION);
-    let arn = table_with_stream(&region, "Counters", ViewType::NewImage).await;
+    let arn = table_with_stream(&region.client, "Counters", ViewType::NewImage).await;
     const WRITERS: usize = 8;
     const ROUNDS: usize = 40;
     const KEYS: usize = 4;
@@ -461,7 +417,7 @@ async fn concurrent_writers_see_each_item_exactly_once_in_order() {
 async fn disabling_closes_the_stream_and_enabling_again_opens_a_new_one() {
     let region = TestRegion::start().await;
     let streams = streams_client(region.addr, common::REGION);
-    let arn = table_with_stream(&region, "Toggle", ViewType::KeysOnly).await;
+    let arn = table_with_stream(&region.client, "Toggle", ViewType::KeysOnly).await;
     let c = &region.client;
     put_key(c, "Toggle", "before").await;
 
@@ -516,144 +472,10 @@ async fn disabling_closes_the_stream_and_enabling_again_opens_a_new_one() {
 }
 
 #[tokio::test]
-async fn unknown_streams_and_bad_iterators_get_dynamodb_errors() {
-    let region = TestRegion::start().await;
-    let streams = streams_client(region.addr, common::REGION);
-    let arn = table_with_stream(&region, "Known", ViewType::KeysOnly).await;
-    let unknown = arn.replace("/Known/", "/Unknown/");
-    let err = streams.describe_stream().stream_arn(&unknown).send().await.unwrap_err();
-    assert_eq!(code(&err), "ResourceNotFoundException");
-    let (table_part, _) = arn.split_once("/stream/").unwrap();
-    let other_label = format!("{table_part}/stream/1999-01-01T00:00:00.000");
-    let err = streams
-        .describe_stream()
-        .stream_arn(&other_label)
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&err), "ResourceNotFoundException");
-    let err = streams
-        .get_shard_iterator()
-        .stream_arn(&arn)
-        .shard_id("shardId-00000000000000000001-00000000")
-        .shard_iterator_type(ShardIteratorType::TrimHorizon)
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&err), "ResourceNotFoundException");
-    let err = streams
-        .get_records()
-        .shard_iterator("bm90IGFuIGl0ZXJhdG9y")
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&err), "ValidationException");
-    let err = streams
-        .get_records()
-        .shard_iterator("x")
-        .limit(0)
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&err), "ValidationException");
-
-    // A raw request with the Streams target prefix answers in JSON 1.0.
-    let target = "DynamoDBStreams_20120810.ListStreams";
-    let raw = region.raw(Some(target), "{}").await;
-    assert_eq!(raw.status, 200);
-    assert_eq!(raw.headers["content-type"], "application/x-amz-json-1.0");
-    let raw = region.raw(Some("DynamoDBStreams_20120810.Nope"), "{}").await;
-    assert_eq!(raw.error_type(), "UnknownOperationException");
-    region.shutdown().await;
-}
-
-#[tokio::test]
-async fn iterators_expire_and_old_records_are_trimmed() {
-    let mut config = NodeConfig::default();
-    config.streams.iterator_ttl_secs = 1;
-    config.streams.retention_secs = 1;
-    let region = TestRegion::start_with(config).await;
-    let streams = streams_client(region.addr, common::REGION);
-    let arn = table_with_stream(&region, "Short", ViewType::KeysOnly).await;
-    region
-        .client
-        .put_item()
-        .table_name("Short")
-        .item("pk", s("old"))
-        .send()
-        .await
-        .unwrap();
-    let shard = all_shards(&streams, &arn, 100).await.remove(0);
-    let shard_id = shard.shard_id().unwrap().to_string();
-    let first = shard
-        .sequence_number_range()
-        .unwrap()
-        .starting_sequence_number()
-        .unwrap()
-        .to_string();
-    let iterator = iterator_for(&streams, &arn, &shard_id, ShardIteratorType::Latest, None).await;
-
-    // The iterator works until it is older than iterator_ttl_secs.
-    let error = wait_for("the iterator to expire", || {
-        let (streams, iterator) = (streams.clone(), iterator.clone());
-        async move {
-            match streams.get_records().shard_iterator(iterator).send().await {
-                Ok(_) => None,
-                Err(err) => Some(code(&err)),
-            }
-        }
-    })
-    .await;
-    assert_eq!(error, "ExpiredIteratorException");
-
-    // Positions older than retention_secs are trimmed from the stream's view.
-    let error = wait_for("the first position to be trimmed", || {
-        let (streams, arn, shard_id, first) = (streams.clone(), arn.clone(), shard_id.clone(), first.clone());
-        async move {
-            let result = streams
-                .get_shard_iterator()
-                .stream_arn(arn)
-                .shard_id(shard_id)
-                .shard_iterator_type(ShardIteratorType::AtSequenceNumber)
-                .sequence_number(first)
-                .send()
-                .await;
-            match result {
-                Ok(_) => None,
-                Err(err) => Some(code(&err)),
-            }
-        }
-    })
-    .await;
-    assert_eq!(error, "TrimmedDataAccessException");
-    // TRIM_HORIZON now starts after the trimmed record (retrying when the
-    // short-lived iterator expires first on a loaded machine).
-    wait_for("TRIM_HORIZON to skip the trimmed record", || {
-        let (streams, arn, shard_id) = (streams.clone(), arn.clone(), shard_id.clone());
-        async move {
-            let it = iterator_for(&streams, &arn, &shard_id, ShardIteratorType::TrimHorizon, None).await;
-            match streams.get_records().shard_iterator(it).send().await {
-                Ok(out) => out.records().is_empty().then_some(()),
-                Err(err) => {
-                    let code = code(&err);
-                    assert!(
-                        code == "ExpiredIteratorException" || code == "TrimmedDataAccessException",
-                        "{code}"
-                    );
-                    None
-                }
-            }
-        }
-    })
-    .await;
-    region.shutdown().await;
-}
-
-#[tokio::test]
 async fn get_records_pages_stay_under_one_megabyte() {
     let region = TestRegion::start().await;
     let streams = streams_client(region.addr, common::REGION);
-    let arn = table_with_stream(&region, "Large", ViewType::NewImage).await;
+    let arn = table_with_stream(&region.client, "Large", ViewType::NewImage).await;
     let blob = "x".repeat(300 * 1024);
     for i in 0..6 {
         region

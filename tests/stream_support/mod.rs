@@ -5,10 +5,13 @@
 
 use std::net::SocketAddr;
 
+use aws_sdk_dynamodb::types::{ScalarAttributeType, StreamSpecification, StreamViewType as ViewType};
 use aws_sdk_dynamodbstreams::Client;
 use aws_sdk_dynamodbstreams::config::retry::RetryConfig;
 use aws_sdk_dynamodbstreams::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodbstreams::types::{Record, Shard, ShardIteratorType};
+
+use crate::common::{Keys, create_table};
 
 /// A Streams client for the region API at `addr`, retries disabled.
 pub fn streams_client(addr: SocketAddr, region: &str) -> Client {
@@ -117,4 +120,51 @@ pub fn seq(record: &Record) -> u128 {
         .expect("SequenceNumber")
         .parse()
         .expect("decimal sequence number")
+}
+
+/// StreamSpecification enabling a stream of `view` type.
+pub fn spec(view: ViewType) -> StreamSpecification {
+    StreamSpecification::builder()
+        .stream_enabled(true)
+        .stream_view_type(view)
+        .build()
+        .expect("stream specification")
+}
+
+/// Creates table `name` (hash key `pk`) with a stream of `view` type and
+/// returns the stream's ARN.
+pub async fn table_with_stream(client: &aws_sdk_dynamodb::Client, name: &str, view: ViewType) -> String {
+    create_table(client, name, Keys::Hash("pk", ScalarAttributeType::S)).await;
+    let out = client
+        .update_table()
+        .table_name(name)
+        .stream_specification(spec(view))
+        .send()
+        .await
+        .expect("enable the stream");
+    out.table_description()
+        .and_then(|t| t.latest_stream_arn())
+        .expect("LatestStreamArn")
+        .to_string()
+}
+
+/// A shard iterator of `kind` (at `sequence` for the SEQUENCE_NUMBER kinds).
+pub async fn iterator_for(
+    client: &aws_sdk_dynamodbstreams::Client,
+    arn: &str,
+    shard: &str,
+    kind: ShardIteratorType,
+    sequence: Option<&str>,
+) -> String {
+    client
+        .get_shard_iterator()
+        .stream_arn(arn)
+        .shard_id(shard)
+        .shard_iterator_type(kind)
+        .set_sequence_number(sequence.map(str::to_string))
+        .send()
+        .await
+        .expect("GetShardIterator")
+        .shard_iterator
+        .expect("ShardIterator")
 }
