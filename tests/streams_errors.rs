@@ -39,6 +39,13 @@ async fn unknown_streams_and_bad_iterators_get_dynamodb_errors() {
         .unwrap_err();
     assert_eq!(code(&err), "ResourceNotFoundException");
     let err = streams
+        .list_streams()
+        .table_name("NoSuchTable")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "ResourceNotFoundException");
+    let err = streams
         .get_records()
         .shard_iterator("bm90IGFuIGl0ZXJhdG9y")
         .send()

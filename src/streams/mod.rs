@@ -117,6 +117,7 @@ impl<'a> Streams<'a> {
     /// The streams of this region (of `table` only, when given) that are
     /// still readable, ordered by ARN.
     pub async fn list(&self, table: Option<String>) -> Result<Vec<(String, TableMeta, StreamState)>, StreamsError> {
+        let named = table.is_some();
         let names = match table {
             Some(name) => vec![name],
             None => self.engine.list_tables(None, usize::MAX).await?,
@@ -125,6 +126,13 @@ impl<'a> Streams<'a> {
         for name in names {
             let meta = match self.engine.describe_table(name).await {
                 Ok(meta) => meta,
+                // A table named in the request must exist; one deleted
+                // while listing them all is simply gone.
+                Err(EngineError::TableNotFound(name)) if named => {
+                    return Err(StreamsError::NotFound(format!(
+                        "Requested resource not found: Table: {name} not found"
+                    )));
+                }
                 Err(EngineError::TableNotFound(_)) => continue,
                 Err(other) => return Err(other.into()),
             };
