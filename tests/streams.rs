@@ -502,3 +502,36 @@ async fn get_records_pages_stay_under_one_megabyte() {
     assert_eq!(rest.len(), 3);
     region.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_stream_and_its_iterators_survive_a_restart() {
+    let region = TestRegion::start().await;
+    let arn = table_with_stream(&region.client, "Durable", ViewType::KeysOnly).await;
+    put_key(&region.client, "Durable", "before").await;
+    let streams = streams_client(region.addr, common::REGION);
+    let shard = all_shards(&streams, &arn, 100).await.remove(0);
+    let latest = iterator_for(
+        &streams,
+        &arn,
+        shard.shard_id().unwrap(),
+        ShardIteratorType::Latest,
+        None,
+    )
+    .await;
+
+    let region = region.restart().await;
+    put_key(&region.client, "Durable", "after").await;
+    let streams = streams_client(region.addr, common::REGION);
+    let records = read_all(&streams, &arn).await;
+    let keys: Vec<_> = records.iter().map(|r| image_s(r, "pk")).collect();
+    assert!(keys.iter().all(Option::is_none), "KEYS_ONLY records carry no images");
+    let keys: Vec<String> = records
+        .iter()
+        .map(|r| r.dynamodb().unwrap().keys().unwrap()["pk"].as_s().unwrap().clone())
+        .collect();
+    assert_eq!(keys, ["before", "after"]);
+    // An iterator issued before the restart still reads from where it was.
+    let out = streams.get_records().shard_iterator(latest).send().await.unwrap();
+    assert_eq!(out.records().len(), 1);
+    region.shutdown().await;
+}
