@@ -244,6 +244,18 @@ impl Engine {
         .await
     }
 
+    /// Where background worker `name` left off, if it stored a cursor.
+    pub async fn worker_cursor(&self, name: String) -> Result<Option<Vec<u8>>, EngineError> {
+        self.read(move |read| Ok(read.cursor(&name)?)).await
+    }
+
+    /// Durably stores (or with `None`, clears) worker `name`'s cursor.
+    pub async fn set_worker_cursor(&self, name: String, cursor: Option<Vec<u8>>) -> Result<(), EngineError> {
+        self.writer()?
+            .submit(move |batch| Ok(batch.tables.set_cursor(&name, cursor.as_deref())?))
+            .await
+    }
+
     /// Deletes the items at `keys` of `table` that are still expired at
     /// `now_secs`, as Time to Live deletes; returns how many it deleted.
     pub async fn expire_items(&self, table: String, keys: Vec<Vec<u8>>, now_secs: f64) -> Result<usize, EngineError> {
@@ -316,6 +328,28 @@ mod tests {
             stream: None,
             ttl: None,
         }
+    }
+
+    #[tokio::test]
+    async fn worker_cursors_survive_a_restart() {
+        use crate::clock::Hlc;
+        use crate::config::StorageConfig;
+        use crate::engine::Engine;
+        let dir = tempfile::tempdir().unwrap();
+        let open = || {
+            let hlc = Hlc::new(0, std::time::Duration::from_secs(1));
+            Engine::open(dir.path(), "r", hlc, &StorageConfig::default()).unwrap()
+        };
+        let engine = open();
+        assert_eq!(engine.worker_cursor("w/t".into()).await.unwrap(), None);
+        engine.set_worker_cursor("w/t".into(), Some(vec![1, 2])).await.unwrap();
+        engine.shutdown();
+        drop(engine);
+        let engine = open();
+        assert_eq!(engine.worker_cursor("w/t".into()).await.unwrap(), Some(vec![1, 2]));
+        engine.set_worker_cursor("w/t".into(), None).await.unwrap();
+        assert_eq!(engine.worker_cursor("w/t".into()).await.unwrap(), None);
+        engine.shutdown();
     }
 
     #[test]

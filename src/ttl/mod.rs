@@ -15,8 +15,9 @@
 //! commit, so an item rewritten since it was read is left alone, and is
 //! logged with `ChangeCause::TimeToLive` (a service delete in streams).
 //!
-//! The cursor within a table lives in memory: after a restart the sweep
-//! starts again from the table's first key, which only costs re-reading.
+//! The sweep's position in a table (the last key read) is stored after each
+//! page as the worker's cursor, so after a restart it resumes there; a
+//! finished pass clears it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -120,14 +121,17 @@ async fn sweep(
         if !enabled || owner(&meta.replicas) != Some(engine.region()) {
             continue;
         }
-        let mut cursor = None;
+        // Resume where a pass over this table (this incarnation of it)
+        // stopped, also across restarts.
+        let cursor_name = format!("{WORKER}/{}", meta.table_id);
+        let mut cursor = engine.worker_cursor(cursor_name.clone()).await?;
         loop {
             if *shutdown.borrow() {
                 return Ok(());
             }
             let now = now_secs(engine);
             let (keys, next) = engine
-                .expired_keys(name.clone(), cursor, config.scan_batch, now)
+                .expired_keys(name.clone(), cursor.clone(), config.scan_batch, now)
                 .await?;
             for chunk in keys.chunks(config.delete_batch) {
                 let deleted = engine.expire_items(name.clone(), chunk.to_vec(), now).await?;
@@ -138,8 +142,16 @@ async fn sweep(
                 tracing::debug!(table = %name, expired = keys.len(), "TTL deletes");
             }
             match next {
-                Some(key) => cursor = Some(key),
-                None => break,
+                Some(key) => {
+                    engine.set_worker_cursor(cursor_name.clone(), Some(key.clone())).await?;
+                    cursor = Some(key);
+                }
+                None => {
+                    if cursor.is_some() {
+                        engine.set_worker_cursor(cursor_name, None).await?;
+                    }
+                    break;
+                }
             }
             tokio::task::yield_now().await;
         }
