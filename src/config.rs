@@ -204,6 +204,10 @@ pub struct NodeConfig {
     pub storage: StorageConfig,
     /// Point-in-time recovery, backups and exports.
     pub pitr: PitrConfig,
+    /// DynamoDB Streams settings.
+    pub streams: StreamsConfig,
+    /// Time to Live sweeper settings.
+    pub ttl: TtlConfig,
 }
 
 impl Default for NodeConfig {
@@ -214,6 +218,8 @@ impl Default for NodeConfig {
             limits: LimitsConfig::default(),
             storage: StorageConfig::default(),
             pitr: PitrConfig::default(),
+            streams: StreamsConfig::default(),
+            ttl: TtlConfig::default(),
         }
     }
 }
@@ -283,6 +289,54 @@ impl Default for PitrConfig {
     }
 }
 
+/// DynamoDB Streams settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StreamsConfig {
+    /// How long stream records stay readable, seconds. Default 86400 (24
+    /// hours, as DynamoDB).
+    pub retention_secs: u64,
+    /// How long a shard iterator stays usable, seconds. Default 900 (15
+    /// minutes, as DynamoDB).
+    pub iterator_ttl_secs: u64,
+    /// Change-log positions one shard covers before it closes and its child
+    /// opens; fixed per stream when the stream is enabled. Default 100000.
+    pub shard_log_span: u64,
+}
+
+impl Default for StreamsConfig {
+    fn default() -> StreamsConfig {
+        StreamsConfig {
+            retention_secs: 86_400,
+            iterator_ttl_secs: 900,
+            shard_log_span: 100_000,
+        }
+    }
+}
+
+/// Time to Live sweeper settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TtlConfig {
+    /// Pause between two sweeps of every TTL-enabled table, milliseconds.
+    /// Default 60000.
+    pub sweep_interval_ms: u64,
+    /// Items examined per read while sweeping. Default 1000.
+    pub scan_batch: usize,
+    /// Most items deleted by one write (one writer job). Default 25.
+    pub delete_batch: usize,
+}
+
+impl Default for TtlConfig {
+    fn default() -> TtlConfig {
+        TtlConfig {
+            sweep_interval_ms: 60_000,
+            scan_batch: 1000,
+            delete_batch: 25,
+        }
+    }
+}
+
 impl NodeConfig {
     /// Reads and validates a node config file.
     pub fn load(path: &Path) -> Result<NodeConfig, ConfigError> {
@@ -307,6 +361,16 @@ impl NodeConfig {
         if self.pitr.gc_interval_secs == 0 || self.pitr.chunk_items == 0 {
             return Err(ConfigError::Invalid(
                 "pitr.gc_interval_secs and pitr.chunk_items must be > 0".into(),
+            ));
+        }
+        if self.streams.retention_secs == 0 || self.streams.iterator_ttl_secs == 0 || self.streams.shard_log_span == 0 {
+            return Err(ConfigError::Invalid(
+                "streams.retention_secs, streams.iterator_ttl_secs and streams.shard_log_span must be > 0".into(),
+            ));
+        }
+        if self.ttl.sweep_interval_ms == 0 || self.ttl.scan_batch == 0 || self.ttl.delete_batch == 0 {
+            return Err(ConfigError::Invalid(
+                "ttl.sweep_interval_ms, ttl.scan_batch and ttl.delete_batch must be > 0".into(),
             ));
         }
         if self.limits.max_request_bytes < 1024 {

@@ -14,6 +14,8 @@
 //! - [`replication`]: QUIC links between regions: TLS, wire frames, shipping and applying.
 //! - [`chaos`]: simulated link delay, jitter, loss, bandwidth and partitions.
 //! - [`pitr`]: point-in-time recovery, on-demand backups and exports.
+//! - [`streams`]: DynamoDB Streams as a view of the change log: shards, sequence numbers, iterators.
+//! - [`ttl`]: the Time to Live sweeper deleting expired items as replicated service deletes.
 //! - [`metrics`]: metric names and the Prometheus `/metrics` exposition.
 //! - [`node`]: one region as a running unit with an ordered shutdown.
 //! - [`cli`]: the `meridian` subcommands.
@@ -32,4 +34,6 @@ pub mod node;
 pub mod pitr;
 pub mod replication;
 pub mod store;
+pub mod streams;
 pub mod telemetry;
+pub mod ttl;

@@ -80,6 +80,8 @@ pub struct Node {
     api_task: JoinHandle<std::io::Result<()>>,
     replication: Option<Replication>,
     pitr: Pitr,
+    ttl_task: JoinHandle<()>,
+    ttl_status: Arc<crate::ttl::SweeperStatus>,
 }
 
 impl Node {
@@ -154,6 +156,9 @@ impl Node {
         let shutdown = async move {
             let _ = stopped.wait_for(|s| *s).await;
         };
+        let (ttl_status, ttl_task) =
+            crate::ttl::spawn_sweeper(engine.clone(), options.config.ttl.clone(), stop.subscribe());
+        state.ttl = Some(ttl_status.clone());
         let api_task = tokio::spawn(api::serve(listener, Arc::new(state), shutdown));
         tracing::info!(region = %region.name, api = %api_addr, peer = ?peer_addr, "region started");
         Ok(Node {
@@ -164,6 +169,8 @@ impl Node {
             api_task,
             replication,
             pitr,
+            ttl_task,
+            ttl_status,
         })
     }
 
@@ -177,8 +184,14 @@ impl Node {
         self.replication.as_ref().map(|r| r.status())
     }
 
+    /// What the Time to Live sweeper has done.
+    pub fn ttl_status(&self) -> Arc<crate::ttl::SweeperStatus> {
+        self.ttl_status.clone()
+    }
+
     /// Stops serving, waits for requests in flight, closes replication
-    /// links, stops PITR workers and jobs, then stops the writer after it has committed what was queued.
+    /// links, stops the background workers (PITR, TTL), then stops the
+    /// writer after it has committed what was queued.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         let _ = self.api_task.await;
@@ -186,6 +199,7 @@ impl Node {
             replication.shutdown().await;
         }
         self.pitr.shutdown().await;
+        let _ = self.ttl_task.await;
         let engine = self.engine.clone();
         let _ = tokio::task::spawn_blocking(move || engine.shutdown()).await;
         tracing::info!(region = %self.engine.region(), "region stopped");

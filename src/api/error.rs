@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use crate::engine::EngineError;
 use crate::model::{Item, ValueError, item_to_json};
 use crate::pitr::PitrError;
+use crate::streams::StreamsError;
 
 /// DynamoDB's error kinds that Meridian returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +30,8 @@ pub enum ErrorKind {
     BackupInUse,
     ExportNotFound,
     ExportConflict,
+    ExpiredIterator,
+    TrimmedDataAccess,
 }
 
 impl ErrorKind {
@@ -54,6 +57,8 @@ impl ErrorKind {
             ErrorKind::BackupInUse => "com.amazonaws.dynamodb.v20120810#BackupInUseException",
             ErrorKind::ExportNotFound => "com.amazonaws.dynamodb.v20120810#ExportNotFoundException",
             ErrorKind::ExportConflict => "com.amazonaws.dynamodb.v20120810#ExportConflictException",
+            ErrorKind::ExpiredIterator => "com.amazonaws.dynamodb.v20120810#ExpiredIteratorException",
+            ErrorKind::TrimmedDataAccess => "com.amazonaws.dynamodb.v20120810#TrimmedDataAccessException",
         }
     }
 
@@ -165,6 +170,18 @@ impl From<PitrError> for ApiError {
             }
         };
         ApiError::new(kind, error.to_string())
+    }
+}
+
+impl From<StreamsError> for ApiError {
+    fn from(error: StreamsError) -> ApiError {
+        match error {
+            StreamsError::NotFound(message) => ApiError::new(ErrorKind::ResourceNotFound, message),
+            StreamsError::Validation(message) => ApiError::validation(message),
+            StreamsError::ExpiredIterator(message) => ApiError::new(ErrorKind::ExpiredIterator, message),
+            StreamsError::Trimmed(message) => ApiError::new(ErrorKind::TrimmedDataAccess, message),
+            StreamsError::Engine(engine) => engine.into(),
+        }
     }
 }
 

@@ -11,7 +11,9 @@ mod expressions;
 mod items;
 mod query;
 mod request;
+mod streams;
 mod tables;
+mod ttl;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -51,6 +53,8 @@ pub struct ApiState {
     pub links: Option<Arc<LinkControl>>,
     /// Point-in-time recovery, backups and exports (set by `Node`).
     pub pitr: Option<crate::pitr::Pitr>,
+    /// What the TTL sweeper has done, when one runs (for `/status`).
+    pub ttl: Option<Arc<crate::ttl::SweeperStatus>>,
     requests: AtomicU64,
 }
 
@@ -68,6 +72,7 @@ impl ApiState {
             metrics,
             links: None,
             pitr: None,
+            ttl: None,
             requests: AtomicU64::new(0),
         }
     }
@@ -104,6 +109,12 @@ pub enum Operation {
     ExportTableToPointInTime,
     DescribeExport,
     ListExports,
+    UpdateTimeToLive,
+    DescribeTimeToLive,
+    ListStreams,
+    DescribeStream,
+    GetShardIterator,
+    GetRecords,
 }
 
 impl Operation {
@@ -138,11 +149,26 @@ impl Operation {
             Operation::ExportTableToPointInTime => "ExportTableToPointInTime",
             Operation::DescribeExport => "DescribeExport",
             Operation::ListExports => "ListExports",
+            Operation::UpdateTimeToLive => "UpdateTimeToLive",
+            Operation::DescribeTimeToLive => "DescribeTimeToLive",
+            Operation::ListStreams => "ListStreams",
+            Operation::DescribeStream => "DescribeStream",
+            Operation::GetShardIterator => "GetShardIterator",
+            Operation::GetRecords => "GetRecords",
         }
     }
 
     /// Parses an `X-Amz-Target` header value.
     pub fn from_target(target: &str) -> Option<Operation> {
+        if let Some(name) = target.strip_prefix("DynamoDBStreams_20120810.") {
+            return match name {
+                "ListStreams" => Some(Operation::ListStreams),
+                "DescribeStream" => Some(Operation::DescribeStream),
+                "GetShardIterator" => Some(Operation::GetShardIterator),
+                "GetRecords" => Some(Operation::GetRecords),
+                _ => None,
+            };
+        }
         let name = target.strip_prefix("DynamoDB_20120810.")?;
         Some(match name {
             "CreateTable" => Operation::CreateTable,
@@ -173,6 +199,8 @@ impl Operation {
             "ExportTableToPointInTime" => Operation::ExportTableToPointInTime,
             "DescribeExport" => Operation::DescribeExport,
             "ListExports" => Operation::ListExports,
+            "UpdateTimeToLive" => Operation::UpdateTimeToLive,
+            "DescribeTimeToLive" => Operation::DescribeTimeToLive,
             _ => return None,
         })
     }
@@ -250,11 +278,11 @@ async fn handle_operation(state: &ApiState, operation: Operation, body: Body) ->
 async fn dispatch(state: &ApiState, operation: Operation, req: Request) -> Result<Value, ApiError> {
     let engine = &state.engine;
     match operation {
-        Operation::CreateTable => tables::handle_create_table(engine, req).await,
+        Operation::CreateTable => tables::handle_create_table(engine, &state.config, req).await,
         Operation::DescribeTable => tables::handle_describe_table(engine, req).await,
         Operation::ListTables => tables::handle_list_tables(engine, req).await,
         Operation::DeleteTable => tables::handle_delete_table(engine, req).await,
-        Operation::UpdateTable => tables::handle_update_table(engine, &state.regions, req).await,
+        Operation::UpdateTable => tables::handle_update_table(engine, &state.config, &state.regions, req).await,
         Operation::DescribeEndpoints => Ok(tables::handle_describe_endpoints(&state.endpoint)),
         Operation::TagResource => tables::handle_tag_resource(engine, req).await,
         Operation::UntagResource => tables::handle_untag_resource(engine, req).await,
@@ -267,6 +295,12 @@ async fn dispatch(state: &ApiState, operation: Operation, req: Request) -> Resul
         Operation::BatchWriteItem => items::handle_batch_write_item(engine, req).await,
         Operation::Query => query::handle_query(engine, req).await,
         Operation::Scan => query::handle_scan(engine, req).await,
+        Operation::UpdateTimeToLive => ttl::handle_update_time_to_live(engine, req).await,
+        Operation::DescribeTimeToLive => ttl::handle_describe_time_to_live(engine, req).await,
+        Operation::ListStreams => streams::handle_list_streams(engine, &state.config.streams, req).await,
+        Operation::DescribeStream => streams::handle_describe_stream(engine, &state.config.streams, req).await,
+        Operation::GetShardIterator => streams::handle_get_shard_iterator(engine, &state.config.streams, req).await,
+        Operation::GetRecords => streams::handle_get_records(engine, &state.config.streams, req).await,
         _ => dispatch_pitr(state, operation, req).await,
     }
 }

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use super::error::{ApiError, ErrorKind};
 use super::request::{Request, validate_table_name};
+use crate::config::NodeConfig;
 use crate::engine::{Engine, EngineError, NewTable};
 use crate::model::table::{ACCOUNT_ID, BillingMode, Replica, ReplicaStatus};
 use crate::model::{KeyAttribute, KeySchema, ScalarType, TableMeta};
@@ -63,6 +64,7 @@ pub fn describe(meta: &TableMeta, region: &str) -> Value {
     } else {
         description["BillingModeSummary"] = json!({"BillingMode": "PROVISIONED"});
     }
+    super::streams::describe_stream_fields(&mut description, meta, region);
     description
 }
 
@@ -243,22 +245,21 @@ fn reject_unsupported(req: &Request, names: &[&str]) -> Result<(), ApiError> {
 }
 
 /// CreateTable.
-pub async fn handle_create_table(engine: &Engine, req: Request) -> Result<Value, ApiError> {
+pub async fn handle_create_table(engine: &Engine, config: &NodeConfig, req: Request) -> Result<Value, ApiError> {
     let name = req.table_name()?;
     let definitions = parse_definitions(&req)?;
     let key_schema = parse_key_schema(&req, &definitions)?;
     let billing = parse_billing(&req, None)?.unwrap_or(BillingMode::PayPerRequest);
     let tags = parse_tags(req.opt_array("Tags")?.map(Vec::as_slice).unwrap_or(&[]))?;
-    reject_unsupported(
-        &req,
-        &["GlobalSecondaryIndexes", "LocalSecondaryIndexes", "StreamSpecification"],
-    )?;
+    reject_unsupported(&req, &["GlobalSecondaryIndexes", "LocalSecondaryIndexes"])?;
+    let stream = super::streams::parse_stream_specification(&req)?;
     let spec = NewTable {
         name,
         key_schema,
         attribute_definitions: definitions,
         billing,
         tags,
+        stream: super::streams::stream_for_create(stream, &config.streams),
     };
     let meta = engine.create_table(spec).await?;
     Ok(json!({ "TableDescription": describe(&meta, engine.region()) }))
@@ -376,17 +377,20 @@ fn apply_replica_updates(meta: &mut TableMeta, updates: &[ReplicaUpdate]) -> Res
 
 /// UpdateTable: billing mode, provisioned throughput and ReplicaUpdates
 /// (global tables version 2019.11.21).
-pub async fn handle_update_table(engine: &Engine, regions: &[String], req: Request) -> Result<Value, ApiError> {
+pub async fn handle_update_table(
+    engine: &Engine,
+    config: &NodeConfig,
+    regions: &[String],
+    req: Request,
+) -> Result<Value, ApiError> {
     let name = req.table_name()?;
-    reject_unsupported(
-        &req,
-        &["GlobalSecondaryIndexUpdates", "StreamSpecification", "SSESpecification"],
-    )?;
+    reject_unsupported(&req, &["GlobalSecondaryIndexUpdates", "SSESpecification"])?;
     let has_update = [
         "BillingMode",
         "ProvisionedThroughput",
         "DeletionProtectionEnabled",
         "ReplicaUpdates",
+        "StreamSpecification",
     ];
     if !has_update.iter().any(|m| req.has(m)) {
         return Err(ApiError::validation(
@@ -396,10 +400,15 @@ pub async fn handle_update_table(engine: &Engine, regions: &[String], req: Reque
     let current = engine.describe_table(name.clone()).await?;
     let billing = parse_billing(&req, Some(&current.billing))?;
     let replica_updates = parse_replica_updates(&req, regions)?;
+    let stream = super::streams::parse_stream_specification(&req)?;
+    let shard_span = config.streams.shard_log_span;
     let meta = engine
-        .update_table(name, move |meta| {
+        .update_table_with(name, move |meta, context| {
             if let Some(billing) = billing {
                 meta.billing = billing;
+            }
+            if let Some(stream) = stream {
+                super::streams::apply_stream_update(meta, context, stream, shard_span)?;
             }
             apply_replica_updates(meta, &replica_updates)
         })

@@ -32,10 +32,11 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 200)]
     pub item_bytes: usize,
     /// What to measure: `core` (one region against its baselines),
-    /// `replication` (three replicating regions against one region) or
+    /// `replication` (three replicating regions against one region),
     /// `latency` (every region of --topology driven at --rate, with its
-    /// simulated link delays: client latency per region, lag per link) or
-    /// `pitr` (a point-in-time restore against a full scan).
+    /// simulated link delays: client latency per region, lag per link),
+    /// `pitr` (a point-in-time restore against a full scan) or
+    /// `streams` (GetRecords throughput, PutItem p99 during a TTL sweep).
     #[arg(long, default_value = "core")]
     pub scenario: String,
     /// Topology for the latency scenario (names and `[[link]]`s; its
@@ -48,6 +49,9 @@ pub struct BenchArgs {
     /// Items in the table of the `pitr` scenario.
     #[arg(long, default_value_t = 1_000_000)]
     pub items: usize,
+    /// `streams` scenario: expired items the TTL sweep deletes.
+    #[arg(long, default_value_t = 100_000)]
+    pub expired_items: usize,
 }
 
 /// Throughput and latency of one measurement.
@@ -106,7 +110,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         "replication" => runtime.block_on(super::bench_replication::bench(args)),
         "latency" => runtime.block_on(super::bench_latency::bench(args)),
         "pitr" => runtime.block_on(super::bench_pitr::bench(args)),
-        other => anyhow::bail!("unknown scenario {other:?}: use core, replication, latency or pitr"),
+        "streams" => runtime.block_on(super::bench_streams::bench(args)),
+        other => anyhow::bail!("unknown scenario {other:?}: use core, replication, latency, pitr or streams"),
     }
 }
 
@@ -242,9 +247,9 @@ pub async fn one_request(addr: &str, op: &str, body: String) -> anyhow::Result<(
     Ok(())
 }
 
-type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+pub(super) type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
 
-async fn connect(
+pub(super) async fn connect(
     addr: &str,
 ) -> anyhow::Result<(
     Sender,

@@ -13,6 +13,7 @@ pub mod pitr;
 pub mod read;
 pub mod remote;
 mod schema_cache;
+pub mod streams;
 pub mod write;
 mod writer;
 
@@ -47,6 +48,8 @@ pub struct NewTable {
     pub attribute_definitions: Vec<KeyAttribute>,
     pub billing: BillingMode,
     pub tags: std::collections::BTreeMap<String, String>,
+    /// StreamSpecification with StreamEnabled, if given.
+    pub stream: Option<streams::NewStream>,
 }
 
 struct Inner {
@@ -207,26 +210,7 @@ impl Engine {
         name: String,
         change: impl FnOnce(&mut TableMeta) -> Result<(), EngineError> + Send + 'static,
     ) -> Result<TableMeta, EngineError> {
-        self.writer()?
-            .submit(move |batch| {
-                let mut meta = batch
-                    .table(&name)?
-                    .ok_or_else(|| EngineError::TableNotFound(name.clone()))?;
-                change(&mut meta)?;
-                meta.changed = batch.hlc.now();
-                meta.changed_by = batch.region.to_string();
-                batch.set_table(&name, Some(meta.clone()));
-                let version = Version {
-                    ts: meta.changed,
-                    region: batch.region.to_string(),
-                };
-                batch.tables.append_change(&Change::Table {
-                    version,
-                    change: TableChange::Updated(meta.clone()),
-                })?;
-                Ok(meta)
-            })
-            .await
+        self.update_table_with(name, move |meta, _| change(meta)).await
     }
 
     /// Streams every record (tombstones included) of `table` from one
@@ -474,6 +458,8 @@ fn create_in(batch: &mut writer::Batch<'_, '_>, spec: NewTable) -> Result<TableM
         }],
         changed: now,
         changed_by: batch.region.to_string(),
+        stream: spec.stream.map(|s| Box::new(streams::open_stream(batch, &s))),
+        ttl: None,
     };
     batch.set_table(&meta.name, Some(meta.clone()));
     let version = Version {

@@ -360,6 +360,7 @@ mod tests {
             attribute_definitions: vec![hash],
             billing: BillingMode::PayPerRequest,
             tags: Default::default(),
+            stream: None,
         };
         let meta = engine.create_table(spec).await.unwrap();
         engine.set_pitr("t".into(), true, None).await.unwrap();

@@ -198,6 +198,7 @@ fn upsert_table(batch: &mut Batch<'_, '_>, remote: &TableMeta) -> Result<bool, E
             return Ok(false);
         }
         let mut meta = remote.clone();
+        super::streams::localize_stream(batch, None, &mut meta);
         meta.storage_id = batch.tables.allocate_storage_id()?;
         meta.item_count = 0;
         meta.size_bytes = 0;
@@ -218,6 +219,7 @@ fn upsert_table(batch: &mut Batch<'_, '_>, remote: &TableMeta) -> Result<bool, E
         return Ok(true);
     }
     let mut meta = remote.clone();
+    super::streams::localize_stream(batch, Some(&local), &mut meta);
     meta.storage_id = local.storage_id;
     meta.item_count = local.item_count;
     meta.size_bytes = local.size_bytes;
@@ -297,6 +299,7 @@ mod tests {
             attribute_definitions: vec![hash],
             billing: BillingMode::PayPerRequest,
             tags: Default::default(),
+            stream: None,
         };
         engine.create_table(spec).await.unwrap();
         engine

@@ -98,6 +98,8 @@ mod tests {
             replicas: Vec::new(),
             changed: Default::default(),
             changed_by: "r".into(),
+            stream: None,
+            ttl: None,
         }
     }
 

@@ -145,7 +145,7 @@ pub fn apply(batch: &mut Batch<'_, '_>, meta: &mut TableMeta, write: ItemWrite) 
 /// A version for a local write: a fresh HLC timestamp, always above the
 /// version it replaces (so a local overwrite wins even over a remote write
 /// stamped by a clock that runs ahead).
-fn stamp(batch: &mut Batch<'_, '_>, replaces: Option<&Version>) -> Version {
+pub(super) fn stamp(batch: &mut Batch<'_, '_>, replaces: Option<&Version>) -> Version {
     let mut ts = batch.hlc.now();
     if let Some(current) = replaces
         && ts <= current.ts

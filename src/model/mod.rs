@@ -4,6 +4,7 @@
 pub mod key;
 pub mod number;
 pub mod table;
+pub mod table_features;
 pub mod value;
 
 pub use number::{Number, NumberError};

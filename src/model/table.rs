@@ -278,6 +278,12 @@ pub struct TableMeta {
     /// change and the region that made it.
     pub changed: crate::clock::Timestamp,
     pub changed_by: String,
+    /// The table's latest DynamoDB stream, if one was ever enabled.
+    #[serde(default, deserialize_with = "super::table_features::or_default")]
+    pub stream: Option<Box<super::table_features::StreamState>>,
+    /// Time to Live, if it was ever enabled.
+    #[serde(default, deserialize_with = "super::table_features::or_default")]
+    pub ttl: Option<Box<super::table_features::TtlSpec>>,
 }
 
 impl TableMeta {

@@ -60,6 +60,7 @@ mod tests {
             attribute_definitions: vec![hash],
             billing: BillingMode::PayPerRequest,
             tags: Default::default(),
+            stream: None,
         }
     }
 

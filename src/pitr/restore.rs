@@ -109,6 +109,7 @@ impl Pitr {
             attribute_definitions: source.attribute_definitions.clone(),
             billing: billing.unwrap_or_else(|| source.billing.clone()),
             tags: Default::default(),
+            stream: None,
         };
         let record = serde_json::to_vec(&job).map_err(|e| PitrError::Corrupt(e.to_string()))?;
         let meta = self

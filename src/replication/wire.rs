@@ -10,8 +10,11 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::store::{Change, ItemRecord};
 
-/// The replication protocol version this build speaks.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// The replication protocol version this build speaks. 2: table
+/// descriptions inside `BatchV1` carry stream and TTL settings (trailing
+/// `TableMeta` fields a version-1 peer would misread), so version-1 peers
+/// are refused.
+pub const PROTOCOL_VERSION: u32 = 2;
 /// Largest frame accepted, in bytes (a batch of 400 KB items fits many times).
 pub const MAX_FRAME_BYTES: usize = 64 * 1024 * 1024;
 

@@ -10,6 +10,7 @@
 //! - `conflicts`: writes that lost last-writer-wins, in the order seen
 //! - `history`, `pitr`: versions kept for point-in-time recovery and PITR
 //!   settings, backup and export records (see `history.rs`)
+//! - `cursors`: where background workers resume (worker/table name -> bytes)
 
 pub mod history;
 pub mod records;
@@ -28,6 +29,7 @@ const ITEMS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("items");
 const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const CONFLICTS: TableDefinition<u64, &[u8]> = TableDefinition::new("conflicts");
+const CURSORS: TableDefinition<&str, &[u8]> = TableDefinition::new("cursors");
 
 const NEXT_STORAGE_ID: &str = "next_storage_id";
 
@@ -86,6 +88,7 @@ impl Store {
             txn.open_table(CONFLICTS)?;
             txn.open_table(history::HISTORY)?;
             txn.open_table(history::PITR)?;
+            txn.open_table(CURSORS)?;
         }
         txn.commit()?;
         Ok(Store { db: Arc::new(db) })
@@ -99,6 +102,7 @@ impl Store {
             let log = txn.open_table(LOG)?;
             let next_seq = log.last()?.map(|(k, _)| k.value() + 1).unwrap_or(1);
             let mut tables = WriteTables {
+                txn: &txn,
                 tables: txn.open_table(TABLES)?,
                 items: txn.open_table(ITEMS)?,
                 log,
@@ -124,6 +128,8 @@ impl Store {
 
 /// The store's tables inside one write transaction.
 pub struct WriteTables<'t> {
+    /// For tables opened only when used (`cursors`).
+    txn: &'t redb::WriteTransaction,
     tables: redb::Table<'t, &'static str, &'static [u8]>,
     items: redb::Table<'t, &'static [u8], &'static [u8]>,
     log: redb::Table<'t, u64, &'static [u8]>,
@@ -239,6 +245,16 @@ impl WriteTables<'_> {
         Ok(())
     }
 
+    /// Stores (or with `None`, clears) a background worker's cursor.
+    pub fn set_cursor(&mut self, name: &str, cursor: Option<&[u8]>) -> Result<(), StoreError> {
+        let mut cursors = self.txn.open_table(CURSORS)?;
+        match cursor {
+            Some(bytes) => cursors.insert(name, bytes)?,
+            None => cursors.remove(name)?,
+        };
+        Ok(())
+    }
+
     /// Appends a change-log entry and returns its sequence number.
     pub fn append_change(&mut self, change: &Change) -> Result<u64, StoreError> {
         let seq = self.next_seq;
@@ -328,6 +344,11 @@ impl ReadTables {
     pub fn applied(&self, origin: &str) -> Result<u64, StoreError> {
         let meta = self.txn.open_table(META)?;
         Ok(meta.get(applied_key(origin).as_str())?.map(|v| v.value()).unwrap_or(0))
+    }
+
+    /// A background worker's cursor, if it stored one.
+    pub fn cursor(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.txn.open_table(CURSORS)?.get(name)?.map(|v| v.value().to_vec()))
     }
 
     /// Conflicts recorded for `table` (all tables when `None`), oldest first.

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-use meridian::config::{RegionConfig, Topology};
+use meridian::config::{NodeConfig, RegionConfig, Topology};
 use meridian::node::{Node, NodeOptions};
 use meridian::replication::tls::ClusterCa;
 
@@ -22,6 +22,8 @@ pub struct Cluster {
     pub topology: Topology,
     pub nodes: Vec<Option<Node>>,
     pub ca: ClusterCa,
+    /// Node settings every region starts with.
+    pub config: NodeConfig,
 }
 
 /// An SDK client for the API at `addr`.
@@ -51,6 +53,11 @@ impl Cluster {
     /// process; the others are in the topology (and the CA is written to the
     /// data directory) so a test can run them as processes.
     pub async fn start_some(n: usize, offsets_ms: &[i64], running: usize) -> Cluster {
+        Cluster::start_configured(n, offsets_ms, running, NodeConfig::default()).await
+    }
+
+    /// Like `start_some`, every region running with node settings `config`.
+    pub async fn start_configured(n: usize, offsets_ms: &[i64], running: usize, config: NodeConfig) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         let mut listeners = Vec::new();
         let mut sockets = Vec::new();
@@ -78,6 +85,7 @@ impl Cluster {
             topology,
             nodes: Vec::new(),
             ca,
+            config,
         };
         for i in 0..n {
             if i < running {
@@ -96,6 +104,7 @@ impl Cluster {
         options.tls = Some(self.ca.region_identity(name).unwrap());
         options.api_listener = listener;
         options.peer_socket = socket;
+        options.config = self.config.clone();
         Node::start(options).await.unwrap()
     }
 
@@ -253,6 +262,29 @@ pub async fn wait_replicas_active(cluster: &Cluster, table: &str) {
         )
         .await;
     }
+}
+
+/// Waits until every region reports a stream (LatestStreamArn) for
+/// `table`; returns each region's stream ARN, in region order.
+pub async fn stream_everywhere(cluster: &Cluster, table: &str) -> Vec<String> {
+    let mut arns = Vec::new();
+    for i in 0..cluster.nodes.len() {
+        let client = cluster.client(i);
+        let arn = eventually(
+            &format!("the stream of {table} in region {i}"),
+            Duration::from_secs(60),
+            || {
+                let client = client.clone();
+                async move {
+                    let table = client.describe_table().table_name(table).send().await.ok()?.table?;
+                    table.latest_stream_arn().map(str::to_string)
+                }
+            },
+        )
+        .await;
+        arns.push(arn);
+    }
+    arns
 }
 
 /// GETs `path` from a region's API port and returns the body.

@@ -77,15 +77,27 @@ impl TestRegion {
         TestRegion::start_in(dir).await
     }
 
+    /// Starts a region with node settings `config` on a fresh temporary
+    /// data directory.
+    pub async fn start_with(config: NodeConfig) -> TestRegion {
+        let dir = tempfile::tempdir().expect("create a temporary data directory");
+        TestRegion::start_in_with(dir, config).await
+    }
+
     /// Starts a region on an existing data directory (a restart).
     pub async fn start_in(dir: TempDir) -> TestRegion {
+        TestRegion::start_in_with(dir, NodeConfig::default()).await
+    }
+
+    /// Starts a region with `config` on an existing data directory.
+    pub async fn start_in_with(dir: TempDir, config: NodeConfig) -> TestRegion {
         let topology = Topology {
             cluster: "test".into(),
             region: vec![region_config()],
             link: Vec::new(),
         };
         let mut options = NodeOptions::new(topology, REGION, dir.path().to_path_buf());
-        options.config = NodeConfig::default();
+        options.config = config;
         let node = Node::start(options).await.expect("start the region");
         let addr = node.api_addr;
         TestRegion {
@@ -111,6 +123,11 @@ impl TestRegion {
     pub async fn restart(self) -> TestRegion {
         let dir = self.shutdown().await;
         TestRegion::start_in(dir).await
+    }
+
+    /// The running node.
+    pub fn node(&self) -> &Node {
+        &self.node
     }
 
     /// Sends a raw request to this region.

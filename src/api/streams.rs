@@ -1,0 +1,337 @@
+//! The DynamoDB Streams API (`DynamoDBStreams_20120810.*` on the same
+//! endpoint): ListStreams, DescribeStream, GetShardIterator, GetRecords,
+//! and the stream parts of CreateTable, UpdateTable and DescribeTable.
+
+use serde_json::{Value, json};
+
+use super::error::ApiError;
+use super::request::{Request, validate_table_name};
+use crate::config::StreamsConfig;
+use crate::engine::streams::{ChangeContext, NewStream, stream_at};
+use crate::engine::{Engine, EngineError};
+use crate::model::table_features::{StreamState, StreamViewType};
+use crate::model::{Item, TableMeta, item_size, item_to_json};
+use crate::store::{ChangeCause, ItemChange};
+use crate::streams::{IteratorStart, Streams, parse_sequence_number, sequence_number, shard_id, stream_arn};
+
+/// Most streams one ListStreams page returns, and its default.
+const MAX_LIST_STREAMS: i64 = 100;
+/// Most shards one DescribeStream page returns, and its default.
+const MAX_DESCRIBE_SHARDS: i64 = 100;
+/// Most records one GetRecords call returns, and its default.
+const MAX_GET_RECORDS: i64 = 1000;
+
+/// What a StreamSpecification asks for.
+pub enum StreamRequest {
+    Enable(StreamViewType),
+    Disable,
+}
+
+/// Parses `StreamSpecification` (CreateTable, UpdateTable).
+pub fn parse_stream_specification(req: &Request) -> Result<Option<StreamRequest>, ApiError> {
+    let Some(spec) = req.opt_object("StreamSpecification")? else {
+        return Ok(None);
+    };
+    let enabled = match spec.get("StreamEnabled") {
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            return Err(ApiError::serialization(
+                "STRING_VALUE can not be converted to a Boolean",
+            ));
+        }
+        None => return Err(ApiError::missing("streamSpecification.streamEnabled")),
+    };
+    let view = spec.get("StreamViewType").and_then(Value::as_str);
+    if !enabled {
+        if view.is_some() {
+            return Err(ApiError::validation(
+                "One or more parameter values were invalid: Disabling streams while specifying a StreamViewType is not allowed",
+            ));
+        }
+        return Ok(Some(StreamRequest::Disable));
+    }
+    let Some(view) = view else {
+        return Err(ApiError::validation(
+            "One or more parameter values were invalid: Enabled streams must specify a StreamViewType",
+        ));
+    };
+    let view_type = StreamViewType::parse(view).ok_or_else(|| {
+        ApiError::constraint(
+            &format!("'{view}'"),
+            "streamSpecification.streamViewType",
+            "Member must satisfy enum value set: [NEW_IMAGE, OLD_IMAGE, NEW_AND_OLD_IMAGES, KEYS_ONLY]",
+        )
+    })?;
+    Ok(Some(StreamRequest::Enable(view_type)))
+}
+
+/// The stream a CreateTable asks for.
+pub fn stream_for_create(spec: Option<StreamRequest>, config: &StreamsConfig) -> Option<NewStream> {
+    match spec {
+        Some(StreamRequest::Enable(view_type)) => Some(NewStream {
+            view_type,
+            shard_span: config.shard_log_span,
+        }),
+        _ => None,
+    }
+}
+
+/// Applies an UpdateTable StreamSpecification inside the table change at
+/// `context`: a stream can be enabled only when none is, and disabled only
+/// when one is (DynamoDB's rules; changing the view type takes both).
+pub fn apply_stream_update(
+    meta: &mut TableMeta,
+    context: &ChangeContext,
+    request: StreamRequest,
+    shard_span: u64,
+) -> Result<(), EngineError> {
+    let enabled = meta.stream.as_ref().is_some_and(|s| s.enabled);
+    match request {
+        StreamRequest::Enable(_) if enabled => Err(EngineError::Validation(format!(
+            "Table already has an enabled stream: TableName: {}",
+            meta.name
+        ))),
+        StreamRequest::Enable(view_type) => {
+            let spec = NewStream { view_type, shard_span };
+            meta.stream = Some(Box::new(stream_at(context, &spec, meta.stream.as_deref())));
+            Ok(())
+        }
+        StreamRequest::Disable if !enabled => Err(EngineError::Validation(format!(
+            "Table already has no enabled stream: TableName: {}",
+            meta.name
+        ))),
+        StreamRequest::Disable => {
+            if let Some(stream) = meta.stream.as_mut() {
+                stream.enabled = false;
+                stream.end_seq = Some(context.next_seq);
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Adds StreamSpecification, LatestStreamArn and LatestStreamLabel to a
+/// TableDescription.
+pub fn describe_stream_fields(description: &mut Value, meta: &TableMeta, region: &str) {
+    let Some(stream) = &meta.stream else { return };
+    description["LatestStreamArn"] = json!(stream_arn(region, &meta.name, &stream.label));
+    description["LatestStreamLabel"] = json!(stream.label);
+    description["StreamSpecification"] = if stream.enabled {
+        json!({"StreamEnabled": true, "StreamViewType": stream.view_type.as_str()})
+    } else {
+        json!({"StreamEnabled": false})
+    };
+}
+
+fn stream_arn_param(req: &Request) -> Result<&str, ApiError> {
+    let arn = req.str("StreamArn")?;
+    if !(37..=1024).contains(&arn.len()) {
+        return Err(ApiError::constraint(
+            &format!("'{arn}'"),
+            "streamArn",
+            "Member must have length greater than or equal to 37",
+        ));
+    }
+    Ok(arn)
+}
+
+fn limit_param(req: &Request, max: i64) -> Result<usize, ApiError> {
+    let limit = req.opt_i64("Limit")?.unwrap_or(max);
+    if limit < 1 {
+        return Err(ApiError::constraint(
+            &format!("'{limit}'"),
+            "limit",
+            "Member must have value greater than or equal to 1",
+        ));
+    }
+    if limit > max {
+        return Err(ApiError::constraint(
+            &format!("'{limit}'"),
+            "limit",
+            &format!("Member must have value less than or equal to {max}"),
+        ));
+    }
+    Ok(limit as usize)
+}
+
+/// ListStreams, paginated by ExclusiveStartStreamArn / LastEvaluatedStreamArn.
+pub async fn handle_list_streams(engine: &Engine, config: &StreamsConfig, req: Request) -> Result<Value, ApiError> {
+    let table = match req.opt_str("TableName")? {
+        Some(name) => {
+            validate_table_name(name, "tableName")?;
+            Some(name.to_string())
+        }
+        None => None,
+    };
+    let limit = limit_param(&req, MAX_LIST_STREAMS)?;
+    let start = req.opt_str("ExclusiveStartStreamArn")?;
+    let streams = Streams::new(engine, config).list(table).await?;
+    let page: Vec<_> = streams
+        .iter()
+        .filter(|(arn, _, _)| start.is_none_or(|s| arn.as_str() > s))
+        .collect();
+    let more = page.len() > limit;
+    let page = &page[..page.len().min(limit)];
+    let list: Vec<Value> = page
+        .iter()
+        .map(|(arn, meta, stream)| json!({"StreamArn": arn, "TableName": meta.name, "StreamLabel": stream.label}))
+        .collect();
+    let mut body = json!({ "Streams": list });
+    if more && let Some((arn, _, _)) = page.last() {
+        body["LastEvaluatedStreamArn"] = json!(arn);
+    }
+    Ok(body)
+}
+
+/// DescribeStream, with shards paginated by ExclusiveStartShardId.
+pub async fn handle_describe_stream(engine: &Engine, config: &StreamsConfig, req: Request) -> Result<Value, ApiError> {
+    let arn = stream_arn_param(&req)?;
+    let limit = limit_param(&req, MAX_DESCRIBE_SHARDS)?;
+    let after = req.opt_str("ExclusiveStartShardId")?;
+    let view = Streams::new(engine, config).describe(arn, after, limit).await?;
+    let (meta, stream) = (&view.meta, &view.stream);
+    let shards: Vec<Value> = view
+        .shards
+        .iter()
+        .map(|shard| {
+            let mut range = json!({ "StartingSequenceNumber": sequence_number(shard.first) });
+            if let Some(last) = shard.last {
+                range["EndingSequenceNumber"] = json!(sequence_number(last));
+            }
+            let mut out = json!({
+                "ShardId": shard_id(&meta.name, stream, shard.first),
+                "SequenceNumberRange": range,
+            });
+            if shard.index > 0 {
+                out["ParentShardId"] = json!(shard_id(&meta.name, stream, shard.first - stream.shard_span));
+            }
+            out
+        })
+        .collect();
+    let mut key_schema = vec![json!({"AttributeName": meta.key_schema.hash.name, "KeyType": "HASH"})];
+    if let Some(range) = &meta.key_schema.range {
+        key_schema.push(json!({"AttributeName": range.name, "KeyType": "RANGE"}));
+    }
+    let mut description = json!({
+        "StreamArn": view.arn,
+        "StreamLabel": stream.label,
+        "StreamStatus": if stream.enabled { "ENABLED" } else { "DISABLED" },
+        "StreamViewType": stream.view_type.as_str(),
+        "CreationRequestDateTime": stream.created_ms as f64 / 1000.0,
+        "TableName": meta.name,
+        "KeySchema": key_schema,
+        "Shards": shards,
+    });
+    if let Some(last) = view.more_after {
+        description["LastEvaluatedShardId"] = json!(last);
+    }
+    Ok(json!({ "StreamDescription": description }))
+}
+
+/// GetShardIterator.
+pub async fn handle_get_shard_iterator(
+    engine: &Engine,
+    config: &StreamsConfig,
+    req: Request,
+) -> Result<Value, ApiError> {
+    let arn = stream_arn_param(&req)?;
+    let shard = req.str("ShardId")?;
+    let kind = req.str("ShardIteratorType")?;
+    let sequence = || -> Result<u64, ApiError> {
+        let text = req.opt_str("SequenceNumber")?.ok_or_else(|| {
+            ApiError::validation(format!("A SequenceNumber is required for ShardIteratorType {kind}"))
+        })?;
+        parse_sequence_number(text).ok_or_else(|| ApiError::validation(format!("Invalid SequenceNumber: {text}")))
+    };
+    let start = match kind {
+        "TRIM_HORIZON" => IteratorStart::TrimHorizon,
+        "LATEST" => IteratorStart::Latest,
+        "AT_SEQUENCE_NUMBER" => IteratorStart::AtSequence(sequence()?),
+        "AFTER_SEQUENCE_NUMBER" => IteratorStart::AfterSequence(sequence()?),
+        other => {
+            return Err(ApiError::constraint(
+                &format!("'{other}'"),
+                "shardIteratorType",
+                "Member must satisfy enum value set: [AFTER_SEQUENCE_NUMBER, LATEST, AT_SEQUENCE_NUMBER, TRIM_HORIZON]",
+            ));
+        }
+    };
+    let token = Streams::new(engine, config).shard_iterator(arn, shard, start).await?;
+    Ok(json!({ "ShardIterator": token }))
+}
+
+/// GetRecords.
+pub async fn handle_get_records(engine: &Engine, config: &StreamsConfig, req: Request) -> Result<Value, ApiError> {
+    let token = req.str("ShardIterator")?;
+    if token.is_empty() || token.len() > 2048 {
+        return Err(ApiError::constraint(
+            "'***'",
+            "shardIterator",
+            "Member must have length less than or equal to 2048",
+        ));
+    }
+    let limit = limit_param(&req, MAX_GET_RECORDS)?;
+    let page = Streams::new(engine, config).records(token, limit).await?;
+    let region = engine.region();
+    let records: Vec<Value> = page
+        .changes
+        .iter()
+        .map(|(seq, change)| record(region, &page.meta, &page.stream, *seq, change))
+        .collect();
+    let mut body = json!({ "Records": records });
+    if let Some(next) = page.next {
+        body["NextShardIterator"] = json!(next);
+    }
+    Ok(body)
+}
+
+/// One stream record in the Streams API's shape.
+fn record(region: &str, meta: &TableMeta, stream: &StreamState, seq: u64, change: &ItemChange) -> Value {
+    let event = match (&change.old, &change.new) {
+        (None, _) => "INSERT",
+        (Some(_), Some(_)) => "MODIFY",
+        (Some(_), None) => "REMOVE",
+    };
+    let image = change.new.as_ref().or(change.old.as_ref());
+    let keys: Item = image
+        .map(|item| {
+            meta.key_schema
+                .names()
+                .filter_map(|name| item.get(name).map(|v| (name.to_string(), v.clone())))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut size = item_size(&keys);
+    let mut data = json!({
+        "ApproximateCreationDateTime": change.version.ts.wall_ns / 1_000_000_000,
+        "Keys": item_to_json(&keys),
+        "SequenceNumber": sequence_number(seq),
+        "StreamViewType": stream.view_type.as_str(),
+    });
+    if stream.view_type.has_new()
+        && let Some(new) = &change.new
+    {
+        size += item_size(new);
+        data["NewImage"] = item_to_json(new);
+    }
+    if stream.view_type.has_old()
+        && let Some(old) = &change.old
+    {
+        size += item_size(old);
+        data["OldImage"] = item_to_json(old);
+    }
+    data["SizeBytes"] = json!(size);
+    let id = crc32fast::hash(format!("{region}/{}/{}", meta.name, stream.label).as_bytes());
+    let mut out = json!({
+        "eventID": format!("{id:08x}{seq:024x}"),
+        "eventName": event,
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": change.version.region,
+        "dynamodb": data,
+    });
+    if change.cause == ChangeCause::TimeToLive {
+        out["userIdentity"] = json!({"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"});
+    }
+    out
+}

@@ -1,0 +1,173 @@
+//! Streams of replicated tables: three in-process regions linked over real
+//! QUIC, each region's stream read through `aws-sdk-dynamodbstreams`; and
+//! a replicated change that loses last-writer-wins never reaching a stream.
+
+mod cluster;
+mod common;
+mod stream_support;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{StreamSpecification, StreamViewType};
+use aws_sdk_dynamodbstreams::types::OperationType;
+use cluster::{Cluster, REGIONS, create_table, eventually, stream_everywhere};
+use common::{Keys, TestRegion, s};
+use meridian::clock::Timestamp;
+use meridian::model::key::encode_primary_key;
+use meridian::model::{AttributeValue, Item};
+use meridian::store::{Change, ChangeCause, ItemChange, Version};
+use stream_support::{image_s, read_all, streams_client};
+
+const CONVERGE: Duration = Duration::from_secs(60);
+
+fn new_and_old() -> StreamSpecification {
+    StreamSpecification::builder()
+        .stream_enabled(true)
+        .stream_view_type(StreamViewType::NewAndOldImages)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn every_region_stream_carries_local_and_replicated_records() {
+    let cluster = Cluster::start(3, &[]).await;
+    create_table(&cluster, 0, "Global").await;
+    cluster
+        .client(0)
+        .update_table()
+        .table_name("Global")
+        .stream_specification(new_and_old())
+        .send()
+        .await
+        .unwrap();
+    let arns = stream_everywhere(&cluster, "Global").await;
+    for (arn, region) in arns.iter().zip(REGIONS) {
+        assert!(arn.contains(&format!(":{region}:")), "{arn} names its region");
+    }
+    let labels: BTreeSet<&str> = arns.iter().map(|a| a.rsplit('/').next().unwrap()).collect();
+    assert_eq!(labels.len(), 1, "one stream label, replicated: {arns:?}");
+
+    for (i, region) in REGIONS.iter().enumerate() {
+        cluster
+            .client(i)
+            .put_item()
+            .table_name("Global")
+            .item("pk", s(format!("from-{region}")))
+            .send()
+            .await
+            .unwrap();
+    }
+    for (i, arn) in arns.iter().enumerate() {
+        let api = cluster.topology.region[i].api;
+        let streams = streams_client(api, REGIONS[i]);
+        let records = eventually(&format!("three records in region {i}'s stream"), CONVERGE, || {
+            let (streams, arn) = (streams.clone(), arn.clone());
+            async move {
+                let records = read_all(&streams, &arn).await;
+                (records.len() >= 3).then_some(records)
+            }
+        })
+        .await;
+        assert_eq!(records.len(), 3, "each change exactly once in region {i}");
+        let mut origins = BTreeSet::new();
+        for record in &records {
+            assert_eq!(record.event_name(), Some(&OperationType::Insert));
+            let key = image_s(record, "pk").unwrap();
+            let origin = record.aws_region().unwrap();
+            assert_eq!(
+                key,
+                format!("from-{origin}"),
+                "awsRegion names where the change was made"
+            );
+            origins.insert(origin.to_string());
+        }
+        let all: BTreeSet<String> = REGIONS.iter().map(|r| r.to_string()).collect();
+        assert_eq!(origins, all, "region {i} has its own and both replicated records");
+    }
+    cluster.shutdown().await;
+}
+
+fn remote_put(seq: u64, wall_ns: u64, value: &str) -> (u64, Change) {
+    let key = encode_primary_key(&AttributeValue::S("k".into()), None);
+    let item = Item::from([
+        ("pk".to_string(), AttributeValue::S("k".into())),
+        ("v".to_string(), AttributeValue::S(value.into())),
+    ]);
+    let change = ItemChange {
+        table: "Lww".into(),
+        key,
+        version: Version {
+            ts: Timestamp { wall_ns, logical: 0 },
+            region: "eu-west-1".into(),
+        },
+        old: None,
+        new: Some(item),
+        cause: ChangeCause::Client,
+    };
+    (seq, Change::Item(change))
+}
+
+#[tokio::test]
+async fn a_replicated_change_appears_only_when_it_wins() {
+    let region = TestRegion::start().await;
+    common::create_table(
+        &region.client,
+        "Lww",
+        Keys::Hash("pk", aws_sdk_dynamodb::types::ScalarAttributeType::S),
+    )
+    .await;
+    let out = region
+        .client
+        .update_table()
+        .table_name("Lww")
+        .stream_specification(new_and_old())
+        .send()
+        .await
+        .unwrap();
+    let arn = out
+        .table_description()
+        .unwrap()
+        .latest_stream_arn()
+        .unwrap()
+        .to_string();
+    region
+        .client
+        .put_item()
+        .table_name("Lww")
+        .item("pk", s("k"))
+        .item("v", s("local"))
+        .send()
+        .await
+        .unwrap();
+    let engine = region.node().engine();
+    // Stamped long before the local write: loses, is not applied, no record.
+    let report = engine
+        .apply_remote("eu-west-1".into(), vec![remote_put(1, 1, "stale")], 1)
+        .await
+        .unwrap();
+    assert_eq!(report.applied, 0);
+    // Stamped after it: wins, and is a MODIFY from eu-west-1.
+    let later = engine.hlc().now().wall_ns + 1_000_000;
+    let report = engine
+        .apply_remote("eu-west-1".into(), vec![remote_put(2, later, "remote")], 2)
+        .await
+        .unwrap();
+    assert_eq!(report.applied, 1);
+
+    let streams = streams_client(region.addr, common::REGION);
+    let records = read_all(&streams, &arn).await;
+    let seen: Vec<(String, String)> = records
+        .iter()
+        .map(|r| (r.aws_region().unwrap().to_string(), image_s(r, "v").unwrap()))
+        .collect();
+    let expected = [
+        ("us-east-1".to_string(), "local".to_string()),
+        ("eu-west-1".to_string(), "remote".to_string()),
+    ];
+    assert_eq!(seen, expected);
+    assert_eq!(records[1].event_name(), Some(&OperationType::Modify));
+    let old = records[1].dynamodb().unwrap().old_image().unwrap();
+    assert_eq!(old["v"].as_s().unwrap(), "local");
+    region.shutdown().await;
+}
