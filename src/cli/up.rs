@@ -125,7 +125,11 @@ async fn serve_control(
 ) -> anyhow::Result<tokio::task::JoinHandle<std::io::Result<()>>> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    std::fs::write(data_dir.join(CONTROL_FILE), addr.to_string()).context("write the control file")?;
+    // Written aside and renamed into place, so a command that sees the file
+    // never reads half an address.
+    let partial = data_dir.join(format!("{CONTROL_FILE}.partial"));
+    std::fs::write(&partial, addr.to_string()).context("write the control file")?;
+    std::fs::rename(&partial, data_dir.join(CONTROL_FILE)).context("write the control file")?;
     let app = Router::new()
         .route("/regions/{name}/{action}", post(handle_region_command))
         .with_state(Arc::new(control));
