@@ -82,8 +82,12 @@ fn region_commands_pause_resume_kill_and_start_a_region_under_up() {
         .unwrap();
     let stdout = child.stdout.take().unwrap();
     let _up = Up(child);
+    let mut stdout = BufReader::new(stdout);
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
+    stdout.read_line(&mut line).unwrap();
+    // Keep reading what `up` prints: a closed pipe would make its next
+    // message fail and stop it.
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
     let addr: SocketAddr = line.trim().rsplit("http://").next().unwrap().parse().unwrap();
     eventually("the control file", || data.join("up.control").exists());
     assert!(answers(addr));

@@ -32,8 +32,12 @@ fn spawn_region(cluster: &Cluster, topology_file: &std::path::Path, name: &str) 
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
+    let mut stdout = BufReader::new(stdout);
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
+    stdout.read_line(&mut line).unwrap();
+    // Keep the pipe open and drained: a region must never stop because
+    // nobody reads what it prints.
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
     let api = line
         .trim()
         .rsplit("http://")

@@ -300,7 +300,7 @@ async fn forward_output(
             other => {
                 ready = other;
                 if echo {
-                    println!("{line}");
+                    super::say(format_args!("{line}"));
                 }
             }
         }

@@ -86,7 +86,7 @@ async fn supervise(args: UpArgs, topology: Topology) -> anyhow::Result<()> {
         tokio::select! {
             line = ready_rx.recv() => match line {
                 Some(line) => {
-                    println!("{line}");
+                    super::say(format_args!("{line}"));
                     ready += 1;
                 }
                 None => break,
@@ -99,20 +99,20 @@ async fn supervise(args: UpArgs, topology: Topology) -> anyhow::Result<()> {
     }
     if ready == topology.region.len() && !interrupted {
         let first = &topology.region[0];
-        println!(
+        super::say(format_args!(
             "meridian: {} regions up (data in {}). Try: aws dynamodb list-tables --endpoint-url http://{}",
             ready,
             args.data_dir.display(),
             first.api
-        );
-        println!("meridian: press Ctrl-C to stop every region");
+        ));
+        super::say(format_args!("meridian: press Ctrl-C to stop every region"));
         crate::telemetry::wait_for_stop_signal().await;
     }
     let _ = stop.send(true);
     let _ = control.await;
     let _ = std::fs::remove_file(args.data_dir.join(CONTROL_FILE));
     supervisor.shutdown().await;
-    println!("meridian: all regions stopped");
+    super::say(format_args!("meridian: all regions stopped"));
     Ok(())
 }
 
