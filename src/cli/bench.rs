@@ -105,14 +105,19 @@ pub async fn start_bench_node(dir: &Path, clock_offset_ms: i64) -> anyhow::Resul
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     crate::telemetry::init("warn");
     let runtime = tokio::runtime::Runtime::new().context("start the async runtime")?;
-    match args.scenario.as_str() {
+    let result = match args.scenario.as_str() {
         "core" => runtime.block_on(bench(args)),
         "replication" => runtime.block_on(super::bench_replication::bench(args)),
         "latency" => runtime.block_on(super::bench_latency::bench(args)),
         "pitr" => runtime.block_on(super::bench_pitr::bench(args)),
         "streams" => runtime.block_on(super::bench_streams::bench(args)),
-        other => anyhow::bail!("unknown scenario {other:?}: use core, replication, latency, pitr or streams"),
-    }
+        other => Err(anyhow::anyhow!(
+            "unknown scenario {other:?}: use core, replication, latency, pitr or streams"
+        )),
+    };
+    // Scenarios remove their own data; this removes the folder they shared.
+    let _ = std::fs::remove_dir_all(bench_root());
+    result
 }
 
 async fn bench(args: BenchArgs) -> anyhow::Result<()> {
@@ -188,9 +193,14 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
 
 /// A fresh scratch directory for a benchmark's regions.
 pub fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
-    let dir = std::env::temp_dir().join(format!("meridian-bench-{}", std::process::id()));
+    let dir = bench_root();
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
+}
+
+/// The folder this benchmark process keeps its data under.
+fn bench_root() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("meridian-bench-{}", std::process::id()))
 }
 
 const RAW: TableDefinition<&[u8], &[u8]> = TableDefinition::new("raw");
