@@ -32,6 +32,7 @@ use crate::model::table::{BillingMode, Replica, ReplicaStatus, TableStatus};
 use crate::model::{Item, KeyAttribute, KeySchema, TableMeta};
 use crate::store::{Change, ConflictRecord, ItemRecord, ReadTables, Store, TableChange, Version};
 use tokio::sync::watch;
+pub use writer::Queued;
 use writer::Writer;
 
 /// The file inside a region's data directory holding its database.
@@ -394,6 +395,31 @@ impl Engine {
     ) -> Result<ApplyReport, EngineError> {
         self.writer()?
             .submit(move |batch| remote::apply_batch(batch, &origin, changes, through))
+            .await
+    }
+
+    /// Queues a batch of changes `origin` originated, to be applied after
+    /// everything queued before it, and returns a future of the result. The
+    /// batch is refused unless the origin's applied position is `expected`
+    /// when it runs: a batch queued behind one whose commit failed must not
+    /// apply past the changes that were lost with it.
+    pub async fn queue_remote(
+        &self,
+        origin: String,
+        changes: Vec<(u64, Change)>,
+        expected: u64,
+        through: u64,
+    ) -> Result<Queued<ApplyReport>, EngineError> {
+        self.writer()?
+            .enqueue(move |batch| {
+                let applied = batch.tables.applied(&origin)?;
+                if applied != expected {
+                    return Err(EngineError::Validation(format!(
+                        "changes from {origin} out of order: applied {applied}, batch expects {expected}"
+                    )));
+                }
+                remote::apply_batch(batch, &origin, changes, through)
+            })
             .await
     }
 

@@ -94,6 +94,16 @@ pub struct WriterSetup {
     pub schemas: Arc<SchemaCache>,
 }
 
+/// A queued job's answer, available once its group has committed (or failed).
+pub struct Queued<T>(oneshot::Receiver<Result<T, EngineError>>);
+
+impl<T> Queued<T> {
+    /// Waits for the job's answer.
+    pub async fn wait(self) -> Result<T, EngineError> {
+        self.0.await.map_err(|_| EngineError::Stopped)?
+    }
+}
+
 /// Handle for submitting jobs to the writer thread.
 #[derive(Clone)]
 pub struct Writer {
@@ -123,6 +133,16 @@ impl Writer {
         &self,
         job: impl FnOnce(&mut Batch<'_, '_>) -> Result<T, EngineError> + Send + 'static,
     ) -> Result<T, EngineError> {
+        self.enqueue(job).await?.wait().await
+    }
+
+    /// Queues `job` and returns a future of its answer. Jobs run in the order
+    /// they were queued, so a caller can queue several before the first
+    /// commits and still have them applied in that order.
+    pub async fn enqueue<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut Batch<'_, '_>) -> Result<T, EngineError> + Send + 'static,
+    ) -> Result<Queued<T>, EngineError> {
         let (tx, rx) = oneshot::channel();
         let boxed: Job = Box::new(move |batch| {
             let outcome = job(batch);
@@ -136,7 +156,7 @@ impl Writer {
             })
         });
         self.queue.send(boxed).await.map_err(|_| EngineError::Stopped)?;
-        rx.await.map_err(|_| EngineError::Stopped)?
+        Ok(Queued(rx))
     }
 
     /// The writer's counters.

@@ -195,8 +195,19 @@ async fn serve_stream(
     }
 }
 
+/// Batches queued to the writer ahead of their acknowledgement, per link.
+const APPLY_AHEAD: usize = 8;
+
 /// Applies the changes `origin` ships on this stream, acknowledging each
 /// batch once committed.
+///
+/// Batches are queued to the writer as they arrive, up to `APPLY_AHEAD`
+/// ahead of the acknowledgements, so several can share one group commit
+/// instead of each waiting for its own. The writer runs them in arrival
+/// order, and each checks that the origin's applied position is where the
+/// previous batch ended, so a batch behind a failed commit is refused
+/// rather than applied past a gap; the link then restarts from the durable
+/// position.
 async fn receive_changes(
     ctx: Arc<LinkContext>,
     origin: String,
@@ -211,22 +222,39 @@ async fn receive_changes(
     write_frame(&mut send, &start).await?;
     ctx.peers.connected(&origin, true);
     tracing::info!(peer = %origin, from = applied + 1, "receiving changes");
-    let result = async {
+    let (pending_tx, mut pending_rx) = tokio::sync::mpsc::channel(APPLY_AHEAD);
+    let queue = async {
+        let mut expected = applied;
         while let Some(frame) = read_frame(&mut recv).await? {
             let Frame::BatchV1 { changes, through } = frame else {
                 anyhow::bail!("expected a batch");
             };
             let origin_times: Vec<u64> = changes.iter().map(|(_, c)| c.version().ts.wall_ns).collect();
-            let report = ctx.engine.apply_remote(origin.clone(), changes, through).await?;
-            ctx.peers.applied(&origin, &report, &origin_times, ctx.engine.hlc().wall_now_ns());
+            let queued = ctx
+                .engine
+                .queue_remote(origin.clone(), changes, expected, through.max(expected))
+                .await?;
+            expected = through.max(expected);
+            if pending_tx.send((queued, through, origin_times)).await.is_err() {
+                break;
+            }
+        }
+        drop(pending_tx);
+        anyhow::Ok(())
+    };
+    let acknowledge = async {
+        while let Some((queued, through, origin_times)) = pending_rx.recv().await {
+            let report = queued.wait().await?;
+            ctx.peers
+                .applied(&origin, &report, &origin_times, ctx.engine.hlc().wall_now_ns());
             if report.clock_ahead_ms > 0 {
                 tracing::warn!(peer = %origin, ahead_ms = report.clock_ahead_ms, "peer clock is beyond the maximum offset");
             }
             write_frame(&mut send, &Frame::AckV1 { seq: through }).await?;
         }
         anyhow::Ok(())
-    }
-    .await;
+    };
+    let result = tokio::try_join!(queue, acknowledge).map(|_| ());
     ctx.peers.connected(&origin, false);
     result
 }
