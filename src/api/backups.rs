@@ -56,21 +56,11 @@ pub async fn handle_update_continuous_backups(pitr: &Pitr, req: Request) -> Resu
     let enabled = spec
         .opt_bool("PointInTimeRecoveryEnabled")?
         .ok_or_else(|| ApiError::missing("pointInTimeRecoverySpecification.pointInTimeRecoveryEnabled"))?;
-    let days = spec.opt_i64("RecoveryPeriodInDays")?;
-    if let Some(days) = days
-        && !(1..=35).contains(&days)
-    {
-        let constraint = if days < 1 {
-            "Member must have value greater than or equal to 1"
-        } else {
-            "Member must have value less than or equal to 35"
-        };
-        return Err(ApiError::constraint(
-            &format!("'{days}'"),
-            "pointInTimeRecoverySpecification.recoveryPeriodInDays",
-            constraint,
-        ));
-    }
+    let days = spec.opt_i64_in(
+        "RecoveryPeriodInDays",
+        "pointInTimeRecoverySpecification.recoveryPeriodInDays",
+        1..=35,
+    )?;
     if days.is_some() && !enabled {
         return Err(ApiError::validation(
             "RecoveryPeriodInDays can only be specified when PointInTimeRecoveryEnabled is true",
@@ -271,15 +261,9 @@ pub async fn handle_list_backups(pitr: &Pitr, req: Request) -> Result<Value, Api
     if let Some(table) = table {
         validate_table_name(table, "tableName")?;
     }
-    let limit = req.opt_i64("Limit")?.unwrap_or(MAX_LIST_BACKUPS);
-    if !(1..=MAX_LIST_BACKUPS).contains(&limit) {
-        let constraint = if limit < 1 {
-            "Member must have value greater than or equal to 1"
-        } else {
-            "Member must have value less than or equal to 100"
-        };
-        return Err(ApiError::constraint(&format!("'{limit}'"), "limit", constraint));
-    }
+    let limit = req
+        .opt_i64_in("Limit", "limit", 1..=MAX_LIST_BACKUPS)?
+        .unwrap_or(MAX_LIST_BACKUPS);
     let backup_type = req.opt_enum("BackupType", &["USER", "SYSTEM", "AWS_BACKUP", "ALL"])?;
     let bound = |name: &str| -> Result<Option<u64>, ApiError> {
         req.get(name)

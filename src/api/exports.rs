@@ -108,15 +108,9 @@ pub async fn handle_describe_export(pitr: &Pitr, req: Request) -> Result<Value, 
 
 /// ListExports, paginated by NextToken (the last ARN of the page before).
 pub async fn handle_list_exports(pitr: &Pitr, req: Request) -> Result<Value, ApiError> {
-    let limit = req.opt_i64("MaxResults")?.unwrap_or(MAX_LIST_EXPORTS);
-    if !(1..=MAX_LIST_EXPORTS).contains(&limit) {
-        let constraint = if limit < 1 {
-            "Member must have value greater than or equal to 1"
-        } else {
-            "Member must have value less than or equal to 25"
-        };
-        return Err(ApiError::constraint(&format!("'{limit}'"), "maxResults", constraint));
-    }
+    let limit = req
+        .opt_i64_in("MaxResults", "maxResults", 1..=MAX_LIST_EXPORTS)?
+        .unwrap_or(MAX_LIST_EXPORTS);
     let mut exports = pitr.list_exports(req.opt_str("TableArn")?).await?;
     if let Some(token) = req.opt_str("NextToken")? {
         let at = exports

@@ -83,6 +83,27 @@ impl Request {
         }
     }
 
+    /// An optional integer member that must lie in `range`; outside it,
+    /// DynamoDB's constraint error naming `member` (the lower-camel path).
+    pub fn opt_i64_in(
+        &self,
+        name: &str,
+        member: &str,
+        range: std::ops::RangeInclusive<i64>,
+    ) -> Result<Option<i64>, ApiError> {
+        let Some(value) = self.opt_i64(name)? else {
+            return Ok(None);
+        };
+        let constraint = if value < *range.start() {
+            format!("Member must have value greater than or equal to {}", range.start())
+        } else if value > *range.end() {
+            format!("Member must have value less than or equal to {}", range.end())
+        } else {
+            return Ok(Some(value));
+        };
+        Err(ApiError::constraint(&format!("'{value}'"), member, &constraint))
+    }
+
     /// An optional array member.
     pub fn opt_array(&self, name: &str) -> Result<Option<&Vec<Value>>, ApiError> {
         match self.get(name) {

@@ -136,22 +136,7 @@ fn stream_arn_param(req: &Request) -> Result<&str, ApiError> {
 }
 
 fn limit_param(req: &Request, max: i64) -> Result<usize, ApiError> {
-    let limit = req.opt_i64("Limit")?.unwrap_or(max);
-    if limit < 1 {
-        return Err(ApiError::constraint(
-            &format!("'{limit}'"),
-            "limit",
-            "Member must have value greater than or equal to 1",
-        ));
-    }
-    if limit > max {
-        return Err(ApiError::constraint(
-            &format!("'{limit}'"),
-            "limit",
-            &format!("Member must have value less than or equal to {max}"),
-        ));
-    }
-    Ok(limit as usize)
+    Ok(req.opt_i64_in("Limit", "limit", 1..=max)?.unwrap_or(max) as usize)
 }
 
 /// ListStreams, paginated by ExclusiveStartStreamArn / LastEvaluatedStreamArn.

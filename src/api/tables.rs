@@ -273,15 +273,9 @@ pub async fn handle_describe_table(engine: &Engine, req: Request) -> Result<Valu
 
 /// ListTables, paginated by ExclusiveStartTableName / LastEvaluatedTableName.
 pub async fn handle_list_tables(engine: &Engine, req: Request) -> Result<Value, ApiError> {
-    let limit = req.opt_i64("Limit")?.unwrap_or(MAX_LIST_TABLES);
-    if !(1..=MAX_LIST_TABLES).contains(&limit) {
-        let constraint = if limit < 1 {
-            "Member must have value greater than or equal to 1"
-        } else {
-            "Member must have value less than or equal to 100"
-        };
-        return Err(ApiError::constraint(&format!("'{limit}'"), "limit", constraint));
-    }
+    let limit = req
+        .opt_i64_in("Limit", "limit", 1..=MAX_LIST_TABLES)?
+        .unwrap_or(MAX_LIST_TABLES);
     let start = req.opt_str("ExclusiveStartTableName")?.map(str::to_string);
     if let Some(start) = &start {
         validate_table_name(start, "exclusiveStartTableName")?;
