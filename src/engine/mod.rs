@@ -53,6 +53,28 @@ pub struct NewTable {
     pub stream: Option<streams::NewStream>,
 }
 
+#[cfg(test)]
+impl NewTable {
+    /// A pay-per-request table keyed by the string `pk`, for unit tests.
+    pub(crate) fn keyed_by_pk(name: &str) -> NewTable {
+        let hash = KeyAttribute {
+            name: "pk".into(),
+            ty: crate::model::ScalarType::S,
+        };
+        NewTable {
+            name: name.into(),
+            key_schema: KeySchema {
+                hash: hash.clone(),
+                range: None,
+            },
+            attribute_definitions: vec![hash],
+            billing: BillingMode::PayPerRequest,
+            tags: Default::default(),
+            stream: None,
+        }
+    }
+}
+
 struct Inner {
     store: Store,
     region: String,

@@ -333,8 +333,7 @@ mod tests {
     use crate::config::StorageConfig;
     use crate::engine::{Engine, ItemOp, ItemWrite, NewTable};
     use crate::model::key::encode_primary_key;
-    use crate::model::table::BillingMode;
-    use crate::model::{AttributeValue, Item, KeyAttribute, KeySchema, ScalarType};
+    use crate::model::{AttributeValue, Item};
     use crate::store::{Change, ChangeCause, ItemChange, ItemRecord, Version};
 
     fn item(pk: &str, v: &str) -> Item {
@@ -347,21 +346,7 @@ mod tests {
     async fn engine_with_table(dir: &std::path::Path) -> (Engine, u64) {
         let hlc = Hlc::new(0, std::time::Duration::from_secs(1));
         let engine = Engine::open(dir, "us-east-1", hlc, &StorageConfig::default()).unwrap();
-        let hash = KeyAttribute {
-            name: "pk".into(),
-            ty: ScalarType::S,
-        };
-        let spec = NewTable {
-            name: "t".into(),
-            key_schema: KeySchema {
-                hash: hash.clone(),
-                range: None,
-            },
-            attribute_definitions: vec![hash],
-            billing: BillingMode::PayPerRequest,
-            tags: Default::default(),
-            stream: None,
-        };
+        let spec = NewTable::keyed_by_pk("t");
         let meta = engine.create_table(spec).await.unwrap();
         engine.set_pitr("t".into(), true, None).await.unwrap();
         (engine, meta.storage_id)

@@ -254,8 +254,7 @@ mod tests {
     use crate::clock::{Hlc, Timestamp};
     use crate::config::StorageConfig;
     use crate::engine::{Engine, ItemOp, ItemWrite, NewTable};
-    use crate::model::table::BillingMode;
-    use crate::model::{AttributeValue, Item, KeyAttribute, KeySchema, ScalarType};
+    use crate::model::{AttributeValue, Item};
     use crate::store::{Change, ChangeCause, ItemChange, Version};
 
     fn item(pk: &str, v: &str) -> Item {
@@ -286,21 +285,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let hlc = Hlc::new(0, std::time::Duration::from_secs(1));
         let engine = Engine::open(dir.path(), "us-east-1", hlc, &StorageConfig::default()).unwrap();
-        let hash = KeyAttribute {
-            name: "pk".into(),
-            ty: ScalarType::S,
-        };
-        let spec = NewTable {
-            name: "t".into(),
-            key_schema: KeySchema {
-                hash: hash.clone(),
-                range: None,
-            },
-            attribute_definitions: vec![hash],
-            billing: BillingMode::PayPerRequest,
-            tags: Default::default(),
-            stream: None,
-        };
+        let spec = NewTable::keyed_by_pk("t");
         engine.create_table(spec).await.unwrap();
         engine
             .write_item("t".into(), ItemWrite::new(ItemOp::Put(item("k", "local"))))

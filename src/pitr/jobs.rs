@@ -41,35 +41,17 @@ mod tests {
     use crate::config::{PitrConfig, StorageConfig};
     use crate::engine::pitr::load_record;
     use crate::engine::{Engine, ItemOp, ItemWrite, NewTable};
-    use crate::model::table::{BillingMode, TableStatus};
-    use crate::model::{AttributeValue, Item, KeyAttribute, KeySchema, ScalarType};
+    use crate::model::table::TableStatus;
+    use crate::model::{AttributeValue, Item};
     use crate::pitr::Pitr;
     use crate::store::{ItemRecord, Version};
-
-    fn spec(name: &str) -> NewTable {
-        let hash = KeyAttribute {
-            name: "pk".into(),
-            ty: ScalarType::S,
-        };
-        NewTable {
-            name: name.into(),
-            key_schema: KeySchema {
-                hash: hash.clone(),
-                range: None,
-            },
-            attribute_definitions: vec![hash],
-            billing: BillingMode::PayPerRequest,
-            tags: Default::default(),
-            stream: None,
-        }
-    }
 
     #[tokio::test]
     async fn a_restore_interrupted_midway_starts_over_at_the_next_start() {
         let dir = tempfile::tempdir().unwrap();
         let hlc = Hlc::new(0, Duration::from_secs(1));
         let engine = Engine::open(dir.path(), "us-east-1", hlc, &StorageConfig::default()).unwrap();
-        let source = engine.create_table(spec("src")).await.unwrap();
+        let source = engine.create_table(NewTable::keyed_by_pk("src")).await.unwrap();
         engine.set_pitr("src".into(), true, None).await.unwrap();
         for i in 0..10 {
             let item = Item::from([("pk".to_string(), AttributeValue::S(format!("k{i}")))]);
@@ -90,7 +72,7 @@ mod tests {
         };
         let record = serde_json::to_vec(&job).unwrap();
         engine
-            .create_restore_target(spec("dst"), (job.record_name(), record))
+            .create_restore_target(NewTable::keyed_by_pk("dst"), (job.record_name(), record))
             .await
             .unwrap();
         let stray = ItemRecord {
