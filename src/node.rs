@@ -102,7 +102,7 @@ impl Node {
         let storage = options.config.storage.clone();
         let name = region.name.clone();
         let pitr_dir = dir.clone();
-        let engine = tokio::task::spawn_blocking(move || open_engine(&dir, &name, hlc, &storage))
+        let engine = tokio::task::spawn_blocking(move || Engine::open(&dir, &name, hlc, &storage))
             .await
             .map_err(|_| EngineError::Stopped)??;
 
@@ -203,33 +203,5 @@ impl Node {
         let engine = self.engine.clone();
         let _ = tokio::task::spawn_blocking(move || engine.shutdown()).await;
         tracing::info!(region = %self.engine.region(), "region stopped");
-    }
-}
-
-/// How long a starting region waits for the previous holder of its store to
-/// let go of it.
-const STORE_RELEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// Opens the region's engine. A region restarted inside the same process can
-/// find its store still held for a moment by the previous incarnation's
-/// last blocking reads (a background job's read finishing after shutdown
-/// returned); it waits for them rather than failing. Another process holding
-/// the store still fails, once the wait is over.
-fn open_engine(
-    dir: &std::path::Path,
-    name: &str,
-    hlc: Hlc,
-    storage: &crate::config::StorageConfig,
-) -> Result<Engine, EngineError> {
-    let deadline = std::time::Instant::now() + STORE_RELEASE_WAIT;
-    loop {
-        match Engine::open(dir, name, hlc.clone(), storage) {
-            Err(EngineError::Store(crate::store::StoreError::Redb(redb::Error::DatabaseAlreadyOpen)))
-                if std::time::Instant::now() < deadline =>
-            {
-                std::thread::sleep(std::time::Duration::from_millis(50));
-            }
-            other => return other,
-        }
     }
 }

@@ -38,6 +38,9 @@ use writer::Writer;
 /// The file inside a region's data directory holding its database.
 pub const DB_FILE: &str = "meridian.redb";
 
+/// Longest `shutdown` waits for reads in flight to release the store.
+const STORE_RELEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// One chunk of a table snapshot: `None` when the table does not exist here.
 pub type SnapshotChunk = Option<Vec<(Vec<u8>, ItemRecord)>>;
 
@@ -137,13 +140,20 @@ impl Engine {
     }
 
     /// Stops accepting writes, lets the writer finish what is queued, and
-    /// waits for it. Later calls fail with `Stopped`.
+    /// waits for it, then for reads still running on blocking threads (a
+    /// background job's last chunk) to let go of the store, for up to
+    /// `STORE_RELEASE_WAIT`, so the region can be opened again at once.
+    /// Later calls fail with `Stopped`.
     pub fn shutdown(&self) {
         self.0.writer.lock().unwrap_or_else(|e| e.into_inner()).take();
         let thread = self.0.writer_thread.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(thread) = thread {
             // Wait on a plain thread: the writer holds no async resources.
             let _ = thread.join();
+        }
+        let deadline = std::time::Instant::now() + STORE_RELEASE_WAIT;
+        while self.0.store.handles() > 1 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
         }
     }
 

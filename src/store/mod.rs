@@ -118,6 +118,12 @@ impl Store {
         Ok(result)
     }
 
+    /// How many handles share the open database (this one included); the
+    /// file stays locked until the last is dropped.
+    pub fn handles(&self) -> usize {
+        Arc::strong_count(&self.db)
+    }
+
     /// A consistent snapshot for reading.
     pub fn read(&self) -> Result<ReadTables, StoreError> {
         Ok(ReadTables {
