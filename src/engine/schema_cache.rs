@@ -64,7 +64,7 @@ mod tests {
     #[test]
     fn an_insert_from_before_an_invalidation_is_dropped() {
         let cache = SchemaCache::default();
-        let meta = sample();
+        let meta = TableMeta::sample("t", 1);
         let seen = cache.generation();
         cache.invalidate();
         cache.insert(Arc::new(meta.clone()), seen);
@@ -73,39 +73,9 @@ mod tests {
         assert!(cache.get(&meta.name).is_some());
     }
 
-    fn sample() -> TableMeta {
-        use crate::model::table::{BillingMode, TableStatus};
-        use crate::model::{KeyAttribute, KeySchema, ScalarType};
-        let hash = KeyAttribute {
-            name: "pk".into(),
-            ty: ScalarType::S,
-        };
-        TableMeta {
-            name: "t".into(),
-            storage_id: 1,
-            table_id: "id".into(),
-            key_schema: KeySchema {
-                hash: hash.clone(),
-                range: None,
-            },
-            attribute_definitions: vec![hash],
-            billing: BillingMode::PayPerRequest,
-            status: TableStatus::Active,
-            created_at_ms: 0,
-            tags: Default::default(),
-            item_count: 0,
-            size_bytes: 0,
-            replicas: Vec::new(),
-            changed: Default::default(),
-            changed_by: "r".into(),
-            stream: None,
-            ttl: None,
-        }
-    }
-
     #[test]
     fn only_storage_and_key_changes_count() {
-        let a = sample();
+        let a = TableMeta::sample("t", 1);
         let mut b = a.clone();
         b.item_count = 9;
         assert!(!changes_schema(Some(&a), Some(&b)));

@@ -296,37 +296,17 @@ impl Engine {
 
 #[cfg(test)]
 mod tests {
-    use crate::model::table::{BillingMode, TableStatus};
+    use crate::model::TableMeta;
     use crate::model::table_features::{StreamState, StreamViewType, TtlSpec};
-    use crate::model::{KeyAttribute, KeySchema, ScalarType, TableMeta};
     use crate::store::records::{decode, decode_table, encode};
     use crate::store::{Change, TableChange, Version};
 
     fn meta() -> TableMeta {
-        let hash = KeyAttribute {
-            name: "pk".into(),
-            ty: ScalarType::S,
-        };
         TableMeta {
-            name: "t".into(),
-            storage_id: 3,
-            table_id: "id".into(),
-            key_schema: KeySchema {
-                hash: hash.clone(),
-                range: None,
-            },
-            attribute_definitions: vec![hash],
-            billing: BillingMode::PayPerRequest,
-            status: TableStatus::Active,
             created_at_ms: 7,
-            tags: Default::default(),
             item_count: 1,
             size_bytes: 2,
-            replicas: Vec::new(),
-            changed: Default::default(),
-            changed_by: "r".into(),
-            stream: None,
-            ttl: None,
+            ..TableMeta::sample("t", 3)
         }
     }
 

@@ -286,6 +286,38 @@ pub struct TableMeta {
     pub ttl: Option<Box<super::table_features::TtlSpec>>,
 }
 
+#[cfg(test)]
+impl TableMeta {
+    /// An ACTIVE pay-per-request table keyed by the string `pk`, for unit tests.
+    pub(crate) fn sample(name: &str, storage_id: u64) -> TableMeta {
+        let hash = KeyAttribute {
+            name: "pk".into(),
+            ty: super::ScalarType::S,
+        };
+        TableMeta {
+            name: name.into(),
+            storage_id,
+            table_id: "id".into(),
+            key_schema: KeySchema {
+                hash: hash.clone(),
+                range: None,
+            },
+            attribute_definitions: vec![hash],
+            billing: BillingMode::PayPerRequest,
+            status: TableStatus::Active,
+            created_at_ms: 0,
+            tags: Default::default(),
+            item_count: 0,
+            size_bytes: 0,
+            replicas: Vec::new(),
+            changed: Default::default(),
+            changed_by: "r".into(),
+            stream: None,
+            ttl: None,
+        }
+    }
+}
+
 impl TableMeta {
     /// This region's replica entry, if the table is replicated here.
     pub fn replica(&self, region: &str) -> Option<&Replica> {

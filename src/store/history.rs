@@ -24,6 +24,7 @@ use std::ops::Bound;
 
 use redb::{ReadableTable, TableDefinition};
 
+use super::journal::TableId;
 use super::records::{self, ItemRecord, Version};
 use super::{ReadTables, StoreError, WriteTables};
 use crate::clock::Timestamp;
@@ -127,10 +128,10 @@ impl WriteTables<'_> {
         size: u32,
         record: &[u8],
     ) -> Result<(), StoreError> {
-        self.history.insert(
-            history_key(storage_id, key, version).as_slice(),
-            history_value(size, record).as_slice(),
-        )?;
+        let key = history_key(storage_id, key, version);
+        let value = history_value(size, record);
+        self.history.insert(key.as_slice(), value.as_slice())?;
+        self.journal.insert(TableId::History, &key, &value);
         Ok(())
     }
 
@@ -138,6 +139,7 @@ impl WriteTables<'_> {
     pub fn forget_history(&mut self, storage_id: u64) -> Result<(), StoreError> {
         let (start, end) = table_range(storage_id);
         self.history.retain_in(start.as_slice()..end.as_slice(), |_, _| false)?;
+        self.journal.remove_range(TableId::History, &start, &end);
         Ok(())
     }
 
@@ -228,6 +230,7 @@ impl WriteTables<'_> {
     ) -> Result<(Option<Vec<u8>>, GcCounts), StoreError> {
         for raw in doomed {
             self.history.remove(raw.as_slice())?;
+            self.journal.remove(TableId::History, &raw);
         }
         Ok((next, counts))
     }
@@ -245,12 +248,14 @@ impl WriteTables<'_> {
     /// Creates or replaces a named PITR record.
     pub fn put_pitr_record(&mut self, name: &str, value: &[u8]) -> Result<(), StoreError> {
         self.pitr.insert(name, value)?;
+        self.journal.insert(TableId::Pitr, name.as_bytes(), value);
         Ok(())
     }
 
     /// Removes a named PITR record.
     pub fn remove_pitr_record(&mut self, name: &str) -> Result<(), StoreError> {
         self.pitr.remove(name)?;
+        self.journal.remove(TableId::Pitr, name.as_bytes());
         Ok(())
     }
 
@@ -265,8 +270,9 @@ impl WriteTables<'_> {
             let record: ItemRecord = records::decode(v.value())?;
             let size = record.item.as_ref().map(|i| (item_size(i) as u32).max(1)).unwrap_or(0);
             let key = history_key(storage_id, &k.value()[8..], &record.version);
-            self.history
-                .insert(key.as_slice(), history_value(size, v.value()).as_slice())?;
+            let value = history_value(size, v.value());
+            self.history.insert(key.as_slice(), value.as_slice())?;
+            self.journal.insert(TableId::History, &key, &value);
             seeded += 1;
         }
         Ok(seeded)
@@ -275,8 +281,10 @@ impl WriteTables<'_> {
     /// Stores raw item-record bytes for a key (restores); returns whether a
     /// record was already there.
     pub fn put_item_bytes(&mut self, storage_id: u64, key: &[u8], record: &[u8]) -> Result<bool, StoreError> {
-        let previous = self.items.insert(super::item_key(storage_id, key).as_slice(), record)?;
-        Ok(previous.is_some())
+        let key = super::item_key(storage_id, key);
+        let previous = self.items.insert(key.as_slice(), record)?.is_some();
+        self.journal.insert(TableId::Items, &key, record);
+        Ok(previous)
     }
 }
 

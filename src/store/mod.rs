@@ -11,17 +11,26 @@
 //! - `history`, `pitr`: versions kept for point-in-time recovery and PITR
 //!   settings, backup and export records (see `history.rs`)
 //! - `cursors`: where background workers resume (worker/table name -> bytes)
+//!
+//! Commits are made durable by the write-ahead log next to the database
+//! (`wal.rs`), not by redb's fsync, except at checkpoints.
 
 pub mod history;
+mod journal;
 pub mod records;
+#[cfg(test)]
+mod recovery_tests;
+mod wal;
 
 use std::ops::Bound;
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 use crate::model::TableMeta;
+use journal::TableId;
 pub use records::{Change, ChangeCause, CodecError, ConflictRecord, ItemChange, ItemRecord, TableChange, Version};
 
 const TABLES: TableDefinition<&str, &[u8]> = TableDefinition::new("tables");
@@ -32,6 +41,17 @@ const CONFLICTS: TableDefinition<u64, &[u8]> = TableDefinition::new("conflicts")
 const CURSORS: TableDefinition<&str, &[u8]> = TableDefinition::new("cursors");
 
 const NEXT_STORAGE_ID: &str = "next_storage_id";
+/// META key of the last group whose writes the database holds.
+const WAL_GROUP: &str = "wal_group";
+
+/// Longest a group's journal may grow before the group is committed durably
+/// by redb instead of through the log (bulk work: PITR seeding, restores).
+const JOURNAL_LIMIT: usize = 32 << 20;
+/// A checkpoint (durable redb commit, log emptied) is made at least this
+/// often while writes arrive...
+const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
+/// ... or once the log holds this many bytes.
+const CHECKPOINT_BYTES: u64 = 64 << 20;
 
 /// Storage failures: I/O, redb, or a record that does not decode.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +62,12 @@ pub enum StoreError {
     Codec(#[from] CodecError),
     #[error("commit failed: {0}")]
     CommitFailed(String),
+    #[error("write-ahead log: {0}")]
+    Wal(#[from] std::io::Error),
+    #[error(transparent)]
+    WalAppend(#[from] wal::AppendError),
+    #[error("write-ahead log is damaged; restart the region")]
+    WalBroken,
 }
 
 macro_rules! redb_from {
@@ -65,6 +91,30 @@ redb_from!(
 #[derive(Clone)]
 pub struct Store {
     db: Arc<Database>,
+    log: Arc<Mutex<LogState>>,
+}
+
+/// The write-ahead log and where the writer is in it.
+struct LogState {
+    wal: wal::Wal,
+    /// Number of the next group committed.
+    next_group: u64,
+    last_checkpoint: Instant,
+    checkpoint_interval: Duration,
+    /// Set when the log could not be repaired after a failed append: no
+    /// further write is acknowledged.
+    broken: bool,
+}
+
+impl LogState {
+    fn checkpoint_due(&self) -> bool {
+        self.last_checkpoint.elapsed() >= self.checkpoint_interval || self.wal.len() >= CHECKPOINT_BYTES
+    }
+}
+
+/// The write-ahead log of the database at `db_path`.
+fn wal_path(db_path: &Path) -> PathBuf {
+    db_path.with_extension("wal")
 }
 
 /// The key of an item in the `items` table.
@@ -76,7 +126,8 @@ pub fn item_key(storage_id: u64, key: &[u8]) -> Vec<u8> {
 }
 
 impl Store {
-    /// Opens (or creates) the database at `path`.
+    /// Opens (or creates) the database at `path`, redoes the groups its
+    /// write-ahead log holds beyond the last checkpoint, and checkpoints.
     pub fn open(path: &Path, cache_bytes: usize) -> Result<Store, StoreError> {
         let db = Database::builder().set_cache_size(cache_bytes).create(path)?;
         let txn = db.begin_write()?;
@@ -91,30 +142,105 @@ impl Store {
             txn.open_table(CURSORS)?;
         }
         txn.commit()?;
-        Ok(Store { db: Arc::new(db) })
-    }
-
-    /// Runs `f` in one write transaction and commits it durably. Nothing `f`
-    /// wrote is kept if it returns an error or the commit fails.
-    pub fn write<R>(&self, f: impl FnOnce(&mut WriteTables<'_>) -> Result<R, StoreError>) -> Result<R, StoreError> {
-        let txn = self.db.begin_write()?;
-        let result = {
-            let log = txn.open_table(LOG)?;
-            let next_seq = log.last()?.map(|(k, _)| k.value() + 1).unwrap_or(1);
-            let mut tables = WriteTables {
-                txn: &txn,
-                tables: txn.open_table(TABLES)?,
-                items: txn.open_table(ITEMS)?,
-                log,
-                meta: txn.open_table(META)?,
-                conflicts: txn.open_table(CONFLICTS)?,
-                history: txn.open_table(history::HISTORY)?,
-                pitr: txn.open_table(history::PITR)?,
-                next_seq,
-            };
-            f(&mut tables)?
+        let (mut wal, frames) = wal::Wal::open(&wal_path(path))?;
+        let txn = db.begin_write()?;
+        let last_group = {
+            let meta = txn.open_table(META)?;
+            let durable = meta.get(WAL_GROUP)?.map(|v| v.value()).unwrap_or(0);
+            drop(meta);
+            let mut tables = WriteTables::open(&txn)?;
+            let mut last = durable;
+            for frame in frames.iter().filter(|f| f.group > durable) {
+                if frame.group != last + 1 {
+                    return Err(StoreError::CommitFailed(format!(
+                        "write-ahead log skips from group {last} to {}",
+                        frame.group
+                    )));
+                }
+                tables.replay(&frame.journal)?;
+                last = frame.group;
+            }
+            if last > durable {
+                tracing::info!(groups = last - durable, "redid write-ahead log after an unclean stop");
+            }
+            last
         };
         txn.commit()?;
+        wal.reset()?;
+        Ok(Store {
+            db: Arc::new(db),
+            log: Arc::new(Mutex::new(LogState {
+                wal,
+                next_group: last_group + 1,
+                last_checkpoint: Instant::now(),
+                checkpoint_interval: CHECKPOINT_INTERVAL,
+                broken: false,
+            })),
+        })
+    }
+
+    /// Runs `f` in one write transaction and commits it durably: its
+    /// journal goes to the write-ahead log (synced) before the redb commit
+    /// makes it visible, or, at a checkpoint, redb commits durably itself.
+    /// Nothing `f` wrote is kept if it returns an error or the commit fails.
+    pub fn write<R>(&self, f: impl FnOnce(&mut WriteTables<'_>) -> Result<R, StoreError>) -> Result<R, StoreError> {
+        self.write_group(false, f)
+    }
+
+    /// Makes every commit durable in the database itself and empties the
+    /// write-ahead log (a clean stop does this last).
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        self.write_group(true, |_| Ok(()))
+    }
+
+    /// Makes checkpoints only when asked, so a test can copy the files as a
+    /// crash would leave them, with groups only in the write-ahead log.
+    #[cfg(test)]
+    fn hold_checkpoints(&self) {
+        self.log.lock().unwrap().checkpoint_interval = Duration::MAX;
+    }
+
+    fn write_group<R>(
+        &self,
+        checkpoint: bool,
+        f: impl FnOnce(&mut WriteTables<'_>) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
+        if log.broken {
+            return Err(StoreError::WalBroken);
+        }
+        let group = log.next_group;
+        let mut txn = self.db.begin_write()?;
+        let (result, journal) = {
+            let mut tables = WriteTables::open(&txn)?;
+            let result = f(&mut tables)?;
+            tables.set_meta(WAL_GROUP, group)?;
+            (result, tables.journal)
+        };
+        if checkpoint || journal.overflowed() || log.checkpoint_due() {
+            txn.commit()?;
+            log.last_checkpoint = Instant::now();
+            if let Err(e) = log.wal.reset() {
+                // Harmless: replay skips frames the database already holds.
+                tracing::warn!(error = %e, "could not empty the write-ahead log");
+            }
+        } else {
+            txn.set_durability(redb::Durability::None)
+                .map_err(|e| StoreError::CommitFailed(e.to_string()))?;
+            if let Err(e) = log.wal.append(group, journal.bytes()) {
+                log.broken = matches!(e, wal::AppendError::Broken(_));
+                return Err(e.into());
+            }
+            if let Err(e) = txn.commit() {
+                // The group is in the log but not in the database: take it
+                // out, or a restart would redo a write reported as failed.
+                if log.wal.undo_last(journal.bytes().len()).is_err() {
+                    log.broken = true;
+                }
+                return Err(e.into());
+            }
+        }
+        log.next_group += 1;
         Ok(result)
     }
 
@@ -144,11 +270,32 @@ pub struct WriteTables<'t> {
     history: redb::Table<'t, &'static [u8], &'static [u8]>,
     pitr: redb::Table<'t, &'static str, &'static [u8]>,
     next_seq: u64,
+    /// Every mutation, for the write-ahead log.
+    journal: journal::Journal,
 }
 
 /// The META key of the last change applied from `origin`.
 fn applied_key(origin: &str) -> String {
     format!("applied/{origin}")
+}
+
+impl<'t> WriteTables<'t> {
+    fn open(txn: &'t redb::WriteTransaction) -> Result<WriteTables<'t>, StoreError> {
+        let log = txn.open_table(LOG)?;
+        let next_seq = log.last()?.map(|(k, _)| k.value() + 1).unwrap_or(1);
+        Ok(WriteTables {
+            txn,
+            tables: txn.open_table(TABLES)?,
+            items: txn.open_table(ITEMS)?,
+            log,
+            meta: txn.open_table(META)?,
+            conflicts: txn.open_table(CONFLICTS)?,
+            history: txn.open_table(history::HISTORY)?,
+            pitr: txn.open_table(history::PITR)?,
+            next_seq,
+            journal: journal::Journal::new(JOURNAL_LIMIT),
+        })
+    }
 }
 
 impl WriteTables<'_> {
@@ -162,21 +309,23 @@ impl WriteTables<'_> {
 
     /// Creates or replaces a table description.
     pub fn put_table(&mut self, meta: &TableMeta) -> Result<(), StoreError> {
-        self.tables
-            .insert(meta.name.as_str(), records::encode(meta).as_slice())?;
+        let bytes = records::encode(meta);
+        self.tables.insert(meta.name.as_str(), bytes.as_slice())?;
+        self.journal.insert(TableId::Tables, meta.name.as_bytes(), &bytes);
         Ok(())
     }
 
     /// Removes a table description (its items are removed by `delete_items`).
     pub fn remove_table(&mut self, name: &str) -> Result<(), StoreError> {
         self.tables.remove(name)?;
+        self.journal.remove(TableId::Tables, name.as_bytes());
         Ok(())
     }
 
     /// A fresh storage id for a new table.
     pub fn allocate_storage_id(&mut self) -> Result<u64, StoreError> {
         let id = self.meta.get(NEXT_STORAGE_ID)?.map(|v| v.value()).unwrap_or(1);
-        self.meta.insert(NEXT_STORAGE_ID, id + 1)?;
+        self.set_meta(NEXT_STORAGE_ID, id + 1)?;
         Ok(id)
     }
 
@@ -190,8 +339,7 @@ impl WriteTables<'_> {
 
     /// Stores the record for a key.
     pub fn put_item(&mut self, storage_id: u64, key: &[u8], record: &ItemRecord) -> Result<(), StoreError> {
-        self.items
-            .insert(item_key(storage_id, key).as_slice(), records::encode(record).as_slice())?;
+        self.put_item_bytes(storage_id, key, &records::encode(record))?;
         Ok(())
     }
 
@@ -202,15 +350,19 @@ impl WriteTables<'_> {
         key: &[u8],
         record: &records::ItemRecordRef<'_>,
     ) -> Result<(), StoreError> {
-        self.items
-            .insert(item_key(storage_id, key).as_slice(), records::encode(record).as_slice())?;
+        self.put_item_bytes(storage_id, key, &records::encode(record))?;
         Ok(())
     }
 
     /// Appends a change given by reference (same bytes as `append_change`).
     pub fn append_change_ref(&mut self, change: &records::ChangeRef<'_>) -> Result<u64, StoreError> {
+        self.append_log_bytes(&records::encode(change))
+    }
+
+    fn append_log_bytes(&mut self, bytes: &[u8]) -> Result<u64, StoreError> {
         let seq = self.next_seq;
-        self.log.insert(seq, records::encode(change).as_slice())?;
+        self.log.insert(seq, bytes)?;
+        self.journal.insert(TableId::Log, &seq.to_be_bytes(), bytes);
         self.next_seq += 1;
         Ok(seq)
     }
@@ -220,6 +372,7 @@ impl WriteTables<'_> {
         let start = storage_id.to_be_bytes();
         let end = (storage_id + 1).to_be_bytes();
         self.items.retain_in(start.as_slice()..end.as_slice(), |_, _| false)?;
+        self.journal.remove_range(TableId::Items, &start, &end);
         self.forget_history(storage_id)?;
         Ok(())
     }
@@ -240,14 +393,22 @@ impl WriteTables<'_> {
 
     /// Records that changes from `origin` are applied through `seq`.
     pub fn set_applied(&mut self, origin: &str, seq: u64) -> Result<(), StoreError> {
-        self.meta.insert(applied_key(origin).as_str(), seq)?;
+        self.set_meta(&applied_key(origin), seq)
+    }
+
+    fn set_meta(&mut self, name: &str, value: u64) -> Result<(), StoreError> {
+        self.meta.insert(name, value)?;
+        self.journal
+            .insert(TableId::Meta, name.as_bytes(), &value.to_be_bytes());
         Ok(())
     }
 
     /// Records a write that lost last-writer-wins.
     pub fn record_conflict(&mut self, conflict: &ConflictRecord) -> Result<(), StoreError> {
         let id = self.conflicts.last()?.map(|(k, _)| k.value() + 1).unwrap_or(1);
-        self.conflicts.insert(id, records::encode(conflict).as_slice())?;
+        let bytes = records::encode(conflict);
+        self.conflicts.insert(id, bytes.as_slice())?;
+        self.journal.insert(TableId::Conflicts, &id.to_be_bytes(), &bytes);
         Ok(())
     }
 
@@ -255,18 +416,21 @@ impl WriteTables<'_> {
     pub fn set_cursor(&mut self, name: &str, cursor: Option<&[u8]>) -> Result<(), StoreError> {
         let mut cursors = self.txn.open_table(CURSORS)?;
         match cursor {
-            Some(bytes) => cursors.insert(name, bytes)?,
-            None => cursors.remove(name)?,
-        };
+            Some(bytes) => {
+                cursors.insert(name, bytes)?;
+                self.journal.insert(TableId::Cursors, name.as_bytes(), bytes);
+            }
+            None => {
+                cursors.remove(name)?;
+                self.journal.remove(TableId::Cursors, name.as_bytes());
+            }
+        }
         Ok(())
     }
 
     /// Appends a change-log entry and returns its sequence number.
     pub fn append_change(&mut self, change: &Change) -> Result<u64, StoreError> {
-        let seq = self.next_seq;
-        self.log.insert(seq, records::encode(change).as_slice())?;
-        self.next_seq += 1;
-        Ok(seq)
+        self.append_log_bytes(&records::encode(change))
     }
 }
 

@@ -1,0 +1,309 @@
+//! The journal of one write transaction: every insert and removal it makes,
+//! as bytes, in order, so the write-ahead log (`wal.rs`) can make the group
+//! durable with one sequential append and a restart can redo it.
+//!
+//! Replaying a journal on the state the transaction started from gives the
+//! state it committed: each operation sets a key to a value or removes keys,
+//! and none reads what was there. That holds because the journal records
+//! effects, not intentions: a write that computed its value from the current
+//! item journals the value it computed.
+//!
+//! Every mutation of `WriteTables` must go through `Journal` (see the
+//! `replaying_the_journal_reproduces_the_store` test in `mod.rs`).
+//!
+//! Layout, repeated: op (1) | table (1) | field | field [| field], each field
+//! a length (4, LE) and bytes. Keys of u64 tables are 8 bytes big-endian, so
+//! the journal never depends on how redb encodes them.
+
+use super::records::CodecError;
+use super::{CURSORS, StoreError, WriteTables};
+
+/// The store's tables, as the journal names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum TableId {
+    Tables = 1,
+    Items = 2,
+    Log = 3,
+    Meta = 4,
+    Conflicts = 5,
+    History = 6,
+    Pitr = 7,
+    Cursors = 8,
+}
+
+impl TableId {
+    fn from_byte(b: u8) -> Result<TableId, StoreError> {
+        Ok(match b {
+            1 => TableId::Tables,
+            2 => TableId::Items,
+            3 => TableId::Log,
+            4 => TableId::Meta,
+            5 => TableId::Conflicts,
+            6 => TableId::History,
+            7 => TableId::Pitr,
+            8 => TableId::Cursors,
+            other => return Err(corrupt(&format!("unknown table {other}"))),
+        })
+    }
+}
+
+const INSERT: u8 = 1;
+const REMOVE: u8 = 2;
+const REMOVE_RANGE: u8 = 3;
+
+/// One recorded operation, borrowing from the journal's bytes.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Op<'a> {
+    Insert {
+        table: TableId,
+        key: &'a [u8],
+        value: &'a [u8],
+    },
+    Remove {
+        table: TableId,
+        key: &'a [u8],
+    },
+    /// Removes every key in `start..end`.
+    RemoveRange {
+        table: TableId,
+        start: &'a [u8],
+        end: &'a [u8],
+    },
+}
+
+/// The operations of one transaction. Past `limit` bytes it stops recording
+/// and reports `overflowed`: such a transaction (a table copied into PITR
+/// history, say) is committed durably by redb itself instead of the WAL.
+#[derive(Debug)]
+pub struct Journal {
+    bytes: Vec<u8>,
+    limit: usize,
+    overflowed: bool,
+}
+
+impl Journal {
+    /// An empty journal that records up to `limit` bytes.
+    pub fn new(limit: usize) -> Journal {
+        Journal {
+            bytes: Vec::new(),
+            limit,
+            overflowed: false,
+        }
+    }
+
+    pub fn insert(&mut self, table: TableId, key: &[u8], value: &[u8]) {
+        self.record(INSERT, table, &[key, value]);
+    }
+
+    pub fn remove(&mut self, table: TableId, key: &[u8]) {
+        self.record(REMOVE, table, &[key]);
+    }
+
+    pub fn remove_range(&mut self, table: TableId, start: &[u8], end: &[u8]) {
+        self.record(REMOVE_RANGE, table, &[start, end]);
+    }
+
+    fn record(&mut self, op: u8, table: TableId, fields: &[&[u8]]) {
+        if self.overflowed {
+            return;
+        }
+        let size: usize = 2 + fields.iter().map(|f| 4 + f.len()).sum::<usize>();
+        if self.bytes.len() + size > self.limit {
+            self.overflowed = true;
+            self.bytes = Vec::new();
+            return;
+        }
+        self.bytes.push(op);
+        self.bytes.push(table as u8);
+        for field in fields {
+            self.bytes.extend_from_slice(&(field.len() as u32).to_le_bytes());
+            self.bytes.extend_from_slice(field);
+        }
+    }
+
+    /// Whether the transaction outgrew the journal (its bytes are dropped).
+    pub fn overflowed(&self) -> bool {
+        self.overflowed
+    }
+
+    /// The recorded operations, encoded.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+/// Decodes the operations of an encoded journal, in order.
+pub fn ops(mut bytes: &[u8]) -> impl Iterator<Item = Result<Op<'_>, StoreError>> {
+    std::iter::from_fn(move || {
+        if bytes.is_empty() {
+            return None;
+        }
+        let op = next_op(&mut bytes);
+        if op.is_err() {
+            bytes = &[];
+        }
+        Some(op)
+    })
+}
+
+fn next_op<'a>(bytes: &mut &'a [u8]) -> Result<Op<'a>, StoreError> {
+    let &[op, table, ref rest @ ..] = *bytes else {
+        return Err(corrupt("truncated operation"));
+    };
+    *bytes = rest;
+    let table = TableId::from_byte(table)?;
+    let mut field = || -> Result<&'a [u8], StoreError> {
+        let (len, rest) = bytes
+            .split_first_chunk::<4>()
+            .ok_or_else(|| corrupt("truncated length"))?;
+        let len = u32::from_le_bytes(*len) as usize;
+        if rest.len() < len {
+            return Err(corrupt("truncated field"));
+        }
+        let (value, rest) = rest.split_at(len);
+        *bytes = rest;
+        Ok(value)
+    };
+    Ok(match op {
+        INSERT => Op::Insert {
+            table,
+            key: field()?,
+            value: field()?,
+        },
+        REMOVE => Op::Remove { table, key: field()? },
+        REMOVE_RANGE => Op::RemoveRange {
+            table,
+            start: field()?,
+            end: field()?,
+        },
+        other => return Err(corrupt(&format!("unknown operation {other}"))),
+    })
+}
+
+impl WriteTables<'_> {
+    /// Redoes the operations of an encoded journal (recovery). Not journaled
+    /// again: the commit that follows is a durable one.
+    pub(super) fn replay(&mut self, journal: &[u8]) -> Result<(), StoreError> {
+        for op in ops(journal) {
+            match op? {
+                Op::Insert { table, key, value } => self.replay_insert(table, key, value)?,
+                Op::Remove { table, key } => self.replay_remove(table, key)?,
+                Op::RemoveRange { table, start, end } => {
+                    let range = start..end;
+                    match table {
+                        TableId::Items => self.items.retain_in(range, |_, _| false)?,
+                        TableId::History => self.history.retain_in(range, |_, _| false)?,
+                        other => return Err(corrupt(&format!("range removal in {other:?}"))),
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn replay_insert(&mut self, table: TableId, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        match table {
+            TableId::Tables => drop(self.tables.insert(text(key)?, value)?),
+            TableId::Items => drop(self.items.insert(key, value)?),
+            TableId::Log => drop(self.log.insert(number(key)?, value)?),
+            TableId::Meta => drop(self.meta.insert(text(key)?, number(value)?)?),
+            TableId::Conflicts => drop(self.conflicts.insert(number(key)?, value)?),
+            TableId::History => drop(self.history.insert(key, value)?),
+            TableId::Pitr => drop(self.pitr.insert(text(key)?, value)?),
+            TableId::Cursors => drop(self.txn.open_table(CURSORS)?.insert(text(key)?, value)?),
+        }
+        Ok(())
+    }
+
+    fn replay_remove(&mut self, table: TableId, key: &[u8]) -> Result<(), StoreError> {
+        match table {
+            TableId::Tables => drop(self.tables.remove(text(key)?)?),
+            TableId::Items => drop(self.items.remove(key)?),
+            TableId::Log => drop(self.log.remove(number(key)?)?),
+            TableId::Meta => drop(self.meta.remove(text(key)?)?),
+            TableId::Conflicts => drop(self.conflicts.remove(number(key)?)?),
+            TableId::History => drop(self.history.remove(key)?),
+            TableId::Pitr => drop(self.pitr.remove(text(key)?)?),
+            TableId::Cursors => drop(self.txn.open_table(CURSORS)?.remove(text(key)?)?),
+        }
+        Ok(())
+    }
+}
+
+fn text(bytes: &[u8]) -> Result<&str, StoreError> {
+    std::str::from_utf8(bytes).map_err(|_| corrupt("key is not UTF-8"))
+}
+
+fn number(bytes: &[u8]) -> Result<u64, StoreError> {
+    Ok(u64::from_be_bytes(
+        bytes.try_into().map_err(|_| corrupt("number is not 8 bytes"))?,
+    ))
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Codec(CodecError::Corrupt(format!("journal: {what}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operations_decode_as_recorded() {
+        let mut journal = Journal::new(1 << 20);
+        journal.insert(TableId::Items, b"k", b"value");
+        journal.remove(TableId::Pitr, b"settings/1");
+        journal.remove_range(TableId::History, &[0, 1], &[0, 2]);
+        journal.insert(TableId::Log, &7u64.to_be_bytes(), b"");
+        let decoded: Vec<Op<'_>> = ops(journal.bytes()).collect::<Result<_, _>>().unwrap();
+        assert_eq!(
+            decoded,
+            vec![
+                Op::Insert {
+                    table: TableId::Items,
+                    key: b"k",
+                    value: b"value"
+                },
+                Op::Remove {
+                    table: TableId::Pitr,
+                    key: b"settings/1"
+                },
+                Op::RemoveRange {
+                    table: TableId::History,
+                    start: &[0, 1],
+                    end: &[0, 2]
+                },
+                Op::Insert {
+                    table: TableId::Log,
+                    key: &7u64.to_be_bytes(),
+                    value: b""
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_journal_past_its_limit_drops_its_bytes() {
+        let mut journal = Journal::new(32);
+        journal.insert(TableId::Items, b"k", b"v");
+        assert!(!journal.overflowed());
+        journal.insert(TableId::Items, b"key", &[0; 40]);
+        journal.insert(TableId::Items, b"k", b"v");
+        assert!(journal.overflowed());
+        assert!(journal.bytes().is_empty());
+    }
+
+    #[test]
+    fn truncated_or_unknown_bytes_are_errors_not_panics() {
+        let mut journal = Journal::new(1 << 20);
+        journal.insert(TableId::Items, b"key", b"value");
+        let bytes = journal.bytes();
+        for cut in 1..bytes.len() {
+            let decoded: Vec<_> = ops(&bytes[..cut]).collect();
+            assert!(decoded.last().unwrap().is_err(), "cut at {cut}");
+        }
+        assert!(ops(&[9, 2, 0, 0, 0, 0]).next().unwrap().is_err());
+        assert!(ops(&[1, 99, 0, 0, 0, 0]).next().unwrap().is_err());
+    }
+}

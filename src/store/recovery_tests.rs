@@ -1,0 +1,190 @@
+//! The write-ahead log against crashes: files copied while the store runs
+//! are what a crash leaves, and opening them must give back every group the
+//! store committed.
+
+use std::path::Path;
+
+use redb::{ReadableDatabase, ReadableTable};
+
+use super::history::{HISTORY, PITR};
+use super::records::{ChangeRef, ItemChangeRef, ItemRecordRef};
+use super::*;
+use crate::clock::Timestamp;
+use crate::model::{AttributeValue, Item};
+
+/// Every entry of every table, as bytes, table by table.
+fn dump(store: &Store) -> Vec<(&'static str, Vec<u8>, Vec<u8>)> {
+    let txn = store.db.begin_read().unwrap();
+    let mut out = Vec::new();
+    macro_rules! copy {
+        ($def:expr, $name:literal, $key:expr, $value:expr) => {
+            for entry in txn.open_table($def).unwrap().iter().unwrap() {
+                let (k, v) = entry.unwrap();
+                out.push(($name, $key(k.value()), $value(v.value())));
+            }
+        };
+    }
+    let text = |s: &str| s.as_bytes().to_vec();
+    let bytes = |b: &[u8]| b.to_vec();
+    let number = |n: u64| n.to_be_bytes().to_vec();
+    copy!(TABLES, "tables", text, bytes);
+    copy!(ITEMS, "items", bytes, bytes);
+    copy!(LOG, "log", number, bytes);
+    copy!(META, "meta", text, number);
+    copy!(CONFLICTS, "conflicts", number, bytes);
+    copy!(HISTORY, "history", bytes, bytes);
+    copy!(PITR, "pitr", text, bytes);
+    copy!(CURSORS, "cursors", text, bytes);
+    out
+}
+
+/// Copies the database and its log as a crash at this moment would leave
+/// them, and opens the copy.
+fn crash_copy(dir: &Path, db: &Path) -> Store {
+    let copy = dir.join("copy.redb");
+    std::fs::copy(db, &copy).unwrap();
+    std::fs::copy(wal_path(db), wal_path(&copy)).unwrap();
+    Store::open(&copy, 1 << 20).unwrap()
+}
+
+fn version(wall_ns: u64) -> Version {
+    Version {
+        ts: Timestamp { wall_ns, logical: 0 },
+        region: "r".into(),
+    }
+}
+
+fn item(pk: &str) -> Item {
+    Item::from([("pk".to_string(), AttributeValue::S(pk.into()))])
+}
+
+/// One group using every mutation `WriteTables` has.
+fn every_mutation(tables: &mut WriteTables<'_>, round: u64) -> Result<(), StoreError> {
+    let id = tables.allocate_storage_id()?;
+    let name = format!("t{round}");
+    tables.put_table(&TableMeta::sample(&name, id))?;
+    tables.put_table(&TableMeta::sample("gone", id + 100))?;
+    tables.remove_table("gone")?;
+    let new = item("a");
+    let record = ItemRecordRef {
+        version: &version(round * 10 + 1),
+        item: Some(&new),
+    };
+    tables.put_item_ref(id, b"a", &record)?;
+    tables.put_item(
+        id,
+        b"b",
+        &ItemRecord {
+            version: version(round * 10 + 2),
+            item: None,
+        },
+    )?;
+    tables.put_item_bytes(id, b"c", &records::encode(&record))?;
+    tables.append_change_ref(&ChangeRef::Item(ItemChangeRef {
+        table: &name,
+        key: b"a",
+        version: &version(round * 10 + 1),
+        old: None,
+        new: Some(&new),
+        cause: ChangeCause::Client,
+    }))?;
+    tables.set_applied("eu", round)?;
+    tables.record_conflict(&ConflictRecord {
+        table: name.clone(),
+        key: b"a".to_vec(),
+        winner: version(2),
+        winner_item: Some(new.clone()),
+        loser: version(1),
+        loser_item: None,
+    })?;
+    tables.set_cursor("worker/kept", Some(b"here"))?;
+    tables.set_cursor("worker/gone", Some(b"x"))?;
+    tables.set_cursor("worker/gone", None)?;
+    tables.put_pitr_record(&format!("settings/{id}"), b"on")?;
+    tables.put_pitr_record("backup/gone", b"x")?;
+    tables.remove_pitr_record("backup/gone")?;
+    tables.seed_history(id)?;
+    tables.put_history(id, b"a", &version(round * 10 + 5), 3, b"record")?;
+    let everything_before = Timestamp {
+        wall_ns: u64::MAX,
+        logical: 0,
+    };
+    tables.collect_history(id, None, everything_before, 100)?;
+    if round > 1 {
+        // Drops the previous round's table: range removals of items and history.
+        tables.delete_items(id - 1)?;
+    }
+    Ok(())
+}
+
+#[test]
+fn groups_only_in_the_log_are_redone_after_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("region.redb");
+    let store = Store::open(&db, 1 << 20).unwrap();
+    store.hold_checkpoints();
+    for round in 1..=3 {
+        store.write(|tables| every_mutation(tables, round)).unwrap();
+    }
+    assert!(std::fs::metadata(wal_path(&db)).unwrap().len() > 0);
+    let expected = dump(&store);
+    assert!(expected.iter().any(|(table, _, _)| *table == "history"));
+
+    let recovered = crash_copy(dir.path(), &db);
+    assert_eq!(dump(&recovered), expected);
+    // The redo was checkpointed: the copy's log is empty, and it takes new
+    // groups after the ones it redid.
+    assert_eq!(std::fs::metadata(dir.path().join("copy.wal")).unwrap().len(), 0);
+    recovered.write(|tables| every_mutation(tables, 4)).unwrap();
+}
+
+#[test]
+fn a_failed_group_leaves_nothing_to_redo() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("region.redb");
+    let store = Store::open(&db, 1 << 20).unwrap();
+    store.hold_checkpoints();
+    store.write(|tables| every_mutation(tables, 1)).unwrap();
+    let before = dump(&store);
+    let failed: Result<(), StoreError> = store.write(|tables| {
+        every_mutation(tables, 2)?;
+        Err(StoreError::CommitFailed("refused".into()))
+    });
+    assert!(failed.is_err());
+    assert_eq!(dump(&store), before);
+    assert_eq!(dump(&crash_copy(dir.path(), &db)), before);
+}
+
+#[test]
+fn a_checkpoint_empties_the_log_and_keeps_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("region.redb");
+    let store = Store::open(&db, 1 << 20).unwrap();
+    store.hold_checkpoints();
+    store.write(|tables| every_mutation(tables, 1)).unwrap();
+    store.checkpoint().unwrap();
+    assert_eq!(std::fs::metadata(wal_path(&db)).unwrap().len(), 0);
+    store.write(|tables| every_mutation(tables, 2)).unwrap();
+    let expected = dump(&store);
+    assert_eq!(dump(&crash_copy(dir.path(), &db)), expected);
+}
+
+#[test]
+fn a_group_too_big_for_the_log_commits_durably_in_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("region.redb");
+    let store = Store::open(&db, 1 << 20).unwrap();
+    store.hold_checkpoints();
+    let big = vec![7u8; JOURNAL_LIMIT / 4];
+    store
+        .write(|tables| {
+            for key in 0..5u8 {
+                tables.put_item_bytes(1, &[key], &big)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(std::fs::metadata(wal_path(&db)).unwrap().len(), 0);
+    let expected = dump(&store);
+    assert_eq!(dump(&crash_copy(dir.path(), &db)), expected);
+}
