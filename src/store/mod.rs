@@ -150,6 +150,8 @@ impl Store {
             drop(meta);
             let mut tables = WriteTables::open(&txn)?;
             let mut last = durable;
+            // Frames of groups the database holds are skipped: older ones
+            // may follow the current ones in the file (see `Wal::reset`).
             for frame in frames.iter().filter(|f| f.group > durable) {
                 if frame.group != last + 1 {
                     return Err(StoreError::CommitFailed(format!(
@@ -166,7 +168,7 @@ impl Store {
             last
         };
         txn.commit()?;
-        wal.reset()?;
+        wal.reset();
         Ok(Store {
             db: Arc::new(db),
             log: Arc::new(Mutex::new(LogState {
@@ -187,8 +189,8 @@ impl Store {
         self.write_group(false, f)
     }
 
-    /// Makes every commit durable in the database itself and empties the
-    /// write-ahead log (a clean stop does this last).
+    /// Makes every commit durable in the database itself and starts the
+    /// write-ahead log over (a clean stop does this last).
     pub fn checkpoint(&self) -> Result<(), StoreError> {
         self.write_group(true, |_| Ok(()))
     }
@@ -220,10 +222,7 @@ impl Store {
         if checkpoint || journal.overflowed() || log.checkpoint_due() {
             txn.commit()?;
             log.last_checkpoint = Instant::now();
-            if let Err(e) = log.wal.reset() {
-                // Harmless: replay skips frames the database already holds.
-                tracing::warn!(error = %e, "could not empty the write-ahead log");
-            }
+            log.wal.reset();
         } else {
             txn.set_durability(redb::Durability::None)
                 .map_err(|e| StoreError::CommitFailed(e.to_string()))?;
