@@ -11,7 +11,7 @@ use super::expressions::{CONDITIONAL_WRITE, Expressions, Projection, READ, UPDAT
 use super::request::{Request, validate_table_name};
 use crate::engine::{Engine, ItemOp, ItemWrite, WriteOutcome};
 use crate::model::key::encode_primary_key;
-use crate::model::{Item, item_from_json, item_size, item_to_json};
+use crate::model::{Item, item_from_json, item_into_json, item_size, item_to_json};
 
 /// Most keys in one BatchGetItem.
 const MAX_BATCH_GET_KEYS: usize = 100;
@@ -76,7 +76,7 @@ async fn conditional_write(engine: &Engine, req: Request, op: ItemOp) -> Result<
 }
 
 /// PutItem.
-pub async fn handle_put_item(engine: &Engine, req: Request) -> Result<Value, ApiError> {
+pub async fn handle_put_item(engine: &Engine, mut req: Request) -> Result<Value, ApiError> {
     // The table name is checked before the item, as DynamoDB reports them.
     req.table_name()?;
     let item = req.item("Item")?;
@@ -84,14 +84,14 @@ pub async fn handle_put_item(engine: &Engine, req: Request) -> Result<Value, Api
 }
 
 /// DeleteItem.
-pub async fn handle_delete_item(engine: &Engine, req: Request) -> Result<Value, ApiError> {
+pub async fn handle_delete_item(engine: &Engine, mut req: Request) -> Result<Value, ApiError> {
     req.table_name()?;
     let key = req.item("Key")?;
     conditional_write(engine, req, ItemOp::Delete(key)).await
 }
 
 /// UpdateItem.
-pub async fn handle_update_item(engine: &Engine, req: Request) -> Result<Value, ApiError> {
+pub async fn handle_update_item(engine: &Engine, mut req: Request) -> Result<Value, ApiError> {
     let table = req.table_name()?;
     let key = req.item("Key")?;
     let returns = return_values(&req, &["NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"])?;
@@ -118,7 +118,7 @@ pub async fn handle_update_item(engine: &Engine, req: Request) -> Result<Value, 
 }
 
 /// GetItem.
-pub async fn handle_get_item(engine: &Engine, req: Request) -> Result<Value, ApiError> {
+pub async fn handle_get_item(engine: &Engine, mut req: Request) -> Result<Value, ApiError> {
     let table = req.table_name()?;
     let key = req.item("Key")?;
     let consistent = req.opt_bool("ConsistentRead")?.unwrap_or(false);
@@ -134,7 +134,7 @@ pub async fn handle_get_item(engine: &Engine, req: Request) -> Result<Value, Api
             Some(p) => p.apply(&item),
             None => item,
         };
-        body["Item"] = item_to_json(&item);
+        body["Item"] = item_into_json(item);
     }
     if let Some(report) = capacity.report(&table, read_units(bytes, consistent), CapacityKind::Read) {
         body["ConsumedCapacity"] = report;
@@ -243,7 +243,7 @@ pub async fn handle_batch_get_item(engine: &Engine, req: Request) -> Result<Valu
                     Some(p) => p.apply(&item),
                     None => item,
                 };
-                found.push(item_to_json(&item));
+                found.push(item_into_json(item));
             }
         }
         responses.insert(get.table.clone(), Value::Array(found));

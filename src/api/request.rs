@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 
 use super::error::ApiError;
-use crate::model::{AttributeValue, Item, item_from_json};
+use crate::model::{AttributeValue, Item, item_from_json, item_from_json_owned};
 
 /// Most table names and similar strings DynamoDB accepts, in characters.
 const MAX_NAME_LEN: usize = 255;
@@ -129,11 +129,12 @@ impl Request {
         Ok(name.to_string())
     }
 
-    /// A required item-shaped member (`Item`, `Key`).
-    pub fn item(&self, name: &str) -> Result<Item, ApiError> {
-        match self.get(name) {
+    /// A required item-shaped member (`Item`, `Key`), moved out of the
+    /// request rather than copied: a handler reads it once.
+    pub fn item(&mut self, name: &str) -> Result<Item, ApiError> {
+        match self.body.remove(name).filter(|v| !v.is_null()) {
             None => Err(ApiError::missing(&lower_first(name))),
-            Some(value) => Ok(item_from_json(value)?),
+            Some(value) => Ok(item_from_json_owned(value)?),
         }
     }
 

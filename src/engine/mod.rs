@@ -172,10 +172,9 @@ impl Engine {
     pub async fn write_item(&self, table: String, write: ItemWrite) -> Result<WriteOutcome, EngineError> {
         self.writer()?
             .submit(move |batch| {
-                let mut meta = write::active_table(batch, &table)?;
-                let outcome = write::apply(batch, &mut meta, write)?;
-                batch.set_table(&table, Some(meta));
-                Ok(outcome)
+                batch.with_table(&table, |batch, meta| {
+                    write::apply(batch, write::active_table(meta)?, write)
+                })
             })
             .await
     }
@@ -188,8 +187,8 @@ impl Engine {
             .submit(move |batch| {
                 let mut seen = std::collections::HashSet::new();
                 for (table, write) in &writes {
-                    let meta = write::active_table(batch, table)?;
-                    let key = write::validate(&meta, &write.op)?;
+                    let meta = write::active_table(batch.table_ref(table)?)?;
+                    let key = write::validate(meta, &write.op)?;
                     if !seen.insert((table.clone(), key.encoded)) {
                         return Err(EngineError::Validation(
                             "Provided list of item keys contains duplicates".into(),
@@ -198,9 +197,9 @@ impl Engine {
                 }
                 let mut outcomes = Vec::with_capacity(writes.len());
                 for (table, write) in writes {
-                    let mut meta = write::active_table(batch, &table)?;
-                    outcomes.push(write::apply(batch, &mut meta, write)?);
-                    batch.set_table(&table, Some(meta));
+                    outcomes.push(batch.with_table(&table, |batch, meta| {
+                        write::apply(batch, write::active_table(meta)?, write)
+                    })?);
                 }
                 Ok(outcomes)
             })

@@ -70,7 +70,7 @@ pub fn record_version(
     version: &Version,
     item: Option<&Item>,
 ) -> Result<(), EngineError> {
-    if !batch.tables.has_pitr_record(&settings_name(storage_id))? {
+    if !batch.keeps_history(storage_id, |tables| tables.has_pitr_record(&settings_name(storage_id)))? {
         return Ok(());
     }
     // A live item always has its key attributes, so its size is never 0;
@@ -118,7 +118,7 @@ impl Engine {
                 let current = read_settings(batch.tables.pitr_record(&name)?)?;
                 if !enabled {
                     if current.is_some() {
-                        batch.tables.remove_pitr_record(&name)?;
+                        batch.remove_pitr_record(&name)?;
                         batch.tables.forget_history(meta.storage_id)?;
                     }
                     return Ok((meta, None));
@@ -137,7 +137,7 @@ impl Engine {
                         }
                     }
                 };
-                batch.tables.put_pitr_record(&name, &records::encode(&settings))?;
+                batch.put_pitr_record(&name, &records::encode(&settings))?;
                 Ok((meta, Some(settings)))
             })
             .await
@@ -223,7 +223,7 @@ impl Engine {
                 let mut meta = super::create_in(batch, spec)?;
                 meta.status = TableStatus::Creating;
                 batch.set_table(&meta.name, Some(meta.clone()));
-                batch.tables.put_pitr_record(&job.0, &job.1)?;
+                batch.put_pitr_record(&job.0, &job.1)?;
                 Ok(meta)
             })
             .await
@@ -318,8 +318,8 @@ impl Engine {
                     return Err(EngineError::ResourceInUse(name));
                 }
                 match value {
-                    Some(value) => batch.tables.put_pitr_record(&name, &value)?,
-                    None => batch.tables.remove_pitr_record(&name)?,
+                    Some(value) => batch.put_pitr_record(&name, &value)?,
+                    None => batch.remove_pitr_record(&name)?,
                 }
                 Ok(())
             })
@@ -399,6 +399,47 @@ mod tests {
             wall_ns: ts.wall_ns - ns,
             logical: 0,
         }
+    }
+
+    #[tokio::test]
+    async fn writes_in_the_group_that_turns_pitr_on_or_off_follow_the_setting() {
+        let dir = tempfile::tempdir().unwrap();
+        let hlc = Hlc::new(0, std::time::Duration::from_secs(1));
+        let engine = Engine::open(dir.path(), "us-east-1", hlc, &StorageConfig::default()).unwrap();
+        let storage_id = engine
+            .create_table(NewTable::keyed_by_pk("t"))
+            .await
+            .unwrap()
+            .storage_id;
+        // One job, so one group: whether the table keeps history is looked
+        // up by the first write and must be looked up again after the
+        // setting changes.
+        engine
+            .writer()
+            .unwrap()
+            .submit(move |batch| {
+                let put = |batch: &mut crate::engine::writer::Batch<'_, '_>, v: &str| {
+                    let write = ItemWrite::new(ItemOp::Put(item("k", v)));
+                    batch.with_table("t", |batch, meta| {
+                        crate::engine::write::apply(batch, crate::engine::write::active_table(meta)?, write)
+                    })
+                };
+                put(batch, "off")?;
+                let settings = super::PitrSettings {
+                    recovery_days: 1,
+                    enabled_at: batch.hlc.now(),
+                };
+                let name = super::settings_name(storage_id);
+                batch.put_pitr_record(&name, &crate::store::records::encode(&settings))?;
+                put(batch, "on")?;
+                batch.remove_pitr_record(&name)?;
+                put(batch, "off again")?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        assert_eq!(engine.history_size(storage_id).await.unwrap().0, 1);
+        engine.shutdown();
     }
 
     #[tokio::test]

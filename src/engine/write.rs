@@ -88,9 +88,10 @@ pub fn validate(meta: &TableMeta, op: &ItemOp) -> Result<PrimaryKey, EngineError
     key.map_err(|e| EngineError::Validation(e.to_string()))
 }
 
-/// Looks up an ACTIVE table for a data-plane request.
-pub fn active_table(batch: &mut Batch<'_, '_>, name: &str) -> Result<TableMeta, EngineError> {
-    match batch.table(name)? {
+/// The table a data-plane request names (`Batch::table_ref` or
+/// `Batch::with_table`), if it takes writes.
+pub fn active_table<M: std::ops::Deref<Target = TableMeta>>(meta: Option<M>) -> Result<M, EngineError> {
+    match meta {
         // A table being restored takes no writes until it is ACTIVE.
         Some(meta) if meta.status != crate::model::table::TableStatus::Creating => Ok(meta),
         _ => Err(EngineError::ResourceNotFound),
@@ -128,8 +129,16 @@ pub fn apply(batch: &mut Batch<'_, '_>, meta: &mut TableMeta, write: ItemWrite) 
                 Some(live) => live.clone(),
                 None => key.to_item(&meta.key_schema),
             };
-            let key_names: Vec<&str> = meta.key_schema.names().collect();
-            mutator.apply(&mut item, &key_names).map_err(EngineError::Validation)?;
+            // A key has one or two attributes: their names fit on the stack.
+            let mut key_names = [""; 2];
+            let count = key_names
+                .iter_mut()
+                .zip(meta.key_schema.names())
+                .map(|(slot, name)| *slot = name)
+                .count();
+            mutator
+                .apply(&mut item, &key_names[..count])
+                .map_err(EngineError::Validation)?;
             if item_size(&item) > MAX_ITEM_BYTES {
                 return Err(EngineError::Validation(
                     "Item size to update has exceeded the maximum allowed size".into(),

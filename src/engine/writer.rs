@@ -36,31 +36,97 @@ pub struct Batch<'a, 't> {
     dirty: Vec<String>,
     /// Whether a table's storage id or key schema changed in this group.
     schema_changed: bool,
+    /// Whether a table (by storage id) keeps PITR history, as looked up in
+    /// this group: every write asks, and the store is asked once.
+    keeps_history: HashMap<u64, bool>,
 }
 
 impl Batch<'_, '_> {
     /// The description of table `name` as of this point in the group.
     pub fn table(&mut self, name: &str) -> Result<Option<TableMeta>, StoreError> {
-        if let Some(cached) = self.metas.get(name) {
-            return Ok(cached.clone());
+        Ok(self.table_ref(name)?.cloned())
+    }
+
+    /// `table` without copying the description.
+    pub fn table_ref(&mut self, name: &str) -> Result<Option<&TableMeta>, StoreError> {
+        if !self.metas.contains_key(name) {
+            let meta = self.tables.table(name)?;
+            self.metas.insert(name.to_string(), meta);
         }
-        let meta = self.tables.table(name)?;
-        self.metas.insert(name.to_string(), meta.clone());
-        Ok(meta)
+        Ok(self.metas.get(name).and_then(Option::as_ref))
+    }
+
+    /// Runs `change` on table `name`'s description (`None`: no such table)
+    /// in place, rather than on a copy: item writes change only the counters
+    /// and run once per request. Meanwhile the table reads as absent here.
+    ///
+    /// `change` must not change the storage id, key schema or table id (use
+    /// `set_table`), and must leave the description as it found it when it
+    /// fails (item writes check everything before changing anything). When
+    /// it succeeds the description is written when the group ends.
+    pub fn with_table<T>(
+        &mut self,
+        name: &str,
+        change: impl FnOnce(&mut Self, Option<&mut TableMeta>) -> Result<T, EngineError>,
+    ) -> Result<T, EngineError> {
+        self.table_ref(name)?;
+        let mut meta = self.metas.get_mut(name).and_then(Option::take);
+        let result = change(self, meta.as_mut());
+        let exists = meta.is_some();
+        if let Some(slot) = self.metas.get_mut(name) {
+            *slot = meta;
+        }
+        if result.is_ok() && exists && !self.dirty.iter().any(|n| n == name) {
+            self.dirty.push(name.to_string());
+        }
+        result
     }
 
     /// Replaces (or with `None`, removes) a table description; written to the
     /// store once, when the group ends.
     pub fn set_table(&mut self, name: &str, meta: Option<TableMeta>) {
-        let previous = self.metas.get(name).cloned().flatten();
+        let previous = self.metas.get(name).and_then(Option::as_ref);
         // A table not loaded in this group counts as changed (conservative).
-        if changes_schema(previous.as_ref(), meta.as_ref()) {
+        if changes_schema(previous, meta.as_ref()) {
             self.schema_changed = true;
         }
-        self.metas.insert(name.to_string(), meta);
+        match self.metas.get_mut(name) {
+            Some(slot) => *slot = meta,
+            None => {
+                self.metas.insert(name.to_string(), meta);
+            }
+        }
         if !self.dirty.iter().any(|n| n == name) {
             self.dirty.push(name.to_string());
         }
+    }
+
+    /// Whether table `storage_id` keeps PITR history; `lookup` asks the
+    /// store the first time in the group. PITR records are written through
+    /// `put_pitr_record` and `remove_pitr_record`, which forget the answers.
+    pub fn keeps_history(
+        &mut self,
+        storage_id: u64,
+        lookup: impl FnOnce(&WriteTables<'_>) -> Result<bool, StoreError>,
+    ) -> Result<bool, StoreError> {
+        if let Some(&keeps) = self.keeps_history.get(&storage_id) {
+            return Ok(keeps);
+        }
+        let keeps = lookup(self.tables)?;
+        self.keeps_history.insert(storage_id, keeps);
+        Ok(keeps)
+    }
+
+    /// Creates or replaces a named PITR record (see `keeps_history`).
+    pub fn put_pitr_record(&mut self, name: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.keeps_history.clear();
+        self.tables.put_pitr_record(name, value)
+    }
+
+    /// Removes a named PITR record (see `keeps_history`).
+    pub fn remove_pitr_record(&mut self, name: &str) -> Result<(), StoreError> {
+        self.keeps_history.clear();
+        self.tables.remove_pitr_record(name)
     }
 
     fn flush(&mut self) -> Result<(), StoreError> {
@@ -198,6 +264,7 @@ fn run(setup: WriterSetup, mut jobs: mpsc::Receiver<Job>, group_max: usize, stat
                 metas: HashMap::new(),
                 dirty: Vec::new(),
                 schema_changed: false,
+                keeps_history: HashMap::new(),
             };
             for job in group.drain(..) {
                 replies.push(job(&mut batch));

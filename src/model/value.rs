@@ -101,6 +101,20 @@ impl AttributeValue {
         AttributeValue::from_json_at(json, 1)
     }
 
+    /// `from_json` taking the JSON by value: a lone string (`{"S": ..}`,
+    /// the commonest value, which has nothing to check) moves into the
+    /// result rather than being copied; anything else goes through
+    /// `from_json`.
+    fn from_json_owned(mut json: Value) -> Result<AttributeValue, ValueError> {
+        if let Value::Object(object) = &mut json
+            && object.len() == 1
+            && let Some(Value::String(s)) = object.get_mut("S")
+        {
+            return Ok(AttributeValue::S(std::mem::take(s)));
+        }
+        AttributeValue::from_json(&json)
+    }
+
     fn from_json_at(json: &Value, depth: usize) -> Result<AttributeValue, ValueError> {
         let object = json.as_object().ok_or(ValueError::Malformed)?;
         let mut entries = object.iter().filter(|(_, v)| !v.is_null());
@@ -185,9 +199,16 @@ impl AttributeValue {
                 Value::Array(bs.iter().map(|b| Value::String(BASE64.encode(b))).collect()),
             ),
         };
-        let mut map = Map::with_capacity(1);
-        map.insert(tag.to_string(), inner);
-        Value::Object(map)
+        tagged(tag, inner)
+    }
+
+    /// `to_json` taking the value: a string moves into the JSON rather than
+    /// being copied.
+    fn into_json(self) -> Value {
+        match self {
+            AttributeValue::S(s) => tagged("S", Value::String(s)),
+            other => other.to_json(),
+        }
     }
 }
 
@@ -218,9 +239,34 @@ pub fn item_from_json(json: &Value) -> Result<Item, ValueError> {
         .collect()
 }
 
+/// `item_from_json` taking the JSON by value, so that attribute names and
+/// string values move into the item (a request body is dropped once parsed).
+pub fn item_from_json_owned(json: Value) -> Result<Item, ValueError> {
+    let Value::Object(object) = json else {
+        return Err(ValueError::Malformed);
+    };
+    object
+        .into_iter()
+        .map(|(k, v)| Ok((k, AttributeValue::from_json_owned(v)?)))
+        .collect()
+}
+
+/// `{tag: inner}`: one attribute value in DynamoDB JSON.
+fn tagged(tag: &str, inner: Value) -> Value {
+    let mut map = Map::with_capacity(1);
+    map.insert(tag.to_string(), inner);
+    Value::Object(map)
+}
+
 /// Renders an item as DynamoDB JSON.
 pub fn item_to_json(item: &Item) -> Value {
     Value::Object(item.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
+}
+
+/// `item_to_json` taking the item, so that names and string values move
+/// into the JSON (a response is built from items it owns).
+pub fn item_into_json(item: Item) -> Value {
+    Value::Object(item.into_iter().map(|(k, v)| (k, v.into_json())).collect())
 }
 
 /// Bytes DynamoDB counts for an item: names plus values.
@@ -242,6 +288,24 @@ mod tests {
         });
         let parsed = item_from_json(&item).unwrap();
         assert_eq!(item_to_json(&parsed), item);
+        assert_eq!(item_into_json(parsed.clone()), item);
+        assert_eq!(item_from_json_owned(item), Ok(parsed));
+    }
+
+    #[test]
+    fn parsing_by_value_checks_what_parsing_by_reference_checks() {
+        for bad in [
+            json!([]),
+            json!({"a": {}}),
+            json!({"a": {"S": "x", "N": "1"}}),
+            json!({"a": {"S": 1}}),
+            json!({"a": {"S": "x"}, "b": {"NULL": false}}),
+        ] {
+            assert!(item_from_json(&bad).is_err());
+            assert_eq!(item_from_json_owned(bad.clone()), item_from_json(&bad), "{bad}");
+        }
+        let with_null = json!({"a": {"S": "x", "N": null}});
+        assert_eq!(item_from_json_owned(with_null.clone()), item_from_json(&with_null));
     }
 
     #[test]
