@@ -231,10 +231,13 @@ pub async fn serve(
         .await
 }
 
-async fn handle(State(state): State<Arc<ApiState>>, headers: HeaderMap, body: Body) -> Response {
+/// Takes the whole request rather than a `HeaderMap` extractor, which would
+/// copy every header of every request to read one.
+async fn handle(State(state): State<Arc<ApiState>>, request: axum::extract::Request) -> Response {
     let id = state.requests.fetch_add(1, Ordering::Relaxed);
     let request_id = format!("{:016X}{:016X}", crc32fast::hash(state.engine.region().as_bytes()), id);
-    let (operation, result) = handle_request(&state, &headers, body).await;
+    let (parts, body) = request.into_parts();
+    let (operation, result) = handle_request(&state, &parts.headers, body).await;
     let outcome = match &result {
         Ok(_) => "ok",
         Err(error) => error.kind.wire_type().rsplit('#').next().unwrap_or("error"),
