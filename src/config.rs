@@ -250,6 +250,11 @@ pub struct StorageConfig {
     pub write_queue: usize,
     /// redb page cache size, bytes. Default 256 MiB.
     pub cache_bytes: usize,
+    /// Longest time between checkpoints (durable redb commits that empty the
+    /// write-ahead log), ms. Longer: fewer stalls of the writer; shorter: less
+    /// log to redo after a crash; 0 makes every commit a checkpoint (no log).
+    /// Default 5000.
+    pub checkpoint_interval_ms: u64,
 }
 
 impl Default for StorageConfig {
@@ -258,6 +263,7 @@ impl Default for StorageConfig {
             group_commit_max: 512,
             write_queue: 4096,
             cache_bytes: 256 * 1024 * 1024,
+            checkpoint_interval_ms: 5000,
         }
     }
 }

@@ -97,7 +97,11 @@ impl Engine {
     pub fn open(data_dir: &Path, region: &str, hlc: Hlc, config: &StorageConfig) -> Result<Engine, EngineError> {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| EngineError::Store(crate::store::StoreError::Redb(redb::Error::Io(e))))?;
-        let store = Store::open(&data_dir.join(DB_FILE), config.cache_bytes)?;
+        let store = Store::open(
+            &data_dir.join(DB_FILE),
+            config.cache_bytes,
+            std::time::Duration::from_millis(config.checkpoint_interval_ms),
+        )?;
         let last_seq = store.read()?.last_seq()?;
         let (committed_tx, committed) = watch::channel(last_seq);
         let schemas = Arc::new(schema_cache::SchemaCache::default());

@@ -47,10 +47,8 @@ const WAL_GROUP: &str = "wal_group";
 /// Longest a group's journal may grow before the group is committed durably
 /// by redb instead of through the log (bulk work: PITR seeding, restores).
 const JOURNAL_LIMIT: usize = 32 << 20;
-/// A checkpoint (durable redb commit, log emptied) is made at least this
-/// often while writes arrive...
-const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
-/// ... or once the log holds this many bytes.
+/// A checkpoint (durable redb commit, log started over) is made once the log
+/// holds this many bytes, or when the configured interval has passed.
 const CHECKPOINT_BYTES: u64 = 64 << 20;
 
 /// Storage failures: I/O, redb, or a record that does not decode.
@@ -128,7 +126,9 @@ pub fn item_key(storage_id: u64, key: &[u8]) -> Vec<u8> {
 impl Store {
     /// Opens (or creates) the database at `path`, redoes the groups its
     /// write-ahead log holds beyond the last checkpoint, and checkpoints.
-    pub fn open(path: &Path, cache_bytes: usize) -> Result<Store, StoreError> {
+    /// A checkpoint is made at least every `checkpoint_interval` while
+    /// writes arrive.
+    pub fn open(path: &Path, cache_bytes: usize, checkpoint_interval: Duration) -> Result<Store, StoreError> {
         let db = Database::builder().set_cache_size(cache_bytes).create(path)?;
         let txn = db.begin_write()?;
         {
@@ -175,7 +175,7 @@ impl Store {
                 wal,
                 next_group: last_group + 1,
                 last_checkpoint: Instant::now(),
-                checkpoint_interval: CHECKPOINT_INTERVAL,
+                checkpoint_interval,
                 broken: false,
             })),
         })
@@ -193,13 +193,6 @@ impl Store {
     /// write-ahead log over (a clean stop does this last).
     pub fn checkpoint(&self) -> Result<(), StoreError> {
         self.write_group(true, |_| Ok(()))
-    }
-
-    /// Makes checkpoints only when asked, so a test can copy the files as a
-    /// crash would leave them, with groups only in the write-ahead log.
-    #[cfg(test)]
-    fn hold_checkpoints(&self) {
-        self.log.lock().unwrap().checkpoint_interval = Duration::MAX;
     }
 
     fn write_group<R>(

@@ -12,6 +12,10 @@ use super::*;
 use crate::clock::Timestamp;
 use crate::model::{AttributeValue, Item};
 
+/// Checkpoints only when asked, so the tests can copy the files as a crash
+/// would leave them, with groups only in the write-ahead log.
+const NO_CHECKPOINTS: Duration = Duration::MAX;
+
 /// Every entry of every table, as bytes, table by table.
 fn dump(store: &Store) -> Vec<(&'static str, Vec<u8>, Vec<u8>)> {
     let txn = store.db.begin_read().unwrap();
@@ -44,7 +48,7 @@ fn crash_copy(dir: &Path, db: &Path) -> Store {
     let copy = dir.join("copy.redb");
     std::fs::copy(db, &copy).unwrap();
     std::fs::copy(wal_path(db), wal_path(&copy)).unwrap();
-    Store::open(&copy, 1 << 20).unwrap()
+    Store::open(&copy, 1 << 20, NO_CHECKPOINTS).unwrap()
 }
 
 fn version(wall_ns: u64) -> Version {
@@ -121,8 +125,7 @@ fn every_mutation(tables: &mut WriteTables<'_>, round: u64) -> Result<(), StoreE
 fn groups_only_in_the_log_are_redone_after_a_crash() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("region.redb");
-    let store = Store::open(&db, 1 << 20).unwrap();
-    store.hold_checkpoints();
+    let store = Store::open(&db, 1 << 20, NO_CHECKPOINTS).unwrap();
     for round in 1..=3 {
         store.write(|tables| every_mutation(tables, round)).unwrap();
     }
@@ -137,7 +140,7 @@ fn groups_only_in_the_log_are_redone_after_a_crash() {
     recovered.write(|tables| every_mutation(tables, 4)).unwrap();
     let expected = dump(&recovered);
     drop(recovered);
-    let reopened = Store::open(&dir.path().join("copy.redb"), 1 << 20).unwrap();
+    let reopened = Store::open(&dir.path().join("copy.redb"), 1 << 20, NO_CHECKPOINTS).unwrap();
     assert_eq!(dump(&reopened), expected);
 }
 
@@ -145,8 +148,7 @@ fn groups_only_in_the_log_are_redone_after_a_crash() {
 fn a_failed_group_leaves_nothing_to_redo() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("region.redb");
-    let store = Store::open(&db, 1 << 20).unwrap();
-    store.hold_checkpoints();
+    let store = Store::open(&db, 1 << 20, NO_CHECKPOINTS).unwrap();
     store.write(|tables| every_mutation(tables, 1)).unwrap();
     let before = dump(&store);
     let failed: Result<(), StoreError> = store.write(|tables| {
@@ -162,8 +164,7 @@ fn a_failed_group_leaves_nothing_to_redo() {
 fn a_checkpoint_empties_the_log_and_keeps_everything() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("region.redb");
-    let store = Store::open(&db, 1 << 20).unwrap();
-    store.hold_checkpoints();
+    let store = Store::open(&db, 1 << 20, NO_CHECKPOINTS).unwrap();
     store.write(|tables| every_mutation(tables, 1)).unwrap();
     store.checkpoint().unwrap();
     assert_eq!(store.log.lock().unwrap().wal.len(), 0);
@@ -177,8 +178,7 @@ fn a_checkpoint_empties_the_log_and_keeps_everything() {
 fn a_group_too_big_for_the_log_commits_durably_in_the_database() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("region.redb");
-    let store = Store::open(&db, 1 << 20).unwrap();
-    store.hold_checkpoints();
+    let store = Store::open(&db, 1 << 20, NO_CHECKPOINTS).unwrap();
     let big = vec![7u8; JOURNAL_LIMIT / 4];
     store
         .write(|tables| {
