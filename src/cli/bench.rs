@@ -329,8 +329,6 @@ fn cpu_time() -> Option<Duration> {
 }
 
 /// Drives `connections` keep-alive connections for `duration`, each sending
-/// the requests `make(connection, n)` builds, one at a time.
-/// Drives `connections` keep-alive connections for `duration`, each sending
 /// the requests `make(connection, n)` builds, one at a time; with `rate`
 /// (requests/s over all connections) they pace themselves instead of going
 /// flat out.

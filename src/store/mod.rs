@@ -144,11 +144,9 @@ impl Store {
         txn.commit()?;
         let (mut wal, frames) = wal::Wal::open(&wal_path(path))?;
         let txn = db.begin_write()?;
-        let last_group = {
-            let meta = txn.open_table(META)?;
-            let durable = meta.get(WAL_GROUP)?.map(|v| v.value()).unwrap_or(0);
-            drop(meta);
+        let (durable, last_group) = {
             let mut tables = WriteTables::open(&txn)?;
+            let durable = tables.meta.get(WAL_GROUP)?.map(|v| v.value()).unwrap_or(0);
             let mut last = durable;
             // Frames of groups the database holds are skipped: older ones
             // may follow the current ones in the file (see `Wal::reset`).
@@ -162,12 +160,16 @@ impl Store {
                 tables.replay(&frame.journal)?;
                 last = frame.group;
             }
-            if last > durable {
-                tracing::info!(groups = last - durable, "redid write-ahead log after an unclean stop");
-            }
-            last
+            (durable, last)
         };
-        txn.commit()?;
+        // Nothing to redo after a clean stop: the transaction is dropped.
+        if last_group > durable {
+            txn.commit()?;
+            tracing::info!(
+                groups = last_group - durable,
+                "redid write-ahead log after an unclean stop"
+            );
+        }
         wal.reset();
         Ok(Store {
             db: Arc::new(db),

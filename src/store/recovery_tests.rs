@@ -16,6 +16,14 @@ use crate::model::{AttributeValue, Item};
 /// would leave them, with groups only in the write-ahead log.
 const NO_CHECKPOINTS: Duration = Duration::MAX;
 
+/// A new store in a temporary folder: the folder, the database path, the store.
+fn fresh_store() -> (tempfile::TempDir, std::path::PathBuf, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("region.redb");
+    let store = Store::open(&db, 1 << 20, NO_CHECKPOINTS).unwrap();
+    (dir, db, store)
+}
+
 /// Every entry of every table, as bytes, table by table.
 fn dump(store: &Store) -> Vec<(&'static str, Vec<u8>, Vec<u8>)> {
     let txn = store.db.begin_read().unwrap();
@@ -123,9 +131,7 @@ fn every_mutation(tables: &mut WriteTables<'_>, round: u64) -> Result<(), StoreE
 
 #[test]
 fn groups_only_in_the_log_are_redone_after_a_crash() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("region.redb");
-    let store = Store::open(&db, 1 << 20, NO_CHECKPOINTS).unwrap();
+    let (dir, db, store) = fresh_store();
     for round in 1..=3 {
         store.write(|tables| every_mutation(tables, round)).unwrap();
     }
@@ -146,9 +152,7 @@ fn groups_only_in_the_log_are_redone_after_a_crash() {
 
 #[test]
 fn a_failed_group_leaves_nothing_to_redo() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("region.redb");
-    let store = Store::open(&db, 1 << 20, NO_CHECKPOINTS).unwrap();
+    let (dir, db, store) = fresh_store();
     store.write(|tables| every_mutation(tables, 1)).unwrap();
     let before = dump(&store);
     let failed: Result<(), StoreError> = store.write(|tables| {
@@ -161,10 +165,8 @@ fn a_failed_group_leaves_nothing_to_redo() {
 }
 
 #[test]
-fn a_checkpoint_empties_the_log_and_keeps_everything() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("region.redb");
-    let store = Store::open(&db, 1 << 20, NO_CHECKPOINTS).unwrap();
+fn a_checkpoint_starts_the_log_over_and_keeps_everything() {
+    let (dir, db, store) = fresh_store();
     store.write(|tables| every_mutation(tables, 1)).unwrap();
     store.checkpoint().unwrap();
     assert_eq!(store.log.lock().unwrap().wal.len(), 0);
@@ -176,9 +178,7 @@ fn a_checkpoint_empties_the_log_and_keeps_everything() {
 
 #[test]
 fn a_group_too_big_for_the_log_commits_durably_in_the_database() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("region.redb");
-    let store = Store::open(&db, 1 << 20, NO_CHECKPOINTS).unwrap();
+    let (dir, db, store) = fresh_store();
     let big = vec![7u8; JOURNAL_LIMIT / 4];
     store
         .write(|tables| {
