@@ -126,7 +126,7 @@ pub async fn handle_get_item(engine: &Engine, mut req: Request) -> Result<Value,
     let mut expressions = Expressions::new(&req, &READ)?;
     let projection = expressions.projection(&req)?;
     expressions.finish()?;
-    let (_, item) = engine.get_item(&table, &key)?;
+    let (_, item) = engine.get_item(&table, &key).await?;
     let bytes = item.as_ref().map(item_size).unwrap_or(0);
     let mut body = json!({});
     if let Some(item) = item {
@@ -216,7 +216,7 @@ pub async fn handle_batch_get_item(engine: &Engine, req: Request) -> Result<Valu
     let mut consumed = Vec::new();
     let mut returned_bytes = 0;
     for get in gets {
-        let (meta, items) = engine.get_items(&get.table, &get.keys)?;
+        let (meta, items) = engine.get_items(&get.table, &get.keys).await?;
         let mut seen = HashSet::new();
         for key in &get.keys {
             let key = meta

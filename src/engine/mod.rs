@@ -5,7 +5,9 @@
 //! the item (or a tombstone) together with a change-log entry stamped with
 //! an HLC timestamp and the origin region, and is acknowledged only after the
 //! commit: the change log is what replication, streams and PITR read.
-//! Reads run on blocking threads against a consistent snapshot.
+//! Reads run on blocking threads against a consistent snapshot, and answer
+//! only once every write the snapshot holds is durable (a commit becomes
+//! visible a moment before its log fsync ends; see `store/durability.rs`).
 
 pub mod error;
 pub mod lww;
@@ -161,15 +163,21 @@ impl Engine {
         }
     }
 
-    /// Runs a read against a fresh snapshot on a blocking thread.
+    /// Runs a read against a fresh snapshot on a blocking thread; answers
+    /// once what the snapshot holds is durable.
     async fn read<T: Send + 'static>(
         &self,
         f: impl FnOnce(&ReadTables) -> Result<T, EngineError> + Send + 'static,
     ) -> Result<T, EngineError> {
         let store = self.0.store.clone();
-        tokio::task::spawn_blocking(move || f(&store.read()?))
-            .await
-            .map_err(|_| EngineError::Stopped)?
+        let (value, group) = tokio::task::spawn_blocking(move || {
+            let read = store.read()?;
+            Ok::<_, EngineError>((f(&read)?, read.group()))
+        })
+        .await
+        .map_err(|_| EngineError::Stopped)??;
+        self.0.store.until_durable(group).await?;
+        Ok(value)
     }
 
     /// Writes one item (PutItem, DeleteItem, UpdateItem).
@@ -261,6 +269,7 @@ impl Engine {
         tokio::task::spawn_blocking(move || {
             let result = (|| {
                 let read = store.read()?;
+                store.until_durable_blocking(read.group())?;
                 let Some(meta) = read.table(&table)? else {
                     let _ = tx.blocking_send(Ok(None));
                     return Ok(());
@@ -345,20 +354,30 @@ impl Engine {
     /// Point reads run inline rather than on the blocking pool: they touch a
     /// few cached B-tree pages, and the hand-off to another thread would cost
     /// more than the read itself.
-    pub fn get_item(&self, table: &str, key: &Item) -> Result<(Arc<TableMeta>, Option<Item>), EngineError> {
+    pub async fn get_item(&self, table: &str, key: &Item) -> Result<(Arc<TableMeta>, Option<Item>), EngineError> {
         let (read, meta) = self.read_with_schema(table)?;
         let item = read::get_item(&read, &meta, key)?;
+        let group = read.group();
+        drop(read);
+        self.0.store.until_durable(group).await?;
         Ok((meta, item))
     }
 
     /// Reads several items of one table from one snapshot (BatchGetItem):
     /// at most 100 point reads (see `get_item` for why inline).
-    pub fn get_items(&self, table: &str, keys: &[Item]) -> Result<(Arc<TableMeta>, Vec<Option<Item>>), EngineError> {
+    pub async fn get_items(
+        &self,
+        table: &str,
+        keys: &[Item],
+    ) -> Result<(Arc<TableMeta>, Vec<Option<Item>>), EngineError> {
         let (read, meta) = self.read_with_schema(table)?;
         let items = keys
             .iter()
             .map(|key| read::get_item(&read, &meta, key))
             .collect::<Result<_, _>>()?;
+        let group = read.group();
+        drop(read);
+        self.0.store.until_durable(group).await?;
         Ok((meta, items))
     }
 

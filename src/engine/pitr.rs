@@ -174,6 +174,7 @@ impl Engine {
         tokio::task::spawn_blocking(move || {
             let result = (|| {
                 let read = store.read()?;
+                store.until_durable_blocking(read.group())?;
                 if read.table(&table)?.map(|m| m.storage_id) != Some(storage_id) {
                     return Err(EngineError::TableNotFound(table));
                 }

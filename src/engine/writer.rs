@@ -1,6 +1,8 @@
 //! The single writer: one thread that takes write jobs off a bounded queue,
-//! runs every job waiting at that moment in one redb transaction, commits it
-//! durably (one fsync for the whole group) and only then answers each job.
+//! runs every job waiting at that moment in one redb transaction and commits
+//! it. A second thread, the syncer, makes committed groups durable (one log
+//! fsync for every group committed meanwhile) and only then answers their
+//! jobs, so the writer runs group N+1 while group N's fsync is in progress.
 //!
 //! Jobs must be all-or-nothing on their own: a job computes and validates
 //! everything before it writes anything, so a failed job leaves no trace in
@@ -10,6 +12,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc as std_mpsc;
 
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -140,10 +143,14 @@ impl Batch<'_, '_> {
     }
 }
 
+/// Reports (two per group) the writer may run ahead of the syncer; beyond
+/// this it waits. Each group is at most `group_max` jobs.
+const UNSYNCED_GROUPS: usize = 64;
+
 /// Counters of the writer's work, for metrics and benchmarks.
 #[derive(Default, Debug)]
 pub struct WriterStats {
-    /// Durable commits made.
+    /// Group commits made.
     pub commits: AtomicU64,
     /// Jobs run (each a request's writes).
     pub jobs: AtomicU64,
@@ -178,9 +185,9 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer thread. It stops when every `Writer` clone is
-    /// dropped. After every successful commit the sequence number of the last
-    /// change-log entry is published on `committed`.
+    /// Starts the writer thread (and its syncer). It stops when every
+    /// `Writer` clone is dropped. Once a group is durable, the sequence
+    /// number of its last change-log entry is published on `committed`.
     pub fn spawn(setup: WriterSetup, capacity: usize, group_max: usize) -> (Writer, std::thread::JoinHandle<()>) {
         let (queue, jobs) = mpsc::channel(capacity);
         let stats = Arc::new(WriterStats::default());
@@ -236,6 +243,22 @@ impl Writer {
     }
 }
 
+/// What the writer tells the syncer, in the order it happens.
+enum ToSyncer {
+    /// This group's frame is in the log (its redb commit follows).
+    Logged(u64),
+    /// This group is committed: answer its jobs once it is durable.
+    Committed(Committed),
+}
+
+/// A group committed to redb, waiting to be durable.
+struct Committed {
+    group: u64,
+    /// Sequence number of the group's last change-log entry.
+    last_seq: u64,
+    replies: Vec<Reply>,
+}
+
 fn run(setup: WriterSetup, mut jobs: mpsc::Receiver<Job>, group_max: usize, stats: &WriterStats) {
     let WriterSetup {
         store,
@@ -245,6 +268,14 @@ fn run(setup: WriterSetup, mut jobs: mpsc::Receiver<Job>, group_max: usize, stat
         schemas,
     } = setup;
     let _span = tracing::info_span!("writer", region = %region).entered();
+    let (to_syncer, inbox) = std_mpsc::sync_channel(UNSYNCED_GROUPS);
+    let syncer = {
+        let store = store.clone();
+        std::thread::Builder::new()
+            .name(format!("syncer-{region}"))
+            .spawn(move || sync_groups(&store, &inbox, &committed))
+            .expect("spawn the syncer thread")
+    };
     while let Some(first) = jobs.blocking_recv() {
         let mut group = vec![first];
         while group.len() < group_max {
@@ -256,39 +287,103 @@ fn run(setup: WriterSetup, mut jobs: mpsc::Receiver<Job>, group_max: usize, stat
         stats.jobs.fetch_add(group.len() as u64, Ordering::Relaxed);
         stats.commits.fetch_add(1, Ordering::Relaxed);
         let mut replies: Vec<Reply> = Vec::with_capacity(group.len());
-        let result = store.write(|tables| {
-            let mut batch = Batch {
-                tables,
-                hlc: &hlc,
-                region: &region,
-                metas: HashMap::new(),
-                dirty: Vec::new(),
-                schema_changed: false,
-                keeps_history: HashMap::new(),
-            };
-            for job in group.drain(..) {
-                replies.push(job(&mut batch));
+        let result = store.write_logged(
+            |tables| {
+                let mut batch = Batch {
+                    tables,
+                    hlc: &hlc,
+                    region: &region,
+                    metas: HashMap::new(),
+                    dirty: Vec::new(),
+                    schema_changed: false,
+                    keeps_history: HashMap::new(),
+                };
+                for job in group.drain(..) {
+                    replies.push(job(&mut batch));
+                }
+                batch.flush()?;
+                Ok((batch.tables.last_seq(), batch.schema_changed))
+            },
+            // The syncer starts the log's fsync while redb commits.
+            |number| {
+                let _ = to_syncer.send(ToSyncer::Logged(number));
+            },
+        );
+        match result {
+            Ok(((last_seq, schema_changed), number)) => {
+                if schema_changed {
+                    schemas.invalidate();
+                }
+                let group = Committed {
+                    group: number,
+                    last_seq,
+                    replies,
+                };
+                if let Err(std_mpsc::SendError(ToSyncer::Committed(lost))) = to_syncer.send(ToSyncer::Committed(group))
+                {
+                    // The syncer is gone (it panicked): nothing is durable.
+                    answer(lost.replies, Err(Arc::new(StoreError::WalBroken)));
+                }
             }
-            batch.flush()?;
-            Ok((batch.tables.last_seq(), batch.schema_changed))
-        });
-        if let Ok((_, true)) = &result {
-            schemas.invalidate();
-        }
-        if let Ok((last, _)) = &result {
-            committed.send_if_modified(|seq| std::mem::replace(seq, *last) != *last);
-        }
-        let outcome = result.map(|_| ()).map_err(|e| {
-            tracing::error!(error = %e, writes = replies.len(), "group commit failed");
-            Arc::new(e)
-        });
-        for reply in replies {
-            reply(outcome.clone());
+            Err(e) => {
+                tracing::error!(error = %e, writes = replies.len(), "group commit failed");
+                answer(replies, Err(Arc::new(e)));
+            }
         }
     }
+    drop(to_syncer);
+    let _ = syncer.join();
     // Leaves nothing for a restart to redo from the write-ahead log.
     if let Err(e) = store.checkpoint() {
         tracing::warn!(error = %e, "final checkpoint failed; the next start redoes the write-ahead log");
     }
     tracing::debug!("writer stopped");
+}
+
+/// The syncer: takes everything the writer reported since it last looked,
+/// makes every logged group durable with one `Store::sync`, then answers
+/// the jobs of the committed groups and publishes their change-log
+/// position. Stops when the writer drops its end.
+///
+/// A group is reported `Logged` before `Committed`, so by the time its
+/// jobs are here, the sync that follows covers it (a checkpoint group is
+/// never logged: it is durable already).
+fn sync_groups(store: &Store, inbox: &std_mpsc::Receiver<ToSyncer>, committed: &watch::Sender<u64>) {
+    let mut logged = 0;
+    while let Ok(first) = inbox.recv() {
+        let mut groups = Vec::new();
+        for message in std::iter::once(first).chain(inbox.try_iter()) {
+            match message {
+                ToSyncer::Logged(group) => logged = group,
+                ToSyncer::Committed(group) => groups.push(group),
+            }
+        }
+        let failed = store.sync(logged).err().map(|e| {
+            tracing::error!(error = %e, groups = groups.len(), "write-ahead log sync failed");
+            Arc::new(e)
+        });
+        // Groups a failed sync did not need (durable before) still succeed.
+        let durable = store.durable();
+        for group in groups {
+            let outcome = match &failed {
+                Some(e) if group.group > durable => Err(e.clone()),
+                _ => {
+                    let last = group.last_seq;
+                    committed.send_if_modified(|seq| {
+                        let moved = last > *seq;
+                        *seq = (*seq).max(last);
+                        moved
+                    });
+                    Ok(())
+                }
+            };
+            answer(group.replies, outcome);
+        }
+    }
+}
+
+fn answer(replies: Vec<Reply>, outcome: Result<(), Arc<StoreError>>) {
+    for reply in replies {
+        reply(outcome.clone());
+    }
 }

@@ -13,8 +13,11 @@
 //! - `cursors`: where background workers resume (worker/table name -> bytes)
 //!
 //! Commits are made durable by the write-ahead log next to the database
-//! (`wal.rs`), not by redb's fsync, except at checkpoints.
+//! (`wal.rs`), not by redb's fsync, except at checkpoints. A commit is
+//! visible before it is durable; readers wait for durability before they
+//! answer (`durability.rs`).
 
+mod durability;
 pub mod history;
 mod journal;
 pub mod records;
@@ -22,6 +25,7 @@ pub mod records;
 mod recovery_tests;
 mod wal;
 
+use std::fs::File;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -90,6 +94,9 @@ redb_from!(
 pub struct Store {
     db: Arc<Database>,
     log: Arc<Mutex<LogState>>,
+    /// The log file, synced by `sync` without the writer's lock.
+    sync_file: Arc<File>,
+    durability: Arc<durability::Durability>,
 }
 
 /// The write-ahead log and where the writer is in it.
@@ -150,10 +157,11 @@ impl Store {
             let mut last = durable;
             // Frames of groups the database holds are skipped: older ones
             // may follow the current ones in the file (see `Wal::reset`).
+            // Numbers ascend, with gaps where a group failed to commit.
             for frame in frames.iter().filter(|f| f.group > durable) {
-                if frame.group != last + 1 {
+                if frame.group <= last {
                     return Err(StoreError::CommitFailed(format!(
-                        "write-ahead log skips from group {last} to {}",
+                        "write-ahead log goes back from group {last} to {}",
                         frame.group
                     )));
                 }
@@ -173,6 +181,8 @@ impl Store {
         wal.reset();
         Ok(Store {
             db: Arc::new(db),
+            sync_file: Arc::new(wal.sync_handle()?),
+            durability: Arc::new(durability::Durability::new(last_group)),
             log: Arc::new(Mutex::new(LogState {
                 wal,
                 next_group: last_group + 1,
@@ -183,27 +193,82 @@ impl Store {
         })
     }
 
-    /// Runs `f` in one write transaction and commits it durably: its
-    /// journal goes to the write-ahead log (synced) before the redb commit
-    /// makes it visible, or, at a checkpoint, redb commits durably itself.
-    /// Nothing `f` wrote is kept if it returns an error or the commit fails.
-    pub fn write<R>(&self, f: impl FnOnce(&mut WriteTables<'_>) -> Result<R, StoreError>) -> Result<R, StoreError> {
-        self.write_group(false, f)
+    /// Runs `f` in one write transaction and commits it: its journal is
+    /// appended to the write-ahead log before the redb commit makes it
+    /// visible, or, at a checkpoint, redb commits durably itself. Returns
+    /// the group's number: the group is durable once `sync` has covered it,
+    /// and must not be acknowledged before. Nothing `f` wrote is kept if it
+    /// returns an error or the commit fails.
+    pub fn write<R>(
+        &self,
+        f: impl FnOnce(&mut WriteTables<'_>) -> Result<R, StoreError>,
+    ) -> Result<(R, u64), StoreError> {
+        self.write_group(false, f, |_| ())
+    }
+
+    /// `write`, calling `logged` with the group's number once its frame is
+    /// in the log and before redb commits it, so that a `sync` can run
+    /// meanwhile. Not called when the group fails before, or when redb
+    /// commits it durably (a checkpoint: it is durable when `write` returns).
+    pub fn write_logged<R>(
+        &self,
+        f: impl FnOnce(&mut WriteTables<'_>) -> Result<R, StoreError>,
+        logged: impl FnOnce(u64),
+    ) -> Result<(R, u64), StoreError> {
+        self.write_group(false, f, logged)
+    }
+
+    /// Makes every group up to `group` durable: one `fdatasync` of the log
+    /// covers every group appended before it, so one call for the last of
+    /// several groups serves them all. Runs beside `write`, which goes on
+    /// with the next group meanwhile. A failed sync leaves the log's state
+    /// unknown: from then on no write is accepted and no snapshot read
+    /// past what was durable (`StoreError::WalBroken`) until a restart.
+    pub fn sync(&self, group: u64) -> Result<(), StoreError> {
+        if self.durability.durable() >= group {
+            return Ok(()); // a checkpoint holds it
+        }
+        if let Err(e) = self.sync_file.sync_data() {
+            tracing::error!(error = %e, "write-ahead log sync failed; writes refused until restart");
+            self.durability.break_log();
+            return Err(e.into());
+        }
+        self.durability.durable_through(group);
+        Ok(())
+    }
+
+    /// The last group known to be durable (every one before it is too).
+    pub fn durable(&self) -> u64 {
+        self.durability.durable()
     }
 
     /// Makes every commit durable in the database itself and starts the
     /// write-ahead log over (a clean stop does this last).
     pub fn checkpoint(&self) -> Result<(), StoreError> {
-        self.write_group(true, |_| Ok(()))
+        self.write_group(true, |_| Ok(()), |_| ()).map(|_| ())
+    }
+
+    /// Waits until group `group` (see `ReadTables::group`) is durable.
+    pub async fn until_durable(&self, group: u64) -> Result<(), StoreError> {
+        if self.durability.durable() >= group {
+            return Ok(());
+        }
+        self.durability.until_durable(group).await
+    }
+
+    /// `until_durable` for a thread of the runtime's blocking pool.
+    pub fn until_durable_blocking(&self, group: u64) -> Result<(), StoreError> {
+        self.durability.until_durable_blocking(group)
     }
 
     fn write_group<R>(
         &self,
         checkpoint: bool,
         f: impl FnOnce(&mut WriteTables<'_>) -> Result<R, StoreError>,
-    ) -> Result<R, StoreError> {
+        logged: impl FnOnce(u64),
+    ) -> Result<(R, u64), StoreError> {
         let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
-        if log.broken {
+        if log.broken || self.durability.is_broken() {
             return Err(StoreError::WalBroken);
         }
         let group = log.next_group;
@@ -215,9 +280,14 @@ impl Store {
             (result, tables.journal)
         };
         if checkpoint || journal.overflowed() || log.checkpoint_due() {
-            txn.commit()?;
+            self.durability.committing(group);
+            if let Err(e) = txn.commit() {
+                self.durability.commit_failed(group);
+                return Err(e.into());
+            }
             log.last_checkpoint = Instant::now();
             log.wal.reset();
+            self.durability.durable_through(group);
         } else {
             txn.set_durability(redb::Durability::None)
                 .map_err(|e| StoreError::CommitFailed(e.to_string()))?;
@@ -225,17 +295,24 @@ impl Store {
                 log.broken = matches!(e, wal::AppendError::Broken(_));
                 return Err(e.into());
             }
+            logged(group);
+            self.durability.committing(group);
             if let Err(e) = txn.commit() {
+                self.durability.commit_failed(group);
                 // The group is in the log but not in the database: take it
                 // out, or a restart would redo a write reported as failed.
                 if log.wal.undo_last(journal.bytes().len()).is_err() {
                     log.broken = true;
                 }
+                // Its number is not used again: a `sync` running meanwhile
+                // may count it durable, which must not pass for a later
+                // group whose frame that sync did not cover.
+                log.next_group += 1;
                 return Err(e.into());
             }
         }
         log.next_group += 1;
-        Ok(result)
+        Ok((result, group))
     }
 
     /// How many handles share the open database (this one included); the
@@ -244,11 +321,14 @@ impl Store {
         Arc::strong_count(&self.db)
     }
 
-    /// A consistent snapshot for reading.
+    /// A consistent snapshot for reading. It may hold groups not yet
+    /// durable: wait for `until_durable(snapshot.group())` before answering
+    /// from it.
     pub fn read(&self) -> Result<ReadTables, StoreError> {
-        Ok(ReadTables {
-            txn: self.db.begin_read()?,
-        })
+        let txn = self.db.begin_read()?;
+        // Read after the snapshot began: `committing` precedes every commit.
+        let group = self.durability.visible();
+        Ok(ReadTables { txn, group })
     }
 }
 
@@ -432,9 +512,15 @@ impl WriteTables<'_> {
 /// on use: a point read opens only the two it needs.
 pub struct ReadTables {
     txn: redb::ReadTransaction,
+    group: u64,
 }
 
 impl ReadTables {
+    /// The last group the snapshot may hold.
+    pub fn group(&self) -> u64 {
+        self.group
+    }
+
     /// The description of table `name`, if it exists.
     pub fn table(&self, name: &str) -> Result<Option<TableMeta>, StoreError> {
         match self.txn.open_table(TABLES)?.get(name)? {

@@ -155,7 +155,7 @@ fn a_failed_group_leaves_nothing_to_redo() {
     let (dir, db, store) = fresh_store();
     store.write(|tables| every_mutation(tables, 1)).unwrap();
     let before = dump(&store);
-    let failed: Result<(), StoreError> = store.write(|tables| {
+    let failed: Result<((), u64), StoreError> = store.write(|tables| {
         every_mutation(tables, 2)?;
         Err(StoreError::CommitFailed("refused".into()))
     });
@@ -191,4 +191,22 @@ fn a_group_too_big_for_the_log_commits_durably_in_the_database() {
     assert_eq!(store.log.lock().unwrap().wal.len(), 0);
     let expected = dump(&store);
     assert_eq!(dump(&crash_copy(dir.path(), &db)), expected);
+}
+
+#[tokio::test]
+async fn a_snapshot_waits_for_the_sync_of_the_groups_it_holds() {
+    let (_dir, _db, store) = fresh_store();
+    let (_, group) = store.write(|tables| every_mutation(tables, 1)).unwrap();
+    let read = store.read().unwrap();
+    assert_eq!(read.group(), group);
+    assert!(store.durable() < group);
+    let waiting = {
+        let store = store.clone();
+        tokio::spawn(async move { store.until_durable(group).await })
+    };
+    tokio::task::yield_now().await;
+    assert!(!waiting.is_finished(), "answered before the group was synced");
+    store.sync(group).unwrap();
+    waiting.await.unwrap().unwrap();
+    assert_eq!(store.durable(), group);
 }

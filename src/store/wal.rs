@@ -4,9 +4,10 @@
 //! writes spread over a table that is several pages per item, and the fsync
 //! grows with them (measured here: ~0.4 ms for one page, ~6 ms for 100). So
 //! the writer commits to redb without fsync and makes each group durable by
-//! appending its journal (`journal.rs`) here, one sequential write and one
-//! `fdatasync`, before the commit becomes visible. Every so often a durable
-//! redb commit (a checkpoint) persists everything, and the log starts over.
+//! appending its journal (`journal.rs`) here, one sequential write, and one
+//! `fdatasync` on a second handle (`sync_handle`) that covers every group
+//! appended before it (see `durability.rs`). Every so often a durable redb
+//! commit (a checkpoint) persists everything, and the log starts over.
 //!
 //! After a crash, redb opens at its last durable commit, and the frames of
 //! the groups after it are replayed (`Store::open`).
@@ -54,10 +55,10 @@ impl Wal {
         Ok((Wal { file, len }, frames))
     }
 
-    /// Appends one group's frame and waits until it is on disk. On failure
-    /// the log is cut back to where it was, so a later append never follows
-    /// a frame whose group was not committed; `Err` from that cut too means
-    /// the log can no longer be trusted.
+    /// Appends one group's frame, not yet synced. On failure the log is cut
+    /// back to where it was, so a later append never follows a frame whose
+    /// group was not committed; `Err` from that cut too means the log can no
+    /// longer be trusted.
     pub fn append(&mut self, group: u64, journal: &[u8]) -> Result<(), AppendError> {
         let mut frame = Vec::with_capacity(HEADER + journal.len());
         frame.extend_from_slice(&MAGIC.to_le_bytes());
@@ -65,11 +66,7 @@ impl Wal {
         frame.extend_from_slice(&checksum(group, journal).to_le_bytes());
         frame.extend_from_slice(&group.to_le_bytes());
         frame.extend_from_slice(journal);
-        let written = self
-            .file
-            .write_all_at(&frame, self.len)
-            .and_then(|()| self.file.sync_data());
-        match written {
+        match self.file.write_all_at(&frame, self.len) {
             Ok(()) => {
                 self.len += frame.len() as u64;
                 Ok(())
@@ -79,6 +76,13 @@ impl Wal {
                 Err(cut) => Err(AppendError::Broken(cut)),
             },
         }
+    }
+
+    /// A second handle on the log file, whose `sync_data` makes every frame
+    /// appended before the call durable; a thread of its own syncs with it
+    /// while the writer goes on appending.
+    pub fn sync_handle(&self) -> io::Result<File> {
+        self.file.try_clone()
     }
 
     /// Removes the last frame appended (its group failed to commit).
