@@ -45,7 +45,10 @@ const CONFLICTS: TableDefinition<u64, &[u8]> = TableDefinition::new("conflicts")
 const CURSORS: TableDefinition<&str, &[u8]> = TableDefinition::new("cursors");
 
 const NEXT_STORAGE_ID: &str = "next_storage_id";
-/// META key of the last group whose writes the database holds.
+/// META key of the last group whose writes the database holds durably:
+/// written by checkpoints (and the redo at open) only, since after a crash
+/// redb opens at its last durable commit and the groups after it are redone
+/// from the log. Writing it in every group would dirty one more table each.
 const WAL_GROUP: &str = "wal_group";
 
 /// Longest a group's journal may grow before the group is committed durably
@@ -168,6 +171,9 @@ impl Store {
                 tables.replay(&frame.journal)?;
                 last = frame.group;
             }
+            if last > durable {
+                tables.set_meta(WAL_GROUP, last)?;
+            }
             (durable, last)
         };
         // Nothing to redo after a clean stop: the transaction is dropped.
@@ -273,13 +279,16 @@ impl Store {
         }
         let group = log.next_group;
         let mut txn = self.db.begin_write()?;
-        let (result, journal) = {
+        let (result, journal, durable) = {
             let mut tables = WriteTables::open(&txn)?;
             let result = f(&mut tables)?;
-            tables.set_meta(WAL_GROUP, group)?;
-            (result, tables.journal)
+            let durable = checkpoint || tables.journal.overflowed() || log.checkpoint_due();
+            if durable {
+                tables.set_meta(WAL_GROUP, group)?;
+            }
+            (result, tables.journal, durable)
         };
-        if checkpoint || journal.overflowed() || log.checkpoint_due() {
+        if durable {
             self.durability.committing(group);
             if let Err(e) = txn.commit() {
                 self.durability.commit_failed(group);

@@ -47,6 +47,9 @@ fn dump(store: &Store) -> Vec<(&'static str, Vec<u8>, Vec<u8>)> {
     copy!(HISTORY, "history", bytes, bytes);
     copy!(PITR, "pitr", text, bytes);
     copy!(CURSORS, "cursors", text, bytes);
+    // Which group the database holds durably is bookkeeping of the log, not
+    // data: a store that redid groups records more of them than one that ran.
+    out.retain(|(table, key, _)| !(*table == "meta" && key == WAL_GROUP.as_bytes()));
     out
 }
 
