@@ -63,6 +63,8 @@ pub struct Measurement {
     pub p999: Duration,
     /// CPU cores this process kept busy on average (client and server).
     pub cores: f64,
+    /// Requests answered.
+    pub count: u64,
 }
 
 /// Throughput and percentiles of a set of latencies measured over `elapsed`.
@@ -81,6 +83,7 @@ pub fn summarise(name: &'static str, mut latencies: Vec<Duration>, elapsed: Dura
         p99: pick(0.99),
         p999: pick(0.999),
         cores: 0.0,
+        count: latencies.len() as u64,
     }
 }
 
@@ -125,7 +128,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
 /// back runs between 30,000 and 50,000/s), so no-op, PutItem and GetItem
 /// take turns in each round and the rounds are pooled: the ratios compare
 /// them under the same conditions.
-const ROUNDS: u32 = 3;
+pub const ROUNDS: u32 = 3;
 
 async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let dir = tempfile_dir()?;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use super::bench::{BenchArgs, load_paced, one_request, tempfile_dir};
+use super::bench::{BenchArgs, ROUNDS, load_paced, one_request, tempfile_dir};
 use crate::config::{LinkConfig, RegionConfig, Topology};
 use crate::model::table::ReplicaStatus;
 use crate::node::{Node, NodeOptions};
@@ -128,14 +128,16 @@ impl BenchCluster {
     }
 }
 
-/// Drives PutItem of fresh keys into every region of `cluster`, with
-/// `connections` connections in all; returns (acknowledged writes, elapsed).
+/// Drives PutItem of fresh keys (of their own for each `round`) into every
+/// region of `cluster`, with `connections` connections in all; returns
+/// (acknowledged writes, elapsed).
 async fn drive(
     cluster: &BenchCluster,
     connections: usize,
     duration: Duration,
     rate: Option<f64>,
     payload: &str,
+    round: u32,
 ) -> anyhow::Result<(u64, Duration)> {
     let start = Instant::now();
     let per_region = (connections / cluster.nodes.len()).max(1);
@@ -145,18 +147,17 @@ async fn drive(
         let region_rate = rate.map(|r| r / cluster.nodes.len() as f64);
         loads.push(tokio::spawn(async move {
             load_paced(&addr, "PutItem", per_region, duration, region_rate, move |conn, n| {
-                let item = json!({"pk": {"S": format!("r{i}-c{conn}-{n}")}, "payload": {"S": payload}});
+                let item = json!({"pk": {"S": format!("r{i}-c{conn}-{n}-{round}")}, "payload": {"S": payload}});
                 ("PutItem", json!({"TableName": TABLE, "Item": item}).to_string())
             })
             .await
         }));
     }
-    let mut written = 0.0;
+    let mut written = 0;
     for load in loads {
-        let measured = load.await??;
-        written += measured.ops_per_sec * duration.as_secs_f64();
+        written += load.await??.count;
     }
-    Ok((written.round() as u64, start.elapsed()))
+    Ok((written, start.elapsed()))
 }
 
 /// Runs the replication benchmark and prints the table.
@@ -164,20 +165,29 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let duration = Duration::from_secs(args.seconds);
     let payload = "x".repeat(args.item_bytes.saturating_sub(40));
 
+    // The machine's speed drifts between runs (see `ROUNDS`), so one region
+    // and three take turns in each round, and the rounds are pooled.
     let single = BenchCluster::start(1).await?;
-    let (single_written, single_elapsed) = drive(&single, args.connections, duration, None, &payload).await?;
-    single.shutdown().await;
-    let single_rate = single_written as f64 / single_elapsed.as_secs_f64();
-
     let three = BenchCluster::start(3).await?;
-    let start = Instant::now();
-    let (written, _) = drive(&three, args.connections, duration, None, &payload).await?;
-    let converged = three.wait_for_items(written).await?;
-    let replicated_rate = written as f64 / converged.duration_since(start).as_secs_f64();
+    let slice = (duration / ROUNDS).max(Duration::from_secs(1));
+    let (mut single_written, mut single_elapsed) = (0, Duration::ZERO);
+    let (mut written, mut replicating) = (0, Duration::ZERO);
+    for round in 0..ROUNDS {
+        let (count, elapsed) = drive(&single, args.connections, slice, None, &payload, round).await?;
+        single_written += count;
+        single_elapsed += elapsed;
+        let start = Instant::now();
+        written += drive(&three, args.connections, slice, None, &payload, round).await?.0;
+        replicating += three.wait_for_items(written).await?.duration_since(start);
+    }
+    single.shutdown().await;
     three.shutdown().await;
+    let single_rate = single_written as f64 / single_elapsed.as_secs_f64();
+    let replicated_rate = written as f64 / replicating.as_secs_f64();
 
     let half = BenchCluster::start(3).await?;
-    let (half_written, _) = drive(&half, args.connections, duration, Some(replicated_rate / 2.0), &payload).await?;
+    let rate = Some(replicated_rate / 2.0);
+    let (half_written, _) = drive(&half, args.connections, duration, rate, &payload, 0).await?;
     half.wait_for_items(half_written).await?;
     let mut lag_rows = Vec::new();
     for node in &half.nodes {
