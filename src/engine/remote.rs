@@ -64,10 +64,23 @@ pub fn apply_batch(
 }
 
 fn apply_item(batch: &mut Batch<'_, '_>, change: ItemChange, report: &mut ApplyReport) -> Result<(), EngineError> {
-    let Some(mut meta) = batch.table(&change.table)? else {
-        report.skipped += 1;
-        return Ok(());
-    };
+    // In place: only the counters change (see `Batch::with_table`).
+    let table = change.table.clone();
+    batch.with_table(&table, |batch, meta| match meta {
+        Some(meta) => apply_to(batch, meta, change, report),
+        None => {
+            report.skipped += 1;
+            Ok(())
+        }
+    })
+}
+
+fn apply_to(
+    batch: &mut Batch<'_, '_>,
+    meta: &mut TableMeta,
+    change: ItemChange,
+    report: &mut ApplyReport,
+) -> Result<(), EngineError> {
     let current = batch.tables.item(meta.storage_id, &change.key)?;
     let current_version = current.as_ref().map(|r| &r.version);
     if incoming_wins(current_version, &change.version) {
@@ -90,14 +103,13 @@ fn apply_item(batch: &mut Batch<'_, '_>, change: ItemChange, report: &mut ApplyR
         let old = current.and_then(|r| r.item);
         commit_change(
             batch,
-            &mut meta,
+            meta,
             &change.key,
             change.version,
             old,
             change.new,
             change.cause,
         )?;
-        batch.set_table(&change.table, Some(meta));
         report.applied += 1;
         return Ok(());
     }
