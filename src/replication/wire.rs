@@ -61,14 +61,18 @@ fn config() -> bincode::config::Configuration {
     bincode::config::standard()
 }
 
-/// Writes one frame.
+/// Writes one frame, length prefix and body in one write: on a QUIC stream
+/// two writes can leave as two packets, each encrypted, sent and received.
 pub async fn write_frame(out: &mut (impl AsyncWrite + Unpin), frame: &Frame) -> Result<(), WireError> {
-    let body = bincode::serde::encode_to_vec(frame, config()).map_err(|e| WireError::Decode(e.to_string()))?;
-    if body.len() > MAX_FRAME_BYTES {
-        return Err(WireError::TooLarge(body.len()));
+    let mut framed = vec![0u8; 4];
+    bincode::serde::encode_into_std_write(frame, &mut framed, config())
+        .map_err(|e| WireError::Decode(e.to_string()))?;
+    let len = framed.len() - 4;
+    if len > MAX_FRAME_BYTES {
+        return Err(WireError::TooLarge(len));
     }
-    out.write_all(&(body.len() as u32).to_be_bytes()).await?;
-    out.write_all(&body).await?;
+    framed[..4].copy_from_slice(&(len as u32).to_be_bytes());
+    out.write_all(&framed).await?;
     Ok(())
 }
 
