@@ -101,15 +101,7 @@ fn apply_to(
             })?;
         }
         let old = current.and_then(|r| r.item);
-        commit_change(
-            batch,
-            meta,
-            &change.key,
-            change.version,
-            old,
-            change.new,
-            change.cause,
-        )?;
+        commit_change(batch, meta, &change.key, change.version, old, change.new, change.cause)?;
         report.applied += 1;
         return Ok(());
     }
