@@ -30,6 +30,8 @@ pub struct Durability {
     /// The last group handed to redb's commit: a snapshot taken after this
     /// is read may hold groups up to it (never more).
     visible: AtomicU64,
+    /// `state.durable`, read without the watch's lock on every read.
+    durable: AtomicU64,
     state: watch::Sender<State>,
 }
 
@@ -38,6 +40,7 @@ impl Durability {
     pub fn new(group: u64) -> Durability {
         Durability {
             visible: AtomicU64::new(group),
+            durable: AtomicU64::new(group),
             state: watch::Sender::new(State {
                 durable: group,
                 broken: false,
@@ -67,13 +70,14 @@ impl Durability {
         self.state.send_if_modified(|state| {
             let moved = group > state.durable;
             state.durable = state.durable.max(group);
+            self.durable.store(state.durable, Ordering::Release);
             moved
         });
     }
 
     /// The last group known to be durable.
     pub fn durable(&self) -> u64 {
-        self.state.borrow().durable
+        self.durable.load(Ordering::Acquire)
     }
 
     /// A sync failed (see `State::broken`).
