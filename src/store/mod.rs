@@ -234,6 +234,11 @@ impl Store {
         if self.durability.durable() >= group {
             return Ok(()); // a checkpoint holds it
         }
+        // After a failed fsync the kernel may have dropped the pages it could
+        // not write: a later fsync that succeeds proves nothing about them.
+        if self.durability.is_broken() {
+            return Err(StoreError::WalBroken);
+        }
         if let Err(e) = self.sync_file.sync_data() {
             tracing::error!(error = %e, "write-ahead log sync failed; writes refused until restart");
             self.durability.break_log();
