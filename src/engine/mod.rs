@@ -360,9 +360,7 @@ impl Engine {
     pub async fn get_item(&self, table: &str, key: &Item) -> Result<(Arc<TableMeta>, Option<Item>), EngineError> {
         let (read, meta) = self.read_with_schema(table)?;
         let item = read::get_item(&read, &meta, key)?;
-        let group = read.group();
-        drop(read);
-        self.0.store.until_durable(group).await?;
+        self.release(read).await?;
         Ok((meta, item))
     }
 
@@ -378,10 +376,16 @@ impl Engine {
             .iter()
             .map(|key| read::get_item(&read, &meta, key))
             .collect::<Result<_, _>>()?;
+        self.release(read).await?;
+        Ok((meta, items))
+    }
+
+    /// Lets go of a snapshot read inline, then waits until the groups it
+    /// may hold are durable: only then may what was read from it be answered.
+    async fn release(&self, read: ReadTables) -> Result<(), EngineError> {
         let group = read.group();
         drop(read);
-        self.0.store.until_durable(group).await?;
-        Ok((meta, items))
+        Ok(self.0.store.until_durable(group).await?)
     }
 
     /// A snapshot and the table's description, from the schema cache when
@@ -452,9 +456,7 @@ impl Engine {
         }
         let read = self.0.store.read()?;
         let found = scan(&read, INLINE_CHANGES as usize)?;
-        let group = read.group();
-        drop(read);
-        self.0.store.until_durable(group).await?;
+        self.release(read).await?;
         Ok(found)
     }
 

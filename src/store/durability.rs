@@ -92,6 +92,10 @@ impl Durability {
     /// Waits until `group` (as returned by `ReadTables::group`) is durable,
     /// or can no longer become so.
     pub async fn until_durable(&self, group: u64) -> Result<(), StoreError> {
+        // Without writes in flight (the common case) no lock is taken.
+        if self.durable() >= group {
+            return Ok(());
+        }
         let mut state = self.state.subscribe();
         // A group whose commit failed is not waited for: `visible` went back.
         let done = |s: &State| s.broken || s.durable >= group.min(self.visible());
@@ -105,9 +109,6 @@ impl Durability {
     /// `until_durable` for blocking threads inside the runtime (the
     /// blocking pool), which may wait on it.
     pub fn until_durable_blocking(&self, group: u64) -> Result<(), StoreError> {
-        if self.durable() >= group {
-            return Ok(());
-        }
         tokio::runtime::Handle::current().block_on(self.until_durable(group))
     }
 }

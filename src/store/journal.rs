@@ -8,8 +8,8 @@
 //! effects, not intentions: a write that computed its value from the current
 //! item journals the value it computed.
 //!
-//! Every mutation of `WriteTables` must go through `Journal` (see the
-//! `replaying_the_journal_reproduces_the_store` test in `mod.rs`).
+//! Every mutation of `WriteTables` must go through `Journal` (see
+//! `every_mutation` and the crash-copy tests in `recovery_tests.rs`).
 //!
 //! Layout, repeated: op (1) | table (1) | field | field [| field], each field
 //! a length (4, LE) and bytes. Keys of u64 tables are 8 bytes big-endian, so

@@ -261,9 +261,6 @@ impl Store {
 
     /// Waits until group `group` (see `ReadTables::group`) is durable.
     pub async fn until_durable(&self, group: u64) -> Result<(), StoreError> {
-        if self.durability.durable() >= group {
-            return Ok(());
-        }
         self.durability.until_durable(group).await
     }
 

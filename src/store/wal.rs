@@ -156,6 +156,15 @@ fn parse(bytes: &[u8]) -> (Vec<Frame>, u64) {
 mod tests {
     use super::*;
 
+    /// A new, empty log in a temporary folder: the folder, its path, the log.
+    fn fresh_wal() -> (tempfile::TempDir, std::path::PathBuf, Wal) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wal");
+        let (wal, frames) = Wal::open(&path).unwrap();
+        assert!(frames.is_empty() && wal.len() == 0);
+        (dir, path, wal)
+    }
+
     fn frame(group: u64, journal: &[u8]) -> Frame {
         Frame {
             group,
@@ -165,10 +174,7 @@ mod tests {
 
     #[test]
     fn frames_read_back_after_reopening() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("wal");
-        let (mut wal, frames) = Wal::open(&path).unwrap();
-        assert!(frames.is_empty() && wal.len() == 0);
+        let (_dir, path, mut wal) = fresh_wal();
         wal.append(1, b"first").unwrap();
         wal.append(2, b"").unwrap();
         wal.append(3, b"third").unwrap();
@@ -181,9 +187,7 @@ mod tests {
 
     #[test]
     fn a_torn_or_damaged_tail_ends_the_log() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("wal");
-        let (mut wal, _) = Wal::open(&path).unwrap();
+        let (_dir, path, mut wal) = fresh_wal();
         wal.append(1, b"kept").unwrap();
         wal.append(2, b"torn frame").unwrap();
         drop(wal);
@@ -202,9 +206,7 @@ mod tests {
 
     #[test]
     fn appends_after_a_reset_start_at_the_beginning() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("wal");
-        let (mut wal, _) = Wal::open(&path).unwrap();
+        let (_dir, path, mut wal) = fresh_wal();
         wal.append(1, b"a long first frame").unwrap();
         wal.append(2, b"second").unwrap();
         wal.reset();
