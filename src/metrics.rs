@@ -6,6 +6,7 @@
 //! replication peer status), so there is one source of truth per number.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
@@ -76,6 +77,11 @@ fn counter(encoder: &mut DescriptorEncoder, name: &str, help: &str, value: u64) 
     metric.encode(encoder.encode_descriptor(name, help, None, metric.metric_type())?)
 }
 
+fn seconds(encoder: &mut DescriptorEncoder, name: &str, help: &str, total: Duration) -> Result<(), std::fmt::Error> {
+    let metric = ConstCounter::new(total.as_secs_f64());
+    metric.encode(encoder.encode_descriptor(name, help, None, metric.metric_type())?)
+}
+
 fn gauge(encoder: &mut DescriptorEncoder, name: &str, help: &str, value: f64) -> Result<(), std::fmt::Error> {
     let metric = ConstGauge::new(value);
     metric.encode(encoder.encode_descriptor(name, help, None, metric.metric_type())?)
@@ -99,13 +105,45 @@ fn per_peer<M: EncodeMetric>(
 
 impl Collector for RegionCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let (commits, writes) = self.engine.write_counts();
-        counter(&mut encoder, "commits", "Durable group commits", commits)?;
+        let writes = self.engine.write_stats();
+        counter(&mut encoder, "commits", "Durable group commits", writes.commits)?;
         counter(
             &mut encoder,
             "write_jobs",
             "Write jobs committed (requests and replicated batches)",
-            writes,
+            writes.jobs,
+        )?;
+        // Sums over write jobs: divided by the rate of write_jobs, the mean
+        // time a write spends in each stage.
+        seconds(
+            &mut encoder,
+            "write_queue_wait_seconds",
+            "Summed over write jobs: time queued before the writer took them",
+            writes.queue_wait,
+        )?;
+        seconds(
+            &mut encoder,
+            "write_group_seconds",
+            "Summed over write jobs: time from their group's start to its commit",
+            writes.in_group,
+        )?;
+        seconds(
+            &mut encoder,
+            "write_durable_wait_seconds",
+            "Summed over write jobs: time from commit to durable (the log sync)",
+            writes.durable_wait,
+        )?;
+        counter(
+            &mut encoder,
+            "wal_syncs",
+            "Write-ahead log syncs (fdatasync)",
+            writes.syncs,
+        )?;
+        seconds(
+            &mut encoder,
+            "wal_sync_seconds",
+            "Time spent in write-ahead log syncs",
+            writes.syncing,
         )?;
         gauge(
             &mut encoder,

@@ -377,6 +377,18 @@ async fn metrics_and_status_report_requests_links_and_lag() {
         us.contains("meridian_requests_total{operation=\"GetItem\",outcome=\"ResourceNotFoundException\"} 1"),
         "{us}"
     );
+    // The 20 acknowledged puts were made durable by log syncs, and the time
+    // their writes spent in each stage of the write path is counted.
+    let value = |name: &str| -> f64 {
+        us.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in:\n{us}"))
+    };
+    assert!(value("meridian_wal_syncs_total") >= 1.0, "{us}");
+    assert!(value("meridian_wal_sync_seconds_total") > 0.0, "{us}");
+    assert!(value("meridian_write_group_seconds_total") > 0.0, "{us}");
+    assert!(value("meridian_write_durable_wait_seconds_total") > 0.0, "{us}");
+    assert!(value("meridian_write_queue_wait_seconds_total") >= 0.0, "{us}");
     let status: serde_json::Value = serde_json::from_str(&cluster::http_get(eu, "/status").await).unwrap();
     assert_eq!(status["region"], "eu-west-1");
     assert_eq!(status["peers"][0]["peer"], "us-east-1");

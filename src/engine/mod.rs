@@ -34,8 +34,8 @@ use crate::model::table::{BillingMode, Replica, ReplicaStatus, TableStatus};
 use crate::model::{Item, KeyAttribute, KeySchema, TableMeta};
 use crate::store::{Change, ConflictRecord, ItemRecord, ReadTables, Store, TableChange, Version};
 use tokio::sync::watch;
-pub use writer::Queued;
 use writer::Writer;
+pub use writer::{Queued, WriteStats};
 
 /// The file inside a region's data directory holding its database.
 pub const DB_FILE: &str = "meridian.redb";
@@ -411,12 +411,9 @@ impl Engine {
         .await
     }
 
-    /// (commits, write jobs) made by the writer so far.
-    pub fn write_counts(&self) -> (u64, u64) {
-        use std::sync::atomic::Ordering::Relaxed;
-        self.writer()
-            .map(|w| (w.stats().commits.load(Relaxed), w.stats().jobs.load(Relaxed)))
-            .unwrap_or((0, 0))
+    /// The writer's counters so far: commits, writes, and where their time went.
+    pub fn write_stats(&self) -> WriteStats {
+        self.writer().map(|w| w.stats().snapshot()).unwrap_or_default()
     }
 
     /// Watches the sequence number of the last committed change-log entry.

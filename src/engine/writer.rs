@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc as std_mpsc;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -147,13 +148,61 @@ impl Batch<'_, '_> {
 /// this it waits. Each group is at most `group_max` jobs.
 const UNSYNCED_GROUPS: usize = 64;
 
-/// Counters of the writer's work, for metrics and benchmarks.
+/// Counters of the writer's work, for metrics and benchmarks. The times
+/// say where a write's latency goes: waiting for the writer, in its group,
+/// then waiting for the log sync that makes the group durable.
 #[derive(Default, Debug)]
 pub struct WriterStats {
     /// Group commits made.
     pub commits: AtomicU64,
     /// Jobs run (each a request's writes).
     pub jobs: AtomicU64,
+    /// Summed over jobs: from being queued to their group starting.
+    queue_wait_ns: AtomicU64,
+    /// Summed over jobs: from their group starting to its commit.
+    group_ns: AtomicU64,
+    /// Summed over jobs: from their group's commit to their answer (the
+    /// wait for the log sync that makes it durable).
+    durable_wait_ns: AtomicU64,
+    /// Log syncs (`fdatasync`) made, and the time spent in them.
+    syncs: AtomicU64,
+    sync_ns: AtomicU64,
+}
+
+impl WriterStats {
+    /// The counters as they are now.
+    pub fn snapshot(&self) -> WriteStats {
+        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        let time = |counter: &AtomicU64| Duration::from_nanos(load(counter));
+        WriteStats {
+            commits: load(&self.commits),
+            jobs: load(&self.jobs),
+            queue_wait: time(&self.queue_wait_ns),
+            in_group: time(&self.group_ns),
+            durable_wait: time(&self.durable_wait_ns),
+            syncs: load(&self.syncs),
+            syncing: time(&self.sync_ns),
+        }
+    }
+}
+
+/// Add `elapsed` to a nanosecond counter, `times` over (once per job).
+fn add_time(counter: &AtomicU64, elapsed: Duration, times: usize) {
+    let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+    counter.fetch_add(nanos.saturating_mul(times as u64), Ordering::Relaxed);
+}
+
+/// The writer's counters at one moment (see `WriterStats`); the times are
+/// sums over jobs, so divided by `jobs` they give the mean write's wait.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct WriteStats {
+    pub commits: u64,
+    pub jobs: u64,
+    pub queue_wait: Duration,
+    pub in_group: Duration,
+    pub durable_wait: Duration,
+    pub syncs: u64,
+    pub syncing: Duration,
 }
 
 /// What the writer thread owns: the store, the clock, the region's name,
@@ -177,10 +226,16 @@ impl<T> Queued<T> {
     }
 }
 
+/// A job as queued, with when it was.
+struct Submitted {
+    job: Job,
+    at: Instant,
+}
+
 /// Handle for submitting jobs to the writer thread.
 #[derive(Clone)]
 pub struct Writer {
-    queue: mpsc::Sender<Job>,
+    queue: mpsc::Sender<Submitted>,
     stats: Arc<WriterStats>,
 }
 
@@ -194,7 +249,7 @@ impl Writer {
         let counters = stats.clone();
         let handle = std::thread::Builder::new()
             .name(format!("writer-{}", setup.region))
-            .spawn(move || run(setup, jobs, group_max, &counters))
+            .spawn(move || run(setup, jobs, group_max, counters))
             // Spawning a thread fails only when the OS is out of resources at
             // start-up, where there is nothing better to do than stop.
             .expect("spawn the writer thread");
@@ -228,7 +283,11 @@ impl Writer {
                 let _ = tx.send(answer);
             })
         });
-        self.queue.send(boxed).await.map_err(|_| EngineError::Stopped)?;
+        let submitted = Submitted {
+            job: boxed,
+            at: Instant::now(),
+        };
+        self.queue.send(submitted).await.map_err(|_| EngineError::Stopped)?;
         Ok(Queued(rx))
     }
 
@@ -257,9 +316,11 @@ struct Committed {
     /// Sequence number of the group's last change-log entry.
     last_seq: u64,
     replies: Vec<Reply>,
+    /// When redb committed it.
+    at: Instant,
 }
 
-fn run(setup: WriterSetup, mut jobs: mpsc::Receiver<Job>, group_max: usize, stats: &WriterStats) {
+fn run(setup: WriterSetup, mut jobs: mpsc::Receiver<Submitted>, group_max: usize, stats: Arc<WriterStats>) {
     let WriterSetup {
         store,
         hlc,
@@ -270,10 +331,10 @@ fn run(setup: WriterSetup, mut jobs: mpsc::Receiver<Job>, group_max: usize, stat
     let _span = tracing::info_span!("writer", region = %region).entered();
     let (to_syncer, inbox) = std_mpsc::sync_channel(UNSYNCED_GROUPS);
     let syncer = {
-        let store = store.clone();
+        let (store, stats) = (store.clone(), stats.clone());
         std::thread::Builder::new()
             .name(format!("syncer-{region}"))
-            .spawn(move || sync_groups(&store, &inbox, &committed))
+            .spawn(move || sync_groups(&store, &inbox, &committed, &stats))
             .expect("spawn the syncer thread")
     };
     while let Some(first) = jobs.blocking_recv() {
@@ -284,6 +345,9 @@ fn run(setup: WriterSetup, mut jobs: mpsc::Receiver<Job>, group_max: usize, stat
                 Err(_) => break,
             }
         }
+        let started = Instant::now();
+        let waited: Duration = group.iter().map(|queued| started.duration_since(queued.at)).sum();
+        add_time(&stats.queue_wait_ns, waited, 1);
         stats.jobs.fetch_add(group.len() as u64, Ordering::Relaxed);
         stats.commits.fetch_add(1, Ordering::Relaxed);
         let mut replies: Vec<Reply> = Vec::with_capacity(group.len());
@@ -298,8 +362,8 @@ fn run(setup: WriterSetup, mut jobs: mpsc::Receiver<Job>, group_max: usize, stat
                     schema_changed: false,
                     keeps_history: HashMap::new(),
                 };
-                for job in group.drain(..) {
-                    replies.push(job(&mut batch));
+                for queued in group.drain(..) {
+                    replies.push((queued.job)(&mut batch));
                 }
                 batch.flush()?;
                 Ok((batch.tables.last_seq(), batch.schema_changed))
@@ -309,6 +373,7 @@ fn run(setup: WriterSetup, mut jobs: mpsc::Receiver<Job>, group_max: usize, stat
                 let _ = to_syncer.send(ToSyncer::Logged(number));
             },
         );
+        add_time(&stats.group_ns, started.elapsed(), replies.len());
         match result {
             Ok(((last_seq, schema_changed), number)) => {
                 if schema_changed {
@@ -318,6 +383,7 @@ fn run(setup: WriterSetup, mut jobs: mpsc::Receiver<Job>, group_max: usize, stat
                     group: number,
                     last_seq,
                     replies,
+                    at: Instant::now(),
                 };
                 if let Err(std_mpsc::SendError(ToSyncer::Committed(lost))) = to_syncer.send(ToSyncer::Committed(group))
                 {
@@ -348,7 +414,12 @@ fn run(setup: WriterSetup, mut jobs: mpsc::Receiver<Job>, group_max: usize, stat
 /// A group is reported `Logged` before `Committed`, so by the time its
 /// jobs are here, the sync that follows covers it (a checkpoint group is
 /// never logged: it is durable already).
-fn sync_groups(store: &Store, inbox: &std_mpsc::Receiver<ToSyncer>, committed: &watch::Sender<u64>) {
+fn sync_groups(
+    store: &Store,
+    inbox: &std_mpsc::Receiver<ToSyncer>,
+    committed: &watch::Sender<u64>,
+    stats: &WriterStats,
+) {
     let mut logged = 0;
     while let Ok(first) = inbox.recv() {
         let mut groups = Vec::new();
@@ -358,10 +429,20 @@ fn sync_groups(store: &Store, inbox: &std_mpsc::Receiver<ToSyncer>, committed: &
                 ToSyncer::Committed(group) => groups.push(group),
             }
         }
-        let failed = store.sync(logged).err().map(|e| {
-            tracing::error!(error = %e, groups = groups.len(), "write-ahead log sync failed");
-            Arc::new(e)
-        });
+        let syncing = Instant::now();
+        let failed = match store.sync(logged) {
+            Ok(synced) => {
+                if synced {
+                    stats.syncs.fetch_add(1, Ordering::Relaxed);
+                    add_time(&stats.sync_ns, syncing.elapsed(), 1);
+                }
+                None
+            }
+            Err(e) => {
+                tracing::error!(error = %e, groups = groups.len(), "write-ahead log sync failed");
+                Some(Arc::new(e))
+            }
+        };
         // Groups a failed sync did not need (durable before) still succeed.
         let durable = store.durable();
         for group in groups {
@@ -377,6 +458,7 @@ fn sync_groups(store: &Store, inbox: &std_mpsc::Receiver<ToSyncer>, committed: &
                     Ok(())
                 }
             };
+            add_time(&stats.durable_wait_ns, group.at.elapsed(), group.replies.len());
             answer(group.replies, outcome);
         }
     }

@@ -230,9 +230,11 @@ impl Store {
     /// with the next group meanwhile. A failed sync leaves the log's state
     /// unknown: from then on no write is accepted and no snapshot read
     /// past what was durable (`StoreError::WalBroken`) until a restart.
-    pub fn sync(&self, group: u64) -> Result<(), StoreError> {
+    /// Returns whether it synced (`false`: a checkpoint had made the groups
+    /// durable already).
+    pub fn sync(&self, group: u64) -> Result<bool, StoreError> {
         if self.durability.durable() >= group {
-            return Ok(()); // a checkpoint holds it
+            return Ok(false); // a checkpoint holds it
         }
         // After a failed fsync the kernel may have dropped the pages it could
         // not write: a later fsync that succeeds proves nothing about them.
@@ -245,7 +247,7 @@ impl Store {
             return Err(e.into());
         }
         self.durability.durable_through(group);
-        Ok(())
+        Ok(true)
     }
 
     /// The last group known to be durable (every one before it is too).

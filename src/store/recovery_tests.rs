@@ -209,7 +209,7 @@ async fn a_snapshot_waits_for_the_sync_of_the_groups_it_holds() {
     };
     tokio::task::yield_now().await;
     assert!(!waiting.is_finished(), "answered before the group was synced");
-    store.sync(group).unwrap();
+    assert!(store.sync(group).unwrap(), "the group needed a sync");
     waiting.await.unwrap().unwrap();
     assert_eq!(store.durable(), group);
 }
