@@ -255,6 +255,10 @@ pub struct StorageConfig {
     /// log to redo after a crash; 0 makes every commit a checkpoint (no log).
     /// Default 5000.
     pub checkpoint_interval_ms: u64,
+    /// Time between passes of the change-log trimmer, ms. It removes the
+    /// entries older than `streams.retention_secs` that every peer has
+    /// acknowledged. Default 60000.
+    pub log_trim_interval_ms: u64,
 }
 
 impl Default for StorageConfig {
@@ -264,6 +268,7 @@ impl Default for StorageConfig {
             write_queue: 4096,
             cache_bytes: 256 * 1024 * 1024,
             checkpoint_interval_ms: 5000,
+            log_trim_interval_ms: 60_000,
         }
     }
 }
@@ -359,9 +364,10 @@ impl NodeConfig {
                 self.auth
             )));
         }
-        if self.storage.group_commit_max == 0 || self.storage.write_queue == 0 {
+        if self.storage.group_commit_max == 0 || self.storage.write_queue == 0 || self.storage.log_trim_interval_ms == 0
+        {
             return Err(ConfigError::Invalid(
-                "storage.group_commit_max and storage.write_queue must be > 0".into(),
+                "storage.group_commit_max, storage.write_queue and storage.log_trim_interval_ms must be > 0".into(),
             ));
         }
         if self.pitr.gc_interval_secs == 0 || self.pitr.chunk_items == 0 {

@@ -33,6 +33,7 @@ pub mod model;
 pub mod node;
 pub mod pitr;
 pub mod replication;
+pub mod retention;
 pub mod store;
 pub mod streams;
 pub mod telemetry;

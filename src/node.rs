@@ -82,6 +82,8 @@ pub struct Node {
     pitr: Pitr,
     ttl_task: JoinHandle<()>,
     ttl_status: Arc<crate::ttl::SweeperStatus>,
+    trim_task: JoinHandle<()>,
+    trim_status: Arc<crate::retention::TrimmerStatus>,
 }
 
 impl Node {
@@ -159,6 +161,15 @@ impl Node {
         let (ttl_status, ttl_task) =
             crate::ttl::spawn_sweeper(engine.clone(), options.config.ttl.clone(), stop.subscribe());
         state.ttl = Some(ttl_status.clone());
+        let trimmer = crate::retention::TrimmerSetup {
+            engine: engine.clone(),
+            interval: Duration::from_millis(options.config.storage.log_trim_interval_ms),
+            retention: Duration::from_secs(options.config.streams.retention_secs),
+            peers: state.peers.clone(),
+            peer_names,
+        };
+        let (trim_status, trim_task) = crate::retention::spawn_trimmer(trimmer, stop.subscribe());
+        state.trimmer = Some(trim_status.clone());
         let api_task = tokio::spawn(api::serve(listener, Arc::new(state), shutdown));
         tracing::info!(region = %region.name, api = %api_addr, peer = ?peer_addr, "region started");
         Ok(Node {
@@ -171,6 +182,8 @@ impl Node {
             pitr,
             ttl_task,
             ttl_status,
+            trim_task,
+            trim_status,
         })
     }
 
@@ -189,8 +202,13 @@ impl Node {
         self.ttl_status.clone()
     }
 
+    /// What the change-log trimmer has done.
+    pub fn trim_status(&self) -> Arc<crate::retention::TrimmerStatus> {
+        self.trim_status.clone()
+    }
+
     /// Stops serving, waits for requests in flight, closes replication
-    /// links, stops the background workers (PITR, TTL), then stops the
+    /// links, stops the background workers (PITR, TTL, log trimming), then stops the
     /// writer after it has committed what was queued.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
@@ -200,6 +218,7 @@ impl Node {
         }
         self.pitr.shutdown().await;
         let _ = self.ttl_task.await;
+        let _ = self.trim_task.await;
         let engine = self.engine.clone();
         let _ = tokio::task::spawn_blocking(move || engine.shutdown()).await;
         tracing::info!(region = %self.engine.region(), "region stopped");

@@ -395,3 +395,112 @@ async fn metrics_and_status_report_requests_links_and_lag() {
     assert_eq!(status["peers"][0]["receiving"], true);
     cluster.shutdown().await;
 }
+
+/// The acknowledged position of `origin`'s changes at its peer `peer`.
+fn acked(cluster: &Cluster, origin: usize, peer: &str) -> u64 {
+    let report = cluster.node(origin).peer_status().unwrap().report();
+    report
+        .iter()
+        .find(|p| p.peer == peer)
+        .map(|p| p.state.acked_seq)
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_change_log_is_trimmed_only_past_what_every_peer_acknowledged() {
+    let mut config = meridian::config::NodeConfig::default();
+    config.streams.retention_secs = 1;
+    config.storage.log_trim_interval_ms = 100;
+    let mut cluster = Cluster::start_configured(2, &[], 2, config).await;
+    create_table(&cluster, 0, "trimmed").await;
+    let put = |cluster: &Cluster, pk: String| {
+        let client = cluster.client(0);
+        async move {
+            client
+                .put_item()
+                .table_name("trimmed")
+                .item("pk", Av::S(pk))
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    for n in 0..30 {
+        put(&cluster, format!("a{n}")).await;
+    }
+    converged(&cluster, "trimmed").await;
+    // Acknowledged and older than the retention: trimmed down to the last
+    // entry, which stays.
+    let trim = cluster.node(0).trim_status();
+    let engine = cluster.node(0).engine().clone();
+    eventually("us-east-1 to trim its change log", CONVERGE, || {
+        let (trim, engine) = (trim.clone(), engine.clone());
+        async move {
+            let (first, last) = engine.change_log_bounds().await.ok()?;
+            let trimmed = trim.trimmed.load(std::sync::atomic::Ordering::Relaxed);
+            (trimmed > 0 && first == last).then_some(())
+        }
+    })
+    .await;
+
+    // With eu-west-1 down, what it has not acknowledged stays however old.
+    cluster.stop(1).await;
+    let acked_before = acked(&cluster, 0, "eu-west-1");
+    for n in 0..20 {
+        put(&cluster, format!("b{n}")).await;
+    }
+    let written = std::time::Instant::now();
+    let passes = trim.passes.load(std::sync::atomic::Ordering::Relaxed);
+    eventually("trim passes after the retention", CONVERGE, || {
+        let trim = trim.clone();
+        async move {
+            let now = trim.passes.load(std::sync::atomic::Ordering::Relaxed);
+            (written.elapsed() > Duration::from_millis(1500) && now >= passes + 3).then_some(())
+        }
+    })
+    .await;
+    let (first, last) = engine.change_log_bounds().await.unwrap();
+    assert!(
+        first <= acked_before + 1,
+        "trimmed to {first} past eu-west-1's acknowledged {acked_before}"
+    );
+    assert!(last >= acked_before + 20);
+
+    // Back up, it catches up from its position, and the log is trimmed again.
+    cluster.restart(1).await;
+    let items = converged(&cluster, "trimmed").await;
+    assert_eq!(items.len(), 50);
+    eventually("us-east-1 to trim what eu-west-1 caught up on", CONVERGE, || {
+        let engine = engine.clone();
+        async move {
+            // Down to the last entry again: all of them were acknowledged.
+            let (first, last) = engine.change_log_bounds().await.ok()?;
+            (first == last && first > acked_before + 1).then_some(())
+        }
+    })
+    .await;
+
+    // A peer that lost its data asks for changes from the start, which are
+    // gone: it is refused (and reported) rather than sent the rest with a gap.
+    cluster.stop(1).await;
+    std::fs::remove_dir_all(cluster.dir.path().join("eu-west-1")).unwrap();
+    cluster.restart(1).await;
+    let peers = cluster.node(0).peer_status().unwrap();
+    eventually("us-east-1 to report that eu-west-1 needs a rebuild", CONVERGE, || {
+        let peers = peers.clone();
+        async move {
+            let report = peers.report();
+            report
+                .iter()
+                .any(|p| p.peer == "eu-west-1" && p.state.needs_rebuild)
+                .then_some(())
+        }
+    })
+    .await;
+    let described = cluster.client(1).describe_table().table_name("trimmed").send().await;
+    assert!(
+        described.is_err(),
+        "a rebuilt region got part of the log: {described:?}"
+    );
+    cluster.shutdown().await;
+}

@@ -27,7 +27,7 @@ pub async fn handle_status(State(state): State<Arc<ApiState>>) -> Json<Value> {
         "write_queue": state.engine.write_queue_depth(),
         "clock_offset_ms": state.engine.hlc().offset_ms(),
         "peers": peers,
-        "workers": state.ttl.as_ref().map(|t| vec![t.report()]).unwrap_or_default(),
+        "workers": state.ttl.iter().map(|t| t.report()).chain(state.trimmer.iter().map(|t| t.report())).collect::<Vec<_>>(),
     }))
 }
 

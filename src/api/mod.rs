@@ -55,6 +55,7 @@ pub struct ApiState {
     pub pitr: Option<crate::pitr::Pitr>,
     /// What the TTL sweeper has done, when one runs (for `/status`).
     pub ttl: Option<Arc<crate::ttl::SweeperStatus>>,
+    pub trimmer: Option<Arc<crate::retention::TrimmerStatus>>,
     requests: AtomicU64,
 }
 
@@ -73,6 +74,7 @@ impl ApiState {
             links: None,
             pitr: None,
             ttl: None,
+            trimmer: None,
             requests: AtomicU64::new(0),
         }
     }

@@ -9,6 +9,7 @@
 //! only once every write the snapshot holds is durable (a commit becomes
 //! visible a moment before its log fsync ends; see `store/durability.rs`).
 
+mod change_log;
 pub mod error;
 pub mod lww;
 pub mod pitr;

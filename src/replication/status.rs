@@ -36,6 +36,9 @@ pub struct PeerState {
     pub shipped: u64,
     /// Our log position the peer acknowledged (it has everything up to it).
     pub acked_seq: u64,
+    /// The peer asked for changes our log no longer holds (it lost its
+    /// data): nothing is shipped to it until it is rebuilt.
+    pub needs_rebuild: bool,
     /// (local apply time ns, lag ms) of the latest applied changes.
     #[serde(skip)]
     lags_ms: VecDeque<(u64, f64)>,
@@ -100,6 +103,11 @@ impl PeerStatus {
             p.shipped += count;
             p.acked_seq = p.acked_seq.max(seq);
         });
+    }
+
+    /// Records whether the peer asked for changes our log no longer holds.
+    pub fn needs_rebuild(&self, peer: &str, needs: bool) {
+        self.with(peer, |p| p.needs_rebuild = needs);
     }
 
     /// A snapshot of every peer.

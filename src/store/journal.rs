@@ -194,6 +194,7 @@ impl WriteTables<'_> {
                     match table {
                         TableId::Items => self.items.retain_in(range, |_, _| false)?,
                         TableId::History => self.history.retain_in(range, |_, _| false)?,
+                        TableId::Log => self.log.retain_in(number(start)?..number(end)?, |_, _| false)?,
                         other => return Err(corrupt(&format!("range removal in {other:?}"))),
                     }
                 }

@@ -469,6 +469,24 @@ impl WriteTables<'_> {
         self.next_seq - 1
     }
 
+    /// Removes change-log entries before `before`, at most `max` of them,
+    /// and returns how many it removed. The last entry is always kept: the
+    /// next sequence number is found from it, and numbers must never be
+    /// used twice (peers and stream iterators hold them).
+    pub fn trim_log(&mut self, before: u64, max: u64) -> Result<u64, StoreError> {
+        let Some(first) = self.log.first()?.map(|(k, _)| k.value()) else {
+            return Ok(0);
+        };
+        let end = before.min(self.last_seq()).min(first.saturating_add(max));
+        if end <= first {
+            return Ok(0);
+        }
+        self.log.retain_in(first..end, |_, _| false)?;
+        self.journal
+            .remove_range(TableId::Log, &first.to_be_bytes(), &end.to_be_bytes());
+        Ok(end - first)
+    }
+
     /// The origin's sequence number of the last change applied from `origin`.
     pub fn applied(&self, origin: &str) -> Result<u64, StoreError> {
         Ok(self
@@ -601,6 +619,12 @@ impl ReadTables {
     /// Sequence number of the last change-log entry (0 when empty).
     pub fn last_seq(&self) -> Result<u64, StoreError> {
         Ok(self.txn.open_table(LOG)?.last()?.map(|(k, _)| k.value()).unwrap_or(0))
+    }
+
+    /// Sequence number of the first change-log entry still kept (0 when
+    /// empty): the ones before it were trimmed.
+    pub fn first_seq(&self) -> Result<u64, StoreError> {
+        Ok(self.txn.open_table(LOG)?.first()?.map(|(k, _)| k.value()).unwrap_or(0))
     }
 
     /// The origin's sequence number of the last change applied from `origin`.

@@ -128,6 +128,8 @@ fn every_mutation(tables: &mut WriteTables<'_>, round: u64) -> Result<(), StoreE
     if round > 1 {
         // Drops the previous round's table: range removals of items and history.
         tables.delete_items(id - 1)?;
+        // Trims the previous round's change-log entry (a range removal).
+        tables.trim_log(tables.last_seq(), 10)?;
     }
     Ok(())
 }
@@ -212,4 +214,40 @@ async fn a_snapshot_waits_for_the_sync_of_the_groups_it_holds() {
     assert!(store.sync(group).unwrap(), "the group needed a sync");
     waiting.await.unwrap().unwrap();
     assert_eq!(store.durable(), group);
+}
+
+#[test]
+fn trimming_the_log_keeps_its_last_entry_and_numbering() {
+    let (_dir, _db, store) = fresh_store();
+    let change = |tables: &mut WriteTables<'_>| {
+        tables.append_change_ref(&ChangeRef::Item(ItemChangeRef {
+            table: "t",
+            key: b"a",
+            version: &version(1),
+            old: None,
+            new: None,
+            cause: ChangeCause::Client,
+        }))
+    };
+    let ((), _) = store
+        .write(|tables| {
+            for _ in 0..5 {
+                change(tables)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    // At most `max` at a time, and never the last entry.
+    let (removed, _) = store.write(|tables| tables.trim_log(u64::MAX, 3)).unwrap();
+    assert_eq!(removed, 3);
+    let (removed, _) = store.write(|tables| tables.trim_log(u64::MAX, 100)).unwrap();
+    assert_eq!(removed, 1);
+    let read = store.read().unwrap();
+    assert_eq!((read.first_seq().unwrap(), read.last_seq().unwrap()), (5, 5));
+    drop(read);
+    let (seq, _) = store.write(change).unwrap();
+    assert_eq!(seq, 6, "a trimmed log goes on numbering where it was");
+    // Nothing before `before` is left: nothing is removed.
+    let (removed, _) = store.write(|tables| tables.trim_log(5, 100)).unwrap();
+    assert_eq!(removed, 0);
 }

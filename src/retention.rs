@@ -1,0 +1,167 @@
+//! Change-log retention: a background worker that removes the change-log
+//! entries no reader needs any more, so the log does not grow without end.
+//!
+//! Who reads the log, and what each still needs:
+//! - streams: the entries of the last `streams.retention_secs`; older ones
+//!   are already trimmed from the streams' point of view (`streams/mod.rs`);
+//! - replication: every entry after the position each peer acknowledged.
+//!   A peer that has not acknowledged anything since this region started
+//!   (down, or not yet connected) holds everything back: until the snapshot
+//!   resynchronisation of DESIGN.md exists, an entry a peer may still need
+//!   is never removed;
+//! - PITR keeps its own history, and reads no change-log entry.
+//!
+//! The last entry always stays: the next sequence number follows from it.
+//! Entries are removed in small writer jobs, so foreground writes wait for
+//! little, and each pass reports to `/status`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::Instrument;
+
+use crate::engine::{Engine, EngineError};
+use crate::replication::status::PeerStatus;
+
+/// The worker's name, in logs and status.
+pub const WORKER: &str = "log-trimmer";
+
+/// Most entries one writer job removes.
+const TRIM_CHUNK: u64 = 4096;
+
+/// What the trimmer has done, for status and tests.
+#[derive(Debug, Default)]
+pub struct TrimmerStatus {
+    /// Completed passes.
+    pub passes: AtomicU64,
+    /// Change-log entries removed since start.
+    pub trimmed: AtomicU64,
+    /// Passes that stopped on an error.
+    pub errors: AtomicU64,
+    /// The first entry kept after the last pass.
+    pub first_kept: AtomicU64,
+}
+
+impl TrimmerStatus {
+    /// The worker's name and counters, as `/status` shows them.
+    pub fn report(&self) -> serde_json::Value {
+        serde_json::json!({
+            "name": WORKER,
+            "passes": self.passes.load(Ordering::Relaxed),
+            "trimmed": self.trimmed.load(Ordering::Relaxed),
+            "errors": self.errors.load(Ordering::Relaxed),
+            "first_kept": self.first_kept.load(Ordering::Relaxed),
+        })
+    }
+}
+
+/// What the trimmer needs to know.
+pub struct TrimmerSetup {
+    pub engine: Engine,
+    /// Time between passes.
+    pub interval: Duration,
+    /// How long streams keep their records.
+    pub retention: Duration,
+    /// Replication state, when the region replicates, and every peer of the
+    /// topology (a peer missing from the state has acknowledged nothing).
+    pub peers: Option<Arc<PeerStatus>>,
+    pub peer_names: Vec<String>,
+}
+
+/// Starts the trimmer; it stops when `shutdown` turns true.
+pub fn spawn_trimmer(setup: TrimmerSetup, shutdown: watch::Receiver<bool>) -> (Arc<TrimmerStatus>, JoinHandle<()>) {
+    let status = Arc::new(TrimmerStatus::default());
+    let span = tracing::info_span!("worker", name = WORKER, region = %setup.engine.region());
+    let task = tokio::spawn(run(setup, shutdown, status.clone()).instrument(span));
+    (status, task)
+}
+
+async fn run(setup: TrimmerSetup, mut shutdown: watch::Receiver<bool>, status: Arc<TrimmerStatus>) {
+    loop {
+        tokio::select! {
+            _ = shutdown.wait_for(|stop| *stop) => break,
+            _ = tokio::time::sleep(setup.interval) => {}
+        }
+        match trim(&setup, &shutdown, &status).await {
+            Ok(()) => {
+                status.passes.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(EngineError::Stopped) => break,
+            Err(error) => {
+                status.errors.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(%error, "change-log trim failed; retrying at the next interval");
+            }
+        }
+    }
+    tracing::debug!("change-log trimmer stopped");
+}
+
+/// The first log position some reader may still need: the streams' horizon
+/// (`horizon`, the first entry younger than their retention) or the entry
+/// after the one a peer acknowledged last, whichever comes first.
+pub fn keep_from(horizon: u64, acknowledged: impl IntoIterator<Item = u64>) -> u64 {
+    acknowledged
+        .into_iter()
+        .map(|acked| acked.saturating_add(1))
+        .fold(horizon, u64::min)
+}
+
+/// One pass: works out what to keep and removes what is before it.
+async fn trim(
+    setup: &TrimmerSetup,
+    shutdown: &watch::Receiver<bool>,
+    status: &TrimmerStatus,
+) -> Result<(), EngineError> {
+    let engine = &setup.engine;
+    let retention_ns = u64::try_from(setup.retention.as_nanos()).unwrap_or(u64::MAX);
+    let cutoff_ns = engine.hlc().wall_now_ns().saturating_sub(retention_ns);
+    let horizon = engine.first_seq_since(1, cutoff_ns).await?;
+    let report = setup.peers.as_ref().map(|p| p.report()).unwrap_or_default();
+    let acknowledged = setup.peer_names.iter().map(|name| {
+        report
+            .iter()
+            .find(|p| &p.peer == name)
+            .map(|p| p.state.acked_seq)
+            .unwrap_or(0)
+    });
+    let keep = keep_from(horizon, acknowledged);
+    let mut removed = 0;
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        let chunk = engine.trim_changes(keep, TRIM_CHUNK).await?;
+        removed += chunk;
+        status.trimmed.fetch_add(chunk, Ordering::Relaxed);
+        if chunk < TRIM_CHUNK {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    let (first, _) = engine.change_log_bounds().await?;
+    status.first_kept.store(first, Ordering::Relaxed);
+    if removed > 0 {
+        tracing::debug!(removed, first, "trimmed the change log");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_earliest_need_of_any_reader_is_kept() {
+        assert_eq!(keep_from(100, []), 100, "no peers: the streams' horizon");
+        assert_eq!(keep_from(100, [150, 40]), 41, "a peer behind holds entries back");
+        assert_eq!(
+            keep_from(100, [150, 0]),
+            1,
+            "a peer that acknowledged nothing keeps all"
+        );
+        assert_eq!(keep_from(10, [150, 99]), 10);
+    }
+}
