@@ -4,8 +4,9 @@
 //! Nothing is copied or deleted for streams. Retention is a visibility cut:
 //! log positions whose changes are older than `streams.retention_secs` are
 //! "trimmed" from the stream's point of view (TrimmedDataAccessException,
-//! shards no longer listed), while the log itself stays for the readers
-//! that need it (replication, PITR). Iterators are self-contained tokens
+//! shards no longer listed), while the entries stay until replication is
+//! done with them too; then the change-log trimmer removes them
+//! (`crate::retention`). Iterators are self-contained tokens
 //! (`iterator.rs`) that expire after `streams.iterator_ttl_secs`.
 //!
 //! In a replicated table every region's stream carries every change applied
