@@ -140,7 +140,7 @@ impl From<EngineError> for ApiError {
                 item,
             },
             EngineError::Validation(message) => ApiError::validation(message),
-            EngineError::Store(_) | EngineError::Stopped => {
+            EngineError::Store(_) | EngineError::Stopped | EngineError::Trimmed { .. } => {
                 tracing::error!(error = %error, "internal error");
                 ApiError::new(ErrorKind::InternalServerError, "Internal server error")
             }

@@ -19,3 +19,41 @@ impl Engine {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Hlc;
+    use crate::config::StorageConfig;
+    use crate::engine::{ItemOp, ItemWrite, NewTable};
+    use crate::model::{AttributeValue, Item};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn own_changes_refuse_to_skip_a_trimmed_stretch() {
+        let dir = tempfile::tempdir().unwrap();
+        let hlc = Hlc::new(0, std::time::Duration::from_secs(1));
+        let engine = Engine::open(dir.path(), "r", hlc, &StorageConfig::default()).unwrap();
+        engine.create_table(NewTable::keyed_by_pk("t")).await.unwrap();
+        for n in 0..5 {
+            let item = Item::from([("pk".to_string(), AttributeValue::S(format!("k{n}")))]);
+            engine
+                .write_item("t".into(), ItemWrite::new(ItemOp::Put(item)))
+                .await
+                .unwrap();
+        }
+        let (first, last) = engine.change_log_bounds().await.unwrap();
+        assert_eq!((first, last), (1, 6), "the table's creation and 5 puts");
+        assert_eq!(engine.trim_changes(4, 100).await.unwrap(), 3);
+        assert_eq!(engine.change_log_bounds().await.unwrap(), (4, 6));
+        // From the first entry kept, or later: as before.
+        let (changes, through) = engine.own_changes(4, 100).await.unwrap();
+        assert_eq!((changes.len(), through), (3, 6));
+        // From before it: an error, not the rest with a gap.
+        let refused = engine.own_changes(2, 100).await;
+        assert!(
+            matches!(refused, Err(EngineError::Trimmed { from: 2, first: 4 })),
+            "{refused:?}"
+        );
+        engine.shutdown();
+    }
+}

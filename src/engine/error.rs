@@ -31,4 +31,8 @@ pub enum EngineError {
     /// The engine is shutting down or its writer stopped.
     #[error("the storage engine is not running")]
     Stopped,
+    /// Change-log entries from `from` were asked for, but the log was
+    /// trimmed up to `first` (see `crate::retention`).
+    #[error("change-log entries from {from} were trimmed (the log starts at {first})")]
+    Trimmed { from: u64, first: u64 },
 }

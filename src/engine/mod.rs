@@ -438,6 +438,11 @@ impl Engine {
             let mut through = from.saturating_sub(1);
             for entry in read.changes(from)?.take(limit) {
                 let (seq, change) = entry?;
+                // Entries are numbered without gaps: a first entry past
+                // `from` means the ones before it were trimmed.
+                if through + 1 < seq && through + 1 == from {
+                    return Err(EngineError::Trimmed { from, first: seq });
+                }
                 through = seq;
                 if change.version().region == region {
                     out.push((seq, change));

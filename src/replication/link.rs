@@ -70,10 +70,12 @@ pub async fn ship(ctx: Arc<LinkContext>, conn: quinn::Connection) -> anyhow::Res
         Some(Frame::RefuseV1 { reason }) => anyhow::bail!("peer refused the link: {reason}"),
         other => anyhow::bail!("unexpected answer to hello: {other:?}"),
     };
-    // The peer has everything before `from`; entries before the first the
-    // log still holds were trimmed (`retention.rs`), which happens only
-    // once every peer has acknowledged them: a peer asking for them has
-    // lost its data, and shipping what is left would leave a gap.
+    // The peer has everything before `from`: from now on the trimmer keeps
+    // what comes after (`retention.rs`). Entries are trimmed only once every
+    // peer acknowledged them, so a peer asking for trimmed ones has lost its
+    // data, and shipping what is left would leave a gap: it is refused
+    // (`own_changes` also refuses to skip over a trimmed stretch).
+    ctx.peers.starts_after(&peer, from.saturating_sub(1));
     let (first_kept, _) = ctx.engine.change_log_bounds().await?;
     ctx.peers.needs_rebuild(&peer, from < first_kept);
     if from < first_kept {
@@ -85,7 +87,6 @@ pub async fn ship(ctx: Arc<LinkContext>, conn: quinn::Connection) -> anyhow::Res
         );
         anyhow::bail!("peer {peer} asks for trimmed changes from {from} (log starts at {first_kept})");
     }
-    ctx.peers.acked(&peer, 0, from.saturating_sub(1));
     // Batches are pipelined: up to MAX_IN_FLIGHT are sent before the first
     // is acknowledged, so replication lag is not a round trip per batch.
     // Acknowledgements come back in order on the same stream. Between

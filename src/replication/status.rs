@@ -105,6 +105,12 @@ impl PeerStatus {
         });
     }
 
+    /// Records where a new link of the peer starts: it has our changes up
+    /// to `seq`, and no more (a peer restored from an older copy goes back).
+    pub fn starts_after(&self, peer: &str, seq: u64) {
+        self.with(peer, |p| p.acked_seq = seq);
+    }
+
     /// Records whether the peer asked for changes our log no longer holds.
     pub fn needs_rebuild(&self, peer: &str, needs: bool) {
         self.with(peer, |p| p.needs_rebuild = needs);
