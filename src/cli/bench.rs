@@ -16,7 +16,7 @@ use redb::{Database, ReadableDatabase, ReadableTableMetadata, TableDefinition};
 use serde_json::json;
 use tokio::net::TcpStream;
 
-use crate::config::{RegionConfig, Topology};
+use crate::config::{NodeConfig, RegionConfig, Topology};
 use crate::engine::WriteStats;
 use crate::node::{Node, NodeOptions};
 
@@ -36,8 +36,9 @@ pub struct BenchArgs {
     /// `replication` (three replicating regions against one region),
     /// `latency` (every region of --topology driven at --rate, with its
     /// simulated link delays: client latency per region, lag per link),
-    /// `pitr` (a point-in-time restore against a full scan) or
-    /// `streams` (GetRecords throughput, PutItem p99 during a TTL sweep).
+    /// `pitr` (a point-in-time restore against a full scan),
+    /// `streams` (GetRecords throughput, PutItem p99 during a TTL sweep) or
+    /// `retention` (PutItem while the change-log trimmer removes --items entries).
     #[arg(long, default_value = "core")]
     pub scenario: String,
     /// Topology for the latency scenario (names and `[[link]]`s; its
@@ -47,7 +48,8 @@ pub struct BenchArgs {
     /// Writes per second per region in the latency scenario; 0 is flat out.
     #[arg(long, default_value_t = 200.0)]
     pub rate: f64,
-    /// Items in the table of the `pitr` scenario.
+    /// Items in the table of the `pitr` scenario; change-log entries the
+    /// `retention` scenario trims.
     #[arg(long, default_value_t = 1_000_000)]
     pub items: usize,
     /// `streams` scenario: expired items the TTL sweep deletes.
@@ -91,6 +93,15 @@ pub fn summarise(name: &'static str, mut latencies: Vec<Duration>, elapsed: Dura
 /// Starts the single region `bench-1` on port 0 with its data in `dir` and
 /// its clock `clock_offset_ms` off.
 pub async fn start_bench_node(dir: &Path, clock_offset_ms: i64) -> anyhow::Result<Node> {
+    start_bench_node_with(dir, clock_offset_ms, |_| ()).await
+}
+
+/// `start_bench_node` with node settings changed by `configure`.
+pub async fn start_bench_node_with(
+    dir: &Path,
+    clock_offset_ms: i64,
+    configure: impl FnOnce(&mut NodeConfig),
+) -> anyhow::Result<Node> {
     let region = RegionConfig {
         name: "bench-1".into(),
         api: "127.0.0.1:0".parse()?,
@@ -102,7 +113,19 @@ pub async fn start_bench_node(dir: &Path, clock_offset_ms: i64) -> anyhow::Resul
         region: vec![region],
         link: Vec::new(),
     };
-    Ok(Node::start(NodeOptions::new(topology, "bench-1", dir.to_path_buf())).await?)
+    let mut options = NodeOptions::new(topology, "bench-1", dir.to_path_buf());
+    configure(&mut options.config);
+    Ok(Node::start(options).await?)
+}
+
+/// Creates the table `bench` (string hash key `pk`) through the API.
+pub async fn create_bench_table(addr: &str) -> anyhow::Result<()> {
+    let create = json!({
+        "TableName": "bench", "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+    });
+    one_request(addr, "CreateTable", create.to_string()).await
 }
 
 /// Runs the benchmark and prints the table.
@@ -115,8 +138,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         "latency" => runtime.block_on(super::bench_latency::bench(args)),
         "pitr" => runtime.block_on(super::bench_pitr::bench(args)),
         "streams" => runtime.block_on(super::bench_streams::bench(args)),
+        "retention" => runtime.block_on(super::bench_retention::bench(args)),
         other => Err(anyhow::anyhow!(
-            "unknown scenario {other:?}: use core, replication, latency, pitr or streams"
+            "unknown scenario {other:?}: use core, replication, latency, pitr, streams or retention"
         )),
     };
     // Scenarios remove their own data; this removes the folder they shared.
@@ -146,12 +170,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
 
     let node = start_bench_node(&dir, 0).await?;
     let addr = node.api_addr.to_string();
-    let create = json!({
-        "TableName": "bench", "BillingMode": "PAY_PER_REQUEST",
-        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
-        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
-    });
-    one_request(&addr, "CreateTable", create.to_string()).await?;
+    create_bench_table(&addr).await?;
 
     let connections = args.connections;
     let slice = (duration / ROUNDS).max(Duration::from_secs(1));

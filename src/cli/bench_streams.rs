@@ -130,8 +130,9 @@ async fn shard_iterator(client: &mut JsonClient, arn: &str, shard: &str) -> anyh
         .ok_or_else(|| anyhow::anyhow!("no ShardIterator"))
 }
 
-/// PutItem of fresh keys, flat out on `connections` connections.
-async fn puts(
+/// PutItem of fresh keys into the `bench` table, flat out on
+/// `connections` connections.
+pub(super) async fn puts(
     addr: &str,
     name: &'static str,
     args: &BenchArgs,
