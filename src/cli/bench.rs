@@ -207,16 +207,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     node.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 
-    println!(
-        "\n{:<34} {:>12} {:>10} {:>10} {:>6}",
-        "measurement", "ops/s", "p50", "p99", "cores"
-    );
-    for m in [&raw_put, &raw_get, &noop, &put, &get] {
-        println!(
-            "{:<34} {:>12.0} {:>10.2?} {:>10.2?} {:>6.2}",
-            m.name, m.ops_per_sec, m.p50, m.p99, m.cores
-        );
-    }
+    print_measurements(&[&raw_put, &raw_get, &noop, &put, &get]);
     println!(
         "\nPutItem / no-op HTTP: {:.2} (target >= 0.50)",
         put.ops_per_sec / noop.ops_per_sec
@@ -229,6 +220,20 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     println!("PutItem / raw store puts: {:.2}", put.ops_per_sec / raw_put.ops_per_sec);
     println!("GetItem / raw store gets: {:.2}", get.ops_per_sec / raw_get.ops_per_sec);
     Ok(())
+}
+
+/// Prints one row per measurement: ops/s, p50, p99 and busy cores.
+pub fn print_measurements(measurements: &[&Measurement]) {
+    println!(
+        "\n{:<34} {:>12} {:>10} {:>10} {:>6}",
+        "measurement", "ops/s", "p50", "p99", "cores"
+    );
+    for m in measurements {
+        println!(
+            "{:<34} {:>12.0} {:>10.2?} {:>10.2?} {:>6.2}",
+            m.name, m.ops_per_sec, m.p50, m.p99, m.cores
+        );
+    }
 }
 
 /// Where PutItem's time went inside the engine (the bench's only writes),

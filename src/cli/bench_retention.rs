@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use super::bench::{BenchArgs, create_bench_table, start_bench_node_with, tempfile_dir};
+use super::bench::{BenchArgs, create_bench_table, print_measurements, start_bench_node_with, tempfile_dir};
 use super::bench_streams::puts;
 use crate::engine::{ItemOp, ItemWrite};
 use crate::model::{AttributeValue, Item};
@@ -57,16 +57,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     node.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 
-    println!(
-        "\n{:<34} {:>12} {:>10} {:>10} {:>6}",
-        "measurement", "ops/s", "p50", "p99", "cores"
-    );
-    for m in [&baseline, &with_trim, &after] {
-        println!(
-            "{:<34} {:>12.0} {:>10.2?} {:>10.2?} {:>6.2}",
-            m.name, m.ops_per_sec, m.p50, m.p99, m.cores
-        );
-    }
+    print_measurements(&[&baseline, &with_trim, &after]);
     println!(
         "\nchange-log trim: {trimmed} entries in {trim_time:.2?} ({:.0} entries/s), within a {}s PutItem window",
         trimmed as f64 / trim_time.as_secs_f64(),

@@ -18,7 +18,9 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use serde_json::{Value, json};
 
-use super::bench::{BenchArgs, Measurement, Sender, connect, load_paced, one_request, tempfile_dir};
+use super::bench::{
+    BenchArgs, Measurement, Sender, connect, load_paced, one_request, print_measurements, tempfile_dir,
+};
 use crate::config::{RegionConfig, Topology};
 use crate::engine::{ItemOp, ItemWrite};
 use crate::model::{AttributeValue, Item, Number};
@@ -239,16 +241,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     node.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 
-    println!(
-        "\n{:<34} {:>12} {:>10} {:>10} {:>6}",
-        "measurement", "ops/s", "p50", "p99", "cores"
-    );
-    for m in [&baseline, &with_consumer, &with_sweep, &after] {
-        println!(
-            "{:<34} {:>12.0} {:>10.2?} {:>10.2?} {:>6.2}",
-            m.name, m.ops_per_sec, m.p50, m.p99, m.cores
-        );
-    }
+    print_measurements(&[&baseline, &with_consumer, &with_sweep, &after]);
     let rate = |records: u64, took: Duration| records as f64 / took.as_secs_f64();
     println!(
         "\nGetRecords while writes continue: {:.0} records/s ({followed} records in {follow_time:.2?})",
