@@ -259,6 +259,11 @@ pub struct StorageConfig {
     /// entries older than `streams.retention_secs` that every peer has
     /// acknowledged. Default 60000.
     pub log_trim_interval_ms: u64,
+    /// Longest a peer that does not acknowledge (down, or cut off) holds
+    /// change-log entries back, seconds; past it they are trimmed all the
+    /// same, and the peer is resynchronised from a snapshot when it comes
+    /// back. 0 holds them for as long as the peer is away. Default 86400.
+    pub log_hold_max_secs: u64,
 }
 
 impl Default for StorageConfig {
@@ -269,6 +274,7 @@ impl Default for StorageConfig {
             cache_bytes: 256 * 1024 * 1024,
             checkpoint_interval_ms: 5000,
             log_trim_interval_ms: 60_000,
+            log_hold_max_secs: 86_400,
         }
     }
 }

@@ -165,6 +165,7 @@ impl Node {
             engine: engine.clone(),
             interval: Duration::from_millis(options.config.storage.log_trim_interval_ms),
             retention: Duration::from_secs(options.config.streams.retention_secs),
+            hold_max: Duration::from_secs(options.config.storage.log_hold_max_secs),
             peers: state.peers.clone(),
             peer_names,
         };

@@ -6,9 +6,9 @@
 //!   are already trimmed from the streams' point of view (`streams/mod.rs`);
 //! - replication: every entry after the position each peer acknowledged.
 //!   A peer that has not acknowledged anything since this region started
-//!   (down, or not yet connected) holds everything back: until the snapshot
-//!   resynchronisation of DESIGN.md exists, an entry a peer may still need
-//!   is never removed;
+//!   (down, or not yet connected) holds everything back, but for no longer
+//!   than `storage.log_hold_max_secs`: a peer that then asks for entries
+//!   already removed is resynchronised from a snapshot (`engine::resync`);
 //! - PITR keeps its own history, and reads no change-log entry.
 //!
 //! The last entry always stays: the next sequence number follows from it.
@@ -65,6 +65,8 @@ pub struct TrimmerSetup {
     pub interval: Duration,
     /// How long streams keep their records.
     pub retention: Duration,
+    /// Longest a peer holds entries back (zero: no limit).
+    pub hold_max: Duration,
     /// Replication state, when the region replicates, and every peer of the
     /// topology (a peer missing from the state has acknowledged nothing).
     pub peers: Option<Arc<PeerStatus>>,
@@ -101,12 +103,21 @@ async fn run(setup: TrimmerSetup, mut shutdown: watch::Receiver<bool>, status: A
 
 /// The first log position some reader may still need: the streams' horizon
 /// (`horizon`, the first entry younger than their retention) or the entry
-/// after the one a peer acknowledged last, whichever comes first.
-pub fn keep_from(horizon: u64, acknowledged: impl IntoIterator<Item = u64>) -> u64 {
+/// after the one a peer acknowledged last, whichever comes first. A peer
+/// holds back nothing before `hold_horizon` (the first entry younger than
+/// the longest hold; 0 when there is no limit).
+pub fn keep_from(horizon: u64, acknowledged: impl IntoIterator<Item = u64>, hold_horizon: u64) -> u64 {
     acknowledged
         .into_iter()
-        .map(|acked| acked.saturating_add(1))
+        .map(|acked| acked.saturating_add(1).max(hold_horizon))
         .fold(horizon, u64::min)
+}
+
+/// The first entry stamped after `age` ago.
+async fn first_younger_than(engine: &Engine, age: Duration) -> Result<u64, EngineError> {
+    let age_ns = u64::try_from(age.as_nanos()).unwrap_or(u64::MAX);
+    let cutoff_ns = engine.hlc().wall_now_ns().saturating_sub(age_ns);
+    engine.first_seq_since(1, cutoff_ns).await
 }
 
 /// One pass: works out what to keep and removes what is before it.
@@ -116,9 +127,11 @@ pub async fn pass(
     status: &TrimmerStatus,
 ) -> Result<(), EngineError> {
     let engine = &setup.engine;
-    let retention_ns = u64::try_from(setup.retention.as_nanos()).unwrap_or(u64::MAX);
-    let cutoff_ns = engine.hlc().wall_now_ns().saturating_sub(retention_ns);
-    let horizon = engine.first_seq_since(1, cutoff_ns).await?;
+    let horizon = first_younger_than(engine, setup.retention).await?;
+    let hold_horizon = match setup.hold_max.is_zero() {
+        true => 0,
+        false => first_younger_than(engine, setup.hold_max).await?,
+    };
     let report = setup.peers.as_ref().map(|p| p.report()).unwrap_or_default();
     let acknowledged = setup.peer_names.iter().map(|name| {
         report
@@ -127,7 +140,7 @@ pub async fn pass(
             .map(|p| p.state.acked_seq)
             .unwrap_or(0)
     });
-    let keep = keep_from(horizon, acknowledged);
+    let keep = keep_from(horizon, acknowledged, hold_horizon);
     let mut removed = 0;
     loop {
         if *shutdown.borrow() {
@@ -155,13 +168,24 @@ mod tests {
 
     #[test]
     fn the_earliest_need_of_any_reader_is_kept() {
-        assert_eq!(keep_from(100, []), 100, "no peers: the streams' horizon");
-        assert_eq!(keep_from(100, [150, 40]), 41, "a peer behind holds entries back");
+        assert_eq!(keep_from(100, [], 0), 100, "no peers: the streams' horizon");
+        assert_eq!(keep_from(100, [150, 40], 0), 41, "a peer behind holds entries back");
         assert_eq!(
-            keep_from(100, [150, 0]),
+            keep_from(100, [150, 0], 0),
             1,
             "a peer that acknowledged nothing keeps all"
         );
-        assert_eq!(keep_from(10, [150, 99]), 10);
+        assert_eq!(keep_from(10, [150, 99], 0), 10);
+    }
+
+    #[test]
+    fn a_peer_holds_entries_back_no_longer_than_the_longest_hold() {
+        assert_eq!(keep_from(100, [150, 0], 30), 30, "past the hold, trimmed all the same");
+        assert_eq!(keep_from(100, [150, 40], 30), 41, "within the hold, kept");
+        assert_eq!(
+            keep_from(20, [150, 0], 30),
+            20,
+            "the streams' horizon still comes first"
+        );
     }
 }

@@ -79,6 +79,7 @@ async fn a_stopped_region_is_backed_up_and_restored_whole() {
     let region = TestRegion::start().await;
     create_table(&region.client, "items", Keys::Hash("pk", ScalarAttributeType::S)).await;
     let expected = fill(&region.client, "items", 15, "saved").await;
+    let incarnation = region.node().engine().incarnation();
     let backup_dir = tempfile::tempdir().unwrap();
     let backup = backup_dir.path().join("us-east-1-backup");
     let data = region.data_root().to_path_buf();
@@ -125,5 +126,8 @@ async fn a_stopped_region_is_backed_up_and_restored_whole() {
 
     let region = TestRegion::start_in(dir).await;
     assert_eq!(active_items(&region.client, "items").await, expected);
+    // A new incarnation: peers must not take its next log entries for the
+    // ones it wrote after the backup.
+    assert_ne!(region.node().engine().incarnation(), incarnation);
     region.shutdown().await;
 }

@@ -397,6 +397,18 @@ async fn metrics_and_status_report_requests_links_and_lag() {
 }
 
 /// The position of our change log that `peer` acknowledged.
+/// Puts an item of key `pk` (and nothing else) into `table` in region `i`.
+async fn put_key(cluster: &Cluster, i: usize, table: &str, pk: String) {
+    cluster
+        .client(i)
+        .put_item()
+        .table_name(table)
+        .item("pk", Av::S(pk))
+        .send()
+        .await
+        .unwrap();
+}
+
 fn acked(peers: &meridian::replication::status::PeerStatus, peer: &str) -> u64 {
     let report = peers.report();
     report
@@ -407,26 +419,15 @@ fn acked(peers: &meridian::replication::status::PeerStatus, peer: &str) -> u64 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_change_log_is_trimmed_only_past_what_every_peer_acknowledged() {
+async fn the_change_log_is_trimmed_only_past_what_every_peer_acknowledged_and_a_peer_that_lost_its_data_is_resynchronised()
+ {
     let mut config = meridian::config::NodeConfig::default();
     config.streams.retention_secs = 1;
     config.storage.log_trim_interval_ms = 100;
     let mut cluster = Cluster::start_configured(2, &[], 2, config).await;
     create_table(&cluster, 0, "trimmed").await;
-    let put = |cluster: &Cluster, pk: String| {
-        let client = cluster.client(0);
-        async move {
-            client
-                .put_item()
-                .table_name("trimmed")
-                .item("pk", Av::S(pk))
-                .send()
-                .await
-                .unwrap();
-        }
-    };
     for n in 0..30 {
-        put(&cluster, format!("a{n}")).await;
+        put_key(&cluster, 0, "trimmed", format!("a{n}")).await;
     }
     converged(&cluster, "trimmed").await;
     // Acknowledged and older than the retention: trimmed up to what
@@ -449,7 +450,7 @@ async fn the_change_log_is_trimmed_only_past_what_every_peer_acknowledged() {
     cluster.stop(1).await;
     let acked_before = acked(&peers, "eu-west-1");
     for n in 0..20 {
-        put(&cluster, format!("b{n}")).await;
+        put_key(&cluster, 0, "trimmed", format!("b{n}")).await;
     }
     let written = std::time::Instant::now();
     let passes = trim.passes.load(std::sync::atomic::Ordering::Relaxed);
@@ -483,26 +484,105 @@ async fn the_change_log_is_trimmed_only_past_what_every_peer_acknowledged() {
     })
     .await;
 
+    // eu-west-1 overwrites one key many times, so its log runs well past
+    // the entries its next incarnation will hold.
+    for n in 0..60 {
+        cluster
+            .client(1)
+            .put_item()
+            .table_name("trimmed")
+            .item("pk", Av::S("hot".into()))
+            .item("n", Av::N(n.to_string()))
+            .send()
+            .await
+            .unwrap();
+    }
+    let items = converged(&cluster, "trimmed").await;
+    assert_eq!(items.len(), 51);
+
     // A peer that lost its data asks for changes from the start, which are
-    // gone: it is refused (and reported) rather than sent the rest with a gap.
+    // gone: it is resynchronised from a snapshot rather than sent the rest
+    // with a gap, and gets the table and every item back.
     cluster.stop(1).await;
     std::fs::remove_dir_all(cluster.dir.path().join("eu-west-1")).unwrap();
     cluster.restart(1).await;
-    eventually("us-east-1 to report that eu-west-1 needs a rebuild", CONVERGE, || {
-        let peers = peers.clone();
+    assert_eq!(converged(&cluster, "trimmed").await, items);
+    let resyncs = peers
+        .report()
+        .iter()
+        .find(|p| p.peer == "eu-west-1")
+        .map(|p| p.state.resyncs);
+    assert_eq!(resyncs, Some(1));
+    // Its description came with the snapshot: a replica of us-east-1's.
+    let described = cluster
+        .client(1)
+        .describe_table()
+        .table_name("trimmed")
+        .send()
+        .await
+        .unwrap();
+    let replicas: Vec<&str> = described
+        .table()
+        .map(|t| t.replicas().iter().filter_map(|r| r.region_name()).collect())
+        .unwrap_or_default();
+    assert_eq!(replicas, ["us-east-1"]);
+
+    // Its new log is numbered from 1 again: us-east-1 takes it as a new
+    // incarnation and applies its new writes, though its old log had gone
+    // further than the new one has.
+    cluster
+        .client(1)
+        .put_item()
+        .table_name("trimmed")
+        .item("pk", Av::S("after-rebuild".into()))
+        .send()
+        .await
+        .unwrap();
+    let items = converged(&cluster, "trimmed").await;
+    assert_eq!(items.len(), 52);
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_away_longer_than_the_log_is_held_for_it_is_resynchronised_from_a_snapshot() {
+    let mut config = meridian::config::NodeConfig::default();
+    config.streams.retention_secs = 1;
+    config.storage.log_trim_interval_ms = 100;
+    config.storage.log_hold_max_secs = 1;
+    let mut cluster = Cluster::start_configured(2, &[], 2, config).await;
+    create_table(&cluster, 0, "held").await;
+    for n in 0..10 {
+        put_key(&cluster, 0, "held", format!("a{n}")).await;
+    }
+    converged(&cluster, "held").await;
+    let peers = cluster.node(0).peer_status().unwrap();
+    let engine = cluster.node(0).engine().clone();
+
+    // eu-west-1 away: past the hold, what it did not acknowledge is trimmed.
+    cluster.stop(1).await;
+    let acked_before = acked(&peers, "eu-west-1");
+    for n in 0..20 {
+        put_key(&cluster, 0, "held", format!("b{n}")).await;
+    }
+    eventually("us-east-1 to trim what eu-west-1 did not acknowledge", CONVERGE, || {
+        let engine = engine.clone();
         async move {
-            let report = peers.report();
-            report
-                .iter()
-                .any(|p| p.peer == "eu-west-1" && p.state.needs_rebuild)
-                .then_some(())
+            let (first, _) = engine.change_log_bounds().await.ok()?;
+            (first > acked_before + 1).then_some(())
         }
     })
     .await;
-    let described = cluster.client(1).describe_table().table_name("trimmed").send().await;
-    assert!(
-        described.is_err(),
-        "a rebuilt region got part of the log: {described:?}"
-    );
+
+    // Back, it asks for entries that are gone and gets a snapshot instead,
+    // then the log from the position the snapshot holds.
+    cluster.restart(1).await;
+    let items = converged(&cluster, "held").await;
+    assert_eq!(items.len(), 30);
+    let report = peers.report();
+    let state = &report.iter().find(|p| p.peer == "eu-west-1").unwrap().state;
+    assert_eq!(state.resyncs, 1);
+    put_key(&cluster, 1, "held", "from-eu-west-1".into()).await;
+    put_key(&cluster, 0, "held", "from-us-east-1".into()).await;
+    assert_eq!(converged(&cluster, "held").await.len(), 32);
     cluster.shutdown().await;
 }

@@ -23,6 +23,7 @@ pub async fn handle_status(State(state): State<Arc<ApiState>>) -> Json<Value> {
     let last_seq = *state.engine.subscribe_commits().borrow();
     Json(json!({
         "region": state.engine.region(),
+        "incarnation": state.engine.incarnation(),
         "last_change_seq": last_seq,
         "write_queue": state.engine.write_queue_depth(),
         "clock_offset_ms": state.engine.hlc().offset_ms(),

@@ -37,8 +37,10 @@ pub struct BenchArgs {
     /// `latency` (every region of --topology driven at --rate, with its
     /// simulated link delays: client latency per region, lag per link),
     /// `pitr` (a point-in-time restore against a full scan),
-    /// `streams` (GetRecords throughput, PutItem p99 during a TTL sweep) or
-    /// `retention` (PutItem while the change-log trimmer removes --items entries).
+    /// `streams` (GetRecords throughput, PutItem p99 during a TTL sweep),
+    /// `retention` (PutItem while the change-log trimmer removes --items
+    /// entries) or `resync` (a region getting back --items missed items from
+    /// a snapshot, against from the change log).
     #[arg(long, default_value = "core")]
     pub scenario: String,
     /// Topology for the latency scenario (names and `[[link]]`s; its
@@ -49,7 +51,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 200.0)]
     pub rate: f64,
     /// Items in the table of the `pitr` scenario; change-log entries the
-    /// `retention` scenario trims.
+    /// `retention` scenario trims; items the `resync` scenario's region missed.
     #[arg(long, default_value_t = 1_000_000)]
     pub items: usize,
     /// `streams` scenario: expired items the TTL sweep deletes.
@@ -139,8 +141,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         "pitr" => runtime.block_on(super::bench_pitr::bench(args)),
         "streams" => runtime.block_on(super::bench_streams::bench(args)),
         "retention" => runtime.block_on(super::bench_retention::bench(args)),
+        "resync" => runtime.block_on(super::bench_resync::bench(args)),
         other => Err(anyhow::anyhow!(
-            "unknown scenario {other:?}: use core, replication, latency, pitr, streams or retention"
+            "unknown scenario {other:?}: use core, replication, latency, pitr, streams, retention or resync"
         )),
     };
     // Scenarios remove their own data; this removes the folder they shared.

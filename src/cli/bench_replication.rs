@@ -23,6 +23,8 @@ const SETTLE: Duration = Duration::from_secs(120);
 pub struct BenchCluster {
     pub nodes: Vec<Node>,
     dir: std::path::PathBuf,
+    topology: Topology,
+    ca: ClusterCa,
 }
 
 impl BenchCluster {
@@ -57,18 +59,38 @@ impl BenchCluster {
             link: links,
         };
         let ca = ClusterCa::generate("bench")?;
-        let mut nodes = Vec::new();
+        let mut cluster = BenchCluster {
+            nodes: Vec::new(),
+            dir,
+            topology,
+            ca,
+        };
         for (i, (listener, socket)) in listeners.into_iter().zip(sockets).enumerate() {
-            let name = &topology.region[i].name;
-            let mut options = NodeOptions::new(topology.clone(), name, dir.clone());
-            options.tls = (count > 1).then(|| ca.region_identity(name)).transpose()?;
-            options.api_listener = Some(listener);
-            options.peer_socket = Some(socket);
-            nodes.push(Node::start(options).await?);
+            let node = cluster.start_node(i, Some((listener, socket))).await?;
+            cluster.nodes.push(node);
         }
-        let cluster = BenchCluster { nodes, dir };
         cluster.create_table().await?;
         Ok(cluster)
+    }
+
+    /// Starts region `i` of the topology on its data directory, on the given
+    /// sockets or else on the topology's addresses (a region started again).
+    pub async fn start_node(&self, i: usize, sockets: Option<(TcpListener, UdpSocket)>) -> anyhow::Result<Node> {
+        let name = &self.topology.region[i].name;
+        let mut options = NodeOptions::new(self.topology.clone(), name, self.dir.clone());
+        options.tls = (self.topology.region.len() > 1)
+            .then(|| self.ca.region_identity(name))
+            .transpose()?;
+        if let Some((listener, socket)) = sockets {
+            options.api_listener = Some(listener);
+            options.peer_socket = Some(socket);
+        }
+        Ok(Node::start(options).await?)
+    }
+
+    /// The data directory of region `i`.
+    pub fn region_dir(&self, i: usize) -> std::path::PathBuf {
+        self.dir.join(&self.topology.region[i].name)
     }
 
     /// The API address of region `i`.
@@ -105,6 +127,17 @@ impl BenchCluster {
             }
         }
         Ok(())
+    }
+
+    /// Waits until region `i` holds `items` items; returns when.
+    pub async fn wait_for_items_in(&self, i: usize, items: u64) -> anyhow::Result<Instant> {
+        let deadline = Instant::now() + SETTLE;
+        let engine = self.nodes[i].engine();
+        while engine.describe_table(TABLE.into()).await.map_or(0, |m| m.item_count) < items {
+            anyhow::ensure!(Instant::now() < deadline, "region {i} did not converge");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        Ok(Instant::now())
     }
 
     /// Waits until every region holds `items` items; returns when.

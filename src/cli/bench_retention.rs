@@ -38,6 +38,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         engine: node.engine().clone(),
         interval: Duration::ZERO,
         retention: Duration::ZERO,
+        hold_max: Duration::ZERO,
         peers: None,
         peer_names: Vec::new(),
     };
@@ -76,7 +77,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
 
 /// Writes `count` items straight through the engine: each leaves a
 /// change-log entry for the trim to remove.
-async fn load_backlog(node: &Node, count: usize, payload: &str) -> anyhow::Result<()> {
+pub(super) async fn load_backlog(node: &Node, count: usize, payload: &str) -> anyhow::Result<()> {
     let mut written = 0;
     while written < count {
         let batch = (written..count.min(written + LOAD_BATCH))

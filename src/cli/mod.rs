@@ -4,6 +4,7 @@ mod bench;
 mod bench_latency;
 mod bench_pitr;
 mod bench_replication;
+mod bench_resync;
 mod bench_retention;
 mod bench_streams;
 mod control;

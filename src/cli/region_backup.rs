@@ -8,6 +8,9 @@
 //! on the directory fails while the region runs, and that is the check.
 //! After a restore the region rejoins its peers, which ship what it lacks
 //! from their acknowledged positions, or resynchronise it from snapshots.
+//! The restored copy is a new incarnation of the region: its log ends where
+//! the backup was taken, and peers that applied its entries past that point
+//! must take what it writes next as new entries.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -56,6 +59,18 @@ fn check_stopped(dir: &Path, region: &str) -> anyhow::Result<()> {
         )
     })?;
     engine.shutdown();
+    Ok(())
+}
+
+/// Makes the store in `dir` a new incarnation of `region` (see the module
+/// doc).
+fn renew_incarnation(dir: &Path, region: &str) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let hlc = Hlc::new(0, Duration::from_millis(500));
+    let engine = Engine::open(dir, region, hlc, &StorageConfig::default())?;
+    let renewed = runtime.block_on(engine.renew_incarnation());
+    engine.shutdown();
+    renewed?;
     Ok(())
 }
 
@@ -158,7 +173,7 @@ pub fn restore(from: &Path, data_dir: &Path, region: &str, force: bool) -> anyho
         std::fs::remove_dir_all(&target)?;
     }
     copy_files(from, &target, &manifest.files)?;
-    check_stopped(&target, region).context("the restored store does not open")?;
+    renew_incarnation(&target, region).context("the restored store does not open")?;
     println!(
         "meridian: region {region} restored from {} (taken {}) into {}",
         from.display(),

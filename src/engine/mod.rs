@@ -15,6 +15,7 @@ pub mod lww;
 pub mod pitr;
 pub mod read;
 pub mod remote;
+pub mod resync;
 mod schema_cache;
 pub mod streams;
 pub mod write;
@@ -26,7 +27,7 @@ use std::thread::JoinHandle;
 
 pub use error::EngineError;
 pub use read::{Page, RangeRead, SortCondition};
-pub use remote::ApplyReport;
+pub use remote::{ApplyReport, Origin};
 pub use write::{ItemOp, ItemWrite, Mutator, Precondition, WriteOutcome};
 
 use crate::clock::Hlc;
@@ -262,7 +263,8 @@ impl Engine {
     }
 
     /// Streams every record (tombstones included) of `table` from one
-    /// consistent snapshot, in chunks; `None` first when the table is absent.
+    /// consistent snapshot, in chunks of at most `chunk` records (fewer when
+    /// the items are large); `None` first when the table is absent.
     pub fn snapshot(
         &self,
         table: String,
@@ -278,7 +280,7 @@ impl Engine {
                     let _ = tx.blocking_send(Ok(None));
                     return Ok(());
                 };
-                let mut records = Vec::with_capacity(chunk);
+                let mut chunker = resync::Chunker::new(chunk);
                 let all = read.items(
                     meta.storage_id,
                     std::ops::Bound::Unbounded,
@@ -286,12 +288,14 @@ impl Engine {
                     true,
                 )?;
                 for entry in all {
-                    records.push(entry?);
-                    if records.len() == chunk && tx.blocking_send(Ok(Some(std::mem::take(&mut records)))).is_err() {
+                    let (key, record) = entry?;
+                    if let Some(full) = chunker.push(key, record)
+                        && tx.blocking_send(Ok(Some(full))).is_err()
+                    {
                         return Ok(());
                     }
                 }
-                let _ = tx.blocking_send(Ok(Some(records)));
+                let _ = tx.blocking_send(Ok(Some(chunker.take())));
                 Ok::<(), EngineError>(())
             })();
             if let Err(error) = result {
@@ -466,7 +470,7 @@ impl Engine {
     /// Applies a batch of changes `origin` originated (see `remote.rs`).
     pub async fn apply_remote(
         &self,
-        origin: String,
+        origin: Origin,
         changes: Vec<(u64, Change)>,
         through: u64,
     ) -> Result<ApplyReport, EngineError> {
@@ -482,27 +486,39 @@ impl Engine {
     /// apply past the changes that were lost with it.
     pub async fn queue_remote(
         &self,
-        origin: String,
+        origin: Origin,
         changes: Vec<(u64, Change)>,
         expected: u64,
         through: u64,
     ) -> Result<Queued<ApplyReport>, EngineError> {
         self.writer()?
             .enqueue(move |batch| {
-                let applied = batch.tables.applied(&origin)?;
-                if applied != expected {
-                    return Err(EngineError::Validation(format!(
-                        "changes from {origin} out of order: applied {applied}, batch expects {expected}"
-                    )));
-                }
+                remote::expect_applied(batch, &origin, expected)?;
                 remote::apply_batch(batch, &origin, changes, through)
             })
             .await
     }
 
     /// The origin's log position applied here.
-    pub async fn applied_position(&self, origin: String) -> Result<u64, EngineError> {
-        self.read(move |read| Ok(read.applied(&origin)?)).await
+    pub async fn applied_position(&self, origin: Origin) -> Result<u64, EngineError> {
+        self.read(move |read| remote::applied_in(read, &origin)).await
+    }
+
+    /// Which incarnation of this region's data the store is (see
+    /// `Store::incarnation`): peers keep their positions in our log per
+    /// incarnation.
+    pub fn incarnation(&self) -> u64 {
+        self.0.store.incarnation()
+    }
+
+    /// Makes the store a new incarnation as of its next open: a region put
+    /// back from a copy has a log that ends where the copy was taken, and
+    /// peers that applied entries past that must not take its next entries
+    /// for those.
+    pub async fn renew_incarnation(&self) -> Result<u64, EngineError> {
+        self.writer()?
+            .submit(|batch| Ok(batch.tables.renew_incarnation()?))
+            .await
     }
 
     /// The stored version and item (or tombstone) of one key, for

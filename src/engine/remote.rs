@@ -13,6 +13,62 @@ use crate::model::TableMeta;
 use crate::model::table::{ReplicaStatus, TableStatus};
 use crate::store::{Change, ChangeCause, ConflictRecord, ItemChange, ItemRecord, TableChange, Version};
 
+/// Whose change log a remote position counts entries of: a region, in one
+/// incarnation of its data (see `Store::incarnation`). A region started over
+/// on an empty data directory numbers its log from 1 again, so positions
+/// are kept per incarnation and a new one starts from nothing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    pub region: String,
+    pub incarnation: u64,
+}
+
+impl Origin {
+    /// The key the store keeps this log's applied position under.
+    fn position_key(&self) -> String {
+        format!("{}/{:016x}", self.region, self.incarnation)
+    }
+}
+
+/// A region's log in an unknown incarnation (0), for tests that know of one.
+impl From<&str> for Origin {
+    fn from(region: &str) -> Origin {
+        Origin {
+            region: region.to_string(),
+            incarnation: 0,
+        }
+    }
+}
+
+/// The position of `origin`'s log applied here (0: nothing yet).
+pub fn applied(tables: &crate::store::WriteTables<'_>, origin: &Origin) -> Result<u64, EngineError> {
+    Ok(tables.applied(&origin.position_key())?)
+}
+
+/// `applied`, from a read snapshot.
+pub fn applied_in(read: &crate::store::ReadTables, origin: &Origin) -> Result<u64, EngineError> {
+    Ok(read.applied(&origin.position_key())?)
+}
+
+/// Records that `origin`'s log is applied here through `seq`.
+pub fn set_applied(tables: &mut crate::store::WriteTables<'_>, origin: &Origin, seq: u64) -> Result<(), EngineError> {
+    Ok(tables.set_applied(&origin.position_key(), seq)?)
+}
+
+/// Refuses a job unless `origin`'s applied position is `expected`: a batch
+/// queued behind one whose commit failed must not apply past the changes
+/// that were lost with it.
+pub fn expect_applied(batch: &Batch<'_, '_>, origin: &Origin, expected: u64) -> Result<(), EngineError> {
+    let applied = applied(batch.tables, origin)?;
+    if applied != expected {
+        return Err(EngineError::Validation(format!(
+            "changes from {} out of order: applied {applied}, batch expects {expected}",
+            origin.region
+        )));
+    }
+    Ok(())
+}
+
 /// What one batch of remote changes did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ApplyReport {
@@ -34,19 +90,20 @@ pub struct ApplyReport {
 /// position were applied before and are skipped (re-delivery is harmless).
 pub fn apply_batch(
     batch: &mut Batch<'_, '_>,
-    origin: &str,
+    origin: &Origin,
     changes: Vec<(u64, Change)>,
     through: u64,
 ) -> Result<ApplyReport, EngineError> {
     let mut report = ApplyReport::default();
-    let applied = batch.tables.applied(origin)?;
+    let applied = applied(batch.tables, origin)?;
     for (seq, change) in changes {
         if seq <= applied {
             continue;
         }
-        if change.version().region != origin {
+        if change.version().region != origin.region {
             return Err(EngineError::Validation(format!(
-                "peer {origin} sent a change originated elsewhere"
+                "peer {} sent a change originated elsewhere",
+                origin.region
             )));
         }
         if let Err(ahead) = batch.hlc.observe(change.version().ts) {
@@ -58,7 +115,7 @@ pub fn apply_batch(
         }
     }
     if through > applied {
-        batch.tables.set_applied(origin, through)?;
+        set_applied(batch.tables, origin, through)?;
     }
     Ok(report)
 }
@@ -164,7 +221,7 @@ pub fn apply_snapshot(
     Ok(won)
 }
 
-fn apply_table(
+pub(super) fn apply_table(
     batch: &mut Batch<'_, '_>,
     version: Version,
     change: TableChange,

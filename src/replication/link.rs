@@ -12,11 +12,12 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use super::resync::{self, SNAPSHOT_CHUNK};
 use super::status::PeerStatus;
 use super::wire::{Frame, PROTOCOL_VERSION, frame_len, read_frame, write_frame};
 use crate::chaos::LinkControl;
 use crate::chaos::shaper::{Gate, Stamper};
-use crate::engine::Engine;
+use crate::engine::{Engine, Origin};
 
 /// Most changes in one batch.
 const BATCH_MAX: usize = 512;
@@ -25,8 +26,6 @@ const MAX_IN_FLIGHT: usize = 8;
 /// Batches read from the log and waiting for the simulated link conditions
 /// (delay, loss, partition) before they are written.
 const SHAPED_QUEUE: usize = 256;
-/// Records per snapshot frame.
-const SNAPSHOT_CHUNK: usize = 1024;
 
 /// What both directions of a link need to know.
 pub struct LinkContext {
@@ -59,10 +58,11 @@ impl LinkContext {
 /// connection or the region stops.
 pub async fn ship(ctx: Arc<LinkContext>, conn: quinn::Connection) -> anyhow::Result<()> {
     let (mut send, mut recv) = conn.open_bi().await?;
-    let hello = Frame::HelloV1 {
+    let hello = Frame::HelloV2 {
         protocol: PROTOCOL_VERSION,
         cluster: ctx.cluster.clone(),
         region: ctx.region.clone(),
+        incarnation: ctx.engine.incarnation(),
     };
     write_frame(&mut send, &hello).await?;
     let (mut from, peer) = match read_frame(&mut recv).await? {
@@ -73,19 +73,14 @@ pub async fn ship(ctx: Arc<LinkContext>, conn: quinn::Connection) -> anyhow::Res
     // The peer has everything before `from`: from now on the trimmer keeps
     // what comes after (`retention.rs`). Entries are trimmed only once every
     // peer acknowledged them, so a peer asking for trimmed ones has lost its
-    // data, and shipping what is left would leave a gap: it is refused
-    // (`own_changes` also refuses to skip over a trimmed stretch).
+    // data (or is a new incarnation of it), and shipping what is left would
+    // leave a gap: it is resynchronised from a snapshot instead, and the
+    // log follows from the position the snapshot holds. (`own_changes`
+    // refuses to skip over a trimmed stretch, should a trim race this.)
     ctx.peers.starts_after(&peer, from.saturating_sub(1));
     let (first_kept, _) = ctx.engine.change_log_bounds().await?;
-    ctx.peers.needs_rebuild(&peer, from < first_kept);
     if from < first_kept {
-        tracing::error!(
-            peer = %peer,
-            from,
-            first_kept,
-            "the peer asks for changes this region's log no longer holds; rebuild its data from a snapshot"
-        );
-        anyhow::bail!("peer {peer} asks for trimmed changes from {from} (log starts at {first_kept})");
+        from = resync::send(&ctx, &peer, &mut send, &mut recv).await? + 1;
     }
     // Batches are pipelined: up to MAX_IN_FLIGHT are sent before the first
     // is acknowledged, so replication lag is not a round trip per batch.
@@ -180,43 +175,65 @@ pub async fn serve_streams(ctx: Arc<LinkContext>, conn: quinn::Connection) -> an
 async fn serve_stream(
     ctx: Arc<LinkContext>,
     conn: quinn::Connection,
-    mut send: quinn::SendStream,
+    send: quinn::SendStream,
     mut recv: quinn::RecvStream,
 ) -> anyhow::Result<()> {
     match read_frame(&mut recv).await? {
+        // A peer of protocol version 2 or older: refused for its version.
         Some(Frame::HelloV1 {
             protocol,
             cluster,
             region,
+        }) => refuse_or(&ctx, protocol, &cluster, &region, send).await.map(|_| ()),
+        Some(Frame::HelloV2 {
+            protocol,
+            cluster,
+            region,
+            incarnation,
         }) => {
-            let refusal = if protocol != PROTOCOL_VERSION {
-                Some(format!("protocol version {protocol} is not {PROTOCOL_VERSION}"))
-            } else if cluster != ctx.cluster {
-                Some(format!("cluster {cluster:?} is not {:?}", ctx.cluster))
-            } else if region == ctx.region {
-                Some("a region cannot link to itself".to_string())
-            } else {
-                None
-            };
-            if let Some(reason) = refusal {
-                tracing::warn!(peer = %region, %reason, "refusing replication link");
-                write_frame(&mut send, &Frame::RefuseV1 { reason: reason.clone() }).await?;
-                let _ = send.finish();
-                anyhow::bail!(reason);
-            }
+            let send = refuse_or(&ctx, protocol, &cluster, &region, send).await?;
             ctx.register(&region, &conn);
-            receive_changes(ctx, region, send, recv).await
+            let origin = Origin { region, incarnation };
+            receive_changes(ctx, origin, send, recv).await
         }
         Some(Frame::SnapshotRequestV1 { table }) => serve_snapshot(ctx, table, send).await,
         other => anyhow::bail!("unexpected first frame {other:?}"),
     }
 }
 
+/// Refuses a shipping stream whose hello does not fit this region (another
+/// protocol version or cluster, or this region itself), telling the peer
+/// why; else hands the stream back.
+async fn refuse_or(
+    ctx: &LinkContext,
+    protocol: u32,
+    cluster: &str,
+    region: &str,
+    mut send: quinn::SendStream,
+) -> anyhow::Result<quinn::SendStream> {
+    let refusal = if protocol != PROTOCOL_VERSION {
+        Some(format!("protocol version {protocol} is not {PROTOCOL_VERSION}"))
+    } else if cluster != ctx.cluster {
+        Some(format!("cluster {cluster:?} is not {:?}", ctx.cluster))
+    } else if region == ctx.region {
+        Some("a region cannot link to itself".to_string())
+    } else {
+        None
+    };
+    let Some(reason) = refusal else {
+        return Ok(send);
+    };
+    tracing::warn!(peer = %region, %reason, "refusing replication link");
+    write_frame(&mut send, &Frame::RefuseV1 { reason: reason.clone() }).await?;
+    let _ = send.finish();
+    anyhow::bail!(reason)
+}
+
 /// Batches queued to the writer ahead of their acknowledgement, per link.
 const APPLY_AHEAD: usize = 8;
 
 /// Applies the changes `origin` ships on this stream, acknowledging each
-/// batch once committed.
+/// batch once committed (and a resync once merged; see `resync.rs`).
 ///
 /// Batches are queued to the writer as they arrive, up to `APPLY_AHEAD`
 /// ahead of the acknowledgements, so several can share one group commit
@@ -227,24 +244,34 @@ const APPLY_AHEAD: usize = 8;
 /// position.
 async fn receive_changes(
     ctx: Arc<LinkContext>,
-    origin: String,
+    origin: Origin,
     mut send: quinn::SendStream,
     mut recv: quinn::RecvStream,
 ) -> anyhow::Result<()> {
     let applied = ctx.engine.applied_position(origin.clone()).await?;
+    let peer = origin.region.clone();
     let start = Frame::StartV1 {
         from_seq: applied + 1,
         region: ctx.region.clone(),
     };
     write_frame(&mut send, &start).await?;
-    ctx.peers.connected(&origin, true);
-    tracing::info!(peer = %origin, from = applied + 1, "receiving changes");
+    ctx.peers.connected(&peer, true);
+    tracing::info!(%peer, incarnation = origin.incarnation, from = applied + 1, "receiving changes");
     let (pending_tx, mut pending_rx) = tokio::sync::mpsc::channel(APPLY_AHEAD);
     let queue = async {
         let mut expected = applied;
         while let Some(frame) = read_frame(&mut recv).await? {
-            let Frame::BatchV1 { changes, through } = frame else {
-                anyhow::bail!("expected a batch");
+            let (changes, through) = match frame {
+                Frame::BatchV1 { changes, through } => (changes, through),
+                Frame::ResyncV1 { through } => {
+                    let queued = resync::receive(&ctx, &origin, &mut recv, expected, through).await?;
+                    expected = through.max(expected);
+                    if pending_tx.send((queued, through, Vec::new())).await.is_err() {
+                        break;
+                    }
+                    continue;
+                }
+                other => anyhow::bail!("expected a batch, got {other:?}"),
             };
             let origin_times: Vec<u64> = changes.iter().map(|(_, c)| c.version().ts.wall_ns).collect();
             let queued = ctx
@@ -263,16 +290,16 @@ async fn receive_changes(
         while let Some((queued, through, origin_times)) = pending_rx.recv().await {
             let report = queued.wait().await?;
             ctx.peers
-                .applied(&origin, &report, &origin_times, ctx.engine.hlc().wall_now_ns());
+                .applied(&peer, &report, &origin_times, ctx.engine.hlc().wall_now_ns());
             if report.clock_ahead_ms > 0 {
-                tracing::warn!(peer = %origin, ahead_ms = report.clock_ahead_ms, "peer clock is beyond the maximum offset");
+                tracing::warn!(%peer, ahead_ms = report.clock_ahead_ms, "peer clock is beyond the maximum offset");
             }
             write_frame(&mut send, &Frame::AckV1 { seq: through }).await?;
         }
         anyhow::Ok(())
     };
     let result = tokio::try_join!(queue, acknowledge).map(|_| ());
-    ctx.peers.connected(&origin, false);
+    ctx.peers.connected(&peer, false);
     result
 }
 

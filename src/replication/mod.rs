@@ -9,6 +9,7 @@
 
 pub mod backfill;
 pub mod link;
+pub mod resync;
 pub mod status;
 pub mod tls;
 pub mod wire;

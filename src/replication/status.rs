@@ -36,9 +36,9 @@ pub struct PeerState {
     pub shipped: u64,
     /// Our log position the peer acknowledged (it has everything up to it).
     pub acked_seq: u64,
-    /// The peer asked for changes our log no longer holds (it lost its
-    /// data): nothing is shipped to it until it is rebuilt.
-    pub needs_rebuild: bool,
+    /// Times the peer asked for changes our log no longer holds (it lost
+    /// its data) and was resynchronised from a snapshot instead.
+    pub resyncs: u64,
     /// (local apply time ns, lag ms) of the latest applied changes.
     #[serde(skip)]
     lags_ms: VecDeque<(u64, f64)>,
@@ -111,9 +111,13 @@ impl PeerStatus {
         self.with(peer, |p| p.acked_seq = seq);
     }
 
-    /// Records whether the peer asked for changes our log no longer holds.
-    pub fn needs_rebuild(&self, peer: &str, needs: bool) {
-        self.with(peer, |p| p.needs_rebuild = needs);
+    /// Records that the peer was resynchronised from a snapshot holding
+    /// our log through `seq`, and acknowledged it.
+    pub fn resynced(&self, peer: &str, seq: u64) {
+        self.with(peer, |p| {
+            p.resyncs += 1;
+            p.acked_seq = seq;
+        });
     }
 
     /// A snapshot of every peer.

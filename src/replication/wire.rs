@@ -8,13 +8,16 @@
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+use crate::model::TableMeta;
 use crate::store::{Change, ItemRecord};
 
 /// The replication protocol version this build speaks. 2: table
 /// descriptions inside `BatchV1` carry stream and TTL settings (trailing
 /// `TableMeta` fields a version-1 peer would misread), so version-1 peers
-/// are refused.
-pub const PROTOCOL_VERSION: u32 = 2;
+/// are refused. 3: the shipper says which incarnation of its data it ships
+/// (`HelloV2`), and a receiver too far behind the shipper's trimmed log is
+/// resynchronised from a snapshot (`ResyncV1`).
+pub const PROTOCOL_VERSION: u32 = 3;
 /// Largest frame accepted, in bytes (a batch of 400 KB items fits many times).
 pub const MAX_FRAME_BYTES: usize = 64 * 1024 * 1024;
 
@@ -44,6 +47,24 @@ pub enum Frame {
     SnapshotChunkV1 { records: Vec<(Vec<u8>, ItemRecord)> },
     /// The snapshot is complete; `found` is false when the table is not here.
     SnapshotEndV1 { found: bool },
+    /// `HelloV1` with the incarnation of the shipper's data (see
+    /// `Store::incarnation`): positions in its log count within one.
+    HelloV2 {
+        protocol: u32,
+        cluster: String,
+        region: String,
+        incarnation: u64,
+    },
+    /// The shipper's answer to a start position its log no longer holds:
+    /// a snapshot of every table the receiver replicates follows, holding
+    /// everything the shipper's log holds through `through`, as
+    /// `ResyncTableV1` frames each followed by its `SnapshotChunkV1`s.
+    ResyncV1 { through: u64 },
+    /// The description of the table whose records follow in the resync.
+    ResyncTableV1 { meta: Box<TableMeta> },
+    /// The resync is complete: the receiver records the shipper's log as
+    /// applied through `through`, acknowledges it, and batches follow.
+    ResyncEndV1 { through: u64 },
 }
 
 /// Why a frame could not be read or written.
@@ -107,10 +128,11 @@ mod tests {
 
     #[tokio::test]
     async fn frames_round_trip_and_oversized_frames_are_refused() {
-        let frame = Frame::HelloV1 {
+        let frame = Frame::HelloV2 {
             protocol: PROTOCOL_VERSION,
             cluster: "c".into(),
             region: "r".into(),
+            incarnation: 7,
         };
         let mut buf = Vec::new();
         write_frame(&mut buf, &frame).await.unwrap();

@@ -50,6 +50,8 @@ const NEXT_STORAGE_ID: &str = "next_storage_id";
 /// redb opens at its last durable commit and the groups after it are redone
 /// from the log. Writing it in every group would dirty one more table each.
 const WAL_GROUP: &str = "wal_group";
+/// META key of this database's incarnation (see `Store::incarnation`).
+const INCARNATION: &str = "incarnation";
 
 /// Longest a group's journal may grow before the group is committed durably
 /// by redb instead of through the log (bulk work: PITR seeding, restores).
@@ -100,6 +102,7 @@ pub struct Store {
     /// The log file, synced by `sync` without the writer's lock.
     sync_file: Arc<File>,
     durability: Arc<durability::Durability>,
+    incarnation: u64,
 }
 
 /// The write-ahead log and where the writer is in it.
@@ -118,6 +121,15 @@ impl LogState {
     fn checkpoint_due(&self) -> bool {
         self.last_checkpoint.elapsed() >= self.checkpoint_interval || self.wal.len() >= CHECKPOINT_BYTES
     }
+}
+
+/// A fresh incarnation number: the creation time in nanoseconds (never 0,
+/// which stands for "unknown" in tests).
+fn new_incarnation() -> u64 {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    u64::try_from(since_epoch.as_nanos()).unwrap_or(u64::MAX).max(1)
 }
 
 /// The write-ahead log of the database at `db_path`.
@@ -151,6 +163,18 @@ impl Store {
             txn.open_table(history::PITR)?;
             txn.open_table(CURSORS)?;
         }
+        let incarnation = {
+            let mut meta = txn.open_table(META)?;
+            let stored = meta.get(INCARNATION)?.map(|v| v.value());
+            match stored {
+                Some(incarnation) => incarnation,
+                None => {
+                    let incarnation = new_incarnation();
+                    meta.insert(INCARNATION, incarnation)?;
+                    incarnation
+                }
+            }
+        };
         txn.commit()?;
         let (mut wal, frames) = wal::Wal::open(&wal_path(path))?;
         let txn = db.begin_write()?;
@@ -196,7 +220,16 @@ impl Store {
                 checkpoint_interval,
                 broken: false,
             })),
+            incarnation,
         })
+    }
+
+    /// Which life of this region's data this database is: set once, when
+    /// the database is created. A region started over on an empty data
+    /// directory numbers its change log from 1 again, and peers must not
+    /// take its new entries for the old ones they already applied.
+    pub fn incarnation(&self) -> u64 {
+        self.incarnation
     }
 
     /// Runs `f` in one write transaction and commits it: its journal is
@@ -487,7 +520,9 @@ impl WriteTables<'_> {
         Ok(end - first)
     }
 
-    /// The origin's sequence number of the last change applied from `origin`.
+    /// The last sequence number applied of the change log named `origin`
+    /// (the engine names a region's log in one incarnation; see
+    /// `engine::Origin`).
     pub fn applied(&self, origin: &str) -> Result<u64, StoreError> {
         Ok(self
             .meta
@@ -506,6 +541,14 @@ impl WriteTables<'_> {
         self.journal
             .insert(TableId::Meta, name.as_bytes(), &value.to_be_bytes());
         Ok(())
+    }
+
+    /// Makes this database a new incarnation of the region (see
+    /// `Store::incarnation`), as of the next open; returns it.
+    pub fn renew_incarnation(&mut self) -> Result<u64, StoreError> {
+        let incarnation = new_incarnation();
+        self.set_meta(INCARNATION, incarnation)?;
+        Ok(incarnation)
     }
 
     /// Records a write that lost last-writer-wins.
@@ -627,7 +670,7 @@ impl ReadTables {
         Ok(self.txn.open_table(LOG)?.first()?.map(|(k, _)| k.value()).unwrap_or(0))
     }
 
-    /// The origin's sequence number of the last change applied from `origin`.
+    /// The last sequence number applied of the change log named `origin`.
     pub fn applied(&self, origin: &str) -> Result<u64, StoreError> {
         let meta = self.txn.open_table(META)?;
         Ok(meta.get(applied_key(origin).as_str())?.map(|v| v.value()).unwrap_or(0))

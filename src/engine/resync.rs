@@ -1,0 +1,217 @@
+//! Resynchronising a peer from a snapshot. Entries leave the change log
+//! once every peer acknowledged them (`crate::retention`), so a peer that
+//! asks for entries the log no longer holds has lost its data (or comes
+//! back as a new incarnation). Instead of the log, it is sent every table
+//! it replicates as of one consistent snapshot, together with the log
+//! position that snapshot holds: everything this region's log held through
+//! that position is in the snapshot. The peer merges the records by
+//! last-writer-wins, as a backfill does, records the position as applied
+//! (an empty batch of remote changes through it), and takes the log from
+//! there.
+
+use std::ops::Bound;
+
+use tokio::sync::mpsc;
+
+use super::remote::{self, ApplyReport};
+use super::{Engine, EngineError};
+use crate::model::TableMeta;
+use crate::model::value::item_size;
+use crate::store::{ItemRecord, TableChange, Version};
+
+/// Bytes of items that close a snapshot chunk before its record count does,
+/// so a chunk of large items stays far below the frame limit.
+const CHUNK_BYTES: usize = 4 << 20;
+
+/// One part of a resync snapshot, in the order they come.
+#[derive(Debug)]
+pub enum ResyncPart {
+    /// First: the snapshot holds this region's log through `through`.
+    Start { through: u64 },
+    /// A table the peer replicates; its records follow.
+    Table(Box<TableMeta>),
+    /// Records of the last table, tombstones included.
+    Records(Vec<(Vec<u8>, ItemRecord)>),
+}
+
+/// Gathers records into chunks of at most `max` records or `CHUNK_BYTES`
+/// bytes of items.
+pub(super) struct Chunker {
+    records: Vec<(Vec<u8>, ItemRecord)>,
+    bytes: usize,
+    max: usize,
+}
+
+impl Chunker {
+    pub(super) fn new(max: usize) -> Chunker {
+        Chunker {
+            records: Vec::new(),
+            bytes: 0,
+            max: max.max(1),
+        }
+    }
+
+    /// Adds a record; returns a chunk once one is full.
+    pub(super) fn push(&mut self, key: Vec<u8>, record: ItemRecord) -> Option<Vec<(Vec<u8>, ItemRecord)>> {
+        self.bytes += key.len() + record.item.as_ref().map_or(0, item_size);
+        self.records.push((key, record));
+        (self.records.len() >= self.max || self.bytes >= CHUNK_BYTES).then(|| self.take())
+    }
+
+    /// What is left (possibly nothing).
+    pub(super) fn take(&mut self) -> Vec<(Vec<u8>, ItemRecord)> {
+        self.bytes = 0;
+        std::mem::take(&mut self.records)
+    }
+}
+
+impl Engine {
+    /// Streams a resync snapshot for `peer` (see the module doc): every table
+    /// that lists `peer` as a replica, read from one snapshot that is durable
+    /// here, in chunks of at most `chunk` records.
+    pub fn resync_snapshot(&self, peer: String, chunk: usize) -> mpsc::Receiver<Result<ResyncPart, EngineError>> {
+        let (tx, rx) = mpsc::channel(4);
+        let store = self.0.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let send = |part| tx.blocking_send(part).is_ok();
+            let result = (|| {
+                let read = store.read()?;
+                store.until_durable_blocking(read.group())?;
+                if !send(Ok(ResyncPart::Start {
+                    through: read.last_seq()?,
+                })) {
+                    return Ok(());
+                }
+                for name in read.table_names(None, usize::MAX)? {
+                    let Some(meta) = read.table(&name)?.filter(|m| m.replica(&peer).is_some()) else {
+                        continue;
+                    };
+                    let storage_id = meta.storage_id;
+                    if !send(Ok(ResyncPart::Table(Box::new(meta)))) {
+                        return Ok(());
+                    }
+                    let mut chunker = Chunker::new(chunk);
+                    for entry in read.items(storage_id, Bound::Unbounded, Bound::Unbounded, true)? {
+                        let (key, record) = entry?;
+                        if let Some(full) = chunker.push(key, record)
+                            && !send(Ok(ResyncPart::Records(full)))
+                        {
+                            return Ok(());
+                        }
+                    }
+                    let rest = chunker.take();
+                    if !rest.is_empty() && !send(Ok(ResyncPart::Records(rest))) {
+                        return Ok(());
+                    }
+                }
+                Ok::<(), EngineError>(())
+            })();
+            if let Err(error) = result {
+                let _ = tx.blocking_send(Err(error));
+            }
+        });
+        rx
+    }
+
+    /// Takes a table description from a peer's resync as a replicated table
+    /// change: creates this region's replica if it has none, or takes the
+    /// description if it is newer. Returns whether the local table is that
+    /// table (false: none here, or one of the same name created apart), so
+    /// the records that follow are merged only into it.
+    pub async fn adopt_table(&self, meta: Box<TableMeta>) -> Result<bool, EngineError> {
+        self.writer()?
+            .submit(move |batch| {
+                let version = Version {
+                    ts: meta.changed,
+                    region: meta.changed_by.clone(),
+                };
+                let _ = batch.hlc.observe(version.ts);
+                let (name, table_id) = (meta.name.clone(), meta.table_id.clone());
+                let mut report = ApplyReport::default();
+                remote::apply_table(batch, version, TableChange::Updated(*meta), &mut report)?;
+                Ok(batch.table_ref(&name)?.is_some_and(|local| local.table_id == table_id))
+            })
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Hlc;
+    use crate::config::StorageConfig;
+    use crate::engine::{ItemOp, ItemWrite, NewTable};
+    use crate::model::table::{Replica, ReplicaStatus};
+    use crate::model::{AttributeValue, Item};
+
+    fn key(pk: &str) -> Item {
+        Item::from([("pk".to_string(), AttributeValue::S(pk.into()))])
+    }
+
+    fn put(pk: &str) -> ItemWrite {
+        ItemWrite::new(ItemOp::Put(key(pk)))
+    }
+
+    async fn parts(engine: &Engine, peer: &str, chunk: usize) -> Vec<ResyncPart> {
+        let mut rx = engine.resync_snapshot(peer.into(), chunk);
+        let mut out = Vec::new();
+        while let Some(part) = rx.recv().await {
+            out.push(part.unwrap());
+        }
+        out
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_resync_holds_the_tables_the_peer_replicates_through_the_last_log_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let hlc = Hlc::new(0, std::time::Duration::from_secs(1));
+        let engine = Engine::open(dir.path(), "us-east-1", hlc, &StorageConfig::default()).unwrap();
+        engine.create_table(NewTable::keyed_by_pk("global")).await.unwrap();
+        engine.create_table(NewTable::keyed_by_pk("local")).await.unwrap();
+        engine
+            .update_table("global".into(), |meta| {
+                for region in ["us-east-1", "eu-west-1"] {
+                    meta.replicas.push(Replica {
+                        region: region.into(),
+                        status: ReplicaStatus::Active,
+                    });
+                }
+                Ok(())
+            })
+            .await
+            .unwrap();
+        for n in 0..5 {
+            engine.write_item("global".into(), put(&format!("g{n}"))).await.unwrap();
+            engine.write_item("local".into(), put(&format!("l{n}"))).await.unwrap();
+        }
+        engine
+            .write_item("global".into(), ItemWrite::new(ItemOp::Delete(key("g0"))))
+            .await
+            .unwrap();
+
+        let parts = parts(&engine, "eu-west-1", 2).await;
+        let (_, last) = engine.change_log_bounds().await.unwrap();
+        assert!(matches!(parts[0], ResyncPart::Start { through } if through == last));
+        assert!(matches!(&parts[1], ResyncPart::Table(meta) if meta.name == "global"));
+        let records: Vec<&ItemRecord> = parts[2..]
+            .iter()
+            .flat_map(|part| match part {
+                ResyncPart::Records(records) => records.iter().map(|(_, r)| r).collect::<Vec<_>>(),
+                other => panic!("a second table or start: {other:?}"),
+            })
+            .collect();
+        // Five keys, one of them a tombstone, in chunks of at most two.
+        assert_eq!(records.len(), 5);
+        assert_eq!(records.iter().filter(|r| r.item.is_none()).count(), 1);
+        assert!(
+            parts[2..]
+                .iter()
+                .all(|p| matches!(p, ResyncPart::Records(r) if r.len() <= 2))
+        );
+
+        // A region no table lists gets the position and nothing else.
+        let parts = super::tests::parts(&engine, "ap-southeast-2", 2).await;
+        assert_eq!(parts.len(), 1);
+        engine.shutdown();
+    }
+}
