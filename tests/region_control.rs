@@ -1,6 +1,7 @@
 //! `meridian up` answers region commands from `meridian region`: pause
 //! freezes a region (its API stops answering), start resumes it, kill takes
-//! it down until start brings it back on the same data. Uses the real binary
+//! it down until start brings it back on the same data, wipe takes it down
+//! and deletes its data. Uses the real binary
 //! on a one-region topology bound to port 0.
 
 use std::io::{BufRead, BufReader};
@@ -82,13 +83,28 @@ fn region_commands_pause_resume_kill_and_start_a_region_under_up() {
         .unwrap();
     let stdout = child.stdout.take().unwrap();
     let _up = Up(child);
-    let mut stdout = BufReader::new(stdout);
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    // Keep reading what `up` prints: a closed pipe would make its next
-    // message fail and stop it.
-    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-    let addr: SocketAddr = line.trim().rsplit("http://").next().unwrap().parse().unwrap();
+    // Keep reading what `up` prints (a closed pipe would make its next
+    // message fail and stop it), passing on the endpoints regions announce:
+    // on port 0, a region started again listens on a new one.
+    let (endpoints, announced) = std::sync::mpsc::channel::<SocketAddr>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(addr) = line
+                .contains("serving DynamoDB API")
+                .then(|| line.rsplit("http://").next())
+                .flatten()
+                && let Ok(addr) = addr.trim().parse()
+            {
+                let _ = endpoints.send(addr);
+            }
+        }
+    });
+    let next_endpoint = || {
+        announced
+            .recv_timeout(Duration::from_secs(60))
+            .expect("a region endpoint")
+    };
+    let addr = next_endpoint();
     eventually("the control file", || data.join("up.control").exists());
     assert!(answers(addr));
 
@@ -107,6 +123,43 @@ fn region_commands_pause_resume_kill_and_start_a_region_under_up() {
     assert!(!ok && text.contains("down"), "{text}");
     let (ok, text) = meridian(&["region", "start", "us-east-1"], &data);
     assert!(ok, "{text}");
+    let addr = next_endpoint();
+    eventually("the restarted region to answer", || answers(addr));
+
+    // Wiped, it loses its disk: down, its data directory gone, until start
+    // brings it back empty.
+    let incarnation = |addr| status(addr)["incarnation"].as_u64().unwrap_or(0);
+    eventually("the region's status", || incarnation(addr) != 0);
+    let before = incarnation(addr);
+    let region_dir = data.join("us-east-1");
+    assert!(region_dir.join("meridian.redb").exists());
+    let (ok, text) = meridian(&["region", "wipe", "us-east-1"], &data);
+    assert!(ok && text.contains("SIGKILL") && text.contains("deleted"), "{text}");
+    assert!(!answers(addr));
+    assert!(!region_dir.exists(), "{} is still there", region_dir.display());
+    let (ok, text) = meridian(&["region", "start", "us-east-1"], &data);
+    assert!(ok, "{text}");
+    let addr = next_endpoint();
+    eventually("the wiped region to answer", || answers(addr));
+    eventually("the wiped region's status", || incarnation(addr) != 0);
+    let after = incarnation(addr);
+    assert!(after != 0 && after != before, "incarnation {before} then {after}");
+
     let (ok, text) = meridian(&["region", "stop", "nowhere"], &data);
     assert!(!ok && text.contains("no region"), "{text}");
+}
+
+/// The region's `/status` document (`null` when it does not answer).
+fn status(addr: SocketAddr) -> serde_json::Value {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(500)) else {
+        return serde_json::Value::Null;
+    };
+    let request = format!("GET /status HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let mut response = String::new();
+    if stream.write_all(request.as_bytes()).is_err() || stream.read_to_string(&mut response).is_err() {
+        return serde_json::Value::Null;
+    }
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or("");
+    serde_json::from_str(body).unwrap_or(serde_json::Value::Null)
 }

@@ -87,7 +87,8 @@ pub struct HealArgs {
 /// Arguments of `meridian region`.
 #[derive(Debug, Args)]
 pub struct RegionArgs {
-    /// stop (SIGTERM), kill (SIGKILL), start (or resume), pause (SIGSTOP).
+    /// stop (SIGTERM), kill (SIGKILL), start (or resume), pause (SIGSTOP),
+    /// wipe (SIGKILL and delete its data: a lost disk).
     pub action: RegionAction,
     /// Region name.
     pub region: String,

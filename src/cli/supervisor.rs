@@ -38,6 +38,10 @@ pub enum RegionAction {
     Start,
     /// SIGSTOP: the process freezes, as a hung region would.
     Pause,
+    /// SIGKILL, then its data directory is deleted: the region lost its
+    /// disk. It stays down until `start`, which brings it back empty, as a
+    /// new incarnation its peers resynchronise.
+    Wipe,
 }
 
 /// How to start one region's process.
@@ -195,7 +199,7 @@ async fn supervise_region(
                         open = false;
                         continue;
                     };
-                    match act_on_running(&mut child, &spec.region, action).await {
+                    match act_on_running(&mut child, &spec, action).await {
                         Ok((message, down)) => {
                             let _ = reply.send(Ok(message));
                             if down {
@@ -223,6 +227,9 @@ async fn supervise_region(
                             delay = Duration::from_millis(500);
                             break;
                         }
+                        Some((RegionAction::Wipe, reply)) => {
+                            let _ = reply.send(wipe_data(&spec).await);
+                        }
                         Some((action, reply)) => {
                             let _ = reply.send(Err(format!("region {} is down; cannot {} it", spec.region, format!("{action:?}").to_lowercase())));
                         }
@@ -242,9 +249,27 @@ async fn supervise_region(
     }
 }
 
+/// Deletes a stopped region's data directory (see `RegionAction::Wipe`).
+async fn wipe_data(spec: &SpawnSpec) -> Result<String, String> {
+    let dir = spec.data_dir.join(&spec.region);
+    let target = dir.clone();
+    let removed = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(target))
+        .await
+        .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+    match removed {
+        Ok(()) => Ok(format!(
+            "its data directory {} is deleted; `start` brings it back empty, and its peers resynchronise it",
+            dir.display()
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(format!("{} holds no data", dir.display())),
+        Err(e) => Err(format!("cannot delete {}: {e}", dir.display())),
+    }
+}
+
 /// Applies a command to a running child; returns a message and whether the
 /// region is now down.
-async fn act_on_running(child: &mut Child, region: &str, action: RegionAction) -> Result<(String, bool), String> {
+async fn act_on_running(child: &mut Child, spec: &SpawnSpec, action: RegionAction) -> Result<(String, bool), String> {
+    let region = spec.region.as_str();
     let pid = child
         .id()
         .ok_or_else(|| format!("region {region} has already exited"))?;
@@ -257,6 +282,13 @@ async fn act_on_running(child: &mut Child, region: &str, action: RegionAction) -
             send_signal(pid, libc::SIGKILL);
             let _ = child.wait().await;
             Ok((format!("region {region} killed (SIGKILL)"), true))
+        }
+        RegionAction::Wipe => {
+            send_signal(pid, libc::SIGKILL);
+            let _ = child.wait().await;
+            // Killed either way: a failed delete leaves it down on its data.
+            let message = wipe_data(spec).await.unwrap_or_else(|e| e);
+            Ok((format!("region {region} killed (SIGKILL); {message}"), true))
         }
         RegionAction::Pause => {
             send_signal(pid, libc::SIGSTOP);

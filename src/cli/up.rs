@@ -150,8 +150,9 @@ async fn handle_region_command(
         "kill" => RegionAction::Kill,
         "start" => RegionAction::Start,
         "pause" => RegionAction::Pause,
+        "wipe" => RegionAction::Wipe,
         other => {
-            let message = format!("unknown action {other}: use stop, kill, start or pause");
+            let message = format!("unknown action {other}: use stop, kill, start, pause or wipe");
             return (StatusCode::BAD_REQUEST, Json(json!({ "error": message })));
         }
     };
