@@ -264,6 +264,10 @@ pub struct StorageConfig {
     /// same, and the peer is resynchronised from a snapshot when it comes
     /// back. 0 holds them for as long as the peer is away. Default 86400.
     pub log_hold_max_secs: u64,
+    /// How long conflict records (`/admin/conflicts`) are kept, seconds;
+    /// the change-log trimmer removes older ones. 0 keeps them for ever.
+    /// Default 604800 (a week).
+    pub conflict_retention_secs: u64,
 }
 
 impl Default for StorageConfig {
@@ -275,6 +279,7 @@ impl Default for StorageConfig {
             checkpoint_interval_ms: 5000,
             log_trim_interval_ms: 60_000,
             log_hold_max_secs: 86_400,
+            conflict_retention_secs: 604_800,
         }
     }
 }

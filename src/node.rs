@@ -166,6 +166,7 @@ impl Node {
             interval: Duration::from_millis(options.config.storage.log_trim_interval_ms),
             retention: Duration::from_secs(options.config.streams.retention_secs),
             hold_max: Duration::from_secs(options.config.storage.log_hold_max_secs),
+            conflict_retention: Duration::from_secs(options.config.storage.conflict_retention_secs),
             peers: state.peers.clone(),
             peer_names,
         };

@@ -11,6 +11,9 @@
 //!   already removed is resynchronised from a snapshot (`engine::resync`);
 //! - PITR keeps its own history, and reads no change-log entry.
 //!
+//! The same pass removes conflict records older than
+//! `storage.conflict_retention_secs`, which nothing else bounds.
+//!
 //! The last entry always stays: the next sequence number follows from it.
 //! Entries are removed in small writer jobs, so foreground writes wait for
 //! little, and each pass reports to `/status`.
@@ -39,6 +42,8 @@ pub struct TrimmerStatus {
     pub passes: AtomicU64,
     /// Change-log entries removed since start.
     pub trimmed: AtomicU64,
+    /// Conflict records removed since start.
+    pub conflicts_trimmed: AtomicU64,
     /// Passes that stopped on an error.
     pub errors: AtomicU64,
     /// The first entry kept after the last pass.
@@ -52,6 +57,7 @@ impl TrimmerStatus {
             "name": WORKER,
             "passes": self.passes.load(Ordering::Relaxed),
             "trimmed": self.trimmed.load(Ordering::Relaxed),
+            "conflicts_trimmed": self.conflicts_trimmed.load(Ordering::Relaxed),
             "errors": self.errors.load(Ordering::Relaxed),
             "first_kept": self.first_kept.load(Ordering::Relaxed),
         })
@@ -67,6 +73,8 @@ pub struct TrimmerSetup {
     pub retention: Duration,
     /// Longest a peer holds entries back (zero: no limit).
     pub hold_max: Duration,
+    /// How long conflict records are kept (zero: for ever).
+    pub conflict_retention: Duration,
     /// Replication state, when the region replicates, and every peer of the
     /// topology (a peer missing from the state has acknowledged nothing).
     pub peers: Option<Arc<PeerStatus>>,
@@ -159,6 +167,28 @@ pub async fn pass(
     if removed > 0 {
         tracing::debug!(removed, first, "trimmed the change log");
     }
+    trim_conflicts(setup, shutdown, status).await
+}
+
+/// Removes the conflict records older than the conflict retention.
+async fn trim_conflicts(
+    setup: &TrimmerSetup,
+    shutdown: &watch::Receiver<bool>,
+    status: &TrimmerStatus,
+) -> Result<(), EngineError> {
+    if setup.conflict_retention.is_zero() {
+        return Ok(());
+    }
+    let retention_ns = u64::try_from(setup.conflict_retention.as_nanos()).unwrap_or(u64::MAX);
+    let before_ns = setup.engine.hlc().wall_now_ns().saturating_sub(retention_ns);
+    while !*shutdown.borrow() {
+        let chunk = setup.engine.trim_conflicts(before_ns, TRIM_CHUNK).await?;
+        status.conflicts_trimmed.fetch_add(chunk, Ordering::Relaxed);
+        if chunk < TRIM_CHUNK {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
     Ok(())
 }
 
@@ -176,6 +206,79 @@ mod tests {
             "a peer that acknowledged nothing keeps all"
         );
         assert_eq!(keep_from(10, [150, 99], 0), 10);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_pass_removes_the_conflict_records_past_their_retention() {
+        use crate::clock::{Hlc, Timestamp};
+        use crate::config::StorageConfig;
+        use crate::engine::{ItemOp, ItemWrite, NewTable};
+        use crate::model::{AttributeValue, Item};
+        use crate::store::{Change, ChangeCause, ItemChange, Version};
+
+        let dir = tempfile::tempdir().unwrap();
+        let hlc = Hlc::new(0, Duration::from_secs(1));
+        let engine = Engine::open(dir.path(), "us-east-1", hlc, &StorageConfig::default()).unwrap();
+        engine.create_table(NewTable::keyed_by_pk("t")).await.unwrap();
+        let item = |pk: &str| Item::from([("pk".to_string(), AttributeValue::S(pk.into()))]);
+        // A write `region` made at `wall_ns` without seeing any other.
+        let remote = |region: &str, pk: &str, wall_ns: u64| {
+            let version = Version {
+                ts: Timestamp { wall_ns, logical: 0 },
+                region: region.into(),
+            };
+            let key = crate::model::key::encode_primary_key(&AttributeValue::S(pk.into()), None);
+            let change = ItemChange {
+                table: "t".into(),
+                key,
+                version,
+                old: None,
+                new: Some(item(pk)),
+                cause: ChangeCause::Client,
+            };
+            vec![(1, Change::Item(change))]
+        };
+        // Long ago, eu-west-1's write lost to ap-southeast-2's; just now, one
+        // of eu-west-1's lost to ours.
+        let apply = |origin: &str, changes| engine.apply_remote(origin.into(), changes, 1);
+        apply("ap-southeast-2", remote("ap-southeast-2", "old", 20))
+            .await
+            .unwrap();
+        engine
+            .write_item("t".into(), ItemWrite::new(ItemOp::Put(item("new"))))
+            .await
+            .unwrap();
+        let now = engine.hlc().wall_now_ns();
+        let changes = [
+            remote("eu-west-1", "old", 10),
+            remote("eu-west-1", "new", now - 1_000_000),
+        ]
+        .concat();
+        let changes = changes
+            .into_iter()
+            .enumerate()
+            .map(|(n, (_, c))| (n as u64 + 1, c))
+            .collect();
+        engine.apply_remote("eu-west-1".into(), changes, 2).await.unwrap();
+        assert_eq!(engine.conflicts(None).await.unwrap().len(), 2);
+
+        let setup = TrimmerSetup {
+            engine: engine.clone(),
+            interval: Duration::ZERO,
+            retention: Duration::from_secs(3600),
+            hold_max: Duration::ZERO,
+            conflict_retention: Duration::from_secs(60),
+            peers: None,
+            peer_names: Vec::new(),
+        };
+        let (_stop, shutdown) = watch::channel(false);
+        let status = TrimmerStatus::default();
+        pass(&setup, &shutdown, &status).await.unwrap();
+        let kept = engine.conflicts(None).await.unwrap();
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].loser_item, Some(item("new")));
+        assert_eq!(status.conflicts_trimmed.load(Ordering::Relaxed), 1);
+        engine.shutdown();
     }
 
     #[test]

@@ -104,6 +104,7 @@ async fn trim_everything(cluster: &BenchCluster) -> anyhow::Result<()> {
         interval: Duration::ZERO,
         retention: Duration::ZERO,
         hold_max: Duration::ZERO,
+        conflict_retention: Duration::ZERO,
         peers: None,
         peer_names: Vec::new(),
     };

@@ -39,6 +39,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         interval: Duration::ZERO,
         retention: Duration::ZERO,
         hold_max: Duration::ZERO,
+        conflict_retention: Duration::ZERO,
         peers: None,
         peer_names: Vec::new(),
     };

@@ -1,5 +1,6 @@
-//! Keeping the change log bounded: entries every reader is done with are
-//! removed (see `crate::retention` for who decides which).
+//! Keeping the logs bounded: change-log entries every reader is done with,
+//! and conflict records past their retention, are removed (see
+//! `crate::retention` for who decides which).
 
 use super::{Engine, EngineError};
 
@@ -16,6 +17,15 @@ impl Engine {
     pub async fn trim_changes(&self, before: u64, max: u64) -> Result<u64, EngineError> {
         self.writer()?
             .submit(move |batch| Ok(batch.tables.trim_log(before, max)?))
+            .await
+    }
+
+    /// Removes conflict records whose versions are both stamped before
+    /// `before_ns` (wall clock), oldest first, at most `max`; returns how
+    /// many were removed.
+    pub async fn trim_conflicts(&self, before_ns: u64, max: u64) -> Result<u64, EngineError> {
+        self.writer()?
+            .submit(move |batch| Ok(batch.tables.trim_conflicts(before_ns, max)?))
             .await
     }
 }

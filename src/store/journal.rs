@@ -195,6 +195,7 @@ impl WriteTables<'_> {
                         TableId::Items => self.items.retain_in(range, |_, _| false)?,
                         TableId::History => self.history.retain_in(range, |_, _| false)?,
                         TableId::Log => self.log.retain_in(number(start)?..number(end)?, |_, _| false)?,
+                        TableId::Conflicts => self.conflicts.retain_in(number(start)?..number(end)?, |_, _| false)?,
                         other => return Err(corrupt(&format!("range removal in {other:?}"))),
                     }
                 }

@@ -520,6 +520,30 @@ impl WriteTables<'_> {
         Ok(end - first)
     }
 
+    /// Removes conflict records, oldest first, while both versions of the
+    /// record are stamped before `before_ns` (wall clock), at most `max`;
+    /// returns how many went. Records are appended as conflicts happen, so
+    /// the first younger one ends the stretch.
+    pub fn trim_conflicts(&mut self, before_ns: u64, max: u64) -> Result<u64, StoreError> {
+        let mut range: Option<(u64, u64)> = None;
+        for entry in self.conflicts.iter()?.take(usize::try_from(max).unwrap_or(usize::MAX)) {
+            let (id, bytes) = entry?;
+            let record: ConflictRecord = records::decode(bytes.value())?;
+            if record.winner.ts.wall_ns.max(record.loser.ts.wall_ns) >= before_ns {
+                break;
+            }
+            let id = id.value();
+            range = Some((range.map_or(id, |(first, _)| first), id + 1));
+        }
+        let Some((first, end)) = range else {
+            return Ok(0);
+        };
+        self.conflicts.retain_in(first..end, |_, _| false)?;
+        self.journal
+            .remove_range(TableId::Conflicts, &first.to_be_bytes(), &end.to_be_bytes());
+        Ok(end - first)
+    }
+
     /// The last sequence number applied of the change log named `origin`
     /// (the engine names a region's log in one incarnation; see
     /// `engine::Origin`).

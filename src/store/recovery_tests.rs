@@ -130,6 +130,8 @@ fn every_mutation(tables: &mut WriteTables<'_>, round: u64) -> Result<(), StoreE
         tables.delete_items(id - 1)?;
         // Trims the previous round's change-log entry (a range removal).
         tables.trim_log(tables.last_seq(), 10)?;
+        // And its conflict record (a range removal too).
+        tables.trim_conflicts(3, 1)?;
     }
     Ok(())
 }
@@ -250,4 +252,44 @@ fn trimming_the_log_keeps_its_last_entry_and_numbering() {
     // Nothing before `before` is left: nothing is removed.
     let (removed, _) = store.write(|tables| tables.trim_log(5, 100)).unwrap();
     assert_eq!(removed, 0);
+}
+
+#[test]
+fn conflicts_are_trimmed_oldest_first_up_to_the_first_younger_one() {
+    let (_dir, _db, store) = fresh_store();
+    // Recorded at 10, 20, 30, then 15 (a late loser), 40: the young one at
+    // 30 ends the stretch, however old the records after it.
+    let record = |tables: &mut WriteTables<'_>, winner: u64, loser: u64| {
+        tables.record_conflict(&ConflictRecord {
+            table: "t".into(),
+            key: b"a".to_vec(),
+            winner: version(winner),
+            winner_item: None,
+            loser: version(loser),
+            loser_item: None,
+        })
+    };
+    let ((), _) = store
+        .write(|tables| {
+            for (winner, loser) in [(10, 5), (20, 20), (30, 1), (15, 2), (40, 3)] {
+                record(tables, winner, loser)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    let (removed, _) = store.write(|tables| tables.trim_conflicts(25, 1)).unwrap();
+    assert_eq!(removed, 1, "at most `max`");
+    let (removed, _) = store.write(|tables| tables.trim_conflicts(25, 100)).unwrap();
+    assert_eq!(removed, 1, "stops at the record stamped 30");
+    let kept: Vec<u64> = store
+        .read()
+        .unwrap()
+        .conflicts(None)
+        .unwrap()
+        .iter()
+        .map(|c| c.winner.ts.wall_ns)
+        .collect();
+    assert_eq!(kept, [30, 15, 40]);
+    let (removed, _) = store.write(|tables| tables.trim_conflicts(u64::MAX, 100)).unwrap();
+    assert_eq!(removed, 3);
 }
