@@ -136,9 +136,10 @@ pub async fn pass(
 ) -> Result<(), EngineError> {
     let engine = &setup.engine;
     let horizon = first_younger_than(engine, setup.retention).await?;
-    let hold_horizon = match setup.hold_max.is_zero() {
-        true => 0,
-        false => first_younger_than(engine, setup.hold_max).await?,
+    let hold_horizon = if setup.hold_max.is_zero() {
+        0
+    } else {
+        first_younger_than(engine, setup.hold_max).await?
     };
     let report = setup.peers.as_ref().map(|p| p.report()).unwrap_or_default();
     let acknowledged = setup.peer_names.iter().map(|name| {

@@ -409,6 +409,20 @@ async fn put_key(cluster: &Cluster, i: usize, table: &str, pk: String) {
         .unwrap();
 }
 
+/// How many times `peer` was resynchronised, once it was at least once:
+/// its items can be in before the acknowledgement of the resync is back.
+async fn resyncs(peers: &Arc<meridian::replication::status::PeerStatus>, peer: &str) -> u64 {
+    let count = || {
+        let report = peers.report();
+        report.iter().find(|p| p.peer == peer).map_or(0, |p| p.state.resyncs)
+    };
+    eventually("a resync to be acknowledged", CONVERGE, || async {
+        (count() > 0).then_some(())
+    })
+    .await;
+    count()
+}
+
 fn acked(peers: &meridian::replication::status::PeerStatus, peer: &str) -> u64 {
     let report = peers.report();
     report
@@ -507,12 +521,7 @@ async fn the_change_log_is_trimmed_only_past_what_every_peer_acknowledged_and_a_
     std::fs::remove_dir_all(cluster.dir.path().join("eu-west-1")).unwrap();
     cluster.restart(1).await;
     assert_eq!(converged(&cluster, "trimmed").await, items);
-    let resyncs = peers
-        .report()
-        .iter()
-        .find(|p| p.peer == "eu-west-1")
-        .map(|p| p.state.resyncs);
-    assert_eq!(resyncs, Some(1));
+    assert_eq!(resyncs(&peers, "eu-west-1").await, 1);
     // Its description came with the snapshot: a replica of us-east-1's.
     let described = cluster
         .client(1)
@@ -578,11 +587,40 @@ async fn a_peer_away_longer_than_the_log_is_held_for_it_is_resynchronised_from_a
     cluster.restart(1).await;
     let items = converged(&cluster, "held").await;
     assert_eq!(items.len(), 30);
-    let report = peers.report();
-    let state = &report.iter().find(|p| p.peer == "eu-west-1").unwrap().state;
-    assert_eq!(state.resyncs, 1);
+    assert_eq!(resyncs(&peers, "eu-west-1").await, 1);
     put_key(&cluster, 1, "held", "from-eu-west-1".into()).await;
     put_key(&cluster, 0, "held", "from-us-east-1".into()).await;
     assert_eq!(converged(&cluster, "held").await.len(), 32);
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_region_that_lost_its_data_gets_back_the_writes_it_had_replicated() {
+    // us-east-1 creates the table and writes; eu-west-1 holds a replica.
+    let mut cluster = Cluster::start(2, &[]).await;
+    create_table(&cluster, 0, "reborn").await;
+    for n in 0..20 {
+        put_key(&cluster, 0, "reborn", format!("us{n}")).await;
+        put_key(&cluster, 1, "reborn", format!("eu{n}")).await;
+    }
+    let items = converged(&cluster, "reborn").await;
+    assert_eq!(items.len(), 40);
+
+    // us-east-1 loses its disk. Nothing is trimmed, so eu-west-1's log still
+    // holds all it originated; but what us-east-1 originated is in
+    // eu-west-1's items only, and comes back with a snapshot.
+    cluster.stop(0).await;
+    std::fs::remove_dir_all(cluster.dir.path().join("us-east-1")).unwrap();
+    cluster.restart(0).await;
+    assert_eq!(converged(&cluster, "reborn").await, items);
+    let peers = cluster.node(1).peer_status().unwrap();
+    assert_eq!(resyncs(&peers, "us-east-1").await, 1);
+
+    // Started again on its data, it is the same incarnation: no resync.
+    cluster.stop(0).await;
+    cluster.restart(0).await;
+    put_key(&cluster, 0, "reborn", "after".into()).await;
+    assert_eq!(converged(&cluster, "reborn").await.len(), 41);
+    assert_eq!(resyncs(&peers, "us-east-1").await, 1);
     cluster.shutdown().await;
 }

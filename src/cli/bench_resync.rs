@@ -1,8 +1,9 @@
 //! `meridian bench --scenario resync`: how fast a region that missed
 //! `--items` writes gets them back, by the two ways a peer can: from the
 //! change log (it was away, and the log still held what it missed: the
-//! baseline) and from a snapshot (its data was deleted and the log had been
-//! trimmed, so the other region resynchronises it). Both move the same
+//! baseline) and from a snapshot (its data was deleted, so it comes back
+//! as a new incarnation, and the log had been trimmed too: the other region
+//! resynchronises it). Both move the same
 //! items to the same region; each time runs from the region's start to
 //! its holding every item.
 

@@ -6,11 +6,11 @@
 //!
 //! The region must be stopped: redb locks its file, so opening the engine
 //! on the directory fails while the region runs, and that is the check.
-//! After a restore the region rejoins its peers, which ship what it lacks
-//! from their acknowledged positions, or resynchronise it from snapshots.
 //! The restored copy is a new incarnation of the region: its log ends where
 //! the backup was taken, and peers that applied its entries past that point
-//! must take what it writes next as new entries.
+//! must take what it writes next as new entries. When it rejoins, each peer
+//! resynchronises it from a snapshot (`engine::resync`), which brings back
+//! what it had written after the backup and replicated.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

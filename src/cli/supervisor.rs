@@ -228,7 +228,8 @@ async fn supervise_region(
                             break;
                         }
                         Some((RegionAction::Wipe, reply)) => {
-                            let _ = reply.send(wipe_data(&spec).await);
+                            let wiped = wipe_data(&spec).await;
+                            let _ = reply.send(wiped.map(|m| format!("region {} is down; {m}", spec.region)));
                         }
                         Some((action, reply)) => {
                             let _ = reply.send(Err(format!("region {} is down; cannot {} it", spec.region, format!("{action:?}").to_lowercase())));

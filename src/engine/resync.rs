@@ -1,13 +1,17 @@
 //! Resynchronising a peer from a snapshot. Entries leave the change log
 //! once every peer acknowledged them (`crate::retention`), so a peer that
-//! asks for entries the log no longer holds has lost its data (or comes
-//! back as a new incarnation). Instead of the log, it is sent every table
-//! it replicates as of one consistent snapshot, together with the log
-//! position that snapshot holds: everything this region's log held through
-//! that position is in the snapshot. The peer merges the records by
-//! last-writer-wins, as a backfill does, records the position as applied
-//! (an empty batch of remote changes through it), and takes the log from
-//! there.
+//! asks for entries the log no longer holds was away too long or lost its
+//! data. A peer that comes back as a new incarnation (started on an empty
+//! data directory, or restored from a copy) lost data too, though the log
+//! may hold all it asks for: the writes it had originated and replicated
+//! are in this region's items, not in the changes this region ships.
+//!
+//! Instead of the log, such a peer is sent every table it replicates as of
+//! one consistent snapshot, together with the log position that snapshot
+//! holds: everything this region's log held through that position is in
+//! the snapshot. The peer merges the records by last-writer-wins, as a
+//! backfill does, records the position as applied (an empty batch of remote
+//! changes through it), and takes the log from there.
 
 use std::ops::Bound;
 
@@ -111,6 +115,19 @@ impl Engine {
             }
         });
         rx
+    }
+
+    /// The incarnation of `peer`'s data this region last shipped to (`None`
+    /// before the first time).
+    pub async fn known_incarnation(&self, peer: String) -> Result<Option<u64>, EngineError> {
+        self.read(move |read| Ok(read.peer_incarnation(&peer)?)).await
+    }
+
+    /// Records that this region ships to incarnation `incarnation` of `peer`.
+    pub async fn remember_incarnation(&self, peer: String, incarnation: u64) -> Result<(), EngineError> {
+        self.writer()?
+            .submit(move |batch| Ok(batch.tables.set_peer_incarnation(&peer, incarnation)?))
+            .await
     }
 
     /// Takes a table description from a peer's resync as a replicated table

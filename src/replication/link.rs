@@ -65,22 +65,32 @@ pub async fn ship(ctx: Arc<LinkContext>, conn: quinn::Connection) -> anyhow::Res
         incarnation: ctx.engine.incarnation(),
     };
     write_frame(&mut send, &hello).await?;
-    let (mut from, peer) = match read_frame(&mut recv).await? {
-        Some(Frame::StartV1 { from_seq, region }) => (from_seq, region),
+    let (mut from, peer, incarnation) = match read_frame(&mut recv).await? {
+        Some(Frame::StartV2 {
+            from_seq,
+            region,
+            incarnation,
+        }) => (from_seq, region, incarnation),
         Some(Frame::RefuseV1 { reason }) => anyhow::bail!("peer refused the link: {reason}"),
         other => anyhow::bail!("unexpected answer to hello: {other:?}"),
     };
     // The peer has everything before `from`: from now on the trimmer keeps
-    // what comes after (`retention.rs`). Entries are trimmed only once every
-    // peer acknowledged them, so a peer asking for trimmed ones has lost its
-    // data (or is a new incarnation of it), and shipping what is left would
-    // leave a gap: it is resynchronised from a snapshot instead, and the
-    // log follows from the position the snapshot holds. (`own_changes`
-    // refuses to skip over a trimmed stretch, should a trim race this.)
+    // what comes after (`retention.rs`). A peer that asks for entries the
+    // log no longer holds (it was away too long, or lost its data), or that
+    // is a new incarnation of the one we shipped to (it lost its data, and
+    // the writes it had replicated are in our items, not in our log), is
+    // resynchronised from a snapshot instead, and the log follows from the
+    // position the snapshot holds. (`own_changes` refuses to skip over a
+    // trimmed stretch, should a trim race this.)
     ctx.peers.starts_after(&peer, from.saturating_sub(1));
     let (first_kept, _) = ctx.engine.change_log_bounds().await?;
-    if from < first_kept {
+    let known = ctx.engine.known_incarnation(peer.clone()).await?;
+    let reborn = known.is_some_and(|known| known != incarnation);
+    if from < first_kept || reborn {
         from = resync::send(&ctx, &peer, &mut send, &mut recv).await? + 1;
+    }
+    if known != Some(incarnation) {
+        ctx.engine.remember_incarnation(peer.clone(), incarnation).await?;
     }
     // Batches are pipelined: up to MAX_IN_FLIGHT are sent before the first
     // is acknowledged, so replication lag is not a round trip per batch.
@@ -179,19 +189,25 @@ async fn serve_stream(
     mut recv: quinn::RecvStream,
 ) -> anyhow::Result<()> {
     match read_frame(&mut recv).await? {
-        // A peer of protocol version 2 or older: refused for its version.
+        // Sent only by peers of protocol version 2 or older.
         Some(Frame::HelloV1 {
             protocol,
             cluster,
             region,
-        }) => refuse_or(&ctx, protocol, &cluster, &region, send).await.map(|_| ()),
+        }) => {
+            let reason = refusal(&ctx, protocol, &cluster, &region)
+                .unwrap_or_else(|| format!("a hello without the data's incarnation (protocol {protocol})"));
+            refuse(send, &region, reason).await
+        }
         Some(Frame::HelloV2 {
             protocol,
             cluster,
             region,
             incarnation,
         }) => {
-            let send = refuse_or(&ctx, protocol, &cluster, &region, send).await?;
+            if let Some(reason) = refusal(&ctx, protocol, &cluster, &region) {
+                return refuse(send, &region, reason).await;
+            }
             ctx.register(&region, &conn);
             let origin = Origin { region, incarnation };
             receive_changes(ctx, origin, send, recv).await
@@ -201,17 +217,10 @@ async fn serve_stream(
     }
 }
 
-/// Refuses a shipping stream whose hello does not fit this region (another
-/// protocol version or cluster, or this region itself), telling the peer
-/// why; else hands the stream back.
-async fn refuse_or(
-    ctx: &LinkContext,
-    protocol: u32,
-    cluster: &str,
-    region: &str,
-    mut send: quinn::SendStream,
-) -> anyhow::Result<quinn::SendStream> {
-    let refusal = if protocol != PROTOCOL_VERSION {
+/// Why a shipping stream's hello does not fit this region (another protocol
+/// version or cluster, or this region itself), if it does not.
+fn refusal(ctx: &LinkContext, protocol: u32, cluster: &str, region: &str) -> Option<String> {
+    if protocol != PROTOCOL_VERSION {
         Some(format!("protocol version {protocol} is not {PROTOCOL_VERSION}"))
     } else if cluster != ctx.cluster {
         Some(format!("cluster {cluster:?} is not {:?}", ctx.cluster))
@@ -219,10 +228,11 @@ async fn refuse_or(
         Some("a region cannot link to itself".to_string())
     } else {
         None
-    };
-    let Some(reason) = refusal else {
-        return Ok(send);
-    };
+    }
+}
+
+/// Refuses a shipping stream, telling the peer why.
+async fn refuse(mut send: quinn::SendStream, region: &str, reason: String) -> anyhow::Result<()> {
     tracing::warn!(peer = %region, %reason, "refusing replication link");
     write_frame(&mut send, &Frame::RefuseV1 { reason: reason.clone() }).await?;
     let _ = send.finish();
@@ -250,9 +260,10 @@ async fn receive_changes(
 ) -> anyhow::Result<()> {
     let applied = ctx.engine.applied_position(origin.clone()).await?;
     let peer = origin.region.clone();
-    let start = Frame::StartV1 {
+    let start = Frame::StartV2 {
         from_seq: applied + 1,
         region: ctx.region.clone(),
+        incarnation: ctx.engine.incarnation(),
     };
     write_frame(&mut send, &start).await?;
     ctx.peers.connected(&peer, true);

@@ -14,9 +14,10 @@ use crate::store::{Change, ItemRecord};
 /// The replication protocol version this build speaks. 2: table
 /// descriptions inside `BatchV1` carry stream and TTL settings (trailing
 /// `TableMeta` fields a version-1 peer would misread), so version-1 peers
-/// are refused. 3: the shipper says which incarnation of its data it ships
-/// (`HelloV2`), and a receiver too far behind the shipper's trimmed log is
-/// resynchronised from a snapshot (`ResyncV1`).
+/// are refused. 3: both sides say which incarnation of their data they are
+/// (`HelloV2`, `StartV2`), and a receiver too far behind the shipper's
+/// trimmed log, or a new incarnation of one, is resynchronised from a
+/// snapshot (`ResyncV1`).
 pub const PROTOCOL_VERSION: u32 = 3;
 /// Largest frame accepted, in bytes (a batch of 400 KB items fits many times).
 pub const MAX_FRAME_BYTES: usize = 64 * 1024 * 1024;
@@ -65,6 +66,12 @@ pub enum Frame {
     /// The resync is complete: the receiver records the shipper's log as
     /// applied through `through`, acknowledges it, and batches follow.
     ResyncEndV1 { through: u64 },
+    /// `StartV1` with the incarnation of the receiver's data.
+    StartV2 {
+        from_seq: u64,
+        region: String,
+        incarnation: u64,
+    },
 }
 
 /// Why a frame could not be read or written.

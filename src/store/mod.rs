@@ -399,6 +399,11 @@ fn applied_key(origin: &str) -> String {
     format!("applied/{origin}")
 }
 
+/// The META key of the incarnation `peer` had when we last shipped to it.
+fn peer_incarnation_key(peer: &str) -> String {
+    format!("peer_incarnation/{peer}")
+}
+
 impl<'t> WriteTables<'t> {
     fn open(txn: &'t redb::WriteTransaction) -> Result<WriteTables<'t>, StoreError> {
         let log = txn.open_table(LOG)?;
@@ -567,6 +572,11 @@ impl WriteTables<'_> {
         Ok(())
     }
 
+    /// Records which incarnation of `peer`'s data we ship to.
+    pub fn set_peer_incarnation(&mut self, peer: &str, incarnation: u64) -> Result<(), StoreError> {
+        self.set_meta(&peer_incarnation_key(peer), incarnation)
+    }
+
     /// Makes this database a new incarnation of the region (see
     /// `Store::incarnation`), as of the next open; returns it.
     pub fn renew_incarnation(&mut self) -> Result<u64, StoreError> {
@@ -698,6 +708,12 @@ impl ReadTables {
     pub fn applied(&self, origin: &str) -> Result<u64, StoreError> {
         let meta = self.txn.open_table(META)?;
         Ok(meta.get(applied_key(origin).as_str())?.map(|v| v.value()).unwrap_or(0))
+    }
+
+    /// The incarnation of `peer`'s data we last shipped to, if we have.
+    pub fn peer_incarnation(&self, peer: &str) -> Result<Option<u64>, StoreError> {
+        let meta = self.txn.open_table(META)?;
+        Ok(meta.get(peer_incarnation_key(peer).as_str())?.map(|v| v.value()))
     }
 
     /// A background worker's cursor, if it stored one.
