@@ -31,6 +31,7 @@ pub mod expr;
 pub mod metrics;
 pub mod model;
 pub mod node;
+pub mod periodic;
 pub mod pitr;
 pub mod replication;
 pub mod retention;

@@ -27,6 +27,7 @@ use tokio::task::JoinHandle;
 use tracing::Instrument;
 
 use crate::engine::{Engine, EngineError};
+use crate::periodic;
 use crate::replication::status::PeerStatus;
 
 /// The worker's name, in logs and status.
@@ -85,28 +86,33 @@ pub struct TrimmerSetup {
 pub fn spawn_trimmer(setup: TrimmerSetup, shutdown: watch::Receiver<bool>) -> (Arc<TrimmerStatus>, JoinHandle<()>) {
     let status = Arc::new(TrimmerStatus::default());
     let span = tracing::info_span!("worker", name = WORKER, region = %setup.engine.region());
-    let task = tokio::spawn(run(setup, shutdown, status.clone()).instrument(span));
+    let interval = setup.interval;
+    let trimmer = Trimmer {
+        setup,
+        status: status.clone(),
+    };
+    let task = tokio::spawn(periodic::run_every(interval, trimmer, shutdown).instrument(span));
     (status, task)
 }
 
-async fn run(setup: TrimmerSetup, mut shutdown: watch::Receiver<bool>, status: Arc<TrimmerStatus>) {
-    loop {
-        tokio::select! {
-            _ = shutdown.wait_for(|stop| *stop) => break,
-            _ = tokio::time::sleep(setup.interval) => {}
-        }
-        match pass(&setup, &shutdown, &status).await {
-            Ok(()) => {
-                status.passes.fetch_add(1, Ordering::Relaxed);
-            }
-            Err(EngineError::Stopped) => break,
-            Err(error) => {
-                status.errors.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(%error, "change-log trim failed; retrying at the next interval");
-            }
-        }
+/// The trimmer as a periodic worker.
+struct Trimmer {
+    setup: TrimmerSetup,
+    status: Arc<TrimmerStatus>,
+}
+
+impl periodic::Pass for Trimmer {
+    fn name(&self) -> &'static str {
+        WORKER
     }
-    tracing::debug!("change-log trimmer stopped");
+
+    fn counters(&self) -> (&AtomicU64, &AtomicU64) {
+        (&self.status.passes, &self.status.errors)
+    }
+
+    async fn run(&self, shutdown: &watch::Receiver<bool>) -> Result<(), EngineError> {
+        pass(&self.setup, shutdown, &self.status).await
+    }
 }
 
 /// The first log position some reader may still need: the streams' horizon

@@ -30,6 +30,7 @@ use tracing::Instrument;
 use crate::config::TtlConfig;
 use crate::engine::{Engine, EngineError};
 use crate::model::table::{Replica, ReplicaStatus};
+use crate::periodic;
 
 /// The worker's name, in logs and status.
 pub const WORKER: &str = "ttl-sweeper";
@@ -75,29 +76,35 @@ pub fn spawn_sweeper(
 ) -> (Arc<SweeperStatus>, JoinHandle<()>) {
     let status = Arc::new(SweeperStatus::default());
     let span = tracing::info_span!("worker", name = WORKER, region = %engine.region());
-    let task = tokio::spawn(run(engine, config, shutdown, status.clone()).instrument(span));
+    let interval = Duration::from_millis(config.sweep_interval_ms);
+    let sweeper = Sweeper {
+        engine,
+        config,
+        status: status.clone(),
+    };
+    let task = tokio::spawn(periodic::run_every(interval, sweeper, shutdown).instrument(span));
     (status, task)
 }
 
-async fn run(engine: Engine, config: TtlConfig, mut shutdown: watch::Receiver<bool>, status: Arc<SweeperStatus>) {
-    let interval = Duration::from_millis(config.sweep_interval_ms);
-    loop {
-        tokio::select! {
-            _ = shutdown.wait_for(|stop| *stop) => break,
-            _ = tokio::time::sleep(interval) => {}
-        }
-        match sweep(&engine, &config, &shutdown, &status).await {
-            Ok(()) => {
-                status.passes.fetch_add(1, Ordering::Relaxed);
-            }
-            Err(EngineError::Stopped) => break,
-            Err(error) => {
-                status.errors.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(%error, "TTL sweep failed; retrying at the next interval");
-            }
-        }
+/// The sweeper as a periodic worker.
+struct Sweeper {
+    engine: Engine,
+    config: TtlConfig,
+    status: Arc<SweeperStatus>,
+}
+
+impl periodic::Pass for Sweeper {
+    fn name(&self) -> &'static str {
+        WORKER
     }
-    tracing::debug!("TTL sweeper stopped");
+
+    fn counters(&self) -> (&AtomicU64, &AtomicU64) {
+        (&self.status.passes, &self.status.errors)
+    }
+
+    async fn run(&self, shutdown: &watch::Receiver<bool>) -> Result<(), EngineError> {
+        sweep(&self.engine, &self.config, shutdown, &self.status).await
+    }
 }
 
 fn now_secs(engine: &Engine) -> f64 {
