@@ -396,7 +396,6 @@ async fn metrics_and_status_report_requests_links_and_lag() {
     cluster.shutdown().await;
 }
 
-/// The position of our change log that `peer` acknowledged.
 /// Puts an item of key `pk` (and nothing else) into `table` in region `i`.
 async fn put_key(cluster: &Cluster, i: usize, table: &str, pk: String) {
     cluster
@@ -423,6 +422,7 @@ async fn resyncs(peers: &Arc<meridian::replication::status::PeerStatus>, peer: &
     count()
 }
 
+/// The position of our change log that `peer` acknowledged.
 fn acked(peers: &meridian::replication::status::PeerStatus, peer: &str) -> u64 {
     let report = peers.report();
     report
@@ -433,8 +433,7 @@ fn acked(peers: &meridian::replication::status::PeerStatus, peer: &str) -> u64 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_change_log_is_trimmed_only_past_what_every_peer_acknowledged_and_a_peer_that_lost_its_data_is_resynchronised()
- {
+async fn the_log_is_trimmed_past_what_peers_acknowledged_and_a_peer_that_lost_its_data_is_resynchronised() {
     let mut config = meridian::config::NodeConfig::default();
     config.streams.retention_secs = 1;
     config.storage.log_trim_interval_ms = 100;

@@ -36,8 +36,9 @@ pub struct PeerState {
     pub shipped: u64,
     /// Our log position the peer acknowledged (it has everything up to it).
     pub acked_seq: u64,
-    /// Times the peer asked for changes our log no longer holds (it lost
-    /// its data) and was resynchronised from a snapshot instead.
+    /// Times the peer was resynchronised from a snapshot: it asked for
+    /// changes our log no longer holds, or came back as a new incarnation
+    /// (it lost its data).
     pub resyncs: u64,
     /// (local apply time ns, lag ms) of the latest applied changes.
     #[serde(skip)]
