@@ -82,6 +82,22 @@ pub struct TrimmerSetup {
     pub peer_names: Vec<String>,
 }
 
+impl TrimmerSetup {
+    /// A setup whose pass removes all of `engine`'s change log but its last
+    /// entry: no retention, no peers holding anything back (benchmarks).
+    pub fn keep_nothing(engine: Engine) -> TrimmerSetup {
+        TrimmerSetup {
+            engine,
+            interval: Duration::ZERO,
+            retention: Duration::ZERO,
+            hold_max: Duration::ZERO,
+            conflict_retention: Duration::ZERO,
+            peers: None,
+            peer_names: Vec::new(),
+        }
+    }
+}
+
 /// Starts the trimmer; it stops when `shutdown` turns true.
 pub fn spawn_trimmer(setup: TrimmerSetup, shutdown: watch::Receiver<bool>) -> (Arc<TrimmerStatus>, JoinHandle<()>) {
     let status = Arc::new(TrimmerStatus::default());
@@ -270,13 +286,9 @@ mod tests {
         assert_eq!(engine.conflicts(None).await.unwrap().len(), 2);
 
         let setup = TrimmerSetup {
-            engine: engine.clone(),
-            interval: Duration::ZERO,
             retention: Duration::from_secs(3600),
-            hold_max: Duration::ZERO,
             conflict_retention: Duration::from_secs(60),
-            peers: None,
-            peer_names: Vec::new(),
+            ..TrimmerSetup::keep_nothing(engine.clone())
         };
         let (_stop, shutdown) = watch::channel(false);
         let status = TrimmerStatus::default();

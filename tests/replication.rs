@@ -516,9 +516,7 @@ async fn the_log_is_trimmed_past_what_peers_acknowledged_and_a_peer_that_lost_it
     // A peer that lost its data asks for changes from the start, which are
     // gone: it is resynchronised from a snapshot rather than sent the rest
     // with a gap, and gets the table and every item back.
-    cluster.stop(1).await;
-    std::fs::remove_dir_all(cluster.dir.path().join("eu-west-1")).unwrap();
-    cluster.restart(1).await;
+    cluster.wipe_and_restart(1).await;
     assert_eq!(converged(&cluster, "trimmed").await, items);
     assert_eq!(resyncs(&peers, "eu-west-1").await, 1);
     // Its description came with the snapshot: a replica of us-east-1's.
@@ -608,9 +606,7 @@ async fn a_region_that_lost_its_data_gets_back_the_writes_it_had_replicated() {
     // us-east-1 loses its disk. Nothing is trimmed, so eu-west-1's log still
     // holds all it originated; but what us-east-1 originated is in
     // eu-west-1's items only, and comes back with a snapshot.
-    cluster.stop(0).await;
-    std::fs::remove_dir_all(cluster.dir.path().join("us-east-1")).unwrap();
-    cluster.restart(0).await;
+    cluster.wipe_and_restart(0).await;
     assert_eq!(converged(&cluster, "reborn").await, items);
     let peers = cluster.node(1).peer_status().unwrap();
     assert_eq!(resyncs(&peers, "us-east-1").await, 1);

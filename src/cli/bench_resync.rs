@@ -100,15 +100,7 @@ async fn come_back(cluster: &mut BenchCluster, items: usize) -> anyhow::Result<D
 /// One trimmer pass over the first region's log that keeps nothing but the
 /// last entry (no retention, no peer holding anything back).
 async fn trim_everything(cluster: &BenchCluster) -> anyhow::Result<()> {
-    let setup = TrimmerSetup {
-        engine: cluster.nodes[0].engine().clone(),
-        interval: Duration::ZERO,
-        retention: Duration::ZERO,
-        hold_max: Duration::ZERO,
-        conflict_retention: Duration::ZERO,
-        peers: None,
-        peer_names: Vec::new(),
-    };
+    let setup = TrimmerSetup::keep_nothing(cluster.nodes[0].engine().clone());
     let (_stop, shutdown) = watch::channel(false);
     crate::retention::pass(&setup, &shutdown, &TrimmerStatus::default()).await?;
     Ok(())

@@ -6,7 +6,7 @@
 //! 3. PutItem flat out again, nothing else: a second baseline, so drift over
 //!    the run shows up as the gap between the two baselines.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tokio::sync::watch;
 
@@ -34,15 +34,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
 
     // 2. One trimmer pass over the backlog (retention zero, no peers: all of
     // the log but its last entry goes) while PutItem runs.
-    let setup = TrimmerSetup {
-        engine: node.engine().clone(),
-        interval: Duration::ZERO,
-        retention: Duration::ZERO,
-        hold_max: Duration::ZERO,
-        conflict_retention: Duration::ZERO,
-        peers: None,
-        peer_names: Vec::new(),
-    };
+    let setup = TrimmerSetup::keep_nothing(node.engine().clone());
     let trim = tokio::spawn(async move {
         let (_stop, shutdown) = watch::channel(false);
         let status = TrimmerStatus::default();

@@ -131,6 +131,15 @@ impl Cluster {
         self.nodes[i] = Some(node);
     }
 
+    /// Stops region `i`, deletes its data directory (a lost disk) and
+    /// starts it again, empty.
+    pub async fn wipe_and_restart(&mut self, i: usize) {
+        self.stop(i).await;
+        let name = &self.topology.region[i].name;
+        std::fs::remove_dir_all(self.dir.path().join(name)).unwrap();
+        self.restart(i).await;
+    }
+
     /// Stops every region.
     pub async fn shutdown(mut self) {
         for i in 0..self.nodes.len() {
