@@ -31,11 +31,21 @@ pub struct Frame {
     pub journal: Vec<u8>,
 }
 
+/// Zeros written ahead of the frames at a time (see `Wal::prepared`).
+const EXTEND_BYTES: u64 = 1 << 20;
+
 /// The open log file.
 pub struct Wal {
     file: File,
     /// Bytes of whole frames; the next frame is written here.
     len: u64,
+    /// The file's length: blocks already written, zeros beyond the frames.
+    /// Frames are written into them rather than appended, because an
+    /// `fdatasync` after an append also commits the file's new size and
+    /// blocks to the file system's journal (measured here: 0.48 ms against
+    /// 0.26 ms p50 for a 3 KB frame). Zeros end the log on reading, as a
+    /// torn frame does.
+    prepared: u64,
 }
 
 impl Wal {
@@ -52,7 +62,8 @@ impl Wal {
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes)?;
         let (frames, len) = parse(&bytes);
-        Ok((Wal { file, len }, frames))
+        let prepared = bytes.len() as u64;
+        Ok((Wal { file, len, prepared }, frames))
     }
 
     /// Appends one group's frame, not yet synced. On failure the log is cut
@@ -66,6 +77,15 @@ impl Wal {
         frame.extend_from_slice(&checksum(group, journal).to_le_bytes());
         frame.extend_from_slice(&group.to_le_bytes());
         frame.extend_from_slice(journal);
+        let end = self.len + frame.len() as u64;
+        if end > self.prepared {
+            let target = end + EXTEND_BYTES;
+            let zeros = vec![0; (target - self.prepared) as usize];
+            if let Err(e) = self.file.write_all_at(&zeros, self.prepared) {
+                return Err(AppendError::NotWritten(e));
+            }
+            self.prepared = target;
+        }
         match self.file.write_all_at(&frame, self.len) {
             Ok(()) => {
                 self.len += frame.len() as u64;
@@ -92,6 +112,7 @@ impl Wal {
     }
 
     fn cut_back(&mut self) -> io::Result<()> {
+        self.prepared = self.len;
         self.file.set_len(self.len)?;
         self.file.sync_data()
     }
@@ -190,8 +211,9 @@ mod tests {
         let (_dir, path, mut wal) = fresh_wal();
         wal.append(1, b"kept").unwrap();
         wal.append(2, b"torn frame").unwrap();
+        let frames_end = wal.len() as usize;
         drop(wal);
-        let full = std::fs::read(&path).unwrap();
+        let full = std::fs::read(&path).unwrap()[..frames_end].to_vec();
         for cut in HEADER + 4..full.len() {
             std::fs::write(&path, &full[..cut]).unwrap();
             let (wal, frames) = Wal::open(&path).unwrap();
@@ -202,6 +224,28 @@ mod tests {
         *flipped.last_mut().unwrap() ^= 1;
         std::fs::write(&path, &flipped).unwrap();
         assert_eq!(Wal::open(&path).unwrap().1, vec![frame(1, b"kept")]);
+    }
+
+    #[test]
+    fn frames_go_into_zeros_written_ahead_of_them() {
+        let (_dir, path, mut wal) = fresh_wal();
+        wal.append(1, b"first").unwrap();
+        let file_len = || std::fs::metadata(&path).unwrap().len();
+        assert_eq!(file_len(), wal.len() + EXTEND_BYTES);
+        drop(wal);
+        // The zeros end the log; the next frame goes where they begin and
+        // the file does not grow.
+        let (mut wal, frames) = Wal::open(&path).unwrap();
+        assert_eq!(frames, vec![frame(1, b"first")]);
+        wal.append(2, b"second").unwrap();
+        assert_eq!(file_len(), (HEADER + 5) as u64 + EXTEND_BYTES);
+        // A frame past the zeros writes more of them first.
+        let big = vec![7; EXTEND_BYTES as usize];
+        wal.append(3, &big).unwrap();
+        assert_eq!(file_len(), wal.len() + EXTEND_BYTES);
+        drop(wal);
+        let groups: Vec<u64> = Wal::open(&path).unwrap().1.iter().map(|f| f.group).collect();
+        assert_eq!(groups, vec![1, 2, 3]);
     }
 
     #[test]
