@@ -439,8 +439,13 @@ async fn sample(
             tokio::spawn(driver);
             let mut latencies = Vec::new();
             let mut n = 0u64;
+            // Each connection sends every `period`; their first sends are
+            // spread over one period, so that together they send at an even
+            // `rate` rather than in bursts of `connections` at once.
             let mut pace = rate.map(|r| {
-                let mut ticks = tokio::time::interval(Duration::from_secs_f64(connections as f64 / r));
+                let period = Duration::from_secs_f64(connections as f64 / r);
+                let first = start + period.mul_f64(conn as f64 / connections as f64);
+                let mut ticks = tokio::time::interval_at(first.into(), period);
                 ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 ticks
             });
