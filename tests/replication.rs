@@ -557,6 +557,7 @@ async fn a_peer_away_longer_than_the_log_is_held_for_it_is_resynchronised_from_a
     config.storage.log_hold_max_secs = 1;
     let mut cluster = Cluster::start_configured(2, &[], 2, config).await;
     create_table(&cluster, 0, "held").await;
+    create_table(&cluster, 0, "doomed").await;
     for n in 0..10 {
         put_key(&cluster, 0, "held", format!("a{n}")).await;
     }
@@ -564,9 +565,17 @@ async fn a_peer_away_longer_than_the_log_is_held_for_it_is_resynchronised_from_a
     let peers = cluster.node(0).peer_status().unwrap();
     let engine = cluster.node(0).engine().clone();
 
-    // eu-west-1 away: past the hold, what it did not acknowledge is trimmed.
+    // eu-west-1 away: past the hold, what it did not acknowledge is trimmed,
+    // the deletion of "doomed" among it.
     cluster.stop(1).await;
     let acked_before = acked(&peers, "eu-west-1");
+    cluster
+        .client(0)
+        .delete_table()
+        .table_name("doomed")
+        .send()
+        .await
+        .unwrap();
     for n in 0..20 {
         put_key(&cluster, 0, "held", format!("b{n}")).await;
     }
@@ -585,6 +594,9 @@ async fn a_peer_away_longer_than_the_log_is_held_for_it_is_resynchronised_from_a
     let items = converged(&cluster, "held").await;
     assert_eq!(items.len(), 30);
     assert_eq!(resyncs(&peers, "eu-west-1").await, 1);
+    // The snapshot holds no "doomed", and says eu-west-1 must drop it.
+    let tables = cluster.client(1).list_tables().send().await.unwrap();
+    assert_eq!(tables.table_names(), ["held"]);
     put_key(&cluster, 1, "held", "from-eu-west-1".into()).await;
     put_key(&cluster, 0, "held", "from-us-east-1".into()).await;
     assert_eq!(converged(&cluster, "held").await.len(), 32);

@@ -241,6 +241,7 @@ impl Engine {
                     ts: batch.hlc.now(),
                     region: batch.region.to_string(),
                 };
+                batch.record_deleted(&meta, &version);
                 let change = TableChange::Deleted {
                     name: name.clone(),
                     table_id: meta.table_id.clone(),

@@ -233,6 +233,7 @@ pub(super) fn apply_table(
             Some(existing) if &existing.table_id == table_id => {
                 batch.tables.delete_items(existing.storage_id)?;
                 batch.set_table(name, None);
+                batch.record_deleted(&existing, &version);
                 true
             }
             _ => false,

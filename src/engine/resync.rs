@@ -12,6 +12,11 @@
 //! the snapshot. The peer merges the records by last-writer-wins, as a
 //! backfill does, records the position as applied (an empty batch of remote
 //! changes through it), and takes the log from there.
+//!
+//! A table deleted, or a replica removed, while the peer was away is not in
+//! the snapshot, and the log entry that said so may be trimmed: the
+//! snapshot therefore begins with the tables this region knows the peer
+//! must drop (`DroppedTable`), and the peer drops its copies of them.
 
 use std::ops::Bound;
 
@@ -21,7 +26,7 @@ use super::remote::{self, ApplyReport};
 use super::{Engine, EngineError};
 use crate::model::TableMeta;
 use crate::model::value::item_size;
-use crate::store::{ItemRecord, TableChange, Version};
+use crate::store::{DroppedTable, ItemRecord, TableChange, Version};
 
 /// Bytes of items that close a snapshot chunk before its record count does,
 /// so a chunk of large items stays far below the frame limit.
@@ -32,6 +37,8 @@ const CHUNK_BYTES: usize = 4 << 20;
 pub enum ResyncPart {
     /// First: the snapshot holds this region's log through `through`.
     Start { through: u64 },
+    /// Second: the tables the peer must drop.
+    Dropped(Vec<DroppedTable>),
     /// A table the peer replicates; its records follow.
     Table(Box<TableMeta>),
     /// Records of the last table, tombstones included.
@@ -83,7 +90,8 @@ impl Engine {
                 store.until_durable_blocking(read.group())?;
                 if !send(Ok(ResyncPart::Start {
                     through: read.last_seq()?,
-                })) {
+                })) || !send(Ok(ResyncPart::Dropped(read.dropped_tables(&peer)?)))
+                {
                     return Ok(());
                 }
                 for name in read.table_names(None, usize::MAX)? {
@@ -127,6 +135,40 @@ impl Engine {
     pub async fn remember_incarnation(&self, peer: String, incarnation: u64) -> Result<(), EngineError> {
         self.writer()?
             .submit(move |batch| Ok(batch.tables.set_peer_incarnation(&peer, incarnation)?))
+            .await
+    }
+
+    /// Drops this region's copies of the tables a peer's resync says it must
+    /// no longer hold: a deleted table as a replicated deletion is applied,
+    /// a table this region was removed from if the description it holds is
+    /// older than the removal. Returns how many were dropped.
+    pub async fn drop_tables(&self, dropped: Vec<DroppedTable>) -> Result<usize, EngineError> {
+        self.writer()?
+            .submit(move |batch| {
+                let mut count = 0;
+                for dropped in dropped {
+                    let _ = batch.hlc.observe(dropped.version.ts);
+                    let Some(local) = batch.table(&dropped.name)?.filter(|m| m.table_id == dropped.table_id) else {
+                        continue;
+                    };
+                    if dropped.deleted {
+                        let change = TableChange::Deleted {
+                            name: dropped.name,
+                            table_id: dropped.table_id,
+                        };
+                        remote::apply_table(batch, dropped.version, change, &mut ApplyReport::default())?;
+                    } else if (local.changed, local.changed_by.as_str())
+                        < (dropped.version.ts, dropped.version.region.as_str())
+                    {
+                        batch.tables.delete_items(local.storage_id)?;
+                        batch.set_table(&dropped.name, None);
+                    } else {
+                        continue;
+                    }
+                    count += 1;
+                }
+                Ok(count)
+            })
             .await
     }
 
@@ -209,8 +251,9 @@ mod tests {
         let parts = parts(&engine, "eu-west-1", 2).await;
         let (_, last) = engine.change_log_bounds().await.unwrap();
         assert!(matches!(parts[0], ResyncPart::Start { through } if through == last));
-        assert!(matches!(&parts[1], ResyncPart::Table(meta) if meta.name == "global"));
-        let records: Vec<&ItemRecord> = parts[2..]
+        assert!(matches!(&parts[1], ResyncPart::Dropped(dropped) if dropped.is_empty()));
+        assert!(matches!(&parts[2], ResyncPart::Table(meta) if meta.name == "global"));
+        let records: Vec<&ItemRecord> = parts[3..]
             .iter()
             .flat_map(|part| match part {
                 ResyncPart::Records(records) => records.iter().map(|(_, r)| r).collect::<Vec<_>>(),
@@ -221,14 +264,82 @@ mod tests {
         assert_eq!(records.len(), 5);
         assert_eq!(records.iter().filter(|r| r.item.is_none()).count(), 1);
         assert!(
-            parts[2..]
+            parts[3..]
                 .iter()
                 .all(|p| matches!(p, ResyncPart::Records(r) if r.len() <= 2))
         );
 
         // A region no table lists gets the position and nothing else.
         let parts = super::tests::parts(&engine, "ap-southeast-2", 2).await;
-        assert_eq!(parts.len(), 1);
+        assert!(matches!(&parts[..], [ResyncPart::Start { .. }, ResyncPart::Dropped(d)] if d.is_empty()));
         engine.shutdown();
+    }
+
+    /// A table with replicas in `regions`, as a replicated creation makes it.
+    async fn global_table(engine: &Engine, name: &str, regions: &[&str]) -> TableMeta {
+        engine.create_table(NewTable::keyed_by_pk(name)).await.unwrap();
+        let regions: Vec<String> = regions.iter().map(|r| r.to_string()).collect();
+        engine
+            .update_table(name.into(), move |meta| {
+                for region in regions {
+                    meta.replicas.push(Replica {
+                        region,
+                        status: ReplicaStatus::Active,
+                    });
+                }
+                Ok(())
+            })
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_resync_tells_the_peer_which_tables_to_drop_and_the_peer_drops_them() {
+        let regions = ["us-east-1", "eu-west-1", "ap-southeast-2"];
+        let hlc = || Hlc::new(0, std::time::Duration::from_secs(1));
+        let (here, there) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let config = StorageConfig::default();
+        let shipper = Engine::open(here.path(), "us-east-1", hlc(), &config).unwrap();
+        let peer = Engine::open(there.path(), "eu-west-1", hlc(), &config).unwrap();
+        let mut copies = Vec::new();
+        for name in ["deleted", "left", "kept", "readded"] {
+            copies.push(global_table(&shipper, name, &regions).await);
+            peer.adopt_table(Box::new(copies.last().unwrap().clone()))
+                .await
+                .unwrap();
+            peer.write_item(name.into(), put("k")).await.unwrap();
+        }
+        shipper.delete_table("deleted".into()).await.unwrap();
+        let without_peer = |meta: &mut TableMeta| {
+            meta.replicas.retain(|r| r.region != "eu-west-1");
+            Ok(())
+        };
+        shipper.update_table("left".into(), without_peer).await.unwrap();
+        shipper.update_table("readded".into(), without_peer).await.unwrap();
+        // The peer saw "readded" change after the removal (it was added back):
+        // its own newer description wins over the removal.
+        let mut newer = copies[3].clone();
+        newer.changed = shipper.hlc().now();
+        peer.adopt_table(Box::new(newer)).await.unwrap();
+
+        let dropped = match &parts(&shipper, "eu-west-1", 10).await[1] {
+            ResyncPart::Dropped(dropped) => dropped.clone(),
+            other => panic!("expected the dropped tables, got {other:?}"),
+        };
+        let mut names: Vec<(&str, bool)> = dropped.iter().map(|d| (d.name.as_str(), d.deleted)).collect();
+        names.sort();
+        assert_eq!(names, vec![("deleted", true), ("left", false), ("readded", false)]);
+        // Nothing for a region still holding every table but the deleted one.
+        match &parts(&shipper, "ap-southeast-2", 10).await[1] {
+            ResyncPart::Dropped(dropped) => assert_eq!(dropped.len(), 1),
+            other => panic!("expected the dropped tables, got {other:?}"),
+        }
+
+        assert_eq!(peer.drop_tables(dropped).await.unwrap(), 2);
+        for (name, exists) in [("deleted", false), ("left", false), ("kept", true), ("readded", true)] {
+            assert_eq!(peer.describe_table(name.into()).await.is_ok(), exists, "{name}");
+        }
+        shipper.shutdown();
+        peer.shutdown();
     }
 }

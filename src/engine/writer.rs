@@ -21,7 +21,7 @@ use super::error::EngineError;
 use super::schema_cache::{SchemaCache, changes_schema};
 use crate::clock::Hlc;
 use crate::model::TableMeta;
-use crate::store::{Store, StoreError, WriteTables};
+use crate::store::{DroppedTable, Store, StoreError, Version, WriteTables};
 
 /// Called after the group's commit with whether it succeeded.
 pub type Reply = Box<dyn FnOnce(Result<(), Arc<StoreError>>) + Send>;
@@ -43,6 +43,8 @@ pub struct Batch<'a, 't> {
     /// Whether a table (by storage id) keeps PITR history, as looked up in
     /// this group: every write asks, and the store is asked once.
     keeps_history: HashMap<u64, bool>,
+    /// Tables regions must drop, written when the group ends.
+    dropped: Vec<DroppedTable>,
 }
 
 impl Batch<'_, '_> {
@@ -87,12 +89,33 @@ impl Batch<'_, '_> {
     }
 
     /// Replaces (or with `None`, removes) a table description; written to the
-    /// store once, when the group ends.
+    /// store once, when the group ends. A new description of the same table
+    /// without some of its replicas records that those regions drop it
+    /// (`DroppedTable`; a deletion is recorded by `record_deleted`).
     pub fn set_table(&mut self, name: &str, meta: Option<TableMeta>) {
         let previous = self.metas.get(name).and_then(Option::as_ref);
         // A table not loaded in this group counts as changed (conservative).
         if changes_schema(previous, meta.as_ref()) {
             self.schema_changed = true;
+        }
+        if let (Some(previous), Some(new)) = (previous, &meta)
+            && previous.table_id == new.table_id
+        {
+            let version = Version {
+                ts: new.changed,
+                region: new.changed_by.clone(),
+            };
+            let removed = previous.replicas.iter().filter(|r| new.replica(&r.region).is_none());
+            let dropped: Vec<DroppedTable> = removed
+                .map(|r| DroppedTable {
+                    name: name.to_string(),
+                    table_id: new.table_id.clone(),
+                    region: r.region.clone(),
+                    version: version.clone(),
+                    deleted: false,
+                })
+                .collect();
+            self.dropped.extend(dropped);
         }
         match self.metas.get_mut(name) {
             Some(slot) => *slot = meta,
@@ -103,6 +126,19 @@ impl Batch<'_, '_> {
         if !self.dirty.iter().any(|n| n == name) {
             self.dirty.push(name.to_string());
         }
+    }
+
+    /// Records that every replica of `meta`, deleted by the change `version`,
+    /// drops it (see `DroppedTable`).
+    pub fn record_deleted(&mut self, meta: &TableMeta, version: &Version) {
+        let dropped = meta.replicas.iter().map(|r| DroppedTable {
+            name: meta.name.clone(),
+            table_id: meta.table_id.clone(),
+            region: r.region.clone(),
+            version: version.clone(),
+            deleted: true,
+        });
+        self.dropped.extend(dropped);
     }
 
     /// Whether table `storage_id` keeps PITR history; `lookup` asks the
@@ -134,6 +170,9 @@ impl Batch<'_, '_> {
     }
 
     fn flush(&mut self) -> Result<(), StoreError> {
+        for dropped in std::mem::take(&mut self.dropped) {
+            self.tables.record_dropped(&dropped)?;
+        }
         for name in std::mem::take(&mut self.dirty) {
             match self.metas.get(&name) {
                 Some(Some(meta)) => self.tables.put_table(meta)?,
@@ -361,6 +400,7 @@ fn run(setup: WriterSetup, mut jobs: mpsc::Receiver<Submitted>, group_max: usize
                     dirty: Vec::new(),
                     schema_changed: false,
                     keeps_history: HashMap::new(),
+                    dropped: Vec::new(),
                 };
                 for queued in group.drain(..) {
                     replies.push((queued.job)(&mut batch));

@@ -25,6 +25,7 @@ pub async fn send(ctx: &LinkContext, peer: &str, send: &mut SendStream, recv: &m
                 through = Some(position);
                 Frame::ResyncV1 { through: position }
             }
+            ResyncPart::Dropped(dropped) => Frame::ResyncDroppedV1 { dropped },
             ResyncPart::Table(meta) => {
                 tables += 1;
                 Frame::ResyncTableV1 { meta }
@@ -60,9 +61,12 @@ pub async fn receive(
     tracing::info!(region = %ctx.region, peer = %origin.region, through, "resynchronising from the peer's snapshot");
     // The table the records that follow belong to; `None` skips them.
     let mut table: Option<String> = None;
-    let mut merged = 0;
+    let (mut merged, mut dropped_tables) = (0, 0);
     loop {
         match read_frame(recv).await? {
+            Some(Frame::ResyncDroppedV1 { dropped }) => {
+                dropped_tables += ctx.engine.drop_tables(dropped).await?;
+            }
             Some(Frame::ResyncTableV1 { meta }) => {
                 let name = meta.name.clone();
                 table = ctx.engine.adopt_table(meta).await?.then_some(name);
@@ -76,7 +80,7 @@ pub async fn receive(
             other => anyhow::bail!("unexpected frame in a resync: {other:?}"),
         }
     }
-    tracing::info!(region = %ctx.region, peer = %origin.region, through, merged, "merged the peer's snapshot");
+    tracing::info!(region = %ctx.region, peer = %origin.region, through, merged, dropped_tables, "merged the peer's snapshot");
     // The origin's log counts as applied through `through` once the
     // records are in: an empty batch that ends there.
     let end = ctx

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::model::TableMeta;
-use crate::store::{Change, ItemRecord};
+use crate::store::{Change, DroppedTable, ItemRecord};
 
 /// The replication protocol version this build speaks. 2: table
 /// descriptions inside `BatchV1` carry stream and TTL settings (trailing
@@ -17,8 +17,9 @@ use crate::store::{Change, ItemRecord};
 /// are refused. 3: both sides say which incarnation of their data they are
 /// (`HelloV2`, `StartV2`), and a receiver too far behind the shipper's
 /// trimmed log, or a new incarnation of one, is resynchronised from a
-/// snapshot (`ResyncV1`).
-pub const PROTOCOL_VERSION: u32 = 3;
+/// snapshot (`ResyncV1`). 4: a resync says which tables the receiver must
+/// drop (`ResyncDroppedV1`).
+pub const PROTOCOL_VERSION: u32 = 4;
 /// Largest frame accepted, in bytes (a batch of 400 KB items fits many times).
 pub const MAX_FRAME_BYTES: usize = 64 * 1024 * 1024;
 
@@ -72,6 +73,9 @@ pub enum Frame {
         region: String,
         incarnation: u64,
     },
+    /// Sent right after `ResyncV1`: the tables the receiver must drop
+    /// (deleted, or no longer replicated there, while it was away).
+    ResyncDroppedV1 { dropped: Vec<DroppedTable> },
 }
 
 /// Why a frame could not be read or written.

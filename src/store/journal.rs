@@ -16,7 +16,7 @@
 //! the journal never depends on how redb encodes them.
 
 use super::records::CodecError;
-use super::{CURSORS, StoreError, WriteTables};
+use super::{CURSORS, DROPPED, StoreError, WriteTables};
 
 /// The store's tables, as the journal names them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,6 +30,7 @@ pub enum TableId {
     History = 6,
     Pitr = 7,
     Cursors = 8,
+    Dropped = 9,
 }
 
 impl TableId {
@@ -43,6 +44,7 @@ impl TableId {
             6 => TableId::History,
             7 => TableId::Pitr,
             8 => TableId::Cursors,
+            9 => TableId::Dropped,
             other => return Err(corrupt(&format!("unknown table {other}"))),
         })
     }
@@ -214,6 +216,7 @@ impl WriteTables<'_> {
             TableId::History => drop(self.history.insert(key, value)?),
             TableId::Pitr => drop(self.pitr.insert(text(key)?, value)?),
             TableId::Cursors => drop(self.txn.open_table(CURSORS)?.insert(text(key)?, value)?),
+            TableId::Dropped => drop(self.txn.open_table(DROPPED)?.insert(text(key)?, value)?),
         }
         Ok(())
     }
@@ -228,6 +231,7 @@ impl WriteTables<'_> {
             TableId::History => drop(self.history.remove(key)?),
             TableId::Pitr => drop(self.pitr.remove(text(key)?)?),
             TableId::Cursors => drop(self.txn.open_table(CURSORS)?.remove(text(key)?)?),
+            TableId::Dropped => drop(self.txn.open_table(DROPPED)?.remove(text(key)?)?),
         }
         Ok(())
     }

@@ -35,7 +35,9 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 use crate::model::TableMeta;
 use journal::TableId;
-pub use records::{Change, ChangeCause, CodecError, ConflictRecord, ItemChange, ItemRecord, TableChange, Version};
+pub use records::{
+    Change, ChangeCause, CodecError, ConflictRecord, DroppedTable, ItemChange, ItemRecord, TableChange, Version,
+};
 
 const TABLES: TableDefinition<&str, &[u8]> = TableDefinition::new("tables");
 const ITEMS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("items");
@@ -43,6 +45,8 @@ const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const CONFLICTS: TableDefinition<u64, &[u8]> = TableDefinition::new("conflicts");
 const CURSORS: TableDefinition<&str, &[u8]> = TableDefinition::new("cursors");
+/// `DroppedTable`s by "table id/region".
+const DROPPED: TableDefinition<&str, &[u8]> = TableDefinition::new("dropped_tables");
 
 const NEXT_STORAGE_ID: &str = "next_storage_id";
 /// META key of the last group whose writes the database holds durably:
@@ -162,6 +166,7 @@ impl Store {
             txn.open_table(history::HISTORY)?;
             txn.open_table(history::PITR)?;
             txn.open_table(CURSORS)?;
+            txn.open_table(DROPPED)?;
         }
         let incarnation = {
             let mut meta = txn.open_table(META)?;
@@ -594,6 +599,16 @@ impl WriteTables<'_> {
         Ok(())
     }
 
+    /// Records that `dropped.region` must drop its copy of a table
+    /// (replacing an earlier record for the same table and region).
+    pub fn record_dropped(&mut self, dropped: &DroppedTable) -> Result<(), StoreError> {
+        let key = format!("{}/{}", dropped.table_id, dropped.region);
+        let value = records::encode(dropped);
+        self.txn.open_table(DROPPED)?.insert(key.as_str(), value.as_slice())?;
+        self.journal.insert(TableId::Dropped, key.as_bytes(), &value);
+        Ok(())
+    }
+
     /// Stores (or with `None`, clears) a background worker's cursor.
     pub fn set_cursor(&mut self, name: &str, cursor: Option<&[u8]>) -> Result<(), StoreError> {
         let mut cursors = self.txn.open_table(CURSORS)?;
@@ -714,6 +729,18 @@ impl ReadTables {
     pub fn peer_incarnation(&self, peer: &str) -> Result<Option<u64>, StoreError> {
         let meta = self.txn.open_table(META)?;
         Ok(meta.get(peer_incarnation_key(peer).as_str())?.map(|v| v.value()))
+    }
+
+    /// The tables `region` must no longer hold (see `DroppedTable`).
+    pub fn dropped_tables(&self, region: &str) -> Result<Vec<DroppedTable>, StoreError> {
+        let mut out = Vec::new();
+        for entry in self.txn.open_table(DROPPED)?.iter()? {
+            let dropped: DroppedTable = records::decode(entry?.1.value())?;
+            if dropped.region == region {
+                out.push(dropped);
+            }
+        }
+        Ok(out)
     }
 
     /// A background worker's cursor, if it stored one.

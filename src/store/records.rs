@@ -120,6 +120,24 @@ impl Change {
     }
 }
 
+/// A table one region must no longer hold: the table was deleted, or the
+/// region was removed from its replicas. Kept after the change-log entry
+/// that said so is trimmed, so that a region resynchronised from a snapshot
+/// (which holds only the tables that exist) drops its copy too.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DroppedTable {
+    pub name: String,
+    pub table_id: String,
+    /// The region that must drop its copy.
+    pub region: String,
+    /// The change that dropped it: the deletion, or the description
+    /// without the region.
+    pub version: Version,
+    /// Deleted (wins over any description of the table) rather than the
+    /// region removed (wins over older descriptions only).
+    pub deleted: bool,
+}
+
 /// A write that lost last-writer-wins, kept with the version that beat it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ConflictRecord {

@@ -47,6 +47,7 @@ fn dump(store: &Store) -> Vec<(&'static str, Vec<u8>, Vec<u8>)> {
     copy!(HISTORY, "history", bytes, bytes);
     copy!(PITR, "pitr", text, bytes);
     copy!(CURSORS, "cursors", text, bytes);
+    copy!(DROPPED, "dropped_tables", text, bytes);
     // Which group the database holds durably is bookkeeping of the log, not
     // data: a store that redid groups records more of them than one that ran.
     out.retain(|(table, key, _)| !(*table == "meta" && key == WAL_GROUP.as_bytes()));
@@ -115,6 +116,13 @@ fn every_mutation(tables: &mut WriteTables<'_>, round: u64) -> Result<(), StoreE
     tables.set_cursor("worker/kept", Some(b"here"))?;
     tables.set_cursor("worker/gone", Some(b"x"))?;
     tables.set_cursor("worker/gone", None)?;
+    tables.record_dropped(&DroppedTable {
+        name: name.clone(),
+        table_id: format!("id-{round}"),
+        region: "eu".into(),
+        version: version(round),
+        deleted: true,
+    })?;
     tables.put_pitr_record(&format!("settings/{id}"), b"on")?;
     tables.put_pitr_record("backup/gone", b"x")?;
     tables.remove_pitr_record("backup/gone")?;
