@@ -25,6 +25,7 @@ use tokio::sync::mpsc;
 use super::remote::{self, ApplyReport};
 use super::{Engine, EngineError};
 use crate::model::TableMeta;
+use crate::model::table::TableStatus;
 use crate::model::value::item_size;
 use crate::store::{DroppedTable, ItemRecord, TableChange, Version};
 
@@ -177,6 +178,11 @@ impl Engine {
     /// description if it is newer. Returns whether the local table is that
     /// table (false: none here, or one of the same name created apart), so
     /// the records that follow are merged only into it.
+    ///
+    /// A replica created here is CREATING (it takes no writes, as DynamoDB
+    /// does not) until `finish_adopted`, once its records are in: it holds
+    /// nothing yet, and a region that lost its data should not look whole
+    /// while it gets it back.
     pub async fn adopt_table(&self, meta: Box<TableMeta>) -> Result<bool, EngineError> {
         self.writer()?
             .submit(move |batch| {
@@ -186,9 +192,34 @@ impl Engine {
                 };
                 let _ = batch.hlc.observe(version.ts);
                 let (name, table_id) = (meta.name.clone(), meta.table_id.clone());
+                let existed = batch.table_ref(&name)?.is_some();
                 let mut report = ApplyReport::default();
                 remote::apply_table(batch, version, TableChange::Updated(*meta), &mut report)?;
-                Ok(batch.table_ref(&name)?.is_some_and(|local| local.table_id == table_id))
+                let Some(mut local) = batch.table(&name)?.filter(|local| local.table_id == table_id) else {
+                    return Ok(false);
+                };
+                if !existed {
+                    local.status = TableStatus::Creating;
+                    batch.set_table(&name, Some(local));
+                }
+                Ok(true)
+            })
+            .await
+    }
+
+    /// Marks ACTIVE the replicas a resync created (`adopt_table`), given by
+    /// name and table id, once their records are merged.
+    pub async fn finish_adopted(&self, tables: Vec<(String, String)>) -> Result<(), EngineError> {
+        self.writer()?
+            .submit(move |batch| {
+                for (name, table_id) in tables {
+                    let Some(mut local) = batch.table(&name)? else { continue };
+                    if local.table_id == table_id && local.status == TableStatus::Creating {
+                        local.status = TableStatus::Active;
+                        batch.set_table(&name, Some(local));
+                    }
+                }
+                Ok(())
             })
             .await
     }
@@ -303,10 +334,12 @@ mod tests {
         let peer = Engine::open(there.path(), "eu-west-1", hlc(), &config).unwrap();
         let mut copies = Vec::new();
         for name in ["deleted", "left", "kept", "readded"] {
-            copies.push(global_table(&shipper, name, &regions).await);
-            peer.adopt_table(Box::new(copies.last().unwrap().clone()))
+            let copy = global_table(&shipper, name, &regions).await;
+            peer.adopt_table(Box::new(copy.clone())).await.unwrap();
+            peer.finish_adopted(vec![(name.into(), copy.table_id.clone())])
                 .await
                 .unwrap();
+            copies.push(copy);
             peer.write_item(name.into(), put("k")).await.unwrap();
         }
         shipper.delete_table("deleted".into()).await.unwrap();
@@ -339,6 +372,32 @@ mod tests {
         for (name, exists) in [("deleted", false), ("left", false), ("kept", true), ("readded", true)] {
             assert_eq!(peer.describe_table(name.into()).await.is_ok(), exists, "{name}");
         }
+        shipper.shutdown();
+        peer.shutdown();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_replica_a_resync_creates_takes_writes_once_its_records_are_in() {
+        let hlc = || Hlc::new(0, std::time::Duration::from_secs(1));
+        let (here, there) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let config = StorageConfig::default();
+        let shipper = Engine::open(here.path(), "us-east-1", hlc(), &config).unwrap();
+        let peer = Engine::open(there.path(), "eu-west-1", hlc(), &config).unwrap();
+        let meta = global_table(&shipper, "users", &["us-east-1", "eu-west-1"]).await;
+        let id = meta.table_id.clone();
+
+        assert!(peer.adopt_table(Box::new(meta.clone())).await.unwrap());
+        let status = || async { peer.describe_table("users".into()).await.unwrap().status };
+        assert_eq!(status().await, TableStatus::Creating);
+        let refused = peer.write_item("users".into(), put("early")).await;
+        assert!(matches!(refused, Err(EngineError::ResourceNotFound)), "{refused:?}");
+        // Adopting it again (a second peer's resync) leaves it CREATING.
+        assert!(peer.adopt_table(Box::new(meta)).await.unwrap());
+        assert_eq!(status().await, TableStatus::Creating);
+
+        peer.finish_adopted(vec![("users".into(), id)]).await.unwrap();
+        assert_eq!(status().await, TableStatus::Active);
+        peer.write_item("users".into(), put("late")).await.unwrap();
         shipper.shutdown();
         peer.shutdown();
     }

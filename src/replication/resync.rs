@@ -61,6 +61,7 @@ pub async fn receive(
     tracing::info!(region = %ctx.region, peer = %origin.region, through, "resynchronising from the peer's snapshot");
     // The table the records that follow belong to; `None` skips them.
     let mut table: Option<String> = None;
+    let mut adopted = Vec::new();
     let (mut merged, mut dropped_tables) = (0, 0);
     loop {
         match read_frame(recv).await? {
@@ -68,8 +69,11 @@ pub async fn receive(
                 dropped_tables += ctx.engine.drop_tables(dropped).await?;
             }
             Some(Frame::ResyncTableV1 { meta }) => {
-                let name = meta.name.clone();
-                table = ctx.engine.adopt_table(meta).await?.then_some(name);
+                let (name, table_id) = (meta.name.clone(), meta.table_id.clone());
+                table = ctx.engine.adopt_table(meta).await?.then_some(name.clone());
+                if table.is_some() {
+                    adopted.push((name, table_id));
+                }
             }
             Some(Frame::SnapshotChunkV1 { records }) => {
                 if let Some(table) = &table {
@@ -80,6 +84,7 @@ pub async fn receive(
             other => anyhow::bail!("unexpected frame in a resync: {other:?}"),
         }
     }
+    ctx.engine.finish_adopted(adopted).await?;
     tracing::info!(region = %ctx.region, peer = %origin.region, through, merged, dropped_tables, "merged the peer's snapshot");
     // The origin's log counts as applied through `through` once the
     // records are in: an empty batch that ends there.
