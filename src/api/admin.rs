@@ -26,6 +26,7 @@ pub async fn handle_status(State(state): State<Arc<ApiState>>) -> Json<Value> {
         "incarnation": state.engine.incarnation(),
         "last_change_seq": last_seq,
         "write_queue": state.engine.write_queue_depth(),
+        "checkpoints": state.engine.checkpoint_stats(),
         "clock_offset_ms": state.engine.hlc().offset_ms(),
         "peers": peers,
         "workers": state.ttl.iter().map(|t| t.report()).chain(state.trimmer.iter().map(|t| t.report())).collect::<Vec<_>>(),

@@ -19,6 +19,7 @@ use tokio::net::TcpStream;
 use crate::config::{NodeConfig, RegionConfig, Topology};
 use crate::engine::WriteStats;
 use crate::node::{Node, NodeOptions};
+use crate::store::CheckpointStats;
 
 /// Arguments of `meridian bench`.
 #[derive(Debug, Args)]
@@ -202,6 +203,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         );
     }
     let writes = node.engine().write_stats();
+    let checkpoints = node.engine().checkpoint_stats();
     let (noop, put, get) = (
         noop.summarise("no-op HTTP (DescribeEndpoints)"),
         put.summarise("PutItem"),
@@ -220,6 +222,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         get.ops_per_sec / noop.ops_per_sec
     );
     report_write_path(&writes, &put);
+    report_checkpoints("the region", &checkpoints);
     println!("PutItem / raw store puts: {:.2}", put.ops_per_sec / raw_put.ops_per_sec);
     println!("GetItem / raw store gets: {:.2}", get.ops_per_sec / raw_get.ops_per_sec);
     Ok(())
@@ -256,6 +259,17 @@ fn report_write_path(writes: &WriteStats, put: &Measurement) {
         put.p50,
         writes.syncs,
         writes.syncing / writes.syncs.max(1) as u32,
+    );
+}
+
+/// Prints the checkpoints a region made: the writer waits for each, so the
+/// longest bounds the worst stall a write saw.
+pub fn report_checkpoints(region: &str, checkpoints: &CheckpointStats) {
+    println!(
+        "checkpoints in {region}: {} of {:.1} ms on average, the longest {:.1} ms (writes wait meanwhile)",
+        checkpoints.count,
+        checkpoints.total_ms / checkpoints.count.max(1) as f64,
+        checkpoints.longest_ms,
     );
 }
 

@@ -218,6 +218,11 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let rate = Some(replicated_rate / 2.0);
     let (half_written, _) = drive(&half, args.connections, duration, rate, &payload, 0).await?;
     half.wait_for_items(half_written).await?;
+    let checkpoints: Vec<_> = half
+        .nodes
+        .iter()
+        .map(|n| (n.engine().region().to_string(), n.engine().checkpoint_stats()))
+        .collect();
     let mut lag_rows = Vec::new();
     for node in &half.nodes {
         let Some(peers) = node.peer_status() else { continue };
@@ -253,5 +258,8 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         worst_p99 = worst_p99.max(*p99);
     }
     println!("worst link p99: {worst_p99:.2} ms (target < 10 ms)");
+    for (region, stats) in &checkpoints {
+        super::bench::report_checkpoints(region, stats);
+    }
     Ok(())
 }

@@ -422,6 +422,12 @@ impl Engine {
         self.writer().map(|w| w.stats().snapshot()).unwrap_or_default()
     }
 
+    /// The checkpoints (durable database commits) made since the region
+    /// started: each holds up every write queued while it runs.
+    pub fn checkpoint_stats(&self) -> crate::store::CheckpointStats {
+        self.0.store.checkpoint_stats()
+    }
+
     /// Watches the sequence number of the last committed change-log entry.
     pub fn subscribe_commits(&self) -> watch::Receiver<u64> {
         self.0.committed.clone()

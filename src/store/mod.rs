@@ -28,6 +28,7 @@ mod wal;
 use std::fs::File;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -107,6 +108,24 @@ pub struct Store {
     sync_file: Arc<File>,
     durability: Arc<durability::Durability>,
     incarnation: u64,
+    checkpoints: Arc<CheckpointCounters>,
+}
+
+/// Checkpoints made since the store opened and the time their commits took:
+/// the writer waits for each, so every write queued meanwhile waits too.
+#[derive(Debug, Default)]
+struct CheckpointCounters {
+    count: AtomicU64,
+    total_ns: AtomicU64,
+    longest_ns: AtomicU64,
+}
+
+/// `CheckpointCounters` at one moment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
+pub struct CheckpointStats {
+    pub count: u64,
+    pub total_ms: f64,
+    pub longest_ms: f64,
 }
 
 /// The write-ahead log and where the writer is in it.
@@ -226,6 +245,7 @@ impl Store {
                 broken: false,
             })),
             incarnation,
+            checkpoints: Arc::default(),
         })
     }
 
@@ -288,6 +308,16 @@ impl Store {
         Ok(true)
     }
 
+    /// The checkpoints made since the store opened.
+    pub fn checkpoint_stats(&self) -> CheckpointStats {
+        let ms = |ns: &AtomicU64| ns.load(Ordering::Relaxed) as f64 / 1e6;
+        CheckpointStats {
+            count: self.checkpoints.count.load(Ordering::Relaxed),
+            total_ms: ms(&self.checkpoints.total_ns),
+            longest_ms: ms(&self.checkpoints.longest_ns),
+        }
+    }
+
     /// The last group known to be durable (every one before it is too).
     pub fn durable(&self) -> u64 {
         self.durability.durable()
@@ -332,10 +362,15 @@ impl Store {
         };
         if durable {
             self.durability.committing(group);
+            let started = Instant::now();
             if let Err(e) = txn.commit() {
                 self.durability.commit_failed(group);
                 return Err(e.into());
             }
+            let took = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            self.checkpoints.count.fetch_add(1, Ordering::Relaxed);
+            self.checkpoints.total_ns.fetch_add(took, Ordering::Relaxed);
+            self.checkpoints.longest_ns.fetch_max(took, Ordering::Relaxed);
             log.last_checkpoint = Instant::now();
             log.wal.reset();
             self.durability.durable_through(group);

@@ -301,3 +301,20 @@ fn conflicts_are_trimmed_oldest_first_up_to_the_first_younger_one() {
     let (removed, _) = store.write(|tables| tables.trim_conflicts(u64::MAX, 100)).unwrap();
     assert_eq!(removed, 3);
 }
+
+#[test]
+fn checkpoints_are_counted_with_their_time() {
+    let (_dir, _db, store) = fresh_store();
+    assert_eq!(store.checkpoint_stats(), CheckpointStats::default());
+    store.write_logged(|tables| every_mutation(tables, 1), |_| ()).unwrap();
+    // A logged group is not a checkpoint.
+    assert_eq!(store.checkpoint_stats().count, 0);
+    store.checkpoint().unwrap();
+    store.checkpoint().unwrap();
+    let stats = store.checkpoint_stats();
+    assert_eq!(stats.count, 2);
+    assert!(
+        stats.longest_ms > 0.0 && stats.total_ms >= stats.longest_ms,
+        "{stats:?}"
+    );
+}
