@@ -164,6 +164,16 @@ async fn an_injected_delay_shows_up_as_replication_lag() {
     );
     assert!(p50 >= DELAY_MS * 0.8, "lag p50 {p50} ms under a {DELAY_MS} ms delay");
     assert!(p99 <= DELAY_MS + 2000.0, "lag p99 {p99} ms under a {DELAY_MS} ms delay");
+    // The delay is on the way here, not in applying here.
+    let (shipping, applying) = (
+        state["lag_shipping_p50_ms"].as_f64().unwrap(),
+        state["lag_applying_p50_ms"].as_f64().unwrap(),
+    );
+    assert!(
+        shipping >= DELAY_MS * 0.8,
+        "shipping p50 {shipping} ms under a {DELAY_MS} ms delay"
+    );
+    assert!(applying < DELAY_MS * 0.5, "applying p50 {applying} ms");
 
     // The other direction has no delay configured. Several writes, so the
     // median is theirs and not that of the one table change eu-west-1 sent

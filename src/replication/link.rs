@@ -277,7 +277,7 @@ async fn receive_changes(
                 Frame::ResyncV1 { through } => {
                     let queued = resync::receive(&ctx, &origin, &mut recv, expected, through).await?;
                     expected = through.max(expected);
-                    if pending_tx.send((queued, through, Vec::new())).await.is_err() {
+                    if pending_tx.send((queued, through, Vec::new(), 0)).await.is_err() {
                         break;
                     }
                     continue;
@@ -285,12 +285,13 @@ async fn receive_changes(
                 other => anyhow::bail!("expected a batch, got {other:?}"),
             };
             let origin_times: Vec<u64> = changes.iter().map(|(_, c)| c.version().ts.wall_ns).collect();
+            let arrived = ctx.engine.hlc().wall_now_ns();
             let queued = ctx
                 .engine
                 .queue_remote(origin.clone(), changes, expected, through.max(expected))
                 .await?;
             expected = through.max(expected);
-            if pending_tx.send((queued, through, origin_times)).await.is_err() {
+            if pending_tx.send((queued, through, origin_times, arrived)).await.is_err() {
                 break;
             }
         }
@@ -298,10 +299,10 @@ async fn receive_changes(
         anyhow::Ok(())
     };
     let acknowledge = async {
-        while let Some((queued, through, origin_times)) = pending_rx.recv().await {
+        while let Some((queued, through, origin_times, arrived)) = pending_rx.recv().await {
             let report = queued.wait().await?;
-            ctx.peers
-                .applied(&peer, &report, &origin_times, ctx.engine.hlc().wall_now_ns());
+            let now = ctx.engine.hlc().wall_now_ns();
+            ctx.peers.applied(&peer, &report, &origin_times, arrived, now);
             if report.clock_ahead_ms > 0 {
                 tracing::warn!(%peer, ahead_ms = report.clock_ahead_ms, "peer clock is beyond the maximum offset");
             }

@@ -1,6 +1,8 @@
 //! Per-peer replication state for the status endpoint and metrics: link up
 //! or down, positions, applied and superseded counts, clock-offset alarms,
-//! and recent replication lag (origin commit to local apply).
+//! and recent replication lag (origin commit to local apply), split at the
+//! moment the change arrived here: shipping (origin commit to arrival) and
+//! applying (arrival to durable apply here).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
@@ -40,9 +42,20 @@ pub struct PeerState {
     /// changes our log no longer holds, or came back as a new incarnation
     /// (it lost its data).
     pub resyncs: u64,
-    /// (local apply time ns, lag ms) of the latest applied changes.
+    /// The latest applied changes.
     #[serde(skip)]
-    lags_ms: VecDeque<(u64, f64)>,
+    lags_ms: VecDeque<LagSample>,
+}
+
+/// One applied change's lag.
+#[derive(Clone, Copy, Debug)]
+struct LagSample {
+    /// Local wall clock when it was applied, nanoseconds.
+    at_ns: u64,
+    /// Origin commit to durable apply here.
+    lag_ms: f64,
+    /// Of which: arrival here to durable apply here.
+    applying_ms: f64,
 }
 
 /// Replication state of every peer, shared by the link tasks.
@@ -59,6 +72,14 @@ pub struct PeerReport {
     pub state: PeerState,
     pub lag_p50_ms: f64,
     pub lag_p99_ms: f64,
+    /// The lag's part from origin commit to arrival here (the origin's
+    /// durable commit, shipping, the link).
+    pub lag_shipping_p50_ms: f64,
+    pub lag_shipping_p99_ms: f64,
+    /// The lag's part from arrival here to durable apply (this region's
+    /// writer queue, group commit and log sync).
+    pub lag_applying_p50_ms: f64,
+    pub lag_applying_p99_ms: f64,
     /// Lag p99 of the changes applied in the last second (0 when none).
     pub lag_recent_p99_ms: f64,
     /// Changes applied in the last second.
@@ -77,8 +98,9 @@ impl PeerStatus {
     }
 
     /// Records an applied batch and the lag of each of its changes, given
-    /// their origin commit times and our wall clock now (nanoseconds).
-    pub fn applied(&self, peer: &str, report: &ApplyReport, origin_times_ns: &[u64], now_ns: u64) {
+    /// their origin commit times, when the batch arrived here and our wall
+    /// clock now (nanoseconds).
+    pub fn applied(&self, peer: &str, report: &ApplyReport, origin_times_ns: &[u64], arrived_ns: u64, now_ns: u64) {
         self.with(peer, |p| {
             p.applied += report.applied;
             p.superseded += report.superseded;
@@ -92,7 +114,11 @@ impl PeerStatus {
                 if p.lags_ms.len() == LAG_SAMPLES {
                     p.lags_ms.pop_front();
                 }
-                p.lags_ms.push_back((now_ns, now_ns.saturating_sub(t) as f64 / 1e6));
+                p.lags_ms.push_back(LagSample {
+                    at_ns: now_ns,
+                    lag_ms: now_ns.saturating_sub(t) as f64 / 1e6,
+                    applying_ms: now_ns.saturating_sub(arrived_ns) as f64 / 1e6,
+                });
             }
         });
     }
@@ -128,18 +154,27 @@ impl PeerStatus {
         peers
             .iter()
             .map(|(name, state)| {
-                let lags: Vec<f64> = state.lags_ms.iter().map(|(_, lag)| *lag).collect();
+                let samples = |part: fn(&LagSample) -> f64| state.lags_ms.iter().map(part).collect::<Vec<f64>>();
+                let lags = samples(|s| s.lag_ms);
+                // The arrival is stamped by this region's clock and the
+                // commit by the origin's: with skew, shipping can read < 0.
+                let shipping = samples(|s| (s.lag_ms - s.applying_ms).max(0.0));
+                let applying = samples(|s| s.applying_ms);
                 let recent: Vec<f64> = state
                     .lags_ms
                     .iter()
-                    .filter(|(at, _)| now_ns.saturating_sub(*at) <= RECENT_NS)
-                    .map(|(_, lag)| *lag)
+                    .filter(|s| now_ns.saturating_sub(s.at_ns) <= RECENT_NS)
+                    .map(|s| s.lag_ms)
                     .collect();
                 PeerReport {
                     peer: name.clone(),
                     state: state.clone(),
                     lag_p50_ms: percentile(lags.clone(), 0.5),
                     lag_p99_ms: percentile(lags, 0.99),
+                    lag_shipping_p50_ms: percentile(shipping.clone(), 0.5),
+                    lag_shipping_p99_ms: percentile(shipping, 0.99),
+                    lag_applying_p50_ms: percentile(applying.clone(), 0.5),
+                    lag_applying_p99_ms: percentile(applying, 0.99),
                     lag_recent_samples: recent.len(),
                     lag_recent_p99_ms: percentile(recent, 0.99),
                 }
