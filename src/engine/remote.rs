@@ -221,6 +221,14 @@ pub fn apply_snapshot(
     Ok(won)
 }
 
+/// The LWW version of a table description: when and where it last changed.
+pub(super) fn description_version(meta: &TableMeta) -> Version {
+    Version {
+        ts: meta.changed,
+        region: meta.changed_by.clone(),
+    }
+}
+
 pub(super) fn apply_table(
     batch: &mut Batch<'_, '_>,
     version: Version,
@@ -297,11 +305,8 @@ fn upsert_table(batch: &mut Batch<'_, '_>, remote: &TableMeta) -> Result<bool, E
             replica.status = ReplicaStatus::Active;
         }
         meta.changed = batch.hlc.now();
-        meta.changed_by = region.clone();
-        let version = Version {
-            ts: meta.changed,
-            region,
-        };
+        meta.changed_by = region;
+        let version = description_version(&meta);
         batch.tables.append_change(&Change::Table {
             version,
             change: TableChange::Updated(meta.clone()),

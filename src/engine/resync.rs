@@ -27,7 +27,7 @@ use super::{Engine, EngineError};
 use crate::model::TableMeta;
 use crate::model::table::TableStatus;
 use crate::model::value::item_size;
-use crate::store::{DroppedTable, ItemRecord, TableChange, Version};
+use crate::store::{DroppedTable, ItemRecord, TableChange};
 
 /// Bytes of items that close a snapshot chunk before its record count does,
 /// so a chunk of large items stays far below the frame limit.
@@ -158,9 +158,7 @@ impl Engine {
                             table_id: dropped.table_id,
                         };
                         remote::apply_table(batch, dropped.version, change, &mut ApplyReport::default())?;
-                    } else if (local.changed, local.changed_by.as_str())
-                        < (dropped.version.ts, dropped.version.region.as_str())
-                    {
+                    } else if remote::description_version(&local) < dropped.version {
                         batch.tables.delete_items(local.storage_id)?;
                         batch.set_table(&dropped.name, None);
                     } else {
@@ -186,10 +184,7 @@ impl Engine {
     pub async fn adopt_table(&self, meta: Box<TableMeta>) -> Result<bool, EngineError> {
         self.writer()?
             .submit(move |batch| {
-                let version = Version {
-                    ts: meta.changed,
-                    region: meta.changed_by.clone(),
-                };
+                let version = remote::description_version(&meta);
                 let _ = batch.hlc.observe(version.ts);
                 let (name, table_id) = (meta.name.clone(), meta.table_id.clone());
                 let existed = batch.table_ref(&name)?.is_some();

@@ -114,10 +114,7 @@ impl Engine {
                 meta.changed = context.now;
                 meta.changed_by = batch.region.to_string();
                 batch.set_table(&name, Some(meta.clone()));
-                let version = crate::store::Version {
-                    ts: meta.changed,
-                    region: batch.region.to_string(),
-                };
+                let version = super::remote::description_version(&meta);
                 batch.tables.append_change(&Change::Table {
                     version,
                     change: crate::store::TableChange::Updated(meta.clone()),

@@ -101,10 +101,7 @@ impl Batch<'_, '_> {
         if let (Some(previous), Some(new)) = (previous, &meta)
             && previous.table_id == new.table_id
         {
-            let version = Version {
-                ts: new.changed,
-                region: new.changed_by.clone(),
-            };
+            let version = super::remote::description_version(new);
             let removed = previous.replicas.iter().filter(|r| new.replica(&r.region).is_none());
             let dropped: Vec<DroppedTable> = removed
                 .map(|r| DroppedTable {
