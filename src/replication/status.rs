@@ -154,29 +154,34 @@ impl PeerStatus {
         peers
             .iter()
             .map(|(name, state)| {
-                let samples = |part: fn(&LagSample) -> f64| state.lags_ms.iter().map(part).collect::<Vec<f64>>();
-                let lags = samples(|s| s.lag_ms);
+                let p50_p99 = |part: fn(&LagSample) -> f64| {
+                    let mut samples: Vec<f64> = state.lags_ms.iter().map(part).collect();
+                    samples.sort_by(f64::total_cmp);
+                    (quantile(&samples, 0.5), quantile(&samples, 0.99))
+                };
+                let lag = p50_p99(|s| s.lag_ms);
                 // The arrival is stamped by this region's clock and the
                 // commit by the origin's: with skew, shipping can read < 0.
-                let shipping = samples(|s| (s.lag_ms - s.applying_ms).max(0.0));
-                let applying = samples(|s| s.applying_ms);
-                let recent: Vec<f64> = state
+                let shipping = p50_p99(|s| (s.lag_ms - s.applying_ms).max(0.0));
+                let applying = p50_p99(|s| s.applying_ms);
+                let mut recent: Vec<f64> = state
                     .lags_ms
                     .iter()
                     .filter(|s| now_ns.saturating_sub(s.at_ns) <= RECENT_NS)
                     .map(|s| s.lag_ms)
                     .collect();
+                recent.sort_by(f64::total_cmp);
                 PeerReport {
                     peer: name.clone(),
                     state: state.clone(),
-                    lag_p50_ms: percentile(lags.clone(), 0.5),
-                    lag_p99_ms: percentile(lags, 0.99),
-                    lag_shipping_p50_ms: percentile(shipping.clone(), 0.5),
-                    lag_shipping_p99_ms: percentile(shipping, 0.99),
-                    lag_applying_p50_ms: percentile(applying.clone(), 0.5),
-                    lag_applying_p99_ms: percentile(applying, 0.99),
+                    lag_p50_ms: lag.0,
+                    lag_p99_ms: lag.1,
+                    lag_shipping_p50_ms: shipping.0,
+                    lag_shipping_p99_ms: shipping.1,
+                    lag_applying_p50_ms: applying.0,
+                    lag_applying_p99_ms: applying.1,
                     lag_recent_samples: recent.len(),
-                    lag_recent_p99_ms: percentile(recent, 0.99),
+                    lag_recent_p99_ms: quantile(&recent, 0.99),
                 }
             })
             .collect()
@@ -191,11 +196,10 @@ impl PeerStatus {
     }
 }
 
-/// The `q` quantile of `samples` (0 when empty).
-fn percentile(mut samples: Vec<f64>, q: f64) -> f64 {
-    samples.sort_by(f64::total_cmp);
-    samples
-        .get(((samples.len() as f64 - 1.0) * q).round() as usize)
+/// The `q` quantile of `sorted` (0 when empty).
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    sorted
+        .get(((sorted.len() as f64 - 1.0) * q).round() as usize)
         .copied()
         .unwrap_or(0.0)
 }
