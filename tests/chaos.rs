@@ -174,6 +174,13 @@ async fn an_injected_delay_shows_up_as_replication_lag() {
         "shipping p50 {shipping} ms under a {DELAY_MS} ms delay"
     );
     assert!(applying < DELAY_MS * 0.5, "applying p50 {applying} ms");
+    // The lag counts from each write's commit at the origin (sent with the
+    // change), which comes after the write's HLC stamp.
+    let from_write = state["lag_from_write_p50_ms"].as_f64().unwrap();
+    assert!(
+        from_write > p50,
+        "lag p50 {p50} ms from the commit, {from_write} ms from the write"
+    );
 
     // The other direction has no delay configured. Several writes, so the
     // median is theirs and not that of the one table change eu-west-1 sent

@@ -10,6 +10,7 @@
 //! visible a moment before its log fsync ends; see `store/durability.rs`).
 
 mod change_log;
+mod commit_times;
 pub mod error;
 pub mod lww;
 pub mod pitr;
@@ -92,6 +93,7 @@ struct Inner {
     writer: Mutex<Option<Writer>>,
     writer_thread: Mutex<Option<JoinHandle<()>>>,
     committed: watch::Receiver<u64>,
+    commit_times: Arc<commit_times::CommitTimes>,
     schemas: Arc<schema_cache::SchemaCache>,
 }
 
@@ -111,12 +113,14 @@ impl Engine {
         )?;
         let last_seq = store.read()?.last_seq()?;
         let (committed_tx, committed) = watch::channel(last_seq);
+        let commit_times = Arc::new(commit_times::CommitTimes::new(last_seq));
         let schemas = Arc::new(schema_cache::SchemaCache::default());
         let setup = writer::WriterSetup {
             store: store.clone(),
             hlc: hlc.clone(),
             region: region.to_string(),
             committed: committed_tx,
+            commit_times: commit_times.clone(),
             schemas: schemas.clone(),
         };
         let (writer, thread) = Writer::spawn(setup, config.write_queue, config.group_commit_max);
@@ -127,6 +131,7 @@ impl Engine {
             writer: Mutex::new(Some(writer)),
             writer_thread: Mutex::new(Some(thread)),
             committed,
+            commit_times,
             schemas,
         })))
     }
@@ -431,6 +436,13 @@ impl Engine {
     /// Watches the sequence number of the last committed change-log entry.
     pub fn subscribe_commits(&self) -> watch::Receiver<u64> {
         self.0.committed.clone()
+    }
+
+    /// When each change-log entry of `seqs` was committed (became durable)
+    /// here, by this region's wall clock in ns; 0 for entries too old to
+    /// be known (see `commit_times`).
+    pub fn committed_at(&self, seqs: impl Iterator<Item = u64>) -> Vec<u64> {
+        self.0.commit_times.lookup(seqs)
     }
 
     /// Changes this region originated, from log sequence `from` on, at most

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot, watch};
 
+use super::commit_times::CommitTimes;
 use super::error::EngineError;
 use super::schema_cache::{SchemaCache, changes_schema};
 use crate::clock::Hlc;
@@ -242,13 +243,14 @@ pub struct WriteStats {
 }
 
 /// What the writer thread owns: the store, the clock, the region's name,
-/// where it publishes the last committed log position, and the schema cache
-/// it invalidates.
+/// where it publishes the last committed log position and when each group
+/// committed, and the schema cache it invalidates.
 pub struct WriterSetup {
     pub store: Store,
     pub hlc: Hlc,
     pub region: String,
     pub committed: watch::Sender<u64>,
+    pub commit_times: Arc<CommitTimes>,
     pub schemas: Arc<SchemaCache>,
 }
 
@@ -362,15 +364,21 @@ fn run(setup: WriterSetup, mut jobs: mpsc::Receiver<Submitted>, group_max: usize
         hlc,
         region,
         committed,
+        commit_times,
         schemas,
     } = setup;
     let _span = tracing::info_span!("writer", region = %region).entered();
     let (to_syncer, inbox) = std_mpsc::sync_channel(UNSYNCED_GROUPS);
     let syncer = {
-        let (store, stats) = (store.clone(), stats.clone());
+        let (store, stats, clock) = (store.clone(), stats.clone(), hlc.clone());
+        let published = Published {
+            committed,
+            commit_times,
+            clock,
+        };
         std::thread::Builder::new()
             .name(format!("syncer-{region}"))
-            .spawn(move || sync_groups(&store, &inbox, &committed, &stats))
+            .spawn(move || sync_groups(&store, &inbox, &published, &stats))
             .expect("spawn the syncer thread")
     };
     while let Some(first) = jobs.blocking_recv() {
@@ -443,20 +451,23 @@ fn run(setup: WriterSetup, mut jobs: mpsc::Receiver<Submitted>, group_max: usize
     tracing::debug!("writer stopped");
 }
 
+/// Where the syncer tells the rest of the region about durable groups: the
+/// last durable change-log entry, and when each group became durable.
+struct Published {
+    committed: watch::Sender<u64>,
+    commit_times: Arc<CommitTimes>,
+    clock: Hlc,
+}
+
 /// The syncer: takes everything the writer reported since it last looked,
 /// makes every logged group durable with one `Store::sync`, then answers
 /// the jobs of the committed groups and publishes their change-log
-/// position. Stops when the writer drops its end.
+/// position and commit time. Stops when the writer drops its end.
 ///
 /// A group is reported `Logged` before `Committed`, so by the time its
 /// jobs are here, the sync that follows covers it (a checkpoint group is
 /// never logged: it is durable already).
-fn sync_groups(
-    store: &Store,
-    inbox: &std_mpsc::Receiver<ToSyncer>,
-    committed: &watch::Sender<u64>,
-    stats: &WriterStats,
-) {
+fn sync_groups(store: &Store, inbox: &std_mpsc::Receiver<ToSyncer>, published: &Published, stats: &WriterStats) {
     let mut logged = 0;
     while let Ok(first) = inbox.recv() {
         let mut groups = Vec::new();
@@ -482,12 +493,14 @@ fn sync_groups(
         };
         // Groups a failed sync did not need (durable before) still succeed.
         let durable = store.durable();
+        let now_ns = published.clock.wall_now_ns();
         for group in groups {
             let outcome = match &failed {
                 Some(e) if group.group > durable => Err(e.clone()),
                 _ => {
                     let last = group.last_seq;
-                    committed.send_if_modified(|seq| {
+                    published.commit_times.record(last, now_ns);
+                    published.committed.send_if_modified(|seq| {
                         let moved = last > *seq;
                         *seq = (*seq).max(last);
                         moved

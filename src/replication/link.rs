@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::resync::{self, SNAPSHOT_CHUNK};
-use super::status::PeerStatus;
+use super::status::{OriginTimes, PeerStatus};
 use super::wire::{Frame, PROTOCOL_VERSION, frame_len, read_frame, write_frame};
 use crate::chaos::LinkControl;
 use crate::chaos::shaper::{Gate, Stamper};
@@ -137,7 +137,13 @@ pub async fn ship(ctx: Arc<LinkContext>, conn: quinn::Connection) -> anyhow::Res
                 continue;
             }
             let count = changes.len() as u64;
-            let batch = (stamper.release_at(), Frame::BatchV1 { changes, through }, count);
+            let committed_ns = ctx.engine.committed_at(changes.iter().map(|(seq, _)| *seq));
+            let frame = Frame::BatchV2 {
+                changes,
+                through,
+                committed_ns,
+            };
+            let batch = (stamper.release_at(), frame, count);
             tokio::select! {
                 queued = queue.send(batch) => queued?,
                 _ = stop.wait_for(|s| *s) => return anyhow::Ok(()),
@@ -272,8 +278,13 @@ async fn receive_changes(
     let queue = async {
         let mut expected = applied;
         while let Some(frame) = read_frame(&mut recv).await? {
-            let (changes, through) = match frame {
-                Frame::BatchV1 { changes, through } => (changes, through),
+            let (changes, through, committed_ns) = match frame {
+                Frame::BatchV1 { changes, through } => (changes, through, Vec::new()),
+                Frame::BatchV2 {
+                    changes,
+                    through,
+                    committed_ns,
+                } => (changes, through, committed_ns),
                 Frame::ResyncV1 { through } => {
                     let queued = resync::receive(&ctx, &origin, &mut recv, expected, through).await?;
                     expected = through.max(expected);
@@ -284,7 +295,8 @@ async fn receive_changes(
                 }
                 other => anyhow::bail!("expected a batch, got {other:?}"),
             };
-            let origin_times: Vec<u64> = changes.iter().map(|(_, c)| c.version().ts.wall_ns).collect();
+            let written = changes.iter().map(|(_, c)| c.version().ts.wall_ns);
+            let origin_times = OriginTimes::of_batch(written, &committed_ns);
             let arrived = ctx.engine.hlc().wall_now_ns();
             let queued = ctx
                 .engine

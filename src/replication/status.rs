@@ -3,6 +3,11 @@
 //! and recent replication lag (origin commit to local apply), split at the
 //! moment the change arrived here: shipping (origin commit to arrival) and
 //! applying (arrival to durable apply here).
+//!
+//! The origin's commit is when the change became durable there (see
+//! `engine::commit_times`). The lag from the change's HLC stamp, taken
+//! while its group was still committing at the origin, is kept beside it
+//! (`lag_from_write_*`): the difference is the write's commit at the origin.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
@@ -56,6 +61,41 @@ struct LagSample {
     lag_ms: f64,
     /// Of which: arrival here to durable apply here.
     applying_ms: f64,
+    /// The change's HLC stamp at the origin to durable apply here.
+    from_write_ms: f64,
+}
+
+/// When an applied change was written (its HLC stamp) and committed
+/// (durable) at its origin, by the origin's clock, in ns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OriginTimes {
+    pub written_ns: u64,
+    /// 0 when the origin did not know (an old entry); the lag then counts
+    /// from `written_ns`.
+    pub committed_ns: u64,
+}
+
+impl OriginTimes {
+    /// Times for each change of a batch: `committed_ns` has one per change,
+    /// or is empty (a batch without them).
+    pub fn of_batch(written_ns: impl Iterator<Item = u64>, committed_ns: &[u64]) -> Vec<OriginTimes> {
+        written_ns
+            .enumerate()
+            .map(|(i, written_ns)| OriginTimes {
+                written_ns,
+                committed_ns: committed_ns.get(i).copied().unwrap_or(0),
+            })
+            .collect()
+    }
+
+    /// Where the lag counts from.
+    fn committed_or_written(&self) -> u64 {
+        if self.committed_ns == 0 {
+            self.written_ns
+        } else {
+            self.committed_ns
+        }
+    }
 }
 
 /// Replication state of every peer, shared by the link tasks.
@@ -80,6 +120,10 @@ pub struct PeerReport {
     /// writer queue, group commit and log sync).
     pub lag_applying_p50_ms: f64,
     pub lag_applying_p99_ms: f64,
+    /// The lag counted from the change's HLC stamp at the origin instead of
+    /// its commit there: it includes the write's own commit.
+    pub lag_from_write_p50_ms: f64,
+    pub lag_from_write_p99_ms: f64,
     /// Lag p99 of the changes applied in the last second (0 when none).
     pub lag_recent_p99_ms: f64,
     /// Changes applied in the last second.
@@ -98,9 +142,9 @@ impl PeerStatus {
     }
 
     /// Records an applied batch and the lag of each of its changes, given
-    /// their origin commit times, when the batch arrived here and our wall
+    /// their times at the origin, when the batch arrived here and our wall
     /// clock now (nanoseconds).
-    pub fn applied(&self, peer: &str, report: &ApplyReport, origin_times_ns: &[u64], arrived_ns: u64, now_ns: u64) {
+    pub fn applied(&self, peer: &str, report: &ApplyReport, origins: &[OriginTimes], arrived_ns: u64, now_ns: u64) {
         self.with(peer, |p| {
             p.applied += report.applied;
             p.superseded += report.superseded;
@@ -110,14 +154,16 @@ impl PeerStatus {
                 p.clock_alarms += 1;
                 p.max_clock_ahead_ms = p.max_clock_ahead_ms.max(report.clock_ahead_ms);
             }
-            for &t in origin_times_ns {
+            let since = |t: u64| now_ns.saturating_sub(t) as f64 / 1e6;
+            for origin in origins {
                 if p.lags_ms.len() == LAG_SAMPLES {
                     p.lags_ms.pop_front();
                 }
                 p.lags_ms.push_back(LagSample {
                     at_ns: now_ns,
-                    lag_ms: now_ns.saturating_sub(t) as f64 / 1e6,
-                    applying_ms: now_ns.saturating_sub(arrived_ns) as f64 / 1e6,
+                    lag_ms: since(origin.committed_or_written()),
+                    applying_ms: since(arrived_ns),
+                    from_write_ms: since(origin.written_ns),
                 });
             }
         });
@@ -164,6 +210,7 @@ impl PeerStatus {
                 // commit by the origin's: with skew, shipping can read < 0.
                 let shipping = p50_p99(|s| (s.lag_ms - s.applying_ms).max(0.0));
                 let applying = p50_p99(|s| s.applying_ms);
+                let from_write = p50_p99(|s| s.from_write_ms);
                 let mut recent: Vec<f64> = state
                     .lags_ms
                     .iter()
@@ -180,6 +227,8 @@ impl PeerStatus {
                     lag_shipping_p99_ms: shipping.1,
                     lag_applying_p50_ms: applying.0,
                     lag_applying_p99_ms: applying.1,
+                    lag_from_write_p50_ms: from_write.0,
+                    lag_from_write_p99_ms: from_write.1,
                     lag_recent_samples: recent.len(),
                     lag_recent_p99_ms: quantile(&recent, 0.99),
                 }
@@ -202,4 +251,42 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
         .get(((sorted.len() as f64 - 1.0) * q).round() as usize)
         .copied()
         .unwrap_or(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: u64 = 1_000_000;
+
+    #[test]
+    fn lag_counts_from_the_origin_commit_when_the_origin_sent_it() {
+        let status = PeerStatus::default();
+        let report = ApplyReport {
+            applied: 2,
+            ..ApplyReport::default()
+        };
+        // Written at 1 ms, committed at 3 ms at the origin, arrived at 5 ms,
+        // applied at 10 ms; the second change's commit time is unknown.
+        let origins = OriginTimes::of_batch([MS, MS].into_iter(), &[3 * MS]);
+        assert_eq!(
+            origins[1],
+            OriginTimes {
+                written_ns: MS,
+                committed_ns: 0
+            }
+        );
+        status.applied("eu-west-1", &report, &origins[..1], 5 * MS, 10 * MS);
+        let peer = &status.report_at(10 * MS)[0];
+        assert_eq!(peer.state.applied, 2);
+        assert_eq!((peer.lag_p50_ms, peer.lag_p99_ms), (7.0, 7.0));
+        assert_eq!(peer.lag_shipping_p50_ms, 2.0);
+        assert_eq!(peer.lag_applying_p50_ms, 5.0);
+        assert_eq!(peer.lag_from_write_p50_ms, 9.0);
+
+        let other = PeerStatus::default();
+        other.applied("eu-west-1", &report, &origins[1..], 5 * MS, 10 * MS);
+        let peer = &other.report_at(10 * MS)[0];
+        assert_eq!((peer.lag_p50_ms, peer.lag_from_write_p50_ms), (9.0, 9.0));
+    }
 }

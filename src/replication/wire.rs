@@ -18,8 +18,9 @@ use crate::store::{Change, DroppedTable, ItemRecord};
 /// (`HelloV2`, `StartV2`), and a receiver too far behind the shipper's
 /// trimmed log, or a new incarnation of one, is resynchronised from a
 /// snapshot (`ResyncV1`). 4: a resync says which tables the receiver must
-/// drop (`ResyncDroppedV1`).
-pub const PROTOCOL_VERSION: u32 = 4;
+/// drop (`ResyncDroppedV1`). 5: batches say when each change was committed
+/// at its origin (`BatchV2`), which replication lag is measured from.
+pub const PROTOCOL_VERSION: u32 = 5;
 /// Largest frame accepted, in bytes (a batch of 400 KB items fits many times).
 pub const MAX_FRAME_BYTES: usize = 64 * 1024 * 1024;
 
@@ -76,6 +77,14 @@ pub enum Frame {
     /// Sent right after `ResyncV1`: the tables the receiver must drop
     /// (deleted, or no longer replicated there, while it was away).
     ResyncDroppedV1 { dropped: Vec<DroppedTable> },
+    /// `BatchV1` with, for each change, when it was committed (became
+    /// durable) at the origin, by the origin's wall clock in ns (0 when the
+    /// origin no longer knows: see `engine::commit_times`).
+    BatchV2 {
+        changes: Vec<(u64, Change)>,
+        through: u64,
+        committed_ns: Vec<u64>,
+    },
 }
 
 /// Why a frame could not be read or written.
@@ -148,9 +157,16 @@ mod tests {
         let mut buf = Vec::new();
         write_frame(&mut buf, &frame).await.unwrap();
         write_frame(&mut buf, &Frame::AckV1 { seq: 9 }).await.unwrap();
+        let batch = Frame::BatchV2 {
+            changes: Vec::new(),
+            through: 12,
+            committed_ns: vec![5, 0],
+        };
+        write_frame(&mut buf, &batch).await.unwrap();
         let mut reader = buf.as_slice();
         assert_eq!(read_frame(&mut reader).await.unwrap(), Some(frame));
         assert_eq!(read_frame(&mut reader).await.unwrap(), Some(Frame::AckV1 { seq: 9 }));
+        assert_eq!(read_frame(&mut reader).await.unwrap(), Some(batch));
         assert_eq!(read_frame(&mut reader).await.unwrap(), None);
         let huge = ((MAX_FRAME_BYTES + 1) as u32).to_be_bytes();
         assert!(matches!(
