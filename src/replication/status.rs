@@ -16,8 +16,11 @@ use serde::Serialize;
 
 use crate::engine::ApplyReport;
 
-/// Lag samples kept per peer for percentiles.
-const LAG_SAMPLES: usize = 4096;
+/// Lag samples kept per peer for percentiles: the latest changes, enough
+/// for several seconds at full load, so that a stall of a fraction of a
+/// second (a checkpoint here or at the origin) is among them; sorted only
+/// when a report is asked for.
+const LAG_SAMPLES: usize = 16384;
 /// The recent window reported beside the all-samples percentiles, so a
 /// poller can draw lag over time.
 const RECENT_NS: u64 = 1_000_000_000;
@@ -124,6 +127,8 @@ pub struct PeerReport {
     /// its commit there: it includes the write's own commit.
     pub lag_from_write_p50_ms: f64,
     pub lag_from_write_p99_ms: f64,
+    /// Changes the lag percentiles are over (the latest `LAG_SAMPLES`).
+    pub lag_samples: usize,
     /// Lag p99 of the changes applied in the last second (0 when none).
     pub lag_recent_p99_ms: f64,
     /// Changes applied in the last second.
@@ -229,6 +234,7 @@ impl PeerStatus {
                     lag_applying_p99_ms: applying.1,
                     lag_from_write_p50_ms: from_write.0,
                     lag_from_write_p99_ms: from_write.1,
+                    lag_samples: state.lags_ms.len(),
                     lag_recent_samples: recent.len(),
                     lag_recent_p99_ms: quantile(&recent, 0.99),
                 }
