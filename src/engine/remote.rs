@@ -388,4 +388,46 @@ mod tests {
         assert_eq!(conflicts[1].winner.region, "eu-west-1");
         engine.shutdown();
     }
+
+    #[tokio::test]
+    async fn writes_and_applies_say_when_they_were_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let hlc = Hlc::new(0, std::time::Duration::from_secs(1));
+        let engine = Engine::open(dir.path(), "us-east-1", hlc, &StorageConfig::default()).unwrap();
+        engine.create_table(NewTable::keyed_by_pk("t")).await.unwrap();
+        let now = || engine.hlc().wall_now_ns();
+
+        // A local write's change-log entry: its shipper sends this time.
+        let before = now();
+        engine
+            .write_item("t".into(), ItemWrite::new(ItemOp::Put(item("k", "local"))))
+            .await
+            .unwrap();
+        let after = now();
+        let last = *engine.subscribe_commits().borrow();
+        let committed = engine.committed_at([last].into_iter())[0];
+        assert!(
+            before <= committed && committed <= after,
+            "{before} <= {committed} <= {after}"
+        );
+        // Entries from before the region started have no known time.
+        assert_eq!(engine.committed_at([0].into_iter()), vec![0]);
+
+        // A remote batch: its lag ends when the apply was durable.
+        let key = crate::model::key::encode_primary_key(&AttributeValue::S("r".into()), None);
+        let change = remote(1, now(), key, None, item("r", "remote"));
+        let before = now();
+        let queued = engine
+            .queue_remote(super::Origin::from("eu-west-1"), vec![change], 0, 1)
+            .await
+            .unwrap();
+        let (report, durable_ns) = queued.wait_durable_at().await.unwrap();
+        let after = now();
+        assert_eq!(report.applied, 1);
+        assert!(
+            before <= durable_ns && durable_ns <= after,
+            "{before} <= {durable_ns} <= {after}"
+        );
+        engine.shutdown();
+    }
 }

@@ -24,8 +24,9 @@ use crate::clock::Hlc;
 use crate::model::TableMeta;
 use crate::store::{DroppedTable, Store, StoreError, Version, WriteTables};
 
-/// Called after the group's commit with whether it succeeded.
-pub type Reply = Box<dyn FnOnce(Result<(), Arc<StoreError>>) + Send>;
+/// Called after the group's commit with whether it succeeded: when it
+/// became durable (this region's wall clock, ns), or why it failed.
+pub type Reply = Box<dyn FnOnce(Result<u64, Arc<StoreError>>) + Send>;
 
 /// A unit of work for the writer: runs inside the group's transaction and
 /// returns how to answer once the transaction is committed (or not).
@@ -255,11 +256,18 @@ pub struct WriterSetup {
 }
 
 /// A queued job's answer, available once its group has committed (or failed).
-pub struct Queued<T>(oneshot::Receiver<Result<T, EngineError>>);
+pub struct Queued<T>(oneshot::Receiver<Result<(T, u64), EngineError>>);
 
 impl<T> Queued<T> {
     /// Waits for the job's answer.
     pub async fn wait(self) -> Result<T, EngineError> {
+        Ok(self.wait_durable_at().await?.0)
+    }
+
+    /// Waits for the job's answer and when its group became durable (this
+    /// region's wall clock, ns): the moment it was committed, which is
+    /// earlier than the moment this task gets to run again.
+    pub async fn wait_durable_at(self) -> Result<(T, u64), EngineError> {
         self.0.await.map_err(|_| EngineError::Stopped)?
     }
 }
@@ -314,7 +322,7 @@ impl Writer {
             let outcome = job(batch);
             Box::new(move |committed| {
                 let answer = match (outcome, committed) {
-                    (Ok(value), Ok(())) => Ok(value),
+                    (Ok(value), Ok(durable_ns)) => Ok((value, durable_ns)),
                     (Err(e), _) => Err(e),
                     (Ok(_), Err(store)) => Err(EngineError::Store(StoreError::CommitFailed(store.to_string()))),
                 };
@@ -505,7 +513,7 @@ fn sync_groups(store: &Store, inbox: &std_mpsc::Receiver<ToSyncer>, published: &
                         *seq = (*seq).max(last);
                         moved
                     });
-                    Ok(())
+                    Ok(now_ns)
                 }
             };
             add_time(&stats.durable_wait_ns, group.at.elapsed(), group.replies.len());
@@ -514,7 +522,7 @@ fn sync_groups(store: &Store, inbox: &std_mpsc::Receiver<ToSyncer>, published: &
     }
 }
 
-fn answer(replies: Vec<Reply>, outcome: Result<(), Arc<StoreError>>) {
+fn answer(replies: Vec<Reply>, outcome: Result<u64, Arc<StoreError>>) {
     for reply in replies {
         reply(outcome.clone());
     }

@@ -147,9 +147,9 @@ impl PeerStatus {
     }
 
     /// Records an applied batch and the lag of each of its changes, given
-    /// their times at the origin, when the batch arrived here and our wall
-    /// clock now (nanoseconds).
-    pub fn applied(&self, peer: &str, report: &ApplyReport, origins: &[OriginTimes], arrived_ns: u64, now_ns: u64) {
+    /// their times at the origin, when the batch arrived here and when its
+    /// apply became durable here (nanoseconds, by our wall clock).
+    pub fn applied(&self, peer: &str, report: &ApplyReport, origins: &[OriginTimes], arrived_ns: u64, durable_ns: u64) {
         self.with(peer, |p| {
             p.applied += report.applied;
             p.superseded += report.superseded;
@@ -159,13 +159,13 @@ impl PeerStatus {
                 p.clock_alarms += 1;
                 p.max_clock_ahead_ms = p.max_clock_ahead_ms.max(report.clock_ahead_ms);
             }
-            let since = |t: u64| now_ns.saturating_sub(t) as f64 / 1e6;
+            let since = |t: u64| durable_ns.saturating_sub(t) as f64 / 1e6;
             for origin in origins {
                 if p.lags_ms.len() == LAG_SAMPLES {
                     p.lags_ms.pop_front();
                 }
                 p.lags_ms.push_back(LagSample {
-                    at_ns: now_ns,
+                    at_ns: durable_ns,
                     lag_ms: since(origin.committed_or_written()),
                     applying_ms: since(arrived_ns),
                     from_write_ms: since(origin.written_ns),
