@@ -240,8 +240,7 @@ impl Engine {
                 let mut meta = batch
                     .table(&name)?
                     .ok_or_else(|| EngineError::TableNotFound(name.clone()))?;
-                batch.tables.delete_items(meta.storage_id)?;
-                batch.set_table(&name, None);
+                batch.drop_table(&name, meta.storage_id)?;
                 let version = Version {
                     ts: batch.hlc.now(),
                     region: batch.region.to_string(),

@@ -239,8 +239,7 @@ pub(super) fn apply_table(
         TableChange::Created(remote) | TableChange::Updated(remote) => upsert_table(batch, remote)?,
         TableChange::Deleted { name, table_id } => match batch.table(name)? {
             Some(existing) if &existing.table_id == table_id => {
-                batch.tables.delete_items(existing.storage_id)?;
-                batch.set_table(name, None);
+                batch.drop_table(name, existing.storage_id)?;
                 batch.record_deleted(&existing, &version);
                 true
             }
@@ -284,8 +283,7 @@ fn upsert_table(batch: &mut Batch<'_, '_>, remote: &TableMeta) -> Result<bool, E
         return Ok(false);
     }
     if !replica_here {
-        batch.tables.delete_items(local.storage_id)?;
-        batch.set_table(&remote.name, None);
+        batch.drop_table(&remote.name, local.storage_id)?;
         return Ok(true);
     }
     let mut meta = remote.clone();

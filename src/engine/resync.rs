@@ -159,8 +159,7 @@ impl Engine {
                         };
                         remote::apply_table(batch, dropped.version, change, &mut ApplyReport::default())?;
                     } else if remote::description_version(&local) < dropped.version {
-                        batch.tables.delete_items(local.storage_id)?;
-                        batch.set_table(&dropped.name, None);
+                        batch.drop_table(&dropped.name, local.storage_id)?;
                     } else {
                         continue;
                     }

@@ -127,6 +127,14 @@ impl Batch<'_, '_> {
         }
     }
 
+    /// Removes table `name` (storage id `storage_id`) from this region with
+    /// its items and PITR history.
+    pub fn drop_table(&mut self, name: &str, storage_id: u64) -> Result<(), StoreError> {
+        self.tables.delete_items(storage_id)?;
+        self.set_table(name, None);
+        Ok(())
+    }
+
     /// Records that every replica of `meta`, deleted by the change `version`,
     /// drops it (see `DroppedTable`).
     pub fn record_deleted(&mut self, meta: &TableMeta, version: &Version) {
