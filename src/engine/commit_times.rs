@@ -6,6 +6,9 @@
 //!
 //! Kept for the last `KEPT` groups only: a shipper catching up on older
 //! entries gets no time for them (the receiver then counts from the stamp).
+//! Neither does one that reads an entry in the moment between its group
+//! becoming durable and the syncer recording it: a missing time makes the
+//! lag count from earlier, never from later, than the commit.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
