@@ -140,8 +140,13 @@ async fn a_partitioned_region_keeps_its_changes_until_heal_then_delivers_all() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_injected_delay_shows_up_as_replication_lag() {
-    const DELAY_MS: f64 = 400.0;
-    let cluster = Cluster::start(2, &[]).await;
+    const DELAY_MS: f64 = 1000.0;
+    // No checkpoint during the test: on a loaded machine one can hold the
+    // receiver's writer for hundreds of ms, which is applying time, and
+    // this test is about where the link's delay lands.
+    let mut config = meridian::config::NodeConfig::default();
+    config.storage.checkpoint_interval_ms = 600_000;
+    let cluster = Cluster::start_configured(2, &[], 2, config).await;
     create_table(&cluster, 0, "slow").await;
     set_link(&cluster, 0, 1, json!({ "delay_ms": DELAY_MS as u64 })).await;
     let (_, links) = http_post(
