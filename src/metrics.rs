@@ -158,7 +158,7 @@ impl Collector for RegionCollector {
             self.engine.hlc().offset_ms() as f64,
         )?;
         let Some(peers) = &self.peers else { return Ok(()) };
-        let report = peers.report();
+        let report = peers.report_at(self.engine.hlc().wall_now_ns());
         let last_seq = *self.engine.subscribe_commits().borrow();
         let series = |f: &dyn Fn(&crate::replication::status::PeerReport) -> f64| {
             report

@@ -163,7 +163,11 @@ pub async fn pass(
     } else {
         first_younger_than(engine, setup.hold_max).await?
     };
-    let report = setup.peers.as_ref().map(|p| p.report()).unwrap_or_default();
+    let report = setup
+        .peers
+        .as_ref()
+        .map(|p| p.report_at(engine.hlc().wall_now_ns()))
+        .unwrap_or_default();
     let acknowledged = setup.peer_names.iter().map(|name| {
         report
             .iter()

@@ -414,7 +414,7 @@ async fn put_key(cluster: &Cluster, i: usize, table: &str, pk: String) {
 /// its items can be in before the acknowledgement of the resync is back.
 async fn resyncs(peers: &Arc<meridian::replication::status::PeerStatus>, peer: &str) -> u64 {
     let count = || {
-        let report = peers.report();
+        let report = peers.report_at(0); // resync counts only: no recent window
         report.iter().find(|p| p.peer == peer).map_or(0, |p| p.state.resyncs)
     };
     eventually("a resync to be acknowledged", CONVERGE, || async {
@@ -426,7 +426,7 @@ async fn resyncs(peers: &Arc<meridian::replication::status::PeerStatus>, peer: &
 
 /// The position of our change log that `peer` acknowledged.
 fn acked(peers: &meridian::replication::status::PeerStatus, peer: &str) -> u64 {
-    let report = peers.report();
+    let report = peers.report_at(0); // positions only: no recent window
     report
         .iter()
         .find(|p| p.peer == peer)

@@ -70,7 +70,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     for node in &cluster.nodes {
         let to = node.engine().region().to_string();
         let Some(peers) = node.peer_status() else { continue };
-        for peer in peers.report() {
+        for peer in peers.report_at(node.engine().hlc().wall_now_ns()) {
             let delay = topology
                 .links_from(&peer.peer)
                 .into_iter()

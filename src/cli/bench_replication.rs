@@ -234,7 +234,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let mut lag_rows = Vec::new();
     for node in &half.nodes {
         let Some(peers) = node.peer_status() else { continue };
-        for peer in peers.report() {
+        for peer in peers.report_at(node.engine().hlc().wall_now_ns()) {
             lag_rows.push((peer, node.engine().region().to_string()));
         }
     }

@@ -198,8 +198,10 @@ impl PeerStatus {
         });
     }
 
-    /// A snapshot of every peer.
-    /// `now_ns` is the local wall clock, for the recent window.
+    /// A snapshot of every peer. `now_ns` ends the recent window: the
+    /// region's wall clock (`Hlc::wall_now_ns`, with its simulated offset),
+    /// which samples are stamped with; the system clock would put a skewed
+    /// region's samples outside it.
     pub fn report_at(&self, now_ns: u64) -> Vec<PeerReport> {
         let peers = self.peers.lock().unwrap_or_else(|e| e.into_inner());
         peers
@@ -241,14 +243,6 @@ impl PeerStatus {
             })
             .collect()
     }
-
-    /// A snapshot of every peer (the recent window ends at the system clock).
-    pub fn report(&self) -> Vec<PeerReport> {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
-        self.report_at(now)
-    }
 }
 
 /// The `q` quantile of `sorted` (0 when empty).
@@ -289,6 +283,10 @@ mod tests {
         assert_eq!(peer.lag_shipping_p50_ms, 2.0);
         assert_eq!(peer.lag_applying_p50_ms, 5.0);
         assert_eq!(peer.lag_from_write_p50_ms, 9.0);
+
+        // The recent window ends at the clock the samples were stamped with.
+        assert_eq!(status.report_at(10 * MS + 900 * MS)[0].lag_recent_samples, 1);
+        assert_eq!(status.report_at(10 * MS + 1_100 * MS)[0].lag_recent_samples, 0);
 
         let other = PeerStatus::default();
         other.applied("eu-west-1", &report, &origins[1..], 5 * MS, 10 * MS);
