@@ -163,17 +163,9 @@ pub async fn pass(
     } else {
         first_younger_than(engine, setup.hold_max).await?
     };
-    let report = setup
-        .peers
-        .as_ref()
-        .map(|p| p.report_at(engine.hlc().wall_now_ns()))
-        .unwrap_or_default();
     let acknowledged = setup.peer_names.iter().map(|name| {
-        report
-            .iter()
-            .find(|p| &p.peer == name)
-            .map(|p| p.state.acked_seq)
-            .unwrap_or(0)
+        let state = setup.peers.as_ref().and_then(|peers| peers.state(name));
+        state.map_or(0, |s| s.acked_seq)
     });
     let keep = keep_from(horizon, acknowledged, hold_horizon);
     let mut removed = 0;

@@ -413,10 +413,7 @@ async fn put_key(cluster: &Cluster, i: usize, table: &str, pk: String) {
 /// How many times `peer` was resynchronised, once it was at least once:
 /// its items can be in before the acknowledgement of the resync is back.
 async fn resyncs(peers: &Arc<meridian::replication::status::PeerStatus>, peer: &str) -> u64 {
-    let count = || {
-        let report = peers.report_at(0); // resync counts only: no recent window
-        report.iter().find(|p| p.peer == peer).map_or(0, |p| p.state.resyncs)
-    };
+    let count = || peers.state(peer).map_or(0, |s| s.resyncs);
     eventually("a resync to be acknowledged", CONVERGE, || async {
         (count() > 0).then_some(())
     })
@@ -426,12 +423,7 @@ async fn resyncs(peers: &Arc<meridian::replication::status::PeerStatus>, peer: &
 
 /// The position of our change log that `peer` acknowledged.
 fn acked(peers: &meridian::replication::status::PeerStatus, peer: &str) -> u64 {
-    let report = peers.report_at(0); // positions only: no recent window
-    report
-        .iter()
-        .find(|p| p.peer == peer)
-        .map(|p| p.state.acked_seq)
-        .unwrap_or(0)
+    peers.state(peer).map_or(0, |s| s.acked_seq)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -40,11 +40,8 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let resyncs = || {
         cluster.nodes[0]
             .peer_status()
-            .and_then(|peers| {
-                let now = cluster.nodes[0].engine().hlc().wall_now_ns();
-                peers.report_at(now).into_iter().find(|p| p.peer == names[1])
-            })
-            .map_or(0, |p| p.state.resyncs)
+            .and_then(|peers| peers.state(&names[1]))
+            .map_or(0, |s| s.resyncs)
     };
     let deadline = Instant::now() + Duration::from_secs(60);
     while resyncs() == 0 && Instant::now() < deadline {

@@ -50,9 +50,14 @@ pub struct PeerState {
     /// changes our log no longer holds, or came back as a new incarnation
     /// (it lost its data).
     pub resyncs: u64,
-    /// The latest applied changes.
-    #[serde(skip)]
-    lags_ms: VecDeque<LagSample>,
+}
+
+/// One peer: its counters, and its latest applied changes' lag, kept apart
+/// so that reading the counters does not copy the samples.
+#[derive(Debug, Default)]
+struct Peer {
+    state: PeerState,
+    lags: VecDeque<LagSample>,
 }
 
 /// One applied change's lag.
@@ -104,7 +109,7 @@ impl OriginTimes {
 /// Replication state of every peer, shared by the link tasks.
 #[derive(Default, Debug)]
 pub struct PeerStatus {
-    peers: Mutex<BTreeMap<String, PeerState>>,
+    peers: Mutex<BTreeMap<String, Peer>>,
 }
 
 /// A serialisable snapshot of one peer.
@@ -136,9 +141,20 @@ pub struct PeerReport {
 }
 
 impl PeerStatus {
-    fn with<R>(&self, peer: &str, f: impl FnOnce(&mut PeerState) -> R) -> R {
+    fn with_peer<R>(&self, peer: &str, f: impl FnOnce(&mut Peer) -> R) -> R {
         let mut peers = self.peers.lock().unwrap_or_else(|e| e.into_inner());
         f(peers.entry(peer.to_string()).or_default())
+    }
+
+    fn with<R>(&self, peer: &str, f: impl FnOnce(&mut PeerState) -> R) -> R {
+        self.with_peer(peer, |p| f(&mut p.state))
+    }
+
+    /// One peer's counters and positions, without the lag percentiles a
+    /// report sorts its samples for (`None`: nothing known of the peer).
+    pub fn state(&self, peer: &str) -> Option<PeerState> {
+        let peers = self.peers.lock().unwrap_or_else(|e| e.into_inner());
+        peers.get(peer).map(|p| p.state.clone())
     }
 
     /// Marks the peer's inbound stream up or down.
@@ -150,7 +166,7 @@ impl PeerStatus {
     /// their times at the origin, when the batch arrived here and when its
     /// apply became durable here (nanoseconds, by our wall clock).
     pub fn applied(&self, peer: &str, report: &ApplyReport, origins: &[OriginTimes], arrived_ns: u64, durable_ns: u64) {
-        self.with(peer, |p| {
+        self.with_peer(peer, |Peer { state: p, lags }| {
             p.applied += report.applied;
             p.superseded += report.superseded;
             p.skipped += report.skipped;
@@ -161,10 +177,10 @@ impl PeerStatus {
             }
             let since = |t: u64| durable_ns.saturating_sub(t) as f64 / 1e6;
             for origin in origins {
-                if p.lags_ms.len() == LAG_SAMPLES {
-                    p.lags_ms.pop_front();
+                if lags.len() == LAG_SAMPLES {
+                    lags.pop_front();
                 }
-                p.lags_ms.push_back(LagSample {
+                lags.push_back(LagSample {
                     at_ns: durable_ns,
                     lag_ms: since(origin.committed_or_written()),
                     applying_ms: since(arrived_ns),
@@ -206,9 +222,9 @@ impl PeerStatus {
         let peers = self.peers.lock().unwrap_or_else(|e| e.into_inner());
         peers
             .iter()
-            .map(|(name, state)| {
+            .map(|(name, Peer { state, lags })| {
                 let p50_p99 = |part: fn(&LagSample) -> f64| {
-                    let mut samples: Vec<f64> = state.lags_ms.iter().map(part).collect();
+                    let mut samples: Vec<f64> = lags.iter().map(part).collect();
                     samples.sort_by(f64::total_cmp);
                     (quantile(&samples, 0.5), quantile(&samples, 0.99))
                 };
@@ -218,8 +234,7 @@ impl PeerStatus {
                 let shipping = p50_p99(|s| (s.lag_ms - s.applying_ms).max(0.0));
                 let applying = p50_p99(|s| s.applying_ms);
                 let from_write = p50_p99(|s| s.from_write_ms);
-                let mut recent: Vec<f64> = state
-                    .lags_ms
+                let mut recent: Vec<f64> = lags
                     .iter()
                     .filter(|s| now_ns.saturating_sub(s.at_ns) <= RECENT_NS)
                     .map(|s| s.lag_ms)
@@ -236,7 +251,7 @@ impl PeerStatus {
                     lag_applying_p99_ms: applying.1,
                     lag_from_write_p50_ms: from_write.0,
                     lag_from_write_p99_ms: from_write.1,
-                    lag_samples: state.lags_ms.len(),
+                    lag_samples: lags.len(),
                     lag_recent_samples: recent.len(),
                     lag_recent_p99_ms: quantile(&recent, 0.99),
                 }
@@ -283,6 +298,9 @@ mod tests {
         assert_eq!(peer.lag_shipping_p50_ms, 2.0);
         assert_eq!(peer.lag_applying_p50_ms, 5.0);
         assert_eq!(peer.lag_from_write_p50_ms, 9.0);
+        // The counters alone, as the trimmer reads positions.
+        assert_eq!(status.state("eu-west-1").map(|s| s.applied), Some(2));
+        assert!(status.state("ap-southeast-2").is_none());
 
         // The recent window ends at the clock the samples were stamped with.
         assert_eq!(status.report_at(10 * MS + 900 * MS)[0].lag_recent_samples, 1);
