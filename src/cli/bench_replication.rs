@@ -202,7 +202,14 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let slice = (duration / ROUNDS).max(Duration::from_secs(1));
     let (mut single_written, mut single_elapsed) = (0, Duration::ZERO);
     let (mut written, mut replicating) = (0, Duration::ZERO);
-    let commits_before: u64 = three.nodes.iter().map(|n| n.engine().write_stats().commits).sum();
+    let commits_now = || {
+        three
+            .nodes
+            .iter()
+            .map(|n| n.engine().write_stats().commits)
+            .sum::<u64>()
+    };
+    let commits_before = commits_now();
     for round in 0..ROUNDS {
         let (count, elapsed) = drive(&single, args.connections, slice, None, &payload, round).await?;
         single_written += count;
@@ -211,12 +218,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         written += drive(&three, args.connections, slice, None, &payload, round).await?.0;
         replicating += three.wait_for_items(written).await?.duration_since(start);
     }
-    let commits = three
-        .nodes
-        .iter()
-        .map(|n| n.engine().write_stats().commits)
-        .sum::<u64>()
-        - commits_before;
+    let commits = commits_now() - commits_before;
     single.shutdown().await;
     three.shutdown().await;
     let single_rate = single_written as f64 / single_elapsed.as_secs_f64();
