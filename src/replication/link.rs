@@ -279,7 +279,6 @@ async fn receive_changes(
         let mut expected = applied;
         while let Some(frame) = read_frame(&mut recv).await? {
             let (changes, through, committed_ns) = match frame {
-                Frame::BatchV1 { changes, through } => (changes, through, Vec::new()),
                 Frame::BatchV2 {
                     changes,
                     through,

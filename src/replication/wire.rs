@@ -38,7 +38,8 @@ pub enum Frame {
     /// `region` names the receiver.
     StartV1 { from_seq: u64, region: String },
     /// Changes the sender originated, in log order, and the last log
-    /// sequence number the sender looked at (`through`).
+    /// sequence number the sender looked at (`through`). Protocol 4 and
+    /// before; kept so later variants keep their numbers (see `BatchV2`).
     BatchV1 { changes: Vec<(u64, Change)>, through: u64 },
     /// The receiver applied (durably) everything through `seq`.
     AckV1 { seq: u64 },
