@@ -51,6 +51,48 @@ pub struct Replication {
     stop: watch::Sender<bool>,
     tasks: JoinSet<()>,
     status: Arc<PeerStatus>,
+    /// The thread that runs the links (see `LinksThread`).
+    thread: LinksThread,
+}
+
+/// The links' own thread, running a single-threaded runtime for the QUIC
+/// endpoint and every link task, apart from the runtime serving the API.
+///
+/// Why: on the API's runtime, a link task woken by a commit or a packet
+/// waited in the workers' queues behind every HTTP connection ready at that
+/// moment, which made replication lag a function of the API's load. On a
+/// thread of their own, the links are woken by the OS scheduler, which
+/// runs a thread that sleeps most of the time soon after it wakes.
+struct LinksThread {
+    handle: tokio::runtime::Handle,
+    /// Dropping or sending on it ends the thread (and drops its tasks).
+    end: tokio::sync::oneshot::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl LinksThread {
+    fn start(region: &str) -> anyhow::Result<LinksThread> {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let handle = runtime.handle().clone();
+        let (end, ended) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name(format!("links-{region}"))
+            .spawn(move || {
+                runtime.block_on(async {
+                    let _ = ended.await;
+                });
+                // The runtime is dropped here, outside any async context,
+                // with whatever tasks are left.
+            })?;
+        Ok(LinksThread { handle, end, thread })
+    }
+
+    /// Ends the thread once its runtime has run its last task.
+    async fn stop(self) {
+        let _ = self.end.send(());
+        let thread = self.thread;
+        let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+    }
 }
 
 fn transport() -> Arc<quinn::TransportConfig> {
@@ -68,6 +110,10 @@ fn transport() -> Arc<quinn::TransportConfig> {
 impl Replication {
     /// Starts accepting and dialling peers.
     pub fn start(engine: Engine, options: ReplicationOptions) -> anyhow::Result<Replication> {
+        let thread = LinksThread::start(&options.region)?;
+        // The endpoint, its connections and the link tasks are all spawned
+        // on the links' runtime.
+        let _links_runtime = thread.handle.enter();
         let server_crypto = quinn::crypto::rustls::QuicServerConfig::try_from(options.tls.server.clone())?;
         let mut server = quinn::ServerConfig::with_crypto(Arc::new(server_crypto));
         server.transport_config(transport());
@@ -102,6 +148,7 @@ impl Replication {
             stop,
             tasks,
             status,
+            thread,
         })
     }
 
@@ -122,6 +169,7 @@ impl Replication {
         self.tasks.abort_all();
         while self.tasks.join_next().await.is_some() {}
         self.endpoint.wait_idle().await;
+        self.thread.stop().await;
     }
 }
 
