@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric, MetricEncoder, NoLabelSet};
+use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::ConstGauge;
@@ -82,6 +83,33 @@ fn seconds(encoder: &mut DescriptorEncoder, name: &str, help: &str, total: Durat
     metric.encode(encoder.encode_descriptor(name, help, None, metric.metric_type())?)
 }
 
+/// A histogram read at scrape time from counts kept elsewhere.
+struct ConstHistogram {
+    sum: f64,
+    count: u64,
+    /// (upper bound, count in the bucket), not cumulative, `f64::MAX` last.
+    buckets: Vec<(f64, u64)>,
+}
+
+impl EncodeMetric for ConstHistogram {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        encoder.encode_histogram::<NoLabelSet>(self.sum, self.count, &self.buckets, None)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        MetricType::Histogram
+    }
+}
+
+fn histogram(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    metric: ConstHistogram,
+) -> Result<(), std::fmt::Error> {
+    metric.encode(encoder.encode_descriptor(name, help, None, metric.metric_type())?)
+}
+
 fn gauge(encoder: &mut DescriptorEncoder, name: &str, help: &str, value: f64) -> Result<(), std::fmt::Error> {
     let metric = ConstGauge::new(value);
     metric.encode(encoder.encode_descriptor(name, help, None, metric.metric_type())?)
@@ -144,6 +172,16 @@ impl Collector for RegionCollector {
             "wal_sync_seconds",
             "Time spent in write-ahead log syncs",
             writes.syncing,
+        )?;
+        histogram(
+            &mut encoder,
+            "wal_sync_duration_seconds",
+            "How long write-ahead log syncs took: every write waits for one",
+            ConstHistogram {
+                sum: writes.syncing.as_secs_f64(),
+                count: writes.sync_latency.total(),
+                buckets: writes.sync_latency.buckets(),
+            },
         )?;
         gauge(
             &mut encoder,

@@ -386,6 +386,20 @@ async fn metrics_and_status_report_requests_links_and_lag() {
     };
     assert!(value("meridian_wal_syncs_total") >= 1.0, "{us}");
     assert!(value("meridian_wal_sync_seconds_total") > 0.0, "{us}");
+    // Each sync is also counted in a histogram of how long it took: its
+    // unbounded bucket holds every sync, as many as its count.
+    let syncs = value("meridian_wal_sync_duration_seconds_count");
+    assert!(syncs >= 1.0, "{us}");
+    assert!(value("meridian_wal_sync_duration_seconds_sum") > 0.0, "{us}");
+    assert_eq!(
+        value("meridian_wal_sync_duration_seconds_bucket{le=\"+Inf\"}"),
+        syncs,
+        "{us}"
+    );
+    assert!(
+        value("meridian_wal_sync_duration_seconds_bucket{le=\"1.0\"}") <= syncs,
+        "{us}"
+    );
     assert!(value("meridian_write_group_seconds_total") > 0.0, "{us}");
     assert!(value("meridian_write_durable_wait_seconds_total") > 0.0, "{us}");
     assert!(value("meridian_write_queue_wait_seconds_total") >= 0.0, "{us}");

@@ -18,6 +18,7 @@ use tokio::net::TcpStream;
 
 use crate::config::{NodeConfig, RegionConfig, Topology};
 use crate::engine::WriteStats;
+use crate::engine::sync_latency::SyncHistogram;
 use crate::node::{Node, NodeOptions};
 use crate::store::CheckpointStats;
 
@@ -222,6 +223,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         get.ops_per_sec / noop.ops_per_sec
     );
     report_write_path(&writes, &put);
+    report_syncs("the region", &writes.sync_latency);
     report_checkpoints("the region", &checkpoints);
     println!("PutItem / raw store puts: {:.2}", put.ops_per_sec / raw_put.ops_per_sec);
     println!("GetItem / raw store gets: {:.2}", get.ops_per_sec / raw_get.ops_per_sec);
@@ -259,6 +261,20 @@ fn report_write_path(writes: &WriteStats, put: &Measurement) {
         put.p50,
         writes.syncs,
         writes.syncing / writes.syncs.max(1) as u32,
+    );
+}
+
+/// Prints how a region's log syncs were spread: every write waits for one
+/// (and maybe the end of another), so their tail is the writes' tail.
+pub fn report_syncs(region: &str, syncs: &SyncHistogram) {
+    let percent = |bound: f64| syncs.share_over(bound).unwrap_or(0.0) * 100.0;
+    println!(
+        "log syncs in {region}: {}, over 1 ms {:.1}%, over 5 ms {:.2}%, over 10 ms {:.2}%, the longest {:.1} ms",
+        syncs.total(),
+        percent(0.001),
+        percent(0.005),
+        percent(0.01),
+        syncs.longest.as_secs_f64() * 1e3,
     );
 }
 

@@ -231,7 +231,11 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let checkpoints: Vec<_> = half
         .nodes
         .iter()
-        .map(|n| (n.engine().region().to_string(), n.engine().checkpoint_stats()))
+        .map(|n| {
+            let engine = n.engine();
+            let syncs = engine.write_stats().sync_latency;
+            (engine.region().to_string(), engine.checkpoint_stats(), syncs)
+        })
         .collect();
     let mut lag_rows = Vec::new();
     for node in &half.nodes {
@@ -294,7 +298,8 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         from_write(|l| l.lag_from_write_p50_ms),
         from_write(|l| l.lag_from_write_p99_ms)
     );
-    for (region, stats) in &checkpoints {
+    for (region, stats, syncs) in &checkpoints {
+        super::bench::report_syncs(region, syncs);
         super::bench::report_checkpoints(region, stats);
     }
     Ok(())

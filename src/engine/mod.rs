@@ -19,6 +19,7 @@ pub mod remote;
 pub mod resync;
 mod schema_cache;
 pub mod streams;
+pub mod sync_latency;
 pub mod write;
 mod writer;
 

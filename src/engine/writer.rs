@@ -20,6 +20,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use super::commit_times::CommitTimes;
 use super::error::EngineError;
 use super::schema_cache::{SchemaCache, changes_schema};
+use super::sync_latency::{SyncHistogram, SyncLatency};
 use crate::clock::Hlc;
 use crate::model::TableMeta;
 use crate::store::{DroppedTable, Store, StoreError, Version, WriteTables};
@@ -213,6 +214,8 @@ pub struct WriterStats {
     /// Log syncs (`fdatasync`) made, and the time spent in them.
     syncs: AtomicU64,
     sync_ns: AtomicU64,
+    /// How long each log sync took.
+    sync_latency: SyncLatency,
 }
 
 impl WriterStats {
@@ -228,6 +231,7 @@ impl WriterStats {
             durable_wait: time(&self.durable_wait_ns),
             syncs: load(&self.syncs),
             syncing: time(&self.sync_ns),
+            sync_latency: self.sync_latency.snapshot(),
         }
     }
 }
@@ -249,6 +253,7 @@ pub struct WriteStats {
     pub durable_wait: Duration,
     pub syncs: u64,
     pub syncing: Duration,
+    pub sync_latency: SyncHistogram,
 }
 
 /// What the writer thread owns: the store, the clock, the region's name,
@@ -497,8 +502,10 @@ fn sync_groups(store: &Store, inbox: &std_mpsc::Receiver<ToSyncer>, published: &
         let failed = match store.sync(logged) {
             Ok(synced) => {
                 if synced {
+                    let took = syncing.elapsed();
                     stats.syncs.fetch_add(1, Ordering::Relaxed);
-                    add_time(&stats.sync_ns, syncing.elapsed(), 1);
+                    add_time(&stats.sync_ns, took, 1);
+                    stats.sync_latency.record(took);
                 }
                 None
             }
