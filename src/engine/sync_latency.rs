@@ -18,7 +18,8 @@ pub const SYNC_BUCKETS: [f64; 13] = [
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 ];
 
-/// Counts of syncs per bucket, the sum of their times and the longest.
+/// Counts of syncs per bucket and the longest sync (their summed time is
+/// the writer's own counter, `WriteStats::syncing`).
 #[derive(Debug, Default)]
 pub struct SyncLatency {
     /// One more than `SYNC_BUCKETS`: the last counts syncs beyond 1 s.
