@@ -219,14 +219,23 @@ impl PeerStatus {
     /// which samples are stamped with; the system clock would put a skewed
     /// region's samples outside it.
     pub fn report_at(&self, now_ns: u64) -> Vec<PeerReport> {
-        let peers = self.peers.lock().unwrap_or_else(|e| e.into_inner());
-        peers
-            .iter()
-            .map(|(name, Peer { state, lags })| {
+        // The samples are copied under the lock and summarised after it:
+        // the link tasks take the same lock to record every applied batch,
+        // and summarising goes over thousands of samples per series.
+        let copied: Vec<(String, PeerState, Vec<LagSample>)> = {
+            let peers = self.peers.lock().unwrap_or_else(|e| e.into_inner());
+            peers
+                .iter()
+                .map(|(name, Peer { state, lags })| (name.clone(), state.clone(), lags.iter().copied().collect()))
+                .collect()
+        };
+        copied
+            .into_iter()
+            .map(|(peer, state, lags)| {
                 let p50_p99 = |part: fn(&LagSample) -> f64| {
-                    let mut samples: Vec<f64> = lags.iter().map(part).collect();
-                    samples.sort_by(f64::total_cmp);
-                    (quantile(&samples, 0.5), quantile(&samples, 0.99))
+                    let mut values: Vec<f64> = lags.iter().map(part).collect();
+                    let [p50, p99] = quantiles(&mut values, [0.5, 0.99]);
+                    (p50, p99)
                 };
                 let lag = p50_p99(|s| s.lag_ms);
                 // The arrival is stamped by this region's clock and the
@@ -239,10 +248,10 @@ impl PeerStatus {
                     .filter(|s| now_ns.saturating_sub(s.at_ns) <= RECENT_NS)
                     .map(|s| s.lag_ms)
                     .collect();
-                recent.sort_by(f64::total_cmp);
+                let [recent_p99] = quantiles(&mut recent, [0.99]);
                 PeerReport {
-                    peer: name.clone(),
-                    state: state.clone(),
+                    peer,
+                    state,
                     lag_p50_ms: lag.0,
                     lag_p99_ms: lag.1,
                     lag_shipping_p50_ms: shipping.0,
@@ -253,19 +262,24 @@ impl PeerStatus {
                     lag_from_write_p99_ms: from_write.1,
                     lag_samples: lags.len(),
                     lag_recent_samples: recent.len(),
-                    lag_recent_p99_ms: quantile(&recent, 0.99),
+                    lag_recent_p99_ms: recent_p99,
                 }
             })
             .collect()
     }
 }
 
-/// The `q` quantile of `sorted` (0 when empty).
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    sorted
-        .get(((sorted.len() as f64 - 1.0) * q).round() as usize)
-        .copied()
-        .unwrap_or(0.0)
+/// The `qs` quantiles of `values` (0 when empty): each the value a sort
+/// would put at that rank, found by selection (linear) rather than by
+/// sorting. Reorders `values`.
+fn quantiles<const N: usize>(values: &mut [f64], qs: [f64; N]) -> [f64; N] {
+    qs.map(|q| {
+        if values.is_empty() {
+            return 0.0;
+        }
+        let rank = ((values.len() as f64 - 1.0) * q).round() as usize;
+        *values.select_nth_unstable_by(rank, f64::total_cmp).1
+    })
 }
 
 #[cfg(test)]
@@ -310,5 +324,19 @@ mod tests {
         other.applied("eu-west-1", &report, &origins[1..], 5 * MS, 10 * MS);
         let peer = &other.report_at(10 * MS)[0];
         assert_eq!((peer.lag_p50_ms, peer.lag_from_write_p50_ms), (9.0, 9.0));
+    }
+
+    #[test]
+    fn quantiles_are_the_values_a_sort_puts_at_their_rank() {
+        // 101 distinct values in a scrambled order (37 is prime to 101).
+        let values: Vec<f64> = (0..101u32).map(|i| f64::from((i * 37) % 101)).collect();
+        let mut sorted = values.clone();
+        sorted.sort_by(f64::total_cmp);
+        let mut scratch = values.clone();
+        let [p0, p50, p99, p100] = quantiles(&mut scratch, [0.0, 0.5, 0.99, 1.0]);
+        assert_eq!([p0, p50, p99, p100], [sorted[0], sorted[50], sorted[99], sorted[100]]);
+        assert_eq!([p0, p50, p99, p100], [0.0, 50.0, 99.0, 100.0]);
+        assert_eq!(quantiles(&mut [], [0.5, 0.99]), [0.0, 0.0], "no samples: zeros");
+        assert_eq!(quantiles(&mut [7.5], [0.5, 0.99]), [7.5, 7.5]);
     }
 }
