@@ -228,7 +228,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let rate = Some(replicated_rate / 2.0);
     let (half_written, _) = drive(&half, args.connections, duration, rate, &payload, 0).await?;
     half.wait_for_items(half_written).await?;
-    let checkpoints: Vec<_> = half
+    let durability: Vec<_> = half
         .nodes
         .iter()
         .map(|n| {
@@ -298,9 +298,9 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         from_write(|l| l.lag_from_write_p50_ms),
         from_write(|l| l.lag_from_write_p99_ms)
     );
-    for (region, stats, syncs) in &checkpoints {
+    for (region, checkpoints, syncs) in &durability {
         super::bench::report_syncs(region, syncs);
-        super::bench::report_checkpoints(region, stats);
+        super::bench::report_checkpoints(region, checkpoints);
     }
     Ok(())
 }

@@ -211,10 +211,9 @@ pub struct WriterStats {
     /// Summed over jobs: from their group's commit to their answer (the
     /// wait for the log sync that makes it durable).
     durable_wait_ns: AtomicU64,
-    /// Log syncs (`fdatasync`) made, and the time spent in them.
-    syncs: AtomicU64,
+    /// Time spent in log syncs (`fdatasync`), and how long each took (the
+    /// histogram's total is the number of syncs).
     sync_ns: AtomicU64,
-    /// How long each log sync took.
     sync_latency: SyncLatency,
 }
 
@@ -223,15 +222,16 @@ impl WriterStats {
     pub fn snapshot(&self) -> WriteStats {
         let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         let time = |counter: &AtomicU64| Duration::from_nanos(load(counter));
+        let sync_latency = self.sync_latency.snapshot();
         WriteStats {
             commits: load(&self.commits),
             jobs: load(&self.jobs),
             queue_wait: time(&self.queue_wait_ns),
             in_group: time(&self.group_ns),
             durable_wait: time(&self.durable_wait_ns),
-            syncs: load(&self.syncs),
+            syncs: sync_latency.total(),
             syncing: time(&self.sync_ns),
-            sync_latency: self.sync_latency.snapshot(),
+            sync_latency,
         }
     }
 }
@@ -503,7 +503,6 @@ fn sync_groups(store: &Store, inbox: &std_mpsc::Receiver<ToSyncer>, published: &
             Ok(synced) => {
                 if synced {
                     let took = syncing.elapsed();
-                    stats.syncs.fetch_add(1, Ordering::Relaxed);
                     add_time(&stats.sync_ns, took, 1);
                     stats.sync_latency.record(took);
                 }

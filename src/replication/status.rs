@@ -151,7 +151,7 @@ impl PeerStatus {
     }
 
     /// One peer's counters and positions, without the lag percentiles a
-    /// report sorts its samples for (`None`: nothing known of the peer).
+    /// report computes from its samples (`None`: nothing known of the peer).
     pub fn state(&self, peer: &str) -> Option<PeerState> {
         let peers = self.peers.lock().unwrap_or_else(|e| e.into_inner());
         peers.get(peer).map(|p| p.state.clone())
