@@ -393,20 +393,21 @@ impl Engine {
 
     /// Lets go of a snapshot read inline, then waits until the groups it
     /// may hold are durable: only then may what was read from it be answered.
-    async fn release(&self, read: ReadTables) -> Result<(), EngineError> {
-        let group = read.group();
+    async fn release(&self, read: impl std::borrow::Borrow<ReadTables>) -> Result<(), EngineError> {
+        let group = read.borrow().group();
         drop(read);
         Ok(self.0.store.until_durable(group).await?)
     }
 
-    /// A snapshot and the table's description, from the schema cache when
-    /// it has it (see `schema_cache.rs`).
-    fn read_with_schema(&self, table: &str) -> Result<(ReadTables, Arc<TableMeta>), EngineError> {
+    /// A snapshot shared by point reads (see `Store::read_shared`) and the
+    /// table's description, from the schema cache when it has it (see
+    /// `schema_cache.rs`).
+    fn read_with_schema(&self, table: &str) -> Result<(Arc<ReadTables>, Arc<TableMeta>), EngineError> {
         if let Some(meta) = self.0.schemas.get(table) {
-            return Ok((self.0.store.read()?, meta));
+            return Ok((self.0.store.read_shared()?, meta));
         }
         let generation = self.0.schemas.generation();
-        let read = self.0.store.read()?;
+        let read = self.0.store.read_shared()?;
         let meta = Arc::new(read.table(table)?.ok_or(EngineError::ResourceNotFound)?);
         self.0.schemas.insert(meta.clone(), generation);
         Ok((read, meta))

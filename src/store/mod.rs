@@ -24,12 +24,13 @@ mod read;
 pub mod records;
 #[cfg(test)]
 mod recovery_tests;
+mod shared_read;
 mod wal;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
@@ -103,6 +104,9 @@ redb_from!(
 /// The region's database. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
+    /// Declared first so that it drops first: it may hold a read
+    /// transaction of `db`.
+    shared_read: Arc<shared_read::SharedRead>,
     db: Arc<Database>,
     log: Arc<Mutex<LogState>>,
     /// The log file, synced by `sync` without the writer's lock.
@@ -235,6 +239,7 @@ impl Store {
         }
         wal.reset();
         Ok(Store {
+            shared_read: Arc::default(),
             db: Arc::new(db),
             sync_file: Arc::new(wal.sync_handle()?),
             durability: Arc::new(durability::Durability::new(last_group)),
@@ -372,6 +377,7 @@ impl Store {
             self.checkpoints.count.fetch_add(1, Ordering::Relaxed);
             self.checkpoints.total_ns.fetch_add(took, Ordering::Relaxed);
             self.checkpoints.longest_ns.fetch_max(took, Ordering::Relaxed);
+            self.shared_read.committed();
             log.last_checkpoint = Instant::now();
             log.wal.reset();
             self.durability.durable_through(group);
@@ -397,6 +403,7 @@ impl Store {
                 log.next_group += 1;
                 return Err(e.into());
             }
+            self.shared_read.committed();
         }
         log.next_group += 1;
         Ok((result, group))
@@ -415,7 +422,19 @@ impl Store {
         let txn = self.db.begin_read()?;
         // Read after the snapshot began: `committing` precedes every commit.
         let group = self.durability.visible();
-        Ok(ReadTables { txn, group })
+        Ok(ReadTables {
+            txn,
+            group,
+            items: OnceLock::new(),
+        })
+    }
+
+    /// A snapshot for point reads, shared with other point reads until the
+    /// next commit (see `shared_read.rs`); it holds every write acknowledged
+    /// before the call. Wait for `until_durable(snapshot.group())` before
+    /// answering from it, as with `read`.
+    pub fn read_shared(&self) -> Result<Arc<ReadTables>, StoreError> {
+        self.shared_read.get(|| self.read())
     }
 }
 

@@ -2,6 +2,7 @@
 //! taken by `Store::read`.
 
 use std::ops::Bound;
+use std::sync::OnceLock;
 
 use redb::ReadableTable;
 
@@ -12,10 +13,12 @@ use super::{
 use crate::model::TableMeta;
 
 /// A consistent read-only snapshot of the store's tables. Tables are opened
-/// on use: a point read opens only the two it needs.
+/// on use: a point read opens only the two it needs, and the items table
+/// once per snapshot, which point reads share (`shared_read.rs`).
 pub struct ReadTables {
     pub(super) txn: redb::ReadTransaction,
     pub(super) group: u64,
+    pub(super) items: OnceLock<redb::ReadOnlyTable<&'static [u8], &'static [u8]>>,
 }
 
 impl ReadTables {
@@ -50,7 +53,14 @@ impl ReadTables {
 
     /// The record stored for a key, live or tombstone.
     pub fn item(&self, storage_id: u64, key: &[u8]) -> Result<Option<ItemRecord>, StoreError> {
-        match self.txn.open_table(ITEMS)?.get(item_key(storage_id, key).as_slice())? {
+        let items = match self.items.get() {
+            Some(items) => items,
+            None => {
+                let opened = self.txn.open_table(ITEMS)?;
+                self.items.get_or_init(|| opened)
+            }
+        };
+        match items.get(item_key(storage_id, key).as_slice())? {
             Some(bytes) => Ok(Some(records::decode(bytes.value())?)),
             None => Ok(None),
         }
