@@ -153,12 +153,26 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     result
 }
 
-/// Rounds the HTTP measurements are interleaved in. This machine's speed
-/// drifts from one second to the next (seen here: the no-op rate of back to
-/// back runs between 30,000 and 50,000/s), so no-op, PutItem and GetItem
-/// take turns in each round and the rounds are pooled: the ratios compare
-/// them under the same conditions.
+/// Rounds the HTTP measurements are interleaved in, at least. This
+/// machine's speed drifts from one second to the next (seen here: the no-op
+/// rate of back to back runs between 30,000 and 57,000/s), so no-op, PutItem
+/// and GetItem take turns in each round and the rounds are pooled: the
+/// ratios compare them under the same conditions.
 pub const ROUNDS: u32 = 3;
+
+/// How long one turn of the core bench lasts. With three turns of 1.7 s,
+/// GetItem / no-op ranged over 0.56–0.76 in ten runs of one build; half a
+/// second (64 connections are opened in a few ms) pools more turns, so
+/// the drift evens out within a run.
+const TURN: Duration = Duration::from_millis(500);
+
+/// Rounds of the core bench and the length of each turn in them.
+fn core_rounds(duration: Duration) -> (u32, Duration) {
+    let rounds = u32::try_from(duration.as_millis() / TURN.as_millis())
+        .unwrap_or(u32::MAX)
+        .max(ROUNDS);
+    (rounds, duration / rounds)
+}
 
 async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let dir = tempfile_dir()?;
@@ -178,9 +192,9 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     create_bench_table(&addr).await?;
 
     let connections = args.connections;
-    let slice = (duration / ROUNDS).max(Duration::from_secs(1));
+    let (rounds, slice) = core_rounds(duration);
     let (mut noop, mut put, mut get) = (Samples::default(), Samples::default(), Samples::default());
-    for round in 0..ROUNDS as usize {
+    for round in 0..rounds as usize {
         noop.add(
             sample(&addr, connections, slice, None, |_, _| {
                 ("DescribeEndpoints", "{}".to_string())
