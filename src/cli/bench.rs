@@ -74,6 +74,37 @@ pub struct Measurement {
     pub count: u64,
 }
 
+/// GetItem through the engine alone, one read at a time on this task: what
+/// a point read costs between redb (`raw_store_gets`) and HTTP, over the
+/// items the first round of PutItem wrote (`written_by`: how many each
+/// connection wrote).
+async fn engine_gets(
+    engine: &crate::engine::Engine,
+    written_by: &[u64],
+    duration: Duration,
+) -> anyhow::Result<Measurement> {
+    let connections = written_by.len().max(1);
+    let start = Instant::now();
+    let mut latencies = Vec::new();
+    let mut n = 0u64;
+    while start.elapsed() < duration {
+        let conn = n as usize % connections;
+        let written = written_by.get(conn).copied().unwrap_or(0).max(1);
+        let pk = format!("k{conn}-{}", (n / connections as u64) % written);
+        let key = crate::model::Item::from([("pk".to_string(), crate::model::AttributeValue::S(pk))]);
+        let began = Instant::now();
+        let (_, item) = engine.get_item("bench", &key).await?;
+        latencies.push(began.elapsed());
+        anyhow::ensure!(item.is_some(), "engine GetItem found no item for {key:?}");
+        n += 1;
+    }
+    Ok(summarise(
+        "engine GetItem (no HTTP, one task)",
+        latencies,
+        start.elapsed(),
+    ))
+}
+
 /// Throughput and percentiles of a set of latencies measured over `elapsed`.
 pub fn summarise(name: &'static str, mut latencies: Vec<Duration>, elapsed: Duration) -> Measurement {
     latencies.sort_unstable();
@@ -194,6 +225,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let connections = args.connections;
     let (rounds, slice) = core_rounds(duration);
     let (mut noop, mut put, mut get) = (Samples::default(), Samples::default(), Samples::default());
+    let mut first_round_items = Arc::new(Vec::new());
     for round in 0..rounds as usize {
         noop.add(
             sample(&addr, connections, slice, None, |_, _| {
@@ -204,21 +236,27 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         // Each round writes keys of its own, so every PutItem creates an item.
         let first = round * connections;
         let payload = payload.clone();
-        let written = sample(&addr, connections, slice, None, move |conn, n| {
+        let mut written = sample(&addr, connections, slice, None, move |conn, n| {
             ("PutItem", put_body(first + conn, n, &payload))
         })
         .await?;
-        let per_connection = (written.latencies.len() / connections.max(1)).max(1) as u64;
+        // Reads cycle over the items each connection wrote, so every
+        // GetItem finds one (a miss would answer faster).
+        let written_by = Arc::new(std::mem::take(&mut written.per_connection));
+        if round == 0 {
+            first_round_items = written_by.clone();
+        }
         put.add(written);
         get.add(
             sample(&addr, connections, slice, None, move |conn, n| {
-                ("GetItem", get_body(first + conn, n % per_connection))
+                ("GetItem", get_body(first + conn, n % written_by[conn].max(1)))
             })
             .await?,
         );
     }
     let writes = node.engine().write_stats();
     let checkpoints = node.engine().checkpoint_stats();
+    let engine_get = engine_gets(node.engine(), &first_round_items, duration / 2).await?;
     let (noop, put, get) = (
         noop.summarise("no-op HTTP (DescribeEndpoints)"),
         put.summarise("PutItem"),
@@ -227,7 +265,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     node.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 
-    print_measurements(&[&raw_put, &raw_get, &noop, &put, &get]);
+    print_measurements(&[&raw_put, &raw_get, &engine_get, &noop, &put, &get]);
     println!(
         "\nPutItem / no-op HTTP: {:.2} (target >= 0.50)",
         put.ops_per_sec / noop.ops_per_sec
@@ -443,6 +481,8 @@ struct Samples {
     latencies: Vec<Duration>,
     elapsed: Duration,
     cpu: Option<Duration>,
+    /// Requests each connection made, by connection (one load, not pooled).
+    per_connection: Vec<u64>,
 }
 
 impl Samples {
@@ -507,9 +547,11 @@ async fn sample(
             anyhow::Ok(latencies)
         }));
     }
-    let mut all = Vec::new();
+    let (mut all, mut per_connection) = (Vec::new(), Vec::with_capacity(connections));
     for worker in workers {
-        all.extend(worker.await??);
+        let latencies = worker.await??;
+        per_connection.push(latencies.len() as u64);
+        all.extend(latencies);
     }
     let cpu = match (cpu_start, cpu_time()) {
         (Some(before), Some(after)) => Some(after.saturating_sub(before)),
@@ -519,6 +561,7 @@ async fn sample(
         latencies: all,
         elapsed: start.elapsed(),
         cpu,
+        per_connection,
     })
 }
 
