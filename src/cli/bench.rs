@@ -192,7 +192,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
 pub const ROUNDS: u32 = 3;
 
 /// How long one turn of the core bench lasts. With three turns of 1.7 s,
-/// GetItem / no-op ranged over 0.56–0.76 in ten runs of one build; half a
+/// GetItem / no-op ranged over 0.59–0.76 in seven runs of one build; half a
 /// second (64 connections are opened in a few ms) pools more turns, so
 /// the drift evens out within a run.
 const TURN: Duration = Duration::from_millis(500);
