@@ -224,6 +224,27 @@ impl Collector for RegionCollector {
         )?;
         per_peer(
             &mut encoder,
+            "replication_lag_seconds",
+            "Lag from origin commit to apply here of every change applied since the region started",
+            report
+                .iter()
+                .map(|p| {
+                    let histogram = &p.lag_histogram;
+                    let bounds = crate::replication::status::LAG_BUCKETS
+                        .iter()
+                        .copied()
+                        .chain([f64::MAX]);
+                    let metric = ConstHistogram {
+                        sum: histogram.sum_seconds,
+                        count: histogram.count(),
+                        buckets: bounds.zip(histogram.counts).collect(),
+                    };
+                    (p.peer.clone(), metric)
+                })
+                .collect(),
+        )?;
+        per_peer(
+            &mut encoder,
             "replication_queued_changes",
             "Entries of our change log the peer has not acknowledged",
             series(&|p| last_seq.saturating_sub(p.state.acked_seq) as f64),

@@ -368,6 +368,25 @@ async fn metrics_and_status_report_requests_links_and_lag() {
     ] {
         assert!(metrics.contains(series), "missing {series} in:\n{metrics}");
     }
+    // Every change applied from us-east-1 is also in a lag histogram: its
+    // unbounded bucket holds them all.
+    let eu_value = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in:\n{metrics}"))
+    };
+    let lagged = eu_value("meridian_replication_lag_seconds_count{peer=\"us-east-1\"}");
+    assert!(lagged >= 20.0, "{metrics}");
+    assert!(
+        eu_value("meridian_replication_lag_seconds_sum{peer=\"us-east-1\"}") > 0.0,
+        "{metrics}"
+    );
+    assert_eq!(
+        eu_value("meridian_replication_lag_seconds_bucket{le=\"+Inf\",peer=\"us-east-1\"}"),
+        lagged,
+        "{metrics}"
+    );
     let us = cluster::http_get(cluster.topology.region[0].api, "/metrics").await;
     assert!(
         us.contains("meridian_requests_total{operation=\"PutItem\",outcome=\"ok\"} 20"),

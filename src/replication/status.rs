@@ -58,6 +58,42 @@ pub struct PeerState {
 struct Peer {
     state: PeerState,
     lags: VecDeque<LagSample>,
+    histogram: LagHistogram,
+}
+
+/// Upper bounds of the lag histogram's buckets, in seconds (the last
+/// bucket is unbounded): from a millisecond, an apply between regions on one
+/// machine, to a minute, a link cut for a while.
+pub const LAG_BUCKETS: [f64; 15] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+];
+
+/// Every applied change's lag since the region started, in buckets: what a
+/// Prometheus histogram needs, so that quantiles can be taken over any
+/// window and summed over regions. The percentiles a report gives cover
+/// only the latest `LAG_SAMPLES` changes.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct LagHistogram {
+    /// Changes per bucket (not cumulative); the last is beyond a minute.
+    pub counts: [u64; LAG_BUCKETS.len() + 1],
+    /// Their lags summed, seconds.
+    pub sum_seconds: f64,
+}
+
+impl LagHistogram {
+    fn record(&mut self, seconds: f64) {
+        let bucket = LAG_BUCKETS
+            .iter()
+            .position(|&bound| seconds <= bound)
+            .unwrap_or(LAG_BUCKETS.len());
+        self.counts[bucket] += 1;
+        self.sum_seconds += seconds;
+    }
+
+    /// Changes counted.
+    pub fn count(&self) -> u64 {
+        self.counts.iter().sum()
+    }
 }
 
 /// One applied change's lag.
@@ -136,6 +172,10 @@ pub struct PeerReport {
     pub lag_samples: usize,
     /// Lag p99 of the changes applied in the last second (0 when none).
     pub lag_recent_p99_ms: f64,
+    /// Every applied change's lag since the region started, in buckets
+    /// (`/metrics` exports it; left out of `/status`).
+    #[serde(skip)]
+    pub lag_histogram: LagHistogram,
     /// Changes applied in the last second.
     pub lag_recent_samples: usize,
 }
@@ -166,28 +206,37 @@ impl PeerStatus {
     /// their times at the origin, when the batch arrived here and when its
     /// apply became durable here (nanoseconds, by our wall clock).
     pub fn applied(&self, peer: &str, report: &ApplyReport, origins: &[OriginTimes], arrived_ns: u64, durable_ns: u64) {
-        self.with_peer(peer, |Peer { state: p, lags }| {
-            p.applied += report.applied;
-            p.superseded += report.superseded;
-            p.skipped += report.skipped;
-            p.conflicts += report.conflicts;
-            if report.clock_ahead_ms > 0 {
-                p.clock_alarms += 1;
-                p.max_clock_ahead_ms = p.max_clock_ahead_ms.max(report.clock_ahead_ms);
-            }
-            let since = |t: u64| durable_ns.saturating_sub(t) as f64 / 1e6;
-            for origin in origins {
-                if lags.len() == LAG_SAMPLES {
-                    lags.pop_front();
+        self.with_peer(
+            peer,
+            |Peer {
+                 state: p,
+                 lags,
+                 histogram,
+             }| {
+                p.applied += report.applied;
+                p.superseded += report.superseded;
+                p.skipped += report.skipped;
+                p.conflicts += report.conflicts;
+                if report.clock_ahead_ms > 0 {
+                    p.clock_alarms += 1;
+                    p.max_clock_ahead_ms = p.max_clock_ahead_ms.max(report.clock_ahead_ms);
                 }
-                lags.push_back(LagSample {
-                    at_ns: durable_ns,
-                    lag_ms: since(origin.committed_or_written()),
-                    applying_ms: since(arrived_ns),
-                    from_write_ms: since(origin.written_ns),
-                });
-            }
-        });
+                let since = |t: u64| durable_ns.saturating_sub(t) as f64 / 1e6;
+                for origin in origins {
+                    if lags.len() == LAG_SAMPLES {
+                        lags.pop_front();
+                    }
+                    let lag_ms = since(origin.committed_or_written());
+                    histogram.record(lag_ms / 1e3);
+                    lags.push_back(LagSample {
+                        at_ns: durable_ns,
+                        lag_ms,
+                        applying_ms: since(arrived_ns),
+                        from_write_ms: since(origin.written_ns),
+                    });
+                }
+            },
+        );
     }
 
     /// Records that `peer` acknowledged `count` more of our changes, up to
@@ -222,16 +271,18 @@ impl PeerStatus {
         // The samples are copied under the lock and summarised after it:
         // the link tasks take the same lock to record every applied batch,
         // and summarising goes over thousands of samples per series.
-        let copied: Vec<(String, PeerState, Vec<LagSample>)> = {
+        let copied: Vec<(String, PeerState, Vec<LagSample>, LagHistogram)> = {
             let peers = self.peers.lock().unwrap_or_else(|e| e.into_inner());
             peers
                 .iter()
-                .map(|(name, Peer { state, lags })| (name.clone(), state.clone(), lags.iter().copied().collect()))
+                .map(|(name, Peer { state, lags, histogram })| {
+                    (name.clone(), state.clone(), lags.iter().copied().collect(), *histogram)
+                })
                 .collect()
         };
         copied
             .into_iter()
-            .map(|(peer, state, lags)| {
+            .map(|(peer, state, lags, lag_histogram)| {
                 let p50_p99 = |part: fn(&LagSample) -> f64| {
                     let mut values: Vec<f64> = lags.iter().map(part).collect();
                     let [p50, p99] = quantiles(&mut values, [0.5, 0.99]);
@@ -263,6 +314,7 @@ impl PeerStatus {
                     lag_samples: lags.len(),
                     lag_recent_samples: recent.len(),
                     lag_recent_p99_ms: recent_p99,
+                    lag_histogram,
                 }
             })
             .collect()
@@ -287,6 +339,34 @@ mod tests {
     use super::*;
 
     const MS: u64 = 1_000_000;
+
+    #[test]
+    fn every_applied_change_is_counted_in_the_lag_histogram() {
+        let status = PeerStatus::default();
+        let report = ApplyReport {
+            applied: 3,
+            ..ApplyReport::default()
+        };
+        // Committed at the origin at 1 ms, 7 ms and 0 (unknown: the write's
+        // stamp, 0, counts instead); durable here at 10 ms.
+        let origins = OriginTimes::of_batch([MS, MS, 0].into_iter(), &[MS, 7 * MS, 0]);
+        status.applied("eu", &report, &origins, 8 * MS, 10 * MS);
+        let histogram = status.report_at(10 * MS)[0].lag_histogram;
+        assert_eq!(histogram.count(), 3);
+        // 9 ms and 10 ms fall in the bucket up to 10 ms (a bound belongs
+        // to its bucket), 3 ms in the one up to 5 ms.
+        let bucket = |bound: f64| LAG_BUCKETS.iter().position(|&b| b == bound).unwrap();
+        assert_eq!(histogram.counts[bucket(0.01)], 2);
+        assert_eq!(histogram.counts[bucket(0.005)], 1);
+        assert!((histogram.sum_seconds - 0.022).abs() < 1e-9, "{histogram:?}");
+
+        // A lag beyond the last bound goes to the unbounded bucket.
+        let late = OriginTimes::of_batch([MS].into_iter(), &[MS]);
+        status.applied("eu", &report, &late, 0, 120_000 * MS);
+        let histogram = status.report_at(120_000 * MS)[0].lag_histogram;
+        assert_eq!(histogram.counts[LAG_BUCKETS.len()], 1);
+        assert_eq!(histogram.count(), 4);
+    }
 
     #[test]
     fn lag_counts_from_the_origin_commit_when_the_origin_sent_it() {
