@@ -17,6 +17,7 @@
 //! - [`streams`]: DynamoDB Streams as a view of the change log: shards, sequence numbers, iterators.
 //! - [`ttl`]: the Time to Live sweeper deleting expired items as replicated service deletes.
 //! - [`metrics`]: metric names and the Prometheus `/metrics` exposition.
+//! - [`histogram`]: fixed-bucket latency histograms (log syncs, replication lag).
 //! - [`node`]: one region as a running unit with an ordered shutdown.
 //! - [`cli`]: the `meridian` subcommands.
 //! - [`telemetry`]: logging setup and process signals.
@@ -28,6 +29,7 @@ pub mod clock;
 pub mod config;
 pub mod engine;
 pub mod expr;
+pub mod histogram;
 pub mod metrics;
 pub mod model;
 pub mod node;

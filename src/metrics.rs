@@ -229,15 +229,10 @@ impl Collector for RegionCollector {
             report
                 .iter()
                 .map(|p| {
-                    let histogram = &p.lag_histogram;
-                    let bounds = crate::replication::status::LAG_BUCKETS
-                        .iter()
-                        .copied()
-                        .chain([f64::MAX]);
                     let metric = ConstHistogram {
-                        sum: histogram.sum_seconds,
-                        count: histogram.count(),
-                        buckets: bounds.zip(histogram.counts).collect(),
+                        sum: p.lag_histogram.sum_seconds,
+                        count: p.lag_histogram.count(),
+                        buckets: p.lag_histogram.buckets(),
                     };
                     (p.peer.clone(), metric)
                 })

@@ -13,6 +13,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::histogram;
+
 /// Upper bounds of the buckets, in seconds (the last bucket is unbounded).
 pub const SYNC_BUCKETS: [f64; 13] = [
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
@@ -30,11 +32,7 @@ pub struct SyncLatency {
 impl SyncLatency {
     /// Counts one sync that took `took`.
     pub fn record(&self, took: Duration) {
-        let seconds = took.as_secs_f64();
-        let bucket = SYNC_BUCKETS
-            .iter()
-            .position(|&bound| seconds <= bound)
-            .unwrap_or(SYNC_BUCKETS.len());
+        let bucket = histogram::bucket_of(&SYNC_BUCKETS, took.as_secs_f64());
         self.buckets[bucket].fetch_add(1, Ordering::Relaxed);
         let nanos = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
         self.longest_ns.fetch_max(nanos, Ordering::Relaxed);
@@ -67,12 +65,7 @@ impl SyncHistogram {
     /// unbounded one last with `f64::MAX`, as a Prometheus encoder takes
     /// them (it adds them up).
     pub fn buckets(&self) -> Vec<(f64, u64)> {
-        SYNC_BUCKETS
-            .iter()
-            .copied()
-            .chain([f64::MAX])
-            .zip(self.counts)
-            .collect()
+        histogram::prometheus_buckets(&SYNC_BUCKETS, &self.counts)
     }
 
     /// The share of syncs (0 to 1) that took longer than `bound` seconds,

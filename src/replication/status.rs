@@ -15,6 +15,7 @@ use std::sync::Mutex;
 use serde::Serialize;
 
 use crate::engine::ApplyReport;
+use crate::histogram;
 
 /// Lag samples kept per peer for percentiles: the latest changes, enough
 /// for several seconds at full load, so that a stall of a fraction of a
@@ -82,17 +83,18 @@ pub struct LagHistogram {
 
 impl LagHistogram {
     fn record(&mut self, seconds: f64) {
-        let bucket = LAG_BUCKETS
-            .iter()
-            .position(|&bound| seconds <= bound)
-            .unwrap_or(LAG_BUCKETS.len());
-        self.counts[bucket] += 1;
+        self.counts[histogram::bucket_of(&LAG_BUCKETS, seconds)] += 1;
         self.sum_seconds += seconds;
     }
 
     /// Changes counted.
     pub fn count(&self) -> u64 {
         self.counts.iter().sum()
+    }
+
+    /// The buckets as a Prometheus encoder takes them.
+    pub fn buckets(&self) -> Vec<(f64, u64)> {
+        histogram::prometheus_buckets(&LAG_BUCKETS, &self.counts)
     }
 }
 
@@ -206,37 +208,35 @@ impl PeerStatus {
     /// their times at the origin, when the batch arrived here and when its
     /// apply became durable here (nanoseconds, by our wall clock).
     pub fn applied(&self, peer: &str, report: &ApplyReport, origins: &[OriginTimes], arrived_ns: u64, durable_ns: u64) {
-        self.with_peer(
-            peer,
-            |Peer {
-                 state: p,
-                 lags,
-                 histogram,
-             }| {
-                p.applied += report.applied;
-                p.superseded += report.superseded;
-                p.skipped += report.skipped;
-                p.conflicts += report.conflicts;
-                if report.clock_ahead_ms > 0 {
-                    p.clock_alarms += 1;
-                    p.max_clock_ahead_ms = p.max_clock_ahead_ms.max(report.clock_ahead_ms);
+        self.with_peer(peer, |peer| {
+            let Peer {
+                state: p,
+                lags,
+                histogram: lag_histogram,
+            } = peer;
+            p.applied += report.applied;
+            p.superseded += report.superseded;
+            p.skipped += report.skipped;
+            p.conflicts += report.conflicts;
+            if report.clock_ahead_ms > 0 {
+                p.clock_alarms += 1;
+                p.max_clock_ahead_ms = p.max_clock_ahead_ms.max(report.clock_ahead_ms);
+            }
+            let since = |t: u64| durable_ns.saturating_sub(t) as f64 / 1e6;
+            for origin in origins {
+                if lags.len() == LAG_SAMPLES {
+                    lags.pop_front();
                 }
-                let since = |t: u64| durable_ns.saturating_sub(t) as f64 / 1e6;
-                for origin in origins {
-                    if lags.len() == LAG_SAMPLES {
-                        lags.pop_front();
-                    }
-                    let lag_ms = since(origin.committed_or_written());
-                    histogram.record(lag_ms / 1e3);
-                    lags.push_back(LagSample {
-                        at_ns: durable_ns,
-                        lag_ms,
-                        applying_ms: since(arrived_ns),
-                        from_write_ms: since(origin.written_ns),
-                    });
-                }
-            },
-        );
+                let lag_ms = since(origin.committed_or_written());
+                lag_histogram.record(lag_ms / 1e3);
+                lags.push_back(LagSample {
+                    at_ns: durable_ns,
+                    lag_ms,
+                    applying_ms: since(arrived_ns),
+                    from_write_ms: since(origin.written_ns),
+                });
+            }
+        });
     }
 
     /// Records that `peer` acknowledged `count` more of our changes, up to
