@@ -21,6 +21,14 @@ use crate::pitr::Pitr;
 use crate::replication::tls::RegionTls;
 use crate::replication::{Replication, ReplicationOptions};
 
+/// Connections the API socket queues until the server accepts them. std
+/// listens with 128: in a burst of connects beyond that (clients
+/// reconnecting together after a drill restarts a region, or opening their
+/// pools at once), the kernel drops the handshakes that do not fit and the
+/// clients retry them a second or more later. 1024 is what tokio's own
+/// `bind` asks for; the kernel caps it at `net.core.somaxconn`.
+const API_BACKLOG: i32 = 1024;
+
 /// Largest clock offset tolerated from peers before it is reported.
 const MAX_CLOCK_OFFSET: Duration = Duration::from_millis(500);
 
@@ -91,11 +99,7 @@ impl Node {
     pub async fn start(options: NodeOptions) -> Result<Node, NodeError> {
         let region = options.topology.region(&options.region)?.clone();
         let bind_err = |addr| move |source| NodeError::Bind { addr, source };
-        let listener = match options.api_listener {
-            Some(listener) => listener,
-            None => StdTcpListener::bind(region.api).map_err(bind_err(region.api))?,
-        };
-        listener.set_nonblocking(true).map_err(bind_err(region.api))?;
+        let listener = api_listener(options.api_listener, region.api).map_err(bind_err(region.api))?;
         let listener = TcpListener::from_std(listener).map_err(bind_err(region.api))?;
         let api_addr = listener.local_addr().map_err(bind_err(region.api))?;
 
@@ -224,5 +228,39 @@ impl Node {
         let engine = self.engine.clone();
         let _ = tokio::task::spawn_blocking(move || engine.shutdown()).await;
         tracing::info!(region = %self.engine.region(), "region stopped");
+    }
+}
+
+/// The API's listening socket: `bound` (tests bind port 0 first) or a new
+/// one on `addr`, listening with `API_BACKLOG` either way (listening again
+/// on a listening socket sets its backlog), non-blocking for tokio.
+fn api_listener(bound: Option<StdTcpListener>, addr: SocketAddr) -> std::io::Result<StdTcpListener> {
+    let listener = match bound {
+        Some(listener) => listener,
+        None => StdTcpListener::bind(addr)?,
+    };
+    socket2::SockRef::from(&listener).listen(API_BACKLOG)?;
+    listener.set_nonblocking(true)?;
+    Ok(listener)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Connections beyond the backlog would have their handshakes dropped
+    /// while nothing accepts: with std's 128 the 130th connect times out.
+    #[test]
+    fn the_api_socket_queues_a_burst_of_connections() {
+        let bound = StdTcpListener::bind("127.0.0.1:0").unwrap();
+        let listener = api_listener(Some(bound), "127.0.0.1:0".parse().unwrap()).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let burst: Vec<std::net::TcpStream> = (0..300)
+            .map(|i| {
+                std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+                    .unwrap_or_else(|e| panic!("connection {i} not queued: {e}"))
+            })
+            .collect();
+        assert_eq!(burst.len(), 300);
     }
 }
