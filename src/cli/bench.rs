@@ -25,9 +25,10 @@ use crate::store::CheckpointStats;
 /// Arguments of `meridian bench`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Concurrent keep-alive connections.
-    #[arg(long, default_value_t = 64)]
-    pub connections: usize,
+    /// Concurrent keep-alive connections [default: 256 for `core`, 64
+    /// for the other scenarios].
+    #[arg(long)]
+    pub connections: Option<usize>,
     /// Seconds each measurement runs.
     #[arg(long, default_value_t = 5)]
     pub seconds: u64,
@@ -61,6 +62,30 @@ pub struct BenchArgs {
     pub expired_items: usize,
 }
 
+/// Connections of the core bench unless `--connections` says otherwise. It
+/// compares throughputs, so every operation must keep both cores busy: a
+/// durable PutItem spends about 1.6 ms waiting for its group and the log
+/// sync, and 64 connections left a third of the cores idle during PutItem
+/// (1.35-1.47 cores busy, against 1.72-1.83 with 256), while the no-op and
+/// GetItem keep them busy either way.
+const CORE_CONNECTIONS: usize = 256;
+
+/// Connections of the other scenarios: they drive several regions or pace
+/// their load, and their figures (lag at half the replicated throughput)
+/// were taken with this many.
+const CONNECTIONS: usize = 64;
+
+impl BenchArgs {
+    /// `--connections`, or the scenario's default.
+    pub fn connections(&self) -> usize {
+        let default = match self.scenario.as_str() {
+            "core" => CORE_CONNECTIONS,
+            _ => CONNECTIONS,
+        };
+        self.connections.unwrap_or(default)
+    }
+}
+
 /// Throughput and latency of one measurement.
 pub struct Measurement {
     pub name: &'static str,
@@ -83,14 +108,17 @@ async fn engine_gets(
     written_by: &[u64],
     duration: Duration,
 ) -> anyhow::Result<Measurement> {
-    let connections = written_by.len().max(1);
+    anyhow::ensure!(
+        written_by.iter().any(|&w| w > 0),
+        "the first round of PutItem wrote no item"
+    );
+    let connections = written_by.len() as u64;
     let start = Instant::now();
     let mut latencies = Vec::new();
     let mut n = 0u64;
     while start.elapsed() < duration {
-        let conn = n as usize % connections;
-        let written = written_by.get(conn).copied().unwrap_or(0).max(1);
-        let pk = format!("k{conn}-{}", (n / connections as u64) % written);
+        let (conn, i) = item_to_read(written_by, (n % connections) as usize, n / connections);
+        let pk = format!("k{conn}-{i}");
         let key = crate::model::Item::from([("pk".to_string(), crate::model::AttributeValue::S(pk))]);
         let began = Instant::now();
         let (_, item) = engine.get_item("bench", &key).await?;
@@ -212,7 +240,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
 
     let raw_path = dir.join("raw.redb");
     let raw_put = tokio::task::spawn_blocking({
-        let (path, payload, groups) = (raw_path.clone(), payload.clone(), args.connections);
+        let (path, payload, groups) = (raw_path.clone(), payload.clone(), args.connections());
         move || raw_store_puts(&path, &payload, groups, duration)
     })
     .await??;
@@ -222,7 +250,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let addr = node.api_addr.to_string();
     create_bench_table(&addr).await?;
 
-    let connections = args.connections;
+    let connections = args.connections();
     let (rounds, slice) = core_rounds(duration);
     let (mut noop, mut put, mut get) = (Samples::default(), Samples::default(), Samples::default());
     let mut first_round_items = Arc::new(Vec::new());
@@ -243,13 +271,18 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         // Reads cycle over the items each connection wrote, so every
         // GetItem finds one (a miss would answer faster).
         let written_by = Arc::new(std::mem::take(&mut written.per_connection));
+        anyhow::ensure!(
+            written_by.iter().any(|&w| w > 0),
+            "PutItem wrote no item in round {round}"
+        );
         if round == 0 {
             first_round_items = written_by.clone();
         }
         put.add(written);
         get.add(
             sample(&addr, connections, slice, None, move |conn, n| {
-                ("GetItem", get_body(first + conn, n % written_by[conn].max(1)))
+                let (writer, item) = item_to_read(&written_by, conn, n);
+                ("GetItem", get_body(first + writer, item))
             })
             .await?,
         );
@@ -351,6 +384,25 @@ fn put_body(conn: usize, n: u64, payload: &str) -> String {
     format!(
         r#"{{"TableName":"bench","Item":{{"pk":{{"S":"k{conn}-{n}"}},"n":{{"N":"{n}"}},"payload":{{"S":"{payload}"}}}}}}"#
     )
+}
+
+/// Which item request `n` of connection `conn` reads, as (connection that
+/// wrote it, its number), given how many items each connection wrote: one
+/// of its own, cycling over them; a connection that wrote none (one that
+/// connected too late in a short turn) reads those of another. Every answer
+/// is an item that exists, as long as some connection wrote one.
+fn item_to_read(written_by: &[u64], conn: usize, n: u64) -> (usize, u64) {
+    let wrote = |c: &usize| written_by.get(*c).is_some_and(|&w| w > 0);
+    let writer = if wrote(&conn) {
+        Some(conn)
+    } else {
+        let writers = written_by.iter().filter(|&&w| w > 0).count().max(1);
+        (0..written_by.len()).filter(wrote).nth(conn % writers)
+    };
+    match writer {
+        Some(writer) => (writer, n % written_by[writer]),
+        None => (conn, 0),
+    }
 }
 
 /// The GetItem body reading the item `put_body(conn, n, _)` wrote.
@@ -568,6 +620,20 @@ async fn sample(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_go_to_items_that_were_written() {
+        // Connection 1 wrote nothing: it reads the items of the others.
+        let written_by = [3, 0, 2];
+        assert_eq!(item_to_read(&written_by, 0, 4), (0, 1));
+        assert_eq!(item_to_read(&written_by, 2, 5), (2, 1));
+        let borrowed: Vec<(usize, u64)> = (0..4).map(|n| item_to_read(&written_by, 1, n)).collect();
+        assert_eq!(borrowed, [(2, 0), (2, 1), (2, 0), (2, 1)]);
+        for (conn, n) in [(0, 7), (1, 9), (2, 11)] {
+            let (writer, item) = item_to_read(&written_by, conn, n);
+            assert!(item < written_by[writer], "{conn}/{n} read {writer}/{item}");
+        }
+    }
 
     #[test]
     fn request_bodies_are_the_json_they_stand_for() {

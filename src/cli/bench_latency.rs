@@ -22,7 +22,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let cluster = BenchCluster::start_with(&names, topology.link.clone()).await?;
     let duration = Duration::from_secs(args.seconds);
     let payload = "x".repeat(args.item_bytes.saturating_sub(40));
-    let per_region = (args.connections / names.len()).max(1);
+    let per_region = (args.connections() / names.len()).max(1);
     let rate = (args.rate > 0.0).then_some(args.rate);
     println!(
         "driving {} regions for {} s at {} with {per_region} connections each; links from {}",

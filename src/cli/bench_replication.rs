@@ -211,11 +211,11 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     };
     let commits_before = commits_now();
     for round in 0..ROUNDS {
-        let (count, elapsed) = drive(&single, args.connections, slice, None, &payload, round).await?;
+        let (count, elapsed) = drive(&single, args.connections(), slice, None, &payload, round).await?;
         single_written += count;
         single_elapsed += elapsed;
         let start = Instant::now();
-        written += drive(&three, args.connections, slice, None, &payload, round).await?.0;
+        written += drive(&three, args.connections(), slice, None, &payload, round).await?.0;
         replicating += three.wait_for_items(written).await?.duration_since(start);
     }
     let commits = commits_now() - commits_before;
@@ -226,7 +226,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
 
     let half = BenchCluster::start(3).await?;
     let rate = Some(replicated_rate / 2.0);
-    let (half_written, _) = drive(&half, args.connections, duration, rate, &payload, 0).await?;
+    let (half_written, _) = drive(&half, args.connections(), duration, rate, &payload, 0).await?;
     half.wait_for_items(half_written).await?;
     let durability: Vec<_> = half
         .nodes

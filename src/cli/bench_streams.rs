@@ -143,7 +143,7 @@ pub(super) async fn puts(
 ) -> anyhow::Result<Measurement> {
     let payload = payload.to_string();
     let duration = Duration::from_secs(args.seconds);
-    load_paced(addr, name, args.connections, duration, None, move |conn, n| {
+    load_paced(addr, name, args.connections(), duration, None, move |conn, n| {
         let item = json!({"pk": {"S": format!("p{phase}-c{conn}-{n}")}, "payload": {"S": payload}});
         ("PutItem", json!({"TableName": TABLE, "Item": item}).to_string())
     })
