@@ -66,7 +66,7 @@ pub struct BenchArgs {
 /// compares throughputs, so every operation must keep both cores busy: a
 /// durable PutItem spends about 1.6 ms waiting for its group and the log
 /// sync, and 64 connections left a third of the cores idle during PutItem
-/// (1.35-1.47 cores busy, against 1.72-1.83 with 256), while the no-op and
+/// (1.35-1.47 cores busy, against 1.66-1.83 with 256), while the no-op and
 /// GetItem keep them busy either way.
 const CORE_CONNECTIONS: usize = 256;
 
@@ -424,8 +424,10 @@ fn bench_root() -> std::path::PathBuf {
 
 const RAW: TableDefinition<&[u8], &[u8]> = TableDefinition::new("raw");
 
-/// redb alone: durable commits of `group` items each, like the engine's
-/// group commit under `group` concurrent clients. Latency is per commit.
+/// redb alone: durable commits of `group` items each, the most the engine's
+/// group commit could gather under `group` concurrent clients (it gathers
+/// fewer: the writes queued while the previous group ran). Latency is per
+/// commit.
 fn raw_store_puts(path: &Path, payload: &str, group: usize, duration: Duration) -> anyhow::Result<Measurement> {
     let db = Database::create(path)?;
     let start = Instant::now();
