@@ -104,10 +104,7 @@ fn page_response(common: &Common, meta: &TableMeta, page: Page, projection: Opti
 /// Query.
 pub async fn handle_query(engine: &Engine, req: Request) -> Result<Value, ApiError> {
     let common = parse_common(&req)?;
-    let meta = engine
-        .describe_table(common.table.clone())
-        .await
-        .map_err(|_| ApiError::from(crate::engine::EngineError::ResourceNotFound))?;
+    let meta = engine.table_schema(&common.table)?;
     let mut expressions = Expressions::new(&req, &QUERY)?;
     let (partition, sort) = expressions.key_condition(&req, &meta.key_schema)?;
     let filter = expressions.filter(&req, "QueryFilter", Some(&meta.key_schema))?;

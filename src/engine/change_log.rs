@@ -33,16 +33,13 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::Hlc;
-    use crate::config::StorageConfig;
     use crate::engine::{ItemOp, ItemWrite, NewTable};
     use crate::model::{AttributeValue, Item};
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn own_changes_refuse_to_skip_a_trimmed_stretch() {
         let dir = tempfile::tempdir().unwrap();
-        let hlc = Hlc::new(0, std::time::Duration::from_secs(1));
-        let engine = Engine::open(dir.path(), "r", hlc, &StorageConfig::default()).unwrap();
+        let engine = Engine::open_for_test(dir.path(), "r");
         engine.create_table(NewTable::keyed_by_pk("t")).await.unwrap();
         for n in 0..5 {
             let item = Item::from([("pk".to_string(), AttributeValue::S(format!("k{n}")))]);

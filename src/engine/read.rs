@@ -106,8 +106,16 @@ fn segment_of(hash: &AttributeValue, total: u32) -> u32 {
     crc32fast::hash(&bytes) % total
 }
 
-/// Walks a partition or table and builds one page.
-pub fn read_range(read: &ReadTables, meta: &TableMeta, spec: &RangeRead) -> Result<Page, EngineError> {
+/// Walks a partition or table and builds one page. With `budget`, gives up
+/// (`None`) once it has looked at that many entries (items, tombstones and
+/// items of other segments alike) without finishing the page, so a caller
+/// can try a page inline and hand the longer ones to another thread.
+pub fn read_range(
+    read: &ReadTables,
+    meta: &TableMeta,
+    spec: &RangeRead,
+    budget: Option<usize>,
+) -> Result<Option<Page>, EngineError> {
     let schema = &meta.key_schema;
     let (mut lower, mut upper, must_start) = match &spec.partition {
         Some(p) => query_bounds(p, spec.sort.as_ref()),
@@ -126,7 +134,10 @@ pub fn read_range(read: &ReadTables, meta: &TableMeta, spec: &RangeRead) -> Resu
         }
     }
     let mut page = Page::default();
-    for entry in read.items(meta.storage_id, lower, upper, spec.forward)? {
+    for (looked_at, entry) in read.items(meta.storage_id, lower, upper, spec.forward)?.enumerate() {
+        if budget.is_some_and(|b| looked_at >= b) {
+            return Ok(None);
+        }
         let (key, record) = entry?;
         if !key.starts_with(&must_start) {
             break;
@@ -154,7 +165,12 @@ pub fn read_range(read: &ReadTables, meta: &TableMeta, spec: &RangeRead) -> Resu
             break;
         }
     }
-    Ok(page)
+    Ok(Some(page))
+}
+
+/// `read_range` without a budget, which never gives up.
+pub fn read_whole_page(read: &ReadTables, meta: &TableMeta, spec: &RangeRead) -> Result<Page, EngineError> {
+    Ok(read_range(read, meta, spec, None)?.unwrap_or_default())
 }
 
 /// The key attributes of an item, as LastEvaluatedKey shows them.
@@ -168,6 +184,74 @@ fn key_item(schema: &crate::model::KeySchema, item: &Item) -> Item {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::{Engine, ItemOp, ItemWrite, NewTable};
+
+    fn key(pk: &str) -> Item {
+        Item::from([("pk".to_string(), AttributeValue::S(pk.into()))])
+    }
+
+    fn scan(limit: Option<usize>) -> RangeRead {
+        RangeRead {
+            table: "t".into(),
+            partition: None,
+            sort: None,
+            forward: true,
+            start_after: None,
+            limit,
+            filter: None,
+            segment: None,
+        }
+    }
+
+    fn keys(page: &Page) -> Vec<String> {
+        let pk = |item: &Item| match item.get("pk") {
+            Some(AttributeValue::S(s)) => s.clone(),
+            other => panic!("no string pk: {other:?}"),
+        };
+        page.items.iter().map(pk).collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_page_past_its_budget_is_given_up_and_read_whole_elsewhere() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::open_for_test(dir.path(), "r");
+        engine.create_table(NewTable::keyed_by_pk("t")).await.unwrap();
+        let puts = |range: std::ops::Range<usize>| {
+            range
+                .map(|n| ("t".to_string(), ItemWrite::new(ItemOp::Put(key(&format!("k{n:03}"))))))
+                .collect::<Vec<_>>()
+        };
+        engine.write_batch(puts(0..10)).await.unwrap();
+        for n in 0..4 {
+            let delete = ItemWrite::new(ItemOp::Delete(key(&format!("k{n:03}"))));
+            engine.write_item("t".into(), delete).await.unwrap();
+        }
+
+        // Ten entries, four of them tombstones: all count against the budget.
+        let (read, meta) = engine.read_with_schema("t").unwrap();
+        assert!(read_range(&read, &meta, &scan(None), Some(9)).unwrap().is_none());
+        let page = read_range(&read, &meta, &scan(None), Some(10)).unwrap().unwrap();
+        assert_eq!(keys(&page), ["k004", "k005", "k006", "k007", "k008", "k009"]);
+        assert_eq!(keys(&read_whole_page(&read, &meta, &scan(None)).unwrap()), keys(&page));
+        // A page that ends within the budget does not need the rest of it.
+        let first_two = read_range(&read, &meta, &scan(Some(2)), Some(6)).unwrap().unwrap();
+        assert_eq!(keys(&first_two), ["k004", "k005"]);
+        drop(read);
+
+        // Through the engine: a page longer than the inline budget is read
+        // on the blocking pool and is the same page.
+        for chunk in (10..110).step_by(25) {
+            engine.write_batch(puts(chunk..chunk + 25)).await.unwrap();
+        }
+        let (_, long) = engine.read_range(scan(None)).await.unwrap();
+        let expected: Vec<String> = (4..110).map(|n| format!("k{n:03}")).collect();
+        assert_eq!(keys(&long), expected);
+        assert_eq!((long.scanned, long.last_key), (106, None));
+        let (_, short) = engine.read_range(scan(Some(3))).await.unwrap();
+        assert_eq!(keys(&short), ["k004", "k005", "k006"]);
+        assert_eq!(short.last_key, Some(key("k006")));
+        engine.shutdown();
+    }
 
     #[test]
     fn prefix_end_is_the_next_prefix() {

@@ -248,8 +248,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_resync_holds_the_tables_the_peer_replicates_through_the_last_log_entry() {
         let dir = tempfile::tempdir().unwrap();
-        let hlc = Hlc::new(0, std::time::Duration::from_secs(1));
-        let engine = Engine::open(dir.path(), "us-east-1", hlc, &StorageConfig::default()).unwrap();
+        let engine = Engine::open_for_test(dir.path(), "us-east-1");
         engine.create_table(NewTable::keyed_by_pk("global")).await.unwrap();
         engine.create_table(NewTable::keyed_by_pk("local")).await.unwrap();
         engine
