@@ -1,4 +1,4 @@
-//! `meridian bench`: PutItem and GetItem over HTTP with many concurrent
+//! `meridian bench`: PutItem, GetItem and Query over HTTP with many concurrent
 //! keep-alive connections, next to two baselines measured in the same run:
 //! the raw store (redb alone, writes grouped like the engine groups them, no
 //! HTTP) and the same HTTP stack answering a no-op operation
@@ -9,18 +9,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use bytes::Bytes;
 use clap::Args;
-use http_body_util::{BodyExt, Full};
 use redb::{Database, ReadableDatabase, ReadableTableMetadata, TableDefinition};
 use serde_json::json;
-use tokio::net::TcpStream;
 
 use crate::config::{NodeConfig, RegionConfig, Topology};
 use crate::engine::WriteStats;
 use crate::engine::sync_latency::SyncHistogram;
 use crate::node::{Node, NodeOptions};
 use crate::store::CheckpointStats;
+
+use super::bench_load::{Samples, sample};
+pub(super) use super::bench_load::{Sender, connect, load_paced, one_request};
 
 /// Arguments of `meridian bench`.
 #[derive(Debug, Args)]
@@ -498,156 +498,6 @@ fn raw_store_gets(path: &Path, duration: Duration) -> anyhow::Result<Measurement
         n += 1;
     }
     Ok(summarise("raw store gets (redb)", latencies, start.elapsed()))
-}
-
-/// Sends one DynamoDB request and fails unless it succeeds.
-pub async fn one_request(addr: &str, op: &str, body: String) -> anyhow::Result<()> {
-    let (mut sender, conn) = connect(addr).await?;
-    tokio::spawn(conn);
-    let status = send(&mut sender, addr, op, body).await?;
-    anyhow::ensure!(status.is_success(), "{op} failed with {status}");
-    Ok(())
-}
-
-pub(super) type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
-
-pub(super) async fn connect(
-    addr: &str,
-) -> anyhow::Result<(
-    Sender,
-    impl std::future::Future<Output = Result<(), hyper::Error>> + Send + use<>,
-)> {
-    let stream = TcpStream::connect(addr).await?;
-    stream.set_nodelay(true)?;
-    let io = hyper_util::rt::TokioIo::new(stream);
-    Ok(hyper::client::conn::http1::handshake(io).await?)
-}
-
-async fn send(sender: &mut Sender, addr: &str, op: &str, body: String) -> anyhow::Result<hyper::StatusCode> {
-    let request = hyper::Request::post("/")
-        .header("host", addr)
-        .header("content-type", "application/x-amz-json-1.0")
-        .header("x-amz-target", format!("DynamoDB_20120810.{op}"))
-        .body(Full::new(Bytes::from(body)))?;
-    sender.ready().await?;
-    let response = sender.send_request(request).await?;
-    let status = response.status();
-    response.into_body().collect().await?;
-    Ok(status)
-}
-
-/// CPU time this process has used so far (user + system), from
-/// `/proc/self/stat`; `None` where that file does not exist.
-fn cpu_time() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    Some(Duration::from_millis(ticks * 10))
-}
-
-/// Drives `connections` keep-alive connections for `duration`, each sending
-/// the requests `make(connection, n)` builds, one at a time; with `rate`
-/// (requests/s over all connections) they pace themselves instead of going
-/// flat out.
-pub async fn load_paced(
-    addr: &str,
-    name: &'static str,
-    connections: usize,
-    duration: Duration,
-    rate: Option<f64>,
-    make: impl Fn(usize, u64) -> (&'static str, String) + Send + Sync + 'static,
-) -> anyhow::Result<Measurement> {
-    Ok(sample(addr, connections, duration, rate, make).await?.summarise(name))
-}
-
-/// Latencies of a load and the time and CPU it took, poolable over rounds.
-#[derive(Default)]
-struct Samples {
-    latencies: Vec<Duration>,
-    elapsed: Duration,
-    cpu: Option<Duration>,
-    /// Requests each connection made, by connection (one load, not pooled).
-    per_connection: Vec<u64>,
-}
-
-impl Samples {
-    fn add(&mut self, other: Samples) {
-        self.cpu = match self.elapsed.is_zero() {
-            true => other.cpu,
-            false => self.cpu.zip(other.cpu).map(|(a, b)| a + b),
-        };
-        self.latencies.extend(other.latencies);
-        self.elapsed += other.elapsed;
-    }
-
-    fn summarise(self, name: &'static str) -> Measurement {
-        let mut measurement = summarise(name, self.latencies, self.elapsed);
-        if let Some(cpu) = self.cpu {
-            measurement.cores = cpu.as_secs_f64() / self.elapsed.as_secs_f64();
-        }
-        measurement
-    }
-}
-
-/// What `load_paced` measures, before summarising.
-async fn sample(
-    addr: &str,
-    connections: usize,
-    duration: Duration,
-    rate: Option<f64>,
-    make: impl Fn(usize, u64) -> (&'static str, String) + Send + Sync + 'static,
-) -> anyhow::Result<Samples> {
-    let make = Arc::new(make);
-    let start = Instant::now();
-    let cpu_start = cpu_time();
-    let mut workers = Vec::new();
-    for conn in 0..connections {
-        let (addr, make) = (addr.to_string(), make.clone());
-        workers.push(tokio::spawn(async move {
-            let (mut sender, driver) = connect(&addr).await?;
-            tokio::spawn(driver);
-            let mut latencies = Vec::new();
-            let mut n = 0u64;
-            // Each connection sends every `period`; their first sends are
-            // spread over one period, so that together they send at an even
-            // `rate` rather than in bursts of `connections` at once.
-            let mut pace = rate.map(|r| {
-                let period = Duration::from_secs_f64(connections as f64 / r);
-                let first = start + period.mul_f64(conn as f64 / connections as f64);
-                let mut ticks = tokio::time::interval_at(first.into(), period);
-                ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                ticks
-            });
-            while start.elapsed() < duration {
-                if let Some(ticks) = &mut pace {
-                    ticks.tick().await;
-                }
-                let (op, body) = make(conn, n);
-                let began = Instant::now();
-                let status = send(&mut sender, &addr, op, body).await?;
-                anyhow::ensure!(status.is_success(), "{op} failed with {status}");
-                latencies.push(began.elapsed());
-                n += 1;
-            }
-            anyhow::Ok(latencies)
-        }));
-    }
-    let (mut all, mut per_connection) = (Vec::new(), Vec::with_capacity(connections));
-    for worker in workers {
-        let latencies = worker.await??;
-        per_connection.push(latencies.len() as u64);
-        all.extend(latencies);
-    }
-    let cpu = match (cpu_start, cpu_time()) {
-        (Some(before), Some(after)) => Some(after.saturating_sub(before)),
-        _ => None,
-    };
-    Ok(Samples {
-        latencies: all,
-        elapsed: start.elapsed(),
-        cpu,
-        per_connection,
-    })
 }
 
 #[cfg(test)]

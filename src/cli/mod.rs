@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_latency;
+mod bench_load;
 mod bench_pitr;
 mod bench_replication;
 mod bench_resync;

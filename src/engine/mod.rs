@@ -47,10 +47,6 @@ pub const DB_FILE: &str = "meridian.redb";
 /// Change-log entries `own_changes` reads inline (see there).
 const INLINE_CHANGES: u64 = 64;
 
-/// Entries a Query or Scan page looks at inline before it moves to the
-/// blocking pool (see `read_range`): about 64 us of work at most.
-const INLINE_RANGE_ENTRIES: usize = 64;
-
 /// Longest `shutdown` waits for reads in flight to release the store.
 const STORE_RELEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -374,90 +370,6 @@ impl Engine {
     pub async fn list_tables(&self, after: Option<String>, limit: usize) -> Result<Vec<String>, EngineError> {
         self.read(move |read| Ok(read.table_names(after.as_deref(), limit)?))
             .await
-    }
-
-    /// Reads one item (GetItem); returns the table too, for capacity and
-    /// projections.
-    ///
-    /// Point reads run inline rather than on the blocking pool: they touch a
-    /// few cached B-tree pages, and the hand-off to another thread would cost
-    /// more than the read itself.
-    pub async fn get_item(&self, table: &str, key: &Item) -> Result<(Arc<TableMeta>, Option<Item>), EngineError> {
-        let (read, meta) = self.read_with_schema(table)?;
-        let item = read::get_item(&read, &meta, key)?;
-        self.release(read).await?;
-        Ok((meta, item))
-    }
-
-    /// Reads several items of one table from one snapshot (BatchGetItem):
-    /// at most 100 point reads (see `get_item` for why inline).
-    pub async fn get_items(
-        &self,
-        table: &str,
-        keys: &[Item],
-    ) -> Result<(Arc<TableMeta>, Vec<Option<Item>>), EngineError> {
-        let (read, meta) = self.read_with_schema(table)?;
-        let items = keys
-            .iter()
-            .map(|key| read::get_item(&read, &meta, key))
-            .collect::<Result<_, _>>()?;
-        self.release(read).await?;
-        Ok((meta, items))
-    }
-
-    /// Lets go of a snapshot read inline, then waits until the groups it
-    /// may hold are durable: only then may what was read from it be answered.
-    async fn release(&self, read: impl std::borrow::Borrow<ReadTables>) -> Result<(), EngineError> {
-        let group = read.borrow().group();
-        drop(read);
-        Ok(self.0.store.until_durable(group).await?)
-    }
-
-    /// A snapshot shared by point reads (see `Store::read_shared`) and the
-    /// table's description, from the schema cache when it has it (see
-    /// `schema_cache.rs`).
-    fn read_with_schema(&self, table: &str) -> Result<(Arc<ReadTables>, Arc<TableMeta>), EngineError> {
-        if let Some(meta) = self.0.schemas.get(table) {
-            return Ok((self.0.store.read_shared()?, meta));
-        }
-        let generation = self.0.schemas.generation();
-        let read = self.0.store.read_shared()?;
-        let meta = Arc::new(read.table(table)?.ok_or(EngineError::ResourceNotFound)?);
-        self.0.schemas.insert(meta.clone(), generation);
-        Ok((read, meta))
-    }
-
-    /// Table `table`'s description as the schema cache has it: current in
-    /// what reads rely on (storage id, key schema), possibly stale in the
-    /// rest (item count, size). What a Query checks its key condition
-    /// against, without a snapshot of its own.
-    pub fn table_schema(&self, table: &str) -> Result<Arc<TableMeta>, EngineError> {
-        Ok(self.read_with_schema(table)?.1)
-    }
-
-    /// One page of a Query or Scan, from the snapshot point reads share.
-    ///
-    /// A page is first read inline, looking at up to `INLINE_RANGE_ENTRIES`
-    /// entries: most Queries read a few items, and handing them to the
-    /// blocking pool cost more than the read. With that hand-off, and a
-    /// second one for the table's description, a one-item Query answered at
-    /// 0.29-0.32 of the core bench's no-op rate; inline, 0.57-0.63 (GetItem:
-    /// 0.73-0.80). A longer page starts over on the blocking pool, from
-    /// the same snapshot, so the entries looked at inline are read twice:
-    /// at most 64 of the up to 1 MB a page reads.
-    pub async fn read_range(&self, spec: RangeRead) -> Result<(Arc<TableMeta>, Page), EngineError> {
-        let (read, meta) = self.read_with_schema(&spec.table)?;
-        let page = match read::read_range(&read, &meta, &spec, Some(INLINE_RANGE_ENTRIES))? {
-            Some(page) => page,
-            None => {
-                let (read, meta) = (read.clone(), meta.clone());
-                tokio::task::spawn_blocking(move || read::read_whole_page(&read, &meta, &spec))
-                    .await
-                    .map_err(|_| EngineError::Stopped)??
-            }
-        };
-        self.release(read).await?;
-        Ok((meta, page))
     }
 
     /// The writer's counters so far: commits, writes, and where their time went.
