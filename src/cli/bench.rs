@@ -293,17 +293,17 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let writes = node.engine().write_stats();
     let checkpoints = node.engine().checkpoint_stats();
     let engine_get = engine_gets(node.engine(), &first_round_items, duration / 2).await?;
-    let (noop, put, get) = (
+    let (noop, put, get, query) = (
         noop.summarise("no-op HTTP (DescribeEndpoints)"),
         put.summarise("PutItem"),
         get.summarise("GetItem"),
+        query.summarise("Query (one item)"),
     );
-    let query = query.summarise("Query (one item)");
     node.shutdown().await;
 
     // The raw store commits groups of the size the engine's group commit
     // gathered under this load, with the region stopped.
-    let group = (writes.jobs as f64 / writes.commits.max(1) as f64).round().max(1.0) as usize;
+    let group = writes.jobs_per_commit().round().max(1.0) as usize;
     let raw_path = dir.join("raw.redb");
     let raw_put = tokio::task::spawn_blocking({
         let (path, payload) = (raw_path.clone(), payload.clone());
@@ -359,7 +359,7 @@ fn report_write_path(writes: &WriteStats, put: &Measurement) {
     let jobs = writes.jobs.max(1) as u32;
     println!(
         "average writes per durable commit during PutItem: {:.1}",
-        writes.jobs as f64 / writes.commits.max(1) as f64
+        writes.jobs_per_commit()
     );
     println!(
         "mean PutItem in the engine: queued {:.2?}, in its group {:.2?}, waiting for the log sync {:.2?} \

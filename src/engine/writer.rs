@@ -256,6 +256,13 @@ pub struct WriteStats {
     pub sync_latency: SyncHistogram,
 }
 
+impl WriteStats {
+    /// Jobs per group commit on average (0 before the first commit).
+    pub fn jobs_per_commit(&self) -> f64 {
+        self.jobs as f64 / self.commits.max(1) as f64
+    }
+}
+
 /// What the writer thread owns: the store, the clock, the region's name,
 /// where it publishes the last committed log position and when each group
 /// committed, and the schema cache it invalidates.
