@@ -26,6 +26,7 @@ pub mod records;
 mod recovery_tests;
 mod shared_read;
 mod wal;
+mod write;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -35,12 +36,11 @@ use std::time::{Duration, Instant};
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
-use crate::model::TableMeta;
-use journal::TableId;
 pub use read::ReadTables;
 pub use records::{
     Change, ChangeCause, CodecError, ConflictRecord, DroppedTable, ItemChange, ItemRecord, TableChange, Version,
 };
+pub use write::WriteTables;
 
 const TABLES: TableDefinition<&str, &[u8]> = TableDefinition::new("tables");
 const ITEMS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("items");
@@ -163,6 +163,16 @@ fn new_incarnation() -> u64 {
 /// The write-ahead log of the database at `db_path`.
 fn wal_path(db_path: &Path) -> PathBuf {
     db_path.with_extension("wal")
+}
+
+/// The META key of the last change applied from `origin`.
+fn applied_key(origin: &str) -> String {
+    format!("applied/{origin}")
+}
+
+/// The META key of the incarnation `peer` had when we last shipped to it.
+fn peer_incarnation_key(peer: &str) -> String {
+    format!("peer_incarnation/{peer}")
 }
 
 /// The key of an item in the `items` table.
@@ -435,253 +445,5 @@ impl Store {
     /// answering from it, as with `read`.
     pub fn read_shared(&self) -> Result<Arc<ReadTables>, StoreError> {
         self.shared_read.get(|| self.read())
-    }
-}
-
-/// The store's tables inside one write transaction.
-pub struct WriteTables<'t> {
-    /// For tables opened only when used (`cursors`).
-    txn: &'t redb::WriteTransaction,
-    tables: redb::Table<'t, &'static str, &'static [u8]>,
-    items: redb::Table<'t, &'static [u8], &'static [u8]>,
-    log: redb::Table<'t, u64, &'static [u8]>,
-    meta: redb::Table<'t, &'static str, u64>,
-    conflicts: redb::Table<'t, u64, &'static [u8]>,
-    history: redb::Table<'t, &'static [u8], &'static [u8]>,
-    pitr: redb::Table<'t, &'static str, &'static [u8]>,
-    next_seq: u64,
-    /// Every mutation, for the write-ahead log.
-    journal: journal::Journal,
-}
-
-/// The META key of the last change applied from `origin`.
-fn applied_key(origin: &str) -> String {
-    format!("applied/{origin}")
-}
-
-/// The META key of the incarnation `peer` had when we last shipped to it.
-fn peer_incarnation_key(peer: &str) -> String {
-    format!("peer_incarnation/{peer}")
-}
-
-impl<'t> WriteTables<'t> {
-    fn open(txn: &'t redb::WriteTransaction) -> Result<WriteTables<'t>, StoreError> {
-        let log = txn.open_table(LOG)?;
-        let next_seq = log.last()?.map(|(k, _)| k.value() + 1).unwrap_or(1);
-        Ok(WriteTables {
-            txn,
-            tables: txn.open_table(TABLES)?,
-            items: txn.open_table(ITEMS)?,
-            log,
-            meta: txn.open_table(META)?,
-            conflicts: txn.open_table(CONFLICTS)?,
-            history: txn.open_table(history::HISTORY)?,
-            pitr: txn.open_table(history::PITR)?,
-            next_seq,
-            journal: journal::Journal::new(JOURNAL_LIMIT),
-        })
-    }
-}
-
-impl WriteTables<'_> {
-    /// The description of table `name`, if it exists.
-    pub fn table(&self, name: &str) -> Result<Option<TableMeta>, StoreError> {
-        match self.tables.get(name)? {
-            Some(bytes) => Ok(Some(records::decode_table(bytes.value())?)),
-            None => Ok(None),
-        }
-    }
-
-    /// Creates or replaces a table description.
-    pub fn put_table(&mut self, meta: &TableMeta) -> Result<(), StoreError> {
-        let bytes = records::encode(meta);
-        self.tables.insert(meta.name.as_str(), bytes.as_slice())?;
-        self.journal.insert(TableId::Tables, meta.name.as_bytes(), &bytes);
-        Ok(())
-    }
-
-    /// Removes a table description (its items are removed by `delete_items`).
-    pub fn remove_table(&mut self, name: &str) -> Result<(), StoreError> {
-        self.tables.remove(name)?;
-        self.journal.remove(TableId::Tables, name.as_bytes());
-        Ok(())
-    }
-
-    /// A fresh storage id for a new table.
-    pub fn allocate_storage_id(&mut self) -> Result<u64, StoreError> {
-        let id = self.meta.get(NEXT_STORAGE_ID)?.map(|v| v.value()).unwrap_or(1);
-        self.set_meta(NEXT_STORAGE_ID, id + 1)?;
-        Ok(id)
-    }
-
-    /// The record stored for a key, live or tombstone.
-    pub fn item(&self, storage_id: u64, key: &[u8]) -> Result<Option<ItemRecord>, StoreError> {
-        match self.items.get(item_key(storage_id, key).as_slice())? {
-            Some(bytes) => Ok(Some(records::decode(bytes.value())?)),
-            None => Ok(None),
-        }
-    }
-
-    /// Stores the record for a key.
-    pub fn put_item(&mut self, storage_id: u64, key: &[u8], record: &ItemRecord) -> Result<(), StoreError> {
-        self.put_item_bytes(storage_id, key, &records::encode(record))?;
-        Ok(())
-    }
-
-    /// Stores a record given by reference (same bytes as `put_item`).
-    pub fn put_item_ref(
-        &mut self,
-        storage_id: u64,
-        key: &[u8],
-        record: &records::ItemRecordRef<'_>,
-    ) -> Result<(), StoreError> {
-        self.put_item_bytes(storage_id, key, &records::encode(record))?;
-        Ok(())
-    }
-
-    /// Appends a change given by reference (same bytes as `append_change`).
-    pub fn append_change_ref(&mut self, change: &records::ChangeRef<'_>) -> Result<u64, StoreError> {
-        self.append_log_bytes(&records::encode(change))
-    }
-
-    fn append_log_bytes(&mut self, bytes: &[u8]) -> Result<u64, StoreError> {
-        let seq = self.next_seq;
-        self.log.insert(seq, bytes)?;
-        self.journal.insert(TableId::Log, &seq.to_be_bytes(), bytes);
-        self.next_seq += 1;
-        Ok(seq)
-    }
-
-    /// Removes every record of a table's storage id, and its PITR history.
-    pub fn delete_items(&mut self, storage_id: u64) -> Result<(), StoreError> {
-        let start = storage_id.to_be_bytes();
-        let end = (storage_id + 1).to_be_bytes();
-        self.items.retain_in(start.as_slice()..end.as_slice(), |_, _| false)?;
-        self.journal.remove_range(TableId::Items, &start, &end);
-        self.forget_history(storage_id)?;
-        Ok(())
-    }
-
-    /// Sequence number of the last change-log entry (0 when empty).
-    pub fn last_seq(&self) -> u64 {
-        self.next_seq - 1
-    }
-
-    /// Removes change-log entries before `before`, at most `max` of them,
-    /// and returns how many it removed. The last entry is always kept: the
-    /// next sequence number is found from it, and numbers must never be
-    /// used twice (peers and stream iterators hold them).
-    pub fn trim_log(&mut self, before: u64, max: u64) -> Result<u64, StoreError> {
-        let Some(first) = self.log.first()?.map(|(k, _)| k.value()) else {
-            return Ok(0);
-        };
-        let end = before.min(self.last_seq()).min(first.saturating_add(max));
-        if end <= first {
-            return Ok(0);
-        }
-        self.log.retain_in(first..end, |_, _| false)?;
-        self.journal
-            .remove_range(TableId::Log, &first.to_be_bytes(), &end.to_be_bytes());
-        Ok(end - first)
-    }
-
-    /// Removes conflict records, oldest first, while both versions of the
-    /// record are stamped before `before_ns` (wall clock), at most `max`;
-    /// returns how many went. Records are appended as conflicts happen, so
-    /// the first younger one ends the stretch.
-    pub fn trim_conflicts(&mut self, before_ns: u64, max: u64) -> Result<u64, StoreError> {
-        let mut range: Option<(u64, u64)> = None;
-        for entry in self.conflicts.iter()?.take(usize::try_from(max).unwrap_or(usize::MAX)) {
-            let (id, bytes) = entry?;
-            let record: ConflictRecord = records::decode(bytes.value())?;
-            if record.winner.ts.wall_ns.max(record.loser.ts.wall_ns) >= before_ns {
-                break;
-            }
-            let id = id.value();
-            range = Some((range.map_or(id, |(first, _)| first), id + 1));
-        }
-        let Some((first, end)) = range else {
-            return Ok(0);
-        };
-        self.conflicts.retain_in(first..end, |_, _| false)?;
-        self.journal
-            .remove_range(TableId::Conflicts, &first.to_be_bytes(), &end.to_be_bytes());
-        Ok(end - first)
-    }
-
-    /// The last sequence number applied of the change log named `origin`
-    /// (the engine names a region's log in one incarnation; see
-    /// `engine::Origin`).
-    pub fn applied(&self, origin: &str) -> Result<u64, StoreError> {
-        Ok(self
-            .meta
-            .get(applied_key(origin).as_str())?
-            .map(|v| v.value())
-            .unwrap_or(0))
-    }
-
-    /// Records that changes from `origin` are applied through `seq`.
-    pub fn set_applied(&mut self, origin: &str, seq: u64) -> Result<(), StoreError> {
-        self.set_meta(&applied_key(origin), seq)
-    }
-
-    fn set_meta(&mut self, name: &str, value: u64) -> Result<(), StoreError> {
-        self.meta.insert(name, value)?;
-        self.journal
-            .insert(TableId::Meta, name.as_bytes(), &value.to_be_bytes());
-        Ok(())
-    }
-
-    /// Records which incarnation of `peer`'s data we ship to.
-    pub fn set_peer_incarnation(&mut self, peer: &str, incarnation: u64) -> Result<(), StoreError> {
-        self.set_meta(&peer_incarnation_key(peer), incarnation)
-    }
-
-    /// Makes this database a new incarnation of the region (see
-    /// `Store::incarnation`), as of the next open; returns it.
-    pub fn renew_incarnation(&mut self) -> Result<u64, StoreError> {
-        let incarnation = new_incarnation();
-        self.set_meta(INCARNATION, incarnation)?;
-        Ok(incarnation)
-    }
-
-    /// Records a write that lost last-writer-wins.
-    pub fn record_conflict(&mut self, conflict: &ConflictRecord) -> Result<(), StoreError> {
-        let id = self.conflicts.last()?.map(|(k, _)| k.value() + 1).unwrap_or(1);
-        let bytes = records::encode(conflict);
-        self.conflicts.insert(id, bytes.as_slice())?;
-        self.journal.insert(TableId::Conflicts, &id.to_be_bytes(), &bytes);
-        Ok(())
-    }
-
-    /// Records that `dropped.region` must drop its copy of a table
-    /// (replacing an earlier record for the same table and region).
-    pub fn record_dropped(&mut self, dropped: &DroppedTable) -> Result<(), StoreError> {
-        let key = format!("{}/{}", dropped.table_id, dropped.region);
-        let value = records::encode(dropped);
-        self.txn.open_table(DROPPED)?.insert(key.as_str(), value.as_slice())?;
-        self.journal.insert(TableId::Dropped, key.as_bytes(), &value);
-        Ok(())
-    }
-
-    /// Stores (or with `None`, clears) a background worker's cursor.
-    pub fn set_cursor(&mut self, name: &str, cursor: Option<&[u8]>) -> Result<(), StoreError> {
-        let mut cursors = self.txn.open_table(CURSORS)?;
-        match cursor {
-            Some(bytes) => {
-                cursors.insert(name, bytes)?;
-                self.journal.insert(TableId::Cursors, name.as_bytes(), bytes);
-            }
-            None => {
-                cursors.remove(name)?;
-                self.journal.remove(TableId::Cursors, name.as_bytes());
-            }
-        }
-        Ok(())
-    }
-
-    /// Appends a change-log entry and returns its sequence number.
-    pub fn append_change(&mut self, change: &Change) -> Result<u64, StoreError> {
-        self.append_log_bytes(&records::encode(change))
     }
 }

@@ -10,6 +10,7 @@ use super::history::{HISTORY, PITR};
 use super::records::{ChangeRef, ItemChangeRef, ItemRecordRef};
 use super::*;
 use crate::clock::Timestamp;
+use crate::model::TableMeta;
 use crate::model::{AttributeValue, Item};
 
 /// Checkpoints only when asked, so the tests can copy the files as a crash
