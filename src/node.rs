@@ -241,7 +241,23 @@ fn api_listener(bound: Option<StdTcpListener>, addr: SocketAddr) -> std::io::Res
     };
     socket2::SockRef::from(&listener).listen(API_BACKLOG)?;
     listener.set_nonblocking(true)?;
+    let somaxconn = std::fs::read_to_string("/proc/sys/net/core/somaxconn").ok();
+    if let Some(cap) = backlog_cap(somaxconn.as_deref()) {
+        tracing::warn!(
+            backlog = cap,
+            asked = API_BACKLOG,
+            "the kernel caps the API's listen backlog (net.core.somaxconn): connections opened together beyond it \
+             wait a second or more for a retry; raise net.core.somaxconn to {API_BACKLOG}"
+        );
+    }
     Ok(listener)
+}
+
+/// The backlog the kernel grants when `net.core.somaxconn` (the contents of
+/// its /proc file, if readable) is below `API_BACKLOG`.
+fn backlog_cap(somaxconn: Option<&str>) -> Option<i32> {
+    let cap: i32 = somaxconn?.trim().parse().ok()?;
+    (cap < API_BACKLOG).then_some(cap)
 }
 
 #[cfg(test)]
@@ -262,5 +278,14 @@ mod tests {
             })
             .collect();
         assert_eq!(burst.len(), 300);
+    }
+
+    #[test]
+    fn a_kernel_cap_below_the_backlog_is_reported() {
+        assert_eq!(backlog_cap(Some("128\n")), Some(128));
+        assert_eq!(backlog_cap(Some("4096\n")), None);
+        assert_eq!(backlog_cap(Some(&format!("{API_BACKLOG}"))), None);
+        assert_eq!(backlog_cap(Some("not a number")), None);
+        assert_eq!(backlog_cap(None), None);
     }
 }
