@@ -164,9 +164,13 @@ impl Engine {
     /// Table `table`'s description as the schema cache has it: current in
     /// what reads rely on (storage id, key schema), possibly stale in the
     /// rest (item count, size). What a Query checks its key condition
-    /// against, without a snapshot of its own.
+    /// against, without a snapshot of its own: one is taken only to fill
+    /// the cache.
     pub fn table_schema(&self, table: &str) -> Result<Arc<TableMeta>, EngineError> {
-        Ok(self.read_with_schema(table)?.1)
+        match self.0.schemas.get(table) {
+            Some(meta) => Ok(meta),
+            None => Ok(self.read_with_schema(table)?.1),
+        }
     }
 
     /// One page of a Query or Scan, from the snapshot point reads share.
