@@ -42,8 +42,9 @@ pub struct BenchArgs {
     /// `pitr` (a point-in-time restore against a full scan),
     /// `streams` (GetRecords throughput, PutItem p99 during a TTL sweep),
     /// `retention` (PutItem while the change-log trimmer removes --items
-    /// entries) or `resync` (a region getting back --items missed items from
-    /// a snapshot, against from the change log).
+    /// entries), `resync` (a region getting back --items missed items from
+    /// a snapshot, against from the change log) or `scan` (a parallel scan
+    /// of --items items, segment after segment, against a full scan).
     #[arg(long, default_value = "core")]
     pub scenario: String,
     /// Topology for the latency scenario (names and `[[link]]`s; its
@@ -54,7 +55,8 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 200.0)]
     pub rate: f64,
     /// Items in the table of the `pitr` scenario; change-log entries the
-    /// `retention` scenario trims; items the `resync` scenario's region missed.
+    /// `retention` scenario trims; items the `resync` scenario's region missed;
+    /// items in the table of the `scan` scenario.
     #[arg(long, default_value_t = 1_000_000)]
     pub items: usize,
     /// `streams` scenario: expired items the TTL sweep deletes.
@@ -203,8 +205,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         "streams" => runtime.block_on(super::bench_streams::bench(args)),
         "retention" => runtime.block_on(super::bench_retention::bench(args)),
         "resync" => runtime.block_on(super::bench_resync::bench(args)),
+        "scan" => runtime.block_on(super::bench_scan::bench(args)),
         other => Err(anyhow::anyhow!(
-            "unknown scenario {other:?}: use core, replication, latency, pitr, streams, retention or resync"
+            "unknown scenario {other:?}: use core, replication, latency, pitr, streams, retention, resync or scan"
         )),
     };
     // Scenarios remove their own data; this removes the folder they shared.

@@ -17,7 +17,7 @@ use serde_json::json;
 
 use super::bench::{BenchArgs, start_bench_node, tempfile_dir};
 use super::restore::call;
-use crate::engine::{Engine, ItemOp, ItemWrite, RangeRead};
+use crate::engine::{Engine, ItemOp, ItemWrite};
 use crate::model::{AttributeValue, Item};
 use crate::node::Node;
 use crate::pitr::time;
@@ -64,30 +64,6 @@ async fn write_history(
     Ok(())
 }
 
-/// Reads every page of `table` through the engine; returns the items seen.
-async fn full_scan(engine: &Engine, table: &str) -> anyhow::Result<u64> {
-    let mut start = None;
-    let mut items = 0;
-    loop {
-        let spec = RangeRead {
-            table: table.to_string(),
-            partition: None,
-            sort: None,
-            forward: true,
-            start_after: start,
-            limit: None,
-            filter: None,
-            segment: None,
-        };
-        let (_, page) = engine.read_range(spec).await?;
-        items += page.items.len() as u64;
-        match page.last_key {
-            Some(last) => start = Some(last),
-            None => return Ok(items),
-        }
-    }
-}
-
 /// Runs the scenario and prints its table.
 pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let n = args.items;
@@ -131,7 +107,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     );
 
     let scan_started = Instant::now();
-    let scanned = full_scan(&engine, "bench").await?;
+    let scanned = super::bench_scan::scan(&engine, "bench", None).await?;
     let scan_secs = scan_started.elapsed().as_secs_f64();
 
     let restore_started = Instant::now();

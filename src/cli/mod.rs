@@ -7,6 +7,7 @@ mod bench_pitr;
 mod bench_replication;
 mod bench_resync;
 mod bench_retention;
+mod bench_scan;
 mod bench_streams;
 mod control;
 mod drill;

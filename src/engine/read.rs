@@ -10,8 +10,8 @@ use std::sync::Arc;
 use super::Engine;
 use super::error::EngineError;
 use super::write::Precondition;
-use crate::model::key::{encode_key_value, encode_primary_key};
-use crate::model::{AttributeValue, Item, TableMeta, item_size};
+use crate::model::key::{encode_key_value, encode_primary_key, partition_key_len};
+use crate::model::{AttributeValue, Item, ScalarType, TableMeta, item_size};
 use crate::store::ReadTables;
 
 /// Most bytes of items one Query or Scan page reads.
@@ -203,7 +203,38 @@ impl Engine {
 fn segment_of(hash: &AttributeValue, total: u32) -> u32 {
     let mut bytes = Vec::new();
     encode_key_value(hash, &mut bytes);
-    crc32fast::hash(&bytes) % total
+    segment_of_encoded(&bytes, total)
+}
+
+/// `segment_of` for a partition key as the store encodes it.
+fn segment_of_encoded(hash: &[u8], total: u32) -> u32 {
+    crc32fast::hash(hash) % total
+}
+
+/// Which stored keys a walk decodes: with a parallel scan segment, those of
+/// the segment's partitions, told apart by the partition key's encoding at
+/// the start of each stored key. A segment then passes over the other
+/// segments' items without decoding them (they are most of the table). The
+/// items of one partition are adjacent, so the last partition's verdict is
+/// reused. This only saves work: the item's own partition key still decides.
+fn segment_keys(ty: ScalarType, segment: Option<(u32, u32)>) -> impl FnMut(&[u8]) -> bool + 'static {
+    // The last partition seen (empty: none yet) and whether it is inside.
+    let (mut partition, mut inside) = (Vec::new(), true);
+    move |key| {
+        let Some((segment, total)) = segment else {
+            return true;
+        };
+        if !partition.is_empty() && key.starts_with(&partition) {
+            return inside;
+        }
+        let Some(len) = partition_key_len(key, ty) else {
+            return true;
+        };
+        inside = segment_of_encoded(&key[..len], total) == segment;
+        partition.clear();
+        partition.extend_from_slice(&key[..len]);
+        inside
+    }
 }
 
 /// Walks a partition or table and builds one page. With `budget`, gives up
@@ -234,11 +265,17 @@ pub fn read_range(
         }
     }
     let mut page = Page::default();
-    for (looked_at, entry) in read.items(meta.storage_id, lower, upper, spec.forward)?.enumerate() {
+    let keep = segment_keys(schema.hash.ty, spec.segment);
+    let entries = read.items_where(meta.storage_id, lower, upper, spec.forward, keep)?;
+    for (looked_at, entry) in entries.enumerate() {
         if budget.is_some_and(|b| looked_at >= b) {
             return Ok(None);
         }
-        let (key, record) = entry?;
+        // Entries of other segments are passed over (a Scan: no partition
+        // bound to check).
+        let Some((key, record)) = entry? else {
+            continue;
+        };
         if !key.starts_with(&must_start) {
             break;
         }
@@ -351,6 +388,34 @@ mod tests {
         assert_eq!(keys(&short), ["k004", "k005", "k006"]);
         assert_eq!(short.last_key, Some(key("k006")));
         engine.shutdown();
+    }
+
+    #[test]
+    fn segment_keys_agree_with_the_items_partition_keys() {
+        let n = |v: i64| AttributeValue::N(crate::model::Number::parse(&v.to_string()).unwrap());
+        for (ty, hashes) in [
+            (
+                ScalarType::S,
+                (0..40)
+                    .map(|p| AttributeValue::S(format!("p{p}\0")))
+                    .collect::<Vec<_>>(),
+            ),
+            (ScalarType::N, (-20..20).map(n).collect()),
+        ] {
+            for total in [1, 3, 8] {
+                for segment in 0..total {
+                    let mut keep = segment_keys(ty, Some((segment, total)));
+                    // Stored order: each partition's items together.
+                    for hash in &hashes {
+                        for sort in 0..3 {
+                            let key = encode_primary_key(hash, Some(&n(sort)));
+                            assert_eq!(keep(&key), segment_of(hash, total) == segment, "{hash:?} {sort}");
+                        }
+                    }
+                }
+            }
+            assert!(segment_keys(ty, None)(b"anything"));
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //!   larger magnitude sorts first.
 
 use super::number::Number;
+use super::table::ScalarType;
 use super::value::AttributeValue;
 
 const NEGATIVE: u8 = 0x01;
@@ -70,6 +71,40 @@ pub fn encode_primary_key(hash: &AttributeValue, range: Option<&AttributeValue>)
     out
 }
 
+/// Length of the partition key's part of an encoded primary key whose
+/// partition key has type `ty`: what `encode_key_value` wrote for it. Lets a
+/// reader group keys by partition without decoding the items (parallel scan
+/// segments). `None` if `encoded` does not start with a whole encoding.
+pub fn partition_key_len(encoded: &[u8], ty: ScalarType) -> Option<usize> {
+    match ty {
+        ScalarType::S | ScalarType::B => {
+            let mut at = 0;
+            loop {
+                let zero = at + encoded.get(at..)?.iter().position(|&b| b == 0)?;
+                match encoded.get(zero + 1)? {
+                    0xFF => at = zero + 2,
+                    0x01 => return Some(zero + 2),
+                    _ => return None,
+                }
+            }
+        }
+        ScalarType::N => {
+            // After the class byte and the two exponent bytes (which may be
+            // anything), the digits end at the terminator: 0x00, or 0xFF
+            // for negative numbers, whose bytes are inverted. Digits are
+            // 1..=10 (inverted: 0xF5..=0xFE), never a terminator.
+            let terminator = match *encoded.first()? {
+                ZERO => return Some(1),
+                POSITIVE => 0x00,
+                NEGATIVE => 0xFF,
+                _ => return None,
+            };
+            let digits = encoded.get(3..)?;
+            Some(3 + digits.iter().position(|&b| b == terminator)? + 1)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,7 +141,52 @@ mod tests {
         assert!(a < ab);
     }
 
+    fn key_value() -> impl Strategy<Value = AttributeValue> {
+        prop_oneof![
+            proptest::collection::vec(any::<u8>(), 1..12).prop_map(AttributeValue::B),
+            "[a-z\\x00\\u{ff}]{1,8}".prop_map(AttributeValue::S),
+            (-1_000_000_000i64..1_000_000_000, 0u32..40)
+                .prop_map(|(m, e)| AttributeValue::N(Number::parse(&format!("{m}E-{e}")).unwrap())),
+        ]
+    }
+
+    fn scalar_type(v: &AttributeValue) -> ScalarType {
+        match v {
+            AttributeValue::S(_) => ScalarType::S,
+            AttributeValue::B(_) => ScalarType::B,
+            _ => ScalarType::N,
+        }
+    }
+
+    #[test]
+    fn partition_key_len_of_edge_values() {
+        for (hash, ty) in [
+            (AttributeValue::S("a\0b".into()), ScalarType::S),
+            (AttributeValue::B(vec![0, 0, 1, 0]), ScalarType::B),
+            (num("0"), ScalarType::N),
+            (num("-1E-130"), ScalarType::N),
+            (num("1E125"), ScalarType::N),
+            (num("-99999999999999999999999999999999999999"), ScalarType::N),
+        ] {
+            let part = enc(&hash);
+            let whole = encode_primary_key(&hash, Some(&num("-7")));
+            assert_eq!(partition_key_len(&whole, ty), Some(part.len()), "{hash:?}");
+            assert_eq!(partition_key_len(&part, ty), Some(part.len()), "{hash:?}");
+            assert_eq!(
+                partition_key_len(&part[..part.len() - 1], ty),
+                None,
+                "{hash:?} cut short"
+            );
+        }
+    }
+
     proptest! {
+        #[test]
+        fn partition_key_len_finds_the_partition_key(hash in key_value(), range in proptest::option::of(key_value())) {
+            let whole = encode_primary_key(&hash, range.as_ref());
+            prop_assert_eq!(partition_key_len(&whole, scalar_type(&hash)), Some(enc(&hash).len()));
+        }
+
         #[test]
         fn byte_order_matches_value_order(a in proptest::collection::vec(any::<u8>(), 0..8), b in proptest::collection::vec(any::<u8>(), 0..8)) {
             let (ea, eb) = (enc(&AttributeValue::B(a.clone())), enc(&AttributeValue::B(b.clone())));

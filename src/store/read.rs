@@ -74,7 +74,23 @@ impl ReadTables {
         lower: Bound<Vec<u8>>,
         upper: Bound<Vec<u8>>,
         forward: bool,
-    ) -> Result<impl Iterator<Item = Result<(Vec<u8>, ItemRecord), StoreError>> + use<>, StoreError> {
+    ) -> Result<impl Iterator<Item = Result<StoredItem, StoreError>> + use<>, StoreError> {
+        let all = self.items_where(storage_id, lower, upper, forward, |_| true)?;
+        Ok(all.map(|entry| entry.map(|kept| kept.expect("every key is kept"))))
+    }
+
+    /// `items`, with only the entries whose key passes `keep` copied and
+    /// decoded, and `None` in place of the others: a parallel scan segment
+    /// passes over the other segments' items without paying for them, yet
+    /// still counts them.
+    pub fn items_where<K: FnMut(&[u8]) -> bool + 'static>(
+        &self,
+        storage_id: u64,
+        lower: Bound<Vec<u8>>,
+        upper: Bound<Vec<u8>>,
+        forward: bool,
+        mut keep: K,
+    ) -> Result<impl Iterator<Item = Result<Option<StoredItem>, StoreError>> + use<K>, StoreError> {
         let prefix = |b: Bound<Vec<u8>>, default_end: bool| match b {
             Bound::Included(k) => Bound::Included(item_key(storage_id, &k)),
             Bound::Excluded(k) => Bound::Excluded(item_key(storage_id, &k)),
@@ -86,9 +102,13 @@ impl ReadTables {
             .txn
             .open_table(ITEMS)?
             .range::<&[u8]>((as_slice(&lo), as_slice(&hi)))?;
-        let decode = |entry: RawEntry<'_>| {
+        let decode = move |entry: RawEntry<'_>| {
             let (k, v) = entry?;
-            Ok((k.value()[8..].to_vec(), records::decode::<ItemRecord>(v.value())?))
+            let key = &k.value()[8..];
+            if !keep(key) {
+                return Ok(None);
+            }
+            Ok(Some((key.to_vec(), records::decode::<ItemRecord>(v.value())?)))
         };
         let iter: Box<dyn Iterator<Item = _>> = if forward {
             Box::new(range.map(decode))
@@ -164,6 +184,9 @@ impl ReadTables {
 }
 
 /// One raw entry of the items table, as a range yields it.
+/// An item's encoded key (without the storage prefix) and its record.
+pub type StoredItem = (Vec<u8>, ItemRecord);
+
 type RawEntry<'a> = Result<
     (
         redb::AccessGuard<'a, &'static [u8]>,

@@ -1,0 +1,122 @@
+//! `meridian bench --scenario scan`: a parallel scan of a table of N items
+//! (about 200 bytes each), against a plain full scan of the same table
+//! measured in the same run.
+//!
+//! Every segment of a parallel scan walks the whole table and keeps the
+//! items whose partition key hashes to it, so a scan in S segments looks at
+//! S times the table. The measurement reads every segment one after
+//! another, so the ratio to the full scan is the cost of the items a
+//! segment passes over. Reads go through the engine, as Scan does, without
+//! the JSON of the responses. The turns alternate over several rounds, so
+//! the machine's drift falls on all of them alike.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde_json::json;
+
+use super::bench::{BenchArgs, start_bench_node, tempfile_dir};
+use super::restore::call;
+use crate::engine::{Engine, ItemOp, ItemWrite, RangeRead};
+use crate::model::{AttributeValue, Item};
+
+/// Items per engine write job while loading.
+const BATCH: usize = 2_000;
+/// Segment counts measured, besides the plain scan.
+const SEGMENTS: [u32; 2] = [8, 64];
+/// Rounds the turns alternate in.
+const ROUNDS: u32 = 3;
+
+/// Reads every page of `table` (of one segment, with `segment`) through the
+/// engine, as Scan does; returns the items seen. Also the `pitr` scenario's
+/// baseline.
+pub(super) async fn scan(engine: &Engine, table: &str, segment: Option<(u32, u32)>) -> anyhow::Result<u64> {
+    let mut start = None;
+    let mut items = 0;
+    loop {
+        let spec = RangeRead {
+            table: table.to_string(),
+            partition: None,
+            sort: None,
+            forward: true,
+            start_after: start,
+            limit: None,
+            filter: None,
+            segment,
+        };
+        let (_, page) = engine.read_range(spec).await?;
+        items += page.items.len() as u64;
+        match page.last_key {
+            Some(last) => start = Some(last),
+            None => return Ok(items),
+        }
+    }
+}
+
+/// Scans `table` in `total` segments, one after another; returns the items
+/// seen and the time taken.
+async fn timed_scan(engine: &Engine, table: &str, total: u32) -> anyhow::Result<(u64, Duration)> {
+    let started = Instant::now();
+    let mut items = 0;
+    for segment in 0..total {
+        let segment = (total > 1).then_some((segment, total));
+        items += scan(engine, table, segment).await?;
+    }
+    Ok((items, started.elapsed()))
+}
+
+/// Runs the scenario and prints its table.
+pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
+    let n = args.items;
+    let dir = tempfile_dir()?;
+    let node = start_bench_node(&dir, 0).await?;
+    let engine = node.engine().clone();
+    let create = json!({
+        "TableName": "bench", "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+    });
+    call(node.api_addr, "CreateTable", &create).await?;
+
+    println!("writing {n} items ...");
+    let payload = "x".repeat(args.item_bytes.saturating_sub(30));
+    for start in (0..n).step_by(BATCH) {
+        let writes = (start..n.min(start + BATCH))
+            .map(|i| {
+                let item = Item::from([
+                    ("pk".to_string(), AttributeValue::S(format!("user#{i:09}"))),
+                    ("payload".to_string(), AttributeValue::S(payload.clone())),
+                ]);
+                ("bench".to_string(), ItemWrite::new(ItemOp::Put(item)))
+            })
+            .collect();
+        engine.write_batch(writes).await?;
+    }
+
+    let turns: Vec<u32> = std::iter::once(1).chain(SEGMENTS).collect();
+    let mut took = vec![Duration::ZERO; turns.len()];
+    for _ in 0..ROUNDS {
+        for (turn, &total) in turns.iter().enumerate() {
+            let (items, elapsed) = timed_scan(&engine, "bench", total).await?;
+            anyhow::ensure!(items == n as u64, "{total} segments saw {items} items, expected {n}");
+            took[turn] += elapsed;
+        }
+    }
+    node.shutdown().await;
+    std::fs::remove_dir_all(&dir).with_context(|| format!("remove {}", dir.display()))?;
+
+    let rate = |turn: usize| (n as u64 * u64::from(ROUNDS)) as f64 / took[turn].as_secs_f64();
+    println!("\n{:<52} {:>12} {:>10}", "measurement", "items/s", "seconds");
+    for (turn, &total) in turns.iter().enumerate() {
+        let name = match total {
+            1 => format!("full scan ({n} items)"),
+            total => format!("{total} segments, one after another"),
+        };
+        let seconds = took[turn].as_secs_f64() / f64::from(ROUNDS);
+        println!("{name:<52} {:>12.0} {seconds:>10.2}", rate(turn));
+    }
+    for (turn, &total) in turns.iter().enumerate().skip(1) {
+        println!("{total} segments / full scan: {:.2}", rate(turn) / rate(0));
+    }
+    Ok(())
+}
