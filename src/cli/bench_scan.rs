@@ -1,10 +1,12 @@
 //! `meridian bench --scenario scan`: a parallel scan of a table of N items
 //! (about 200 bytes each), against a plain full scan of the same table
-//! measured in the same run.
+//! measured in the same run; for two tables: one item per partition key,
+//! and 100 items (sort keys) per partition key.
 //!
 //! Every segment of a parallel scan walks the whole table and keeps the
 //! items whose partition key hashes to it, so a scan in S segments looks at
-//! S times the table. The measurement reads every segment one after
+//! S times the table (less where it jumps past the rest of a partition of
+//! another segment). The measurement reads every segment one after
 //! another, so the ratio to the full scan is the cost of the items a
 //! segment passes over. Reads go through the engine, as Scan does, without
 //! the JSON of the responses. The turns alternate over several rounds, so
@@ -18,7 +20,7 @@ use serde_json::json;
 use super::bench::{BenchArgs, start_bench_node, tempfile_dir};
 use super::restore::call;
 use crate::engine::{Engine, ItemOp, ItemWrite, RangeRead};
-use crate::model::{AttributeValue, Item};
+use crate::model::{AttributeValue, Item, Number};
 
 /// Items per engine write job while loading.
 const BATCH: usize = 2_000;
@@ -26,6 +28,8 @@ const BATCH: usize = 2_000;
 const SEGMENTS: [u32; 2] = [8, 64];
 /// Rounds the turns alternate in.
 const ROUNDS: u32 = 3;
+/// Items per partition key in the `wide` table.
+const WIDE: usize = 100;
 
 /// Reads every page of `table` (of one segment, with `segment`) through the
 /// engine, as Scan does; returns the items seen. Also the `pitr` scenario's
@@ -77,28 +81,45 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
     });
     call(node.api_addr, "CreateTable", &create).await?;
+    let create_wide = json!({
+        "TableName": "wide", "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "N"}],
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+    });
+    call(node.api_addr, "CreateTable", &create_wide).await?;
 
-    println!("writing {n} items ...");
+    println!("writing {n} items into each table ...");
     let payload = "x".repeat(args.item_bytes.saturating_sub(30));
     for start in (0..n).step_by(BATCH) {
-        let writes = (start..n.min(start + BATCH))
-            .map(|i| {
-                let item = Item::from([
-                    ("pk".to_string(), AttributeValue::S(format!("user#{i:09}"))),
-                    ("payload".to_string(), AttributeValue::S(payload.clone())),
-                ]);
-                ("bench".to_string(), ItemWrite::new(ItemOp::Put(item)))
-            })
-            .collect();
-        engine.write_batch(writes).await?;
+        let item = |table: &str, i: usize| {
+            let mut item = Item::from([("payload".to_string(), AttributeValue::S(payload.clone()))]);
+            if table == "wide" {
+                item.insert("pk".into(), AttributeValue::S(format!("user#{:09}", i / WIDE)));
+                item.insert("sk".into(), AttributeValue::N(Number::from((i % WIDE) as i64)));
+            } else {
+                item.insert("pk".into(), AttributeValue::S(format!("user#{i:09}")));
+            }
+            (table.to_string(), ItemWrite::new(ItemOp::Put(item)))
+        };
+        for table in ["bench", "wide"] {
+            let writes = (start..n.min(start + BATCH)).map(|i| item(table, i)).collect();
+            engine.write_batch(writes).await?;
+        }
     }
 
-    let turns: Vec<u32> = std::iter::once(1).chain(SEGMENTS).collect();
+    let turns: Vec<(&str, u32)> = ["bench", "wide"]
+        .into_iter()
+        .flat_map(|table| std::iter::once(1).chain(SEGMENTS).map(move |total| (table, total)))
+        .collect();
     let mut took = vec![Duration::ZERO; turns.len()];
     for _ in 0..ROUNDS {
-        for (turn, &total) in turns.iter().enumerate() {
-            let (items, elapsed) = timed_scan(&engine, "bench", total).await?;
-            anyhow::ensure!(items == n as u64, "{total} segments saw {items} items, expected {n}");
+        for (turn, &(table, total)) in turns.iter().enumerate() {
+            let (items, elapsed) = timed_scan(&engine, table, total).await?;
+            anyhow::ensure!(
+                items == n as u64,
+                "{total} segments of {table} saw {items} items, expected {n}"
+            );
             took[turn] += elapsed;
         }
     }
@@ -107,16 +128,25 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
 
     let rate = |turn: usize| (n as u64 * u64::from(ROUNDS)) as f64 / took[turn].as_secs_f64();
     println!("\n{:<52} {:>12} {:>10}", "measurement", "items/s", "seconds");
-    for (turn, &total) in turns.iter().enumerate() {
+    for (turn, &(table, total)) in turns.iter().enumerate() {
+        let shape = match table {
+            "wide" => format!("{WIDE} items a partition"),
+            _ => "one item a partition".to_string(),
+        };
         let name = match total {
-            1 => format!("full scan ({n} items)"),
-            total => format!("{total} segments, one after another"),
+            1 => format!("full scan, {shape}"),
+            total => format!("{total} segments one after another, {shape}"),
         };
         let seconds = took[turn].as_secs_f64() / f64::from(ROUNDS);
         println!("{name:<52} {:>12.0} {seconds:>10.2}", rate(turn));
     }
-    for (turn, &total) in turns.iter().enumerate().skip(1) {
-        println!("{total} segments / full scan: {:.2}", rate(turn) / rate(0));
+    // Turns go table by table, the full scan first.
+    let per_table = 1 + SEGMENTS.len();
+    for (turn, &(table, total)) in turns.iter().enumerate() {
+        if total > 1 {
+            let full = turn - turn % per_table;
+            println!("{table}: {total} segments / full scan: {:.2}", rate(turn) / rate(full));
+        }
     }
     Ok(())
 }

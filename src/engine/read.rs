@@ -10,9 +10,9 @@ use std::sync::Arc;
 use super::Engine;
 use super::error::EngineError;
 use super::write::Precondition;
-use crate::model::key::{encode_key_value, encode_primary_key, partition_key_len};
+use crate::model::key::{self, encode_key_value, encode_primary_key, partition_key_len};
 use crate::model::{AttributeValue, Item, ScalarType, TableMeta, item_size};
-use crate::store::ReadTables;
+use crate::store::{ReadTables, Walk};
 
 /// Most bytes of items one Query or Scan page reads.
 pub const MAX_PAGE_BYTES: usize = 1024 * 1024;
@@ -62,14 +62,10 @@ pub fn get_item(read: &ReadTables, meta: &TableMeta, key: &Item) -> Result<Optio
 
 /// The smallest byte string greater than every string starting with `prefix`.
 fn prefix_end(prefix: &[u8]) -> Bound<Vec<u8>> {
-    let mut end = prefix.to_vec();
-    while let Some(last) = end.pop() {
-        if last < 0xFF {
-            end.push(last + 1);
-            return Bound::Excluded(end);
-        }
+    match key::prefix_end(prefix) {
+        Some(end) => Bound::Excluded(end),
+        None => Bound::Unbounded,
     }
-    Bound::Unbounded
 }
 
 /// Byte bounds of a Query's partition and sort condition, plus a prefix every
@@ -211,29 +207,44 @@ fn segment_of_encoded(hash: &[u8], total: u32) -> u32 {
     crc32fast::hash(hash) % total
 }
 
+/// Items of a partition outside the segment passed over one at a time
+/// before the walk jumps past the rest of the partition: a jump is a fresh
+/// descent of the tree, worth it for wide partitions only.
+const JUMP_AFTER: usize = 4;
+
 /// Which stored keys a walk decodes: with a parallel scan segment, those of
 /// the segment's partitions, told apart by the partition key's encoding at
 /// the start of each stored key. A segment then passes over the other
-/// segments' items without decoding them (they are most of the table). The
-/// items of one partition are adjacent, so the last partition's verdict is
-/// reused. This only saves work: the item's own partition key still decides.
-fn segment_keys(ty: ScalarType, segment: Option<(u32, u32)>) -> impl FnMut(&[u8]) -> bool + 'static {
-    // The last partition seen (empty: none yet) and whether it is inside.
-    let (mut partition, mut inside) = (Vec::new(), true);
+/// segments' items without decoding them (they are most of the table), and
+/// jumps past the rest of a wide partition. The items of one partition are
+/// adjacent, so the last partition's verdict is reused. This only saves
+/// work: the item's own partition key still decides.
+fn segment_keys(ty: ScalarType, segment: Option<(u32, u32)>) -> impl FnMut(&[u8]) -> Walk + 'static {
+    // The last partition seen (empty: none yet), whether it is inside, and
+    // how many of its items were passed over.
+    let (mut partition, mut inside, mut passed) = (Vec::new(), true, 0);
     move |key| {
         let Some((segment, total)) = segment else {
-            return true;
+            return Walk::Keep;
         };
-        if !partition.is_empty() && key.starts_with(&partition) {
-            return inside;
+        if partition.is_empty() || !key.starts_with(&partition) {
+            let Some(len) = partition_key_len(key, ty) else {
+                return Walk::Keep;
+            };
+            inside = segment_of_encoded(&key[..len], total) == segment;
+            partition.clear();
+            partition.extend_from_slice(&key[..len]);
+            passed = 0;
         }
-        let Some(len) = partition_key_len(key, ty) else {
-            return true;
-        };
-        inside = segment_of_encoded(&key[..len], total) == segment;
-        partition.clear();
-        partition.extend_from_slice(&key[..len]);
-        inside
+        if inside {
+            return Walk::Keep;
+        }
+        passed += 1;
+        if passed > JUMP_AFTER {
+            Walk::PassPrefix(partition.len())
+        } else {
+            Walk::Pass
+        }
     }
 }
 
@@ -404,17 +415,22 @@ mod tests {
         ] {
             for total in [1, 3, 8] {
                 for segment in 0..total {
-                    let mut keep = segment_keys(ty, Some((segment, total)));
+                    let mut walk = segment_keys(ty, Some((segment, total)));
                     // Stored order: each partition's items together.
                     for hash in &hashes {
-                        for sort in 0..3 {
-                            let key = encode_primary_key(hash, Some(&n(sort)));
-                            assert_eq!(keep(&key), segment_of(hash, total) == segment, "{hash:?} {sort}");
+                        for sort in 0..JUMP_AFTER + 3 {
+                            let key = encode_primary_key(hash, Some(&n(sort as i64)));
+                            let expected = match (segment_of(hash, total) == segment, sort < JUMP_AFTER) {
+                                (true, _) => Walk::Keep,
+                                (false, true) => Walk::Pass,
+                                (false, false) => Walk::PassPrefix(encode_primary_key(hash, None).len()),
+                            };
+                            assert_eq!(walk(&key), expected, "{hash:?} {sort}");
                         }
                     }
                 }
             }
-            assert!(segment_keys(ty, None)(b"anything"));
+            assert_eq!(segment_keys(ty, None)(b"anything"), Walk::Keep);
         }
     }
 

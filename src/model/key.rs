@@ -71,6 +71,19 @@ pub fn encode_primary_key(hash: &AttributeValue, range: Option<&AttributeValue>)
     out
 }
 
+/// The first byte string after every one that starts with `prefix` (none:
+/// only strings of `0xFF` bytes follow them all).
+pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xFF {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
 /// Length of the partition key's part of an encoded primary key whose
 /// partition key has type `ty`: what `encode_key_value` wrote for it. Lets a
 /// reader group keys by partition without decoding the items (parallel scan

@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
-pub use read::ReadTables;
+pub use read::{ReadTables, Walk};
 pub use records::{
     Change, ChangeCause, CodecError, ConflictRecord, DroppedTable, ItemChange, ItemRecord, TableChange, Version,
 };

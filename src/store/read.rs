@@ -11,6 +11,7 @@ use super::{
     TABLES, applied_key, item_key, peer_incarnation_key, records,
 };
 use crate::model::TableMeta;
+use crate::model::key::prefix_end;
 
 /// A consistent read-only snapshot of the store's tables. Tables are opened
 /// on use: a point read opens only the two it needs, and the items table
@@ -75,21 +76,21 @@ impl ReadTables {
         upper: Bound<Vec<u8>>,
         forward: bool,
     ) -> Result<impl Iterator<Item = Result<StoredItem, StoreError>> + use<>, StoreError> {
-        let all = self.items_where(storage_id, lower, upper, forward, |_| true)?;
+        let all = self.items_where(storage_id, lower, upper, forward, |_| Walk::Keep)?;
         Ok(all.map(|entry| entry.map(|kept| kept.expect("every key is kept"))))
     }
 
-    /// `items`, with only the entries whose key passes `keep` copied and
-    /// decoded, and `None` in place of the others: a parallel scan segment
-    /// passes over the other segments' items without paying for them, yet
-    /// still counts them.
-    pub fn items_where<K: FnMut(&[u8]) -> bool + 'static>(
+    /// `items`, with only the entries `keep` keeps copied and decoded, and
+    /// `None` in place of the others: a parallel scan segment passes over
+    /// the other segments' items without paying for them, yet still counts
+    /// them, and jumps past the rest of a partition where it may.
+    pub fn items_where<K: FnMut(&[u8]) -> Walk + 'static>(
         &self,
         storage_id: u64,
         lower: Bound<Vec<u8>>,
         upper: Bound<Vec<u8>>,
         forward: bool,
-        mut keep: K,
+        keep: K,
     ) -> Result<impl Iterator<Item = Result<Option<StoredItem>, StoreError>> + use<K>, StoreError> {
         let prefix = |b: Bound<Vec<u8>>, default_end: bool| match b {
             Bound::Included(k) => Bound::Included(item_key(storage_id, &k)),
@@ -98,24 +99,16 @@ impl ReadTables {
             Bound::Unbounded => Bound::Included(storage_id.to_be_bytes().to_vec()),
         };
         let (lo, hi) = (prefix(lower, false), prefix(upper, true));
-        let range = self
-            .txn
-            .open_table(ITEMS)?
-            .range::<&[u8]>((as_slice(&lo), as_slice(&hi)))?;
-        let decode = move |entry: RawEntry<'_>| {
-            let (k, v) = entry?;
-            let key = &k.value()[8..];
-            if !keep(key) {
-                return Ok(None);
-            }
-            Ok(Some((key.to_vec(), records::decode::<ItemRecord>(v.value())?)))
-        };
-        let iter: Box<dyn Iterator<Item = _>> = if forward {
-            Box::new(range.map(decode))
-        } else {
-            Box::new(range.rev().map(decode))
-        };
-        Ok(iter)
+        let table = self.txn.open_table(ITEMS)?;
+        let range = table.range::<&[u8]>((as_slice(&lo), as_slice(&hi)))?;
+        Ok(ItemWalk {
+            table,
+            range,
+            hi,
+            forward,
+            keep,
+            done: false,
+        })
     }
 
     /// Sequence number of the last change-log entry (0 when empty).
@@ -183,10 +176,10 @@ impl ReadTables {
     }
 }
 
-/// One raw entry of the items table, as a range yields it.
 /// An item's encoded key (without the storage prefix) and its record.
 pub type StoredItem = (Vec<u8>, ItemRecord);
 
+/// One entry of the items table, as a range yields it.
 type RawEntry<'a> = Result<
     (
         redb::AccessGuard<'a, &'static [u8]>,
@@ -195,10 +188,159 @@ type RawEntry<'a> = Result<
     redb::StorageError,
 >;
 
+/// What `ReadTables::items_where` does with an entry, by its key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Walk {
+    /// Decode it and yield it.
+    Keep,
+    /// Yield `None` in its place.
+    Pass,
+    /// Yield `None` in its place, and (walking forward) go on after every
+    /// key that starts with the first `n` bytes of this one.
+    PassPrefix(usize),
+}
+
+/// The walk behind `ReadTables::items_where`: a range of the items table,
+/// started over further on when a prefix is passed.
+struct ItemWalk<K> {
+    table: redb::ReadOnlyTable<&'static [u8], &'static [u8]>,
+    range: redb::Range<'static, &'static [u8], &'static [u8]>,
+    /// The range's upper bound, with the storage prefix.
+    hi: Bound<Vec<u8>>,
+    forward: bool,
+    keep: K,
+    /// Set when a jump went past the upper bound.
+    done: bool,
+}
+
+impl<K: FnMut(&[u8]) -> Walk> Iterator for ItemWalk<K> {
+    type Item = Result<Option<StoredItem>, StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let entry = if self.forward {
+            self.range.next()?
+        } else {
+            self.range.next_back()?
+        };
+        Some(self.visit(entry))
+    }
+}
+
+impl<K: FnMut(&[u8]) -> Walk> ItemWalk<K> {
+    fn visit(&mut self, entry: RawEntry<'_>) -> Result<Option<StoredItem>, StoreError> {
+        let (k, v) = entry?;
+        let stored = k.value();
+        let key = &stored[8..];
+        match (self.keep)(key) {
+            Walk::Keep => Ok(Some((key.to_vec(), records::decode::<ItemRecord>(v.value())?))),
+            Walk::Pass => Ok(None),
+            Walk::PassPrefix(len) => {
+                if self.forward {
+                    // `stored` starts with the storage id, and `hi` ends
+                    // this table: the jump stays in it or ends the walk.
+                    let Some(from) = prefix_end(&stored[..8 + len.min(key.len())]) else {
+                        return Ok(None);
+                    };
+                    self.done = match &self.hi {
+                        Bound::Included(hi) => from > *hi,
+                        Bound::Excluded(hi) => from >= *hi,
+                        Bound::Unbounded => false,
+                    };
+                    if !self.done {
+                        let from = Bound::Included(from.as_slice());
+                        self.range = self.table.range::<&[u8]>((from, as_slice(&self.hi)))?;
+                    }
+                }
+                Ok(None)
+            }
+        }
+    }
+}
+
 fn as_slice(bound: &Bound<Vec<u8>>) -> Bound<&[u8]> {
     match bound {
         Bound::Included(k) => Bound::Included(k.as_slice()),
         Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
         Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Timestamp;
+    use crate::store::{Store, Version};
+
+    /// Keys "a0".."a9", "b0".."b9", "c0" in table 1 and "a0" in table 2;
+    /// `walk` passes the keys starting with one letter, and jumps past the
+    /// rest of them from the sixth on.
+    #[test]
+    fn a_passed_prefix_is_jumped_over_and_counted_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("r.redb"), 1 << 20, std::time::Duration::MAX).unwrap();
+        let record = ItemRecord {
+            version: Version {
+                ts: Timestamp::default(),
+                region: "r".into(),
+            },
+            item: None,
+        };
+        let keys: Vec<Vec<u8>> = (0..10)
+            .flat_map(|i| [format!("a{i}"), format!("b{i}")])
+            .chain(["c0".to_string()])
+            .map(String::into_bytes)
+            .collect();
+        store
+            .write(|tables| {
+                for key in &keys {
+                    tables.put_item(1, key, &record)?;
+                }
+                tables.put_item(2, b"a0", &record)
+            })
+            .unwrap();
+        let read = store.read().unwrap();
+        let walk = |prefix: u8, forward: bool| {
+            let mut seen = 0;
+            let keep = move |key: &[u8]| match key[0] == prefix {
+                false => Walk::Keep,
+                true if seen < 5 => {
+                    seen += 1;
+                    Walk::Pass
+                }
+                true => Walk::PassPrefix(1),
+            };
+            let entries = read
+                .items_where(1, Bound::Unbounded, Bound::Unbounded, forward, keep)
+                .unwrap();
+            let entries: Vec<Option<Vec<u8>>> = entries.map(|e| e.unwrap().map(|(key, _)| key)).collect();
+            let kept: Vec<String> = entries
+                .iter()
+                .flatten()
+                .map(|k| String::from_utf8(k.clone()).unwrap())
+                .collect();
+            (entries.len(), kept)
+        };
+        let b_keys: Vec<String> = (0..10).map(|i| format!("b{i}")).collect();
+        // Forward: five "a" keys passed one by one, the sixth jumps past the
+        // other four, then all of "b", "c0", and nothing of table 2.
+        let (looked_at, kept) = walk(b'a', true);
+        assert_eq!(looked_at, 6 + 10 + 1);
+        assert_eq!(kept, [b_keys.clone(), vec!["c0".to_string()]].concat());
+        let (looked_at, kept) = walk(b'b', true);
+        assert_eq!((looked_at, kept.len()), (10 + 6 + 1, 11));
+        // A prefix with fewer keys than that is passed key by key.
+        let (looked_at, kept) = walk(b'c', true);
+        assert_eq!((looked_at, kept.len()), (21, 20));
+        // The empty prefix: a jump past the table's end, not into table 2.
+        let entries = read.items_where(1, Bound::Unbounded, Bound::Unbounded, true, |_| Walk::PassPrefix(0));
+        let entries: Vec<_> = entries.unwrap().map(|e| e.unwrap().is_none()).collect();
+        assert_eq!(entries, [true]);
+        // Backward, nothing is jumped: every key is looked at.
+        let (looked_at, kept) = walk(b'a', false);
+        assert_eq!(looked_at, 21);
+        assert_eq!(kept.len(), 11);
     }
 }
