@@ -287,16 +287,23 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         (s + lag.lag_samples as u64, a + lag.state.applied + lag.state.superseded)
     });
     println!(
-        "(shipping: origin commit to arrival; applying: arrival to durable apply; over the latest {sampled} of {applied} changes applied)"
+        "(shipping: origin commit to arrival; applying: arrival to apply, when reads see it; over the latest {sampled} of {applied} changes applied)"
     );
     println!("worst link p99: {worst_p99:.2} ms (target < 10 ms)");
+    // The receiver's log sync comes after the apply; it decides when the
+    // origin hears back, not when readers here see the change.
+    let worst = |f: fn(&PeerReport) -> f64| lag_rows.iter().map(|(lag, _)| f(lag)).fold(0.0, f64::max);
+    println!(
+        "counted to the apply being durable instead (adds the receiver's log sync): worst p50 {:.2} ms, worst p99 {:.2} ms",
+        worst(|l| l.lag_durable_p50_ms),
+        worst(|l| l.lag_durable_p99_ms)
+    );
     // Lag as measured before the origin sent its commit times: from the
     // write's HLC stamp, taken while its group was still committing.
-    let from_write = |f: fn(&PeerReport) -> f64| lag_rows.iter().map(|(lag, _)| f(lag)).fold(0.0, f64::max);
     println!(
         "counted from the write's HLC stamp instead (includes its commit at the origin): worst p50 {:.2} ms, worst p99 {:.2} ms",
-        from_write(|l| l.lag_from_write_p50_ms),
-        from_write(|l| l.lag_from_write_p99_ms)
+        worst(|l| l.lag_from_write_p50_ms),
+        worst(|l| l.lag_from_write_p99_ms)
     );
     for (region, checkpoints, syncs) in &durability {
         super::bench::report_syncs(region, syncs);

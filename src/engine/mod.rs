@@ -39,7 +39,7 @@ use crate::model::{Item, KeyAttribute, KeySchema, TableMeta};
 use crate::store::{Change, ConflictRecord, ItemRecord, ReadTables, Store, TableChange, Version};
 use tokio::sync::watch;
 use writer::Writer;
-pub use writer::{Queued, WriteStats};
+pub use writer::{GroupTimes, Queued, WriteStats};
 
 /// The file inside a region's data directory holding its database.
 pub const DB_FILE: &str = "meridian.redb";

@@ -25,9 +25,20 @@ use crate::clock::Hlc;
 use crate::model::TableMeta;
 use crate::store::{DroppedTable, Store, StoreError, Version, WriteTables};
 
-/// Called after the group's commit with whether it succeeded: when it
-/// became durable (this region's wall clock, ns), or why it failed.
-pub type Reply = Box<dyn FnOnce(Result<u64, Arc<StoreError>>) + Send>;
+/// Called after the group's commit with whether it succeeded: when its
+/// writes became visible and durable, or why it failed.
+pub type Reply = Box<dyn FnOnce(Result<GroupTimes, Arc<StoreError>>) + Send>;
+
+/// When a committed group's writes could first be read in this region (its
+/// redb commit: reads see it from then on) and when they became durable
+/// (its log sync), by this region's wall clock, ns. Replication lag ends at
+/// the first, as DynamoDB's ReplicationLatency ends when the item appears
+/// in the other replica; a write is acknowledged at the second.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GroupTimes {
+    pub visible_ns: u64,
+    pub durable_ns: u64,
+}
 
 /// A unit of work for the writer: runs inside the group's transaction and
 /// returns how to answer once the transaction is committed (or not).
@@ -276,18 +287,17 @@ pub struct WriterSetup {
 }
 
 /// A queued job's answer, available once its group has committed (or failed).
-pub struct Queued<T>(oneshot::Receiver<Result<(T, u64), EngineError>>);
+pub struct Queued<T>(oneshot::Receiver<Result<(T, GroupTimes), EngineError>>);
 
 impl<T> Queued<T> {
     /// Waits for the job's answer.
     pub async fn wait(self) -> Result<T, EngineError> {
-        Ok(self.wait_durable_at().await?.0)
+        Ok(self.wait_timed().await?.0)
     }
 
-    /// Waits for the job's answer and when its group became durable (this
-    /// region's wall clock, ns): the moment it was committed, which is
-    /// earlier than the moment this task gets to run again.
-    pub async fn wait_durable_at(self) -> Result<(T, u64), EngineError> {
+    /// Waits for the job's answer and when its group became visible and
+    /// durable: moments earlier than the one this task gets to run again.
+    pub async fn wait_timed(self) -> Result<(T, GroupTimes), EngineError> {
         self.0.await.map_err(|_| EngineError::Stopped)?
     }
 }
@@ -342,7 +352,7 @@ impl Writer {
             let outcome = job(batch);
             Box::new(move |committed| {
                 let answer = match (outcome, committed) {
-                    (Ok(value), Ok(durable_ns)) => Ok((value, durable_ns)),
+                    (Ok(value), Ok(times)) => Ok((value, times)),
                     (Err(e), _) => Err(e),
                     (Ok(_), Err(store)) => Err(EngineError::Store(StoreError::CommitFailed(store.to_string()))),
                 };
@@ -384,6 +394,8 @@ struct Committed {
     replies: Vec<Reply>,
     /// When redb committed it.
     at: Instant,
+    /// The same moment by the region's wall clock (`GroupTimes`).
+    visible_ns: u64,
 }
 
 fn run(setup: WriterSetup, mut jobs: mpsc::Receiver<Submitted>, group_max: usize, stats: Arc<WriterStats>) {
@@ -457,6 +469,7 @@ fn run(setup: WriterSetup, mut jobs: mpsc::Receiver<Submitted>, group_max: usize
                     last_seq,
                     replies,
                     at: Instant::now(),
+                    visible_ns: hlc.wall_now_ns(),
                 };
                 if let Err(std_mpsc::SendError(ToSyncer::Committed(lost))) = to_syncer.send(ToSyncer::Committed(group))
                 {
@@ -534,7 +547,10 @@ fn sync_groups(store: &Store, inbox: &std_mpsc::Receiver<ToSyncer>, published: &
                         *seq = (*seq).max(last);
                         moved
                     });
-                    Ok(now_ns)
+                    Ok(GroupTimes {
+                        visible_ns: group.visible_ns,
+                        durable_ns: now_ns,
+                    })
                 }
             };
             add_time(&stats.durable_wait_ns, group.at.elapsed(), group.replies.len());
@@ -543,7 +559,7 @@ fn sync_groups(store: &Store, inbox: &std_mpsc::Receiver<ToSyncer>, published: &
     }
 }
 
-fn answer(replies: Vec<Reply>, outcome: Result<u64, Arc<StoreError>>) {
+fn answer(replies: Vec<Reply>, outcome: Result<GroupTimes, Arc<StoreError>>) {
     for reply in replies {
         reply(outcome.clone());
     }

@@ -311,9 +311,9 @@ async fn receive_changes(
     };
     let acknowledge = async {
         while let Some((queued, through, origin_times, arrived)) = pending_rx.recv().await {
-            // Lag ends when the apply was durable, not when this task runs.
-            let (report, applied_ns) = queued.wait_durable_at().await?;
-            ctx.peers.applied(&peer, &report, &origin_times, arrived, applied_ns);
+            // Lag ends when the apply could be read, not when this task runs.
+            let (report, times) = queued.wait_timed().await?;
+            ctx.peers.applied(&peer, &report, &origin_times, arrived, times);
             if report.clock_ahead_ms > 0 {
                 tracing::warn!(%peer, ahead_ms = report.clock_ahead_ms, "peer clock is beyond the maximum offset");
             }

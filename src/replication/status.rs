@@ -2,19 +2,24 @@
 //! or down, positions, applied and superseded counts, clock-offset alarms,
 //! and recent replication lag (origin commit to local apply), split at the
 //! moment the change arrived here: shipping (origin commit to arrival) and
-//! applying (arrival to durable apply here).
+//! applying (arrival to the apply here).
 //!
 //! The origin's commit is when the change became durable there (see
-//! `engine::commit_times`). The lag from the change's HLC stamp, taken
-//! while its group was still committing at the origin, is kept beside it
-//! (`lag_from_write_*`): the difference is the write's commit at the origin.
+//! `engine::commit_times`): when the write was acknowledged. The apply here
+//! is when the change could first be read here (its group's commit, before
+//! the log sync that makes it durable), as DynamoDB's ReplicationLatency
+//! ends when the item appears in the other replica. The lag to the durable
+//! apply here (`lag_durable_*`) adds this region's log sync. The lag from
+//! the change's HLC stamp, taken while its group was still committing at
+//! the origin, is kept beside it (`lag_from_write_*`): the difference is
+//! the write's commit at the origin.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 
 use serde::Serialize;
 
-use crate::engine::ApplyReport;
+use crate::engine::{ApplyReport, GroupTimes};
 use crate::histogram;
 
 /// Lag samples kept per peer for percentiles: the latest changes, enough
@@ -101,13 +106,15 @@ impl LagHistogram {
 /// One applied change's lag.
 #[derive(Clone, Copy, Debug)]
 struct LagSample {
-    /// Local wall clock when it was applied, nanoseconds.
+    /// Local wall clock when it was applied (could be read), nanoseconds.
     at_ns: u64,
-    /// Origin commit to durable apply here.
+    /// Origin commit to apply here.
     lag_ms: f64,
-    /// Of which: arrival here to durable apply here.
+    /// Of which: arrival here to apply here.
     applying_ms: f64,
-    /// The change's HLC stamp at the origin to durable apply here.
+    /// Origin commit to the apply being durable here.
+    durable_ms: f64,
+    /// The change's HLC stamp at the origin to apply here.
     from_write_ms: f64,
 }
 
@@ -162,10 +169,14 @@ pub struct PeerReport {
     /// durable commit, shipping, the link).
     pub lag_shipping_p50_ms: f64,
     pub lag_shipping_p99_ms: f64,
-    /// The lag's part from arrival here to durable apply (this region's
-    /// writer queue, group commit and log sync).
+    /// The lag's part from arrival here to the apply (this region's writer
+    /// queue and group commit).
     pub lag_applying_p50_ms: f64,
     pub lag_applying_p99_ms: f64,
+    /// The lag to the apply being durable here instead: it adds this
+    /// region's log sync.
+    pub lag_durable_p50_ms: f64,
+    pub lag_durable_p99_ms: f64,
     /// The lag counted from the change's HLC stamp at the origin instead of
     /// its commit there: it includes the write's own commit.
     pub lag_from_write_p50_ms: f64,
@@ -206,8 +217,15 @@ impl PeerStatus {
 
     /// Records an applied batch and the lag of each of its changes, given
     /// their times at the origin, when the batch arrived here and when its
-    /// apply became durable here (nanoseconds, by our wall clock).
-    pub fn applied(&self, peer: &str, report: &ApplyReport, origins: &[OriginTimes], arrived_ns: u64, durable_ns: u64) {
+    /// apply became visible and durable here (nanoseconds, by our wall clock).
+    pub fn applied(
+        &self,
+        peer: &str,
+        report: &ApplyReport,
+        origins: &[OriginTimes],
+        arrived_ns: u64,
+        times: GroupTimes,
+    ) {
         self.with_peer(peer, |peer| {
             let Peer {
                 state: p,
@@ -222,17 +240,20 @@ impl PeerStatus {
                 p.clock_alarms += 1;
                 p.max_clock_ahead_ms = p.max_clock_ahead_ms.max(report.clock_ahead_ms);
             }
-            let since = |t: u64| durable_ns.saturating_sub(t) as f64 / 1e6;
+            let ms = |from: u64, to: u64| to.saturating_sub(from) as f64 / 1e6;
+            let since = |t: u64| ms(t, times.visible_ns);
             for origin in origins {
                 if lags.len() == LAG_SAMPLES {
                     lags.pop_front();
                 }
-                let lag_ms = since(origin.committed_or_written());
+                let committed = origin.committed_or_written();
+                let lag_ms = since(committed);
                 lag_histogram.record(lag_ms / 1e3);
                 lags.push_back(LagSample {
-                    at_ns: durable_ns,
+                    at_ns: times.visible_ns,
                     lag_ms,
                     applying_ms: since(arrived_ns),
+                    durable_ms: ms(committed, times.durable_ns),
                     from_write_ms: since(origin.written_ns),
                 });
             }
@@ -293,6 +314,7 @@ impl PeerStatus {
                 // commit by the origin's: with skew, shipping can read < 0.
                 let shipping = p50_p99(|s| (s.lag_ms - s.applying_ms).max(0.0));
                 let applying = p50_p99(|s| s.applying_ms);
+                let durable = p50_p99(|s| s.durable_ms);
                 let from_write = p50_p99(|s| s.from_write_ms);
                 let mut recent: Vec<f64> = lags
                     .iter()
@@ -309,6 +331,8 @@ impl PeerStatus {
                     lag_shipping_p99_ms: shipping.1,
                     lag_applying_p50_ms: applying.0,
                     lag_applying_p99_ms: applying.1,
+                    lag_durable_p50_ms: durable.0,
+                    lag_durable_p99_ms: durable.1,
                     lag_from_write_p50_ms: from_write.0,
                     lag_from_write_p99_ms: from_write.1,
                     lag_samples: lags.len(),
@@ -340,6 +364,14 @@ mod tests {
 
     const MS: u64 = 1_000_000;
 
+    /// Applied at `visible_ms`, durable at `durable_ms`.
+    fn times(visible_ms: u64, durable_ms: u64) -> GroupTimes {
+        GroupTimes {
+            visible_ns: visible_ms * MS,
+            durable_ns: durable_ms * MS,
+        }
+    }
+
     #[test]
     fn every_applied_change_is_counted_in_the_lag_histogram() {
         let status = PeerStatus::default();
@@ -348,9 +380,9 @@ mod tests {
             ..ApplyReport::default()
         };
         // Committed at the origin at 1 ms, 7 ms and 0 (unknown: the write's
-        // stamp, 0, counts instead); durable here at 10 ms.
+        // stamp, 0, counts instead); applied here at 10 ms (durable later).
         let origins = OriginTimes::of_batch([MS, MS, 0].into_iter(), &[MS, 7 * MS, 0]);
-        status.applied("eu", &report, &origins, 8 * MS, 10 * MS);
+        status.applied("eu", &report, &origins, 8 * MS, times(10, 12));
         let histogram = status.report_at(10 * MS)[0].lag_histogram;
         assert_eq!(histogram.count(), 3);
         // 9 ms and 10 ms fall in the bucket up to 10 ms (a bound belongs
@@ -362,7 +394,7 @@ mod tests {
 
         // A lag beyond the last bound goes to the unbounded bucket.
         let late = OriginTimes::of_batch([MS].into_iter(), &[MS]);
-        status.applied("eu", &report, &late, 0, 120_000 * MS);
+        status.applied("eu", &report, &late, 0, times(120_000, 120_000));
         let histogram = status.report_at(120_000 * MS)[0].lag_histogram;
         assert_eq!(histogram.counts[LAG_BUCKETS.len()], 1);
         assert_eq!(histogram.count(), 4);
@@ -376,7 +408,8 @@ mod tests {
             ..ApplyReport::default()
         };
         // Written at 1 ms, committed at 3 ms at the origin, arrived at 5 ms,
-        // applied at 10 ms; the second change's commit time is unknown.
+        // applied at 10 ms, durable at 12 ms; the second change's commit
+        // time is unknown.
         let origins = OriginTimes::of_batch([MS, MS].into_iter(), &[3 * MS]);
         assert_eq!(
             origins[1],
@@ -385,12 +418,13 @@ mod tests {
                 committed_ns: 0
             }
         );
-        status.applied("eu-west-1", &report, &origins[..1], 5 * MS, 10 * MS);
+        status.applied("eu-west-1", &report, &origins[..1], 5 * MS, times(10, 12));
         let peer = &status.report_at(10 * MS)[0];
         assert_eq!(peer.state.applied, 2);
         assert_eq!((peer.lag_p50_ms, peer.lag_p99_ms), (7.0, 7.0));
         assert_eq!(peer.lag_shipping_p50_ms, 2.0);
         assert_eq!(peer.lag_applying_p50_ms, 5.0);
+        assert_eq!(peer.lag_durable_p50_ms, 9.0);
         assert_eq!(peer.lag_from_write_p50_ms, 9.0);
         // The counters alone, as the trimmer reads positions.
         assert_eq!(status.state("eu-west-1").map(|s| s.applied), Some(2));
@@ -401,7 +435,7 @@ mod tests {
         assert_eq!(status.report_at(10 * MS + 1_100 * MS)[0].lag_recent_samples, 0);
 
         let other = PeerStatus::default();
-        other.applied("eu-west-1", &report, &origins[1..], 5 * MS, 10 * MS);
+        other.applied("eu-west-1", &report, &origins[1..], 5 * MS, times(10, 12));
         let peer = &other.report_at(10 * MS)[0];
         assert_eq!((peer.lag_p50_ms, peer.lag_from_write_p50_ms), (9.0, 9.0));
     }
