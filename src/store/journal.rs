@@ -85,13 +85,22 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// An empty journal that records up to `limit` bytes.
-    pub fn new(limit: usize) -> Journal {
+    /// An empty journal that records up to `limit` bytes into `buffer`
+    /// (cleared first). The store passes the last group's buffer: grown to
+    /// a group's size already, it spares the writer allocating and copying
+    /// its way up to that size in every group.
+    pub fn reusing(limit: usize, mut buffer: Vec<u8>) -> Journal {
+        buffer.clear();
         Journal {
-            bytes: Vec::new(),
+            bytes: buffer,
             limit,
             overflowed: false,
         }
+    }
+
+    /// The journal's buffer, for `reusing` by the next group.
+    pub fn into_buffer(self) -> Vec<u8> {
+        self.bytes
     }
 
     pub fn insert(&mut self, table: TableId, key: &[u8], value: &[u8]) {
@@ -257,7 +266,8 @@ mod tests {
 
     #[test]
     fn operations_decode_as_recorded() {
-        let mut journal = Journal::new(1 << 20);
+        // A reused buffer's old bytes are not part of the new journal.
+        let mut journal = Journal::reusing(1 << 20, b"the last group's operations".to_vec());
         journal.insert(TableId::Items, b"k", b"value");
         journal.remove(TableId::Pitr, b"settings/1");
         journal.remove_range(TableId::History, &[0, 1], &[0, 2]);
@@ -291,7 +301,7 @@ mod tests {
 
     #[test]
     fn a_journal_past_its_limit_drops_its_bytes() {
-        let mut journal = Journal::new(32);
+        let mut journal = Journal::reusing(32, Vec::new());
         journal.insert(TableId::Items, b"k", b"v");
         assert!(!journal.overflowed());
         journal.insert(TableId::Items, b"key", &[0; 40]);
@@ -302,7 +312,7 @@ mod tests {
 
     #[test]
     fn truncated_or_unknown_bytes_are_errors_not_panics() {
-        let mut journal = Journal::new(1 << 20);
+        let mut journal = Journal::reusing(1 << 20, Vec::new());
         journal.insert(TableId::Items, b"key", b"value");
         let bytes = journal.bytes();
         for cut in 1..bytes.len() {

@@ -143,6 +143,9 @@ struct LogState {
     /// Set when the log could not be repaired after a failed append: no
     /// further write is acknowledged.
     broken: bool,
+    /// The last group's journal buffer, emptied, for the next group to fill
+    /// (see `Wal::frame` for why buffers are kept).
+    spare_journal: Vec<u8>,
 }
 
 impl LogState {
@@ -218,7 +221,7 @@ impl Store {
         let (mut wal, frames) = wal::Wal::open(&wal_path(path))?;
         let txn = db.begin_write()?;
         let (durable, last_group) = {
-            let mut tables = WriteTables::open(&txn)?;
+            let mut tables = WriteTables::open(&txn, Vec::new())?;
             let durable = tables.meta.get(WAL_GROUP)?.map(|v| v.value()).unwrap_or(0);
             let mut last = durable;
             // Frames of groups the database holds are skipped: older ones
@@ -258,6 +261,7 @@ impl Store {
                 next_group: last_group + 1,
                 last_checkpoint: Instant::now(),
                 checkpoint_interval,
+                spare_journal: Vec::new(),
                 broken: false,
             })),
             incarnation,
@@ -368,7 +372,7 @@ impl Store {
         let group = log.next_group;
         let mut txn = self.db.begin_write()?;
         let (result, journal, durable) = {
-            let mut tables = WriteTables::open(&txn)?;
+            let mut tables = WriteTables::open(&txn, std::mem::take(&mut log.spare_journal))?;
             let result = f(&mut tables)?;
             let durable = checkpoint || tables.journal.overflowed() || log.checkpoint_due();
             if durable {
@@ -414,6 +418,10 @@ impl Store {
                 return Err(e.into());
             }
             self.shared_read.committed();
+        }
+        let buffer = journal.into_buffer();
+        if buffer.capacity() <= wal::KEPT_BUFFER_MAX {
+            log.spare_journal = buffer;
         }
         log.next_group += 1;
         Ok((result, group))

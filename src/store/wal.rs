@@ -34,6 +34,14 @@ pub struct Frame {
 /// Zeros written ahead of the frames at a time (see `Wal::prepared`).
 const EXTEND_BYTES: u64 = 1 << 20;
 
+/// The zeros of `EXTEND_BYTES` are written from this, a chunk per write, so
+/// that they need no buffer allocated (and page-faulted in) every time.
+static ZEROS: [u8; 256 * 1024] = [0; 256 * 1024];
+
+/// Largest buffer kept from one group for the next (`Wal::frame`, the
+/// store's spare journal): a bulk group's (up to 32 MB) is let go.
+pub(super) const KEPT_BUFFER_MAX: usize = 1 << 20;
+
 /// The open log file.
 pub struct Wal {
     file: File,
@@ -46,6 +54,10 @@ pub struct Wal {
     /// 0.26 ms p50 for a 3 KB frame). Zeros end the log on reading, as a
     /// torn frame does.
     prepared: u64,
+    /// The frame being written, kept from one append to the next: a fresh
+    /// buffer per group made the allocator hand back and fault in new
+    /// pages, a tenth of the writer's time in a profile under PutItem.
+    frame: Vec<u8>,
 }
 
 impl Wal {
@@ -63,7 +75,13 @@ impl Wal {
         file.read_to_end(&mut bytes)?;
         let (frames, len) = parse(&bytes);
         let prepared = bytes.len() as u64;
-        Ok((Wal { file, len, prepared }, frames))
+        let wal = Wal {
+            file,
+            len,
+            prepared,
+            frame: Vec::new(),
+        };
+        Ok((wal, frames))
     }
 
     /// Appends one group's frame, not yet synced. On failure the log is cut
@@ -71,7 +89,8 @@ impl Wal {
     /// group was not committed; `Err` from that cut too means the log can no
     /// longer be trusted.
     pub fn append(&mut self, group: u64, journal: &[u8]) -> Result<(), AppendError> {
-        let mut frame = Vec::with_capacity(HEADER + journal.len());
+        let frame = &mut self.frame;
+        frame.clear();
         frame.extend_from_slice(&MAGIC.to_le_bytes());
         frame.extend_from_slice(&(journal.len() as u32).to_le_bytes());
         frame.extend_from_slice(&checksum(group, journal).to_le_bytes());
@@ -80,15 +99,22 @@ impl Wal {
         let end = self.len + frame.len() as u64;
         if end > self.prepared {
             let target = end + EXTEND_BYTES;
-            let zeros = vec![0; (target - self.prepared) as usize];
-            if let Err(e) = self.file.write_all_at(&zeros, self.prepared) {
-                return Err(AppendError::NotWritten(e));
+            while self.prepared < target {
+                let chunk = (target - self.prepared).min(ZEROS.len() as u64) as usize;
+                if let Err(e) = self.file.write_all_at(&ZEROS[..chunk], self.prepared) {
+                    return Err(AppendError::NotWritten(e));
+                }
+                self.prepared += chunk as u64;
             }
-            self.prepared = target;
         }
-        match self.file.write_all_at(&frame, self.len) {
+        let written = self.file.write_all_at(&self.frame, self.len);
+        let frame_len = self.frame.len() as u64;
+        if self.frame.capacity() > KEPT_BUFFER_MAX {
+            self.frame = Vec::new();
+        }
+        match written {
             Ok(()) => {
-                self.len += frame.len() as u64;
+                self.len += frame_len;
                 Ok(())
             }
             Err(e) => match self.cut_back() {
@@ -243,9 +269,16 @@ mod tests {
         let big = vec![7; EXTEND_BYTES as usize];
         wal.append(3, &big).unwrap();
         assert_eq!(file_len(), wal.len() + EXTEND_BYTES);
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(bytes[wal.len() as usize..].iter().all(|&b| b == 0));
+        // The frame buffer, reused (or let go after the big frame), holds
+        // only the new frame.
+        wal.append(4, b"after").unwrap();
         drop(wal);
-        let groups: Vec<u64> = Wal::open(&path).unwrap().1.iter().map(|f| f.group).collect();
-        assert_eq!(groups, vec![1, 2, 3]);
+        let frames = Wal::open(&path).unwrap().1;
+        let groups: Vec<u64> = frames.iter().map(|f| f.group).collect();
+        assert_eq!(groups, vec![1, 2, 3, 4]);
+        assert_eq!(frames[3], frame(4, b"after"));
     }
 
     #[test]

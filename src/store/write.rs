@@ -29,7 +29,12 @@ pub struct WriteTables<'t> {
 }
 
 impl<'t> WriteTables<'t> {
-    pub(super) fn open(txn: &'t redb::WriteTransaction) -> Result<WriteTables<'t>, StoreError> {
+    /// Opens the tables in `txn`, recording its journal into `journal_buffer`
+    /// (emptied first; see `Journal::reusing`).
+    pub(super) fn open(
+        txn: &'t redb::WriteTransaction,
+        journal_buffer: Vec<u8>,
+    ) -> Result<WriteTables<'t>, StoreError> {
         let log = txn.open_table(LOG)?;
         let next_seq = log.last()?.map(|(k, _)| k.value() + 1).unwrap_or(1);
         Ok(WriteTables {
@@ -42,7 +47,7 @@ impl<'t> WriteTables<'t> {
             history: txn.open_table(history::HISTORY)?,
             pitr: txn.open_table(history::PITR)?,
             next_seq,
-            journal: journal::Journal::new(JOURNAL_LIMIT),
+            journal: journal::Journal::reusing(JOURNAL_LIMIT, journal_buffer),
         })
     }
 }
