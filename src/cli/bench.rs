@@ -25,7 +25,7 @@ pub(super) use super::bench_load::{Sender, connect, load_paced, one_request};
 /// Arguments of `meridian bench`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Concurrent keep-alive connections [default: 256 for `core`, 64
+    /// Concurrent keep-alive connections [default: 512 for `core`, 64
     /// for the other scenarios].
     #[arg(long)]
     pub connections: Option<usize>,
@@ -66,11 +66,13 @@ pub struct BenchArgs {
 
 /// Connections of the core bench unless `--connections` says otherwise. It
 /// compares throughputs, so every operation must keep both cores busy: a
-/// durable PutItem spends about 1.6 ms waiting for its group and the log
-/// sync, and 64 connections left a third of the cores idle during PutItem
-/// (1.35-1.47 cores busy, against 1.66-1.83 with 256), while the no-op and
-/// GetItem keep them busy either way.
-const CORE_CONNECTIONS: usize = 256;
+/// durable PutItem spends milliseconds waiting for its group and the log
+/// sync, and the faster the machine, the more connections it takes to
+/// cover that wait. 64 connections left a third of the cores idle during
+/// PutItem (1.35-1.47 cores busy); 256 left 1.59-1.68 busy on a day the
+/// no-op ran at 72,000-94,000/s, and 512 1.80-1.88, while the no-op and
+/// GetItem keep 1.96-1.99 busy either way.
+const CORE_CONNECTIONS: usize = 512;
 
 /// Connections of the other scenarios: they drive several regions or pace
 /// their load, and their figures (lag at half the replicated throughput)
@@ -224,7 +226,7 @@ pub const ROUNDS: u32 = 3;
 
 /// How long one turn of the core bench lasts. With three turns of 1.7 s,
 /// GetItem / no-op ranged over 0.59–0.76 in seven runs of one build; half a
-/// second (even 256 connections are opened in a few ms) pools more turns, so
+/// second (even 512 connections are opened in a few ms) pools more turns, so
 /// the drift evens out within a run.
 const TURN: Duration = Duration::from_millis(500);
 

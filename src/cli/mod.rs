@@ -12,6 +12,7 @@ mod bench_streams;
 mod control;
 mod drill;
 mod http;
+mod open_files;
 mod region_backup;
 mod restore;
 mod serve;
@@ -98,6 +99,9 @@ pub fn default_topology() -> PathBuf {
 
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Err(e) = open_files::raise_to_hard_limit() {
+        eprintln!("meridian: could not raise the limit on open files: {e}");
+    }
     match cli.command {
         Command::Init(args) => init(args),
         Command::Up(args) => up::run(args),
