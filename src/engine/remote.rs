@@ -388,6 +388,56 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_local_put_wins_over_a_stored_version_stamped_ahead_of_our_clock() {
+        let dir = tempfile::tempdir().unwrap();
+        let hlc = Hlc::new(0, std::time::Duration::from_secs(1));
+        let engine = Engine::open(dir.path(), "us-east-1", hlc, &StorageConfig::default()).unwrap();
+        engine.create_table(NewTable::keyed_by_pk("t")).await.unwrap();
+        let key = crate::model::key::encode_primary_key(&AttributeValue::S("k".into()), None);
+
+        // A peer whose clock runs far beyond the maximum offset wrote first.
+        // Applying it moved our clock past it, but a restart starts the
+        // clock from the wall clock again, behind the stored version.
+        let ahead_ns = u64::MAX / 2;
+        let ahead = remote(1, ahead_ns, key.clone(), None, item("k", "ahead"));
+        let report = engine
+            .apply_remote("eu-west-1".into(), vec![ahead.clone()], 1)
+            .await
+            .unwrap();
+        assert_eq!(report.applied, 1);
+        engine.shutdown();
+        drop(engine);
+        let hlc = Hlc::new(0, std::time::Duration::from_secs(1));
+        let engine = Engine::open(dir.path(), "us-east-1", hlc, &StorageConfig::default()).unwrap();
+        assert!(engine.hlc().wall_now_ns() < ahead_ns);
+
+        // An unconditional PutItem here replaces it and says what it replaced.
+        let outcome = engine
+            .write_item("t".into(), ItemWrite::new(ItemOp::Put(item("k", "local"))))
+            .await
+            .unwrap();
+        assert_eq!(outcome.old, Some(item("k", "ahead")));
+        let (changes, _) = engine.own_changes(1, 10).await.unwrap();
+        let Some((_, Change::Item(local))) = changes.last() else {
+            panic!("a local item change expected: {changes:?}");
+        };
+        assert!(local.version.ts.wall_ns >= ahead_ns, "{:?}", local.version);
+        assert_eq!(local.old, Some(item("k", "ahead")));
+
+        // What is stored carries that version: the remote write, shipped
+        // again, loses to it.
+        let report = engine
+            .apply_remote("eu-west-1".into(), vec![(2, ahead.1)], 2)
+            .await
+            .unwrap();
+        assert_eq!((report.applied, report.conflicts), (0, 1));
+        let read_key = Item::from([("pk".to_string(), AttributeValue::S("k".into()))]);
+        let (_, stored) = engine.get_item("t", &read_key).await.unwrap();
+        assert_eq!(stored, Some(item("k", "local")));
+        engine.shutdown();
+    }
+
+    #[tokio::test]
     async fn writes_and_applies_say_when_they_were_committed() {
         let dir = tempfile::tempdir().unwrap();
         let hlc = Hlc::new(0, std::time::Duration::from_secs(1));
