@@ -345,11 +345,16 @@ mod tests {
         (seq, Change::Item(change))
     }
 
+    /// us-east-1's engine on `dir`, with a clock that starts now.
+    fn open_engine(dir: &std::path::Path) -> Engine {
+        let hlc = Hlc::new(0, std::time::Duration::from_secs(1));
+        Engine::open(dir, "us-east-1", hlc, &StorageConfig::default()).unwrap()
+    }
+
     #[tokio::test]
     async fn losing_writes_on_either_side_are_recorded_as_conflicts() {
         let dir = tempfile::tempdir().unwrap();
-        let hlc = Hlc::new(0, std::time::Duration::from_secs(1));
-        let engine = Engine::open(dir.path(), "us-east-1", hlc, &StorageConfig::default()).unwrap();
+        let engine = open_engine(dir.path());
         let spec = NewTable::keyed_by_pk("t");
         engine.create_table(spec).await.unwrap();
         engine
@@ -390,8 +395,7 @@ mod tests {
     #[tokio::test]
     async fn a_local_put_wins_over_a_stored_version_stamped_ahead_of_our_clock() {
         let dir = tempfile::tempdir().unwrap();
-        let hlc = Hlc::new(0, std::time::Duration::from_secs(1));
-        let engine = Engine::open(dir.path(), "us-east-1", hlc, &StorageConfig::default()).unwrap();
+        let engine = open_engine(dir.path());
         engine.create_table(NewTable::keyed_by_pk("t")).await.unwrap();
         let key = crate::model::key::encode_primary_key(&AttributeValue::S("k".into()), None);
 
@@ -407,8 +411,7 @@ mod tests {
         assert_eq!(report.applied, 1);
         engine.shutdown();
         drop(engine);
-        let hlc = Hlc::new(0, std::time::Duration::from_secs(1));
-        let engine = Engine::open(dir.path(), "us-east-1", hlc, &StorageConfig::default()).unwrap();
+        let engine = open_engine(dir.path());
         assert!(engine.hlc().wall_now_ns() < ahead_ns);
 
         // An unconditional PutItem here replaces it and says what it replaced.
@@ -440,8 +443,7 @@ mod tests {
     #[tokio::test]
     async fn writes_and_applies_say_when_they_were_committed() {
         let dir = tempfile::tempdir().unwrap();
-        let hlc = Hlc::new(0, std::time::Duration::from_secs(1));
-        let engine = Engine::open(dir.path(), "us-east-1", hlc, &StorageConfig::default()).unwrap();
+        let engine = open_engine(dir.path());
         engine.create_table(NewTable::keyed_by_pk("t")).await.unwrap();
         let now = || engine.hlc().wall_now_ns();
 
