@@ -54,9 +54,10 @@ pub struct Wal {
     /// 0.26 ms p50 for a 3 KB frame). Zeros end the log on reading, as a
     /// torn frame does.
     prepared: u64,
-    /// The frame being written, kept from one append to the next: a fresh
-    /// buffer per group made the allocator hand back and fault in new
-    /// pages, a tenth of the writer's time in a profile under PutItem.
+    /// The frame being written, kept from one append to the next. With a
+    /// fresh one per group (and a fresh journal, see the store's
+    /// `spare_journal`), faulting in new pages for them took about a tenth
+    /// of the writer's time in a profile under PutItem.
     frame: Vec<u8>,
 }
 
