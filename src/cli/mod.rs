@@ -99,7 +99,7 @@ pub fn default_topology() -> PathBuf {
 
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    if let Err(e) = open_files::raise_to_hard_limit() {
+    if let Err(e) = open_files::raise_to_system_limit() {
         eprintln!("meridian: could not raise the limit on open files: {e}");
     }
     match cli.command {
