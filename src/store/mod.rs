@@ -419,10 +419,7 @@ impl Store {
             }
             self.shared_read.committed();
         }
-        let buffer = journal.into_buffer();
-        if buffer.capacity() <= wal::KEPT_BUFFER_MAX {
-            log.spare_journal = buffer;
-        }
+        log.spare_journal = wal::keep_for_next_group(journal.into_buffer());
         log.next_group += 1;
         Ok((result, group))
     }

@@ -40,7 +40,17 @@ static ZEROS: [u8; 256 * 1024] = [0; 256 * 1024];
 
 /// Largest buffer kept from one group for the next (`Wal::frame`, the
 /// store's spare journal): a bulk group's (up to 32 MB) is let go.
-pub(super) const KEPT_BUFFER_MAX: usize = 1 << 20;
+const KEPT_BUFFER_MAX: usize = 1 << 20;
+
+/// `buffer`, to be reused by the next group, unless it outgrew
+/// `KEPT_BUFFER_MAX`: then an empty one.
+pub(super) fn keep_for_next_group(buffer: Vec<u8>) -> Vec<u8> {
+    if buffer.capacity() > KEPT_BUFFER_MAX {
+        Vec::new()
+    } else {
+        buffer
+    }
+}
 
 /// The open log file.
 pub struct Wal {
@@ -97,7 +107,8 @@ impl Wal {
         frame.extend_from_slice(&checksum(group, journal).to_le_bytes());
         frame.extend_from_slice(&group.to_le_bytes());
         frame.extend_from_slice(journal);
-        let end = self.len + frame.len() as u64;
+        let frame_len = frame.len() as u64;
+        let end = self.len + frame_len;
         if end > self.prepared {
             let target = end + EXTEND_BYTES;
             while self.prepared < target {
@@ -109,10 +120,7 @@ impl Wal {
             }
         }
         let written = self.file.write_all_at(&self.frame, self.len);
-        let frame_len = self.frame.len() as u64;
-        if self.frame.capacity() > KEPT_BUFFER_MAX {
-            self.frame = Vec::new();
-        }
+        self.frame = keep_for_next_group(std::mem::take(&mut self.frame));
         match written {
             Ok(()) => {
                 self.len += frame_len;
