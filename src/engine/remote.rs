@@ -404,11 +404,13 @@ mod tests {
         // clock from the wall clock again, behind the stored version.
         let ahead_ns = u64::MAX / 2;
         let ahead = remote(1, ahead_ns, key.clone(), None, item("k", "ahead"));
+        let deleted_key = crate::model::key::encode_primary_key(&AttributeValue::S("d".into()), None);
+        let ahead_of_delete = remote(2, ahead_ns, deleted_key.clone(), None, item("d", "ahead"));
         let report = engine
-            .apply_remote("eu-west-1".into(), vec![ahead.clone()], 1)
+            .apply_remote("eu-west-1".into(), vec![ahead.clone(), ahead_of_delete.clone()], 2)
             .await
             .unwrap();
-        assert_eq!(report.applied, 1);
+        assert_eq!(report.applied, 2);
         engine.shutdown();
         drop(engine);
         let engine = open_engine(dir.path());
@@ -430,13 +432,34 @@ mod tests {
         // What is stored carries that version: the remote write, shipped
         // again, loses to it.
         let report = engine
-            .apply_remote("eu-west-1".into(), vec![(2, ahead.1)], 2)
+            .apply_remote("eu-west-1".into(), vec![(3, ahead.1)], 3)
             .await
             .unwrap();
         assert_eq!((report.applied, report.conflicts), (0, 1));
         let read_key = Item::from([("pk".to_string(), AttributeValue::S("k".into()))]);
         let (_, stored) = engine.get_item("t", &read_key).await.unwrap();
         assert_eq!(stored, Some(item("k", "local")));
+
+        // The same for an unconditional DeleteItem: its tombstone wins.
+        let delete_key = Item::from([("pk".to_string(), AttributeValue::S("d".into()))]);
+        let outcome = engine
+            .write_item("t".into(), ItemWrite::new(ItemOp::Delete(delete_key.clone())))
+            .await
+            .unwrap();
+        assert_eq!(outcome.old, Some(item("d", "ahead")));
+        let (changes, _) = engine.own_changes(1, 10).await.unwrap();
+        let Some((_, Change::Item(local))) = changes.last() else {
+            panic!("a local item change expected: {changes:?}");
+        };
+        assert!(local.version.ts.wall_ns >= ahead_ns, "{:?}", local.version);
+        assert_eq!((local.old.clone(), local.new.clone()), (Some(item("d", "ahead")), None));
+        let report = engine
+            .apply_remote("eu-west-1".into(), vec![(4, ahead_of_delete.1)], 4)
+            .await
+            .unwrap();
+        assert_eq!((report.applied, report.conflicts), (0, 1));
+        let (_, stored) = engine.get_item("t", &delete_key).await.unwrap();
+        assert_eq!(stored, None);
         engine.shutdown();
     }
 

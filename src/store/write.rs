@@ -108,6 +108,24 @@ impl WriteTables<'_> {
         Ok(())
     }
 
+    /// Stores a record given by reference and returns the record it
+    /// replaced, found by the same B-tree descent (no separate lookup).
+    pub fn replace_item_ref(
+        &mut self,
+        storage_id: u64,
+        key: &[u8],
+        record: &records::ItemRecordRef<'_>,
+    ) -> Result<Option<ItemRecord>, StoreError> {
+        let bytes = records::encode(record);
+        let key = item_key(storage_id, key);
+        let replaced = match self.items.insert(key.as_slice(), bytes.as_slice())? {
+            Some(old) => Some(records::decode(old.value())?),
+            None => None,
+        };
+        self.journal.insert(TableId::Items, &key, &bytes);
+        Ok(replaced)
+    }
+
     /// Appends a change given by reference (same bytes as `append_change`).
     pub fn append_change_ref(&mut self, change: &records::ChangeRef<'_>) -> Result<u64, StoreError> {
         self.append_log_bytes(&records::encode(change))
