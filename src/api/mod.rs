@@ -239,7 +239,17 @@ async fn handle(State(state): State<Arc<ApiState>>, request: axum::extract::Requ
     let id = state.requests.fetch_add(1, Ordering::Relaxed);
     let request_id = format!("{:016X}{:016X}", crc32fast::hash(state.engine.region().as_bytes()), id);
     let (parts, body) = request.into_parts();
-    let (operation, result) = handle_request(&state, &parts.headers, body).await;
+    let operation = operation(&parts.headers);
+    // The header values are slices of hyper's read buffer: let go of them
+    // before the request is served, so that hyper reads the connection's
+    // next request into the same buffer rather than allocating another.
+    // (While a write waited for its group, that allocation took about 3% of
+    // the CPU in a profile under PutItem.)
+    drop(parts);
+    let (operation, result) = match operation {
+        Ok(operation) => (Some(operation), handle_operation(&state, operation, body).await),
+        Err(error) => (None, Err(error)),
+    };
     let outcome = match &result {
         Ok(_) => "ok",
         Err(error) => error.kind.wire_type().rsplit('#').next().unwrap_or("error"),
@@ -254,17 +264,11 @@ async fn handle(State(state): State<Arc<ApiState>>, request: axum::extract::Requ
     json_response(status, &body, &request_id)
 }
 
-async fn handle_request(
-    state: &ApiState,
-    headers: &HeaderMap,
-    body: Body,
-) -> (Option<Operation>, Result<Value, ApiError>) {
+/// The operation `X-Amz-Target` names.
+fn operation(headers: &HeaderMap) -> Result<Operation, ApiError> {
     let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");
-    let Some(operation) = Operation::from_target(target) else {
-        let error = ApiError::new(ErrorKind::UnknownOperation, format!("Unknown operation: {target}"));
-        return (None, Err(error));
-    };
-    (Some(operation), handle_operation(state, operation, body).await)
+    Operation::from_target(target)
+        .ok_or_else(|| ApiError::new(ErrorKind::UnknownOperation, format!("Unknown operation: {target}")))
 }
 
 async fn handle_operation(state: &ApiState, operation: Operation, body: Body) -> Result<Value, ApiError> {
