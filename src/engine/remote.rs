@@ -7,10 +7,11 @@
 
 use super::error::EngineError;
 use super::lww::incoming_wins;
-use super::write::commit_change;
+use super::write::{commit_change, record_change};
 use super::writer::Batch;
 use crate::model::TableMeta;
 use crate::model::table::{ReplicaStatus, TableStatus};
+use crate::store::records::ItemRecordRef;
 use crate::store::{Change, ChangeCause, ConflictRecord, ItemChange, ItemRecord, TableChange, Version};
 
 /// Whose change log a remote position counts entries of: a region, in one
@@ -138,7 +139,14 @@ fn apply_to(
     change: ItemChange,
     report: &mut ApplyReport,
 ) -> Result<(), EngineError> {
-    let current = batch.tables.item(meta.storage_id, &change.key)?;
+    // Written first and put back if it loses, which is rare (a conflict):
+    // redb's insert returns the record it replaced, so a change that wins
+    // costs one B-tree descent, not a lookup and then an insert.
+    let incoming = ItemRecordRef {
+        version: &change.version,
+        item: change.new.as_ref(),
+    };
+    let current = batch.tables.replace_item_ref(meta.storage_id, &change.key, &incoming)?;
     let current_version = current.as_ref().map(|r| &r.version);
     if incoming_wins(current_version, &change.version) {
         // The origin wrote without having seen our current version (the image
@@ -158,9 +166,14 @@ fn apply_to(
             })?;
         }
         let old = current.and_then(|r| r.item);
-        commit_change(batch, meta, &change.key, change.version, old, change.new, change.cause)?;
+        record_change(batch, meta, &change.key, change.version, old, change.new, change.cause)?;
         report.applied += 1;
         return Ok(());
+    }
+    // It lost: what was stored goes back (a record is always there, since
+    // a change wins over nothing).
+    if let Some(current) = &current {
+        batch.tables.put_item(meta.storage_id, &change.key, current)?;
     }
     // A loser here may still be the winner at an earlier time: PITR keeps it.
     super::pitr::record_version(
@@ -367,6 +380,13 @@ mod tests {
         let older = remote(1, 1, key.clone(), None, item("k", "remote-old"));
         let report = engine.apply_remote("eu-west-1".into(), vec![older], 1).await.unwrap();
         assert_eq!((report.applied, report.conflicts), (0, 1));
+        let read_key = Item::from([("pk".to_string(), AttributeValue::S("k".into()))]);
+        let (_, stored) = engine.get_item("t", &read_key).await.unwrap();
+        assert_eq!(
+            stored,
+            Some(item("k", "local")),
+            "a losing change leaves the item as it was"
+        );
 
         // A newer remote write made without seeing ours wins; ours is recorded.
         let newer = remote(2, u64::MAX / 2, key.clone(), None, item("k", "remote-new"));

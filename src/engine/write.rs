@@ -238,7 +238,7 @@ pub fn commit_change(
 
 /// What follows storing an item's record: its PITR version, its change-log
 /// entry, and the table's item count and size.
-fn record_change(
+pub(super) fn record_change(
     batch: &mut Batch<'_, '_>,
     meta: &mut TableMeta,
     key: &[u8],
