@@ -319,3 +319,41 @@ fn checkpoints_are_counted_with_their_time() {
         "{stats:?}"
     );
 }
+
+#[test]
+fn a_replace_over_a_record_it_cannot_decode_fails_and_changes_nothing() {
+    let (dir, db, store) = fresh_store();
+    let garbage = [0xFFu8, 1, 2, 3];
+    store.write(|tables| tables.put_item_bytes(9, b"k", &garbage)).unwrap();
+    let before = dump(&store);
+    let version = Version {
+        ts: Timestamp { wall_ns: 1, logical: 0 },
+        region: "us-east-1".into(),
+    };
+    let record = ItemRecordRef {
+        version: &version,
+        item: None,
+    };
+    // The group commits (the failure is the write's own), as a failed
+    // request in a group of others would.
+    let ((replaced, also), _) = store
+        .write(|tables| {
+            let replaced = tables.replace_item_ref(9, b"k", &record).map(|_| ());
+            let also = tables.replace_item_ref(9, b"other", &record)?;
+            Ok((replaced, also))
+        })
+        .unwrap();
+    assert!(matches!(replaced, Err(StoreError::Codec(_))), "{replaced:?}");
+    assert_eq!(also, None);
+    let after: Vec<_> = dump(&store)
+        .into_iter()
+        .filter(|(table, key, _)| !(*table == "items" && key.ends_with(b"other")))
+        .collect();
+    assert_eq!(after, before);
+    // Nor does the write-ahead log redo it after a crash.
+    let recovered: Vec<_> = dump(&crash_copy(dir.path(), &db))
+        .into_iter()
+        .filter(|(table, key, _)| !(*table == "items" && key.ends_with(b"other")))
+        .collect();
+    assert_eq!(recovered, before);
+}

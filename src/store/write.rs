@@ -109,7 +109,9 @@ impl WriteTables<'_> {
     }
 
     /// Stores a record given by reference and returns the record it
-    /// replaced, found by the same B-tree descent (no separate lookup).
+    /// replaced, found by the same B-tree descent (no separate lookup). If
+    /// the replaced record cannot be decoded, it is put back and the error
+    /// returned: the write fails and changes nothing.
     pub fn replace_item_ref(
         &mut self,
         storage_id: u64,
@@ -119,11 +121,21 @@ impl WriteTables<'_> {
         let bytes = records::encode(record);
         let key = item_key(storage_id, key);
         let replaced = match self.items.insert(key.as_slice(), bytes.as_slice())? {
-            Some(old) => Some(records::decode(old.value())?),
-            None => None,
+            None => Ok(None),
+            Some(old) => records::decode(old.value())
+                .map(Some)
+                .map_err(|e| (e, old.value().to_vec())),
         };
-        self.journal.insert(TableId::Items, &key, &bytes);
-        Ok(replaced)
+        match replaced {
+            Ok(replaced) => {
+                self.journal.insert(TableId::Items, &key, &bytes);
+                Ok(replaced)
+            }
+            Err((error, old)) => {
+                self.items.insert(key.as_slice(), old.as_slice())?;
+                Err(error.into())
+            }
+        }
     }
 
     /// Appends a change given by reference (same bytes as `append_change`).
