@@ -358,6 +358,15 @@ mod tests {
         (seq, Change::Item(change))
     }
 
+    /// The newest entry of this region's own change log, an item change.
+    async fn last_own_item_change(engine: &Engine) -> ItemChange {
+        let (mut changes, _) = engine.own_changes(1, 10).await.unwrap();
+        match changes.pop() {
+            Some((_, Change::Item(change))) => change,
+            other => panic!("a local item change expected: {other:?}"),
+        }
+    }
+
     /// us-east-1's engine on `dir`, with a clock that starts now.
     fn open_engine(dir: &std::path::Path) -> Engine {
         let hlc = Hlc::new(0, std::time::Duration::from_secs(1));
@@ -442,10 +451,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(outcome.old, Some(item("k", "ahead")));
-        let (changes, _) = engine.own_changes(1, 10).await.unwrap();
-        let Some((_, Change::Item(local))) = changes.last() else {
-            panic!("a local item change expected: {changes:?}");
-        };
+        let local = last_own_item_change(&engine).await;
         assert!(local.version.ts.wall_ns >= ahead_ns, "{:?}", local.version);
         assert_eq!(local.old, Some(item("k", "ahead")));
 
@@ -467,12 +473,9 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(outcome.old, Some(item("d", "ahead")));
-        let (changes, _) = engine.own_changes(1, 10).await.unwrap();
-        let Some((_, Change::Item(local))) = changes.last() else {
-            panic!("a local item change expected: {changes:?}");
-        };
+        let local = last_own_item_change(&engine).await;
         assert!(local.version.ts.wall_ns >= ahead_ns, "{:?}", local.version);
-        assert_eq!((local.old.clone(), local.new.clone()), (Some(item("d", "ahead")), None));
+        assert_eq!((local.old, local.new), (Some(item("d", "ahead")), None));
         let report = engine
             .apply_remote("eu-west-1".into(), vec![(4, ahead_of_delete.1)], 4)
             .await
