@@ -22,6 +22,8 @@ pub mod streams;
 pub mod sync_latency;
 pub mod write;
 mod writer;
+#[cfg(test)]
+mod writer_tests;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};

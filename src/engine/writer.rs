@@ -6,8 +6,10 @@
 //!
 //! Jobs must be all-or-nothing on their own: a job computes and validates
 //! everything before it writes anything, so a failed job leaves no trace in
-//! the shared transaction. A storage error aborts the whole group and every
-//! job in it is answered with that error.
+//! the shared transaction. A storage error is the exception: it can come
+//! after a job's first writes (the item stored, its change-log entry not),
+//! so a job that fails with one aborts the whole group, and every job in it
+//! is answered with an error (`Batch::abort`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -59,6 +61,8 @@ pub struct Batch<'a, 't> {
     keeps_history: HashMap<u64, bool>,
     /// Tables regions must drop, written when the group ends.
     dropped: Vec<DroppedTable>,
+    /// Why the group must not commit (`abort`), if it must not.
+    aborted: Option<String>,
 }
 
 impl Batch<'_, '_> {
@@ -186,6 +190,15 @@ impl Batch<'_, '_> {
     pub fn remove_pitr_record(&mut self, name: &str) -> Result<(), StoreError> {
         self.keeps_history.clear();
         self.tables.remove_pitr_record(name)
+    }
+
+    /// Marks the group as failed: it is not committed, whatever the jobs
+    /// after this one do. For a job that fails with a storage error, which
+    /// may have left some of its writes in the transaction.
+    fn abort(&mut self, error: &StoreError) {
+        if self.aborted.is_none() {
+            self.aborted = Some(format!("a write in the same commit group failed: {error}"));
+        }
     }
 
     fn flush(&mut self) -> Result<(), StoreError> {
@@ -350,6 +363,9 @@ impl Writer {
         let (tx, rx) = oneshot::channel();
         let boxed: Job = Box::new(move |batch| {
             let outcome = job(batch);
+            if let Err(EngineError::Store(error)) = &outcome {
+                batch.abort(error);
+            }
             Box::new(move |committed| {
                 let answer = match (outcome, committed) {
                     (Ok(value), Ok(times)) => Ok((value, times)),
@@ -446,9 +462,13 @@ fn run(setup: WriterSetup, mut jobs: mpsc::Receiver<Submitted>, group_max: usize
                     schema_changed: false,
                     keeps_history: HashMap::new(),
                     dropped: Vec::new(),
+                    aborted: None,
                 };
                 for queued in group.drain(..) {
                     replies.push((queued.job)(&mut batch));
+                }
+                if let Some(why) = batch.aborted.take() {
+                    return Err(StoreError::CommitFailed(why));
                 }
                 batch.flush()?;
                 Ok((batch.tables.last_seq(), batch.schema_changed))

@@ -1,0 +1,78 @@
+//! The writer's group commit against a job that fails with a storage error
+//! after it has written something.
+
+use super::error::EngineError;
+use super::write::{ItemOp, ItemWrite, active_table, apply};
+use super::writer::Batch;
+use super::{Engine, NewTable};
+use crate::model::{AttributeValue, Item};
+use crate::store::{Change, StoreError};
+
+/// Puts item `pk` into table `t` inside the job's group.
+fn put(batch: &mut Batch<'_, '_>, pk: &str) -> Result<(), EngineError> {
+    let item = Item::from([("pk".to_string(), AttributeValue::S(pk.into()))]);
+    let write = ItemWrite::new(ItemOp::Put(item));
+    batch.with_table("t", |batch, meta| apply(batch, active_table(meta)?, write))?;
+    Ok(())
+}
+
+/// The keys of the item changes in the region's own change log.
+async fn logged_items(engine: &Engine) -> Vec<Vec<u8>> {
+    let (changes, _) = engine.own_changes(1, 100).await.unwrap();
+    let items = changes.into_iter().filter_map(|(_, change)| match change {
+        Change::Item(change) => Some(change.key),
+        _ => None,
+    });
+    items.collect()
+}
+
+async fn stored(engine: &Engine, pk: &str) -> bool {
+    let key = Item::from([("pk".to_string(), AttributeValue::S(pk.into()))]);
+    engine.get_item("t", &key).await.unwrap().1.is_some()
+}
+
+#[tokio::test]
+async fn a_job_failing_with_a_storage_error_after_writing_aborts_its_whole_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open_for_test(dir.path(), "r");
+    engine.create_table(NewTable::keyed_by_pk("t")).await.unwrap();
+    let writer = engine.writer().unwrap();
+    // A first job holds the writer inside its group until the two jobs
+    // below are queued, so that they run together in the next group.
+    let (started, running) = tokio::sync::oneshot::channel();
+    let (release, held) = std::sync::mpsc::channel::<()>();
+    let first = writer
+        .enqueue(move |_| {
+            let _ = started.send(());
+            let _ = held.recv();
+            Ok(())
+        })
+        .await
+        .unwrap();
+    running.await.unwrap();
+    let failing = writer
+        .enqueue(|batch| {
+            put(batch, "written-then-failed")?;
+            Err::<(), _>(EngineError::Store(StoreError::CommitFailed("injected".into())))
+        })
+        .await
+        .unwrap();
+    let bystander = writer.enqueue(|batch| put(batch, "bystander")).await.unwrap();
+    release.send(()).unwrap();
+    first.wait().await.unwrap();
+
+    let failed = failing.wait().await.unwrap_err();
+    assert!(failed.to_string().contains("injected"), "{failed}");
+    let aborted = bystander.wait().await.unwrap_err();
+    assert!(aborted.to_string().contains("injected"), "{aborted}");
+    assert!(!stored(&engine, "written-then-failed").await);
+    assert!(!stored(&engine, "bystander").await);
+    assert_eq!(logged_items(&engine).await, Vec::<Vec<u8>>::new());
+
+    // The next group commits as usual.
+    writer.submit(|batch| put(batch, "later")).await.unwrap();
+    assert!(stored(&engine, "later").await);
+    assert_eq!(logged_items(&engine).await.len(), 1);
+    drop(writer); // the writer thread stops when its last handle goes
+    engine.shutdown();
+}
