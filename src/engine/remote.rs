@@ -7,7 +7,7 @@
 
 use super::error::EngineError;
 use super::lww::incoming_wins;
-use super::write::{commit_change, record_change};
+use super::write::record_change;
 use super::writer::Batch;
 use crate::model::TableMeta;
 use crate::model::table::{ReplicaStatus, TableStatus};
@@ -139,65 +139,87 @@ fn apply_to(
     change: ItemChange,
     report: &mut ApplyReport,
 ) -> Result<(), EngineError> {
-    // Written first and put back if it loses, which is rare (a conflict):
-    // redb's insert returns the record it replaced, so a change that wins
-    // costs one B-tree descent, not a lookup and then an insert.
     let incoming = ItemRecordRef {
         version: &change.version,
         item: change.new.as_ref(),
     };
-    let current = batch.tables.replace_item_ref(meta.storage_id, &change.key, &incoming)?;
-    let current_version = current.as_ref().map(|r| &r.version);
-    if incoming_wins(current_version, &change.version) {
-        // The origin wrote without having seen our current version (the image
-        // it replaced differs from ours): a concurrent write, and ours lost.
-        if let Some(current) = &current
-            && current.version.region != change.version.region
-            && current.item != change.old
-        {
-            report.conflicts += 1;
-            batch.tables.record_conflict(&ConflictRecord {
-                table: change.table.clone(),
-                key: change.key.clone(),
-                winner: change.version.clone(),
-                winner_item: change.new.clone(),
-                loser: current.version.clone(),
-                loser_item: current.item.clone(),
-            })?;
+    match merge_record(batch, meta.storage_id, &change.key, &incoming)? {
+        Merged::Won(current) => {
+            // The origin wrote without having seen our current version (the
+            // image it replaced differs from ours): a concurrent write, and
+            // ours lost.
+            if let Some(current) = &current
+                && current.version.region != change.version.region
+                && current.item != change.old
+            {
+                report.conflicts += 1;
+                batch.tables.record_conflict(&ConflictRecord {
+                    table: change.table.clone(),
+                    key: change.key.clone(),
+                    winner: change.version.clone(),
+                    winner_item: change.new.clone(),
+                    loser: current.version.clone(),
+                    loser_item: current.item.clone(),
+                })?;
+            }
+            let old = current.and_then(|r| r.item);
+            record_change(batch, meta, &change.key, change.version, old, change.new, change.cause)?;
+            report.applied += 1;
         }
-        let old = current.and_then(|r| r.item);
-        record_change(batch, meta, &change.key, change.version, old, change.new, change.cause)?;
-        report.applied += 1;
-        return Ok(());
-    }
-    // It lost: what was stored goes back (a record is always there, since
-    // a change wins over nothing).
-    if let Some(current) = &current {
-        batch.tables.put_item(meta.storage_id, &change.key, current)?;
-    }
-    // A loser here may still be the winner at an earlier time: PITR keeps it.
-    super::pitr::record_version(
-        batch,
-        meta.storage_id,
-        &change.key,
-        &change.version,
-        change.new.as_ref(),
-    )?;
-    report.superseded += 1;
-    if let Some(current) = current
-        && current.version != change.version
-    {
-        report.conflicts += 1;
-        batch.tables.record_conflict(&ConflictRecord {
-            table: change.table,
-            key: change.key,
-            winner: current.version,
-            winner_item: current.item,
-            loser: change.version,
-            loser_item: change.new,
-        })?;
+        Merged::Lost(current) => {
+            // A loser here may still be the winner at an earlier time: PITR keeps it.
+            super::pitr::record_version(
+                batch,
+                meta.storage_id,
+                &change.key,
+                &change.version,
+                change.new.as_ref(),
+            )?;
+            report.superseded += 1;
+            if current.version != change.version {
+                report.conflicts += 1;
+                batch.tables.record_conflict(&ConflictRecord {
+                    table: change.table,
+                    key: change.key,
+                    winner: current.version,
+                    winner_item: current.item,
+                    loser: change.version,
+                    loser_item: change.new,
+                })?;
+            }
+        }
     }
     Ok(())
+}
+
+/// What `merge_record` did.
+enum Merged {
+    /// The incoming record won and is stored; it replaced this one, if any.
+    Won(Option<ItemRecord>),
+    /// The stored record won (or is the same version) and is still stored.
+    Lost(ItemRecord),
+}
+
+/// Stores `incoming` for `key` unless the stored record wins by LWW.
+///
+/// Written first and put back if it loses, which is rare (a conflict, or a
+/// change delivered twice): redb's insert returns the record it replaced,
+/// so a record that wins costs one B-tree descent, not a lookup and then an
+/// insert.
+fn merge_record(
+    batch: &mut Batch<'_, '_>,
+    storage_id: u64,
+    key: &[u8],
+    incoming: &ItemRecordRef<'_>,
+) -> Result<Merged, EngineError> {
+    let current = batch.tables.replace_item_ref(storage_id, key, incoming)?;
+    match current {
+        Some(current) if !incoming_wins(Some(&current.version), incoming.version) => {
+            batch.tables.put_item(storage_id, key, &current)?;
+            Ok(Merged::Lost(current))
+        }
+        current => Ok(Merged::Won(current)),
+    }
 }
 
 /// Merges records of another region's snapshot of `table` (see
@@ -213,21 +235,27 @@ pub fn apply_snapshot(
     let mut won = 0;
     for (key, record) in records {
         let _ = batch.hlc.observe(record.version.ts);
-        let current = batch.tables.item(meta.storage_id, &key)?;
-        if incoming_wins(current.as_ref().map(|r| &r.version), &record.version) {
-            let old = current.and_then(|r| r.item);
-            commit_change(
-                batch,
-                &mut meta,
-                &key,
-                record.version,
-                old,
-                record.item,
-                ChangeCause::Client,
-            )?;
-            won += 1;
-        } else {
-            super::pitr::record_version(batch, meta.storage_id, &key, &record.version, record.item.as_ref())?;
+        let incoming = ItemRecordRef {
+            version: &record.version,
+            item: record.item.as_ref(),
+        };
+        match merge_record(batch, meta.storage_id, &key, &incoming)? {
+            Merged::Won(current) => {
+                let old = current.and_then(|r| r.item);
+                record_change(
+                    batch,
+                    &mut meta,
+                    &key,
+                    record.version,
+                    old,
+                    record.item,
+                    ChangeCause::Client,
+                )?;
+                won += 1;
+            }
+            Merged::Lost(_) => {
+                super::pitr::record_version(batch, meta.storage_id, &key, &record.version, record.item.as_ref())?;
+            }
         }
     }
     batch.set_table(table, Some(meta));
@@ -333,7 +361,7 @@ mod tests {
     use crate::config::StorageConfig;
     use crate::engine::{Engine, ItemOp, ItemWrite, NewTable};
     use crate::model::{AttributeValue, Item};
-    use crate::store::{Change, ChangeCause, ItemChange, Version};
+    use crate::store::{Change, ChangeCause, ItemChange, ItemRecord, Version};
 
     fn item(pk: &str, v: &str) -> Item {
         Item::from([
@@ -418,6 +446,38 @@ mod tests {
         assert_eq!(conflicts[0].loser_item, Some(item("k", "remote-old")));
         assert_eq!(conflicts[1].loser_item, Some(item("k", "local")));
         assert_eq!(conflicts[1].winner.region, "eu-west-1");
+        engine.shutdown();
+    }
+
+    #[tokio::test]
+    async fn a_snapshot_record_is_stored_only_where_it_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = open_engine(dir.path());
+        engine.create_table(NewTable::keyed_by_pk("t")).await.unwrap();
+        engine
+            .write_item("t".into(), ItemWrite::new(ItemOp::Put(item("k", "local"))))
+            .await
+            .unwrap();
+        let record = |wall_ns: u64, v: &str| ItemRecord {
+            version: Version {
+                ts: Timestamp { wall_ns, logical: 0 },
+                region: "eu-west-1".into(),
+            },
+            item: Some(item("-", v)),
+        };
+        let encode = |pk: &str| crate::model::key::encode_primary_key(&AttributeValue::S(pk.into()), None);
+        let snapshot = vec![
+            (encode("k"), record(1, "older than ours")),
+            (encode("j"), record(u64::MAX / 2, "new here")),
+        ];
+        assert_eq!(engine.apply_snapshot("t".into(), snapshot).await.unwrap(), 1);
+
+        let read = |pk: &str| Item::from([("pk".to_string(), AttributeValue::S(pk.into()))]);
+        let (_, k) = engine.get_item("t", &read("k")).await.unwrap();
+        assert_eq!(k, Some(item("k", "local")), "the losing record leaves ours in place");
+        let (_, j) = engine.get_item("t", &read("j")).await.unwrap();
+        assert_eq!(j, Some(item("-", "new here")));
+        assert_eq!(engine.describe_table("t".into()).await.unwrap().item_count, 2);
         engine.shutdown();
     }
 
