@@ -7,6 +7,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::ScalarType;
+
 /// Why a topology or node config cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -32,6 +34,66 @@ pub struct Topology {
     /// tables. Default none: every link is as fast as the machine.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub link: Vec<LinkConfig>,
+    /// Tables global from the start, as `[[table]]` array tables. Default
+    /// none: tables are created through the API.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub table: Vec<DeclaredTable>,
+}
+
+/// One `[[table]]` of a topology: a pay-per-request table that every region
+/// creates at start unless it has a table of that name, with a replica in
+/// every region (see `engine::declared`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclaredTable {
+    /// Table name, as in CreateTable.
+    pub name: String,
+    /// Partition key attribute name.
+    pub hash_key: String,
+    /// Partition key type: "S", "N" or "B". Default "S".
+    #[serde(default = "default_key_type")]
+    pub hash_key_type: ScalarType,
+    /// Sort key attribute name, if the table has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range_key: Option<String>,
+    /// Sort key type: "S", "N" or "B". Default "S".
+    #[serde(default = "default_key_type")]
+    pub range_key_type: ScalarType,
+}
+
+fn default_key_type() -> ScalarType {
+    ScalarType::S
+}
+
+impl DeclaredTable {
+    /// Checks the names as CreateTable would.
+    fn validate(&self) -> Result<(), ConfigError> {
+        let valid_name = (3..=255).contains(&self.name.len())
+            && self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+        if !valid_name {
+            return Err(ConfigError::Invalid(format!(
+                "table name {:?} must be 3 to 255 letters, digits, '_', '-' or '.'",
+                self.name
+            )));
+        }
+        let keys = std::iter::once(&self.hash_key).chain(&self.range_key);
+        if keys.clone().any(|key| key.is_empty() || key.len() > 255) {
+            return Err(ConfigError::Invalid(format!(
+                "table {}: key attribute names must be 1 to 255 bytes",
+                self.name
+            )));
+        }
+        if self.range_key.as_ref() == Some(&self.hash_key) {
+            return Err(ConfigError::Invalid(format!(
+                "table {}: the sort key must differ from the partition key",
+                self.name
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// Simulated conditions of one direction of a replication link, applied
@@ -167,6 +229,13 @@ impl Topology {
                 )));
             }
             link.faults().validate()?;
+        }
+        let mut tables = HashSet::new();
+        for table in &self.table {
+            table.validate()?;
+            if !tables.insert(table.name.as_str()) {
+                return Err(ConfigError::Invalid(format!("table {} is declared twice", table.name)));
+            }
         }
         Ok(())
     }
@@ -440,6 +509,41 @@ mod tests {
             assert_eq!(topology.link.len(), regions * (regions - 1), "{file}");
             assert!(topology.link.iter().all(|l| l.delay_ms > 0), "{file}");
         }
+    }
+
+    #[test]
+    fn the_commented_table_example_in_local_toml_is_valid() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(root.join("regions/local.toml")).unwrap();
+        let start = text.find("# [[table]]").expect("local.toml shows a [[table]]");
+        let example: Vec<&str> = text[start..]
+            .lines()
+            .map(|l| l.strip_prefix("# ").unwrap_or(l))
+            .collect();
+        let topology: Topology = toml::from_str(&format!("{}{}", &text[..start], example.join("\n"))).unwrap();
+        topology.validate().unwrap();
+        assert_eq!(topology.table[0].range_key.as_deref(), Some("sk"));
+    }
+
+    #[test]
+    fn declared_tables_parse_with_defaults_and_are_checked() {
+        let region = "[[region]]\nname='a'\napi='127.0.0.1:1'\npeer='127.0.0.1:2'\n";
+        let parse = |tables: &str| toml::from_str::<Topology>(&format!("{region}{tables}"));
+        let ok = parse("[[table]]\nname='orders'\nhash_key='pk'\n[[table]]\nname='events'\nhash_key='id'\nhash_key_type='N'\nrange_key='at'\n").unwrap();
+        ok.validate().unwrap();
+        assert_eq!(ok.table[0].hash_key_type, ScalarType::S);
+        assert_eq!(ok.table[1].range_key.as_deref(), Some("at"));
+        assert_eq!(ok.table[1].hash_key_type, ScalarType::N);
+        for bad in [
+            "[[table]]\nname='ab'\nhash_key='pk'\n",
+            "[[table]]\nname='a b c'\nhash_key='pk'\n",
+            "[[table]]\nname='orders'\nhash_key=''\n",
+            "[[table]]\nname='orders'\nhash_key='pk'\nrange_key='pk'\n",
+            "[[table]]\nname='orders'\nhash_key='pk'\n[[table]]\nname='orders'\nhash_key='pk'\n",
+        ] {
+            assert!(parse(bad).unwrap().validate().is_err(), "{bad}");
+        }
+        assert!(parse("[[table]]\nname='orders'\nhash_key='pk'\nhash_key_type='BOOL'\n").is_err());
     }
 
     #[test]

@@ -111,6 +111,7 @@ impl Node {
         let engine = tokio::task::spawn_blocking(move || Engine::open(&dir, &name, hlc, &storage))
             .await
             .map_err(|_| EngineError::Stopped)??;
+        declare_tables(&engine, &options.topology).await?;
 
         let peers: Vec<_> = options
             .topology
@@ -258,6 +259,21 @@ fn api_listener(bound: Option<StdTcpListener>, addr: SocketAddr) -> std::io::Res
 fn backlog_cap(somaxconn: Option<&str>) -> Option<i32> {
     let cap: i32 = somaxconn?.trim().parse().ok()?;
     (cap < API_BACKLOG).then_some(cap)
+}
+
+/// Creates the topology's `[[table]]`s this region does not have yet (see
+/// `engine::declared`), before the region serves anything.
+async fn declare_tables(engine: &Engine, topology: &Topology) -> Result<(), NodeError> {
+    let regions: Vec<String> = topology.region.iter().map(|r| r.name.clone()).collect();
+    for table in &topology.table {
+        let created = engine
+            .declare_global_table(&topology.cluster, table.into(), regions.clone())
+            .await?;
+        if created {
+            tracing::info!(table = %table.name, regions = regions.len(), "created a table the topology declares global");
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,9 +1,11 @@
 //! Global table management across regions (global tables version
 //! 2019.11.21): a table change made in any replica, the removal of a replica
-//! and the deletion of the table reach every region, driven through the SDK.
+//! and the deletion of the table reach every region; tables the topology
+//! declares are global from the start. Driven through the SDK.
 
 mod cluster;
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
@@ -11,7 +13,9 @@ use aws_sdk_dynamodb::types::{
     AttributeValue as Av, BillingMode, DeleteReplicationGroupMemberAction, ProvisionedThroughput,
     ReplicationGroupUpdate,
 };
-use cluster::{Cluster, create_table, eventually};
+use cluster::{Cluster, create_table, eventually, wait_replicas_active};
+use meridian::config::{DeclaredTable, NodeConfig};
+use meridian::model::ScalarType;
 
 const CONVERGE: Duration = Duration::from_secs(60);
 
@@ -33,16 +37,20 @@ async fn replica_regions(client: &Client, table: &str) -> Option<Vec<String>> {
     Some(regions)
 }
 
-/// Waits until region `i` has item `pk` in `table`.
-async fn wait_for_item(cluster: &Cluster, i: usize, table: &str, pk: &str) {
+/// Waits until region `i` has the item of key `key` in `table`.
+async fn wait_for_item(cluster: &Cluster, i: usize, table: &str, key: &[(&str, Av)]) {
     let client = cluster.client(i);
-    eventually(&format!("{pk} in region {i}"), CONVERGE, || {
-        let client = client.clone();
+    let key: HashMap<String, Av> = key
+        .iter()
+        .map(|(name, value)| (name.to_string(), value.clone()))
+        .collect();
+    eventually(&format!("{key:?} in region {i}"), CONVERGE, || {
+        let (client, key) = (client.clone(), key.clone());
         async move {
             let got = client
                 .get_item()
                 .table_name(table)
-                .key("pk", Av::S(pk.into()))
+                .set_key(Some(key))
                 .send()
                 .await
                 .ok()?;
@@ -114,7 +122,7 @@ async fn table_changes_replica_removal_and_deletion_reach_every_region() {
         .send()
         .await
         .unwrap();
-    wait_for_item(&cluster, 1, "orders", "after-removal").await;
+    wait_for_item(&cluster, 1, "orders", &[("pk", Av::S("after-removal".into()))]).await;
     let missing = ap.describe_table().table_name("orders").send().await.unwrap_err();
     assert!(
         missing
@@ -130,5 +138,61 @@ async fn table_changes_replica_removal_and_deletion_reach_every_region() {
         (!names.iter().any(|n| n == "orders")).then_some(())
     })
     .await;
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tables_declared_in_the_topology_are_global_from_the_start() {
+    let declared = DeclaredTable {
+        name: "declared".into(),
+        hash_key: "pk".into(),
+        hash_key_type: ScalarType::S,
+        range_key: Some("sk".into()),
+        range_key_type: ScalarType::N,
+    };
+    let mut cluster = Cluster::start_declaring(3, &[], 3, NodeConfig::default(), vec![declared]).await;
+    wait_replicas_active(&cluster, "declared").await;
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let described = cluster
+            .client(i)
+            .describe_table()
+            .table_name("declared")
+            .send()
+            .await
+            .unwrap();
+        let table = described.table().unwrap();
+        assert_eq!(table.key_schema().len(), 2);
+        ids.push(table.table_id().unwrap().to_string());
+    }
+    assert!(ids.windows(2).all(|w| w[0] == w[1]), "one table everywhere: {ids:?}");
+
+    // A write in ap-southeast-2 reaches the others with no UpdateTable.
+    let key = [("pk", Av::S("a".into())), ("sk", Av::N("1".into()))];
+    cluster
+        .client(2)
+        .put_item()
+        .table_name("declared")
+        .item("pk", Av::S("a".into()))
+        .item("sk", Av::N("1".into()))
+        .send()
+        .await
+        .unwrap();
+    for i in [0, 1] {
+        wait_for_item(&cluster, i, "declared", &key).await;
+    }
+
+    // A restart finds the table there and leaves it, items and all.
+    cluster.stop(1).await;
+    cluster.restart(1).await;
+    let described = cluster
+        .client(1)
+        .describe_table()
+        .table_name("declared")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(described.table().unwrap().table_id(), Some(ids[0].as_str()));
+    wait_for_item(&cluster, 1, "declared", &key).await;
     cluster.shutdown().await;
 }

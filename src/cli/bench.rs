@@ -179,6 +179,7 @@ pub async fn start_bench_node_with(
         cluster: "bench".into(),
         region: vec![region],
         link: Vec::new(),
+        table: Vec::new(),
     };
     let mut options = NodeOptions::new(topology, "bench-1", dir.to_path_buf());
     configure(&mut options.config);

@@ -58,6 +58,7 @@ impl BenchCluster {
             cluster: "bench".into(),
             region: regions,
             link: links,
+            table: Vec::new(),
         };
         let ca = ClusterCa::generate("bench")?;
         let mut cluster = BenchCluster {

@@ -185,6 +185,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         cluster: "bench".into(),
         region: vec![region],
         link: Vec::new(),
+        table: Vec::new(),
     };
     let mut options = NodeOptions::new(topology, "bench-1", dir.clone());
     options.config.ttl.sweep_interval_ms = 100;

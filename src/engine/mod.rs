@@ -11,6 +11,7 @@
 
 mod change_log;
 mod commit_times;
+mod declared;
 pub mod error;
 pub mod lww;
 pub mod pitr;
@@ -528,9 +529,17 @@ fn create_in(batch: &mut writer::Batch<'_, '_>, spec: NewTable) -> Result<TableM
     if batch.table(&spec.name)?.is_some() {
         return Err(EngineError::TableExists(spec.name));
     }
+    let meta = new_table(batch, spec)?;
+    record_created(batch, &meta)?;
+    Ok(meta)
+}
+
+/// The description of a new table `spec` with its replica in this region
+/// only, given a storage id (not yet stored: see `record_created`).
+fn new_table(batch: &mut writer::Batch<'_, '_>, spec: NewTable) -> Result<TableMeta, EngineError> {
     let storage_id = batch.tables.allocate_storage_id()?;
     let now = batch.hlc.now();
-    let meta = TableMeta {
+    Ok(TableMeta {
         table_id: table_uuid(storage_id, now.wall_ns, &spec.name),
         name: spec.name,
         storage_id,
@@ -550,17 +559,22 @@ fn create_in(batch: &mut writer::Batch<'_, '_>, spec: NewTable) -> Result<TableM
         changed_by: batch.region.to_string(),
         stream: spec.stream.map(|s| Box::new(streams::open_stream(batch, &s))),
         ttl: None,
-    };
+    })
+}
+
+/// Stores a new table's description and logs its creation, stamped with
+/// the description's `changed`, for the replicas.
+fn record_created(batch: &mut writer::Batch<'_, '_>, meta: &TableMeta) -> Result<(), EngineError> {
     batch.set_table(&meta.name, Some(meta.clone()));
     let version = Version {
-        ts: now,
+        ts: meta.changed,
         region: batch.region.to_string(),
     };
     batch.tables.append_change(&Change::Table {
         version,
         change: TableChange::Created(meta.clone()),
     })?;
-    Ok(meta)
+    Ok(())
 }
 
 /// A UUID-shaped, stable table id derived from the table's creation.

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-use meridian::config::{NodeConfig, RegionConfig, Topology};
+use meridian::config::{DeclaredTable, NodeConfig, RegionConfig, Topology};
 use meridian::node::{Node, NodeOptions};
 use meridian::replication::tls::ClusterCa;
 
@@ -58,6 +58,18 @@ impl Cluster {
 
     /// Like `start_some`, every region running with node settings `config`.
     pub async fn start_configured(n: usize, offsets_ms: &[i64], running: usize, config: NodeConfig) -> Cluster {
+        Cluster::start_declaring(n, offsets_ms, running, config, Vec::new()).await
+    }
+
+    /// Like `start_configured`, with `tables` declared global in the
+    /// topology (`[[table]]`).
+    pub async fn start_declaring(
+        n: usize,
+        offsets_ms: &[i64],
+        running: usize,
+        config: NodeConfig,
+        tables: Vec<DeclaredTable>,
+    ) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         let mut listeners = Vec::new();
         let mut sockets = Vec::new();
@@ -78,6 +90,7 @@ impl Cluster {
             cluster: "test".into(),
             region: regions,
             link: Vec::new(),
+            table: tables,
         };
         let ca = ClusterCa::load_or_create(dir.path(), "test", true).unwrap();
         let mut cluster = Cluster {

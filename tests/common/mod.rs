@@ -95,6 +95,7 @@ impl TestRegion {
             cluster: "test".into(),
             region: vec![region_config()],
             link: Vec::new(),
+            table: Vec::new(),
         };
         let mut options = NodeOptions::new(topology, REGION, dir.path().to_path_buf());
         options.config = config;

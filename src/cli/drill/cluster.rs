@@ -47,6 +47,7 @@ impl DrillCluster {
             cluster: format!("drill-{}", script.name),
             region: regions,
             link: script.link.clone(),
+            table: Vec::new(),
         };
         topology.validate()?;
         let topology_file = dir.join("topology.toml");
