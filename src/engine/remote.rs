@@ -458,17 +458,17 @@ mod tests {
             .write_item("t".into(), ItemWrite::new(ItemOp::Put(item("k", "local"))))
             .await
             .unwrap();
-        let record = |wall_ns: u64, v: &str| ItemRecord {
+        let record = |pk: &str, wall_ns: u64, v: &str| ItemRecord {
             version: Version {
                 ts: Timestamp { wall_ns, logical: 0 },
                 region: "eu-west-1".into(),
             },
-            item: Some(item("-", v)),
+            item: Some(item(pk, v)),
         };
         let encode = |pk: &str| crate::model::key::encode_primary_key(&AttributeValue::S(pk.into()), None);
         let snapshot = vec![
-            (encode("k"), record(1, "older than ours")),
-            (encode("j"), record(u64::MAX / 2, "new here")),
+            (encode("k"), record("k", 1, "older than ours")),
+            (encode("j"), record("j", u64::MAX / 2, "new here")),
         ];
         assert_eq!(engine.apply_snapshot("t".into(), snapshot).await.unwrap(), 1);
 
@@ -476,7 +476,7 @@ mod tests {
         let (_, k) = engine.get_item("t", &read("k")).await.unwrap();
         assert_eq!(k, Some(item("k", "local")), "the losing record leaves ours in place");
         let (_, j) = engine.get_item("t", &read("j")).await.unwrap();
-        assert_eq!(j, Some(item("-", "new here")));
+        assert_eq!(j, Some(item("j", "new here")));
         assert_eq!(engine.describe_table("t".into()).await.unwrap().item_count, 2);
         engine.shutdown();
     }
