@@ -79,8 +79,8 @@ impl DeclaredTable {
                 self.name
             )));
         }
-        let keys = std::iter::once(&self.hash_key).chain(&self.range_key);
-        if keys.clone().any(|key| key.is_empty() || key.len() > 255) {
+        let mut keys = std::iter::once(&self.hash_key).chain(&self.range_key);
+        if keys.any(|key| key.is_empty() || key.len() > 255) {
             return Err(ConfigError::Invalid(format!(
                 "table {}: key attribute names must be 1 to 255 bytes",
                 self.name

@@ -19,10 +19,13 @@ use meridian::model::ScalarType;
 
 const CONVERGE: Duration = Duration::from_secs(60);
 
-/// The tables the region behind `client` lists.
-async fn table_names(client: &Client) -> Option<Vec<String>> {
-    let listed = client.list_tables().send().await.ok()?;
-    Some(listed.table_names().to_vec())
+/// Waits until the region behind `client` no longer lists `table`.
+async fn wait_until_gone(client: &Client, table: &str, what: &str) {
+    eventually(what, CONVERGE, || async {
+        let listed = client.list_tables().send().await.ok()?;
+        (!listed.table_names().iter().any(|n| n == table)).then_some(())
+    })
+    .await;
 }
 
 /// The regions `client`'s region lists as the other replicas of `table`.
@@ -102,11 +105,7 @@ async fn table_changes_replica_removal_and_deletion_reach_every_region() {
         .send()
         .await
         .unwrap();
-    eventually("ap-southeast-2 to drop its replica", CONVERGE, || async {
-        let names = table_names(&ap).await?;
-        (!names.iter().any(|n| n == "orders")).then_some(())
-    })
-    .await;
+    wait_until_gone(&ap, "orders", "ap-southeast-2 to drop its replica").await;
     for (client, other) in [(&us, "eu-west-1"), (&eu, "us-east-1")] {
         eventually("the replica list without ap-southeast-2", CONVERGE, || async {
             (replica_regions(client, "orders").await? == [other]).then_some(())
@@ -133,11 +132,7 @@ async fn table_changes_replica_removal_and_deletion_reach_every_region() {
 
     // Deleting the table in eu-west-1 deletes it in us-east-1 too.
     eu.delete_table().table_name("orders").send().await.unwrap();
-    eventually("us-east-1 to delete the table", CONVERGE, || async {
-        let names = table_names(&us).await?;
-        (!names.iter().any(|n| n == "orders")).then_some(())
-    })
-    .await;
+    wait_until_gone(&us, "orders", "us-east-1 to delete the table").await;
     cluster.shutdown().await;
 }
 

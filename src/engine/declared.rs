@@ -9,7 +9,7 @@
 //! Nothing needs a backfill: every replica starts empty.
 
 use super::error::EngineError;
-use super::{Engine, NewTable, new_table, record_created};
+use super::{Engine, NewTable, new_table, record_created, uuid_shaped};
 use crate::config::DeclaredTable;
 use crate::model::table::{BillingMode, Replica, ReplicaStatus};
 use crate::model::{KeyAttribute, KeySchema};
@@ -75,16 +75,10 @@ impl Engine {
 /// The id every region gives the declared table `name` of `cluster`:
 /// UUID-shaped like the ids of created tables, and the same in every region.
 fn declared_table_id(cluster: &str, name: &str) -> String {
-    let a = crc32fast::hash(format!("{cluster}/{name}").as_bytes());
-    let b = crc32fast::hash(name.as_bytes());
-    let c = crc32fast::hash(cluster.as_bytes());
-    format!(
-        "{a:08x}-{:04x}-4{:03x}-8{:03x}-{c:08x}{:04x}",
-        b >> 16,
-        b & 0xFFF,
-        (c >> 20) & 0xFFF,
-        (a ^ b) & 0xFFFF
-    )
+    let both = crc32fast::hash(format!("{cluster}/{name}").as_bytes());
+    let name = u64::from(crc32fast::hash(name.as_bytes()));
+    let cluster = u64::from(crc32fast::hash(cluster.as_bytes()));
+    uuid_shaped(both, name << 32 | cluster)
 }
 
 #[cfg(test)]

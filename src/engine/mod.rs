@@ -579,8 +579,12 @@ fn record_created(batch: &mut writer::Batch<'_, '_>, meta: &TableMeta) -> Result
 
 /// A UUID-shaped, stable table id derived from the table's creation.
 fn table_uuid(storage_id: u64, nanos: u64, name: &str) -> String {
-    let a = crc32fast::hash(name.as_bytes());
-    let b = nanos ^ storage_id.rotate_left(32);
+    uuid_shaped(crc32fast::hash(name.as_bytes()), nanos ^ storage_id.rotate_left(32))
+}
+
+/// `a` and `b` written as a UUID (version 4, variant 1 digits fixed), the
+/// shape DynamoDB's table ids have.
+fn uuid_shaped(a: u32, b: u64) -> String {
     format!(
         "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
         a,
