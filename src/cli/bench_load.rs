@@ -49,7 +49,7 @@ async fn send(sender: &mut Sender, addr: &str, op: &str, body: String) -> anyhow
 
 /// CPU time this process has used so far (user + system), from
 /// `/proc/self/stat`; `None` where that file does not exist.
-fn cpu_time() -> Option<Duration> {
+pub(super) fn cpu_time() -> Option<Duration> {
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
     let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
     let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
@@ -89,6 +89,16 @@ impl Samples {
         };
         self.latencies.extend(other.latencies);
         self.elapsed += other.elapsed;
+    }
+
+    /// The latencies of tasks that ran together for `elapsed`, using `cpu`.
+    pub(super) fn of_tasks(per_task: Vec<Vec<Duration>>, elapsed: Duration, cpu: Option<Duration>) -> Samples {
+        Samples {
+            per_connection: per_task.iter().map(|l| l.len() as u64).collect(),
+            latencies: per_task.into_iter().flatten().collect(),
+            elapsed,
+            cpu,
+        }
     }
 
     pub(super) fn summarise(self, name: &'static str) -> Measurement {

@@ -1,6 +1,7 @@
 //! The `meridian` command line: parses arguments and runs a subcommand.
 
 mod bench;
+mod bench_engine;
 mod bench_latency;
 mod bench_load;
 mod bench_pitr;
