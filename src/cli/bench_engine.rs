@@ -44,14 +44,7 @@ pub(super) async fn engine_puts(
             anyhow::Ok(latencies)
         }));
     }
-    let mut per_task = Vec::with_capacity(tasks);
-    for worker in workers {
-        per_task.push(worker.await??);
-    }
-    let cpu = cpu_start
-        .zip(cpu_time())
-        .map(|(before, after)| after.saturating_sub(before));
-    Ok(Samples::of_tasks(per_task, start.elapsed(), cpu))
+    Samples::join(workers, start, cpu_start).await
 }
 
 /// GetItem through the engine alone, one read at a time on this task: what

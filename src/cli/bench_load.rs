@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
 
 use super::bench::{Measurement, summarise};
 
@@ -91,14 +92,29 @@ impl Samples {
         self.elapsed += other.elapsed;
     }
 
-    /// The latencies of tasks that ran together for `elapsed`, using `cpu`.
-    pub(super) fn of_tasks(per_task: Vec<Vec<Duration>>, elapsed: Duration, cpu: Option<Duration>) -> Samples {
-        Samples {
-            per_connection: per_task.iter().map(|l| l.len() as u64).collect(),
-            latencies: per_task.into_iter().flatten().collect(),
-            elapsed,
-            cpu,
+    /// Waits for `workers`, tasks started together at `start` (when the
+    /// process had used `cpu_start`), each returning its latencies.
+    pub(super) async fn join(
+        workers: Vec<JoinHandle<anyhow::Result<Vec<Duration>>>>,
+        start: Instant,
+        cpu_start: Option<Duration>,
+    ) -> anyhow::Result<Samples> {
+        let (mut latencies, mut per_connection) = (Vec::new(), Vec::with_capacity(workers.len()));
+        for worker in workers {
+            let mine = worker.await??;
+            per_connection.push(mine.len() as u64);
+            latencies.extend(mine);
         }
+        let cpu = match (cpu_start, cpu_time()) {
+            (Some(before), Some(after)) => Some(after.saturating_sub(before)),
+            _ => None,
+        };
+        Ok(Samples {
+            latencies,
+            elapsed: start.elapsed(),
+            cpu,
+            per_connection,
+        })
     }
 
     pub(super) fn summarise(self, name: &'static str) -> Measurement {
@@ -153,20 +169,5 @@ pub(super) async fn sample(
             anyhow::Ok(latencies)
         }));
     }
-    let (mut all, mut per_connection) = (Vec::new(), Vec::with_capacity(connections));
-    for worker in workers {
-        let latencies = worker.await??;
-        per_connection.push(latencies.len() as u64);
-        all.extend(latencies);
-    }
-    let cpu = match (cpu_start, cpu_time()) {
-        (Some(before), Some(after)) => Some(after.saturating_sub(before)),
-        _ => None,
-    };
-    Ok(Samples {
-        latencies: all,
-        elapsed: start.elapsed(),
-        cpu,
-        per_connection,
-    })
+    Samples::join(workers, start, cpu_start).await
 }
