@@ -16,7 +16,7 @@ impl Engine {
     /// many were removed. The last entry always stays.
     pub async fn trim_changes(&self, before: u64, max: u64) -> Result<u64, EngineError> {
         self.writer()?
-            .submit(move |batch| Ok(batch.tables.trim_log(before, max)?))
+            .submit(move |txn| Ok(txn.tables.trim_log(before, max)?))
             .await
     }
 
@@ -25,7 +25,7 @@ impl Engine {
     /// many were removed.
     pub async fn trim_conflicts(&self, before_ns: u64, max: u64) -> Result<u64, EngineError> {
         self.writer()?
-            .submit(move |batch| Ok(batch.tables.trim_conflicts(before_ns, max)?))
+            .submit(move |txn| Ok(txn.tables.trim_conflicts(before_ns, max)?))
             .await
     }
 }

@@ -52,11 +52,11 @@ impl Engine {
     ) -> Result<bool, EngineError> {
         let table_id = declared_table_id(cluster, &spec.name);
         self.writer()?
-            .submit(move |batch| {
-                if batch.table_ref(&spec.name)?.is_some() {
+            .submit(move |txn| {
+                if txn.table_ref(&spec.name)?.is_some() {
                     return Ok(false);
                 }
-                let mut meta = new_table(batch, spec)?;
+                let mut meta = new_table(txn, spec)?;
                 meta.table_id = table_id;
                 meta.replicas = regions
                     .into_iter()
@@ -65,7 +65,7 @@ impl Engine {
                         status: ReplicaStatus::Active,
                     })
                     .collect();
-                record_created(batch, &meta)?;
+                record_created(txn, &meta)?;
                 Ok(true)
             })
             .await

@@ -1,9 +1,14 @@
-//! Last-writer-wins: a pure, total order on writes. No I/O, no async.
+//! Last-writer-wins: pure, total orders on writes. No I/O, no async.
 //!
-//! A write replaces what is stored for its key if and only if its version
-//! (HLC timestamp, origin region) is greater. Applying the same write twice,
-//! or a set of writes in any order, leaves the same winner: the maximum.
+//! Items: a write replaces what is stored for its key if and only if its
+//! version (HLC timestamp, origin region) is greater. Applying the same
+//! write twice, or a set of writes in any order, leaves the same winner:
+//! the maximum.
+//!
+//! Table descriptions: the same order on when and where a description last
+//! changed (`TableMeta::changed`, `changed_by`).
 
+use crate::model::TableMeta;
 use crate::store::Version;
 
 /// True when a write with version `incoming` must replace the stored
@@ -13,6 +18,20 @@ pub fn incoming_wins(current: Option<&Version>, incoming: &Version) -> bool {
         None => true,
         Some(current) => incoming > current,
     }
+}
+
+/// The LWW version of a table description: when and where it last changed.
+pub fn description_version(meta: &TableMeta) -> Version {
+    Version {
+        ts: meta.changed,
+        region: meta.changed_by.clone(),
+    }
+}
+
+/// True when the description `incoming` must replace `current`: it changed
+/// later (by HLC, then region).
+pub fn description_wins(current: &TableMeta, incoming: &TableMeta) -> bool {
+    (current.changed, &current.changed_by) < (incoming.changed, &incoming.changed_by)
 }
 
 #[cfg(test)]
@@ -66,5 +85,23 @@ mod tests {
             prop_assert_eq!(&forward, &backward);
             prop_assert_eq!(forward, max);
         }
+    }
+
+    #[test]
+    fn a_description_changed_later_wins_and_region_breaks_ties() {
+        let at = |wall: u64, region: &str| TableMeta {
+            changed: Timestamp {
+                wall_ns: wall,
+                logical: 0,
+            },
+            changed_by: region.to_string(),
+            ..TableMeta::sample("t", 1)
+        };
+        assert!(description_wins(&at(1, "b"), &at(2, "a")));
+        assert!(!description_wins(&at(2, "a"), &at(1, "b")));
+        assert!(description_wins(&at(1, "a"), &at(1, "b")));
+        assert!(!description_wins(&at(1, "b"), &at(1, "a")));
+        assert!(!description_wins(&at(1, "a"), &at(1, "a")), "re-applying is a no-op");
+        assert_eq!(description_version(&at(3, "c")), v(3, 0, "c"));
     }
 }

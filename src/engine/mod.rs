@@ -21,6 +21,7 @@ pub mod resync;
 mod schema_cache;
 pub mod streams;
 pub mod sync_latency;
+mod txn;
 pub mod write;
 mod writer;
 #[cfg(test)]
@@ -41,6 +42,7 @@ use crate::model::table::{BillingMode, Replica, ReplicaStatus, TableStatus};
 use crate::model::{Item, KeyAttribute, KeySchema, TableMeta};
 use crate::store::{Change, ConflictRecord, ItemRecord, ReadTables, Store, TableChange, Version};
 use tokio::sync::watch;
+use txn::GroupTxn;
 use writer::Writer;
 pub use writer::{GroupTimes, Queued, WriteStats};
 
@@ -207,11 +209,7 @@ impl Engine {
     /// Writes one item (PutItem, DeleteItem, UpdateItem).
     pub async fn write_item(&self, table: String, write: ItemWrite) -> Result<WriteOutcome, EngineError> {
         self.writer()?
-            .submit(move |batch| {
-                batch.with_table(&table, |batch, meta| {
-                    write::apply(batch, write::active_table(meta)?, write)
-                })
-            })
+            .submit(move |txn| txn.with_table(&table, |txn, meta| write::apply(txn, write::active_table(meta)?, write)))
             .await
     }
 
@@ -220,10 +218,10 @@ impl Engine {
     /// writes nothing.
     pub async fn write_batch(&self, writes: Vec<(String, ItemWrite)>) -> Result<Vec<WriteOutcome>, EngineError> {
         self.writer()?
-            .submit(move |batch| {
+            .submit(move |txn| {
                 let mut seen = std::collections::HashSet::new();
                 for (table, write) in &writes {
-                    let meta = write::active_table(batch.table_ref(table)?)?;
+                    let meta = write::active_table(txn.table_ref(table)?)?;
                     let key = write::validate(meta, &write.op)?;
                     if !seen.insert((table.clone(), key.encoded)) {
                         return Err(EngineError::Validation(
@@ -233,9 +231,9 @@ impl Engine {
                 }
                 let mut outcomes = Vec::with_capacity(writes.len());
                 for (table, write) in writes {
-                    outcomes.push(batch.with_table(&table, |batch, meta| {
-                        write::apply(batch, write::active_table(meta)?, write)
-                    })?);
+                    outcomes.push(
+                        txn.with_table(&table, |txn, meta| write::apply(txn, write::active_table(meta)?, write))?,
+                    );
                 }
                 Ok(outcomes)
             })
@@ -244,27 +242,27 @@ impl Engine {
 
     /// Creates a table (ACTIVE at once, as DynamoDB Local does).
     pub async fn create_table(&self, spec: NewTable) -> Result<TableMeta, EngineError> {
-        self.writer()?.submit(move |batch| create_in(batch, spec)).await
+        self.writer()?.submit(move |txn| create_in(txn, spec)).await
     }
 
     /// Deletes a table and its items; returns its last description, DELETING.
     pub async fn delete_table(&self, name: String) -> Result<TableMeta, EngineError> {
         self.writer()?
-            .submit(move |batch| {
-                let mut meta = batch
+            .submit(move |txn| {
+                let mut meta = txn
                     .table(&name)?
                     .ok_or_else(|| EngineError::TableNotFound(name.clone()))?;
-                batch.drop_table(&name, meta.storage_id)?;
+                txn.drop_table(&name, meta.storage_id)?;
                 let version = Version {
-                    ts: batch.hlc.now(),
-                    region: batch.region.to_string(),
+                    ts: txn.hlc.now(),
+                    region: txn.region.to_string(),
                 };
-                batch.record_deleted(&meta, &version);
+                txn.record_deleted(&meta, &version);
                 let change = TableChange::Deleted {
                     name: name.clone(),
                     table_id: meta.table_id.clone(),
                 };
-                batch.tables.append_change(&Change::Table { version, change })?;
+                txn.tables.append_change(&Change::Table { version, change })?;
                 meta.status = TableStatus::Deleting;
                 Ok(meta)
             })
@@ -328,7 +326,7 @@ impl Engine {
     /// last-writer-wins; returns how many won.
     pub async fn apply_snapshot(&self, table: String, records: Vec<(Vec<u8>, ItemRecord)>) -> Result<u64, EngineError> {
         self.writer()?
-            .submit(move |batch| remote::apply_snapshot(batch, &table, records))
+            .submit(move |txn| remote::apply_snapshot(txn, &table, records))
             .await
     }
 
@@ -447,7 +445,7 @@ impl Engine {
         through: u64,
     ) -> Result<ApplyReport, EngineError> {
         self.writer()?
-            .submit(move |batch| remote::apply_batch(batch, &origin, changes, through))
+            .submit(move |txn| remote::apply_batch(txn, &origin, changes, through))
             .await
     }
 
@@ -464,9 +462,9 @@ impl Engine {
         through: u64,
     ) -> Result<Queued<ApplyReport>, EngineError> {
         self.writer()?
-            .enqueue(move |batch| {
-                remote::expect_applied(batch, &origin, expected)?;
-                remote::apply_batch(batch, &origin, changes, through)
+            .enqueue(move |txn| {
+                remote::expect_applied(txn, &origin, expected)?;
+                remote::apply_batch(txn, &origin, changes, through)
             })
             .await
     }
@@ -488,9 +486,7 @@ impl Engine {
     /// peers that applied entries past that must not take its next entries
     /// for those.
     pub async fn renew_incarnation(&self) -> Result<u64, EngineError> {
-        self.writer()?
-            .submit(|batch| Ok(batch.tables.renew_incarnation()?))
-            .await
+        self.writer()?.submit(|txn| Ok(txn.tables.renew_incarnation()?)).await
     }
 
     /// The stored version and item (or tombstone) of one key, for
@@ -525,20 +521,20 @@ impl std::fmt::Debug for Engine {
 }
 
 /// Creates a table inside a write group (CreateTable, restore targets).
-fn create_in(batch: &mut writer::Batch<'_, '_>, spec: NewTable) -> Result<TableMeta, EngineError> {
-    if batch.table(&spec.name)?.is_some() {
+fn create_in(txn: &mut GroupTxn<'_, '_>, spec: NewTable) -> Result<TableMeta, EngineError> {
+    if txn.table(&spec.name)?.is_some() {
         return Err(EngineError::TableExists(spec.name));
     }
-    let meta = new_table(batch, spec)?;
-    record_created(batch, &meta)?;
+    let meta = new_table(txn, spec)?;
+    record_created(txn, &meta)?;
     Ok(meta)
 }
 
 /// The description of a new table `spec` with its replica in this region
 /// only, given a storage id (not yet stored: see `record_created`).
-fn new_table(batch: &mut writer::Batch<'_, '_>, spec: NewTable) -> Result<TableMeta, EngineError> {
-    let storage_id = batch.tables.allocate_storage_id()?;
-    let now = batch.hlc.now();
+fn new_table(txn: &mut GroupTxn<'_, '_>, spec: NewTable) -> Result<TableMeta, EngineError> {
+    let storage_id = txn.tables.allocate_storage_id()?;
+    let now = txn.hlc.now();
     Ok(TableMeta {
         table_id: table_uuid(storage_id, now.wall_ns, &spec.name),
         name: spec.name,
@@ -552,25 +548,25 @@ fn new_table(batch: &mut writer::Batch<'_, '_>, spec: NewTable) -> Result<TableM
         item_count: 0,
         size_bytes: 0,
         replicas: vec![Replica {
-            region: batch.region.to_string(),
+            region: txn.region.to_string(),
             status: ReplicaStatus::Active,
         }],
         changed: now,
-        changed_by: batch.region.to_string(),
-        stream: spec.stream.map(|s| Box::new(streams::open_stream(batch, &s))),
+        changed_by: txn.region.to_string(),
+        stream: spec.stream.map(|s| Box::new(streams::open_stream(txn, &s))),
         ttl: None,
     })
 }
 
 /// Stores a new table's description and logs its creation, stamped with
 /// the description's `changed`, for the replicas.
-fn record_created(batch: &mut writer::Batch<'_, '_>, meta: &TableMeta) -> Result<(), EngineError> {
-    batch.set_table(&meta.name, Some(meta.clone()));
+fn record_created(txn: &mut GroupTxn<'_, '_>, meta: &TableMeta) -> Result<(), EngineError> {
+    txn.set_table(&meta.name, Some(meta.clone()));
     let version = Version {
         ts: meta.changed,
-        region: batch.region.to_string(),
+        region: txn.region.to_string(),
     };
-    batch.tables.append_change(&Change::Table {
+    txn.tables.append_change(&Change::Table {
         version,
         change: TableChange::Created(meta.clone()),
     })?;

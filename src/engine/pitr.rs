@@ -12,14 +12,14 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use super::error::EngineError;
-use super::writer::Batch;
+use super::txn::{Arrival, ItemUpdate, pitr_settings_name};
 use super::{Engine, NewTable};
 use crate::clock::Timestamp;
+use crate::model::TableMeta;
 use crate::model::table::TableStatus;
-use crate::model::{Item, TableMeta, item_size};
-use crate::store::Version;
 use crate::store::history::{GcCounts, HistoryEntry};
-use crate::store::records::{self, ItemRecordRef};
+use crate::store::records;
+use crate::store::{ChangeCause, ItemRecord};
 
 /// Nanoseconds in a day of `RecoveryPeriodInDays`.
 const DAY_NS: u64 = 86_400 * 1_000_000_000;
@@ -45,41 +45,17 @@ impl PitrSettings {
     }
 }
 
-/// One restored record: encoded key, `ItemRecord` bytes and item size.
-pub type LoadRecord = (Vec<u8>, Vec<u8>, u32);
+/// One restored record: the encoded key and its record.
+pub type LoadRecord = (Vec<u8>, ItemRecord);
 
-/// A `LoadRecord` for a live item record (from a backup file).
-pub fn load_record(key: Vec<u8>, record: &crate::store::ItemRecord) -> LoadRecord {
-    let size = record.item.as_ref().map(|i| (item_size(i) as u32).max(1)).unwrap_or(0);
-    (key, records::encode(record), size)
+/// The `LoadRecord` of a version of a table's history (`state_at`).
+pub fn history_record(entry: HistoryEntry) -> Result<LoadRecord, EngineError> {
+    let record = records::decode(&entry.record).map_err(|e| EngineError::Store(e.into()))?;
+    Ok((entry.key, record))
 }
 
 /// A chunk of the state of a table at some time (live items only).
 pub type StateChunk = Vec<HistoryEntry>;
-
-fn settings_name(storage_id: u64) -> String {
-    format!("settings/{storage_id:016x}")
-}
-
-/// Keeps one version of a key when the table has PITR on; called by every
-/// write path (local commits, remote winners and losers, snapshot merges).
-pub fn record_version(
-    batch: &mut Batch<'_, '_>,
-    storage_id: u64,
-    key: &[u8],
-    version: &Version,
-    item: Option<&Item>,
-) -> Result<(), EngineError> {
-    if !batch.keeps_history(storage_id, |tables| tables.has_pitr_record(&settings_name(storage_id)))? {
-        return Ok(());
-    }
-    // A live item always has its key attributes, so its size is never 0;
-    // `max(1)` keeps 0 meaning "tombstone" even so.
-    let size = item.map(|i| (item_size(i) as u32).max(1)).unwrap_or(0);
-    let bytes = records::encode(&ItemRecordRef { version, item });
-    batch.tables.put_history(storage_id, key, version, size, &bytes)?;
-    Ok(())
-}
 
 fn read_settings(bytes: Option<Vec<u8>>) -> Result<Option<PitrSettings>, EngineError> {
     bytes
@@ -92,7 +68,7 @@ impl Engine {
     pub async fn pitr_settings(&self, table: String) -> Result<(TableMeta, Option<PitrSettings>), EngineError> {
         self.read(move |read| {
             let meta = read.table(&table)?.ok_or(EngineError::TableNotFound(table))?;
-            let settings = read_settings(read.pitr_record(&settings_name(meta.storage_id))?)?;
+            let settings = read_settings(read.pitr_record(&pitr_settings_name(meta.storage_id))?)?;
             Ok((meta, settings))
         })
         .await
@@ -110,16 +86,16 @@ impl Engine {
         recovery_days: Option<u32>,
     ) -> Result<(TableMeta, Option<PitrSettings>), EngineError> {
         self.writer()?
-            .submit(move |batch| {
-                let meta = batch
+            .submit(move |txn| {
+                let meta = txn
                     .table(&table)?
                     .ok_or_else(|| EngineError::TableNotFound(table.clone()))?;
-                let name = settings_name(meta.storage_id);
-                let current = read_settings(batch.tables.pitr_record(&name)?)?;
+                let name = pitr_settings_name(meta.storage_id);
+                let current = read_settings(txn.tables.pitr_record(&name)?)?;
                 if !enabled {
                     if current.is_some() {
-                        batch.remove_pitr_record(&name)?;
-                        batch.tables.forget_history(meta.storage_id)?;
+                        txn.remove_pitr_record(&name)?;
+                        txn.tables.forget_history(meta.storage_id)?;
                     }
                     return Ok((meta, None));
                 }
@@ -129,15 +105,15 @@ impl Engine {
                         settings
                     }
                     None => {
-                        let seeded = batch.tables.seed_history(meta.storage_id)?;
-                        tracing::info!(region = %batch.region, table = %meta.name, seeded, "PITR enabled");
+                        let seeded = txn.tables.seed_history(meta.storage_id)?;
+                        tracing::info!(region = %txn.region, table = %meta.name, seeded, "PITR enabled");
                         PitrSettings {
                             recovery_days: recovery_days.unwrap_or(35),
-                            enabled_at: batch.hlc.now(),
+                            enabled_at: txn.hlc.now(),
                         }
                     }
                 };
-                batch.put_pitr_record(&name, &records::encode(&settings))?;
+                txn.put_pitr_record(&name, &records::encode(&settings))?;
                 Ok((meta, Some(settings)))
             })
             .await
@@ -149,7 +125,7 @@ impl Engine {
             let mut out = Vec::new();
             for name in read.table_names(None, usize::MAX)? {
                 let Some(meta) = read.table(&name)? else { continue };
-                if let Some(settings) = read_settings(read.pitr_record(&settings_name(meta.storage_id))?)? {
+                if let Some(settings) = read_settings(read.pitr_record(&pitr_settings_name(meta.storage_id))?)? {
                     out.push((meta, settings));
                 }
             }
@@ -220,11 +196,11 @@ impl Engine {
         job: (String, Vec<u8>),
     ) -> Result<TableMeta, EngineError> {
         self.writer()?
-            .submit(move |batch| {
-                let mut meta = super::create_in(batch, spec)?;
+            .submit(move |txn| {
+                let mut meta = super::create_in(txn, spec)?;
                 meta.status = TableStatus::Creating;
-                batch.set_table(&meta.name, Some(meta.clone()));
-                batch.put_pitr_record(&job.0, &job.1)?;
+                txn.set_table(&meta.name, Some(meta.clone()));
+                txn.put_pitr_record(&job.0, &job.1)?;
                 Ok(meta)
             })
             .await
@@ -234,16 +210,20 @@ impl Engine {
     /// restored table is new and local to this region).
     pub async fn load_records(&self, table: String, records: Vec<LoadRecord>) -> Result<(), EngineError> {
         self.writer()?
-            .submit(move |batch| {
-                let mut meta = batch.table(&table)?.ok_or(EngineError::ResourceNotFound)?;
-                for (key, bytes, size) in records {
-                    if !batch.tables.put_item_bytes(meta.storage_id, &key, &bytes)? {
-                        meta.item_count += 1;
-                        meta.size_bytes += u64::from(size);
+            .submit(move |txn| {
+                txn.with_table(&table, |txn, meta| {
+                    let meta = meta.ok_or(EngineError::ResourceNotFound)?;
+                    for (key, record) in records {
+                        let update = ItemUpdate {
+                            key: &key,
+                            new: record.item,
+                            cause: ChangeCause::Client,
+                            arrival: Arrival::Restored(record.version),
+                        };
+                        txn.change_item(meta, update)?;
                     }
-                }
-                batch.set_table(&table, Some(meta));
-                Ok(())
+                    Ok(())
+                })
             })
             .await
     }
@@ -251,12 +231,12 @@ impl Engine {
     /// Empties a restore target (a restore starting over after a restart).
     pub async fn reset_restore_target(&self, table: String) -> Result<(), EngineError> {
         self.writer()?
-            .submit(move |batch| {
-                let mut meta = batch.table(&table)?.ok_or(EngineError::ResourceNotFound)?;
-                batch.tables.delete_items(meta.storage_id)?;
+            .submit(move |txn| {
+                let mut meta = txn.table(&table)?.ok_or(EngineError::ResourceNotFound)?;
+                txn.tables.delete_items(meta.storage_id)?;
                 meta.item_count = 0;
                 meta.size_bytes = 0;
-                batch.set_table(&table, Some(meta));
+                txn.set_table(&table, Some(meta));
                 Ok(())
             })
             .await
@@ -282,8 +262,8 @@ impl Engine {
         max: usize,
     ) -> Result<(Option<Vec<u8>>, GcCounts), EngineError> {
         self.writer()?
-            .submit(move |batch| {
-                Ok(batch
+            .submit(move |txn| {
+                Ok(txn
                     .tables
                     .collect_history(storage_id, after.as_deref(), window_start, max)?)
             })
@@ -314,13 +294,13 @@ impl Engine {
         only_new: bool,
     ) -> Result<(), EngineError> {
         self.writer()?
-            .submit(move |batch| {
-                if only_new && batch.tables.has_pitr_record(&name)? {
+            .submit(move |txn| {
+                if only_new && txn.tables.has_pitr_record(&name)? {
                     return Err(EngineError::ResourceInUse(name));
                 }
                 match value {
-                    Some(value) => batch.put_pitr_record(&name, &value)?,
-                    None => batch.remove_pitr_record(&name)?,
+                    Some(value) => txn.put_pitr_record(&name, &value)?,
+                    None => txn.remove_pitr_record(&name)?,
                 }
                 Ok(())
             })
@@ -418,23 +398,23 @@ mod tests {
         engine
             .writer()
             .unwrap()
-            .submit(move |batch| {
-                let put = |batch: &mut crate::engine::writer::Batch<'_, '_>, v: &str| {
+            .submit(move |txn| {
+                let put = |txn: &mut crate::engine::GroupTxn<'_, '_>, v: &str| {
                     let write = ItemWrite::new(ItemOp::Put(item("k", v)));
-                    batch.with_table("t", |batch, meta| {
-                        crate::engine::write::apply(batch, crate::engine::write::active_table(meta)?, write)
+                    txn.with_table("t", |txn, meta| {
+                        crate::engine::write::apply(txn, crate::engine::write::active_table(meta)?, write)
                     })
                 };
-                put(batch, "off")?;
+                put(txn, "off")?;
                 let settings = super::PitrSettings {
                     recovery_days: 1,
-                    enabled_at: batch.hlc.now(),
+                    enabled_at: txn.hlc.now(),
                 };
-                let name = super::settings_name(storage_id);
-                batch.put_pitr_record(&name, &crate::store::records::encode(&settings))?;
-                put(batch, "on")?;
-                batch.remove_pitr_record(&name)?;
-                put(batch, "off again")?;
+                let name = super::pitr_settings_name(storage_id);
+                txn.put_pitr_record(&name, &crate::store::records::encode(&settings))?;
+                put(txn, "on")?;
+                txn.remove_pitr_record(&name)?;
+                put(txn, "off again")?;
                 Ok(())
             })
             .await

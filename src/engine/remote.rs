@@ -6,12 +6,10 @@
 //! so a restart resumes exactly where the last commit left off.
 
 use super::error::EngineError;
-use super::lww::incoming_wins;
-use super::write::record_change;
-use super::writer::Batch;
+use super::lww::description_version;
+use super::txn::{Applied, Arrival, GroupTxn, ItemUpdate};
 use crate::model::TableMeta;
 use crate::model::table::{ReplicaStatus, TableStatus};
-use crate::store::records::ItemRecordRef;
 use crate::store::{Change, ChangeCause, ConflictRecord, ItemChange, ItemRecord, TableChange, Version};
 
 /// Whose change log a remote position counts entries of: a region, in one
@@ -59,11 +57,11 @@ pub fn set_applied(tables: &mut crate::store::WriteTables<'_>, origin: &Origin, 
 /// Refuses a job unless `origin`'s applied position is `expected`: a batch
 /// queued behind one whose commit failed must not apply past the changes
 /// that were lost with it.
-pub fn expect_applied(batch: &Batch<'_, '_>, origin: &Origin, expected: u64) -> Result<(), EngineError> {
-    let applied = applied(batch.tables, origin)?;
+pub fn expect_applied(txn: &GroupTxn<'_, '_>, origin: &Origin, expected: u64) -> Result<(), EngineError> {
+    let applied = applied(txn.tables, origin)?;
     if applied != expected {
         return Err(EngineError::Validation(format!(
-            "changes from {} out of order: applied {applied}, batch expects {expected}",
+            "changes from {} out of order: applied {applied}, txn expects {expected}",
             origin.region
         )));
     }
@@ -90,13 +88,13 @@ pub struct ApplyReport {
 /// origin's log is applied through `through`. Changes at or below the stored
 /// position were applied before and are skipped (re-delivery is harmless).
 pub fn apply_batch(
-    batch: &mut Batch<'_, '_>,
+    txn: &mut GroupTxn<'_, '_>,
     origin: &Origin,
     changes: Vec<(u64, Change)>,
     through: u64,
 ) -> Result<ApplyReport, EngineError> {
     let mut report = ApplyReport::default();
-    let applied = applied(batch.tables, origin)?;
+    let applied = applied(txn.tables, origin)?;
     for (seq, change) in changes {
         if seq <= applied {
             continue;
@@ -107,25 +105,25 @@ pub fn apply_batch(
                 origin.region
             )));
         }
-        if let Err(ahead) = batch.hlc.observe(change.version().ts) {
+        if let Err(ahead) = txn.hlc.observe(change.version().ts) {
             report.clock_ahead_ms = report.clock_ahead_ms.max(ahead.ahead_ms);
         }
         match change {
-            Change::Item(item) => apply_item(batch, item, &mut report)?,
-            Change::Table { version, change } => apply_table(batch, version, change, &mut report)?,
+            Change::Item(item) => apply_item(txn, item, &mut report)?,
+            Change::Table { version, change } => apply_table(txn, version, change, &mut report)?,
         }
     }
     if through > applied {
-        set_applied(batch.tables, origin, through)?;
+        set_applied(txn.tables, origin, through)?;
     }
     Ok(report)
 }
 
-fn apply_item(batch: &mut Batch<'_, '_>, change: ItemChange, report: &mut ApplyReport) -> Result<(), EngineError> {
+fn apply_item(txn: &mut GroupTxn<'_, '_>, change: ItemChange, report: &mut ApplyReport) -> Result<(), EngineError> {
     // In place: only the counters change (see `Batch::with_table`).
     let table = change.table.clone();
-    batch.with_table(&table, |batch, meta| match meta {
-        Some(meta) => apply_to(batch, meta, change, report),
+    txn.with_table(&table, |txn, meta| match meta {
+        Some(meta) => apply_to(txn, meta, change, report),
         None => {
             report.skipped += 1;
             Ok(())
@@ -134,161 +132,105 @@ fn apply_item(batch: &mut Batch<'_, '_>, change: ItemChange, report: &mut ApplyR
 }
 
 fn apply_to(
-    batch: &mut Batch<'_, '_>,
+    txn: &mut GroupTxn<'_, '_>,
     meta: &mut TableMeta,
     change: ItemChange,
     report: &mut ApplyReport,
 ) -> Result<(), EngineError> {
-    let incoming = ItemRecordRef {
-        version: &change.version,
-        item: change.new.as_ref(),
+    let update = ItemUpdate {
+        key: &change.key,
+        new: change.new,
+        cause: change.cause,
+        arrival: Arrival::Merged(change.version),
     };
-    match merge_record(batch, meta.storage_id, &change.key, &incoming)? {
-        Merged::Won(current) => {
+    let conflict = match txn.change_item(meta, update)? {
+        Applied::Won {
+            old,
+            new,
+            version,
+            replaced,
+        } => {
+            report.applied += 1;
             // The origin wrote without having seen our current version (the
             // image it replaced differs from ours): a concurrent write, and
             // ours lost.
-            if let Some(current) = &current
-                && current.version.region != change.version.region
-                && current.item != change.old
-            {
-                report.conflicts += 1;
-                batch.tables.record_conflict(&ConflictRecord {
-                    table: change.table.clone(),
-                    key: change.key.clone(),
-                    winner: change.version.clone(),
-                    winner_item: change.new.clone(),
-                    loser: current.version.clone(),
-                    loser_item: current.item.clone(),
-                })?;
-            }
-            let old = current.and_then(|r| r.item);
-            record_change(batch, meta, &change.key, change.version, old, change.new, change.cause)?;
-            report.applied += 1;
-        }
-        Merged::Lost(current) => {
-            // A loser here may still be the winner at an earlier time: PITR keeps it.
-            super::pitr::record_version(
-                batch,
-                meta.storage_id,
-                &change.key,
-                &change.version,
-                change.new.as_ref(),
-            )?;
-            report.superseded += 1;
-            if current.version != change.version {
-                report.conflicts += 1;
-                batch.tables.record_conflict(&ConflictRecord {
+            let concurrent = replaced.as_ref().is_some_and(|r| r.region != version.region) && old != change.old;
+            match replaced {
+                Some(loser) if concurrent => Some(ConflictRecord {
                     table: change.table,
                     key: change.key,
-                    winner: current.version,
-                    winner_item: current.item,
-                    loser: change.version,
-                    loser_item: change.new,
-                })?;
+                    winner: version,
+                    winner_item: new,
+                    loser,
+                    loser_item: old,
+                }),
+                _ => None,
             }
         }
+        Applied::Lost { current, new, version } => {
+            report.superseded += 1;
+            (current.version != version).then_some(ConflictRecord {
+                table: change.table,
+                key: change.key,
+                winner: current.version,
+                winner_item: current.item,
+                loser: version,
+                loser_item: new,
+            })
+        }
+    };
+    if let Some(conflict) = conflict {
+        report.conflicts += 1;
+        txn.tables.record_conflict(&conflict)?;
     }
     Ok(())
 }
 
-/// What `merge_record` did.
-enum Merged {
-    /// The incoming record won and is stored; it replaced this one, if any.
-    Won(Option<ItemRecord>),
-    /// The stored record won (or is the same version) and is still stored.
-    Lost(ItemRecord),
-}
-
-/// Stores `incoming` for `key` unless the stored record wins by LWW.
-///
-/// Written first and put back if it loses, which is rare (a conflict, or a
-/// change delivered twice): redb's insert returns the record it replaced,
-/// so a record that wins costs one B-tree descent, not a lookup and then an
-/// insert.
-fn merge_record(
-    batch: &mut Batch<'_, '_>,
-    storage_id: u64,
-    key: &[u8],
-    incoming: &ItemRecordRef<'_>,
-) -> Result<Merged, EngineError> {
-    let current = batch.tables.replace_item_ref(storage_id, key, incoming)?;
-    match current {
-        Some(current) if !incoming_wins(Some(&current.version), incoming.version) => {
-            batch.tables.put_item(storage_id, key, &current)?;
-            Ok(Merged::Lost(current))
-        }
-        current => Ok(Merged::Won(current)),
-    }
-}
-
 /// Merges records of another region's snapshot of `table` (see
 /// `Engine::snapshot`) by LWW, as if each were a replicated change.
-pub fn apply_snapshot(
-    batch: &mut Batch<'_, '_>,
+pub(super) fn apply_snapshot(
+    txn: &mut GroupTxn<'_, '_>,
     table: &str,
     records: Vec<(Vec<u8>, ItemRecord)>,
 ) -> Result<u64, EngineError> {
-    let Some(mut meta) = batch.table(table)? else {
-        return Ok(0);
-    };
-    let mut won = 0;
-    for (key, record) in records {
-        let _ = batch.hlc.observe(record.version.ts);
-        let incoming = ItemRecordRef {
-            version: &record.version,
-            item: record.item.as_ref(),
-        };
-        match merge_record(batch, meta.storage_id, &key, &incoming)? {
-            Merged::Won(current) => {
-                let old = current.and_then(|r| r.item);
-                record_change(
-                    batch,
-                    &mut meta,
-                    &key,
-                    record.version,
-                    old,
-                    record.item,
-                    ChangeCause::Client,
-                )?;
+    txn.with_table(table, |txn, meta| {
+        let Some(meta) = meta else { return Ok(0) };
+        let mut won = 0;
+        for (key, record) in records {
+            let _ = txn.hlc.observe(record.version.ts);
+            let update = ItemUpdate {
+                key: &key,
+                new: record.item,
+                cause: ChangeCause::Client,
+                arrival: Arrival::Merged(record.version),
+            };
+            if let Applied::Won { .. } = txn.change_item(meta, update)? {
                 won += 1;
             }
-            Merged::Lost(_) => {
-                super::pitr::record_version(batch, meta.storage_id, &key, &record.version, record.item.as_ref())?;
-            }
         }
-    }
-    batch.set_table(table, Some(meta));
-    Ok(won)
-}
-
-/// The LWW version of a table description: when and where it last changed.
-pub(super) fn description_version(meta: &TableMeta) -> Version {
-    Version {
-        ts: meta.changed,
-        region: meta.changed_by.clone(),
-    }
+        Ok(won)
+    })
 }
 
 pub(super) fn apply_table(
-    batch: &mut Batch<'_, '_>,
+    txn: &mut GroupTxn<'_, '_>,
     version: Version,
     change: TableChange,
     report: &mut ApplyReport,
 ) -> Result<(), EngineError> {
     let applied = match &change {
-        TableChange::Created(remote) | TableChange::Updated(remote) => upsert_table(batch, remote)?,
-        TableChange::Deleted { name, table_id } => match batch.table(name)? {
+        TableChange::Created(remote) | TableChange::Updated(remote) => upsert_table(txn, remote)?,
+        TableChange::Deleted { name, table_id } => match txn.table(name)? {
             Some(existing) if &existing.table_id == table_id => {
-                batch.drop_table(name, existing.storage_id)?;
-                batch.record_deleted(&existing, &version);
+                txn.drop_table(name, existing.storage_id)?;
+                txn.record_deleted(&existing, &version);
                 true
             }
             _ => false,
         },
     };
     if applied {
-        batch.tables.append_change(&Change::Table { version, change })?;
+        txn.tables.append_change(&Change::Table { version, change })?;
         report.applied += 1;
     } else {
         report.superseded += 1;
@@ -300,35 +242,35 @@ pub(super) fn apply_table(
 /// this region was added (its status says CREATING until backfilled), drops
 /// it when this region was removed, else takes the newer description (LWW on
 /// `changed`, `changed_by`). Returns whether anything changed.
-fn upsert_table(batch: &mut Batch<'_, '_>, remote: &TableMeta) -> Result<bool, EngineError> {
-    let region = batch.region.to_string();
+fn upsert_table(txn: &mut GroupTxn<'_, '_>, remote: &TableMeta) -> Result<bool, EngineError> {
+    let region = txn.region.to_string();
     let replica_here = remote.replica(&region).is_some();
-    let Some(local) = batch.table(&remote.name)? else {
+    let Some(local) = txn.table(&remote.name)? else {
         if !replica_here {
             return Ok(false);
         }
         let mut meta = remote.clone();
-        super::streams::localize_stream(batch, None, &mut meta);
-        meta.storage_id = batch.tables.allocate_storage_id()?;
+        super::streams::localize_stream(txn, None, &mut meta);
+        meta.storage_id = txn.tables.allocate_storage_id()?;
         meta.item_count = 0;
         meta.size_bytes = 0;
         meta.status = TableStatus::Active;
-        batch.set_table(&remote.name, Some(meta));
+        txn.set_table(&remote.name, Some(meta));
         return Ok(true);
     };
     if local.table_id != remote.table_id {
         tracing::warn!(table = %remote.name, "a table of the same name was created in two regions; keeping the local one");
         return Ok(false);
     }
-    if !local.is_older_than(remote) {
+    if !super::lww::description_wins(&local, remote) {
         return Ok(false);
     }
     if !replica_here {
-        batch.drop_table(&remote.name, local.storage_id)?;
+        txn.drop_table(&remote.name, local.storage_id)?;
         return Ok(true);
     }
     let mut meta = remote.clone();
-    super::streams::localize_stream(batch, Some(&local), &mut meta);
+    super::streams::localize_stream(txn, Some(&local), &mut meta);
     meta.storage_id = local.storage_id;
     meta.item_count = local.item_count;
     meta.size_bytes = local.size_bytes;
@@ -343,15 +285,15 @@ fn upsert_table(batch: &mut Batch<'_, '_>, remote: &TableMeta) -> Result<bool, E
         for replica in meta.replicas.iter_mut().filter(|r| r.region == region) {
             replica.status = ReplicaStatus::Active;
         }
-        meta.changed = batch.hlc.now();
+        meta.changed = txn.hlc.now();
         meta.changed_by = region;
         let version = description_version(&meta);
-        batch.tables.append_change(&Change::Table {
+        txn.tables.append_change(&Change::Table {
             version,
             change: TableChange::Updated(meta.clone()),
         })?;
     }
-    batch.set_table(&remote.name, Some(meta));
+    txn.set_table(&remote.name, Some(meta));
     Ok(true)
 }
 

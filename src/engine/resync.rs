@@ -135,7 +135,7 @@ impl Engine {
     /// Records that this region ships to incarnation `incarnation` of `peer`.
     pub async fn remember_incarnation(&self, peer: String, incarnation: u64) -> Result<(), EngineError> {
         self.writer()?
-            .submit(move |batch| Ok(batch.tables.set_peer_incarnation(&peer, incarnation)?))
+            .submit(move |txn| Ok(txn.tables.set_peer_incarnation(&peer, incarnation)?))
             .await
     }
 
@@ -145,11 +145,11 @@ impl Engine {
     /// older than the removal. Returns how many were dropped.
     pub async fn drop_tables(&self, dropped: Vec<DroppedTable>) -> Result<usize, EngineError> {
         self.writer()?
-            .submit(move |batch| {
+            .submit(move |txn| {
                 let mut count = 0;
                 for dropped in dropped {
-                    let _ = batch.hlc.observe(dropped.version.ts);
-                    let Some(local) = batch.table(&dropped.name)?.filter(|m| m.table_id == dropped.table_id) else {
+                    let _ = txn.hlc.observe(dropped.version.ts);
+                    let Some(local) = txn.table(&dropped.name)?.filter(|m| m.table_id == dropped.table_id) else {
                         continue;
                     };
                     if dropped.deleted {
@@ -157,9 +157,9 @@ impl Engine {
                             name: dropped.name,
                             table_id: dropped.table_id,
                         };
-                        remote::apply_table(batch, dropped.version, change, &mut ApplyReport::default())?;
-                    } else if remote::description_version(&local) < dropped.version {
-                        batch.drop_table(&dropped.name, local.storage_id)?;
+                        remote::apply_table(txn, dropped.version, change, &mut ApplyReport::default())?;
+                    } else if super::lww::description_version(&local) < dropped.version {
+                        txn.drop_table(&dropped.name, local.storage_id)?;
                     } else {
                         continue;
                     }
@@ -182,19 +182,19 @@ impl Engine {
     /// while it gets it back.
     pub async fn adopt_table(&self, meta: Box<TableMeta>) -> Result<bool, EngineError> {
         self.writer()?
-            .submit(move |batch| {
-                let version = remote::description_version(&meta);
-                let _ = batch.hlc.observe(version.ts);
+            .submit(move |txn| {
+                let version = super::lww::description_version(&meta);
+                let _ = txn.hlc.observe(version.ts);
                 let (name, table_id) = (meta.name.clone(), meta.table_id.clone());
-                let existed = batch.table_ref(&name)?.is_some();
+                let existed = txn.table_ref(&name)?.is_some();
                 let mut report = ApplyReport::default();
-                remote::apply_table(batch, version, TableChange::Updated(*meta), &mut report)?;
-                let Some(mut local) = batch.table(&name)?.filter(|local| local.table_id == table_id) else {
+                remote::apply_table(txn, version, TableChange::Updated(*meta), &mut report)?;
+                let Some(mut local) = txn.table(&name)?.filter(|local| local.table_id == table_id) else {
                     return Ok(false);
                 };
                 if !existed {
                     local.status = TableStatus::Creating;
-                    batch.set_table(&name, Some(local));
+                    txn.set_table(&name, Some(local));
                 }
                 Ok(true)
             })
@@ -205,12 +205,12 @@ impl Engine {
     /// name and table id, once their records are merged.
     pub async fn finish_adopted(&self, tables: Vec<(String, String)>) -> Result<(), EngineError> {
         self.writer()?
-            .submit(move |batch| {
+            .submit(move |txn| {
                 for (name, table_id) in tables {
-                    let Some(mut local) = batch.table(&name)? else { continue };
+                    let Some(mut local) = txn.table(&name)? else { continue };
                     if local.table_id == table_id && local.status == TableStatus::Creating {
                         local.status = TableStatus::Active;
-                        batch.set_table(&name, Some(local));
+                        txn.set_table(&name, Some(local));
                     }
                 }
                 Ok(())

@@ -13,8 +13,8 @@
 
 use super::Engine;
 use super::error::EngineError;
-use super::write::{commit_change, stamp};
-use super::writer::Batch;
+use super::txn::GroupTxn;
+use super::txn::{Arrival, ItemUpdate};
 use crate::clock::Timestamp;
 use crate::model::table_features::{StreamState, StreamViewType, stream_label};
 use crate::model::{TableMeta, item_size};
@@ -38,10 +38,10 @@ pub struct ChangeContext {
 }
 
 /// Opens a stream starting at the next log position.
-pub(super) fn open_stream(batch: &mut Batch<'_, '_>, spec: &NewStream) -> StreamState {
+pub(super) fn open_stream(txn: &mut GroupTxn<'_, '_>, spec: &NewStream) -> StreamState {
     let context = ChangeContext {
-        next_seq: batch.tables.last_seq() + 1,
-        now: batch.hlc.now(),
+        next_seq: txn.tables.last_seq() + 1,
+        now: txn.hlc.now(),
     };
     stream_at(&context, spec, None)
 }
@@ -69,8 +69,8 @@ pub fn stream_at(context: &ChangeContext, spec: &NewStream, previous: Option<&St
 /// Re-bases the stream of a replicated table description on this region's
 /// log: the same stream (label) keeps its local start; a new one starts at
 /// the next local position; a stream disabled elsewhere ends here now.
-pub(super) fn localize_stream(batch: &Batch<'_, '_>, local: Option<&TableMeta>, meta: &mut TableMeta) {
-    let next_seq = batch.tables.last_seq() + 1;
+pub(super) fn localize_stream(txn: &GroupTxn<'_, '_>, local: Option<&TableMeta>, meta: &mut TableMeta) {
+    let next_seq = txn.tables.last_seq() + 1;
     let local = local.and_then(|m| m.stream.as_ref());
     if let Some(remote) = meta.stream.as_mut() {
         let (start, end) = match local {
@@ -102,20 +102,20 @@ impl Engine {
         change: impl FnOnce(&mut TableMeta, &ChangeContext) -> Result<(), EngineError> + Send + 'static,
     ) -> Result<TableMeta, EngineError> {
         self.writer()?
-            .submit(move |batch| {
-                let mut meta = batch
+            .submit(move |txn| {
+                let mut meta = txn
                     .table(&name)?
                     .ok_or_else(|| EngineError::TableNotFound(name.clone()))?;
                 let context = ChangeContext {
-                    next_seq: batch.tables.last_seq() + 1,
-                    now: batch.hlc.now(),
+                    next_seq: txn.tables.last_seq() + 1,
+                    now: txn.hlc.now(),
                 };
                 change(&mut meta, &context)?;
                 meta.changed = context.now;
-                meta.changed_by = batch.region.to_string();
-                batch.set_table(&name, Some(meta.clone()));
-                let version = super::remote::description_version(&meta);
-                batch.tables.append_change(&Change::Table {
+                meta.changed_by = txn.region.to_string();
+                txn.set_table(&name, Some(meta.clone()));
+                let version = super::lww::description_version(&meta);
+                txn.tables.append_change(&Change::Table {
                     version,
                     change: crate::store::TableChange::Updated(meta.clone()),
                 })?;
@@ -249,7 +249,7 @@ impl Engine {
     /// Durably stores (or with `None`, clears) worker `name`'s cursor.
     pub async fn set_worker_cursor(&self, name: String, cursor: Option<Vec<u8>>) -> Result<(), EngineError> {
         self.writer()?
-            .submit(move |batch| Ok(batch.tables.set_cursor(&name, cursor.as_deref())?))
+            .submit(move |txn| Ok(txn.tables.set_cursor(&name, cursor.as_deref())?))
             .await
     }
 
@@ -257,8 +257,8 @@ impl Engine {
     /// `now_secs`, as Time to Live deletes; returns how many it deleted.
     pub async fn expire_items(&self, table: String, keys: Vec<Vec<u8>>, now_secs: f64) -> Result<usize, EngineError> {
         self.writer()?
-            .submit(move |batch| {
-                let Some(mut meta) = batch.table(&table)? else {
+            .submit(move |txn| {
+                let Some(mut meta) = txn.table(&table)? else {
                     return Ok(0);
                 };
                 let Some(ttl) = meta.ttl.clone().filter(|t| t.enabled) else {
@@ -266,25 +266,22 @@ impl Engine {
                 };
                 let mut deleted = 0;
                 for key in keys {
-                    let Some(record) = batch.tables.item(meta.storage_id, &key)? else {
+                    let Some(record) = txn.tables.item(meta.storage_id, &key)? else {
                         continue;
                     };
                     if !record.item.as_ref().is_some_and(|item| ttl.expired(item, now_secs)) {
                         continue;
                     }
-                    let version = stamp(batch, Some(&record.version));
-                    commit_change(
-                        batch,
-                        &mut meta,
-                        &key,
-                        version,
-                        record.item,
-                        None,
-                        ChangeCause::TimeToLive,
-                    )?;
+                    let update = ItemUpdate {
+                        key: &key,
+                        new: None,
+                        cause: ChangeCause::TimeToLive,
+                        arrival: Arrival::Local { read: Some(record) },
+                    };
+                    txn.change_item(&mut meta, update)?.local_images()?;
                     deleted += 1;
                 }
-                batch.set_table(&table, Some(meta));
+                txn.set_table(&table, Some(meta));
                 Ok(deleted)
             })
             .await

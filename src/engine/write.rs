@@ -1,12 +1,12 @@
 //! Item writes inside the writer's group transaction: key validation,
-//! conditions, updates, HLC stamping, and the item + change-log commit.
+//! conditions and updates; the change itself is stored, stamped and logged
+//! by `GroupTxn::change_item`.
 
 use super::error::EngineError;
-use super::writer::Batch;
+use super::txn::{Arrival, GroupTxn, ItemUpdate};
 use crate::model::table::PrimaryKey;
 use crate::model::{Item, TableMeta, item_size};
-use crate::store::records::{ChangeRef, ItemChangeRef, ItemRecordRef};
-use crate::store::{ChangeCause, Version};
+use crate::store::ChangeCause;
 
 /// Largest item DynamoDB stores: 400 KB.
 pub const MAX_ITEM_BYTES: usize = 400 * 1024;
@@ -100,165 +100,84 @@ pub fn active_table<M: std::ops::Deref<Target = TableMeta>>(meta: Option<M>) -> 
 
 /// Applies one write to table `meta` (whose counters it updates). Nothing is
 /// written unless every check passes.
-pub fn apply(batch: &mut Batch<'_, '_>, meta: &mut TableMeta, write: ItemWrite) -> Result<WriteOutcome, EngineError> {
+pub(super) fn apply(
+    txn: &mut GroupTxn<'_, '_>,
+    meta: &mut TableMeta,
+    write: ItemWrite,
+) -> Result<WriteOutcome, EngineError> {
     let key = validate(meta, &write.op)?;
     if write.condition.is_none() {
         match write.op {
-            ItemOp::Put(item) => return replace(batch, meta, &key.encoded, Some(item)),
-            ItemOp::Delete(_) => return replace(batch, meta, &key.encoded, None),
+            ItemOp::Put(item) => return store(txn, meta, &key.encoded, Some(item), Arrival::LocalUnread),
+            ItemOp::Delete(_) => return store(txn, meta, &key.encoded, None, Arrival::LocalUnread),
             // An update starts from the current item: it must be read first.
             ItemOp::Update { .. } => {}
         }
     }
-    let current = batch.tables.item(meta.storage_id, &key.encoded)?;
-    let (current_version, live) = match current {
-        Some(record) => (Some(record.version), record.item),
-        None => (None, None),
-    };
+    let read = txn.tables.item(meta.storage_id, &key.encoded)?;
+    let live = read.as_ref().and_then(|record| record.item.as_ref());
     if let Some(condition) = &write.condition {
         let empty = Item::new();
         let holds = condition
-            .holds(live.as_ref().unwrap_or(&empty))
+            .holds(live.unwrap_or(&empty))
             .map_err(EngineError::Validation)?;
         if !holds {
-            let item = if write.return_item_on_condition_failure {
-                live
-            } else {
-                None
-            };
+            let item = write.return_item_on_condition_failure.then(|| live.cloned()).flatten();
             return Err(EngineError::ConditionFailed { item });
         }
     }
     let new = match write.op {
         ItemOp::Put(item) => Some(item),
         ItemOp::Delete(_) => None,
-        ItemOp::Update { mutator, .. } => {
-            let mut item = match &live {
-                Some(live) => live.clone(),
-                None => key.to_item(&meta.key_schema),
-            };
-            // A key has one or two attributes: their names fit on the stack.
-            let mut key_names = [""; 2];
-            let count = key_names
-                .iter_mut()
-                .zip(meta.key_schema.names())
-                .map(|(slot, name)| *slot = name)
-                .count();
-            mutator
-                .apply(&mut item, &key_names[..count])
-                .map_err(EngineError::Validation)?;
-            if item_size(&item) > MAX_ITEM_BYTES {
-                return Err(EngineError::Validation(
-                    "Item size to update has exceeded the maximum allowed size".into(),
-                ));
-            }
-            Some(item)
-        }
+        ItemOp::Update { mutator, .. } => Some(updated(meta, &key, live, mutator.as_ref())?),
     };
-    let version = stamp(batch, current_version.as_ref());
-    commit_change(batch, meta, &key.encoded, version, live, new, ChangeCause::Client)
+    store(txn, meta, &key.encoded, new, Arrival::Local { read })
 }
 
-/// An unconditional put (`new`) or delete (`None`): written without reading
-/// the item first, since nothing about the write depends on it. The record
-/// it replaced comes back from the same B-tree descent (redb's insert
-/// returns it), which saves the separate lookup, about a tenth of the
-/// writer's time under PutItem.
-fn replace(
-    batch: &mut Batch<'_, '_>,
+/// The item an update makes of `live` (or of the key alone, when there is
+/// no item), checked against the item size limit.
+fn updated(
+    meta: &TableMeta,
+    key: &PrimaryKey,
+    live: Option<&Item>,
+    mutator: &dyn Mutator,
+) -> Result<Item, EngineError> {
+    let mut item = match live {
+        Some(live) => live.clone(),
+        None => key.to_item(&meta.key_schema),
+    };
+    // A key has one or two attributes: their names fit on the stack.
+    let mut key_names = [""; 2];
+    let count = key_names
+        .iter_mut()
+        .zip(meta.key_schema.names())
+        .map(|(slot, name)| *slot = name)
+        .count();
+    mutator
+        .apply(&mut item, &key_names[..count])
+        .map_err(EngineError::Validation)?;
+    if item_size(&item) > MAX_ITEM_BYTES {
+        return Err(EngineError::Validation(
+            "Item size to update has exceeded the maximum allowed size".into(),
+        ));
+    }
+    Ok(item)
+}
+
+/// Hands a client's write to the group transaction's one item-change path.
+fn store(
+    txn: &mut GroupTxn<'_, '_>,
     meta: &mut TableMeta,
     key: &[u8],
     new: Option<Item>,
+    arrival: Arrival,
 ) -> Result<WriteOutcome, EngineError> {
-    let mut version = stamp(batch, None);
-    let item = new.as_ref();
-    let record = ItemRecordRef {
-        version: &version,
-        item,
-    };
-    let replaced = batch.tables.replace_item_ref(meta.storage_id, key, &record)?;
-    if let Some(old) = &replaced
-        && version.ts <= old.version.ts
-    {
-        // The stored version is ahead of our clock (see `stamp`): this
-        // write must still win, so it is stamped above it and written again.
-        version = stamp(batch, Some(&old.version));
-        let record = ItemRecordRef {
-            version: &version,
-            item,
-        };
-        batch.tables.put_item_ref(meta.storage_id, key, &record)?;
-    }
-    let old = replaced.and_then(|record| record.item);
-    record_change(batch, meta, key, version, old, new, ChangeCause::Client)
-}
-
-/// A version for a local write: a fresh HLC timestamp, always above the
-/// version it replaces (so a local overwrite wins even over a remote write
-/// stamped by a clock that runs ahead).
-pub(super) fn stamp(batch: &mut Batch<'_, '_>, replaces: Option<&Version>) -> Version {
-    let mut ts = batch.hlc.now();
-    if let Some(current) = replaces
-        && ts <= current.ts
-    {
-        // Observing moves the clock past `current`; an offset alarm for our
-        // own stored data is not a peer problem, so it is not reported here.
-        let _ = batch.hlc.observe(current.ts);
-        ts = batch.hlc.now();
-    }
-    Version {
-        ts,
-        region: batch.region.to_string(),
-    }
-}
-
-/// Writes the item record (or tombstone) and its change-log entry, and keeps
-/// the table's item count and size current.
-pub fn commit_change(
-    batch: &mut Batch<'_, '_>,
-    meta: &mut TableMeta,
-    key: &[u8],
-    version: Version,
-    old: Option<Item>,
-    new: Option<Item>,
-    cause: ChangeCause,
-) -> Result<WriteOutcome, EngineError> {
-    // Encoded from borrowed data: the item is not copied for the record or
-    // the change-log entry.
-    batch.tables.put_item_ref(
-        meta.storage_id,
+    let update = ItemUpdate {
         key,
-        &ItemRecordRef {
-            version: &version,
-            item: new.as_ref(),
-        },
-    )?;
-    record_change(batch, meta, key, version, old, new, cause)
-}
-
-/// What follows storing an item's record: its PITR version, its change-log
-/// entry, and the table's item count and size.
-pub(super) fn record_change(
-    batch: &mut Batch<'_, '_>,
-    meta: &mut TableMeta,
-    key: &[u8],
-    version: Version,
-    old: Option<Item>,
-    new: Option<Item>,
-    cause: ChangeCause,
-) -> Result<WriteOutcome, EngineError> {
-    super::pitr::record_version(batch, meta.storage_id, key, &version, new.as_ref())?;
-    let change = ItemChangeRef {
-        table: &meta.name,
-        key,
-        version: &version,
-        old: old.as_ref(),
-        new: new.as_ref(),
-        cause,
+        new,
+        cause: ChangeCause::Client,
+        arrival,
     };
-    batch.tables.append_change_ref(&ChangeRef::Item(change))?;
-    let size = |item: &Option<Item>| item.as_ref().map(|i| item_size(i) as u64).unwrap_or(0);
-    meta.item_count = (meta.item_count + u64::from(new.is_some())).saturating_sub(u64::from(old.is_some()));
-    meta.size_bytes = (meta.size_bytes + size(&new)).saturating_sub(size(&old));
+    let (old, new) = txn.change_item(meta, update)?.local_images()?;
     Ok(WriteOutcome { old, new })
 }

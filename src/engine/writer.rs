@@ -9,9 +9,8 @@
 //! the shared transaction. A storage error is the exception: it can come
 //! after a job's first writes (the item stored, its change-log entry not),
 //! so a job that fails with one aborts the whole group, and every job in it
-//! is answered with an error (`Batch::abort`).
+//! is answered with an error (`GroupTxn::abort`).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc as std_mpsc;
@@ -21,11 +20,11 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::commit_times::CommitTimes;
 use super::error::EngineError;
-use super::schema_cache::{SchemaCache, changes_schema};
+use super::schema_cache::SchemaCache;
 use super::sync_latency::{SyncHistogram, SyncLatency};
+use super::txn::GroupTxn;
 use crate::clock::Hlc;
-use crate::model::TableMeta;
-use crate::store::{DroppedTable, Store, StoreError, Version, WriteTables};
+use crate::store::{Store, StoreError};
 
 /// Called after the group's commit with whether it succeeded: when its
 /// writes became visible and durable, or why it failed.
@@ -44,176 +43,7 @@ pub struct GroupTimes {
 
 /// A unit of work for the writer: runs inside the group's transaction and
 /// returns how to answer once the transaction is committed (or not).
-pub type Job = Box<dyn FnOnce(&mut Batch<'_, '_>) -> Reply + Send>;
-
-/// What a job sees: the transaction, a cache of table descriptions shared by
-/// the group (so counters are written once per commit), the clock and region.
-pub struct Batch<'a, 't> {
-    pub tables: &'a mut WriteTables<'t>,
-    pub hlc: &'a Hlc,
-    pub region: &'a str,
-    metas: HashMap<String, Option<TableMeta>>,
-    dirty: Vec<String>,
-    /// Whether a table's storage id or key schema changed in this group.
-    schema_changed: bool,
-    /// Whether a table (by storage id) keeps PITR history, as looked up in
-    /// this group: every write asks, and the store is asked once.
-    keeps_history: HashMap<u64, bool>,
-    /// Tables regions must drop, written when the group ends.
-    dropped: Vec<DroppedTable>,
-    /// Why the group must not commit (`abort`), if it must not.
-    aborted: Option<String>,
-}
-
-impl Batch<'_, '_> {
-    /// The description of table `name` as of this point in the group.
-    pub fn table(&mut self, name: &str) -> Result<Option<TableMeta>, StoreError> {
-        Ok(self.table_ref(name)?.cloned())
-    }
-
-    /// `table` without copying the description.
-    pub fn table_ref(&mut self, name: &str) -> Result<Option<&TableMeta>, StoreError> {
-        if !self.metas.contains_key(name) {
-            let meta = self.tables.table(name)?;
-            self.metas.insert(name.to_string(), meta);
-        }
-        Ok(self.metas.get(name).and_then(Option::as_ref))
-    }
-
-    /// Runs `change` on table `name`'s description (`None`: no such table)
-    /// in place, rather than on a copy: item writes change only the counters
-    /// and run once per request. Meanwhile the table reads as absent here.
-    ///
-    /// `change` must not change the storage id, key schema or table id (use
-    /// `set_table`), and must leave the description as it found it when it
-    /// fails (item writes check everything before changing anything). When
-    /// it succeeds the description is written when the group ends.
-    pub fn with_table<T>(
-        &mut self,
-        name: &str,
-        change: impl FnOnce(&mut Self, Option<&mut TableMeta>) -> Result<T, EngineError>,
-    ) -> Result<T, EngineError> {
-        self.table_ref(name)?;
-        let mut meta = self.metas.get_mut(name).and_then(Option::take);
-        let result = change(self, meta.as_mut());
-        let exists = meta.is_some();
-        if let Some(slot) = self.metas.get_mut(name) {
-            *slot = meta;
-        }
-        if result.is_ok() && exists && !self.dirty.iter().any(|n| n == name) {
-            self.dirty.push(name.to_string());
-        }
-        result
-    }
-
-    /// Replaces (or with `None`, removes) a table description; written to the
-    /// store once, when the group ends. A new description of the same table
-    /// without some of its replicas records that those regions drop it
-    /// (`DroppedTable`; a deletion is recorded by `record_deleted`).
-    pub fn set_table(&mut self, name: &str, meta: Option<TableMeta>) {
-        let previous = self.metas.get(name).and_then(Option::as_ref);
-        // A table not loaded in this group counts as changed (conservative).
-        if changes_schema(previous, meta.as_ref()) {
-            self.schema_changed = true;
-        }
-        if let (Some(previous), Some(new)) = (previous, &meta)
-            && previous.table_id == new.table_id
-        {
-            let version = super::remote::description_version(new);
-            let removed = previous.replicas.iter().filter(|r| new.replica(&r.region).is_none());
-            let dropped: Vec<DroppedTable> = removed
-                .map(|r| DroppedTable {
-                    name: name.to_string(),
-                    table_id: new.table_id.clone(),
-                    region: r.region.clone(),
-                    version: version.clone(),
-                    deleted: false,
-                })
-                .collect();
-            self.dropped.extend(dropped);
-        }
-        match self.metas.get_mut(name) {
-            Some(slot) => *slot = meta,
-            None => {
-                self.metas.insert(name.to_string(), meta);
-            }
-        }
-        if !self.dirty.iter().any(|n| n == name) {
-            self.dirty.push(name.to_string());
-        }
-    }
-
-    /// Removes table `name` (storage id `storage_id`) from this region with
-    /// its items and PITR history.
-    pub fn drop_table(&mut self, name: &str, storage_id: u64) -> Result<(), StoreError> {
-        self.tables.delete_items(storage_id)?;
-        self.set_table(name, None);
-        Ok(())
-    }
-
-    /// Records that every replica of `meta`, deleted by the change `version`,
-    /// drops it (see `DroppedTable`).
-    pub fn record_deleted(&mut self, meta: &TableMeta, version: &Version) {
-        let dropped = meta.replicas.iter().map(|r| DroppedTable {
-            name: meta.name.clone(),
-            table_id: meta.table_id.clone(),
-            region: r.region.clone(),
-            version: version.clone(),
-            deleted: true,
-        });
-        self.dropped.extend(dropped);
-    }
-
-    /// Whether table `storage_id` keeps PITR history; `lookup` asks the
-    /// store the first time in the group. PITR records are written through
-    /// `put_pitr_record` and `remove_pitr_record`, which forget the answers.
-    pub fn keeps_history(
-        &mut self,
-        storage_id: u64,
-        lookup: impl FnOnce(&WriteTables<'_>) -> Result<bool, StoreError>,
-    ) -> Result<bool, StoreError> {
-        if let Some(&keeps) = self.keeps_history.get(&storage_id) {
-            return Ok(keeps);
-        }
-        let keeps = lookup(self.tables)?;
-        self.keeps_history.insert(storage_id, keeps);
-        Ok(keeps)
-    }
-
-    /// Creates or replaces a named PITR record (see `keeps_history`).
-    pub fn put_pitr_record(&mut self, name: &str, value: &[u8]) -> Result<(), StoreError> {
-        self.keeps_history.clear();
-        self.tables.put_pitr_record(name, value)
-    }
-
-    /// Removes a named PITR record (see `keeps_history`).
-    pub fn remove_pitr_record(&mut self, name: &str) -> Result<(), StoreError> {
-        self.keeps_history.clear();
-        self.tables.remove_pitr_record(name)
-    }
-
-    /// Marks the group as failed: it is not committed, whatever the jobs
-    /// after this one do. For a job that fails with a storage error, which
-    /// may have left some of its writes in the transaction.
-    fn abort(&mut self, error: &StoreError) {
-        if self.aborted.is_none() {
-            self.aborted = Some(format!("a write in the same commit group failed: {error}"));
-        }
-    }
-
-    fn flush(&mut self) -> Result<(), StoreError> {
-        for dropped in std::mem::take(&mut self.dropped) {
-            self.tables.record_dropped(&dropped)?;
-        }
-        for name in std::mem::take(&mut self.dirty) {
-            match self.metas.get(&name) {
-                Some(Some(meta)) => self.tables.put_table(meta)?,
-                _ => self.tables.remove_table(&name)?,
-            }
-        }
-        Ok(())
-    }
-}
+pub type Job = Box<dyn FnOnce(&mut GroupTxn<'_, '_>) -> Reply + Send>;
 
 /// Reports (two per group) the writer may run ahead of the syncer; beyond
 /// this it waits. Each group is at most `group_max` jobs.
@@ -348,7 +178,7 @@ impl Writer {
     /// Runs `job` in the next group and waits for its answer.
     pub async fn submit<T: Send + 'static>(
         &self,
-        job: impl FnOnce(&mut Batch<'_, '_>) -> Result<T, EngineError> + Send + 'static,
+        job: impl FnOnce(&mut GroupTxn<'_, '_>) -> Result<T, EngineError> + Send + 'static,
     ) -> Result<T, EngineError> {
         self.enqueue(job).await?.wait().await
     }
@@ -358,13 +188,13 @@ impl Writer {
     /// commits and still have them applied in that order.
     pub async fn enqueue<T: Send + 'static>(
         &self,
-        job: impl FnOnce(&mut Batch<'_, '_>) -> Result<T, EngineError> + Send + 'static,
+        job: impl FnOnce(&mut GroupTxn<'_, '_>) -> Result<T, EngineError> + Send + 'static,
     ) -> Result<Queued<T>, EngineError> {
         let (tx, rx) = oneshot::channel();
-        let boxed: Job = Box::new(move |batch| {
-            let outcome = job(batch);
+        let boxed: Job = Box::new(move |txn| {
+            let outcome = job(txn);
             if let Err(EngineError::Store(error)) = &outcome {
-                batch.abort(error);
+                txn.abort(error);
             }
             Box::new(move |committed| {
                 let answer = match (outcome, committed) {
@@ -453,25 +283,12 @@ fn run(setup: WriterSetup, mut jobs: mpsc::Receiver<Submitted>, group_max: usize
         let mut replies: Vec<Reply> = Vec::with_capacity(group.len());
         let result = store.write_logged(
             |tables| {
-                let mut batch = Batch {
-                    tables,
-                    hlc: &hlc,
-                    region: &region,
-                    metas: HashMap::new(),
-                    dirty: Vec::new(),
-                    schema_changed: false,
-                    keeps_history: HashMap::new(),
-                    dropped: Vec::new(),
-                    aborted: None,
-                };
+                let mut txn = GroupTxn::new(tables, &hlc, &region);
                 for queued in group.drain(..) {
-                    replies.push((queued.job)(&mut batch));
+                    replies.push((queued.job)(&mut txn));
                 }
-                if let Some(why) = batch.aborted.take() {
-                    return Err(StoreError::CommitFailed(why));
-                }
-                batch.flush()?;
-                Ok((batch.tables.last_seq(), batch.schema_changed))
+                let schema_changed = txn.finish()?;
+                Ok((tables.last_seq(), schema_changed))
             },
             // The syncer starts the log's fsync while redb commits.
             |number| {

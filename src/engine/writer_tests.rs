@@ -2,17 +2,17 @@
 //! after it has written something.
 
 use super::error::EngineError;
+use super::txn::GroupTxn;
 use super::write::{ItemOp, ItemWrite, active_table, apply};
-use super::writer::Batch;
 use super::{Engine, NewTable};
 use crate::model::{AttributeValue, Item};
 use crate::store::{Change, StoreError};
 
 /// Puts item `pk` into table `t` inside the job's group.
-fn put(batch: &mut Batch<'_, '_>, pk: &str) -> Result<(), EngineError> {
+fn put(txn: &mut GroupTxn<'_, '_>, pk: &str) -> Result<(), EngineError> {
     let item = Item::from([("pk".to_string(), AttributeValue::S(pk.into()))]);
     let write = ItemWrite::new(ItemOp::Put(item));
-    batch.with_table("t", |batch, meta| apply(batch, active_table(meta)?, write))?;
+    txn.with_table("t", |txn, meta| apply(txn, active_table(meta)?, write))?;
     Ok(())
 }
 
@@ -51,13 +51,13 @@ async fn a_job_failing_with_a_storage_error_after_writing_aborts_its_whole_group
         .unwrap();
     running.await.unwrap();
     let failing = writer
-        .enqueue(|batch| {
-            put(batch, "written-then-failed")?;
+        .enqueue(|txn| {
+            put(txn, "written-then-failed")?;
             Err::<(), _>(EngineError::Store(StoreError::CommitFailed("injected".into())))
         })
         .await
         .unwrap();
-    let bystander = writer.enqueue(|batch| put(batch, "bystander")).await.unwrap();
+    let bystander = writer.enqueue(|txn| put(txn, "bystander")).await.unwrap();
     release.send(()).unwrap();
     first.wait().await.unwrap();
 
@@ -70,7 +70,7 @@ async fn a_job_failing_with_a_storage_error_after_writing_aborts_its_whole_group
     assert_eq!(logged_items(&engine).await, Vec::<Vec<u8>>::new());
 
     // The next group commits as usual.
-    writer.submit(|batch| put(batch, "later")).await.unwrap();
+    writer.submit(|txn| put(txn, "later")).await.unwrap();
     assert!(stored(&engine, "later").await);
     assert_eq!(logged_items(&engine).await.len(), 1);
     drop(writer); // the writer thread stops when its last handle goes

@@ -324,12 +324,6 @@ impl TableMeta {
         self.replicas.iter().find(|r| r.region == region)
     }
 
-    /// Whether `other` is a newer description than this one (LWW on
-    /// (changed, changed_by)).
-    pub fn is_older_than(&self, other: &TableMeta) -> bool {
-        (self.changed, &self.changed_by) < (other.changed, &other.changed_by)
-    }
-
     /// The table's ARN in `region`.
     pub fn arn(&self, region: &str) -> String {
         table_arn(region, &self.name)

@@ -39,7 +39,6 @@ mod tests {
     use super::super::restore::{RestoreJob, Source};
     use crate::clock::Hlc;
     use crate::config::{PitrConfig, StorageConfig};
-    use crate::engine::pitr::load_record;
     use crate::engine::{Engine, ItemOp, ItemWrite, NewTable};
     use crate::model::table::TableStatus;
     use crate::model::{AttributeValue, Item};
@@ -83,7 +82,7 @@ mod tests {
             item: Some(Item::from([("pk".to_string(), AttributeValue::S("stray".into()))])),
         };
         engine
-            .load_records("dst".into(), vec![load_record(b"stray".to_vec(), &stray)])
+            .load_records("dst".into(), vec![(b"stray".to_vec(), stray.clone())])
             .await
             .unwrap();
 

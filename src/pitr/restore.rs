@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Pitr, PitrError};
 use crate::clock::Timestamp;
-use crate::engine::pitr::load_record;
+use crate::engine::pitr::history_record;
 use crate::engine::{EngineError, NewTable};
 use crate::model::TableMeta;
 use crate::model::table::BillingMode;
@@ -173,7 +173,7 @@ impl Pitr {
             .state_at(table.to_string(), storage_id, at, self.0.config.chunk_items);
         let mut items = 0;
         while let Some(chunk) = chunks.recv().await {
-            let records: Vec<_> = chunk?.into_iter().map(|e| (e.key, e.record, e.size)).collect();
+            let records = chunk?.into_iter().map(history_record).collect::<Result<Vec<_>, _>>()?;
             items += records.len() as u64;
             self.engine().load_records(target.to_string(), records).await?;
         }
@@ -184,7 +184,7 @@ impl Pitr {
         let mut chunks = self.read_backup(id);
         let mut items = 0;
         while let Some(chunk) = chunks.recv().await {
-            let records: Vec<_> = chunk?.iter().map(|(k, r)| load_record(k.clone(), r)).collect();
+            let records = chunk?;
             items += records.len() as u64;
             self.engine().load_records(target.to_string(), records).await?;
         }
