@@ -9,7 +9,10 @@
 //! - [`clock`]: the region's hybrid logical clock and its offset guard.
 //! - [`config`]: topology (`regions/`) and node settings (`config/`).
 //! - [`store`]: redb tables and record codecs; only the engine opens it.
-//! - [`engine`]: the one write path (group commit of item + change log) and reads.
+//! - [`engine`]: the one write path and the reads, as a stack (its `mod.rs`
+//!   lists the layers): every item change, local, replicated, restored or
+//!   expired, is stored, logged and versioned in one place,
+//!   `GroupTxn::change_item` in `engine/txn.rs`.
 //! - [`api`]: the DynamoDB JSON 1.0 HTTP API and its error mapping.
 //! - [`replication`]: QUIC links between regions: TLS, wire frames, shipping and applying.
 //! - [`chaos`]: simulated link delay, jitter, loss, bandwidth and partitions.
@@ -17,6 +20,7 @@
 //! - [`streams`]: DynamoDB Streams as a view of the change log: shards, sequence numbers, iterators.
 //! - [`ttl`]: the Time to Live sweeper deleting expired items as replicated service deletes.
 //! - [`metrics`]: metric names and the Prometheus `/metrics` exposition.
+//! - [`ids`]: positions and identities that cross modules (change-log positions).
 //! - [`histogram`]: fixed-bucket latency histograms (log syncs, replication lag).
 //! - [`node`]: one region as a running unit with an ordered shutdown.
 //! - [`cli`]: the `meridian` subcommands.
@@ -30,6 +34,7 @@ pub mod config;
 pub mod engine;
 pub mod expr;
 pub mod histogram;
+pub mod ids;
 pub mod metrics;
 pub mod model;
 pub mod node;

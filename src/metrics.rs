@@ -242,7 +242,7 @@ impl Collector for RegionCollector {
             &mut encoder,
             "replication_queued_changes",
             "Entries of our change log the peer has not acknowledged",
-            series(&|p| last_seq.saturating_sub(p.state.acked_seq) as f64),
+            series(&|p| last_seq.since(p.state.acked_seq) as f64),
         )?;
         per_peer(
             &mut encoder,

@@ -27,6 +27,7 @@ use tokio::task::JoinHandle;
 use tracing::Instrument;
 
 use crate::engine::{Engine, EngineError};
+use crate::ids::Seq;
 use crate::periodic;
 use crate::replication::status::PeerStatus;
 
@@ -136,18 +137,18 @@ impl periodic::Pass for Trimmer {
 /// after the one a peer acknowledged last, whichever comes first. A peer
 /// holds back nothing before `hold_horizon` (the first entry younger than
 /// the longest hold; 0 when there is no limit).
-pub fn keep_from(horizon: u64, acknowledged: impl IntoIterator<Item = u64>, hold_horizon: u64) -> u64 {
+pub fn keep_from(horizon: Seq, acknowledged: impl IntoIterator<Item = Seq>, hold_horizon: Seq) -> Seq {
     acknowledged
         .into_iter()
-        .map(|acked| acked.saturating_add(1).max(hold_horizon))
-        .fold(horizon, u64::min)
+        .map(|acked| acked.next().max(hold_horizon))
+        .fold(horizon, Seq::min)
 }
 
 /// The first entry stamped after `age` ago.
-async fn first_younger_than(engine: &Engine, age: Duration) -> Result<u64, EngineError> {
+async fn first_younger_than(engine: &Engine, age: Duration) -> Result<Seq, EngineError> {
     let age_ns = u64::try_from(age.as_nanos()).unwrap_or(u64::MAX);
     let cutoff_ns = engine.hlc().wall_now_ns().saturating_sub(age_ns);
-    engine.first_seq_since(1, cutoff_ns).await
+    engine.first_seq_since(Seq(1), cutoff_ns).await
 }
 
 /// One pass: works out what to keep and removes what is before it.
@@ -159,13 +160,13 @@ pub async fn pass(
     let engine = &setup.engine;
     let horizon = first_younger_than(engine, setup.retention).await?;
     let hold_horizon = if setup.hold_max.is_zero() {
-        0
+        Seq::ZERO
     } else {
         first_younger_than(engine, setup.hold_max).await?
     };
     let acknowledged = setup.peer_names.iter().map(|name| {
         let state = setup.peers.as_ref().and_then(|peers| peers.state(name));
-        state.map_or(0, |s| s.acked_seq)
+        state.map_or(Seq::ZERO, |s| s.acked_seq)
     });
     let keep = keep_from(horizon, acknowledged, hold_horizon);
     let mut removed = 0;
@@ -182,9 +183,9 @@ pub async fn pass(
         tokio::task::yield_now().await;
     }
     let (first, _) = engine.change_log_bounds().await?;
-    status.first_kept.store(first, Ordering::Relaxed);
+    status.first_kept.store(first.get(), Ordering::Relaxed);
     if removed > 0 {
-        tracing::debug!(removed, first, "trimmed the change log");
+        tracing::debug!(removed, %first, "trimmed the change log");
     }
     trim_conflicts(setup, shutdown, status).await
 }
@@ -215,16 +216,17 @@ async fn trim_conflicts(
 mod tests {
     use super::*;
 
+    /// `keep_from` over plain numbers.
+    fn keep(horizon: u64, acked: &[u64], hold: u64) -> u64 {
+        keep_from(Seq(horizon), acked.iter().copied().map(Seq), Seq(hold)).get()
+    }
+
     #[test]
     fn the_earliest_need_of_any_reader_is_kept() {
-        assert_eq!(keep_from(100, [], 0), 100, "no peers: the streams' horizon");
-        assert_eq!(keep_from(100, [150, 40], 0), 41, "a peer behind holds entries back");
-        assert_eq!(
-            keep_from(100, [150, 0], 0),
-            1,
-            "a peer that acknowledged nothing keeps all"
-        );
-        assert_eq!(keep_from(10, [150, 99], 0), 10);
+        assert_eq!(keep(100, &[], 0), 100, "no peers: the streams' horizon");
+        assert_eq!(keep(100, &[150, 40], 0), 41, "a peer behind holds entries back");
+        assert_eq!(keep(100, &[150, 0], 0), 1, "a peer that acknowledged nothing keeps all");
+        assert_eq!(keep(10, &[150, 99], 0), 10);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -255,11 +257,11 @@ mod tests {
                 new: Some(item(pk)),
                 cause: ChangeCause::Client,
             };
-            vec![(1, Change::Item(change))]
+            vec![(Seq(1), Change::Item(change))]
         };
         // Long ago, eu-west-1's write lost to ap-southeast-2's; just now, one
         // of eu-west-1's lost to ours.
-        let apply = |origin: &str, changes| engine.apply_remote(origin.into(), changes, 1);
+        let apply = |origin: &str, changes| engine.apply_remote(origin.into(), changes, Seq(1));
         apply("ap-southeast-2", remote("ap-southeast-2", "old", 20))
             .await
             .unwrap();
@@ -276,9 +278,9 @@ mod tests {
         let changes = changes
             .into_iter()
             .enumerate()
-            .map(|(n, (_, c))| (n as u64 + 1, c))
+            .map(|(n, (_, c))| (Seq(n as u64 + 1), c))
             .collect();
-        engine.apply_remote("eu-west-1".into(), changes, 2).await.unwrap();
+        engine.apply_remote("eu-west-1".into(), changes, Seq(2)).await.unwrap();
         assert_eq!(engine.conflicts(None).await.unwrap().len(), 2);
 
         let setup = TrimmerSetup {
@@ -298,12 +300,8 @@ mod tests {
 
     #[test]
     fn a_peer_holds_entries_back_no_longer_than_the_longest_hold() {
-        assert_eq!(keep_from(100, [150, 0], 30), 30, "past the hold, trimmed all the same");
-        assert_eq!(keep_from(100, [150, 40], 30), 41, "within the hold, kept");
-        assert_eq!(
-            keep_from(20, [150, 0], 30),
-            20,
-            "the streams' horizon still comes first"
-        );
+        assert_eq!(keep(100, &[150, 0], 30), 30, "past the hold, trimmed all the same");
+        assert_eq!(keep(100, &[150, 40], 30), 41, "within the hold, kept");
+        assert_eq!(keep(20, &[150, 0], 30), 20, "the streams' horizon still comes first");
     }
 }

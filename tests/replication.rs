@@ -3,6 +3,7 @@
 
 mod cluster;
 
+use meridian::ids::Seq;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -86,7 +87,7 @@ async fn concurrent_conflicting_writes_converge_to_the_highest_version() {
     // highest (HLC timestamp, origin region) among all writes to it.
     let mut writes: BTreeMap<Vec<u8>, Vec<(Version, Option<Item>)>> = BTreeMap::new();
     for i in 0..3 {
-        let (changes, _) = cluster.node(i).engine().own_changes(1, usize::MAX).await.unwrap();
+        let (changes, _) = cluster.node(i).engine().own_changes(Seq(1), usize::MAX).await.unwrap();
         for (_, change) in changes {
             if let Change::Item(change) = change {
                 writes
@@ -455,8 +456,8 @@ async fn resyncs(peers: &Arc<meridian::replication::status::PeerStatus>, peer: &
 }
 
 /// The position of our change log that `peer` acknowledged.
-fn acked(peers: &meridian::replication::status::PeerStatus, peer: &str) -> u64 {
-    peers.state(peer).map_or(0, |s| s.acked_seq)
+fn acked(peers: &meridian::replication::status::PeerStatus, peer: &str) -> Seq {
+    peers.state(peer).map_or(Seq::ZERO, |s| s.acked_seq)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -481,7 +482,7 @@ async fn the_log_is_trimmed_past_what_peers_acknowledged_and_a_peer_that_lost_it
             let (first, last) = engine.change_log_bounds().await.ok()?;
             let trimmed = trim.trimmed.load(std::sync::atomic::Ordering::Relaxed);
             let acknowledged = acked(&peers, "eu-west-1");
-            (trimmed > 0 && acknowledged >= 30 && first >= acknowledged.min(last)).then_some(())
+            (trimmed > 0 && acknowledged >= Seq(30) && first >= acknowledged.min(last)).then_some(())
         }
     })
     .await;

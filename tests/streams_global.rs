@@ -6,6 +6,7 @@ mod cluster;
 mod common;
 mod stream_support;
 
+use meridian::ids::Seq;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -88,7 +89,7 @@ async fn every_region_stream_carries_local_and_replicated_records() {
     cluster.shutdown().await;
 }
 
-fn remote_put(seq: u64, wall_ns: u64, value: &str) -> (u64, Change) {
+fn remote_put(seq: u64, wall_ns: u64, value: &str) -> (Seq, Change) {
     let key = encode_primary_key(&AttributeValue::S("k".into()), None);
     let item = Item::from([
         ("pk".to_string(), AttributeValue::S("k".into())),
@@ -105,7 +106,7 @@ fn remote_put(seq: u64, wall_ns: u64, value: &str) -> (u64, Change) {
         new: Some(item),
         cause: ChangeCause::Client,
     };
-    (seq, Change::Item(change))
+    (Seq(seq), Change::Item(change))
 }
 
 #[tokio::test]
@@ -143,14 +144,14 @@ async fn a_replicated_change_appears_only_when_it_wins() {
     let engine = region.node().engine();
     // Stamped long before the local write: loses, is not applied, no record.
     let report = engine
-        .apply_remote("eu-west-1".into(), vec![remote_put(1, 1, "stale")], 1)
+        .apply_remote("eu-west-1".into(), vec![remote_put(1, 1, "stale")], Seq(1))
         .await
         .unwrap();
     assert_eq!(report.applied, 0);
     // Stamped after it: wins, and is a MODIFY from eu-west-1.
     let later = engine.hlc().now().wall_ns + 1_000_000;
     let report = engine
-        .apply_remote("eu-west-1".into(), vec![remote_put(2, later, "remote")], 2)
+        .apply_remote("eu-west-1".into(), vec![remote_put(2, later, "remote")], Seq(2))
         .await
         .unwrap();
     assert_eq!(report.applied, 1);

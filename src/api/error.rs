@@ -140,6 +140,7 @@ impl From<EngineError> for ApiError {
                 item,
             },
             EngineError::Validation(message) => ApiError::validation(message),
+            EngineError::TableUpdate(error) => ApiError::validation(error.to_string()),
             EngineError::Store(_) | EngineError::Stopped | EngineError::Trimmed { .. } => {
                 tracing::error!(error = %error, "internal error");
                 ApiError::new(ErrorKind::InternalServerError, "Internal server error")

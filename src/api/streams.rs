@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 use super::error::ApiError;
 use super::request::{Request, validate_table_name};
 use crate::config::StreamsConfig;
-use crate::engine::streams::{ChangeContext, NewStream, stream_at};
-use crate::engine::{Engine, EngineError};
+use crate::engine::{Engine, NewStream, StreamUpdate};
+use crate::ids::Seq;
 use crate::model::table_features::{StreamState, StreamViewType};
 use crate::model::{Item, TableMeta, item_size, item_to_json};
 use crate::store::{ChangeCause, ItemChange};
@@ -76,37 +76,14 @@ pub fn stream_for_create(spec: Option<StreamRequest>, config: &StreamsConfig) ->
     }
 }
 
-/// Applies an UpdateTable StreamSpecification inside the table change at
-/// `context`: a stream can be enabled only when none is, and disabled only
-/// when one is (DynamoDB's rules; changing the view type takes both).
-pub fn apply_stream_update(
-    meta: &mut TableMeta,
-    context: &ChangeContext,
-    request: StreamRequest,
-    shard_span: u64,
-) -> Result<(), EngineError> {
-    let enabled = meta.stream.as_ref().is_some_and(|s| s.enabled);
+/// The change an UpdateTable StreamSpecification asks of the table.
+pub fn stream_update(request: StreamRequest, config: &StreamsConfig) -> StreamUpdate {
     match request {
-        StreamRequest::Enable(_) if enabled => Err(EngineError::Validation(format!(
-            "Table already has an enabled stream: TableName: {}",
-            meta.name
-        ))),
-        StreamRequest::Enable(view_type) => {
-            let spec = NewStream { view_type, shard_span };
-            meta.stream = Some(Box::new(stream_at(context, &spec, meta.stream.as_deref())));
-            Ok(())
-        }
-        StreamRequest::Disable if !enabled => Err(EngineError::Validation(format!(
-            "Table already has no enabled stream: TableName: {}",
-            meta.name
-        ))),
-        StreamRequest::Disable => {
-            if let Some(stream) = meta.stream.as_mut() {
-                stream.enabled = false;
-                stream.end_seq = Some(context.next_seq);
-            }
-            Ok(())
-        }
+        StreamRequest::Enable(view_type) => StreamUpdate::Enable(NewStream {
+            view_type,
+            shard_span: config.shard_log_span,
+        }),
+        StreamRequest::Disable => StreamUpdate::Disable,
     }
 }
 
@@ -222,7 +199,7 @@ pub async fn handle_get_shard_iterator(
     let arn = stream_arn_param(&req)?;
     let shard = req.str("ShardId")?;
     let kind = req.str("ShardIteratorType")?;
-    let sequence = || -> Result<u64, ApiError> {
+    let sequence = || -> Result<Seq, ApiError> {
         let text = req.opt_str("SequenceNumber")?.ok_or_else(|| {
             ApiError::validation(format!("A SequenceNumber is required for ShardIteratorType {kind}"))
         })?;
@@ -271,7 +248,7 @@ pub async fn handle_get_records(engine: &Engine, config: &StreamsConfig, req: Re
 }
 
 /// One stream record in the Streams API's shape.
-fn record(region: &str, meta: &TableMeta, stream: &StreamState, seq: u64, change: &ItemChange) -> Value {
+fn record(region: &str, meta: &TableMeta, stream: &StreamState, seq: Seq, change: &ItemChange) -> Value {
     let event = match (&change.old, &change.new) {
         (None, _) => "INSERT",
         (Some(_), Some(_)) => "MODIFY",
@@ -308,7 +285,7 @@ fn record(region: &str, meta: &TableMeta, stream: &StreamState, seq: u64, change
     data["SizeBytes"] = json!(size);
     let id = crc32fast::hash(format!("{region}/{}/{}", meta.name, stream.label).as_bytes());
     let mut out = json!({
-        "eventID": format!("{id:08x}{seq:024x}"),
+        "eventID": format!("{id:08x}{:024x}", seq.get()),
         "eventName": event,
         "eventVersion": "1.1",
         "eventSource": "aws:dynamodb",

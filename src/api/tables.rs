@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 use super::error::{ApiError, ErrorKind};
 use super::request::{Request, validate_table_name};
 use crate::config::NodeConfig;
-use crate::engine::{Engine, EngineError, NewTable};
-use crate::model::table::{ACCOUNT_ID, BillingMode, Replica, ReplicaStatus};
+use crate::engine::{Engine, EngineError, NewTable, ReplicaUpdate, TableUpdate, TagUpdate};
+use crate::model::table::{ACCOUNT_ID, BillingMode};
 use crate::model::{KeyAttribute, KeySchema, ScalarType, TableMeta};
 
 /// Most table names one ListTables page returns.
@@ -296,12 +296,6 @@ pub async fn handle_delete_table(engine: &Engine, req: Request) -> Result<Value,
     Ok(json!({ "TableDescription": describe(&meta, engine.region()) }))
 }
 
-/// One entry of UpdateTable's ReplicaUpdates.
-enum ReplicaUpdate {
-    Create(String),
-    Delete(String),
-}
-
 fn parse_replica_updates(req: &Request, regions: &[String]) -> Result<Vec<ReplicaUpdate>, ApiError> {
     let Some(updates) = req.opt_array("ReplicaUpdates")? else {
         return Ok(Vec::new());
@@ -336,39 +330,6 @@ fn parse_replica_updates(req: &Request, regions: &[String]) -> Result<Vec<Replic
     Ok(out)
 }
 
-fn apply_replica_updates(meta: &mut TableMeta, updates: &[ReplicaUpdate]) -> Result<(), EngineError> {
-    for update in updates {
-        match update {
-            ReplicaUpdate::Create(region) => {
-                if meta.replica(region).is_some() {
-                    return Err(EngineError::Validation(format!(
-                        "Failed to create a the new replica of table with name: '{}' because one or more replicas already existed as tables.",
-                        meta.name
-                    )));
-                }
-                meta.replicas.push(Replica {
-                    region: region.clone(),
-                    status: ReplicaStatus::Creating,
-                });
-            }
-            ReplicaUpdate::Delete(region) => {
-                if meta.replica(region).is_none() {
-                    return Err(EngineError::Validation(format!(
-                        "Update global table operation failed because one or more replicas were not part of the global table: {region}"
-                    )));
-                }
-                if meta.replicas.len() == 1 {
-                    return Err(EngineError::Validation(
-                        "Cannot delete the last replica of a table; use DeleteTable".to_string(),
-                    ));
-                }
-                meta.replicas.retain(|r| &r.region != region);
-            }
-        }
-    }
-    Ok(())
-}
-
 /// UpdateTable: billing mode, provisioned throughput and ReplicaUpdates
 /// (global tables version 2019.11.21).
 pub async fn handle_update_table(
@@ -395,18 +356,13 @@ pub async fn handle_update_table(
     let billing = parse_billing(&req, Some(&current.billing))?;
     let replica_updates = parse_replica_updates(&req, regions)?;
     let stream = super::streams::parse_stream_specification(&req)?;
-    let shard_span = config.streams.shard_log_span;
-    let meta = engine
-        .update_table_with(name, move |meta, context| {
-            if let Some(billing) = billing {
-                meta.billing = billing;
-            }
-            if let Some(stream) = stream {
-                super::streams::apply_stream_update(meta, context, stream, shard_span)?;
-            }
-            apply_replica_updates(meta, &replica_updates)
-        })
-        .await?;
+    let update = TableUpdate {
+        billing,
+        stream: stream.map(|s| super::streams::stream_update(s, &config.streams)),
+        replicas: replica_updates,
+        ..TableUpdate::default()
+    };
+    let meta = engine.update_table(name, update).await?;
     Ok(json!({ "TableDescription": describe(&meta, engine.region()) }))
 }
 
@@ -445,18 +401,14 @@ pub async fn handle_tag_resource(engine: &Engine, req: Request) -> Result<Value,
     let arn = req.str("ResourceArn")?;
     let table = table_from_arn(engine, arn)?;
     let tags = parse_tags(req.opt_array("Tags")?.ok_or_else(|| ApiError::missing("tags"))?)?;
-    engine
-        .update_table(table, move |meta| {
-            meta.tags.extend(tags);
-            if meta.tags.len() > 50 {
-                return Err(EngineError::Validation(
-                    "One or more parameter values were invalid: Too many tags".into(),
-                ));
-            }
-            Ok(())
-        })
-        .await
-        .map_err(not_found_arn(arn))?;
+    let update = TableUpdate {
+        tags: TagUpdate {
+            add: tags,
+            remove: Vec::new(),
+        },
+        ..TableUpdate::default()
+    };
+    engine.update_table(table, update).await.map_err(not_found_arn(arn))?;
     Ok(json!({}))
 }
 
@@ -465,16 +417,15 @@ pub async fn handle_untag_resource(engine: &Engine, req: Request) -> Result<Valu
     let arn = req.str("ResourceArn")?;
     let table = table_from_arn(engine, arn)?;
     let keys = req.opt_array("TagKeys")?.ok_or_else(|| ApiError::missing("tagKeys"))?;
-    let keys: Vec<String> = keys.iter().filter_map(|k| k.as_str().map(str::to_string)).collect();
-    engine
-        .update_table(table, move |meta| {
-            for key in &keys {
-                meta.tags.remove(key);
-            }
-            Ok(())
-        })
-        .await
-        .map_err(not_found_arn(arn))?;
+    let remove: Vec<String> = keys.iter().filter_map(|k| k.as_str().map(str::to_string)).collect();
+    let update = TableUpdate {
+        tags: TagUpdate {
+            add: Default::default(),
+            remove,
+        },
+        ..TableUpdate::default()
+    };
+    engine.update_table(table, update).await.map_err(not_found_arn(arn))?;
     Ok(json!({}))
 }
 

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::error::ApiError;
 use super::request::Request;
-use crate::engine::{Engine, EngineError};
+use crate::engine::{Engine, TableUpdate};
 use crate::model::table_features::TtlSpec;
 
 /// Longest TTL attribute name DynamoDB accepts.
@@ -41,27 +41,14 @@ pub async fn handle_update_time_to_live(engine: &Engine, req: Request) -> Result
             "Member must have length less than or equal to 255, Member must have length greater than or equal to 1",
         ));
     }
-    let requested = attribute.clone();
-    engine
-        .update_table(name, move |meta| {
-            match meta.ttl.as_ref().filter(|t| t.enabled) {
-                Some(current) if current.attribute != requested => {
-                    return Err(EngineError::Validation(format!(
-                        "TimeToLive is active on a different AttributeName: current AttributeName is {}",
-                        current.attribute
-                    )));
-                }
-                Some(_) if enabled => return Err(EngineError::Validation("TimeToLive is already enabled".into())),
-                None if !enabled => return Err(EngineError::Validation("TimeToLive is already disabled".into())),
-                _ => {}
-            }
-            meta.ttl = Some(Box::new(TtlSpec {
-                attribute: requested,
-                enabled,
-            }));
-            Ok(())
-        })
-        .await?;
+    let update = TableUpdate {
+        ttl: Some(TtlSpec {
+            attribute: attribute.clone(),
+            enabled,
+        }),
+        ..TableUpdate::default()
+    };
+    engine.update_table(name, update).await?;
     Ok(json!({ "TimeToLiveSpecification": { "AttributeName": attribute, "Enabled": enabled } }))
 }
 

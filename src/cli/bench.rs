@@ -14,8 +14,8 @@ use redb::{Database, ReadableDatabase, ReadableTableMetadata, TableDefinition};
 use serde_json::json;
 
 use crate::config::{NodeConfig, RegionConfig, Topology};
+use crate::engine::SyncHistogram;
 use crate::engine::WriteStats;
-use crate::engine::sync_latency::SyncHistogram;
 use crate::node::{Node, NodeOptions};
 use crate::store::CheckpointStats;
 

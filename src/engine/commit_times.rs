@@ -13,6 +13,8 @@
 use std::collections::VecDeque;
 use std::sync::Mutex;
 
+use crate::ids::Seq;
+
 /// Groups whose commit time is kept (about seconds of writes at full load).
 const KEPT: usize = 4096;
 
@@ -20,15 +22,15 @@ pub struct CommitTimes(Mutex<Ring>);
 
 struct Ring {
     /// (last change-log entry of a group, when it became durable), by entry.
-    groups: VecDeque<(u64, u64)>,
+    groups: VecDeque<(Seq, u64)>,
     /// Entries up to here have no known time (before the region started,
     /// or in groups dropped from the ring).
-    floor: u64,
+    floor: Seq,
 }
 
 impl CommitTimes {
     /// Times for the entries after `last_seq`, the log's end at start-up.
-    pub fn new(last_seq: u64) -> CommitTimes {
+    pub fn new(last_seq: Seq) -> CommitTimes {
         CommitTimes(Mutex::new(Ring {
             groups: VecDeque::with_capacity(KEPT),
             floor: last_seq,
@@ -37,7 +39,7 @@ impl CommitTimes {
 
     /// The entries through `last_seq` are durable as of `wall_ns`. Groups
     /// arrive in commit order; one that wrote no entry adds nothing.
-    pub fn record(&self, last_seq: u64, wall_ns: u64) {
+    pub fn record(&self, last_seq: Seq, wall_ns: u64) {
         let mut ring = self.0.lock().unwrap_or_else(|e| e.into_inner());
         let newest = ring.groups.back().map_or(ring.floor, |&(seq, _)| seq);
         if last_seq <= newest {
@@ -52,7 +54,7 @@ impl CommitTimes {
     }
 
     /// When each of `seqs` became durable (wall-clock ns), 0 when unknown.
-    pub fn lookup(&self, seqs: impl Iterator<Item = u64>) -> Vec<u64> {
+    pub fn lookup(&self, seqs: impl Iterator<Item = Seq>) -> Vec<u64> {
         let ring = self.0.lock().unwrap_or_else(|e| e.into_inner());
         seqs.map(|seq| {
             if seq <= ring.floor {
@@ -72,23 +74,23 @@ mod tests {
 
     #[test]
     fn an_entry_takes_the_time_of_the_group_that_committed_it() {
-        let times = CommitTimes::new(10);
-        times.record(12, 1_000);
-        times.record(12, 1_500); // a group without entries
-        times.record(15, 2_000);
+        let times = CommitTimes::new(Seq(10));
+        times.record(Seq(12), 1_000);
+        times.record(Seq(12), 1_500); // a group without entries
+        times.record(Seq(15), 2_000);
         assert_eq!(
-            times.lookup([10, 11, 12, 13, 15, 16].into_iter()),
+            times.lookup([10, 11, 12, 13, 15, 16].into_iter().map(Seq)),
             vec![0, 1_000, 1_000, 2_000, 2_000, 0]
         );
     }
 
     #[test]
     fn entries_of_groups_dropped_from_the_ring_have_no_time() {
-        let times = CommitTimes::new(0);
+        let times = CommitTimes::new(Seq::ZERO);
         for group in 1..=(KEPT as u64 + 2) {
-            times.record(group * 2, group);
+            times.record(Seq(group * 2), group);
         }
         // Groups 1 and 2 (entries 1 to 4) were dropped.
-        assert_eq!(times.lookup([3, 4, 5, 6].into_iter()), vec![0, 0, 3, 3]);
+        assert_eq!(times.lookup([3, 4, 5, 6].into_iter().map(Seq)), vec![0, 0, 3, 3]);
     }
 }

@@ -9,7 +9,8 @@
 //! Nothing needs a backfill: every replica starts empty.
 
 use super::error::EngineError;
-use super::{Engine, NewTable, new_table, record_created, uuid_shaped};
+use super::handle::Engine;
+use super::tables::{NewTable, new_table, record_created, uuid_shaped};
 use crate::config::DeclaredTable;
 use crate::model::table::{BillingMode, Replica, ReplicaStatus};
 use crate::model::{KeyAttribute, KeySchema};

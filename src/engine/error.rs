@@ -1,6 +1,8 @@
 //! The engine's errors. `api/error.rs` alone maps them to DynamoDB's wire
 //! errors.
 
+use super::table_update::TableUpdateError;
+use crate::ids::Seq;
 use crate::model::Item;
 use crate::store::StoreError;
 
@@ -26,6 +28,10 @@ pub enum EngineError {
     /// The request is invalid (DynamoDB's ValidationException message).
     #[error("{0}")]
     Validation(String),
+    /// A table change the table's description does not allow (a
+    /// ValidationException).
+    #[error(transparent)]
+    TableUpdate(#[from] TableUpdateError),
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The engine is shutting down or its writer stopped.
@@ -34,5 +40,5 @@ pub enum EngineError {
     /// Change-log entries from `from` were asked for, but the log was
     /// trimmed up to `first` (see `crate::retention`).
     #[error("change-log entries from {from} were trimmed (the log starts at {first})")]
-    Trimmed { from: u64, first: u64 },
+    Trimmed { from: Seq, first: Seq },
 }

@@ -12,8 +12,9 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use super::error::EngineError;
+use super::handle::Engine;
+use super::tables::{NewTable, create_in};
 use super::txn::{Arrival, ItemUpdate, pitr_settings_name};
-use super::{Engine, NewTable};
 use crate::clock::Timestamp;
 use crate::model::TableMeta;
 use crate::model::table::TableStatus;
@@ -197,7 +198,7 @@ impl Engine {
     ) -> Result<TableMeta, EngineError> {
         self.writer()?
             .submit(move |txn| {
-                let mut meta = super::create_in(txn, spec)?;
+                let mut meta = create_in(txn, spec)?;
                 meta.status = TableStatus::Creating;
                 txn.set_table(&meta.name, Some(meta.clone()));
                 txn.put_pitr_record(&job.0, &job.1)?;
@@ -244,7 +245,7 @@ impl Engine {
 
     /// Marks a restored table ACTIVE.
     pub async fn finish_restore(&self, table: String) -> Result<TableMeta, EngineError> {
-        self.update_table(table, |meta| {
+        self.change_table(table, |meta, _| {
             meta.status = TableStatus::Active;
             Ok(())
         })
@@ -313,6 +314,7 @@ mod tests {
     use crate::clock::{Hlc, Timestamp};
     use crate::config::StorageConfig;
     use crate::engine::{Engine, ItemOp, ItemWrite, NewTable};
+    use crate::ids::Seq;
     use crate::model::key::encode_primary_key;
     use crate::model::{AttributeValue, Item};
     use crate::store::{Change, ChangeCause, ItemChange, ItemRecord, Version};
@@ -342,7 +344,7 @@ mod tests {
         engine.item_version("t".into(), key).await.unwrap().unwrap().0.ts
     }
 
-    fn remote(seq: u64, ts: Timestamp, pk: &str, v: &str) -> (u64, Change) {
+    fn remote(seq: u64, ts: Timestamp, pk: &str, v: &str) -> (Seq, Change) {
         let change = ItemChange {
             table: "t".into(),
             key: encode_primary_key(&AttributeValue::S(pk.into()), None),
@@ -354,7 +356,7 @@ mod tests {
             new: Some(item(pk, v)),
             cause: ChangeCause::Client,
         };
-        (seq, Change::Item(change))
+        (Seq(seq), Change::Item(change))
     }
 
     /// The `v` of every live item at `at`, by pk.
@@ -399,7 +401,7 @@ mod tests {
             .writer()
             .unwrap()
             .submit(move |txn| {
-                let put = |txn: &mut crate::engine::GroupTxn<'_, '_>, v: &str| {
+                let put = |txn: &mut crate::engine::txn::GroupTxn<'_, '_>, v: &str| {
                     let write = ItemWrite::new(ItemOp::Put(item("k", v)));
                     txn.with_table("t", |txn, meta| {
                         crate::engine::write::apply(txn, crate::engine::write::active_table(meta)?, write)
@@ -432,14 +434,14 @@ mod tests {
         // but it is the state of `k` between its stamp and ours.
         let older = before(local, 1_000_000);
         let report = engine
-            .apply_remote("eu-west-1".into(), vec![remote(1, older, "k", "remote")], 1)
+            .apply_remote("eu-west-1".into(), vec![remote(1, older, "k", "remote")], Seq(1))
             .await
             .unwrap();
         assert_eq!(report.applied, 0);
         // A late write of another key with an old timestamp counts too.
         let late = before(local, 5_000_000);
         engine
-            .apply_remote("eu-west-1".into(), vec![remote(2, late, "j", "late")], 2)
+            .apply_remote("eu-west-1".into(), vec![remote(2, late, "j", "late")], Seq(2))
             .await
             .unwrap();
 

@@ -135,14 +135,6 @@ impl Engine {
         Ok((meta, items))
     }
 
-    /// Lets go of a snapshot read inline, then waits until the groups it
-    /// may hold are durable: only then may what was read from it be answered.
-    pub(super) async fn release(&self, read: impl std::borrow::Borrow<ReadTables>) -> Result<(), EngineError> {
-        let group = read.borrow().group();
-        drop(read);
-        Ok(self.0.store.until_durable(group).await?)
-    }
-
     /// A snapshot shared by point reads (see `Store::read_shared`) and the
     /// table's description, from the schema cache when it has it (see
     /// `schema_cache.rs`).

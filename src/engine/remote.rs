@@ -6,8 +6,12 @@
 //! so a restart resumes exactly where the last commit left off.
 
 use super::error::EngineError;
+use super::handle::Engine;
 use super::lww::description_version;
+use super::table_update::localize_stream;
 use super::txn::{Applied, Arrival, GroupTxn, ItemUpdate};
+use super::writer::Queued;
+use crate::ids::Seq;
 use crate::model::TableMeta;
 use crate::model::table::{ReplicaStatus, TableStatus};
 use crate::store::{Change, ChangeCause, ConflictRecord, ItemChange, ItemRecord, TableChange, Version};
@@ -40,24 +44,24 @@ impl From<&str> for Origin {
 }
 
 /// The position of `origin`'s log applied here (0: nothing yet).
-pub fn applied(tables: &crate::store::WriteTables<'_>, origin: &Origin) -> Result<u64, EngineError> {
+pub fn applied(tables: &crate::store::WriteTables<'_>, origin: &Origin) -> Result<Seq, EngineError> {
     Ok(tables.applied(&origin.position_key())?)
 }
 
 /// `applied`, from a read snapshot.
-pub fn applied_in(read: &crate::store::ReadTables, origin: &Origin) -> Result<u64, EngineError> {
+pub fn applied_in(read: &crate::store::ReadTables, origin: &Origin) -> Result<Seq, EngineError> {
     Ok(read.applied(&origin.position_key())?)
 }
 
 /// Records that `origin`'s log is applied here through `seq`.
-pub fn set_applied(tables: &mut crate::store::WriteTables<'_>, origin: &Origin, seq: u64) -> Result<(), EngineError> {
+pub fn set_applied(tables: &mut crate::store::WriteTables<'_>, origin: &Origin, seq: Seq) -> Result<(), EngineError> {
     Ok(tables.set_applied(&origin.position_key(), seq)?)
 }
 
 /// Refuses a job unless `origin`'s applied position is `expected`: a batch
 /// queued behind one whose commit failed must not apply past the changes
 /// that were lost with it.
-pub fn expect_applied(txn: &GroupTxn<'_, '_>, origin: &Origin, expected: u64) -> Result<(), EngineError> {
+pub fn expect_applied(txn: &GroupTxn<'_, '_>, origin: &Origin, expected: Seq) -> Result<(), EngineError> {
     let applied = applied(txn.tables, origin)?;
     if applied != expected {
         return Err(EngineError::Validation(format!(
@@ -90,8 +94,8 @@ pub struct ApplyReport {
 pub fn apply_batch(
     txn: &mut GroupTxn<'_, '_>,
     origin: &Origin,
-    changes: Vec<(u64, Change)>,
-    through: u64,
+    changes: Vec<(Seq, Change)>,
+    through: Seq,
 ) -> Result<ApplyReport, EngineError> {
     let mut report = ApplyReport::default();
     let applied = applied(txn.tables, origin)?;
@@ -188,7 +192,7 @@ fn apply_to(
 
 /// Merges records of another region's snapshot of `table` (see
 /// `Engine::snapshot`) by LWW, as if each were a replicated change.
-pub(super) fn apply_snapshot(
+fn apply_snapshot(
     txn: &mut GroupTxn<'_, '_>,
     table: &str,
     records: Vec<(Vec<u8>, ItemRecord)>,
@@ -250,7 +254,7 @@ fn upsert_table(txn: &mut GroupTxn<'_, '_>, remote: &TableMeta) -> Result<bool, 
             return Ok(false);
         }
         let mut meta = remote.clone();
-        super::streams::localize_stream(txn, None, &mut meta);
+        localize_stream(txn.tables.last_seq() + 1, None, &mut meta);
         meta.storage_id = txn.tables.allocate_storage_id()?;
         meta.item_count = 0;
         meta.size_bytes = 0;
@@ -270,7 +274,7 @@ fn upsert_table(txn: &mut GroupTxn<'_, '_>, remote: &TableMeta) -> Result<bool, 
         return Ok(true);
     }
     let mut meta = remote.clone();
-    super::streams::localize_stream(txn, Some(&local), &mut meta);
+    localize_stream(txn.tables.last_seq() + 1, Some(&local), &mut meta);
     meta.storage_id = local.storage_id;
     meta.item_count = local.item_count;
     meta.size_bytes = local.size_bytes;
@@ -297,11 +301,59 @@ fn upsert_table(txn: &mut GroupTxn<'_, '_>, remote: &TableMeta) -> Result<bool, 
     Ok(true)
 }
 
+impl Engine {
+    /// Applies a batch of changes `origin` originated (see `remote.rs`).
+    pub async fn apply_remote(
+        &self,
+        origin: Origin,
+        changes: Vec<(Seq, Change)>,
+        through: Seq,
+    ) -> Result<ApplyReport, EngineError> {
+        self.writer()?
+            .submit(move |txn| apply_batch(txn, &origin, changes, through))
+            .await
+    }
+
+    /// Queues a batch of changes `origin` originated, to be applied after
+    /// everything queued before it, and returns a future of the result. The
+    /// batch is refused unless the origin's applied position is `expected`
+    /// when it runs: a batch queued behind one whose commit failed must not
+    /// apply past the changes that were lost with it.
+    pub async fn queue_remote(
+        &self,
+        origin: Origin,
+        changes: Vec<(Seq, Change)>,
+        expected: Seq,
+        through: Seq,
+    ) -> Result<Queued<ApplyReport>, EngineError> {
+        self.writer()?
+            .enqueue(move |txn| {
+                expect_applied(txn, &origin, expected)?;
+                apply_batch(txn, &origin, changes, through)
+            })
+            .await
+    }
+
+    /// The origin's log position applied here.
+    pub async fn applied_position(&self, origin: Origin) -> Result<Seq, EngineError> {
+        self.read(move |read| applied_in(read, &origin)).await
+    }
+
+    /// Merges snapshot records into this region's replica of `table` by
+    /// last-writer-wins; returns how many won.
+    pub async fn apply_snapshot(&self, table: String, records: Vec<(Vec<u8>, ItemRecord)>) -> Result<u64, EngineError> {
+        self.writer()?
+            .submit(move |txn| apply_snapshot(txn, &table, records))
+            .await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::clock::{Hlc, Timestamp};
     use crate::config::StorageConfig;
     use crate::engine::{Engine, ItemOp, ItemWrite, NewTable};
+    use crate::ids::Seq;
     use crate::model::{AttributeValue, Item};
     use crate::store::{Change, ChangeCause, ItemChange, ItemRecord, Version};
 
@@ -312,7 +364,7 @@ mod tests {
         ])
     }
 
-    fn remote(seq: u64, wall_ns: u64, key: Vec<u8>, old: Option<Item>, new: Item) -> (u64, Change) {
+    fn remote(seq: u64, wall_ns: u64, key: Vec<u8>, old: Option<Item>, new: Item) -> (Seq, Change) {
         let version = Version {
             ts: Timestamp { wall_ns, logical: 0 },
             region: "eu-west-1".into(),
@@ -325,12 +377,12 @@ mod tests {
             new: Some(new),
             cause: ChangeCause::Client,
         };
-        (seq, Change::Item(change))
+        (Seq(seq), Change::Item(change))
     }
 
     /// The newest entry of this region's own change log, an item change.
     async fn last_own_item_change(engine: &Engine) -> ItemChange {
-        let (mut changes, _) = engine.own_changes(1, 10).await.unwrap();
+        let (mut changes, _) = engine.own_changes(Seq(1), 10).await.unwrap();
         match changes.pop() {
             Some((_, Change::Item(change))) => change,
             other => panic!("a local item change expected: {other:?}"),
@@ -357,7 +409,10 @@ mod tests {
 
         // An older remote write (made without seeing ours) loses.
         let older = remote(1, 1, key.clone(), None, item("k", "remote-old"));
-        let report = engine.apply_remote("eu-west-1".into(), vec![older], 1).await.unwrap();
+        let report = engine
+            .apply_remote("eu-west-1".into(), vec![older], Seq(1))
+            .await
+            .unwrap();
         assert_eq!((report.applied, report.conflicts), (0, 1));
         let read_key = Item::from([("pk".to_string(), AttributeValue::S("k".into()))]);
         let (_, stored) = engine.get_item("t", &read_key).await.unwrap();
@@ -369,7 +424,10 @@ mod tests {
 
         // A newer remote write made without seeing ours wins; ours is recorded.
         let newer = remote(2, u64::MAX / 2, key.clone(), None, item("k", "remote-new"));
-        let report = engine.apply_remote("eu-west-1".into(), vec![newer], 2).await.unwrap();
+        let report = engine
+            .apply_remote("eu-west-1".into(), vec![newer], Seq(2))
+            .await
+            .unwrap();
         assert_eq!((report.applied, report.conflicts), (1, 1));
 
         // A newer write that replaced exactly what we hold is causal, not a conflict.
@@ -380,7 +438,10 @@ mod tests {
             Some(item("k", "remote-new")),
             item("k", "after"),
         );
-        let report = engine.apply_remote("eu-west-1".into(), vec![causal], 3).await.unwrap();
+        let report = engine
+            .apply_remote("eu-west-1".into(), vec![causal], Seq(3))
+            .await
+            .unwrap();
         assert_eq!((report.applied, report.conflicts), (1, 0));
 
         let conflicts = engine.conflicts(Some("t".into())).await.unwrap();
@@ -438,7 +499,7 @@ mod tests {
         let deleted_key = crate::model::key::encode_primary_key(&AttributeValue::S("d".into()), None);
         let ahead_of_delete = remote(2, ahead_ns, deleted_key.clone(), None, item("d", "ahead"));
         let report = engine
-            .apply_remote("eu-west-1".into(), vec![ahead.clone(), ahead_of_delete.clone()], 2)
+            .apply_remote("eu-west-1".into(), vec![ahead.clone(), ahead_of_delete.clone()], Seq(2))
             .await
             .unwrap();
         assert_eq!(report.applied, 2);
@@ -460,7 +521,7 @@ mod tests {
         // What is stored carries that version: the remote write, shipped
         // again, loses to it.
         let report = engine
-            .apply_remote("eu-west-1".into(), vec![(3, ahead.1)], 3)
+            .apply_remote("eu-west-1".into(), vec![(Seq(3), ahead.1)], Seq(3))
             .await
             .unwrap();
         assert_eq!((report.applied, report.conflicts), (0, 1));
@@ -479,7 +540,7 @@ mod tests {
         assert!(local.version.ts.wall_ns >= ahead_ns, "{:?}", local.version);
         assert_eq!((local.old, local.new), (Some(item("d", "ahead")), None));
         let report = engine
-            .apply_remote("eu-west-1".into(), vec![(4, ahead_of_delete.1)], 4)
+            .apply_remote("eu-west-1".into(), vec![(Seq(4), ahead_of_delete.1)], Seq(4))
             .await
             .unwrap();
         assert_eq!((report.applied, report.conflicts), (0, 1));
@@ -509,7 +570,7 @@ mod tests {
             "{before} <= {committed} <= {after}"
         );
         // Entries from before the region started have no known time.
-        assert_eq!(engine.committed_at([0].into_iter()), vec![0]);
+        assert_eq!(engine.committed_at([Seq::ZERO].into_iter()), vec![0]);
 
         // A remote batch: its lag ends when the apply could be read, which
         // is no later than when it was durable.
@@ -517,7 +578,7 @@ mod tests {
         let change = remote(1, now(), key, None, item("r", "remote"));
         let before = now();
         let queued = engine
-            .queue_remote(super::Origin::from("eu-west-1"), vec![change], 0, 1)
+            .queue_remote(super::Origin::from("eu-west-1"), vec![change], Seq::ZERO, Seq(1))
             .await
             .unwrap();
         let (report, times) = queued.wait_timed().await.unwrap();

@@ -22,12 +22,17 @@ use std::ops::Bound;
 
 use tokio::sync::mpsc;
 
+use super::error::EngineError;
+use super::handle::Engine;
 use super::remote::{self, ApplyReport};
-use super::{Engine, EngineError};
+use crate::ids::Seq;
 use crate::model::TableMeta;
 use crate::model::table::TableStatus;
 use crate::model::value::item_size;
 use crate::store::{DroppedTable, ItemRecord, TableChange};
+
+/// One chunk of a table snapshot: `None` when the table does not exist here.
+pub type SnapshotChunk = Option<Vec<(Vec<u8>, ItemRecord)>>;
 
 /// Bytes of items that close a snapshot chunk before its record count does,
 /// so a chunk of large items stays far below the frame limit.
@@ -37,7 +42,7 @@ const CHUNK_BYTES: usize = 4 << 20;
 #[derive(Debug)]
 pub enum ResyncPart {
     /// First: the snapshot holds this region's log through `through`.
-    Start { through: u64 },
+    Start { through: Seq },
     /// Second: the tables the peer must drop.
     Dropped(Vec<DroppedTable>),
     /// A table the peer replicates; its records follow.
@@ -78,6 +83,49 @@ impl Chunker {
 }
 
 impl Engine {
+    /// Streams every record (tombstones included) of `table` from one
+    /// consistent snapshot, in chunks of at most `chunk` records (fewer when
+    /// the items are large); `None` first when the table is absent.
+    pub fn snapshot(
+        &self,
+        table: String,
+        chunk: usize,
+    ) -> tokio::sync::mpsc::Receiver<Result<SnapshotChunk, EngineError>> {
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        let store = self.0.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let result = (|| {
+                let read = store.read()?;
+                store.until_durable_blocking(read.group())?;
+                let Some(meta) = read.table(&table)? else {
+                    let _ = tx.blocking_send(Ok(None));
+                    return Ok(());
+                };
+                let mut chunker = Chunker::new(chunk);
+                let all = read.items(
+                    meta.storage_id,
+                    std::ops::Bound::Unbounded,
+                    std::ops::Bound::Unbounded,
+                    true,
+                )?;
+                for entry in all {
+                    let (key, record) = entry?;
+                    if let Some(full) = chunker.push(key, record)
+                        && tx.blocking_send(Ok(Some(full))).is_err()
+                    {
+                        return Ok(());
+                    }
+                }
+                let _ = tx.blocking_send(Ok(Some(chunker.take())));
+                Ok::<(), EngineError>(())
+            })();
+            if let Err(error) = result {
+                let _ = tx.blocking_send(Err(error));
+            }
+        });
+        rx
+    }
+
     /// Streams a resync snapshot for `peer` (see the module doc): every table
     /// that lists `peer` as a replica, read from one snapshot that is durable
     /// here, in chunks of at most `chunk` records.
@@ -252,7 +300,7 @@ mod tests {
         engine.create_table(NewTable::keyed_by_pk("global")).await.unwrap();
         engine.create_table(NewTable::keyed_by_pk("local")).await.unwrap();
         engine
-            .update_table("global".into(), |meta| {
+            .change_table("global".into(), |meta, _| {
                 for region in ["us-east-1", "eu-west-1"] {
                     meta.replicas.push(Replica {
                         region: region.into(),
@@ -304,7 +352,7 @@ mod tests {
         engine.create_table(NewTable::keyed_by_pk(name)).await.unwrap();
         let regions: Vec<String> = regions.iter().map(|r| r.to_string()).collect();
         engine
-            .update_table(name.into(), move |meta| {
+            .change_table(name.into(), move |meta, _| {
                 for region in regions {
                     meta.replicas.push(Replica {
                         region,
@@ -336,12 +384,12 @@ mod tests {
             peer.write_item(name.into(), put("k")).await.unwrap();
         }
         shipper.delete_table("deleted".into()).await.unwrap();
-        let without_peer = |meta: &mut TableMeta| {
+        let without_peer = |meta: &mut TableMeta, _: &_| {
             meta.replicas.retain(|r| r.region != "eu-west-1");
             Ok(())
         };
-        shipper.update_table("left".into(), without_peer).await.unwrap();
-        shipper.update_table("readded".into(), without_peer).await.unwrap();
+        shipper.change_table("left".into(), without_peer).await.unwrap();
+        shipper.change_table("readded".into(), without_peer).await.unwrap();
         // The peer saw "readded" change after the removal (it was added back):
         // its own newer description wins over the removal.
         let mut newer = copies[3].clone();

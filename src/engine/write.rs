@@ -3,6 +3,7 @@
 //! by `GroupTxn::change_item`.
 
 use super::error::EngineError;
+use super::handle::Engine;
 use super::txn::{Arrival, GroupTxn, ItemUpdate};
 use crate::model::table::PrimaryKey;
 use crate::model::{Item, TableMeta, item_size};
@@ -180,4 +181,38 @@ fn store(
     };
     let (old, new) = txn.change_item(meta, update)?.local_images()?;
     Ok(WriteOutcome { old, new })
+}
+
+impl Engine {
+    /// Writes one item (PutItem, DeleteItem, UpdateItem).
+    pub async fn write_item(&self, table: String, write: ItemWrite) -> Result<WriteOutcome, EngineError> {
+        self.writer()?
+            .submit(move |txn| txn.with_table(&table, |txn, meta| apply(txn, active_table(meta)?, write)))
+            .await
+    }
+
+    /// Writes several items of one BatchWriteItem request. Every write is
+    /// validated first (keys, sizes, duplicates), so an invalid request
+    /// writes nothing.
+    pub async fn write_batch(&self, writes: Vec<(String, ItemWrite)>) -> Result<Vec<WriteOutcome>, EngineError> {
+        self.writer()?
+            .submit(move |txn| {
+                let mut seen = std::collections::HashSet::new();
+                for (table, write) in &writes {
+                    let meta = active_table(txn.table_ref(table)?)?;
+                    let key = validate(meta, &write.op)?;
+                    if !seen.insert((table.clone(), key.encoded)) {
+                        return Err(EngineError::Validation(
+                            "Provided list of item keys contains duplicates".into(),
+                        ));
+                    }
+                }
+                let mut outcomes = Vec::with_capacity(writes.len());
+                for (table, write) in writes {
+                    outcomes.push(txn.with_table(&table, |txn, meta| apply(txn, active_table(meta)?, write))?);
+                }
+                Ok(outcomes)
+            })
+            .await
+    }
 }

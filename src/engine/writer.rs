@@ -24,6 +24,7 @@ use super::schema_cache::SchemaCache;
 use super::sync_latency::{SyncHistogram, SyncLatency};
 use super::txn::GroupTxn;
 use crate::clock::Hlc;
+use crate::ids::Seq;
 use crate::store::{Store, StoreError};
 
 /// Called after the group's commit with whether it succeeded: when its
@@ -124,7 +125,7 @@ pub struct WriterSetup {
     pub store: Store,
     pub hlc: Hlc,
     pub region: String,
-    pub committed: watch::Sender<u64>,
+    pub committed: watch::Sender<Seq>,
     pub commit_times: Arc<CommitTimes>,
     pub schemas: Arc<SchemaCache>,
 }
@@ -236,7 +237,7 @@ enum ToSyncer {
 struct Committed {
     group: u64,
     /// Sequence number of the group's last change-log entry.
-    last_seq: u64,
+    last_seq: Seq,
     replies: Vec<Reply>,
     /// When redb committed it.
     at: Instant,
@@ -267,6 +268,8 @@ fn run(setup: WriterSetup, mut jobs: mpsc::Receiver<Submitted>, group_max: usize
             .spawn(move || sync_groups(&store, &inbox, &published, &stats))
             .expect("spawn the syncer thread")
     };
+    // The last change-log position committed: positions only rise.
+    let mut last_committed = Seq::ZERO;
     while let Some(first) = jobs.blocking_recv() {
         let mut group = vec![first];
         while group.len() < group_max {
@@ -298,6 +301,8 @@ fn run(setup: WriterSetup, mut jobs: mpsc::Receiver<Submitted>, group_max: usize
         add_time(&stats.group_ns, started.elapsed(), replies.len());
         match result {
             Ok(((last_seq, schema_changed), number)) => {
+                debug_assert!(last_seq >= last_committed, "change-log positions only rise");
+                last_committed = last_seq;
                 if schema_changed {
                     schemas.invalidate();
                 }
@@ -332,7 +337,7 @@ fn run(setup: WriterSetup, mut jobs: mpsc::Receiver<Submitted>, group_max: usize
 /// Where the syncer tells the rest of the region about durable groups: the
 /// last durable change-log entry, and when each group became durable.
 struct Published {
-    committed: watch::Sender<u64>,
+    committed: watch::Sender<Seq>,
     commit_times: Arc<CommitTimes>,
     clock: Hlc,
 }
@@ -351,7 +356,10 @@ fn sync_groups(store: &Store, inbox: &std_mpsc::Receiver<ToSyncer>, published: &
         let mut groups = Vec::new();
         for message in std::iter::once(first).chain(inbox.try_iter()) {
             match message {
-                ToSyncer::Logged(group) => logged = group,
+                ToSyncer::Logged(group) => {
+                    debug_assert!(group > logged, "groups are logged in order");
+                    logged = group;
+                }
                 ToSyncer::Committed(group) => groups.push(group),
             }
         }
@@ -372,6 +380,10 @@ fn sync_groups(store: &Store, inbox: &std_mpsc::Receiver<ToSyncer>, published: &
         };
         // Groups a failed sync did not need (durable before) still succeed.
         let durable = store.durable();
+        debug_assert!(
+            groups.iter().all(|g| g.group <= logged.max(durable)),
+            "a group is logged (or checkpointed) before it is committed"
+        );
         let now_ns = published.clock.wall_now_ns();
         for group in groups {
             let outcome = match &failed {

@@ -5,6 +5,7 @@ use super::error::EngineError;
 use super::txn::GroupTxn;
 use super::write::{ItemOp, ItemWrite, active_table, apply};
 use super::{Engine, NewTable};
+use crate::ids::Seq;
 use crate::model::{AttributeValue, Item};
 use crate::store::{Change, StoreError};
 
@@ -18,7 +19,7 @@ fn put(txn: &mut GroupTxn<'_, '_>, pk: &str) -> Result<(), EngineError> {
 
 /// The keys of the item changes in the region's own change log.
 async fn logged_items(engine: &Engine) -> Vec<Vec<u8>> {
-    let (changes, _) = engine.own_changes(1, 100).await.unwrap();
+    let (changes, _) = engine.own_changes(Seq(1), 100).await.unwrap();
     let items = changes.into_iter().filter_map(|(_, change)| match change {
         Change::Item(change) => Some(change.key),
         _ => None,

@@ -9,9 +9,49 @@
 //!   negative numbers have every byte after the class byte inverted so a
 //!   larger magnitude sorts first.
 
+use serde::{Deserialize, Serialize};
+
 use super::number::Number;
-use super::table::ScalarType;
 use super::value::AttributeValue;
+
+/// The scalar types a key attribute can have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ScalarType {
+    S,
+    N,
+    B,
+}
+
+impl ScalarType {
+    /// Parses `S`, `N` or `B`.
+    pub fn parse(text: &str) -> Option<ScalarType> {
+        match text {
+            "S" => Some(ScalarType::S),
+            "N" => Some(ScalarType::N),
+            "B" => Some(ScalarType::B),
+            _ => None,
+        }
+    }
+
+    /// The DynamoDB type descriptor.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScalarType::S => "S",
+            ScalarType::N => "N",
+            ScalarType::B => "B",
+        }
+    }
+
+    /// Whether `value` has this type.
+    pub(super) fn matches(self, value: &AttributeValue) -> bool {
+        matches!(
+            (self, value),
+            (ScalarType::S, AttributeValue::S(_))
+                | (ScalarType::N, AttributeValue::N(_))
+                | (ScalarType::B, AttributeValue::B(_))
+        )
+    }
+}
 
 const NEGATIVE: u8 = 0x01;
 const ZERO: u8 = 0x02;

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::key::ScalarType;
 use super::key::encode_primary_key;
 use super::value::{AttributeValue, Item};
 
@@ -12,44 +13,6 @@ use super::value::{AttributeValue, Item};
 pub const MAX_HASH_KEY_BYTES: usize = 2048;
 /// Largest sort key value DynamoDB accepts, in bytes.
 pub const MAX_RANGE_KEY_BYTES: usize = 1024;
-
-/// The scalar types a key attribute can have.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ScalarType {
-    S,
-    N,
-    B,
-}
-
-impl ScalarType {
-    /// Parses `S`, `N` or `B`.
-    pub fn parse(text: &str) -> Option<ScalarType> {
-        match text {
-            "S" => Some(ScalarType::S),
-            "N" => Some(ScalarType::N),
-            "B" => Some(ScalarType::B),
-            _ => None,
-        }
-    }
-
-    /// The DynamoDB type descriptor.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ScalarType::S => "S",
-            ScalarType::N => "N",
-            ScalarType::B => "B",
-        }
-    }
-
-    fn matches(self, value: &AttributeValue) -> bool {
-        matches!(
-            (self, value),
-            (ScalarType::S, AttributeValue::S(_))
-                | (ScalarType::N, AttributeValue::N(_))
-                | (ScalarType::B, AttributeValue::B(_))
-        )
-    }
-}
 
 /// One key attribute: its name and scalar type.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,6 +8,8 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::ids::Seq;
+
 /// What a stream record carries besides the keys (StreamViewType).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum StreamViewType {
@@ -63,9 +65,9 @@ pub struct StreamState {
     /// When the stream was enabled, milliseconds since the Unix epoch.
     pub created_ms: u64,
     /// First change-log position of the stream in this region.
-    pub start_seq: u64,
+    pub start_seq: Seq,
     /// First change-log position no longer in the stream, once disabled.
-    pub end_seq: Option<u64>,
+    pub end_seq: Option<Seq>,
     /// Change-log positions one shard covers (fixed for the stream's life,
     /// so shard ids stay valid when the configuration changes).
     pub shard_span: u64,

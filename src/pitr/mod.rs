@@ -59,7 +59,7 @@ pub use restore::RestoreRequest;
 
 use crate::config::PitrConfig;
 use crate::engine::Engine;
-use crate::engine::pitr::PitrSettings;
+use crate::engine::PitrSettings;
 use crate::model::TableMeta;
 
 /// What DescribeContinuousBackups reports for a table.

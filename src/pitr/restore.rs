@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Pitr, PitrError};
 use crate::clock::Timestamp;
-use crate::engine::pitr::history_record;
+use crate::engine::history_record;
 use crate::engine::{EngineError, NewTable};
 use crate::model::TableMeta;
 use crate::model::table::BillingMode;

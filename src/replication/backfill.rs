@@ -10,7 +10,8 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::link::{LinkContext, pull_snapshot};
+use super::context::LinkContext;
+use super::link::pull_snapshot;
 
 /// How often to look for replicas to backfill besides commit notifications.
 const POLL: Duration = Duration::from_millis(500);

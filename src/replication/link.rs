@@ -6,18 +6,16 @@
 //! their acknowledgements, which the receiver sends only after committing.
 //! The same connection carries snapshot streams for backfilling replicas.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use tokio::sync::watch;
 use tokio::time::Instant;
 
+use super::context::LinkContext;
 use super::resync::{self, SNAPSHOT_CHUNK};
-use super::status::{OriginTimes, PeerStatus};
+use super::status::OriginTimes;
 use super::wire::{Frame, PROTOCOL_VERSION, frame_len, read_frame, write_frame};
-use crate::chaos::LinkControl;
 use crate::chaos::shaper::{Gate, Stamper};
-use crate::engine::{Engine, Origin};
+use crate::engine::Origin;
 
 /// Most changes in one batch.
 const BATCH_MAX: usize = 512;
@@ -26,33 +24,6 @@ const MAX_IN_FLIGHT: usize = 8;
 /// Batches read from the log and waiting for the simulated link conditions
 /// (delay, loss, partition) before they are written.
 const SHAPED_QUEUE: usize = 256;
-
-/// What both directions of a link need to know.
-pub struct LinkContext {
-    pub engine: Engine,
-    pub cluster: String,
-    pub region: String,
-    pub stop: watch::Receiver<bool>,
-    pub peers: Arc<PeerStatus>,
-    /// Simulated conditions of the links leaving this region.
-    pub links: Arc<LinkControl>,
-    /// Live connections by peer region, for backfill requests.
-    pub connections: Mutex<HashMap<String, quinn::Connection>>,
-}
-
-impl LinkContext {
-    /// Remembers the live connection to `peer`.
-    pub fn register(&self, peer: &str, conn: &quinn::Connection) {
-        let mut connections = self.connections.lock().unwrap_or_else(|e| e.into_inner());
-        connections.insert(peer.to_string(), conn.clone());
-    }
-
-    /// The live connection to `peer`, if there is one.
-    pub fn connection(&self, peer: &str) -> Option<quinn::Connection> {
-        let connections = self.connections.lock().unwrap_or_else(|e| e.into_inner());
-        connections.get(peer).filter(|c| c.close_reason().is_none()).cloned()
-    }
-}
 
 /// Ships this region's changes over a new stream of `conn` until the
 /// connection or the region stops.
@@ -82,12 +53,12 @@ pub async fn ship(ctx: Arc<LinkContext>, conn: quinn::Connection) -> anyhow::Res
     // resynchronised from a snapshot instead, and the log follows from the
     // position the snapshot holds. (`own_changes` refuses to skip over a
     // trimmed stretch, should a trim race this.)
-    ctx.peers.starts_after(&peer, from.saturating_sub(1));
+    ctx.peers.starts_after(&peer, from.prev());
     let (first_kept, _) = ctx.engine.change_log_bounds().await?;
     let known = ctx.engine.known_incarnation(peer.clone()).await?;
     let reborn = known.is_some_and(|known| known != incarnation);
     if from < first_kept || reborn {
-        from = resync::send(&ctx, &peer, &mut send, &mut recv).await? + 1;
+        from = resync::send(&ctx, &peer, &mut send, &mut recv).await?.next();
     }
     if known != Some(incarnation) {
         ctx.engine.remember_incarnation(peer.clone(), incarnation).await?;
@@ -132,7 +103,7 @@ pub async fn ship(ctx: Arc<LinkContext>, conn: quinn::Connection) -> anyhow::Res
                 }
                 continue;
             }
-            from = through + 1;
+            from = through.next();
             if changes.is_empty() {
                 continue;
             }
@@ -273,7 +244,7 @@ async fn receive_changes(
     };
     write_frame(&mut send, &start).await?;
     ctx.peers.connected(&peer, true);
-    tracing::info!(%peer, incarnation = origin.incarnation, from = applied + 1, "receiving changes");
+    tracing::info!(%peer, incarnation = origin.incarnation, from = %applied.next(), "receiving changes");
     let (pending_tx, mut pending_rx) = tokio::sync::mpsc::channel(APPLY_AHEAD);
     let queue = async {
         let mut expected = applied;

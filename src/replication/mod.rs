@@ -8,6 +8,7 @@
 //! disconnect or a restart of either side.
 
 pub mod backfill;
+pub mod context;
 pub mod link;
 pub mod resync;
 pub mod status;
@@ -25,7 +26,7 @@ use tracing::Instrument;
 use crate::chaos::LinkControl;
 use crate::config::RegionConfig;
 use crate::engine::Engine;
-use link::LinkContext;
+use context::LinkContext;
 use status::PeerStatus;
 use tls::RegionTls;
 

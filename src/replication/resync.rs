@@ -5,23 +5,24 @@
 
 use quinn::{RecvStream, SendStream};
 
-use super::link::LinkContext;
+use super::context::LinkContext;
 use super::wire::{Frame, read_frame, write_frame};
-use crate::engine::resync::ResyncPart;
+use crate::engine::ResyncPart;
 use crate::engine::{ApplyReport, Origin, Queued};
+use crate::ids::Seq;
 
 /// Records per snapshot frame.
 pub const SNAPSHOT_CHUNK: usize = 1024;
 
 /// Sends `peer` a resync snapshot on its shipping stream and waits for its
 /// acknowledgement; returns the log position shipping goes on after.
-pub async fn send(ctx: &LinkContext, peer: &str, send: &mut SendStream, recv: &mut RecvStream) -> anyhow::Result<u64> {
+pub async fn send(ctx: &LinkContext, peer: &str, send: &mut SendStream, recv: &mut RecvStream) -> anyhow::Result<Seq> {
     let mut parts = ctx.engine.resync_snapshot(peer.to_string(), SNAPSHOT_CHUNK);
     let (mut through, mut tables, mut records) = (None, 0, 0);
     while let Some(part) = parts.recv().await {
         let frame = match part? {
             ResyncPart::Start { through: position } => {
-                tracing::info!(region = %ctx.region, %peer, through = position, "resynchronising the peer from a snapshot");
+                tracing::info!(region = %ctx.region, %peer, through = %position, "resynchronising the peer from a snapshot");
                 through = Some(position);
                 Frame::ResyncV1 { through: position }
             }
@@ -44,7 +45,7 @@ pub async fn send(ctx: &LinkContext, peer: &str, send: &mut SendStream, recv: &m
         other => anyhow::bail!("expected the acknowledgement of a resync through {through}, got {other:?}"),
     }
     ctx.peers.resynced(peer, through);
-    tracing::info!(region = %ctx.region, %peer, through, tables, records, "peer resynchronised");
+    tracing::info!(region = %ctx.region, %peer, %through, tables, records, "peer resynchronised");
     Ok(through)
 }
 
@@ -55,10 +56,10 @@ pub async fn receive(
     ctx: &LinkContext,
     origin: &Origin,
     recv: &mut RecvStream,
-    expected: u64,
-    through: u64,
+    expected: Seq,
+    through: Seq,
 ) -> anyhow::Result<Queued<ApplyReport>> {
-    tracing::info!(region = %ctx.region, peer = %origin.region, through, "resynchronising from the peer's snapshot");
+    tracing::info!(region = %ctx.region, peer = %origin.region, %through, "resynchronising from the peer's snapshot");
     // The table the records that follow belong to; `None` skips them.
     let mut table: Option<String> = None;
     let mut adopted = Vec::new();
@@ -85,7 +86,7 @@ pub async fn receive(
         }
     }
     ctx.engine.finish_adopted(adopted).await?;
-    tracing::info!(region = %ctx.region, peer = %origin.region, through, merged, dropped_tables, "merged the peer's snapshot");
+    tracing::info!(region = %ctx.region, peer = %origin.region, %through, merged, dropped_tables, "merged the peer's snapshot");
     // The origin's log counts as applied through `through` once the
     // records are in: an empty batch that ends there.
     let end = ctx

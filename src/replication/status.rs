@@ -21,6 +21,7 @@ use serde::Serialize;
 
 use crate::engine::{ApplyReport, GroupTimes};
 use crate::histogram;
+use crate::ids::Seq;
 
 /// Lag samples kept per peer for percentiles: the latest changes, enough
 /// for several seconds at full load, so that a stall of a fraction of a
@@ -51,7 +52,7 @@ pub struct PeerState {
     /// Our changes the peer acknowledged.
     pub shipped: u64,
     /// Our log position the peer acknowledged (it has everything up to it).
-    pub acked_seq: u64,
+    pub acked_seq: Seq,
     /// Times the peer was resynchronised from a snapshot: it asked for
     /// changes our log no longer holds, or came back as a new incarnation
     /// (it lost its data).
@@ -262,7 +263,7 @@ impl PeerStatus {
 
     /// Records that `peer` acknowledged `count` more of our changes, up to
     /// our log position `seq`.
-    pub fn acked(&self, peer: &str, count: u64, seq: u64) {
+    pub fn acked(&self, peer: &str, count: u64, seq: Seq) {
         self.with(peer, |p| {
             p.shipped += count;
             p.acked_seq = p.acked_seq.max(seq);
@@ -271,13 +272,13 @@ impl PeerStatus {
 
     /// Records where a new link of the peer starts: it has our changes up
     /// to `seq`, and no more (a peer restored from an older copy goes back).
-    pub fn starts_after(&self, peer: &str, seq: u64) {
+    pub fn starts_after(&self, peer: &str, seq: Seq) {
         self.with(peer, |p| p.acked_seq = seq);
     }
 
     /// Records that the peer was resynchronised from a snapshot holding
     /// our log through `seq`, and acknowledged it.
-    pub fn resynced(&self, peer: &str, seq: u64) {
+    pub fn resynced(&self, peer: &str, seq: Seq) {
         self.with(peer, |p| {
             p.resyncs += 1;
             p.acked_seq = seq;

@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+use crate::ids::Seq;
 use crate::model::TableMeta;
 use crate::store::{Change, DroppedTable, ItemRecord};
 
@@ -36,13 +37,13 @@ pub enum Frame {
     },
     /// The receiver's answer to a hello: ship from this log sequence on;
     /// `region` names the receiver.
-    StartV1 { from_seq: u64, region: String },
+    StartV1 { from_seq: Seq, region: String },
     /// Changes the sender originated, in log order, and the last log
     /// sequence number the sender looked at (`through`). Protocol 4 and
     /// before; kept so later variants keep their numbers (see `BatchV2`).
-    BatchV1 { changes: Vec<(u64, Change)>, through: u64 },
+    BatchV1 { changes: Vec<(Seq, Change)>, through: Seq },
     /// The receiver applied (durably) everything through `seq`.
-    AckV1 { seq: u64 },
+    AckV1 { seq: Seq },
     /// The receiver refuses the stream, with a reason for the sender's log.
     RefuseV1 { reason: String },
     /// A new replica asks for a snapshot of a table (backfill).
@@ -63,15 +64,15 @@ pub enum Frame {
     /// a snapshot of every table the receiver replicates follows, holding
     /// everything the shipper's log holds through `through`, as
     /// `ResyncTableV1` frames each followed by its `SnapshotChunkV1`s.
-    ResyncV1 { through: u64 },
+    ResyncV1 { through: Seq },
     /// The description of the table whose records follow in the resync.
     ResyncTableV1 { meta: Box<TableMeta> },
     /// The resync is complete: the receiver records the shipper's log as
     /// applied through `through`, acknowledges it, and batches follow.
-    ResyncEndV1 { through: u64 },
+    ResyncEndV1 { through: Seq },
     /// `StartV1` with the incarnation of the receiver's data.
     StartV2 {
-        from_seq: u64,
+        from_seq: Seq,
         region: String,
         incarnation: u64,
     },
@@ -82,8 +83,8 @@ pub enum Frame {
     /// durable) at the origin, by the origin's wall clock in ns (0 when the
     /// origin no longer knows: see `engine::commit_times`).
     BatchV2 {
-        changes: Vec<(u64, Change)>,
-        through: u64,
+        changes: Vec<(Seq, Change)>,
+        through: Seq,
         committed_ns: Vec<u64>,
     },
 }
@@ -157,16 +158,19 @@ mod tests {
         };
         let mut buf = Vec::new();
         write_frame(&mut buf, &frame).await.unwrap();
-        write_frame(&mut buf, &Frame::AckV1 { seq: 9 }).await.unwrap();
+        write_frame(&mut buf, &Frame::AckV1 { seq: Seq(9) }).await.unwrap();
         let batch = Frame::BatchV2 {
             changes: Vec::new(),
-            through: 12,
+            through: Seq(12),
             committed_ns: vec![5, 0],
         };
         write_frame(&mut buf, &batch).await.unwrap();
         let mut reader = buf.as_slice();
         assert_eq!(read_frame(&mut reader).await.unwrap(), Some(frame));
-        assert_eq!(read_frame(&mut reader).await.unwrap(), Some(Frame::AckV1 { seq: 9 }));
+        assert_eq!(
+            read_frame(&mut reader).await.unwrap(),
+            Some(Frame::AckV1 { seq: Seq(9) })
+        );
         assert_eq!(read_frame(&mut reader).await.unwrap(), Some(batch));
         assert_eq!(read_frame(&mut reader).await.unwrap(), None);
         let huge = ((MAX_FRAME_BYTES + 1) as u32).to_be_bytes();

@@ -10,6 +10,7 @@ use super::{
     CONFLICTS, CURSORS, Change, ConflictRecord, DROPPED, DroppedTable, ITEMS, ItemRecord, LOG, META, StoreError,
     TABLES, applied_key, item_key, peer_incarnation_key, records,
 };
+use crate::ids::Seq;
 use crate::model::TableMeta;
 use crate::model::key::prefix_end;
 
@@ -112,20 +113,33 @@ impl ReadTables {
     }
 
     /// Sequence number of the last change-log entry (0 when empty).
-    pub fn last_seq(&self) -> Result<u64, StoreError> {
-        Ok(self.txn.open_table(LOG)?.last()?.map(|(k, _)| k.value()).unwrap_or(0))
+    pub fn last_seq(&self) -> Result<Seq, StoreError> {
+        Ok(Seq(self
+            .txn
+            .open_table(LOG)?
+            .last()?
+            .map(|(k, _)| k.value())
+            .unwrap_or(0)))
     }
 
     /// Sequence number of the first change-log entry still kept (0 when
     /// empty): the ones before it were trimmed.
-    pub fn first_seq(&self) -> Result<u64, StoreError> {
-        Ok(self.txn.open_table(LOG)?.first()?.map(|(k, _)| k.value()).unwrap_or(0))
+    pub fn first_seq(&self) -> Result<Seq, StoreError> {
+        Ok(Seq(self
+            .txn
+            .open_table(LOG)?
+            .first()?
+            .map(|(k, _)| k.value())
+            .unwrap_or(0)))
     }
 
     /// The last sequence number applied of the change log named `origin`.
-    pub fn applied(&self, origin: &str) -> Result<u64, StoreError> {
+    pub fn applied(&self, origin: &str) -> Result<Seq, StoreError> {
         let meta = self.txn.open_table(META)?;
-        Ok(meta.get(applied_key(origin).as_str())?.map(|v| v.value()).unwrap_or(0))
+        Ok(Seq(meta
+            .get(applied_key(origin).as_str())?
+            .map(|v| v.value())
+            .unwrap_or(0)))
     }
 
     /// The incarnation of `peer`'s data we last shipped to, if we have.
@@ -166,12 +180,12 @@ impl ReadTables {
     /// Change-log entries from sequence `from` (inclusive), in order.
     pub fn changes(
         &self,
-        from: u64,
-    ) -> Result<impl Iterator<Item = Result<(u64, Change), StoreError>> + use<>, StoreError> {
-        let range = self.txn.open_table(LOG)?.range(from..)?;
+        from: Seq,
+    ) -> Result<impl Iterator<Item = Result<(Seq, Change), StoreError>> + use<>, StoreError> {
+        let range = self.txn.open_table(LOG)?.range(from.get()..)?;
         Ok(range.map(|entry| {
             let (k, v) = entry?;
-            Ok((k.value(), records::decode::<Change>(v.value())?))
+            Ok((Seq(k.value()), records::decode::<Change>(v.value())?))
         }))
     }
 }

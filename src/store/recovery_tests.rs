@@ -2,6 +2,7 @@
 //! are what a crash leaves, and opening them must give back every group the
 //! store committed.
 
+use crate::ids::Seq;
 use std::path::Path;
 
 use redb::{ReadableDatabase, ReadableTable};
@@ -105,7 +106,7 @@ fn every_mutation(tables: &mut WriteTables<'_>, round: u64) -> Result<(), StoreE
         new: Some(&new),
         cause: ChangeCause::Client,
     }))?;
-    tables.set_applied("eu", round)?;
+    tables.set_applied("eu", Seq(round))?;
     tables.record_conflict(&ConflictRecord {
         table: name.clone(),
         key: b"a".to_vec(),
@@ -249,17 +250,17 @@ fn trimming_the_log_keeps_its_last_entry_and_numbering() {
         })
         .unwrap();
     // At most `max` at a time, and never the last entry.
-    let (removed, _) = store.write(|tables| tables.trim_log(u64::MAX, 3)).unwrap();
+    let (removed, _) = store.write(|tables| tables.trim_log(Seq::MAX, 3)).unwrap();
     assert_eq!(removed, 3);
-    let (removed, _) = store.write(|tables| tables.trim_log(u64::MAX, 100)).unwrap();
+    let (removed, _) = store.write(|tables| tables.trim_log(Seq::MAX, 100)).unwrap();
     assert_eq!(removed, 1);
     let read = store.read().unwrap();
-    assert_eq!((read.first_seq().unwrap(), read.last_seq().unwrap()), (5, 5));
+    assert_eq!((read.first_seq().unwrap(), read.last_seq().unwrap()), (Seq(5), Seq(5)));
     drop(read);
     let (seq, _) = store.write(change).unwrap();
-    assert_eq!(seq, 6, "a trimmed log goes on numbering where it was");
+    assert_eq!(seq, Seq(6), "a trimmed log goes on numbering where it was");
     // Nothing before `before` is left: nothing is removed.
-    let (removed, _) = store.write(|tables| tables.trim_log(5, 100)).unwrap();
+    let (removed, _) = store.write(|tables| tables.trim_log(Seq(5), 100)).unwrap();
     assert_eq!(removed, 0);
 }
 

@@ -10,6 +10,7 @@ use super::{
     CONFLICTS, CURSORS, DROPPED, INCARNATION, ITEMS, JOURNAL_LIMIT, LOG, META, NEXT_STORAGE_ID, StoreError, TABLES,
     applied_key, history, item_key, new_incarnation, peer_incarnation_key,
 };
+use crate::ids::Seq;
 use crate::model::TableMeta;
 
 /// The store's tables inside one write transaction.
@@ -139,16 +140,16 @@ impl WriteTables<'_> {
     }
 
     /// Appends a change given by reference (same bytes as `append_change`).
-    pub fn append_change_ref(&mut self, change: &records::ChangeRef<'_>) -> Result<u64, StoreError> {
+    pub fn append_change_ref(&mut self, change: &records::ChangeRef<'_>) -> Result<Seq, StoreError> {
         self.append_log_bytes(&records::encode(change))
     }
 
-    fn append_log_bytes(&mut self, bytes: &[u8]) -> Result<u64, StoreError> {
+    fn append_log_bytes(&mut self, bytes: &[u8]) -> Result<Seq, StoreError> {
         let seq = self.next_seq;
         self.log.insert(seq, bytes)?;
         self.journal.insert(TableId::Log, &seq.to_be_bytes(), bytes);
         self.next_seq += 1;
-        Ok(seq)
+        Ok(Seq(seq))
     }
 
     /// Removes every record of a table's storage id, and its PITR history.
@@ -162,19 +163,19 @@ impl WriteTables<'_> {
     }
 
     /// Sequence number of the last change-log entry (0 when empty).
-    pub fn last_seq(&self) -> u64 {
-        self.next_seq - 1
+    pub fn last_seq(&self) -> Seq {
+        Seq(self.next_seq - 1)
     }
 
     /// Removes change-log entries before `before`, at most `max` of them,
     /// and returns how many it removed. The last entry is always kept: the
     /// next sequence number is found from it, and numbers must never be
     /// used twice (peers and stream iterators hold them).
-    pub fn trim_log(&mut self, before: u64, max: u64) -> Result<u64, StoreError> {
+    pub fn trim_log(&mut self, before: Seq, max: u64) -> Result<u64, StoreError> {
         let Some(first) = self.log.first()?.map(|(k, _)| k.value()) else {
             return Ok(0);
         };
-        let end = before.min(self.last_seq()).min(first.saturating_add(max));
+        let end = before.min(self.last_seq()).get().min(first.saturating_add(max));
         if end <= first {
             return Ok(0);
         }
@@ -211,17 +212,17 @@ impl WriteTables<'_> {
     /// The last sequence number applied of the change log named `origin`
     /// (the engine names a region's log in one incarnation; see
     /// `engine::Origin`).
-    pub fn applied(&self, origin: &str) -> Result<u64, StoreError> {
-        Ok(self
+    pub fn applied(&self, origin: &str) -> Result<Seq, StoreError> {
+        Ok(Seq(self
             .meta
             .get(applied_key(origin).as_str())?
             .map(|v| v.value())
-            .unwrap_or(0))
+            .unwrap_or(0)))
     }
 
     /// Records that changes from `origin` are applied through `seq`.
-    pub fn set_applied(&mut self, origin: &str, seq: u64) -> Result<(), StoreError> {
-        self.set_meta(&applied_key(origin), seq)
+    pub fn set_applied(&mut self, origin: &str, seq: Seq) -> Result<(), StoreError> {
+        self.set_meta(&applied_key(origin), seq.get())
     }
 
     pub(super) fn set_meta(&mut self, name: &str, value: u64) -> Result<(), StoreError> {
@@ -280,7 +281,7 @@ impl WriteTables<'_> {
     }
 
     /// Appends a change-log entry and returns its sequence number.
-    pub fn append_change(&mut self, change: &Change) -> Result<u64, StoreError> {
+    pub fn append_change(&mut self, change: &Change) -> Result<Seq, StoreError> {
         self.append_log_bytes(&records::encode(change))
     }
 }

@@ -7,15 +7,17 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use crate::ids::Seq;
+
 /// What a shard iterator points at.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ShardIterator {
     pub table: String,
     pub label: String,
     /// First log position of the shard (identifies it in the stream).
-    pub shard_first: u64,
+    pub shard_first: Seq,
     /// Next log position to read.
-    pub position: u64,
+    pub position: Seq,
     /// When the token was issued, milliseconds since the Unix epoch.
     pub issued_ms: u64,
 }
@@ -49,8 +51,8 @@ impl ShardIterator {
         let iterator = ShardIterator {
             table: fields.next()?.to_string(),
             label: fields.next()?.to_string(),
-            shard_first: fields.next()?.parse().ok()?,
-            position: fields.next()?.parse().ok()?,
+            shard_first: Seq(fields.next()?.parse().ok()?),
+            position: Seq(fields.next()?.parse().ok()?),
             issued_ms: fields.next()?.parse().ok()?,
         };
         fields.next().is_none().then_some(iterator)
@@ -66,14 +68,14 @@ mod tests {
         let iterator = ShardIterator {
             table: "Orders".into(),
             label: "2026-11-23T11:35:09.123".into(),
-            shard_first: 7,
-            position: 1234,
+            shard_first: Seq(7),
+            position: Seq(1234),
             issued_ms: 1_700_000_000_000,
         };
         let token = iterator.encode();
         assert_eq!(ShardIterator::decode(&token), Some(iterator.clone()));
         let forged = ShardIterator {
-            position: 1,
+            position: Seq(1),
             ..iterator
         }
         .encode();

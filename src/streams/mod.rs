@@ -20,6 +20,7 @@ pub mod shards;
 
 use crate::config::StreamsConfig;
 use crate::engine::{Engine, EngineError};
+use crate::ids::Seq;
 use crate::model::TableMeta;
 use crate::model::table::ACCOUNT_ID;
 use crate::model::table_features::StreamState;
@@ -61,8 +62,8 @@ pub fn stream_arn(region: &str, table: &str, label: &str) -> String {
 pub enum IteratorStart {
     TrimHorizon,
     Latest,
-    AtSequence(u64),
-    AfterSequence(u64),
+    AtSequence(Seq),
+    AfterSequence(Seq),
 }
 
 /// A stream as DescribeStream reports it: its table, state and shards.
@@ -82,7 +83,7 @@ pub struct RecordsPage {
     pub meta: TableMeta,
     pub stream: StreamState,
     /// (log position, change), in log order.
-    pub changes: Vec<(u64, ItemChange)>,
+    pub changes: Vec<(Seq, ItemChange)>,
     /// NextShardIterator; `None` once a closed shard is read to its end.
     pub next: Option<String>,
 }
@@ -103,12 +104,12 @@ impl<'a> Streams<'a> {
         self.engine.hlc().now().unix_millis()
     }
 
-    fn last_seq(&self) -> u64 {
+    fn last_seq(&self) -> Seq {
         *self.engine.subscribe_commits().borrow()
     }
 
     /// The first log position still retained for `stream`.
-    async fn horizon(&self, stream: &StreamState) -> Result<u64, EngineError> {
+    async fn horizon(&self, stream: &StreamState) -> Result<Seq, EngineError> {
         let cutoff_ms = self.now_ms().saturating_sub(self.config.retention_secs * 1000);
         self.engine
             .first_seq_since(stream.start_seq, cutoff_ms.saturating_mul(1_000_000))
@@ -154,7 +155,7 @@ impl<'a> Streams<'a> {
     }
 
     /// The table and stream an ARN names, if the stream is still readable.
-    async fn resolve(&self, arn: &str) -> Result<(TableMeta, StreamState, u64), StreamsError> {
+    async fn resolve(&self, arn: &str) -> Result<(TableMeta, StreamState, Seq), StreamsError> {
         let not_found = || StreamsError::NotFound(format!("Requested resource not found: Stream: {arn} not found"));
         let prefix = format!("arn:aws:dynamodb:{}:{ACCOUNT_ID}:table/", self.engine.region());
         let (table, label) = arn
@@ -221,7 +222,7 @@ impl<'a> Streams<'a> {
         &self,
         meta: &TableMeta,
         stream: &StreamState,
-        horizon: u64,
+        horizon: Seq,
         id: &str,
     ) -> Result<Shard, StreamsError> {
         let last_seq = self.last_seq();
@@ -243,7 +244,7 @@ impl<'a> Streams<'a> {
         let (meta, stream, horizon) = self.resolve(arn).await?;
         let shard = self.find_shard(&meta, &stream, horizon, shard_id)?;
         let limit = shards::shard_limit(&stream, &shard);
-        let check = |seq: u64| {
+        let check = |seq: Seq| {
             if seq < shard.first || seq > limit {
                 return Err(StreamsError::Validation(format!(
                     "Invalid SequenceNumber: {} is not in shard {shard_id}",
@@ -267,7 +268,7 @@ impl<'a> Streams<'a> {
         Ok(self.token(&meta, &stream, &shard, position))
     }
 
-    fn token(&self, meta: &TableMeta, stream: &StreamState, shard: &Shard, position: u64) -> String {
+    fn token(&self, meta: &TableMeta, stream: &StreamState, shard: &Shard, position: Seq) -> String {
         ShardIterator {
             table: meta.name.clone(),
             label: stream.label.clone(),

@@ -1,0 +1,383 @@
+//! Table changes as typed commands, and the rules for table descriptions:
+//! what UpdateTable, UpdateTimeToLive, TagResource and UntagResource ask of
+//! a table (`TableUpdate`), validated and applied to its description with
+//! typed errors; where a stream starts and ends; and how a replicated
+//! description's stream is re-based on this region's log. Pure: no I/O, no
+//! async. `tables.rs` runs these inside the writer's group transaction.
+
+use std::collections::BTreeMap;
+
+use crate::clock::Timestamp;
+use crate::ids::Seq;
+use crate::model::TableMeta;
+use crate::model::table::{BillingMode, Replica, ReplicaStatus};
+use crate::model::table_features::{StreamState, StreamViewType, TtlSpec, stream_label};
+
+/// Most tags a table may carry.
+pub const MAX_TAGS: usize = 50;
+
+/// A stream to open: StreamSpecification with StreamEnabled = true.
+#[derive(Clone, Debug)]
+pub struct NewStream {
+    pub view_type: StreamViewType,
+    /// Change-log positions per shard (from the node's configuration).
+    pub shard_span: u64,
+}
+
+/// Where a table change lands in this region's log.
+#[derive(Clone, Debug)]
+pub struct ChangeContext {
+    /// Log position the table change itself will take.
+    pub next_seq: Seq,
+    /// The HLC time of the change.
+    pub now: Timestamp,
+}
+
+/// What an UpdateTable StreamSpecification asks for.
+#[derive(Clone, Debug)]
+pub enum StreamUpdate {
+    Enable(NewStream),
+    Disable,
+}
+
+/// One ReplicaUpdates entry of UpdateTable (global tables 2019.11.21).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReplicaUpdate {
+    /// Add a replica in this region (backfilled, CREATING until then).
+    Create(String),
+    /// Remove the replica in this region.
+    Delete(String),
+}
+
+/// Tags to add (replacing values of existing keys) and keys to remove.
+#[derive(Clone, Debug, Default)]
+pub struct TagUpdate {
+    pub add: BTreeMap<String, String>,
+    pub remove: Vec<String>,
+}
+
+/// A change to a table's description. Each part is optional; the parts
+/// given are validated and applied together, or not at all. Secondary
+/// index changes will be one more part.
+#[derive(Clone, Debug, Default)]
+pub struct TableUpdate {
+    pub billing: Option<BillingMode>,
+    pub stream: Option<StreamUpdate>,
+    pub replicas: Vec<ReplicaUpdate>,
+    /// UpdateTimeToLive: the attribute, and whether TTL is to be enabled.
+    pub ttl: Option<TtlSpec>,
+    pub tags: TagUpdate,
+}
+
+/// Why a `TableUpdate` cannot be applied. Each is a ValidationException in
+/// DynamoDB, with these messages.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TableUpdateError {
+    #[error("Table already has an enabled stream: TableName: {0}")]
+    StreamAlreadyEnabled(String),
+    #[error("Table already has no enabled stream: TableName: {0}")]
+    NoStreamToDisable(String),
+    #[error(
+        "Failed to create a the new replica of table with name: '{0}' because one or more replicas already existed as tables."
+    )]
+    ReplicaExists(String),
+    #[error("Update global table operation failed because one or more replicas were not part of the global table: {0}")]
+    NoSuchReplica(String),
+    #[error("Cannot delete the last replica of a table; use DeleteTable")]
+    LastReplica,
+    #[error("One or more parameter values were invalid: Too many tags")]
+    TooManyTags,
+    #[error("TimeToLive is active on a different AttributeName: current AttributeName is {0}")]
+    TtlOnOtherAttribute(String),
+    #[error("TimeToLive is already enabled")]
+    TtlAlreadyEnabled,
+    #[error("TimeToLive is already disabled")]
+    TtlAlreadyDisabled,
+}
+
+impl TableUpdate {
+    /// Applies every part to `meta`, the description as of the change at
+    /// `context`; on an error `meta` may be half changed and must be
+    /// dropped (the caller works on a copy).
+    pub fn apply(self, meta: &mut TableMeta, context: &ChangeContext) -> Result<(), TableUpdateError> {
+        if let Some(billing) = self.billing {
+            meta.billing = billing;
+        }
+        if let Some(stream) = self.stream {
+            apply_stream(meta, context, stream)?;
+        }
+        for replica in &self.replicas {
+            apply_replica(meta, replica)?;
+        }
+        if let Some(ttl) = self.ttl {
+            apply_ttl(meta, ttl)?;
+        }
+        apply_tags(meta, self.tags)
+    }
+}
+
+/// A stream can be enabled only when none is, and disabled only when one
+/// is (DynamoDB's rules; changing the view type takes both).
+fn apply_stream(meta: &mut TableMeta, context: &ChangeContext, update: StreamUpdate) -> Result<(), TableUpdateError> {
+    let enabled = meta.stream.as_ref().is_some_and(|s| s.enabled);
+    match update {
+        StreamUpdate::Enable(_) if enabled => Err(TableUpdateError::StreamAlreadyEnabled(meta.name.clone())),
+        StreamUpdate::Enable(spec) => {
+            meta.stream = Some(Box::new(stream_at(context, &spec, meta.stream.as_deref())));
+            Ok(())
+        }
+        StreamUpdate::Disable if !enabled => Err(TableUpdateError::NoStreamToDisable(meta.name.clone())),
+        StreamUpdate::Disable => {
+            if let Some(stream) = meta.stream.as_mut() {
+                stream.enabled = false;
+                stream.end_seq = Some(context.next_seq);
+            }
+            Ok(())
+        }
+    }
+}
+
+/// A new replica starts CREATING (backfilled by its region); the last
+/// replica cannot be removed (DeleteTable does that).
+fn apply_replica(meta: &mut TableMeta, update: &ReplicaUpdate) -> Result<(), TableUpdateError> {
+    match update {
+        ReplicaUpdate::Create(region) => {
+            if meta.replica(region).is_some() {
+                return Err(TableUpdateError::ReplicaExists(meta.name.clone()));
+            }
+            meta.replicas.push(Replica {
+                region: region.clone(),
+                status: ReplicaStatus::Creating,
+            });
+        }
+        ReplicaUpdate::Delete(region) => {
+            if meta.replica(region).is_none() {
+                return Err(TableUpdateError::NoSuchReplica(region.clone()));
+            }
+            if meta.replicas.len() == 1 {
+                return Err(TableUpdateError::LastReplica);
+            }
+            meta.replicas.retain(|r| &r.region != region);
+        }
+    }
+    Ok(())
+}
+
+/// TTL is turned on or off for one attribute at a time, and only when it
+/// changes something.
+fn apply_ttl(meta: &mut TableMeta, requested: TtlSpec) -> Result<(), TableUpdateError> {
+    match meta.ttl.as_ref().filter(|t| t.enabled) {
+        Some(current) if current.attribute != requested.attribute => {
+            return Err(TableUpdateError::TtlOnOtherAttribute(current.attribute.clone()));
+        }
+        Some(_) if requested.enabled => return Err(TableUpdateError::TtlAlreadyEnabled),
+        None if !requested.enabled => return Err(TableUpdateError::TtlAlreadyDisabled),
+        _ => {}
+    }
+    meta.ttl = Some(Box::new(requested));
+    Ok(())
+}
+
+fn apply_tags(meta: &mut TableMeta, tags: TagUpdate) -> Result<(), TableUpdateError> {
+    meta.tags.extend(tags.add);
+    for key in &tags.remove {
+        meta.tags.remove(key);
+    }
+    if meta.tags.len() > MAX_TAGS {
+        return Err(TableUpdateError::TooManyTags);
+    }
+    Ok(())
+}
+
+/// A new stream opened by the change at `context`; its label differs from
+/// the previous stream's even when both fall in the same millisecond.
+pub fn stream_at(context: &ChangeContext, spec: &NewStream, previous: Option<&StreamState>) -> StreamState {
+    let mut created_ms = context.now.unix_millis();
+    if let Some(previous) = previous
+        && previous.created_ms >= created_ms
+    {
+        created_ms = previous.created_ms + 1;
+    }
+    StreamState {
+        label: stream_label(created_ms),
+        view_type: spec.view_type,
+        enabled: true,
+        created_ms,
+        start_seq: context.next_seq,
+        end_seq: None,
+        shard_span: spec.shard_span.max(1),
+    }
+}
+
+/// Re-bases the stream of a replicated table description on this region's
+/// log, whose next position is `next_seq`: the same stream (label) keeps
+/// its local start; a new one starts at the next local position; a stream
+/// disabled elsewhere ends here now.
+pub fn localize_stream(next_seq: Seq, local: Option<&TableMeta>, meta: &mut TableMeta) {
+    let local = local.and_then(|m| m.stream.as_ref());
+    if let Some(remote) = meta.stream.as_mut() {
+        let (start, end) = match local {
+            Some(mine) if mine.label == remote.label => (mine.start_seq, mine.end_seq),
+            _ => (next_seq, None),
+        };
+        remote.start_seq = start;
+        remote.end_seq = if remote.enabled { None } else { end.or(Some(next_seq)) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context(next_seq: u64) -> ChangeContext {
+        ChangeContext {
+            next_seq: Seq(next_seq),
+            now: Timestamp {
+                wall_ns: 1_700_000_000_000_000_000,
+                logical: 0,
+            },
+        }
+    }
+
+    fn enable() -> StreamUpdate {
+        StreamUpdate::Enable(NewStream {
+            view_type: StreamViewType::NewImage,
+            shard_span: 10,
+        })
+    }
+
+    fn update(f: impl FnOnce(&mut TableUpdate)) -> TableUpdate {
+        let mut update = TableUpdate::default();
+        f(&mut update);
+        update
+    }
+
+    #[test]
+    fn streams_open_where_the_change_lands_and_close_there_once() {
+        let mut meta = TableMeta::sample("t", 1);
+        update(|u| u.stream = Some(enable()))
+            .apply(&mut meta, &context(7))
+            .unwrap();
+        let stream = meta.stream.clone().unwrap();
+        assert_eq!((stream.enabled, stream.start_seq, stream.end_seq), (true, Seq(7), None));
+        let again = update(|u| u.stream = Some(enable())).apply(&mut meta, &context(8));
+        assert_eq!(again, Err(TableUpdateError::StreamAlreadyEnabled("t".into())));
+
+        update(|u| u.stream = Some(StreamUpdate::Disable))
+            .apply(&mut meta, &context(9))
+            .unwrap();
+        assert_eq!(meta.stream.as_ref().unwrap().end_seq, Some(Seq(9)));
+        let again = update(|u| u.stream = Some(StreamUpdate::Disable)).apply(&mut meta, &context(10));
+        assert_eq!(again, Err(TableUpdateError::NoStreamToDisable("t".into())));
+
+        // A stream enabled again in the same millisecond gets a new label.
+        update(|u| u.stream = Some(enable()))
+            .apply(&mut meta, &context(11))
+            .unwrap();
+        assert_ne!(meta.stream.as_ref().unwrap().label, stream.label);
+    }
+
+    #[test]
+    fn replicas_are_added_creating_and_the_last_one_stays() {
+        let mut meta = TableMeta::sample("t", 1);
+        let here = "us-east-1".to_string();
+        meta.replicas = vec![Replica {
+            region: here.clone(),
+            status: ReplicaStatus::Active,
+        }];
+        let add = |region: &str| update(|u| u.replicas = vec![ReplicaUpdate::Create(region.into())]);
+        let remove = |region: &str| update(|u| u.replicas = vec![ReplicaUpdate::Delete(region.into())]);
+        add("eu-west-1").apply(&mut meta, &context(1)).unwrap();
+        assert_eq!(meta.replica("eu-west-1").unwrap().status, ReplicaStatus::Creating);
+        assert_eq!(
+            add("eu-west-1").apply(&mut meta, &context(2)),
+            Err(TableUpdateError::ReplicaExists("t".into()))
+        );
+        assert_eq!(
+            remove("ap-southeast-2").apply(&mut meta, &context(3)),
+            Err(TableUpdateError::NoSuchReplica("ap-southeast-2".into()))
+        );
+        remove("eu-west-1").apply(&mut meta, &context(4)).unwrap();
+        assert_eq!(
+            remove(&here).apply(&mut meta, &context(5)),
+            Err(TableUpdateError::LastReplica)
+        );
+        assert_eq!(meta.replicas.len(), 1);
+    }
+
+    #[test]
+    fn ttl_changes_only_when_it_changes_something() {
+        let mut meta = TableMeta::sample("t", 1);
+        let ttl = |attribute: &str, enabled: bool| {
+            update(|u| {
+                u.ttl = Some(TtlSpec {
+                    attribute: attribute.into(),
+                    enabled,
+                })
+            })
+        };
+        assert_eq!(
+            ttl("exp", false).apply(&mut meta, &context(1)),
+            Err(TableUpdateError::TtlAlreadyDisabled)
+        );
+        ttl("exp", true).apply(&mut meta, &context(2)).unwrap();
+        assert_eq!(
+            ttl("exp", true).apply(&mut meta, &context(3)),
+            Err(TableUpdateError::TtlAlreadyEnabled)
+        );
+        assert_eq!(
+            ttl("other", false).apply(&mut meta, &context(4)),
+            Err(TableUpdateError::TtlOnOtherAttribute("exp".into()))
+        );
+        ttl("exp", false).apply(&mut meta, &context(5)).unwrap();
+        assert!(!meta.ttl.unwrap().enabled);
+    }
+
+    #[test]
+    fn tags_are_added_removed_and_capped() {
+        let mut meta = TableMeta::sample("t", 1);
+        let add: BTreeMap<String, String> = (0..MAX_TAGS).map(|i| (format!("k{i}"), "v".into())).collect();
+        update(|u| u.tags.add = add).apply(&mut meta, &context(1)).unwrap();
+        let one_more = update(|u| u.tags.add = BTreeMap::from([("extra".into(), "v".into())]));
+        assert_eq!(
+            one_more.apply(&mut meta.clone(), &context(2)),
+            Err(TableUpdateError::TooManyTags)
+        );
+        update(|u| u.tags.remove = vec!["k0".into(), "absent".into()])
+            .apply(&mut meta, &context(3))
+            .unwrap();
+        assert_eq!(meta.tags.len(), MAX_TAGS - 1);
+    }
+
+    #[test]
+    fn a_replicated_stream_keeps_its_local_start_or_starts_here() {
+        let mut local = TableMeta::sample("t", 1);
+        update(|u| u.stream = Some(enable()))
+            .apply(&mut local, &context(5))
+            .unwrap();
+        let mut remote = local.clone();
+        remote.stream.as_mut().unwrap().start_seq = Seq(900);
+        localize_stream(Seq(20), Some(&local), &mut remote);
+        assert_eq!(
+            remote.stream.as_ref().unwrap().start_seq,
+            Seq(5),
+            "the same stream keeps its start"
+        );
+
+        let mut fresh = remote.clone();
+        localize_stream(Seq(20), None, &mut fresh);
+        assert_eq!(
+            fresh.stream.as_ref().unwrap().start_seq,
+            Seq(20),
+            "a new stream starts here"
+        );
+
+        remote.stream.as_mut().unwrap().enabled = false;
+        localize_stream(Seq(21), Some(&local), &mut remote);
+        assert_eq!(
+            remote.stream.as_ref().unwrap().end_seq,
+            Some(Seq(21)),
+            "disabled elsewhere ends here"
+        );
+    }
+}
