@@ -1,15 +1,6 @@
 //! The `meridian` command line: parses arguments and runs a subcommand.
 
 mod bench;
-mod bench_engine;
-mod bench_latency;
-mod bench_load;
-mod bench_pitr;
-mod bench_replication;
-mod bench_resync;
-mod bench_retention;
-mod bench_scan;
-mod bench_streams;
 mod control;
 mod drill;
 mod http;
