@@ -11,13 +11,14 @@ mod expressions;
 mod items;
 mod query;
 mod request;
+mod state;
 mod streams;
 mod tables;
 mod ttl;
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 use axum::Router;
 use axum::body::Body;
@@ -29,56 +30,9 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use tracing::Instrument;
 
-use crate::chaos::LinkControl;
-use crate::config::NodeConfig;
-use crate::engine::Engine;
-use crate::metrics::Metrics;
-use crate::replication::status::PeerStatus;
 use error::{ApiError, ErrorKind};
 use request::Request;
-
-/// What the HTTP handlers share.
-pub struct ApiState {
-    pub engine: Engine,
-    pub config: NodeConfig,
-    /// The address clients reach this region at (DescribeEndpoints).
-    pub endpoint: String,
-    /// Replication state, when the region has peers.
-    pub peers: Option<Arc<PeerStatus>>,
-    /// Every region of the topology (where replicas can be created).
-    pub regions: Vec<String>,
-    /// The region's metrics.
-    pub metrics: Arc<Metrics>,
-    /// Simulated conditions of the links leaving this region, when it has peers.
-    pub links: Option<Arc<LinkControl>>,
-    /// Point-in-time recovery, backups and exports (set by `Node`).
-    pub pitr: Option<crate::pitr::Pitr>,
-    /// What the TTL sweeper has done, when one runs (for `/status`).
-    pub ttl: Option<Arc<crate::ttl::SweeperStatus>>,
-    pub trimmer: Option<Arc<crate::retention::TrimmerStatus>>,
-    requests: AtomicU64,
-}
-
-impl ApiState {
-    /// State for serving `engine` with `config`.
-    pub fn new(engine: Engine, config: NodeConfig, endpoint: String) -> ApiState {
-        let regions = vec![engine.region().to_string()];
-        let metrics = Arc::new(Metrics::new(engine.clone(), None));
-        ApiState {
-            engine,
-            config,
-            endpoint,
-            peers: None,
-            regions,
-            metrics,
-            links: None,
-            pitr: None,
-            ttl: None,
-            trimmer: None,
-            requests: AtomicU64::new(0),
-        }
-    }
-}
+pub use state::ApiState;
 
 /// Declares the operations once, as `Variant => Service "WireName"`: the
 /// `Operation` enum, its wire names, its `X-Amz-Target` parsing and the list
