@@ -12,7 +12,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use super::ApiState;
+use super::state::ApiState;
 use crate::chaos::LinkPatch;
 use crate::model::item_to_json;
 

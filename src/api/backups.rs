@@ -9,9 +9,9 @@ use axum::Json;
 use axum::extract::State;
 use serde_json::{Value, json};
 
-use super::ApiState;
 use super::error::ApiError;
 use super::request::{Request, validate_table_name};
+use super::state::ApiState;
 use super::tables::describe;
 use crate::model::TableMeta;
 use crate::model::table::{ACCOUNT_ID, BillingMode};

@@ -6,14 +6,17 @@
 use serde_json::{Value, json};
 
 use super::error::ApiError;
-use super::request::Request;
+use super::request::{Request, modes};
 
-/// How much capacity detail a request asked for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CapacityDetail {
-    None,
-    Total,
-    Indexes,
+modes! {
+    /// How much capacity detail a request asked for (ReturnConsumedCapacity).
+    #[derive(Default)]
+    pub enum CapacityDetail = "ReturnConsumedCapacity" {
+        Indexes => "INDEXES",
+        Total => "TOTAL",
+        #[default]
+        None => "NONE",
+    }
 }
 
 /// Read or write capacity.
@@ -24,18 +27,9 @@ pub enum CapacityKind {
 }
 
 impl CapacityDetail {
-    /// Parses ReturnConsumedCapacity.
+    /// Parses ReturnConsumedCapacity; absent is NONE.
     pub fn from_request(req: &Request) -> Result<CapacityDetail, ApiError> {
-        Ok(
-            match req
-                .opt_enum("ReturnConsumedCapacity", &["INDEXES", "TOTAL", "NONE"])?
-                .as_deref()
-            {
-                Some("TOTAL") => CapacityDetail::Total,
-                Some("INDEXES") => CapacityDetail::Indexes,
-                _ => CapacityDetail::None,
-            },
-        )
+        req.mode()
     }
 
     /// The ConsumedCapacity object for `units` on `table`, if asked for.
@@ -71,6 +65,30 @@ pub fn read_units(bytes: usize, consistent: bool) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn detail(body: serde_json::Value) -> Result<CapacityDetail, ApiError> {
+        CapacityDetail::from_request(&Request::parse(body.to_string().as_bytes()).expect("a JSON object"))
+    }
+
+    #[test]
+    fn return_consumed_capacity_parses_once_into_its_detail() {
+        let cases = [
+            ("INDEXES", CapacityDetail::Indexes),
+            ("TOTAL", CapacityDetail::Total),
+            ("NONE", CapacityDetail::None),
+        ];
+        for (name, value) in cases {
+            assert_eq!(detail(json!({ "ReturnConsumedCapacity": name })).unwrap(), value);
+        }
+        assert_eq!(detail(json!({})).unwrap(), CapacityDetail::None);
+        let error = detail(json!({ "ReturnConsumedCapacity": "ALL" })).unwrap_err();
+        assert_eq!(
+            error.message,
+            "1 validation error detected: Value 'ALL' at 'returnConsumedCapacity' failed to satisfy \
+             constraint: Member must satisfy enum value set: [INDEXES, TOTAL, NONE]"
+        );
+        assert_eq!(CapacityDetail::None.report("t", 1.0, CapacityKind::Read), None);
+    }
 
     #[test]
     fn arithmetic_matches_dynamodb() {

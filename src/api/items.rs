@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 use super::capacity::{CapacityDetail, CapacityKind, read_units, write_units};
 use super::error::ApiError;
 use super::expressions::{CONDITIONAL_WRITE, Expressions, Projection, READ, UPDATE};
-use super::request::{Request, validate_table_name};
+use super::request::{Request, modes, validate_table_name};
 use crate::engine::{Engine, ItemOp, ItemWrite, WriteOutcome};
 use crate::model::key::encode_primary_key;
 use crate::model::{Item, item_from_json, item_into_json, item_size, item_to_json};
@@ -21,13 +21,32 @@ const MAX_BATCH_WRITES: usize = 25;
 /// UnprocessedKeys.
 const MAX_BATCH_GET_BYTES: usize = 16 * 1024 * 1024;
 
+modes! {
+    /// What a write returns of the item (ReturnValues).
+    #[derive(Default)]
+    pub enum ReturnValues = "ReturnValues" {
+        #[default]
+        None => "NONE",
+        AllOld => "ALL_OLD",
+        UpdatedOld => "UPDATED_OLD",
+        AllNew => "ALL_NEW",
+        UpdatedNew => "UPDATED_NEW",
+    }
+
+    /// What a write whose condition fails returns of the item
+    /// (ReturnValuesOnConditionCheckFailure).
+    #[derive(Default)]
+    pub enum ReturnOnFailure = "ReturnValuesOnConditionCheckFailure" {
+        AllOld => "ALL_OLD",
+        #[default]
+        None => "NONE",
+    }
+}
+
 /// ReturnValues, checked against what the operation allows.
-fn return_values(req: &Request, allowed: &[&str]) -> Result<String, ApiError> {
-    let all = ["NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"];
-    let value = req
-        .opt_enum("ReturnValues", &all)?
-        .unwrap_or_else(|| "NONE".to_string());
-    if !allowed.contains(&value.as_str()) {
+fn return_values(req: &Request, allowed: &[ReturnValues]) -> Result<ReturnValues, ApiError> {
+    let value = req.mode()?;
+    if !allowed.contains(&value) {
         return Err(ApiError::validation("Return values set to invalid value"));
     }
     Ok(value)
@@ -35,10 +54,7 @@ fn return_values(req: &Request, allowed: &[&str]) -> Result<String, ApiError> {
 
 /// ReturnValuesOnConditionCheckFailure = ALL_OLD?
 fn return_on_failure(req: &Request) -> Result<bool, ApiError> {
-    Ok(req
-        .opt_enum("ReturnValuesOnConditionCheckFailure", &["ALL_OLD", "NONE"])?
-        .as_deref()
-        == Some("ALL_OLD"))
+    Ok(req.mode::<ReturnOnFailure>()? == ReturnOnFailure::AllOld)
 }
 
 fn write_response(table: &str, outcome: &WriteOutcome, attributes: Option<Item>, capacity: CapacityDetail) -> Value {
@@ -56,7 +72,7 @@ fn write_response(table: &str, outcome: &WriteOutcome, attributes: Option<Item>,
 /// condition, returning the old item on ALL_OLD.
 async fn conditional_write(engine: &Engine, req: Request, op: ItemOp) -> Result<Value, ApiError> {
     let table = req.table_name()?;
-    let returns = return_values(&req, &["NONE", "ALL_OLD"])?;
+    let returns = return_values(&req, &[ReturnValues::None, ReturnValues::AllOld])?;
     let capacity = CapacityDetail::from_request(&req)?;
     let mut expressions = Expressions::new(&req, &CONDITIONAL_WRITE)?;
     let condition = expressions.write_condition(&req)?;
@@ -67,10 +83,9 @@ async fn conditional_write(engine: &Engine, req: Request, op: ItemOp) -> Result<
         return_item_on_condition_failure: return_on_failure(&req)?,
     };
     let outcome = engine.write_item(table.clone(), write).await?;
-    let attributes = if returns == "ALL_OLD" {
-        outcome.old.clone()
-    } else {
-        None
+    let attributes = match returns {
+        ReturnValues::AllOld => outcome.old.clone(),
+        _ => None,
     };
     Ok(write_response(&table, &outcome, attributes, capacity))
 }
@@ -94,7 +109,7 @@ pub async fn handle_delete_item(engine: &Engine, mut req: Request) -> Result<Val
 pub async fn handle_update_item(engine: &Engine, mut req: Request) -> Result<Value, ApiError> {
     let table = req.table_name()?;
     let key = req.item("Key")?;
-    let returns = return_values(&req, &["NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"])?;
+    let returns = req.mode::<ReturnValues>()?;
     let capacity = CapacityDetail::from_request(&req)?;
     let mut expressions = Expressions::new(&req, &UPDATE)?;
     let (mutator, updated) = expressions.update(&req)?;
@@ -107,12 +122,12 @@ pub async fn handle_update_item(engine: &Engine, mut req: Request) -> Result<Val
         return_item_on_condition_failure: return_on_failure(&req)?,
     };
     let outcome = engine.write_item(table.clone(), write).await?;
-    let attributes = match returns.as_str() {
-        "ALL_OLD" => outcome.old.clone(),
-        "ALL_NEW" => outcome.new.clone(),
-        "UPDATED_OLD" => outcome.old.as_ref().map(|i| updated.apply(i)),
-        "UPDATED_NEW" => outcome.new.as_ref().map(|i| updated.apply(i)),
-        _ => None,
+    let attributes = match returns {
+        ReturnValues::None => None,
+        ReturnValues::AllOld => outcome.old.clone(),
+        ReturnValues::AllNew => outcome.new.clone(),
+        ReturnValues::UpdatedOld => outcome.old.as_ref().map(|i| updated.apply(i)),
+        ReturnValues::UpdatedNew => outcome.new.as_ref().map(|i| updated.apply(i)),
     };
     Ok(write_response(&table, &outcome, attributes, capacity))
 }
@@ -334,4 +349,75 @@ pub async fn handle_batch_write_item(engine: &Engine, req: Request) -> Result<Va
         body["ConsumedCapacity"] = Value::Array(reports);
     }
     Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::api::error::ErrorKind;
+
+    fn request(body: Value) -> Request {
+        Request::parse(body.to_string().as_bytes()).expect("a JSON object")
+    }
+
+    #[test]
+    fn return_values_parse_to_their_variants() {
+        let cases = [
+            ("NONE", ReturnValues::None),
+            ("ALL_OLD", ReturnValues::AllOld),
+            ("UPDATED_OLD", ReturnValues::UpdatedOld),
+            ("ALL_NEW", ReturnValues::AllNew),
+            ("UPDATED_NEW", ReturnValues::UpdatedNew),
+        ];
+        for (name, value) in cases {
+            assert_eq!(
+                request(json!({ "ReturnValues": name })).mode::<ReturnValues>().unwrap(),
+                value
+            );
+        }
+        assert_eq!(request(json!({})).mode::<ReturnValues>().unwrap(), ReturnValues::None);
+    }
+
+    #[test]
+    fn an_unknown_return_values_is_dynamodbs_enum_error() {
+        let error = request(json!({ "ReturnValues": "ALL" }))
+            .mode::<ReturnValues>()
+            .unwrap_err();
+        assert_eq!(error.kind, ErrorKind::Validation);
+        assert_eq!(
+            error.message,
+            "1 validation error detected: Value 'ALL' at 'returnValues' failed to satisfy constraint: \
+             Member must satisfy enum value set: [NONE, ALL_OLD, UPDATED_OLD, ALL_NEW, UPDATED_NEW]"
+        );
+    }
+
+    #[test]
+    fn put_and_delete_allow_only_none_and_all_old() {
+        let allowed = [ReturnValues::None, ReturnValues::AllOld];
+        for name in ["NONE", "ALL_OLD"] {
+            assert!(return_values(&request(json!({ "ReturnValues": name })), &allowed).is_ok());
+        }
+        for name in ["UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"] {
+            let error = return_values(&request(json!({ "ReturnValues": name })), &allowed).unwrap_err();
+            assert_eq!(error.kind, ErrorKind::Validation);
+            assert_eq!(error.message, "Return values set to invalid value", "{name}");
+        }
+    }
+
+    #[test]
+    fn return_on_failure_is_all_old_or_none() {
+        let on_failure = |body| return_on_failure(&request(body));
+        let asks = |body| on_failure(body).unwrap();
+        assert!(asks(json!({ "ReturnValuesOnConditionCheckFailure": "ALL_OLD" })));
+        assert!(!asks(json!({ "ReturnValuesOnConditionCheckFailure": "NONE" })));
+        assert!(!asks(json!({})));
+        let error = on_failure(json!({ "ReturnValuesOnConditionCheckFailure": "ALL_NEW" })).unwrap_err();
+        assert_eq!(
+            error.message,
+            "1 validation error detected: Value 'ALL_NEW' at 'returnValuesOnConditionCheckFailure' failed \
+             to satisfy constraint: Member must satisfy enum value set: [ALL_OLD, NONE]"
+        );
+    }
 }

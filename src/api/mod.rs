@@ -11,13 +11,14 @@ mod expressions;
 mod items;
 mod query;
 mod request;
+mod state;
 mod streams;
 mod tables;
 mod ttl;
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 use axum::Router;
 use axum::body::Body;
@@ -29,183 +30,117 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use tracing::Instrument;
 
-use crate::chaos::LinkControl;
-use crate::config::NodeConfig;
-use crate::engine::Engine;
-use crate::metrics::Metrics;
-use crate::replication::status::PeerStatus;
 use error::{ApiError, ErrorKind};
 use request::Request;
+pub use state::ApiState;
 
-/// What the HTTP handlers share.
-pub struct ApiState {
-    pub engine: Engine,
-    pub config: NodeConfig,
-    /// The address clients reach this region at (DescribeEndpoints).
-    pub endpoint: String,
-    /// Replication state, when the region has peers.
-    pub peers: Option<Arc<PeerStatus>>,
-    /// Every region of the topology (where replicas can be created).
-    pub regions: Vec<String>,
-    /// The region's metrics.
-    pub metrics: Arc<Metrics>,
-    /// Simulated conditions of the links leaving this region, when it has peers.
-    pub links: Option<Arc<LinkControl>>,
-    /// Point-in-time recovery, backups and exports (set by `Node`).
-    pub pitr: Option<crate::pitr::Pitr>,
-    /// What the TTL sweeper has done, when one runs (for `/status`).
-    pub ttl: Option<Arc<crate::ttl::SweeperStatus>>,
-    pub trimmer: Option<Arc<crate::retention::TrimmerStatus>>,
-    requests: AtomicU64,
-}
-
-impl ApiState {
-    /// State for serving `engine` with `config`.
-    pub fn new(engine: Engine, config: NodeConfig, endpoint: String) -> ApiState {
-        let regions = vec![engine.region().to_string()];
-        let metrics = Arc::new(Metrics::new(engine.clone(), None));
-        ApiState {
-            engine,
-            config,
-            endpoint,
-            peers: None,
-            regions,
-            metrics,
-            links: None,
-            pitr: None,
-            ttl: None,
-            trimmer: None,
-            requests: AtomicU64::new(0),
+/// Declares the operations once, as `Variant => Service "WireName"`: the
+/// `Operation` enum, its wire names, its `X-Amz-Target` parsing and the list
+/// of all of them come from this one list, and `dispatch` matches every
+/// variant, so an operation listed without a handler does not compile.
+macro_rules! operations {
+    ($($variant:ident => $service:ident $wire:literal,)+) => {
+        /// Every DynamoDB operation Meridian answers.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Operation {
+            $(
+                #[doc = concat!("`", $wire, "`.")]
+                $variant,
+            )+
         }
-    }
+
+        impl Operation {
+            /// Every operation, in the order they are declared.
+            pub const ALL: &'static [Operation] = &[$(Operation::$variant,)+];
+
+            /// The operation's name as DynamoDB spells it.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Operation::$variant => $wire,)+
+                }
+            }
+
+            /// The API the operation belongs to (its `X-Amz-Target` prefix).
+            pub fn service(self) -> Service {
+                match self {
+                    $(Operation::$variant => Service::$service,)+
+                }
+            }
+
+            /// Parses an `X-Amz-Target` header value: the service's prefix,
+            /// a dot, and the name of one of that service's operations.
+            pub fn from_target(target: &str) -> Option<Operation> {
+                let (prefix, name) = target.split_once('.')?;
+                let service = Service::from_prefix(prefix)?;
+                match (service, name) {
+                    $((Service::$service, $wire) => Some(Operation::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+    };
 }
 
-/// Every DynamoDB operation Meridian answers.
+/// The APIs a region answers, each with its own `X-Amz-Target` prefix.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Operation {
-    CreateTable,
-    DescribeTable,
-    ListTables,
-    DeleteTable,
-    UpdateTable,
-    DescribeEndpoints,
-    TagResource,
-    UntagResource,
-    ListTagsOfResource,
-    PutItem,
-    GetItem,
-    DeleteItem,
-    UpdateItem,
-    BatchGetItem,
-    BatchWriteItem,
-    Query,
-    Scan,
-    UpdateContinuousBackups,
-    DescribeContinuousBackups,
-    RestoreTableToPointInTime,
-    CreateBackup,
-    DescribeBackup,
-    ListBackups,
-    DeleteBackup,
-    RestoreTableFromBackup,
-    ExportTableToPointInTime,
-    DescribeExport,
-    ListExports,
-    UpdateTimeToLive,
-    DescribeTimeToLive,
-    ListStreams,
-    DescribeStream,
-    GetShardIterator,
-    GetRecords,
+pub enum Service {
+    /// DynamoDB itself: `DynamoDB_20120810.*`.
+    Dynamo,
+    /// DynamoDB Streams: `DynamoDBStreams_20120810.*`.
+    Streams,
 }
 
-impl Operation {
-    /// The operation's name as DynamoDB spells it.
-    pub fn name(self) -> &'static str {
+impl Service {
+    /// The `X-Amz-Target` prefix, without the dot.
+    pub fn prefix(self) -> &'static str {
         match self {
-            Operation::CreateTable => "CreateTable",
-            Operation::DescribeTable => "DescribeTable",
-            Operation::ListTables => "ListTables",
-            Operation::DeleteTable => "DeleteTable",
-            Operation::UpdateTable => "UpdateTable",
-            Operation::DescribeEndpoints => "DescribeEndpoints",
-            Operation::TagResource => "TagResource",
-            Operation::UntagResource => "UntagResource",
-            Operation::ListTagsOfResource => "ListTagsOfResource",
-            Operation::PutItem => "PutItem",
-            Operation::GetItem => "GetItem",
-            Operation::DeleteItem => "DeleteItem",
-            Operation::UpdateItem => "UpdateItem",
-            Operation::BatchGetItem => "BatchGetItem",
-            Operation::BatchWriteItem => "BatchWriteItem",
-            Operation::Query => "Query",
-            Operation::Scan => "Scan",
-            Operation::UpdateContinuousBackups => "UpdateContinuousBackups",
-            Operation::DescribeContinuousBackups => "DescribeContinuousBackups",
-            Operation::RestoreTableToPointInTime => "RestoreTableToPointInTime",
-            Operation::CreateBackup => "CreateBackup",
-            Operation::DescribeBackup => "DescribeBackup",
-            Operation::ListBackups => "ListBackups",
-            Operation::DeleteBackup => "DeleteBackup",
-            Operation::RestoreTableFromBackup => "RestoreTableFromBackup",
-            Operation::ExportTableToPointInTime => "ExportTableToPointInTime",
-            Operation::DescribeExport => "DescribeExport",
-            Operation::ListExports => "ListExports",
-            Operation::UpdateTimeToLive => "UpdateTimeToLive",
-            Operation::DescribeTimeToLive => "DescribeTimeToLive",
-            Operation::ListStreams => "ListStreams",
-            Operation::DescribeStream => "DescribeStream",
-            Operation::GetShardIterator => "GetShardIterator",
-            Operation::GetRecords => "GetRecords",
+            Service::Dynamo => "DynamoDB_20120810",
+            Service::Streams => "DynamoDBStreams_20120810",
         }
     }
 
-    /// Parses an `X-Amz-Target` header value.
-    pub fn from_target(target: &str) -> Option<Operation> {
-        if let Some(name) = target.strip_prefix("DynamoDBStreams_20120810.") {
-            return match name {
-                "ListStreams" => Some(Operation::ListStreams),
-                "DescribeStream" => Some(Operation::DescribeStream),
-                "GetShardIterator" => Some(Operation::GetShardIterator),
-                "GetRecords" => Some(Operation::GetRecords),
-                _ => None,
-            };
-        }
-        let name = target.strip_prefix("DynamoDB_20120810.")?;
-        Some(match name {
-            "CreateTable" => Operation::CreateTable,
-            "DescribeTable" => Operation::DescribeTable,
-            "ListTables" => Operation::ListTables,
-            "DeleteTable" => Operation::DeleteTable,
-            "UpdateTable" => Operation::UpdateTable,
-            "DescribeEndpoints" => Operation::DescribeEndpoints,
-            "TagResource" => Operation::TagResource,
-            "UntagResource" => Operation::UntagResource,
-            "ListTagsOfResource" => Operation::ListTagsOfResource,
-            "PutItem" => Operation::PutItem,
-            "GetItem" => Operation::GetItem,
-            "DeleteItem" => Operation::DeleteItem,
-            "UpdateItem" => Operation::UpdateItem,
-            "BatchGetItem" => Operation::BatchGetItem,
-            "BatchWriteItem" => Operation::BatchWriteItem,
-            "Query" => Operation::Query,
-            "Scan" => Operation::Scan,
-            "UpdateContinuousBackups" => Operation::UpdateContinuousBackups,
-            "DescribeContinuousBackups" => Operation::DescribeContinuousBackups,
-            "RestoreTableToPointInTime" => Operation::RestoreTableToPointInTime,
-            "CreateBackup" => Operation::CreateBackup,
-            "DescribeBackup" => Operation::DescribeBackup,
-            "ListBackups" => Operation::ListBackups,
-            "DeleteBackup" => Operation::DeleteBackup,
-            "RestoreTableFromBackup" => Operation::RestoreTableFromBackup,
-            "ExportTableToPointInTime" => Operation::ExportTableToPointInTime,
-            "DescribeExport" => Operation::DescribeExport,
-            "ListExports" => Operation::ListExports,
-            "UpdateTimeToLive" => Operation::UpdateTimeToLive,
-            "DescribeTimeToLive" => Operation::DescribeTimeToLive,
-            _ => return None,
-        })
+    fn from_prefix(prefix: &str) -> Option<Service> {
+        [Service::Dynamo, Service::Streams]
+            .into_iter()
+            .find(|s| s.prefix() == prefix)
     }
+}
+
+operations! {
+    CreateTable => Dynamo "CreateTable",
+    DescribeTable => Dynamo "DescribeTable",
+    ListTables => Dynamo "ListTables",
+    DeleteTable => Dynamo "DeleteTable",
+    UpdateTable => Dynamo "UpdateTable",
+    DescribeEndpoints => Dynamo "DescribeEndpoints",
+    TagResource => Dynamo "TagResource",
+    UntagResource => Dynamo "UntagResource",
+    ListTagsOfResource => Dynamo "ListTagsOfResource",
+    PutItem => Dynamo "PutItem",
+    GetItem => Dynamo "GetItem",
+    DeleteItem => Dynamo "DeleteItem",
+    UpdateItem => Dynamo "UpdateItem",
+    BatchGetItem => Dynamo "BatchGetItem",
+    BatchWriteItem => Dynamo "BatchWriteItem",
+    Query => Dynamo "Query",
+    Scan => Dynamo "Scan",
+    UpdateContinuousBackups => Dynamo "UpdateContinuousBackups",
+    DescribeContinuousBackups => Dynamo "DescribeContinuousBackups",
+    RestoreTableToPointInTime => Dynamo "RestoreTableToPointInTime",
+    CreateBackup => Dynamo "CreateBackup",
+    DescribeBackup => Dynamo "DescribeBackup",
+    ListBackups => Dynamo "ListBackups",
+    DeleteBackup => Dynamo "DeleteBackup",
+    RestoreTableFromBackup => Dynamo "RestoreTableFromBackup",
+    ExportTableToPointInTime => Dynamo "ExportTableToPointInTime",
+    DescribeExport => Dynamo "DescribeExport",
+    ListExports => Dynamo "ListExports",
+    UpdateTimeToLive => Dynamo "UpdateTimeToLive",
+    DescribeTimeToLive => Dynamo "DescribeTimeToLive",
+    ListStreams => Streams "ListStreams",
+    DescribeStream => Streams "DescribeStream",
+    GetShardIterator => Streams "GetShardIterator",
+    GetRecords => Streams "GetRecords",
 }
 
 /// The router for one region's API.
@@ -284,8 +219,11 @@ async fn handle_operation(state: &ApiState, operation: Operation, body: Body) ->
     dispatch(state, operation, request).instrument(span).await
 }
 
+/// Every operation to its handler. No arm is a wildcard: an operation
+/// added to `operations!` without a handler here is a compile error.
 async fn dispatch(state: &ApiState, operation: Operation, req: Request) -> Result<Value, ApiError> {
     let engine = &state.engine;
+    let stream_config = &state.config.streams;
     match operation {
         Operation::CreateTable => tables::handle_create_table(engine, &state.config, req).await,
         Operation::DescribeTable => tables::handle_describe_table(engine, req).await,
@@ -304,41 +242,35 @@ async fn dispatch(state: &ApiState, operation: Operation, req: Request) -> Resul
         Operation::BatchWriteItem => items::handle_batch_write_item(engine, req).await,
         Operation::Query => query::handle_query(engine, req).await,
         Operation::Scan => query::handle_scan(engine, req).await,
+        Operation::UpdateContinuousBackups => backups::handle_update_continuous_backups(pitr(state)?, req).await,
+        Operation::DescribeContinuousBackups => backups::handle_describe_continuous_backups(pitr(state)?, req).await,
+        Operation::RestoreTableToPointInTime => backups::handle_restore_to_point_in_time(pitr(state)?, req).await,
+        Operation::CreateBackup => backups::handle_create_backup(pitr(state)?, req).await,
+        Operation::DescribeBackup => backups::handle_describe_backup(pitr(state)?, req).await,
+        Operation::ListBackups => backups::handle_list_backups(pitr(state)?, req).await,
+        Operation::DeleteBackup => backups::handle_delete_backup(pitr(state)?, req).await,
+        Operation::RestoreTableFromBackup => backups::handle_restore_from_backup(pitr(state)?, req).await,
+        Operation::ExportTableToPointInTime => exports::handle_export(pitr(state)?, req).await,
+        Operation::DescribeExport => exports::handle_describe_export(pitr(state)?, req).await,
+        Operation::ListExports => exports::handle_list_exports(pitr(state)?, req).await,
         Operation::UpdateTimeToLive => ttl::handle_update_time_to_live(engine, req).await,
         Operation::DescribeTimeToLive => ttl::handle_describe_time_to_live(engine, req).await,
-        Operation::ListStreams => streams::handle_list_streams(engine, &state.config.streams, req).await,
-        Operation::DescribeStream => streams::handle_describe_stream(engine, &state.config.streams, req).await,
-        Operation::GetShardIterator => streams::handle_get_shard_iterator(engine, &state.config.streams, req).await,
-        Operation::GetRecords => streams::handle_get_records(engine, &state.config.streams, req).await,
-        _ => dispatch_pitr(state, operation, req).await,
+        Operation::ListStreams => streams::handle_list_streams(engine, stream_config, req).await,
+        Operation::DescribeStream => streams::handle_describe_stream(engine, stream_config, req).await,
+        Operation::GetShardIterator => streams::handle_get_shard_iterator(engine, stream_config, req).await,
+        Operation::GetRecords => streams::handle_get_records(engine, stream_config, req).await,
     }
 }
 
-/// The PITR, backup and export operations.
-async fn dispatch_pitr(state: &ApiState, operation: Operation, req: Request) -> Result<Value, ApiError> {
-    let Some(pitr) = &state.pitr else {
-        return Err(ApiError::new(
+/// The region's point-in-time recovery, which the PITR, backup and export
+/// operations need.
+fn pitr(state: &ApiState) -> Result<&crate::pitr::Pitr, ApiError> {
+    state.pitr.as_ref().ok_or_else(|| {
+        ApiError::new(
             ErrorKind::InternalServerError,
             "Point-in-time recovery is not running in this region",
-        ));
-    };
-    match operation {
-        Operation::UpdateContinuousBackups => backups::handle_update_continuous_backups(pitr, req).await,
-        Operation::DescribeContinuousBackups => backups::handle_describe_continuous_backups(pitr, req).await,
-        Operation::RestoreTableToPointInTime => backups::handle_restore_to_point_in_time(pitr, req).await,
-        Operation::CreateBackup => backups::handle_create_backup(pitr, req).await,
-        Operation::DescribeBackup => backups::handle_describe_backup(pitr, req).await,
-        Operation::ListBackups => backups::handle_list_backups(pitr, req).await,
-        Operation::DeleteBackup => backups::handle_delete_backup(pitr, req).await,
-        Operation::RestoreTableFromBackup => backups::handle_restore_from_backup(pitr, req).await,
-        Operation::ExportTableToPointInTime => exports::handle_export(pitr, req).await,
-        Operation::DescribeExport => exports::handle_describe_export(pitr, req).await,
-        Operation::ListExports => exports::handle_list_exports(pitr, req).await,
-        other => Err(ApiError::new(
-            ErrorKind::UnknownOperation,
-            format!("Unknown operation: {}", other.name()),
-        )),
-    }
+        )
+    })
 }
 
 fn json_response(status: StatusCode, body: &Value, request_id: &str) -> Response {
@@ -355,4 +287,57 @@ fn json_response(status: StatusCode, body: &Value, request_id: &str) -> Response
         headers.insert("x-amzn-requestid", id);
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_operation_round_trips_through_its_target() {
+        for &operation in Operation::ALL {
+            let target = format!("{}.{}", operation.service().prefix(), operation.name());
+            assert_eq!(Operation::from_target(&target), Some(operation), "{target}");
+        }
+    }
+
+    #[test]
+    fn wire_names_are_distinct_within_a_service() {
+        for (i, a) in Operation::ALL.iter().enumerate() {
+            for b in &Operation::ALL[i + 1..] {
+                assert!(
+                    a.service() != b.service() || a.name() != b.name(),
+                    "{a:?} and {b:?} share a target"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn targets_name_a_service_and_one_of_its_operations() {
+        assert_eq!(
+            Operation::from_target("DynamoDB_20120810.PutItem"),
+            Some(Operation::PutItem)
+        );
+        assert_eq!(
+            Operation::from_target("DynamoDBStreams_20120810.GetRecords"),
+            Some(Operation::GetRecords)
+        );
+        // A streams operation under DynamoDB's prefix, and the reverse.
+        assert_eq!(Operation::from_target("DynamoDB_20120810.GetRecords"), None);
+        assert_eq!(Operation::from_target("DynamoDBStreams_20120810.PutItem"), None);
+        for target in [
+            "",
+            "PutItem",
+            "DynamoDB_20120810",
+            "DynamoDB_20120810.",
+            "DynamoDB_20120810.FlyToTheMoon",
+            "DynamoDB_20120810.putitem",
+            "DynamoDB_20120810.PutItem.",
+            "SomethingElse.PutItem",
+            "DynamoDB_20111205.PutItem",
+        ] {
+            assert_eq!(Operation::from_target(target), None, "{target:?}");
+        }
+    }
 }

@@ -6,13 +6,23 @@ use serde_json::{Value, json};
 use super::capacity::{CapacityDetail, CapacityKind, read_units};
 use super::error::ApiError;
 use super::expressions::{Expressions, Projection, QUERY, SCAN};
-use super::request::Request;
+use super::request::{Request, modes};
 use crate::engine::{Engine, Page, RangeRead, SortCondition};
 use crate::model::key::encode_key_value;
 use crate::model::{AttributeValue, Item, KeyAttribute, KeySchema, TableMeta, item_to_json};
 
 /// Most segments of a parallel scan.
 const MAX_TOTAL_SEGMENTS: i64 = 1_000_000;
+
+modes! {
+    /// What Query and Scan return of the items they match (Select).
+    enum Select = "Select" {
+        AllAttributes => "ALL_ATTRIBUTES",
+        AllProjectedAttributes => "ALL_PROJECTED_ATTRIBUTES",
+        SpecificAttributes => "SPECIFIC_ATTRIBUTES",
+        Count => "COUNT",
+    }
+}
 
 /// The parameters Query and Scan share.
 struct Common {
@@ -41,28 +51,20 @@ fn parse_common(req: &Request) -> Result<Common, ApiError> {
         Some(l) => Some(l as usize),
         None => None,
     };
-    let select = req.opt_enum(
-        "Select",
-        &[
-            "ALL_ATTRIBUTES",
-            "ALL_PROJECTED_ATTRIBUTES",
-            "SPECIFIC_ATTRIBUTES",
-            "COUNT",
-        ],
-    )?;
+    let select = req.opt_mode::<Select>()?;
     let has_projection = req.has("ProjectionExpression") || req.has("AttributesToGet");
-    match select.as_deref() {
-        Some("SPECIFIC_ATTRIBUTES") if !has_projection => {
+    match select {
+        Some(Select::SpecificAttributes) if !has_projection => {
             return Err(ApiError::validation(
                 "Must specify the AttributesToGet or ProjectionExpression when choosing to get SPECIFIC_ATTRIBUTES",
             ));
         }
-        Some("ALL_ATTRIBUTES") | Some("COUNT") if has_projection => {
+        Some(Select::AllAttributes | Select::Count) if has_projection => {
             return Err(ApiError::validation(
                 "Cannot specify the AttributesToGet or ProjectionExpression when choosing to get ALL_ATTRIBUTES or COUNT",
             ));
         }
-        Some("ALL_PROJECTED_ATTRIBUTES") => {
+        Some(Select::AllProjectedAttributes) => {
             return Err(ApiError::validation(
                 "ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName",
             ));
@@ -72,7 +74,7 @@ fn parse_common(req: &Request) -> Result<Common, ApiError> {
     Ok(Common {
         table,
         limit,
-        select_count: select.as_deref() == Some("COUNT"),
+        select_count: select == Some(Select::Count),
         consistent: req.opt_bool("ConsistentRead")?.unwrap_or(false),
         capacity: CapacityDetail::from_request(req)?,
     })
@@ -278,4 +280,69 @@ pub async fn handle_scan(engine: &Engine, req: Request) -> Result<Value, ApiErro
     };
     let (meta, page) = engine.read_range(spec).await?;
     Ok(page_response(&common, &meta, page, projection.as_ref()))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::api::error::ErrorKind;
+
+    fn common(body: Value) -> Result<Common, ApiError> {
+        parse_common(&Request::parse(body.to_string().as_bytes()).expect("a JSON object"))
+    }
+
+    #[test]
+    fn select_count_leaves_the_items_out() {
+        let count = common(json!({ "TableName": "Sel", "Select": "COUNT" })).unwrap();
+        assert!(count.select_count);
+        for body in [
+            json!({ "TableName": "Sel" }),
+            json!({ "TableName": "Sel", "Select": "ALL_ATTRIBUTES" }),
+            json!({ "TableName": "Sel", "Select": "SPECIFIC_ATTRIBUTES", "ProjectionExpression": "pk" }),
+        ] {
+            assert!(!common(body).unwrap().select_count);
+        }
+    }
+
+    #[test]
+    fn select_is_checked_against_the_projection() {
+        let cases = [
+            (
+                json!({ "Select": "SPECIFIC_ATTRIBUTES" }),
+                "Must specify the AttributesToGet",
+            ),
+            (
+                json!({ "Select": "COUNT", "ProjectionExpression": "pk" }),
+                "Cannot specify the AttributesToGet",
+            ),
+            (
+                json!({ "Select": "ALL_ATTRIBUTES", "AttributesToGet": ["pk"] }),
+                "Cannot specify the AttributesToGet",
+            ),
+            (
+                json!({ "Select": "ALL_PROJECTED_ATTRIBUTES" }),
+                "ALL_PROJECTED_ATTRIBUTES can be used only",
+            ),
+        ];
+        for (mut body, start) in cases {
+            body["TableName"] = json!("Sel");
+            let error = common(body.clone()).err().expect("an error");
+            assert_eq!(error.kind, ErrorKind::Validation, "{body}");
+            assert!(error.message.starts_with(start), "{body}: {}", error.message);
+        }
+    }
+
+    #[test]
+    fn an_unknown_select_lists_dynamodbs_values() {
+        let error = common(json!({ "TableName": "Sel", "Select": "SOME" }))
+            .err()
+            .expect("an error");
+        assert_eq!(
+            error.message,
+            "1 validation error detected: Value 'SOME' at 'select' failed to satisfy constraint: Member must \
+             satisfy enum value set: [ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES, SPECIFIC_ATTRIBUTES, COUNT]"
+        );
+    }
 }

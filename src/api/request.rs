@@ -180,19 +180,79 @@ impl Request {
 
     /// An enum-valued string member, checked against DynamoDB's allowed values.
     pub fn opt_enum(&self, name: &str, allowed: &[&str]) -> Result<Option<String>, ApiError> {
+        let index = self.opt_enum_index(name, allowed)?;
+        Ok(index.map(|i| allowed[i].to_string()))
+    }
+
+    /// The mode `M` the request asks for, if its member is present.
+    pub fn opt_mode<M: Mode>(&self) -> Result<Option<M>, ApiError> {
+        let index = self.opt_enum_index(M::MEMBER, M::NAMES)?;
+        Ok(index.map(|i| M::VALUES[i]))
+    }
+
+    /// The mode `M` the request asks for, or its default when absent.
+    pub fn mode<M: Mode + Default>(&self) -> Result<M, ApiError> {
+        Ok(self.opt_mode()?.unwrap_or_default())
+    }
+
+    /// Where an enum-valued member's value stands in `allowed`; a value not
+    /// in it is DynamoDB's enum constraint error listing them.
+    fn opt_enum_index(&self, name: &str, allowed: &[&str]) -> Result<Option<usize>, ApiError> {
         let Some(value) = self.opt_str(name)? else {
             return Ok(None);
         };
-        if !allowed.contains(&value) {
-            return Err(ApiError::constraint(
+        match allowed.iter().position(|a| *a == value) {
+            Some(index) => Ok(Some(index)),
+            None => Err(ApiError::constraint(
                 &format!("'{value}'"),
                 &lower_first(name),
                 &format!("Member must satisfy enum value set: [{}]", allowed.join(", ")),
-            ));
+            )),
         }
-        Ok(Some(value.to_string()))
     }
 }
+
+/// A string-valued request member whose value is one of a fixed set of
+/// names (`ReturnValues`, `Select`): parsed once into an enum with
+/// `Request::mode`, then matched as a type. Declared with `modes!`.
+pub trait Mode: Copy + 'static {
+    /// The member's name in the request.
+    const MEMBER: &'static str;
+    /// Every value, in the order DynamoDB's messages list them.
+    const VALUES: &'static [Self];
+    /// The wire names of `VALUES`, index for index.
+    const NAMES: &'static [&'static str];
+}
+
+/// Declares request modes: `Name = "Member" { Variant => "WIRE", ... }`
+/// emits the enum (attributes pass through, so `#[derive(Default)]` with a
+/// `#[default]` variant works) and its `Mode` implementation, with the
+/// variants in the order DynamoDB's enum error lists them.
+macro_rules! modes {
+    ($(
+        $(#[$attr:meta])*
+        $vis:vis enum $name:ident = $member:literal {
+            $($(#[$vattr:meta])* $variant:ident => $wire:literal,)+
+        }
+    )+) => {$(
+        $(#[$attr])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        $vis enum $name {
+            $(
+                $(#[$vattr])*
+                #[doc = concat!("`", $wire, "`.")]
+                $variant,
+            )+
+        }
+
+        impl $crate::api::request::Mode for $name {
+            const MEMBER: &'static str = $member;
+            const VALUES: &'static [Self] = &[$($name::$variant,)+];
+            const NAMES: &'static [&'static str] = &[$($wire,)+];
+        }
+    )+};
+}
+pub(super) use modes;
 
 /// Checks DynamoDB's table-name rules: 3 to 255 characters of `[a-zA-Z0-9_.-]`.
 pub fn validate_table_name(name: &str, member: &str) -> Result<(), ApiError> {
@@ -233,5 +293,73 @@ pub fn lower_first(name: &str) -> String {
     match chars.next() {
         Some(first) => first.to_lowercase().chain(chars).collect(),
         None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::api::error::ErrorKind;
+
+    modes! {
+        /// A mode of the tests' own, with a default.
+        #[derive(Default)]
+        enum Colour = "FavouriteColour" {
+            Red => "RED",
+            #[default]
+            Green => "GREEN",
+            Blue => "BLUE",
+        }
+    }
+
+    fn request(body: serde_json::Value) -> Request {
+        Request::parse(body.to_string().as_bytes()).expect("a JSON object")
+    }
+
+    #[test]
+    fn every_mode_name_parses_to_its_value() {
+        for (&value, &name) in Colour::VALUES.iter().zip(Colour::NAMES) {
+            let req = request(json!({ "FavouriteColour": name }));
+            assert_eq!(req.opt_mode::<Colour>().unwrap(), Some(value), "{name}");
+            assert_eq!(req.mode::<Colour>().unwrap(), value, "{name}");
+        }
+        assert_eq!(Colour::VALUES.len(), Colour::NAMES.len());
+    }
+
+    #[test]
+    fn an_absent_or_null_mode_is_none_or_the_default() {
+        for req in [request(json!({})), request(json!({ "FavouriteColour": null }))] {
+            assert_eq!(req.opt_mode::<Colour>().unwrap(), None);
+            assert_eq!(req.mode::<Colour>().unwrap(), Colour::Green);
+        }
+    }
+
+    #[test]
+    fn an_unknown_mode_lists_the_allowed_names_in_order() {
+        for value in ["PURPLE", "red", ""] {
+            let error = request(json!({ "FavouriteColour": value }))
+                .mode::<Colour>()
+                .unwrap_err();
+            assert_eq!(error.kind, ErrorKind::Validation);
+            assert_eq!(
+                error.message,
+                format!(
+                    "1 validation error detected: Value '{value}' at 'favouriteColour' failed to satisfy \
+                     constraint: Member must satisfy enum value set: [RED, GREEN, BLUE]"
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn a_mode_of_the_wrong_json_type_is_a_serialization_error() {
+        let error = request(json!({ "FavouriteColour": 3 })).mode::<Colour>().unwrap_err();
+        assert_eq!(error.kind, ErrorKind::Serialization);
+        assert_eq!(
+            error.message,
+            "Unexpected value type in payload for member FavouriteColour"
+        );
     }
 }

@@ -18,7 +18,7 @@ use crate::config::Topology;
 #[derive(Debug, Args)]
 pub struct TopologyArg {
     /// Topology file of the running cluster.
-    #[arg(long, global = true, default_value_os_t = super::default_topology())]
+    #[arg(long, global = true, default_value_os_t = super::common::default_topology())]
     pub topology: PathBuf,
 }
 

@@ -1,15 +1,7 @@
 //! The `meridian` command line: parses arguments and runs a subcommand.
 
 mod bench;
-mod bench_engine;
-mod bench_latency;
-mod bench_load;
-mod bench_pitr;
-mod bench_replication;
-mod bench_resync;
-mod bench_retention;
-mod bench_scan;
-mod bench_streams;
+mod common;
 mod control;
 mod drill;
 mod http;
@@ -23,6 +15,8 @@ mod up;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+
+use common::default_topology;
 
 /// Meridian: a self-hosted, DynamoDB-compatible database with active-active
 /// global tables.
@@ -83,19 +77,6 @@ fn init(args: InitArgs) -> anyhow::Result<()> {
         crate::replication::tls::CA_KEY_FILE
     );
     Ok(())
-}
-
-/// Prints one line to stdout, ignoring a closed pipe: a supervisor whose
-/// reader went away (`meridian up | head -1`) keeps its regions running
-/// rather than dying on `println!`'s panic.
-fn say(line: std::fmt::Arguments<'_>) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stdout(), "{line}");
-}
-
-/// Where `meridian` looks for files when no flag says otherwise.
-pub fn default_topology() -> PathBuf {
-    PathBuf::from("regions/local.toml")
 }
 
 /// Runs the parsed command.

@@ -37,7 +37,7 @@ pub struct RestoreArgs {
     #[arg(long, default_value = "us-east-1")]
     pub region: String,
     /// Topology file.
-    #[arg(long, default_value_os_t = super::default_topology())]
+    #[arg(long, default_value_os_t = super::common::default_topology())]
     pub topology: PathBuf,
     /// API address to use instead of the topology's (host:port).
     #[arg(long)]

@@ -13,7 +13,7 @@ use crate::replication::tls::ClusterCa;
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Topology file listing the regions.
-    #[arg(long, default_value_os_t = super::default_topology())]
+    #[arg(long, default_value_os_t = super::common::default_topology())]
     pub topology: PathBuf,
     /// Name of the region to serve.
     #[arg(long)]

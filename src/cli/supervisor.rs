@@ -333,7 +333,7 @@ async fn forward_output(
             other => {
                 ready = other;
                 if echo {
-                    super::say(format_args!("{line}"));
+                    super::common::say(format_args!("{line}"));
                 }
             }
         }

@@ -29,7 +29,7 @@ pub const CONTROL_FILE: &str = "up.control";
 #[derive(Debug, Args)]
 pub struct UpArgs {
     /// Topology file listing the regions.
-    #[arg(long, default_value_os_t = super::default_topology())]
+    #[arg(long, default_value_os_t = super::common::default_topology())]
     pub topology: PathBuf,
     /// Root data directory; each region keeps its files in DIR/REGION.
     #[arg(long, default_value = "data")]
@@ -86,7 +86,7 @@ async fn supervise(args: UpArgs, topology: Topology) -> anyhow::Result<()> {
         tokio::select! {
             line = ready_rx.recv() => match line {
                 Some(line) => {
-                    super::say(format_args!("{line}"));
+                    super::common::say(format_args!("{line}"));
                     ready += 1;
                 }
                 None => break,
@@ -99,20 +99,20 @@ async fn supervise(args: UpArgs, topology: Topology) -> anyhow::Result<()> {
     }
     if ready == topology.region.len() && !interrupted {
         let first = &topology.region[0];
-        super::say(format_args!(
+        super::common::say(format_args!(
             "meridian: {} regions up (data in {}). Try: aws dynamodb list-tables --endpoint-url http://{}",
             ready,
             args.data_dir.display(),
             first.api
         ));
-        super::say(format_args!("meridian: press Ctrl-C to stop every region"));
+        super::common::say(format_args!("meridian: press Ctrl-C to stop every region"));
         crate::telemetry::wait_for_stop_signal().await;
     }
     let _ = stop.send(true);
     let _ = control.await;
     let _ = std::fs::remove_file(args.data_dir.join(CONTROL_FILE));
     supervisor.shutdown().await;
-    super::say(format_args!("meridian: all regions stopped"));
+    super::common::say(format_args!("meridian: all regions stopped"));
     Ok(())
 }
 

@@ -17,9 +17,11 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use serde_json::json;
 
-use super::bench::{BenchArgs, start_bench_node, tempfile_dir};
-use super::restore::call;
-use crate::engine::{Engine, ItemOp, ItemWrite, RangeRead};
+use super::args::BenchArgs;
+use super::region::{start_bench_node, tempfile_dir};
+use super::workload::scan;
+use crate::cli::restore::call;
+use crate::engine::{Engine, ItemOp, ItemWrite};
 use crate::model::{AttributeValue, Item, Number};
 
 /// Items per engine write job while loading.
@@ -30,32 +32,6 @@ const SEGMENTS: [u32; 2] = [8, 64];
 const ROUNDS: u32 = 3;
 /// Items per partition key in the `wide` table.
 const WIDE: usize = 100;
-
-/// Reads every page of `table` (of one segment, with `segment`) through the
-/// engine, as Scan does; returns the items seen. Also the `pitr` scenario's
-/// baseline.
-pub(super) async fn scan(engine: &Engine, table: &str, segment: Option<(u32, u32)>) -> anyhow::Result<u64> {
-    let mut start = None;
-    let mut items = 0;
-    loop {
-        let spec = RangeRead {
-            table: table.to_string(),
-            partition: None,
-            sort: None,
-            forward: true,
-            start_after: start,
-            limit: None,
-            filter: None,
-            segment,
-        };
-        let (_, page) = engine.read_range(spec).await?;
-        items += page.items.len() as u64;
-        match page.last_key {
-            Some(last) => start = Some(last),
-            None => return Ok(items),
-        }
-    }
-}
 
 /// Scans `table` in `total` segments, one after another; returns the items
 /// seen and the time taken.

@@ -10,7 +10,14 @@ use http_body_util::{BodyExt, Full};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 
-use super::bench::{Measurement, summarise};
+use super::report::{Measurement, summarise};
+
+/// Rounds the HTTP measurements are interleaved in, at least. This
+/// machine's speed drifts from one second to the next (seen here: the no-op
+/// rate of back to back runs between 30,000 and 57,000/s), so no-op, PutItem,
+/// GetItem and Query take turns in each round and the rounds are pooled: the
+/// ratios compare them under the same conditions.
+pub const ROUNDS: u32 = 3;
 
 /// Sends one DynamoDB request and fails unless it succeeds.
 pub async fn one_request(addr: &str, op: &str, body: String) -> anyhow::Result<()> {

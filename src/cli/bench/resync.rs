@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use super::bench::BenchArgs;
-use super::bench_replication::BenchCluster;
-use super::bench_retention::load_backlog;
+use super::args::BenchArgs;
+use super::cluster::BenchCluster;
+use super::workload::load_backlog;
 use crate::retention::{TrimmerSetup, TrimmerStatus};
 
 /// Runs the resync benchmark and prints what it measured.

@@ -10,16 +10,13 @@ use std::time::Instant;
 
 use tokio::sync::watch;
 
-use super::bench::{BenchArgs, create_bench_table, print_measurements, start_bench_node_with, tempfile_dir};
-use super::bench_streams::puts;
-use crate::engine::{ItemOp, ItemWrite};
-use crate::model::{AttributeValue, Item};
-use crate::node::Node;
+use super::args::BenchArgs;
+use super::region::{create_bench_table, start_bench_node_with, tempfile_dir};
+use super::report::print_measurements;
+use super::workload::{load_backlog, puts};
 use crate::retention::{TrimmerSetup, TrimmerStatus};
 
-/// Items per engine batch while loading the backlog.
-const LOAD_BATCH: usize = 500;
-
+/// Runs the retention scenario and prints its table.
 pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let dir = tempfile_dir()?.join("retention");
     let payload = "x".repeat(args.item_bytes.saturating_sub(40));
@@ -65,25 +62,5 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         baseline.p99,
         after.p99
     );
-    Ok(())
-}
-
-/// Writes `count` items straight through the engine: each leaves a
-/// change-log entry for the trim to remove.
-pub(super) async fn load_backlog(node: &Node, count: usize, payload: &str) -> anyhow::Result<()> {
-    let mut written = 0;
-    while written < count {
-        let batch = (written..count.min(written + LOAD_BATCH))
-            .map(|i| {
-                let item = Item::from([
-                    ("pk".to_string(), AttributeValue::S(format!("l{i}"))),
-                    ("payload".to_string(), AttributeValue::S(payload.to_string())),
-                ]);
-                ("bench".to_string(), ItemWrite::new(ItemOp::Put(item)))
-            })
-            .collect::<Vec<_>>();
-        written += batch.len();
-        node.engine().write_batch(batch).await?;
-    }
     Ok(())
 }

@@ -18,18 +18,15 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use serde_json::{Value, json};
 
-use super::bench::{
-    BenchArgs, Measurement, Sender, connect, load_paced, one_request, print_measurements, tempfile_dir,
-};
-use crate::config::{RegionConfig, Topology};
-use crate::engine::{ItemOp, ItemWrite};
+use super::args::BenchArgs;
+use super::load::{Sender, connect, one_request};
+use super::region::{TABLE, start_bench_node_with, tempfile_dir};
+use super::report::print_measurements;
+use super::workload::{put_items, puts};
 use crate::model::{AttributeValue, Item, Number};
-use crate::node::{Node, NodeOptions};
+use crate::node::Node;
 
-const TABLE: &str = "bench";
 const EXPIRING: &str = "expiring";
-/// Items per engine batch while loading the expired items.
-const LOAD_BATCH: usize = 500;
 /// Longest wait for the sweep to finish after the measurement.
 const SETTLE: Duration = Duration::from_secs(600);
 
@@ -132,64 +129,24 @@ async fn shard_iterator(client: &mut JsonClient, arn: &str, shard: &str) -> anyh
         .ok_or_else(|| anyhow::anyhow!("no ShardIterator"))
 }
 
-/// PutItem of fresh keys into the `bench` table, flat out on
-/// `connections` connections.
-pub(super) async fn puts(
-    addr: &str,
-    name: &'static str,
-    args: &BenchArgs,
-    phase: u32,
-    payload: &str,
-) -> anyhow::Result<Measurement> {
-    let payload = payload.to_string();
-    let duration = Duration::from_secs(args.seconds);
-    load_paced(addr, name, args.connections(), duration, None, move |conn, n| {
-        let item = json!({"pk": {"S": format!("p{phase}-c{conn}-{n}")}, "payload": {"S": payload}});
-        ("PutItem", json!({"TableName": TABLE, "Item": item}).to_string())
-    })
-    .await
-}
-
 /// Writes `count` items into the `expiring` table whose `exp` is a minute
 /// ago, straight through the engine (the sweep, not the load, is measured).
 async fn load_expired(node: &Node, count: usize) -> anyhow::Result<()> {
     let expired = Number::from(node.engine().hlc().wall_now_ns() as i64 / 1_000_000_000 - 60);
-    let mut written = 0;
-    while written < count {
-        let batch = (written..count.min(written + LOAD_BATCH))
-            .map(|i| {
-                let item = Item::from([
-                    ("pk".to_string(), AttributeValue::S(format!("e{i}"))),
-                    ("exp".to_string(), AttributeValue::N(expired.clone())),
-                ]);
-                (EXPIRING.to_string(), ItemWrite::new(ItemOp::Put(item)))
-            })
-            .collect::<Vec<_>>();
-        written += batch.len();
-        node.engine().write_batch(batch).await?;
-    }
-    Ok(())
+    put_items(node, EXPIRING, count, |i| {
+        Item::from([
+            ("pk".to_string(), AttributeValue::S(format!("e{i}"))),
+            ("exp".to_string(), AttributeValue::N(expired.clone())),
+        ])
+    })
+    .await
 }
 
 /// Runs the streams benchmark and prints the table.
 pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let dir = tempfile_dir()?.join("streams");
     let payload = "x".repeat(args.item_bytes.saturating_sub(40));
-    let region = RegionConfig {
-        name: "bench-1".into(),
-        api: "127.0.0.1:0".parse()?,
-        peer: "127.0.0.1:0".parse()?,
-        clock_offset_ms: 0,
-    };
-    let topology = Topology {
-        cluster: "bench".into(),
-        region: vec![region],
-        link: Vec::new(),
-        table: Vec::new(),
-    };
-    let mut options = NodeOptions::new(topology, "bench-1", dir.clone());
-    options.config.ttl.sweep_interval_ms = 100;
-    let node = Node::start(options).await?;
+    let node = start_bench_node_with(&dir, 0, |config| config.ttl.sweep_interval_ms = 100).await?;
     let addr = node.api_addr.to_string();
     let key = json!({
         "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],

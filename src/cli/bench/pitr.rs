@@ -15,8 +15,10 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use serde_json::json;
 
-use super::bench::{BenchArgs, start_bench_node, tempfile_dir};
-use super::restore::call;
+use super::args::BenchArgs;
+use super::region::{start_bench_node, tempfile_dir};
+use super::workload::scan;
+use crate::cli::restore::call;
 use crate::engine::{Engine, ItemOp, ItemWrite};
 use crate::model::{AttributeValue, Item};
 use crate::node::Node;
@@ -107,7 +109,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     );
 
     let scan_started = Instant::now();
-    let scanned = super::bench_scan::scan(&engine, "bench", None).await?;
+    let scanned = scan(&engine, "bench", None).await?;
     let scan_secs = scan_started.elapsed().as_secs_f64();
 
     let restore_started = Instant::now();

@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::bench::{BenchArgs, load_paced};
-use super::bench_replication::BenchCluster;
+use super::args::BenchArgs;
+use super::cluster::BenchCluster;
+use super::load::load_paced;
+use super::region::TABLE;
 use crate::config::Topology;
-
-const TABLE: &str = "bench";
 
 /// Runs the latency scenario and prints both tables.
 pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {

@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 use crate::engine::{Engine, ItemOp, ItemWrite};
 use crate::model::{AttributeValue, Item, Number};
 
-use super::bench::{Measurement, item_to_read, summarise};
-use super::bench_load::{Samples, cpu_time};
+use super::core_items::{item_to_read, key};
+use super::load::{Samples, cpu_time};
+use super::report::{Measurement, summarise};
 
 /// Durable PutItems straight into the engine from `tasks` tasks at once,
 /// for `duration`, each task writing items of its own (`e{task}-{n}`, shaped
@@ -66,8 +67,7 @@ pub(super) async fn engine_gets(
     let mut n = 0u64;
     while start.elapsed() < duration {
         let (conn, i) = item_to_read(written_by, (n % connections) as usize, n / connections);
-        let pk = format!("k{conn}-{i}");
-        let key = Item::from([("pk".to_string(), AttributeValue::S(pk))]);
+        let key = Item::from([("pk".to_string(), AttributeValue::S(key(conn, i)))]);
         let began = Instant::now();
         let (_, item) = engine.get_item("bench", &key).await?;
         latencies.push(began.elapsed());
@@ -79,30 +79,4 @@ pub(super) async fn engine_gets(
         latencies,
         start.elapsed(),
     ))
-}
-
-/// CPU time per operation in µs, from the cores a measurement kept busy
-/// (this process: load generator and region): what each operation cost the
-/// machine, whatever its rate that turn.
-pub(super) fn cpu_micros(m: &Measurement) -> f64 {
-    m.cores / m.ops_per_sec.max(f64::MIN_POSITIVE) * 1e6
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cpu_per_operation_is_cores_over_rate() {
-        let m = Measurement {
-            name: "x",
-            ops_per_sec: 40_000.0,
-            p50: Duration::ZERO,
-            p99: Duration::ZERO,
-            p999: Duration::ZERO,
-            cores: 2.0,
-            count: 1,
-        };
-        assert!((cpu_micros(&m) - 50.0).abs() < 1e-9);
-    }
 }

@@ -1,0 +1,58 @@
+//! What the API's handlers share, in a leaf so that the handler modules
+//! import it rather than the router that dispatches to them.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use crate::chaos::LinkControl;
+use crate::config::NodeConfig;
+use crate::engine::Engine;
+use crate::metrics::Metrics;
+use crate::replication::status::PeerStatus;
+
+/// What the HTTP handlers share.
+pub struct ApiState {
+    /// The region's engine, which every operation goes through.
+    pub engine: Engine,
+    /// The node's settings (limits, streams).
+    pub config: NodeConfig,
+    /// The address clients reach this region at (DescribeEndpoints).
+    pub endpoint: String,
+    /// Replication state, when the region has peers.
+    pub peers: Option<Arc<PeerStatus>>,
+    /// Every region of the topology (where replicas can be created).
+    pub regions: Vec<String>,
+    /// The region's metrics.
+    pub metrics: Arc<Metrics>,
+    /// Simulated conditions of the links leaving this region, when it has peers.
+    pub links: Option<Arc<LinkControl>>,
+    /// Point-in-time recovery, backups and exports (set by `Node`).
+    pub pitr: Option<crate::pitr::Pitr>,
+    /// What the TTL sweeper has done, when one runs (for `/status`).
+    pub ttl: Option<Arc<crate::ttl::SweeperStatus>>,
+    /// What the change-log trimmer has done, when one runs (for `/status`).
+    pub trimmer: Option<Arc<crate::retention::TrimmerStatus>>,
+    /// Requests received, for request ids.
+    pub(super) requests: AtomicU64,
+}
+
+impl ApiState {
+    /// State for serving `engine` with `config`.
+    pub fn new(engine: Engine, config: NodeConfig, endpoint: String) -> ApiState {
+        let regions = vec![engine.region().to_string()];
+        let metrics = Arc::new(Metrics::new(engine.clone(), None));
+        ApiState {
+            engine,
+            config,
+            endpoint,
+            peers: None,
+            regions,
+            metrics,
+            links: None,
+            pitr: None,
+            ttl: None,
+            trimmer: None,
+            requests: AtomicU64::new(0),
+        }
+    }
+}
