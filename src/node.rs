@@ -84,7 +84,9 @@ pub struct Node {
     /// Where the QUIC endpoint listens, when replicating.
     pub peer_addr: Option<SocketAddr>,
     engine: Engine,
-    stop: watch::Sender<bool>,
+    stop: Arc<watch::Sender<bool>>,
+    /// Why the region stopped by itself (its writer died), once it has.
+    failure: watch::Receiver<Option<String>>,
     api_task: JoinHandle<std::io::Result<()>>,
     replication: Option<Replication>,
     pitr: Pitr,
@@ -149,7 +151,16 @@ impl Node {
         };
         let peer_addr = replication.as_ref().and_then(|r| r.local_addr().ok());
 
+        install_panic_hook();
         let (stop, mut stopped) = watch::channel(false);
+        let stop = Arc::new(stop);
+        let (failed, failure) = watch::channel(None);
+        tokio::spawn(watch_writer(
+            engine.subscribe_commits(),
+            region.name.clone(),
+            stop.clone(),
+            failed,
+        ));
         let mut state = ApiState::new(engine.clone(), options.config.clone(), format!("{api_addr}"));
         state.peers = replication.as_ref().map(|r| r.status());
         state.links = replication.as_ref().map(|_| links.clone());
@@ -184,6 +195,7 @@ impl Node {
             peer_addr,
             engine,
             stop,
+            failure,
             api_task,
             replication,
             pitr,
@@ -212,6 +224,20 @@ impl Node {
     /// What the change-log trimmer has done.
     pub fn trim_status(&self) -> Arc<crate::retention::TrimmerStatus> {
         self.trim_status.clone()
+    }
+
+    /// Completes when the region has stopped serving by itself because its
+    /// writer thread died (a panic, logged with its cause by the panic
+    /// hook), with the reason; never completes otherwise. The caller should
+    /// then call [`Node::shutdown`] and exit non-zero, so that `meridian
+    /// up`'s supervisor restarts the region.
+    pub async fn failed(&self) -> String {
+        let mut failure = self.failure.clone();
+        match failure.wait_for(Option::is_some).await {
+            Ok(reason) => reason.clone().unwrap_or_default(),
+            // The watcher ended without a failure (a clean shutdown).
+            Err(_) => std::future::pending().await,
+        }
     }
 
     /// Stops serving, waits for requests in flight, closes replication
@@ -259,6 +285,57 @@ fn api_listener(bound: Option<StdTcpListener>, addr: SocketAddr) -> std::io::Res
 fn backlog_cap(somaxconn: Option<&str>) -> Option<i32> {
     let cap: i32 = somaxconn?.trim().parse().ok()?;
     (cap < API_BACKLOG).then_some(cap)
+}
+
+/// Logs every panic, on any thread or task, with its cause, its location
+/// and the thread it happened on, through `tracing` (so it reaches the
+/// region's log with the rest), then runs the previous hook. Installed once
+/// per process.
+fn install_panic_hook() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let payload = info.payload();
+            let cause = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a non-string panic payload".to_string());
+            let location = info.location().map(|l| l.to_string()).unwrap_or_default();
+            let thread = std::thread::current().name().unwrap_or("unnamed").to_string();
+            tracing::error!(%thread, %location, %cause, "panic");
+            previous(info);
+        }));
+    });
+}
+
+/// Watches the writer: the sender of the engine's commit watch lives on the
+/// writer's syncer thread, which ends only after the writer has, so the watch
+/// closing while the region is not stopping means the writer died. A region
+/// must not keep answering without its writer (every write would fail): this
+/// stops it (the API drains and closes, as at a normal shutdown) and reports
+/// the reason to [`Node::failed`].
+async fn watch_writer(
+    mut commits: watch::Receiver<u64>,
+    region: String,
+    stop: Arc<watch::Sender<bool>>,
+    failed: watch::Sender<Option<String>>,
+) {
+    let mut stopping = stop.subscribe();
+    loop {
+        tokio::select! {
+            changed = commits.changed() => if changed.is_err() { break },
+            _ = stopping.wait_for(|s| *s) => return,
+        }
+    }
+    if *stop.borrow() {
+        return;
+    }
+    let reason = "the writer thread stopped unexpectedly (its panic is logged above)".to_string();
+    tracing::error!(region = %region, "{reason}: shutting the region down");
+    let _ = failed.send(Some(reason));
+    let _ = stop.send(true);
 }
 
 /// Creates the topology's `[[table]]`s this region does not have yet (see
