@@ -5,6 +5,7 @@
 mod admin;
 mod backups;
 mod capacity;
+mod connections;
 pub mod error;
 mod exports;
 mod expressions;
@@ -228,9 +229,9 @@ pub async fn serve(
     state: Arc<ApiState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let limits = connections::ConnectionLimits::new(&state.config.connections, state.config.limits.max_request_bytes);
+    let region = state.engine.region().to_string();
+    connections::serve(listener, router(state), limits, region, shutdown).await
 }
 
 /// Takes the whole request rather than a `HeaderMap` extractor, which would
