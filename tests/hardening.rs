@@ -204,6 +204,14 @@ async fn attribute_names_empty_or_too_long_are_refused() {
                 "Scan",
                 json!({"TableName": "tbl", "ProjectionExpression": "#n", "ExpressionAttributeNames": {"#n": name}}),
             ),
+            (
+                "PutItem",
+                json!({"TableName": "tbl", "Item": {"pk": {"S": "k"}, "sk": {"N": "3"}, name: {"S": "v"}}}),
+            ),
+            (
+                "BatchWriteItem",
+                json!({"RequestItems": {"tbl": [{"PutRequest": {"Item": {"pk": {"S": "k"}, "sk": {"N": "3"}, name: {"N": "1"}}}}]}}),
+            ),
         ];
         for (operation, body) in requests {
             let answer = region.raw_json(operation, body.clone()).await;

@@ -4,8 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::error::ExprError;
-use super::legacy::MAX_ATTRIBUTE_NAME_BYTES;
-use crate::model::AttributeValue;
+use crate::model::{AttributeValue, MAX_ATTRIBUTE_NAME_BYTES};
 
 /// The placeholders of one request, recording which ones its expressions
 /// used so that [`Placeholders::check_all_used`] can report the rest.

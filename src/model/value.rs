@@ -21,6 +21,10 @@ pub type Item = BTreeMap<String, AttributeValue>;
 /// Deepest nesting of maps and lists DynamoDB accepts.
 pub const MAX_NESTING_DEPTH: usize = 32;
 
+/// Longest attribute name DynamoDB accepts, in UTF-8 bytes ("less than
+/// 64 KB").
+pub const MAX_ATTRIBUTE_NAME_BYTES: usize = 65_535;
+
 /// One DynamoDB attribute value.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AttributeValue {
@@ -60,6 +64,24 @@ pub enum ValueError {
     TooDeep,
     #[error("Invalid Base64 value for binary attribute")]
     Base64,
+    #[error("One or more parameter values were invalid: Empty attribute name")]
+    EmptyAttributeName,
+    #[error(
+        "One or more parameter values were invalid: Attribute name exceeds the maximum length of 65535 bytes: {0} bytes"
+    )]
+    AttributeNameTooLong(usize),
+}
+
+/// Refuses an attribute name that is empty or longer than
+/// [`MAX_ATTRIBUTE_NAME_BYTES`].
+pub fn check_attribute_name(name: &str) -> Result<(), ValueError> {
+    if name.is_empty() {
+        return Err(ValueError::EmptyAttributeName);
+    }
+    if name.len() > MAX_ATTRIBUTE_NAME_BYTES {
+        return Err(ValueError::AttributeNameTooLong(name.len()));
+    }
+    Ok(())
 }
 
 impl AttributeValue {
@@ -235,7 +257,10 @@ pub fn item_from_json(json: &Value) -> Result<Item, ValueError> {
     let object = json.as_object().ok_or(ValueError::Malformed)?;
     object
         .iter()
-        .map(|(k, v)| Ok((k.clone(), AttributeValue::from_json(v)?)))
+        .map(|(k, v)| {
+            check_attribute_name(k)?;
+            Ok((k.clone(), AttributeValue::from_json(v)?))
+        })
         .collect()
 }
 
@@ -247,7 +272,10 @@ pub fn item_from_json_owned(json: Value) -> Result<Item, ValueError> {
     };
     object
         .into_iter()
-        .map(|(k, v)| Ok((k, AttributeValue::from_json_owned(v)?)))
+        .map(|(k, v)| {
+            check_attribute_name(&k)?;
+            Ok((k, AttributeValue::from_json_owned(v)?))
+        })
         .collect()
 }
 

@@ -229,23 +229,10 @@ fn balanced(conds: Vec<Cond>, or: bool) -> Option<Cond> {
     level.pop()
 }
 
-/// Longest attribute name DynamoDB accepts, in UTF-8 bytes ("less than
-/// 64 KB").
-pub const MAX_ATTRIBUTE_NAME_BYTES: usize = 65_535;
-
 /// Refuses an attribute name that is empty or longer than DynamoDB allows,
-/// before anything is built from it.
+/// before anything is built from it (the model's rule, with its message).
 pub(crate) fn check_attribute_name(name: &str) -> Result<(), ExprError> {
-    if name.is_empty() {
-        return Err(ExprError::new(format!("{INVALID}Empty attribute name")));
-    }
-    if name.len() > MAX_ATTRIBUTE_NAME_BYTES {
-        return Err(ExprError::new(format!(
-            "{INVALID}Attribute name exceeds the maximum length of {MAX_ATTRIBUTE_NAME_BYTES} bytes: {} bytes",
-            name.len()
-        )));
-    }
-    Ok(())
+    crate::model::check_attribute_name(name).map_err(|e| ExprError::new(e.to_string()))
 }
 
 /// `Expected`: per attribute either `Value`/`Exists` or `ComparisonOperator`

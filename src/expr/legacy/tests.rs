@@ -302,6 +302,6 @@ fn attribute_names_empty_or_too_long_are_refused() {
         filter(&json!({"": spec}), None).unwrap_err().to_string(),
         "One or more parameter values were invalid: Empty attribute name"
     );
-    let longest = "y".repeat(MAX_ATTRIBUTE_NAME_BYTES);
+    let longest = "y".repeat(crate::model::MAX_ATTRIBUTE_NAME_BYTES);
     assert!(filter(&json!({ longest: {"ComparisonOperator": "NULL"} }), None).is_ok());
 }
