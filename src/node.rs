@@ -87,7 +87,7 @@ pub struct Node {
     stop: Arc<watch::Sender<bool>>,
     /// Why the region stopped by itself (its writer died), once it has.
     failure: watch::Receiver<Option<String>>,
-    api_task: JoinHandle<std::io::Result<()>>,
+    api_task: JoinHandle<()>,
     replication: Option<Replication>,
     pitr: Pitr,
     ttl_task: JoinHandle<()>,
@@ -155,12 +155,12 @@ impl Node {
         let (stop, mut stopped) = watch::channel(false);
         let stop = Arc::new(stop);
         let (failed, failure) = watch::channel(None);
-        tokio::spawn(watch_writer(
-            engine.subscribe_commits(),
-            region.name.clone(),
-            stop.clone(),
-            failed,
-        ));
+        let supervisor = Supervisor {
+            region: region.name.clone(),
+            stop: stop.clone(),
+            failed: Arc::new(failed),
+        };
+        tokio::spawn(watch_writer(engine.subscribe_commits(), supervisor.clone()));
         let mut state = ApiState::new(engine.clone(), options.config.clone(), format!("{api_addr}"));
         state.peers = replication.as_ref().map(|r| r.status());
         state.links = replication.as_ref().map(|_| links.clone());
@@ -176,6 +176,7 @@ impl Node {
         };
         let (ttl_status, ttl_task) =
             crate::ttl::spawn_sweeper(engine.clone(), options.config.ttl.clone(), stop.subscribe());
+        let ttl_task = supervisor.watch("TTL sweeper", ttl_task);
         state.ttl = Some(ttl_status.clone());
         let trimmer = crate::retention::TrimmerSetup {
             engine: engine.clone(),
@@ -187,8 +188,12 @@ impl Node {
             peer_names,
         };
         let (trim_status, trim_task) = crate::retention::spawn_trimmer(trimmer, stop.subscribe());
+        let trim_task = supervisor.watch("change-log trimmer", trim_task);
         state.trimmer = Some(trim_status.clone());
-        let api_task = tokio::spawn(api::serve(listener, Arc::new(state), shutdown));
+        let api_task = supervisor.watch(
+            "API server",
+            tokio::spawn(api::serve(listener, Arc::new(state), shutdown)),
+        );
         tracing::info!(region = %region.name, api = %api_addr, peer = ?peer_addr, "region started");
         Ok(Node {
             api_addr,
@@ -310,32 +315,57 @@ fn install_panic_hook() {
     });
 }
 
-/// Watches the writer: the sender of the engine's commit watch lives on the
-/// writer's syncer thread, which ends only after the writer has, so the watch
-/// closing while the region is not stopping means the writer died. A region
-/// must not keep answering without its writer (every write would fail): this
-/// stops it (the API drains and closes, as at a normal shutdown) and reports
-/// the reason to [`Node::failed`].
-async fn watch_writer(
-    mut commits: watch::Receiver<u64>,
+/// Turns the death of something the region cannot run without (its writer
+/// thread, the API server, a background worker) into a clean stop: the
+/// reason is logged and reported to [`Node::failed`], and the region stops
+/// as at a shutdown (the API drains and closes), rather than answering with
+/// a part missing (every write failing with a 500 without the writer).
+#[derive(Clone)]
+struct Supervisor {
     region: String,
     stop: Arc<watch::Sender<bool>>,
-    failed: watch::Sender<Option<String>>,
-) {
-    let mut stopping = stop.subscribe();
+    failed: Arc<watch::Sender<Option<String>>>,
+}
+
+impl Supervisor {
+    /// Stops the region for `reason`, unless it is already stopping (then
+    /// whatever ended was told to). The first reason is the one reported.
+    fn fail(&self, reason: String) {
+        if *self.stop.borrow() {
+            return;
+        }
+        tracing::error!(region = %self.region, "{reason}: shutting the region down");
+        self.failed
+            .send_if_modified(|failed| failed.is_none() && failed.replace(reason).is_none());
+        let _ = self.stop.send(true);
+    }
+
+    /// Wraps `task` so that a panic in it (logged with its cause by the panic
+    /// hook) stops the region; awaiting the returned handle awaits the task.
+    fn watch<T: Send + 'static>(&self, name: &'static str, task: JoinHandle<T>) -> JoinHandle<()> {
+        let supervisor = self.clone();
+        tokio::spawn(async move {
+            if let Err(error) = task.await
+                && error.is_panic()
+            {
+                supervisor.fail(format!("the {name} task panicked (its panic is logged above)"));
+            }
+        })
+    }
+}
+
+/// Watches the writer: the sender of the engine's commit watch lives on the
+/// writer's syncer thread, which ends only after the writer has, so the watch
+/// closing while the region is not stopping means the writer died.
+async fn watch_writer(mut commits: watch::Receiver<u64>, supervisor: Supervisor) {
+    let mut stopping = supervisor.stop.subscribe();
     loop {
         tokio::select! {
             changed = commits.changed() => if changed.is_err() { break },
             _ = stopping.wait_for(|s| *s) => return,
         }
     }
-    if *stop.borrow() {
-        return;
-    }
-    let reason = "the writer thread stopped unexpectedly (its panic is logged above)".to_string();
-    tracing::error!(region = %region, "{reason}: shutting the region down");
-    let _ = failed.send(Some(reason));
-    let _ = stop.send(true);
+    supervisor.fail("the writer thread stopped unexpectedly (its panic is logged above)".to_string());
 }
 
 /// Creates the topology's `[[table]]`s this region does not have yet (see
