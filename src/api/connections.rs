@@ -157,6 +157,12 @@ async fn run_connection(
                 connection.as_mut().graceful_shutdown();
             }
             _ = check.tick() => {
+                // Stopping, a request whose body is still on its way is not
+                // waited for: it would hold the shutdown up to the body
+                // timeout.
+                if draining && activity.body_since_ms.load(Ordering::Acquire) != u64::MAX {
+                    break;
+                }
                 if let Some(limit) = registry.expired(&activity) {
                     registry.warn(limit, peer.ip());
                     break;
