@@ -3,6 +3,7 @@
 //! offsets that used to panic the writer, and a writer that dies anyway.
 //! Every case is followed by ordinary requests that must still be served.
 
+mod cluster;
 mod common;
 
 use std::io::Write;
@@ -296,11 +297,10 @@ async fn enum_members_of_a_wrong_type_or_value_are_refused() {
 }
 
 /// POSTs `body` to `path` at `region` and returns the status and JSON body.
-async fn admin_post(region: &TestRegion, path: &str, body: &str) -> (u16, Value) {
-    let mut stream = tokio::net::TcpStream::connect(region.addr).await.unwrap();
+async fn admin_post(addr: std::net::SocketAddr, path: &str, body: &str) -> (u16, Value) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        region.addr,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(request.as_bytes()).await.unwrap();
@@ -327,7 +327,7 @@ async fn clock_offsets_beyond_a_day_are_refused_and_the_writer_survives() {
         .chain(&accepted_silently_before)
         .chain(&not_an_i64)
     {
-        let (status, body) = admin_post(&region, "/admin/clock", &format!("{{\"offset_ms\": {offset}}}")).await;
+        let (status, body) = admin_post(region.addr, "/admin/clock", &format!("{{\"offset_ms\": {offset}}}")).await;
         assert_eq!(status, 400, "offset {offset}: {body}");
         assert!(
             body["error"].as_str().is_some_and(|e| !e.is_empty()),
@@ -335,15 +335,50 @@ async fn clock_offsets_beyond_a_day_are_refused_and_the_writer_survives() {
         );
         still_serving(&region).await;
     }
-    let (status, body) = admin_post(&region, "/admin/clock", "{\"offset_ms\": 10000000000000}").await;
+    let (status, body) = admin_post(region.addr, "/admin/clock", "{\"offset_ms\": 10000000000000}").await;
     assert_eq!(status, 400);
     assert!(body["error"].as_str().unwrap().contains("86400000"), "{body}");
     for offset in [86_400_000i64, -86_400_000, 0] {
-        let (status, body) = admin_post(&region, "/admin/clock", &format!("{{\"offset_ms\": {offset}}}")).await;
+        let (status, body) = admin_post(region.addr, "/admin/clock", &format!("{{\"offset_ms\": {offset}}}")).await;
         assert_eq!((status, &body["offset_ms"]), (200, &json!(offset)), "{body}");
         still_serving(&region).await;
     }
     region.shutdown().await;
+}
+
+#[tokio::test]
+async fn link_settings_out_of_range_are_refused_with_a_400() {
+    let cluster = cluster::Cluster::start(2, &[0, 0]).await;
+    let api = cluster.topology.region[0].api;
+    let to = &cluster.topology.region[1].name;
+    let refused = [
+        json!({"to": to, "delay_ms": 600_001}),
+        json!({"to": to, "jitter_ms": 600_001}),
+        json!({"to": to, "delay_ms": u64::MAX}),
+        json!({"to": to, "delay_ms": -1}),
+        json!({"to": to, "loss": 1.5}),
+        json!({"to": to, "loss": "half"}),
+        json!({"to": "nowhere", "delay_ms": 5}),
+        json!({"to": to, "unknown": 1}),
+    ];
+    for patch in refused {
+        let (status, body) = admin_post(api, "/admin/links", &patch.to_string()).await;
+        assert_eq!(status, 400, "{patch}: {body}");
+        assert!(body["error"].as_str().is_some_and(|e| !e.is_empty()), "{patch}: {body}");
+    }
+    let (status, body) = admin_post(api, "/admin/links", "not json").await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = admin_post(api, "/admin/links", &json!({"to": to, "delay_ms": 600_000}).to_string()).await;
+    assert_eq!((status, &body["link"]["delay_ms"]), (200, &json!(600_000)), "{body}");
+    let (status, _) = admin_post(api, "/admin/links", &json!({"to": to, "reset": true}).to_string()).await;
+    assert_eq!(status, 200);
+    cluster
+        .client(0)
+        .list_tables()
+        .send()
+        .await
+        .expect("the region still serves");
+    cluster.shutdown().await;
 }
 
 /// A condition that panics when the writer evaluates it: conditions run on
