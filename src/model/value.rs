@@ -240,11 +240,19 @@ fn decode_base64(value: &Value) -> Result<Vec<u8>, ValueError> {
 }
 
 /// Sets must be non-empty and hold no value twice (DynamoDB rejects both).
-fn check_set<T: PartialEq>(kind: &'static str, items: &[T], show: impl Fn(&T) -> String) -> Result<(), ValueError> {
+fn check_set<T: Eq + std::hash::Hash>(
+    kind: &'static str,
+    items: &[T],
+    show: impl Fn(&T) -> String,
+) -> Result<(), ValueError> {
     if items.is_empty() {
         return Err(ValueError::EmptySet(kind));
     }
-    let duplicate = items.iter().enumerate().any(|(i, a)| items[..i].contains(a));
+    // A hash set, not pairwise comparison: a 16 MB request can hold a set of
+    // millions of elements, which quadratic time would hold a thread on for
+    // hours.
+    let mut seen = std::collections::HashSet::with_capacity(items.len());
+    let duplicate = !items.iter().all(|item| seen.insert(item));
     if duplicate {
         let shown: Vec<String> = items.iter().map(show).collect();
         return Err(ValueError::DuplicateInSet(format!("[{}]", shown.join(", "))));

@@ -305,3 +305,26 @@ fn attribute_names_empty_or_too_long_are_refused() {
     let longest = "y".repeat(crate::model::MAX_ATTRIBUTE_NAME_BYTES);
     assert!(filter(&json!({ longest: {"ComparisonOperator": "NULL"} }), None).is_ok());
 }
+
+#[test]
+fn sets_of_a_hundred_thousand_members_are_read_merged_and_compared() {
+    // Each step compared members pairwise before: minutes, on the writer.
+    let members = |range: std::ops::Range<usize>| Value::Array(range.map(|i| json!(format!("m{i}"))).collect());
+    let mut big = Item::new();
+    big.insert("pk".into(), AttributeValue::S("k".into()));
+    big.insert(
+        "ss".into(),
+        attribute_value(&json!({"SS": members(0..100_000)})).unwrap(),
+    );
+    let add = attribute_updates(&json!({"ss": {"Action": "ADD", "Value": {"SS": members(50_000..150_000)}}})).unwrap();
+    add.apply(&mut big, &["pk"]).unwrap();
+    assert!(matches!(&big["ss"], AttributeValue::Ss(all) if all.len() == 150_000));
+    let delete = attribute_updates(&json!({"ss": {"Action": "DELETE", "Value": {"SS": members(0..100_000)}}})).unwrap();
+    delete.apply(&mut big, &["pk"]).unwrap();
+    let reversed = Value::Array((100_000..150_000).rev().map(|i| json!(format!("m{i}"))).collect());
+    let same = expected(&json!({"ss": {"Value": {"SS": reversed}}}), None).unwrap();
+    assert!(same.evaluate(&big).unwrap());
+    let mut with_duplicate = members(0..100_000);
+    with_duplicate.as_array_mut().unwrap().push(json!("m7"));
+    assert!(attribute_value(&json!({"SS": with_duplicate})).is_err());
+}
