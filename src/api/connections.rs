@@ -34,6 +34,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use super::error::{ApiError, ErrorKind};
 use crate::config::ConnectionsConfig;
@@ -116,7 +117,8 @@ pub async fn serve(
             activity: admission.activity.clone(),
             registry: registry.clone(),
         };
-        connections.spawn(run_connection(stream, peer, service, admission, stop_rx.clone()));
+        let span = tracing::debug_span!("connection", region = %registry.region, client = %peer);
+        connections.spawn(run_connection(stream, peer, service, admission, stop_rx.clone()).instrument(span));
     }
     drop(listener);
     let _ = stopping.send(true);

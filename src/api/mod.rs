@@ -222,8 +222,9 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .with_state(state)
 }
 
-/// Serves the API on `listener` until `shutdown` completes, then finishes
-/// the requests in flight.
+/// Serves the API on `listener` within the `[connections]` limits (see
+/// `connections`) until `shutdown` completes, then finishes the requests in
+/// flight.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: Arc<ApiState>,
