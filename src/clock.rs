@@ -62,19 +62,51 @@ pub struct OffsetWall {
     offset_ms: Arc<AtomicI64>,
 }
 
+impl OffsetWall {
+    /// The shifted wall clock in nanoseconds since the epoch. Total: the sum
+    /// is taken in 128 bits and saturates at the ends of `u64`, so no stored
+    /// offset (even one outside [`MAX_CLOCK_OFFSET_MS`]) can make it fail or
+    /// panic; a system clock before 1970 reads as 0.
+    fn wall_ns(&self) -> u64 {
+        let offset_ns = i128::from(self.offset_ms.load(Ordering::Relaxed)) * 1_000_000;
+        let base_ns = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| i128::try_from(d.as_nanos()).unwrap_or(i128::MAX));
+        let shifted = base_ns.saturating_add(offset_ns).clamp(0, i128::from(u64::MAX));
+        // In range by the clamp just above.
+        u64::try_from(shifted).unwrap_or(u64::MAX)
+    }
+}
+
 impl ClockSource for OffsetWall {
     type Time = WallNST;
     type Delta = Duration;
 
+    /// Never fails: see [`OffsetWall::wall_ns`].
     fn now(&mut self) -> hybrid_clocks::Result<WallNST> {
-        let offset = self.offset_ms.load(Ordering::Relaxed);
-        let base = SystemTime::now();
-        let shifted = if offset >= 0 {
-            base + Duration::from_millis(offset as u64)
-        } else {
-            base - Duration::from_millis(offset.unsigned_abs())
-        };
-        WallNST::from_timespec(shifted)
+        Ok(WallNST::of_u64(self.wall_ns()))
+    }
+}
+
+/// Largest simulated clock offset, either way: one day, in milliseconds.
+/// Drills need minutes or hours; far beyond a day, timestamps would outlive
+/// any real clock and TTL and PITR would act on nonsense times.
+pub const MAX_CLOCK_OFFSET_MS: i64 = 86_400_000;
+
+/// A simulated clock offset outside [`MAX_CLOCK_OFFSET_MS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("clock offset {offset_ms} ms is out of range: it must lie within ±{MAX_CLOCK_OFFSET_MS} ms (one day)")]
+pub struct OffsetOutOfRange {
+    /// The refused offset, milliseconds.
+    pub offset_ms: i64,
+}
+
+/// Checks a simulated clock offset against [`MAX_CLOCK_OFFSET_MS`].
+pub fn check_offset_ms(offset_ms: i64) -> Result<i64, OffsetOutOfRange> {
+    if (-MAX_CLOCK_OFFSET_MS..=MAX_CLOCK_OFFSET_MS).contains(&offset_ms) {
+        Ok(offset_ms)
+    } else {
+        Err(OffsetOutOfRange { offset_ms })
     }
 }
 
@@ -95,13 +127,17 @@ pub struct Hlc {
 impl Hlc {
     /// A clock with the given simulated offset and maximum tolerated offset
     /// of remote timestamps.
+    /// An offset beyond [`MAX_CLOCK_OFFSET_MS`] is clamped to it (the
+    /// topology's `validate()` refuses one before this is reached).
     pub fn new(offset_ms: i64, max_offset: Duration) -> Hlc {
+        let offset_ms = offset_ms.clamp(-MAX_CLOCK_OFFSET_MS, MAX_CLOCK_OFFSET_MS);
         let offset = Arc::new(AtomicI64::new(offset_ms));
         let source = OffsetWall {
             offset_ms: offset.clone(),
         };
-        // Reading the system clock only fails before 1970 or after 2554.
-        let clock = Clock::new(source).expect("system clock within the representable range");
+        // `Clock::new` fails only when its source does, and `OffsetWall::now`
+        // never fails (it saturates).
+        let clock = Clock::new(source).expect("OffsetWall::now is total");
         Hlc {
             clock: Arc::new(Mutex::new(clock.with_max_diff(max_offset))),
             offset_ms: offset,
@@ -111,8 +147,9 @@ impl Hlc {
     /// A fresh timestamp, above every timestamp issued or observed so far.
     pub fn now(&self) -> Timestamp {
         let mut clock = self.clock.lock().unwrap_or_else(|e| e.into_inner());
-        // Only fails if the wall clock is out of range (see `new`).
-        Timestamp::from_hlc(clock.now().expect("system clock within the representable range"))
+        // As in `new`: `Clock::now` fails only when `OffsetWall::now` does,
+        // and that never fails.
+        Timestamp::from_hlc(clock.now().expect("OffsetWall::now is total"))
     }
 
     /// Moves the clock past `ts`. Returns `Err` (having still observed it)
@@ -134,15 +171,17 @@ impl Hlc {
 
     /// The simulated wall clock now, in nanoseconds since the epoch.
     pub fn wall_now_ns(&self) -> u64 {
-        let mut source = OffsetWall {
+        OffsetWall {
             offset_ms: self.offset_ms.clone(),
-        };
-        source.now().map(|t| t.as_u64()).unwrap_or(0)
+        }
+        .wall_ns()
     }
 
-    /// Changes the simulated wall-clock offset.
-    pub fn set_offset_ms(&self, offset_ms: i64) {
-        self.offset_ms.store(offset_ms, Ordering::Relaxed);
+    /// Changes the simulated wall-clock offset; one beyond
+    /// [`MAX_CLOCK_OFFSET_MS`] is refused and changes nothing.
+    pub fn set_offset_ms(&self, offset_ms: i64) -> Result<(), OffsetOutOfRange> {
+        self.offset_ms.store(check_offset_ms(offset_ms)?, Ordering::Relaxed);
+        Ok(())
     }
 
     /// The current simulated wall-clock offset.
@@ -179,6 +218,37 @@ mod tests {
         let err = hlc.observe(far).unwrap_err();
         assert!(err.ahead_ms >= 9_000);
         assert!(hlc.now() > far);
+    }
+
+    #[test]
+    fn extreme_offsets_are_refused_and_never_panic() {
+        let hlc = Hlc::new(0, Duration::from_secs(1));
+        for offset in [
+            i64::MAX,
+            i64::MIN,
+            1_000_000_000_000_000,
+            -10_000_000_000_000,
+            10_000_000_000_000,
+        ] {
+            assert_eq!(hlc.set_offset_ms(offset), Err(OffsetOutOfRange { offset_ms: offset }));
+            assert_eq!(hlc.offset_ms(), 0);
+        }
+        for offset in [MAX_CLOCK_OFFSET_MS, -MAX_CLOCK_OFFSET_MS] {
+            hlc.set_offset_ms(offset).unwrap();
+            let before = hlc.now();
+            assert!(hlc.now() > before);
+        }
+        // Even offsets that bypass the check (clamped, or stored by a bug)
+        // saturate instead of panicking.
+        for offset in [i64::MAX, i64::MIN] {
+            let clamped = Hlc::new(offset, Duration::from_secs(1));
+            assert_eq!(clamped.offset_ms().abs(), MAX_CLOCK_OFFSET_MS);
+            let raw = OffsetWall {
+                offset_ms: Arc::new(AtomicI64::new(offset)),
+            };
+            let ns = raw.wall_ns();
+            assert!(ns == 0 || ns == u64::MAX);
+        }
     }
 
     #[test]

@@ -101,9 +101,11 @@ impl DeclaredTable {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LinkFaults {
-    /// One-way delay added to every batch, milliseconds. Default 0.
+    /// One-way delay added to every batch, milliseconds, at most 600,000
+    /// (ten minutes). Default 0.
     pub delay_ms: u64,
-    /// Uniform random variation of the delay, +/- milliseconds. Default 0.
+    /// Uniform random variation of the delay, +/- milliseconds, at most
+    /// 600,000. Default 0.
     pub jitter_ms: u64,
     /// Probability that a batch is lost and sent again after a
     /// retransmission timeout, 0 to 0.95. Default 0.
@@ -117,6 +119,10 @@ pub struct LinkFaults {
 impl LinkFaults {
     /// Largest loss probability accepted: at 1.0 nothing would ever arrive.
     pub const MAX_LOSS: f64 = 0.95;
+    /// Largest delay or jitter accepted, milliseconds: ten minutes is far
+    /// beyond any real round trip, and keeps the shaper's time arithmetic
+    /// (delay times three, instants plus the delay) far from overflow.
+    pub const MAX_DELAY_MS: u64 = 600_000;
 
     /// Checks the values are usable.
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -126,6 +132,14 @@ impl LinkFaults {
                 self.loss,
                 LinkFaults::MAX_LOSS
             )));
+        }
+        for (name, value) in [("delay_ms", self.delay_ms), ("jitter_ms", self.jitter_ms)] {
+            if value > LinkFaults::MAX_DELAY_MS {
+                return Err(ConfigError::Invalid(format!(
+                    "link {name} {value} is not between 0 and {}",
+                    LinkFaults::MAX_DELAY_MS
+                )));
+            }
         }
         Ok(())
     }
@@ -183,7 +197,8 @@ pub struct RegionConfig {
     pub api: SocketAddr,
     /// QUIC replication endpoint (UDP), e.g. "127.0.0.1:7000".
     pub peer: SocketAddr,
-    /// Simulated wall-clock offset in milliseconds, for drills. Default 0.
+    /// Simulated wall-clock offset in milliseconds, for drills, within
+    /// ±86,400,000 (one day). Default 0.
     #[serde(default)]
     pub clock_offset_ms: i64,
 }
@@ -215,6 +230,8 @@ impl Topology {
             if !names.insert(region.name.as_str()) {
                 return Err(ConfigError::Invalid(format!("region {} is listed twice", region.name)));
             }
+            crate::clock::check_offset_ms(region.clock_offset_ms)
+                .map_err(|e| ConfigError::Invalid(format!("region {}: {e}", region.name)))?;
             for addr in [region.api, region.peer] {
                 if addr.port() != 0 && !addrs.insert(addr) {
                     return Err(ConfigError::Invalid(format!("address {addr} is used twice")));
@@ -269,6 +286,8 @@ pub struct NodeConfig {
     pub auth: String,
     /// Request limits.
     pub limits: LimitsConfig,
+    /// Client connection limits and timeouts of the API.
+    pub connections: ConnectionsConfig,
     /// Storage engine settings.
     pub storage: StorageConfig,
     /// Point-in-time recovery, backups and exports.
@@ -285,6 +304,7 @@ impl Default for NodeConfig {
             log_level: "info".into(),
             auth: "none".into(),
             limits: LimitsConfig::default(),
+            connections: ConnectionsConfig::default(),
             storage: StorageConfig::default(),
             pitr: PitrConfig::default(),
             streams: StreamsConfig::default(),
@@ -306,6 +326,71 @@ impl Default for LimitsConfig {
         LimitsConfig {
             max_request_bytes: 16 * 1024 * 1024,
         }
+    }
+}
+
+/// Client connection limits and timeouts of the API. At a cap, the
+/// connection idle longest is closed to admit the new one (only when every
+/// connection is busy is the new one refused), so idle connections cannot
+/// starve real clients. Each limit hit is logged as a warning, rate-limited.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConnectionsConfig {
+    /// Most client connections open at once, all addresses together; keep
+    /// it below the open-files limit. Default 8192.
+    pub max_connections: usize,
+    /// Most connections open at once from one client IP address. Default
+    /// 4096.
+    pub max_connections_per_address: usize,
+    /// Time a client has to send a request's headers, milliseconds.
+    /// Default 10000.
+    pub header_read_timeout_ms: u64,
+    /// Time a request's whole body has to arrive in once its headers have,
+    /// milliseconds. Default 30000.
+    pub body_read_timeout_ms: u64,
+    /// Time a connection may stay open without a request in flight and
+    /// without traffic, milliseconds. Default 60000.
+    pub idle_timeout_ms: u64,
+    /// Shortest time between two warnings of the same limit, seconds (the
+    /// hits in between are counted in the next). Default 10.
+    pub warn_interval_secs: u64,
+}
+
+impl Default for ConnectionsConfig {
+    fn default() -> ConnectionsConfig {
+        ConnectionsConfig {
+            max_connections: 8192,
+            max_connections_per_address: 4096,
+            header_read_timeout_ms: 10_000,
+            body_read_timeout_ms: 30_000,
+            idle_timeout_ms: 60_000,
+            warn_interval_secs: 10,
+        }
+    }
+}
+
+impl ConnectionsConfig {
+    /// Checks every cap and timeout is above zero and the per-address cap
+    /// is within the total.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let zero = [
+            ("max_connections", self.max_connections as u64),
+            ("max_connections_per_address", self.max_connections_per_address as u64),
+            ("header_read_timeout_ms", self.header_read_timeout_ms),
+            ("body_read_timeout_ms", self.body_read_timeout_ms),
+            ("idle_timeout_ms", self.idle_timeout_ms),
+        ]
+        .into_iter()
+        .find(|(_, value)| *value == 0);
+        if let Some((name, _)) = zero {
+            return Err(ConfigError::Invalid(format!("connections.{name} must be > 0")));
+        }
+        if self.max_connections_per_address > self.max_connections {
+            return Err(ConfigError::Invalid(
+                "connections.max_connections_per_address must not exceed connections.max_connections".into(),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -438,6 +523,7 @@ impl NodeConfig {
 
     /// Checks values are usable.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.connections.validate()?;
         if self.auth != "none" {
             return Err(ConfigError::Invalid(format!(
                 "auth mode {:?} is not supported (use \"none\")",
@@ -573,5 +659,55 @@ mod tests {
         let lossy: Topology = toml::from_str(&format!("{regions}[[link]]\nfrom='a'\nto='b'\nloss=1.0\n")).unwrap();
         assert!(lossy.validate().is_err());
         assert!(toml::from_str::<Topology>(&format!("{regions}[[link]]\nfrom='a'\nto='b'\ndelay=1\n")).is_err());
+        for (key, value, valid) in [
+            ("delay_ms", 600_000u64, true),
+            ("delay_ms", 600_001, false),
+            ("jitter_ms", 600_001, false),
+            ("delay_ms", u64::MAX / 2, false),
+        ] {
+            let link: Topology =
+                toml::from_str(&format!("{regions}[[link]]\nfrom='a'\nto='b'\n{key}={value}\n")).unwrap();
+            assert_eq!(link.validate().is_ok(), valid, "{key}={value}");
+        }
+    }
+
+    #[test]
+    fn clock_offsets_are_limited_to_a_day() {
+        let region = |offset: i64| {
+            format!("[[region]]\nname='a'\napi='127.0.0.1:1'\npeer='127.0.0.1:2'\nclock_offset_ms={offset}\n")
+        };
+        for (offset, valid) in [
+            (86_400_000, true),
+            (-86_400_000, true),
+            (86_400_001, false),
+            (i64::MIN, false),
+        ] {
+            let topology: Topology = toml::from_str(&region(offset)).unwrap();
+            assert_eq!(topology.validate().is_ok(), valid, "{offset}");
+        }
+    }
+
+    #[test]
+    fn connection_limits_are_checked() {
+        assert!(ConnectionsConfig::default().validate().is_ok());
+        let zero_timeout = ConnectionsConfig {
+            idle_timeout_ms: 0,
+            ..ConnectionsConfig::default()
+        };
+        assert!(zero_timeout.validate().is_err());
+        let wider_per_address = ConnectionsConfig {
+            max_connections: 10,
+            max_connections_per_address: 11,
+            ..ConnectionsConfig::default()
+        };
+        assert!(wider_per_address.validate().is_err());
+        let config: NodeConfig = toml::from_str("[connections]\nmax_connections = 0\n").unwrap();
+        assert!(
+            config
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("connections.max_connections")
+        );
     }
 }

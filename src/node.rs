@@ -84,8 +84,10 @@ pub struct Node {
     /// Where the QUIC endpoint listens, when replicating.
     pub peer_addr: Option<SocketAddr>,
     engine: Engine,
-    stop: watch::Sender<bool>,
-    api_task: JoinHandle<std::io::Result<()>>,
+    stop: Arc<watch::Sender<bool>>,
+    /// Why the region stopped by itself (its writer died), once it has.
+    failure: watch::Receiver<Option<String>>,
+    api_task: JoinHandle<()>,
     replication: Option<Replication>,
     pitr: Pitr,
     ttl_task: JoinHandle<()>,
@@ -149,7 +151,16 @@ impl Node {
         };
         let peer_addr = replication.as_ref().and_then(|r| r.local_addr().ok());
 
+        install_panic_hook();
         let (stop, mut stopped) = watch::channel(false);
+        let stop = Arc::new(stop);
+        let (failed, failure) = watch::channel(None);
+        let supervisor = Supervisor {
+            region: region.name.clone(),
+            stop: stop.clone(),
+            failed: Arc::new(failed),
+        };
+        tokio::spawn(watch_writer(engine.subscribe_commits(), supervisor.clone()));
         let mut state = ApiState::new(engine.clone(), options.config.clone(), format!("{api_addr}"));
         state.peers = replication.as_ref().map(|r| r.status());
         state.links = replication.as_ref().map(|_| links.clone());
@@ -165,6 +176,7 @@ impl Node {
         };
         let (ttl_status, ttl_task) =
             crate::ttl::spawn_sweeper(engine.clone(), options.config.ttl.clone(), stop.subscribe());
+        let ttl_task = supervisor.watch("TTL sweeper", ttl_task);
         state.ttl = Some(ttl_status.clone());
         let trimmer = crate::retention::TrimmerSetup {
             engine: engine.clone(),
@@ -176,14 +188,19 @@ impl Node {
             peer_names,
         };
         let (trim_status, trim_task) = crate::retention::spawn_trimmer(trimmer, stop.subscribe());
+        let trim_task = supervisor.watch("change-log trimmer", trim_task);
         state.trimmer = Some(trim_status.clone());
-        let api_task = tokio::spawn(api::serve(listener, Arc::new(state), shutdown));
+        let api_task = supervisor.watch(
+            "API server",
+            tokio::spawn(api::serve(listener, Arc::new(state), shutdown)),
+        );
         tracing::info!(region = %region.name, api = %api_addr, peer = ?peer_addr, "region started");
         Ok(Node {
             api_addr,
             peer_addr,
             engine,
             stop,
+            failure,
             api_task,
             replication,
             pitr,
@@ -212,6 +229,20 @@ impl Node {
     /// What the change-log trimmer has done.
     pub fn trim_status(&self) -> Arc<crate::retention::TrimmerStatus> {
         self.trim_status.clone()
+    }
+
+    /// Completes when the region has stopped serving by itself because its
+    /// writer thread died (a panic, logged with its cause by the panic
+    /// hook), with the reason; never completes otherwise. The caller should
+    /// then call [`Node::shutdown`] and exit non-zero, so that `meridian
+    /// up`'s supervisor restarts the region.
+    pub async fn failed(&self) -> String {
+        let mut failure = self.failure.clone();
+        match failure.wait_for(Option::is_some).await {
+            Ok(reason) => reason.clone().unwrap_or_default(),
+            // The watcher ended without a failure (a clean shutdown).
+            Err(_) => std::future::pending().await,
+        }
     }
 
     /// Stops serving, waits for requests in flight, closes replication
@@ -259,6 +290,82 @@ fn api_listener(bound: Option<StdTcpListener>, addr: SocketAddr) -> std::io::Res
 fn backlog_cap(somaxconn: Option<&str>) -> Option<i32> {
     let cap: i32 = somaxconn?.trim().parse().ok()?;
     (cap < API_BACKLOG).then_some(cap)
+}
+
+/// Logs every panic, on any thread or task, with its cause, its location
+/// and the thread it happened on, through `tracing` (so it reaches the
+/// region's log with the rest), then runs the previous hook. Installed once
+/// per process.
+fn install_panic_hook() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let payload = info.payload();
+            let cause = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a non-string panic payload".to_string());
+            let location = info.location().map(|l| l.to_string()).unwrap_or_default();
+            let thread = std::thread::current().name().unwrap_or("unnamed").to_string();
+            tracing::error!(%thread, %location, %cause, "panic");
+            previous(info);
+        }));
+    });
+}
+
+/// Turns the death of something the region cannot run without (its writer
+/// thread, the API server, a background worker) into a clean stop: the
+/// reason is logged and reported to [`Node::failed`], and the region stops
+/// as at a shutdown (the API drains and closes), rather than answering with
+/// a part missing (every write failing with a 500 without the writer).
+#[derive(Clone)]
+struct Supervisor {
+    region: String,
+    stop: Arc<watch::Sender<bool>>,
+    failed: Arc<watch::Sender<Option<String>>>,
+}
+
+impl Supervisor {
+    /// Stops the region for `reason`, unless it is already stopping (then
+    /// whatever ended was told to). The first reason is the one reported.
+    fn fail(&self, reason: String) {
+        if *self.stop.borrow() {
+            return;
+        }
+        tracing::error!(region = %self.region, "{reason}: shutting the region down");
+        self.failed
+            .send_if_modified(|failed| failed.is_none() && failed.replace(reason).is_none());
+        let _ = self.stop.send(true);
+    }
+
+    /// Wraps `task` so that a panic in it (logged with its cause by the panic
+    /// hook) stops the region; awaiting the returned handle awaits the task.
+    fn watch<T: Send + 'static>(&self, name: &'static str, task: JoinHandle<T>) -> JoinHandle<()> {
+        let supervisor = self.clone();
+        tokio::spawn(async move {
+            if let Err(error) = task.await
+                && error.is_panic()
+            {
+                supervisor.fail(format!("the {name} task panicked (its panic is logged above)"));
+            }
+        })
+    }
+}
+
+/// Watches the writer: the sender of the engine's commit watch lives on the
+/// writer's syncer thread, which ends only after the writer has, so the watch
+/// closing while the region is not stopping means the writer died.
+async fn watch_writer(mut commits: watch::Receiver<crate::ids::Seq>, supervisor: Supervisor) {
+    let mut stopping = supervisor.stop.subscribe();
+    loop {
+        tokio::select! {
+            changed = commits.changed() => if changed.is_err() { break },
+            _ = stopping.wait_for(|s| *s) => return,
+        }
+    }
+    supervisor.fail("the writer thread stopped unexpectedly (its panic is logged above)".to_string());
 }
 
 /// Creates the topology's `[[table]]`s this region does not have yet (see

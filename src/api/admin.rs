@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
@@ -74,11 +75,28 @@ pub async fn handle_links(State(state): State<Arc<ApiState>>) -> Json<Value> {
     Json(json!({ "region": state.engine.region(), "links": links }))
 }
 
+/// An admin answer: a status and a JSON body.
+type AdminReply = (StatusCode, Json<Value>);
+
+/// A 400 with `{"error": message}`.
+fn bad_request(message: impl std::fmt::Display) -> AdminReply {
+    (StatusCode::BAD_REQUEST, Json(json!({ "error": message.to_string() })))
+}
+
+/// Parses an admin request body, answering 400 with serde's message for
+/// anything that is not the expected JSON (a number out of range included),
+/// rather than axum's 415/422.
+fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AdminReply> {
+    serde_json::from_slice(body).map_err(|e| bad_request(format!("invalid request body: {e}")))
+}
+
 /// POST /admin/links with a `LinkPatch`: changes one link's conditions now.
-pub async fn handle_set_link(
-    State(state): State<Arc<ApiState>>,
-    Json(patch): Json<LinkPatch>,
-) -> (StatusCode, Json<Value>) {
+/// Values outside their ranges (`LinkFaults::validate`) get a 400.
+pub async fn handle_set_link(State(state): State<Arc<ApiState>>, body: Bytes) -> AdminReply {
+    let patch: LinkPatch = match parse_body(&body) {
+        Ok(patch) => patch,
+        Err(reply) => return reply,
+    };
     let Some(links) = state.links.as_ref() else {
         let error = json!({ "error": "this region has no replication links" });
         return (StatusCode::CONFLICT, Json(error));
@@ -88,7 +106,7 @@ pub async fn handle_set_link(
             StatusCode::OK,
             Json(json!({ "region": state.engine.region(), "to": patch.to, "link": faults })),
         ),
-        Err(error) => (StatusCode::BAD_REQUEST, Json(json!({ "error": error.to_string() }))),
+        Err(error) => bad_request(error),
     }
 }
 
@@ -96,7 +114,8 @@ pub async fn handle_set_link(
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClockSkew {
-    /// Simulated wall-clock offset, milliseconds (negative: behind).
+    /// Simulated wall-clock offset, milliseconds (negative: behind), within
+    /// ±[`MAX_CLOCK_OFFSET_MS`](crate::clock::MAX_CLOCK_OFFSET_MS).
     pub offset_ms: i64,
 }
 
@@ -107,9 +126,20 @@ pub async fn handle_clock(State(state): State<Arc<ApiState>>) -> Json<Value> {
 
 /// POST /admin/clock: skews the region's wall clock now. The HLC never goes
 /// backwards: a clock set behind keeps issuing timestamps above the last one
-/// until its wall clock passes it again.
-pub async fn handle_set_clock(State(state): State<Arc<ApiState>>, Json(skew): Json<ClockSkew>) -> Json<Value> {
-    state.engine.hlc().set_offset_ms(skew.offset_ms);
+/// until its wall clock passes it again. Offsets beyond
+/// ±[`MAX_CLOCK_OFFSET_MS`](crate::clock::MAX_CLOCK_OFFSET_MS) (one day) get a 400 and change nothing.
+pub async fn handle_set_clock(State(state): State<Arc<ApiState>>, body: Bytes) -> AdminReply {
+    let skew: ClockSkew = match parse_body(&body) {
+        Ok(skew) => skew,
+        Err(reply) => return reply,
+    };
+    if let Err(error) = state.engine.hlc().set_offset_ms(skew.offset_ms) {
+        tracing::warn!(region = %state.engine.region(), offset_ms = skew.offset_ms, "clock skew refused: out of range");
+        return bad_request(error);
+    }
     tracing::info!(region = %state.engine.region(), offset_ms = skew.offset_ms, "clock skewed");
-    Json(json!({ "region": state.engine.region(), "offset_ms": skew.offset_ms }))
+    (
+        StatusCode::OK,
+        Json(json!({ "region": state.engine.region(), "offset_ms": skew.offset_ms })),
+    )
 }

@@ -66,6 +66,35 @@ pub const SCAN: ParameterSet = ParameterSet {
     legacy: &["AttributesToGet", "ScanFilter", "ConditionalOperator"],
 };
 
+/// Checks the enum members the expression parameters come with, whether or
+/// not the parameters they qualify are present, as DynamoDB does: a value
+/// of another JSON type is a SerializationException, a string outside the
+/// enum a ValidationException. `ConditionalOperator` goes with the legacy
+/// conditions; `ReturnItemCollectionMetrics` with every single-item write
+/// (the sets that accept `Expected`).
+fn check_enums(req: &Request, params: &ParameterSet) -> Result<(), ApiError> {
+    let mut enums: Vec<(&str, &str, &[&str])> = Vec::new();
+    if params.legacy.contains(&"ConditionalOperator") {
+        enums.push(("ConditionalOperator", "conditionalOperator", &["OR", "AND"]));
+    }
+    if params.legacy.contains(&"Expected") {
+        enums.push((
+            "ReturnItemCollectionMetrics",
+            "returnItemCollectionMetrics",
+            &["SIZE", "NONE"],
+        ));
+    }
+    for (name, member, allowed) in enums {
+        if let Some(value) = req.opt_str(name)?
+            && !allowed.contains(&value)
+        {
+            let constraint = format!("Member must satisfy enum value set: [{}]", allowed.join(", "));
+            return Err(ApiError::constraint(&format!("'{value}'"), member, &constraint));
+        }
+    }
+    Ok(())
+}
+
 /// The expressions of one request, sharing its placeholders.
 pub struct Expressions {
     placeholders: Placeholders,
@@ -75,6 +104,7 @@ impl Expressions {
     /// Reads the placeholders and checks the request-level rules for an
     /// operation accepting `params`.
     pub fn new(req: &Request, params: &ParameterSet) -> Result<Expressions, ApiError> {
+        check_enums(req, params)?;
         let names = req.attribute_names()?;
         let values = req.attribute_values()?;
         let present = |list: &'static [&'static str]| list.iter().map(|n| (*n, req.has(n))).collect::<Vec<_>>();

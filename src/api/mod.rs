@@ -5,6 +5,7 @@
 mod admin;
 mod backups;
 mod capacity;
+mod connections;
 pub mod error;
 mod exports;
 mod expressions;
@@ -156,16 +157,17 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .with_state(state)
 }
 
-/// Serves the API on `listener` until `shutdown` completes, then finishes
-/// the requests in flight.
+/// Serves the API on `listener` within the `[connections]` limits (see
+/// `connections`) until `shutdown` completes, then finishes the requests in
+/// flight.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: Arc<ApiState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let limits = connections::ConnectionLimits::new(&state.config.connections, state.config.limits.max_request_bytes);
+    let region = state.engine.region().to_string();
+    connections::serve(listener, router(state), limits, region, shutdown).await
 }
 
 /// Takes the whole request rather than a `HeaderMap` extractor, which would

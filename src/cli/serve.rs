@@ -59,8 +59,16 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             "meridian: region {} serving DynamoDB API on http://{}",
             region.name, node.api_addr
         );
-        crate::telemetry::wait_for_stop_signal().await;
+        // A region whose writer died stops serving, then exits non-zero so
+        // that `meridian up`'s supervisor (or systemd) restarts it.
+        let failure = tokio::select! {
+            _ = crate::telemetry::wait_for_stop_signal() => None,
+            reason = node.failed() => Some(reason),
+        };
         node.shutdown().await;
-        anyhow::Ok(())
+        match failure {
+            Some(reason) => Err(anyhow::anyhow!("region {} stopped: {reason}", region.name)),
+            None => anyhow::Ok(()),
+        }
     })
 }

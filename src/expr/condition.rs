@@ -1,5 +1,7 @@
 //! Condition and filter expressions: parse, check, evaluate.
 
+use std::collections::HashSet;
+
 use super::ast::{Cond, Operand, Path};
 use super::check::{CONDITION_ORDER, Checker, Slot};
 use super::error::{ExprError, ExprKind};
@@ -65,9 +67,9 @@ impl Condition {
     /// Query uses it to reject filters on key attributes ("Filter Expression
     /// can only contain non-primary key attributes: Primary key attribute: pk").
     pub fn attribute_names(&self) -> Vec<&str> {
-        let mut names = Vec::new();
+        let mut names = Names::default();
         collect_cond(&self.root, &mut names);
-        names
+        names.order
     }
 
     /// Wraps an already-built tree (legacy parameters build their own).
@@ -76,14 +78,22 @@ impl Condition {
     }
 }
 
-fn push_path<'a>(path: &'a Path, names: &mut Vec<&'a str>) {
+/// Names in first-use order, with a set beside them so that a condition of
+/// many attributes (100,000 legacy conditions) is collected in linear time.
+#[derive(Default)]
+struct Names<'a> {
+    order: Vec<&'a str>,
+    seen: HashSet<&'a str>,
+}
+
+fn push_path<'a>(path: &'a Path, names: &mut Names<'a>) {
     let head = path.head();
-    if !head.is_empty() && !names.contains(&head) {
-        names.push(head);
+    if !head.is_empty() && names.seen.insert(head) {
+        names.order.push(head);
     }
 }
 
-fn collect_operand<'a>(op: &'a Operand, names: &mut Vec<&'a str>) {
+fn collect_operand<'a>(op: &'a Operand, names: &mut Names<'a>) {
     match op {
         Operand::Path(path) => push_path(path, names),
         Operand::Value(_) => {}
@@ -99,7 +109,7 @@ fn collect_operand<'a>(op: &'a Operand, names: &mut Vec<&'a str>) {
     }
 }
 
-fn collect_cond<'a>(cond: &'a Cond, names: &mut Vec<&'a str>) {
+fn collect_cond<'a>(cond: &'a Cond, names: &mut Names<'a>) {
     match cond {
         Cond::Compare(_, a, b) | Cond::AttributeType(a, b) | Cond::BeginsWith(a, b) | Cond::Contains(a, b) => {
             collect_operand(a, names);

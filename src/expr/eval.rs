@@ -120,9 +120,18 @@ pub fn compare_scalars(a: &AttributeValue, b: &AttributeValue) -> Option<Orderin
 /// and maps element by element with the same rule.
 pub fn values_equal(a: &AttributeValue, b: &AttributeValue) -> bool {
     use AttributeValue as V;
-    fn same_set<T: PartialEq>(x: &[T], y: &[T]) -> bool {
-        // Sets hold no duplicates, so equal lengths plus inclusion is equality.
-        x.len() == y.len() && x.iter().all(|e| y.contains(e))
+    fn same_set<T: Eq + std::hash::Hash>(x: &[T], y: &[T]) -> bool {
+        // Sets hold no duplicates, so equal lengths plus inclusion is
+        // equality; through a hash set, as sets of 100,000 members compared
+        // pairwise would hold the writer for minutes.
+        if x.len() != y.len() {
+            return false;
+        }
+        if x.len() <= 16 {
+            return x.iter().all(|e| y.contains(e));
+        }
+        let members: std::collections::HashSet<&T> = y.iter().collect();
+        x.iter().all(|e| members.contains(e))
     }
     match (a, b) {
         (V::Ss(x), V::Ss(y)) => same_set(x, y),

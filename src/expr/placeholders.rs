@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::error::ExprError;
-use crate::model::AttributeValue;
+use crate::model::{AttributeValue, MAX_ATTRIBUTE_NAME_BYTES};
 
 /// The placeholders of one request, recording which ones its expressions
 /// used so that [`Placeholders::check_all_used`] can report the rest.
@@ -141,6 +141,20 @@ pub fn check_request_parameters(request: &RequestParameters<'_>) -> Result<(), E
         if let Some(bad) = keys.into_iter().find(|k| !well_formed(k, '#')) {
             return Err(ExprError::new(format!(
                 "ExpressionAttributeNames contains invalid key: Syntax error; key: \"{bad}\""
+            )));
+        }
+        let mut entries: Vec<(&String, &String)> = names.iter().collect();
+        entries.sort_unstable();
+        if let Some((key, _)) = entries.iter().find(|(_, name)| name.is_empty()) {
+            return Err(ExprError::new(format!(
+                "ExpressionAttributeNames contains invalid value: Empty attribute name for key {key}"
+            )));
+        }
+        if let Some((key, name)) = entries.iter().find(|(_, name)| name.len() > MAX_ATTRIBUTE_NAME_BYTES) {
+            return Err(ExprError::new(format!(
+                "ExpressionAttributeNames contains invalid value: Attribute name exceeds the maximum length of \
+                 {MAX_ATTRIBUTE_NAME_BYTES} bytes: {} bytes for key {key}",
+                name.len()
             )));
         }
     }

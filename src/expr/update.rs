@@ -6,6 +6,9 @@
 //! time), and list indexes refer to the original list: REMOVE of several
 //! elements of one list removes the highest index first.
 
+use std::collections::HashSet;
+use std::hash::Hash;
+
 use super::ast::{Operand, Path, PathElem};
 use super::check::{Checker, Slot, UPDATE_ORDER};
 use super::error::{ExprError, ExprKind};
@@ -212,13 +215,18 @@ fn add_path(item: &mut Item, path: &Path, value: &AttributeValue) -> Result<(), 
     set_path(item, path, merged)
 }
 
-fn union<T: Clone + PartialEq>(old: &[T], new: &[T]) -> Vec<T> {
+/// `old` then the members of `new` it lacks. Membership goes through a hash
+/// set: sets of 100,000 members would take the writer minutes pairwise.
+fn union<T: Clone + Eq + Hash>(old: &[T], new: &[T]) -> Vec<T> {
+    let present: HashSet<&T> = old.iter().collect();
     let mut out = old.to_vec();
-    out.extend(new.iter().filter(|e| !old.contains(e)).cloned());
+    out.extend(new.iter().filter(|e| !present.contains(e)).cloned());
     out
 }
 
-fn difference<T: Clone + PartialEq>(old: &[T], gone: &[T]) -> Vec<T> {
+/// The members of `old` not in `gone`, in order (hash set, as `union`).
+fn difference<T: Clone + Eq + Hash>(old: &[T], gone: &[T]) -> Vec<T> {
+    let gone: HashSet<&T> = gone.iter().collect();
     old.iter().filter(|e| !gone.contains(e)).cloned().collect()
 }
 

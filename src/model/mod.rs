@@ -10,5 +10,6 @@ pub mod value;
 pub use number::{Number, NumberError};
 pub use table::{KeyAttribute, KeySchema, ScalarType, TableMeta};
 pub use value::{
-    AttributeValue, Item, ValueError, item_from_json, item_from_json_owned, item_into_json, item_size, item_to_json,
+    AttributeValue, Item, MAX_ATTRIBUTE_NAME_BYTES, ValueError, check_attribute_name, item_from_json,
+    item_from_json_owned, item_into_json, item_size, item_to_json,
 };

@@ -21,6 +21,10 @@ pub type Item = BTreeMap<String, AttributeValue>;
 /// Deepest nesting of maps and lists DynamoDB accepts.
 pub const MAX_NESTING_DEPTH: usize = 32;
 
+/// Longest attribute name DynamoDB accepts, in UTF-8 bytes ("less than
+/// 64 KB").
+pub const MAX_ATTRIBUTE_NAME_BYTES: usize = 65_535;
+
 /// One DynamoDB attribute value.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AttributeValue {
@@ -60,6 +64,24 @@ pub enum ValueError {
     TooDeep,
     #[error("Invalid Base64 value for binary attribute")]
     Base64,
+    #[error("One or more parameter values were invalid: Empty attribute name")]
+    EmptyAttributeName,
+    #[error(
+        "One or more parameter values were invalid: Attribute name exceeds the maximum length of 65535 bytes: {0} bytes"
+    )]
+    AttributeNameTooLong(usize),
+}
+
+/// Refuses an attribute name that is empty or longer than
+/// [`MAX_ATTRIBUTE_NAME_BYTES`].
+pub fn check_attribute_name(name: &str) -> Result<(), ValueError> {
+    if name.is_empty() {
+        return Err(ValueError::EmptyAttributeName);
+    }
+    if name.len() > MAX_ATTRIBUTE_NAME_BYTES {
+        return Err(ValueError::AttributeNameTooLong(name.len()));
+    }
+    Ok(())
 }
 
 impl AttributeValue {
@@ -218,11 +240,19 @@ fn decode_base64(value: &Value) -> Result<Vec<u8>, ValueError> {
 }
 
 /// Sets must be non-empty and hold no value twice (DynamoDB rejects both).
-fn check_set<T: PartialEq>(kind: &'static str, items: &[T], show: impl Fn(&T) -> String) -> Result<(), ValueError> {
+fn check_set<T: Eq + std::hash::Hash>(
+    kind: &'static str,
+    items: &[T],
+    show: impl Fn(&T) -> String,
+) -> Result<(), ValueError> {
     if items.is_empty() {
         return Err(ValueError::EmptySet(kind));
     }
-    let duplicate = items.iter().enumerate().any(|(i, a)| items[..i].contains(a));
+    // A hash set, not pairwise comparison: a 16 MB request can hold a set of
+    // millions of elements, which quadratic time would hold a thread on for
+    // hours.
+    let mut seen = std::collections::HashSet::with_capacity(items.len());
+    let duplicate = !items.iter().all(|item| seen.insert(item));
     if duplicate {
         let shown: Vec<String> = items.iter().map(show).collect();
         return Err(ValueError::DuplicateInSet(format!("[{}]", shown.join(", "))));
@@ -235,7 +265,10 @@ pub fn item_from_json(json: &Value) -> Result<Item, ValueError> {
     let object = json.as_object().ok_or(ValueError::Malformed)?;
     object
         .iter()
-        .map(|(k, v)| Ok((k.clone(), AttributeValue::from_json(v)?)))
+        .map(|(k, v)| {
+            check_attribute_name(k)?;
+            Ok((k.clone(), AttributeValue::from_json(v)?))
+        })
         .collect()
 }
 
@@ -247,7 +280,10 @@ pub fn item_from_json_owned(json: Value) -> Result<Item, ValueError> {
     };
     object
         .into_iter()
-        .map(|(k, v)| Ok((k, AttributeValue::from_json_owned(v)?)))
+        .map(|(k, v)| {
+            check_attribute_name(&k)?;
+            Ok((k, AttributeValue::from_json_owned(v)?))
+        })
         .collect()
 }
 

@@ -30,6 +30,52 @@ pub enum TlsError {
     Verifier(String),
     #[error("the cluster CA in {0} is missing; run `meridian init` (or `meridian up`) first")]
     MissingCa(String),
+    #[error(
+        "{path} holds a secret but is readable by group or others (mode {mode:04o}); \
+         a secret must be readable by its owner only: run `chmod 600 {path}`"
+    )]
+    SecretReadable { path: String, mode: u32 },
+}
+
+/// Writes `contents` to a new file at `path` readable and writable by its
+/// owner only (0600), whatever the process umask: the file is created with
+/// that mode (a umask can only clear bits), written and synced under a
+/// temporary name, then renamed into place, so that no reader ever sees a
+/// wider mode or half a secret.
+pub fn write_secret(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(".tmp");
+    let temporary = std::path::PathBuf::from(temporary);
+    let _ = std::fs::remove_file(&temporary);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let mut file = options.open(&temporary)?;
+    file.write_all(contents)?;
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(&temporary, path)
+}
+
+/// Refuses a file holding a secret that group or others may read or write
+/// (as ssh refuses such a private key), with a message saying how to fix it.
+pub fn check_secret_permissions(path: &Path) -> Result<(), TlsError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)?.permissions().mode() & 0o7777;
+        if mode & 0o077 != 0 {
+            return Err(TlsError::SecretReadable {
+                path: path.display().to_string(),
+                mode,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// A cluster CA: its certificate (the trust anchor) and signing key.
@@ -63,7 +109,9 @@ impl ClusterCa {
         })
     }
 
-    /// Loads the CA from `dir`, creating it first if `create` and it is absent.
+    /// Loads the CA from `dir`, creating it first if `create` and it is
+    /// absent. The key is created 0600, and refused when group or others
+    /// can read it (see [`check_secret_permissions`]).
     pub fn load_or_create(dir: &Path, cluster: &str, create: bool) -> Result<ClusterCa, TlsError> {
         let (cert_path, key_path) = (dir.join(CA_CERT_FILE), dir.join(CA_KEY_FILE));
         if !cert_path.exists() || !key_path.exists() {
@@ -72,10 +120,11 @@ impl ClusterCa {
             }
             let ca = ClusterCa::generate(cluster)?;
             std::fs::create_dir_all(dir)?;
-            std::fs::write(&key_path, ca.key.serialize_pem())?;
+            write_secret(&key_path, ca.key.serialize_pem().as_bytes())?;
             std::fs::write(&cert_path, &ca.cert_pem)?;
             return Ok(ca);
         }
+        check_secret_permissions(&key_path)?;
         let key = KeyPair::from_pem(&std::fs::read_to_string(&key_path)?)?;
         let cert_pem = std::fs::read_to_string(&cert_path)?;
         let issuer = ca_params(cluster)?.self_signed(&key)?;

@@ -44,7 +44,7 @@ async fn write_history(
     let mut done = 0;
     for chunk in ops.chunks(BATCH) {
         let offset = from_ms + (to_ms - from_ms) * done as i64 / total as i64;
-        engine.hlc().set_offset_ms(offset);
+        engine.hlc().set_offset_ms(offset)?;
         let writes = chunk
             .iter()
             .map(|(i, payload)| {
@@ -62,7 +62,7 @@ async fn write_history(
         engine.write_batch(writes).await?;
         done += chunk.len();
     }
-    engine.hlc().set_offset_ms(to_ms);
+    engine.hlc().set_offset_ms(to_ms)?;
     Ok(())
 }
 

@@ -203,17 +203,36 @@ fn join(conds: Vec<Cond>, conditional_operator: Option<&str>) -> Result<Conditio
             )));
         }
     };
-    let root = conds
-        .into_iter()
-        .reduce(|a, b| {
-            if or {
-                Cond::Or(Box::new(a), Box::new(b))
-            } else {
-                Cond::And(Box::new(a), Box::new(b))
-            }
-        })
-        .unwrap_or(Cond::Not(Box::new(Cond::AttributeExists(Path(Vec::new())))));
+    let root = balanced(conds, or).unwrap_or(Cond::Not(Box::new(Cond::AttributeExists(Path(Vec::new())))));
     Ok(Condition::from_cond(root))
+}
+
+/// Joins `conds` with AND (or OR) as a balanced tree, so that its depth is
+/// the logarithm of their number: evaluating, checking and dropping a tree
+/// recurse as deep as it is, and a chain of 100,000 legacy conditions would
+/// overflow a thread's stack. AND and OR are associative, so the shape does
+/// not change the result. `None` for no conditions.
+fn balanced(conds: Vec<Cond>, or: bool) -> Option<Cond> {
+    let mut level = conds;
+    while level.len() > 1 {
+        let mut next = Vec::with_capacity(level.len().div_ceil(2));
+        let mut pairs = level.into_iter();
+        while let Some(a) = pairs.next() {
+            next.push(match pairs.next() {
+                Some(b) if or => Cond::Or(Box::new(a), Box::new(b)),
+                Some(b) => Cond::And(Box::new(a), Box::new(b)),
+                None => a,
+            });
+        }
+        level = next;
+    }
+    level.pop()
+}
+
+/// Refuses an attribute name that is empty or longer than DynamoDB allows,
+/// before anything is built from it (the model's rule, with its message).
+pub(crate) fn check_attribute_name(name: &str) -> Result<(), ExprError> {
+    crate::model::check_attribute_name(name).map_err(|e| ExprError::new(e.to_string()))
 }
 
 /// `Expected`: per attribute either `Value`/`Exists` or `ComparisonOperator`
@@ -221,6 +240,7 @@ fn join(conds: Vec<Cond>, conditional_operator: Option<&str>) -> Result<Conditio
 pub fn expected(expected: &Value, conditional_operator: Option<&str>) -> Result<Condition, ExprError> {
     let mut conds = Vec::new();
     for (name, spec) in object(expected)? {
+        check_attribute_name(name)?;
         let spec = object(spec)?;
         let has = |key: &str| spec.get(key).is_some_and(|v| !v.is_null());
         if has("AttributeValueList") && has("Value") {
@@ -283,6 +303,7 @@ pub fn expected(expected: &Value, conditional_operator: Option<&str>) -> Result<
 pub fn filter(filter: &Value, conditional_operator: Option<&str>) -> Result<Condition, ExprError> {
     let mut conds = Vec::new();
     for (name, spec) in object(filter)? {
+        check_attribute_name(name)?;
         let (op, values) = operator_and_values(spec)?;
         conds.push(legacy_cond(name, op, values));
     }

@@ -246,3 +246,85 @@ fn key_conditions_validate_against_schema() {
         "One or more parameter values were invalid: Condition parameter type does not match schema type"
     );
 }
+
+/// Depth of a condition tree, counted without recursion.
+fn depth(root: &Cond) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(root, 1)];
+    while let Some((cond, level)) = stack.pop() {
+        deepest = deepest.max(level);
+        match cond {
+            Cond::And(a, b) | Cond::Or(a, b) => {
+                stack.push((a, level + 1));
+                stack.push((b, level + 1));
+            }
+            Cond::Not(inner) => stack.push((inner, level + 1)),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+#[test]
+fn many_conditions_join_into_a_shallow_tree_with_the_same_meaning() {
+    let spec = |i: usize| json!({"ComparisonOperator": "NE", "AttributeValueList": [{"N": i.to_string()}]});
+    let many: serde_json::Map<String, Value> = (0..100_000).map(|i| (format!("a{i}"), spec(i))).collect();
+    let and = filter(&Value::Object(many.clone()), None).unwrap();
+    assert!(depth(&and.root) <= 18, "depth {}", depth(&and.root));
+    // Every aN is missing, so every NE holds: AND is true; with a0 = 0, false.
+    assert!(and.evaluate(&Item::new()).unwrap());
+    let mut zero = Item::new();
+    zero.insert("a0".into(), AttributeValue::N(0.into()));
+    assert!(!and.evaluate(&zero).unwrap());
+    let or = expected(&Value::Object(many), Some("OR")).unwrap();
+    assert!(or.evaluate(&zero).unwrap());
+    assert_eq!(or.attribute_names().len(), 100_000);
+    assert_eq!(or.attribute_names()[..2], ["a0", "a1"]);
+}
+
+#[test]
+fn attribute_names_empty_or_too_long_are_refused() {
+    let long = "x".repeat(100_000);
+    let spec = json!({"ComparisonOperator": "NOT_NULL"});
+    for name in ["", long.as_str()] {
+        let conditions = json!({ name: spec.clone() });
+        let message = filter(&conditions, None).unwrap_err().to_string();
+        assert!(
+            message.starts_with("One or more parameter values were invalid: "),
+            "{message}"
+        );
+        assert_eq!(expected(&conditions, None).unwrap_err().to_string(), message);
+        assert_eq!(attributes_to_get(&json!([name])).unwrap_err().to_string(), message);
+        let update = json!({ name: {"Action": "DELETE"} });
+        assert_eq!(attribute_updates(&update).unwrap_err().to_string(), message);
+    }
+    assert_eq!(
+        filter(&json!({"": spec}), None).unwrap_err().to_string(),
+        "One or more parameter values were invalid: Empty attribute name"
+    );
+    let longest = "y".repeat(crate::model::MAX_ATTRIBUTE_NAME_BYTES);
+    assert!(filter(&json!({ longest: {"ComparisonOperator": "NULL"} }), None).is_ok());
+}
+
+#[test]
+fn sets_of_a_hundred_thousand_members_are_read_merged_and_compared() {
+    // Each step compared members pairwise before: minutes, on the writer.
+    let members = |range: std::ops::Range<usize>| Value::Array(range.map(|i| json!(format!("m{i}"))).collect());
+    let mut big = Item::new();
+    big.insert("pk".into(), AttributeValue::S("k".into()));
+    big.insert(
+        "ss".into(),
+        attribute_value(&json!({"SS": members(0..100_000)})).unwrap(),
+    );
+    let add = attribute_updates(&json!({"ss": {"Action": "ADD", "Value": {"SS": members(50_000..150_000)}}})).unwrap();
+    add.apply(&mut big, &["pk"]).unwrap();
+    assert!(matches!(&big["ss"], AttributeValue::Ss(all) if all.len() == 150_000));
+    let delete = attribute_updates(&json!({"ss": {"Action": "DELETE", "Value": {"SS": members(0..100_000)}}})).unwrap();
+    delete.apply(&mut big, &["pk"]).unwrap();
+    let reversed = Value::Array((100_000..150_000).rev().map(|i| json!(format!("m{i}"))).collect());
+    let same = expected(&json!({"ss": {"Value": {"SS": reversed}}}), None).unwrap();
+    assert!(same.evaluate(&big).unwrap());
+    let mut with_duplicate = members(0..100_000);
+    with_duplicate.as_array_mut().unwrap().push(json!("m7"));
+    assert!(attribute_value(&json!({"SS": with_duplicate})).is_err());
+}

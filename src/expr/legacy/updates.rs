@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::{INVALID, LegacyOp, attribute_value, malformed, object, operator_and_values};
+use super::{INVALID, LegacyOp, attribute_value, check_attribute_name, malformed, object, operator_and_values};
 use crate::expr::ast::{CmpOp, Operand, Path};
 use crate::expr::error::ExprError;
 use crate::expr::key_condition::{KeyCondition, LegacyKeyOp, key_condition_from_terms};
@@ -16,6 +16,7 @@ use crate::model::{AttributeValue, KeySchema};
 pub fn attribute_updates(updates: &Value) -> Result<UpdateExpr, ExprError> {
     let mut actions = Vec::new();
     for (name, spec) in object(updates)? {
+        check_attribute_name(name)?;
         let spec = object(spec)?;
         let action = match spec.get("Action") {
             None | Some(Value::Null) => "PUT",
@@ -79,9 +80,12 @@ pub fn attribute_updates(updates: &Value) -> Result<UpdateExpr, ExprError> {
 pub fn attributes_to_get(names: &Value) -> Result<Projection, ExprError> {
     let list = names.as_array().ok_or_else(malformed)?;
     let mut seen: Vec<&str> = Vec::with_capacity(list.len());
+    // A set beside the list: a long list is checked in linear time.
+    let mut unique = std::collections::HashSet::with_capacity(list.len());
     for name in list {
         let name = name.as_str().ok_or_else(malformed)?;
-        if seen.contains(&name) {
+        check_attribute_name(name)?;
+        if !unique.insert(name) {
             return Err(ExprError::new(format!(
                 "{INVALID}Duplicate value in attribute name: {name}"
             )));
@@ -97,6 +101,7 @@ pub fn key_conditions(conditions: &Value, schema: &KeySchema) -> Result<KeyCondi
     let map = object(conditions)?;
     let mut terms = Vec::with_capacity(map.len());
     for (name, spec) in map {
+        check_attribute_name(name)?;
         let (op, values) = operator_and_values(spec)?;
         let op = match op {
             LegacyOp::Eq => LegacyKeyOp::Cmp(CmpOp::Eq),
