@@ -4,6 +4,12 @@
 
 #![allow(dead_code)]
 
+// The same file as `common::settle`: a test including both harnesses
+// compiles it twice, which is harmless.
+#[allow(clippy::duplicate_mod)]
+#[path = "../common/settle.rs"]
+pub mod settle;
+
 use std::net::{TcpListener, UdpSocket};
 use std::time::{Duration, Instant};
 

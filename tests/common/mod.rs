@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod pitr;
+pub mod settle;
 
 use std::collections::HashMap;
 use std::future::Future;
