@@ -7,6 +7,9 @@
 // The same file as `common::settle`: a test including both harnesses
 // compiles it twice, which is harmless.
 #[allow(clippy::duplicate_mod)]
+#[path = "../common/kill.rs"]
+pub mod kill;
+#[allow(clippy::duplicate_mod)]
 #[path = "../common/settle.rs"]
 pub mod settle;
 

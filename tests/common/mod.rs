@@ -7,6 +7,7 @@
 
 #![allow(dead_code)]
 
+pub mod kill;
 pub mod pitr;
 pub mod settle;
 
