@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{StreamSpecification, StreamViewType};
 use aws_sdk_dynamodbstreams::types::OperationType;
-use cluster::{Cluster, REGIONS, create_table, eventually, stream_everywhere};
+use cluster::settle::settled;
+use cluster::{Cluster, REGIONS, create_table, stream_everywhere};
 use common::{Keys, TestRegion, s};
 use meridian::clock::Timestamp;
 use meridian::model::key::encode_primary_key;
@@ -61,13 +62,17 @@ async fn every_region_stream_carries_local_and_replicated_records() {
     for (i, arn) in arns.iter().enumerate() {
         let api = cluster.topology.region[i].api;
         let streams = streams_client(api, REGIONS[i]);
-        let records = eventually(&format!("three records in region {i}'s stream"), CONVERGE, || {
-            let (streams, arn) = (streams.clone(), arn.clone());
-            async move {
-                let records = read_all(&streams, &arn).await;
-                (records.len() >= 3).then_some(records)
-            }
-        })
+        // Once three are there, keep reading until nothing more comes: a
+        // change delivered twice would show as a fourth record.
+        let records = settled(
+            &format!("three records in region {i}'s stream"),
+            CONVERGE,
+            |records: &Vec<aws_sdk_dynamodbstreams::types::Record>| records.len() >= 3,
+            || {
+                let (streams, arn) = (streams.clone(), arn.clone());
+                async move { Some(read_all(&streams, &arn).await) }
+            },
+        )
         .await;
         assert_eq!(records.len(), 3, "each change exactly once in region {i}");
         let mut origins = BTreeSet::new();
