@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::AttributeValue as Av;
 use cluster::settle::settled;
 use cluster::{Cluster, create_table, eventually, scan_all};
@@ -344,14 +345,11 @@ async fn a_new_replica_of_a_large_table_is_backfilled_while_writes_continue() {
     let us = cluster.client(0);
     cluster::create_local_table(&cluster, 0, "big").await;
     // Only us-east-1 has the table until replicas are added.
-    assert!(
-        cluster
-            .client(1)
-            .describe_table()
-            .table_name("big")
-            .send()
-            .await
-            .is_err()
+    let elsewhere = cluster.client(1).describe_table().table_name("big").send().await;
+    assert!(elsewhere.is_err());
+    assert_eq!(
+        elsewhere.as_ref().err().and_then(ProvideErrorMetadata::code),
+        Some("ResourceNotFoundException")
     );
 
     let mut loaders = Vec::new();
@@ -457,6 +455,10 @@ async fn metrics_and_status_report_requests_links_and_lag() {
         .send()
         .await;
     assert!(missing.is_err());
+    assert_eq!(
+        missing.as_ref().err().and_then(ProvideErrorMetadata::code),
+        Some("ResourceNotFoundException")
+    );
     converged(&cluster, "observed").await;
     let eu = cluster.topology.region[1].api;
     let metrics = eventually("eu-west-1 to report us-east-1's changes", CONVERGE, || async move {
