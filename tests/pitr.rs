@@ -280,6 +280,7 @@ async fn continuous_backups_are_described_and_bad_restores_change_nothing() {
 
     // The history is reported per table; turning PITR off drops it.
     let status = admin_pitr(&region).await;
+    assert_eq!(status["tables"].as_array().map(Vec::len), Some(1), "{status}");
     assert_eq!(status["tables"][0]["table"], "src");
     assert!(status["tables"][0]["history_bytes"].as_u64().unwrap() > 0);
     set_pitr(client, "src", false).await;

@@ -152,6 +152,9 @@ async fn a_replicated_change_appears_only_when_it_wins() {
         .await
         .unwrap();
     assert_eq!(report.applied, 0);
+    // It lost to a version it had not seen: superseded, and a conflict.
+    assert_eq!((report.superseded, report.conflicts, report.skipped), (1, 1, 0));
+    assert_eq!(report.clock_ahead_ms, 0);
     // Stamped after it: wins, and is a MODIFY from eu-west-1.
     let later = engine.hlc().now().wall_ns + 1_000_000;
     let report = engine
@@ -159,6 +162,49 @@ async fn a_replicated_change_appears_only_when_it_wins() {
         .await
         .unwrap();
     assert_eq!(report.applied, 1);
+    // It replaced a version its origin had not seen: ours lost, a conflict.
+    assert_eq!((report.superseded, report.conflicts, report.skipped), (0, 1, 0));
+    // Delivered again (after a reconnect, say): already applied, nothing
+    // happens, and the stream below still has each change once.
+    let again = vec![remote_put(1, 1, "stale"), remote_put(2, later, "remote")];
+    let report = engine.apply_remote("eu-west-1".into(), again, 2).await.unwrap();
+    assert_eq!(
+        (report.applied, report.superseded, report.conflicts, report.skipped),
+        (0, 0, 0, 0)
+    );
+    // Both conflicts are recorded as the test made them, once each.
+    let conflicts = engine.conflicts(Some("Lww".into())).await.unwrap();
+    let summary: Vec<(&str, Option<&Item>, &Version, Option<&Item>)> = conflicts
+        .iter()
+        .map(|c| {
+            (
+                c.winner.region.as_str(),
+                c.winner_item.as_ref(),
+                &c.loser,
+                c.loser_item.as_ref(),
+            )
+        })
+        .collect();
+    let stored = |v: &str| match remote_put(0, 0, v).1 {
+        Change::Item(change) => change.new.unwrap(),
+        other => unreachable!("{other:?}"),
+    };
+    let (local, stale, remote) = (stored("local"), stored("stale"), stored("remote"));
+    let eu = |wall_ns| Version {
+        ts: Timestamp { wall_ns, logical: 0 },
+        region: "eu-west-1".into(),
+    };
+    let local_version = &conflicts[1].loser;
+    assert_eq!(
+        summary,
+        [
+            ("us-east-1", Some(&local), &eu(1), Some(&stale)),
+            ("eu-west-1", Some(&remote), local_version, Some(&local)),
+        ]
+    );
+    assert_eq!(local_version.region, "us-east-1");
+    assert_eq!(&conflicts[0].winner, local_version, "the local write won both times");
+    assert_eq!(conflicts[1].winner, eu(later));
 
     let streams = streams_client(region.addr, common::REGION);
     let records = read_all(&streams, &arn).await;
