@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue as Av;
 use cluster::settle::settled;
-use cluster::{Cluster, create_table, eventually, http_get, scan_all};
+use cluster::{Cluster, converged, create_table, eventually, http_get};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -79,18 +79,6 @@ async fn arrives(cluster: &Cluster, region: usize, table: &str, pk: &str) {
         has(cluster, region, table, pk).await.then_some(())
     })
     .await;
-}
-
-/// Waits until every region's scan of `table` is identical; returns it.
-async fn converged(cluster: &Cluster, table: &str) -> Vec<String> {
-    eventually("all regions to hold the same items", CONVERGE, || async move {
-        let mut scans = Vec::new();
-        for i in 0..cluster.nodes.len() {
-            scans.push(scan_all(&cluster.client(i), table).await?);
-        }
-        scans.windows(2).all(|w| w[0] == w[1]).then(|| scans.remove(0))
-    })
-    .await
 }
 
 /// Replication state region `at` reports about `peer`.

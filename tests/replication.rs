@@ -10,31 +10,12 @@ use std::time::Duration;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::AttributeValue as Av;
 use cluster::settle::settled;
-use cluster::{Cluster, create_table, eventually, scan_all};
+use cluster::{Cluster, converged, create_table, eventually};
 use meridian::model::key::encode_primary_key;
 use meridian::model::{AttributeValue, Item};
 use meridian::store::{Change, Version};
 
 const CONVERGE: Duration = Duration::from_secs(60);
-
-/// Waits until every running region's full scan of `table` is identical.
-async fn converged(cluster: &Cluster, table: &str) -> Vec<String> {
-    let clients: Vec<_> = (0..cluster.nodes.len())
-        .filter(|&i| cluster.nodes[i].is_some())
-        .map(|i| cluster.client(i))
-        .collect();
-    eventually("all regions to hold the same items", CONVERGE, || {
-        let clients = clients.clone();
-        async move {
-            let mut scans = Vec::new();
-            for client in &clients {
-                scans.push(scan_all(client, table).await?);
-            }
-            scans.windows(2).all(|w| w[0] == w[1]).then(|| scans.remove(0))
-        }
-    })
-    .await
-}
 
 /// A key's expected stored version and item (`None` item: a tombstone).
 type Expected = Option<(Version, Option<Item>)>;

@@ -186,6 +186,38 @@ where
     }
 }
 
+/// Waits until every running region's full scan of `table` is identical,
+/// and every region's DescribeTable counts exactly those items and the
+/// same table size (the counts are kept in each item's own commit).
+pub async fn converged(cluster: &Cluster, table: &str) -> Vec<String> {
+    let clients: Vec<_> = (0..cluster.nodes.len())
+        .filter(|&i| cluster.nodes[i].is_some())
+        .map(|i| cluster.client(i))
+        .collect();
+    eventually(
+        "all regions to hold and count the same items",
+        Duration::from_secs(60),
+        || {
+            let clients = clients.clone();
+            async move {
+                let mut scans = Vec::new();
+                let mut counts = Vec::new();
+                for client in &clients {
+                    scans.push(scan_all(client, table).await?);
+                    let described = client.describe_table().table_name(table).send().await.ok()?;
+                    let described = described.table()?;
+                    counts.push((described.item_count(), described.table_size_bytes()));
+                }
+                let counted = counts
+                    .iter()
+                    .all(|c| *c == counts[0] && c.0 == Some(scans[0].len() as i64));
+                (counted && scans.windows(2).all(|w| w[0] == w[1])).then(|| scans.remove(0))
+            }
+        },
+    )
+    .await
+}
+
 /// Every item of `table` in a region, via paginated Scan, sorted by key text.
 pub async fn scan_all(client: &Client, table: &str) -> Option<Vec<String>> {
     let mut items = Vec::new();
