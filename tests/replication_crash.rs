@@ -156,6 +156,8 @@ async fn killed_region_catches_up_without_losing_acknowledged_writes() {
         );
     }
     assert!(keys.len() <= expected.len() + in_flight.len(), "{} items", keys.len());
+    // The in-process regions count exactly those items.
+    assert_eq!(cluster::converged(&cluster, "crash").await.len(), keys.len());
     let mut region = region;
     region.child.kill().unwrap();
     let _ = region.child.wait();

@@ -59,6 +59,7 @@ async fn every_region_stream_carries_local_and_replicated_records() {
             .await
             .unwrap();
     }
+    assert_eq!(cluster::converged(&cluster, "Global").await.len(), 3);
     for (i, arn) in arns.iter().enumerate() {
         let api = cluster.topology.region[i].api;
         let streams = streams_client(api, REGIONS[i]);

@@ -200,6 +200,9 @@ async fn expired_items_vanish_from_every_region_as_service_deletes() {
         .await;
     }
 
+    // Every region holds and counts exactly the four that remain.
+    assert_eq!(cluster::converged(&cluster, "Cache").await.len(), remaining.len());
+
     // The owner is the first ACTIVE replica by name; only it deleted.
     let owner = REGIONS.iter().min().unwrap().to_string();
     let owner_index = REGIONS.iter().position(|r| *r == owner).unwrap();
