@@ -268,7 +268,16 @@ async fn conflicts(cluster: &Cluster, region: usize, table: &str) -> Option<(Vec
     .await;
     let body: Value = serde_json::from_str(&body).ok()?;
     let mut rows = body["conflicts"].as_array()?.clone();
-    rows.sort_by_key(|r| r["winner_item"]["pk"]["S"].as_str().unwrap_or("").to_string());
+    // A delete's item is null: the key is in the other one.
+    let key = |r: &Value| {
+        let item = if r["winner_item"].is_null() {
+            &r["loser_item"]
+        } else {
+            &r["winner_item"]
+        };
+        item["pk"]["S"].as_str().unwrap_or("").to_string()
+    };
+    rows.sort_by_key(key);
     let mut walls = Vec::new();
     for row in &mut rows {
         let winner = row["winner"].as_object_mut()?.remove("wall_ns")?.as_u64()?;
@@ -293,13 +302,25 @@ async fn a_conflict_across_a_partition_is_recorded_with_both_versions_and_counte
     isolate(&cluster, 0, true).await;
 
     // Both regions write "eu-wins" and "us-wins" while cut off from each
-    // other, neither having seen the other's write; "solo" is written in
-    // one region only. The second write to a key is sent after the first
+    // other, neither having seen the other's write; us-east-1 puts
+    // "eu-deletes", then eu-west-1, which never had it, deletes it; "solo"
+    // is written in one region only. The second write to a key is sent after the first
     // was answered, so its HLC stamp has the later wall time: it wins.
     let us_first = put_bracketed(&cluster, 0, "clash", "eu-wins", "us").await;
     let eu_second = put_bracketed(&cluster, 1, "clash", "eu-wins", "eu").await;
     let eu_first = put_bracketed(&cluster, 1, "clash", "us-wins", "eu").await;
     let us_second = put_bracketed(&cluster, 0, "clash", "us-wins", "us").await;
+    let us_put = put_bracketed(&cluster, 0, "clash", "eu-deletes", "us").await;
+    let sent = wall_ns();
+    cluster
+        .client(1)
+        .delete_item()
+        .table_name("clash")
+        .key("pk", Av::S("eu-deletes".into()))
+        .send()
+        .await
+        .unwrap();
+    let eu_delete = (sent, wall_ns());
     put_bracketed(&cluster, 0, "clash", "solo", "us").await;
     isolate(&cluster, 0, false).await;
 
@@ -311,11 +332,16 @@ async fn a_conflict_across_a_partition_is_recorded_with_both_versions_and_counte
         .collect();
     assert_eq!(items, expected_items);
 
-    // Each region saw both contested keys lose on one side: the record is
+    // Each region saw the three contested keys lose on one side: the record is
     // the same in both, the winner and loser the test expects.
     let version = |region: &str| json!({ "region": region, "logical": 0 });
     let item = |pk: &str, v: &str| json!({ "pk": { "S": pk }, "v": { "S": v } });
     let expected = vec![
+        json!({
+            "table": "clash",
+            "winner": version("eu-west-1"), "winner_item": null,
+            "loser": version("us-east-1"), "loser_item": item("eu-deletes", "us"),
+        }),
         json!({
             "table": "clash",
             "winner": version("eu-west-1"), "winner_item": item("eu-wins", "eu"),
@@ -332,22 +358,26 @@ async fn a_conflict_across_a_partition_is_recorded_with_both_versions_and_counte
         let (rows, walls) = settled(
             &format!("the conflicts of region {region}"),
             CONVERGE,
-            |(rows, _): &(Vec<Value>, Vec<(u64, u64)>)| rows.len() >= 2,
+            |(rows, _): &(Vec<Value>, Vec<(u64, u64)>)| rows.len() >= 3,
             || conflicts(&cluster, region, "clash"),
         )
         .await;
         assert_eq!(rows, expected, "region {region}");
-        let (eu_wins, us_wins) = (walls[0], walls[1]);
+        let (eu_deletes, eu_wins, us_wins) = (walls[0], walls[1], walls[2]);
+        assert!(
+            within(eu_deletes.0, eu_delete) && within(eu_deletes.1, us_put),
+            "{walls:?}"
+        );
         assert!(within(eu_wins.0, eu_second) && within(eu_wins.1, us_first), "{walls:?}");
         assert!(within(us_wins.0, us_second) && within(us_wins.1, eu_first), "{walls:?}");
         // Counted once each, on the link the losing or winning write came in by.
         let other = 1 - region;
         assert_eq!(
             metric(&cluster, region, &peer(other)).await,
-            Some(2.0),
+            Some(3.0),
             "region {region}"
         );
-        assert_eq!(peer_state(&cluster, region, other).await["conflicts"], json!(2));
+        assert_eq!(peer_state(&cluster, region, other).await["conflicts"], json!(3));
     }
     cluster.shutdown().await;
 }
