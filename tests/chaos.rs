@@ -9,43 +9,10 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue as Av;
 use cluster::settle::settled;
-use cluster::{Cluster, converged, create_table, eventually, http_get};
+use cluster::{Cluster, converged, create_table, eventually, http_get, http_post, isolate, set_link};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const CONVERGE: Duration = Duration::from_secs(60);
-
-/// POSTs a JSON body to a region's API port; returns status and body.
-async fn http_post(addr: std::net::SocketAddr, path: &str, body: &Value) -> (u16, Value) {
-    let body = body.to_string();
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    let status = response[9..12].parse().unwrap();
-    let body = response.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-    (status, serde_json::from_str(body).unwrap_or(Value::Null))
-}
-
-/// Sets the link from region `from` to region `to` of `cluster`.
-async fn set_link(cluster: &Cluster, from: usize, to: usize, patch: Value) {
-    let mut patch = patch;
-    patch["to"] = json!(cluster.topology.region[to].name);
-    let (status, body) = http_post(cluster.topology.region[from].api, "/admin/links", &patch).await;
-    assert_eq!(status, 200, "{body}");
-}
-
-/// Partitions or heals region `i` from every other region, both directions.
-async fn isolate(cluster: &Cluster, i: usize, partitioned: bool) {
-    for j in (0..cluster.nodes.len()).filter(|&j| j != i) {
-        set_link(cluster, i, j, json!({ "partitioned": partitioned })).await;
-        set_link(cluster, j, i, json!({ "partitioned": partitioned })).await;
-    }
-}
 
 async fn put(cluster: &Cluster, region: usize, table: &str, pk: &str) {
     cluster

@@ -19,7 +19,7 @@ use cluster::settle::settled;
 use cluster::{Cluster, REGIONS, create_table, eventually, scan_all, stream_everywhere};
 use common::{Keys, TestRegion, error_code, error_message, n, s};
 use meridian::config::NodeConfig;
-use stream_support::{image_s, read_all, streams_client};
+use stream_support::{image_s, settled_records, streams_client};
 
 const CONVERGE: Duration = Duration::from_secs(60);
 
@@ -241,21 +241,14 @@ async fn expired_items_vanish_from_every_region_as_service_deletes() {
             events.sort();
             events
         };
-        let records = settled(
-            &format!("the records of region {i}'s stream"),
-            CONVERGE,
-            |records: &Vec<aws_sdk_dynamodbstreams::types::Record>| {
-                records
-                    .iter()
-                    .filter(|r| r.event_name() == Some(&OperationType::Remove))
-                    .count()
-                    >= 2
-            },
-            || {
-                let (streams, arn) = (streams.clone(), arn.clone());
-                async move { Some(read_all(&streams, &arn).await) }
-            },
-        )
+        let what = format!("the records of region {i}'s stream");
+        let records = settled_records(&streams, arn, &what, |records| {
+            records
+                .iter()
+                .filter(|r| r.event_name() == Some(&OperationType::Remove))
+                .count()
+                >= 2
+        })
         .await;
         let mut expected: Vec<(String, String)> = written.keys().map(|k| ("INSERT".to_string(), k.clone())).collect();
         expected.push(("REMOVE".into(), "expired".into()));

@@ -363,3 +363,36 @@ pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
         .map(|(_, body)| body.to_string())
         .unwrap_or_default()
 }
+
+/// POSTs a JSON body to a region's API port; returns status and body.
+pub async fn http_post(addr: std::net::SocketAddr, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let body = body.to_string();
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let status = response[9..12].parse().unwrap();
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    (status, serde_json::from_str(body).unwrap_or(serde_json::Value::Null))
+}
+
+/// Sets the link from region `from` to region `to` of `cluster`.
+pub async fn set_link(cluster: &Cluster, from: usize, to: usize, patch: serde_json::Value) {
+    let mut patch = patch;
+    patch["to"] = serde_json::json!(cluster.topology.region[to].name);
+    let (status, body) = http_post(cluster.topology.region[from].api, "/admin/links", &patch).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// Partitions or heals region `i` from every other region, both directions.
+pub async fn isolate(cluster: &Cluster, i: usize, partitioned: bool) {
+    for j in (0..cluster.nodes.len()).filter(|&j| j != i) {
+        set_link(cluster, i, j, serde_json::json!({ "partitioned": partitioned })).await;
+        set_link(cluster, j, i, serde_json::json!({ "partitioned": partitioned })).await;
+    }
+}
