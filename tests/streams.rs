@@ -139,6 +139,16 @@ async fn every_view_type_carries_its_images() {
             .send()
             .await
             .unwrap();
+        // A write whose condition fails changes nothing: no record.
+        let refused = c
+            .put_item()
+            .table_name(&table)
+            .set_item(Some(item([("pk", s("a")), ("v", n(9))])))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(code(&refused), "ConditionalCheckFailedException");
         // An identical put and a delete of a missing item change nothing: no records.
         c.put_item()
             .table_name(&table)
@@ -200,6 +210,8 @@ async fn every_view_type_carries_its_images() {
         assert!(seq(&records[0]) < seq(&records[1]) && seq(&records[1]) < seq(&records[2]));
         let ids: std::collections::HashSet<_> = records.iter().map(|r| r.event_id().unwrap().to_string()).collect();
         assert_eq!(ids.len(), 3, "event ids are unique");
+        let described = c.describe_table().table_name(&table).send().await.unwrap();
+        assert_eq!(described.table().unwrap().item_count(), Some(0), "{view:?}");
     }
     region.shutdown().await;
 }
