@@ -277,6 +277,22 @@ async fn a_stopped_region_catches_up_after_restart() {
     cluster.restart(2).await;
     let items = converged(&cluster, "catchup").await;
     assert_eq!(items.len(), 200);
+    // Its counters started again with it: it applied exactly the 200 puts,
+    // all from us-east-1, each once, and nothing lost or was skipped.
+    let peers = cluster.node(2).peer_status().unwrap();
+    type Counts = (u64, u64, u64, u64);
+    let counts = |peer: &str| -> Counts {
+        let state = peers.state(peer).unwrap_or_default();
+        (state.applied, state.superseded, state.skipped, state.conflicts)
+    };
+    let seen = settled(
+        "ap-southeast-2's apply counts",
+        CONVERGE,
+        |c: &(Counts, Counts)| c.0.0 >= 200,
+        || async { Some((counts("us-east-1"), counts("eu-west-1"))) },
+    )
+    .await;
+    assert_eq!(seen, ((200, 0, 0, 0), (0, 0, 0, 0)));
     cluster.shutdown().await;
 }
 
