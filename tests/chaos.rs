@@ -88,9 +88,25 @@ async fn a_partitioned_region_keeps_its_changes_until_heal_then_delivers_all() {
         "eu-probe crossed into us-east-1"
     );
 
+    // What each region applied from each peer so far, to count what the
+    // heal delivers.
+    let pairs = [(1, 0), (2, 0), (0, 1), (0, 2)];
+    let applied = || async {
+        let mut counts = Vec::new();
+        for (at, from) in pairs {
+            counts.push(peer_state(&cluster, at, from).await["applied"].as_u64()?);
+        }
+        Some(counts)
+    };
+    let before = applied().await.unwrap();
     isolate(&cluster, 0, false).await;
     let items = converged(&cluster, "split").await;
     assert_eq!(items.len(), 22);
+    // Once nothing more arrives: us-east-1's 20 writes in each of the
+    // others, and each probe in us-east-1, each applied once.
+    let delivered = |after: &Vec<u64>| -> Vec<u64> { after.iter().zip(&before).map(|(a, b)| a - b).collect() };
+    let after = settled("the changes the heal delivered", CONVERGE, |_| true, applied).await;
+    assert_eq!(delivered(&after), [20, 20, 1, 1], "{before:?} -> {after:?}");
     cluster.shutdown().await;
 }
 
