@@ -176,11 +176,16 @@ async fn loss_slows_replication_but_loses_nothing() {
     let cluster = Cluster::start(2, &[]).await;
     create_table(&cluster, 0, "lossy").await;
     set_link(&cluster, 0, 1, json!({ "loss": 0.3, "delay_ms": 10 })).await;
+    let applied = || async { peer_state(&cluster, 1, 0).await["applied"].as_u64() };
+    let before = applied().await.unwrap();
     for n in 0..100 {
         put(&cluster, 0, "lossy", &format!("k{n}")).await;
     }
     let items = converged(&cluster, "lossy").await;
     assert_eq!(items.len(), 100);
+    // Retransmitted or not, each write was applied once.
+    let after = settled("eu-west-1's applied count", CONVERGE, |_| true, applied).await;
+    assert_eq!(after - before, 100);
     // Nearly a third of the batches waited for a simulated retransmission.
     let p99 = peer_state(&cluster, 1, 0).await["lag_p99_ms"].as_f64().unwrap();
     assert!(p99 >= 80.0, "lag p99 {p99} ms with 30% loss");
