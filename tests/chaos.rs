@@ -319,6 +319,24 @@ async fn a_conflict_across_a_partition_is_recorded_with_both_versions_and_counte
         .map(|(pk, v)| format!("pk={:?},v={:?}", Av::S(pk.to_string()), Av::S(v.to_string())))
         .collect();
     assert_eq!(items, expected_items);
+    // Sizes are names plus values: "pk" + key + "v" + two letters, for
+    // "eu-wins" and "us-wins" (12 bytes each) and "solo" (9). Each region
+    // replaced or removed its own losing versions in its counts.
+    for region in 0..2 {
+        let described = cluster
+            .client(region)
+            .describe_table()
+            .table_name("clash")
+            .send()
+            .await
+            .unwrap();
+        let table = described.table().unwrap();
+        assert_eq!(
+            (table.item_count(), table.table_size_bytes()),
+            (Some(3), Some(33)),
+            "region {region}"
+        );
+    }
 
     // Each region saw the three contested keys lose on one side: the record is
     // the same in both, the winner and loser the test expects.
