@@ -408,6 +408,8 @@ async fn batch_get_over_16_megabytes_returns_unprocessed_keys() {
             .unwrap_or_default();
     }
     assert!(calls >= 2, "16.8 MB does not fit in one BatchGetItem response");
+    // Each response holds up to 16 MB, so the second call gets the rest.
+    assert_eq!(calls, 2, "16.8 MB in two BatchGetItem responses");
     seen.sort();
     let mut expected: Vec<String> = (0..42).map(|i| format!("u{i}")).collect();
     expected.sort();

@@ -288,6 +288,8 @@ async fn select_modes_and_reverse_order() {
     let out = query().select(Select::Count).limit(3).send().await.unwrap();
     assert_eq!(out.count(), 3);
     assert!(out.last_evaluated_key().is_some());
+    // The key of the third item read, to resume after it.
+    assert_eq!(out.last_evaluated_key(), Some(&item([("pk", s("p")), ("sk", s("c"))])));
 
     let out = query()
         .select(Select::SpecificAttributes)

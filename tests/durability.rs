@@ -6,10 +6,11 @@ mod common;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, BillingMode, PutRequest, ScalarAttributeType, Tag, WriteRequest};
+use common::kill::Kill;
 use common::{Keys, ServeProcess, TestRegion, create_table, item, n, s, wait_for};
 
 type Item = HashMap<String, AttributeValue>;
@@ -159,17 +160,15 @@ async fn sigkill_under_write_load_loses_no_acknowledged_write() {
     create_table(&server.client, "Load", Keys::Hash("pk", ScalarAttributeType::S)).await;
 
     let acked = Arc::new(AtomicUsize::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
+    let kill = Kill::default();
     let mut writers = Vec::new();
     for writer in 0..WRITERS {
-        let (client, acked, stop) = (server.client.clone(), acked.clone(), stop.clone());
+        let (client, acked, kill) = (server.client.clone(), acked.clone(), kill.clone());
         writers.push(tokio::spawn(async move {
-            // Keys whose PutItem returned Ok, with the value written.
+            // Keys whose PutItem returned Ok, with the value written; and
+            // the one in flight when the server died, which may have landed.
             let mut done = Vec::new();
             for i in 0.. {
-                if stop.load(Ordering::Relaxed) {
-                    break;
-                }
                 let key = format!("w{writer}-{i}");
                 let value = format!("value of {key}");
                 let result = client
@@ -184,10 +183,13 @@ async fn sigkill_under_write_load_loses_no_acknowledged_write() {
                         acked.fetch_add(1, Ordering::Relaxed);
                     }
                     // The server is gone: nothing from here on was acknowledged.
-                    Err(_) => break,
+                    Err(error) => {
+                        kill.expect_caused_by_kill(&format!("writer {writer}"), &error);
+                        return (done, (key, value));
+                    }
                 }
             }
-            done
+            unreachable!("a writer ends at the kill")
         }));
     }
     // Kill only once the load is well under way, while writers are mid-flight.
@@ -196,13 +198,17 @@ async fn sigkill_under_write_load_loses_no_acknowledged_write() {
         async move { (acked.load(Ordering::Relaxed) >= 400).then_some(()) }
     })
     .await;
+    kill.begin();
     server.kill().await;
-    stop.store(true, Ordering::Relaxed);
     let mut acknowledged = Vec::new();
+    let mut in_flight = Vec::new();
     for writer in writers {
-        acknowledged.extend(writer.await.unwrap());
+        let (done, last) = writer.await.unwrap();
+        acknowledged.extend(done);
+        in_flight.push(last);
     }
     assert!(acknowledged.len() >= 400);
+    assert_eq!(acknowledged.len(), acked.load(Ordering::Relaxed));
 
     let server = ServeProcess::start(dir.path()).await;
     let stored = scan_all(&server.client, "Load").await;
@@ -220,8 +226,18 @@ async fn sigkill_under_write_load_loses_no_acknowledged_write() {
         acknowledged.len(),
         &lost[..lost.len().min(5)]
     );
-    // Writes in flight at the kill may or may not have landed, but the
-    // table's counters agree with what is stored.
+    // Writes in flight at the kill may or may not have landed; nothing
+    // else is stored, and the table's counters agree with what is.
+    let written: HashMap<String, &String> = acknowledged
+        .iter()
+        .chain(&in_flight)
+        .map(|(key, value)| (format!("{key}/"), value))
+        .collect();
+    for (key, item) in &stored {
+        let value = written.get(key).unwrap_or_else(|| panic!("{key} was never written"));
+        assert_eq!(item["v"], s(*value), "{key}");
+    }
+    assert!(stored.len() <= acknowledged.len() + WRITERS, "{} stored", stored.len());
     let describe = server.client.describe_table().table_name("Load").send().await.unwrap();
     assert_eq!(describe.table().unwrap().item_count(), Some(stored.len() as i64));
     server

@@ -176,6 +176,7 @@ async fn tables_declared_in_the_topology_are_global_from_the_start() {
     for i in [0, 1] {
         wait_for_item(&cluster, i, "declared", &key).await;
     }
+    assert_eq!(cluster::converged(&cluster, "declared").await.len(), 1);
 
     // A restart finds the table there and leaves it, items and all.
     cluster.stop(1).await;
@@ -189,5 +190,6 @@ async fn tables_declared_in_the_topology_are_global_from_the_start() {
         .unwrap();
     assert_eq!(described.table().unwrap().table_id(), Some(ids[0].as_str()));
     wait_for_item(&cluster, 1, "declared", &key).await;
+    assert_eq!(cluster::converged(&cluster, "declared").await.len(), 1);
     cluster.shutdown().await;
 }

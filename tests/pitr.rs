@@ -280,6 +280,7 @@ async fn continuous_backups_are_described_and_bad_restores_change_nothing() {
 
     // The history is reported per table; turning PITR off drops it.
     let status = admin_pitr(&region).await;
+    assert_eq!(status["tables"].as_array().map(Vec::len), Some(1), "{status}");
     assert_eq!(status["tables"][0]["table"], "src");
     assert!(status["tables"][0]["history_bytes"].as_u64().unwrap() > 0);
     set_pitr(client, "src", false).await;
@@ -330,16 +331,6 @@ async fn an_interrupted_restore_finishes_after_a_restart() {
     region.shutdown().await;
 }
 
-/// Waits until both regions' full scans of `table` are identical.
-async fn converged(clients: &[Client], table: &str) -> Vec<String> {
-    cluster::eventually("both regions to hold the same items", common::DEADLINE, || async move {
-        let first = cluster::scan_all(&clients[0], table).await?;
-        let second = cluster::scan_all(&clients[1], table).await?;
-        (first == second).then_some(first)
-    })
-    .await
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_restore_in_two_regions_gives_identical_tables() {
     let cluster = cluster::Cluster::start(2, &[0, 0]).await;
@@ -371,7 +362,8 @@ async fn the_same_restore_in_two_regions_gives_identical_tables() {
             write(1, format!("c{i}"), "1".into())
         );
     }
-    let state_at_mark = converged(&clients, "global").await;
+    let state_at_mark = cluster::converged(&cluster, "global").await;
+    assert_eq!(state_at_mark.len(), 30, "a, b and c keys: {state_at_mark:?}");
     let at = mark().await;
     for i in 0..10 {
         tokio::join!(
@@ -387,7 +379,14 @@ async fn the_same_restore_in_two_regions_gives_identical_tables() {
             .await
             .unwrap();
     }
-    converged(&clients, "global").await;
+    // Each later write was the only one to its key, so it is what is left.
+    let now = cluster::converged(&cluster, "global").await;
+    let mut expected: Vec<String> = (0..10)
+        .flat_map(|i| [(format!("a{i}"), "later-1"), (format!("c{i}"), "later-0")])
+        .map(|(pk, v)| format!("pk={:?},v={:?}", s(pk), s(v)))
+        .collect();
+    expected.sort();
+    assert_eq!(now, expected);
     let mut restored = Vec::new();
     for client in &clients {
         wait_restorable(client, "global", at).await;

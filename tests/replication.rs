@@ -8,32 +8,15 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::AttributeValue as Av;
-use cluster::{Cluster, create_table, eventually, scan_all};
+use cluster::settle::settled;
+use cluster::{Cluster, converged, create_table, eventually};
 use meridian::model::key::encode_primary_key;
 use meridian::model::{AttributeValue, Item};
 use meridian::store::{Change, Version};
 
 const CONVERGE: Duration = Duration::from_secs(60);
-
-/// Waits until every running region's full scan of `table` is identical.
-async fn converged(cluster: &Cluster, table: &str) -> Vec<String> {
-    let clients: Vec<_> = (0..cluster.nodes.len())
-        .filter(|&i| cluster.nodes[i].is_some())
-        .map(|i| cluster.client(i))
-        .collect();
-    eventually("all regions to hold the same items", CONVERGE, || {
-        let clients = clients.clone();
-        async move {
-            let mut scans = Vec::new();
-            for client in &clients {
-                scans.push(scan_all(client, table).await?);
-            }
-            scans.windows(2).all(|w| w[0] == w[1]).then(|| scans.remove(0))
-        }
-    })
-    .await
-}
 
 /// A key's expected stored version and item (`None` item: a tombstone).
 type Expected = Option<(Version, Option<Item>)>;
@@ -53,8 +36,10 @@ async fn concurrent_conflicting_writes_converge_to_the_highest_version() {
         let client = cluster.client(region);
         let keys = keys.clone();
         writers.push(tokio::spawn(async move {
+            let mut made = Vec::new();
             for n in 0..120u32 {
                 let pk = &keys[((n * 7 + region as u32 * 5) % keys.len() as u32) as usize];
+                let sent = wall_ns();
                 if n % 4 == 3 {
                     client
                         .delete_item()
@@ -74,14 +59,25 @@ async fn concurrent_conflicting_writes_converge_to_the_highest_version() {
                         .await
                         .unwrap();
                 }
+                made.push(TestWrite {
+                    region,
+                    pk: pk.clone(),
+                    n,
+                    sent,
+                    answered: wall_ns(),
+                });
             }
+            made
         }));
     }
+    let mut made = Vec::new();
     for writer in writers {
-        writer.await.unwrap();
+        made.extend(writer.await.unwrap());
     }
+    assert_eq!(made.len(), 360);
     let items = converged(&cluster, "conflicts").await;
     assert!(!items.is_empty());
+    let mut surviving = 0;
 
     // The survivor of every key, in every region, is the write with the
     // highest (HLC timestamp, origin region) among all writes to it.
@@ -133,7 +129,92 @@ async fn concurrent_conflicting_writes_converge_to_the_highest_version() {
     )
     .await;
     assert_eq!(mismatch(expected).await, None);
+
+    // Each region's log holds exactly the 120 writes it was sent.
+    for name in cluster::REGIONS {
+        let logged: usize = writes
+            .values()
+            .flatten()
+            .filter(|(version, _)| version.region == *name)
+            .count();
+        assert_eq!(logged, 120, "item changes originated by {name}");
+    }
+    // The winners again, now from the writes this test made rather than
+    // from the logs: every key's stored version is exactly one of them.
+    for pk in keys.iter() {
+        let stored = cluster
+            .node(0)
+            .engine()
+            .item_version("conflicts".into(), key(pk))
+            .await
+            .unwrap();
+        let (version, item) = stored.unwrap_or_else(|| panic!("{pk} was written"));
+        check_winner(pk, &version, item.as_ref(), &made);
+        surviving += usize::from(item.is_some());
+    }
+    // The keys whose winner was a put, and only those, hold an item (read
+    // again: every region now holds every key's final version).
+    let items = converged(&cluster, "conflicts").await;
+    assert_eq!(items.len(), surviving, "{items:?}");
     cluster.shutdown().await;
+}
+
+/// One write a test made: by region `region` (index), to `pk`, its `n`th
+/// (a delete when `n % 4 == 3`, else a put of `writer = region<i>, n`),
+/// between the system clock readings `sent` and `answered`.
+#[derive(Clone, Debug)]
+struct TestWrite {
+    region: usize,
+    pk: String,
+    n: u32,
+    sent: u64,
+    answered: u64,
+}
+
+impl TestWrite {
+    /// The item the write left, `None` for a delete.
+    fn item(&self) -> Option<Item> {
+        (self.n % 4 != 3).then(|| {
+            let mut item = key(&self.pk);
+            item.insert("writer".into(), AttributeValue::S(format!("region{}", self.region)));
+            item.insert("n".into(), AttributeValue::N(self.n.to_string().parse().unwrap()));
+            item
+        })
+    }
+}
+
+/// Nanoseconds since the epoch by the system clock, which every region of a
+/// test cluster stamps writes with (none has an offset).
+fn wall_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+}
+
+/// Checks that `pk`'s stored `version` and `item` are those of exactly one
+/// of the test's writes `made`, and that LWW allows it to win. Regions share
+/// the system clock, so a write is stamped within its send..answer window,
+/// and one sent after another was answered has the higher stamp: the winner
+/// is a write that no other write to its key was sent after.
+fn check_winner(pk: &str, version: &Version, item: Option<&Item>, made: &[TestWrite]) {
+    let to_key: Vec<&TestWrite> = made.iter().filter(|w| w.pk == pk).collect();
+    let matching: Vec<&&TestWrite> = to_key
+        .iter()
+        .filter(|w| {
+            cluster::REGIONS[w.region] == version.region
+                && (w.sent..=w.answered).contains(&version.ts.wall_ns)
+                && w.item().as_ref() == item
+        })
+        .collect();
+    assert_eq!(
+        matching.len(),
+        1,
+        "{pk}: {version:?} {item:?} is one write of {to_key:?}"
+    );
+    let winner = matching[0];
+    let later: Vec<&&TestWrite> = to_key.iter().filter(|w| w.sent > winner.answered).collect();
+    assert!(later.is_empty(), "{pk}: {winner:?} won over the later {later:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -173,6 +254,10 @@ async fn a_causally_later_write_wins_even_from_a_clock_behind() {
     let items = converged(&cluster, "causal").await;
     assert_eq!(items.len(), 1);
     assert!(items[0].contains("from-eu"), "{items:?}");
+    assert_eq!(
+        items,
+        [format!("pk={:?},v={:?}", Av::S("k".into()), Av::S("from-eu".into()))]
+    );
     cluster.shutdown().await;
 }
 
@@ -193,6 +278,22 @@ async fn a_stopped_region_catches_up_after_restart() {
     cluster.restart(2).await;
     let items = converged(&cluster, "catchup").await;
     assert_eq!(items.len(), 200);
+    // Its counters started again with it: it applied exactly the 200 puts,
+    // all from us-east-1, each once, and nothing lost or was skipped.
+    let peers = cluster.node(2).peer_status().unwrap();
+    type Counts = (u64, u64, u64, u64);
+    let counts = |peer: &str| -> Counts {
+        let state = peers.state(peer).unwrap_or_default();
+        (state.applied, state.superseded, state.skipped, state.conflicts)
+    };
+    let seen = settled(
+        "ap-southeast-2's apply counts",
+        CONVERGE,
+        |c: &(Counts, Counts)| c.0.0 >= 200,
+        || async { Some((counts("us-east-1"), counts("eu-west-1"))) },
+    )
+    .await;
+    assert_eq!(seen, ((200, 0, 0, 0), (0, 0, 0, 0)));
     cluster.shutdown().await;
 }
 
@@ -242,14 +343,11 @@ async fn a_new_replica_of_a_large_table_is_backfilled_while_writes_continue() {
     let us = cluster.client(0);
     cluster::create_local_table(&cluster, 0, "big").await;
     // Only us-east-1 has the table until replicas are added.
-    assert!(
-        cluster
-            .client(1)
-            .describe_table()
-            .table_name("big")
-            .send()
-            .await
-            .is_err()
+    let elsewhere = cluster.client(1).describe_table().table_name("big").send().await;
+    assert!(elsewhere.is_err());
+    assert_eq!(
+        elsewhere.as_ref().err().and_then(ProvideErrorMetadata::code),
+        Some("ResourceNotFoundException")
     );
 
     let mut loaders = Vec::new();
@@ -325,6 +423,11 @@ async fn a_new_replica_of_a_large_table_is_backfilled_while_writes_continue() {
         "{} items",
         items.len()
     );
+    // The 400 writes went to 400 different keys (n * 97 < ITEMS), all
+    // loaded: the 80 deletes removed one item each, the puts replaced one.
+    assert_eq!(items.len(), ITEMS - 80);
+    let rewritten = items.iter().filter(|i| i.contains("v=S(\"w")).count();
+    assert_eq!(rewritten, 320);
     cluster.shutdown().await;
 }
 
@@ -350,6 +453,10 @@ async fn metrics_and_status_report_requests_links_and_lag() {
         .send()
         .await;
     assert!(missing.is_err());
+    assert_eq!(
+        missing.as_ref().err().and_then(ProvideErrorMetadata::code),
+        Some("ResourceNotFoundException")
+    );
     converged(&cluster, "observed").await;
     let eu = cluster.topology.region[1].api;
     let metrics = eventually("eu-west-1 to report us-east-1's changes", CONVERGE, || async move {
@@ -379,6 +486,36 @@ async fn metrics_and_status_report_requests_links_and_lag() {
     };
     let lagged = eu_value("meridian_replication_lag_seconds_count{peer=\"us-east-1\"}");
     assert!(lagged >= 20.0, "{metrics}");
+    // One lag sample per change shipped here, whether it was applied,
+    // superseded or skipped; no more, no less, once nothing more arrives.
+    let counts = settled(
+        "eu-west-1's counts of us-east-1's changes",
+        CONVERGE,
+        |_| true,
+        || async move {
+            let body = cluster::http_get(eu, "/metrics").await;
+            let value = |name: &str| -> Option<u64> {
+                body.lines()
+                    .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+            };
+            let status: serde_json::Value = serde_json::from_str(&cluster::http_get(eu, "/status").await).ok()?;
+            let peer = &status["peers"][0];
+            let shipped = ["applied", "superseded", "skipped"].map(|f| peer[f].as_u64());
+            Some((
+                value("meridian_replication_applied_total{peer=\"us-east-1\"}")?,
+                value("meridian_replication_lag_seconds_count{peer=\"us-east-1\"}")?,
+                shipped,
+            ))
+        },
+    )
+    .await;
+    let (applied, samples, [status_applied, superseded, skipped]) = counts;
+    assert_eq!(Some(applied), status_applied, "{counts:?}");
+    assert_eq!(
+        Some(samples),
+        Some(applied).zip(superseded).zip(skipped).map(|((a, b), c)| a + b + c),
+        "{counts:?}"
+    );
     assert!(
         eu_value("meridian_replication_lag_seconds_sum{peer=\"us-east-1\"}") > 0.0,
         "{metrics}"
@@ -410,6 +547,7 @@ async fn metrics_and_status_report_requests_links_and_lag() {
     // unbounded bucket holds every sync, as many as its count.
     let syncs = value("meridian_wal_sync_duration_seconds_count");
     assert!(syncs >= 1.0, "{us}");
+    assert_eq!(syncs, value("meridian_wal_syncs_total"), "{us}");
     assert!(value("meridian_wal_sync_duration_seconds_sum") > 0.0, "{us}");
     assert_eq!(
         value("meridian_wal_sync_duration_seconds_bucket{le=\"+Inf\"}"),
@@ -444,15 +582,18 @@ async fn put_key(cluster: &Cluster, i: usize, table: &str, pk: String) {
         .unwrap();
 }
 
-/// How many times `peer` was resynchronised, once it was at least once:
-/// its items can be in before the acknowledgement of the resync is back.
+/// How many times `peer` was resynchronised, once it was at least once
+/// (its items can be in before the acknowledgement of the resync is back)
+/// and the count has settled, so a second resync would be counted.
 async fn resyncs(peers: &Arc<meridian::replication::status::PeerStatus>, peer: &str) -> u64 {
     let count = || peers.state(peer).map_or(0, |s| s.resyncs);
-    eventually("a resync to be acknowledged", CONVERGE, || async {
-        (count() > 0).then_some(())
-    })
-    .await;
-    count()
+    settled(
+        "the resyncs acknowledged",
+        CONVERGE,
+        |n: &u64| *n > 0,
+        || async { Some(count()) },
+    )
+    .await
 }
 
 /// The position of our change log that `peer` acknowledged.
@@ -597,6 +738,10 @@ async fn a_peer_away_longer_than_the_log_is_held_for_it_is_resynchronised_from_a
     // the deletion of "doomed" among it.
     cluster.stop(1).await;
     let acked_before = acked(&peers, "eu-west-1");
+    // eu-west-1 may have applied more than it could acknowledge before it
+    // stopped, but nothing past what our log held when it did.
+    let (_, last_at_stop) = engine.change_log_bounds().await.unwrap();
+    assert!(acked_before <= last_at_stop);
     cluster
         .client(0)
         .delete_table()
@@ -611,7 +756,7 @@ async fn a_peer_away_longer_than_the_log_is_held_for_it_is_resynchronised_from_a
         let engine = engine.clone();
         async move {
             let (first, _) = engine.change_log_bounds().await.ok()?;
-            (first > acked_before + 1).then_some(())
+            (first > last_at_stop + 1).then_some(())
         }
     })
     .await;

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue as Av;
+use cluster::kill::Kill;
 use cluster::{Cluster, client, create_table, eventually, scan_all};
 
 struct Region {
@@ -67,11 +68,15 @@ async fn killed_region_catches_up_without_losing_acknowledged_writes() {
     .await;
 
     // Writers in the doomed region and in us-east-1 record each key only
-    // after its PutItem was acknowledged.
+    // after its PutItem was acknowledged. Those in the doomed region stop
+    // at the connection error its kill causes, and say which write was in
+    // flight then (it may or may not have landed); the one in us-east-1
+    // must never fail.
     let acked = Arc::new(Mutex::new(Vec::new()));
+    let kill = Kill::default();
     let mut writers = Vec::new();
     for (w, target) in [(0, ap.clone()), (1, ap.clone()), (2, cluster.client(0))] {
-        let acked = acked.clone();
+        let (acked, kill) = (acked.clone(), kill.clone());
         writers.push(tokio::spawn(async move {
             for n in 0.. {
                 let key = format!("w{w}-{n}");
@@ -83,13 +88,17 @@ async fn killed_region_catches_up_without_losing_acknowledged_writes() {
                     .await
                 {
                     Ok(_) => acked.lock().unwrap().push(key),
-                    Err(_) if w < 2 => return,
+                    Err(e) if w < 2 => {
+                        kill.expect_caused_by_kill(&format!("writer {w} in ap-southeast-2"), &e);
+                        return Some(key);
+                    }
                     Err(e) => panic!("write to a live region failed: {e:?}"),
                 }
                 if w == 2 && n >= 300 {
-                    return;
+                    return None;
                 }
             }
+            unreachable!("writers end at the kill or after 300 writes")
         }));
     }
     eventually("some writes in ap-southeast-2", Duration::from_secs(30), || {
@@ -97,22 +106,32 @@ async fn killed_region_catches_up_without_losing_acknowledged_writes() {
         async move { (count > 100).then_some(()) }
     })
     .await;
+    kill.begin();
     region.child.kill().unwrap(); // SIGKILL
     region.child.wait().unwrap();
+    let mut in_flight = Vec::new();
     for writer in writers {
-        writer.await.unwrap();
+        in_flight.extend(writer.await.unwrap());
     }
+    assert_eq!(in_flight.len(), 2, "both writers in ap-southeast-2 stopped at the kill");
 
     let region = spawn_region(&cluster, &topology_file, "ap-southeast-2");
     let ap = client(region.api, "ap-southeast-2");
     let expected: Vec<String> = acked.lock().unwrap().clone();
+    assert_eq!(expected.iter().filter(|k| k.starts_with("w2-")).count(), 301);
     let clients = [cluster.client(0), cluster.client(1), ap];
-    eventually(
-        "every acknowledged write in every region",
+    let key_of = |item: &String| {
+        let start = item.find("S(\"").expect("a string key") + 3;
+        let end = item[start..].find('"').expect("a closing quote") + start;
+        item[start..end].to_string()
+    };
+    let keys = eventually(
+        "every acknowledged write in every region, the same items everywhere",
         Duration::from_secs(90),
         || {
             let (clients, expected) = (clients.clone(), expected.clone());
             async move {
+                let mut scans = Vec::new();
                 for client in &clients {
                     let items = scan_all(client, "crash").await?;
                     if !expected
@@ -121,12 +140,24 @@ async fn killed_region_catches_up_without_losing_acknowledged_writes() {
                     {
                         return None;
                     }
+                    scans.push(items);
                 }
-                Some(())
+                scans.windows(2).all(|w| w[0] == w[1]).then(|| scans.remove(0))
             }
         },
     )
     .await;
+    // Besides the acknowledged writes, only those in flight at the kill.
+    let keys: Vec<String> = keys.iter().map(key_of).collect();
+    for key in &keys {
+        assert!(
+            expected.contains(key) || in_flight.contains(key),
+            "{key} was never written"
+        );
+    }
+    assert!(keys.len() <= expected.len() + in_flight.len(), "{} items", keys.len());
+    // The in-process regions count exactly those items.
+    assert_eq!(cluster::converged(&cluster, "crash").await.len(), keys.len());
     let mut region = region;
     region.child.kill().unwrap();
     let _ = region.child.wait();

@@ -109,6 +109,11 @@ async fn create_table_with_a_stream_describes_and_lists_it() {
     assert_eq!(shards.len(), 1, "one open shard");
     let range = shards[0].sequence_number_range().unwrap();
     assert!(range.starting_sequence_number().unwrap().len() >= 21);
+    assert_eq!(
+        range.starting_sequence_number().unwrap().len(),
+        21,
+        "a 21-digit sequence number"
+    );
     assert!(range.ending_sequence_number().is_none(), "the shard is open");
     assert!(shards[0].parent_shard_id().is_none());
     region.shutdown().await;
@@ -134,6 +139,16 @@ async fn every_view_type_carries_its_images() {
             .send()
             .await
             .unwrap();
+        // A write whose condition fails changes nothing: no record.
+        let refused = c
+            .put_item()
+            .table_name(&table)
+            .set_item(Some(item([("pk", s("a")), ("v", n(9))])))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(code(&refused), "ConditionalCheckFailedException");
         // An identical put and a delete of a missing item change nothing: no records.
         c.put_item()
             .table_name(&table)
@@ -195,6 +210,8 @@ async fn every_view_type_carries_its_images() {
         assert!(seq(&records[0]) < seq(&records[1]) && seq(&records[1]) < seq(&records[2]));
         let ids: std::collections::HashSet<_> = records.iter().map(|r| r.event_id().unwrap().to_string()).collect();
         assert_eq!(ids.len(), 3, "event ids are unique");
+        let described = c.describe_table().table_name(&table).send().await.unwrap();
+        assert_eq!(described.table().unwrap().item_count(), Some(0), "{view:?}");
     }
     region.shutdown().await;
 }
@@ -324,6 +341,10 @@ async fn thousands_of_records_page_across_rolled_over_shards() {
         "3000 records over 500-position shards: {} shards",
         shards.len()
     );
+    // The stream covers the log from the UpdateTable that enabled it (a
+    // position with no record), then one position per put: 3001 positions
+    // over 500-position shards, six closed and the seventh open.
+    assert_eq!(shards.len(), 7, "3001 positions over 500-position shards");
     for pair in shards.windows(2) {
         assert_eq!(pair[1].parent_shard_id(), pair[0].shard_id());
         let closed = pair[0].sequence_number_range().unwrap();
@@ -344,6 +365,7 @@ async fn thousands_of_records_page_across_rolled_over_shards() {
 
     // Read every shard in pages of 100: each record exactly once, in order.
     let mut keys = Vec::new();
+    let mut per_shard = Vec::new();
     let mut last_seq = 0;
     for shard in &shards {
         let it = iterator_for(
@@ -355,6 +377,7 @@ async fn thousands_of_records_page_across_rolled_over_shards() {
         )
         .await;
         let records = read_shard(&streams, it, 100).await;
+        per_shard.push(records.len());
         for record in &records {
             assert!(seq(record) > last_seq, "sequence numbers increase");
             last_seq = seq(record);
@@ -363,6 +386,7 @@ async fn thousands_of_records_page_across_rolled_over_shards() {
     }
     let expected: Vec<String> = (0..ITEMS).map(|i| format!("item{i:05}")).collect();
     assert_eq!(keys, expected);
+    assert_eq!(per_shard, [499, 500, 500, 500, 500, 500, 1]);
     region.shutdown().await;
 }
 

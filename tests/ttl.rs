@@ -15,10 +15,11 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification, TimeToLiveStatus,
 };
 use aws_sdk_dynamodbstreams::types::OperationType;
+use cluster::settle::settled;
 use cluster::{Cluster, REGIONS, create_table, eventually, scan_all, stream_everywhere};
 use common::{Keys, TestRegion, error_code, error_message, n, s};
 use meridian::config::NodeConfig;
-use stream_support::{image_s, read_all, streams_client};
+use stream_support::{image_s, settled_records, streams_client};
 
 const CONVERGE: Duration = Duration::from_secs(60);
 
@@ -105,10 +106,10 @@ async fn expired_items_are_still_returned_until_swept() {
     let c = &region.client;
     common::create_table(c, "Lazy", Keys::Hash("pk", ScalarAttributeType::S)).await;
     update_ttl(c, "Lazy", "exp", true).await.unwrap();
+    let expired = put("gone-soon", Some(n(now_secs() - 60)));
     c.put_item()
         .table_name("Lazy")
-        .item("pk", s("gone-soon"))
-        .item("exp", n(now_secs() - 60))
+        .set_item(Some(expired.clone()))
         .send()
         .await
         .unwrap();
@@ -120,6 +121,7 @@ async fn expired_items_are_still_returned_until_swept() {
         .await
         .unwrap();
     assert!(got.item.is_some(), "an expired item is readable until it is deleted");
+    assert_eq!(got.item, Some(expired));
     region.shutdown().await;
 }
 
@@ -161,6 +163,10 @@ async fn expired_items_vanish_from_every_region_as_service_deletes() {
         put("string-ttl", Some(s((now - 120).to_string()))),
         put("ancient", Some(n(now - 6 * 365 * 86_400))),
     ];
+    let written: HashMap<String, HashMap<String, AttributeValue>> = items
+        .iter()
+        .map(|item| (item["pk"].as_s().unwrap().clone(), item.clone()))
+        .collect();
     for item in items {
         client
             .put_item()
@@ -194,15 +200,25 @@ async fn expired_items_vanish_from_every_region_as_service_deletes() {
         .await;
     }
 
+    // Every region holds and counts exactly the four that remain.
+    assert_eq!(cluster::converged(&cluster, "Cache").await.len(), remaining.len());
+
     // The owner is the first ACTIVE replica by name; only it deleted.
     let owner = REGIONS.iter().min().unwrap().to_string();
     let owner_index = REGIONS.iter().position(|r| *r == owner).unwrap();
+    // Counted once each, also once the sweeper has had many more passes.
     let status = cluster.node(owner_index).ttl_status();
-    eventually("the owner to count its deletes", CONVERGE, || {
-        let done = status.deleted.load(Ordering::Relaxed) == 2;
-        async move { done.then_some(()) }
-    })
+    let deleted = settled(
+        "the owner's count of its deletes",
+        CONVERGE,
+        |deleted: &u64| *deleted >= 2,
+        || {
+            let deleted = status.deleted.load(Ordering::Relaxed);
+            async move { Some(deleted) }
+        },
+    )
     .await;
+    assert_eq!(deleted, 2);
     for (i, region) in REGIONS.iter().enumerate() {
         let deleted = cluster.node(i).ttl_status().deleted.load(Ordering::Relaxed);
         let expected = if *region == owner { 2 } else { 0 };
@@ -213,21 +229,36 @@ async fn expired_items_vanish_from_every_region_as_service_deletes() {
     assert_eq!(status["workers"][0]["name"], "ttl-sweeper");
     assert_eq!(status["workers"][0]["deleted"], 2);
 
-    // Every region's stream reports both as service deletes from the owner.
+    // Every region's stream holds the six inserts and both TTL deletes,
+    // each exactly once, as service deletes from the owner.
     for (i, arn) in arns.iter().enumerate() {
         let streams = streams_client(cluster.topology.region[i].api, REGIONS[i]);
-        let removes = eventually(&format!("the TTL deletes in region {i}'s stream"), CONVERGE, || {
-            let (streams, arn) = (streams.clone(), arn.clone());
-            async move {
-                let records = read_all(&streams, &arn).await;
-                let removes: Vec<_> = records
-                    .into_iter()
-                    .filter(|r| r.event_name() == Some(&OperationType::Remove))
-                    .collect();
-                (removes.len() >= 2).then_some(removes)
-            }
+        let summary = |records: &[aws_sdk_dynamodbstreams::types::Record]| -> Vec<(String, String)> {
+            let mut events: Vec<(String, String)> = records
+                .iter()
+                .map(|r| (r.event_name().unwrap().as_str().to_string(), image_s(r, "pk").unwrap()))
+                .collect();
+            events.sort();
+            events
+        };
+        let what = format!("the records of region {i}'s stream");
+        let records = settled_records(&streams, arn, &what, |records| {
+            records
+                .iter()
+                .filter(|r| r.event_name() == Some(&OperationType::Remove))
+                .count()
+                >= 2
         })
         .await;
+        let mut expected: Vec<(String, String)> = written.keys().map(|k| ("INSERT".to_string(), k.clone())).collect();
+        expected.push(("REMOVE".into(), "expired".into()));
+        expected.push(("REMOVE".into(), "expired-too".into()));
+        expected.sort();
+        assert_eq!(summary(&records), expected, "region {i}");
+        let removes: Vec<_> = records
+            .into_iter()
+            .filter(|r| r.event_name() == Some(&OperationType::Remove))
+            .collect();
         let mut keys: Vec<String> = removes.iter().map(|r| image_s(r, "pk").unwrap()).collect();
         keys.sort();
         assert_eq!(keys, ["expired", "expired-too"], "region {i}");
@@ -237,6 +268,16 @@ async fn expired_items_vanish_from_every_region_as_service_deletes() {
             assert_eq!(identity.principal_id(), Some("dynamodb.amazonaws.com"));
             assert_eq!(record.aws_region(), Some(owner.as_str()));
             assert!(record.dynamodb().unwrap().old_image().is_some());
+            // The old image is the item as written.
+            let old = record.dynamodb().unwrap().old_image().unwrap();
+            let key = old["pk"].as_s().unwrap();
+            let stream_image: HashMap<String, String> =
+                old.iter().map(|(k, v)| (k.clone(), format!("{v:?}"))).collect();
+            let item_image: HashMap<String, String> = written[key]
+                .iter()
+                .map(|(k, v)| (k.clone(), format!("{v:?}")))
+                .collect();
+            assert_eq!(stream_image, item_image, "region {i}");
         }
     }
     cluster.shutdown().await;

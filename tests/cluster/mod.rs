@@ -4,6 +4,15 @@
 
 #![allow(dead_code)]
 
+// The same file as `common::settle`: a test including both harnesses
+// compiles it twice, which is harmless.
+#[allow(clippy::duplicate_mod)]
+#[path = "../common/kill.rs"]
+pub mod kill;
+#[allow(clippy::duplicate_mod)]
+#[path = "../common/settle.rs"]
+pub mod settle;
+
 use std::net::{TcpListener, UdpSocket};
 use std::time::{Duration, Instant};
 
@@ -177,6 +186,38 @@ where
     }
 }
 
+/// Waits until every running region's full scan of `table` is identical,
+/// and every region's DescribeTable counts exactly those items and the
+/// same table size (the counts are kept in each item's own commit).
+pub async fn converged(cluster: &Cluster, table: &str) -> Vec<String> {
+    let clients: Vec<_> = (0..cluster.nodes.len())
+        .filter(|&i| cluster.nodes[i].is_some())
+        .map(|i| cluster.client(i))
+        .collect();
+    eventually(
+        "all regions to hold and count the same items",
+        Duration::from_secs(60),
+        || {
+            let clients = clients.clone();
+            async move {
+                let mut scans = Vec::new();
+                let mut counts = Vec::new();
+                for client in &clients {
+                    scans.push(scan_all(client, table).await?);
+                    let described = client.describe_table().table_name(table).send().await.ok()?;
+                    let described = described.table()?;
+                    counts.push((described.item_count(), described.table_size_bytes()));
+                }
+                let counted = counts
+                    .iter()
+                    .all(|c| *c == counts[0] && c.0 == Some(scans[0].len() as i64));
+                (counted && scans.windows(2).all(|w| w[0] == w[1])).then(|| scans.remove(0))
+            }
+        },
+    )
+    .await
+}
+
 /// Every item of `table` in a region, via paginated Scan, sorted by key text.
 pub async fn scan_all(client: &Client, table: &str) -> Option<Vec<String>> {
     let mut items = Vec::new();
@@ -321,4 +362,37 @@ pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
         .split_once("\r\n\r\n")
         .map(|(_, body)| body.to_string())
         .unwrap_or_default()
+}
+
+/// POSTs a JSON body to a region's API port; returns status and body.
+pub async fn http_post(addr: std::net::SocketAddr, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let body = body.to_string();
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let status = response[9..12].parse().unwrap();
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    (status, serde_json::from_str(body).unwrap_or(serde_json::Value::Null))
+}
+
+/// Sets the link from region `from` to region `to` of `cluster`.
+pub async fn set_link(cluster: &Cluster, from: usize, to: usize, patch: serde_json::Value) {
+    let mut patch = patch;
+    patch["to"] = serde_json::json!(cluster.topology.region[to].name);
+    let (status, body) = http_post(cluster.topology.region[from].api, "/admin/links", &patch).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// Partitions or heals region `i` from every other region, both directions.
+pub async fn isolate(cluster: &Cluster, i: usize, partitioned: bool) {
+    for j in (0..cluster.nodes.len()).filter(|&j| j != i) {
+        set_link(cluster, i, j, serde_json::json!({ "partitioned": partitioned })).await;
+        set_link(cluster, j, i, serde_json::json!({ "partitioned": partitioned })).await;
+    }
 }

@@ -7,7 +7,9 @@
 
 #![allow(dead_code)]
 
+pub mod kill;
 pub mod pitr;
+pub mod settle;
 
 use std::collections::HashMap;
 use std::future::Future;

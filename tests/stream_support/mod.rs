@@ -11,7 +11,8 @@ use aws_sdk_dynamodbstreams::config::retry::RetryConfig;
 use aws_sdk_dynamodbstreams::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodbstreams::types::{Record, Shard, ShardIteratorType};
 
-use crate::common::{Keys, create_table};
+use crate::common::settle::settled;
+use crate::common::{DEADLINE, Keys, create_table};
 
 /// A Streams client for the region API at `addr`, retries disabled.
 pub fn streams_client(addr: SocketAddr, region: &str) -> Client {
@@ -103,6 +104,17 @@ pub async fn read_all(client: &Client, arn: &str) -> Vec<Record> {
         records.extend(read_shard(client, iterator, 1000).await);
     }
     records
+}
+
+/// Every record of the stream `arn` once `reached` holds for them and no
+/// more arrive (see `settled`): how a test counts records exactly once.
+pub async fn settled_records(
+    client: &Client,
+    arn: &str,
+    what: &str,
+    reached: impl Fn(&Vec<Record>) -> bool,
+) -> Vec<Record> {
+    settled(what, DEADLINE, reached, || async { Some(read_all(client, arn).await) }).await
 }
 
 /// A string attribute of a record's image (`NewImage` or else `OldImage`).

@@ -100,6 +100,8 @@ pub async fn final_status(cluster: &DrillCluster) -> BTreeMap<String, Value> {
 pub struct Outcome<'a> {
     pub script: &'a Script,
     pub file: &'a Path,
+    /// The factor the drill's times were multiplied by (`--time-scale`).
+    pub time_scale: f64,
     pub workload_s: f64,
     pub total_s: f64,
     pub settled_in: Duration,
@@ -161,6 +163,7 @@ pub fn write(outcome: &Outcome, out: &Path) -> anyhow::Result<bool> {
         "drill": script.name,
         "description": script.description.trim(),
         "file": outcome.file.display().to_string(),
+        "time_scale": outcome.time_scale,
         "passed": passed,
         "regions": outcome.names,
         "workload_seconds": outcome.workload_s,

@@ -137,6 +137,23 @@ impl Script {
         Ok(script)
     }
 
+    /// The same drill on a compressed (or stretched) clock: the workload's
+    /// duration and every event's time multiplied by `factor`, so events keep
+    /// their order and their place in the drill. Rates, key spaces, link
+    /// conditions, clock skews and the convergence bound are unchanged.
+    pub fn scaled(mut self, factor: f64) -> anyhow::Result<Script> {
+        anyhow::ensure!(
+            factor.is_finite() && factor > 0.0,
+            "the time scale must be a positive number, not {factor}"
+        );
+        self.duration_s *= factor;
+        for event in &mut self.event {
+            event.at_s *= factor;
+        }
+        self.validate()?;
+        Ok(self)
+    }
+
     fn validate(&self) -> anyhow::Result<()> {
         anyhow::ensure!(self.regions.len() >= 2, "a drill needs at least two regions");
         anyhow::ensure!(self.duration_s > 0.0, "duration_s must be positive");
@@ -183,6 +200,22 @@ mod tests {
             Script::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             count += 1;
         }
-        assert!(count >= 4);
+        assert_eq!(count, 5, "the five shipped drills");
+    }
+
+    #[test]
+    fn a_scaled_drill_keeps_its_events_in_place() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("regions/drills/rolling-restart.toml");
+        let script = Script::load(&path).unwrap();
+        let scaled = script.clone().scaled(0.5).unwrap();
+        assert_eq!(scaled.duration_s, script.duration_s * 0.5);
+        assert_eq!(scaled.settle_s, script.settle_s);
+        assert_eq!(scaled.workload.rate, script.workload.rate);
+        let times = |s: &Script| s.event.iter().map(|e| e.at_s).collect::<Vec<_>>();
+        let halved: Vec<f64> = times(&script).iter().map(|t| t * 0.5).collect();
+        assert_eq!(times(&scaled), halved);
+        for factor in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            assert!(script.clone().scaled(factor).is_err(), "{factor}");
+        }
     }
 }
