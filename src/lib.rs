@@ -18,7 +18,8 @@
 //! - [`chaos`]: simulated link delay, jitter, loss, bandwidth and partitions.
 //! - [`pitr`]: point-in-time recovery, on-demand backups and exports.
 //! - [`streams`]: DynamoDB Streams as a view of the change log: shards, sequence numbers, iterators.
-//! - [`ttl`]: the Time to Live sweeper deleting expired items as replicated service deletes.
+//! - [`workers`]: the background workers (TTL sweeper, change-log trimmer, PITR history
+//!   collector) on one model, listed in one place that `/status` and shutdown walk.
 //! - [`metrics`]: metric names and the Prometheus `/metrics` exposition.
 //! - [`ids`]: positions and identities that cross modules (change-log positions).
 //! - [`histogram`]: fixed-bucket latency histograms (log syncs, replication lag).
@@ -38,11 +39,9 @@ pub mod ids;
 pub mod metrics;
 pub mod model;
 pub mod node;
-pub mod periodic;
 pub mod pitr;
 pub mod replication;
-pub mod retention;
 pub mod store;
 pub mod streams;
 pub mod telemetry;
-pub mod ttl;
+pub mod workers;

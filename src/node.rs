@@ -20,6 +20,10 @@ use crate::engine::{Engine, EngineError};
 use crate::pitr::Pitr;
 use crate::replication::tls::RegionTls;
 use crate::replication::{Replication, ReplicationOptions};
+use crate::workers::Workers;
+use crate::workers::history::Collector;
+use crate::workers::trimmer::{Trimmer, TrimmerSetup, TrimmerStatus};
+use crate::workers::ttl::{Sweeper, SweeperStatus};
 
 /// Connections the API socket queues until the server accepts them. std
 /// listens with 128: in a burst of connects beyond that (clients
@@ -90,10 +94,9 @@ pub struct Node {
     api_task: JoinHandle<()>,
     replication: Option<Replication>,
     pitr: Pitr,
-    ttl_task: JoinHandle<()>,
-    ttl_status: Arc<crate::ttl::SweeperStatus>,
-    trim_task: JoinHandle<()>,
-    trim_status: Arc<crate::retention::TrimmerStatus>,
+    workers: Workers,
+    ttl_status: Arc<SweeperStatus>,
+    trim_status: Arc<TrimmerStatus>,
 }
 
 impl Node {
@@ -174,22 +177,59 @@ impl Node {
         let shutdown = async move {
             let _ = stopped.wait_for(|s| *s).await;
         };
-        let (ttl_status, ttl_task) =
-            crate::ttl::spawn_sweeper(engine.clone(), options.config.ttl.clone(), stop.subscribe());
-        let ttl_task = supervisor.watch("TTL sweeper", ttl_task);
-        state.ttl = Some(ttl_status.clone());
-        let trimmer = crate::retention::TrimmerSetup {
+        let mut workers = Workers::default();
+        let watch = |name, task| supervisor.watch(name, task);
+        let ttl_status = Arc::new(SweeperStatus::default());
+        let sweeper = Sweeper {
             engine: engine.clone(),
-            interval: Duration::from_millis(options.config.storage.log_trim_interval_ms),
-            retention: Duration::from_secs(options.config.streams.retention_secs),
-            hold_max: Duration::from_secs(options.config.storage.log_hold_max_secs),
-            conflict_retention: Duration::from_secs(options.config.storage.conflict_retention_secs),
-            peers: state.peers.clone(),
-            peer_names,
+            config: options.config.ttl.clone(),
+            status: ttl_status.clone(),
         };
-        let (trim_status, trim_task) = crate::retention::spawn_trimmer(trimmer, stop.subscribe());
-        let trim_task = supervisor.watch("change-log trimmer", trim_task);
-        state.trimmer = Some(trim_status.clone());
+        workers.start(
+            &region.name,
+            sweeper.interval(),
+            sweeper,
+            ttl_status.clone(),
+            stop.subscribe(),
+            watch,
+        );
+        let trim_status = Arc::new(TrimmerStatus::default());
+        let trimmer = Trimmer {
+            setup: TrimmerSetup {
+                engine: engine.clone(),
+                interval: Duration::from_millis(options.config.storage.log_trim_interval_ms),
+                retention: Duration::from_secs(options.config.streams.retention_secs),
+                hold_max: Duration::from_secs(options.config.storage.log_hold_max_secs),
+                conflict_retention: Duration::from_secs(options.config.storage.conflict_retention_secs),
+                peers: state.peers.clone(),
+                peer_names,
+            },
+            status: trim_status.clone(),
+        };
+        let interval = trimmer.setup.interval;
+        workers.start(
+            &region.name,
+            interval,
+            trimmer,
+            trim_status.clone(),
+            stop.subscribe(),
+            watch,
+        );
+        let collector = Collector {
+            engine: engine.clone(),
+            config: options.config.pitr.clone(),
+            status: Arc::default(),
+        };
+        let status = collector.status.clone();
+        workers.start(
+            &region.name,
+            collector.interval(),
+            collector,
+            status,
+            stop.subscribe(),
+            watch,
+        );
+        state.workers = workers.statuses();
         let api_task = supervisor.watch(
             "API server",
             tokio::spawn(api::serve(listener, Arc::new(state), shutdown)),
@@ -204,9 +244,8 @@ impl Node {
             api_task,
             replication,
             pitr,
-            ttl_task,
+            workers,
             ttl_status,
-            trim_task,
             trim_status,
         })
     }
@@ -222,12 +261,12 @@ impl Node {
     }
 
     /// What the Time to Live sweeper has done.
-    pub fn ttl_status(&self) -> Arc<crate::ttl::SweeperStatus> {
+    pub fn ttl_status(&self) -> Arc<SweeperStatus> {
         self.ttl_status.clone()
     }
 
     /// What the change-log trimmer has done.
-    pub fn trim_status(&self) -> Arc<crate::retention::TrimmerStatus> {
+    pub fn trim_status(&self) -> Arc<TrimmerStatus> {
         self.trim_status.clone()
     }
 
@@ -255,8 +294,7 @@ impl Node {
             replication.shutdown().await;
         }
         self.pitr.shutdown().await;
-        let _ = self.ttl_task.await;
-        let _ = self.trim_task.await;
+        self.workers.join().await;
         let engine = self.engine.clone();
         let _ = tokio::task::spawn_blocking(move || engine.shutdown()).await;
         tracing::info!(region = %self.engine.region(), "region stopped");

@@ -30,7 +30,7 @@ pub async fn handle_status(State(state): State<Arc<ApiState>>) -> Json<Value> {
         "checkpoints": state.engine.checkpoint_stats(),
         "clock_offset_ms": state.engine.hlc().offset_ms(),
         "peers": peers,
-        "workers": state.ttl.iter().map(|t| t.report()).chain(state.trimmer.iter().map(|t| t.report())).collect::<Vec<_>>(),
+        "workers": state.workers.iter().map(|w| w.report()).collect::<Vec<_>>(),
     }))
 }
 

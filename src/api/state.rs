@@ -28,10 +28,8 @@ pub struct ApiState {
     pub links: Option<Arc<LinkControl>>,
     /// Point-in-time recovery, backups and exports (set by `Node`).
     pub pitr: Option<crate::pitr::Pitr>,
-    /// What the TTL sweeper has done, when one runs (for `/status`).
-    pub ttl: Option<Arc<crate::ttl::SweeperStatus>>,
-    /// What the change-log trimmer has done, when one runs (for `/status`).
-    pub trimmer: Option<Arc<crate::retention::TrimmerStatus>>,
+    /// What each background worker has done, in start order (for `/status`).
+    pub workers: Vec<Arc<dyn crate::workers::Report>>,
     /// Requests received, for request ids.
     pub(super) requests: AtomicU64,
 }
@@ -50,8 +48,7 @@ impl ApiState {
             metrics,
             links: None,
             pitr: None,
-            ttl: None,
-            trimmer: None,
+            workers: Vec::new(),
             requests: AtomicU64::new(0),
         }
     }

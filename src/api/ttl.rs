@@ -1,6 +1,6 @@
 //! Time to Live settings: UpdateTimeToLive and DescribeTimeToLive. The
 //! setting is part of the table's description, so it replicates to every
-//! region; the sweeper (`crate::ttl`) acts on it.
+//! region; the sweeper (`crate::workers::ttl`) acts on it.
 
 use serde_json::{Value, json};
 

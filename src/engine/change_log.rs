@@ -1,6 +1,6 @@
 //! Keeping the logs bounded: change-log entries every reader is done with,
 //! and conflict records past their retention, are removed (see
-//! `crate::retention` for who decides which).
+//! `crate::workers::trimmer` for who decides which).
 
 use super::error::EngineError;
 use super::handle::Engine;

@@ -38,7 +38,7 @@ pub enum EngineError {
     #[error("the storage engine is not running")]
     Stopped,
     /// Change-log entries from `from` were asked for, but the log was
-    /// trimmed up to `first` (see `crate::retention`).
+    /// trimmed up to `first` (see `crate::workers::trimmer`).
     #[error("change-log entries from {from} were trimmed (the log starts at {first})")]
     Trimmed { from: Seq, first: Seq },
 }

@@ -1,5 +1,5 @@
 //! Resynchronising a peer from a snapshot. Entries leave the change log
-//! once every peer acknowledged them (`crate::retention`), so a peer that
+//! once every peer acknowledged them (`crate::workers::trimmer`), so a peer that
 //! asks for entries the log no longer holds was away too long or lost its
 //! data. A peer that comes back as a new incarnation (started on an empty
 //! data directory, or restored from a copy) lost data too, though the log

@@ -40,7 +40,6 @@
 mod backup;
 mod error;
 mod export;
-mod gc;
 mod jobs;
 mod restore;
 pub mod time;
@@ -107,10 +106,9 @@ impl Pitr {
         }))
     }
 
-    /// Starts the history collector and resumes restores, backups and
-    /// exports a restart interrupted.
+    /// Resumes restores, backups and exports a restart interrupted (the
+    /// history collector is a worker: `crate::workers::history`).
     pub fn start(&self) {
-        self.spawn(gc::run(self.clone()));
         let this = self.clone();
         self.spawn(async move {
             if let Err(error) = jobs::resume(&this).await {

@@ -46,7 +46,7 @@ pub async fn ship(ctx: Arc<LinkContext>, conn: quinn::Connection) -> anyhow::Res
         other => anyhow::bail!("unexpected answer to hello: {other:?}"),
     };
     // The peer has everything before `from`: from now on the trimmer keeps
-    // what comes after (`retention.rs`). A peer that asks for entries the
+    // what comes after (`workers/trimmer.rs`). A peer that asks for entries the
     // log no longer holds (it was away too long, or lost its data), or that
     // is a new incarnation of the one we shipped to (it lost its data, and
     // the writes it had replicated are in our items, not in our log), is

@@ -6,7 +6,7 @@
 //! "trimmed" from the stream's point of view (TrimmedDataAccessException,
 //! shards no longer listed), while the entries stay until replication is
 //! done with them too; then the change-log trimmer removes them
-//! (`crate::retention`). Iterators are self-contained tokens
+//! (`crate::workers::trimmer`). Iterators are self-contained tokens
 //! (`iterator.rs`) that expire after `streams.iterator_ttl_secs`.
 //!
 //! In a replicated table every region's stream carries every change applied

@@ -14,7 +14,7 @@ use tokio::sync::watch;
 use super::args::BenchArgs;
 use super::cluster::BenchCluster;
 use super::workload::load_backlog;
-use crate::retention::{TrimmerSetup, TrimmerStatus};
+use crate::workers::trimmer::{TrimmerSetup, TrimmerStatus};
 
 /// Runs the resync benchmark and prints what it measured.
 pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
@@ -102,6 +102,6 @@ async fn come_back(cluster: &mut BenchCluster, items: usize) -> anyhow::Result<D
 async fn trim_everything(cluster: &BenchCluster) -> anyhow::Result<()> {
     let setup = TrimmerSetup::keep_nothing(cluster.nodes[0].engine().clone());
     let (_stop, shutdown) = watch::channel(false);
-    crate::retention::pass(&setup, &shutdown, &TrimmerStatus::default()).await?;
+    crate::workers::trimmer::pass(&setup, &shutdown, &TrimmerStatus::default()).await?;
     Ok(())
 }

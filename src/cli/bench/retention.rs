@@ -14,7 +14,7 @@ use super::args::BenchArgs;
 use super::region::{create_bench_table, start_bench_node_with, tempfile_dir};
 use super::report::print_measurements;
 use super::workload::{load_backlog, puts};
-use crate::retention::{TrimmerSetup, TrimmerStatus};
+use crate::workers::trimmer::{TrimmerSetup, TrimmerStatus};
 
 /// Runs the retention scenario and prints its table.
 pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
@@ -36,7 +36,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         let (_stop, shutdown) = watch::channel(false);
         let status = TrimmerStatus::default();
         let started = Instant::now();
-        crate::retention::pass(&setup, &shutdown, &status).await?;
+        crate::workers::trimmer::pass(&setup, &shutdown, &status).await?;
         let trimmed = status.trimmed.load(std::sync::atomic::Ordering::Relaxed);
         anyhow::Ok((trimmed, started.elapsed()))
     });

@@ -24,13 +24,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
-use tracing::Instrument;
 
+use super::{Pass, Report};
 use crate::config::TtlConfig;
 use crate::engine::{Engine, EngineError};
 use crate::model::table::{Replica, ReplicaStatus};
-use crate::periodic;
 
 /// The worker's name, in logs and status.
 pub const WORKER: &str = "ttl-sweeper";
@@ -46,9 +44,8 @@ pub struct SweeperStatus {
     pub errors: AtomicU64,
 }
 
-impl SweeperStatus {
-    /// The worker's name and counters, as `/status` shows them.
-    pub fn report(&self) -> serde_json::Value {
+impl Report for SweeperStatus {
+    fn report(&self) -> serde_json::Value {
         serde_json::json!({
             "name": WORKER,
             "passes": self.passes.load(Ordering::Relaxed),
@@ -68,32 +65,21 @@ pub fn owner(replicas: &[Replica]) -> Option<&str> {
         .min()
 }
 
-/// Starts the sweeper; it stops when `shutdown` turns true.
-pub fn spawn_sweeper(
-    engine: Engine,
-    config: TtlConfig,
-    shutdown: watch::Receiver<bool>,
-) -> (Arc<SweeperStatus>, JoinHandle<()>) {
-    let status = Arc::new(SweeperStatus::default());
-    let span = tracing::info_span!("worker", name = WORKER, region = %engine.region());
-    let interval = Duration::from_millis(config.sweep_interval_ms);
-    let sweeper = Sweeper {
-        engine,
-        config,
-        status: status.clone(),
-    };
-    let task = tokio::spawn(periodic::run_every(interval, sweeper, shutdown).instrument(span));
-    (status, task)
-}
-
 /// The sweeper as a periodic worker.
-struct Sweeper {
-    engine: Engine,
-    config: TtlConfig,
-    status: Arc<SweeperStatus>,
+pub struct Sweeper {
+    pub engine: Engine,
+    pub config: TtlConfig,
+    pub status: Arc<SweeperStatus>,
 }
 
-impl periodic::Pass for Sweeper {
+impl Sweeper {
+    /// Time between sweeps.
+    pub fn interval(&self) -> Duration {
+        Duration::from_millis(self.config.sweep_interval_ms)
+    }
+}
+
+impl Pass for Sweeper {
     fn name(&self) -> &'static str {
         WORKER
     }

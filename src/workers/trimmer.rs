@@ -23,12 +23,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
-use tracing::Instrument;
 
+use super::{Pass, Report};
 use crate::engine::{Engine, EngineError};
 use crate::ids::Seq;
-use crate::periodic;
 use crate::replication::status::PeerStatus;
 
 /// The worker's name, in logs and status.
@@ -52,9 +50,8 @@ pub struct TrimmerStatus {
     pub first_kept: AtomicU64,
 }
 
-impl TrimmerStatus {
-    /// The worker's name and counters, as `/status` shows them.
-    pub fn report(&self) -> serde_json::Value {
+impl Report for TrimmerStatus {
+    fn report(&self) -> serde_json::Value {
         serde_json::json!({
             "name": WORKER,
             "passes": self.passes.load(Ordering::Relaxed),
@@ -99,26 +96,13 @@ impl TrimmerSetup {
     }
 }
 
-/// Starts the trimmer; it stops when `shutdown` turns true.
-pub fn spawn_trimmer(setup: TrimmerSetup, shutdown: watch::Receiver<bool>) -> (Arc<TrimmerStatus>, JoinHandle<()>) {
-    let status = Arc::new(TrimmerStatus::default());
-    let span = tracing::info_span!("worker", name = WORKER, region = %setup.engine.region());
-    let interval = setup.interval;
-    let trimmer = Trimmer {
-        setup,
-        status: status.clone(),
-    };
-    let task = tokio::spawn(periodic::run_every(interval, trimmer, shutdown).instrument(span));
-    (status, task)
-}
-
 /// The trimmer as a periodic worker.
-struct Trimmer {
-    setup: TrimmerSetup,
-    status: Arc<TrimmerStatus>,
+pub struct Trimmer {
+    pub setup: TrimmerSetup,
+    pub status: Arc<TrimmerStatus>,
 }
 
-impl periodic::Pass for Trimmer {
+impl Pass for Trimmer {
     fn name(&self) -> &'static str {
         WORKER
     }
