@@ -13,6 +13,7 @@ mod bench_streams;
 mod control;
 mod drill;
 mod http;
+mod locate;
 mod open_files;
 mod region_backup;
 mod restore;
@@ -33,6 +34,21 @@ pub struct Cli {
     pub command: Command,
 }
 
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_error_line_says_each_cause_once() {
+        let io = std::io::Error::other("disk full");
+        let error = anyhow::Error::from(io)
+            .context("cannot open the region's store: disk full")
+            .context("start us-east-1");
+        assert_eq!(
+            super::error_line(&error),
+            "start us-east-1: cannot open the region's store: disk full"
+        );
+    }
+}
+
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -50,6 +66,8 @@ pub enum Command {
     Region(control::RegionArgs),
     /// Skew a running region's wall clock.
     Clock(control::ClockArgs),
+    /// Summarise a running cluster: every region's log, peers and lag.
+    Status(control::StatusArgs),
     /// Run a scripted disaster-recovery drill on a cluster of its own.
     Drill(drill::DrillArgs),
     /// Restore a table to a point in time (through a running region), or a
@@ -98,6 +116,24 @@ pub fn default_topology() -> PathBuf {
     PathBuf::from("regions/local.toml")
 }
 
+/// `error` and its causes on one line, each cause after a colon, leaving
+/// out a cause whose text an outer message already holds (errors that
+/// print their source would otherwise say it twice).
+pub fn error_line(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     if let Err(e) = open_files::raise_to_system_limit() {
@@ -111,6 +147,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Link(args) => control::run_link(args),
         Command::Region(args) => control::run_region(args),
         Command::Clock(args) => control::run_clock(args),
+        Command::Status(args) => control::run_status(args),
         Command::Drill(args) => drill::run(args),
         Command::Restore(args) => restore::run(args),
         Command::Backup(args) => region_backup::backup(args),
