@@ -215,6 +215,22 @@ async fn up_with_no_flags_is_found_from_any_directory() {
     assert_helpful(&err, "nothing answers at http://");
 }
 
+/// The body of `GET path` at `addr` (HTTP/1.0, so the server closes).
+async fn http_get(addr: SocketAddr, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let request = format!("GET {path} HTTP/1.0\r\nhost: {addr}\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.expect("read");
+    let (head, body) = response.split_once("\r\n\r\n").expect("a head and a body");
+    assert!(
+        head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
+        "{head}"
+    );
+    body.to_string()
+}
+
 /// A free loopback port (bound, then let go).
 fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
@@ -247,6 +263,10 @@ async fn serve_in_memory_answers_on_its_port_and_writes_nothing() {
         .await
         .unwrap();
     assert!(has_item(&region, "things", "x").await);
+    let pretty = http_get(addr, "/status?pretty").await;
+    assert!(pretty.contains("\n  \"region\": \"us-east-1\",\n"), "{pretty}");
+    let compact = http_get(addr, "/status").await;
+    assert!(compact.contains("\"region\":\"us-east-1\""), "{compact}");
     stop(serve).await;
     common::assert_empty_dir(place.cwd.path());
     common::assert_empty_dir(data.path());
