@@ -199,7 +199,7 @@ pub const ROUNDS: u32 = 3;
 const TURN: Duration = Duration::from_millis(500);
 
 /// Rounds of the core bench and the length of each turn in them.
-fn core_rounds(duration: Duration) -> (u32, Duration) {
+pub(super) fn core_rounds(duration: Duration) -> (u32, Duration) {
     let rounds = u32::try_from(duration.as_millis() / TURN.as_millis())
         .unwrap_or(u32::MAX)
         .max(ROUNDS);
@@ -325,7 +325,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         put.ops_per_sec / raw_put.ops_per_sec
     );
     println!("GetItem / raw store gets: {:.2}", get.ops_per_sec / raw_get.ops_per_sec);
-    Ok(())
+    super::bench_in_memory::report(&dir.join("in-memory"), connections, duration, &payload).await
 }
 
 /// Prints one row per measurement: ops/s, p50, p99 and busy cores.
@@ -393,7 +393,7 @@ pub fn report_checkpoints(region: &str, checkpoints: &CheckpointStats) {
 // payload is plain `x`s, so nothing needs escaping.
 
 /// The PutItem body of request `n` of connection `conn`.
-fn put_body(conn: usize, n: u64, payload: &str) -> String {
+pub(super) fn put_body(conn: usize, n: u64, payload: &str) -> String {
     format!(
         r#"{{"TableName":"bench","Item":{{"pk":{{"S":"k{conn}-{n}"}},"n":{{"N":"{n}"}},"payload":{{"S":"{payload}"}}}}}}"#
     )

@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_engine;
+mod bench_in_memory;
 mod bench_latency;
 mod bench_load;
 mod bench_pitr;

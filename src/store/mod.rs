@@ -18,9 +18,11 @@
 //! answer (`durability.rs`).
 //!
 //! A store opened in memory (`Store::open_in_memory`) uses redb's in-memory
-//! backend and has no log: every group commits as a checkpoint, durable (for
-//! the life of the process) when its commit returns, so nothing is synced
-//! and no file is created.
+//! backend and has no log: a group is durable (for the life of the process)
+//! once its commit returns, so nothing is synced and no file is created.
+//! Groups commit without redb's durability, as with the log, and
+//! checkpoints (durable redb commits, which let redb reuse freed pages)
+//! come at the same interval.
 
 mod durability;
 pub mod history;
@@ -157,8 +159,8 @@ struct LogState {
 
 impl LogState {
     fn checkpoint_due(&self) -> bool {
-        let Some(wal) = &self.wal else { return true };
-        self.last_checkpoint.elapsed() >= self.checkpoint_interval || wal.len() >= CHECKPOINT_BYTES
+        let log_full = self.wal.as_ref().is_some_and(|wal| wal.len() >= CHECKPOINT_BYTES);
+        self.last_checkpoint.elapsed() >= self.checkpoint_interval || log_full
     }
 }
 
@@ -239,12 +241,12 @@ impl Store {
 
     /// A new, empty database in memory, without a write-ahead log: nothing
     /// is written to disk, and everything is lost when the last handle goes.
-    pub fn open_in_memory(cache_bytes: usize) -> Result<Store, StoreError> {
+    pub fn open_in_memory(cache_bytes: usize, checkpoint_interval: Duration) -> Result<Store, StoreError> {
         let db = Database::builder()
             .set_cache_size(cache_bytes)
             .create_with_backend(redb::backends::InMemoryBackend::new())?;
         let incarnation = create_tables(&db)?;
-        Ok(Store::with_log(Arc::new(db), incarnation, None, 0, Duration::ZERO))
+        Ok(Store::with_log(Arc::new(db), incarnation, None, 0, checkpoint_interval))
     }
 
     /// Redoes the groups of `frames` that `db` does not hold yet, and
@@ -461,10 +463,12 @@ impl Store {
         } else {
             txn.set_durability(redb::Durability::None)
                 .map_err(|e| StoreError::CommitFailed(e.to_string()))?;
-            // Not a checkpoint, so there is a log (`checkpoint_due` is
-            // always true without one).
+            // In memory, committed is durable: there is no log to append to.
             let Some(wal) = &mut log.wal else {
-                return Err(StoreError::WalBroken);
+                self.commit_in_memory(txn, group, &mut log)?;
+                log.spare_journal = wal::keep_for_next_group(journal.into_buffer());
+                log.next_group += 1;
+                return Ok((result, group));
             };
             if let Err(e) = wal.append(group, journal.bytes()) {
                 log.broken = matches!(e, wal::AppendError::Broken(_));
@@ -491,6 +495,20 @@ impl Store {
         log.spare_journal = wal::keep_for_next_group(journal.into_buffer());
         log.next_group += 1;
         Ok((result, group))
+    }
+
+    /// Commits `group` of a store in memory: durable once committed.
+    fn commit_in_memory(&self, txn: redb::WriteTransaction, group: u64, log: &mut LogState) -> Result<(), StoreError> {
+        self.durability.committing(group);
+        if let Err(e) = txn.commit() {
+            self.durability.commit_failed(group);
+            // Its number is not used again, as when a logged group fails.
+            log.next_group += 1;
+            return Err(e.into());
+        }
+        self.shared_read.committed();
+        self.durability.durable_through(group);
+        Ok(())
     }
 
     /// How many handles share the open database (this one included); the

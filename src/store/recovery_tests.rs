@@ -359,10 +359,11 @@ fn a_replace_over_a_record_it_cannot_decode_fails_and_changes_nothing() {
 }
 
 /// In memory there is no log: every group is durable when `write` returns,
-/// `sync` has nothing to do, and a later snapshot reads the write.
+/// `sync` has nothing to do, and a later snapshot reads the write;
+/// checkpoints come only when due or asked for.
 #[test]
 fn an_in_memory_store_commits_without_a_log() {
-    let store = Store::open_in_memory(1 << 20).unwrap();
+    let store = Store::open_in_memory(1 << 20, NO_CHECKPOINTS).unwrap();
     assert!(store.log.lock().unwrap().wal.is_none() && store.sync_file.is_none());
     for seq in 1..=3 {
         let ((), group) = store.write(|tables| tables.set_applied("eu-west-1", seq)).unwrap();
@@ -370,6 +371,12 @@ fn an_in_memory_store_commits_without_a_log() {
         assert!(!store.sync(group).unwrap());
         assert_eq!(store.read().unwrap().applied("eu-west-1").unwrap(), seq);
     }
-    assert_eq!(store.checkpoint_stats().count, 3);
-    assert_ne!(Store::open_in_memory(1 << 20).unwrap().incarnation(), 0);
+    assert_eq!(store.checkpoint_stats().count, 0);
+    store.checkpoint().unwrap();
+    assert_eq!(store.checkpoint_stats().count, 1);
+    assert_eq!(store.read().unwrap().applied("eu-west-1").unwrap(), 3);
+    let every_time = Store::open_in_memory(1 << 20, Duration::ZERO).unwrap();
+    every_time.write(|tables| tables.set_applied("eu-west-1", 1)).unwrap();
+    assert_eq!(every_time.checkpoint_stats().count, 1);
+    assert_ne!(every_time.incarnation(), 0);
 }
