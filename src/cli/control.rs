@@ -304,13 +304,13 @@ pub fn run_status(args: StatusArgs) -> anyhow::Result<()> {
             match get_json(&api, "/status").await {
                 Ok(status) => {
                     reachable += 1;
-                    println!("{}", summarize_status(&region.name, &api, &status));
+                    super::say(format_args!("{}", summarize_status(&region.name, &api, &status)));
                 }
-                Err(error) => println!(
+                Err(error) => super::say(format_args!(
                     "{}  http://{api}  DOWN ({})",
                     region.name,
-                    explain_unreachable(error, &region.name, &api)
-                ),
+                    error.root_cause()
+                )),
             }
         }
         anyhow::ensure!(

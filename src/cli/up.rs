@@ -245,3 +245,20 @@ async fn handle_region_command(
         Err(error) => (StatusCode::CONFLICT, Json(json!({ "error": error.to_string() }))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The README's tour starts with the lines `up` prints, so what a new
+    /// user pastes from either is the same.
+    #[test]
+    fn the_printed_hint_is_the_readmes() {
+        let readme = include_str!("../../README.md");
+        let topology = crate::config::Topology::builtin().unwrap();
+        let lines = super::try_lines(&topology);
+        let block = lines.join("\n");
+        assert!(
+            readme.contains(&format!("```sh\n{block}\n```")),
+            "README lacks:\n{block}"
+        );
+    }
+}
