@@ -81,9 +81,10 @@ pub enum Command {
 /// Arguments of `meridian init`.
 #[derive(Debug, clap::Args)]
 pub struct InitArgs {
-    /// Topology file (its `cluster` names the CA).
-    #[arg(long, default_value_os_t = default_topology())]
-    pub topology: PathBuf,
+    /// Topology file (its `cluster` names the CA; default: regions/local.toml
+    /// if present, else the built-in topology).
+    #[arg(long)]
+    pub topology: Option<PathBuf>,
     /// Root data directory where the CA files are written.
     #[arg(long, default_value = "data")]
     pub data_dir: PathBuf,
@@ -92,7 +93,7 @@ pub struct InitArgs {
 /// Creates the cluster CA unless it exists; copy the two files to every
 /// machine that runs a region of the cluster.
 fn init(args: InitArgs) -> anyhow::Result<()> {
-    let topology = crate::config::Topology::load(&args.topology)?;
+    let (topology, _) = locate::load_topology(args.topology.as_deref())?;
     crate::replication::tls::ClusterCa::load_or_create(&args.data_dir, &topology.cluster, true)?;
     println!(
         "meridian: cluster CA for {:?} in {} ({}, {})",
