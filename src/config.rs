@@ -203,7 +203,22 @@ pub struct RegionConfig {
     pub clock_offset_ms: i64,
 }
 
+/// The default topology, `regions/local.toml`, built into the binary so
+/// that `meridian up` works from any directory.
+pub const BUILTIN_TOPOLOGY: &str = include_str!("../regions/local.toml");
+
 impl Topology {
+    /// The built-in default topology (`BUILTIN_TOPOLOGY`): three regions on
+    /// this machine.
+    pub fn builtin() -> Result<Topology, ConfigError> {
+        let topology: Topology = toml::from_str(BUILTIN_TOPOLOGY).map_err(|source| ConfigError::Parse {
+            path: "the built-in topology".into(),
+            source,
+        })?;
+        topology.validate()?;
+        Ok(topology)
+    }
+
     /// Reads and validates a topology file.
     pub fn load(path: &Path) -> Result<Topology, ConfigError> {
         let topology: Topology = read_toml(path)?;
@@ -422,6 +437,9 @@ pub struct StorageConfig {
     /// the change-log trimmer removes older ones. 0 keeps them for ever.
     /// Default 604800 (a week).
     pub conflict_retention_secs: u64,
+    /// Keep the region's store in memory: no files, no log syncs, nothing
+    /// kept after the process ends (`--in-memory` sets it). Default false.
+    pub in_memory: bool,
 }
 
 impl Default for StorageConfig {
@@ -434,6 +452,7 @@ impl Default for StorageConfig {
             log_trim_interval_ms: 60_000,
             log_hold_max_secs: 86_400,
             conflict_retention_secs: 604_800,
+            in_memory: false,
         }
     }
 }
@@ -584,6 +603,7 @@ mod tests {
         assert_eq!(topology.region[0].api.port(), 8000);
         let config = NodeConfig::load(&root.join("config/default.toml")).unwrap();
         assert_eq!(config, NodeConfig::default());
+        assert_eq!(Topology::builtin().unwrap(), topology);
     }
 
     #[test]

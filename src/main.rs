@@ -1,5 +1,7 @@
 //! The `meridian` binary: parse the command line and hand over to the library.
 
+use std::process::ExitCode;
+
 use clap::Parser;
 
 /// mimalloc rather than glibc's malloc: a write's buffers are allocated on
@@ -9,6 +11,15 @@ use clap::Parser;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn main() -> anyhow::Result<()> {
-    meridian::cli::run(meridian::cli::Cli::parse())
+/// Runs the command; an error is printed as one line (its causes that add
+/// something after a colon), never with a backtrace, whatever
+/// `RUST_BACKTRACE` says.
+fn main() -> ExitCode {
+    match meridian::cli::run(meridian::cli::Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("meridian: error: {}", meridian::cli::error_line(&error));
+            ExitCode::FAILURE
+        }
+    }
 }

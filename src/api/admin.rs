@@ -9,20 +9,41 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::{Query, RawQuery, State};
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
 use super::state::ApiState;
 use crate::chaos::LinkPatch;
 use crate::model::item_to_json;
 
-/// GET /status.
-pub async fn handle_status(State(state): State<Arc<ApiState>>) -> Json<Value> {
+/// GET /status; `/status?pretty` indents it for reading.
+pub async fn handle_status(State(state): State<Arc<ApiState>>, RawQuery(query): RawQuery) -> axum::response::Response {
+    let status = status_json(&state);
+    if !wants_pretty(query.as_deref()) {
+        return Json(status).into_response();
+    }
+    // Serialising a `Value` cannot fail: its map keys are strings.
+    let text = serde_json::to_string_pretty(&status).unwrap_or_default() + "\n";
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], text).into_response()
+}
+
+/// Whether a query string asks for indented JSON: `pretty`, `pretty=1`,
+/// `pretty=true` among its parameters.
+fn wants_pretty(query: Option<&str>) -> bool {
+    query.unwrap_or("").split('&').any(|part| {
+        let (name, value) = part.split_once('=').unwrap_or((part, ""));
+        name == "pretty" && matches!(value, "" | "1" | "true")
+    })
+}
+
+/// The body of `/status`.
+fn status_json(state: &ApiState) -> Value {
     let now = state.engine.hlc().wall_now_ns();
     let peers = state.peers.as_ref().map(|p| p.report_at(now)).unwrap_or_default();
     let last_seq = *state.engine.subscribe_commits().borrow();
-    Json(json!({
+    json!({
         "region": state.engine.region(),
         "incarnation": state.engine.incarnation(),
         "last_change_seq": last_seq,
@@ -31,7 +52,7 @@ pub async fn handle_status(State(state): State<Arc<ApiState>>) -> Json<Value> {
         "clock_offset_ms": state.engine.hlc().offset_ms(),
         "peers": peers,
         "workers": state.workers.iter().map(|w| w.report()).collect::<Vec<_>>(),
-    }))
+    })
 }
 
 /// GET /metrics: Prometheus text format.
@@ -142,4 +163,20 @@ pub async fn handle_set_clock(State(state): State<Arc<ApiState>>, body: Bytes) -
         StatusCode::OK,
         Json(json!({ "region": state.engine.region(), "offset_ms": skew.offset_ms })),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wants_pretty;
+
+    #[test]
+    fn pretty_is_asked_by_name() {
+        for query in ["pretty", "pretty=1", "pretty=true", "a=b&pretty"] {
+            assert!(wants_pretty(Some(query)), "{query}");
+        }
+        for query in ["", "pretty=0", "pretty=false", "prettyish", "a=pretty"] {
+            assert!(!wants_pretty(Some(query)), "{query}");
+        }
+        assert!(!wants_pretty(None));
+    }
 }

@@ -1,7 +1,8 @@
 //! Commands that act on a running cluster: `meridian link` (simulated link
 //! conditions, through each region's `/admin/links`), `meridian clock skew`
-//! (through `/admin/clock`) and `meridian region` (through `meridian up`'s
-//! control endpoint).
+//! (through `/admin/clock`), `meridian region` (through `meridian up`'s
+//! control endpoint) and `meridian status` (every region's `/status`). They
+//! find the cluster from any directory (see `locate.rs`).
 
 use std::path::PathBuf;
 
@@ -10,16 +11,17 @@ use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
 use super::http::{get_json, post_json};
+use super::locate::{cluster_topology, control_address, explain_unreachable};
 use super::supervisor::RegionAction;
-use super::up::CONTROL_FILE;
 use crate::config::Topology;
 
 /// Where the cluster is: its topology file.
 #[derive(Debug, Args)]
 pub struct TopologyArg {
-    /// Topology file of the running cluster.
-    #[arg(long, global = true, default_value_os_t = super::common::default_topology())]
-    pub topology: PathBuf,
+    /// Topology file of the running cluster (default: that of the running
+    /// `meridian up`, else regions/local.toml here, else the built-in one).
+    #[arg(long, global = true)]
+    pub topology: Option<PathBuf>,
 }
 
 /// Arguments of `meridian link`.
@@ -92,9 +94,17 @@ pub struct RegionArgs {
     pub action: RegionAction,
     /// Region name.
     pub region: String,
-    /// The data directory `meridian up` runs with.
-    #[arg(long, default_value = "data")]
-    pub data_dir: PathBuf,
+    /// The data directory `meridian up` runs with (default: the running
+    /// `up`'s, else ./data).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// Arguments of `meridian status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub cluster: TopologyArg,
 }
 
 /// Arguments of `meridian clock`.
@@ -152,13 +162,15 @@ pub async fn patch_link(topology: &Topology, from: &str, to: &str, patch: &Value
     let mut patch = patch.clone();
     patch["to"] = json!(to);
     let api = topology.region(from)?.api.to_string();
-    let answer = post_json(&api, "/admin/links", &patch).await?;
+    let answer = post_json(&api, "/admin/links", &patch)
+        .await
+        .map_err(|e| explain_unreachable(e, from, &api))?;
     Ok(answer["link"].clone())
 }
 
 /// Runs `meridian link`.
 pub fn run_link(args: LinkArgs) -> anyhow::Result<()> {
-    let topology = Topology::load(&args.cluster.topology)?;
+    let topology = cluster_topology(args.cluster.topology.as_deref())?;
     runtime()?.block_on(async move {
         let (pairs, patch) = match &args.command {
             LinkCommand::Show => return show_links(&topology).await,
@@ -246,11 +258,13 @@ fn describe(link: &Value) -> String {
 
 /// Runs `meridian clock skew`.
 pub fn run_clock(args: ClockArgs) -> anyhow::Result<()> {
-    let topology = Topology::load(&args.cluster.topology)?;
+    let topology = cluster_topology(args.cluster.topology.as_deref())?;
     let ClockCommand::Skew { region, ms } = args.command;
     let api = topology.region(&region)?.api.to_string();
     runtime()?.block_on(async move {
-        post_json(&api, "/admin/clock", &json!({ "offset_ms": ms })).await?;
+        post_json(&api, "/admin/clock", &json!({ "offset_ms": ms }))
+            .await
+            .map_err(|e| explain_unreachable(e, &region, &api))?;
         println!("{region}: wall clock offset now {ms} ms");
         anyhow::Ok(())
     })
@@ -258,23 +272,80 @@ pub fn run_clock(args: ClockArgs) -> anyhow::Result<()> {
 
 /// Runs `meridian region`.
 pub fn run_region(args: RegionArgs) -> anyhow::Result<()> {
-    let file = args.data_dir.join(CONTROL_FILE);
-    let addr = std::fs::read_to_string(&file).with_context(|| {
-        format!(
-            "read {} (is `meridian up --data-dir {}` running?)",
-            file.display(),
-            args.data_dir.display()
-        )
-    })?;
+    let addr = control_address(args.data_dir.as_deref())?;
     let action = format!("{:?}", args.action).to_lowercase();
     let path = format!("/regions/{}/{action}", args.region);
     runtime()?.block_on(async move {
         // Stopping a region can take up to the supervisor's stop timeout.
-        let (status, answer) = super::http::request(addr.trim(), "POST", &path, &[], None).await?;
+        let (status, answer) = super::http::request(&addr, "POST", &path, &[], None)
+            .await
+            .map_err(|e| {
+                e.context(format!(
+                    "`meridian up` does not answer at {addr}; {}",
+                    super::locate::START_HINT
+                ))
+            })?;
         match answer["message"].as_str() {
             Some(message) if status == 200 => println!("{message}"),
             _ => anyhow::bail!("{}", answer["error"].as_str().unwrap_or("the supervisor refused")),
         }
         anyhow::Ok(())
     })
+}
+
+/// Runs `meridian status`: one block per region of the running cluster,
+/// from its `/status`.
+pub fn run_status(args: StatusArgs) -> anyhow::Result<()> {
+    let topology = cluster_topology(args.cluster.topology.as_deref())?;
+    runtime()?.block_on(async move {
+        let mut reachable = 0;
+        for region in &topology.region {
+            let api = region.api.to_string();
+            match get_json(&api, "/status").await {
+                Ok(status) => {
+                    reachable += 1;
+                    super::common::say(format_args!("{}", summarize_status(&region.name, &api, &status)));
+                }
+                Err(error) => super::common::say(format_args!(
+                    "{}  http://{api}  DOWN ({})",
+                    region.name,
+                    error.root_cause()
+                )),
+            }
+        }
+        anyhow::ensure!(
+            reachable > 0,
+            "no region of the cluster answers; {}",
+            super::locate::START_HINT
+        );
+        anyhow::Ok(())
+    })
+}
+
+/// A few lines on one region's `/status`: its log position and write
+/// queue, then per peer whether it receives, what it applied, its lag and
+/// clock alarms.
+fn summarize_status(name: &str, api: &str, status: &Value) -> String {
+    let mut out = format!(
+        "{name}  http://{api}  up, {} changes logged, {} writes queued, clock offset {} ms",
+        status["last_change_seq"], status["write_queue"], status["clock_offset_ms"]
+    );
+    for peer in status["peers"].as_array().into_iter().flatten() {
+        let receiving = if peer["receiving"] == json!(true) {
+            "receiving"
+        } else {
+            "NOT receiving"
+        };
+        out.push_str(&format!(
+            "\n  from {:<16} {receiving}, applied {}, acked {} of ours, lag p50 {:.1} ms p99 {:.1} ms, {} conflicts, {} clock alarms",
+            peer["peer"].as_str().unwrap_or("?"),
+            peer["applied"],
+            peer["acked_seq"],
+            peer["lag_p50_ms"].as_f64().unwrap_or(0.0),
+            peer["lag_p99_ms"].as_f64().unwrap_or(0.0),
+            peer["conflicts"],
+            peer["clock_alarms"],
+        ));
+    }
+    out
 }

@@ -5,6 +5,7 @@ mod common;
 mod control;
 mod drill;
 mod http;
+mod locate;
 mod open_files;
 mod region_backup;
 mod restore;
@@ -16,8 +17,6 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use common::default_topology;
-
 /// Meridian: a self-hosted, DynamoDB-compatible database with active-active
 /// global tables.
 #[derive(Debug, Parser)]
@@ -25,6 +24,21 @@ use common::default_topology;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_error_line_says_each_cause_once() {
+        let io = std::io::Error::other("disk full");
+        let error = anyhow::Error::from(io)
+            .context("cannot open the region's store: disk full")
+            .context("start us-east-1");
+        assert_eq!(
+            super::error_line(&error),
+            "start us-east-1: cannot open the region's store: disk full"
+        );
+    }
 }
 
 /// Subcommands.
@@ -44,6 +58,8 @@ pub enum Command {
     Region(control::RegionArgs),
     /// Skew a running region's wall clock.
     Clock(control::ClockArgs),
+    /// Summarise a running cluster: every region's log, peers and lag.
+    Status(control::StatusArgs),
     /// Run a scripted disaster-recovery drill on a cluster of its own.
     Drill(drill::DrillArgs),
     /// Restore a table to a point in time (through a running region), or a
@@ -56,9 +72,10 @@ pub enum Command {
 /// Arguments of `meridian init`.
 #[derive(Debug, clap::Args)]
 pub struct InitArgs {
-    /// Topology file (its `cluster` names the CA).
-    #[arg(long, default_value_os_t = default_topology())]
-    pub topology: PathBuf,
+    /// Topology file (its `cluster` names the CA; default: regions/local.toml
+    /// if present, else the built-in topology).
+    #[arg(long)]
+    pub topology: Option<PathBuf>,
     /// Root data directory where the CA files are written.
     #[arg(long, default_value = "data")]
     pub data_dir: PathBuf,
@@ -67,7 +84,7 @@ pub struct InitArgs {
 /// Creates the cluster CA unless it exists; copy the two files to every
 /// machine that runs a region of the cluster.
 fn init(args: InitArgs) -> anyhow::Result<()> {
-    let topology = crate::config::Topology::load(&args.topology)?;
+    let (topology, _) = locate::load_topology(args.topology.as_deref())?;
     crate::replication::tls::ClusterCa::load_or_create(&args.data_dir, &topology.cluster, true)?;
     println!(
         "meridian: cluster CA for {:?} in {} ({}, {})",
@@ -77,6 +94,24 @@ fn init(args: InitArgs) -> anyhow::Result<()> {
         crate::replication::tls::CA_KEY_FILE
     );
     Ok(())
+}
+
+/// `error` and its causes on one line, each cause after a colon, leaving
+/// out a cause whose text an outer message already holds (errors that
+/// print their source would otherwise say it twice).
+pub fn error_line(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }
 
 /// Runs the parsed command.
@@ -92,6 +127,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Link(args) => control::run_link(args),
         Command::Region(args) => control::run_region(args),
         Command::Clock(args) => control::run_clock(args),
+        Command::Status(args) => control::run_status(args),
         Command::Drill(args) => drill::run(args),
         Command::Restore(args) => restore::run(args),
         Command::Backup(args) => region_backup::backup(args),

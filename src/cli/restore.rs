@@ -18,7 +18,6 @@ use clap::Args;
 use http_body_util::{BodyExt, Full};
 use serde_json::{Value, json};
 
-use crate::config::Topology;
 use crate::pitr::time;
 
 /// Arguments of `meridian restore`.
@@ -36,9 +35,10 @@ pub struct RestoreArgs {
     /// Region to restore in (the topology gives its API address).
     #[arg(long, default_value = "us-east-1")]
     pub region: String,
-    /// Topology file.
-    #[arg(long, default_value_os_t = super::common::default_topology())]
-    pub topology: PathBuf,
+    /// Topology file (default: that of the running `meridian up`, else
+    /// regions/local.toml here, else the built-in one).
+    #[arg(long)]
+    pub topology: Option<PathBuf>,
     /// API address to use instead of the topology's (host:port).
     #[arg(long)]
     pub endpoint: Option<SocketAddr>,
@@ -73,7 +73,11 @@ pub fn run(args: RestoreArgs) -> anyhow::Result<()> {
     };
     let addr = match args.endpoint {
         Some(addr) => addr,
-        None => Topology::load(&args.topology)?.region(&args.region)?.api,
+        None => {
+            super::locate::cluster_topology(args.topology.as_deref())?
+                .region(&args.region)?
+                .api
+        }
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -128,9 +132,12 @@ async fn restore_table(
 /// Sends one DynamoDB request and returns its JSON answer, or the error
 /// DynamoDB's way (`Type: message`).
 pub(super) async fn call(addr: SocketAddr, operation: &str, body: &Value) -> anyhow::Result<Value> {
-    let stream = tokio::net::TcpStream::connect(addr)
-        .await
-        .with_context(|| format!("cannot reach the region's API at {addr}; is it running?"))?;
+    let stream = tokio::net::TcpStream::connect(addr).await.with_context(|| {
+        format!(
+            "nothing answers at http://{addr}: is the cluster running? {}",
+            super::locate::START_HINT
+        )
+    })?;
     let io = hyper_util::rt::TokioIo::new(stream);
     let (mut sender, connection) = hyper::client::conn::http1::handshake(io).await?;
     tokio::spawn(connection);

@@ -48,7 +48,8 @@ pub enum RegionAction {
 #[derive(Clone, Debug)]
 pub struct SpawnSpec {
     pub exe: PathBuf,
-    pub topology: PathBuf,
+    /// Topology file; `None`: the built-in topology.
+    pub topology: Option<PathBuf>,
     pub data_dir: PathBuf,
     pub config: Option<PathBuf>,
     pub region: String,
@@ -56,15 +57,27 @@ pub struct SpawnSpec {
     pub log: Option<PathBuf>,
     /// Print the region's stdout lines (after the ready line).
     pub echo: bool,
+    /// `Some`: the region keeps its store in memory and gets the cluster
+    /// CA (certificate and key, PEM) in its environment rather than from
+    /// files.
+    pub in_memory_ca: Option<(String, String)>,
 }
 
 impl SpawnSpec {
     fn spawn(&self) -> anyhow::Result<Child> {
         let mut command = Command::new(&self.exe);
+        command.arg("serve");
+        match &self.topology {
+            Some(topology) => command.arg("--topology").arg(topology),
+            None => command.arg("--builtin-topology"),
+        };
+        if let Some((cert, key)) = &self.in_memory_ca {
+            command
+                .arg("--in-memory")
+                .env(super::up::CA_CERT_ENV, cert)
+                .env(super::up::CA_KEY_ENV, key);
+        }
         command
-            .arg("serve")
-            .arg("--topology")
-            .arg(&self.topology)
             .arg("--region")
             .arg(&self.region)
             .arg("--data-dir")

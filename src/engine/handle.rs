@@ -44,14 +44,16 @@ pub struct Engine(pub(super) Arc<Inner>);
 
 impl Engine {
     /// Opens the region's store in `data_dir` and starts its writer.
+    /// With `config.in_memory`, the store is in memory and `data_dir` unused.
     pub fn open(data_dir: &Path, region: &str, hlc: Hlc, config: &StorageConfig) -> Result<Engine, EngineError> {
-        std::fs::create_dir_all(data_dir)
-            .map_err(|e| EngineError::Store(crate::store::StoreError::Redb(redb::Error::Io(e))))?;
-        let store = Store::open(
-            &data_dir.join(DB_FILE),
-            config.cache_bytes,
-            std::time::Duration::from_millis(config.checkpoint_interval_ms),
-        )?;
+        let checkpoint_interval = std::time::Duration::from_millis(config.checkpoint_interval_ms);
+        let store = if config.in_memory {
+            Store::open_in_memory(config.cache_bytes, checkpoint_interval)?
+        } else {
+            std::fs::create_dir_all(data_dir)
+                .map_err(|e| EngineError::Store(crate::store::StoreError::Redb(redb::Error::Io(e))))?;
+            Store::open(&data_dir.join(DB_FILE), config.cache_bytes, checkpoint_interval)?
+        };
         let last_seq = store.read()?.last_seq()?;
         let (committed_tx, committed) = watch::channel(last_seq);
         let commit_times = Arc::new(CommitTimes::new(last_seq));

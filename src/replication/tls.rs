@@ -131,6 +131,23 @@ impl ClusterCa {
         Ok(ClusterCa { cert_pem, issuer, key })
     }
 
+    /// The CA's certificate and key, PEM, for a process that keeps no
+    /// files (`meridian up --in-memory` hands them to its regions).
+    pub fn to_pem(&self) -> (String, String) {
+        (self.cert_pem.clone(), self.key.serialize_pem())
+    }
+
+    /// The CA `to_pem` gave.
+    pub fn from_pem(cluster: &str, cert_pem: &str, key_pem: &str) -> Result<ClusterCa, TlsError> {
+        let key = KeyPair::from_pem(key_pem)?;
+        let issuer = ca_params(cluster)?.self_signed(&key)?;
+        Ok(ClusterCa {
+            cert_pem: cert_pem.to_string(),
+            issuer,
+            key,
+        })
+    }
+
     /// The CA certificate as DER, the one trust anchor of the cluster.
     fn anchor(&self) -> Result<CertificateDer<'static>, TlsError> {
         let mut reader = self.cert_pem.as_bytes();

@@ -16,6 +16,13 @@
 //! (`wal.rs`), not by redb's fsync, except at checkpoints. A commit is
 //! visible before it is durable; readers wait for durability before they
 //! answer (`durability.rs`).
+//!
+//! A store opened in memory (`Store::open_in_memory`) uses redb's in-memory
+//! backend and has no log: a group is durable (for the life of the process)
+//! once its commit returns, so nothing is synced and no file is created.
+//! Groups commit without redb's durability, as with the log, and
+//! checkpoints (durable redb commits, which let redb reuse freed pages)
+//! come at the same interval.
 
 mod durability;
 pub mod history;
@@ -109,8 +116,9 @@ pub struct Store {
     shared_read: Arc<shared_read::SharedRead>,
     db: Arc<Database>,
     log: Arc<Mutex<LogState>>,
-    /// The log file, synced by `sync` without the writer's lock.
-    sync_file: Arc<File>,
+    /// The log file, synced by `sync` without the writer's lock; `None`
+    /// in memory.
+    sync_file: Option<Arc<File>>,
     durability: Arc<durability::Durability>,
     incarnation: u64,
     checkpoints: Arc<CheckpointCounters>,
@@ -135,7 +143,8 @@ pub struct CheckpointStats {
 
 /// The write-ahead log and where the writer is in it.
 struct LogState {
-    wal: wal::Wal,
+    /// `None` in memory: every group is a checkpoint.
+    wal: Option<wal::Wal>,
     /// Number of the next group committed.
     next_group: u64,
     last_checkpoint: Instant,
@@ -150,7 +159,8 @@ struct LogState {
 
 impl LogState {
     fn checkpoint_due(&self) -> bool {
-        self.last_checkpoint.elapsed() >= self.checkpoint_interval || self.wal.len() >= CHECKPOINT_BYTES
+        let log_full = self.wal.as_ref().is_some_and(|wal| wal.len() >= CHECKPOINT_BYTES);
+        self.last_checkpoint.elapsed() >= self.checkpoint_interval || log_full
     }
 }
 
@@ -166,6 +176,37 @@ fn new_incarnation() -> u64 {
 /// The write-ahead log of the database at `db_path`.
 fn wal_path(db_path: &Path) -> PathBuf {
     db_path.with_extension("wal")
+}
+
+/// Creates every table `db` lacks, and its incarnation if it has none;
+/// returns the incarnation.
+fn create_tables(db: &Database) -> Result<u64, StoreError> {
+    let txn = db.begin_write()?;
+    {
+        txn.open_table(TABLES)?;
+        txn.open_table(ITEMS)?;
+        txn.open_table(LOG)?;
+        txn.open_table(META)?;
+        txn.open_table(CONFLICTS)?;
+        txn.open_table(history::HISTORY)?;
+        txn.open_table(history::PITR)?;
+        txn.open_table(CURSORS)?;
+        txn.open_table(DROPPED)?;
+    }
+    let incarnation = {
+        let mut meta = txn.open_table(META)?;
+        let stored = meta.get(INCARNATION)?.map(|v| v.value());
+        match stored {
+            Some(incarnation) => incarnation,
+            None => {
+                let incarnation = new_incarnation();
+                meta.insert(INCARNATION, incarnation)?;
+                incarnation
+            }
+        }
+    };
+    txn.commit()?;
+    Ok(incarnation)
 }
 
 /// The META key of the last change applied from `origin`.
@@ -193,32 +234,30 @@ impl Store {
     /// writes arrive.
     pub fn open(path: &Path, cache_bytes: usize, checkpoint_interval: Duration) -> Result<Store, StoreError> {
         let db = Database::builder().set_cache_size(cache_bytes).create(path)?;
-        let txn = db.begin_write()?;
-        {
-            txn.open_table(TABLES)?;
-            txn.open_table(ITEMS)?;
-            txn.open_table(LOG)?;
-            txn.open_table(META)?;
-            txn.open_table(CONFLICTS)?;
-            txn.open_table(history::HISTORY)?;
-            txn.open_table(history::PITR)?;
-            txn.open_table(CURSORS)?;
-            txn.open_table(DROPPED)?;
-        }
-        let incarnation = {
-            let mut meta = txn.open_table(META)?;
-            let stored = meta.get(INCARNATION)?.map(|v| v.value());
-            match stored {
-                Some(incarnation) => incarnation,
-                None => {
-                    let incarnation = new_incarnation();
-                    meta.insert(INCARNATION, incarnation)?;
-                    incarnation
-                }
-            }
-        };
-        txn.commit()?;
-        let (mut wal, frames) = wal::Wal::open(&wal_path(path))?;
+        let incarnation = create_tables(&db)?;
+        let (wal, frames) = wal::Wal::open(&wal_path(path))?;
+        Store::redo(db, incarnation, wal, &frames, checkpoint_interval)
+    }
+
+    /// A new, empty database in memory, without a write-ahead log: nothing
+    /// is written to disk, and everything is lost when the last handle goes.
+    pub fn open_in_memory(cache_bytes: usize, checkpoint_interval: Duration) -> Result<Store, StoreError> {
+        let db = Database::builder()
+            .set_cache_size(cache_bytes)
+            .create_with_backend(redb::backends::InMemoryBackend::new())?;
+        let incarnation = create_tables(&db)?;
+        Ok(Store::with_log(Arc::new(db), incarnation, None, 0, checkpoint_interval))
+    }
+
+    /// Redoes the groups of `frames` that `db` does not hold yet, and
+    /// starts the log over.
+    fn redo(
+        db: Database,
+        incarnation: u64,
+        mut wal: wal::Wal,
+        frames: &[wal::Frame],
+        checkpoint_interval: Duration,
+    ) -> Result<Store, StoreError> {
         let txn = db.begin_write()?;
         let (durable, last_group) = {
             let mut tables = WriteTables::open(&txn, Vec::new())?;
@@ -251,10 +290,30 @@ impl Store {
             );
         }
         wal.reset();
-        Ok(Store {
+        let sync_file = wal.sync_handle()?;
+        Ok(Store::with_log(
+            Arc::new(db),
+            incarnation,
+            Some((wal, sync_file)),
+            last_group,
+            checkpoint_interval,
+        ))
+    }
+
+    /// A store on `db`, whose groups up to `last_group` are durable, with
+    /// its write-ahead log and the handle that syncs it (`None`: in memory).
+    fn with_log(
+        db: Arc<Database>,
+        incarnation: u64,
+        log: Option<(wal::Wal, File)>,
+        last_group: u64,
+        checkpoint_interval: Duration,
+    ) -> Store {
+        let (wal, sync_file) = log.map(|(wal, file)| (wal, Arc::new(file))).unzip();
+        Store {
             shared_read: Arc::default(),
-            db: Arc::new(db),
-            sync_file: Arc::new(wal.sync_handle()?),
+            db,
+            sync_file,
             durability: Arc::new(durability::Durability::new(last_group)),
             log: Arc::new(Mutex::new(LogState {
                 wal,
@@ -266,7 +325,7 @@ impl Store {
             })),
             incarnation,
             checkpoints: Arc::default(),
-        })
+        }
     }
 
     /// Which life of this region's data this database is: set once, when
@@ -319,7 +378,11 @@ impl Store {
         if self.durability.is_broken() {
             return Err(StoreError::WalBroken);
         }
-        if let Err(e) = self.sync_file.sync_data() {
+        // In memory every group is a checkpoint: `durable` covered it above.
+        let Some(sync_file) = &self.sync_file else {
+            return Ok(false);
+        };
+        if let Err(e) = sync_file.sync_data() {
             tracing::error!(error = %e, "write-ahead log sync failed; writes refused until restart");
             self.durability.break_log();
             return Err(e.into());
@@ -393,12 +456,21 @@ impl Store {
             self.checkpoints.longest_ns.fetch_max(took, Ordering::Relaxed);
             self.shared_read.committed();
             log.last_checkpoint = Instant::now();
-            log.wal.reset();
+            if let Some(wal) = &mut log.wal {
+                wal.reset();
+            }
             self.durability.durable_through(group);
         } else {
             txn.set_durability(redb::Durability::None)
                 .map_err(|e| StoreError::CommitFailed(e.to_string()))?;
-            if let Err(e) = log.wal.append(group, journal.bytes()) {
+            // In memory, committed is durable: there is no log to append to.
+            let Some(wal) = &mut log.wal else {
+                self.commit_in_memory(txn, group, &mut log)?;
+                log.spare_journal = wal::keep_for_next_group(journal.into_buffer());
+                log.next_group += 1;
+                return Ok((result, group));
+            };
+            if let Err(e) = wal.append(group, journal.bytes()) {
                 log.broken = matches!(e, wal::AppendError::Broken(_));
                 return Err(e.into());
             }
@@ -408,7 +480,8 @@ impl Store {
                 self.durability.commit_failed(group);
                 // The group is in the log but not in the database: take it
                 // out, or a restart would redo a write reported as failed.
-                if log.wal.undo_last(journal.bytes().len()).is_err() {
+                let undone = log.wal.as_mut().map(|wal| wal.undo_last(journal.bytes().len()));
+                if !matches!(undone, Some(Ok(()))) {
                     log.broken = true;
                 }
                 // Its number is not used again: a `sync` running meanwhile
@@ -422,6 +495,20 @@ impl Store {
         log.spare_journal = wal::keep_for_next_group(journal.into_buffer());
         log.next_group += 1;
         Ok((result, group))
+    }
+
+    /// Commits `group` of a store in memory: durable once committed.
+    fn commit_in_memory(&self, txn: redb::WriteTransaction, group: u64, log: &mut LogState) -> Result<(), StoreError> {
+        self.durability.committing(group);
+        if let Err(e) = txn.commit() {
+            self.durability.commit_failed(group);
+            // Its number is not used again, as when a logged group fails.
+            log.next_group += 1;
+            return Err(e.into());
+        }
+        self.shared_read.committed();
+        self.durability.durable_through(group);
+        Ok(())
     }
 
     /// How many handles share the open database (this one included); the

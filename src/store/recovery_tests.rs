@@ -186,7 +186,7 @@ fn a_checkpoint_starts_the_log_over_and_keeps_everything() {
     let (dir, db, store) = fresh_store();
     store.write(|tables| every_mutation(tables, 1)).unwrap();
     store.checkpoint().unwrap();
-    assert_eq!(store.log.lock().unwrap().wal.len(), 0);
+    assert_eq!(store.log.lock().unwrap().wal.as_ref().map(|w| w.len()), Some(0));
     // Overwrites the first group's frame: the copy must not redo that one.
     store.write(|tables| every_mutation(tables, 2)).unwrap();
     let expected = dump(&store);
@@ -205,7 +205,7 @@ fn a_group_too_big_for_the_log_commits_durably_in_the_database() {
             Ok(())
         })
         .unwrap();
-    assert_eq!(store.log.lock().unwrap().wal.len(), 0);
+    assert_eq!(store.log.lock().unwrap().wal.as_ref().map(|w| w.len()), Some(0));
     let expected = dump(&store);
     assert_eq!(dump(&crash_copy(dir.path(), &db)), expected);
 }
@@ -357,4 +357,29 @@ fn a_replace_over_a_record_it_cannot_decode_fails_and_changes_nothing() {
         .filter(|(table, key, _)| !(*table == "items" && key.ends_with(b"other")))
         .collect();
     assert_eq!(recovered, before);
+}
+
+/// In memory there is no log: every group is durable when `write` returns,
+/// `sync` has nothing to do, and a later snapshot reads the write;
+/// checkpoints come only when due or asked for.
+#[test]
+fn an_in_memory_store_commits_without_a_log() {
+    let store = Store::open_in_memory(1 << 20, NO_CHECKPOINTS).unwrap();
+    assert!(store.log.lock().unwrap().wal.is_none() && store.sync_file.is_none());
+    for seq in 1..=3 {
+        let ((), group) = store.write(|tables| tables.set_applied("eu-west-1", Seq(seq))).unwrap();
+        assert_eq!(store.durable(), group);
+        assert!(!store.sync(group).unwrap());
+        assert_eq!(store.read().unwrap().applied("eu-west-1").unwrap(), Seq(seq));
+    }
+    assert_eq!(store.checkpoint_stats().count, 0);
+    store.checkpoint().unwrap();
+    assert_eq!(store.checkpoint_stats().count, 1);
+    assert_eq!(store.read().unwrap().applied("eu-west-1").unwrap(), Seq(3));
+    let every_time = Store::open_in_memory(1 << 20, Duration::ZERO).unwrap();
+    every_time
+        .write(|tables| tables.set_applied("eu-west-1", Seq(1)))
+        .unwrap();
+    assert_eq!(every_time.checkpoint_stats().count, 1);
+    assert_ne!(every_time.incarnation(), 0);
 }

@@ -61,6 +61,16 @@ pub struct TestRegion {
     pub client: Client,
     node: Node,
     dir: TempDir,
+    /// The store is in memory: the data directory must stay empty.
+    in_memory: bool,
+}
+
+/// Whether `TestRegion::start` keeps the store in memory: in a test crate
+/// whose name ends in `_in_memory` (tests/api_in_memory.rs runs the API
+/// tests so; `common` is compiled into each test crate, so the name is that
+/// crate's).
+fn in_memory_crate() -> bool {
+    env!("CARGO_CRATE_NAME").ends_with("_in_memory")
 }
 
 fn region_config() -> RegionConfig {
@@ -73,10 +83,20 @@ fn region_config() -> RegionConfig {
 }
 
 impl TestRegion {
-    /// Starts a region on a fresh temporary data directory.
+    /// Starts a region on a fresh temporary data directory (in memory in
+    /// an `_in_memory` test crate).
     pub async fn start() -> TestRegion {
-        let dir = tempfile::tempdir().expect("create a temporary data directory");
-        TestRegion::start_in(dir).await
+        let mut config = NodeConfig::default();
+        config.storage.in_memory = in_memory_crate();
+        TestRegion::start_with(config).await
+    }
+
+    /// Starts a region whose store is in memory; its (temporary) data
+    /// directory must stay empty.
+    pub async fn start_in_memory() -> TestRegion {
+        let mut config = NodeConfig::default();
+        config.storage.in_memory = true;
+        TestRegion::start_with(config).await
     }
 
     /// Starts a region with node settings `config` on a fresh temporary
@@ -99,6 +119,7 @@ impl TestRegion {
             link: Vec::new(),
             table: Vec::new(),
         };
+        let in_memory = config.storage.in_memory;
         let mut options = NodeOptions::new(topology, REGION, dir.path().to_path_buf());
         options.config = config;
         let node = Node::start(options).await.expect("start the region");
@@ -108,6 +129,7 @@ impl TestRegion {
             client: client(addr),
             node,
             dir,
+            in_memory,
         }
     }
 
@@ -116,9 +138,13 @@ impl TestRegion {
         self.dir.path()
     }
 
-    /// Stops the region cleanly and hands back its data directory.
+    /// Stops the region cleanly and hands back its data directory (checked
+    /// empty when the store is in memory).
     pub async fn shutdown(self) -> TempDir {
         self.node.shutdown().await;
+        if self.in_memory {
+            assert_empty_dir(self.dir.path());
+        }
         self.dir
     }
 
@@ -423,4 +449,17 @@ pub fn values_for(expression: &str, pool: &serde_json::Value) -> Option<HashMap<
         .map(|(k, v)| (k.clone(), av(v)))
         .collect();
     (!used.is_empty()).then_some(used)
+}
+
+/// Fails unless `dir` holds nothing (an in-memory region wrote no file).
+pub fn assert_empty_dir(dir: &Path) {
+    let entries: Vec<_> = std::fs::read_dir(dir)
+        .expect("read the directory")
+        .map(|e| e.expect("read an entry").path())
+        .collect();
+    assert!(
+        entries.is_empty(),
+        "{} should be empty, holds {entries:?}",
+        dir.display()
+    );
 }

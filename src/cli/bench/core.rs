@@ -152,7 +152,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         put.ops_per_sec / raw_put.ops_per_sec
     );
     println!("GetItem / raw store gets: {:.2}", get.ops_per_sec / raw_get.ops_per_sec);
-    Ok(())
+    super::core_in_memory::report(&dir.join("in-memory"), connections, (rounds, slice), &payload).await
 }
 
 /// Where PutItem's time went inside the engine (the bench's only writes),

@@ -16,6 +16,7 @@ mod args;
 mod cluster;
 mod core;
 mod core_engine;
+mod core_in_memory;
 mod core_items;
 mod latency;
 mod load;

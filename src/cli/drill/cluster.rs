@@ -59,12 +59,13 @@ impl DrillCluster {
             .iter()
             .map(|r| SpawnSpec {
                 exe: exe.clone(),
-                topology: topology_file.clone(),
+                topology: Some(topology_file.clone()),
                 data_dir: dir.clone(),
                 config: None,
                 region: r.name.clone(),
                 log: Some(dir.join(format!("{}.log", r.name))),
                 echo: false,
+                in_memory_ca: None,
             })
             .collect();
         let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel(topology.region.len());

@@ -1,0 +1,231 @@
+//! Finding the cluster a command is about, from any directory: which
+//! topology (`--topology`, else `regions/local.toml` in the current
+//! directory, else the one built into the binary), and where a running
+//! `meridian up` is (the record it keeps in a per-user directory, as well as
+//! `DATA_DIR/up.control`).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+use crate::config::Topology;
+
+/// Adds this many to every (non-zero) port of the topology any command
+/// loads, so a second cluster (a test's) runs beside one on the default
+/// ports. Children of `up` inherit it, and so agree on the ports.
+pub const PORT_OFFSET_ENV: &str = "MERIDIAN_PORT_OFFSET";
+
+/// The per-user record of the running `meridian up`.
+const UP_RECORD: &str = "up.json";
+
+/// What a command suggests when no cluster runs.
+pub const START_HINT: &str =
+    "start one with `meridian up` (or `meridian serve --in-memory --port 8000` for one region)";
+
+/// Where a topology came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TopologySource {
+    /// A file (`--topology`, or `regions/local.toml` in the current directory).
+    File(PathBuf),
+    /// The default topology built into the binary.
+    Builtin,
+}
+
+/// `path`, else `regions/local.toml` if the current directory has one,
+/// else the built-in default.
+pub fn resolve_topology(path: Option<&Path>) -> TopologySource {
+    let local = super::common::default_topology();
+    match path {
+        Some(path) => TopologySource::File(path.to_path_buf()),
+        None if local.is_file() => TopologySource::File(local),
+        None => TopologySource::Builtin,
+    }
+}
+
+/// The topology `source` names, with the port offset of `PORT_OFFSET_ENV`
+/// applied.
+pub fn load_source(source: &TopologySource) -> anyhow::Result<Topology> {
+    let mut topology = match source {
+        TopologySource::File(path) => Topology::load(path)?,
+        TopologySource::Builtin => Topology::builtin()?,
+    };
+    offset_ports(&mut topology, port_offset()?)?;
+    Ok(topology)
+}
+
+/// `load_source(resolve_topology(path))`, and where it came from.
+pub fn load_topology(path: Option<&Path>) -> anyhow::Result<(Topology, TopologySource)> {
+    let source = resolve_topology(path);
+    Ok((load_source(&source)?, source))
+}
+
+/// The offset `PORT_OFFSET_ENV` asks for (0 when unset).
+fn port_offset() -> anyhow::Result<u16> {
+    match std::env::var(PORT_OFFSET_ENV) {
+        Ok(text) => text
+            .trim()
+            .parse()
+            .with_context(|| format!("{PORT_OFFSET_ENV}={text:?} is not a port offset (0 to 65535)")),
+        Err(_) => Ok(0),
+    }
+}
+
+/// Adds `offset` to every non-zero port of `topology`.
+fn offset_ports(topology: &mut Topology, offset: u16) -> anyhow::Result<()> {
+    let shift = |addr: &mut SocketAddr| -> anyhow::Result<()> {
+        if addr.port() != 0 {
+            let port = addr
+                .port()
+                .checked_add(offset)
+                .with_context(|| format!("{PORT_OFFSET_ENV}={offset} takes port {} past 65535", addr.port()))?;
+            addr.set_port(port);
+        }
+        Ok(())
+    };
+    for region in &mut topology.region {
+        shift(&mut region.api)?;
+        shift(&mut region.peer)?;
+    }
+    Ok(())
+}
+
+/// What `meridian up` records about itself for commands run elsewhere.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct UpRecord {
+    /// The supervisor's process id.
+    pub pid: u32,
+    /// Its control endpoint (host:port).
+    pub control: String,
+    /// Its root data directory (absolute), or `None` in memory.
+    pub data_dir: Option<PathBuf>,
+    /// The topology its regions run, ports offset.
+    pub topology: Topology,
+}
+
+/// The per-user directory for `up`'s record: `$XDG_RUNTIME_DIR/meridian`,
+/// else `~/.local/state/meridian`.
+pub fn state_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(dir).join("meridian"));
+    }
+    let home = std::env::var_os("HOME").filter(|d| !d.is_empty())?;
+    Some(PathBuf::from(home).join(".local/state/meridian"))
+}
+
+/// Writes `record` to the per-user directory (aside, then renamed, so a
+/// reader never sees half of it); returns where.
+pub fn write_up_record(record: &UpRecord) -> anyhow::Result<PathBuf> {
+    let dir = state_dir().context("neither XDG_RUNTIME_DIR nor HOME is set")?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
+    let path = dir.join(UP_RECORD);
+    let partial = dir.join(format!("{UP_RECORD}.{}", record.pid));
+    std::fs::write(&partial, serde_json::to_vec_pretty(record)?)
+        .with_context(|| format!("write {}", partial.display()))?;
+    std::fs::rename(&partial, &path).with_context(|| format!("write {}", path.display()))?;
+    Ok(path)
+}
+
+/// Removes the per-user record if it is still this process's (a later
+/// `up` may have replaced it).
+pub fn remove_up_record() {
+    let ours = read_up_record().is_some_and(|r| r.pid == std::process::id());
+    if let (true, Some(dir)) = (ours, state_dir()) {
+        let _ = std::fs::remove_file(dir.join(UP_RECORD));
+    }
+}
+
+fn read_up_record() -> Option<UpRecord> {
+    let text = std::fs::read(state_dir()?.join(UP_RECORD)).ok()?;
+    serde_json::from_slice(&text).ok()
+}
+
+/// The running `meridian up` the per-user record names, if its process is
+/// alive.
+pub fn running_up() -> Option<UpRecord> {
+    read_up_record().filter(|r| process_alive(r.pid))
+}
+
+fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: kill(2) with signal 0 sends nothing; it only checks the pid.
+    unsafe { libc::kill(pid, 0) == 0 }
+}
+
+/// The topology of the cluster a command acts on: `--topology`, else that
+/// of the running `meridian up`, else `load_topology`'s default.
+pub fn cluster_topology(path: Option<&Path>) -> anyhow::Result<Topology> {
+    if path.is_none()
+        && let Some(up) = running_up()
+    {
+        return Ok(up.topology);
+    }
+    Ok(load_topology(path)?.0)
+}
+
+/// The control endpoint of the `meridian up` whose data directory is
+/// `data_dir`, or, without one, of the running `up` (per-user record, then
+/// `./data`).
+pub fn control_address(data_dir: Option<&Path>) -> anyhow::Result<String> {
+    if data_dir.is_none()
+        && let Some(up) = running_up()
+    {
+        return Ok(up.control);
+    }
+    let dir = data_dir.unwrap_or(Path::new("data"));
+    let file = dir.join(super::up::CONTROL_FILE);
+    match std::fs::read_to_string(&file) {
+        Ok(addr) => Ok(addr.trim().to_string()),
+        Err(_) if data_dir.is_some() => anyhow::bail!(
+            "no `meridian up --data-dir {}` is running ({} is missing); {START_HINT}",
+            dir.display(),
+            file.display()
+        ),
+        Err(_) => anyhow::bail!("no `meridian up` is running; {START_HINT}"),
+    }
+}
+
+/// `error`, explained when it means nothing listens at `addr`.
+pub fn explain_unreachable(error: anyhow::Error, region: &str, addr: &str) -> anyhow::Error {
+    let refused = error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::ConnectionRefused)
+    });
+    if refused {
+        anyhow::anyhow!("nothing answers at http://{addr} (region {region}): is the cluster running? {START_HINT}")
+    } else {
+        error
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_are_offset_except_zero() {
+        let mut topology = Topology::builtin().unwrap();
+        topology.region[1].peer.set_port(0);
+        offset_ports(&mut topology, 100).unwrap();
+        assert_eq!(topology.region[0].api.port(), 8100);
+        assert_eq!(topology.region[0].peer.port(), 7100);
+        assert_eq!(topology.region[1].peer.port(), 0);
+        assert!(offset_ports(&mut topology, 65000).is_err());
+    }
+
+    #[test]
+    fn connection_refused_is_explained() {
+        let refused = anyhow::Error::from(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        let text = explain_unreachable(refused.context("GET /status"), "us-east-1", "127.0.0.1:1").to_string();
+        assert!(
+            text.contains("nothing answers at http://127.0.0.1:1") && text.contains("meridian up"),
+            "{text}"
+        );
+        let other = explain_unreachable(anyhow::anyhow!("bad answer"), "us-east-1", "127.0.0.1:1");
+        assert_eq!(other.to_string(), "bad answer");
+    }
+}
