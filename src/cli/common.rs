@@ -3,6 +3,18 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context;
+
+use crate::replication::tls::ClusterCa;
+
+/// File in the data directory holding the control endpoint's address.
+pub const CONTROL_FILE: &str = "up.control";
+/// Environment of a region under `up --in-memory`: the cluster CA's
+/// certificate (PEM).
+pub const CA_CERT_ENV: &str = "MERIDIAN_CLUSTER_CA_CERT";
+/// ... and its key (PEM).
+pub const CA_KEY_ENV: &str = "MERIDIAN_CLUSTER_CA_KEY";
+
 /// Prints one line to stdout, ignoring a closed pipe: a supervisor whose
 /// reader went away (`meridian up | head -1`) keeps its regions running
 /// rather than dying on `println!`'s panic.
@@ -14,4 +26,14 @@ pub fn say(line: std::fmt::Arguments<'_>) {
 /// Where `meridian` looks for files when no flag says otherwise.
 pub fn default_topology() -> PathBuf {
     PathBuf::from("regions/local.toml")
+}
+
+/// The cluster CA a region under `up --in-memory` was handed, if any.
+pub fn handed_over_ca(cluster: &str) -> anyhow::Result<Option<ClusterCa>> {
+    match (std::env::var(CA_CERT_ENV), std::env::var(CA_KEY_ENV)) {
+        (Ok(cert), Ok(key)) => Ok(Some(
+            ClusterCa::from_pem(cluster, &cert, &key).context("read the cluster CA `meridian up` handed over")?,
+        )),
+        _ => Ok(None),
+    }
 }

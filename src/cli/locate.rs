@@ -176,7 +176,7 @@ pub fn control_address(data_dir: Option<&Path>) -> anyhow::Result<String> {
         return Ok(up.control);
     }
     let dir = data_dir.unwrap_or(Path::new("data"));
-    let file = dir.join(super::up::CONTROL_FILE);
+    let file = dir.join(super::common::CONTROL_FILE);
     match std::fs::read_to_string(&file) {
         Ok(addr) => Ok(addr.trim().to_string()),
         Err(_) if data_dir.is_some() => anyhow::bail!(

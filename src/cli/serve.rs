@@ -111,7 +111,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     // --in-memory`, or kept in the root data directory, where the first
     // region (or `meridian up`) to start creates it.
     let tls = if topology.region.len() > 1 {
-        let ca = match super::up::handed_over_ca(&topology.cluster)? {
+        let ca = match super::common::handed_over_ca(&topology.cluster)? {
             Some(ca) => ca,
             None => ClusterCa::load_or_create(&args.data_dir, &topology.cluster, true)?,
         };

@@ -74,8 +74,8 @@ impl SpawnSpec {
         if let Some((cert, key)) = &self.in_memory_ca {
             command
                 .arg("--in-memory")
-                .env(super::up::CA_CERT_ENV, cert)
-                .env(super::up::CA_KEY_ENV, key);
+                .env(super::common::CA_CERT_ENV, cert)
+                .env(super::common::CA_KEY_ENV, key);
         }
         command
             .arg("--region")

@@ -23,18 +23,11 @@ use clap::Args;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
+use super::common::CONTROL_FILE;
 use super::locate::{TopologySource, UpRecord, load_topology};
 use super::supervisor::{RegionAction, RegionControl, SpawnSpec, Supervisor};
 use crate::config::Topology;
 use crate::replication::tls::ClusterCa;
-
-/// File in the data directory holding the control endpoint's address.
-pub const CONTROL_FILE: &str = "up.control";
-/// Environment of a region under `up --in-memory`: the cluster CA's
-/// certificate (PEM).
-pub const CA_CERT_ENV: &str = "MERIDIAN_CLUSTER_CA_CERT";
-/// ... and its key (PEM).
-pub const CA_KEY_ENV: &str = "MERIDIAN_CLUSTER_CA_KEY";
 
 /// Arguments of `meridian up`.
 #[derive(Debug, Args)]
@@ -54,16 +47,6 @@ pub struct UpArgs {
     /// is resynchronised by its peers).
     #[arg(long)]
     pub in_memory: bool,
-}
-
-/// The cluster CA a region under `up --in-memory` was handed, if any.
-pub fn handed_over_ca(cluster: &str) -> anyhow::Result<Option<ClusterCa>> {
-    match (std::env::var(CA_CERT_ENV), std::env::var(CA_KEY_ENV)) {
-        (Ok(cert), Ok(key)) => Ok(Some(
-            ClusterCa::from_pem(cluster, &cert, &key).context("read the cluster CA `meridian up` handed over")?,
-        )),
-        _ => Ok(None),
-    }
 }
 
 /// Runs `meridian up` until Ctrl-C or SIGTERM.

@@ -22,16 +22,13 @@
 
 use std::ops::Bound;
 
-use redb::{ReadableTable, TableDefinition};
+use redb::ReadableTable;
 
 use super::journal::TableId;
 use super::records::{self, ItemRecord, Version};
-use super::{ReadTables, StoreError, WriteTables};
+use super::{HISTORY, PITR, ReadTables, StoreError, WriteTables};
 use crate::clock::Timestamp;
 use crate::model::item_size;
-
-pub(super) const HISTORY: TableDefinition<&[u8], &[u8]> = TableDefinition::new("history");
-pub(super) const PITR: TableDefinition<&str, &[u8]> = TableDefinition::new("pitr");
 
 /// Layout byte of history values.
 const HISTORY_V1: u8 = 1;

@@ -31,6 +31,7 @@ mod read;
 pub mod records;
 #[cfg(test)]
 mod recovery_tests;
+mod replay;
 mod shared_read;
 mod wal;
 mod write;
@@ -57,6 +58,10 @@ const CONFLICTS: TableDefinition<u64, &[u8]> = TableDefinition::new("conflicts")
 const CURSORS: TableDefinition<&str, &[u8]> = TableDefinition::new("cursors");
 /// `DroppedTable`s by "table id/region".
 const DROPPED: TableDefinition<&str, &[u8]> = TableDefinition::new("dropped_tables");
+/// Versions kept for point-in-time recovery (see `history.rs`).
+const HISTORY: TableDefinition<&[u8], &[u8]> = TableDefinition::new("history");
+/// PITR settings, backup, export and job records (see `history.rs`).
+const PITR: TableDefinition<&str, &[u8]> = TableDefinition::new("pitr");
 
 const NEXT_STORAGE_ID: &str = "next_storage_id";
 /// META key of the last group whose writes the database holds durably:
@@ -188,8 +193,8 @@ fn create_tables(db: &Database) -> Result<u64, StoreError> {
         txn.open_table(LOG)?;
         txn.open_table(META)?;
         txn.open_table(CONFLICTS)?;
-        txn.open_table(history::HISTORY)?;
-        txn.open_table(history::PITR)?;
+        txn.open_table(HISTORY)?;
+        txn.open_table(PITR)?;
         txn.open_table(CURSORS)?;
         txn.open_table(DROPPED)?;
     }

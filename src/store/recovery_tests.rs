@@ -7,9 +7,9 @@ use std::path::Path;
 
 use redb::{ReadableDatabase, ReadableTable};
 
-use super::history::{HISTORY, PITR};
 use super::records::{ChangeRef, ItemChangeRef, ItemRecordRef};
 use super::*;
+use super::{HISTORY, PITR};
 use crate::clock::Timestamp;
 use crate::model::TableMeta;
 use crate::model::{AttributeValue, Item};

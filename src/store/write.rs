@@ -7,8 +7,8 @@ use redb::ReadableTable;
 use super::journal::{self, TableId};
 use super::records::{self, Change, ConflictRecord, DroppedTable, ItemRecord};
 use super::{
-    CONFLICTS, CURSORS, DROPPED, INCARNATION, ITEMS, JOURNAL_LIMIT, LOG, META, NEXT_STORAGE_ID, StoreError, TABLES,
-    applied_key, history, item_key, new_incarnation, peer_incarnation_key,
+    CONFLICTS, CURSORS, DROPPED, HISTORY, INCARNATION, ITEMS, JOURNAL_LIMIT, LOG, META, NEXT_STORAGE_ID, PITR,
+    StoreError, TABLES, applied_key, item_key, new_incarnation, peer_incarnation_key,
 };
 use crate::ids::Seq;
 use crate::model::TableMeta;
@@ -45,8 +45,8 @@ impl<'t> WriteTables<'t> {
             log,
             meta: txn.open_table(META)?,
             conflicts: txn.open_table(CONFLICTS)?,
-            history: txn.open_table(history::HISTORY)?,
-            pitr: txn.open_table(history::PITR)?,
+            history: txn.open_table(HISTORY)?,
+            pitr: txn.open_table(PITR)?,
             next_seq,
             journal: journal::Journal::reusing(JOURNAL_LIMIT, journal_buffer),
         })
