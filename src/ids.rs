@@ -1,6 +1,6 @@
 //! Positions and identities that cross modules, as types of their own (a
-//! log position is not a count, nor a storage id), with the arithmetic and
-//! formatting each needs. Encoded as the bare number they wrap (serde
+//! log position is not a count, nor a group number, nor an incarnation),
+//! with the arithmetic and formatting each needs. Encoded as the bare number they wrap (serde
 //! `transparent`), so records and wire frames keep their layout.
 
 use std::fmt;
@@ -74,6 +74,56 @@ impl fmt::Display for Seq {
     }
 }
 
+/// Which incarnation of a region's data a store is: a random number drawn
+/// when the store is created (or put back from a copy), so peers keep their
+/// positions in its log per incarnation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Incarnation(pub u64);
+
+impl Incarnation {
+    /// An unknown incarnation (a test's, or one not yet told).
+    pub const UNKNOWN: Incarnation = Incarnation(0);
+
+    /// The number, for storage and JSON.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+/// Written as 16 hex digits, as storage keys name it.
+impl fmt::Display for Incarnation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+
+/// A group commit's number: groups are numbered from 1 in commit order;
+/// a group is durable once every group up to its number is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct GroupNo(pub u64);
+
+impl GroupNo {
+    /// Before the first group.
+    pub const ZERO: GroupNo = GroupNo(0);
+
+    /// The group after this one.
+    pub fn next(self) -> GroupNo {
+        GroupNo(self.0 + 1)
+    }
+
+    /// The number, for the log's frames and metrics.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for GroupNo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,5 +143,7 @@ mod tests {
         assert_eq!(Seq::ZERO.checked_prev(), None);
         assert_eq!(Seq(42).to_string(), "42");
         assert!(Seq(1) < Seq(2));
+        assert_eq!(Incarnation(0xab).to_string(), "00000000000000ab");
+        assert_eq!(GroupNo(7).next(), GroupNo(8));
     }
 }

@@ -17,7 +17,7 @@ use super::schema_cache::SchemaCache;
 use super::writer::{WriteStats, Writer, WriterSetup};
 use crate::clock::Hlc;
 use crate::config::StorageConfig;
-use crate::ids::Seq;
+use crate::ids::{Incarnation, Seq};
 use crate::model::Item;
 use crate::store::{ConflictRecord, ReadTables, Store, Version};
 
@@ -167,7 +167,7 @@ impl Engine {
     /// Which incarnation of this region's data the store is (see
     /// `Store::incarnation`): peers keep their positions in our log per
     /// incarnation.
-    pub fn incarnation(&self) -> u64 {
+    pub fn incarnation(&self) -> Incarnation {
         self.0.store.incarnation()
     }
 
@@ -175,7 +175,7 @@ impl Engine {
     /// back from a copy has a log that ends where the copy was taken, and
     /// peers that applied entries past that must not take its next entries
     /// for those.
-    pub async fn renew_incarnation(&self) -> Result<u64, EngineError> {
+    pub async fn renew_incarnation(&self) -> Result<Incarnation, EngineError> {
         self.writer()?.submit(|txn| Ok(txn.tables.renew_incarnation()?)).await
     }
 

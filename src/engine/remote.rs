@@ -11,7 +11,7 @@ use super::lww::description_version;
 use super::table_update::localize_stream;
 use super::txn::{Applied, Arrival, GroupTxn, ItemUpdate};
 use super::writer::Queued;
-use crate::ids::Seq;
+use crate::ids::{Incarnation, Seq};
 use crate::model::TableMeta;
 use crate::model::table::{ReplicaStatus, TableStatus};
 use crate::store::{Change, ChangeCause, ConflictRecord, ItemChange, ItemRecord, TableChange, Version};
@@ -23,13 +23,13 @@ use crate::store::{Change, ChangeCause, ConflictRecord, ItemChange, ItemRecord, 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Origin {
     pub region: String,
-    pub incarnation: u64,
+    pub incarnation: Incarnation,
 }
 
 impl Origin {
     /// The key the store keeps this log's applied position under.
     fn position_key(&self) -> String {
-        format!("{}/{:016x}", self.region, self.incarnation)
+        format!("{}/{}", self.region, self.incarnation)
     }
 }
 
@@ -38,7 +38,7 @@ impl From<&str> for Origin {
     fn from(region: &str) -> Origin {
         Origin {
             region: region.to_string(),
-            incarnation: 0,
+            incarnation: Incarnation::UNKNOWN,
         }
     }
 }

@@ -25,7 +25,7 @@ use tokio::sync::mpsc;
 use super::error::EngineError;
 use super::handle::Engine;
 use super::remote::{self, ApplyReport};
-use crate::ids::Seq;
+use crate::ids::{Incarnation, Seq};
 use crate::model::TableMeta;
 use crate::model::table::TableStatus;
 use crate::model::value::item_size;
@@ -176,12 +176,12 @@ impl Engine {
 
     /// The incarnation of `peer`'s data this region last shipped to (`None`
     /// before the first time).
-    pub async fn known_incarnation(&self, peer: String) -> Result<Option<u64>, EngineError> {
+    pub async fn known_incarnation(&self, peer: String) -> Result<Option<Incarnation>, EngineError> {
         self.read(move |read| Ok(read.peer_incarnation(&peer)?)).await
     }
 
     /// Records that this region ships to incarnation `incarnation` of `peer`.
-    pub async fn remember_incarnation(&self, peer: String, incarnation: u64) -> Result<(), EngineError> {
+    pub async fn remember_incarnation(&self, peer: String, incarnation: Incarnation) -> Result<(), EngineError> {
         self.writer()?
             .submit(move |txn| Ok(txn.tables.set_peer_incarnation(&peer, incarnation)?))
             .await

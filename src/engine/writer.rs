@@ -24,7 +24,7 @@ use super::schema_cache::SchemaCache;
 use super::sync_latency::{SyncHistogram, SyncLatency};
 use super::txn::GroupTxn;
 use crate::clock::Hlc;
-use crate::ids::Seq;
+use crate::ids::{GroupNo, Seq};
 use crate::store::{Store, StoreError};
 
 /// Called after the group's commit with whether it succeeded: when its
@@ -228,14 +228,14 @@ impl Writer {
 /// What the writer tells the syncer, in the order it happens.
 enum ToSyncer {
     /// This group's frame is in the log (its redb commit follows).
-    Logged(u64),
+    Logged(GroupNo),
     /// This group is committed: answer its jobs once it is durable.
     Committed(Committed),
 }
 
 /// A group committed to redb, waiting to be durable.
 struct Committed {
-    group: u64,
+    group: GroupNo,
     /// Sequence number of the group's last change-log entry.
     last_seq: Seq,
     replies: Vec<Reply>,
@@ -351,7 +351,7 @@ struct Published {
 /// jobs are here, the sync that follows covers it (a checkpoint group is
 /// never logged: it is durable already).
 fn sync_groups(store: &Store, inbox: &std_mpsc::Receiver<ToSyncer>, published: &Published, stats: &WriterStats) {
-    let mut logged = 0;
+    let mut logged = GroupNo::ZERO;
     while let Ok(first) = inbox.recv() {
         let mut groups = Vec::new();
         for message in std::iter::once(first).chain(inbox.try_iter()) {

@@ -244,7 +244,7 @@ async fn receive_changes(
     };
     write_frame(&mut send, &start).await?;
     ctx.peers.connected(&peer, true);
-    tracing::info!(%peer, incarnation = origin.incarnation, from = %applied.next(), "receiving changes");
+    tracing::info!(%peer, incarnation = %origin.incarnation, from = %applied.next(), "receiving changes");
     let (pending_tx, mut pending_rx) = tokio::sync::mpsc::channel(APPLY_AHEAD);
     let queue = async {
         let mut expected = applied;

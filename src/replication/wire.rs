@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use crate::ids::Seq;
+use crate::ids::{Incarnation, Seq};
 use crate::model::TableMeta;
 use crate::store::{Change, DroppedTable, ItemRecord};
 
@@ -58,7 +58,7 @@ pub enum Frame {
         protocol: u32,
         cluster: String,
         region: String,
-        incarnation: u64,
+        incarnation: Incarnation,
     },
     /// The shipper's answer to a start position its log no longer holds:
     /// a snapshot of every table the receiver replicates follows, holding
@@ -74,7 +74,7 @@ pub enum Frame {
     StartV2 {
         from_seq: Seq,
         region: String,
-        incarnation: u64,
+        incarnation: Incarnation,
     },
     /// Sent right after `ResyncV1`: the tables the receiver must drop
     /// (deleted, or no longer replicated there, while it was away).
@@ -154,7 +154,7 @@ mod tests {
             protocol: PROTOCOL_VERSION,
             cluster: "c".into(),
             region: "r".into(),
-            incarnation: 7,
+            incarnation: Incarnation(7),
         };
         let mut buf = Vec::new();
         write_frame(&mut buf, &frame).await.unwrap();

@@ -42,6 +42,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use crate::ids::{GroupNo, Incarnation};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 pub use read::{ReadTables, Walk};
@@ -337,8 +338,8 @@ impl Store {
     /// the database is created. A region started over on an empty data
     /// directory numbers its change log from 1 again, and peers must not
     /// take its new entries for the old ones they already applied.
-    pub fn incarnation(&self) -> u64 {
-        self.incarnation
+    pub fn incarnation(&self) -> Incarnation {
+        Incarnation(self.incarnation)
     }
 
     /// Runs `f` in one write transaction and commits it: its journal is
@@ -350,7 +351,7 @@ impl Store {
     pub fn write<R>(
         &self,
         f: impl FnOnce(&mut WriteTables<'_>) -> Result<R, StoreError>,
-    ) -> Result<(R, u64), StoreError> {
+    ) -> Result<(R, GroupNo), StoreError> {
         self.write_group(false, f, |_| ())
     }
 
@@ -361,8 +362,8 @@ impl Store {
     pub fn write_logged<R>(
         &self,
         f: impl FnOnce(&mut WriteTables<'_>) -> Result<R, StoreError>,
-        logged: impl FnOnce(u64),
-    ) -> Result<(R, u64), StoreError> {
+        logged: impl FnOnce(GroupNo),
+    ) -> Result<(R, GroupNo), StoreError> {
         self.write_group(false, f, logged)
     }
 
@@ -374,7 +375,8 @@ impl Store {
     /// past what was durable (`StoreError::WalBroken`) until a restart.
     /// Returns whether it synced (`false`: a checkpoint had made the groups
     /// durable already).
-    pub fn sync(&self, group: u64) -> Result<bool, StoreError> {
+    pub fn sync(&self, group: GroupNo) -> Result<bool, StoreError> {
+        let group = group.get();
         if self.durability.durable() >= group {
             return Ok(false); // a checkpoint holds it
         }
@@ -407,8 +409,8 @@ impl Store {
     }
 
     /// The last group known to be durable (every one before it is too).
-    pub fn durable(&self) -> u64 {
-        self.durability.durable()
+    pub fn durable(&self) -> GroupNo {
+        GroupNo(self.durability.durable())
     }
 
     /// Makes every commit durable in the database itself and starts the
@@ -418,21 +420,21 @@ impl Store {
     }
 
     /// Waits until group `group` (see `ReadTables::group`) is durable.
-    pub async fn until_durable(&self, group: u64) -> Result<(), StoreError> {
-        self.durability.until_durable(group).await
+    pub async fn until_durable(&self, group: GroupNo) -> Result<(), StoreError> {
+        self.durability.until_durable(group.get()).await
     }
 
     /// `until_durable` for a thread of the runtime's blocking pool.
-    pub fn until_durable_blocking(&self, group: u64) -> Result<(), StoreError> {
-        self.durability.until_durable_blocking(group)
+    pub fn until_durable_blocking(&self, group: GroupNo) -> Result<(), StoreError> {
+        self.durability.until_durable_blocking(group.get())
     }
 
     fn write_group<R>(
         &self,
         checkpoint: bool,
         f: impl FnOnce(&mut WriteTables<'_>) -> Result<R, StoreError>,
-        logged: impl FnOnce(u64),
-    ) -> Result<(R, u64), StoreError> {
+        logged: impl FnOnce(GroupNo),
+    ) -> Result<(R, GroupNo), StoreError> {
         let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
         if log.broken || self.durability.is_broken() {
             return Err(StoreError::WalBroken);
@@ -473,13 +475,13 @@ impl Store {
                 self.commit_in_memory(txn, group, &mut log)?;
                 log.spare_journal = wal::keep_for_next_group(journal.into_buffer());
                 log.next_group += 1;
-                return Ok((result, group));
+                return Ok((result, GroupNo(group)));
             };
             if let Err(e) = wal.append(group, journal.bytes()) {
                 log.broken = matches!(e, wal::AppendError::Broken(_));
                 return Err(e.into());
             }
-            logged(group);
+            logged(GroupNo(group));
             self.durability.committing(group);
             if let Err(e) = txn.commit() {
                 self.durability.commit_failed(group);
@@ -499,7 +501,7 @@ impl Store {
         }
         log.spare_journal = wal::keep_for_next_group(journal.into_buffer());
         log.next_group += 1;
-        Ok((result, group))
+        Ok((result, GroupNo(group)))
     }
 
     /// Commits `group` of a store in memory: durable once committed.

@@ -10,7 +10,7 @@ use super::{
     CONFLICTS, CURSORS, Change, ConflictRecord, DROPPED, DroppedTable, ITEMS, ItemRecord, LOG, META, StoreError,
     TABLES, applied_key, item_key, peer_incarnation_key, records,
 };
-use crate::ids::Seq;
+use crate::ids::{GroupNo, Incarnation, Seq};
 use crate::model::TableMeta;
 use crate::model::key::prefix_end;
 
@@ -25,8 +25,8 @@ pub struct ReadTables {
 
 impl ReadTables {
     /// The last group the snapshot may hold.
-    pub fn group(&self) -> u64 {
-        self.group
+    pub fn group(&self) -> GroupNo {
+        GroupNo(self.group)
     }
 
     /// The description of table `name`, if it exists.
@@ -143,9 +143,11 @@ impl ReadTables {
     }
 
     /// The incarnation of `peer`'s data we last shipped to, if we have.
-    pub fn peer_incarnation(&self, peer: &str) -> Result<Option<u64>, StoreError> {
+    pub fn peer_incarnation(&self, peer: &str) -> Result<Option<Incarnation>, StoreError> {
         let meta = self.txn.open_table(META)?;
-        Ok(meta.get(peer_incarnation_key(peer).as_str())?.map(|v| v.value()))
+        Ok(meta
+            .get(peer_incarnation_key(peer).as_str())?
+            .map(|v| Incarnation(v.value())))
     }
 
     /// The tables `region` must no longer hold (see `DroppedTable`).

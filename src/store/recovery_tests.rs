@@ -172,7 +172,7 @@ fn a_failed_group_leaves_nothing_to_redo() {
     let (dir, db, store) = fresh_store();
     store.write(|tables| every_mutation(tables, 1)).unwrap();
     let before = dump(&store);
-    let failed: Result<((), u64), StoreError> = store.write(|tables| {
+    let failed: Result<((), crate::ids::GroupNo), StoreError> = store.write(|tables| {
         every_mutation(tables, 2)?;
         Err(StoreError::CommitFailed("refused".into()))
     });
@@ -381,5 +381,5 @@ fn an_in_memory_store_commits_without_a_log() {
         .write(|tables| tables.set_applied("eu-west-1", Seq(1)))
         .unwrap();
     assert_eq!(every_time.checkpoint_stats().count, 1);
-    assert_ne!(every_time.incarnation(), 0);
+    assert_ne!(every_time.incarnation(), crate::ids::Incarnation::UNKNOWN);
 }

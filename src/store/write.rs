@@ -10,7 +10,7 @@ use super::{
     CONFLICTS, CURSORS, DROPPED, HISTORY, INCARNATION, ITEMS, JOURNAL_LIMIT, LOG, META, NEXT_STORAGE_ID, PITR,
     StoreError, TABLES, applied_key, item_key, new_incarnation, peer_incarnation_key,
 };
-use crate::ids::Seq;
+use crate::ids::{Incarnation, Seq};
 use crate::model::TableMeta;
 
 /// The store's tables inside one write transaction.
@@ -233,16 +233,16 @@ impl WriteTables<'_> {
     }
 
     /// Records which incarnation of `peer`'s data we ship to.
-    pub fn set_peer_incarnation(&mut self, peer: &str, incarnation: u64) -> Result<(), StoreError> {
-        self.set_meta(&peer_incarnation_key(peer), incarnation)
+    pub fn set_peer_incarnation(&mut self, peer: &str, incarnation: Incarnation) -> Result<(), StoreError> {
+        self.set_meta(&peer_incarnation_key(peer), incarnation.get())
     }
 
     /// Makes this database a new incarnation of the region (see
     /// `Store::incarnation`), as of the next open; returns it.
-    pub fn renew_incarnation(&mut self) -> Result<u64, StoreError> {
+    pub fn renew_incarnation(&mut self) -> Result<Incarnation, StoreError> {
         let incarnation = new_incarnation();
         self.set_meta(INCARNATION, incarnation)?;
-        Ok(incarnation)
+        Ok(Incarnation(incarnation))
     }
 
     /// Records a write that lost last-writer-wins.
