@@ -296,21 +296,6 @@ async fn enum_members_of_a_wrong_type_or_value_are_refused() {
     region.shutdown().await;
 }
 
-/// POSTs `body` to `path` at `region` and returns the status and JSON body.
-async fn admin_post(addr: std::net::SocketAddr, path: &str, body: &str) -> (u16, Value) {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    let status = response[9..12].parse().unwrap();
-    let body = response.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-    (status, serde_json::from_str(body).unwrap_or(Value::Null))
-}
-
 #[tokio::test]
 async fn clock_offsets_beyond_a_day_are_refused_and_the_writer_survives() {
     let region = region_with_items().await;
@@ -327,7 +312,8 @@ async fn clock_offsets_beyond_a_day_are_refused_and_the_writer_survives() {
         .chain(&accepted_silently_before)
         .chain(&not_an_i64)
     {
-        let (status, body) = admin_post(region.addr, "/admin/clock", &format!("{{\"offset_ms\": {offset}}}")).await;
+        let (status, body) =
+            cluster::http_post_raw(region.addr, "/admin/clock", &format!("{{\"offset_ms\": {offset}}}")).await;
         assert_eq!(status, 400, "offset {offset}: {body}");
         assert!(
             body["error"].as_str().is_some_and(|e| !e.is_empty()),
@@ -335,11 +321,12 @@ async fn clock_offsets_beyond_a_day_are_refused_and_the_writer_survives() {
         );
         still_serving(&region).await;
     }
-    let (status, body) = admin_post(region.addr, "/admin/clock", "{\"offset_ms\": 10000000000000}").await;
+    let (status, body) = cluster::http_post_raw(region.addr, "/admin/clock", "{\"offset_ms\": 10000000000000}").await;
     assert_eq!(status, 400);
     assert!(body["error"].as_str().unwrap().contains("86400000"), "{body}");
     for offset in [86_400_000i64, -86_400_000, 0] {
-        let (status, body) = admin_post(region.addr, "/admin/clock", &format!("{{\"offset_ms\": {offset}}}")).await;
+        let (status, body) =
+            cluster::http_post_raw(region.addr, "/admin/clock", &format!("{{\"offset_ms\": {offset}}}")).await;
         assert_eq!((status, &body["offset_ms"]), (200, &json!(offset)), "{body}");
         still_serving(&region).await;
     }
@@ -362,15 +349,16 @@ async fn link_settings_out_of_range_are_refused_with_a_400() {
         json!({"to": to, "unknown": 1}),
     ];
     for patch in refused {
-        let (status, body) = admin_post(api, "/admin/links", &patch.to_string()).await;
+        let (status, body) = cluster::http_post_raw(api, "/admin/links", &patch.to_string()).await;
         assert_eq!(status, 400, "{patch}: {body}");
         assert!(body["error"].as_str().is_some_and(|e| !e.is_empty()), "{patch}: {body}");
     }
-    let (status, body) = admin_post(api, "/admin/links", "not json").await;
+    let (status, body) = cluster::http_post_raw(api, "/admin/links", "not json").await;
     assert_eq!(status, 400, "{body}");
-    let (status, body) = admin_post(api, "/admin/links", &json!({"to": to, "delay_ms": 600_000}).to_string()).await;
+    let (status, body) =
+        cluster::http_post_raw(api, "/admin/links", &json!({"to": to, "delay_ms": 600_000}).to_string()).await;
     assert_eq!((status, &body["link"]["delay_ms"]), (200, &json!(600_000)), "{body}");
-    let (status, _) = admin_post(api, "/admin/links", &json!({"to": to, "reset": true}).to_string()).await;
+    let (status, _) = cluster::http_post_raw(api, "/admin/links", &json!({"to": to, "reset": true}).to_string()).await;
     assert_eq!(status, 200);
     cluster
         .client(0)

@@ -366,8 +366,13 @@ pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
 
 /// POSTs a JSON body to a region's API port; returns status and body.
 pub async fn http_post(addr: std::net::SocketAddr, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+    http_post_raw(addr, path, &body.to_string()).await
+}
+
+/// POSTs `body` as it is (valid JSON or not) to `path` at `addr`, and
+/// returns the status and JSON body (`Null` when it is not JSON).
+pub async fn http_post_raw(addr: std::net::SocketAddr, path: &str, body: &str) -> (u16, serde_json::Value) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let body = body.to_string();
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let request = format!(
         "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
