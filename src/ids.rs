@@ -1,5 +1,5 @@
 //! Positions and identities that cross modules, as types of their own (a
-//! log position is not a count, nor a group number, nor an incarnation),
+//! log position is not a count, nor a group number, nor a storage id),
 //! with the arithmetic and formatting each needs. Encoded as the bare number they wrap (serde
 //! `transparent`), so records and wire frames keep their layout.
 
@@ -124,6 +124,44 @@ impl fmt::Display for GroupNo {
     }
 }
 
+/// Where a table's items are kept in this region's store: a number the
+/// region allocates when it creates its copy of the table (so a table
+/// dropped and created again under the same name has a new one), local to
+/// the region (replicas of one table have different ones).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct StorageId(pub u64);
+
+impl StorageId {
+    /// The number, for storage keys and metrics.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+
+    /// The 8 big-endian bytes every key of the table's records starts with.
+    pub fn to_be_bytes(self) -> [u8; 8] {
+        self.0.to_be_bytes()
+    }
+
+    /// The id after this one (allocation; the bound of a key range).
+    pub fn next(self) -> StorageId {
+        StorageId(self.0 + 1)
+    }
+}
+
+/// Written as 16 hex digits, as the names of its records and cursors take it.
+impl fmt::LowerHex for StorageId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::LowerHex::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for StorageId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,5 +183,7 @@ mod tests {
         assert!(Seq(1) < Seq(2));
         assert_eq!(Incarnation(0xab).to_string(), "00000000000000ab");
         assert_eq!(GroupNo(7).next(), GroupNo(8));
+        assert_eq!(format!("{:016x}", StorageId(0x2a)), "000000000000002a");
+        assert_eq!(StorageId(1).to_be_bytes(), [0, 0, 0, 0, 0, 0, 0, 1]);
     }
 }

@@ -16,6 +16,7 @@ use super::handle::Engine;
 use super::tables::{NewTable, create_in};
 use super::txn::{Arrival, ItemUpdate, pitr_settings_name};
 use crate::clock::Timestamp;
+use crate::ids::StorageId;
 use crate::model::TableMeta;
 use crate::model::table::TableStatus;
 use crate::store::history::{GcCounts, HistoryEntry};
@@ -142,7 +143,7 @@ impl Engine {
     pub fn state_at(
         &self,
         table: String,
-        storage_id: u64,
+        storage_id: StorageId,
         at: Timestamp,
         chunk: usize,
     ) -> mpsc::Receiver<Result<StateChunk, EngineError>> {
@@ -257,7 +258,7 @@ impl Engine {
     /// `max` versions; returns where to go on (`None`: done) and counts.
     pub async fn collect_history(
         &self,
-        storage_id: u64,
+        storage_id: StorageId,
         after: Option<Vec<u8>>,
         window_start: Timestamp,
         max: usize,
@@ -272,7 +273,7 @@ impl Engine {
     }
 
     /// (versions, bytes) of history kept for a table.
-    pub async fn history_size(&self, storage_id: u64) -> Result<(u64, u64), EngineError> {
+    pub async fn history_size(&self, storage_id: StorageId) -> Result<(u64, u64), EngineError> {
         self.read(move |read| Ok(read.history_size(storage_id)?)).await
     }
 
@@ -315,6 +316,7 @@ mod tests {
     use crate::config::StorageConfig;
     use crate::engine::{Engine, ItemOp, ItemWrite, NewTable};
     use crate::ids::Seq;
+    use crate::ids::StorageId;
     use crate::model::key::encode_primary_key;
     use crate::model::{AttributeValue, Item};
     use crate::store::{Change, ChangeCause, ItemChange, ItemRecord, Version};
@@ -326,7 +328,7 @@ mod tests {
         ])
     }
 
-    async fn engine_with_table(dir: &std::path::Path) -> (Engine, u64) {
+    async fn engine_with_table(dir: &std::path::Path) -> (Engine, StorageId) {
         let hlc = Hlc::new(0, std::time::Duration::from_secs(1));
         let engine = Engine::open(dir, "us-east-1", hlc, &StorageConfig::default()).unwrap();
         let spec = NewTable::keyed_by_pk("t");
@@ -360,7 +362,7 @@ mod tests {
     }
 
     /// The `v` of every live item at `at`, by pk.
-    async fn state(engine: &Engine, storage_id: u64, at: Timestamp) -> Vec<(String, String)> {
+    async fn state(engine: &Engine, storage_id: StorageId, at: Timestamp) -> Vec<(String, String)> {
         let mut rx = engine.state_at("t".into(), storage_id, at, 2);
         let mut out = Vec::new();
         while let Some(chunk) = rx.recv().await {

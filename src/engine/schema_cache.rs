@@ -60,6 +60,7 @@ pub fn changes_schema(old: Option<&TableMeta>, new: Option<&TableMeta>) -> bool 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::StorageId;
 
     #[test]
     fn an_insert_from_before_an_invalidation_is_dropped() {
@@ -79,7 +80,7 @@ mod tests {
         let mut b = a.clone();
         b.item_count = 9;
         assert!(!changes_schema(Some(&a), Some(&b)));
-        b.storage_id = 2;
+        b.storage_id = StorageId(2);
         assert!(changes_schema(Some(&a), Some(&b)));
         assert!(changes_schema(Some(&a), None));
     }

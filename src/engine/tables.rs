@@ -9,6 +9,7 @@ use super::handle::Engine;
 use super::lww::description_version;
 use super::table_update::{ChangeContext, NewStream, TableUpdate, stream_at};
 use super::txn::GroupTxn;
+use crate::ids::StorageId;
 use crate::model::table::{BillingMode, Replica, ReplicaStatus, TableStatus};
 use crate::model::table_features::StreamState;
 use crate::model::{KeyAttribute, KeySchema, TableMeta};
@@ -224,8 +225,11 @@ fn open_stream(txn: &mut GroupTxn<'_, '_>, spec: &NewStream) -> StreamState {
 }
 
 /// A UUID-shaped, stable table id derived from the table's creation.
-fn table_uuid(storage_id: u64, nanos: u64, name: &str) -> String {
-    uuid_shaped(crc32fast::hash(name.as_bytes()), nanos ^ storage_id.rotate_left(32))
+fn table_uuid(storage_id: StorageId, nanos: u64, name: &str) -> String {
+    uuid_shaped(
+        crc32fast::hash(name.as_bytes()),
+        nanos ^ storage_id.get().rotate_left(32),
+    )
 }
 
 /// `a` and `b` written as a UUID (version 4, variant 1 digits fixed), the

@@ -18,13 +18,14 @@ use super::error::EngineError;
 use super::lww::incoming_wins;
 use super::schema_cache::changes_schema;
 use crate::clock::Hlc;
+use crate::ids::StorageId;
 use crate::model::{Item, TableMeta, item_size};
 use crate::store::records::{self, ChangeRef, ItemChangeRef, ItemRecordRef};
 use crate::store::{ChangeCause, DroppedTable, ItemRecord, StoreError, Version, WriteTables};
 
 /// The name of the PITR record holding table `storage_id`'s PITR settings:
 /// a table keeps history while it exists.
-pub(super) fn pitr_settings_name(storage_id: u64) -> String {
+pub(super) fn pitr_settings_name(storage_id: StorageId) -> String {
     format!("settings/{storage_id:016x}")
 }
 
@@ -89,7 +90,7 @@ pub struct GroupTxn<'a, 't> {
     schema_changed: bool,
     /// Whether a table (by storage id) keeps PITR history, as looked up in
     /// this group: every write asks, and the store is asked once.
-    keeps_history: HashMap<u64, bool>,
+    keeps_history: HashMap<StorageId, bool>,
     /// Tables regions must drop, written when the group ends.
     dropped: Vec<DroppedTable>,
     /// Why the group must not commit (`abort`), if it must not.
@@ -176,7 +177,7 @@ impl GroupTxn<'_, '_> {
 
     /// Removes table `name` (storage id `storage_id`) from this region with
     /// its items and PITR history.
-    pub(super) fn drop_table(&mut self, name: &str, storage_id: u64) -> Result<(), StoreError> {
+    pub(super) fn drop_table(&mut self, name: &str, storage_id: StorageId) -> Result<(), StoreError> {
         self.tables.delete_items(storage_id)?;
         self.set_table(name, None);
         Ok(())
@@ -198,7 +199,7 @@ impl GroupTxn<'_, '_> {
     /// Whether table `storage_id` keeps PITR history, asking the store the
     /// first time in the group. PITR records are written through
     /// `put_pitr_record` and `remove_pitr_record`, which forget the answers.
-    fn keeps_history(&mut self, storage_id: u64) -> Result<bool, StoreError> {
+    fn keeps_history(&mut self, storage_id: StorageId) -> Result<bool, StoreError> {
         if let Some(&keeps) = self.keeps_history.get(&storage_id) {
             return Ok(keeps);
         }
@@ -373,7 +374,7 @@ impl GroupTxn<'_, '_> {
     /// Stores one record (encoded from borrowed data: the item is not copied).
     fn put_record(
         &mut self,
-        storage_id: u64,
+        storage_id: StorageId,
         key: &[u8],
         version: &Version,
         item: Option<&Item>,
@@ -388,7 +389,7 @@ impl GroupTxn<'_, '_> {
     /// a separate lookup, about a tenth of the writer's time under PutItem.
     fn replace_unread(
         &mut self,
-        storage_id: u64,
+        storage_id: StorageId,
         key: &[u8],
         new: Option<&Item>,
     ) -> Result<(Version, Option<ItemRecord>), EngineError> {
@@ -419,7 +420,7 @@ impl GroupTxn<'_, '_> {
     /// lookup and then an insert.
     fn merge_record(
         &mut self,
-        storage_id: u64,
+        storage_id: StorageId,
         key: &[u8],
         version: &Version,
         item: Option<&Item>,
@@ -438,7 +439,7 @@ impl GroupTxn<'_, '_> {
     /// `change_item` sees, winner or loser.
     fn record_version(
         &mut self,
-        storage_id: u64,
+        storage_id: StorageId,
         key: &[u8],
         version: &Version,
         item: Option<&Item>,

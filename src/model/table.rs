@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 pub use super::key::ScalarType;
 use super::key::encode_primary_key;
 use super::value::{AttributeValue, Item};
+use crate::ids::StorageId;
 
 /// Largest encoded partition key value DynamoDB accepts, in bytes.
 pub const MAX_HASH_KEY_BYTES: usize = 2048;
@@ -219,7 +220,7 @@ pub struct TableMeta {
     pub name: String,
     /// Local storage prefix of the table's items; a re-created table gets a
     /// new one, so a deleted table's items never leak into it.
-    pub storage_id: u64,
+    pub storage_id: StorageId,
     /// Stable identifier reported as `TableId`.
     pub table_id: String,
     pub key_schema: KeySchema,
@@ -259,7 +260,7 @@ impl TableMeta {
         };
         TableMeta {
             name: name.into(),
-            storage_id,
+            storage_id: StorageId(storage_id),
             table_id: "id".into(),
             key_schema: KeySchema {
                 hash: hash.clone(),

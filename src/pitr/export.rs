@@ -18,6 +18,7 @@ use serde_json::json;
 
 use super::{Pitr, PitrError, random_suffix, time};
 use crate::clock::Timestamp;
+use crate::ids::StorageId;
 use crate::model::item_to_json;
 
 const RECORD_PREFIX: &str = "export/";
@@ -44,7 +45,7 @@ pub struct ExportRecord {
     pub request: ExportRequest,
     pub table_arn: String,
     pub table_id: String,
-    pub storage_id: u64,
+    pub storage_id: StorageId,
     pub export_ns: u64,
     pub start_ns: u64,
     pub end_ns: Option<u64>,

@@ -8,6 +8,7 @@ use super::{Pitr, PitrError};
 use crate::clock::Timestamp;
 use crate::engine::history_record;
 use crate::engine::{EngineError, NewTable};
+use crate::ids::StorageId;
 use crate::model::TableMeta;
 use crate::model::table::BillingMode;
 
@@ -31,7 +32,11 @@ pub struct RestoreRequest {
 pub(super) enum Source {
     /// The history of a table (by storage id, so a re-created table of the
     /// same name is never read instead), at a time.
-    History { table: String, storage_id: u64, at_ns: u64 },
+    History {
+        table: String,
+        storage_id: StorageId,
+        at_ns: u64,
+    },
     /// An on-demand backup.
     Backup { id: String },
 }
@@ -159,7 +164,7 @@ impl Pitr {
         &self,
         target: &str,
         table: &str,
-        storage_id: u64,
+        storage_id: StorageId,
         at_ns: u64,
     ) -> Result<u64, PitrError> {
         // Everything stamped within the restore instant counts, whatever its

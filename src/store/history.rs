@@ -28,6 +28,7 @@ use super::journal::TableId;
 use super::records::{self, ItemRecord, Version};
 use super::{HISTORY, PITR, ReadTables, StoreError, WriteTables};
 use crate::clock::Timestamp;
+use crate::ids::StorageId;
 use crate::model::item_size;
 
 /// Layout byte of history values.
@@ -59,7 +60,7 @@ impl HistoryEntry {
 }
 
 /// The history key of one version.
-fn history_key(storage_id: u64, key: &[u8], version: &Version) -> Vec<u8> {
+fn history_key(storage_id: StorageId, key: &[u8], version: &Version) -> Vec<u8> {
     let mut out = Vec::with_capacity(8 + key.len() + 12 + version.region.len() + 3);
     out.extend_from_slice(&storage_id.to_be_bytes());
     out.extend_from_slice(key);
@@ -109,8 +110,8 @@ fn decode_entry(raw_key: &[u8], value: &[u8]) -> Result<HistoryEntry, StoreError
     })
 }
 
-fn table_range(storage_id: u64) -> ([u8; 8], [u8; 8]) {
-    (storage_id.to_be_bytes(), (storage_id + 1).to_be_bytes())
+fn table_range(storage_id: StorageId) -> ([u8; 8], [u8; 8]) {
+    (storage_id.to_be_bytes(), storage_id.next().to_be_bytes())
 }
 
 impl WriteTables<'_> {
@@ -119,7 +120,7 @@ impl WriteTables<'_> {
     /// `ItemRecord`.
     pub fn put_history(
         &mut self,
-        storage_id: u64,
+        storage_id: StorageId,
         key: &[u8],
         version: &Version,
         size: u32,
@@ -133,7 +134,7 @@ impl WriteTables<'_> {
     }
 
     /// Removes every kept version of a table.
-    pub fn forget_history(&mut self, storage_id: u64) -> Result<(), StoreError> {
+    pub fn forget_history(&mut self, storage_id: StorageId) -> Result<(), StoreError> {
         let (start, end) = table_range(storage_id);
         self.history.retain_in(start.as_slice()..end.as_slice(), |_, _| false)?;
         self.journal.remove_range(TableId::History, &start, &end);
@@ -149,7 +150,7 @@ impl WriteTables<'_> {
     /// done) and (entries kept, bytes kept, entries removed) in that stretch.
     pub fn collect_history(
         &mut self,
-        storage_id: u64,
+        storage_id: StorageId,
         after: Option<&[u8]>,
         window_start: Timestamp,
         max: usize,
@@ -259,7 +260,7 @@ impl WriteTables<'_> {
     /// Copies every record of a table (tombstones included) into its
     /// history, when PITR is turned on; returns how many. Streams from
     /// `items` to `history` inside the transaction, holding no copy.
-    pub fn seed_history(&mut self, storage_id: u64) -> Result<u64, StoreError> {
+    pub fn seed_history(&mut self, storage_id: StorageId) -> Result<u64, StoreError> {
         let (start, end) = table_range(storage_id);
         let mut seeded = 0;
         for entry in self.items.range::<&[u8]>(start.as_slice()..end.as_slice())? {
@@ -277,7 +278,7 @@ impl WriteTables<'_> {
 
     /// Stores raw item-record bytes for a key (restores); returns whether a
     /// record was already there.
-    pub fn put_item_bytes(&mut self, storage_id: u64, key: &[u8], record: &[u8]) -> Result<bool, StoreError> {
+    pub fn put_item_bytes(&mut self, storage_id: StorageId, key: &[u8], record: &[u8]) -> Result<bool, StoreError> {
         let key = super::item_key(storage_id, key);
         let previous = self.items.insert(key.as_slice(), record)?.is_some();
         self.journal.insert(TableId::Items, &key, record);
@@ -300,7 +301,7 @@ impl ReadTables {
     /// Every kept version of a table, in (key, timestamp, region) order.
     pub fn history(
         &self,
-        storage_id: u64,
+        storage_id: StorageId,
     ) -> Result<impl Iterator<Item = Result<HistoryEntry, StoreError>> + use<>, StoreError> {
         let (start, end) = table_range(storage_id);
         let range = self
@@ -315,7 +316,7 @@ impl ReadTables {
 
     /// (versions, bytes of keys and values) kept for a table, without
     /// decoding anything.
-    pub fn history_size(&self, storage_id: u64) -> Result<(u64, u64), StoreError> {
+    pub fn history_size(&self, storage_id: StorageId) -> Result<(u64, u64), StoreError> {
         let (start, end) = table_range(storage_id);
         let mut count = 0;
         let mut bytes = 0;
@@ -361,6 +362,7 @@ fn as_slice(bound: &Bound<Vec<u8>>) -> Bound<&[u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::StorageId;
 
     #[test]
     fn keys_split_back_and_order_by_key_then_version() {
@@ -371,12 +373,12 @@ mod tests {
             },
             region: region.into(),
         };
-        let a = history_key(7, b"a\x00\x01", &v(5, "us"));
+        let a = history_key(StorageId(7), b"a\x00\x01", &v(5, "us"));
         let (key, ts) = split_key(&a).unwrap();
         assert_eq!((key, ts.wall_ns), (&b"a\x00\x01"[..], 5));
-        let later = history_key(7, b"a\x00\x01", &v(6, "eu"));
-        let tie = history_key(7, b"a\x00\x01", &v(5, "zz"));
-        let next_key = history_key(7, b"b\x00\x01", &v(1, "us"));
+        let later = history_key(StorageId(7), b"a\x00\x01", &v(6, "eu"));
+        let tie = history_key(StorageId(7), b"a\x00\x01", &v(5, "zz"));
+        let next_key = history_key(StorageId(7), b"b\x00\x01", &v(1, "us"));
         assert!(a < tie && tie < later && later < next_key);
     }
 }

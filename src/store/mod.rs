@@ -42,7 +42,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use crate::ids::{GroupNo, Incarnation};
+use crate::ids::{GroupNo, Incarnation, StorageId};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 pub use read::{ReadTables, Walk};
@@ -226,7 +226,7 @@ fn peer_incarnation_key(peer: &str) -> String {
 }
 
 /// The key of an item in the `items` table.
-pub fn item_key(storage_id: u64, key: &[u8]) -> Vec<u8> {
+pub fn item_key(storage_id: StorageId, key: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(8 + key.len());
     out.extend_from_slice(&storage_id.to_be_bytes());
     out.extend_from_slice(key);

@@ -10,7 +10,7 @@ use super::{
     CONFLICTS, CURSORS, Change, ConflictRecord, DROPPED, DroppedTable, ITEMS, ItemRecord, LOG, META, StoreError,
     TABLES, applied_key, item_key, peer_incarnation_key, records,
 };
-use crate::ids::{GroupNo, Incarnation, Seq};
+use crate::ids::{GroupNo, Incarnation, Seq, StorageId};
 use crate::model::TableMeta;
 use crate::model::key::prefix_end;
 
@@ -54,7 +54,7 @@ impl ReadTables {
     }
 
     /// The record stored for a key, live or tombstone.
-    pub fn item(&self, storage_id: u64, key: &[u8]) -> Result<Option<ItemRecord>, StoreError> {
+    pub fn item(&self, storage_id: StorageId, key: &[u8]) -> Result<Option<ItemRecord>, StoreError> {
         let items = match self.items.get() {
             Some(items) => items,
             None => {
@@ -72,7 +72,7 @@ impl ReadTables {
     /// ascending or descending. Keys are yielded without the storage prefix.
     pub fn items(
         &self,
-        storage_id: u64,
+        storage_id: StorageId,
         lower: Bound<Vec<u8>>,
         upper: Bound<Vec<u8>>,
         forward: bool,
@@ -87,7 +87,7 @@ impl ReadTables {
     /// them, and jumps past the rest of a partition where it may.
     pub fn items_where<K: FnMut(&[u8]) -> Walk + 'static>(
         &self,
-        storage_id: u64,
+        storage_id: StorageId,
         lower: Bound<Vec<u8>>,
         upper: Bound<Vec<u8>>,
         forward: bool,
@@ -96,7 +96,7 @@ impl ReadTables {
         let prefix = |b: Bound<Vec<u8>>, default_end: bool| match b {
             Bound::Included(k) => Bound::Included(item_key(storage_id, &k)),
             Bound::Excluded(k) => Bound::Excluded(item_key(storage_id, &k)),
-            Bound::Unbounded if default_end => Bound::Excluded((storage_id + 1).to_be_bytes().to_vec()),
+            Bound::Unbounded if default_end => Bound::Excluded(storage_id.next().to_be_bytes().to_vec()),
             Bound::Unbounded => Bound::Included(storage_id.to_be_bytes().to_vec()),
         };
         let (lo, hi) = (prefix(lower, false), prefix(upper, true));
@@ -288,6 +288,7 @@ fn as_slice(bound: &Bound<Vec<u8>>) -> Bound<&[u8]> {
 mod tests {
     use super::*;
     use crate::clock::Timestamp;
+    use crate::ids::StorageId;
     use crate::store::{Store, Version};
 
     /// Keys "a0".."a9", "b0".."b9", "c0" in table 1 and "a0" in table 2;
@@ -312,9 +313,9 @@ mod tests {
         store
             .write(|tables| {
                 for key in &keys {
-                    tables.put_item(1, key, &record)?;
+                    tables.put_item(StorageId(1), key, &record)?;
                 }
-                tables.put_item(2, b"a0", &record)
+                tables.put_item(StorageId(2), b"a0", &record)
             })
             .unwrap();
         let read = store.read().unwrap();
@@ -329,7 +330,7 @@ mod tests {
                 true => Walk::PassPrefix(1),
             };
             let entries = read
-                .items_where(1, Bound::Unbounded, Bound::Unbounded, forward, keep)
+                .items_where(StorageId(1), Bound::Unbounded, Bound::Unbounded, forward, keep)
                 .unwrap();
             let entries: Vec<Option<Vec<u8>>> = entries.map(|e| e.unwrap().map(|(key, _)| key)).collect();
             let kept: Vec<String> = entries
@@ -351,7 +352,9 @@ mod tests {
         let (looked_at, kept) = walk(b'c', true);
         assert_eq!((looked_at, kept.len()), (21, 20));
         // The empty prefix: a jump past the table's end, not into table 2.
-        let entries = read.items_where(1, Bound::Unbounded, Bound::Unbounded, true, |_| Walk::PassPrefix(0));
+        let entries = read.items_where(StorageId(1), Bound::Unbounded, Bound::Unbounded, true, |_| {
+            Walk::PassPrefix(0)
+        });
         let entries: Vec<_> = entries.unwrap().map(|e| e.unwrap().is_none()).collect();
         assert_eq!(entries, [true]);
         // Backward, nothing is jumped: every key is looked at.

@@ -2,7 +2,7 @@
 //! are what a crash leaves, and opening them must give back every group the
 //! store committed.
 
-use crate::ids::Seq;
+use crate::ids::{Seq, StorageId};
 use std::path::Path;
 
 use redb::{ReadableDatabase, ReadableTable};
@@ -80,8 +80,8 @@ fn item(pk: &str) -> Item {
 fn every_mutation(tables: &mut WriteTables<'_>, round: u64) -> Result<(), StoreError> {
     let id = tables.allocate_storage_id()?;
     let name = format!("t{round}");
-    tables.put_table(&TableMeta::sample(&name, id))?;
-    tables.put_table(&TableMeta::sample("gone", id + 100))?;
+    tables.put_table(&TableMeta::sample(&name, id.get()))?;
+    tables.put_table(&TableMeta::sample("gone", id.get() + 100))?;
     tables.remove_table("gone")?;
     let new = item("a");
     let record = ItemRecordRef {
@@ -137,7 +137,7 @@ fn every_mutation(tables: &mut WriteTables<'_>, round: u64) -> Result<(), StoreE
     tables.collect_history(id, None, everything_before, 100)?;
     if round > 1 {
         // Drops the previous round's table: range removals of items and history.
-        tables.delete_items(id - 1)?;
+        tables.delete_items(StorageId(id.get() - 1))?;
         // Trims the previous round's change-log entry (a range removal).
         tables.trim_log(tables.last_seq(), 10)?;
         // And its conflict record (a range removal too).
@@ -200,7 +200,7 @@ fn a_group_too_big_for_the_log_commits_durably_in_the_database() {
     store
         .write(|tables| {
             for key in 0..5u8 {
-                tables.put_item_bytes(1, &[key], &big)?;
+                tables.put_item_bytes(StorageId(1), &[key], &big)?;
             }
             Ok(())
         })
@@ -325,7 +325,9 @@ fn checkpoints_are_counted_with_their_time() {
 fn a_replace_over_a_record_it_cannot_decode_fails_and_changes_nothing() {
     let (dir, db, store) = fresh_store();
     let garbage = [0xFFu8, 1, 2, 3];
-    store.write(|tables| tables.put_item_bytes(9, b"k", &garbage)).unwrap();
+    store
+        .write(|tables| tables.put_item_bytes(StorageId(9), b"k", &garbage))
+        .unwrap();
     let before = dump(&store);
     let version = Version {
         ts: Timestamp { wall_ns: 1, logical: 0 },
@@ -339,8 +341,8 @@ fn a_replace_over_a_record_it_cannot_decode_fails_and_changes_nothing() {
     // request in a group of others would.
     let ((replaced, also), _) = store
         .write(|tables| {
-            let replaced = tables.replace_item_ref(9, b"k", &record).map(|_| ());
-            let also = tables.replace_item_ref(9, b"other", &record)?;
+            let replaced = tables.replace_item_ref(StorageId(9), b"k", &record).map(|_| ());
+            let also = tables.replace_item_ref(StorageId(9), b"other", &record)?;
             Ok((replaced, also))
         })
         .unwrap();

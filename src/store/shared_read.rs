@@ -67,6 +67,7 @@ impl SharedRead {
 
 #[cfg(test)]
 mod tests {
+    use crate::ids::StorageId;
     use std::time::Duration;
 
     use super::super::{ItemRecord, Store, Version};
@@ -80,7 +81,9 @@ mod tests {
             },
             item: None,
         };
-        store.write(|tables| tables.put_item(1, key, &record)).unwrap();
+        store
+            .write(|tables| tables.put_item(StorageId(1), key, &record))
+            .unwrap();
     }
 
     fn open() -> (tempfile::TempDir, Store) {
@@ -94,14 +97,14 @@ mod tests {
         let (_dir, store) = open();
         let first = store.read_shared().unwrap();
         assert!(std::sync::Arc::ptr_eq(&first, &store.read_shared().unwrap()));
-        assert!(first.item(1, b"k").unwrap().is_none());
+        assert!(first.item(StorageId(1), b"k").unwrap().is_none());
 
         put(&store, b"k", 7);
         let after = store.read_shared().unwrap();
         assert!(!std::sync::Arc::ptr_eq(&first, &after));
-        assert_eq!(after.item(1, b"k").unwrap().unwrap().version.ts.wall_ns, 7);
+        assert_eq!(after.item(StorageId(1), b"k").unwrap().unwrap().version.ts.wall_ns, 7);
         // The old snapshot still reads as of when it began.
-        assert!(first.item(1, b"k").unwrap().is_none());
+        assert!(first.item(StorageId(1), b"k").unwrap().is_none());
     }
 
     #[test]
@@ -118,9 +121,9 @@ mod tests {
                 read
             })
             .unwrap();
-        assert!(raced.item(1, b"k").unwrap().is_none());
+        assert!(raced.item(StorageId(1), b"k").unwrap().is_none());
         let later = store.read_shared().unwrap();
         assert!(!std::sync::Arc::ptr_eq(&raced, &later));
-        assert_eq!(later.item(1, b"k").unwrap().unwrap().version.ts.wall_ns, 9);
+        assert_eq!(later.item(StorageId(1), b"k").unwrap().unwrap().version.ts.wall_ns, 9);
     }
 }

@@ -10,7 +10,7 @@ use super::{
     CONFLICTS, CURSORS, DROPPED, HISTORY, INCARNATION, ITEMS, JOURNAL_LIMIT, LOG, META, NEXT_STORAGE_ID, PITR,
     StoreError, TABLES, applied_key, item_key, new_incarnation, peer_incarnation_key,
 };
-use crate::ids::{Incarnation, Seq};
+use crate::ids::{Incarnation, Seq, StorageId};
 use crate::model::TableMeta;
 
 /// The store's tables inside one write transaction.
@@ -78,14 +78,14 @@ impl WriteTables<'_> {
     }
 
     /// A fresh storage id for a new table.
-    pub fn allocate_storage_id(&mut self) -> Result<u64, StoreError> {
+    pub fn allocate_storage_id(&mut self) -> Result<StorageId, StoreError> {
         let id = self.meta.get(NEXT_STORAGE_ID)?.map(|v| v.value()).unwrap_or(1);
         self.set_meta(NEXT_STORAGE_ID, id + 1)?;
-        Ok(id)
+        Ok(StorageId(id))
     }
 
     /// The record stored for a key, live or tombstone.
-    pub fn item(&self, storage_id: u64, key: &[u8]) -> Result<Option<ItemRecord>, StoreError> {
+    pub fn item(&self, storage_id: StorageId, key: &[u8]) -> Result<Option<ItemRecord>, StoreError> {
         match self.items.get(item_key(storage_id, key).as_slice())? {
             Some(bytes) => Ok(Some(records::decode(bytes.value())?)),
             None => Ok(None),
@@ -93,7 +93,7 @@ impl WriteTables<'_> {
     }
 
     /// Stores the record for a key.
-    pub fn put_item(&mut self, storage_id: u64, key: &[u8], record: &ItemRecord) -> Result<(), StoreError> {
+    pub fn put_item(&mut self, storage_id: StorageId, key: &[u8], record: &ItemRecord) -> Result<(), StoreError> {
         self.put_item_bytes(storage_id, key, &records::encode(record))?;
         Ok(())
     }
@@ -101,7 +101,7 @@ impl WriteTables<'_> {
     /// Stores a record given by reference (same bytes as `put_item`).
     pub fn put_item_ref(
         &mut self,
-        storage_id: u64,
+        storage_id: StorageId,
         key: &[u8],
         record: &records::ItemRecordRef<'_>,
     ) -> Result<(), StoreError> {
@@ -115,7 +115,7 @@ impl WriteTables<'_> {
     /// returned: the write fails and changes nothing.
     pub fn replace_item_ref(
         &mut self,
-        storage_id: u64,
+        storage_id: StorageId,
         key: &[u8],
         record: &records::ItemRecordRef<'_>,
     ) -> Result<Option<ItemRecord>, StoreError> {
@@ -153,9 +153,9 @@ impl WriteTables<'_> {
     }
 
     /// Removes every record of a table's storage id, and its PITR history.
-    pub fn delete_items(&mut self, storage_id: u64) -> Result<(), StoreError> {
+    pub fn delete_items(&mut self, storage_id: StorageId) -> Result<(), StoreError> {
         let start = storage_id.to_be_bytes();
-        let end = (storage_id + 1).to_be_bytes();
+        let end = storage_id.next().to_be_bytes();
         self.items.retain_in(start.as_slice()..end.as_slice(), |_, _| false)?;
         self.journal.remove_range(TableId::Items, &start, &end);
         self.forget_history(storage_id)?;
