@@ -62,5 +62,5 @@ pub use streams::LogSlice;
 pub use sync_latency::SyncHistogram;
 pub use table_update::{NewStream, ReplicaUpdate, StreamUpdate, TableUpdate, TableUpdateError, TagUpdate};
 pub use tables::NewTable;
-pub use write::{ItemOp, ItemWrite, MAX_ITEM_BYTES, Mutator, Precondition, WriteOutcome};
+pub use write::{ItemOp, ItemWrite, Mutator, Precondition, WriteOutcome};
 pub use writer::{GroupTimes, Queued, WriteStats};
