@@ -22,6 +22,7 @@ use crate::replication::tls::RegionTls;
 use crate::replication::{Replication, ReplicationOptions};
 use crate::workers::Workers;
 use crate::workers::history::Collector;
+use crate::workers::index_backfill::{self, Backfill, BackfillStatus};
 use crate::workers::trimmer::{Trimmer, TrimmerSetup, TrimmerStatus};
 use crate::workers::ttl::{Sweeper, SweeperStatus};
 
@@ -190,6 +191,19 @@ impl Node {
             sweeper.interval(),
             sweeper,
             ttl_status.clone(),
+            stop.subscribe(),
+            watch,
+        );
+        let backfill_status = Arc::new(BackfillStatus::default());
+        let backfill = Backfill {
+            engine: engine.clone(),
+            status: backfill_status.clone(),
+        };
+        workers.start(
+            &region.name,
+            index_backfill::INTERVAL,
+            backfill,
+            backfill_status,
             stop.subscribe(),
             watch,
         );

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use super::error::ApiError;
 use super::request::{Request, modes};
+use crate::model::{IndexKind, SecondaryIndex};
 
 modes! {
     /// How much capacity detail a request asked for (ReturnConsumedCapacity).
@@ -48,6 +49,37 @@ impl CapacityDetail {
                 "Table": { "CapacityUnits": units, kind_field: units },
             })),
         }
+    }
+}
+
+impl CapacityDetail {
+    /// The ConsumedCapacity object for `table_units` on the table and
+    /// `index_units` on its secondary indexes, if asked for: TOTAL sums
+    /// them, INDEXES also lists each index under its kind.
+    pub fn report_parts(
+        self,
+        table: &str,
+        table_units: f64,
+        index_units: &[(&SecondaryIndex, f64)],
+        kind: CapacityKind,
+    ) -> Option<Value> {
+        let total = table_units + index_units.iter().map(|(_, u)| u).sum::<f64>();
+        let mut report = self.report(table, total, kind)?;
+        if self == CapacityDetail::Indexes {
+            let kind_field = match kind {
+                CapacityKind::Read => "ReadCapacityUnits",
+                CapacityKind::Write => "WriteCapacityUnits",
+            };
+            report["Table"] = json!({ "CapacityUnits": table_units, kind_field: table_units });
+            for (index, units) in index_units {
+                let member = match index.kind {
+                    IndexKind::Global => "GlobalSecondaryIndexes",
+                    IndexKind::Local => "LocalSecondaryIndexes",
+                };
+                report[member][&index.name] = json!({ "CapacityUnits": units, kind_field: units });
+            }
+        }
+        Some(report)
     }
 }
 

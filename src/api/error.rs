@@ -5,7 +5,7 @@
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use crate::engine::EngineError;
+use crate::engine::{EngineError, TableUpdateError};
 use crate::model::{Item, ValueError, item_to_json};
 use crate::pitr::PitrError;
 use crate::streams::StreamsError;
@@ -32,6 +32,7 @@ pub enum ErrorKind {
     ExportConflict,
     ExpiredIterator,
     TrimmedDataAccess,
+    LimitExceeded,
 }
 
 impl ErrorKind {
@@ -59,6 +60,7 @@ impl ErrorKind {
             ErrorKind::ExportConflict => "com.amazonaws.dynamodb.v20120810#ExportConflictException",
             ErrorKind::ExpiredIterator => "com.amazonaws.dynamodb.v20120810#ExpiredIteratorException",
             ErrorKind::TrimmedDataAccess => "com.amazonaws.dynamodb.v20120810#TrimmedDataAccessException",
+            ErrorKind::LimitExceeded => "com.amazonaws.dynamodb.v20120810#LimitExceededException",
         }
     }
 
@@ -140,6 +142,9 @@ impl From<EngineError> for ApiError {
                 item,
             },
             EngineError::Validation(message) => ApiError::validation(message),
+            EngineError::TableUpdate(TableUpdateError::IndexBusy) => {
+                ApiError::new(ErrorKind::LimitExceeded, TableUpdateError::IndexBusy.to_string())
+            }
             EngineError::TableUpdate(error) => ApiError::validation(error.to_string()),
             EngineError::Store(_) | EngineError::Stopped | EngineError::Trimmed { .. } => {
                 tracing::error!(error = %error, "internal error");

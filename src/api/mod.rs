@@ -9,6 +9,7 @@ mod connections;
 pub mod error;
 mod exports;
 mod expressions;
+mod indexes;
 mod items;
 mod query;
 mod request;

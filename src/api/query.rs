@@ -8,8 +8,9 @@ use super::error::ApiError;
 use super::expressions::{Expressions, Projection, QUERY, SCAN};
 use super::request::{Request, modes};
 use crate::engine::{Engine, Page, RangeRead, SortCondition};
+use crate::expr::ast::PathElem;
 use crate::model::key::encode_key_value;
-use crate::model::{AttributeValue, Item, KeyAttribute, KeySchema, TableMeta, item_to_json};
+use crate::model::{AttributeValue, IndexKind, Item, KeyAttribute, KeySchema, SecondaryIndex, TableMeta, item_to_json};
 
 /// Most segments of a parallel scan.
 const MAX_TOTAL_SEGMENTS: i64 = 1_000_000;
@@ -27,7 +28,10 @@ modes! {
 /// The parameters Query and Scan share.
 struct Common {
     table: String,
+    /// IndexName.
+    index: Option<String>,
     limit: Option<usize>,
+    select: Option<Select>,
     select_count: bool,
     consistent: bool,
     capacity: CapacityDetail,
@@ -35,11 +39,7 @@ struct Common {
 
 fn parse_common(req: &Request) -> Result<Common, ApiError> {
     let table = req.table_name()?;
-    if let Some(index) = req.opt_str("IndexName")? {
-        return Err(ApiError::validation(format!(
-            "The table does not have the specified index: {index}"
-        )));
-    }
+    let index = req.opt_str("IndexName")?.map(str::to_string);
     let limit = match req.opt_i64("Limit")? {
         Some(l) if l < 1 => {
             return Err(ApiError::constraint(
@@ -64,19 +64,84 @@ fn parse_common(req: &Request) -> Result<Common, ApiError> {
                 "Cannot specify the AttributesToGet or ProjectionExpression when choosing to get ALL_ATTRIBUTES or COUNT",
             ));
         }
-        Some(Select::AllProjectedAttributes) => {
+        Some(Select::AllProjectedAttributes) if index.is_none() => {
             return Err(ApiError::validation(
                 "ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName",
+            ));
+        }
+        Some(Select::AllProjectedAttributes) if has_projection => {
+            return Err(ApiError::validation(
+                "Cannot specify the AttributesToGet or ProjectionExpression when choosing to get ALL_PROJECTED_ATTRIBUTES",
             ));
         }
         _ => {}
     }
     Ok(Common {
         table,
+        index,
         limit,
+        select,
         select_count: select == Some(Select::Count),
         consistent: req.opt_bool("ConsistentRead")?.unwrap_or(false),
         capacity: CapacityDetail::from_request(req)?,
+    })
+}
+
+/// How a read of secondary index `common.index` goes, checked against the
+/// index as DynamoDB checks it: a GSI answers only from what it projects
+/// and only eventually consistently; an LSI reads the table's item for
+/// what it does not project (`fetch_from_table`).
+struct IndexRead<'m> {
+    index: Option<&'m SecondaryIndex>,
+    fetch_from_table: bool,
+}
+
+fn plan_index_read<'m>(
+    common: &Common,
+    meta: &'m TableMeta,
+    projection: Option<&Projection>,
+    filtered: bool,
+) -> Result<IndexRead<'m>, ApiError> {
+    let Some(name) = &common.index else {
+        return Ok(IndexRead {
+            index: None,
+            fetch_from_table: false,
+        });
+    };
+    let index = meta
+        .index(name)
+        .ok_or_else(|| ApiError::validation(format!("The table does not have the specified index: {name}")))?;
+    let global = index.kind == IndexKind::Global;
+    if global && common.consistent {
+        return Err(ApiError::validation(
+            "Consistent reads are not supported on global secondary indexes",
+        ));
+    }
+    let missing = projection.and_then(|p| {
+        p.paths()
+            .iter()
+            .filter_map(|path| match path.0.first() {
+                Some(PathElem::Attr(name)) => Some(name.as_str()),
+                _ => None,
+            })
+            .find(|name| !index.projects(&meta.key_schema, name))
+    });
+    let all_projected = index.projection == crate::model::Projection::All;
+    let wants_all = common.select == Some(Select::AllAttributes);
+    if global && wants_all && !all_projected {
+        return Err(ApiError::validation(format!(
+            "One or more parameter values were invalid: Select type ALL_ATTRIBUTES is not supported for global secondary index {name} because its projection type is not ALL"
+        )));
+    }
+    if let (true, Some(attribute)) = (global, missing) {
+        return Err(ApiError::validation(format!(
+            "One or more parameter values were invalid: Global secondary index {name} does not project the attribute: {attribute}"
+        )));
+    }
+    let fetch_from_table = !global && !all_projected && (wants_all || missing.is_some() || filtered);
+    Ok(IndexRead {
+        index: Some(index),
+        fetch_from_table,
     })
 }
 
@@ -97,7 +162,18 @@ fn page_response(common: &Common, meta: &TableMeta, page: Page, projection: Opti
         body["LastEvaluatedKey"] = item_to_json(key);
     }
     let units = read_units(page.bytes_read, common.consistent);
-    if let Some(report) = common.capacity.report(&meta.name, units, CapacityKind::Read) {
+    let report = match common.index.as_deref().and_then(|name| meta.index(name)) {
+        Some(index) => {
+            // An LSI's reads of the table's items cost a unit each, as
+            // DynamoDB counts those fetches, on the table.
+            let table_units = page.table_reads as f64 * read_units(1, common.consistent);
+            common
+                .capacity
+                .report_parts(&meta.name, table_units, &[(index, units)], CapacityKind::Read)
+        }
+        None => common.capacity.report(&meta.name, units, CapacityKind::Read),
+    };
+    if let Some(report) = report {
         body["ConsumedCapacity"] = report;
     }
     body
@@ -107,15 +183,24 @@ fn page_response(common: &Common, meta: &TableMeta, page: Page, projection: Opti
 pub async fn handle_query(engine: &Engine, req: Request) -> Result<Value, ApiError> {
     let common = parse_common(&req)?;
     let meta = engine.table_schema(&common.table)?;
+    let index = match &common.index {
+        Some(name) => Some(
+            meta.index(name)
+                .ok_or_else(|| ApiError::validation(format!("The table does not have the specified index: {name}")))?,
+        ),
+        None => None,
+    };
+    let keys = index.map(|i| &i.key_schema).unwrap_or(&meta.key_schema);
     let mut expressions = Expressions::new(&req, &QUERY)?;
-    let (partition, sort) = expressions.key_condition(&req, &meta.key_schema)?;
-    let filter = expressions.filter(&req, "QueryFilter", Some(&meta.key_schema))?;
+    let (partition, sort) = expressions.key_condition(&req, keys)?;
+    let filter = expressions.filter(&req, "QueryFilter", Some(keys))?;
     let projection = expressions.projection(&req)?;
     expressions.finish()?;
-    check_key_condition(&meta.key_schema, &partition, sort.as_ref())?;
+    let plan = plan_index_read(&common, &meta, projection.as_ref(), filter.is_some())?;
+    check_key_condition(keys, &partition, sort.as_ref())?;
     let start_after = req.opt_item("ExclusiveStartKey")?;
     if let Some(start) = &start_after {
-        check_start_key(&meta.key_schema, &partition, sort.as_ref(), start)?;
+        check_start_key(keys, &partition, sort.as_ref(), start)?;
     }
     let spec = RangeRead {
         table: common.table.clone(),
@@ -126,6 +211,8 @@ pub async fn handle_query(engine: &Engine, req: Request) -> Result<Value, ApiErr
         limit: common.limit,
         filter,
         segment: None,
+        index: plan.index.map(|i| i.name.clone()),
+        fetch_from_table: plan.fetch_from_table,
     };
     let (meta, page) = engine.read_range(spec).await?;
     Ok(page_response(&common, &meta, page, projection.as_ref()))
@@ -217,11 +304,15 @@ fn check_start_key(
     sort: Option<&SortCondition>,
     start: &Item,
 ) -> Result<(), ApiError> {
-    let Ok(key) = schema.key_from_request(start) else {
+    // Only the queried key's attributes are compared (an index's start key
+    // holds the table's keys too); a key of the wrong shape is reported by
+    // the engine when it reads.
+    let Some(hash) = start.get(&schema.hash.name) else {
         return Ok(());
     };
-    let inside = encoded(&key.hash) == encoded(partition)
-        && match (sort, &key.range) {
+    let range = schema.range.as_ref().and_then(|r| start.get(&r.name));
+    let inside = encoded(hash) == encoded(partition)
+        && match (sort, range) {
             (Some(condition), Some(value)) => sort_matches(condition, value),
             _ => true,
         };
@@ -268,7 +359,11 @@ pub async fn handle_scan(engine: &Engine, req: Request) -> Result<Value, ApiErro
     let filter = expressions.filter(&req, "ScanFilter", None)?;
     let projection = expressions.projection(&req)?;
     expressions.finish()?;
+    let meta = engine.table_schema(&common.table)?;
+    let plan = plan_index_read(&common, &meta, projection.as_ref(), filter.is_some())?;
     let spec = RangeRead {
+        index: plan.index.map(|i| i.name.clone()),
+        fetch_from_table: plan.fetch_from_table,
         table: common.table.clone(),
         partition: None,
         sort: None,

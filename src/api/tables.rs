@@ -8,9 +8,9 @@ use serde_json::{Value, json};
 use super::error::{ApiError, ErrorKind};
 use super::request::{Request, validate_table_name};
 use crate::config::NodeConfig;
-use crate::engine::{Engine, EngineError, NewTable, ReplicaUpdate, TableUpdate, TagUpdate};
+use crate::engine::{Engine, EngineError, IndexUpdate, NewTable, ReplicaUpdate, TableUpdate, TagUpdate};
 use crate::model::table::{ACCOUNT_ID, BillingMode};
-use crate::model::{KeyAttribute, KeySchema, ScalarType, TableMeta};
+use crate::model::{KeyAttribute, KeySchema, ScalarType, SecondaryIndex, TableMeta};
 
 /// Most table names one ListTables page returns.
 const MAX_LIST_TABLES: i64 = 100;
@@ -65,71 +65,26 @@ pub fn describe(meta: &TableMeta, region: &str) -> Value {
         description["BillingModeSummary"] = json!({"BillingMode": "PROVISIONED"});
     }
     super::streams::describe_stream_fields(&mut description, meta, region);
+    super::indexes::describe_into(&mut description, meta, region);
     description
 }
 
-fn parse_key_schema(req: &Request, definitions: &[KeyAttribute]) -> Result<KeySchema, ApiError> {
+/// The table's KeySchema. The count check against the definitions applies
+/// only without indexes (with them, every definition must be a key of the
+/// table or of an index: see `indexes::check_definitions_used`).
+fn parse_key_schema(req: &Request, definitions: &[KeyAttribute], has_indexes: bool) -> Result<KeySchema, ApiError> {
     let elements = req
         .opt_array("KeySchema")?
         .ok_or_else(|| ApiError::missing("keySchema"))?;
-    if elements.is_empty() || elements.len() > 2 {
-        return Err(ApiError::constraint(
-            "[]",
-            "keySchema",
-            "Member must have length less than or equal to 2, Member must have length greater than or equal to 1",
-        ));
-    }
-    let mut attrs = Vec::new();
-    for element in elements {
-        let name = element["AttributeName"]
-            .as_str()
-            .ok_or_else(|| ApiError::missing("keySchema.member.attributeName"))?;
-        let key_type = element["KeyType"]
-            .as_str()
-            .ok_or_else(|| ApiError::missing("keySchema.member.keyType"))?;
-        if key_type != "HASH" && key_type != "RANGE" {
-            return Err(ApiError::constraint(
-                &format!("'{key_type}'"),
-                "keySchema.member.keyType",
-                "Member must satisfy enum value set: [HASH, RANGE]",
-            ));
-        }
-        attrs.push((name.to_string(), key_type));
-    }
-    if attrs[0].1 != "HASH" {
-        return Err(ApiError::validation(
-            "Invalid KeySchema: The first KeySchemaElement is not a HASH key type",
-        ));
-    }
-    if attrs.len() == 2 && attrs[1].1 != "RANGE" {
-        return Err(ApiError::validation(
-            "Invalid KeySchema: The second KeySchemaElement is not a RANGE key type",
-        ));
-    }
-    if attrs.len() == 2 && attrs[0].0 == attrs[1].0 {
-        return Err(ApiError::validation(
-            "Both the Hash Key and the Range Key element in the KeySchema have the same name",
-        ));
-    }
-    let lookup = |name: &str| {
-        definitions.iter().find(|d| d.name == name).cloned().ok_or_else(|| {
-            let keys: Vec<&str> = attrs.iter().map(|(n, _)| n.as_str()).collect();
-            let defined: Vec<&str> = definitions.iter().map(|d| d.name.as_str()).collect();
-            ApiError::validation(format!(
-                "One or more parameter values were invalid: Some index key attributes are not defined in AttributeDefinitions. Keys: [{}], AttributeDefinitions: [{}]",
-                keys.join(", "),
-                defined.join(", ")
-            ))
-        })
-    };
-    let hash = lookup(&attrs[0].0)?;
-    let range = attrs.get(1).map(|(name, _)| lookup(name)).transpose()?;
-    if definitions.len() != attrs.len() {
+    let attrs = super::indexes::key_elements(elements, "keySchema")?;
+    super::indexes::check_key_order(&attrs)?;
+    let schema = super::indexes::resolve_keys(&attrs, definitions)?;
+    if !has_indexes && definitions.len() != attrs.len() {
         return Err(ApiError::validation(
             "One or more parameter values were invalid: Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions",
         ));
     }
-    Ok(KeySchema { hash, range })
+    Ok(schema)
 }
 
 fn parse_definitions(req: &Request) -> Result<Vec<KeyAttribute>, ApiError> {
@@ -248,10 +203,14 @@ fn reject_unsupported(req: &Request, names: &[&str]) -> Result<(), ApiError> {
 pub async fn handle_create_table(engine: &Engine, config: &NodeConfig, req: Request) -> Result<Value, ApiError> {
     let name = req.table_name()?;
     let definitions = parse_definitions(&req)?;
-    let key_schema = parse_key_schema(&req, &definitions)?;
+    let (global, local) = (
+        req.opt_array("GlobalSecondaryIndexes")?,
+        req.opt_array("LocalSecondaryIndexes")?,
+    );
+    let key_schema = parse_key_schema(&req, &definitions, global.is_some() || local.is_some())?;
     let billing = parse_billing(&req, None)?.unwrap_or(BillingMode::PayPerRequest);
+    let indexes = super::indexes::parse_create(global, local, &key_schema, &definitions, &billing)?;
     let tags = parse_tags(req.opt_array("Tags")?.map(Vec::as_slice).unwrap_or(&[]))?;
-    reject_unsupported(&req, &["GlobalSecondaryIndexes", "LocalSecondaryIndexes"])?;
     let stream = super::streams::parse_stream_specification(&req)?;
     let spec = NewTable {
         name,
@@ -260,6 +219,7 @@ pub async fn handle_create_table(engine: &Engine, config: &NodeConfig, req: Requ
         billing,
         tags,
         stream: super::streams::stream_for_create(stream, &config.streams),
+        indexes,
     };
     let meta = engine.create_table(spec).await?;
     Ok(json!({ "TableDescription": describe(&meta, engine.region()) }))
@@ -339,8 +299,9 @@ pub async fn handle_update_table(
     req: Request,
 ) -> Result<Value, ApiError> {
     let name = req.table_name()?;
-    reject_unsupported(&req, &["GlobalSecondaryIndexUpdates", "SSESpecification"])?;
+    reject_unsupported(&req, &["SSESpecification"])?;
     let has_update = [
+        "GlobalSecondaryIndexUpdates",
         "BillingMode",
         "ProvisionedThroughput",
         "DeletionProtectionEnabled",
@@ -356,14 +317,55 @@ pub async fn handle_update_table(
     let billing = parse_billing(&req, Some(&current.billing))?;
     let replica_updates = parse_replica_updates(&req, regions)?;
     let stream = super::streams::parse_stream_specification(&req)?;
+    let index_updates = parse_index_updates(&req, &current, billing.as_ref())?;
+    let deleted: Vec<SecondaryIndex> = index_updates
+        .iter()
+        .filter_map(|u| match u {
+            IndexUpdate::Delete(name) => current.index(name).cloned(),
+            _ => None,
+        })
+        .collect();
     let update = TableUpdate {
         billing,
+        indexes: index_updates,
         stream: stream.map(|s| super::streams::stream_update(s, &config.streams)),
         replicas: replica_updates,
         ..TableUpdate::default()
     };
     let meta = engine.update_table(name, update).await?;
-    Ok(json!({ "TableDescription": describe(&meta, engine.region()) }))
+    let mut description = describe(&meta, engine.region());
+    for index in &deleted {
+        super::indexes::describe_deleted(&mut description, index, &meta, engine.region());
+    }
+    Ok(json!({ "TableDescription": description }))
+}
+
+/// UpdateTable's GlobalSecondaryIndexUpdates, with the request's
+/// AttributeDefinitions (for new index keys) merged over the table's.
+fn parse_index_updates(
+    req: &Request,
+    current: &TableMeta,
+    billing: Option<&BillingMode>,
+) -> Result<Vec<IndexUpdate>, ApiError> {
+    let Some(updates) = req.opt_array("GlobalSecondaryIndexUpdates")? else {
+        return Ok(Vec::new());
+    };
+    let mut definitions = current.attribute_definitions.clone();
+    if req.has("AttributeDefinitions") {
+        for given in parse_definitions(req)? {
+            match definitions.iter().find(|d| d.name == given.name) {
+                Some(existing) if existing.ty != given.ty => {
+                    return Err(ApiError::validation(format!(
+                        "One or more parameter values were invalid: Cannot change the type of an attribute used as a key: {}",
+                        given.name
+                    )));
+                }
+                Some(_) => {}
+                None => definitions.push(given),
+            }
+        }
+    }
+    super::indexes::parse_updates(updates, &definitions, billing.unwrap_or(&current.billing))
 }
 
 /// DescribeEndpoints: this region is its own endpoint.

@@ -36,6 +36,7 @@ impl From<&DeclaredTable> for NewTable {
             billing: BillingMode::PayPerRequest,
             tags: Default::default(),
             stream: None,
+            indexes: Vec::new(),
         }
     }
 }

@@ -8,7 +8,8 @@
 //!    commands, stream and replica rules), `error.rs`.
 //! 2. `txn.rs`: the group transaction. `GroupTxn::change_item` is the one
 //!    place every item change is stored, logged in the change log,
-//!    versioned for PITR and counted, whichever way it came.
+//!    versioned for PITR, entered in the table's secondary indexes
+//!    (`index_entries.rs`) and counted, whichever way it came.
 //! 3. `writer.rs`: the single writer thread that runs jobs in groups on one
 //!    `GroupTxn` and commits them, and its syncer that makes them durable
 //!    and answers them.
@@ -18,7 +19,8 @@
 //! 5. Item writes (`write.rs`), reads (`read.rs`), applying other regions'
 //!    changes and snapshots (`remote.rs`), resynchronising a peer
 //!    (`resync.rs`), the change log (`change_log.rs`).
-//! 6. Table management (`tables.rs`, `declared.rs`), point-in-time
+//! 6. Table management (`tables.rs`, `declared.rs`), index backfills
+//!    (`indexes.rs`), point-in-time
 //!    recovery (`pitr.rs`), streams (`streams.rs`), Time to Live (`ttl.rs`).
 //!
 //! Every write goes through the single writer, which groups concurrent
@@ -35,6 +37,8 @@ mod commit_times;
 mod declared;
 mod error;
 mod handle;
+mod index_entries;
+mod indexes;
 mod lww;
 mod pitr;
 mod read;
@@ -54,13 +58,14 @@ mod writer_tests;
 
 pub use error::EngineError;
 pub use handle::{DB_FILE, Engine};
+pub use index_entries::BackfillStep;
 pub use pitr::{LoadRecord, PitrSettings, StateChunk, history_record};
 pub use read::{Page, RangeRead, SortCondition};
 pub use remote::{ApplyReport, Origin};
 pub use resync::{ResyncPart, SnapshotChunk};
 pub use streams::LogSlice;
 pub use sync_latency::SyncHistogram;
-pub use table_update::{NewStream, ReplicaUpdate, StreamUpdate, TableUpdate, TableUpdateError, TagUpdate};
+pub use table_update::{IndexUpdate, NewStream, ReplicaUpdate, StreamUpdate, TableUpdate, TableUpdateError, TagUpdate};
 pub use tables::NewTable;
 pub use write::{ItemOp, ItemWrite, Mutator, Precondition, WriteOutcome};
 pub use writer::{GroupTimes, Queued, WriteStats};

@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 
 use super::error::EngineError;
 use super::handle::Engine;
+use super::index_entries::drop_all;
 use super::tables::{NewTable, create_in};
 use super::txn::{Arrival, ItemUpdate, pitr_settings_name};
 use crate::clock::Timestamp;
@@ -236,6 +237,7 @@ impl Engine {
             .submit(move |txn| {
                 let mut meta = txn.table(&table)?.ok_or(EngineError::ResourceNotFound)?;
                 txn.tables.delete_items(meta.storage_id)?;
+                drop_all(txn.tables, &mut meta)?;
                 meta.item_count = 0;
                 meta.size_bytes = 0;
                 txn.set_table(&table, Some(meta));

@@ -11,7 +11,7 @@ use super::Engine;
 use super::error::EngineError;
 use super::write::Precondition;
 use crate::model::key::{self, encode_key_value, encode_primary_key, partition_key_len};
-use crate::model::{AttributeValue, Item, ScalarType, TableMeta, item_size};
+use crate::model::{AttributeValue, Item, ScalarType, SecondaryIndex, TableMeta, item_size};
 use crate::store::{ReadTables, Walk};
 
 /// Most bytes of items one Query or Scan page reads.
@@ -36,6 +36,11 @@ pub struct RangeRead {
     pub filter: Option<Box<dyn Precondition>>,
     /// Parallel scan: (Segment, TotalSegments).
     pub segment: Option<(u32, u32)>,
+    /// IndexName: walk this secondary index instead of the table.
+    pub index: Option<String>,
+    /// Read each item from the table rather than from the index (a local
+    /// secondary index asked for attributes it does not project).
+    pub fetch_from_table: bool,
 }
 
 /// One page of results.
@@ -49,6 +54,8 @@ pub struct Page {
     pub bytes_read: usize,
     /// LastEvaluatedKey, when the page stopped before the end.
     pub last_key: Option<Item>,
+    /// Items read from the table for a local secondary index's entries.
+    pub table_reads: usize,
 }
 
 /// Reads one item by key; `None` when absent or deleted.
@@ -251,25 +258,32 @@ pub fn read_range(
     budget: Option<usize>,
 ) -> Result<Option<Page>, EngineError> {
     let schema = &meta.key_schema;
+    let index = match &spec.index {
+        Some(name) => Some(readable_index(meta, name)?),
+        None => None,
+    };
+    let walked = index.map(|i| &i.key_schema).unwrap_or(schema);
     let (mut lower, mut upper, must_start) = match &spec.partition {
         Some(p) => query_bounds(p, spec.sort.as_ref()),
         None => (Bound::Unbounded, Bound::Unbounded, Vec::new()),
     };
+    if index.is_some() {
+        // Index entries carry the table key after the index key: a bound
+        // on the index key covers every entry that starts with it.
+        (lower, upper) = (entry_lower(lower), entry_upper(upper));
+    }
     if let Some(start) = &spec.start_after {
-        let key = schema.key_from_request(start).map_err(|_| {
-            EngineError::Validation(
-                "The provided starting key is invalid: The provided key element does not match the schema".into(),
-            )
-        })?;
+        let key = start_entry(meta, index, start)?;
         if spec.forward {
-            lower = Bound::Excluded(key.encoded);
+            lower = Bound::Excluded(key);
         } else {
-            upper = Bound::Excluded(key.encoded);
+            upper = Bound::Excluded(key);
         }
     }
     let mut page = Page::default();
-    let keep = segment_keys(schema.hash.ty, spec.segment);
-    let entries = read.items_where(meta.storage_id, lower, upper, spec.forward, keep)?;
+    let keep = segment_keys(walked.hash.ty, spec.segment);
+    let storage_id = index.map(|i| i.storage_id).unwrap_or(meta.storage_id);
+    let entries = read.items_where(storage_id, lower, upper, spec.forward, keep)?;
     for (looked_at, entry) in entries.enumerate() {
         if budget.is_some_and(|b| looked_at >= b) {
             return Ok(None);
@@ -282,8 +296,8 @@ pub fn read_range(
         if !key.starts_with(&must_start) {
             break;
         }
-        let Some(item) = record.item else { continue };
-        if let (Some((segment, total)), Some(hash)) = (spec.segment, item.get(&schema.hash.name))
+        let Some(mut item) = record.item else { continue };
+        if let (Some((segment, total)), Some(hash)) = (spec.segment, item.get(&walked.hash.name))
             && segment_of(hash, total) != segment
         {
             continue;
@@ -292,7 +306,14 @@ pub fn read_range(
         page.bytes_read += item_size(&item);
         let stop = spec.limit.is_some_and(|l| page.scanned >= l) || page.bytes_read >= MAX_PAGE_BYTES;
         if stop {
-            page.last_key = Some(key_item(schema, &item));
+            page.last_key = Some(match index {
+                Some(index) => index.page_key(schema, &item),
+                None => key_item(schema, &item),
+            });
+        }
+        if spec.fetch_from_table {
+            page.table_reads += 1;
+            item = table_item(read, meta, &item)?;
         }
         let passes = match &spec.filter {
             Some(filter) => filter.holds(&item).map_err(EngineError::Validation)?,
@@ -306,6 +327,75 @@ pub fn read_range(
         }
     }
     Ok(Some(page))
+}
+
+/// Secondary index `name` of `meta`, if it can be read (DynamoDB refuses
+/// reads of an index still being backfilled).
+fn readable_index<'m>(meta: &'m TableMeta, name: &str) -> Result<&'m SecondaryIndex, EngineError> {
+    let index = meta
+        .index(name)
+        .ok_or_else(|| EngineError::Validation(format!("The table does not have the specified index: {name}")))?;
+    if index.backfilling {
+        return Err(EngineError::Validation(format!(
+            "Cannot read from backfilling global secondary index: {name}"
+        )));
+    }
+    Ok(index)
+}
+
+/// A lower bound on index keys as a bound on index entries.
+fn entry_lower(bound: Bound<Vec<u8>>) -> Bound<Vec<u8>> {
+    match bound {
+        Bound::Excluded(key) => match prefix_end(&key) {
+            Bound::Excluded(end) => Bound::Included(end),
+            _ => Bound::Excluded(vec![0xFF; key.len() + 1]),
+        },
+        other => other,
+    }
+}
+
+/// An upper bound on index keys as a bound on index entries.
+fn entry_upper(bound: Bound<Vec<u8>>) -> Bound<Vec<u8>> {
+    match bound {
+        Bound::Included(key) => prefix_end(&key),
+        other => other,
+    }
+}
+
+/// The stored key an ExclusiveStartKey names: the table key, or for an
+/// index, the entry key (index key, then table key), which needs both.
+fn start_entry(meta: &TableMeta, index: Option<&SecondaryIndex>, start: &Item) -> Result<Vec<u8>, EngineError> {
+    let invalid = || {
+        EngineError::Validation(
+            "The provided starting key is invalid: The provided key element does not match the schema".into(),
+        )
+    };
+    let Some(index) = index else {
+        return Ok(meta.key_schema.key_from_request(start).map_err(|_| invalid())?.encoded);
+    };
+    let names: Vec<&str> = meta.key_schema.names().chain(index.key_schema.names()).collect();
+    if start.keys().any(|k| !names.contains(&k.as_str())) {
+        return Err(invalid());
+    }
+    let table_key: Item = meta
+        .key_schema
+        .names()
+        .filter_map(|n| start.get(n).map(|v| (n.to_string(), v.clone())))
+        .collect();
+    let key = meta.key_schema.key_from_request(&table_key).map_err(|_| invalid())?;
+    index.entry_key(&key.encoded, start).ok_or_else(invalid)
+}
+
+/// The table's item behind an index entry (its projection holds the table
+/// key); the entry itself if the item is gone, which cannot happen within
+/// one snapshot, as both change in one commit.
+fn table_item(read: &ReadTables, meta: &TableMeta, entry: &Item) -> Result<Item, EngineError> {
+    let key = meta
+        .key_schema
+        .key_of_item(entry)
+        .map_err(|e| EngineError::Validation(e.to_string()))?;
+    let stored = read.item(meta.storage_id, &key.encoded)?.and_then(|r| r.item);
+    Ok(stored.unwrap_or_else(|| entry.clone()))
 }
 
 /// `read_range` without a budget, which never gives up.
@@ -340,6 +430,8 @@ mod tests {
             limit,
             filter: None,
             segment: None,
+            index: None,
+            fetch_from_table: false,
         }
     }
 

@@ -7,6 +7,7 @@
 
 use super::error::EngineError;
 use super::handle::Engine;
+use super::index_entries::localize;
 use super::lww::description_version;
 use super::table_update::localize_stream;
 use super::txn::{Applied, Arrival, GroupTxn, ItemUpdate};
@@ -259,6 +260,9 @@ fn upsert_table(txn: &mut GroupTxn<'_, '_>, remote: &TableMeta) -> Result<bool, 
         meta.item_count = 0;
         meta.size_bytes = 0;
         meta.status = TableStatus::Active;
+        // The new replica is empty and filled through `change_item`, which
+        // enters each item in the indexes: no backfill.
+        localize(txn.tables, None, &mut meta, false)?;
         txn.set_table(&remote.name, Some(meta));
         return Ok(true);
     };
@@ -279,6 +283,7 @@ fn upsert_table(txn: &mut GroupTxn<'_, '_>, remote: &TableMeta) -> Result<bool, 
     meta.item_count = local.item_count;
     meta.size_bytes = local.size_bytes;
     meta.status = local.status;
+    localize(txn.tables, Some(&local), &mut meta, true)?;
     let own_active = local
         .replica(&region)
         .is_some_and(|r| r.status == ReplicaStatus::Active);
@@ -294,7 +299,7 @@ fn upsert_table(txn: &mut GroupTxn<'_, '_>, remote: &TableMeta) -> Result<bool, 
         let version = description_version(&meta);
         txn.tables.append_change(&Change::Table {
             version,
-            change: TableChange::Updated(meta.clone()),
+            change: TableChange::Updated(Box::new(meta.clone())),
         })?;
     }
     txn.set_table(&remote.name, Some(meta));

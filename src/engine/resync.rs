@@ -236,7 +236,7 @@ impl Engine {
                 let (name, table_id) = (meta.name.clone(), meta.table_id.clone());
                 let existed = txn.table_ref(&name)?.is_some();
                 let mut report = ApplyReport::default();
-                remote::apply_table(txn, version, TableChange::Updated(*meta), &mut report)?;
+                remote::apply_table(txn, version, TableChange::Updated(meta), &mut report)?;
                 let Some(mut local) = txn.table(&name)?.filter(|local| local.table_id == table_id) else {
                     return Ok(false);
                 };

@@ -48,10 +48,15 @@ impl SchemaCache {
     }
 }
 
-/// Whether replacing `old` by `new` changes what point reads rely on.
+/// Whether replacing `old` by `new` changes what reads rely on (storage,
+/// keys, and the indexes' definitions, storage and backfill state).
 pub fn changes_schema(old: Option<&TableMeta>, new: Option<&TableMeta>) -> bool {
     match (old, new) {
-        (Some(a), Some(b)) => a.storage_id != b.storage_id || a.key_schema != b.key_schema || a.table_id != b.table_id,
+        (Some(a), Some(b)) => {
+            let same_indexes =
+                a.indexes.len() == b.indexes.len() && a.indexes.iter().zip(&b.indexes).all(|(x, y)| x.same_shape(y));
+            a.storage_id != b.storage_id || a.key_schema != b.key_schema || a.table_id != b.table_id || !same_indexes
+        }
         (None, None) => false,
         _ => true,
     }

@@ -158,7 +158,7 @@ mod tests {
                 ts: Default::default(),
                 region: "r".into(),
             },
-            change: TableChange::Updated(meta()),
+            change: TableChange::Updated(Box::new(meta())),
         };
         let bytes = encode(&change);
         assert_eq!(decode::<Change>(&bytes[..bytes.len() - 2]).unwrap(), change);

@@ -9,9 +9,10 @@ use std::collections::BTreeMap;
 
 use crate::clock::Timestamp;
 use crate::ids::Seq;
-use crate::model::TableMeta;
+use crate::model::index::MAX_GLOBAL_INDEXES;
 use crate::model::table::{BillingMode, Replica, ReplicaStatus};
 use crate::model::table_features::{StreamState, StreamViewType, TtlSpec, stream_label};
+use crate::model::{IndexKind, SecondaryIndex, TableMeta};
 
 /// Most tags a table may carry.
 pub const MAX_TAGS: usize = 50;
@@ -56,12 +57,27 @@ pub struct TagUpdate {
     pub remove: Vec<String>,
 }
 
+/// One GlobalSecondaryIndexUpdates entry of UpdateTable.
+#[derive(Clone, Debug, PartialEq)]
+pub enum IndexUpdate {
+    /// Add a GSI (backfilled in every region, CREATING until then).
+    Create(SecondaryIndex),
+    /// Change a GSI's provisioned throughput.
+    Update {
+        name: String,
+        throughput: Option<(u64, u64)>,
+    },
+    /// Remove a GSI and its entries.
+    Delete(String),
+}
+
 /// A change to a table's description. Each part is optional; the parts
-/// given are validated and applied together, or not at all. Secondary
-/// index changes will be one more part.
+/// given are validated and applied together, or not at all.
 #[derive(Clone, Debug, Default)]
 pub struct TableUpdate {
     pub billing: Option<BillingMode>,
+    /// GlobalSecondaryIndexUpdates.
+    pub indexes: Vec<IndexUpdate>,
     pub stream: Option<StreamUpdate>,
     pub replicas: Vec<ReplicaUpdate>,
     /// UpdateTimeToLive: the attribute, and whether TTL is to be enabled.
@@ -93,6 +109,19 @@ pub enum TableUpdateError {
     TtlAlreadyEnabled,
     #[error("TimeToLive is already disabled")]
     TtlAlreadyDisabled,
+    #[error("One or more parameter values were invalid: Index {0} already exists")]
+    IndexExists(String),
+    #[error("One or more parameter values were invalid: Requested index not found: {0}")]
+    NoSuchIndex(String),
+    #[error("One or more parameter values were invalid: GlobalSecondaryIndex count exceeds the per-table limit of 20")]
+    TooManyIndexes,
+    /// A LimitExceededException in DynamoDB.
+    #[error("Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table")]
+    IndexBusy,
+    #[error(
+        "One or more parameter values were invalid: Cannot update an index that is not a GlobalSecondaryIndex: {0}"
+    )]
+    NotGlobal(String),
 }
 
 impl TableUpdate {
@@ -103,6 +132,7 @@ impl TableUpdate {
         if let Some(billing) = self.billing {
             meta.billing = billing;
         }
+        apply_indexes(meta, self.indexes)?;
         if let Some(stream) = self.stream {
             apply_stream(meta, context, stream)?;
         }
@@ -114,6 +144,71 @@ impl TableUpdate {
         }
         apply_tags(meta, self.tags)
     }
+}
+
+/// GlobalSecondaryIndexUpdates: at most one index created or deleted at a
+/// time per table (none while another is still being backfilled here), as
+/// DynamoDB allows; the attribute definitions follow the keys in use.
+fn apply_indexes(meta: &mut TableMeta, updates: Vec<IndexUpdate>) -> Result<(), TableUpdateError> {
+    let structural = updates
+        .iter()
+        .filter(|u| !matches!(u, IndexUpdate::Update { .. }))
+        .count();
+    if structural > 1 || (structural == 1 && meta.indexes.iter().any(|i| i.backfilling)) {
+        return Err(TableUpdateError::IndexBusy);
+    }
+    for update in updates {
+        match update {
+            IndexUpdate::Create(index) => {
+                if meta.index(&index.name).is_some() {
+                    return Err(TableUpdateError::IndexExists(index.name));
+                }
+                let globals = meta.indexes.iter().filter(|i| i.kind == IndexKind::Global).count();
+                if globals >= MAX_GLOBAL_INDEXES {
+                    return Err(TableUpdateError::TooManyIndexes);
+                }
+                for attr in [Some(&index.key_schema.hash), index.key_schema.range.as_ref()]
+                    .into_iter()
+                    .flatten()
+                {
+                    if !meta.attribute_definitions.iter().any(|d| d.name == attr.name) {
+                        meta.attribute_definitions.push(attr.clone());
+                    }
+                }
+                // Backfilled from the first item (see `indexes::localize`).
+                meta.indexes.push(SecondaryIndex {
+                    backfilling: true,
+                    ..index
+                });
+            }
+            IndexUpdate::Update { name, throughput } => {
+                let index = meta
+                    .indexes
+                    .iter_mut()
+                    .find(|i| i.name == name)
+                    .ok_or_else(|| TableUpdateError::NoSuchIndex(name.clone()))?;
+                if index.kind != IndexKind::Global {
+                    return Err(TableUpdateError::NotGlobal(name));
+                }
+                index.throughput = throughput;
+            }
+            IndexUpdate::Delete(name) => {
+                let position = meta
+                    .indexes
+                    .iter()
+                    .position(|i| i.name == name && i.kind == IndexKind::Global)
+                    .ok_or(TableUpdateError::NoSuchIndex(name))?;
+                meta.indexes.remove(position);
+                let schema = &meta.key_schema;
+                let indexes = &meta.indexes;
+                meta.attribute_definitions.retain(|d| {
+                    schema.names().any(|n| n == d.name)
+                        || indexes.iter().any(|i| i.key_schema.names().any(|n| n == d.name))
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A stream can be enabled only when none is, and disabled only when one

@@ -6,13 +6,14 @@ use std::collections::BTreeMap;
 
 use super::error::EngineError;
 use super::handle::Engine;
+use super::index_entries::localize;
 use super::lww::description_version;
 use super::table_update::{ChangeContext, NewStream, TableUpdate, stream_at};
 use super::txn::GroupTxn;
 use crate::ids::StorageId;
 use crate::model::table::{BillingMode, Replica, ReplicaStatus, TableStatus};
 use crate::model::table_features::StreamState;
-use crate::model::{KeyAttribute, KeySchema, TableMeta};
+use crate::model::{KeyAttribute, KeySchema, SecondaryIndex, TableMeta};
 use crate::store::{Change, TableChange, Version};
 
 /// What CreateTable asks for, validated by the API layer.
@@ -25,6 +26,8 @@ pub struct NewTable {
     pub tags: BTreeMap<String, String>,
     /// StreamSpecification with StreamEnabled, if given.
     pub stream: Option<NewStream>,
+    /// Secondary indexes (their storage is allocated on creation).
+    pub indexes: Vec<SecondaryIndex>,
 }
 
 #[cfg(test)]
@@ -45,6 +48,7 @@ impl NewTable {
             billing: BillingMode::PayPerRequest,
             tags: Default::default(),
             stream: None,
+            indexes: Vec::new(),
         }
     }
 }
@@ -98,20 +102,22 @@ impl Engine {
     ) -> Result<TableMeta, EngineError> {
         self.writer()?
             .submit(move |txn| {
-                let mut meta = txn
+                let old = txn
                     .table(&name)?
                     .ok_or_else(|| EngineError::TableNotFound(name.clone()))?;
+                let mut meta = old.clone();
                 let context = ChangeContext {
                     next_seq: txn.tables.last_seq() + 1,
                     now: txn.hlc.now(),
                 };
                 change(&mut meta, &context)?;
+                localize(txn.tables, Some(&old), &mut meta, true)?;
                 meta.changed = context.now;
                 meta.changed_by = txn.region.to_string();
                 txn.set_table(&name, Some(meta.clone()));
                 txn.tables.append_change(&Change::Table {
                     version: description_version(&meta),
-                    change: TableChange::Updated(meta.clone()),
+                    change: TableChange::Updated(Box::new(meta.clone())),
                 })?;
                 Ok(meta)
             })
@@ -177,7 +183,7 @@ pub(super) fn create_in(txn: &mut GroupTxn<'_, '_>, spec: NewTable) -> Result<Ta
 pub(super) fn new_table(txn: &mut GroupTxn<'_, '_>, spec: NewTable) -> Result<TableMeta, EngineError> {
     let storage_id = txn.tables.allocate_storage_id()?;
     let now = txn.hlc.now();
-    Ok(TableMeta {
+    let mut meta = TableMeta {
         table_id: table_uuid(storage_id, now.wall_ns, &spec.name),
         name: spec.name,
         storage_id,
@@ -197,7 +203,11 @@ pub(super) fn new_table(txn: &mut GroupTxn<'_, '_>, spec: NewTable) -> Result<Ta
         changed_by: txn.region.to_string(),
         stream: spec.stream.map(|s| Box::new(open_stream(txn, &s))),
         ttl: None,
-    })
+        indexes: spec.indexes,
+    };
+    // A new table is empty: its indexes need no backfill.
+    localize(txn.tables, None, &mut meta, false)?;
+    Ok(meta)
 }
 
 /// Stores a new table's description and logs its creation, stamped with
@@ -210,7 +220,7 @@ pub(super) fn record_created(txn: &mut GroupTxn<'_, '_>, meta: &TableMeta) -> Re
     };
     txn.tables.append_change(&Change::Table {
         version,
-        change: TableChange::Created(meta.clone()),
+        change: TableChange::Created(Box::new(meta.clone())),
     })?;
     Ok(())
 }

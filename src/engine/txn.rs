@@ -4,9 +4,8 @@
 //! `GroupTxn::change_item` is where an item change is stored, logged,
 //! versioned for PITR and counted, whichever way it came: a local write
 //! (`write.rs`), a replicated change or a snapshot record (`remote.rs`), a
-//! Time to Live delete (`ttl.rs`), or a restored record (`pitr.rs`). What a
-//! change must do to the region's other structures (secondary indexes, say)
-//! goes there, once.
+//! Time to Live delete (`ttl.rs`), or a restored record (`pitr.rs`); and
+//! where it updates the table's secondary indexes (`index_entries.rs`), once.
 //!
 //! The transaction also caches the table descriptions the group touches, so
 //! their counters are written once per commit, and records which regions
@@ -179,6 +178,9 @@ impl GroupTxn<'_, '_> {
     /// its items and PITR history.
     pub(super) fn drop_table(&mut self, name: &str, storage_id: StorageId) -> Result<(), StoreError> {
         self.tables.delete_items(storage_id)?;
+        if let Some(mut meta) = self.table(name)?.filter(|m| m.storage_id == storage_id) {
+            super::index_entries::drop_all(self.tables, &mut meta)?;
+        }
         self.set_table(name, None);
         Ok(())
     }
@@ -218,6 +220,12 @@ impl GroupTxn<'_, '_> {
     pub(super) fn remove_pitr_record(&mut self, name: &str) -> Result<(), StoreError> {
         self.keeps_history.clear();
         self.tables.remove_pitr_record(name)
+    }
+
+    /// Records that a description changed what reads rely on in place (an
+    /// index backfill finished): the schema cache must forget it.
+    pub(super) fn mark_schema_changed(&mut self) {
+        self.schema_changed = true;
     }
 
     /// Marks the group as failed: it is not committed, whatever the jobs
@@ -288,9 +296,10 @@ impl GroupTxn<'_, '_> {
 
     /// Applies one item change to table `meta`: stores its record (or
     /// tombstone) as its arrival says, then, if it won, keeps its PITR
-    /// version, appends its change-log entry (unless restored) and updates
-    /// the table's item count and size. A change that loses keeps only its
-    /// PITR version: it may still be the winner at an earlier time.
+    /// version, appends its change-log entry (unless restored), updates
+    /// the table's secondary indexes and its item count and size. A change
+    /// that loses keeps only its PITR version: it may still be the winner
+    /// at an earlier time.
     pub(super) fn change_item(&mut self, meta: &mut TableMeta, update: ItemUpdate<'_>) -> Result<Applied, EngineError> {
         let ItemUpdate {
             key,
@@ -337,6 +346,9 @@ impl GroupTxn<'_, '_> {
                 cause,
             };
             self.tables.append_change_ref(&ChangeRef::Item(change))?;
+        }
+        if !meta.indexes.is_empty() {
+            super::index_entries::maintain(self.tables, meta, key, old.as_ref(), new.as_ref(), &version)?;
         }
         count_change(meta, old.as_ref(), new.as_ref());
         Ok(Applied::Won {

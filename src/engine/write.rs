@@ -82,6 +82,9 @@ pub fn validate(meta: &TableMeta, op: &ItemOp) -> Result<PrimaryKey, EngineError
                     "Item size has exceeded the maximum allowed size".into(),
                 ));
             }
+            if key.is_ok() {
+                check_index_keys(meta, item)?;
+            }
             key
         }
         ItemOp::Delete(key) | ItemOp::Update { key, .. } => meta.key_schema.key_from_request(key),
@@ -162,7 +165,15 @@ fn updated(
             "Item size to update has exceeded the maximum allowed size".into(),
         ));
     }
+    check_index_keys(meta, &item)?;
     Ok(item)
+}
+
+/// An item's values for the table's index keys must have the keys' types
+/// and not be empty (an item without them is simply not in the index).
+fn check_index_keys(meta: &TableMeta, item: &Item) -> Result<(), EngineError> {
+    meta.check_index_keys(item)
+        .map_err(|e| EngineError::Validation(e.to_string()))
 }
 
 /// Hands a client's write to the group transaction's one item-change path.

@@ -1,12 +1,15 @@
 //! DynamoDB's data model: numbers, attribute values, items, primary-key
 //! encoding and table descriptions. Pure data, no I/O.
 
+pub mod index;
 pub mod key;
+pub mod key_schema;
 pub mod number;
 pub mod table;
 pub mod table_features;
 pub mod value;
 
+pub use index::{IndexKind, Projection, SecondaryIndex};
 pub use number::{Number, NumberError};
 pub use table::{KeyAttribute, KeySchema, ScalarType, TableMeta};
 pub use value::{

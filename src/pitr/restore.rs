@@ -115,6 +115,7 @@ impl Pitr {
             billing: billing.unwrap_or_else(|| source.billing.clone()),
             tags: Default::default(),
             stream: None,
+            indexes: source.indexes.clone(),
         };
         let record = serde_json::to_vec(&job).map_err(|e| PitrError::Corrupt(e.to_string()))?;
         let meta = self

@@ -96,9 +96,9 @@ pub enum ChangeRef<'a> {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum TableChange {
     /// The table's description as created (local fields are reset on apply).
-    Created(TableMeta),
+    Created(Box<TableMeta>),
     /// The table's replicated description changed (replicas, billing, tags).
-    Updated(TableMeta),
+    Updated(Box<TableMeta>),
     /// The table with this name and `table_id` was deleted.
     Deleted { name: String, table_id: String },
 }

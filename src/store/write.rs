@@ -139,6 +139,46 @@ impl WriteTables<'_> {
         }
     }
 
+    /// Removes the record stored for a key, if any (a secondary index
+    /// entry: table items are never removed, only replaced by tombstones).
+    /// Returns whether there was one.
+    pub fn remove_item(&mut self, storage_id: StorageId, key: &[u8]) -> Result<bool, StoreError> {
+        let key = item_key(storage_id, key);
+        let removed = self.items.remove(key.as_slice())?.is_some();
+        if removed {
+            self.journal.remove(TableId::Items, &key);
+        }
+        Ok(removed)
+    }
+
+    /// Up to `max` records of table `storage_id` after encoded key `after`
+    /// (from the first with `None`), in key order: a background job's
+    /// batch, read inside the transaction that acts on it.
+    pub fn items_after(
+        &self,
+        storage_id: StorageId,
+        after: Option<&[u8]>,
+        max: usize,
+    ) -> Result<Vec<(Vec<u8>, ItemRecord)>, StoreError> {
+        let lower = match after {
+            Some(key) => std::ops::Bound::Excluded(item_key(storage_id, key)),
+            None => std::ops::Bound::Included(storage_id.to_be_bytes().to_vec()),
+        };
+        let upper = std::ops::Bound::Excluded(storage_id.next().to_be_bytes().to_vec());
+        let bounds = (lower.as_ref().map(Vec::as_slice), upper.as_ref().map(Vec::as_slice));
+        let mut out = Vec::new();
+        for entry in self.items.range::<&[u8]>(bounds)?.take(max) {
+            let (k, v) = entry?;
+            out.push((k.value()[8..].to_vec(), records::decode(v.value())?));
+        }
+        Ok(out)
+    }
+
+    /// A background worker's cursor, as this transaction sees it.
+    pub fn cursor(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.txn.open_table(CURSORS)?.get(name)?.map(|v| v.value().to_vec()))
+    }
+
     /// Appends a change given by reference (same bytes as `append_change`).
     pub fn append_change_ref(&mut self, change: &records::ChangeRef<'_>) -> Result<Seq, StoreError> {
         self.append_log_bytes(&records::encode(change))

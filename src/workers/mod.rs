@@ -8,12 +8,14 @@
 //! - [`ttl`]: the Time to Live sweeper.
 //! - [`trimmer`]: the change-log (and conflict-record) trimmer.
 //! - [`history`]: the PITR history collector.
+//! - [`index_backfill`]: fills secondary indexes created on live tables.
 //!
 //! Each pass waits an interval, runs, and counts passes and failed passes;
 //! a pass that finds the engine stopped ends the loop, any other failure
 //! is logged and the next interval tries again.
 
 pub mod history;
+pub mod index_backfill;
 pub mod trimmer;
 pub mod ttl;
 

@@ -83,6 +83,9 @@ pub enum Scenario {
     /// A parallel scan of --items items, segment after segment, against a
     /// full scan.
     Scan,
+    /// PutItem with two GSIs and an LSI against none, GSI Query against
+    /// table Query, and the backfill of a GSI on --items items.
+    Indexes,
 }
 
 #[cfg(test)]
@@ -112,6 +115,7 @@ mod tests {
             "retention",
             "resync",
             "scan",
+            "indexes",
         ];
         let parsed: Vec<Scenario> = names
             .iter()

@@ -18,6 +18,7 @@ mod core;
 mod core_engine;
 mod core_in_memory;
 mod core_items;
+mod indexes;
 mod latency;
 mod load;
 mod pitr;
@@ -48,6 +49,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         Scenario::Retention => runtime.block_on(retention::bench(args)),
         Scenario::Resync => runtime.block_on(resync::bench(args)),
         Scenario::Scan => runtime.block_on(scan::bench(args)),
+        Scenario::Indexes => runtime.block_on(indexes::bench(args)),
     };
     // Scenarios remove their own data; this removes the folder they shared.
     let _ = std::fs::remove_dir_all(bench_root());

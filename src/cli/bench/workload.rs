@@ -78,6 +78,8 @@ pub async fn scan(engine: &Engine, table: &str, segment: Option<(u32, u32)>) -> 
             limit: None,
             filter: None,
             segment,
+            index: None,
+            fetch_from_table: false,
         };
         let (_, page) = engine.read_range(spec).await?;
         items += page.items.len() as u64;

@@ -1,0 +1,281 @@
+//! `meridian bench --scenario indexes`: what secondary indexes cost, each
+//! figure next to its baseline measured in the same run.
+//!
+//! - PutItem on a table with two GSIs (ALL projection) and one LSI against
+//!   the same table without indexes, over HTTP, taking turns each round.
+//! - Query on a GSI against Query on the table, each returning the same ten
+//!   items.
+//! - The backfill of a GSI created on a table of --items items while a
+//!   paced PutItem load runs on it: items/s, and the PutItem p99 during the
+//!   backfill against the same load before it.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde_json::{Value, json};
+
+use super::args::BenchArgs;
+use super::load::{ROUNDS, load_paced};
+use super::region::{start_bench_node, tempfile_dir};
+use super::report::Measurement;
+use crate::cli::restore::call;
+use crate::engine::{Engine, ItemOp, ItemWrite};
+use crate::model::{AttributeValue, Item, Number};
+
+/// Partitions of the query measurement, ten items each.
+const QUERY_PARTITIONS: usize = 100;
+/// Items per engine write job while loading.
+const BATCH: usize = 2_000;
+/// PutItem rate of the load that runs during the backfill (requests/s).
+const BACKFILL_LOAD_RATE: f64 = 500.0;
+
+fn table(name: &str, indexed: bool) -> Value {
+    let mut create = json!({
+        "TableName": name, "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "N"}],
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+    });
+    if indexed {
+        let definitions = create["AttributeDefinitions"].as_array_mut().expect("a list");
+        definitions.push(json!({"AttributeName": "a", "AttributeType": "S"}));
+        definitions.push(json!({"AttributeName": "b", "AttributeType": "N"}));
+        definitions.push(json!({"AttributeName": "c", "AttributeType": "N"}));
+        let gsi = |name: &str, key: &str| {
+            json!({"IndexName": name, "KeySchema": [{"AttributeName": key, "KeyType": "HASH"}],
+                   "Projection": {"ProjectionType": "ALL"}})
+        };
+        create["GlobalSecondaryIndexes"] = json!([gsi("byA", "a"), gsi("byB", "b")]);
+        create["LocalSecondaryIndexes"] = json!([{
+            "IndexName": "byC",
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "c", "KeyType": "RANGE"}],
+            "Projection": {"ProjectionType": "ALL"},
+        }]);
+    }
+    create
+}
+
+/// A PutItem body for `table`: every index key present, ~`bytes` in all.
+fn put_body(table: &str, key: u64, payload: &str) -> String {
+    json!({
+        "TableName": table,
+        "Item": {
+            "pk": {"S": format!("p{}", key % 10_000)}, "sk": {"N": key.to_string()},
+            "a": {"S": format!("a{}", key % 1_000)}, "b": {"N": (key % 777).to_string()},
+            "c": {"N": (key % 31).to_string()}, "payload": {"S": payload},
+        },
+    })
+    .to_string()
+}
+
+/// Loads `n` items into `table` through the engine (no HTTP), with the
+/// GSI key `g` on every item.
+async fn load_items(engine: &Engine, table: &str, n: usize, payload: &str) -> anyhow::Result<()> {
+    for start in (0..n).step_by(BATCH) {
+        let writes = (start..n.min(start + BATCH))
+            .map(|i| {
+                let item = Item::from([
+                    ("pk".to_string(), AttributeValue::S(format!("big#{i:09}"))),
+                    ("sk".to_string(), AttributeValue::N(Number::from(0))),
+                    ("g".to_string(), AttributeValue::S(format!("g{}", i % 1_000))),
+                    ("payload".to_string(), AttributeValue::S(payload.to_string())),
+                ]);
+                (table.to_string(), ItemWrite::new(ItemOp::Put(item)))
+            })
+            .collect();
+        engine.write_batch(writes).await?;
+    }
+    Ok(())
+}
+
+/// Puts on `plain` and `indexed`, taking turns over the rounds.
+async fn put_turns(addr: &str, args: &BenchArgs, payload: &str) -> anyhow::Result<[Measurement; 2]> {
+    let duration = Duration::from_secs(args.seconds);
+    let connections = args.connections();
+    let mut pooled: [Vec<Measurement>; 2] = [Vec::new(), Vec::new()];
+    for round in 0..u64::from(ROUNDS) {
+        for (turn, name) in ["plain", "indexed"].into_iter().enumerate() {
+            let payload = payload.to_string();
+            let base = round * 10_000_000;
+            let make = move |connection: usize, n: u64| {
+                let key = base + connection as u64 * 100_000 + n;
+                ("PutItem", put_body(name, key, &payload))
+            };
+            pooled[turn].push(load_paced(addr, "PutItem", connections, duration, None, make).await?);
+        }
+    }
+    Ok(pooled.map(pool))
+}
+
+/// Several measurements of one kind as one: summed counts over summed time.
+fn pool(rounds: Vec<Measurement>) -> Measurement {
+    let count: u64 = rounds.iter().map(|m| m.count).sum();
+    let seconds: f64 = rounds
+        .iter()
+        .map(|m| m.count as f64 / m.ops_per_sec.max(f64::MIN_POSITIVE))
+        .sum();
+    let worst = rounds.iter().map(|m| m.p99).max().unwrap_or_default();
+    let mut first = rounds.into_iter().next().expect("at least one round");
+    first.ops_per_sec = count as f64 / seconds.max(f64::MIN_POSITIVE);
+    first.count = count;
+    first.p99 = worst;
+    first
+}
+
+/// Query on the table and on a GSI, each returning ten items.
+async fn query_turns(addr: &str, args: &BenchArgs) -> anyhow::Result<[Measurement; 2]> {
+    let duration = Duration::from_secs(args.seconds);
+    let connections = args.connections();
+    let mut pooled: [Vec<Measurement>; 2] = [Vec::new(), Vec::new()];
+    for _ in 0..ROUNDS {
+        for (turn, index) in [false, true].into_iter().enumerate() {
+            let make = move |connection: usize, n: u64| {
+                let partition = (connection as u64 * 7 + n) % QUERY_PARTITIONS as u64;
+                let body = match index {
+                    false => json!({"TableName": "indexed", "KeyConditionExpression": "pk = :v",
+                                    "ExpressionAttributeValues": {":v": {"S": format!("q{partition}")}}}),
+                    true => json!({"TableName": "indexed", "IndexName": "byA",
+                                   "KeyConditionExpression": "a = :v",
+                                   "ExpressionAttributeValues": {":v": {"S": format!("qa{partition}")}}}),
+                };
+                ("Query", body.to_string())
+            };
+            pooled[turn].push(load_paced(addr, "Query", connections, duration, None, make).await?);
+        }
+    }
+    Ok(pooled.map(pool))
+}
+
+/// Whether index `index` of `table` is ACTIVE.
+async fn index_active(addr: std::net::SocketAddr, table: &str) -> anyhow::Result<bool> {
+    let described = call(addr, "DescribeTable", &json!({"TableName": table})).await?;
+    let status = &described["Table"]["GlobalSecondaryIndexes"][0]["IndexStatus"];
+    Ok(status == "ACTIVE")
+}
+
+/// PutItem p99 at a steady rate on `table` for `duration`.
+async fn paced_puts(
+    addr: &str,
+    table: &'static str,
+    duration: Duration,
+    payload: &str,
+    base: u64,
+) -> anyhow::Result<Measurement> {
+    let payload = payload.to_string();
+    let make = move |connection: usize, n: u64| {
+        (
+            "PutItem",
+            put_body(table, base + connection as u64 * 1_000_000 + n, &payload),
+        )
+    };
+    load_paced(addr, "PutItem", 8, duration, Some(BACKFILL_LOAD_RATE), make).await
+}
+
+/// Runs the scenario and prints its figures.
+pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
+    let dir = tempfile_dir()?;
+    let node = start_bench_node(&dir, 0).await?;
+    let engine = node.engine().clone();
+    let api = node.api_addr;
+    let addr = api.to_string();
+    for (name, indexed) in [("plain", false), ("indexed", true)] {
+        call(api, "CreateTable", &table(name, indexed)).await?;
+    }
+    let payload = "x".repeat(args.item_bytes.saturating_sub(60));
+
+    let [plain_put, indexed_put] = put_turns(&addr, &args, &payload).await?;
+
+    for partition in 0..QUERY_PARTITIONS {
+        let writes = (0..10)
+            .map(|i| {
+                let item = Item::from([
+                    ("pk".to_string(), AttributeValue::S(format!("q{partition}"))),
+                    ("sk".to_string(), AttributeValue::N(Number::from(i))),
+                    ("a".to_string(), AttributeValue::S(format!("qa{partition}"))),
+                    ("payload".to_string(), AttributeValue::S(payload.clone())),
+                ]);
+                ("indexed".to_string(), ItemWrite::new(ItemOp::Put(item)))
+            })
+            .collect();
+        engine.write_batch(writes).await?;
+    }
+    let [table_query, gsi_query] = query_turns(&addr, &args).await?;
+
+    // The backfill: a GSI on `g` of a table of --items items.
+    call(api, "CreateTable", &table("big", false)).await?;
+    println!("writing {} items for the backfill ...", args.items);
+    load_items(&engine, "big", args.items, &payload).await?;
+    let steady = Duration::from_secs(args.seconds);
+    let before = paced_puts(&addr, "big", steady, &payload, 1 << 40).await?;
+    let create = json!({
+        "TableName": "big",
+        "AttributeDefinitions": [{"AttributeName": "g", "AttributeType": "S"}],
+        "GlobalSecondaryIndexUpdates": [{"Create": {"IndexName": "byG",
+            "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+            "Projection": {"ProjectionType": "ALL"}}}],
+    });
+    let started = Instant::now();
+    call(api, "UpdateTable", &create).await?;
+    let load = {
+        let (addr, payload) = (addr.clone(), payload.clone());
+        tokio::spawn(async move { paced_puts(&addr, "big", steady, &payload, 1 << 41).await })
+    };
+    while !index_active(api, "big").await? {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let backfill = started.elapsed();
+    let during = load.await.context("the load during the backfill")??;
+    node.shutdown().await;
+    std::fs::remove_dir_all(&dir).with_context(|| format!("remove {}", dir.display()))?;
+
+    let backfill_rate = args.items as f64 / backfill.as_secs_f64();
+    println!("\n{:<58} {:>12} {:>10}", "measurement", "value", "ratio");
+    let line = |name: &str, value: String, ratio: f64, target: &str| {
+        println!("{name:<58} {value:>12} {ratio:>10.2}  {target}");
+    };
+    line(
+        "PutItem/s, no indexes (baseline)",
+        format!("{:.0}", plain_put.ops_per_sec),
+        1.0,
+        "",
+    );
+    line(
+        "PutItem/s, two GSIs (ALL) and one LSI",
+        format!("{:.0}", indexed_put.ops_per_sec),
+        indexed_put.ops_per_sec / plain_put.ops_per_sec,
+        "target >= 0.60",
+    );
+    line(
+        "Query/s on the table, 10 items (baseline)",
+        format!("{:.0}", table_query.ops_per_sec),
+        1.0,
+        "",
+    );
+    line(
+        "Query/s on a GSI, 10 items",
+        format!("{:.0}", gsi_query.ops_per_sec),
+        gsi_query.ops_per_sec / table_query.ops_per_sec,
+        "target >= 0.80",
+    );
+    line(
+        &format!("backfill of {} items, items/s", args.items),
+        format!("{backfill_rate:.0}"),
+        backfill_rate / 100_000.0,
+        "target >= 1.00 (of 100,000/s)",
+    );
+    let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1000.0);
+    line("PutItem p99 before the backfill (baseline)", ms(before.p99), 1.0, "");
+    line(
+        "PutItem p99 during the backfill",
+        ms(during.p99),
+        during.p99.as_secs_f64() / before.p99.as_secs_f64().max(1e-9),
+        "target <= 2.00",
+    );
+    println!(
+        "(backfill took {:.1} s; PutItem during it: {} requests at {:.0}/s)",
+        backfill.as_secs_f64(),
+        during.count,
+        during.ops_per_sec
+    );
+    Ok(())
+}

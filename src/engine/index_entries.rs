@@ -1,0 +1,181 @@
+//! Secondary index entries inside a write transaction: every item change
+//! `GroupTxn::change_item` makes updates each index of its table in the
+//! same commit (`maintain`), a changed description creates or drops this
+//! region's copy of an index (`localize`), and an index created on a live
+//! table is filled batch by batch (`backfill_batch`, driven by
+//! `indexes.rs`), each batch resuming from a cursor stored in the same
+//! commit.
+//!
+//! Entries live in the items table under the index's own storage id, keyed
+//! as `model::index` says, holding an `ItemRecord` of the projected item at
+//! the table item's version.
+
+use crate::ids::StorageId;
+use crate::model::{Item, SecondaryIndex, TableMeta, item_size};
+use crate::store::{ItemRecord, StoreError, Version, WriteTables};
+
+/// Items one backfill step looks at: a few milliseconds of the writer's
+/// time, so writes queued behind a step wait little.
+pub const BACKFILL_BATCH: usize = 512;
+
+/// The cursor record of index `storage_id`'s backfill in this region.
+pub(super) fn backfill_cursor_name(storage_id: StorageId) -> String {
+    format!("index-backfill/{storage_id:016x}")
+}
+
+/// Updates every index of `meta` for one item change from `old` to `new`
+/// (key `key`, stored at `version`). An entry whose key changes is removed
+/// and written again; an entry whose key and projection are unchanged is
+/// left alone.
+pub(super) fn maintain(
+    tables: &mut WriteTables<'_>,
+    meta: &mut TableMeta,
+    key: &[u8],
+    old: Option<&Item>,
+    new: Option<&Item>,
+    version: &Version,
+) -> Result<(), StoreError> {
+    let schema = &meta.key_schema;
+    for index in &mut meta.indexes {
+        let before = old.and_then(|item| Some((index.entry_key(key, item)?, index.project(schema, item))));
+        let after = new.and_then(|item| Some((index.entry_key(key, item)?, index.project(schema, item))));
+        if before == after {
+            continue;
+        }
+        // An item written before the index existed may not have its entry
+        // yet (the backfill adds it later): only what was there is counted.
+        if let Some((entry, projected)) = &before
+            && tables.remove_item(index.storage_id, entry)?
+        {
+            index.item_count = index.item_count.saturating_sub(1);
+            index.size_bytes = index.size_bytes.saturating_sub(item_size(projected) as u64);
+        }
+        if let Some((entry, projected)) = after {
+            index.item_count += 1;
+            index.size_bytes += item_size(&projected) as u64;
+            let record = ItemRecord {
+                version: version.clone(),
+                item: Some(projected),
+            };
+            tables.put_item(index.storage_id, &entry, &record)?;
+        }
+    }
+    Ok(())
+}
+
+/// Gives the indexes of `new`, a table's next description, this region's
+/// state: an index `old` already had (same definition) keeps its storage,
+/// backfill state and counters; a new one gets storage of its own and, on
+/// a table that may hold items (`backfill`), a backfill from the first
+/// item; an index `old` had and `new` lacks (or redefines) is removed with
+/// its entries.
+pub(super) fn localize(
+    tables: &mut WriteTables<'_>,
+    old: Option<&TableMeta>,
+    new: &mut TableMeta,
+    backfill: bool,
+) -> Result<(), StoreError> {
+    let previous: &[SecondaryIndex] = old.map(|m| m.indexes.as_slice()).unwrap_or(&[]);
+    for index in &mut new.indexes {
+        match previous.iter().find(|p| p.same_definition(index)) {
+            Some(kept) => {
+                index.storage_id = kept.storage_id;
+                index.backfilling = kept.backfilling;
+                index.item_count = kept.item_count;
+                index.size_bytes = kept.size_bytes;
+            }
+            None => {
+                index.storage_id = tables.allocate_storage_id()?;
+                index.backfilling = backfill;
+                index.item_count = 0;
+                index.size_bytes = 0;
+                if backfill {
+                    tables.set_cursor(&backfill_cursor_name(index.storage_id), Some(&[]))?;
+                }
+            }
+        }
+    }
+    for gone in previous
+        .iter()
+        .filter(|p| !new.indexes.iter().any(|i| i.same_definition(p)))
+    {
+        drop_index(tables, gone)?;
+    }
+    Ok(())
+}
+
+/// Removes this region's copy of an index: its entries and its backfill.
+fn drop_index(tables: &mut WriteTables<'_>, index: &SecondaryIndex) -> Result<(), StoreError> {
+    tables.delete_items(index.storage_id)?;
+    tables.set_cursor(&backfill_cursor_name(index.storage_id), None)
+}
+
+/// Removes every index of a table being dropped or emptied.
+pub(super) fn drop_all(tables: &mut WriteTables<'_>, meta: &mut TableMeta) -> Result<(), StoreError> {
+    for index in &mut meta.indexes {
+        drop_index(tables, index)?;
+        index.item_count = 0;
+        index.size_bytes = 0;
+    }
+    Ok(())
+}
+
+/// What one backfill step did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BackfillStep {
+    /// Table items looked at.
+    pub looked_at: usize,
+    /// Entries added (items not yet in the index).
+    pub added: usize,
+    /// Whether the index is now complete (ACTIVE).
+    pub finished: bool,
+}
+
+/// One backfill batch of index `position` of `meta`: the next
+/// `BACKFILL_BATCH` items after the stored cursor get their entries (those
+/// not yet there: every change since the index was created maintained its
+/// own), and the cursor moves on in the same commit. The last batch marks
+/// the index complete. Items are read inside the writer's transaction, so
+/// no change can slip between the read and the entry written for it.
+pub(super) fn backfill_batch(
+    tables: &mut WriteTables<'_>,
+    meta: &mut TableMeta,
+    position: usize,
+) -> Result<BackfillStep, StoreError> {
+    let storage_id = meta.indexes[position].storage_id;
+    let cursor_name = backfill_cursor_name(storage_id);
+    let cursor = tables.cursor(&cursor_name)?.filter(|c| !c.is_empty());
+    let batch = tables.items_after(meta.storage_id, cursor.as_deref(), BACKFILL_BATCH)?;
+    let mut step = BackfillStep {
+        looked_at: batch.len(),
+        ..BackfillStep::default()
+    };
+    for (key, record) in &batch {
+        let Some(item) = &record.item else { continue };
+        let index = &mut meta.indexes[position];
+        let Some(entry) = index.entry_key(key, item) else {
+            continue;
+        };
+        if tables.item(storage_id, &entry)?.is_some() {
+            continue;
+        }
+        let projected = index.project(&meta.key_schema, item);
+        index.item_count += 1;
+        index.size_bytes += item_size(&projected) as u64;
+        let entry_record = ItemRecord {
+            version: record.version.clone(),
+            item: Some(projected),
+        };
+        tables.put_item(storage_id, &entry, &entry_record)?;
+        step.added += 1;
+    }
+    match batch.last() {
+        Some((last, _)) if batch.len() == BACKFILL_BATCH => tables.set_cursor(&cursor_name, Some(last))?,
+        _ => {
+            tables.set_cursor(&cursor_name, None)?;
+            meta.indexes[position].backfilling = false;
+            step.finished = true;
+        }
+    }
+    Ok(step)
+}

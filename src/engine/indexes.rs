@@ -1,0 +1,261 @@
+//! Backfilling secondary indexes created on live tables: the steps the
+//! index backfill worker (`workers/index_backfill.rs`) drives, one writer
+//! job each (see `index_entries::backfill_batch`).
+
+use super::error::EngineError;
+use super::handle::Engine;
+use super::index_entries::{BackfillStep, backfill_batch};
+use super::txn::GroupTxn;
+
+/// One backfill step of index `index` of `table`; nothing when the table or
+/// the index is gone or the index is complete.
+fn backfill_in(txn: &mut GroupTxn<'_, '_>, table: &str, index: &str) -> Result<BackfillStep, EngineError> {
+    txn.with_table(table, |txn, meta| {
+        let Some(meta) = meta else {
+            return Ok(BackfillStep::default());
+        };
+        let Some(position) = meta.indexes.iter().position(|i| i.name == index && i.backfilling) else {
+            return Ok(BackfillStep::default());
+        };
+        let step = backfill_batch(txn.tables, meta, position)?;
+        if step.finished {
+            // Queries on the index are now allowed: the schema cache must
+            // forget the description that says CREATING.
+            txn.mark_schema_changed();
+        }
+        Ok(step)
+    })
+}
+
+impl Engine {
+    /// Indexes of this region still being backfilled, as (table, index).
+    pub async fn indexes_being_backfilled(&self) -> Result<Vec<(String, String)>, EngineError> {
+        self.read(move |read| {
+            let mut out = Vec::new();
+            for name in read.table_names(None, usize::MAX)? {
+                let Some(meta) = read.table(&name)? else { continue };
+                let backfilling = meta.indexes.iter().filter(|i| i.backfilling);
+                out.extend(backfilling.map(|i| (name.clone(), i.name.clone())));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// One backfill step of index `index` of `table` (see `backfill_in`).
+    pub async fn backfill_index(&self, table: String, index: String) -> Result<BackfillStep, EngineError> {
+        self.writer()?.submit(move |txn| backfill_in(txn, &table, &index)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use crate::engine::{Engine, IndexUpdate, ItemOp, ItemWrite, Mutator, NewTable, RangeRead, TableUpdate};
+    use crate::model::{
+        AttributeValue, IndexKind, Item, KeyAttribute, KeySchema, Number, Projection, ScalarType, SecondaryIndex,
+    };
+
+    /// Sets attribute `name` to `value`, or removes it.
+    struct SetOrRemove {
+        name: &'static str,
+        value: Option<AttributeValue>,
+    }
+
+    impl Mutator for SetOrRemove {
+        fn apply(&self, item: &mut Item, _keys: &[&str]) -> Result<(), String> {
+            match &self.value {
+                Some(v) => item.insert(self.name.to_string(), v.clone()),
+                None => item.remove(self.name),
+            };
+            Ok(())
+        }
+    }
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Put {
+            key: u8,
+            g: Option<u8>,
+            c: Option<u8>,
+        },
+        SetG {
+            key: u8,
+            g: Option<u8>,
+        },
+        Delete {
+            key: u8,
+        },
+        /// Adds GSI `byC` (once), backfilled by the next `Backfill`.
+        CreateByC,
+        Backfill,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (0u8..8, proptest::option::of(0u8..3), proptest::option::of(0u8..3))
+                .prop_map(|(key, g, c)| Op::Put { key, g, c }),
+            3 => (0u8..8, proptest::option::of(0u8..3)).prop_map(|(key, g)| Op::SetG { key, g }),
+            2 => (0u8..8).prop_map(|key| Op::Delete { key }),
+            1 => Just(Op::CreateByC),
+            1 => Just(Op::Backfill),
+        ]
+    }
+
+    fn attr(name: &str, ty: ScalarType) -> KeyAttribute {
+        KeyAttribute { name: name.into(), ty }
+    }
+
+    fn index(
+        name: &str,
+        kind: IndexKind,
+        hash: KeyAttribute,
+        range: Option<KeyAttribute>,
+        projection: Projection,
+    ) -> SecondaryIndex {
+        SecondaryIndex {
+            name: name.into(),
+            kind,
+            key_schema: KeySchema { hash, range },
+            projection,
+            throughput: None,
+            storage_id: Default::default(),
+            backfilling: false,
+            item_count: 0,
+            size_bytes: 0,
+        }
+    }
+
+    fn key(k: u8) -> Item {
+        Item::from([
+            ("pk".to_string(), AttributeValue::S(format!("p{}", k % 3))),
+            ("sk".to_string(), AttributeValue::N(Number::from(i64::from(k)))),
+        ])
+    }
+
+    fn scan(index: Option<&str>) -> RangeRead {
+        RangeRead {
+            table: "t".into(),
+            partition: None,
+            sort: None,
+            forward: true,
+            start_after: None,
+            limit: None,
+            filter: None,
+            segment: None,
+            index: index.map(str::to_string),
+            fetch_from_table: false,
+        }
+    }
+
+    async fn run(ops: Vec<Op>) {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::open_for_test(dir.path(), "r");
+        let mut spec = NewTable::keyed_by_pk("t");
+        spec.key_schema.range = Some(attr("sk", ScalarType::N));
+        spec.indexes = vec![
+            index(
+                "byG",
+                IndexKind::Global,
+                attr("g", ScalarType::S),
+                None,
+                Projection::All,
+            ),
+            index(
+                "byGKeys",
+                IndexKind::Global,
+                attr("g", ScalarType::S),
+                Some(attr("sk", ScalarType::N)),
+                Projection::KeysOnly,
+            ),
+            index(
+                "byLocalC",
+                IndexKind::Local,
+                attr("pk", ScalarType::S),
+                Some(attr("c", ScalarType::N)),
+                Projection::Include(vec!["g".into()]),
+            ),
+        ];
+        engine.create_table(spec).await.unwrap();
+        let s = |v: u8| AttributeValue::S(format!("v{v}"));
+        for op in ops {
+            match op {
+                Op::Put { key: k, g, c } => {
+                    let mut item = key(k);
+                    item.extend(g.map(|g| ("g".to_string(), s(g))));
+                    item.extend(c.map(|c| ("c".to_string(), AttributeValue::N(Number::from(i64::from(c))))));
+                    engine
+                        .write_item("t".into(), ItemWrite::new(ItemOp::Put(item)))
+                        .await
+                        .unwrap();
+                }
+                Op::SetG { key: k, g } => {
+                    let mutator = Box::new(SetOrRemove {
+                        name: "g",
+                        value: g.map(s),
+                    });
+                    let op = ItemOp::Update { key: key(k), mutator };
+                    engine.write_item("t".into(), ItemWrite::new(op)).await.unwrap();
+                }
+                Op::Delete { key: k } => {
+                    engine
+                        .write_item("t".into(), ItemWrite::new(ItemOp::Delete(key(k))))
+                        .await
+                        .unwrap();
+                }
+                Op::CreateByC => {
+                    let new = index(
+                        "byC",
+                        IndexKind::Global,
+                        attr("c", ScalarType::N),
+                        None,
+                        Projection::All,
+                    );
+                    let update = TableUpdate {
+                        indexes: vec![IndexUpdate::Create(new)],
+                        ..TableUpdate::default()
+                    };
+                    // Refused while it exists or is still being filled.
+                    let _ = engine.update_table("t".into(), update).await;
+                }
+                Op::Backfill => {
+                    engine.backfill_index("t".into(), "byC".into()).await.unwrap();
+                }
+            }
+        }
+        let (meta, table) = engine.read_range(scan(None)).await.unwrap();
+        let table_keys: Vec<Vec<u8>> = table
+            .items
+            .iter()
+            .map(|i| meta.key_schema.key_of_item(i).unwrap().encoded)
+            .collect();
+        for index in meta.indexes.iter().filter(|i| !i.backfilling) {
+            let mut expected: Vec<(Vec<u8>, Item)> = table
+                .items
+                .iter()
+                .zip(&table_keys)
+                .filter_map(|(item, key)| Some((index.entry_key(key, item)?, index.project(&meta.key_schema, item))))
+                .collect();
+            expected.sort_by(|a, b| a.0.cmp(&b.0));
+            let expected: Vec<Item> = expected.into_iter().map(|(_, item)| item).collect();
+            let (_, actual) = engine.read_range(scan(Some(&index.name))).await.unwrap();
+            assert_eq!(actual.items, expected, "index {}", index.name);
+            assert_eq!(index.item_count as usize, expected.len(), "count of {}", index.name);
+        }
+        engine.shutdown();
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// For any sequence of puts, updates (adding, changing, removing
+        /// index keys), deletes and an index created and backfilled midway,
+        /// every index equals the index recomputed from the table's items.
+        #[test]
+        fn every_index_equals_the_index_recomputed_from_the_table(ops in proptest::collection::vec(op(), 1..40)) {
+            let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+            runtime.block_on(run(ops));
+        }
+    }
+}

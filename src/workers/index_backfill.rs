@@ -1,0 +1,116 @@
+//! The index backfill: a background worker that fills each secondary index
+//! created on a live table (UpdateTable `GlobalSecondaryIndexUpdates`
+//! `Create`, locally or in another region) with the entries of the items
+//! written before it existed.
+//!
+//! Each step is one writer job over the next batch of the table's items
+//! (`Engine::backfill_index`), which stores its position as the index's
+//! cursor in the same commit: a restart resumes where the last step ended,
+//! and every change made meanwhile maintains its own entry, so no item is
+//! missed or entered twice. Steps yield between each other, so foreground
+//! writes queue behind at most one batch. The last step marks the index
+//! ACTIVE in this region.
+
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use super::{Pass, Report};
+use crate::engine::{Engine, EngineError};
+
+/// The worker's name, in logs and status.
+pub const WORKER: &str = "index-backfill";
+
+/// How often the worker looks for indexes to fill.
+pub const INTERVAL: Duration = Duration::from_millis(200);
+
+/// What the backfill has done, for status and tests.
+#[derive(Debug, Default)]
+pub struct BackfillStatus {
+    pub passes: AtomicU64,
+    pub errors: AtomicU64,
+    /// Table items looked at since start.
+    pub looked_at: AtomicU64,
+    /// Index entries added since start.
+    pub added: AtomicU64,
+    /// Indexes completed since start.
+    pub completed: AtomicU64,
+    /// The index being filled, as "table/index" (empty when idle).
+    pub current: Mutex<String>,
+}
+
+impl Report for BackfillStatus {
+    fn report(&self) -> serde_json::Value {
+        let current = self.current.lock().map(|c| c.clone()).unwrap_or_default();
+        serde_json::json!({
+            "name": WORKER,
+            "passes": self.passes.load(Ordering::Relaxed),
+            "errors": self.errors.load(Ordering::Relaxed),
+            "items_looked_at": self.looked_at.load(Ordering::Relaxed),
+            "entries_added": self.added.load(Ordering::Relaxed),
+            "indexes_completed": self.completed.load(Ordering::Relaxed),
+            "current": current,
+        })
+    }
+}
+
+/// The backfill as a periodic worker.
+pub struct Backfill {
+    pub engine: Engine,
+    pub status: Arc<BackfillStatus>,
+}
+
+impl Backfill {
+    fn set_current(&self, value: String) {
+        if let Ok(mut current) = self.status.current.lock() {
+            *current = value;
+        }
+    }
+
+    /// Fills one index to the end (or until shutdown).
+    async fn fill(&self, table: &str, index: &str, shutdown: &watch::Receiver<bool>) -> Result<(), EngineError> {
+        self.set_current(format!("{table}/{index}"));
+        while !*shutdown.borrow() {
+            let step = self.engine.backfill_index(table.to_string(), index.to_string()).await?;
+            self.status
+                .looked_at
+                .fetch_add(step.looked_at as u64, Ordering::Relaxed);
+            self.status.added.fetch_add(step.added as u64, Ordering::Relaxed);
+            if step.finished {
+                self.status.completed.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(table, index, "index backfill finished");
+                break;
+            }
+            if step.looked_at == 0 {
+                // The index is gone or complete (deleted meanwhile).
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        self.set_current(String::new());
+        Ok(())
+    }
+}
+
+impl Pass for Backfill {
+    fn name(&self) -> &'static str {
+        WORKER
+    }
+
+    fn counters(&self) -> (&AtomicU64, &AtomicU64) {
+        (&self.status.passes, &self.status.errors)
+    }
+
+    async fn run(&self, shutdown: &watch::Receiver<bool>) -> Result<(), EngineError> {
+        for (table, index) in self.engine.indexes_being_backfilled().await? {
+            if *shutdown.borrow() {
+                break;
+            }
+            self.fill(&table, &index, shutdown).await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,783 @@
+//! Secondary indexes through the AWS SDK: CreateTable with GSIs and LSIs
+//! (and its validation messages), maintenance on every put, update and
+//! delete, sparse indexes, Query and Scan with IndexName (paging, order,
+//! projections, Select, ConsistentRead), a GSI created on a live table
+//! while writers run (backfilled, checked entry by entry against the
+//! table), deleted again, and surviving a restart.
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, GlobalSecondaryIndexUpdate,
+    KeySchemaElement, KeyType, LocalSecondaryIndex, Projection, ProjectionType, ReturnConsumedCapacity,
+    ScalarAttributeType, Select,
+};
+use common::{TestRegion, error_code, error_message, item, n, s, wait_for};
+
+type Item = HashMap<String, AttributeValue>;
+
+fn definition(name: &str, ty: ScalarAttributeType) -> AttributeDefinition {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ty)
+        .build()
+        .unwrap()
+}
+
+fn keys(hash: &str, range: Option<&str>) -> Vec<KeySchemaElement> {
+    let element = |n: &str, k: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(n)
+            .key_type(k)
+            .build()
+            .unwrap()
+    };
+    let mut out = vec![element(hash, KeyType::Hash)];
+    out.extend(range.map(|r| element(r, KeyType::Range)));
+    out
+}
+
+fn projection(ty: ProjectionType, include: &[&str]) -> Projection {
+    let mut p = Projection::builder().projection_type(ty);
+    for name in include {
+        p = p.non_key_attributes(*name);
+    }
+    p.build()
+}
+
+fn gsi(name: &str, hash: &str, range: Option<&str>, p: Projection) -> GlobalSecondaryIndex {
+    GlobalSecondaryIndex::builder()
+        .index_name(name)
+        .set_key_schema(Some(keys(hash, range)))
+        .projection(p)
+        .build()
+        .unwrap()
+}
+
+/// "Orders": pk (S) + sk (N); GSI byStatus (status S, at N, ALL), GSI
+/// byCustomer (customer S, KEYS_ONLY), LSI byTotal (pk, total N, INCLUDE
+/// note).
+async fn create_orders(c: &Client) {
+    c.create_table()
+        .table_name("Orders")
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(definition("pk", ScalarAttributeType::S))
+        .attribute_definitions(definition("sk", ScalarAttributeType::N))
+        .attribute_definitions(definition("status", ScalarAttributeType::S))
+        .attribute_definitions(definition("at", ScalarAttributeType::N))
+        .attribute_definitions(definition("customer", ScalarAttributeType::S))
+        .attribute_definitions(definition("total", ScalarAttributeType::N))
+        .set_key_schema(Some(keys("pk", Some("sk"))))
+        .global_secondary_indexes(gsi(
+            "byStatus",
+            "status",
+            Some("at"),
+            projection(ProjectionType::All, &[]),
+        ))
+        .global_secondary_indexes(gsi(
+            "byCustomer",
+            "customer",
+            None,
+            projection(ProjectionType::KeysOnly, &[]),
+        ))
+        .local_secondary_indexes(
+            LocalSecondaryIndex::builder()
+                .index_name("byTotal")
+                .set_key_schema(Some(keys("pk", Some("total"))))
+                .projection(projection(ProjectionType::Include, &["note"]))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("create Orders");
+}
+
+fn order(pk: &str, sk: i64, status: &str, at: i64, customer: &str, total: i64) -> Item {
+    item([
+        ("pk", s(pk)),
+        ("sk", n(sk)),
+        ("status", s(status)),
+        ("at", n(at)),
+        ("customer", s(customer)),
+        ("total", n(total)),
+        ("note", s(format!("note {pk}/{sk}"))),
+        ("secret", s("not projected")),
+    ])
+}
+
+async fn put(c: &Client, table: &str, item: Item) {
+    c.put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .send()
+        .await
+        .expect("put");
+}
+
+fn ids(items: &[Item]) -> Vec<String> {
+    items
+        .iter()
+        .map(|i| format!("{}/{}", i["pk"].as_s().unwrap(), i["sk"].as_n().unwrap()))
+        .collect()
+}
+
+async fn query_status(c: &Client, status: &str) -> Vec<Item> {
+    let out = c
+        .query()
+        .table_name("Orders")
+        .index_name("byStatus")
+        .key_condition_expression("#s = :s")
+        .expression_attribute_names("#s", "status")
+        .expression_attribute_values(":s", s(status))
+        .send()
+        .await
+        .expect("query byStatus");
+    out.items().to_vec()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn indexes_follow_every_write_and_answer_queries() {
+    let region = TestRegion::start().await;
+    let c = &region.client;
+    create_orders(c).await;
+
+    let described = c.describe_table().table_name("Orders").send().await.unwrap();
+    let table = described.table().unwrap();
+    let gsis = table.global_secondary_indexes();
+    assert_eq!(gsis.len(), 2);
+    assert_eq!(gsis[0].index_name(), Some("byStatus"));
+    assert_eq!(gsis[0].index_status().map(|s| s.as_str()), Some("ACTIVE"));
+    assert_eq!(gsis[0].backfilling(), Some(false));
+    assert!(gsis[0].index_arn().unwrap().ends_with(":table/Orders/index/byStatus"));
+    let lsis = table.local_secondary_indexes();
+    assert_eq!(lsis.len(), 1);
+    assert_eq!(lsis[0].projection().unwrap().non_key_attributes(), ["note".to_string()]);
+
+    // Two orders with equal index keys come back in table-key order.
+    put(c, "Orders", order("b", 2, "open", 10, "carol", 30)).await;
+    put(c, "Orders", order("a", 1, "open", 10, "carol", 20)).await;
+    put(c, "Orders", order("a", 3, "open", 5, "dave", 50)).await;
+    put(c, "Orders", order("c", 1, "shipped", 7, "carol", 10)).await;
+    // Sparse: no status, so not in byStatus; no customer, not in byCustomer.
+    put(c, "Orders", item([("pk", s("d")), ("sk", n(1)), ("total", n(1))])).await;
+    assert_eq!(ids(&query_status(c, "open").await), ["a/3", "a/1", "b/2"]);
+    assert_eq!(ids(&query_status(c, "shipped").await), ["c/1"]);
+
+    // An update that changes the index key moves the entry; a delete
+    // removes it.
+    c.update_item()
+        .table_name("Orders")
+        .key("pk", s("a"))
+        .key("sk", n(1))
+        .update_expression("SET #s = :s")
+        .expression_attribute_names("#s", "status")
+        .expression_attribute_values(":s", s("shipped"))
+        .send()
+        .await
+        .unwrap();
+    c.delete_item()
+        .table_name("Orders")
+        .key("pk", s("b"))
+        .key("sk", n(2))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ids(&query_status(c, "open").await), ["a/3"]);
+    assert_eq!(ids(&query_status(c, "shipped").await), ["c/1", "a/1"]);
+    // Removing the attribute takes the item out of the index.
+    c.update_item()
+        .table_name("Orders")
+        .key("pk", s("c"))
+        .key("sk", n(1))
+        .update_expression("REMOVE #s")
+        .expression_attribute_names("#s", "status")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ids(&query_status(c, "shipped").await), ["a/1"]);
+
+    // KEYS_ONLY projection: table and index keys only.
+    let carol = c
+        .query()
+        .table_name("Orders")
+        .index_name("byCustomer")
+        .key_condition_expression("customer = :c")
+        .expression_attribute_values(":c", s("carol"))
+        .send()
+        .await
+        .unwrap();
+    let mut names: Vec<Vec<String>> = carol
+        .items()
+        .iter()
+        .map(|i| {
+            let mut k: Vec<String> = i.keys().cloned().collect();
+            k.sort();
+            k
+        })
+        .collect();
+    names.dedup();
+    assert_eq!(names, vec![vec!["customer".to_string(), "pk".into(), "sk".into()]]);
+    assert_eq!(carol.count(), 2);
+
+    // LSI: range conditions on the index's sort key, reverse order, and
+    // attributes outside the projection fetched from the table.
+    let lsi = c
+        .query()
+        .table_name("Orders")
+        .index_name("byTotal")
+        .key_condition_expression("pk = :p AND #t > :t")
+        .expression_attribute_names("#t", "total")
+        .expression_attribute_values(":p", s("a"))
+        .expression_attribute_values(":t", n(10))
+        .scan_index_forward(false)
+        .select(Select::AllAttributes)
+        .return_consumed_capacity(ReturnConsumedCapacity::Indexes)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ids(lsi.items()), ["a/3", "a/1"]);
+    assert_eq!(lsi.items()[0]["secret"], s("not projected"));
+    let consumed = lsi.consumed_capacity().unwrap();
+    assert!(consumed.local_secondary_indexes().unwrap().contains_key("byTotal"));
+    let projected_only = c
+        .query()
+        .table_name("Orders")
+        .index_name("byTotal")
+        .key_condition_expression("pk = :p")
+        .expression_attribute_values(":p", s("a"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        projected_only
+            .items()
+            .iter()
+            .all(|i| !i.contains_key("secret") && i.contains_key("note"))
+    );
+
+    // Scan of an index: only the items it holds.
+    let scanned = c
+        .scan()
+        .table_name("Orders")
+        .index_name("byCustomer")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scanned.count(), 3);
+    region.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn index_reads_and_writes_are_checked_as_dynamodb_checks_them() {
+    let region = TestRegion::start().await;
+    let c = &region.client;
+    create_orders(c).await;
+    put(c, "Orders", order("a", 1, "open", 1, "carol", 1)).await;
+
+    // A wrong type for an index key: refused, nothing written.
+    let bad = c
+        .put_item()
+        .table_name("Orders")
+        .set_item(Some(item([("pk", s("x")), ("sk", n(1)), ("status", n(5))])))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_code(&bad), "ValidationException");
+    assert_eq!(
+        error_message(&bad),
+        "One or more parameter values were invalid: Type mismatch for Index Key status Expected: S Actual: N IndexName: byStatus"
+    );
+    let empty = c
+        .update_item()
+        .table_name("Orders")
+        .key("pk", s("a"))
+        .key("sk", n(1))
+        .update_expression("SET customer = :e")
+        .expression_attribute_values(":e", s(""))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_code(&empty), "ValidationException");
+    assert!(
+        error_message(&empty).contains("IndexName: byCustomer, IndexKey: customer"),
+        "{}",
+        error_message(&empty)
+    );
+    let got = c
+        .get_item()
+        .table_name("Orders")
+        .key("pk", s("x"))
+        .key("sk", n(1))
+        .send()
+        .await
+        .unwrap();
+    assert!(got.item().is_none());
+    assert_eq!(ids(&query_status(c, "open").await), ["a/1"]);
+
+    let query = || {
+        c.query()
+            .table_name("Orders")
+            .key_condition_expression("customer = :c")
+            .expression_attribute_values(":c", s("carol"))
+    };
+    let cases = [
+        (
+            query().index_name("nope").send().await.unwrap_err(),
+            "The table does not have the specified index: nope",
+        ),
+        (
+            query()
+                .index_name("byCustomer")
+                .consistent_read(true)
+                .send()
+                .await
+                .unwrap_err(),
+            "Consistent reads are not supported on global secondary indexes",
+        ),
+        (
+            query()
+                .index_name("byCustomer")
+                .select(Select::AllAttributes)
+                .send()
+                .await
+                .unwrap_err(),
+            "One or more parameter values were invalid: Select type ALL_ATTRIBUTES is not supported for global secondary index byCustomer because its projection type is not ALL",
+        ),
+        (
+            query()
+                .index_name("byCustomer")
+                .projection_expression("note")
+                .send()
+                .await
+                .unwrap_err(),
+            "One or more parameter values were invalid: Global secondary index byCustomer does not project the attribute: note",
+        ),
+        (
+            query().select(Select::AllProjectedAttributes).send().await.unwrap_err(),
+            "ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName",
+        ),
+    ];
+    for (error, message) in cases {
+        assert_eq!(error_code(&error), "ValidationException");
+        assert_eq!(error_message(&error), message);
+    }
+    region.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_table_validates_indexes_with_dynamodbs_messages() {
+    let region = TestRegion::start().await;
+    let base = serde_json::json!({
+        "TableName": "Val",
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "g", "AttributeType": "S"},
+        ],
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+    });
+    let index = |name: &str, key: &str| {
+        serde_json::json!({
+            "IndexName": name,
+            "KeySchema": [{"AttributeName": key, "KeyType": "HASH"}],
+            "Projection": {"ProjectionType": "ALL"},
+        })
+    };
+    let with = |member: &str, value: serde_json::Value| {
+        let mut body = base.clone();
+        body[member] = value;
+        body
+    };
+    let cases = [
+        (
+            base.clone(),
+            "One or more parameter values were invalid: Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions",
+        ),
+        (
+            with("GlobalSecondaryIndexes", serde_json::json!([index("gi", "g")])),
+            "1 validation error detected: Value 'gi' at 'globalSecondaryIndexes.1.member.indexName' failed to satisfy constraint: Member must have length less than or equal to 255, Member must have length greater than or equal to 3",
+        ),
+        (
+            with("GlobalSecondaryIndexes", serde_json::json!([index("gsi", "missing")])),
+            "One or more parameter values were invalid: Some index key attributes are not defined in AttributeDefinitions. Keys: [missing], AttributeDefinitions: [pk, g]",
+        ),
+        (
+            with(
+                "GlobalSecondaryIndexes",
+                serde_json::json!([index("gsi", "g"), index("gsi", "g")]),
+            ),
+            "One or more parameter values were invalid: Duplicate index name: gsi",
+        ),
+        (
+            with("GlobalSecondaryIndexes", serde_json::json!([index("gsi", "pk")])),
+            "One or more parameter values were invalid: Some AttributeDefinitions are not used. AttributeDefinitions: [pk, g], keys used: [pk]",
+        ),
+        (
+            with("LocalSecondaryIndexes", serde_json::json!([index("lsi", "pk")])),
+            "One or more parameter values were invalid: Table KeySchema does not have a range key, which is required when specifying a LocalSecondaryIndex",
+        ),
+        (
+            with("GlobalSecondaryIndexes", serde_json::json!([])),
+            "One or more parameter values were invalid: List of GlobalSecondaryIndexes is empty",
+        ),
+        (
+            with(
+                "GlobalSecondaryIndexes",
+                serde_json::json!([{
+                    "IndexName": "gsi",
+                    "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "ALL", "NonKeyAttributes": ["x"]},
+                }]),
+            ),
+            "One or more parameter values were invalid: ProjectionType is ALL, but NonKeyAttributes is specified",
+        ),
+        (
+            with(
+                "GlobalSecondaryIndexes",
+                serde_json::json!([{
+                    "IndexName": "gsi",
+                    "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "ALL"},
+                    "ProvisionedThroughput": {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1},
+                }]),
+            ),
+            "One or more parameter values were invalid: ProvisionedThroughput should not be specified for index: gsi when BillingMode is PAY_PER_REQUEST",
+        ),
+        (
+            with(
+                "GlobalSecondaryIndexes",
+                serde_json::Value::Array((0..21).map(|i| index(&format!("gsi{i}"), "g")).collect()),
+            ),
+            "One or more parameter values were invalid: GlobalSecondaryIndex count exceeds the per-table limit of 20",
+        ),
+    ];
+    for (body, message) in cases {
+        let response = region.raw_json("CreateTable", body.clone()).await;
+        assert_eq!(response.status, 400, "{body}");
+        assert_eq!(response.error_type(), "ValidationException", "{body}");
+        assert_eq!(response.message(), message, "{body}");
+    }
+    // LSI rules on a table with a sort key.
+    let mut composite = base.clone();
+    composite["KeySchema"] = serde_json::json!([
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "g", "KeyType": "RANGE"},
+    ]);
+    composite["AttributeDefinitions"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"AttributeName": "l", "AttributeType": "N"}));
+    composite["LocalSecondaryIndexes"] = serde_json::json!([{
+        "IndexName": "lsi",
+        "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}, {"AttributeName": "l", "KeyType": "RANGE"}],
+        "Projection": {"ProjectionType": "KEYS_ONLY"},
+    }]);
+    let response = region.raw_json("CreateTable", composite.clone()).await;
+    assert_eq!(
+        response.message(),
+        "One or more parameter values were invalid: Index KeySchema does not have the same leading hash key as table KeySchema for index: lsi. index hash key: g, table hash key: pk"
+    );
+    composite["LocalSecondaryIndexes"][0]["KeySchema"][0]["AttributeName"] = serde_json::json!("pk");
+    let response = region.raw_json("CreateTable", composite).await;
+    assert_eq!(response.status, 200, "{:?}", response.body);
+    assert_eq!(
+        response.body["TableDescription"]["LocalSecondaryIndexes"][0]["IndexName"],
+        "lsi"
+    );
+    region.shutdown().await;
+}
+
+/// A GlobalSecondaryIndexUpdates entry deleting index `name`.
+fn delete_index(name: &str) -> GlobalSecondaryIndexUpdate {
+    let action = aws_sdk_dynamodb::types::DeleteGlobalSecondaryIndexAction::builder()
+        .index_name(name)
+        .build()
+        .unwrap();
+    GlobalSecondaryIndexUpdate::builder().delete(action).build()
+}
+
+/// Every entry of index `name` (as a scan of it returns them, keyed by
+/// table key) against the index recomputed from a scan of the table.
+async fn check_index_matches_table(c: &Client, table: &str, name: &str, key: &str) -> usize {
+    let scan_all = |index: Option<&str>| {
+        let index = index.map(str::to_string);
+        async move {
+            let mut items = Vec::new();
+            let mut start = None;
+            loop {
+                let out = c
+                    .scan()
+                    .table_name(table)
+                    .set_index_name(index.clone())
+                    .set_exclusive_start_key(start)
+                    .send()
+                    .await
+                    .expect("scan");
+                items.extend(out.items().iter().cloned());
+                start = out.last_evaluated_key().cloned();
+                if start.is_none() {
+                    return items;
+                }
+            }
+        }
+    };
+    let by_key = |items: Vec<Item>| -> BTreeMap<String, Item> {
+        items
+            .into_iter()
+            .map(|i| (i["pk"].as_s().unwrap().clone(), i))
+            .collect()
+    };
+    let expected: BTreeMap<String, Item> = by_key(scan_all(None).await)
+        .into_iter()
+        .filter(|(_, i)| i.contains_key(key))
+        .collect();
+    let actual_items = scan_all(Some(name)).await;
+    let count = actual_items.len();
+    let actual = by_key(actual_items);
+    assert_eq!(count, actual.len(), "no entry twice in {name}");
+    assert_eq!(actual.len(), expected.len(), "entries of {name}");
+    assert_eq!(actual, expected, "every entry of {name} is its item, current");
+    count
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gsi_created_on_a_live_table_is_backfilled_while_writers_run() {
+    let region = TestRegion::start().await;
+    let c = region.client.clone();
+    common::create_table(&c, "Live", common::Keys::Hash("pk", ScalarAttributeType::S)).await;
+    let total = 6_000;
+    for chunk in (0..total).collect::<Vec<_>>().chunks(25) {
+        let writes = chunk
+            .iter()
+            .map(|i| {
+                let mut it = item([("pk", s(format!("k{i:05}"))), ("v", n(i))]);
+                if i % 3 != 0 {
+                    it.insert("g".into(), s(format!("g{}", i % 7)));
+                }
+                aws_sdk_dynamodb::types::WriteRequest::builder()
+                    .put_request(
+                        aws_sdk_dynamodb::types::PutRequest::builder()
+                            .set_item(Some(it))
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+            })
+            .collect::<Vec<_>>();
+        c.batch_write_item().request_items("Live", writes).send().await.unwrap();
+    }
+
+    // Writers that put, update (changing and removing the index key) and
+    // delete while the index is created and backfilled.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut writers = tokio::task::JoinSet::new();
+    for w in 0..2u64 {
+        let (c, stop) = (c.clone(), stop.clone());
+        writers.spawn(async move {
+            let mut n_ops = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) || n_ops < 300 {
+                let k = format!("k{:05}", (n_ops * 7919 + w * 131) % (total as u64 + 500));
+                let op = (n_ops + w) % 4;
+                let result = match op {
+                    0 => c
+                        .put_item()
+                        .table_name("Live")
+                        .item("pk", s(&k))
+                        .item("g", s(format!("g{}", n_ops % 5)))
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| format!("{e:?}")),
+                    1 => c
+                        .update_item()
+                        .table_name("Live")
+                        .key("pk", s(&k))
+                        .update_expression("SET g = :g")
+                        .expression_attribute_values(":g", s(format!("u{}", n_ops % 3)))
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| format!("{e:?}")),
+                    2 => c
+                        .update_item()
+                        .table_name("Live")
+                        .key("pk", s(&k))
+                        .update_expression("REMOVE g")
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| format!("{e:?}")),
+                    _ => c
+                        .delete_item()
+                        .table_name("Live")
+                        .key("pk", s(&k))
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| format!("{e:?}")),
+                };
+                result.expect("a write during the backfill");
+                n_ops += 1;
+            }
+            n_ops
+        });
+    }
+    let created = c
+        .update_table()
+        .table_name("Live")
+        .attribute_definitions(definition("g", ScalarAttributeType::S))
+        .global_secondary_index_updates(
+            GlobalSecondaryIndexUpdate::builder()
+                .create(
+                    aws_sdk_dynamodb::types::CreateGlobalSecondaryIndexAction::builder()
+                        .index_name("byG")
+                        .set_key_schema(Some(keys("g", None)))
+                        .projection(projection(ProjectionType::All, &[]))
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create the GSI");
+    let description = created.table_description().unwrap().global_secondary_indexes()[0].clone();
+    assert_eq!(description.index_status().map(|s| s.as_str()), Some("CREATING"));
+    assert_eq!(description.backfilling(), Some(true));
+    // A second index operation meanwhile is refused.
+    let busy = c
+        .update_table()
+        .table_name("Live")
+        .global_secondary_index_updates(delete_index("byG"))
+        .send()
+        .await;
+    if let Err(error) = busy {
+        assert_eq!(error_code(&error), "LimitExceededException");
+    }
+
+    wait_for("the GSI to become ACTIVE", || {
+        let c = c.clone();
+        async move {
+            let out = c.describe_table().table_name("Live").send().await.ok()?;
+            let index = out.table()?.global_secondary_indexes().first()?.clone();
+            (index.index_status().map(|s| s.as_str()) == Some("ACTIVE")).then_some(())
+        }
+    })
+    .await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    while let Some(done) = writers.join_next().await {
+        assert!(done.unwrap() >= 300);
+    }
+    let entries = check_index_matches_table(&c, "Live", "byG", "g").await;
+    assert!(entries > 3_000, "{entries} entries");
+
+    // The index survives a restart, and is deleted with its entries.
+    let region = region.restart().await;
+    let c = region.client.clone();
+    check_index_matches_table(&c, "Live", "byG", "g").await;
+    let deleted = c
+        .update_table()
+        .table_name("Live")
+        .global_secondary_index_updates(delete_index("byG"))
+        .send()
+        .await
+        .expect("delete the GSI");
+    let listed = deleted.table_description().unwrap().global_secondary_indexes();
+    assert_eq!(listed[0].index_status().map(|s| s.as_str()), Some("DELETING"));
+    let after = c.describe_table().table_name("Live").send().await.unwrap();
+    assert!(after.table().unwrap().global_secondary_indexes().is_empty());
+    let defined: Vec<&str> = after
+        .table()
+        .unwrap()
+        .attribute_definitions()
+        .iter()
+        .map(|d| d.attribute_name())
+        .collect();
+    assert_eq!(defined, ["pk"]);
+    let gone = c
+        .query()
+        .table_name("Live")
+        .index_name("byG")
+        .key_condition_expression("g = :g")
+        .expression_attribute_values(":g", s("g1"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_message(&gone), "The table does not have the specified index: byG");
+    region.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn index_pages_continue_from_last_evaluated_key() {
+    let region = TestRegion::start().await;
+    let c = &region.client;
+    create_orders(c).await;
+    for i in 0..57 {
+        put(c, "Orders", order(&format!("p{}", i % 5), i, "open", i % 4, "carol", i)).await;
+    }
+    let mut seen = Vec::new();
+    let mut start = None;
+    loop {
+        let out = c
+            .query()
+            .table_name("Orders")
+            .index_name("byStatus")
+            .key_condition_expression("#s = :s AND #a BETWEEN :lo AND :hi")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_names("#a", "at")
+            .expression_attribute_values(":s", s("open"))
+            .expression_attribute_values(":lo", n(1))
+            .expression_attribute_values(":hi", n(2))
+            .limit(4)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .unwrap();
+        seen.extend(
+            out.items()
+                .iter()
+                .map(|i| (i["at"].as_n().unwrap().clone(), ids(std::slice::from_ref(i))[0].clone())),
+        );
+        start = out.last_evaluated_key().cloned();
+        if let Some(key) = &start {
+            let mut names: Vec<&String> = key.keys().collect();
+            names.sort();
+            assert_eq!(names, ["at", "pk", "sk", "status"]);
+        } else {
+            break;
+        }
+    }
+    let mut expected: Vec<(i64, (String, i64))> = (0..57)
+        .filter(|i| (1..=2).contains(&(i % 4)))
+        .map(|i| (i % 4, (format!("p{}", i % 5), i)))
+        .collect();
+    expected.sort();
+    let expected: Vec<(String, String)> = expected
+        .into_iter()
+        .map(|(at, (pk, sk))| (at.to_string(), format!("{pk}/{sk}")))
+        .collect();
+    assert_eq!(seen, expected);
+
+    // Parallel scan of an index: the segments together hold every entry once.
+    let mut all = Vec::new();
+    for segment in 0..3 {
+        let out = c
+            .scan()
+            .table_name("Orders")
+            .index_name("byStatus")
+            .segment(segment)
+            .total_segments(3)
+            .send()
+            .await
+            .unwrap();
+        all.extend(ids(out.items()));
+    }
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 57);
+    region.shutdown().await;
+}
