@@ -259,6 +259,53 @@ async fn indexes_follow_every_write_and_answer_queries() {
             .all(|i| !i.contains_key("secret") && i.contains_key("note"))
     );
 
+    // Write capacity counts each index entry written or deleted: a new
+    // item is a put in all three; changing the status is a delete and a
+    // put in byStatus only (the other two project nothing that changed).
+    let put_out = c
+        .put_item()
+        .table_name("Orders")
+        .set_item(Some(order("e", 1, "open", 1, "erin", 5)))
+        .return_consumed_capacity(ReturnConsumedCapacity::Indexes)
+        .send()
+        .await
+        .unwrap();
+    let consumed = put_out.consumed_capacity().unwrap();
+    assert_eq!(consumed.capacity_units(), Some(4.0));
+    assert_eq!(consumed.table().unwrap().capacity_units(), Some(1.0));
+    let gsis = consumed.global_secondary_indexes().unwrap();
+    assert_eq!(gsis["byStatus"].capacity_units(), Some(1.0));
+    assert_eq!(gsis["byCustomer"].capacity_units(), Some(1.0));
+    assert_eq!(
+        consumed.local_secondary_indexes().unwrap()["byTotal"].capacity_units(),
+        Some(1.0)
+    );
+    let update_out = c
+        .update_item()
+        .table_name("Orders")
+        .key("pk", s("e"))
+        .key("sk", n(1))
+        .update_expression("SET #s = :s")
+        .expression_attribute_names("#s", "status")
+        .expression_attribute_values(":s", s("shipped"))
+        .return_consumed_capacity(ReturnConsumedCapacity::Indexes)
+        .send()
+        .await
+        .unwrap();
+    let consumed = update_out.consumed_capacity().unwrap();
+    assert_eq!(consumed.capacity_units(), Some(3.0));
+    let gsis = consumed.global_secondary_indexes().unwrap();
+    assert_eq!(gsis.len(), 1);
+    assert_eq!(gsis["byStatus"].capacity_units(), Some(2.0));
+    assert!(consumed.local_secondary_indexes().is_none());
+    c.delete_item()
+        .table_name("Orders")
+        .key("pk", s("e"))
+        .key("sk", n(1))
+        .send()
+        .await
+        .unwrap();
+
     // Scan of an index: only the items it holds.
     let scanned = c
         .scan()
@@ -779,5 +826,109 @@ async fn index_pages_continue_from_last_evaluated_key() {
     all.sort();
     all.dedup();
     assert_eq!(all.len(), 57);
+    region.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ttl_deletes_and_restores_keep_indexes_right() {
+    let mut config = meridian::config::NodeConfig::default();
+    config.ttl.sweep_interval_ms = 50;
+    let region = TestRegion::start_with(config).await;
+    let c = &region.client;
+    create_orders(c).await;
+    common::pitr::enable_pitr(c, "Orders").await;
+    c.update_time_to_live()
+        .table_name("Orders")
+        .time_to_live_specification(
+            aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
+                .attribute_name("exp")
+                .enabled(true)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let mut expired = order("t", 1, "open", 1, "carol", 1);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    expired.insert("exp".into(), n(now - 120));
+    put(c, "Orders", expired).await;
+    put(c, "Orders", order("t", 2, "open", 2, "carol", 2)).await;
+    // The sweeper's delete removes the index entries with the item.
+    wait_for("the expired order to leave byStatus", || async {
+        (ids(&query_status(c, "open").await) == ["t/2"]).then_some(())
+    })
+    .await;
+
+    let at = common::pitr::mark().await;
+    put(c, "Orders", order("t", 3, "open", 3, "carol", 3)).await;
+    c.delete_item()
+        .table_name("Orders")
+        .key("pk", s("t"))
+        .key("sk", n(2))
+        .send()
+        .await
+        .unwrap();
+    common::pitr::wait_restorable(c, "Orders", at).await;
+    c.restore_table_to_point_in_time()
+        .source_table_name("Orders")
+        .target_table_name("OrdersThen")
+        .restore_date_time(aws_sdk_dynamodb::primitives::DateTime::from_millis(at as i64))
+        .send()
+        .await
+        .expect("restore to the mark");
+    common::pitr::active_items(c, "OrdersThen").await;
+    let restored = c
+        .query()
+        .table_name("OrdersThen")
+        .index_name("byStatus")
+        .key_condition_expression("#s = :s")
+        .expression_attribute_names("#s", "status")
+        .expression_attribute_values(":s", s("open"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ids(restored.items()), ["t/2"]);
+
+    // A backup restored without its GSIs (an empty override) keeps the LSI.
+    let backup = c
+        .create_backup()
+        .table_name("Orders")
+        .backup_name("orders-backup")
+        .send()
+        .await
+        .unwrap();
+    let arn = backup.backup_details().unwrap().backup_arn().to_string();
+    wait_for("the backup to become AVAILABLE", || async {
+        let described = c.describe_backup().backup_arn(&arn).send().await.ok()?;
+        let status = described.backup_description()?.backup_details()?.backup_status();
+        (*status == aws_sdk_dynamodb::types::BackupStatus::Available).then_some(())
+    })
+    .await;
+    let out = c
+        .restore_table_from_backup()
+        .backup_arn(arn)
+        .target_table_name("OrdersNoGsi")
+        .set_global_secondary_index_override(Some(Vec::new()))
+        .send()
+        .await
+        .expect("restore without GSIs");
+    let description = out.table_description().unwrap();
+    assert!(description.global_secondary_indexes().is_empty());
+    assert_eq!(description.local_secondary_indexes().len(), 1);
+    common::pitr::active_items(c, "OrdersNoGsi").await;
+    let lsi = c
+        .query()
+        .table_name("OrdersNoGsi")
+        .index_name("byTotal")
+        .key_condition_expression("pk = :p")
+        .expression_attribute_values(":p", s("t"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ids(lsi.items()), ["t/3"]);
     region.shutdown().await;
 }

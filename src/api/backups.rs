@@ -13,8 +13,8 @@ use super::error::ApiError;
 use super::request::{Request, validate_table_name};
 use super::state::ApiState;
 use super::tables::describe;
-use crate::model::TableMeta;
 use crate::model::table::{ACCOUNT_ID, BillingMode};
+use crate::model::{SecondaryIndex, TableMeta};
 use crate::pitr::time::{epoch_seconds, from_epoch_seconds};
 use crate::pitr::{BackupRecord, ContinuousBackups, Pitr, RestoreRequest};
 
@@ -108,15 +108,26 @@ fn parse_billing_override(req: &Request) -> Result<Option<BillingMode>, ApiError
     }
 }
 
-/// Restore parameters of features Meridian does not have (indexes,
-/// encryption settings) are refused rather than ignored.
+/// The restored table's indexes, with GlobalSecondaryIndexOverride and
+/// LocalSecondaryIndexOverride applied to the source's (`None`: as the
+/// source has them).
+fn index_overrides(
+    req: &Request,
+    source: &TableMeta,
+    billing: Option<&BillingMode>,
+) -> Result<Option<Vec<SecondaryIndex>>, ApiError> {
+    super::indexes::parse_overrides(
+        req.opt_array("GlobalSecondaryIndexOverride")?,
+        req.opt_array("LocalSecondaryIndexOverride")?,
+        source,
+        billing.unwrap_or(&source.billing),
+    )
+}
+
+/// Restore parameters of features Meridian does not have (encryption
+/// settings) are refused rather than ignored.
 fn reject_overrides(req: &Request) -> Result<(), ApiError> {
-    for name in [
-        "GlobalSecondaryIndexOverride",
-        "LocalSecondaryIndexOverride",
-        "SSESpecificationOverride",
-        "OnDemandThroughputOverride",
-    ] {
+    for name in ["SSESpecificationOverride", "OnDemandThroughputOverride"] {
         if req.has(name) {
             return Err(ApiError::validation(format!("{name} is not supported by Meridian yet")));
         }
@@ -178,11 +189,15 @@ pub async fn handle_restore_to_point_in_time(pitr: &Pitr, req: Request) -> Resul
                 ApiError::serialization("Unexpected value type in payload for member RestoreDateTime")
             })?),
         };
+    let billing = parse_billing_override(&req)?;
+    let source_meta = pitr.source_table(&source).await?;
+    let indexes = index_overrides(&req, &source_meta, billing.as_ref())?;
     let request = RestoreRequest {
         source,
         target: target.to_string(),
         at_ns,
-        billing: parse_billing_override(&req)?,
+        billing,
+        indexes,
     };
     let source_name = request.source.clone();
     let (meta, at_ns) = pitr.restore_to_point_in_time(request).await?;
@@ -327,7 +342,11 @@ pub async fn handle_restore_from_backup(pitr: &Pitr, req: Request) -> Result<Val
     let arn = req.str("BackupArn")?;
     reject_overrides(&req)?;
     let billing = parse_billing_override(&req)?;
-    let (meta, backup) = pitr.restore_from_backup(arn, target.to_string(), billing).await?;
+    let source = pitr.backup(arn).await?.table;
+    let indexes = index_overrides(&req, &source, billing.as_ref())?;
+    let (meta, backup) = pitr
+        .restore_from_backup(arn, target.to_string(), billing, indexes)
+        .await?;
     let region = pitr.region_name();
     let summary = json!({
         "SourceBackupArn": backup.arn,

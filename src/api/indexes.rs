@@ -240,6 +240,46 @@ pub fn parse_create(
     definitions: &[KeyAttribute],
     billing: &BillingMode,
 ) -> Result<Vec<SecondaryIndex>, ApiError> {
+    let indexes = parse_lists(global, local, table, definitions, billing)?;
+    check_definitions_used(table, &indexes, definitions)?;
+    Ok(indexes)
+}
+
+/// The indexes of a restore: the source's, with `GlobalSecondaryIndexOverride`
+/// and `LocalSecondaryIndexOverride` (each replacing the source's indexes of
+/// its kind; an empty list removes them) resolved against the source's
+/// attribute definitions. `None` without overrides.
+pub fn parse_overrides(
+    global: Option<&Vec<Value>>,
+    local: Option<&Vec<Value>>,
+    source: &TableMeta,
+    billing: &BillingMode,
+) -> Result<Option<Vec<SecondaryIndex>>, ApiError> {
+    if global.is_none() && local.is_none() {
+        return Ok(None);
+    }
+    let (table, definitions) = (&source.key_schema, &source.attribute_definitions);
+    let kept = |kind: IndexKind| source.indexes.iter().filter(move |i| i.kind == kind).cloned();
+    let mut indexes = match local.filter(|l| !l.is_empty()) {
+        Some(list) => parse_lists(None, Some(list), table, definitions, billing)?,
+        None if local.is_some() => Vec::new(),
+        None => kept(IndexKind::Local).collect(),
+    };
+    match global.filter(|g| !g.is_empty()) {
+        Some(list) => indexes.extend(parse_lists(Some(list), None, table, definitions, billing)?),
+        None if global.is_some() => {}
+        None => indexes.extend(kept(IndexKind::Global)),
+    }
+    Ok(Some(indexes))
+}
+
+fn parse_lists(
+    global: Option<&Vec<Value>>,
+    local: Option<&Vec<Value>>,
+    table: &KeySchema,
+    definitions: &[KeyAttribute],
+    billing: &BillingMode,
+) -> Result<Vec<SecondaryIndex>, ApiError> {
     let mut indexes: Vec<SecondaryIndex> = Vec::new();
     let mut add = |index: SecondaryIndex| {
         if indexes.iter().any(|i| i.name == index.name) {
@@ -291,7 +331,6 @@ pub fn parse_create(
         }
     }
     check_projected_count(&indexes)?;
-    check_definitions_used(table, &indexes, definitions)?;
     Ok(indexes)
 }
 

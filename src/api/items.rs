@@ -11,7 +11,7 @@ use super::expressions::{CONDITIONAL_WRITE, Expressions, Projection, READ, UPDAT
 use super::request::{Request, modes, validate_table_name};
 use crate::engine::{Engine, ItemOp, ItemWrite, WriteOutcome};
 use crate::model::key::encode_primary_key;
-use crate::model::{Item, item_from_json, item_into_json, item_size, item_to_json};
+use crate::model::{Item, SecondaryIndex, TableMeta, item_from_json, item_into_json, item_size, item_to_json};
 
 /// Most keys in one BatchGetItem.
 const MAX_BATCH_GET_KEYS: usize = 100;
@@ -57,15 +57,45 @@ fn return_on_failure(req: &Request) -> Result<bool, ApiError> {
     Ok(req.mode::<ReturnOnFailure>()? == ReturnOnFailure::AllOld)
 }
 
-fn write_response(table: &str, outcome: &WriteOutcome, attributes: Option<Item>, capacity: CapacityDetail) -> Value {
+fn write_response(
+    engine: &Engine,
+    table: &str,
+    outcome: &WriteOutcome,
+    attributes: Option<Item>,
+    capacity: CapacityDetail,
+) -> Value {
     let mut body = json!({});
     if let Some(attributes) = attributes.filter(|a| !a.is_empty()) {
         body["Attributes"] = item_to_json(&attributes);
     }
-    if let Some(report) = capacity.report(table, write_units(outcome.billed_bytes()), CapacityKind::Write) {
-        body["ConsumedCapacity"] = report;
+    if capacity != CapacityDetail::None {
+        let units = write_units(outcome.billed_bytes());
+        let report = match engine.table_schema(table) {
+            Ok(meta) if !meta.indexes.is_empty() => {
+                let per_index = index_write_units(&meta, outcome);
+                let parts: Vec<(&SecondaryIndex, f64)> = per_index.iter().map(|(i, u)| (*i, *u)).collect();
+                capacity.report_parts(table, units, &parts, CapacityKind::Write)
+            }
+            _ => capacity.report(table, units, CapacityKind::Write),
+        };
+        if let Some(report) = report {
+            body["ConsumedCapacity"] = report;
+        }
     }
     body
+}
+
+/// Write units a write consumed in each index it changed (see
+/// `SecondaryIndex::entry_writes`).
+fn index_write_units<'m>(meta: &'m TableMeta, outcome: &WriteOutcome) -> Vec<(&'m SecondaryIndex, f64)> {
+    meta.indexes
+        .iter()
+        .filter_map(|index| {
+            let writes = index.entry_writes(&meta.key_schema, outcome.old.as_ref(), outcome.new.as_ref());
+            let units: f64 = writes.into_iter().map(write_units).sum();
+            (units > 0.0).then_some((index, units))
+        })
+        .collect()
 }
 
 /// PutItem and DeleteItem: one item replaced or removed, optionally under a
@@ -87,7 +117,7 @@ async fn conditional_write(engine: &Engine, req: Request, op: ItemOp) -> Result<
         ReturnValues::AllOld => outcome.old.clone(),
         _ => None,
     };
-    Ok(write_response(&table, &outcome, attributes, capacity))
+    Ok(write_response(engine, &table, &outcome, attributes, capacity))
 }
 
 /// PutItem.
@@ -129,7 +159,7 @@ pub async fn handle_update_item(engine: &Engine, mut req: Request) -> Result<Val
         ReturnValues::UpdatedOld => outcome.old.as_ref().map(|i| updated.apply(i)),
         ReturnValues::UpdatedNew => outcome.new.as_ref().map(|i| updated.apply(i)),
     };
-    Ok(write_response(&table, &outcome, attributes, capacity))
+    Ok(write_response(engine, &table, &outcome, attributes, capacity))
 }
 
 /// GetItem.

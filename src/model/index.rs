@@ -180,6 +180,28 @@ impl SecondaryIndex {
             .collect()
     }
 
+    /// The entry writes an item change from `old` to `new` costs this
+    /// index, as the sizes of the projected items written or deleted
+    /// (DynamoDB's rule: a changed index key is a delete and a put, a
+    /// changed projection a put, an unchanged entry nothing).
+    pub fn entry_writes(&self, table: &KeySchema, old: Option<&Item>, new: Option<&Item>) -> Vec<usize> {
+        let entry = |item: Option<&Item>| {
+            let item = item?;
+            let key = self.entry_key(&[], item)?;
+            Some((key, self.project(table, item)))
+        };
+        let (before, after) = (entry(old), entry(new));
+        match (before, after) {
+            (Some(b), Some(a)) if b == a => Vec::new(),
+            (Some(b), Some(a)) if b.0 == a.0 => vec![super::item_size(&a.1)],
+            (b, a) => b
+                .iter()
+                .chain(a.iter())
+                .map(|(_, item)| super::item_size(item))
+                .collect(),
+        }
+    }
+
     /// Whether the index holds attribute `name` of its items.
     pub fn projects(&self, table: &KeySchema, name: &str) -> bool {
         match &self.projection {

@@ -9,8 +9,8 @@ use crate::clock::Timestamp;
 use crate::engine::history_record;
 use crate::engine::{EngineError, NewTable};
 use crate::ids::StorageId;
-use crate::model::TableMeta;
 use crate::model::table::BillingMode;
+use crate::model::{SecondaryIndex, TableMeta};
 
 /// Prefix of the named records of unfinished restores (`job/restore/<target>`).
 pub(super) const JOB_PREFIX: &str = "job/restore/";
@@ -25,6 +25,8 @@ pub struct RestoreRequest {
     pub at_ns: Option<u64>,
     /// BillingModeOverride / ProvisionedThroughputOverride.
     pub billing: Option<BillingMode>,
+    /// The indexes, when overridden (else the source's).
+    pub indexes: Option<Vec<SecondaryIndex>>,
 }
 
 /// Where a restore's items come from.
@@ -77,8 +79,21 @@ impl Pitr {
                 at_ns,
             },
         };
-        let meta = self.start_restore(&source.table, request.billing, job).await?;
+        let meta = self
+            .start_restore(&source.table, request.billing, request.indexes, job)
+            .await?;
         Ok((meta, at_ns))
+    }
+
+    /// The current description of table `name` (a restore's source).
+    pub async fn source_table(&self, name: &str) -> Result<TableMeta, PitrError> {
+        self.engine()
+            .describe_table(name.to_string())
+            .await
+            .map_err(|e| match e {
+                crate::engine::EngineError::TableNotFound(_) => PitrError::TableNotFound(name.to_string()),
+                other => PitrError::Engine(other),
+            })
     }
 
     /// RestoreTableFromBackup: the target is returned CREATING.
@@ -87,6 +102,7 @@ impl Pitr {
         backup_arn: &str,
         target: String,
         billing: Option<BillingMode>,
+        indexes: Option<Vec<SecondaryIndex>>,
     ) -> Result<(TableMeta, super::BackupRecord), PitrError> {
         let backup = self.backup(backup_arn).await?;
         if backup.status != super::BackupStatus::Available {
@@ -96,26 +112,39 @@ impl Pitr {
             target,
             source: Source::Backup { id: backup.id.clone() },
         };
-        let meta = self.start_restore(&backup.table, billing, job).await?;
+        let meta = self.start_restore(&backup.table, billing, indexes, job).await?;
         Ok((meta, backup))
     }
 
-    /// Creates the target (with the source's key schema and billing, unless
-    /// overridden) together with its job record, and runs the job.
+    /// Creates the target (with the source's key schema, billing and
+    /// indexes, unless overridden) together with its job record, and runs
+    /// the job. The indexes are rebuilt from the restored items as they
+    /// are loaded.
     async fn start_restore(
         &self,
         source: &TableMeta,
         billing: Option<BillingMode>,
+        indexes: Option<Vec<SecondaryIndex>>,
         job: RestoreJob,
     ) -> Result<TableMeta, PitrError> {
+        let indexes = indexes.unwrap_or_else(|| source.indexes.clone());
+        let used = |name: &str| {
+            source.key_schema.names().any(|n| n == name)
+                || indexes.iter().any(|i| i.key_schema.names().any(|n| n == name))
+        };
         let spec = NewTable {
             name: job.target.clone(),
             key_schema: source.key_schema.clone(),
-            attribute_definitions: source.attribute_definitions.clone(),
+            attribute_definitions: source
+                .attribute_definitions
+                .iter()
+                .filter(|d| used(&d.name))
+                .cloned()
+                .collect(),
             billing: billing.unwrap_or_else(|| source.billing.clone()),
             tags: Default::default(),
             stream: None,
-            indexes: source.indexes.clone(),
+            indexes,
         };
         let record = serde_json::to_vec(&job).map_err(|e| PitrError::Corrupt(e.to_string()))?;
         let meta = self
