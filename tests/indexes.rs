@@ -932,3 +932,156 @@ async fn ttl_deletes_and_restores_keep_indexes_right() {
     assert_eq!(ids(lsi.items()), ["t/3"]);
     region.shutdown().await;
 }
+
+/// Every item of `table` (all pages of a scan, of the table or of `index`),
+/// keyed "pk/sk".
+async fn scan_keyed(c: &Client, table: &str, index: Option<&str>) -> BTreeMap<String, Item> {
+    let mut out = BTreeMap::new();
+    let mut start = None;
+    loop {
+        let page = c
+            .scan()
+            .table_name(table)
+            .set_index_name(index.map(str::to_string))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("scan");
+        for item in page.items() {
+            let id = ids(std::slice::from_ref(item)).remove(0);
+            assert!(out.insert(id, item.clone()).is_none(), "an entry twice in {index:?}");
+        }
+        start = page.last_evaluated_key().cloned();
+        if start.is_none() {
+            return out;
+        }
+    }
+}
+
+/// An index of "Orders" as the check sees it: name, table and index key
+/// attributes, and the attributes projected besides (`None`: all).
+type IndexShape<'a> = (&'a str, &'a [&'a str], Option<&'a [&'a str]>);
+
+/// Checks the three indexes of "Orders" against the ones recomputed from
+/// its items: the same entries, each with its projection of the current
+/// item.
+async fn check_orders_indexes(c: &Client) -> usize {
+    let table = scan_keyed(c, "Orders", None).await;
+    let project = |item: &Item, keys: &[&str], include: Option<&[&str]>| -> Item {
+        item.iter()
+            .filter(|(name, _)| keys.contains(&name.as_str()) || include.is_none_or(|i| i.contains(&name.as_str())))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    let cases: [IndexShape; 3] = [
+        ("byStatus", &["pk", "sk", "status", "at"], None),
+        ("byCustomer", &["pk", "sk", "customer"], Some(&[])),
+        ("byTotal", &["pk", "sk", "total"], Some(&["note"])),
+    ];
+    let mut entries = 0;
+    for (index, keys, include) in cases {
+        let index_keys = &keys[2..];
+        let expected: BTreeMap<String, Item> = table
+            .iter()
+            .filter(|(_, item)| index_keys.iter().all(|k| item.contains_key(*k)))
+            .map(|(id, item)| (id.clone(), project(item, keys, include)))
+            .collect();
+        let actual = scan_keyed(c, "Orders", Some(index)).await;
+        assert_eq!(actual, expected, "index {index} against the table");
+        entries += actual.len();
+    }
+    entries
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_sigkill_under_load_every_index_equals_its_table() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let server = common::ServeProcess::start(dir.path()).await;
+    create_orders(&server.client).await;
+    let acked = std::sync::Arc::new(AtomicUsize::new(0));
+    let kill = common::kill::Kill::default();
+    let mut writers = Vec::new();
+    for writer in 0..6u64 {
+        let (c, acked, kill) = (server.client.clone(), acked.clone(), kill.clone());
+        writers.push(tokio::spawn(async move {
+            for i in 0u64.. {
+                let k = (i * 13 + writer * 7) % 97;
+                let (pk, sk) = (format!("p{}", k % 9), k as i64);
+                let result = match (i + writer) % 3 {
+                    0 => c
+                        .put_item()
+                        .table_name("Orders")
+                        .set_item(Some(order(
+                            &pk,
+                            sk,
+                            ["open", "shipped"][(i % 2) as usize],
+                            i as i64,
+                            "carol",
+                            k as i64,
+                        )))
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| {
+                            (
+                                format!("{e:?}"),
+                                kill.expect_caused_by_kill(&format!("writer {writer}"), &e),
+                            )
+                        }),
+                    1 => c
+                        .update_item()
+                        .table_name("Orders")
+                        .key("pk", s(&pk))
+                        .key("sk", n(sk))
+                        .update_expression("SET customer = :c, note = :n REMOVE #s")
+                        .expression_attribute_names("#s", "status")
+                        .expression_attribute_values(":c", s(format!("c{}", i % 4)))
+                        .expression_attribute_values(":n", s(format!("n{i}")))
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| {
+                            (
+                                format!("{e:?}"),
+                                kill.expect_caused_by_kill(&format!("writer {writer}"), &e),
+                            )
+                        }),
+                    _ => c
+                        .delete_item()
+                        .table_name("Orders")
+                        .key("pk", s(&pk))
+                        .key("sk", n(sk))
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| {
+                            (
+                                format!("{e:?}"),
+                                kill.expect_caused_by_kill(&format!("writer {writer}"), &e),
+                            )
+                        }),
+                };
+                if result.is_err() {
+                    return i;
+                }
+                acked.fetch_add(1, Ordering::Relaxed);
+            }
+            unreachable!("a writer ends at the kill")
+        }));
+    }
+    wait_for("acknowledged writes", || {
+        let acked = acked.clone();
+        async move { (acked.load(Ordering::Relaxed) >= 600).then_some(()) }
+    })
+    .await;
+    kill.begin();
+    server.kill().await;
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let server = common::ServeProcess::start(dir.path()).await;
+    let entries = check_orders_indexes(&server.client).await;
+    assert!(entries > 0);
+    server.kill().await;
+}
