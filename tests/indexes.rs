@@ -306,6 +306,26 @@ async fn indexes_follow_every_write_and_answer_queries() {
         .await
         .unwrap();
 
+    // A table with an LSI reports its item collections' sizes.
+    let metrics = c
+        .put_item()
+        .table_name("Orders")
+        .set_item(Some(order("a", 9, "open", 9, "carol", 9)))
+        .return_item_collection_metrics(aws_sdk_dynamodb::types::ReturnItemCollectionMetrics::Size)
+        .send()
+        .await
+        .unwrap();
+    let metrics = metrics.item_collection_metrics().unwrap();
+    assert_eq!(metrics.item_collection_key().unwrap()["pk"], s("a"));
+    assert_eq!(metrics.size_estimate_range_gb(), [0.0, 1.0]);
+    c.delete_item()
+        .table_name("Orders")
+        .key("pk", s("a"))
+        .key("sk", n(9))
+        .send()
+        .await
+        .unwrap();
+
     // Scan of an index: only the items it holds.
     let scanned = c
         .scan()

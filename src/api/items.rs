@@ -11,7 +11,9 @@ use super::expressions::{CONDITIONAL_WRITE, Expressions, Projection, READ, UPDAT
 use super::request::{Request, modes, validate_table_name};
 use crate::engine::{Engine, ItemOp, ItemWrite, WriteOutcome};
 use crate::model::key::encode_primary_key;
-use crate::model::{Item, SecondaryIndex, TableMeta, item_from_json, item_into_json, item_size, item_to_json};
+use crate::model::{
+    IndexKind, Item, SecondaryIndex, TableMeta, item_from_json, item_into_json, item_size, item_to_json,
+};
 
 /// Most keys in one BatchGetItem.
 const MAX_BATCH_GET_KEYS: usize = 100;
@@ -55,6 +57,36 @@ fn return_values(req: &Request, allowed: &[ReturnValues]) -> Result<ReturnValues
 /// ReturnValuesOnConditionCheckFailure = ALL_OLD?
 fn return_on_failure(req: &Request) -> Result<bool, ApiError> {
     Ok(req.mode::<ReturnOnFailure>()? == ReturnOnFailure::AllOld)
+}
+
+/// ItemCollectionMetrics of a write to a table with local secondary
+/// indexes, when ReturnItemCollectionMetrics is SIZE: the partition key and
+/// the collection's size as DynamoDB's range of whole gigabytes.
+async fn collection_metrics(
+    engine: &Engine,
+    req: &Request,
+    table: &str,
+    outcome: &WriteOutcome,
+) -> Result<Option<Value>, ApiError> {
+    if req.opt_str("ReturnItemCollectionMetrics")? != Some("SIZE") {
+        return Ok(None);
+    }
+    let meta = engine.table_schema(table)?;
+    let Some(item) = outcome.new.as_ref().or(outcome.old.as_ref()) else {
+        return Ok(None);
+    };
+    let hash_name = &meta.key_schema.hash.name;
+    let has_local = meta.indexes.iter().any(|i| i.kind == IndexKind::Local);
+    let (true, Some(hash)) = (has_local, item.get(hash_name)) else {
+        return Ok(None);
+    };
+    let bytes = engine.item_collection_size(table, hash.clone()).await?;
+    let low = (bytes >> 30) as f64;
+    let key = Item::from([(hash_name.clone(), hash.clone())]);
+    Ok(Some(json!({
+        "ItemCollectionKey": item_to_json(&key),
+        "SizeEstimateRangeGB": [low, low + 1.0],
+    })))
 }
 
 fn write_response(
@@ -117,7 +149,11 @@ async fn conditional_write(engine: &Engine, req: Request, op: ItemOp) -> Result<
         ReturnValues::AllOld => outcome.old.clone(),
         _ => None,
     };
-    Ok(write_response(engine, &table, &outcome, attributes, capacity))
+    let mut body = write_response(engine, &table, &outcome, attributes, capacity);
+    if let Some(metrics) = collection_metrics(engine, &req, &table, &outcome).await? {
+        body["ItemCollectionMetrics"] = metrics;
+    }
+    Ok(body)
 }
 
 /// PutItem.
@@ -159,7 +195,11 @@ pub async fn handle_update_item(engine: &Engine, mut req: Request) -> Result<Val
         ReturnValues::UpdatedOld => outcome.old.as_ref().map(|i| updated.apply(i)),
         ReturnValues::UpdatedNew => outcome.new.as_ref().map(|i| updated.apply(i)),
     };
-    Ok(write_response(engine, &table, &outcome, attributes, capacity))
+    let mut body = write_response(engine, &table, &outcome, attributes, capacity);
+    if let Some(metrics) = collection_metrics(engine, &req, &table, &outcome).await? {
+        body["ItemCollectionMetrics"] = metrics;
+    }
+    Ok(body)
 }
 
 /// GetItem.

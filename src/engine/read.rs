@@ -11,7 +11,7 @@ use super::Engine;
 use super::error::EngineError;
 use super::write::Precondition;
 use crate::model::key::{self, encode_key_value, encode_primary_key, partition_key_len};
-use crate::model::{AttributeValue, Item, ScalarType, SecondaryIndex, TableMeta, item_size};
+use crate::model::{AttributeValue, IndexKind, Item, ScalarType, SecondaryIndex, TableMeta, item_size};
 use crate::store::{ReadTables, Walk};
 
 /// Most bytes of items one Query or Scan page reads.
@@ -192,6 +192,39 @@ impl Engine {
         self.release(read).await?;
         Ok((meta, page))
     }
+}
+
+impl Engine {
+    /// Bytes of the item collection of partition `hash` of `table`: its
+    /// items and their entries in the table's local secondary indexes,
+    /// what DynamoDB's item-collection size counts (ReturnItemCollectionMetrics).
+    /// Reads the whole partition, on the blocking pool.
+    pub async fn item_collection_size(&self, table: &str, hash: AttributeValue) -> Result<u64, EngineError> {
+        let (read, meta) = self.read_with_schema(table)?;
+        let (read2, meta2) = (read.clone(), meta.clone());
+        let size = tokio::task::spawn_blocking(move || collection_size(&read2, &meta2, &hash))
+            .await
+            .map_err(|_| EngineError::Stopped)??;
+        self.release(read).await?;
+        Ok(size)
+    }
+}
+
+/// See `Engine::item_collection_size`.
+fn collection_size(read: &ReadTables, meta: &TableMeta, hash: &AttributeValue) -> Result<u64, EngineError> {
+    let (lower, upper, _) = query_bounds(hash, None);
+    let mut size = 0u64;
+    let locals = meta.indexes.iter().filter(|i| i.kind == IndexKind::Local);
+    let stores = std::iter::once(meta.storage_id).chain(locals.map(|i| i.storage_id));
+    for storage_id in stores {
+        // An LSI's entries start with the partition key too.
+        for entry in read.items(storage_id, lower.clone(), upper.clone(), true)? {
+            if let Some(item) = entry?.1.item {
+                size += item_size(&item) as u64;
+            }
+        }
+    }
+    Ok(size)
 }
 
 /// Which parallel-scan segment a partition key belongs to.
