@@ -374,7 +374,7 @@ impl Collector for CapacityCollector {
                 .map(|(name, _, stats)| (table(name), ConstCounter::new(f(stats))))
                 .collect::<Vec<_>>()
         };
-        let counters: [(&str, &str, &StatOf); 6] = [
+        let counters: [(&str, &str, &StatOf); 5] = [
             (
                 "consumed_read_capacity_units",
                 "ConsumedReadCapacityUnits: read capacity units consumed",
@@ -384,11 +384,6 @@ impl Collector for CapacityCollector {
                 "consumed_write_capacity_units",
                 "ConsumedWriteCapacityUnits: write capacity units consumed, replicated writes included",
                 &|s| s.consumed_write,
-            ),
-            (
-                "replicated_write_capacity_units",
-                "ReplicatedWriteCapacityUnits: write capacity units consumed by writes replicated from other regions",
-                &|s| s.replicated_write,
             ),
             (
                 "read_throttle_events",

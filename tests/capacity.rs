@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, KeysAndAttributes, PutRequest, ReturnConsumedCapacity, ScalarAttributeType, WriteRequest,
+    AttributeValue, BillingMode, KeysAndAttributes, ProvisionedThroughput, PutRequest, ReturnConsumedCapacity,
+    ScalarAttributeType, TableStatus, WriteRequest,
 };
 use common::{DEADLINE, Keys, REGION, error_code, error_message, item, s};
 use meridian::capacity::ManualClock;
@@ -441,4 +442,64 @@ async fn metrics_count_reads_conditions_and_errors_exactly() {
     for (series, value) in counts {
         assert_eq!(region.metric(series).await, value, "{series}");
     }
+}
+
+/// UpdateTable of `table`'s billing: on-demand, or provisioned at `units`.
+async fn set_billing(client: &Client, table: &str, units: Option<i64>) -> Result<TableStatus, (String, String)> {
+    let mut update = client.update_table().table_name(table);
+    update = match units {
+        None => update.billing_mode(BillingMode::PayPerRequest),
+        Some(units) => update.billing_mode(BillingMode::Provisioned).provisioned_throughput(
+            ProvisionedThroughput::builder()
+                .read_capacity_units(units)
+                .write_capacity_units(units)
+                .build()
+                .unwrap(),
+        ),
+    };
+    let out = update.send().await.map_err(|e| (error_code(&e), error_message(&e)))?;
+    Ok(out.table_description().unwrap().table_status().unwrap().clone())
+}
+
+#[tokio::test]
+async fn update_table_limits_switches_to_on_demand_and_decreases() {
+    let region = Region::start(NodeConfig::default()).await;
+    let client = &region.client;
+    create_table(&region, "orders", Some(10)).await;
+    // Four switches to on-demand in a rolling day, back to provisioned at
+    // any time; the change answers UPDATING, and applies at once.
+    for _ in 0..4 {
+        assert_eq!(set_billing(client, "orders", None).await, Ok(TableStatus::Updating));
+        assert_eq!(set_billing(client, "orders", Some(10)).await, Ok(TableStatus::Updating));
+    }
+    let described = client.describe_table().table_name("orders").send().await.unwrap();
+    assert_eq!(described.table().unwrap().table_status(), Some(&TableStatus::Active));
+    let (code, message) = set_billing(client, "orders", None).await.unwrap_err();
+    assert_eq!(code, "LimitExceededException");
+    assert!(
+        message.starts_with("Subscriber limit exceeded: Update to PayPerRequest mode"),
+        "{message}"
+    );
+
+    // The same throughput is not a change.
+    let (code, message) = set_billing(client, "orders", Some(10)).await.unwrap_err();
+    assert_eq!(code, "ValidationException");
+    assert!(message.starts_with("The provisioned throughput for the table will not change."));
+
+    // Four decreases at once, then one an hour.
+    for units in [9, 8, 7, 6] {
+        assert_eq!(
+            set_billing(client, "orders", Some(units)).await,
+            Ok(TableStatus::Updating)
+        );
+    }
+    let (code, message) = set_billing(client, "orders", Some(5)).await.unwrap_err();
+    assert_eq!(code, "LimitExceededException");
+    assert!(message.contains("Number of decreases today: 4."), "{message}");
+    assert_eq!(set_billing(client, "orders", Some(50)).await, Ok(TableStatus::Updating));
+
+    // A day later (the region's simulated clock) every limit has reset.
+    region.node.engine().hlc().set_offset_ms(86_400_000).unwrap();
+    assert_eq!(set_billing(client, "orders", Some(5)).await, Ok(TableStatus::Updating));
+    assert_eq!(set_billing(client, "orders", None).await, Ok(TableStatus::Updating));
 }

@@ -5,7 +5,7 @@
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use crate::capacity::ThrottleError;
+use crate::capacity::{BillingChangeError, ThrottleError};
 use crate::engine::EngineError;
 use crate::model::{Item, ValueError, item_to_json};
 use crate::pitr::PitrError;
@@ -35,6 +35,7 @@ pub enum ErrorKind {
     TrimmedDataAccess,
     ProvisionedThroughputExceeded,
     Throttling,
+    LimitExceeded,
 }
 
 impl ErrorKind {
@@ -66,6 +67,7 @@ impl ErrorKind {
                 "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException"
             }
             ErrorKind::Throttling => "com.amazon.coral.availability#ThrottlingException",
+            ErrorKind::LimitExceeded => "com.amazonaws.dynamodb.v20120810#LimitExceededException",
         }
     }
 
@@ -200,6 +202,18 @@ impl From<ThrottleError> for ApiError {
                 ErrorKind::ProvisionedThroughputExceeded
             }
             ThrottleError::OnDemandExceeded => ErrorKind::Throttling,
+        };
+        ApiError::new(kind, error.to_string())
+    }
+}
+
+impl From<BillingChangeError> for ApiError {
+    fn from(error: BillingChangeError) -> ApiError {
+        let kind = match error {
+            BillingChangeError::Unchanged { .. } => ErrorKind::Validation,
+            BillingChangeError::OnDemandSwitches { .. } | BillingChangeError::Decreases { .. } => {
+                ErrorKind::LimitExceeded
+            }
         };
         ApiError::new(kind, error.to_string())
     }

@@ -154,8 +154,8 @@ pub async fn handle_get_item(engine: &Engine, throttle: &Capacity, mut req: Requ
     let projection = expressions.projection(&req)?;
     expressions.finish()?;
     let meta = engine.table_schema(&table)?;
-    let keys: Vec<KeyDemand<'_>> = key_demand(&meta, &key, read_units(0, consistent)).into_iter().collect();
-    let admission = admit_read(throttle, &meta, "GetItem", &keys, 1, consistent)?;
+    let demand = key_demand(&meta, &key, read_units(0, consistent));
+    let admission = admit_read(throttle, &meta, "GetItem", demand.as_slice(), 1, consistent)?;
     let (meta, item) = engine.get_item(&table, &key).await?;
     let bytes = item.as_ref().map(item_size).unwrap_or(0);
     admission.settle(read_units(bytes, consistent));

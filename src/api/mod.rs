@@ -237,7 +237,9 @@ async fn dispatch(state: &ApiState, operation: Operation, req: Request) -> Resul
         Operation::DescribeTable => tables::handle_describe_table(engine, req).await,
         Operation::ListTables => tables::handle_list_tables(engine, req).await,
         Operation::DeleteTable => tables::handle_delete_table(engine, req).await,
-        Operation::UpdateTable => tables::handle_update_table(engine, &state.config, &state.regions, req).await,
+        Operation::UpdateTable => {
+            tables::handle_update_table(engine, &state.config, &state.regions, capacity, req).await
+        }
         Operation::DescribeEndpoints => Ok(tables::handle_describe_endpoints(&state.endpoint)),
         Operation::TagResource => tables::handle_tag_resource(engine, req).await,
         Operation::UntagResource => tables::handle_untag_resource(engine, req).await,

@@ -44,12 +44,12 @@ pub fn admit_write(
 ) -> Result<(Arc<TableMeta>, Admission), ApiError> {
     let meta = engine.table_schema(table)?;
     let units = estimated_write_units(op);
-    let keys: Vec<KeyDemand<'_>> = key_demand(&meta, write_key(op), units).into_iter().collect();
+    let key = key_demand(&meta, write_key(op), units);
     let demand = Demand {
         operation,
         kind: CapacityKind::Write,
         units,
-        keys: &keys,
+        keys: key.as_slice(),
         indexes: &[],
     };
     let admission = capacity.admit(&meta, &demand)?;
@@ -103,17 +103,11 @@ pub async fn read_range(
     consistent: bool,
 ) -> Result<(Arc<TableMeta>, Page), ApiError> {
     let meta = engine.table_schema(&spec.table)?;
-    let keys: Vec<KeyDemand<'_>> = spec
-        .partition
-        .as_ref()
-        .map(|key| KeyDemand {
-            key,
-            units: read_units(0, consistent),
-        })
-        .into_iter()
-        .collect();
-    let admission = admit_read(capacity, &meta, operation, &keys, 1, consistent)?;
-    drop(keys);
+    let key = spec.partition.as_ref().map(|key| KeyDemand {
+        key,
+        units: read_units(0, consistent),
+    });
+    let admission = admit_read(capacity, &meta, operation, key.as_slice(), 1, consistent)?;
     let (meta, page) = engine.read_range(spec).await?;
     admission.settle(read_units(page.bytes_read, consistent));
     capacity.count_returned(&meta, operation, page.items.len());

@@ -14,9 +14,11 @@
 //! than in the engine as the domain rules of STYLE.md do.
 //!
 //! Replicated writes are charged to the receiving region's buckets but never
-//! refused (a region whose capacity is spent falls behind as lag instead).
+//! refused (a region whose capacity is spent falls behind as lag instead):
+//! `Capacity::charge_replicated`, for the replication apply path to call.
 
 pub mod bucket;
+pub mod changes;
 pub mod partition;
 pub mod units;
 
@@ -25,6 +27,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 pub use bucket::{CapacityClock, ManualClock, SystemClock, TokenBucket};
+pub use changes::BillingChangeError;
 pub use partition::HotKeyReport;
 pub use units::{CapacityKind, read_units, transactional, write_units};
 
@@ -130,8 +133,8 @@ pub struct TableStats {
     pub consumed_read: f64,
     /// ConsumedWriteCapacityUnits (replicated writes included).
     pub consumed_write: f64,
-    /// ConsumedWriteCapacityUnits of replicated writes alone
-    /// (ReplicatedWriteCapacityUnits).
+    /// Of those, the units of writes replicated from other regions
+    /// (CloudWatch's ReplicatedWriteCapacityUnits).
     pub replicated_write: f64,
     /// ThrottledRequests by operation.
     pub throttled_requests: HashMap<&'static str, u64>,
@@ -185,6 +188,8 @@ pub struct Capacity {
     config: CapacityConfig,
     clock: Arc<dyn CapacityClock>,
     tables: RwLock<HashMap<String, Arc<Mutex<TableState>>>>,
+    /// UpdateTable's history of billing changes, per table.
+    changes: Mutex<changes::BillingChanges>,
 }
 
 impl Capacity {
@@ -194,6 +199,7 @@ impl Capacity {
             config,
             clock,
             tables: RwLock::new(HashMap::new()),
+            changes: Mutex::new(changes::BillingChanges::default()),
         }
     }
 
@@ -289,6 +295,20 @@ impl Capacity {
         keys.sort_by(|a, b| b.throttles.cmp(&a.throttles).then_with(|| a.key.cmp(&b.key)));
         keys.truncate(self.config.hot_keys);
         keys
+    }
+
+    /// Checks UpdateTable's limits on taking `table` from `current` to
+    /// `requested` billing at `now_ms` (wall clock, milliseconds since the
+    /// epoch) and records the change when they allow it.
+    pub fn change_billing(
+        &self,
+        table: &str,
+        current: &BillingMode,
+        requested: &BillingMode,
+        now_ms: u64,
+    ) -> Result<(), BillingChangeError> {
+        let mut changes = self.changes.lock().unwrap_or_else(|e| e.into_inner());
+        changes.change(table, current, requested, now_ms)
     }
 
     /// Counts a write whose condition failed (ConditionalCheckFailedRequests).
@@ -503,3 +523,6 @@ impl Drop for Admission {
         self.apply(0.0);
     }
 }
+
+#[cfg(test)]
+mod tests;
