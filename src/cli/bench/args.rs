@@ -83,6 +83,9 @@ pub enum Scenario {
     /// A parallel scan of --items items, segment after segment, against a
     /// full scan.
     Scan,
+    /// PutItem and GetItem on an on-demand table with capacity enforced,
+    /// against a region with `capacity.enabled = false`.
+    Capacity,
 }
 
 #[cfg(test)]
@@ -112,6 +115,7 @@ mod tests {
             "retention",
             "resync",
             "scan",
+            "capacity",
         ];
         let parsed: Vec<Scenario> = names
             .iter()

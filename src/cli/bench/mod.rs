@@ -13,6 +13,7 @@
 //!   measurements of the engine alone.
 
 mod args;
+mod capacity;
 mod cluster;
 mod core;
 mod core_engine;
@@ -48,6 +49,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         Scenario::Retention => runtime.block_on(retention::bench(args)),
         Scenario::Resync => runtime.block_on(resync::bench(args)),
         Scenario::Scan => runtime.block_on(scan::bench(args)),
+        Scenario::Capacity => runtime.block_on(capacity::bench(args)),
     };
     // Scenarios remove their own data; this removes the folder they shared.
     let _ = std::fs::remove_dir_all(bench_root());
