@@ -311,6 +311,8 @@ pub struct NodeConfig {
     pub streams: StreamsConfig,
     /// Time to Live sweeper settings.
     pub ttl: TtlConfig,
+    /// Capacity enforcement (throttling) and hot-partition simulation.
+    pub capacity: CapacityConfig,
 }
 
 impl Default for NodeConfig {
@@ -324,6 +326,72 @@ impl Default for NodeConfig {
             pitr: PitrConfig::default(),
             streams: StreamsConfig::default(),
             ttl: TtlConfig::default(),
+            capacity: CapacityConfig::default(),
+        }
+    }
+}
+
+/// Capacity enforcement: provisioned tables throttle at their read and
+/// write units with DynamoDB's burst, on-demand tables at the per-table
+/// quota, and, when `partition_limits` is on, each partition key at
+/// DynamoDB's per-partition ceiling.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CapacityConfig {
+    /// Whether capacity is metered and enforced at all; off, nothing is
+    /// throttled and the capacity metrics stay at zero. Default true.
+    pub enabled: bool,
+    /// Unused capacity a table keeps for bursts, seconds (DynamoDB keeps
+    /// 300). Default 300.
+    pub burst_seconds: u64,
+    /// Read request units per second an on-demand table may use
+    /// (DescribeLimits' TableMaxReadCapacityUnits). Default 40000.
+    pub table_max_read_units: u64,
+    /// Write request units per second an on-demand table may use
+    /// (DescribeLimits' TableMaxWriteCapacityUnits). Default 40000.
+    pub table_max_write_units: u64,
+    /// Simulate DynamoDB's per-partition ceilings, one partition per
+    /// partition key value. Default false.
+    pub partition_limits: bool,
+    /// Read units per second one partition key may use. Default 3000.
+    pub partition_read_units: u64,
+    /// Write units per second one partition key may use. Default 1000.
+    pub partition_write_units: u64,
+    /// Most throttled keys `/status` lists. Default 10.
+    pub hot_keys: usize,
+}
+
+impl Default for CapacityConfig {
+    fn default() -> CapacityConfig {
+        CapacityConfig {
+            enabled: true,
+            burst_seconds: 300,
+            table_max_read_units: 40_000,
+            table_max_write_units: 40_000,
+            partition_limits: false,
+            partition_read_units: 3000,
+            partition_write_units: 1000,
+            hot_keys: 10,
+        }
+    }
+}
+
+impl CapacityConfig {
+    /// Checks every rate, the burst and the hot-key count are above zero.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let zero = [
+            ("burst_seconds", self.burst_seconds),
+            ("table_max_read_units", self.table_max_read_units),
+            ("table_max_write_units", self.table_max_write_units),
+            ("partition_read_units", self.partition_read_units),
+            ("partition_write_units", self.partition_write_units),
+            ("hot_keys", self.hot_keys as u64),
+        ]
+        .into_iter()
+        .find(|(_, value)| *value == 0);
+        match zero {
+            Some((name, _)) => Err(ConfigError::Invalid(format!("capacity.{name} must be > 0"))),
+            None => Ok(()),
         }
     }
 }
@@ -543,6 +611,7 @@ impl NodeConfig {
     /// Checks values are usable.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.connections.validate()?;
+        self.capacity.validate()?;
         if self.auth != "none" {
             return Err(ConfigError::Invalid(format!(
                 "auth mode {:?} is not supported (use \"none\")",
@@ -710,6 +779,16 @@ mod tests {
     #[test]
     fn connection_limits_are_checked() {
         assert!(ConnectionsConfig::default().validate().is_ok());
+        assert!(CapacityConfig::default().validate().is_ok());
+        for field in [
+            "burst_seconds",
+            "table_max_write_units",
+            "partition_read_units",
+            "hot_keys",
+        ] {
+            let config: NodeConfig = toml::from_str(&format!("[capacity]\n{field} = 0\n")).unwrap();
+            assert!(config.validate().is_err(), "{field} = 0");
+        }
         let zero_timeout = ConnectionsConfig {
             idle_timeout_ms: 0,
             ..ConnectionsConfig::default()

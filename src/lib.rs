@@ -13,6 +13,8 @@
 //!   lists the layers): every item change, local, replicated, restored or
 //!   expired, is stored, logged and versioned in one place,
 //!   `GroupTxn::change_item` in `engine/txn.rs`.
+//! - [`capacity`]: throttling (token buckets per table, index and hot key) and the
+//!   consumed-capacity counters behind CloudWatch's metrics.
 //! - [`api`]: the DynamoDB JSON 1.0 HTTP API and its error mapping.
 //! - [`replication`]: QUIC links between regions: TLS, wire frames, shipping and applying.
 //! - [`chaos`]: simulated link delay, jitter, loss, bandwidth and partitions.
@@ -28,6 +30,7 @@
 //! - [`telemetry`]: logging setup and process signals.
 
 pub mod api;
+pub mod capacity;
 pub mod chaos;
 pub mod cli;
 pub mod clock;

@@ -14,8 +14,10 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+use crate::capacity::{Capacity, Mode};
 use crate::engine::Engine;
 use crate::replication::status::PeerStatus;
 
@@ -28,15 +30,39 @@ pub struct RequestLabels {
     pub outcome: String,
 }
 
+/// Labels of a per-operation metric.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OperationLabels {
+    /// DynamoDB operation, e.g. "PutItem".
+    pub operation: String,
+}
+
+/// Upper bounds of the request latency histogram, seconds.
+const LATENCY_BUCKETS: [f64; 14] = [
+    0.000_25, 0.000_5, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.048,
+];
+
+/// Errors that CloudWatch counts apart from UserErrors: throttles
+/// (ThrottledRequests) and failed conditions (ConditionalCheckFailedRequests).
+const NOT_USER_ERRORS: [&str; 3] = [
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "ConditionalCheckFailedException",
+];
+
 /// A region's metrics.
 pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
+    latency: Family<OperationLabels, Histogram>,
+    user_errors: Counter,
+    system_errors: Counter,
 }
 
 impl Metrics {
-    /// Registers the region's metrics.
-    pub fn new(engine: Engine, peers: Option<Arc<PeerStatus>>) -> Metrics {
+    /// Registers the region's metrics; the per-table capacity metrics are
+    /// read from `capacity` at scrape time.
+    pub fn new(engine: Engine, peers: Option<Arc<PeerStatus>>, capacity: Arc<Capacity>) -> Metrics {
         let mut registry = Registry::with_prefix("meridian");
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
@@ -44,17 +70,58 @@ impl Metrics {
             "DynamoDB API requests by operation and outcome",
             requests.clone(),
         );
+        let latency = Family::<OperationLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(LATENCY_BUCKETS.iter().copied())
+        });
+        registry.register(
+            "successful_request_latency_seconds",
+            "SuccessfulRequestLatency: time to serve requests that succeeded, by operation",
+            latency.clone(),
+        );
+        let user_errors = Counter::default();
+        registry.register(
+            "user_errors",
+            "UserErrors: requests answered with an HTTP 400 error other than a throttle or a failed condition",
+            user_errors.clone(),
+        );
+        let system_errors = Counter::default();
+        registry.register(
+            "system_errors",
+            "SystemErrors: requests answered with an HTTP 500 error",
+            system_errors.clone(),
+        );
         registry.register_collector(Box::new(RegionCollector { engine, peers }));
-        Metrics { registry, requests }
+        registry.register_collector(Box::new(CapacityCollector { capacity }));
+        Metrics {
+            registry,
+            requests,
+            latency,
+            user_errors,
+            system_errors,
+        }
     }
 
-    /// Counts one finished request.
-    pub fn count_request(&self, operation: &str, outcome: &str) {
+    /// Counts one finished request; `outcome` is "ok" or the error's type
+    /// and `server_error` whether it was an HTTP 500.
+    pub fn count_request(&self, operation: &str, outcome: &str, server_error: bool) {
         let labels = RequestLabels {
             operation: operation.to_string(),
             outcome: outcome.to_string(),
         };
         self.requests.get_or_create(&labels).inc();
+        if server_error {
+            self.system_errors.inc();
+        } else if outcome != "ok" && !NOT_USER_ERRORS.contains(&outcome) {
+            self.user_errors.inc();
+        }
+    }
+
+    /// Records how long a successful request took.
+    pub fn observe_latency(&self, operation: &str, took: Duration) {
+        let labels = OperationLabels {
+            operation: operation.to_string(),
+        };
+        self.latency.get_or_create(&labels).observe(took.as_secs_f64());
     }
 
     /// The Prometheus text exposition of every metric.
@@ -270,4 +337,144 @@ impl Collector for RegionCollector {
         )?;
         Ok(())
     }
+}
+
+/// Reads one number of a table's capacity counters.
+type StatOf = dyn Fn(&crate::capacity::TableStats) -> f64;
+
+/// The per-table capacity metrics, under CloudWatch's names, read from the
+/// capacity counters on each scrape.
+#[derive(Debug)]
+struct CapacityCollector {
+    capacity: Arc<Capacity>,
+}
+
+/// One series per label set of a metric family.
+fn labelled<M: EncodeMetric>(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    series: Vec<(Vec<(&'static str, String)>, M)>,
+) -> Result<(), std::fmt::Error> {
+    let Some(first) = series.first() else { return Ok(()) };
+    let mut family = encoder.encode_descriptor(name, help, None, first.1.metric_type())?;
+    for (labels, metric) in &series {
+        metric.encode(family.encode_family(&labels.as_slice())?)?;
+    }
+    Ok(())
+}
+
+impl Collector for CapacityCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let tables = self.capacity.stats();
+        let table = |name: &str| vec![("table", name.to_string())];
+        let per_table = |f: &dyn Fn(&crate::capacity::TableStats) -> f64| {
+            tables
+                .iter()
+                .map(|(name, _, stats)| (table(name), ConstCounter::new(f(stats))))
+                .collect::<Vec<_>>()
+        };
+        let counters: [(&str, &str, &StatOf); 5] = [
+            (
+                "consumed_read_capacity_units",
+                "ConsumedReadCapacityUnits: read capacity units consumed",
+                &|s| s.consumed_read,
+            ),
+            (
+                "consumed_write_capacity_units",
+                "ConsumedWriteCapacityUnits: write capacity units consumed, replicated writes included",
+                &|s| s.consumed_write,
+            ),
+            (
+                "read_throttle_events",
+                "ReadThrottleEvents: read requests refused for capacity",
+                &|s| s.read_throttle_events as f64,
+            ),
+            (
+                "write_throttle_events",
+                "WriteThrottleEvents: write requests refused for capacity",
+                &|s| s.write_throttle_events as f64,
+            ),
+            (
+                "conditional_check_failed_requests",
+                "ConditionalCheckFailedRequests: writes whose condition was false",
+                &|s| s.conditional_check_failed as f64,
+            ),
+        ];
+        for (name, help, f) in counters {
+            labelled(&mut encoder, name, help, per_table(f))?;
+        }
+        let provisioned = |f: &dyn Fn(&crate::capacity::Limits) -> f64| {
+            tables
+                .iter()
+                .filter(|(_, limits, _)| limits.mode == Mode::Provisioned)
+                .map(|(name, limits, _)| (table(name), ConstGauge::new(f(limits))))
+                .collect::<Vec<_>>()
+        };
+        labelled(
+            &mut encoder,
+            "provisioned_read_capacity_units",
+            "ProvisionedReadCapacityUnits: read capacity units per second of a provisioned table",
+            provisioned(&|l| l.read),
+        )?;
+        labelled(
+            &mut encoder,
+            "provisioned_write_capacity_units",
+            "ProvisionedWriteCapacityUnits: write capacity units per second of a provisioned table",
+            provisioned(&|l| l.write),
+        )?;
+        let per_operation = |f: &dyn Fn(&crate::capacity::TableStats) -> Vec<(&'static str, u64)>| {
+            tables
+                .iter()
+                .flat_map(|(name, _, stats)| {
+                    f(stats).into_iter().map(|(operation, count)| {
+                        let labels = vec![("table", name.clone()), ("operation", operation.to_string())];
+                        (labels, ConstCounter::new(count))
+                    })
+                })
+                .collect::<Vec<_>>()
+        };
+        labelled(
+            &mut encoder,
+            "throttled_requests",
+            "ThrottledRequests: requests refused for capacity, by table and operation",
+            per_operation(&|s| sorted(&s.throttled_requests)),
+        )?;
+        labelled(
+            &mut encoder,
+            "returned_item_count",
+            "ReturnedItemCount: items returned by reads, by table and operation",
+            per_operation(&|s| sorted(&s.returned_items)),
+        )?;
+        let hot = self
+            .capacity
+            .hottest_keys()
+            .into_iter()
+            .map(|k| {
+                (
+                    vec![("table", k.table), ("key", escape_label(&k.key))],
+                    ConstCounter::new(k.throttles),
+                )
+            })
+            .collect();
+        labelled(
+            &mut encoder,
+            "partition_key_throttles",
+            "Requests refused at a partition key's ceiling (capacity.partition_limits), most throttled keys",
+            hot,
+        )
+    }
+}
+
+/// A label value escaped as the text exposition format requires (the
+/// encoder writes values as they are): backslash, double quote and newline.
+fn escape_label(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+/// A map's entries in key order, so that scrapes list series stably.
+fn sorted(map: &std::collections::HashMap<&'static str, u64>) -> Vec<(&'static str, u64)> {
+    let mut entries: Vec<_> = map.iter().map(|(k, v)| (*k, *v)).collect();
+    entries.sort();
+    entries
 }

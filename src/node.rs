@@ -64,6 +64,9 @@ pub struct NodeOptions {
     pub api_listener: Option<StdTcpListener>,
     /// Already-bound QUIC socket (else the topology's `peer` is bound).
     pub peer_socket: Option<UdpSocket>,
+    /// The clock capacity buckets refill on (else the system's): tests
+    /// inject a manual one so that refills never wait on the wall clock.
+    pub capacity_clock: Option<Arc<dyn crate::capacity::CapacityClock>>,
 }
 
 impl NodeOptions {
@@ -78,6 +81,7 @@ impl NodeOptions {
             tls: None,
             api_listener: None,
             peer_socket: None,
+            capacity_clock: None,
         }
     }
 }
@@ -168,7 +172,14 @@ impl Node {
         let mut state = ApiState::new(engine.clone(), options.config.clone(), format!("{api_addr}"));
         state.peers = replication.as_ref().map(|r| r.status());
         state.links = replication.as_ref().map(|_| links.clone());
-        state.metrics = Arc::new(crate::metrics::Metrics::new(engine.clone(), state.peers.clone()));
+        if let Some(clock) = options.capacity_clock {
+            state.capacity = Arc::new(crate::capacity::Capacity::new(options.config.capacity.clone(), clock));
+        }
+        state.metrics = Arc::new(crate::metrics::Metrics::new(
+            engine.clone(),
+            state.peers.clone(),
+            state.capacity.clone(),
+        ));
         let pitr = Pitr::new(engine.clone(), options.config.pitr.clone(), pitr_dir);
         pitr.start();
         state.pitr = Some(pitr.clone());

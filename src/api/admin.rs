@@ -52,6 +52,7 @@ fn status_json(state: &ApiState) -> Value {
         "clock_offset_ms": state.engine.hlc().offset_ms(),
         "peers": peers,
         "workers": state.workers.iter().map(|w| w.report()).collect::<Vec<_>>(),
+        "hot_keys": state.capacity.hottest_keys(),
     })
 }
 

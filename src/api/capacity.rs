@@ -1,7 +1,7 @@
-//! ReturnConsumedCapacity with DynamoDB's capacity-unit arithmetic: a write
-//! unit per started 1 KB of the larger of the old and new item, a read unit
-//! per started 4 KB (half for eventually consistent reads); Query and Scan
-//! round the total bytes read, batch operations round each item.
+//! ReturnConsumedCapacity with DynamoDB's capacity-unit arithmetic, which
+//! lives in `crate::capacity::units` so that the throttling buckets are
+//! charged exactly what is reported: Query and Scan round the total bytes
+//! read, batch operations round each item.
 
 use serde_json::{Value, json};
 
@@ -20,12 +20,7 @@ modes! {
     }
 }
 
-/// Read or write capacity.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CapacityKind {
-    Read,
-    Write,
-}
+pub use crate::capacity::{CapacityKind, read_units, write_units};
 
 impl CapacityDetail {
     /// Parses ReturnConsumedCapacity; absent is NONE.
@@ -83,17 +78,6 @@ impl CapacityDetail {
     }
 }
 
-/// Write units for an item of `bytes` (the larger of old and new).
-pub fn write_units(bytes: usize) -> f64 {
-    bytes.div_ceil(1024).max(1) as f64
-}
-
-/// Read units for `bytes` read at once.
-pub fn read_units(bytes: usize, consistent: bool) -> f64 {
-    let units = bytes.div_ceil(4096).max(1) as f64;
-    if consistent { units } else { units / 2.0 }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,16 +104,5 @@ mod tests {
              constraint: Member must satisfy enum value set: [INDEXES, TOTAL, NONE]"
         );
         assert_eq!(CapacityDetail::None.report("t", 1.0, CapacityKind::Read), None);
-    }
-
-    #[test]
-    fn arithmetic_matches_dynamodb() {
-        assert_eq!(write_units(0), 1.0);
-        assert_eq!(write_units(1024), 1.0);
-        assert_eq!(write_units(1025), 2.0);
-        assert_eq!(read_units(100, true), 1.0);
-        assert_eq!(read_units(100, false), 0.5);
-        assert_eq!(read_units(4097, false), 1.0);
-        assert_eq!(read_units(8192 * 3, true), 6.0);
     }
 }

@@ -5,6 +5,7 @@
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
+use crate::capacity::{BillingChangeError, ThrottleError};
 use crate::engine::{EngineError, TableUpdateError};
 use crate::model::{Item, ValueError, item_to_json};
 use crate::pitr::PitrError;
@@ -32,6 +33,8 @@ pub enum ErrorKind {
     ExportConflict,
     ExpiredIterator,
     TrimmedDataAccess,
+    ProvisionedThroughputExceeded,
+    Throttling,
     LimitExceeded,
 }
 
@@ -60,6 +63,10 @@ impl ErrorKind {
             ErrorKind::ExportConflict => "com.amazonaws.dynamodb.v20120810#ExportConflictException",
             ErrorKind::ExpiredIterator => "com.amazonaws.dynamodb.v20120810#ExpiredIteratorException",
             ErrorKind::TrimmedDataAccess => "com.amazonaws.dynamodb.v20120810#TrimmedDataAccessException",
+            ErrorKind::ProvisionedThroughputExceeded => {
+                "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException"
+            }
+            ErrorKind::Throttling => "com.amazon.coral.availability#ThrottlingException",
             ErrorKind::LimitExceeded => "com.amazonaws.dynamodb.v20120810#LimitExceededException",
         }
     }
@@ -188,6 +195,30 @@ impl From<StreamsError> for ApiError {
             StreamsError::Trimmed(message) => ApiError::new(ErrorKind::TrimmedDataAccess, message),
             StreamsError::Engine(engine) => engine.into(),
         }
+    }
+}
+
+impl From<ThrottleError> for ApiError {
+    fn from(error: ThrottleError) -> ApiError {
+        let kind = match error {
+            ThrottleError::ProvisionedExceeded | ThrottleError::IndexProvisionedExceeded => {
+                ErrorKind::ProvisionedThroughputExceeded
+            }
+            ThrottleError::OnDemandExceeded => ErrorKind::Throttling,
+        };
+        ApiError::new(kind, error.to_string())
+    }
+}
+
+impl From<BillingChangeError> for ApiError {
+    fn from(error: BillingChangeError) -> ApiError {
+        let kind = match error {
+            BillingChangeError::Unchanged { .. } => ErrorKind::Validation,
+            BillingChangeError::OnDemandSwitches { .. } | BillingChangeError::Decreases { .. } => {
+                ErrorKind::LimitExceeded
+            }
+        };
+        ApiError::new(kind, error.to_string())
     }
 }
 

@@ -9,6 +9,8 @@ use super::capacity::{CapacityDetail, CapacityKind, read_units, write_units};
 use super::error::ApiError;
 use super::expressions::{CONDITIONAL_WRITE, Expressions, Projection, READ, UPDATE};
 use super::request::{Request, modes, validate_table_name};
+use super::throttle::{admit_read, admit_write, estimated_write_units, key_demand, settle_write, write_key};
+use crate::capacity::{Admission, Capacity, Demand, KeyDemand};
 use crate::engine::{Engine, ItemOp, ItemWrite, WriteOutcome};
 use crate::model::key::encode_primary_key;
 use crate::model::{
@@ -132,7 +134,13 @@ fn index_write_units<'m>(meta: &'m TableMeta, outcome: &WriteOutcome) -> Vec<(&'
 
 /// PutItem and DeleteItem: one item replaced or removed, optionally under a
 /// condition, returning the old item on ALL_OLD.
-async fn conditional_write(engine: &Engine, req: Request, op: ItemOp) -> Result<Value, ApiError> {
+async fn conditional_write(
+    engine: &Engine,
+    throttle: &Capacity,
+    operation: &'static str,
+    req: Request,
+    op: ItemOp,
+) -> Result<Value, ApiError> {
     let table = req.table_name()?;
     let returns = return_values(&req, &[ReturnValues::None, ReturnValues::AllOld])?;
     let capacity = CapacityDetail::from_request(&req)?;
@@ -144,7 +152,9 @@ async fn conditional_write(engine: &Engine, req: Request, op: ItemOp) -> Result<
         condition,
         return_item_on_condition_failure: return_on_failure(&req)?,
     };
-    let outcome = engine.write_item(table.clone(), write).await?;
+    let (meta, admission) = admit_write(engine, throttle, &table, operation, &write.op)?;
+    let result = engine.write_item(table.clone(), write).await;
+    let outcome = settle_write(throttle, &meta, admission, result)?;
     let attributes = match returns {
         ReturnValues::AllOld => outcome.old.clone(),
         _ => None,
@@ -157,22 +167,22 @@ async fn conditional_write(engine: &Engine, req: Request, op: ItemOp) -> Result<
 }
 
 /// PutItem.
-pub async fn handle_put_item(engine: &Engine, mut req: Request) -> Result<Value, ApiError> {
+pub async fn handle_put_item(engine: &Engine, throttle: &Capacity, mut req: Request) -> Result<Value, ApiError> {
     // The table name is checked before the item, as DynamoDB reports them.
     req.table_name()?;
     let item = req.item("Item")?;
-    conditional_write(engine, req, ItemOp::Put(item)).await
+    conditional_write(engine, throttle, "PutItem", req, ItemOp::Put(item)).await
 }
 
 /// DeleteItem.
-pub async fn handle_delete_item(engine: &Engine, mut req: Request) -> Result<Value, ApiError> {
+pub async fn handle_delete_item(engine: &Engine, throttle: &Capacity, mut req: Request) -> Result<Value, ApiError> {
     req.table_name()?;
     let key = req.item("Key")?;
-    conditional_write(engine, req, ItemOp::Delete(key)).await
+    conditional_write(engine, throttle, "DeleteItem", req, ItemOp::Delete(key)).await
 }
 
 /// UpdateItem.
-pub async fn handle_update_item(engine: &Engine, mut req: Request) -> Result<Value, ApiError> {
+pub async fn handle_update_item(engine: &Engine, throttle: &Capacity, mut req: Request) -> Result<Value, ApiError> {
     let table = req.table_name()?;
     let key = req.item("Key")?;
     let returns = req.mode::<ReturnValues>()?;
@@ -187,7 +197,9 @@ pub async fn handle_update_item(engine: &Engine, mut req: Request) -> Result<Val
         condition,
         return_item_on_condition_failure: return_on_failure(&req)?,
     };
-    let outcome = engine.write_item(table.clone(), write).await?;
+    let (meta, admission) = admit_write(engine, throttle, &table, "UpdateItem", &write.op)?;
+    let result = engine.write_item(table.clone(), write).await;
+    let outcome = settle_write(throttle, &meta, admission, result)?;
     let attributes = match returns {
         ReturnValues::None => None,
         ReturnValues::AllOld => outcome.old.clone(),
@@ -203,7 +215,7 @@ pub async fn handle_update_item(engine: &Engine, mut req: Request) -> Result<Val
 }
 
 /// GetItem.
-pub async fn handle_get_item(engine: &Engine, mut req: Request) -> Result<Value, ApiError> {
+pub async fn handle_get_item(engine: &Engine, throttle: &Capacity, mut req: Request) -> Result<Value, ApiError> {
     let table = req.table_name()?;
     let key = req.item("Key")?;
     let consistent = req.opt_bool("ConsistentRead")?.unwrap_or(false);
@@ -211,8 +223,13 @@ pub async fn handle_get_item(engine: &Engine, mut req: Request) -> Result<Value,
     let mut expressions = Expressions::new(&req, &READ)?;
     let projection = expressions.projection(&req)?;
     expressions.finish()?;
-    let (_, item) = engine.get_item(&table, &key).await?;
+    let meta = engine.table_schema(&table)?;
+    let demand = key_demand(&meta, &key, read_units(0, consistent));
+    let admission = admit_read(throttle, &meta, "GetItem", demand.as_slice(), 1, consistent)?;
+    let (meta, item) = engine.get_item(&table, &key).await?;
     let bytes = item.as_ref().map(item_size).unwrap_or(0);
+    admission.settle(read_units(bytes, consistent));
+    throttle.count_returned(&meta, "GetItem", usize::from(item.is_some()));
     let mut body = json!({});
     if let Some(item) = item {
         let item = match &projection {
@@ -285,7 +302,7 @@ fn parse_table_get(table: &str, spec: &Value) -> Result<TableGet, ApiError> {
 
 /// BatchGetItem: up to 100 keys; keys beyond the 16 MB response limit come
 /// back as UnprocessedKeys.
-pub async fn handle_batch_get_item(engine: &Engine, req: Request) -> Result<Value, ApiError> {
+pub async fn handle_batch_get_item(engine: &Engine, throttle: &Capacity, req: Request) -> Result<Value, ApiError> {
     let capacity = CapacityDetail::from_request(&req)?;
     let gets = request_items(&req)?
         .iter()
@@ -300,7 +317,19 @@ pub async fn handle_batch_get_item(engine: &Engine, req: Request) -> Result<Valu
     let mut unprocessed = Map::new();
     let mut consumed = Vec::new();
     let mut returned_bytes = 0;
+    let mut refusal = None;
+    let mut served = false;
     for get in gets {
+        let meta = engine.table_schema(&get.table)?;
+        let admission = match admit_batch_get(throttle, &meta, &get) {
+            Ok(admission) => admission,
+            Err(error) => {
+                unprocessed.insert(get.table.clone(), Value::Object(get.raw.clone()));
+                refusal = Some(error);
+                continue;
+            }
+        };
+        served = true;
         let (meta, items) = engine.get_items(&get.table, &get.keys).await?;
         let mut seen = HashSet::new();
         for key in &get.keys {
@@ -331,6 +360,8 @@ pub async fn handle_batch_get_item(engine: &Engine, req: Request) -> Result<Valu
                 found.push(item_into_json(item));
             }
         }
+        admission.settle(units);
+        throttle.count_returned(&meta, "BatchGetItem", found.len());
         responses.insert(get.table.clone(), Value::Array(found));
         if !left.is_empty() {
             let mut spec = get.raw.clone();
@@ -339,11 +370,21 @@ pub async fn handle_batch_get_item(engine: &Engine, req: Request) -> Result<Valu
         }
         consumed.extend(capacity.report(&get.table, units, CapacityKind::Read));
     }
+    if let (Some(error), false) = (refusal, served) {
+        return Err(error);
+    }
     let mut body = json!({ "Responses": responses, "UnprocessedKeys": unprocessed });
     if capacity != CapacityDetail::None {
         body["ConsumedCapacity"] = Value::Array(consumed);
     }
     Ok(body)
+}
+
+/// Admits the reads of one table of a BatchGetItem.
+fn admit_batch_get(throttle: &Capacity, meta: &TableMeta, get: &TableGet) -> Result<Admission, ApiError> {
+    let unit = read_units(0, get.consistent);
+    let keys: Vec<KeyDemand<'_>> = get.keys.iter().filter_map(|k| key_demand(meta, k, unit)).collect();
+    admit_read(throttle, meta, "BatchGetItem", &keys, get.keys.len(), get.consistent)
 }
 
 fn parse_write_request(table: &str, request: &Value) -> Result<(String, ItemWrite), ApiError> {
@@ -374,12 +415,82 @@ fn parse_write_request(table: &str, request: &Value) -> Result<(String, ItemWrit
     Ok((table.to_string(), ItemWrite::new(op)))
 }
 
+/// The writes of a BatchWriteItem that capacity admitted, per table, and
+/// the WriteRequests of the tables it refused.
+struct AdmittedWrites {
+    /// Each table written, its admission and the units its writes cost.
+    tables: Vec<(String, Admission, f64)>,
+    writes: Vec<(String, ItemWrite)>,
+    unprocessed: Map<String, Value>,
+}
+
+/// Admits a BatchWriteItem's writes table by table: a table over its
+/// capacity gets its requests back as UnprocessedItems, and when every table
+/// is over it, the whole request is refused, as DynamoDB does.
+fn admit_batch_writes(
+    engine: &Engine,
+    throttle: &Capacity,
+    writes: Vec<(String, ItemWrite)>,
+    raw: Vec<&Value>,
+) -> Result<AdmittedWrites, ApiError> {
+    let mut admitted = AdmittedWrites {
+        tables: Vec::new(),
+        writes: Vec::new(),
+        unprocessed: Map::new(),
+    };
+    let mut refusal = None;
+    let mut refused: Vec<String> = Vec::new();
+    let mut names: Vec<&String> = Vec::new();
+    for (table, _) in &writes {
+        if !names.contains(&table) {
+            names.push(table);
+        }
+    }
+    for table in names {
+        let meta = engine.table_schema(table)?;
+        let ops: Vec<&ItemOp> = writes.iter().filter(|(t, _)| t == table).map(|(_, w)| &w.op).collect();
+        let keys: Vec<KeyDemand<'_>> = ops
+            .iter()
+            .filter_map(|op| key_demand(&meta, write_key(op), estimated_write_units(op)))
+            .collect();
+        let demand = Demand {
+            operation: "BatchWriteItem",
+            kind: CapacityKind::Write,
+            units: ops.iter().map(|op| estimated_write_units(op)).sum(),
+            keys: &keys,
+            indexes: &[],
+        };
+        match throttle.admit(&meta, &demand) {
+            Ok(admission) => admitted.tables.push((table.clone(), admission, 0.0)),
+            Err(error) => {
+                refused.push(table.clone());
+                refusal = Some(error);
+            }
+        }
+    }
+    if let (Some(error), true) = (refusal, admitted.tables.is_empty()) {
+        return Err(error.into());
+    }
+    for ((table, write), request) in writes.into_iter().zip(raw) {
+        if refused.contains(&table) {
+            let requests = admitted.unprocessed.entry(table).or_insert_with(|| json!([]));
+            if let Value::Array(requests) = requests {
+                requests.push(request.clone());
+            }
+        } else {
+            admitted.writes.push((table, write));
+        }
+    }
+    Ok(admitted)
+}
+
 /// BatchWriteItem: up to 25 puts and deletes, each atomic, validated as a
-/// whole before any is written. All are processed, so UnprocessedItems is
-/// always empty.
-pub async fn handle_batch_write_item(engine: &Engine, req: Request) -> Result<Value, ApiError> {
+/// whole before any is written. The writes of a table over its capacity
+/// come back as UnprocessedItems; all others are processed.
+pub async fn handle_batch_write_item(engine: &Engine, throttle: &Capacity, req: Request) -> Result<Value, ApiError> {
     let capacity = CapacityDetail::from_request(&req)?;
     let mut writes = Vec::new();
+    let mut raw = Vec::new();
     for (table, requests) in request_items(&req)? {
         let requests = requests
             .as_array()
@@ -393,6 +504,7 @@ pub async fn handle_batch_write_item(engine: &Engine, req: Request) -> Result<Va
         }
         for request in requests {
             writes.push(parse_write_request(table, request)?);
+            raw.push(request);
         }
     }
     if writes.len() > MAX_BATCH_WRITES {
@@ -400,22 +512,24 @@ pub async fn handle_batch_write_item(engine: &Engine, req: Request) -> Result<Va
             "Too many items requested for the BatchWriteItem call",
         ));
     }
-    let tables: Vec<String> = writes.iter().map(|(t, _)| t.clone()).collect();
-    let outcomes = engine.write_batch(writes).await?;
-    let mut body = json!({ "UnprocessedItems": {} });
-    if capacity != CapacityDetail::None {
-        let mut per_table: Vec<(String, f64)> = Vec::new();
-        for (table, outcome) in tables.iter().zip(&outcomes) {
-            let units = write_units(outcome.billed_bytes());
-            match per_table.iter_mut().find(|(t, _)| t == table) {
-                Some((_, total)) => *total += units,
-                None => per_table.push((table.clone(), units)),
-            }
+    let mut admitted = admit_batch_writes(engine, throttle, writes, raw)?;
+    let tables: Vec<String> = admitted.writes.iter().map(|(t, _)| t.clone()).collect();
+    let outcomes = engine.write_batch(admitted.writes).await?;
+    for (table, outcome) in tables.iter().zip(&outcomes) {
+        if let Some(entry) = admitted.tables.iter_mut().find(|(t, ..)| t == table) {
+            entry.2 += write_units(outcome.billed_bytes());
         }
-        let reports: Vec<Value> = per_table
-            .iter()
-            .filter_map(|(t, u)| capacity.report(t, *u, CapacityKind::Write))
-            .collect();
+    }
+    let mut body = json!({ "UnprocessedItems": admitted.unprocessed });
+    let reports: Vec<Value> = admitted
+        .tables
+        .iter()
+        .filter_map(|(t, _, units)| capacity.report(t, *units, CapacityKind::Write))
+        .collect();
+    for (_, admission, units) in admitted.tables {
+        admission.settle(units);
+    }
+    if capacity != CapacityDetail::None {
         body["ConsumedCapacity"] = Value::Array(reports);
     }
     Ok(body)

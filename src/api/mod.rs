@@ -16,6 +16,7 @@ mod request;
 mod state;
 mod streams;
 mod tables;
+mod throttle;
 mod ttl;
 
 use std::future::Future;
@@ -184,17 +185,21 @@ async fn handle(State(state): State<Arc<ApiState>>, request: axum::extract::Requ
     // (While a write waited for its group, that allocation took about 3% of
     // the CPU in a profile under PutItem.)
     drop(parts);
+    let started = std::time::Instant::now();
     let (operation, result) = match operation {
         Ok(operation) => (Some(operation), handle_operation(&state, operation, body).await),
         Err(error) => (None, Err(error)),
     };
+    let name = operation.map(|o| o.name()).unwrap_or("Unknown");
     let outcome = match &result {
-        Ok(_) => "ok",
+        Ok(_) => {
+            state.metrics.observe_latency(name, started.elapsed());
+            "ok"
+        }
         Err(error) => error.kind.wire_type().rsplit('#').next().unwrap_or("error"),
     };
-    state
-        .metrics
-        .count_request(operation.map(|o| o.name()).unwrap_or("Unknown"), outcome);
+    let server_error = result.as_ref().is_err_and(|e| e.kind.status().is_server_error());
+    state.metrics.count_request(name, outcome, server_error);
     let (status, body) = match result {
         Ok(body) => (StatusCode::OK, body),
         Err(error) => (error.kind.status(), error.body()),
@@ -226,25 +231,28 @@ async fn handle_operation(state: &ApiState, operation: Operation, body: Body) ->
 /// added to `operations!` without a handler here is a compile error.
 async fn dispatch(state: &ApiState, operation: Operation, req: Request) -> Result<Value, ApiError> {
     let engine = &state.engine;
+    let capacity = &state.capacity;
     let stream_config = &state.config.streams;
     match operation {
         Operation::CreateTable => tables::handle_create_table(engine, &state.config, req).await,
         Operation::DescribeTable => tables::handle_describe_table(engine, req).await,
         Operation::ListTables => tables::handle_list_tables(engine, req).await,
         Operation::DeleteTable => tables::handle_delete_table(engine, req).await,
-        Operation::UpdateTable => tables::handle_update_table(engine, &state.config, &state.regions, req).await,
+        Operation::UpdateTable => {
+            tables::handle_update_table(engine, &state.config, &state.regions, capacity, req).await
+        }
         Operation::DescribeEndpoints => Ok(tables::handle_describe_endpoints(&state.endpoint)),
         Operation::TagResource => tables::handle_tag_resource(engine, req).await,
         Operation::UntagResource => tables::handle_untag_resource(engine, req).await,
         Operation::ListTagsOfResource => tables::handle_list_tags(engine, req).await,
-        Operation::PutItem => items::handle_put_item(engine, req).await,
-        Operation::GetItem => items::handle_get_item(engine, req).await,
-        Operation::DeleteItem => items::handle_delete_item(engine, req).await,
-        Operation::UpdateItem => items::handle_update_item(engine, req).await,
-        Operation::BatchGetItem => items::handle_batch_get_item(engine, req).await,
-        Operation::BatchWriteItem => items::handle_batch_write_item(engine, req).await,
-        Operation::Query => query::handle_query(engine, req).await,
-        Operation::Scan => query::handle_scan(engine, req).await,
+        Operation::PutItem => items::handle_put_item(engine, capacity, req).await,
+        Operation::GetItem => items::handle_get_item(engine, capacity, req).await,
+        Operation::DeleteItem => items::handle_delete_item(engine, capacity, req).await,
+        Operation::UpdateItem => items::handle_update_item(engine, capacity, req).await,
+        Operation::BatchGetItem => items::handle_batch_get_item(engine, capacity, req).await,
+        Operation::BatchWriteItem => items::handle_batch_write_item(engine, capacity, req).await,
+        Operation::Query => query::handle_query(engine, capacity, req).await,
+        Operation::Scan => query::handle_scan(engine, capacity, req).await,
         Operation::UpdateContinuousBackups => backups::handle_update_continuous_backups(pitr(state)?, req).await,
         Operation::DescribeContinuousBackups => backups::handle_describe_continuous_backups(pitr(state)?, req).await,
         Operation::RestoreTableToPointInTime => backups::handle_restore_to_point_in_time(pitr(state)?, req).await,

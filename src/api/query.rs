@@ -7,6 +7,7 @@ use super::capacity::{CapacityDetail, CapacityKind, read_units};
 use super::error::ApiError;
 use super::expressions::{Expressions, Projection, QUERY, SCAN};
 use super::request::{Request, modes};
+use crate::capacity::Capacity;
 use crate::engine::{Engine, Page, RangeRead, SortCondition};
 use crate::expr::ast::PathElem;
 use crate::model::key::encode_key_value;
@@ -180,7 +181,7 @@ fn page_response(common: &Common, meta: &TableMeta, page: Page, projection: Opti
 }
 
 /// Query.
-pub async fn handle_query(engine: &Engine, req: Request) -> Result<Value, ApiError> {
+pub async fn handle_query(engine: &Engine, capacity: &Capacity, req: Request) -> Result<Value, ApiError> {
     let common = parse_common(&req)?;
     let meta = engine.table_schema(&common.table)?;
     let index = match &common.index {
@@ -214,7 +215,7 @@ pub async fn handle_query(engine: &Engine, req: Request) -> Result<Value, ApiErr
         index: plan.index.map(|i| i.name.clone()),
         fetch_from_table: plan.fetch_from_table,
     };
-    let (meta, page) = engine.read_range(spec).await?;
+    let (meta, page) = super::throttle::read_range(engine, capacity, "Query", spec, common.consistent).await?;
     Ok(page_response(&common, &meta, page, projection.as_ref()))
 }
 
@@ -325,7 +326,7 @@ fn check_start_key(
 }
 
 /// Scan, including parallel scan segments.
-pub async fn handle_scan(engine: &Engine, req: Request) -> Result<Value, ApiError> {
+pub async fn handle_scan(engine: &Engine, capacity: &Capacity, req: Request) -> Result<Value, ApiError> {
     let common = parse_common(&req)?;
     let segment = match (req.opt_i64("Segment")?, req.opt_i64("TotalSegments")?) {
         (None, None) => None,
@@ -373,7 +374,7 @@ pub async fn handle_scan(engine: &Engine, req: Request) -> Result<Value, ApiErro
         filter,
         segment,
     };
-    let (meta, page) = engine.read_range(spec).await?;
+    let (meta, page) = super::throttle::read_range(engine, capacity, "Scan", spec, common.consistent).await?;
     Ok(page_response(&common, &meta, page, projection.as_ref()))
 }
 

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
+use crate::capacity::{Capacity, SystemClock};
 use crate::chaos::LinkControl;
 use crate::config::NodeConfig;
 use crate::engine::Engine;
@@ -22,6 +23,8 @@ pub struct ApiState {
     pub peers: Option<Arc<PeerStatus>>,
     /// Every region of the topology (where replicas can be created).
     pub regions: Vec<String>,
+    /// Throttling buckets and consumed-capacity counters, per table.
+    pub capacity: Arc<Capacity>,
     /// The region's metrics.
     pub metrics: Arc<Metrics>,
     /// Simulated conditions of the links leaving this region, when it has peers.
@@ -38,13 +41,15 @@ impl ApiState {
     /// State for serving `engine` with `config`.
     pub fn new(engine: Engine, config: NodeConfig, endpoint: String) -> ApiState {
         let regions = vec![engine.region().to_string()];
-        let metrics = Arc::new(Metrics::new(engine.clone(), None));
+        let capacity = Arc::new(Capacity::new(config.capacity.clone(), SystemClock::shared()));
+        let metrics = Arc::new(Metrics::new(engine.clone(), None, capacity.clone()));
         ApiState {
             engine,
             config,
             endpoint,
             peers: None,
             regions,
+            capacity,
             metrics,
             links: None,
             pitr: None,

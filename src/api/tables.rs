@@ -7,9 +7,10 @@ use serde_json::{Value, json};
 
 use super::error::{ApiError, ErrorKind};
 use super::request::{Request, validate_table_name};
+use crate::capacity::Capacity;
 use crate::config::NodeConfig;
 use crate::engine::{Engine, EngineError, IndexUpdate, NewTable, ReplicaUpdate, TableUpdate, TagUpdate};
-use crate::model::table::{ACCOUNT_ID, BillingMode};
+use crate::model::table::{ACCOUNT_ID, BillingMode, TableStatus};
 use crate::model::{KeyAttribute, KeySchema, ScalarType, SecondaryIndex, TableMeta};
 
 /// Most table names one ListTables page returns.
@@ -296,6 +297,7 @@ pub async fn handle_update_table(
     engine: &Engine,
     config: &NodeConfig,
     regions: &[String],
+    capacity: &Capacity,
     req: Request,
 ) -> Result<Value, ApiError> {
     let name = req.table_name()?;
@@ -315,6 +317,10 @@ pub async fn handle_update_table(
     }
     let current = engine.describe_table(name.clone()).await?;
     let billing = parse_billing(&req, Some(&current.billing))?;
+    if let Some(requested) = &billing {
+        let now_ms = engine.hlc().wall_now_ns() / 1_000_000;
+        capacity.change_billing(&name, &current.billing, requested, now_ms)?;
+    }
     let replica_updates = parse_replica_updates(&req, regions)?;
     let stream = super::streams::parse_stream_specification(&req)?;
     let index_updates = parse_index_updates(&req, &current, billing.as_ref())?;
@@ -332,10 +338,16 @@ pub async fn handle_update_table(
         replicas: replica_updates,
         ..TableUpdate::default()
     };
+    let capacity_changed = update.billing.as_ref().is_some_and(|b| *b != current.billing);
     let meta = engine.update_table(name, update).await?;
     let mut description = describe(&meta, engine.region());
     for index in &deleted {
         super::indexes::describe_deleted(&mut description, index, &meta, engine.region());
+    }
+    if capacity_changed {
+        // DynamoDB answers a capacity change with the table UPDATING until
+        // it applies; here it applies at once, so DescribeTable is ACTIVE.
+        description["TableStatus"] = json!(TableStatus::Updating.as_str());
     }
     Ok(json!({ "TableDescription": description }))
 }

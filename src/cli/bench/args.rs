@@ -86,6 +86,9 @@ pub enum Scenario {
     /// PutItem with two GSIs and an LSI against none, GSI Query against
     /// table Query, and the backfill of a GSI on --items items.
     Indexes,
+    /// PutItem and GetItem on an on-demand table with capacity enforced,
+    /// against a region with `capacity.enabled = false`.
+    Capacity,
 }
 
 #[cfg(test)]
@@ -116,6 +119,7 @@ mod tests {
             "resync",
             "scan",
             "indexes",
+            "capacity",
         ];
         let parsed: Vec<Scenario> = names
             .iter()

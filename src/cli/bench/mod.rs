@@ -13,6 +13,7 @@
 //!   measurements of the engine alone.
 
 mod args;
+mod capacity;
 mod cluster;
 mod core;
 mod core_engine;
@@ -50,6 +51,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         Scenario::Resync => runtime.block_on(resync::bench(args)),
         Scenario::Scan => runtime.block_on(scan::bench(args)),
         Scenario::Indexes => runtime.block_on(indexes::bench(args)),
+        Scenario::Capacity => runtime.block_on(capacity::bench(args)),
     };
     // Scenarios remove their own data; this removes the folder they shared.
     let _ = std::fs::remove_dir_all(bench_root());

@@ -1,0 +1,115 @@
+//! The API's side of capacity enforcement (see `crate::capacity` for why it
+//! is an admission check here rather than a wait in the engine): what each
+//! request is estimated to cost before the engine runs it, and its real
+//! cost, from the same arithmetic as ReturnConsumedCapacity, once it has.
+
+use std::sync::Arc;
+
+use super::capacity::{CapacityKind, read_units, write_units};
+use super::error::ApiError;
+use crate::capacity::{Admission, Capacity, Demand, KeyDemand};
+use crate::engine::{Engine, EngineError, ItemOp, Page, RangeRead, WriteOutcome};
+use crate::model::{Item, TableMeta, item_size};
+
+/// The partition key value of `item` (a key or a whole item), with `units`.
+pub fn key_demand<'a>(meta: &TableMeta, item: &'a Item, units: f64) -> Option<KeyDemand<'a>> {
+    item.get(&meta.key_schema.hash.name).map(|key| KeyDemand { key, units })
+}
+
+/// The write units a write is estimated at before it runs: a put by the
+/// item it writes, a delete or update by the least a write costs (the item
+/// it replaces is known only once it has run).
+pub fn estimated_write_units(op: &ItemOp) -> f64 {
+    match op {
+        ItemOp::Put(item) => write_units(item_size(item)),
+        ItemOp::Delete(_) | ItemOp::Update { .. } => write_units(0),
+    }
+}
+
+/// The item a write names its key by.
+pub fn write_key(op: &ItemOp) -> &Item {
+    match op {
+        ItemOp::Put(item) | ItemOp::Delete(item) => item,
+        ItemOp::Update { key, .. } => key,
+    }
+}
+
+/// Admits one item write on `table`, or refuses it with DynamoDB's error.
+pub fn admit_write(
+    engine: &Engine,
+    capacity: &Capacity,
+    table: &str,
+    operation: &'static str,
+    op: &ItemOp,
+) -> Result<(Arc<TableMeta>, Admission), ApiError> {
+    let meta = engine.table_schema(table)?;
+    let units = estimated_write_units(op);
+    let key = key_demand(&meta, write_key(op), units);
+    let demand = Demand {
+        operation,
+        kind: CapacityKind::Write,
+        units,
+        keys: key.as_slice(),
+        indexes: &[],
+    };
+    let admission = capacity.admit(&meta, &demand)?;
+    Ok((meta, admission))
+}
+
+/// Charges a finished write: its real units when it wrote, its estimate
+/// when its condition failed (DynamoDB charges those), nothing otherwise.
+pub fn settle_write(
+    capacity: &Capacity,
+    meta: &TableMeta,
+    admission: Admission,
+    result: Result<WriteOutcome, EngineError>,
+) -> Result<WriteOutcome, ApiError> {
+    match &result {
+        Ok(outcome) => admission.settle(write_units(outcome.billed_bytes())),
+        Err(EngineError::ConditionFailed { .. }) => {
+            admission.settle_estimate();
+            capacity.count_condition_failed(meta);
+        }
+        Err(_) => drop(admission),
+    }
+    Ok(result?)
+}
+
+/// Admits a read of `count` items (at least a unit's half or whole each).
+pub fn admit_read(
+    capacity: &Capacity,
+    meta: &TableMeta,
+    operation: &'static str,
+    keys: &[KeyDemand<'_>],
+    count: usize,
+    consistent: bool,
+) -> Result<Admission, ApiError> {
+    let demand = Demand {
+        operation,
+        kind: CapacityKind::Read,
+        units: read_units(0, consistent) * count as f64,
+        keys,
+        indexes: &[],
+    };
+    Ok(capacity.admit(meta, &demand)?)
+}
+
+/// Query or Scan one page, admitted and charged by the bytes it read.
+pub async fn read_range(
+    engine: &Engine,
+    capacity: &Capacity,
+    operation: &'static str,
+    spec: RangeRead,
+    consistent: bool,
+) -> Result<(Arc<TableMeta>, Page), ApiError> {
+    let meta = engine.table_schema(&spec.table)?;
+    let key = spec.partition.as_ref().map(|key| KeyDemand {
+        key,
+        units: read_units(0, consistent),
+    });
+    let admission = admit_read(capacity, &meta, operation, key.as_slice(), 1, consistent)?;
+    let (meta, page) = engine.read_range(spec).await?;
+    admission.settle(read_units(page.bytes_read, consistent));
+    capacity.count_returned(&meta, operation, page.items.len());
+    Ok((meta, page))
+}

@@ -1,0 +1,528 @@
+//! Capacity enforcement: DynamoDB's throttling of provisioned tables (token
+//! buckets at the provisioned units with 300 seconds of burst), of
+//! on-demand tables (the per-table quota DescribeLimits reports), and
+//! optionally of hot partitions, plus the per-table consumption counters
+//! that `/metrics` reports under CloudWatch's names.
+//!
+//! Where it sits: throttling is an admission check the API makes before it
+//! asks the engine, never a wait inside the engine. A refused request must
+//! cost nothing and come back at once (the SDKs retry it with backoff), and
+//! the single writer must never stall behind one table's budget, which would
+//! turn one table's throttling into every table's latency. The rule reads
+//! only a table's description, so it needs nothing from the engine's write
+//! path; it lives beside the API (below it, so `metrics` can read it) rather
+//! than in the engine as the domain rules of STYLE.md do.
+//!
+//! Replicated writes are charged to the receiving region's buckets but never
+//! refused (a region whose capacity is spent falls behind as lag instead):
+//! `Capacity::charge_replicated`, for the replication apply path to call.
+
+pub mod bucket;
+pub mod changes;
+pub mod partition;
+pub mod units;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+pub use bucket::{CapacityClock, ManualClock, SystemClock, TokenBucket};
+pub use changes::BillingChangeError;
+pub use partition::HotKeyReport;
+pub use units::{CapacityKind, read_units, transactional, write_units};
+
+use crate::config::CapacityConfig;
+use crate::ids::StorageId;
+use crate::model::key::encode_key_value;
+use crate::model::table::{BillingMode, TableMeta};
+use crate::model::{AttributeValue, Item, item_to_json};
+use partition::{HotKeys, PartitionCeiling};
+
+/// Why a request was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ThrottleError {
+    /// A provisioned table (or one of its partitions) is over its units.
+    #[error(
+        "The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API."
+    )]
+    ProvisionedExceeded,
+    /// A global secondary index of a provisioned table is over its write
+    /// units, which throttles writes to its table.
+    #[error(
+        "The level of configured provisioned throughput for one or more global secondary indexes of the table was exceeded. Consider increasing your provisioning level for the under-provisioned global secondary indexes with the UpdateTable API"
+    )]
+    IndexProvisionedExceeded,
+    /// An on-demand table (or one of its partitions) is over its maximum.
+    #[error(
+        "Throughput exceeds the current capacity of your table or index. DynamoDB is automatically scaling your table or index so please try again shortly. If exceptions persist, check if you have a hot key: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-design.html"
+    )]
+    OnDemandExceeded,
+}
+
+/// How a table (or index) is billed, which decides the error a throttle is.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Mode {
+    Provisioned,
+    OnDemand,
+}
+
+/// The units per second a table or index may use.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Limits {
+    pub mode: Mode,
+    pub read: f64,
+    pub write: f64,
+}
+
+impl Limits {
+    /// The limits of a table billed as `billing`: its provisioned units, or
+    /// for on-demand the per-table quota of `config`.
+    pub fn of(billing: &BillingMode, config: &CapacityConfig) -> Limits {
+        match billing {
+            BillingMode::Provisioned { read, write } => Limits {
+                mode: Mode::Provisioned,
+                read: *read as f64,
+                write: *write as f64,
+            },
+            BillingMode::PayPerRequest => Limits {
+                mode: Mode::OnDemand,
+                read: config.table_max_read_units as f64,
+                write: config.table_max_write_units as f64,
+            },
+        }
+    }
+}
+
+/// A read and a write bucket.
+#[derive(Debug)]
+struct Buckets {
+    limits: Limits,
+    read: TokenBucket,
+    write: TokenBucket,
+}
+
+impl Buckets {
+    fn new(limits: Limits, burst: Duration, now: Duration) -> Buckets {
+        Buckets {
+            limits,
+            read: TokenBucket::new(limits.read, burst, now),
+            write: TokenBucket::new(limits.write, burst, now),
+        }
+    }
+
+    fn reconfigure(&mut self, limits: Limits, burst: Duration, now: Duration) {
+        if self.limits != limits {
+            self.limits = limits;
+            self.read.reconfigure(limits.read, burst, now);
+            self.write.reconfigure(limits.write, burst, now);
+        }
+    }
+
+    fn bucket(&mut self, kind: CapacityKind) -> &mut TokenBucket {
+        match kind {
+            CapacityKind::Read => &mut self.read,
+            CapacityKind::Write => &mut self.write,
+        }
+    }
+}
+
+/// What CloudWatch reports per table, as running totals.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TableStats {
+    /// ConsumedReadCapacityUnits.
+    pub consumed_read: f64,
+    /// ConsumedWriteCapacityUnits (replicated writes included).
+    pub consumed_write: f64,
+    /// Of those, the units of writes replicated from other regions
+    /// (CloudWatch's ReplicatedWriteCapacityUnits).
+    pub replicated_write: f64,
+    /// ThrottledRequests by operation.
+    pub throttled_requests: HashMap<&'static str, u64>,
+    /// ReadThrottleEvents.
+    pub read_throttle_events: u64,
+    /// WriteThrottleEvents.
+    pub write_throttle_events: u64,
+    /// ConditionalCheckFailedRequests.
+    pub conditional_check_failed: u64,
+    /// ReturnedItemCount, by operation.
+    pub returned_items: HashMap<&'static str, u64>,
+}
+
+/// One table's buckets and counters.
+#[derive(Debug)]
+struct TableState {
+    /// The description the buckets were built from (a re-created table
+    /// starts with full buckets).
+    storage_id: StorageId,
+    table: Buckets,
+    /// Buckets of the table's global secondary indexes, by index name.
+    indexes: HashMap<String, Buckets>,
+    hot: HotKeys,
+    stats: TableStats,
+}
+
+/// One partition key a request touches and the units it takes there.
+#[derive(Clone, Copy, Debug)]
+pub struct KeyDemand<'a> {
+    pub key: &'a AttributeValue,
+    pub units: f64,
+}
+
+/// What a request asks of one table.
+#[derive(Clone, Debug)]
+pub struct Demand<'a> {
+    /// DynamoDB's operation name, for ThrottledRequests.
+    pub operation: &'static str,
+    pub kind: CapacityKind,
+    /// Estimated units, taken at admission and corrected when settled.
+    pub units: f64,
+    /// Partition keys touched (for partition limits), with their units.
+    pub keys: &'a [KeyDemand<'a>],
+    /// Write units per global secondary index the request writes to.
+    pub indexes: &'a [(&'a str, f64)],
+}
+
+/// The region's capacity: per-table buckets and counters.
+#[derive(Debug)]
+pub struct Capacity {
+    config: CapacityConfig,
+    clock: Arc<dyn CapacityClock>,
+    tables: RwLock<HashMap<String, Arc<Mutex<TableState>>>>,
+    /// UpdateTable's history of billing changes, per table.
+    changes: Mutex<changes::BillingChanges>,
+}
+
+impl Capacity {
+    /// Capacity enforced per `config`, on `clock`.
+    pub fn new(config: CapacityConfig, clock: Arc<dyn CapacityClock>) -> Capacity {
+        Capacity {
+            config,
+            clock,
+            tables: RwLock::new(HashMap::new()),
+            changes: Mutex::new(changes::BillingChanges::default()),
+        }
+    }
+
+    /// Whether capacity is enforced and metered at all.
+    pub fn enabled(&self) -> bool {
+        self.config.enabled
+    }
+
+    /// Admits `demand` on `meta` or refuses it, taking nothing when refused.
+    /// Settle the admission with the real cost once it is known.
+    pub fn admit(&self, meta: &TableMeta, demand: &Demand<'_>) -> Result<Admission, ThrottleError> {
+        if !self.config.enabled {
+            return Ok(Admission::inert());
+        }
+        let entry = self.entry(meta);
+        let now = self.clock.now();
+        let mut state = lock(&entry);
+        let result = self.try_take(&mut state, meta, demand, now);
+        if result.is_err() {
+            let stats = &mut state.stats;
+            *stats.throttled_requests.entry(demand.operation).or_default() += 1;
+            match demand.kind {
+                CapacityKind::Read => stats.read_throttle_events += 1,
+                CapacityKind::Write => stats.write_throttle_events += 1,
+            }
+        }
+        drop(state);
+        result?;
+        Ok(Admission {
+            table: Some(entry),
+            clock: self.clock.clone(),
+            kind: demand.kind,
+            reserved: demand.units,
+            settled: false,
+        })
+    }
+
+    /// Charges a replicated write of `units` to `meta`'s write capacity:
+    /// never refused, it leaves the bucket in debt instead, which local
+    /// writes then wait out.
+    pub fn charge_replicated(&self, meta: &TableMeta, units: f64) {
+        if !self.config.enabled {
+            return;
+        }
+        let entry = self.entry(meta);
+        let now = self.clock.now();
+        let mut state = lock(&entry);
+        state.table.write.take(units, now);
+        state.stats.consumed_write += units;
+        state.stats.replicated_write += units;
+    }
+
+    /// Sets the buckets of `table`'s global secondary indexes to `indexes`
+    /// (name and limits), keeping the tokens of those that stay.
+    pub fn configure_indexes(&self, meta: &TableMeta, indexes: &[(String, Limits)]) {
+        let entry = self.entry(meta);
+        let now = self.clock.now();
+        let mut state = lock(&entry);
+        state.indexes.retain(|name, _| indexes.iter().any(|(n, _)| n == name));
+        for (name, limits) in indexes {
+            let burst = self.burst(limits);
+            match state.indexes.get_mut(name) {
+                Some(buckets) => buckets.reconfigure(*limits, burst, now),
+                None => {
+                    state.indexes.insert(name.clone(), Buckets::new(*limits, burst, now));
+                }
+            }
+        }
+    }
+
+    /// Every table's counters and limits, by table name.
+    pub fn stats(&self) -> Vec<(String, Limits, TableStats)> {
+        let tables = self.tables.read().unwrap_or_else(|e| e.into_inner());
+        let mut out: Vec<_> = tables
+            .iter()
+            .map(|(name, entry)| {
+                let state = lock(entry);
+                (name.clone(), state.table.limits, state.stats.clone())
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    /// The most throttled partition keys of every table, at most
+    /// `capacity.hot_keys` of them.
+    pub fn hottest_keys(&self) -> Vec<HotKeyReport> {
+        let tables = self.tables.read().unwrap_or_else(|e| e.into_inner());
+        let mut keys: Vec<HotKeyReport> = tables
+            .iter()
+            .flat_map(|(name, entry)| lock(entry).hot.throttled(name))
+            .collect();
+        keys.sort_by(|a, b| b.throttles.cmp(&a.throttles).then_with(|| a.key.cmp(&b.key)));
+        keys.truncate(self.config.hot_keys);
+        keys
+    }
+
+    /// Checks UpdateTable's limits on taking `table` from `current` to
+    /// `requested` billing at `now_ms` (wall clock, milliseconds since the
+    /// epoch) and records the change when they allow it.
+    pub fn change_billing(
+        &self,
+        table: &str,
+        current: &BillingMode,
+        requested: &BillingMode,
+        now_ms: u64,
+    ) -> Result<(), BillingChangeError> {
+        let mut changes = self.changes.lock().unwrap_or_else(|e| e.into_inner());
+        changes.change(table, current, requested, now_ms)
+    }
+
+    /// Counts a write whose condition failed (ConditionalCheckFailedRequests).
+    pub fn count_condition_failed(&self, meta: &TableMeta) {
+        if self.config.enabled {
+            lock(&self.entry(meta)).stats.conditional_check_failed += 1;
+        }
+    }
+
+    /// Counts items an operation returned (ReturnedItemCount).
+    pub fn count_returned(&self, meta: &TableMeta, operation: &'static str, items: usize) {
+        if self.config.enabled {
+            *lock(&self.entry(meta))
+                .stats
+                .returned_items
+                .entry(operation)
+                .or_default() += items as u64;
+        }
+    }
+
+    /// How much unused capacity `limits` keeps: provisioned capacity keeps
+    /// `burst_seconds` of it; an on-demand maximum is a ceiling per second.
+    fn burst(&self, limits: &Limits) -> Duration {
+        match limits.mode {
+            Mode::Provisioned => Duration::from_secs(self.config.burst_seconds),
+            Mode::OnDemand => Duration::from_secs(1),
+        }
+    }
+
+    /// Takes the demand from the table, index and partition buckets, all or
+    /// nothing.
+    fn try_take(
+        &self,
+        state: &mut TableState,
+        meta: &TableMeta,
+        demand: &Demand<'_>,
+        now: Duration,
+    ) -> Result<(), ThrottleError> {
+        let refusal = match state.table.limits.mode {
+            Mode::Provisioned => ThrottleError::ProvisionedExceeded,
+            Mode::OnDemand => ThrottleError::OnDemandExceeded,
+        };
+        if !state.table.bucket(demand.kind).can_take(demand.units, now) {
+            return Err(refusal);
+        }
+        for (index, units) in demand.indexes {
+            let Some(buckets) = state.indexes.get_mut(*index) else {
+                continue;
+            };
+            if !buckets.write.can_take(*units, now) {
+                return Err(match buckets.limits.mode {
+                    Mode::Provisioned => ThrottleError::IndexProvisionedExceeded,
+                    Mode::OnDemand => ThrottleError::OnDemandExceeded,
+                });
+            }
+        }
+        if self.config.partition_limits {
+            self.check_partitions(state, meta, demand, now).map_err(|()| refusal)?;
+        }
+        state.table.bucket(demand.kind).take(demand.units, now);
+        for (index, units) in demand.indexes {
+            if let Some(buckets) = state.indexes.get_mut(*index) {
+                buckets.write.take(*units, now);
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks and, when every key has room, takes the partition buckets.
+    fn check_partitions(
+        &self,
+        state: &mut TableState,
+        meta: &TableMeta,
+        demand: &Demand<'_>,
+        now: Duration,
+    ) -> Result<(), ()> {
+        let ceiling = PartitionCeiling {
+            read: self.config.partition_read_units as f64,
+            write: self.config.partition_write_units as f64,
+        };
+        let encoded: Vec<Vec<u8>> = demand.keys.iter().map(|k| encoded_key(k.key)).collect();
+        let label = |key: &AttributeValue| {
+            let item = Item::from([(meta.key_schema.hash.name.clone(), key.clone())]);
+            item_to_json(&item).to_string()
+        };
+        for (key, bytes) in demand.keys.iter().zip(&encoded) {
+            if !state
+                .hot
+                .can_take(bytes, || label(key.key), demand.kind, key.units, ceiling, now)
+            {
+                state.hot.count_throttle(bytes);
+                return Err(());
+            }
+        }
+        for (key, bytes) in demand.keys.iter().zip(&encoded) {
+            state.hot.take(bytes, demand.kind, key.units, now);
+        }
+        Ok(())
+    }
+
+    /// The table's state, created or brought in line with `meta`'s
+    /// billing (a changed throughput keeps the tokens held; a re-created
+    /// table starts afresh).
+    fn entry(&self, meta: &TableMeta) -> Arc<Mutex<TableState>> {
+        let limits = Limits::of(&meta.billing, &self.config);
+        let now = self.clock.now();
+        let burst = self.burst(&limits);
+        let existing = self
+            .tables
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&meta.name)
+            .cloned();
+        let entry = match existing {
+            Some(entry) => entry,
+            None => {
+                let mut tables = self.tables.write().unwrap_or_else(|e| e.into_inner());
+                let entry = tables.entry(meta.name.clone()).or_insert_with(|| {
+                    Arc::new(Mutex::new(TableState {
+                        storage_id: meta.storage_id,
+                        table: Buckets::new(limits, burst, now),
+                        indexes: HashMap::new(),
+                        hot: HotKeys::default(),
+                        stats: TableStats::default(),
+                    }))
+                });
+                entry.clone()
+            }
+        };
+        {
+            let mut state = lock(&entry);
+            if state.storage_id != meta.storage_id {
+                state.storage_id = meta.storage_id;
+                state.table = Buckets::new(limits, burst, now);
+                state.indexes.clear();
+                state.hot = HotKeys::default();
+            } else {
+                state.table.reconfigure(limits, burst, now);
+            }
+        }
+        entry
+    }
+}
+
+/// A partition key's bytes, as the store orders them.
+fn encoded_key(key: &AttributeValue) -> Vec<u8> {
+    let mut out = Vec::with_capacity(16);
+    encode_key_value(key, &mut out);
+    out
+}
+
+/// Locks a table's state. A panic while holding it leaves counters and
+/// buckets that are still numbers, so a poisoned lock is used as is.
+fn lock(entry: &Mutex<TableState>) -> std::sync::MutexGuard<'_, TableState> {
+    entry.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Units taken for an admitted request: settle it with the real cost, or
+/// let it drop to give them back (a request that failed before it read or
+/// wrote anything consumes nothing).
+#[derive(Debug)]
+pub struct Admission {
+    table: Option<Arc<Mutex<TableState>>>,
+    clock: Arc<dyn CapacityClock>,
+    kind: CapacityKind,
+    reserved: f64,
+    settled: bool,
+}
+
+impl Admission {
+    /// An admission that takes nothing (enforcement off).
+    fn inert() -> Admission {
+        Admission {
+            table: None,
+            clock: Arc::new(ManualClock::default()),
+            kind: CapacityKind::Read,
+            reserved: 0.0,
+            settled: true,
+        }
+    }
+
+    /// Charges the request's real cost, `units`, in place of the estimate.
+    pub fn settle(mut self, units: f64) {
+        self.apply(units);
+    }
+
+    /// Charges the estimate as the real cost (a write whose condition
+    /// failed costs its write units, as in DynamoDB).
+    pub fn settle_estimate(mut self) {
+        let units = self.reserved;
+        self.apply(units);
+    }
+
+    fn apply(&mut self, units: f64) {
+        if self.settled {
+            return;
+        }
+        self.settled = true;
+        let Some(table) = &self.table else { return };
+        let now = self.clock.now();
+        let mut state = lock(table);
+        state.table.bucket(self.kind).take(units - self.reserved, now);
+        match self.kind {
+            CapacityKind::Read => state.stats.consumed_read += units,
+            CapacityKind::Write => state.stats.consumed_write += units,
+        }
+    }
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        self.apply(0.0);
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,505 @@
+//! Capacity enforcement through the AWS SDK: provisioned tables throttle
+//! once their burst is spent (and not before), eventually consistent reads
+//! cost half, the SDK's default retries complete a throttled batch,
+//! on-demand tables throttle at their per-table maximum, a hot key throttles
+//! alone, and the metrics count exactly what was done. Buckets refill on an
+//! injected manual clock: nothing waits on the wall clock for capacity.
+
+mod cluster;
+mod common;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, BillingMode, KeysAndAttributes, ProvisionedThroughput, PutRequest, ReturnConsumedCapacity,
+    ScalarAttributeType, TableStatus, WriteRequest,
+};
+use common::{DEADLINE, Keys, REGION, error_code, error_message, item, s};
+use meridian::capacity::ManualClock;
+use meridian::config::{NodeConfig, RegionConfig, Topology};
+use meridian::node::{Node, NodeOptions};
+use serde_json::json;
+use tempfile::TempDir;
+
+const PROVISIONED_MESSAGE: &str = "The level of configured provisioned throughput for the table was exceeded. \
+     Consider increasing your provisioning level with the UpdateTable API.";
+
+/// A region whose capacity buckets run on `clock`.
+struct Region {
+    node: Node,
+    client: Client,
+    clock: Arc<ManualClock>,
+    _dir: TempDir,
+}
+
+impl Region {
+    async fn start(config: NodeConfig) -> Region {
+        let dir = tempfile::tempdir().expect("create a temporary data directory");
+        let topology = Topology {
+            cluster: "test".into(),
+            region: vec![RegionConfig {
+                name: REGION.into(),
+                api: "127.0.0.1:0".parse().expect("literal address"),
+                peer: "127.0.0.1:0".parse().expect("literal address"),
+                clock_offset_ms: 0,
+            }],
+            link: Vec::new(),
+            table: Vec::new(),
+        };
+        let clock = ManualClock::new();
+        let mut options = NodeOptions::new(topology, REGION, dir.path().to_path_buf());
+        options.config = config;
+        options.capacity_clock = Some(clock.clone());
+        let node = Node::start(options).await.expect("start the region");
+        let client = common::client(node.api_addr);
+        Region {
+            node,
+            client,
+            clock,
+            _dir: dir,
+        }
+    }
+
+    /// The value of one series of `/metrics`, e.g.
+    /// `meridian_write_throttle_events_total{table="orders"}`; 0 when absent.
+    async fn metric(&self, series: &str) -> f64 {
+        let body = cluster::http_get(self.node.api_addr, "/metrics").await;
+        body.lines()
+            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+            .map(|value| value.trim().parse().expect("a number"))
+            .unwrap_or(0.0)
+    }
+}
+
+/// Creates table `name` keyed by the string `pk`, provisioned at `units`
+/// read and write units, or on-demand for `None`.
+async fn create_table(region: &Region, name: &str, units: Option<i64>) {
+    let Some(units) = units else {
+        return common::create_table(&region.client, name, Keys::Hash("pk", ScalarAttributeType::S)).await;
+    };
+    let body = json!({
+        "TableName": name,
+        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+        "BillingMode": "PROVISIONED",
+        "ProvisionedThroughput": {"ReadCapacityUnits": units, "WriteCapacityUnits": units},
+    });
+    let target = Some("DynamoDB_20120810.CreateTable");
+    let response = common::raw_request(region.node.api_addr, target, serde_json::to_vec(&body).unwrap().into()).await;
+    assert_eq!(response.status, 200, "{:?}", response.body);
+}
+
+/// 25 puts of small items (one write unit each) named `prefix`0..24.
+fn batch(prefix: &str) -> Vec<WriteRequest> {
+    (0..25)
+        .map(|i| {
+            let put = PutRequest::builder()
+                .set_item(Some(item([("pk", s(format!("{prefix}{i}")))])))
+                .build()
+                .unwrap();
+            WriteRequest::builder().put_request(put).build()
+        })
+        .collect()
+}
+
+async fn write_batch(client: &Client, table: &str, prefix: &str) {
+    let out = client
+        .batch_write_item()
+        .request_items(table, batch(prefix))
+        .send()
+        .await
+        .expect("the batch is within capacity");
+    assert!(out.unprocessed_items().is_none_or(|u| u.is_empty()));
+}
+
+async fn put(client: &Client, table: &str, key: &str) -> Result<(), (String, String)> {
+    client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item([("pk", s(key))])))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| (error_code(&e), error_message(&e)))
+}
+
+fn provisioned_refusal() -> Result<(), (String, String)> {
+    Err((
+        "ProvisionedThroughputExceededException".into(),
+        PROVISIONED_MESSAGE.into(),
+    ))
+}
+
+#[tokio::test]
+async fn a_provisioned_table_throttles_once_its_burst_is_spent_and_not_before() {
+    let region = Region::start(NodeConfig::default()).await;
+    let client = &region.client;
+    create_table(&region, "orders", Some(5)).await;
+    // 5 WCU keep 300 s of burst: 1500 one-unit writes pass at once.
+    for b in 0..60 {
+        write_batch(client, "orders", &format!("b{b}-")).await;
+    }
+    assert_eq!(put(client, "orders", "over").await, provisioned_refusal());
+
+    // The refusal is DynamoDB's error with HTTP 400, so the SDKs retry it.
+    let raw = common::raw_request(
+        region.node.api_addr,
+        Some("DynamoDB_20120810.PutItem"),
+        serde_json::to_vec(&json!({"TableName": "orders", "Item": {"pk": {"S": "raw"}}}))
+            .unwrap()
+            .into(),
+    )
+    .await;
+    assert_eq!(raw.status, 400);
+    assert_eq!(raw.error_type(), "ProvisionedThroughputExceededException");
+    assert_eq!(raw.message(), PROVISIONED_MESSAGE);
+
+    // Refused requests took nothing: a fifth of a second refills exactly
+    // one unit at 5 WCU, enough for one write and not two.
+    region.clock.advance(Duration::from_millis(200));
+    assert_eq!(put(client, "orders", "refilled").await, Ok(()));
+    assert_eq!(put(client, "orders", "over-again").await, provisioned_refusal());
+
+    let table = r#"{table="orders"}"#;
+    let metric = |name: &str| format!("meridian_{name}{table}");
+    assert_eq!(
+        region.metric(&metric("consumed_write_capacity_units_total")).await,
+        1501.0
+    );
+    assert_eq!(region.metric(&metric("write_throttle_events_total")).await, 3.0);
+    assert_eq!(region.metric(&metric("read_throttle_events_total")).await, 0.0);
+    assert_eq!(region.metric(&metric("provisioned_write_capacity_units")).await, 5.0);
+    assert_eq!(region.metric(&metric("provisioned_read_capacity_units")).await, 5.0);
+    assert_eq!(
+        region
+            .metric(r#"meridian_throttled_requests_total{table="orders",operation="PutItem"}"#)
+            .await,
+        3.0
+    );
+    assert_eq!(
+        region
+            .metric(r#"meridian_requests_total{operation="PutItem",outcome="ProvisionedThroughputExceededException"}"#)
+            .await,
+        3.0
+    );
+}
+
+/// A BatchGetItem of `count` keys of table `t`, eventually consistent
+/// unless `consistent`; returns the units it reported, or the error code.
+async fn batch_get(client: &Client, count: usize, consistent: bool) -> Result<f64, String> {
+    let keys: Vec<HashMap<String, AttributeValue>> = (0..count).map(|i| item([("pk", s(format!("k{i}")))])).collect();
+    let spec = KeysAndAttributes::builder()
+        .set_keys(Some(keys))
+        .consistent_read(consistent)
+        .build()
+        .unwrap();
+    let out = client
+        .batch_get_item()
+        .request_items("orders", spec)
+        .return_consumed_capacity(ReturnConsumedCapacity::Total)
+        .send()
+        .await
+        .map_err(|e| error_code(&e))?;
+    Ok(out.consumed_capacity()[0].capacity_units().unwrap_or(-1.0))
+}
+
+#[tokio::test]
+async fn eventually_consistent_reads_cost_half_of_consistent_ones() {
+    let region = Region::start(NodeConfig::default()).await;
+    let client = &region.client;
+    create_table(&region, "orders", Some(1)).await;
+    // 1 RCU keeps 300 units: six batches of 100 eventually consistent
+    // reads at half a unit each, and not a seventh.
+    for _ in 0..6 {
+        assert_eq!(batch_get(client, 100, false).await, Ok(50.0));
+    }
+    assert_eq!(
+        batch_get(client, 1, false).await,
+        Err("ProvisionedThroughputExceededException".into())
+    );
+    // 100 seconds refill 100 units: 100 consistent reads exactly.
+    region.clock.advance(Duration::from_secs(100));
+    assert_eq!(batch_get(client, 100, true).await, Ok(100.0));
+    let get = client
+        .get_item()
+        .table_name("orders")
+        .key("pk", s("k0"))
+        .send()
+        .await
+        .expect_err("the bucket is empty");
+    assert_eq!(error_code(&get), "ProvisionedThroughputExceededException");
+    assert_eq!(
+        region
+            .metric(r#"meridian_consumed_read_capacity_units_total{table="orders"}"#)
+            .await,
+        400.0
+    );
+    assert_eq!(
+        region
+            .metric(r#"meridian_read_throttle_events_total{table="orders"}"#)
+            .await,
+        2.0
+    );
+}
+
+/// An SDK client with the default retry configuration (standard mode,
+/// three attempts, exponential backoff with jitter).
+fn retrying_client(addr: std::net::SocketAddr) -> Client {
+    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    let config = aws_sdk_dynamodb::Config::builder()
+        .http_client(http)
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .region(aws_sdk_dynamodb::config::Region::new(REGION))
+        .endpoint_url(format!("http://{addr}"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("k", "s", None, None, "test"))
+        .build();
+    Client::from_conf(config)
+}
+
+#[tokio::test]
+async fn the_sdks_default_retries_complete_a_throttled_batch() {
+    let region = Region::start(NodeConfig::default()).await;
+    create_table(&region, "orders", Some(1)).await;
+    for b in 0..12 {
+        write_batch(&region.client, "orders", &format!("b{b}-")).await;
+    }
+    let retrying = retrying_client(region.node.api_addr);
+    let write = tokio::spawn(async move {
+        retrying
+            .batch_write_item()
+            .request_items("orders", batch("retried-"))
+            .send()
+            .await
+    });
+    // Once the first attempt has been refused, 25 seconds refill what the
+    // batch needs; one of the SDK's retries then gets through.
+    let events = r#"meridian_write_throttle_events_total{table="orders"}"#;
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while region.metric(events).await < 1.0 {
+        assert!(tokio::time::Instant::now() < deadline, "the batch was never throttled");
+        assert!(!write.is_finished(), "the batch ended before it was throttled");
+        tokio::task::yield_now().await;
+    }
+    region.clock.advance(Duration::from_secs(25));
+    let out = write.await.unwrap().expect("the SDK's retries complete the batch");
+    assert!(out.unprocessed_items().is_none_or(|u| u.is_empty()));
+    let throttles = region.metric(events).await;
+    assert!(
+        (1.0..=2.0).contains(&throttles),
+        "{throttles} throttles in three attempts"
+    );
+    assert_eq!(
+        region
+            .metric(r#"meridian_consumed_write_capacity_units_total{table="orders"}"#)
+            .await,
+        325.0
+    );
+}
+
+#[tokio::test]
+async fn an_on_demand_table_throttles_at_its_maximum_with_throttling_exception() {
+    let mut config = NodeConfig::default();
+    config.capacity.table_max_write_units = 10;
+    let region = Region::start(config).await;
+    let client = &region.client;
+    create_table(&region, "orders", None).await;
+    for i in 0..10 {
+        assert_eq!(put(client, "orders", &format!("k{i}")).await, Ok(()));
+    }
+    let (code, message) = put(client, "orders", "over").await.expect_err("over the maximum");
+    assert_eq!(code, "ThrottlingException");
+    assert!(message.starts_with("Throughput exceeds the current capacity of your table or index."));
+    // An on-demand maximum is per second, with no 300-second burst.
+    region.clock.advance(Duration::from_secs(3600));
+    for i in 0..10 {
+        assert_eq!(put(client, "orders", &format!("again{i}")).await, Ok(()));
+    }
+    assert!(put(client, "orders", "over").await.is_err());
+    assert_eq!(
+        region
+            .metric(r#"meridian_write_throttle_events_total{table="orders"}"#)
+            .await,
+        2.0
+    );
+    // On-demand tables have no provisioned units to report.
+    assert_eq!(
+        region
+            .metric(r#"meridian_provisioned_write_capacity_units{table="orders"}"#)
+            .await,
+        0.0
+    );
+}
+
+#[tokio::test]
+async fn with_partition_limits_a_hot_key_throttles_and_other_keys_do_not() {
+    let mut config = NodeConfig::default();
+    config.capacity.partition_limits = true;
+    config.capacity.partition_write_units = 5;
+    let region = Region::start(config).await;
+    let client = &region.client;
+    create_table(&region, "orders", None).await;
+    create_table(&region, "prov", Some(100)).await;
+    for _ in 0..5 {
+        assert_eq!(put(client, "orders", "hot").await, Ok(()));
+        assert_eq!(put(client, "prov", "hot").await, Ok(()));
+    }
+    let (code, _) = put(client, "orders", "hot")
+        .await
+        .expect_err("the hot key is over its ceiling");
+    assert_eq!(code, "ThrottlingException");
+    assert_eq!(put(client, "prov", "hot").await, provisioned_refusal());
+    assert_eq!(put(client, "prov", "hot").await, provisioned_refusal());
+    for i in 0..20 {
+        assert_eq!(put(client, "orders", &format!("cold{i}")).await, Ok(()));
+    }
+    region.clock.advance(Duration::from_secs(1));
+    assert_eq!(put(client, "orders", "hot").await, Ok(()));
+
+    let status: serde_json::Value =
+        serde_json::from_str(&cluster::http_get(region.node.api_addr, "/status").await).unwrap();
+    assert_eq!(
+        status["hot_keys"],
+        json!([
+            {"table": "prov", "key": r#"{"pk":{"S":"hot"}}"#, "throttles": 2},
+            {"table": "orders", "key": r#"{"pk":{"S":"hot"}}"#, "throttles": 1},
+        ])
+    );
+    assert_eq!(
+        region
+            .metric(r#"meridian_partition_key_throttles_total{table="orders",key="{\"pk\":{\"S\":\"hot\"}}"}"#)
+            .await,
+        1.0
+    );
+}
+
+#[tokio::test]
+async fn metrics_count_reads_conditions_and_errors_exactly() {
+    let region = Region::start(NodeConfig::default()).await;
+    let client = &region.client;
+    create_table(&region, "orders", None).await;
+    for i in 0..3 {
+        assert_eq!(put(client, "orders", &format!("k{i}")).await, Ok(()));
+    }
+    let failed = client
+        .put_item()
+        .table_name("orders")
+        .set_item(Some(item([("pk", s("k0"))])))
+        .condition_expression("attribute_not_exists(pk)")
+        .send()
+        .await
+        .expect_err("k0 exists");
+    assert_eq!(error_code(&failed), "ConditionalCheckFailedException");
+    let scan = client.scan().table_name("orders").send().await.unwrap();
+    assert_eq!(scan.count(), 3);
+    client
+        .get_item()
+        .table_name("orders")
+        .key("pk", s("k1"))
+        .send()
+        .await
+        .unwrap();
+    client
+        .get_item()
+        .table_name("orders")
+        .key("pk", s("none"))
+        .send()
+        .await
+        .unwrap();
+    let missing = client.get_item().table_name("missing").key("pk", s("k")).send().await;
+    assert_eq!(error_code(&missing.unwrap_err()), "ResourceNotFoundException");
+
+    let counts = [
+        (
+            r#"meridian_conditional_check_failed_requests_total{table="orders"}"#,
+            1.0,
+        ),
+        (
+            r#"meridian_returned_item_count_total{table="orders",operation="Scan"}"#,
+            3.0,
+        ),
+        (
+            r#"meridian_returned_item_count_total{table="orders",operation="GetItem"}"#,
+            1.0,
+        ),
+        // Three puts and the failed one: one unit each.
+        (r#"meridian_consumed_write_capacity_units_total{table="orders"}"#, 4.0),
+        // The scan read three small items (half a unit rounded up per 4 KB
+        // read at once), the gets half a unit each.
+        (r#"meridian_consumed_read_capacity_units_total{table="orders"}"#, 1.5),
+        ("meridian_user_errors_total", 1.0),
+        ("meridian_system_errors_total", 0.0),
+        (
+            r#"meridian_successful_request_latency_seconds_count{operation="GetItem"}"#,
+            2.0,
+        ),
+    ];
+    for (series, value) in counts {
+        assert_eq!(region.metric(series).await, value, "{series}");
+    }
+}
+
+/// UpdateTable of `table`'s billing: on-demand, or provisioned at `units`.
+async fn set_billing(client: &Client, table: &str, units: Option<i64>) -> Result<TableStatus, (String, String)> {
+    let mut update = client.update_table().table_name(table);
+    update = match units {
+        None => update.billing_mode(BillingMode::PayPerRequest),
+        Some(units) => update.billing_mode(BillingMode::Provisioned).provisioned_throughput(
+            ProvisionedThroughput::builder()
+                .read_capacity_units(units)
+                .write_capacity_units(units)
+                .build()
+                .unwrap(),
+        ),
+    };
+    let out = update.send().await.map_err(|e| (error_code(&e), error_message(&e)))?;
+    Ok(out.table_description().unwrap().table_status().unwrap().clone())
+}
+
+#[tokio::test]
+async fn update_table_limits_switches_to_on_demand_and_decreases() {
+    let region = Region::start(NodeConfig::default()).await;
+    let client = &region.client;
+    create_table(&region, "orders", Some(10)).await;
+    // Four switches to on-demand in a rolling day, back to provisioned at
+    // any time; the change answers UPDATING, and applies at once.
+    for _ in 0..4 {
+        assert_eq!(set_billing(client, "orders", None).await, Ok(TableStatus::Updating));
+        assert_eq!(set_billing(client, "orders", Some(10)).await, Ok(TableStatus::Updating));
+    }
+    let described = client.describe_table().table_name("orders").send().await.unwrap();
+    assert_eq!(described.table().unwrap().table_status(), Some(&TableStatus::Active));
+    let (code, message) = set_billing(client, "orders", None).await.unwrap_err();
+    assert_eq!(code, "LimitExceededException");
+    assert!(
+        message.starts_with("Subscriber limit exceeded: Update to PayPerRequest mode"),
+        "{message}"
+    );
+
+    // The same throughput is not a change.
+    let (code, message) = set_billing(client, "orders", Some(10)).await.unwrap_err();
+    assert_eq!(code, "ValidationException");
+    assert!(message.starts_with("The provisioned throughput for the table will not change."));
+
+    // Four decreases at once, then one an hour.
+    for units in [9, 8, 7, 6] {
+        assert_eq!(
+            set_billing(client, "orders", Some(units)).await,
+            Ok(TableStatus::Updating)
+        );
+    }
+    let (code, message) = set_billing(client, "orders", Some(5)).await.unwrap_err();
+    assert_eq!(code, "LimitExceededException");
+    assert!(message.contains("Number of decreases today: 4."), "{message}");
+    assert_eq!(set_billing(client, "orders", Some(50)).await, Ok(TableStatus::Updating));
+
+    // A day later (the region's simulated clock) every limit has reset.
+    region.node.engine().hlc().set_offset_ms(86_400_000).unwrap();
+    assert_eq!(set_billing(client, "orders", Some(5)).await, Ok(TableStatus::Updating));
+    assert_eq!(set_billing(client, "orders", None).await, Ok(TableStatus::Updating));
+}
