@@ -33,6 +33,7 @@ pub mod records;
 mod recovery_tests;
 mod replay;
 mod shared_read;
+pub mod space;
 mod wal;
 mod write;
 
@@ -95,6 +96,12 @@ pub enum StoreError {
     WalAppend(#[from] wal::AppendError),
     #[error("write-ahead log is damaged; restart the region")]
     WalBroken,
+    /// Free space is under the reserve: writes are refused (see `space.rs`).
+    #[error(
+        "the disk is full ({available} bytes free, {reserve} reserved): writes are refused until space is \
+         freed (DeleteTable and DeleteBackup still run)"
+    )]
+    DiskFull { available: u64, reserve: u64 },
 }
 
 macro_rules! redb_from {
@@ -516,6 +523,18 @@ impl Store {
         self.shared_read.committed();
         self.durability.durable_through(group);
         Ok(())
+    }
+
+    /// Bytes of the database file in pages that hold data (the rest of the
+    /// file is free for redb to reuse; see `space.rs`). Walks every tree:
+    /// for a short disk, not for every group. Call between groups, on the
+    /// writer's thread: it takes redb's write transaction.
+    pub fn allocated_bytes(&self) -> Result<u64, StoreError> {
+        let txn = self.db.begin_write()?;
+        let stats = txn.stats()?;
+        let bytes = stats.allocated_pages().saturating_mul(stats.page_size() as u64);
+        txn.abort()?;
+        Ok(bytes)
     }
 
     /// How many handles share the open database (this one included); the
