@@ -1,7 +1,8 @@
 //! Disk full (issue 33), on a small tmpfs the test mounts: writes are
 //! refused with a 500 saying the disk is full while reads go on, `/status`
 //! and `/metrics` show it, the region restarts on the full disk read-only,
-//! `DeleteTable` frees space that later writes reuse, and every
+//! `DeleteBackup` runs, `DeleteTable` frees space that later writes reuse,
+//! and every
 //! acknowledged write is there throughout. Needs root (to mount); skipped
 //! with a printed reason otherwise.
 
@@ -13,9 +14,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, ScalarAttributeType, WriteRequest};
+use aws_sdk_dynamodb::types::{AttributeValue, BackupStatus, PutRequest, ScalarAttributeType, WriteRequest};
 use cluster::http_get;
-use common::{DEADLINE, Keys, TestRegion, create_table, item, s};
+use common::{DEADLINE, Keys, TestRegion, create_table, item, s, wait_for};
 use meridian::config::NodeConfig;
 use meridian::store::space::DiskSpace;
 use serde_json::{Value, json};
@@ -177,6 +178,29 @@ fn assert_refusal(answer: common::RawResponse) {
     assert!(message.contains("disk is full"), "{message}");
 }
 
+/// Backs `keep` up and waits until the backup is AVAILABLE; returns its ARN.
+async fn backup_of_keep(region: &TestRegion) -> String {
+    let created = region
+        .client
+        .create_backup()
+        .table_name("keep")
+        .backup_name("before-full")
+        .send()
+        .await;
+    let arn = created.unwrap().backup_details().unwrap().backup_arn().to_string();
+    wait_for("the backup to become AVAILABLE", || async {
+        let described = region.client.describe_backup().backup_arn(&arn).send().await.ok()?;
+        let status = described
+            .backup_description()?
+            .backup_details()?
+            .backup_status()
+            .clone();
+        (status == BackupStatus::Available).then_some(())
+    })
+    .await;
+    arn
+}
+
 /// The region's `/status` disk section.
 async fn disk_status(region: &TestRegion) -> Value {
     let status: Value = serde_json::from_str(&http_get(region.addr, "/status").await).unwrap();
@@ -199,6 +223,7 @@ async fn a_full_disk_refuses_writes_serves_reads_and_delete_table_frees_space() 
     let mut kept = load(&region, "keep", 0, 200, 100).await;
     load(&region, "big", 0, 2_000, 8_000).await;
     assert_eq!(disk_status(&region).await["read_only"], false);
+    let backup = backup_of_keep(&region).await;
 
     // Fill the disk below the reserve: writes are refused, reads served.
     fill(mount.path(), RESERVE / 2);
@@ -241,6 +266,10 @@ async fn a_full_disk_refuses_writes_serves_reads_and_delete_table_frees_space() 
     assert_write_refused(&region).await;
     assert_all_present(&region, "keep", &kept).await;
     assert_eq!(disk_status(&region).await["read_only"], true);
+
+    // DeleteBackup runs on the reserve too.
+    let deleted = region.client.delete_backup().backup_arn(&backup).send().await;
+    assert!(deleted.is_ok(), "DeleteBackup on a full disk: {deleted:?}");
 
     // DeleteTable runs on the reserve and frees the big table's space,
     // which writes then reuse.
