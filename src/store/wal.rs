@@ -5,7 +5,7 @@
 //! grows with them (measured here: ~0.4 ms for one page, ~6 ms for 100). So
 //! the writer commits to redb without fsync and makes each group durable by
 //! appending its journal (`journal.rs`) here, one sequential write, and one
-//! `fdatasync` on a second handle (`sync_handle`) that covers every group
+//! `fdatasync` on a shared handle (`sync_handle`) that covers every group
 //! appended before it (see `durability.rs`). Every so often a durable redb
 //! commit (a checkpoint) persists everything, and the log starts over.
 //!
@@ -173,9 +173,10 @@ impl Wal {
         }
     }
 
-    /// A second handle on the log file, whose `sync_data` makes every frame
-    /// appended before the call durable; a thread of its own syncs with it
-    /// while the writer goes on appending.
+    /// The log file, shared: its `sync_data` makes every frame appended
+    /// before the call durable; a thread of its own syncs with it while the
+    /// writer goes on appending (positioned writes and `fdatasync` on one
+    /// descriptor may run at once).
     pub fn sync_handle(&self) -> Arc<dyn LogFile> {
         self.file.clone()
     }
