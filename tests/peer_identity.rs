@@ -152,8 +152,17 @@ async fn a_certificate_from_another_clusters_ca_is_refused() {
     let server = quinn::ServerConfig::with_crypto(Arc::new(server_crypto));
     let endpoint = quinn::Endpoint::server(server, "127.0.0.1:0".parse().unwrap()).unwrap();
     let addr = endpoint.local_addr().unwrap();
+    // The foreign server accepts, so that the handshake runs to the
+    // client's check of its certificate.
+    let accepting = endpoint.clone();
+    tokio::spawn(async move {
+        while let Some(incoming) = accepting.accept().await {
+            let _ = incoming.await;
+        }
+    });
     let dialled = tokio::time::timeout(EXCHANGE, connect(&member, addr, "us-east-1")).await;
     assert!(matches!(dialled, Ok(Err(_))), "{dialled:?}");
+    endpoint.close(0u32.into(), b"done");
     cluster.shutdown().await;
 }
 
