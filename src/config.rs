@@ -508,6 +508,11 @@ pub struct StorageConfig {
     /// Keep the region's store in memory: no files, no log syncs, nothing
     /// kept after the process ends (`--in-memory` sets it). Default false.
     pub in_memory: bool,
+    /// Free space kept on the data directory's file system, bytes: below
+    /// it the region is read-only (writes get InternalServerError saying
+    /// the disk is full; reads, DeleteTable and DeleteBackup still run).
+    /// Default 268435456 (256 MiB).
+    pub disk_reserve_bytes: u64,
 }
 
 impl Default for StorageConfig {
@@ -521,6 +526,7 @@ impl Default for StorageConfig {
             log_hold_max_secs: 86_400,
             conflict_retention_secs: 604_800,
             in_memory: false,
+            disk_reserve_bytes: 256 * 1024 * 1024,
         }
     }
 }

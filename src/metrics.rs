@@ -256,6 +256,21 @@ impl Collector for RegionCollector {
             "Write jobs waiting for the writer",
             self.engine.write_queue_depth() as f64,
         )?;
+        let space = self.engine.disk_space();
+        if space.available() != u64::MAX {
+            gauge(
+                &mut encoder,
+                "disk_available_bytes",
+                "Free bytes on the data directory's file system at the last measure",
+                space.available() as f64,
+            )?;
+        }
+        gauge(
+            &mut encoder,
+            "disk_read_only",
+            "1 while writes are refused because free space is under storage.disk_reserve_bytes",
+            if space.is_full() { 1.0 } else { 0.0 },
+        )?;
         gauge(
             &mut encoder,
             "clock_offset_ms",

@@ -436,9 +436,18 @@ async fn watch_writer(mut commits: watch::Receiver<crate::ids::Seq>, supervisor:
 async fn declare_tables(engine: &Engine, topology: &Topology) -> Result<(), NodeError> {
     let regions: Vec<String> = topology.region.iter().map(|r| r.name.clone()).collect();
     for table in &topology.table {
-        let created = engine
+        let declared = engine
             .declare_global_table(&topology.cluster, table.into(), regions.clone())
-            .await?;
+            .await;
+        let created = match declared {
+            // A region starts on a full disk, read-only: the table is
+            // declared at the next start with space (or replicated in).
+            Err(EngineError::Store(error @ crate::store::StoreError::DiskFull { .. })) => {
+                tracing::warn!(table = %table.name, %error, "cannot create a table the topology declares");
+                false
+            }
+            other => other?,
+        };
         if created {
             tracing::info!(table = %table.name, regions = regions.len(), "created a table the topology declares global");
         }

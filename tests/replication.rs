@@ -310,7 +310,7 @@ async fn a_peer_with_a_certificate_from_another_ca_is_refused() {
     endpoint.set_default_client_config(quinn::ClientConfig::new(Arc::new(crypto)));
     let target = cluster.node(0).peer_addr.unwrap();
     let attempt = async {
-        let conn = endpoint.connect(target, "us-east-1").unwrap().await?;
+        let conn = endpoint.connect(target, "us-east-1.meridian").unwrap().await?;
         // TLS 1.3 clients finish before the server checks their certificate;
         // a refused client sees the connection closed on first use.
         let (mut send, _recv) = conn.open_bi().await?;
@@ -328,7 +328,7 @@ async fn a_peer_with_a_certificate_from_another_ca_is_refused() {
     // The same client with a cluster certificate connects.
     let crypto = quinn::crypto::rustls::QuicClientConfig::try_from(member.client.clone()).unwrap();
     endpoint.set_default_client_config(quinn::ClientConfig::new(Arc::new(crypto)));
-    let conn = endpoint.connect(target, "us-east-1").unwrap().await;
+    let conn = endpoint.connect(target, "us-east-1.meridian").unwrap().await;
     assert!(conn.is_ok(), "a cluster certificate is accepted: {conn:?}");
     cluster.shutdown().await;
 }

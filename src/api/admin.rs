@@ -49,10 +49,25 @@ fn status_json(state: &ApiState) -> Value {
         "last_change_seq": last_seq,
         "write_queue": state.engine.write_queue_depth(),
         "checkpoints": state.engine.checkpoint_stats(),
+        "disk": disk_json(state.engine.disk_space()),
         "clock_offset_ms": state.engine.hlc().offset_ms(),
         "peers": peers,
         "workers": state.workers.iter().map(|w| w.report()).collect::<Vec<_>>(),
         "hot_keys": state.capacity.hottest_keys(),
+    })
+}
+
+/// Free space of the data directory's file system and whether the region
+/// is read-only for lack of it (`available_bytes` null in memory). Unused
+/// pages of the database file count as free while the file system is
+/// under the reserve (`free_in_database_file_bytes`, 0 otherwise).
+fn disk_json(space: &crate::store::space::DiskSpace) -> Value {
+    let available = Some(space.available()).filter(|&a| a != u64::MAX);
+    json!({
+        "available_bytes": available,
+        "free_in_database_file_bytes": space.in_file(),
+        "reserve_bytes": space.reserve(),
+        "read_only": space.is_full(),
     })
 }
 

@@ -153,6 +153,12 @@ impl From<EngineError> for ApiError {
                 ApiError::new(ErrorKind::LimitExceeded, TableUpdateError::IndexBusy.to_string())
             }
             EngineError::TableUpdate(error) => ApiError::validation(error.to_string()),
+            // A full disk is the operator's to fix, and the client's to
+            // know: the message says so (as a 500, which SDKs retry).
+            EngineError::Store(crate::store::StoreError::DiskFull { .. }) => ApiError::new(
+                ErrorKind::InternalServerError,
+                format!("Internal server error: {error}"),
+            ),
             EngineError::Store(_) | EngineError::Stopped | EngineError::Trimmed { .. } => {
                 tracing::error!(error = %error, "internal error");
                 ApiError::new(ErrorKind::InternalServerError, "Internal server error")

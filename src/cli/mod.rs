@@ -79,20 +79,46 @@ pub struct InitArgs {
     /// Root data directory where the CA files are written.
     #[arg(long, default_value = "data")]
     pub data_dir: PathBuf,
+    /// Also issue a certificate and key for each region of the topology
+    /// (or for the regions named, comma-separated) into DIR/certs/REGION/, with
+    /// the CA certificate but not its key: what a region on a machine of
+    /// its own needs.
+    #[arg(long, value_name = "REGIONS", num_args = 0..=1, default_missing_value = "", value_delimiter = ',')]
+    pub region_certs: Option<Vec<String>>,
 }
 
-/// Creates the cluster CA unless it exists; copy the two files to every
-/// machine that runs a region of the cluster.
+/// Creates the cluster CA unless it exists, and with `--region-certs`
+/// issues region certificates (see `InitArgs::region_certs`).
 fn init(args: InitArgs) -> anyhow::Result<()> {
+    use crate::replication::tls::{CA_CERT_FILE, CA_KEY_FILE, ClusterCa, region_cert_file, region_key_file};
     let (topology, _) = locate::load_topology(args.topology.as_deref())?;
-    crate::replication::tls::ClusterCa::load_or_create(&args.data_dir, &topology.cluster, true)?;
+    let ca = ClusterCa::load_or_create(&args.data_dir, &topology.cluster, true)?;
     println!(
-        "meridian: cluster CA for {:?} in {} ({}, {})",
+        "meridian: cluster CA for {:?} in {} ({CA_CERT_FILE}, {CA_KEY_FILE})",
         topology.cluster,
         args.data_dir.display(),
-        crate::replication::tls::CA_CERT_FILE,
-        crate::replication::tls::CA_KEY_FILE
     );
+    let Some(named) = args.region_certs else {
+        return Ok(());
+    };
+    let named: Vec<String> = named.into_iter().filter(|n| !n.is_empty()).collect();
+    let regions: Vec<String> = if named.is_empty() {
+        topology.region.iter().map(|r| r.name.clone()).collect()
+    } else {
+        named
+    };
+    for region in regions {
+        topology.region(&region)?;
+        let dir = args.data_dir.join("certs").join(&region);
+        ca.write_region_files(&dir, &region)?;
+        println!(
+            "meridian: certificate for {region} in {} ({}, {}, {CA_CERT_FILE}); copy them into the \
+             region's root data directory",
+            dir.display(),
+            region_cert_file(&region),
+            region_key_file(&region),
+        );
+    }
     Ok(())
 }
 

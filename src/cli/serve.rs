@@ -11,7 +11,7 @@ use clap::Args;
 use super::locate::{TopologySource, load_source, resolve_topology};
 use crate::config::{NodeConfig, RegionConfig, Topology};
 use crate::node::{Node, NodeOptions};
-use crate::replication::tls::ClusterCa;
+use crate::replication::tls::{ClusterCa, RegionTls};
 
 /// Region a standalone `serve` runs when `--region` does not say.
 const STANDALONE_REGION: &str = "us-east-1";
@@ -101,21 +101,31 @@ fn topology_and_region(args: &ServeArgs) -> anyhow::Result<(Topology, String)> {
     Ok((topology, name))
 }
 
+/// The region's identity on its links. Every region of a cluster trusts
+/// one CA: handed over by `up --in-memory`; or a certificate `meridian init
+/// --region-certs` issued, in the root data directory with the CA
+/// certificate (a region on a machine of its own, without the CA key); or
+/// issued now by the CA kept in the root data directory, where the first
+/// region (or `meridian up`) to start creates it.
+fn region_tls(args: &ServeArgs, topology: &Topology, region: &str) -> anyhow::Result<RegionTls> {
+    if let Some(ca) = super::common::handed_over_ca(&topology.cluster)? {
+        return Ok(ca.region_identity(region)?);
+    }
+    if let Some(tls) = RegionTls::load(&args.data_dir, region)? {
+        return Ok(tls);
+    }
+    let ca = ClusterCa::load_or_create(&args.data_dir, &topology.cluster, true)?;
+    Ok(ca.region_identity(region)?)
+}
+
 /// Runs `meridian serve` until Ctrl-C or SIGTERM.
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let (topology, region) = topology_and_region(&args)?;
     let mut config = load_config(args.config.as_ref())?;
     config.storage.in_memory |= args.in_memory;
     crate::telemetry::init(&config.log_level);
-    // Every region of a cluster trusts one CA: handed over by `up
-    // --in-memory`, or kept in the root data directory, where the first
-    // region (or `meridian up`) to start creates it.
     let tls = if topology.region.len() > 1 {
-        let ca = match super::common::handed_over_ca(&topology.cluster)? {
-            Some(ca) => ca,
-            None => ClusterCa::load_or_create(&args.data_dir, &topology.cluster, true)?,
-        };
-        Some(ca.region_identity(&region)?)
+        Some(region_tls(&args, &topology, &region)?)
     } else {
         None
     };

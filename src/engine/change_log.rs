@@ -63,7 +63,7 @@ impl Engine {
     /// many were removed. The last entry always stays.
     pub async fn trim_changes(&self, before: Seq, max: u64) -> Result<u64, EngineError> {
         self.writer()?
-            .submit(move |txn| Ok(txn.tables.trim_log(before, max)?))
+            .submit_freeing(move |txn| Ok(txn.tables.trim_log(before, max)?))
             .await
     }
 
@@ -72,7 +72,7 @@ impl Engine {
     /// many were removed.
     pub async fn trim_conflicts(&self, before_ns: u64, max: u64) -> Result<u64, EngineError> {
         self.writer()?
-            .submit(move |txn| Ok(txn.tables.trim_conflicts(before_ns, max)?))
+            .submit_freeing(move |txn| Ok(txn.tables.trim_conflicts(before_ns, max)?))
             .await
     }
 }

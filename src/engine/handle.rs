@@ -19,6 +19,7 @@ use crate::clock::Hlc;
 use crate::config::StorageConfig;
 use crate::ids::{Incarnation, Seq};
 use crate::model::Item;
+use crate::store::space::DiskSpace;
 use crate::store::{ConflictRecord, ReadTables, Store, Version};
 
 /// The file inside a region's data directory holding its database.
@@ -36,6 +37,7 @@ pub(super) struct Inner {
     pub(super) committed: watch::Receiver<Seq>,
     pub(super) commit_times: Arc<CommitTimes>,
     pub(super) schemas: Arc<SchemaCache>,
+    space: Arc<DiskSpace>,
 }
 
 /// A region's engine. Cheap to clone; all clones share one store and writer.
@@ -47,13 +49,22 @@ impl Engine {
     /// With `config.in_memory`, the store is in memory and `data_dir` unused.
     pub fn open(data_dir: &Path, region: &str, hlc: Hlc, config: &StorageConfig) -> Result<Engine, EngineError> {
         let checkpoint_interval = std::time::Duration::from_millis(config.checkpoint_interval_ms);
-        let store = if config.in_memory {
-            Store::open_in_memory(config.cache_bytes, checkpoint_interval)?
+        let (store, space) = if config.in_memory {
+            let store = Store::open_in_memory(config.cache_bytes, checkpoint_interval)?;
+            (store, DiskSpace::unlimited())
         } else {
             std::fs::create_dir_all(data_dir)
                 .map_err(|e| EngineError::Store(crate::store::StoreError::Redb(redb::Error::Io(e))))?;
-            Store::open(&data_dir.join(DB_FILE), config.cache_bytes, checkpoint_interval)?
+            let db_file = data_dir.join(DB_FILE);
+            let store = Store::open(&db_file, config.cache_bytes, checkpoint_interval)?;
+            // A region starts on a full disk, read-only (see `store::space`).
+            let space = DiskSpace::with_db_file(data_dir, &db_file, config.disk_reserve_bytes);
+            if space.is_short() {
+                space.measure_file(store.allocated_bytes()?);
+            }
+            (store, space)
         };
+        let space = Arc::new(space);
         let last_seq = store.read()?.last_seq()?;
         let (committed_tx, committed) = watch::channel(last_seq);
         let commit_times = Arc::new(CommitTimes::new(last_seq));
@@ -65,6 +76,7 @@ impl Engine {
             committed: committed_tx,
             commit_times: commit_times.clone(),
             schemas: schemas.clone(),
+            space: space.clone(),
         };
         let (writer, thread) = Writer::spawn(setup, config.write_queue, config.group_commit_max);
         Ok(Engine(Arc::new(Inner {
@@ -76,7 +88,14 @@ impl Engine {
             committed,
             commit_times,
             schemas,
+            space,
         })))
+    }
+
+    /// The region's free disk space and whether it is read-only for lack
+    /// of it (`/status`, metrics).
+    pub fn disk_space(&self) -> &DiskSpace {
+        &self.0.space
     }
 
     /// The region this engine serves.

@@ -297,17 +297,22 @@ impl Engine {
         value: Option<Vec<u8>>,
         only_new: bool,
     ) -> Result<(), EngineError> {
+        // Removing a record (DeleteBackup) runs on a full disk too.
+        let frees = value.is_none();
         self.writer()?
-            .submit(move |txn| {
-                if only_new && txn.tables.has_pitr_record(&name)? {
-                    return Err(EngineError::ResourceInUse(name));
-                }
-                match value {
-                    Some(value) => txn.put_pitr_record(&name, &value)?,
-                    None => txn.remove_pitr_record(&name)?,
-                }
-                Ok(())
-            })
+            .submit_as(
+                move |txn| {
+                    if only_new && txn.tables.has_pitr_record(&name)? {
+                        return Err(EngineError::ResourceInUse(name));
+                    }
+                    match value {
+                        Some(value) => txn.put_pitr_record(&name, &value)?,
+                        None => txn.remove_pitr_record(&name)?,
+                    }
+                    Ok(())
+                },
+                frees,
+            )
             .await
     }
 }

@@ -62,7 +62,7 @@ impl Engine {
     /// Deletes a table and its items; returns its last description, DELETING.
     pub async fn delete_table(&self, name: String) -> Result<TableMeta, EngineError> {
         self.writer()?
-            .submit(move |txn| {
+            .submit_freeing(move |txn| {
                 let mut meta = txn
                     .table(&name)?
                     .ok_or_else(|| EngineError::TableNotFound(name.clone()))?;

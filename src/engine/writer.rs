@@ -25,6 +25,7 @@ use super::sync_latency::{SyncHistogram, SyncLatency};
 use super::txn::GroupTxn;
 use crate::clock::Hlc;
 use crate::ids::{GroupNo, Seq};
+use crate::store::space::DiskSpace;
 use crate::store::{Store, StoreError};
 
 /// Called after the group's commit with whether it succeeded: when its
@@ -128,6 +129,8 @@ pub struct WriterSetup {
     pub committed: watch::Sender<Seq>,
     pub commit_times: Arc<CommitTimes>,
     pub schemas: Arc<SchemaCache>,
+    /// Free disk space: writes are refused below its reserve.
+    pub space: Arc<DiskSpace>,
 }
 
 /// A queued job's answer, available once its group has committed (or failed).
@@ -146,10 +149,11 @@ impl<T> Queued<T> {
     }
 }
 
-/// A job as queued, with when it was.
+/// A job as queued, with when it was and whether it frees space.
 struct Submitted {
     job: Job,
     at: Instant,
+    frees: bool,
 }
 
 /// Handle for submitting jobs to the writer thread.
@@ -157,6 +161,7 @@ struct Submitted {
 pub struct Writer {
     queue: mpsc::Sender<Submitted>,
     stats: Arc<WriterStats>,
+    space: Arc<DiskSpace>,
 }
 
 impl Writer {
@@ -167,13 +172,14 @@ impl Writer {
         let (queue, jobs) = mpsc::channel(capacity);
         let stats = Arc::new(WriterStats::default());
         let counters = stats.clone();
+        let space = setup.space.clone();
         let handle = std::thread::Builder::new()
             .name(format!("writer-{}", setup.region))
             .spawn(move || run(setup, jobs, group_max, counters))
             // Spawning a thread fails only when the OS is out of resources at
             // start-up, where there is nothing better to do than stop.
             .expect("spawn the writer thread");
-        (Writer { queue, stats }, handle)
+        (Writer { queue, stats, space }, handle)
     }
 
     /// Runs `job` in the next group and waits for its answer.
@@ -184,13 +190,44 @@ impl Writer {
         self.enqueue(job).await?.wait().await
     }
 
+    /// `submit` for a job that frees space (DeleteTable, DeleteBackup, log
+    /// trimming): it runs even while the disk is full (see `store::space`).
+    pub async fn submit_freeing<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut GroupTxn<'_, '_>) -> Result<T, EngineError> + Send + 'static,
+    ) -> Result<T, EngineError> {
+        self.submit_as(job, true).await
+    }
+
+    /// `submit`, or `submit_freeing` when `frees`.
+    pub async fn submit_as<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut GroupTxn<'_, '_>) -> Result<T, EngineError> + Send + 'static,
+        frees: bool,
+    ) -> Result<T, EngineError> {
+        self.queue_job(job, frees).await?.wait().await
+    }
+
     /// Queues `job` and returns a future of its answer. Jobs run in the order
     /// they were queued, so a caller can queue several before the first
-    /// commits and still have them applied in that order.
+    /// commits and still have them applied in that order. Refused at once
+    /// (`StoreError::DiskFull`) while the disk is full.
     pub async fn enqueue<T: Send + 'static>(
         &self,
         job: impl FnOnce(&mut GroupTxn<'_, '_>) -> Result<T, EngineError> + Send + 'static,
     ) -> Result<Queued<T>, EngineError> {
+        self.queue_job(job, false).await
+    }
+
+    /// `enqueue`, letting a job that `frees` space through a full disk.
+    async fn queue_job<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut GroupTxn<'_, '_>) -> Result<T, EngineError> + Send + 'static,
+        frees: bool,
+    ) -> Result<Queued<T>, EngineError> {
+        if !frees && self.space.refuses_writes() {
+            return Err(EngineError::Store(self.space.full_error()));
+        }
         let (tx, rx) = oneshot::channel();
         let boxed: Job = Box::new(move |txn| {
             let outcome = job(txn);
@@ -201,7 +238,13 @@ impl Writer {
                 let answer = match (outcome, committed) {
                     (Ok(value), Ok(times)) => Ok((value, times)),
                     (Err(e), _) => Err(e),
-                    (Ok(_), Err(store)) => Err(EngineError::Store(StoreError::CommitFailed(store.to_string()))),
+                    (Ok(_), Err(store)) => Err(EngineError::Store(match &*store {
+                        StoreError::DiskFull { available, reserve } => StoreError::DiskFull {
+                            available: *available,
+                            reserve: *reserve,
+                        },
+                        other => StoreError::CommitFailed(other.to_string()),
+                    })),
                 };
                 let _ = tx.send(answer);
             })
@@ -209,6 +252,7 @@ impl Writer {
         let submitted = Submitted {
             job: boxed,
             at: Instant::now(),
+            frees,
         };
         self.queue.send(submitted).await.map_err(|_| EngineError::Stopped)?;
         Ok(Queued(rx))
@@ -253,6 +297,7 @@ fn run(setup: WriterSetup, mut jobs: mpsc::Receiver<Submitted>, group_max: usize
         committed,
         commit_times,
         schemas,
+        space,
     } = setup;
     let _span = tracing::info_span!("writer", region = %region).entered();
     let (to_syncer, inbox) = std_mpsc::sync_channel(UNSYNCED_GROUPS);
@@ -283,6 +328,7 @@ fn run(setup: WriterSetup, mut jobs: mpsc::Receiver<Submitted>, group_max: usize
         add_time(&stats.queue_wait_ns, waited, 1);
         stats.jobs.fetch_add(group.len() as u64, Ordering::Relaxed);
         stats.commits.fetch_add(1, Ordering::Relaxed);
+        let frees = group.iter().any(|queued| queued.frees);
         let mut replies: Vec<Reply> = Vec::with_capacity(group.len());
         let result = store.write_logged(
             |tables| {
@@ -299,6 +345,11 @@ fn run(setup: WriterSetup, mut jobs: mpsc::Receiver<Submitted>, group_max: usize
             },
         );
         add_time(&stats.group_ns, started.elapsed(), replies.len());
+        let result = result.map_err(|e| space.explain(e));
+        if frees && result.is_ok() && space.is_short() {
+            release_freed_pages(&store);
+        }
+        measure_space(&store, &space);
         match result {
             Ok(((last_seq, schema_changed), number)) => {
                 debug_assert!(last_seq >= last_committed, "change-log positions only rise");
@@ -332,6 +383,34 @@ fn run(setup: WriterSetup, mut jobs: mpsc::Receiver<Submitted>, group_max: usize
         tracing::warn!(error = %e, "final checkpoint failed; the next start redoes the write-ahead log");
     }
     tracing::debug!("writer stopped");
+}
+
+/// After a group that freed space on a short disk: checkpoints, so that
+/// redb releases the pages the group freed (pages freed by a commit that is
+/// not durable stay reserved until one is). Two checkpoints: the first
+/// makes the group durable, the second releases what it freed.
+fn release_freed_pages(store: &Store) {
+    for _ in 0..2 {
+        if let Err(error) = store.checkpoint() {
+            tracing::warn!(%error, "checkpoint after freeing space failed");
+            return;
+        }
+    }
+}
+
+/// Measures free space after a group: the file system, and while it is
+/// short the database file's unused pages too (see `store::space`).
+fn measure_space(store: &Store, space: &DiskSpace) {
+    space.measure();
+    if !space.is_short() {
+        return;
+    }
+    match store.allocated_bytes() {
+        Ok(allocated) => {
+            space.measure_file(allocated);
+        }
+        Err(error) => tracing::warn!(%error, "cannot measure the database file's free pages"),
+    }
 }
 
 /// Where the syncer tells the rest of the region about durable groups: the

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
@@ -23,6 +24,38 @@ pub struct LinkContext {
     pub links: Arc<LinkControl>,
     /// Live connections by peer region, for backfill requests.
     pub connections: Mutex<HashMap<String, quinn::Connection>>,
+    /// The other regions of the topology: the only peers served.
+    pub peer_names: Vec<String>,
+    /// Refused peers, logged at most once a second.
+    pub refusals: RefusalLog,
+}
+
+/// Shortest time between two log lines about refused peers: a stranger
+/// retrying in a loop must not flood the log.
+const REFUSAL_LOG_EVERY: Duration = Duration::from_secs(1);
+
+/// Logs refused peers, rate-limited, counting the lines it held back.
+#[derive(Default)]
+pub struct RefusalLog {
+    /// When the last line was logged, and refusals not logged since.
+    state: Mutex<(Option<Instant>, u64)>,
+}
+
+impl RefusalLog {
+    /// Logs that `peer` was refused for `reason`, unless a line was logged
+    /// less than `REFUSAL_LOG_EVERY` ago (then it is counted, and the next
+    /// line says how many were held back).
+    pub fn refused(&self, region: &str, peer: &str, reason: &str) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let (last, held_back) = &mut *state;
+        if last.is_some_and(|at| at.elapsed() < REFUSAL_LOG_EVERY) {
+            *held_back += 1;
+            return;
+        }
+        tracing::warn!(%region, %peer, %reason, held_back = *held_back, "refused a peer");
+        *last = Some(Instant::now());
+        *held_back = 0;
+    }
 }
 
 impl LinkContext {
@@ -30,6 +63,20 @@ impl LinkContext {
     pub fn register(&self, peer: &str, conn: &quinn::Connection) {
         let mut connections = self.connections.lock().unwrap_or_else(|e| e.into_inner());
         connections.insert(peer.to_string(), conn.clone());
+    }
+
+    /// The region of the topology `conn`'s peer certificate names, if any
+    /// (see `tls::certificate_names`).
+    pub fn certified_peer(&self, conn: &quinn::Connection) -> Option<String> {
+        let identity = conn.peer_identity()?;
+        let chain = identity
+            .downcast::<Vec<rustls::pki_types::CertificateDer<'static>>>()
+            .ok()?;
+        let cert = chain.first()?;
+        self.peer_names
+            .iter()
+            .find(|name| super::tls::certificate_names(cert, name))
+            .cloned()
     }
 
     /// The live connection to `peer`, if there is one.

@@ -45,6 +45,12 @@ pub async fn ship(ctx: Arc<LinkContext>, conn: quinn::Connection) -> anyhow::Res
         Some(Frame::RefuseV1 { reason }) => anyhow::bail!("peer refused the link: {reason}"),
         other => anyhow::bail!("unexpected answer to hello: {other:?}"),
     };
+    // The answer names the receiver: it must be the region its certificate
+    // names, or changes would be shipped to whoever claims a name.
+    if let Some(reason) = identity_mismatch(&ctx, &conn, &peer) {
+        ctx.refusals.refused(&ctx.region, &peer, &reason);
+        anyhow::bail!(reason);
+    }
     // The peer has everything before `from`: from now on the trimmer keeps
     // what comes after (`workers/trimmer.rs`). A peer that asks for entries the
     // log no longer holds (it was away too long, or lost its data), or that
@@ -174,7 +180,7 @@ async fn serve_stream(
         }) => {
             let reason = refusal(&ctx, protocol, &cluster, &region)
                 .unwrap_or_else(|| format!("a hello without the data's incarnation (protocol {protocol})"));
-            refuse(send, &region, reason).await
+            refuse(&ctx, send, &region, reason).await
         }
         Some(Frame::HelloV2 {
             protocol,
@@ -182,14 +188,24 @@ async fn serve_stream(
             region,
             incarnation,
         }) => {
-            if let Some(reason) = refusal(&ctx, protocol, &cluster, &region) {
-                return refuse(send, &region, reason).await;
+            let reason = refusal(&ctx, protocol, &cluster, &region).or_else(|| identity_mismatch(&ctx, &conn, &region));
+            if let Some(reason) = reason {
+                return refuse(&ctx, send, &region, reason).await;
             }
             ctx.register(&region, &conn);
             let origin = Origin { region, incarnation };
             receive_changes(ctx, origin, send, recv).await
         }
-        Some(Frame::SnapshotRequestV1 { table }) => serve_snapshot(ctx, table, send).await,
+        // Snapshots go only to regions of the topology, as their
+        // certificates show: a table's items are not for any holder of a
+        // cluster certificate.
+        Some(Frame::SnapshotRequestV1 { table }) => match ctx.certified_peer(&conn) {
+            Some(_) => serve_snapshot(ctx, table, send).await,
+            None => {
+                let reason = "snapshots are served only to regions of the topology".to_string();
+                refuse(&ctx, send, "uncertified", reason).await
+            }
+        },
         other => anyhow::bail!("unexpected first frame {other:?}"),
     }
 }
@@ -208,9 +224,24 @@ fn refusal(ctx: &LinkContext, protocol: u32, cluster: &str, region: &str) -> Opt
     }
 }
 
-/// Refuses a shipping stream, telling the peer why.
-async fn refuse(mut send: quinn::SendStream, region: &str, reason: String) -> anyhow::Result<()> {
-    tracing::warn!(peer = %region, %reason, "refusing replication link");
+/// Why the peer on `conn` may not speak as `region`, if it may not: its
+/// certificate must name `region`, a region of the topology.
+fn identity_mismatch(ctx: &LinkContext, conn: &quinn::Connection, region: &str) -> Option<String> {
+    match ctx.certified_peer(conn) {
+        Some(certified) if certified == region => None,
+        Some(certified) => Some(format!(
+            "the peer claims region {region:?} but its certificate names {certified:?}"
+        )),
+        None if ctx.peer_names.iter().any(|p| p == region) => Some(format!(
+            "the peer claims region {region:?} but its certificate names no region of the topology"
+        )),
+        None => Some(format!("region {region:?} is not in the topology")),
+    }
+}
+
+/// Refuses a stream, telling the peer why.
+async fn refuse(ctx: &LinkContext, mut send: quinn::SendStream, region: &str, reason: String) -> anyhow::Result<()> {
+    ctx.refusals.refused(&ctx.region, region, &reason);
     write_frame(&mut send, &Frame::RefuseV1 { reason: reason.clone() }).await?;
     let _ = send.finish();
     anyhow::bail!(reason)

@@ -136,6 +136,8 @@ impl Replication {
             peers: status.clone(),
             links: options.links,
             connections: Default::default(),
+            peer_names: options.peers.iter().map(|p| p.name.clone()).collect(),
+            refusals: Default::default(),
         });
         let mut tasks = JoinSet::new();
         tasks.spawn(accept_loop(endpoint.clone(), ctx.clone()));
@@ -198,9 +200,9 @@ async fn accept_loop(endpoint: quinn::Endpoint, ctx: Arc<LinkContext>) {
         tokio::spawn(async move {
             match incoming.await {
                 Ok(conn) => run_link(ctx, conn, "inbound".to_string()).await,
-                Err(error) => {
-                    tracing::warn!(region = %ctx.region, error = %error, "refused a peer connection (TLS or transport)")
-                }
+                Err(error) => ctx
+                    .refusals
+                    .refused(&ctx.region, "unknown", &format!("TLS or transport: {error}")),
             }
         });
     }
@@ -213,7 +215,7 @@ async fn dial_loop(endpoint: quinn::Endpoint, ctx: Arc<LinkContext>, peer: Regio
         if *stop.borrow() {
             return;
         }
-        match endpoint.connect(peer.peer, &peer.name) {
+        match endpoint.connect(peer.peer, &tls::region_dns_name(&peer.name)) {
             Ok(connecting) => match connecting.await {
                 Ok(conn) => {
                     tracing::info!(region = %ctx.region, peer = %peer.name, "connected");

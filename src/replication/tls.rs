@@ -2,9 +2,17 @@
 //!
 //! `meridian up` (or `meridian init`) creates the CA once, in the root data
 //! directory (`cluster-ca.pem`, `cluster-ca.key`). Each region, when it
-//! starts, issues itself a certificate for its region name signed by that CA.
-//! Both ends of a link present their certificate and accept only the CA's:
-//! a peer with a certificate from any other CA fails the handshake.
+//! starts, issues itself a certificate for its region name signed by that CA,
+//! or loads the one `meridian init` issued it (`region-<name>.pem`,
+//! `region-<name>.key`), so that a region on a machine of its own needs only
+//! its certificate, its key and the CA certificate, never the CA key.
+//!
+//! A region's certificate names it: its subject alternative name is
+//! `<region>.meridian` ([`region_dns_name`]). Both ends of a link present
+//! their certificate and accept only the CA's: a peer with a certificate
+//! from any other CA fails the handshake, and a peer whose hello claims a
+//! region its certificate does not name is refused by `link.rs`
+//! ([`certificate_names`]).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -16,6 +24,37 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 pub const CA_CERT_FILE: &str = "cluster-ca.pem";
 /// The CA's private key, next to its certificate.
 pub const CA_KEY_FILE: &str = "cluster-ca.key";
+
+/// The certificate `meridian init` issues to `region`, in the root data
+/// directory.
+pub fn region_cert_file(region: &str) -> String {
+    format!("region-{region}.pem")
+}
+
+/// The key of [`region_cert_file`], created 0600.
+pub fn region_key_file(region: &str) -> String {
+    format!("region-{region}.key")
+}
+
+/// The name a region's certificate is issued for, and the server name a
+/// region dials a peer with: `<region>.meridian`. A suffix of its own keeps
+/// region certificates apart from any other the cluster CA might sign.
+pub fn region_dns_name(region: &str) -> String {
+    format!("{region}.meridian")
+}
+
+/// Whether `cert` (DER, as a QUIC peer presented it) was issued for
+/// `region` (see [`region_dns_name`]). Only the name is checked: the TLS
+/// handshake already checked that the cluster CA signed it.
+pub fn certificate_names(cert: &CertificateDer<'_>, region: &str) -> bool {
+    let Ok(parsed) = rustls::server::ParsedCertificate::try_from(cert) else {
+        return false;
+    };
+    let Ok(name) = rustls::pki_types::ServerName::try_from(region_dns_name(region)) else {
+        return false;
+    };
+    rustls::client::verify_server_name(&parsed, &name).is_ok()
+}
 
 /// Why TLS material could not be made or loaded.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +69,8 @@ pub enum TlsError {
     Verifier(String),
     #[error("the cluster CA in {0} is missing; run `meridian init` (or `meridian up`) first")]
     MissingCa(String),
+    #[error("{0} is not a valid region name for a certificate")]
+    BadRegionName(String),
     #[error(
         "{path} holds a secret but is readable by group or others (mode {mode:04o}); \
          a secret must be readable by its owner only: run `chmod 600 {path}`"
@@ -160,14 +201,39 @@ impl ClusterCa {
         self.identity_trusting(region, self)
     }
 
+    /// Issues a certificate for `region`: its PEM and its key's PEM.
+    fn issue(&self, region: &str) -> Result<(Certificate, KeyPair), TlsError> {
+        let key = KeyPair::generate()?;
+        let name = region_dns_name(region);
+        if rustls::pki_types::ServerName::try_from(name.as_str()).is_err() {
+            return Err(TlsError::BadRegionName(region.to_string()));
+        }
+        let mut params = CertificateParams::new(vec![name])?;
+        params.distinguished_name.push(DnType::CommonName, region);
+        let cert = params.signed_by(&key, &self.issuer, &self.key)?;
+        Ok((cert, key))
+    }
+
+    /// Writes `region`'s certificate and key into `dir` (the key 0600) and
+    /// the CA certificate beside them unless it is there: the files a
+    /// region on a machine of its own needs (see [`RegionTls::load`]).
+    pub fn write_region_files(&self, dir: &Path, region: &str) -> Result<(), TlsError> {
+        let (cert, key) = self.issue(region)?;
+        std::fs::create_dir_all(dir)?;
+        write_secret(&dir.join(region_key_file(region)), key.serialize_pem().as_bytes())?;
+        std::fs::write(dir.join(region_cert_file(region)), cert.pem())?;
+        let ca_path = dir.join(CA_CERT_FILE);
+        if !ca_path.exists() {
+            std::fs::write(ca_path, &self.cert_pem)?;
+        }
+        Ok(())
+    }
+
     /// Issues a certificate for `region` signed by this CA, in configs that
     /// trust `trusted`'s CA: the shape of a CA rotation, and how tests show a
     /// foreign certificate is refused by a peer it trusts.
     pub fn identity_trusting(&self, region: &str, trusted: &ClusterCa) -> Result<RegionTls, TlsError> {
-        let key = KeyPair::generate()?;
-        let mut params = CertificateParams::new(vec![region.to_string()])?;
-        params.distinguished_name.push(DnType::CommonName, region);
-        let cert = params.signed_by(&key, &self.issuer, &self.key)?;
+        let (cert, key) = self.issue(region)?;
         RegionTls::new(trusted.anchor()?, cert.der().clone(), key.serialize_der())
     }
 }
@@ -186,6 +252,29 @@ pub struct RegionTls {
 }
 
 impl RegionTls {
+    /// The identity `meridian init` issued to `region` in `dir`
+    /// ([`ClusterCa::write_region_files`]), if its certificate is there:
+    /// the region's certificate and key, trusting the CA certificate
+    /// beside them. The key is refused when group or others can read it.
+    pub fn load(dir: &Path, region: &str) -> Result<Option<RegionTls>, TlsError> {
+        use rustls::pki_types::pem::PemObject;
+        let cert_path = dir.join(region_cert_file(region));
+        if !cert_path.exists() {
+            return Ok(None);
+        }
+        let key_path = dir.join(region_key_file(region));
+        check_secret_permissions(&key_path)?;
+        let pem_error = |e: rustls::pki_types::pem::Error| TlsError::Verifier(e.to_string());
+        let cert = CertificateDer::from_pem_file(&cert_path).map_err(pem_error)?;
+        let key = PrivatePkcs8KeyDer::from_pem_file(&key_path).map_err(pem_error)?;
+        let ca_path = dir.join(CA_CERT_FILE);
+        if !ca_path.exists() {
+            return Err(TlsError::MissingCa(dir.display().to_string()));
+        }
+        let anchor = CertificateDer::from_pem_file(&ca_path).map_err(pem_error)?;
+        RegionTls::new(anchor, cert, key.secret_pkcs8_der().to_vec()).map(Some)
+    }
+
     fn new(
         anchor: CertificateDer<'static>,
         cert: CertificateDer<'static>,

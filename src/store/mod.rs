@@ -33,10 +33,10 @@ pub mod records;
 mod recovery_tests;
 mod replay;
 mod shared_read;
+pub mod space;
 mod wal;
 mod write;
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -49,6 +49,7 @@ pub use read::{ReadTables, Walk};
 pub use records::{
     Change, ChangeCause, CodecError, ConflictRecord, DroppedTable, ItemChange, ItemRecord, TableChange, Version,
 };
+pub use wal::LogFile;
 pub use write::WriteTables;
 
 const TABLES: TableDefinition<&str, &[u8]> = TableDefinition::new("tables");
@@ -95,6 +96,12 @@ pub enum StoreError {
     WalAppend(#[from] wal::AppendError),
     #[error("write-ahead log is damaged; restart the region")]
     WalBroken,
+    /// Free space is under the reserve: writes are refused (see `space.rs`).
+    #[error(
+        "the disk is full ({available} bytes free, {reserve} reserved): writes are refused until space is \
+         freed (DeleteTable and DeleteBackup still run)"
+    )]
+    DiskFull { available: u64, reserve: u64 },
 }
 
 macro_rules! redb_from {
@@ -124,7 +131,7 @@ pub struct Store {
     log: Arc<Mutex<LogState>>,
     /// The log file, synced by `sync` without the writer's lock; `None`
     /// in memory.
-    sync_file: Option<Arc<File>>,
+    sync_file: Option<Arc<dyn LogFile>>,
     durability: Arc<durability::Durability>,
     incarnation: u64,
     checkpoints: Arc<CheckpointCounters>,
@@ -245,6 +252,23 @@ impl Store {
         Store::redo(db, incarnation, wal, &frames, checkpoint_interval)
     }
 
+    /// `open` on a database in `backend` with its write-ahead log in `log`
+    /// (how `tests/power_loss.rs` runs the store on files that keep only
+    /// what was synced).
+    pub fn open_on(
+        backend: impl redb::StorageBackend,
+        log: Arc<dyn LogFile>,
+        cache_bytes: usize,
+        checkpoint_interval: Duration,
+    ) -> Result<Store, StoreError> {
+        let db = Database::builder()
+            .set_cache_size(cache_bytes)
+            .create_with_backend(backend)?;
+        let incarnation = create_tables(&db)?;
+        let (wal, frames) = wal::Wal::open_on(log)?;
+        Store::redo(db, incarnation, wal, &frames, checkpoint_interval)
+    }
+
     /// A new, empty database in memory, without a write-ahead log: nothing
     /// is written to disk, and everything is lost when the last handle goes.
     pub fn open_in_memory(cache_bytes: usize, checkpoint_interval: Duration) -> Result<Store, StoreError> {
@@ -296,7 +320,7 @@ impl Store {
             );
         }
         wal.reset();
-        let sync_file = wal.sync_handle()?;
+        let sync_file = wal.sync_handle();
         Ok(Store::with_log(
             Arc::new(db),
             incarnation,
@@ -311,11 +335,11 @@ impl Store {
     fn with_log(
         db: Arc<Database>,
         incarnation: u64,
-        log: Option<(wal::Wal, File)>,
+        log: Option<(wal::Wal, Arc<dyn LogFile>)>,
         last_group: u64,
         checkpoint_interval: Duration,
     ) -> Store {
-        let (wal, sync_file) = log.map(|(wal, file)| (wal, Arc::new(file))).unzip();
+        let (wal, sync_file) = log.unzip();
         Store {
             shared_read: Arc::default(),
             db,
@@ -516,6 +540,18 @@ impl Store {
         self.shared_read.committed();
         self.durability.durable_through(group);
         Ok(())
+    }
+
+    /// Bytes of the database file in pages that hold data (the rest of the
+    /// file is free for redb to reuse; see `space.rs`). Walks every tree:
+    /// for a short disk, not for every group. Call between groups, on the
+    /// writer's thread: it takes redb's write transaction.
+    pub fn allocated_bytes(&self) -> Result<u64, StoreError> {
+        let txn = self.db.begin_write()?;
+        let stats = txn.stats()?;
+        let bytes = stats.allocated_pages().saturating_mul(stats.page_size() as u64);
+        txn.abort()?;
+        Ok(bytes)
     }
 
     /// How many handles share the open database (this one included); the

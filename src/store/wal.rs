@@ -5,7 +5,7 @@
 //! grows with them (measured here: ~0.4 ms for one page, ~6 ms for 100). So
 //! the writer commits to redb without fsync and makes each group durable by
 //! appending its journal (`journal.rs`) here, one sequential write, and one
-//! `fdatasync` on a second handle (`sync_handle`) that covers every group
+//! `fdatasync` on a shared handle (`sync_handle`) that covers every group
 //! appended before it (see `durability.rs`). Every so often a durable redb
 //! commit (a checkpoint) persists everything, and the log starts over.
 //!
@@ -20,6 +20,42 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
+use std::sync::Arc;
+
+/// The log's I/O seam: what the log does to its file. A `File` in a region;
+/// a test implements it to keep only what was synced, as a power cut would
+/// (see `tests/power_loss.rs`). Shared by the writer, which appends, and the
+/// syncing thread.
+pub trait LogFile: Send + Sync + 'static {
+    /// The whole file.
+    fn read_all(&self) -> io::Result<Vec<u8>>;
+    /// Writes all of `bytes` at `offset`, growing the file if needed.
+    fn write_all_at(&self, bytes: &[u8], offset: u64) -> io::Result<()>;
+    /// Cuts (or zero-extends) the file to `len` bytes.
+    fn set_len(&self, len: u64) -> io::Result<()>;
+    /// Makes everything written before the call durable (`fdatasync`).
+    fn sync_data(&self) -> io::Result<()>;
+}
+
+impl LogFile for File {
+    fn read_all(&self) -> io::Result<Vec<u8>> {
+        let mut bytes = Vec::new();
+        (&*self).read_to_end(&mut bytes)?;
+        Ok(bytes)
+    }
+
+    fn write_all_at(&self, bytes: &[u8], offset: u64) -> io::Result<()> {
+        FileExt::write_all_at(self, bytes, offset)
+    }
+
+    fn set_len(&self, len: u64) -> io::Result<()> {
+        File::set_len(self, len)
+    }
+
+    fn sync_data(&self) -> io::Result<()> {
+        File::sync_data(self)
+    }
+}
 
 const MAGIC: u32 = 0x4C41_574D; // "MWAL" read little-endian
 const HEADER: usize = 20;
@@ -54,7 +90,7 @@ pub(super) fn keep_for_next_group(buffer: Vec<u8>) -> Vec<u8> {
 
 /// The open log file.
 pub struct Wal {
-    file: File,
+    file: Arc<dyn LogFile>,
     /// Bytes of whole frames; the next frame is written here.
     len: u64,
     /// The file's length: blocks already written, zeros beyond the frames.
@@ -76,14 +112,18 @@ impl Wal {
     /// first that is torn or damaged. Frames of groups older than the last
     /// checkpoint may follow the current ones (see `reset`).
     pub fn open(path: &Path) -> io::Result<(Wal, Vec<Frame>)> {
-        let mut file = OpenOptions::new()
+        let file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
             .open(path)?;
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes)?;
+        Wal::open_on(Arc::new(file))
+    }
+
+    /// `open` on any [`LogFile`].
+    pub fn open_on(file: Arc<dyn LogFile>) -> io::Result<(Wal, Vec<Frame>)> {
+        let bytes = file.read_all()?;
         let (frames, len) = parse(&bytes);
         let prepared = bytes.len() as u64;
         let wal = Wal {
@@ -133,11 +173,12 @@ impl Wal {
         }
     }
 
-    /// A second handle on the log file, whose `sync_data` makes every frame
-    /// appended before the call durable; a thread of its own syncs with it
-    /// while the writer goes on appending.
-    pub fn sync_handle(&self) -> io::Result<File> {
-        self.file.try_clone()
+    /// The log file, shared: its `sync_data` makes every frame appended
+    /// before the call durable; a thread of its own syncs with it while the
+    /// writer goes on appending (positioned writes and `fdatasync` on one
+    /// descriptor may run at once).
+    pub fn sync_handle(&self) -> Arc<dyn LogFile> {
+        self.file.clone()
     }
 
     /// Removes the last frame appended (its group failed to commit).
