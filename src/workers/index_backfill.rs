@@ -24,6 +24,9 @@ use crate::engine::{Engine, EngineError};
 /// The worker's name, in logs and status.
 pub const WORKER: &str = "index-backfill";
 
+/// Backfill steps submitted to the writer at a time.
+const IN_FLIGHT: usize = 2;
+
 /// How often the worker looks for indexes to fill.
 pub const INTERVAL: Duration = Duration::from_millis(200);
 
@@ -70,25 +73,36 @@ impl Backfill {
         }
     }
 
-    /// Fills one index to the end (or until shutdown).
+    /// Fills one index to the end (or until shutdown), with `IN_FLIGHT`
+    /// steps submitted at a time: each reads the cursor the one before it
+    /// left inside the writer, so they chain correctly, and the writer can
+    /// commit one while it runs the next rather than wait for each sync.
     async fn fill(&self, table: &str, index: &str, shutdown: &watch::Receiver<bool>) -> Result<(), EngineError> {
         self.set_current(format!("{table}/{index}"));
-        while !*shutdown.borrow() {
-            let step = self.engine.backfill_index(table.to_string(), index.to_string()).await?;
+        let step = || self.engine.backfill_index(table.to_string(), index.to_string());
+        let mut in_flight = std::collections::VecDeque::new();
+        loop {
+            while in_flight.len() < IN_FLIGHT && !*shutdown.borrow() {
+                in_flight.push_back(step());
+            }
+            let Some(next) = in_flight.pop_front() else { break };
+            let done = next.await?;
             self.status
                 .looked_at
-                .fetch_add(step.looked_at as u64, Ordering::Relaxed);
-            self.status.added.fetch_add(step.added as u64, Ordering::Relaxed);
-            if step.finished {
+                .fetch_add(done.looked_at as u64, Ordering::Relaxed);
+            self.status.added.fetch_add(done.added as u64, Ordering::Relaxed);
+            if done.finished {
                 self.status.completed.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(table, index, "index backfill finished");
+            }
+            if done.finished || done.looked_at == 0 {
+                // Complete, or gone (deleted meanwhile): the steps still in
+                // flight find nothing to do.
+                for rest in in_flight.drain(..) {
+                    rest.await?;
+                }
                 break;
             }
-            if step.looked_at == 0 {
-                // The index is gone or complete (deleted meanwhile).
-                break;
-            }
-            tokio::task::yield_now().await;
         }
         self.set_current(String::new());
         Ok(())
