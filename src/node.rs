@@ -168,6 +168,9 @@ impl Node {
         state.peers = replication.as_ref().map(|r| r.status());
         state.links = replication.as_ref().map(|_| links.clone());
         state.metrics = Arc::new(crate::metrics::Metrics::new(engine.clone(), state.peers.clone()));
+        if !options.config.storage.in_memory {
+            state.settings = Arc::new(crate::api::settings::Settings::open(pitr_dir.join("api-settings.json")));
+        }
         let pitr = Pitr::new(engine.clone(), options.config.pitr.clone(), pitr_dir);
         pitr.start();
         state.pitr = Some(pitr.clone());

@@ -32,6 +32,8 @@ pub enum ErrorKind {
     ExportConflict,
     ExpiredIterator,
     TrimmedDataAccess,
+    GlobalTableNotFound,
+    PolicyNotFound,
 }
 
 impl ErrorKind {
@@ -59,6 +61,8 @@ impl ErrorKind {
             ErrorKind::ExportConflict => "com.amazonaws.dynamodb.v20120810#ExportConflictException",
             ErrorKind::ExpiredIterator => "com.amazonaws.dynamodb.v20120810#ExpiredIteratorException",
             ErrorKind::TrimmedDataAccess => "com.amazonaws.dynamodb.v20120810#TrimmedDataAccessException",
+            ErrorKind::GlobalTableNotFound => "com.amazonaws.dynamodb.v20120810#GlobalTableNotFoundException",
+            ErrorKind::PolicyNotFound => "com.amazonaws.dynamodb.v20120810#PolicyNotFoundException",
         }
     }
 
