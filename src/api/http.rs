@@ -154,29 +154,33 @@ fn inflate_all(codings: &[Coding], mut body: Bytes, limit: usize) -> Result<Byte
     Ok(body)
 }
 
-/// Inflates `data`, reading at most one byte past `limit`.
+/// Inflates `data`, reading at most one byte past `limit`. `deflate` is
+/// zlib as HTTP defines it, or raw deflate as some clients send it.
 pub fn inflate(coding: Coding, data: &[u8], limit: usize) -> Result<Vec<u8>, ApiError> {
-    let cap = limit as u64 + 1;
-    let mut out = Vec::new();
-    let result = match coding {
-        Coding::Gzip => flate2::read::MultiGzDecoder::new(data).take(cap).read_to_end(&mut out),
-        Coding::Deflate if data.first().is_some_and(|b| b & 0x0f == 8) => {
-            flate2::read::ZlibDecoder::new(data).take(cap).read_to_end(&mut out)
-        }
-        Coding::Deflate => flate2::read::DeflateDecoder::new(data).take(cap).read_to_end(&mut out),
+    let inflated = match coding {
+        Coding::Gzip => read_capped(flate2::read::MultiGzDecoder::new(data), limit),
+        Coding::Deflate => read_capped(flate2::read::ZlibDecoder::new(data), limit)
+            .or_else(|_| read_capped(flate2::read::DeflateDecoder::new(data), limit)),
     };
-    if result.is_err() {
-        return Err(ApiError::new(
+    let out = inflated.map_err(|_| {
+        ApiError::new(
             ErrorKind::InternalServerError,
             format!("The request body is not valid {} data", coding.name()),
-        ));
-    }
+        )
+    })?;
     if out.len() > limit {
         return Err(ApiError::new(
             ErrorKind::RequestTooLarge,
             format!("Request size exceeded {limit} bytes"),
         ));
     }
+    Ok(out)
+}
+
+/// Reads `reader` to its end or to one byte past `limit`, whichever is first.
+fn read_capped(reader: impl Read, limit: usize) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    reader.take(limit as u64 + 1).read_to_end(&mut out)?;
     Ok(out)
 }
 
