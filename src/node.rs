@@ -180,6 +180,9 @@ impl Node {
             state.peers.clone(),
             state.capacity.clone(),
         ));
+        if !options.config.storage.in_memory {
+            state.settings = Arc::new(crate::api::settings::Settings::open(pitr_dir.join("api-settings.json")));
+        }
         let pitr = Pitr::new(engine.clone(), options.config.pitr.clone(), pitr_dir);
         pitr.start();
         state.pitr = Some(pitr.clone());

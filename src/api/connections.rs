@@ -37,7 +37,13 @@ use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use super::error::{ApiError, ErrorKind};
+use super::http;
 use crate::config::ConnectionsConfig;
+
+/// hyper's read buffer, which a request's head must fit in, bytes.
+const HYPER_MAX_BUF_BYTES: usize = 64 * 1024;
+/// Most headers hyper parses in a request.
+const HYPER_MAX_HEADERS: usize = 4 * http::MAX_HEADERS;
 
 /// The limits of one server, from `[connections]` and `[limits]`.
 #[derive(Clone, Debug)]
@@ -146,6 +152,10 @@ async fn run_connection(
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(None)
+        // Beyond these hyper answers 431 itself; up to them, a request over
+        // `http::MAX_HEADERS` / `MAX_HEADER_BYTES` gets a 400 from `Guarded`.
+        .max_buf_size(HYPER_MAX_BUF_BYTES)
+        .max_headers(HYPER_MAX_HEADERS)
         .serve_connection(io, service);
     tokio::pin!(connection);
     let mut check = tokio::time::interval(registry.limits.check_every());
@@ -184,6 +194,7 @@ enum Limit {
     BodyTimeout,
     IdleTimeout,
     RequestTooLarge,
+    HeadTooLarge,
     AcceptFailed,
 }
 
@@ -206,6 +217,9 @@ impl Limit {
             Limit::IdleTimeout => "idle timeout (connections.idle_timeout_ms): closed an idle connection",
             Limit::RequestTooLarge => {
                 "request too large (limits.max_request_bytes): refused a request from its Content-Length, without reading its body"
+            }
+            Limit::HeadTooLarge => {
+                "request head over the limits (headers, their size or the request line): answered 400 and closed the connection"
             }
             Limit::AcceptFailed => {
                 "cannot accept connections (open-files limit?): closed the longest-idle connection to make room"
@@ -539,9 +553,21 @@ impl hyper::service::Service<Request<Incoming>> for Guarded {
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
-        if announced.is_some_and(|length| length > limit as u64) {
+        let from_browser = http::is_cors(&request);
+        let early = if announced.is_some_and(|length| length > limit as u64) {
             self.registry.warn(Limit::RequestTooLarge, self.activity.addr);
-            return Box::pin(std::future::ready(Ok(too_large(limit))));
+            Some(too_large(limit))
+        } else if let Some(reason) = http::head_over_limits(&request) {
+            self.registry.warn(Limit::HeadTooLarge, self.activity.addr);
+            Some(http::head_too_large(reason))
+        } else if http::is_preflight(&request) {
+            Some(http::preflight(request.headers()))
+        } else {
+            None
+        };
+        if let Some(mut response) = early {
+            http::finish_response(response.headers_mut(), from_browser);
+            return Box::pin(std::future::ready(Ok(response)));
         }
         let activity = self.activity.clone();
         let in_flight = InFlight::start(activity.clone());
@@ -552,8 +578,11 @@ impl hyper::service::Service<Request<Incoming>> for Guarded {
         let request = request.map(|inner| Body::new(TrackedBody { inner, activity }));
         let router = self.router.clone();
         Box::pin(async move {
-            let response = hyper::service::Service::call(&router, request).await;
+            let mut response = hyper::service::Service::call(&router, request).await;
             drop(in_flight);
+            if let Ok(response) = &mut response {
+                http::finish_response(response.headers_mut(), from_browser);
+            }
             response
         })
     }
@@ -567,7 +596,7 @@ fn too_large(limit: usize) -> Response<Body> {
         ErrorKind::RequestTooLarge,
         format!("Request size exceeded {limit} bytes"),
     );
-    let mut response = super::json_response(error.kind.status(), &error.body(), "0");
+    let mut response = super::json_response(error.kind.status(), &error.body(), "0", None);
     response
         .headers_mut()
         .insert(header::CONNECTION, HeaderValue::from_static("close"));

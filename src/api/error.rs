@@ -36,6 +36,8 @@ pub enum ErrorKind {
     ProvisionedThroughputExceeded,
     Throttling,
     LimitExceeded,
+    GlobalTableNotFound,
+    PolicyNotFound,
 }
 
 impl ErrorKind {
@@ -68,6 +70,8 @@ impl ErrorKind {
             }
             ErrorKind::Throttling => "com.amazon.coral.availability#ThrottlingException",
             ErrorKind::LimitExceeded => "com.amazonaws.dynamodb.v20120810#LimitExceededException",
+            ErrorKind::GlobalTableNotFound => "com.amazonaws.dynamodb.v20120810#GlobalTableNotFoundException",
+            ErrorKind::PolicyNotFound => "com.amazonaws.dynamodb.v20120810#PolicyNotFoundException",
         }
     }
 

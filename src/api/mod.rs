@@ -2,6 +2,7 @@
 //! into an `Operation` and dispatched to one `handle_*` per operation.
 //! Responses carry `x-amz-crc32` (the SDKs check it) and a request id.
 
+mod account;
 mod admin;
 mod backups;
 mod capacity;
@@ -9,10 +10,16 @@ mod connections;
 pub mod error;
 mod exports;
 mod expressions;
+mod global_tables;
+mod http;
 mod indexes;
+mod insights;
 mod items;
+mod policies;
 mod query;
 mod request;
+pub mod settings;
+mod shapes;
 mod state;
 mod streams;
 mod tables;
@@ -140,6 +147,21 @@ operations! {
     ListExports => Dynamo "ListExports",
     UpdateTimeToLive => Dynamo "UpdateTimeToLive",
     DescribeTimeToLive => Dynamo "DescribeTimeToLive",
+    DescribeLimits => Dynamo "DescribeLimits",
+    ListGlobalTables => Dynamo "ListGlobalTables",
+    DescribeGlobalTable => Dynamo "DescribeGlobalTable",
+    DescribeGlobalTableSettings => Dynamo "DescribeGlobalTableSettings",
+    DescribeTableReplicaAutoScaling => Dynamo "DescribeTableReplicaAutoScaling",
+    DescribeContributorInsights => Dynamo "DescribeContributorInsights",
+    ListContributorInsights => Dynamo "ListContributorInsights",
+    UpdateContributorInsights => Dynamo "UpdateContributorInsights",
+    DescribeKinesisStreamingDestination => Dynamo "DescribeKinesisStreamingDestination",
+    EnableKinesisStreamingDestination => Dynamo "EnableKinesisStreamingDestination",
+    DisableKinesisStreamingDestination => Dynamo "DisableKinesisStreamingDestination",
+    UpdateKinesisStreamingDestination => Dynamo "UpdateKinesisStreamingDestination",
+    PutResourcePolicy => Dynamo "PutResourcePolicy",
+    GetResourcePolicy => Dynamo "GetResourcePolicy",
+    DeleteResourcePolicy => Dynamo "DeleteResourcePolicy",
     ListStreams => Streams "ListStreams",
     DescribeStream => Streams "DescribeStream",
     GetShardIterator => Streams "GetShardIterator",
@@ -149,7 +171,7 @@ operations! {
 /// The router for one region's API.
 pub fn router(state: Arc<ApiState>) -> Router {
     Router::new()
-        .route("/", post(handle))
+        .route("/", post(handle).get(handle_health))
         .route("/status", get(admin::handle_status))
         .route("/metrics", get(admin::handle_metrics))
         .route("/admin/conflicts", get(admin::handle_conflicts))
@@ -179,6 +201,7 @@ async fn handle(State(state): State<Arc<ApiState>>, request: axum::extract::Requ
     let request_id = format!("{:016X}{:016X}", crc32fast::hash(state.engine.region().as_bytes()), id);
     let (parts, body) = request.into_parts();
     let operation = operation(&parts.headers);
+    let negotiation = http::Negotiation::from_headers(&parts.headers);
     // The header values are slices of hyper's read buffer: let go of them
     // before the request is served, so that hyper reads the connection's
     // next request into the same buffer rather than allocating another.
@@ -187,7 +210,10 @@ async fn handle(State(state): State<Arc<ApiState>>, request: axum::extract::Requ
     drop(parts);
     let started = std::time::Instant::now();
     let (operation, result) = match operation {
-        Ok(operation) => (Some(operation), handle_operation(&state, operation, body).await),
+        Ok(operation) => (
+            Some(operation),
+            handle_operation(&state, operation, &negotiation, body).await,
+        ),
         Err(error) => (None, Err(error)),
     };
     let name = operation.map(|o| o.name()).unwrap_or("Unknown");
@@ -204,17 +230,35 @@ async fn handle(State(state): State<Arc<ApiState>>, request: axum::extract::Requ
         Ok(body) => (StatusCode::OK, body),
         Err(error) => (error.kind.status(), error.body()),
     };
-    json_response(status, &body, &request_id)
+    json_response(status, &body, &request_id, negotiation.response_coding)
 }
 
-/// The operation `X-Amz-Target` names.
+/// `GET /`: the health check load balancers and tools call.
+async fn handle_health(State(state): State<Arc<ApiState>>) -> Response {
+    http::health(state.engine.region())
+}
+
+/// The operation `X-Amz-Target` names. An operation of DynamoDB's API that
+/// Meridian does not serve gets an UnknownOperationException saying so
+/// (the error tools already handle for operations an endpoint lacks, e.g.
+/// against DynamoDB Local), rather than "unknown operation".
 fn operation(headers: &HeaderMap) -> Result<Operation, ApiError> {
     let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");
-    Operation::from_target(target)
-        .ok_or_else(|| ApiError::new(ErrorKind::UnknownOperation, format!("Unknown operation: {target}")))
+    Operation::from_target(target).ok_or_else(|| match target.split_once('.') {
+        Some((prefix, name)) if shapes::is_api_operation(prefix, name) => ApiError::new(
+            ErrorKind::UnknownOperation,
+            format!("Meridian does not support the {name} operation"),
+        ),
+        _ => ApiError::new(ErrorKind::UnknownOperation, format!("Unknown operation: {target}")),
+    })
 }
 
-async fn handle_operation(state: &ApiState, operation: Operation, body: Body) -> Result<Value, ApiError> {
+async fn handle_operation(
+    state: &ApiState,
+    operation: Operation,
+    negotiation: &http::Negotiation,
+    body: Body,
+) -> Result<Value, ApiError> {
     let limit = state.config.limits.max_request_bytes;
     let bytes = http_body_util::Limited::new(body, limit).collect().await.map_err(|_| {
         ApiError::new(
@@ -222,7 +266,9 @@ async fn handle_operation(state: &ApiState, operation: Operation, body: Body) ->
             format!("Request size exceeded {limit} bytes"),
         )
     })?;
-    let request = Request::parse(&bytes.to_bytes())?;
+    let bytes = http::decode_body(&negotiation.request_codings, bytes.to_bytes(), limit).await?;
+    let mut request = Request::parse(&bytes)?;
+    shapes::check_request(operation.service().prefix(), operation.name(), request.body_mut())?;
     let span = tracing::debug_span!("request", region = %state.engine.region(), op = ?operation);
     dispatch(state, operation, request).instrument(span).await
 }
@@ -232,6 +278,7 @@ async fn handle_operation(state: &ApiState, operation: Operation, body: Body) ->
 async fn dispatch(state: &ApiState, operation: Operation, req: Request) -> Result<Value, ApiError> {
     let engine = &state.engine;
     let capacity = &state.capacity;
+    let settings = &state.settings;
     let stream_config = &state.config.streams;
     match operation {
         Operation::CreateTable => tables::handle_create_table(engine, &state.config, req).await,
@@ -266,6 +313,32 @@ async fn dispatch(state: &ApiState, operation: Operation, req: Request) -> Resul
         Operation::ListExports => exports::handle_list_exports(pitr(state)?, req).await,
         Operation::UpdateTimeToLive => ttl::handle_update_time_to_live(engine, req).await,
         Operation::DescribeTimeToLive => ttl::handle_describe_time_to_live(engine, req).await,
+        Operation::DescribeLimits => Ok(account::handle_describe_limits()),
+        Operation::ListGlobalTables => global_tables::handle_list_global_tables(req),
+        Operation::DescribeGlobalTable | Operation::DescribeGlobalTableSettings => {
+            global_tables::handle_describe_global_table(req)
+        }
+        Operation::DescribeTableReplicaAutoScaling => {
+            global_tables::handle_describe_table_replica_auto_scaling(engine, req).await
+        }
+        Operation::DescribeContributorInsights => {
+            insights::handle_describe_contributor_insights(engine, settings, req).await
+        }
+        Operation::ListContributorInsights => insights::handle_list_contributor_insights(engine, settings, req).await,
+        Operation::UpdateContributorInsights => {
+            insights::handle_update_contributor_insights(engine, settings, req).await
+        }
+        Operation::DescribeKinesisStreamingDestination => {
+            insights::handle_describe_kinesis_streaming_destination(engine, req).await
+        }
+        Operation::EnableKinesisStreamingDestination
+        | Operation::DisableKinesisStreamingDestination
+        | Operation::UpdateKinesisStreamingDestination => {
+            insights::handle_change_kinesis_streaming_destination(engine, req).await
+        }
+        Operation::PutResourcePolicy => policies::handle_put_resource_policy(engine, settings, req).await,
+        Operation::GetResourcePolicy => policies::handle_get_resource_policy(engine, settings, req).await,
+        Operation::DeleteResourcePolicy => policies::handle_delete_resource_policy(engine, settings, req).await,
         Operation::ListStreams => streams::handle_list_streams(engine, stream_config, req).await,
         Operation::DescribeStream => streams::handle_describe_stream(engine, stream_config, req).await,
         Operation::GetShardIterator => streams::handle_get_shard_iterator(engine, stream_config, req).await,
@@ -284,8 +357,12 @@ fn pitr(state: &ApiState) -> Result<&crate::pitr::Pitr, ApiError> {
     })
 }
 
-fn json_response(status: StatusCode, body: &Value, request_id: &str) -> Response {
+/// A JSON response, compressed with `coding` when it is large, with the
+/// `x-amz-crc32` of the bytes sent (the SDKs check it on the bytes as
+/// received, before inflating them).
+fn json_response(status: StatusCode, body: &Value, request_id: &str, coding: Option<http::Coding>) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_default();
+    let (bytes, coding) = http::encode_body(bytes, coding);
     let crc = crc32fast::hash(&bytes);
     let mut response = (status, bytes).into_response();
     let headers = response.headers_mut();
@@ -294,6 +371,7 @@ fn json_response(status: StatusCode, body: &Value, request_id: &str) -> Response
         HeaderValue::from_static("application/x-amz-json-1.0"),
     );
     headers.insert("x-amz-crc32", HeaderValue::from(crc));
+    http::set_content_encoding(headers, coding);
     if let Ok(id) = HeaderValue::from_str(request_id) {
         headers.insert("x-amzn-requestid", id);
     }
@@ -309,6 +387,14 @@ mod tests {
         for &operation in Operation::ALL {
             let target = format!("{}.{}", operation.service().prefix(), operation.name());
             assert_eq!(Operation::from_target(&target), Some(operation), "{target}");
+        }
+    }
+
+    #[test]
+    fn every_operation_is_in_the_api_reference() {
+        for &operation in Operation::ALL {
+            let prefix = operation.service().prefix();
+            assert!(shapes::is_api_operation(prefix, operation.name()), "{operation:?}");
         }
     }
 

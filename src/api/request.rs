@@ -42,6 +42,11 @@ impl Request {
         Request { body }
     }
 
+    /// The members, for the shape check to convert in place.
+    pub fn body_mut(&mut self) -> &mut Map<String, Value> {
+        &mut self.body
+    }
+
     /// The raw member, if present and not null.
     pub fn get(&self, name: &str) -> Option<&Value> {
         self.body.get(name).filter(|v| !v.is_null())

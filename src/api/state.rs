@@ -33,6 +33,9 @@ pub struct ApiState {
     pub pitr: Option<crate::pitr::Pitr>,
     /// What each background worker has done, in start order (for `/status`).
     pub workers: Vec<Arc<dyn crate::workers::Report>>,
+    /// Per-region settings (resource policies, Contributor Insights); `Node`
+    /// replaces the in-memory default with the region's file.
+    pub settings: Arc<super::settings::Settings>,
     /// Requests received, for request ids.
     pub(super) requests: AtomicU64,
 }
@@ -54,6 +57,7 @@ impl ApiState {
             links: None,
             pitr: None,
             workers: Vec::new(),
+            settings: Arc::new(super::settings::Settings::in_memory()),
             requests: AtomicU64::new(0),
         }
     }

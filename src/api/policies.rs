@@ -1,0 +1,140 @@
+//! Resource-based policies: PutResourcePolicy, GetResourcePolicy and
+//! DeleteResourcePolicy on tables, stored per region in [`Settings`] (DynamoDB
+//! does not replicate a table's policy to its other replicas) with a
+//! `RevisionId` that rises with every change. Enforcing them belongs to the
+//! authorization layer; here they are validated, stored and returned.
+
+use serde_json::{Value, json};
+
+use super::error::{ApiError, ErrorKind};
+use super::insights::now_ms;
+use super::request::Request;
+use super::settings::{Settings, SettingsDoc, StoredPolicy};
+use crate::engine::Engine;
+use crate::model::TableMeta;
+
+/// Largest policy document, bytes (DynamoDB's 20 KB).
+const MAX_POLICY_BYTES: usize = 20 * 1024;
+
+/// The `ExpectedRevisionId` that asks for no policy to be present.
+const NO_POLICY: &str = "NO_POLICY";
+
+/// The table a `ResourceArn` names, which must exist in this region.
+async fn table_of(engine: &Engine, req: &Request) -> Result<(String, TableMeta), ApiError> {
+    let arn = req.str("ResourceArn")?;
+    let Some(name) = super::backups::table_from_arn(engine.region(), arn) else {
+        return Err(if arn.starts_with("arn:aws:dynamodb:") {
+            ApiError::new(
+                ErrorKind::ResourceNotFound,
+                format!("Requested resource not found: ResourceArn: {arn} not found"),
+            )
+        } else {
+            ApiError::validation(format!("Invalid ResourceArn provided as input {arn}"))
+        });
+    };
+    let meta = engine.describe_table(name).await?;
+    Ok((arn.to_string(), meta))
+}
+
+/// The table's current policy (one left by an earlier table of the same
+/// name does not count).
+fn current<'a>(doc: &'a SettingsDoc, arn: &str, meta: &TableMeta) -> Option<&'a StoredPolicy> {
+    doc.policies.get(arn).filter(|p| p.table_id == meta.table_id)
+}
+
+fn not_found(arn: &str) -> ApiError {
+    ApiError::new(
+        ErrorKind::PolicyNotFound,
+        format!("Resource-based policy not found for the provided ResourceArn: {arn}"),
+    )
+}
+
+/// Checks `ExpectedRevisionId` against the policy there is.
+fn check_expected(expected: Option<&str>, arn: &str, present: Option<&StoredPolicy>) -> Result<(), ApiError> {
+    match (expected, present) {
+        (None, _) | (Some(NO_POLICY), None) => Ok(()),
+        (Some(e), Some(p)) if e == p.revision => Ok(()),
+        (Some(e), Some(p)) => Err(ApiError::new(
+            ErrorKind::PolicyNotFound,
+            format!(
+                "Resource-based policy not found for the provided ResourceArn: Requested update for policy with \
+                 revision id {e}, but the policy associated to target resource {arn} has revision id {}.",
+                p.revision
+            ),
+        )),
+        (Some(_), None) => Err(not_found(arn)),
+    }
+}
+
+/// Checks that `policy` is a JSON policy document within the size limit.
+fn validate_policy(policy: &str) -> Result<(), ApiError> {
+    if policy.len() > MAX_POLICY_BYTES {
+        return Err(ApiError::validation(format!(
+            "Resource-based policy size {} exceeds the maximum of {MAX_POLICY_BYTES} bytes",
+            policy.len()
+        )));
+    }
+    let document: Value = serde_json::from_str(policy)
+        .map_err(|_| ApiError::validation("Invalid policy document: the policy is not valid JSON"))?;
+    match document.get("Statement") {
+        Some(Value::Array(_)) | Some(Value::Object(_)) => Ok(()),
+        _ => Err(ApiError::validation(
+            "Invalid policy document: the policy must have a Statement",
+        )),
+    }
+}
+
+/// PutResourcePolicy.
+pub async fn handle_put_resource_policy(engine: &Engine, settings: &Settings, req: Request) -> Result<Value, ApiError> {
+    let policy = req.str("Policy")?.to_string();
+    validate_policy(&policy)?;
+    req.opt_bool("ConfirmRemoveSelfResourceAccess")?;
+    let expected = req.opt_str("ExpectedRevisionId")?.map(str::to_string);
+    let (arn, meta) = table_of(engine, &req).await?;
+    let revision = settings
+        .update(|doc| {
+            let present = current(doc, &arn, &meta);
+            check_expected(expected.as_deref(), &arn, present)?;
+            let previous = present.and_then(|p| p.revision.parse::<u64>().ok()).unwrap_or(0);
+            let revision = now_ms().max(previous + 1).to_string();
+            doc.policies.insert(
+                arn.clone(),
+                StoredPolicy {
+                    table_id: meta.table_id.clone(),
+                    policy,
+                    revision: revision.clone(),
+                },
+            );
+            Ok(revision)
+        })
+        .await?;
+    Ok(json!({ "RevisionId": revision }))
+}
+
+/// GetResourcePolicy.
+pub async fn handle_get_resource_policy(engine: &Engine, settings: &Settings, req: Request) -> Result<Value, ApiError> {
+    let (arn, meta) = table_of(engine, &req).await?;
+    let doc = settings.read().await;
+    let policy = current(&doc, &arn, &meta).ok_or_else(|| not_found(&arn))?;
+    Ok(json!({ "Policy": policy.policy, "RevisionId": policy.revision }))
+}
+
+/// DeleteResourcePolicy: answers with the revision of the policy removed.
+pub async fn handle_delete_resource_policy(
+    engine: &Engine,
+    settings: &Settings,
+    req: Request,
+) -> Result<Value, ApiError> {
+    let expected = req.opt_str("ExpectedRevisionId")?.map(str::to_string);
+    let (arn, meta) = table_of(engine, &req).await?;
+    let revision = settings
+        .update(|doc| {
+            let present = current(doc, &arn, &meta).ok_or_else(|| not_found(&arn))?;
+            check_expected(expected.as_deref(), &arn, Some(present))?;
+            let revision = present.revision.clone();
+            doc.policies.remove(&arn);
+            Ok(revision)
+        })
+        .await?;
+    Ok(json!({ "RevisionId": revision }))
+}
