@@ -14,6 +14,7 @@
 //!   expired, is stored, logged and versioned in one place,
 //!   `GroupTxn::change_item` in `engine/txn.rs`.
 //! - [`api`]: the DynamoDB JSON 1.0 HTTP API and its error mapping.
+//! - [`auth`]: SigV4 authentication, IAM-style policies, and the admin surface's gate.
 //! - [`replication`]: QUIC links between regions: TLS, wire frames, shipping and applying.
 //! - [`chaos`]: simulated link delay, jitter, loss, bandwidth and partitions.
 //! - [`pitr`]: point-in-time recovery, on-demand backups and exports.
@@ -28,6 +29,7 @@
 //! - [`telemetry`]: logging setup and process signals.
 
 pub mod api;
+pub mod auth;
 pub mod chaos;
 pub mod cli;
 pub mod clock;

@@ -39,6 +39,10 @@ use tracing::Instrument;
 use super::error::{ApiError, ErrorKind};
 use crate::config::ConnectionsConfig;
 
+/// The client's address, on every request (the admin gate reads it).
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddr(pub IpAddr);
+
 /// The limits of one server, from `[connections]` and `[limits]`.
 #[derive(Clone, Debug)]
 pub struct ConnectionLimits {
@@ -549,7 +553,8 @@ impl hyper::service::Service<Request<Incoming>> for Guarded {
         if !HttpBody::is_end_stream(request.body()) {
             activity.body_since_ms.store(activity.now_ms(), Ordering::Release);
         }
-        let request = request.map(|inner| Body::new(TrackedBody { inner, activity }));
+        let mut request = request.map(|inner| Body::new(TrackedBody { inner, activity }));
+        request.extensions_mut().insert(ClientAddr(self.activity.addr));
         let router = self.router.clone();
         Box::pin(async move {
             let response = hyper::service::Service::call(&router, request).await;

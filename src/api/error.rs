@@ -32,6 +32,11 @@ pub enum ErrorKind {
     ExportConflict,
     ExpiredIterator,
     TrimmedDataAccess,
+    MissingAuthenticationToken,
+    IncompleteSignature,
+    UnrecognizedClient,
+    InvalidSignature,
+    AccessDenied,
 }
 
 impl ErrorKind {
@@ -59,6 +64,11 @@ impl ErrorKind {
             ErrorKind::ExportConflict => "com.amazonaws.dynamodb.v20120810#ExportConflictException",
             ErrorKind::ExpiredIterator => "com.amazonaws.dynamodb.v20120810#ExpiredIteratorException",
             ErrorKind::TrimmedDataAccess => "com.amazonaws.dynamodb.v20120810#TrimmedDataAccessException",
+            ErrorKind::MissingAuthenticationToken => "com.amazon.coral.service#MissingAuthenticationTokenException",
+            ErrorKind::IncompleteSignature => "com.amazon.coral.service#IncompleteSignatureException",
+            ErrorKind::UnrecognizedClient => "com.amazon.coral.service#UnrecognizedClientException",
+            ErrorKind::InvalidSignature => "com.amazon.coral.service#InvalidSignatureException",
+            ErrorKind::AccessDenied => "com.amazon.coral.service#AccessDeniedException",
         }
     }
 
@@ -192,5 +202,23 @@ impl From<ValueError> for ApiError {
             ValueError::Malformed => ApiError::serialization(error.to_string()),
             other => ApiError::validation(other.to_string()),
         }
+    }
+}
+
+impl From<crate::auth::AuthError> for ApiError {
+    fn from(error: crate::auth::AuthError) -> ApiError {
+        use crate::auth::AuthError;
+        let kind = match &error {
+            AuthError::MissingToken => ErrorKind::MissingAuthenticationToken,
+            AuthError::Incomplete(_) => ErrorKind::IncompleteSignature,
+            AuthError::UnrecognizedClient => ErrorKind::UnrecognizedClient,
+            AuthError::InvalidSignature(_) => ErrorKind::InvalidSignature,
+            AuthError::AccessDenied(_) => ErrorKind::AccessDenied,
+            AuthError::Credentials(_) => {
+                tracing::error!(error = %error, "internal error");
+                return ApiError::new(ErrorKind::InternalServerError, "Internal server error");
+            }
+        };
+        ApiError::new(kind, error.to_string())
     }
 }

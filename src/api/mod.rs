@@ -3,6 +3,7 @@
 //! Responses carry `x-amz-crc32` (the SDKs check it) and a request id.
 
 mod admin;
+mod auth_hook;
 mod backups;
 mod capacity;
 mod connections;
@@ -146,14 +147,16 @@ operations! {
 
 /// The router for one region's API.
 pub fn router(state: Arc<ApiState>) -> Router {
+    let guard = axum::middleware::from_fn_with_state(state.clone(), auth_hook::guard_admin);
     Router::new()
-        .route("/", post(handle))
         .route("/status", get(admin::handle_status))
         .route("/metrics", get(admin::handle_metrics))
         .route("/admin/conflicts", get(admin::handle_conflicts))
         .route("/admin/links", get(admin::handle_links).post(admin::handle_set_link))
         .route("/admin/clock", get(admin::handle_clock).post(admin::handle_set_clock))
         .route("/admin/pitr", get(backups::handle_admin_status))
+        .route_layer(guard)
+        .route("/", post(handle))
         .with_state(state)
 }
 
@@ -177,6 +180,7 @@ async fn handle(State(state): State<Arc<ApiState>>, request: axum::extract::Requ
     let request_id = format!("{:016X}{:016X}", crc32fast::hash(state.engine.region().as_bytes()), id);
     let (parts, body) = request.into_parts();
     let operation = operation(&parts.headers);
+    let signed = auth_hook::capture(&state, &parts);
     // The header values are slices of hyper's read buffer: let go of them
     // before the request is served, so that hyper reads the connection's
     // next request into the same buffer rather than allocating another.
@@ -184,7 +188,7 @@ async fn handle(State(state): State<Arc<ApiState>>, request: axum::extract::Requ
     // the CPU in a profile under PutItem.)
     drop(parts);
     let (operation, result) = match operation {
-        Ok(operation) => (Some(operation), handle_operation(&state, operation, body).await),
+        Ok(operation) => (Some(operation), handle_operation(&state, operation, body, signed).await),
         Err(error) => (None, Err(error)),
     };
     let outcome = match &result {
@@ -208,7 +212,12 @@ fn operation(headers: &HeaderMap) -> Result<Operation, ApiError> {
         .ok_or_else(|| ApiError::new(ErrorKind::UnknownOperation, format!("Unknown operation: {target}")))
 }
 
-async fn handle_operation(state: &ApiState, operation: Operation, body: Body) -> Result<Value, ApiError> {
+async fn handle_operation(
+    state: &ApiState,
+    operation: Operation,
+    body: Body,
+    signed: auth_hook::Captured,
+) -> Result<Value, ApiError> {
     let limit = state.config.limits.max_request_bytes;
     let bytes = http_body_util::Limited::new(body, limit).collect().await.map_err(|_| {
         ApiError::new(
@@ -216,7 +225,10 @@ async fn handle_operation(state: &ApiState, operation: Operation, body: Body) ->
             format!("Request size exceeded {limit} bytes"),
         )
     })?;
-    let request = Request::parse(&bytes.to_bytes())?;
+    let bytes = bytes.to_bytes();
+    let user = auth_hook::authenticate(state, signed, &bytes)?;
+    let request = Request::parse(&bytes)?;
+    auth_hook::authorize(state, user.as_deref(), operation, &request)?;
     let span = tracing::debug_span!("request", region = %state.engine.region(), op = ?operation);
     dispatch(state, operation, request).instrument(span).await
 }

@@ -42,6 +42,11 @@ impl Request {
         Request { body }
     }
 
+    /// Every member, as sent.
+    pub fn members(&self) -> &Map<String, Value> {
+        &self.body
+    }
+
     /// The raw member, if present and not null.
     pub fn get(&self, name: &str) -> Option<&Value> {
         self.body.get(name).filter(|v| !v.is_null())

@@ -30,6 +30,10 @@ pub struct ApiState {
     pub pitr: Option<crate::pitr::Pitr>,
     /// What each background worker has done, in start order (for `/status`).
     pub workers: Vec<Arc<dyn crate::workers::Report>>,
+    /// Request authentication and policies (`auth = "sigv4"`), if on.
+    pub auth: Option<Arc<crate::auth::Auth>>,
+    /// Who may use the admin surface.
+    pub admin: Arc<crate::auth::admin::AdminGate>,
     /// Requests received, for request ids.
     pub(super) requests: AtomicU64,
 }
@@ -49,6 +53,8 @@ impl ApiState {
             links: None,
             pitr: None,
             workers: Vec::new(),
+            auth: None,
+            admin: Arc::new(crate::auth::admin::AdminGate::loopback()),
             requests: AtomicU64::new(0),
         }
     }
