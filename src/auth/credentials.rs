@@ -20,8 +20,8 @@ pub struct User {
     pub name: String,
     /// The key id requests are signed with.
     pub access_key_id: String,
-    /// The secret the signature is computed with.
-    pub secret_access_key: String,
+    /// The signing keys derived from `secret_access_key`.
+    pub keys: super::sigv4::KeyCache,
     /// When set, every request must carry it as `X-Amz-Security-Token`.
     pub session_token: Option<String>,
     /// What the user may do; a user without a policy may do nothing.
@@ -76,7 +76,7 @@ pub fn load(path: &Path) -> Result<Users, AuthError> {
         let user = User {
             name: entry.name,
             access_key_id: entry.access_key_id,
-            secret_access_key: entry.secret_access_key,
+            keys: super::sigv4::KeyCache::new(&entry.secret_access_key),
             session_token: entry.session_token,
             policy,
         };

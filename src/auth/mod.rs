@@ -100,7 +100,7 @@ impl Auth {
         if user.session_token != head.security_token {
             return Err(AuthError::UnrecognizedClient);
         }
-        head.verify(&user.secret_access_key, &self.region, body, now)?;
+        head.verify(&user.keys, &self.region, body, now)?;
         Ok(user.clone())
     }
 

@@ -4,6 +4,7 @@
 //! compared in constant time. The canonical request is built here; the
 //! signing key and the HMAC come from `aws-sigv4`, the SDKs' own crate.
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::http::{HeaderMap, Method, Uri};
@@ -62,6 +63,48 @@ impl Credential {
     }
 }
 
+/// The signing key of one secret, for the last date it was asked for:
+/// deriving one takes four HMACs, and a client signs with the same key all
+/// day (the SDKs cache it too).
+pub struct KeyCache {
+    secret: String,
+    last: Mutex<Option<DatedKey>>,
+}
+
+/// `(YYYYMMDD, region, key)`.
+type DatedKey = (String, String, Arc<[u8]>);
+
+impl KeyCache {
+    /// A cache for `secret`.
+    pub fn new(secret: &str) -> KeyCache {
+        KeyCache {
+            secret: secret.to_string(),
+            last: Mutex::new(None),
+        }
+    }
+
+    /// The key for `date` (`YYYYMMDD`, the date of `at`) in `region`.
+    pub fn key(&self, date: &str, at: SystemTime, region: &str) -> Arc<[u8]> {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        match &*last {
+            Some((d, r, key)) if d == date && r == region => key.clone(),
+            _ => {
+                let key: Arc<[u8]> = aws_sigv4::sign::v4::generate_signing_key(&self.secret, at, region, SERVICE)
+                    .as_ref()
+                    .into();
+                *last = Some((date.to_string(), region.to_string(), key.clone()));
+                key
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for KeyCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyCache(..)")
+    }
+}
+
 /// What a request's signature covers, copied out of its head before the
 /// body is read (the head is let go of early, see `api::handle`).
 #[derive(Debug)]
@@ -104,7 +147,7 @@ impl SignedHead {
 
     /// Checks the signature with `secret`, for `region`, against `body`, at
     /// `now`. The session token and the user were checked by the caller.
-    pub fn verify(&self, secret: &str, region: &str, body: &[u8], now: SystemTime) -> Result<(), AuthError> {
+    pub fn verify(&self, keys: &KeyCache, region: &str, body: &[u8], now: SystemTime) -> Result<(), AuthError> {
         if self.credential.region != region {
             return Err(AuthError::InvalidSignature(format!(
                 "Credential should be scoped to a valid region, not '{}'. ",
@@ -136,7 +179,7 @@ impl SignedHead {
             self.credential.scope(),
             hex::encode(Sha256::digest(self.canonical_request(&body_hash).as_bytes()))
         );
-        let key = aws_sigv4::sign::v4::generate_signing_key(secret, signed_at, region, SERVICE);
+        let key = keys.key(&self.credential.date, signed_at, region);
         let expected = aws_sigv4::sign::v4::calculate_signature(key, string_to_sign.as_bytes());
         if bool::from(expected.as_bytes().ct_eq(self.signature.as_bytes())) {
             Ok(())
@@ -505,7 +548,7 @@ mod tests {
         let at = parse_amz_date("20150830T123600Z").unwrap();
         let secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
         // The example signs for IAM; only the service check stands between.
-        let error = head.verify(secret, "us-east-1", b"", at).unwrap_err();
+        let error = head.verify(&KeyCache::new(secret), "us-east-1", b"", at).unwrap_err();
         assert!(matches!(error, AuthError::InvalidSignature(_)));
         let mut head = head;
         head.credential.service = SERVICE.into();

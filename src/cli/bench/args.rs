@@ -83,6 +83,9 @@ pub enum Scenario {
     /// A parallel scan of --items items, segment after segment, against a
     /// full scan.
     Scan,
+    /// PutItem and GetItem against a region with `auth = "sigv4"`, against
+    /// one with `auth = "none"`.
+    Auth,
 }
 
 #[cfg(test)]
@@ -112,6 +115,7 @@ mod tests {
             "retention",
             "resync",
             "scan",
+            "auth",
         ];
         let parsed: Vec<Scenario> = names
             .iter()
