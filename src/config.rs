@@ -297,8 +297,16 @@ pub struct NodeConfig {
     /// Log filter (tracing `EnvFilter` syntax). Default "info".
     pub log_level: String,
     /// Request authentication: "none" accepts any credentials, as DynamoDB
-    /// Local does. Default "none".
+    /// Local does; "sigv4" requires every request to carry a valid AWS
+    /// Signature Version 4 from a user of `auth_credentials`, and checks
+    /// that user's policy. Default "none".
     pub auth: String,
+    /// The credentials file `auth = "sigv4"` checks requests against (TOML,
+    /// one `[[user]]` per user; readable by its owner only). Relative paths
+    /// are from the working directory. Default "" (none).
+    pub auth_credentials: String,
+    /// Who may use `/admin/*`, `/status` and `/metrics`.
+    pub admin: AdminConfig,
     /// Request limits.
     pub limits: LimitsConfig,
     /// Client connection limits and timeouts of the API.
@@ -320,6 +328,8 @@ impl Default for NodeConfig {
         NodeConfig {
             log_level: "info".into(),
             auth: "none".into(),
+            auth_credentials: String::new(),
+            admin: AdminConfig::default(),
             limits: LimitsConfig::default(),
             connections: ConnectionsConfig::default(),
             storage: StorageConfig::default(),
@@ -392,6 +402,95 @@ impl CapacityConfig {
         match zero {
             Some((name, _)) => Err(ConfigError::Invalid(format!("capacity.{name} must be > 0"))),
             None => Ok(()),
+        }
+    }
+}
+
+/// Who may use the admin surface (`/admin/*`, `/status`, `/metrics`).
+/// A request is admitted with the admin token, or from a trusted network
+/// with a `Host` (and `Origin`, when sent) naming a loopback address, so
+/// that a web page cannot drive the admin surface through the user's
+/// browser (DNS rebinding, cross-site requests).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// File holding the admin token (readable by its owner only), sent as
+    /// `Authorization: Bearer TOKEN`. Default "" (no token: admin only from
+    /// trusted networks).
+    pub token_file: String,
+    /// Networks whose clients need no token, as CIDR blocks. Default
+    /// loopback: ["127.0.0.0/8", "::1/128"].
+    pub trusted_networks: Vec<String>,
+}
+
+impl Default for AdminConfig {
+    fn default() -> AdminConfig {
+        AdminConfig {
+            token_file: String::new(),
+            trusted_networks: vec!["127.0.0.0/8".into(), "::1/128".into()],
+        }
+    }
+}
+
+impl AdminConfig {
+    /// The trusted networks, parsed.
+    pub fn networks(&self) -> Result<Vec<IpNetwork>, ConfigError> {
+        self.trusted_networks.iter().map(|n| IpNetwork::parse(n)).collect()
+    }
+
+    /// Checks every trusted network is a CIDR block.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.networks().map(|_| ())
+    }
+}
+
+/// An IP network in CIDR notation (`10.0.0.0/8`, `::1/128`; a bare
+/// address is a network of one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IpNetwork {
+    addr: std::net::IpAddr,
+    prefix: u8,
+}
+
+impl IpNetwork {
+    /// Parses `text`, refusing a prefix longer than the address.
+    pub fn parse(text: &str) -> Result<IpNetwork, ConfigError> {
+        let invalid = || ConfigError::Invalid(format!("admin.trusted_networks: {text:?} is not a CIDR block"));
+        let (addr, prefix) = match text.split_once('/') {
+            Some((addr, prefix)) => (addr, Some(prefix)),
+            None => (text, None),
+        };
+        let addr: std::net::IpAddr = addr.parse().map_err(|_| invalid())?;
+        let bits = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(prefix) => prefix.parse::<u8>().map_err(|_| invalid())?,
+            None => bits,
+        };
+        if prefix > bits {
+            return Err(invalid());
+        }
+        Ok(IpNetwork { addr, prefix })
+    }
+
+    /// Whether `ip` is in the network (an IPv4-mapped IPv6 address counts
+    /// as its IPv4 address).
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        use std::net::IpAddr;
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+            v4 => v4,
+        };
+        let mask = |bits: u32, width: u32| if bits == 0 { 0 } else { u128::MAX << (width - bits) };
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let m = mask(self.prefix.into(), 32) as u32;
+                u32::from(net) & m == u32::from(ip) & m
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let m = mask(self.prefix.into(), 128);
+                u128::from(net) & m == u128::from(ip) & m
+            }
+            _ => false,
         }
     }
 }
@@ -618,12 +717,21 @@ impl NodeConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.connections.validate()?;
         self.capacity.validate()?;
-        if self.auth != "none" {
-            return Err(ConfigError::Invalid(format!(
-                "auth mode {:?} is not supported (use \"none\")",
-                self.auth
-            )));
+        match self.auth.as_str() {
+            "none" => {}
+            "sigv4" if self.auth_credentials.is_empty() => {
+                return Err(ConfigError::Invalid(
+                    "auth = \"sigv4\" needs auth_credentials, the file of users and their keys".into(),
+                ));
+            }
+            "sigv4" => {}
+            other => {
+                return Err(ConfigError::Invalid(format!(
+                    "auth mode {other:?} is not supported (use \"none\" or \"sigv4\")"
+                )));
+            }
         }
+        self.admin.validate()?;
         if self.storage.group_commit_max == 0 || self.storage.write_queue == 0 || self.storage.log_trim_interval_ms == 0
         {
             return Err(ConfigError::Invalid(
@@ -679,6 +787,35 @@ mod tests {
         let config = NodeConfig::load(&root.join("config/default.toml")).unwrap();
         assert_eq!(config, NodeConfig::default());
         assert_eq!(Topology::builtin().unwrap(), topology);
+    }
+
+    #[test]
+    fn trusted_networks_are_cidr_blocks() {
+        let loopback = IpNetwork::parse("127.0.0.0/8").unwrap();
+        assert!(loopback.contains("127.1.2.3".parse().unwrap()));
+        assert!(loopback.contains("::ffff:127.0.0.1".parse().unwrap()));
+        assert!(!loopback.contains("128.0.0.1".parse().unwrap()));
+        assert!(!loopback.contains("::1".parse().unwrap()));
+        let one = IpNetwork::parse("::1").unwrap();
+        assert!(one.contains("::1".parse().unwrap()));
+        assert!(
+            IpNetwork::parse("0.0.0.0/0")
+                .unwrap()
+                .contains("8.8.8.8".parse().unwrap())
+        );
+        for bad in ["", "10.0.0.0/33", "::/129", "host/8", "10.0.0.0/x"] {
+            assert!(IpNetwork::parse(bad).is_err(), "{bad}");
+        }
+        let mut config = NodeConfig::default();
+        config.admin.trusted_networks = vec!["nonsense".into()];
+        assert!(config.validate().is_err());
+        config.admin = AdminConfig::default();
+        config.auth = "sigv4".into();
+        assert!(config.validate().is_err(), "sigv4 without a credentials file");
+        config.auth_credentials = "users.toml".into();
+        assert!(config.validate().is_ok());
+        config.auth = "basic".into();
+        assert!(config.validate().is_err());
     }
 
     #[test]

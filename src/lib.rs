@@ -16,6 +16,7 @@
 //! - [`capacity`]: throttling (token buckets per table, index and hot key) and the
 //!   consumed-capacity counters behind CloudWatch's metrics.
 //! - [`api`]: the DynamoDB JSON 1.0 HTTP API and its error mapping.
+//! - [`auth`]: SigV4 authentication, IAM-style policies, and the admin surface's gate.
 //! - [`replication`]: QUIC links between regions: TLS, wire frames, shipping and applying.
 //! - [`chaos`]: simulated link delay, jitter, loss, bandwidth and partitions.
 //! - [`pitr`]: point-in-time recovery, on-demand backups and exports.
@@ -30,6 +31,7 @@
 //! - [`telemetry`]: logging setup and process signals.
 
 pub mod api;
+pub mod auth;
 pub mod capacity;
 pub mod chaos;
 pub mod cli;

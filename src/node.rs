@@ -108,6 +108,9 @@ impl Node {
     /// Opens the region's store and starts serving and replicating.
     pub async fn start(options: NodeOptions) -> Result<Node, NodeError> {
         let region = options.topology.region(&options.region)?.clone();
+        let refuse = |e: crate::auth::AuthError| NodeError::Config(crate::config::ConfigError::Invalid(e.to_string()));
+        let auth = crate::auth::Auth::from_config(&options.config, &region.name).map_err(refuse)?;
+        let admin = crate::auth::admin::AdminGate::from_config(&options.config.admin).map_err(refuse)?;
         let bind_err = |addr| move |source| NodeError::Bind { addr, source };
         let listener = api_listener(options.api_listener, region.api).map_err(bind_err(region.api))?;
         let listener = TcpListener::from_std(listener).map_err(bind_err(region.api))?;
@@ -171,6 +174,8 @@ impl Node {
         tokio::spawn(watch_writer(engine.subscribe_commits(), supervisor.clone()));
         let mut state = ApiState::new(engine.clone(), options.config.clone(), format!("{api_addr}"));
         state.peers = replication.as_ref().map(|r| r.status());
+        state.auth = auth;
+        state.admin = Arc::new(admin);
         state.links = replication.as_ref().map(|_| links.clone());
         if let Some(clock) = options.capacity_clock {
             state.capacity = Arc::new(crate::capacity::Capacity::new(options.config.capacity.clone(), clock));

@@ -44,6 +44,9 @@ use crate::config::ConnectionsConfig;
 const HYPER_MAX_BUF_BYTES: usize = 64 * 1024;
 /// Most headers hyper parses in a request.
 const HYPER_MAX_HEADERS: usize = 4 * http::MAX_HEADERS;
+/// The client's address, on every request (the admin gate reads it).
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddr(pub IpAddr);
 
 /// The limits of one server, from `[connections]` and `[limits]`.
 #[derive(Clone, Debug)]
@@ -575,7 +578,8 @@ impl hyper::service::Service<Request<Incoming>> for Guarded {
         if !HttpBody::is_end_stream(request.body()) {
             activity.body_since_ms.store(activity.now_ms(), Ordering::Release);
         }
-        let request = request.map(|inner| Body::new(TrackedBody { inner, activity }));
+        let mut request = request.map(|inner| Body::new(TrackedBody { inner, activity }));
+        request.extensions_mut().insert(ClientAddr(self.activity.addr));
         let router = self.router.clone();
         Box::pin(async move {
             let mut response = hyper::service::Service::call(&router, request).await;

@@ -38,6 +38,11 @@ pub enum ErrorKind {
     LimitExceeded,
     GlobalTableNotFound,
     PolicyNotFound,
+    MissingAuthenticationToken,
+    IncompleteSignature,
+    UnrecognizedClient,
+    InvalidSignature,
+    AccessDenied,
 }
 
 impl ErrorKind {
@@ -72,6 +77,11 @@ impl ErrorKind {
             ErrorKind::LimitExceeded => "com.amazonaws.dynamodb.v20120810#LimitExceededException",
             ErrorKind::GlobalTableNotFound => "com.amazonaws.dynamodb.v20120810#GlobalTableNotFoundException",
             ErrorKind::PolicyNotFound => "com.amazonaws.dynamodb.v20120810#PolicyNotFoundException",
+            ErrorKind::MissingAuthenticationToken => "com.amazon.coral.service#MissingAuthenticationTokenException",
+            ErrorKind::IncompleteSignature => "com.amazon.coral.service#IncompleteSignatureException",
+            ErrorKind::UnrecognizedClient => "com.amazon.coral.service#UnrecognizedClientException",
+            ErrorKind::InvalidSignature => "com.amazon.coral.service#InvalidSignatureException",
+            ErrorKind::AccessDenied => "com.amazon.coral.service#AccessDeniedException",
         }
     }
 
@@ -238,5 +248,23 @@ impl From<ValueError> for ApiError {
             ValueError::Malformed => ApiError::serialization(error.to_string()),
             other => ApiError::validation(other.to_string()),
         }
+    }
+}
+
+impl From<crate::auth::AuthError> for ApiError {
+    fn from(error: crate::auth::AuthError) -> ApiError {
+        use crate::auth::AuthError;
+        let kind = match &error {
+            AuthError::MissingToken => ErrorKind::MissingAuthenticationToken,
+            AuthError::Incomplete(_) => ErrorKind::IncompleteSignature,
+            AuthError::UnrecognizedClient => ErrorKind::UnrecognizedClient,
+            AuthError::InvalidSignature(_) => ErrorKind::InvalidSignature,
+            AuthError::AccessDenied(_) => ErrorKind::AccessDenied,
+            AuthError::Credentials(_) => {
+                tracing::error!(error = %error, "internal error");
+                return ApiError::new(ErrorKind::InternalServerError, "Internal server error");
+            }
+        };
+        ApiError::new(kind, error.to_string())
     }
 }

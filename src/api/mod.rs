@@ -4,6 +4,7 @@
 
 mod account;
 mod admin;
+mod auth_hook;
 mod backups;
 mod capacity;
 mod connections;
@@ -170,14 +171,16 @@ operations! {
 
 /// The router for one region's API.
 pub fn router(state: Arc<ApiState>) -> Router {
+    let guard = axum::middleware::from_fn_with_state(state.clone(), auth_hook::guard_admin);
     Router::new()
-        .route("/", post(handle).get(handle_health))
         .route("/status", get(admin::handle_status))
         .route("/metrics", get(admin::handle_metrics))
         .route("/admin/conflicts", get(admin::handle_conflicts))
         .route("/admin/links", get(admin::handle_links).post(admin::handle_set_link))
         .route("/admin/clock", get(admin::handle_clock).post(admin::handle_set_clock))
         .route("/admin/pitr", get(backups::handle_admin_status))
+        .route_layer(guard)
+        .route("/", post(handle).get(handle_health))
         .with_state(state)
 }
 
@@ -202,6 +205,7 @@ async fn handle(State(state): State<Arc<ApiState>>, request: axum::extract::Requ
     let (parts, body) = request.into_parts();
     let operation = operation(&parts.headers);
     let negotiation = http::Negotiation::from_headers(&parts.headers);
+    let signed = auth_hook::capture(&state, &parts);
     // The header values are slices of hyper's read buffer: let go of them
     // before the request is served, so that hyper reads the connection's
     // next request into the same buffer rather than allocating another.
@@ -212,7 +216,7 @@ async fn handle(State(state): State<Arc<ApiState>>, request: axum::extract::Requ
     let (operation, result) = match operation {
         Ok(operation) => (
             Some(operation),
-            handle_operation(&state, operation, &negotiation, body).await,
+            handle_operation(&state, operation, &negotiation, body, signed).await,
         ),
         Err(error) => (None, Err(error)),
     };
@@ -258,6 +262,7 @@ async fn handle_operation(
     operation: Operation,
     negotiation: &http::Negotiation,
     body: Body,
+    signed: auth_hook::Captured,
 ) -> Result<Value, ApiError> {
     let limit = state.config.limits.max_request_bytes;
     let bytes = http_body_util::Limited::new(body, limit).collect().await.map_err(|_| {
@@ -266,9 +271,13 @@ async fn handle_operation(
             format!("Request size exceeded {limit} bytes"),
         )
     })?;
-    let bytes = http::decode_body(&negotiation.request_codings, bytes.to_bytes(), limit).await?;
+    let bytes = bytes.to_bytes();
+    // The signature covers the body as sent (compressed, if it is).
+    let user = auth_hook::authenticate(state, signed, &bytes)?;
+    let bytes = http::decode_body(&negotiation.request_codings, bytes, limit).await?;
     let mut request = Request::parse(&bytes)?;
     shapes::check_request(operation.service().prefix(), operation.name(), request.body_mut())?;
+    auth_hook::authorize(state, user.as_deref(), operation, &request)?;
     let span = tracing::debug_span!("request", region = %state.engine.region(), op = ?operation);
     dispatch(state, operation, request).instrument(span).await
 }

@@ -47,6 +47,11 @@ impl Request {
         &mut self.body
     }
 
+    /// Every member, as sent.
+    pub fn members(&self) -> &Map<String, Value> {
+        &self.body
+    }
+
     /// The raw member, if present and not null.
     pub fn get(&self, name: &str) -> Option<&Value> {
         self.body.get(name).filter(|v| !v.is_null())

@@ -36,6 +36,10 @@ pub struct ApiState {
     /// Per-region settings (resource policies, Contributor Insights); `Node`
     /// replaces the in-memory default with the region's file.
     pub settings: Arc<super::settings::Settings>,
+    /// Request authentication and policies (`auth = "sigv4"`), if on.
+    pub auth: Option<Arc<crate::auth::Auth>>,
+    /// Who may use the admin surface.
+    pub admin: Arc<crate::auth::admin::AdminGate>,
     /// Requests received, for request ids.
     pub(super) requests: AtomicU64,
 }
@@ -58,6 +62,8 @@ impl ApiState {
             pitr: None,
             workers: Vec::new(),
             settings: Arc::new(super::settings::Settings::in_memory()),
+            auth: None,
+            admin: Arc::new(crate::auth::admin::AdminGate::loopback()),
             requests: AtomicU64::new(0),
         }
     }

@@ -349,3 +349,54 @@ fn summarize_status(name: &str, api: &str, status: &Value) -> String {
     }
     out
 }
+
+/// The gate of `meridian up`'s control endpoint. It is bound to loopback,
+/// so every peer is local; what is left to refuse is a web page driving it
+/// through the user's browser: a `Host` that is not an address or
+/// `localhost` (DNS rebinding) or a foreign `Origin` (a cross-site POST)
+/// gets a 403 (see [`AdminGate`](crate::auth::admin::AdminGate)).
+pub async fn guard_control(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match crate::auth::admin::AdminGate::loopback().check(None, request.headers()) {
+        Ok(()) => next.run(request).await,
+        Err(reason) => {
+            tracing::warn!(path = %request.uri().path(), %reason, "control request refused");
+            let body = axum::Json(json!({ "error": reason }));
+            (axum::http::StatusCode::FORBIDDEN, body).into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// The status line of a POST with `headers` to a control endpoint
+    /// guarded by `guard_control` that answers 200 to what passes.
+    async fn post_status(headers: &str) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = axum::Router::new()
+            .route("/regions/{name}/{action}", axum::routing::post(|| async { "done" }))
+            .layer(axum::middleware::from_fn(super::guard_control));
+        let server = tokio::spawn(async move { axum::serve(listener, app).await });
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let headers = headers.replace("ADDR", &addr.to_string());
+        let request =
+            format!("POST /regions/r/stop HTTP/1.1\r\n{headers}Content-Length: 0\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.unwrap();
+        server.abort();
+        response.lines().next().unwrap_or("").to_string()
+    }
+
+    #[tokio::test]
+    async fn the_control_endpoint_refuses_what_a_web_page_could_send() {
+        assert!(post_status("Host: ADDR\r\n").await.contains(" 200 "));
+        assert!(post_status("Host: localhost\r\n").await.contains(" 200 "));
+        assert!(post_status("Host: rebound.example\r\n").await.contains(" 403 "));
+        let cross = "Host: ADDR\r\nOrigin: https://attacker.example\r\n";
+        assert!(post_status(cross).await.contains(" 403 "));
+    }
+}

@@ -187,6 +187,7 @@ async fn serve_control(
     }
     let app = Router::new()
         .route("/regions/{name}/{action}", post(handle_region_command))
+        .layer(axum::middleware::from_fn(super::control::guard_control))
         .with_state(Arc::new(control));
     let shutdown = async move {
         let _ = stopping.wait_for(|s| *s).await;

@@ -89,6 +89,9 @@ pub enum Scenario {
     /// PutItem and GetItem on an on-demand table with capacity enforced,
     /// against a region with `capacity.enabled = false`.
     Capacity,
+    /// PutItem and GetItem against a region with `auth = "sigv4"`, against
+    /// one with `auth = "none"`.
+    Auth,
 }
 
 #[cfg(test)]
@@ -120,6 +123,7 @@ mod tests {
             "scan",
             "indexes",
             "capacity",
+            "auth",
         ];
         let parsed: Vec<Scenario> = names
             .iter()

@@ -11,6 +11,7 @@ use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 
 use super::report::{Measurement, summarise};
+use super::signer::Signer;
 
 /// Rounds the HTTP measurements are interleaved in, at least. This
 /// machine's speed drifts from one second to the next (seen here: the no-op
@@ -21,9 +22,14 @@ pub const ROUNDS: u32 = 3;
 
 /// Sends one DynamoDB request and fails unless it succeeds.
 pub async fn one_request(addr: &str, op: &str, body: String) -> anyhow::Result<()> {
+    one_signed_request(addr, op, body, None).await
+}
+
+/// `one_request`, signed by `signer` when given.
+pub async fn one_signed_request(addr: &str, op: &str, body: String, signer: Option<&Signer>) -> anyhow::Result<()> {
     let (mut sender, conn) = connect(addr).await?;
     tokio::spawn(conn);
-    let status = send(&mut sender, addr, op, body).await?;
+    let status = send(&mut sender, addr, op, body, signer).await?;
     anyhow::ensure!(status.is_success(), "{op} failed with {status}");
     Ok(())
 }
@@ -42,11 +48,24 @@ pub(super) async fn connect(
     Ok(hyper::client::conn::http1::handshake(io).await?)
 }
 
-async fn send(sender: &mut Sender, addr: &str, op: &str, body: String) -> anyhow::Result<hyper::StatusCode> {
-    let request = hyper::Request::post("/")
+async fn send(
+    sender: &mut Sender,
+    addr: &str,
+    op: &str,
+    body: String,
+    signer: Option<&Signer>,
+) -> anyhow::Result<hyper::StatusCode> {
+    let target = format!("DynamoDB_20120810.{op}");
+    let mut request = hyper::Request::post("/")
         .header("host", addr)
-        .header("content-type", "application/x-amz-json-1.0")
-        .header("x-amz-target", format!("DynamoDB_20120810.{op}"))
+        .header("content-type", "application/x-amz-json-1.0");
+    if let Some(signer) = signer {
+        for (name, value) in signer.headers(addr, &target, body.as_bytes()) {
+            request = request.header(name, value);
+        }
+    }
+    let request = request
+        .header("x-amz-target", target)
         .body(Full::new(Bytes::from(body)))?;
     sender.ready().await?;
     let response = sender.send_request(request).await?;
@@ -141,12 +160,24 @@ pub(super) async fn sample(
     rate: Option<f64>,
     make: impl Fn(usize, u64) -> (&'static str, String) + Send + Sync + 'static,
 ) -> anyhow::Result<Samples> {
+    sample_signed(addr, connections, duration, rate, make, None).await
+}
+
+/// `sample`, each request signed by `signer` when given.
+pub(super) async fn sample_signed(
+    addr: &str,
+    connections: usize,
+    duration: Duration,
+    rate: Option<f64>,
+    make: impl Fn(usize, u64) -> (&'static str, String) + Send + Sync + 'static,
+    signer: Option<Arc<Signer>>,
+) -> anyhow::Result<Samples> {
     let make = Arc::new(make);
     let start = Instant::now();
     let cpu_start = cpu_time();
     let mut workers = Vec::new();
     for conn in 0..connections {
-        let (addr, make) = (addr.to_string(), make.clone());
+        let (addr, make, signer) = (addr.to_string(), make.clone(), signer.clone());
         workers.push(tokio::spawn(async move {
             let (mut sender, driver) = connect(&addr).await?;
             tokio::spawn(driver);
@@ -168,7 +199,7 @@ pub(super) async fn sample(
                 }
                 let (op, body) = make(conn, n);
                 let began = Instant::now();
-                let status = send(&mut sender, &addr, op, body).await?;
+                let status = send(&mut sender, &addr, op, body, signer.as_deref()).await?;
                 anyhow::ensure!(status.is_success(), "{op} failed with {status}");
                 latencies.push(began.elapsed());
                 n += 1;

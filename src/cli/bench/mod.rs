@@ -9,10 +9,12 @@
 //! - `cluster`: several replicating regions;
 //! - `workload`: loads several scenarios drive (HTTP PutItem, engine
 //!   batches, a full scan through the engine);
+//! - `signer`: SigV4 signing for the load generator (the auth scenario);
 //! - `core_items`, `core_engine`: the core scenario's items and its
 //!   measurements of the engine alone.
 
 mod args;
+mod auth;
 mod capacity;
 mod cluster;
 mod core;
@@ -29,6 +31,7 @@ mod report;
 mod resync;
 mod retention;
 mod scan;
+mod signer;
 mod streams;
 mod workload;
 
@@ -52,6 +55,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         Scenario::Scan => runtime.block_on(scan::bench(args)),
         Scenario::Indexes => runtime.block_on(indexes::bench(args)),
         Scenario::Capacity => runtime.block_on(capacity::bench(args)),
+        Scenario::Auth => runtime.block_on(auth::bench(args)),
     };
     // Scenarios remove their own data; this removes the folder they shared.
     let _ = std::fs::remove_dir_all(bench_root());

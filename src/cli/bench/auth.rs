@@ -1,0 +1,106 @@
+//! `meridian bench --scenario auth`: PutItem and GetItem against a region
+//! with `auth = "sigv4"` and one with `auth = "none"`, in the same run, in
+//! interleaved rounds (none, sigv4, none, sigv4...) so that the machine's
+//! drift falls on both alike. The signed region checks every request's
+//! signature and its user's policy (one Allow statement); the client signs
+//! with a cached signing key (`signer`). Target: signed / unsigned >= 0.85.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::args::BenchArgs;
+use super::load::{ROUNDS, Samples, one_signed_request, sample_signed};
+use super::region::{TABLE, start_bench_node_with, tempfile_dir};
+use super::report::print_measurements;
+use super::signer::Signer;
+use super::workload::put_items;
+use crate::model::{AttributeValue, Item};
+
+/// Items the GetItems cycle over.
+const READ_ITEMS: usize = 1000;
+const KEY_ID: &str = "AKIDBENCH";
+const SECRET: &str = "bench-secret";
+
+/// Runs the auth scenario and prints its table.
+pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
+    let dir = tempfile_dir()?.join("auth");
+    std::fs::create_dir_all(&dir)?;
+    let credentials = dir.join("users.toml");
+    let users = format!(
+        "[[user]]\nname = \"bench\"\naccess_key_id = \"{KEY_ID}\"\nsecret_access_key = \"{SECRET}\"\n\
+         policy = '{{\"Statement\": {{\"Effect\": \"Allow\", \"Action\": \"dynamodb:*\", \"Resource\": \"*\"}}}}'\n"
+    );
+    crate::replication::tls::write_secret(&credentials, users.as_bytes())?;
+    let open = start_bench_node_with(&dir.join("none"), 0, |_| ()).await?;
+    let signed = start_bench_node_with(&dir.join("sigv4"), 0, |config| {
+        config.auth = "sigv4".into();
+        config.auth_credentials = credentials.display().to_string();
+    })
+    .await?;
+    let signer = Arc::new(Signer::new(KEY_ID, SECRET, "bench-1"));
+    let regions = [(&open, None), (&signed, Some(signer))];
+    for (node, signer) in &regions {
+        let create = json!({
+            "TableName": TABLE, "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+        });
+        let addr = node.api_addr.to_string();
+        one_signed_request(&addr, "CreateTable", create.to_string(), signer.as_deref()).await?;
+        let payload = "x".repeat(args.item_bytes.saturating_sub(40));
+        put_items(node, TABLE, READ_ITEMS, |i| {
+            Item::from([
+                ("pk".to_string(), AttributeValue::S(format!("g{i}"))),
+                ("payload".to_string(), AttributeValue::S(payload.clone())),
+            ])
+        })
+        .await?;
+    }
+
+    let slice = Duration::from_secs(args.seconds)
+        .div_f64(f64::from(ROUNDS))
+        .max(Duration::from_secs(1));
+    let payload = "x".repeat(args.item_bytes.saturating_sub(40));
+    let mut samples: [Samples; 4] = Default::default();
+    for round in 0..ROUNDS {
+        for (i, (node, signer)) in regions.iter().enumerate() {
+            let addr = node.api_addr.to_string();
+            let put_payload = payload.clone();
+            let puts = move |conn: usize, n: u64| {
+                let item = json!({"pk": {"S": format!("r{round}-c{conn}-{n}")}, "payload": {"S": put_payload}});
+                ("PutItem", json!({"TableName": TABLE, "Item": item}).to_string())
+            };
+            let connections = args.connections();
+            samples[i].add(sample_signed(&addr, connections, slice, None, puts, signer.clone()).await?);
+            let gets = |conn: usize, n: u64| {
+                let key = format!("g{}", (conn * 7919 + n as usize) % READ_ITEMS);
+                (
+                    "GetItem",
+                    json!({"TableName": TABLE, "Key": {"pk": {"S": key}}}).to_string(),
+                )
+            };
+            samples[2 + i].add(sample_signed(&addr, connections, slice, None, gets, signer.clone()).await?);
+        }
+    }
+    open.shutdown().await;
+    signed.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let [put_none, put_signed, get_none, get_signed] = samples;
+    let put_none = put_none.summarise("PutItem, auth = none");
+    let put_signed = put_signed.summarise("PutItem, auth = sigv4");
+    let get_none = get_none.summarise("GetItem, auth = none");
+    let get_signed = get_signed.summarise("GetItem, auth = sigv4");
+    print_measurements(&[&put_none, &put_signed, &get_none, &get_signed]);
+    println!(
+        "\nPutItem sigv4 / none: {:.2} (target >= 0.85)",
+        put_signed.ops_per_sec / put_none.ops_per_sec
+    );
+    println!(
+        "GetItem sigv4 / none: {:.2} (target >= 0.85)",
+        get_signed.ops_per_sec / get_none.ops_per_sec
+    );
+    Ok(())
+}

@@ -1,0 +1,709 @@
+//! `auth = "sigv4"`: requests signed by the official SDK with the right
+//! credentials work for every operation group; a wrong secret, an unknown
+//! key, a wrong session token, an expired signature, a tampered body and a
+//! presigned URL past its expiry each get DynamoDB's error; policies allow
+//! and deny exactly as written (`LeadingKeys`, `Attributes`, `Select`,
+//! `ReturnValues`, explicit deny), and a denied request changes nothing.
+
+mod common;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::retry::RetryConfig;
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, PutRequest, ScalarAttributeType, WriteRequest};
+use aws_sigv4::http_request::{SignableBody, SignableRequest, SignatureLocation, SigningSettings, sign};
+use aws_sigv4::sign::v4::SigningParams;
+use bytes::Bytes;
+use common::{Keys, REGION, RawResponse, TestRegion, create_table};
+use http_body_util::{BodyExt, Full};
+use meridian::config::NodeConfig;
+use meridian::node::{Node, NodeOptions};
+
+const ALLOW_ALL: &str =
+    r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"}]}"#;
+
+/// The users every test region accepts.
+fn credentials_file(dir: &Path) -> std::path::PathBuf {
+    let leading_keys = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:BatchWriteItem"],
+        "Resource": "arn:aws:dynamodb:*:*:table/Items",
+        "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["${aws:username}"]}}}]}"#;
+    let attributes = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+        "Resource": "arn:aws:dynamodb:*:*:table/Items",
+        "Condition": {
+            "ForAllValues:StringEquals": {"dynamodb:Attributes": ["pk", "shown"]},
+            "StringEqualsIfExists": {"dynamodb:Select": "SPECIFIC_ATTRIBUTES", "dynamodb:ReturnValues": ["NONE", "UPDATED_OLD", "UPDATED_NEW"]}}}]}"#;
+    let deny = r#"{"Statement": [
+        {"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"},
+        {"Effect": "Deny", "Action": "dynamodb:Delete*", "Resource": "arn:aws:dynamodb:*:*:table/Items"}]}"#;
+    std::fs::write(dir.join("erin.json"), deny).unwrap();
+    let text = format!(
+        r#"
+[[user]]
+name = "alice"
+access_key_id = "AKIDALICE"
+secret_access_key = "alice-secret"
+policy = '{ALLOW_ALL}'
+
+[[user]]
+name = "bob"
+access_key_id = "AKIDBOB"
+secret_access_key = "bob-secret"
+session_token = "bob-session"
+policy = '{ALLOW_ALL}'
+
+[[user]]
+name = "carol"
+access_key_id = "AKIDCAROL"
+secret_access_key = "carol-secret"
+policy = '''{leading_keys}'''
+
+[[user]]
+name = "dave"
+access_key_id = "AKIDDAVE"
+secret_access_key = "dave-secret"
+policy = '''{attributes}'''
+
+[[user]]
+name = "erin"
+access_key_id = "AKIDERIN"
+secret_access_key = "erin-secret"
+policy = "erin.json"
+
+[[user]]
+name = "nobody"
+access_key_id = "AKIDNOBODY"
+secret_access_key = "nobody-secret"
+"#
+    );
+    write_private(&dir.join("users.toml"), &text)
+}
+
+fn write_private(path: &Path, text: &str) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    path.to_path_buf()
+}
+
+/// A region with `auth = "sigv4"`, and the directory of its credentials.
+async fn start() -> (TestRegion, tempfile::TempDir) {
+    let secrets = tempfile::tempdir().unwrap();
+    let config = sigv4_config(&credentials_file(secrets.path()));
+    (TestRegion::start_with(config).await, secrets)
+}
+
+/// In-memory settings with `auth = "sigv4"` and the users in `path`.
+fn sigv4_config(path: &Path) -> NodeConfig {
+    NodeConfig {
+        auth: "sigv4".into(),
+        auth_credentials: path.display().to_string(),
+        storage: meridian::config::StorageConfig {
+            in_memory: true,
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+fn signed_client(addr: SocketAddr, key: &str, secret: &str, token: Option<&str>) -> Client {
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .endpoint_url(format!("http://{addr}"))
+        .credentials_provider(Credentials::new(key, secret, token.map(str::to_string), None, "test"))
+        .retry_config(RetryConfig::disabled())
+        .http_client(http_client())
+        .build();
+    Client::from_conf(config)
+}
+
+fn http_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .build_https()
+}
+
+fn alice(addr: SocketAddr) -> Client {
+    signed_client(addr, "AKIDALICE", "alice-secret", None)
+}
+
+fn s(value: &str) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+/// The code and message of an SDK error.
+fn error_of<E: ProvideErrorMetadata>(error: E) -> (String, String) {
+    (
+        error.code().unwrap_or("").to_string(),
+        error.message().unwrap_or("").to_string(),
+    )
+}
+
+async fn make_items_table(region: &TestRegion) {
+    create_table(&alice(region.addr), "Items", Keys::Hash("pk", ScalarAttributeType::S)).await;
+}
+
+async fn get(client: &Client, pk: &str) -> Option<HashMap<String, AttributeValue>> {
+    client
+        .get_item()
+        .table_name("Items")
+        .key("pk", s(pk))
+        .send()
+        .await
+        .unwrap()
+        .item
+}
+
+#[tokio::test]
+async fn signed_requests_work_for_every_operation_group() {
+    let (region, _secrets) = start().await;
+    let client = alice(region.addr);
+    make_items_table(&region).await;
+    client.describe_table().table_name("Items").send().await.unwrap();
+    assert_eq!(client.list_tables().send().await.unwrap().table_names().len(), 1);
+    client
+        .put_item()
+        .table_name("Items")
+        .item("pk", s("a"))
+        .send()
+        .await
+        .unwrap();
+    client
+        .update_item()
+        .table_name("Items")
+        .key("pk", s("a"))
+        .update_expression("SET v = :v")
+        .expression_attribute_values(":v", s("1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get(&client, "a").await.unwrap()["v"], s("1"));
+    let query = client
+        .query()
+        .table_name("Items")
+        .key_condition_expression("pk = :p")
+        .expression_attribute_values(":p", s("a"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(query.count, 1);
+    assert_eq!(client.scan().table_name("Items").send().await.unwrap().count, 1);
+    let put_b = WriteRequest::builder()
+        .put_request(PutRequest::builder().item("pk", s("b")).build().unwrap())
+        .build();
+    client
+        .batch_write_item()
+        .request_items("Items", vec![put_b])
+        .send()
+        .await
+        .unwrap();
+    let keys = KeysAndAttributes::builder()
+        .keys(HashMap::from([("pk".to_string(), s("b"))]))
+        .build()
+        .unwrap();
+    let batch = client
+        .batch_get_item()
+        .request_items("Items", keys)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(batch.responses.unwrap()["Items"].len(), 1);
+    client
+        .delete_item()
+        .table_name("Items")
+        .key("pk", s("b"))
+        .send()
+        .await
+        .unwrap();
+    client.describe_time_to_live().table_name("Items").send().await.unwrap();
+    client
+        .describe_continuous_backups()
+        .table_name("Items")
+        .send()
+        .await
+        .unwrap();
+    client.list_backups().send().await.unwrap();
+    // DynamoDB Streams signs with the same signing name.
+    let streams = aws_sdk_dynamodbstreams::Client::from_conf(
+        aws_sdk_dynamodbstreams::Config::builder()
+            .behavior_version(aws_sdk_dynamodbstreams::config::BehaviorVersion::latest())
+            .region(aws_sdk_dynamodbstreams::config::Region::new(REGION))
+            .endpoint_url(format!("http://{}", region.addr))
+            .credentials_provider(aws_sdk_dynamodbstreams::config::Credentials::new(
+                "AKIDALICE",
+                "alice-secret",
+                None,
+                None,
+                "test",
+            ))
+            .http_client(http_client())
+            .build(),
+    );
+    streams.list_streams().send().await.unwrap();
+    // A user with a session token, sending it.
+    let bob = signed_client(region.addr, "AKIDBOB", "bob-secret", Some("bob-session"));
+    assert_eq!(get(&bob, "a").await.unwrap()["v"], s("1"));
+    client.delete_table().table_name("Items").send().await.unwrap();
+}
+
+#[tokio::test]
+async fn bad_credentials_get_dynamodbs_errors() {
+    let (region, _secrets) = start().await;
+    make_items_table(&region).await;
+    let list =
+        |client: Client| async move { error_of(client.list_tables().send().await.unwrap_err().into_service_error()) };
+
+    let (code, message) = list(signed_client(region.addr, "AKIDALICE", "wrong", None)).await;
+    assert_eq!(code, "InvalidSignatureException");
+    assert!(
+        message.starts_with("The request signature we calculated does not match"),
+        "{message}"
+    );
+
+    let (code, message) = list(signed_client(region.addr, "AKIDWHO", "x", None)).await;
+    assert_eq!(
+        (code.as_str(), message.as_str()),
+        (
+            "UnrecognizedClientException",
+            "The security token included in the request is invalid."
+        )
+    );
+
+    // A session token where none is expected, a missing or wrong one.
+    for (key, secret, token) in [
+        ("AKIDALICE", "alice-secret", Some("t")),
+        ("AKIDBOB", "bob-secret", None),
+        ("AKIDBOB", "bob-secret", Some("other")),
+    ] {
+        let (code, _) = list(signed_client(region.addr, key, secret, token)).await;
+        assert_eq!(code, "UnrecognizedClientException", "{key} {token:?}");
+    }
+
+    // Unsigned.
+    let raw = region.raw_json("ListTables", serde_json::json!({})).await;
+    assert_eq!(
+        (raw.status, raw.error_type()),
+        (400, "MissingAuthenticationTokenException")
+    );
+    assert_eq!(raw.message(), "Request is missing Authentication Token");
+}
+
+/// Signs `body` for `target` as alice at `at`, with the signature in the
+/// header or the query string, then sends `sent` (the body, or a tampered
+/// one) over one HTTP/1.1 connection.
+async fn send_signed(
+    addr: SocketAddr,
+    target: &str,
+    body: &str,
+    sent: &str,
+    at: SystemTime,
+    location: SignatureLocation,
+) -> RawResponse {
+    let identity = Credentials::new("AKIDALICE", "alice-secret", None, None, "test").into();
+    let mut settings = SigningSettings::default();
+    settings.signature_location = location;
+    settings.expires_in = Some(Duration::from_secs(60));
+    let params: SigningParams<'_, SigningSettings> = SigningParams::builder()
+        .identity(&identity)
+        .region(REGION)
+        .name("dynamodb")
+        .time(at)
+        .settings(settings)
+        .build()
+        .unwrap();
+    let host = addr.to_string();
+    let headers = [
+        ("host", host.as_str()),
+        ("content-type", "application/x-amz-json-1.0"),
+        ("x-amz-target", target),
+    ];
+    let signable = SignableRequest::new(
+        "POST",
+        format!("http://{addr}/"),
+        headers.iter().copied(),
+        SignableBody::Bytes(body.as_bytes()),
+    )
+    .unwrap();
+    let (instructions, _) = sign(signable, &params.into()).unwrap().into_parts();
+    let mut request = hyper::Request::post(format!("http://{addr}/"));
+    for (name, value) in headers {
+        request = request.header(name, value);
+    }
+    let mut request = request.body(Full::new(Bytes::from(sent.to_string()))).unwrap();
+    instructions.apply_to_request_http1x(&mut request);
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    // hyper sends the path and query only.
+    let path = request
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_default();
+    *request.uri_mut() = path.parse().unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    let status = response.status().as_u16();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    RawResponse {
+        status,
+        headers: HashMap::new(),
+        body: serde_json::from_slice(&bytes).unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn expired_tampered_and_presigned_requests() {
+    let (region, _secrets) = start().await;
+    make_items_table(&region).await;
+    let put = |v: &str| format!(r#"{{"TableName": "Items", "Item": {{"pk": {{"S": "{v}"}}}}}}"#);
+    let target = "DynamoDB_20120810.PutItem";
+    let now = SystemTime::now();
+
+    let fresh = send_signed(
+        region.addr,
+        target,
+        &put("ok"),
+        &put("ok"),
+        now,
+        SignatureLocation::Headers,
+    )
+    .await;
+    assert_eq!(fresh.status, 200, "{:?}", fresh.body);
+
+    let old = now - Duration::from_secs(20 * 60);
+    let expired = send_signed(
+        region.addr,
+        target,
+        &put("old"),
+        &put("old"),
+        old,
+        SignatureLocation::Headers,
+    )
+    .await;
+    assert_eq!(
+        (expired.status, expired.error_type()),
+        (400, "InvalidSignatureException")
+    );
+    assert!(
+        expired.message().starts_with("Signature expired: "),
+        "{}",
+        expired.message()
+    );
+    assert!(expired.message().ends_with("- 15 min.)"), "{}", expired.message());
+
+    let future = now + Duration::from_secs(20 * 60);
+    let early = send_signed(
+        region.addr,
+        target,
+        &put("new"),
+        &put("new"),
+        future,
+        SignatureLocation::Headers,
+    )
+    .await;
+    assert_eq!(early.error_type(), "InvalidSignatureException");
+    assert!(
+        early.message().starts_with("Signature not yet current: "),
+        "{}",
+        early.message()
+    );
+
+    let tampered = send_signed(
+        region.addr,
+        target,
+        &put("x"),
+        &put("evil"),
+        now,
+        SignatureLocation::Headers,
+    )
+    .await;
+    assert_eq!(
+        (tampered.status, tampered.error_type()),
+        (400, "InvalidSignatureException")
+    );
+
+    let presigned = send_signed(
+        region.addr,
+        target,
+        &put("pre"),
+        &put("pre"),
+        now,
+        SignatureLocation::QueryParams,
+    )
+    .await;
+    assert_eq!(presigned.status, 200, "{:?}", presigned.body);
+
+    // Signed two minutes ago for 60 seconds.
+    let lapsed = now - Duration::from_secs(120);
+    let past = send_signed(
+        region.addr,
+        target,
+        &put("late"),
+        &put("late"),
+        lapsed,
+        SignatureLocation::QueryParams,
+    )
+    .await;
+    assert_eq!((past.status, past.error_type()), (400, "InvalidSignatureException"));
+    assert!(past.message().starts_with("Signature expired: "), "{}", past.message());
+
+    let client = alice(region.addr);
+    for (pk, present) in [
+        ("ok", true),
+        ("pre", true),
+        ("old", false),
+        ("new", false),
+        ("x", false),
+        ("evil", false),
+        ("late", false),
+    ] {
+        assert_eq!(get(&client, pk).await.is_some(), present, "{pk}");
+    }
+}
+
+#[tokio::test]
+async fn leading_keys_confine_a_user_to_their_partition() {
+    let (region, _secrets) = start().await;
+    make_items_table(&region).await;
+    let carol = signed_client(region.addr, "AKIDCAROL", "carol-secret", None);
+    carol
+        .put_item()
+        .table_name("Items")
+        .item("pk", s("carol"))
+        .send()
+        .await
+        .unwrap();
+    assert!(get(&carol, "carol").await.is_some());
+
+    let error = carol
+        .put_item()
+        .table_name("Items")
+        .item("pk", s("bob"))
+        .send()
+        .await
+        .unwrap_err();
+    let (code, message) = error_of(error.into_service_error());
+    assert_eq!(code, "AccessDeniedException");
+    assert_eq!(
+        message,
+        "User: arn:aws:iam::000000000000:user/carol is not authorized to perform: dynamodb:PutItem on resource: \
+         arn:aws:dynamodb:us-east-1:000000000000:table/Items because no identity-based policy allows the dynamodb:PutItem action"
+    );
+    let error = carol
+        .get_item()
+        .table_name("Items")
+        .key("pk", s("alice"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_of(error.into_service_error()).0, "AccessDeniedException");
+    let own = carol
+        .query()
+        .table_name("Items")
+        .key_condition_expression("pk = :p")
+        .expression_attribute_values(":p", s("carol"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.count, 1);
+    let other = carol
+        .query()
+        .table_name("Items")
+        .key_condition_expression("#k = :p")
+        .expression_attribute_names("#k", "pk")
+        .expression_attribute_values(":p", s("alice"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_of(other.into_service_error()).0, "AccessDeniedException");
+    // One foreign key in a batch refuses the whole batch: nothing written.
+    let put = |pk: &str| {
+        WriteRequest::builder()
+            .put_request(PutRequest::builder().item("pk", s(pk)).build().unwrap())
+            .build()
+    };
+    let batch = carol
+        .batch_write_item()
+        .request_items("Items", vec![put("carol"), put("mallory")])
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_of(batch.into_service_error()).0, "AccessDeniedException");
+    assert!(get(&alice(region.addr), "bob").await.is_none());
+    assert!(get(&alice(region.addr), "mallory").await.is_none());
+    // Not granted at all: Scan and other tables.
+    let scan = carol.scan().table_name("Items").send().await.unwrap_err();
+    assert_eq!(error_of(scan.into_service_error()).0, "AccessDeniedException");
+}
+
+#[tokio::test]
+async fn attributes_select_and_return_values_limit_what_a_user_touches() {
+    let (region, _secrets) = start().await;
+    make_items_table(&region).await;
+    let admin = alice(region.addr);
+    admin
+        .put_item()
+        .table_name("Items")
+        .item("pk", s("k"))
+        .item("shown", s("p0"))
+        .item("hidden", s("s0"))
+        .send()
+        .await
+        .unwrap();
+    let dave = signed_client(region.addr, "AKIDDAVE", "dave-secret", None);
+    let denied = |error: String| assert_eq!(error, "AccessDeniedException");
+
+    let visible = dave
+        .get_item()
+        .table_name("Items")
+        .key("pk", s("k"))
+        .projection_expression("shown")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(visible.item.unwrap(), HashMap::from([("shown".to_string(), s("p0"))]));
+    // Without a projection the request asks for every attribute.
+    let all = dave
+        .get_item()
+        .table_name("Items")
+        .key("pk", s("k"))
+        .send()
+        .await
+        .unwrap_err();
+    denied(error_of(all.into_service_error()).0);
+    let hidden = dave
+        .get_item()
+        .table_name("Items")
+        .key("pk", s("k"))
+        .projection_expression("shown, hidden")
+        .send()
+        .await
+        .unwrap_err();
+    denied(error_of(hidden.into_service_error()).0);
+
+    dave.update_item()
+        .table_name("Items")
+        .key("pk", s("k"))
+        .update_expression("SET shown = :v")
+        .expression_attribute_values(":v", s("p1"))
+        .send()
+        .await
+        .unwrap();
+    let write_secret = dave
+        .update_item()
+        .table_name("Items")
+        .key("pk", s("k"))
+        .update_expression("SET #s = :v")
+        .expression_attribute_names("#s", "hidden")
+        .expression_attribute_values(":v", s("s1"))
+        .send()
+        .await
+        .unwrap_err();
+    denied(error_of(write_secret.into_service_error()).0);
+    let return_all = dave
+        .update_item()
+        .table_name("Items")
+        .key("pk", s("k"))
+        .update_expression("SET shown = :v")
+        .expression_attribute_values(":v", s("p2"))
+        .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+        .send()
+        .await
+        .unwrap_err();
+    denied(error_of(return_all.into_service_error()).0);
+    let put_secret = dave
+        .put_item()
+        .table_name("Items")
+        .item("pk", s("k"))
+        .item("hidden", s("s2"))
+        .send()
+        .await
+        .unwrap_err();
+    denied(error_of(put_secret.into_service_error()).0);
+
+    let item = get(&admin, "k").await.unwrap();
+    assert_eq!((&item["shown"], &item["hidden"]), (&s("p1"), &s("s0")));
+}
+
+#[tokio::test]
+async fn explicit_deny_wins_and_no_policy_allows_nothing() {
+    let (region, _secrets) = start().await;
+    make_items_table(&region).await;
+    let erin = signed_client(region.addr, "AKIDERIN", "erin-secret", None);
+    erin.put_item()
+        .table_name("Items")
+        .item("pk", s("e"))
+        .send()
+        .await
+        .unwrap();
+    let error = erin.delete_table().table_name("Items").send().await.unwrap_err();
+    let (code, message) = error_of(error.into_service_error());
+    assert_eq!(code, "AccessDeniedException");
+    assert!(
+        message.ends_with("table/Items with an explicit deny in an identity-based policy"),
+        "{message}"
+    );
+    let error = erin
+        .delete_item()
+        .table_name("Items")
+        .key("pk", s("e"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_of(error.into_service_error()).0, "AccessDeniedException");
+    assert!(get(&erin, "e").await.is_some());
+    alice(region.addr)
+        .describe_table()
+        .table_name("Items")
+        .send()
+        .await
+        .unwrap();
+
+    let nobody = signed_client(region.addr, "AKIDNOBODY", "nobody-secret", None);
+    let error = nobody.list_tables().send().await.unwrap_err();
+    let (code, message) = error_of(error.into_service_error());
+    assert_eq!(code, "AccessDeniedException");
+    assert!(message.contains("dynamodb:ListTables on resource: *"), "{message}");
+}
+
+#[tokio::test]
+async fn a_credentials_file_others_can_read_stops_the_region() {
+    use std::os::unix::fs::PermissionsExt;
+    let secrets = tempfile::tempdir().unwrap();
+    let path = credentials_file(secrets.path());
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let config = sigv4_config(&path);
+    let data = tempfile::tempdir().unwrap();
+    let topology = meridian::config::Topology {
+        cluster: "test".into(),
+        region: vec![meridian::config::RegionConfig {
+            name: REGION.into(),
+            api: "127.0.0.1:0".parse().unwrap(),
+            peer: "127.0.0.1:0".parse().unwrap(),
+            clock_offset_ms: 0,
+        }],
+        link: Vec::new(),
+        table: Vec::new(),
+    };
+    let mut options = NodeOptions::new(topology, REGION, data.path().to_path_buf());
+    options.config = config;
+    let Err(error) = Node::start(options).await else {
+        panic!("a region started with a group-readable credentials file");
+    };
+    let error = error.to_string();
+    assert!(
+        error.contains("readable by group or others") && error.contains("chmod 600"),
+        "{error}"
+    );
+}
