@@ -503,3 +503,55 @@ async fn update_table_limits_switches_to_on_demand_and_decreases() {
     assert_eq!(set_billing(client, "orders", Some(5)).await, Ok(TableStatus::Updating));
     assert_eq!(set_billing(client, "orders", None).await, Ok(TableStatus::Updating));
 }
+
+#[tokio::test]
+async fn a_gsi_out_of_write_capacity_throttles_its_table() {
+    let region = Region::start(NodeConfig::default()).await;
+    let create = json!({
+        "TableName": "Indexed",
+        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "g", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+        "ProvisionedThroughput": {"ReadCapacityUnits": 100, "WriteCapacityUnits": 100},
+        "GlobalSecondaryIndexes": [{
+            "IndexName": "byG",
+            "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+            "Projection": {"ProjectionType": "KEYS_ONLY"},
+            "ProvisionedThroughput": {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1},
+        }],
+    });
+    let created = common::raw_request(
+        region.node.api_addr,
+        Some("DynamoDB_20120810.CreateTable"),
+        create.to_string().into(),
+    )
+    .await;
+    assert_eq!(created.status, 200, "{:?}", created.body);
+    let put_g = |key: String| {
+        region
+            .client
+            .put_item()
+            .table_name("Indexed")
+            .set_item(Some(item([("pk", s(key)), ("g", s("x"))])))
+            .send()
+    };
+    // The GSI's burst: 300 seconds of its 1 write unit, well within the
+    // table's 30,000.
+    for i in 0..300 {
+        put_g(format!("k{i}")).await.expect("within the GSI's burst");
+    }
+    let refused = put_g("k300".into()).await.unwrap_err();
+    assert_eq!(error_code(&refused), "ProvisionedThroughputExceededException");
+    assert_eq!(
+        error_message(&refused),
+        "The level of configured provisioned throughput for one or more global secondary indexes of the table was exceeded. Consider increasing your provisioning level for the under-provisioned global secondary indexes with the UpdateTable API"
+    );
+    // An item outside the index costs the GSI nothing, so it is written.
+    put(&region.client, "Indexed", "no-g")
+        .await
+        .expect("a write the GSI does not see");
+    // A second later the GSI has refilled one unit.
+    region.clock.advance(Duration::from_secs(1));
+    put_g("k300".into()).await.expect("one more unit after a second");
+    region.node.shutdown().await;
+}

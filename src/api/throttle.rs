@@ -9,7 +9,7 @@ use super::capacity::{CapacityKind, read_units, write_units};
 use super::error::ApiError;
 use crate::capacity::{Admission, Capacity, Demand, KeyDemand};
 use crate::engine::{Engine, EngineError, ItemOp, Page, RangeRead, WriteOutcome};
-use crate::model::{Item, TableMeta, item_size};
+use crate::model::{IndexKind, Item, TableMeta, item_size};
 
 /// The partition key value of `item` (a key or a whole item), with `units`.
 pub fn key_demand<'a>(meta: &TableMeta, item: &'a Item, units: f64) -> Option<KeyDemand<'a>> {
@@ -45,15 +45,36 @@ pub fn admit_write(
     let meta = engine.table_schema(table)?;
     let units = estimated_write_units(op);
     let key = key_demand(&meta, write_key(op), units);
+    let indexes = index_demand(&meta, op);
     let demand = Demand {
         operation,
         kind: CapacityKind::Write,
         units,
         keys: key.as_slice(),
-        indexes: &[],
+        indexes: &indexes,
     };
     let admission = capacity.admit(&meta, &demand)?;
     Ok((meta, admission))
+}
+
+/// Estimated write units a write costs each global secondary index, so a
+/// GSI out of write capacity throttles its table as in DynamoDB: a put's
+/// projected item in each index it enters; an update or delete, whose
+/// effect is known only inside the commit, a unit in each GSI.
+fn index_demand<'m>(meta: &'m TableMeta, op: &ItemOp) -> Vec<(&'m str, f64)> {
+    let globals = meta.indexes.iter().filter(|i| i.kind == IndexKind::Global);
+    globals
+        .filter_map(|index| match op {
+            ItemOp::Put(item) => {
+                index.entry_key(&[], item)?;
+                Some((
+                    index.name.as_str(),
+                    write_units(item_size(&index.project(&meta.key_schema, item))),
+                ))
+            }
+            ItemOp::Update { .. } | ItemOp::Delete(_) => Some((index.name.as_str(), 1.0)),
+        })
+        .collect()
 }
 
 /// Charges a finished write: its real units when it wrote, its estimate

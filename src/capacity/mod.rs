@@ -257,7 +257,11 @@ impl Capacity {
     pub fn configure_indexes(&self, meta: &TableMeta, indexes: &[(String, Limits)]) {
         let entry = self.entry(meta);
         let now = self.clock.now();
-        let mut state = lock(&entry);
+        self.set_indexes(&mut lock(&entry), indexes, now);
+    }
+
+    /// `configure_indexes` on a locked table state.
+    fn set_indexes(&self, state: &mut TableState, indexes: &[(String, Limits)], now: Duration) {
         state.indexes.retain(|name, _| indexes.iter().any(|(n, _)| n == name));
         for (name, limits) in indexes {
             let burst = self.burst(limits);
@@ -448,8 +452,31 @@ impl Capacity {
             } else {
                 state.table.reconfigure(limits, burst, now);
             }
+            if !meta.indexes.is_empty() || !state.indexes.is_empty() {
+                self.set_indexes(&mut state, &self.index_limits(meta, limits), now);
+            }
         }
         entry
+    }
+
+    /// The limits of `meta`'s global secondary indexes: their provisioned
+    /// throughput, or on an on-demand table the table's own limits.
+    fn index_limits(&self, meta: &TableMeta, table: Limits) -> Vec<(String, Limits)> {
+        meta.indexes
+            .iter()
+            .filter(|i| i.kind == crate::model::IndexKind::Global)
+            .map(|i| {
+                let limits = match i.throughput {
+                    Some((read, write)) => Limits {
+                        mode: Mode::Provisioned,
+                        read: read as f64,
+                        write: write as f64,
+                    },
+                    None => table,
+                };
+                (i.name.clone(), limits)
+            })
+            .collect()
     }
 }
 
