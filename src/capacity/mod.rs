@@ -252,15 +252,9 @@ impl Capacity {
         state.stats.replicated_write += units;
     }
 
-    /// Sets the buckets of `table`'s global secondary indexes to `indexes`
-    /// (name and limits), keeping the tokens of those that stay.
-    pub fn configure_indexes(&self, meta: &TableMeta, indexes: &[(String, Limits)]) {
-        let entry = self.entry(meta);
-        let now = self.clock.now();
-        self.set_indexes(&mut lock(&entry), indexes, now);
-    }
-
-    /// `configure_indexes` on a locked table state.
+    /// Sets a table's GSI buckets to `indexes` (name and limits), keeping
+    /// the tokens of those that stay (see `entry`, which keeps them in step
+    /// with the table's description).
     fn set_indexes(&self, state: &mut TableState, indexes: &[(String, Limits)], now: Duration) {
         state.indexes.retain(|name, _| indexes.iter().any(|(n, _)| n == name));
         for (name, limits) in indexes {

@@ -81,13 +81,18 @@ fn a_throughput_change_reconfigures_the_buckets_and_a_new_table_starts_afresh() 
 #[test]
 fn an_exhausted_index_throttles_its_tables_writes() {
     let (capacity, _) = capacity();
-    let meta = provisioned("t", 100);
-    let index = Limits {
-        mode: Mode::Provisioned,
-        read: 1.0,
-        write: 1.0,
-    };
-    capacity.configure_indexes(&meta, &[("by-date".to_string(), index)]);
+    let mut meta = provisioned("t", 100);
+    meta.indexes.push(crate::model::SecondaryIndex {
+        name: "by-date".into(),
+        kind: crate::model::IndexKind::Global,
+        key_schema: meta.key_schema.clone(),
+        projection: crate::model::Projection::KeysOnly,
+        throughput: Some((1, 1)),
+        storage_id: Default::default(),
+        backfilling: false,
+        item_count: 0,
+        size_bytes: 0,
+    });
     let indexes = [("by-date", 300.0)];
     let demand = Demand {
         indexes: &indexes,
