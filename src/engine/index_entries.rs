@@ -17,7 +17,7 @@ use crate::store::{ItemRecord, StoreError, Version, WriteTables};
 
 /// Items one backfill step looks at: a few milliseconds of the writer's
 /// time, so writes queued behind a step wait little.
-pub const BACKFILL_BATCH: usize = 1024;
+pub const BACKFILL_BATCH: usize = 256;
 
 /// The cursor record of index `storage_id`'s backfill in this region.
 pub(super) fn backfill_cursor_name(storage_id: StorageId) -> String {
