@@ -22,6 +22,14 @@ modes! {
 
 pub use crate::capacity::{CapacityKind, read_units, write_units};
 
+/// The ConsumedCapacity member naming `kind`'s units.
+fn units_field(kind: CapacityKind) -> &'static str {
+    match kind {
+        CapacityKind::Read => "ReadCapacityUnits",
+        CapacityKind::Write => "WriteCapacityUnits",
+    }
+}
+
 impl CapacityDetail {
     /// Parses ReturnConsumedCapacity; absent is NONE.
     pub fn from_request(req: &Request) -> Result<CapacityDetail, ApiError> {
@@ -30,10 +38,7 @@ impl CapacityDetail {
 
     /// The ConsumedCapacity object for `units` on `table`, if asked for.
     pub fn report(self, table: &str, units: f64, kind: CapacityKind) -> Option<Value> {
-        let kind_field = match kind {
-            CapacityKind::Read => "ReadCapacityUnits",
-            CapacityKind::Write => "WriteCapacityUnits",
-        };
+        let kind_field = units_field(kind);
         match self {
             CapacityDetail::None => None,
             CapacityDetail::Total => Some(json!({ "TableName": table, "CapacityUnits": units, kind_field: units })),
@@ -61,10 +66,7 @@ impl CapacityDetail {
         let total = table_units + index_units.iter().map(|(_, u)| u).sum::<f64>();
         let mut report = self.report(table, total, kind)?;
         if self == CapacityDetail::Indexes {
-            let kind_field = match kind {
-                CapacityKind::Read => "ReadCapacityUnits",
-                CapacityKind::Write => "WriteCapacityUnits",
-            };
+            let kind_field = units_field(kind);
             report["Table"] = json!({ "CapacityUnits": table_units, kind_field: table_units });
             for (index, units) in index_units {
                 let member = match index.kind {

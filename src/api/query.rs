@@ -97,6 +97,13 @@ struct IndexRead<'m> {
     fetch_from_table: bool,
 }
 
+/// Secondary index `name` of `meta`, or DynamoDB's error for a name the
+/// table does not have.
+fn named_index<'m>(meta: &'m TableMeta, name: &str) -> Result<&'m SecondaryIndex, ApiError> {
+    meta.index(name)
+        .ok_or_else(|| ApiError::validation(format!("The table does not have the specified index: {name}")))
+}
+
 fn plan_index_read<'m>(
     common: &Common,
     meta: &'m TableMeta,
@@ -109,9 +116,7 @@ fn plan_index_read<'m>(
             fetch_from_table: false,
         });
     };
-    let index = meta
-        .index(name)
-        .ok_or_else(|| ApiError::validation(format!("The table does not have the specified index: {name}")))?;
+    let index = named_index(meta, name)?;
     let global = index.kind == IndexKind::Global;
     if global && common.consistent {
         return Err(ApiError::validation(
@@ -184,13 +189,11 @@ fn page_response(common: &Common, meta: &TableMeta, page: Page, projection: Opti
 pub async fn handle_query(engine: &Engine, capacity: &Capacity, req: Request) -> Result<Value, ApiError> {
     let common = parse_common(&req)?;
     let meta = engine.table_schema(&common.table)?;
-    let index = match &common.index {
-        Some(name) => Some(
-            meta.index(name)
-                .ok_or_else(|| ApiError::validation(format!("The table does not have the specified index: {name}")))?,
-        ),
-        None => None,
-    };
+    let index = common
+        .index
+        .as_deref()
+        .map(|name| named_index(&meta, name))
+        .transpose()?;
     let keys = index.map(|i| &i.key_schema).unwrap_or(&meta.key_schema);
     let mut expressions = Expressions::new(&req, &QUERY)?;
     let (partition, sort) = expressions.key_condition(&req, keys)?;

@@ -38,8 +38,8 @@ pub(super) fn maintain(
 ) -> Result<(), StoreError> {
     let schema = &meta.key_schema;
     for index in &mut meta.indexes {
-        let before = old.and_then(|item| Some((index.entry_key(key, item)?, index.project(schema, item))));
-        let after = new.and_then(|item| Some((index.entry_key(key, item)?, index.project(schema, item))));
+        let before = old.and_then(|item| index.entry(schema, key, item));
+        let after = new.and_then(|item| index.entry(schema, key, item));
         if before == after {
             continue;
         }
@@ -154,10 +154,9 @@ pub(super) fn backfill_batch(
     for (key, record) in &batch {
         let Some(item) = &record.item else { continue };
         let index = &mut meta.indexes[position];
-        let Some(entry) = index.entry_key(key, item) else {
+        let Some((entry, projected)) = index.entry(&meta.key_schema, key, item) else {
             continue;
         };
-        let projected = index.project(&meta.key_schema, item);
         let size = item_size(&projected) as u64;
         let entry_record = ItemRecordRef {
             version: &record.version,

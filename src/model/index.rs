@@ -166,6 +166,12 @@ impl SecondaryIndex {
         Some(out)
     }
 
+    /// `item`'s entry in this index, if it is in it: the entry's key (see
+    /// `entry_key`) and the projected item it holds.
+    pub fn entry(&self, table: &KeySchema, table_key: &[u8], item: &Item) -> Option<(Vec<u8>, Item)> {
+        Some((self.entry_key(table_key, item)?, self.project(table, item)))
+    }
+
     /// The attributes of `item` this index holds: all of them, or the keys
     /// of the table and the index (and the included attributes).
     pub fn project(&self, table: &KeySchema, item: &Item) -> Item {
@@ -185,11 +191,7 @@ impl SecondaryIndex {
     /// (DynamoDB's rule: a changed index key is a delete and a put, a
     /// changed projection a put, an unchanged entry nothing).
     pub fn entry_writes(&self, table: &KeySchema, old: Option<&Item>, new: Option<&Item>) -> Vec<usize> {
-        let entry = |item: Option<&Item>| {
-            let item = item?;
-            let key = self.entry_key(&[], item)?;
-            Some((key, self.project(table, item)))
-        };
+        let entry = |item: Option<&Item>| self.entry(table, &[], item?);
         let (before, after) = (entry(old), entry(new));
         match (before, after) {
             (Some(b), Some(a)) if b == a => Vec::new(),
