@@ -1221,3 +1221,37 @@ async fn batch_write_item_reports_the_units_of_every_index_it_wrote() {
     );
     assert_eq!(consumed.capacity_units(), Some(7.0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_reports_the_item_collections_it_wrote() {
+    use aws_sdk_dynamodb::types::{Put, ReturnItemCollectionMetrics, TransactWriteItem};
+    let region = TestRegion::start().await;
+    let c = region.client.clone();
+    create_orders(&c).await;
+    let put = |item: Item| {
+        TransactWriteItem::builder()
+            .put(
+                Put::builder()
+                    .table_name("Orders")
+                    .set_item(Some(item))
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    };
+    let out = c
+        .transact_write_items()
+        .transact_items(put(order("a", 1, "open", 1, "carol", 1)))
+        .transact_items(put(order("b", 1, "open", 1, "carol", 1)))
+        .return_item_collection_metrics(ReturnItemCollectionMetrics::Size)
+        .send()
+        .await
+        .unwrap();
+    let metrics = &out.item_collection_metrics().unwrap()["Orders"];
+    let keys: Vec<&AttributeValue> = metrics
+        .iter()
+        .map(|m| &m.item_collection_key().unwrap()["pk"])
+        .collect();
+    assert_eq!(keys, [&s("a"), &s("b")]);
+    assert!(metrics.iter().all(|m| m.size_estimate_range_gb() == [0.0, 1.0]));
+}
