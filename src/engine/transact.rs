@@ -144,18 +144,10 @@ fn plan(
             Err(other) => return Err(other),
         },
     };
-    if let Some(Some(new)) = &change {
-        // Earlier actions on the same partition grow its collection too.
-        let partition = (
-            action.table.clone(),
-            crate::model::key::encode_primary_key(&key.hash, None),
-        );
-        let pending = growth.get(&partition).copied().unwrap_or(0);
-        match txn.check_collection(meta, &key.hash, (live, Some(new)), pending) {
-            Ok(added) => *growth.entry(partition).or_default() += added,
-            Err(EngineError::ItemCollectionTooLarge) => return Ok(Err(CancelReason::ItemCollectionTooLarge)),
-            Err(other) => return Err(other),
-        }
+    if let Some(Some(new)) = &change
+        && let Err(reason) = check_growth(txn, meta, &action.table, &key, (live, new), growth)?
+    {
+        return Ok(Err(reason));
     }
     Ok(Ok(Planned {
         table: action.table,
@@ -163,6 +155,32 @@ fn plan(
         read,
         change,
     }))
+}
+
+/// Checks that an action's item collection stays within its limit,
+/// counting what earlier actions of the transaction add to the same
+/// partition (`growth`, by table and encoded partition key).
+fn check_growth(
+    txn: &GroupTxn<'_, '_>,
+    meta: &TableMeta,
+    table: &str,
+    key: &PrimaryKey,
+    (live, new): (Option<&Item>, &Item),
+    growth: &mut HashMap<(String, Vec<u8>), u64>,
+) -> Result<Result<(), CancelReason>, EngineError> {
+    let partition = (
+        table.to_string(),
+        crate::model::key::encode_primary_key(&key.hash, None),
+    );
+    let pending = growth.get(&partition).copied().unwrap_or(0);
+    match txn.check_collection(meta, &key.hash, (live, Some(new)), pending) {
+        Ok(added) => {
+            *growth.entry(partition).or_default() += added;
+            Ok(Ok(()))
+        }
+        Err(EngineError::ItemCollectionTooLarge) => Ok(Err(CancelReason::ItemCollectionTooLarge)),
+        Err(other) => Err(other),
+    }
 }
 
 /// Runs a write transaction in the writer's group: everything is checked
