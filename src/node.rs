@@ -139,6 +139,10 @@ impl Node {
             &peer_names,
             options.topology.links_from(&region.name),
         ));
+        let clock = options
+            .capacity_clock
+            .unwrap_or_else(crate::capacity::SystemClock::shared);
+        let capacity = Arc::new(crate::capacity::Capacity::new(options.config.capacity.clone(), clock));
         let replication = match options.tls {
             Some(tls) if !peers.is_empty() => {
                 let socket = match options.peer_socket {
@@ -152,6 +156,7 @@ impl Node {
                     tls,
                     socket,
                     links: links.clone(),
+                    capacity: capacity.clone(),
                 };
                 Some(
                     Replication::start(engine.clone(), replication_options)
@@ -177,9 +182,7 @@ impl Node {
         state.auth = auth;
         state.admin = Arc::new(admin);
         state.links = replication.as_ref().map(|_| links.clone());
-        if let Some(clock) = options.capacity_clock {
-            state.capacity = Arc::new(crate::capacity::Capacity::new(options.config.capacity.clone(), clock));
-        }
+        state.capacity = capacity;
         state.metrics = Arc::new(crate::metrics::Metrics::new(
             engine.clone(),
             state.peers.clone(),

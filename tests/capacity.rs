@@ -66,12 +66,18 @@ impl Region {
     /// The value of one series of `/metrics`, e.g.
     /// `meridian_write_throttle_events_total{table="orders"}`; 0 when absent.
     async fn metric(&self, series: &str) -> f64 {
-        let body = cluster::http_get(self.node.api_addr, "/metrics").await;
-        body.lines()
-            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
-            .map(|value| value.trim().parse().expect("a number"))
-            .unwrap_or(0.0)
+        metric_at(self.node.api_addr, series).await
     }
+}
+
+/// The value of one series of `/metrics` of the region at `addr`; 0 when
+/// absent.
+async fn metric_at(addr: std::net::SocketAddr, series: &str) -> f64 {
+    let body = cluster::http_get(addr, "/metrics").await;
+    body.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .map(|value| value.trim().parse().expect("a number"))
+        .unwrap_or(0.0)
 }
 
 /// Creates table `name` keyed by the string `pk`, provisioned at `units`
@@ -554,4 +560,56 @@ async fn a_gsi_out_of_write_capacity_throttles_its_table() {
     region.clock.advance(Duration::from_secs(1));
     put_g("k300".into()).await.expect("one more unit after a second");
     region.node.shutdown().await;
+}
+
+#[tokio::test]
+async fn replicated_writes_consume_the_receiving_regions_capacity_and_are_never_refused() {
+    // Region A serves 10 write units a second per on-demand table, region
+    // B 4 (each replica enforces its own), both on one manual clock.
+    let mut config = NodeConfig::default();
+    config.capacity.table_max_write_units = 10;
+    let clock = ManualClock::new();
+    let mut cluster = cluster::Cluster::start_clocked(2, &[0, 0], 1, config, Vec::new(), Some(clock.clone())).await;
+    cluster.config.capacity.table_max_write_units = 4;
+    cluster.restart(1).await;
+    cluster::create_table(&cluster, 0, "orders").await;
+    // Clients without retries: each refusal is seen (and counted) once.
+    let b_addr = cluster.node(1).api_addr;
+    let (a, b) = (common::client(cluster.node(0).api_addr), common::client(b_addr));
+    for i in 0..10 {
+        assert_eq!(put(&a, "orders", &format!("a{i}")).await, Ok(()));
+    }
+    // All ten reach B although B serves only 4 units a second: replicated
+    // writes are never refused. They are charged there all the same.
+    let replicated = r#"meridian_replicated_write_capacity_units_total{table="orders"}"#;
+    cluster::eventually("A's writes charged in B", DEADLINE, || async {
+        (metric_at(b_addr, replicated).await == 10.0).then_some(())
+    })
+    .await;
+    let scan = b
+        .scan()
+        .table_name("orders")
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scan.count(), 10);
+    // B's bucket is 6 units in debt, which its local writes wait out.
+    let throttled = || async { put(&b, "orders", "over").await.map_err(|(code, _)| code) };
+    assert_eq!(throttled().await, Err("ThrottlingException".to_string()));
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(throttled().await, Err("ThrottlingException".to_string()));
+    clock.advance(Duration::from_secs(1));
+    for i in 0..2 {
+        assert_eq!(put(&b, "orders", &format!("b{i}")).await, Ok(()));
+    }
+    assert_eq!(throttled().await, Err("ThrottlingException".to_string()));
+    let consumed = r#"meridian_consumed_write_capacity_units_total{table="orders"}"#;
+    assert_eq!(metric_at(b_addr, consumed).await, 12.0);
+    assert_eq!(metric_at(b_addr, replicated).await, 10.0);
+    assert_eq!(
+        metric_at(b_addr, r#"meridian_write_throttle_events_total{table="orders"}"#).await,
+        3.0
+    );
+    cluster.shutdown().await;
 }

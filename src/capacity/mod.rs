@@ -15,7 +15,8 @@
 //!
 //! Replicated writes are charged to the receiving region's buckets but never
 //! refused (a region whose capacity is spent falls behind as lag instead):
-//! `Capacity::charge_replicated`, for the replication apply path to call.
+//! `Capacity::charge_replicated`, which the replication link calls once a
+//! peer's batch has been applied.
 
 pub mod bucket;
 pub mod changes;
