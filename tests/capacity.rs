@@ -613,3 +613,147 @@ async fn replicated_writes_consume_the_receiving_regions_capacity_and_are_never_
     );
     cluster.shutdown().await;
 }
+
+/// DescribeTable's OnDemandThroughput of `table`, as (read, write).
+async fn described_maximums(client: &Client, table: &str) -> (Option<i64>, Option<i64>) {
+    let described = client.describe_table().table_name(table).send().await.unwrap();
+    let throughput = described
+        .table()
+        .unwrap()
+        .on_demand_throughput()
+        .expect("OnDemandThroughput");
+    (
+        throughput.max_read_request_units(),
+        throughput.max_write_request_units(),
+    )
+}
+
+#[tokio::test]
+async fn on_demand_maximums_of_a_table_are_enforced_and_can_be_changed() {
+    use aws_sdk_dynamodb::types::OnDemandThroughput;
+    let region = Region::start(NodeConfig::default()).await;
+    let client = &region.client;
+    let create = json!({
+        "TableName": "orders",
+        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+        "BillingMode": "PAY_PER_REQUEST",
+        "OnDemandThroughput": {"MaxWriteRequestUnits": 3},
+    });
+    let created = common::raw_request(
+        region.node.api_addr,
+        Some("DynamoDB_20120810.CreateTable"),
+        create.to_string().into(),
+    )
+    .await;
+    assert_eq!(created.status, 200, "{:?}", created.body);
+    assert_eq!(described_maximums(client, "orders").await, (Some(-1), Some(3)));
+    // Three write units a second, with no burst beyond a second's worth.
+    for i in 0..3 {
+        assert_eq!(put(client, "orders", &format!("k{i}")).await, Ok(()));
+    }
+    let (code, message) = put(client, "orders", "over")
+        .await
+        .expect_err("over the table's maximum");
+    assert_eq!(code, "ThrottlingException");
+    assert!(message.starts_with("Throughput exceeds the current capacity of your table or index."));
+    region.clock.advance(Duration::from_secs(60));
+    for i in 0..3 {
+        assert_eq!(put(client, "orders", &format!("again{i}")).await, Ok(()));
+    }
+    assert!(put(client, "orders", "over").await.is_err());
+
+    // UpdateTable removes the write maximum (-1) and sets a read one.
+    let maximums = OnDemandThroughput::builder()
+        .max_read_request_units(1)
+        .max_write_request_units(-1)
+        .build();
+    client
+        .update_table()
+        .table_name("orders")
+        .on_demand_throughput(maximums)
+        .send()
+        .await
+        .expect("UpdateTable of OnDemandThroughput");
+    assert_eq!(described_maximums(client, "orders").await, (Some(1), Some(-1)));
+    // The buckets keep what they held (nothing); a second later, writes
+    // are bounded only by the per-table quota.
+    region.clock.advance(Duration::from_secs(1));
+    for i in 0..10 {
+        assert_eq!(put(client, "orders", &format!("free{i}")).await, Ok(()), "{i}");
+    }
+    // One read unit a second: two eventually consistent reads, not three.
+    let get = || client.get_item().table_name("orders").key("pk", s("k0")).send();
+    get().await.expect("first half unit");
+    get().await.expect("second half unit");
+    assert_eq!(error_code(&get().await.unwrap_err()), "ThrottlingException");
+
+    // A maximum is at least 1, or -1.
+    let zero = OnDemandThroughput::builder().max_read_request_units(0).build();
+    let refused = client
+        .update_table()
+        .table_name("orders")
+        .on_demand_throughput(zero)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_code(&refused), "ValidationException");
+    assert_eq!(
+        error_message(&refused),
+        "One or more parameter values were invalid: onDemandThroughput.maxReadRequestUnits must be -1 (no maximum) or at least 1, but was 0"
+    );
+    assert_eq!(
+        region
+            .metric(r#"meridian_write_throttle_events_total{table="orders"}"#)
+            .await,
+        2.0
+    );
+}
+
+#[tokio::test]
+async fn an_on_demand_gsi_at_its_maximum_throttles_writes_to_its_table() {
+    let region = Region::start(NodeConfig::default()).await;
+    let create = json!({
+        "TableName": "Indexed",
+        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "g", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+        "BillingMode": "PAY_PER_REQUEST",
+        "GlobalSecondaryIndexes": [{
+            "IndexName": "byG",
+            "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+            "Projection": {"ProjectionType": "KEYS_ONLY"},
+            "OnDemandThroughput": {"MaxWriteRequestUnits": 2},
+        }],
+    });
+    let created = common::raw_request(
+        region.node.api_addr,
+        Some("DynamoDB_20120810.CreateTable"),
+        create.to_string().into(),
+    )
+    .await;
+    assert_eq!(created.status, 200, "{:?}", created.body);
+    assert_eq!(
+        created.body["TableDescription"]["GlobalSecondaryIndexes"][0]["OnDemandThroughput"],
+        json!({"MaxReadRequestUnits": -1, "MaxWriteRequestUnits": 2})
+    );
+    assert_eq!(
+        created.body["TableDescription"]["OnDemandThroughput"],
+        json!({"MaxReadRequestUnits": -1, "MaxWriteRequestUnits": -1})
+    );
+    let put_g = |key: &str| {
+        region
+            .client
+            .put_item()
+            .table_name("Indexed")
+            .set_item(Some(item([("pk", s(key)), ("g", s("x"))])))
+            .send()
+    };
+    put_g("k0").await.expect("within the GSI's maximum");
+    put_g("k1").await.expect("within the GSI's maximum");
+    assert_eq!(error_code(&put_g("k2").await.unwrap_err()), "ThrottlingException");
+    // An item outside the index costs the GSI nothing.
+    assert_eq!(put(&region.client, "Indexed", "no-g").await, Ok(()));
+    region.clock.advance(Duration::from_secs(1));
+    put_g("k2").await.expect("the GSI refilled");
+}

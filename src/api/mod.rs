@@ -16,6 +16,7 @@ mod http;
 mod indexes;
 mod insights;
 mod items;
+mod on_demand;
 mod policies;
 mod query;
 mod request;
