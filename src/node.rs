@@ -191,6 +191,9 @@ impl Node {
         if !options.config.storage.in_memory {
             state.settings = Arc::new(crate::api::settings::Settings::open(pitr_dir.join("api-settings.json")));
         }
+        if let Some(auth) = &state.auth {
+            crate::api::load_resource_policies(auth, &state.settings).await;
+        }
         let pitr = Pitr::new(engine.clone(), options.config.pitr.clone(), pitr_dir);
         pitr.start();
         state.pitr = Some(pitr.clone());

@@ -43,6 +43,7 @@ use serde_json::Value;
 use tracing::Instrument;
 
 use error::{ApiError, ErrorKind};
+pub use policies::load as load_resource_policies;
 use request::Request;
 pub use state::ApiState;
 
@@ -346,9 +347,13 @@ async fn dispatch(state: &ApiState, operation: Operation, req: Request) -> Resul
         | Operation::UpdateKinesisStreamingDestination => {
             insights::handle_change_kinesis_streaming_destination(engine, req).await
         }
-        Operation::PutResourcePolicy => policies::handle_put_resource_policy(engine, settings, req).await,
+        Operation::PutResourcePolicy => {
+            policies::handle_put_resource_policy(engine, settings, state.auth.as_deref(), req).await
+        }
         Operation::GetResourcePolicy => policies::handle_get_resource_policy(engine, settings, req).await,
-        Operation::DeleteResourcePolicy => policies::handle_delete_resource_policy(engine, settings, req).await,
+        Operation::DeleteResourcePolicy => {
+            policies::handle_delete_resource_policy(engine, settings, state.auth.as_deref(), req).await
+        }
         Operation::ListStreams => streams::handle_list_streams(engine, stream_config, req).await,
         Operation::DescribeStream => streams::handle_describe_stream(engine, stream_config, req).await,
         Operation::GetShardIterator => streams::handle_get_shard_iterator(engine, stream_config, req).await,
