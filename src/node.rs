@@ -50,6 +50,18 @@ pub enum NodeError {
     Config(#[from] crate::config::ConfigError),
 }
 
+/// The API's TLS configuration `config` asks for, if any; a certificate or
+/// key that cannot be used stops the region with the reason.
+fn api_tls(config: &crate::config::ApiTlsConfig) -> Result<Option<Arc<rustls::ServerConfig>>, NodeError> {
+    if !config.enabled() {
+        return Ok(None);
+    }
+    let (cert, key) = (PathBuf::from(&config.cert_file), PathBuf::from(&config.key_file));
+    crate::replication::tls::api_server_config(&cert, &key)
+        .map(Some)
+        .map_err(|e| NodeError::Config(crate::config::ConfigError::Invalid(format!("api_tls: {e}"))))
+}
+
 /// What a node needs to start.
 pub struct NodeOptions {
     pub topology: Topology,
@@ -111,6 +123,7 @@ impl Node {
         let refuse = |e: crate::auth::AuthError| NodeError::Config(crate::config::ConfigError::Invalid(e.to_string()));
         let auth = crate::auth::Auth::from_config(&options.config, &region.name).map_err(refuse)?;
         let admin = crate::auth::admin::AdminGate::from_config(&options.config.admin).map_err(refuse)?;
+        let api_tls = api_tls(&options.config.api_tls)?;
         let bind_err = |addr| move |source| NodeError::Bind { addr, source };
         let listener = api_listener(options.api_listener, region.api).map_err(bind_err(region.api))?;
         let listener = TcpListener::from_std(listener).map_err(bind_err(region.api))?;
@@ -181,6 +194,7 @@ impl Node {
         state.peers = replication.as_ref().map(|r| r.status());
         state.auth = auth;
         state.admin = Arc::new(admin);
+        state.tls = api_tls;
         state.links = replication.as_ref().map(|_| links.clone());
         state.capacity = capacity;
         state.metrics = Arc::new(crate::metrics::Metrics::new(

@@ -187,8 +187,8 @@ pub fn router(state: Arc<ApiState>) -> Router {
 }
 
 /// Serves the API on `listener` within the `[connections]` limits (see
-/// `connections`) until `shutdown` completes, then finishes the requests in
-/// flight.
+/// `connections`), over TLS when the state has a TLS configuration, until
+/// `shutdown` completes, then finishes the requests in flight.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: Arc<ApiState>,
@@ -196,7 +196,8 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let limits = connections::ConnectionLimits::new(&state.config.connections, state.config.limits.max_request_bytes);
     let region = state.engine.region().to_string();
-    connections::serve(listener, router(state), limits, region, shutdown).await
+    let tls = state.tls.clone().map(tokio_rustls::TlsAcceptor::from);
+    connections::serve(listener, router(state), limits, region, tls, shutdown).await
 }
 
 /// Takes the whole request rather than a `HeaderMap` extractor, which would
