@@ -147,10 +147,9 @@ impl Auth {
         };
         let policy = {
             let policies = self.resource_policies.read().unwrap_or_else(|e| e.into_inner());
-            match policies.get(arn) {
-                Some((table_id, policy)) => Some((table_id.clone(), policy.clone())),
-                None => None,
-            }
+            policies
+                .get(arn)
+                .map(|(table_id, policy)| (table_id.clone(), policy.clone()))
         };
         match policy {
             Some((table_id, policy)) if catalog.table_id(name).as_deref() == Some(table_id.as_str()) => {
