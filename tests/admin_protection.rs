@@ -162,24 +162,7 @@ async fn a_token_file_others_can_read_stops_the_region() {
         token_file,
         ..Default::default()
     });
-    let topology = meridian::config::Topology {
-        cluster: "test".into(),
-        region: vec![meridian::config::RegionConfig {
-            name: common::REGION.into(),
-            api: "127.0.0.1:0".parse().unwrap(),
-            peer: "127.0.0.1:0".parse().unwrap(),
-            clock_offset_ms: 0,
-        }],
-        link: Vec::new(),
-        table: Vec::new(),
-    };
-    let data = tempfile::tempdir().unwrap();
-    let mut options = meridian::node::NodeOptions::new(topology, common::REGION, data.path().to_path_buf());
-    options.config = config;
-    let Err(error) = meridian::node::Node::start(options).await else {
-        panic!("a region started with a world-readable admin token");
-    };
-    let error = error.to_string();
+    let error = common::start_refused(config).await;
     assert!(error.contains("chmod 600"), "{error}");
 }
 

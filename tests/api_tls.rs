@@ -112,25 +112,7 @@ async fn the_sdk_works_over_https_trusting_the_cluster_ca() {
 async fn a_key_file_others_can_read_stops_the_region() {
     let ca = ClusterCa::generate("test").unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let config = tls_config(&ca, dir.path(), 0o644);
-    let topology = meridian::config::Topology {
-        cluster: "test".into(),
-        region: vec![meridian::config::RegionConfig {
-            name: REGION.into(),
-            api: "127.0.0.1:0".parse().unwrap(),
-            peer: "127.0.0.1:0".parse().unwrap(),
-            clock_offset_ms: 0,
-        }],
-        link: Vec::new(),
-        table: Vec::new(),
-    };
-    let data = tempfile::tempdir().unwrap();
-    let mut options = meridian::node::NodeOptions::new(topology, REGION, data.path().to_path_buf());
-    options.config = config;
-    let Err(error) = meridian::node::Node::start(options).await else {
-        panic!("a region started with a world-readable API key");
-    };
-    let message = error.to_string();
+    let message = common::start_refused(tls_config(&ca, dir.path(), 0o644)).await;
     assert!(message.starts_with("invalid configuration: api_tls: "), "{message}");
     assert!(message.contains("chmod 600"), "{message}");
     assert!(message.contains("api-us-east-1.key"), "{message}");

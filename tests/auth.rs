@@ -23,7 +23,6 @@ use bytes::Bytes;
 use common::{Keys, REGION, RawResponse, TestRegion, create_table};
 use http_body_util::{BodyExt, Full};
 use meridian::config::NodeConfig;
-use meridian::node::{Node, NodeOptions};
 
 const ALLOW_ALL: &str =
     r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"}]}"#;
@@ -683,25 +682,7 @@ async fn a_credentials_file_others_can_read_stops_the_region() {
     let secrets = tempfile::tempdir().unwrap();
     let path = credentials_file(secrets.path());
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
-    let config = sigv4_config(&path);
-    let data = tempfile::tempdir().unwrap();
-    let topology = meridian::config::Topology {
-        cluster: "test".into(),
-        region: vec![meridian::config::RegionConfig {
-            name: REGION.into(),
-            api: "127.0.0.1:0".parse().unwrap(),
-            peer: "127.0.0.1:0".parse().unwrap(),
-            clock_offset_ms: 0,
-        }],
-        link: Vec::new(),
-        table: Vec::new(),
-    };
-    let mut options = NodeOptions::new(topology, REGION, data.path().to_path_buf());
-    options.config = config;
-    let Err(error) = Node::start(options).await else {
-        panic!("a region started with a group-readable credentials file");
-    };
-    let error = error.to_string();
+    let error = common::start_refused(sigv4_config(&path)).await;
     assert!(
         error.contains("readable by group or others") && error.contains("chmod 600"),
         "{error}"

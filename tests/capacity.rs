@@ -93,9 +93,15 @@ async fn create_table(region: &Region, name: &str, units: Option<i64>) {
         "BillingMode": "PROVISIONED",
         "ProvisionedThroughput": {"ReadCapacityUnits": units, "WriteCapacityUnits": units},
     });
+    create_raw(region, &body).await;
+}
+
+/// CreateTable with the JSON `body` as sent; its response body.
+async fn create_raw(region: &Region, body: &serde_json::Value) -> serde_json::Value {
     let target = Some("DynamoDB_20120810.CreateTable");
-    let response = common::raw_request(region.node.api_addr, target, serde_json::to_vec(&body).unwrap().into()).await;
+    let response = common::raw_request(region.node.api_addr, target, body.to_string().into()).await;
     assert_eq!(response.status, 200, "{:?}", response.body);
+    response.body
 }
 
 /// 25 puts of small items (one write unit each) named `prefix`0..24.
@@ -510,37 +516,58 @@ async fn update_table_limits_switches_to_on_demand_and_decreases() {
     assert_eq!(set_billing(client, "orders", None).await, Ok(TableStatus::Updating));
 }
 
-#[tokio::test]
-async fn a_gsi_out_of_write_capacity_throttles_its_table() {
-    let region = Region::start(NodeConfig::default()).await;
-    let create = json!({
+/// Creates table `Indexed` keyed by `pk`, billed per `billing` (a member
+/// and its value), with a KEYS_ONLY GSI `byG` on `g` whose capacity member
+/// is `index`; the CreateTable response.
+async fn create_indexed(
+    region: &Region,
+    billing: (&str, serde_json::Value),
+    index: (&str, serde_json::Value),
+) -> serde_json::Value {
+    let mut gsi = json!({
+        "IndexName": "byG",
+        "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+        "Projection": {"ProjectionType": "KEYS_ONLY"},
+    });
+    gsi[index.0] = index.1;
+    let mut create = json!({
         "TableName": "Indexed",
         "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"},
             {"AttributeName": "g", "AttributeType": "S"}],
         "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
-        "ProvisionedThroughput": {"ReadCapacityUnits": 100, "WriteCapacityUnits": 100},
-        "GlobalSecondaryIndexes": [{
-            "IndexName": "byG",
-            "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
-            "Projection": {"ProjectionType": "KEYS_ONLY"},
-            "ProvisionedThroughput": {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1},
-        }],
+        "GlobalSecondaryIndexes": [gsi],
     });
-    let created = common::raw_request(
-        region.node.api_addr,
-        Some("DynamoDB_20120810.CreateTable"),
-        create.to_string().into(),
-    )
-    .await;
-    assert_eq!(created.status, 200, "{:?}", created.body);
-    let put_g = |key: String| {
-        region
-            .client
-            .put_item()
-            .table_name("Indexed")
-            .set_item(Some(item([("pk", s(key)), ("g", s("x"))])))
-            .send()
-    };
+    create[billing.0] = billing.1;
+    create_raw(region, &create).await
+}
+
+/// Puts item `key` into `Indexed` with a `g`, so that `byG` indexes it.
+async fn put_indexed(
+    region: &Region,
+    key: String,
+) -> Result<
+    aws_sdk_dynamodb::operation::put_item::PutItemOutput,
+    aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::put_item::PutItemError>,
+> {
+    region
+        .client
+        .put_item()
+        .table_name("Indexed")
+        .set_item(Some(item([("pk", s(key)), ("g", s("x"))])))
+        .send()
+        .await
+}
+
+#[tokio::test]
+async fn a_gsi_out_of_write_capacity_throttles_its_table() {
+    let region = Region::start(NodeConfig::default()).await;
+    let throughput = json!({"ReadCapacityUnits": 1, "WriteCapacityUnits": 1});
+    let billing = (
+        "ProvisionedThroughput",
+        json!({"ReadCapacityUnits": 100, "WriteCapacityUnits": 100}),
+    );
+    create_indexed(&region, billing, ("ProvisionedThroughput", throughput)).await;
+    let put_g = |key: String| put_indexed(&region, key);
     // The GSI's burst: 300 seconds of its 1 write unit, well within the
     // table's 30,000.
     for i in 0..300 {
@@ -640,13 +667,7 @@ async fn on_demand_maximums_of_a_table_are_enforced_and_can_be_changed() {
         "BillingMode": "PAY_PER_REQUEST",
         "OnDemandThroughput": {"MaxWriteRequestUnits": 3},
     });
-    let created = common::raw_request(
-        region.node.api_addr,
-        Some("DynamoDB_20120810.CreateTable"),
-        create.to_string().into(),
-    )
-    .await;
-    assert_eq!(created.status, 200, "{:?}", created.body);
+    create_raw(&region, &create).await;
     assert_eq!(described_maximums(client, "orders").await, (Some(-1), Some(3)));
     // Three write units a second, with no burst beyond a second's worth.
     for i in 0..3 {
@@ -713,42 +734,17 @@ async fn on_demand_maximums_of_a_table_are_enforced_and_can_be_changed() {
 #[tokio::test]
 async fn an_on_demand_gsi_at_its_maximum_throttles_writes_to_its_table() {
     let region = Region::start(NodeConfig::default()).await;
-    let create = json!({
-        "TableName": "Indexed",
-        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "g", "AttributeType": "S"}],
-        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
-        "BillingMode": "PAY_PER_REQUEST",
-        "GlobalSecondaryIndexes": [{
-            "IndexName": "byG",
-            "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
-            "Projection": {"ProjectionType": "KEYS_ONLY"},
-            "OnDemandThroughput": {"MaxWriteRequestUnits": 2},
-        }],
-    });
-    let created = common::raw_request(
-        region.node.api_addr,
-        Some("DynamoDB_20120810.CreateTable"),
-        create.to_string().into(),
-    )
-    .await;
-    assert_eq!(created.status, 200, "{:?}", created.body);
+    let maximum = ("OnDemandThroughput", json!({"MaxWriteRequestUnits": 2}));
+    let created = create_indexed(&region, ("BillingMode", json!("PAY_PER_REQUEST")), maximum).await;
     assert_eq!(
-        created.body["TableDescription"]["GlobalSecondaryIndexes"][0]["OnDemandThroughput"],
+        created["TableDescription"]["GlobalSecondaryIndexes"][0]["OnDemandThroughput"],
         json!({"MaxReadRequestUnits": -1, "MaxWriteRequestUnits": 2})
     );
     assert_eq!(
-        created.body["TableDescription"]["OnDemandThroughput"],
+        created["TableDescription"]["OnDemandThroughput"],
         json!({"MaxReadRequestUnits": -1, "MaxWriteRequestUnits": -1})
     );
-    let put_g = |key: &str| {
-        region
-            .client
-            .put_item()
-            .table_name("Indexed")
-            .set_item(Some(item([("pk", s(key)), ("g", s("x"))])))
-            .send()
-    };
+    let put_g = |key: &str| put_indexed(&region, key.to_string());
     put_g("k0").await.expect("within the GSI's maximum");
     put_g("k1").await.expect("within the GSI's maximum");
     assert_eq!(error_code(&put_g("k2").await.unwrap_err()), "ThrottlingException");
