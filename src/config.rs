@@ -321,6 +321,40 @@ pub struct NodeConfig {
     pub ttl: TtlConfig,
     /// Capacity enforcement (throttling) and hot-partition simulation.
     pub capacity: CapacityConfig,
+    /// TLS on the API (HTTPS), off by default.
+    pub api_tls: ApiTlsConfig,
+}
+
+/// TLS on the API: with a certificate and its key, the region serves
+/// HTTPS only, so that SDKs use `https://` endpoints. `meridian init
+/// --region-certs` issues one per region from the cluster CA (`api-REGION.crt`
+/// and `.key`, naming localhost, 127.0.0.1 and the region's API address).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiTlsConfig {
+    /// PEM file of the server certificate, followed by any intermediates.
+    /// Default "" (plain HTTP).
+    pub cert_file: String,
+    /// PEM file of its private key (PKCS#8, PKCS#1 or SEC1), readable by its
+    /// owner only (the region refuses to start otherwise). Default "".
+    pub key_file: String,
+}
+
+impl ApiTlsConfig {
+    /// Whether the API serves HTTPS.
+    pub fn enabled(&self) -> bool {
+        !self.cert_file.is_empty()
+    }
+
+    /// Checks the certificate and the key are given together.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.cert_file.is_empty() != self.key_file.is_empty() {
+            return Err(ConfigError::Invalid(
+                "api_tls.cert_file and api_tls.key_file must be given together".into(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Default for NodeConfig {
@@ -337,6 +371,7 @@ impl Default for NodeConfig {
             streams: StreamsConfig::default(),
             ttl: TtlConfig::default(),
             capacity: CapacityConfig::default(),
+            api_tls: ApiTlsConfig::default(),
         }
     }
 }
@@ -722,6 +757,7 @@ impl NodeConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.connections.validate()?;
         self.capacity.validate()?;
+        self.api_tls.validate()?;
         match self.auth.as_str() {
             "none" => {}
             "sigv4" if self.auth_credentials.is_empty() => {

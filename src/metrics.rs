@@ -389,7 +389,7 @@ impl Collector for CapacityCollector {
                 .map(|(name, _, stats)| (table(name), ConstCounter::new(f(stats))))
                 .collect::<Vec<_>>()
         };
-        let counters: [(&str, &str, &StatOf); 5] = [
+        let counters: [(&str, &str, &StatOf); 6] = [
             (
                 "consumed_read_capacity_units",
                 "ConsumedReadCapacityUnits: read capacity units consumed",
@@ -399,6 +399,11 @@ impl Collector for CapacityCollector {
                 "consumed_write_capacity_units",
                 "ConsumedWriteCapacityUnits: write capacity units consumed, replicated writes included",
                 &|s| s.consumed_write,
+            ),
+            (
+                "replicated_write_capacity_units",
+                "ReplicatedWriteCapacityUnits: write capacity units consumed by writes replicated from other regions",
+                &|s| s.replicated_write,
             ),
             (
                 "read_throttle_events",

@@ -50,6 +50,18 @@ pub enum NodeError {
     Config(#[from] crate::config::ConfigError),
 }
 
+/// The API's TLS configuration `config` asks for, if any; a certificate or
+/// key that cannot be used stops the region with the reason.
+fn api_tls(config: &crate::config::ApiTlsConfig) -> Result<Option<Arc<rustls::ServerConfig>>, NodeError> {
+    if !config.enabled() {
+        return Ok(None);
+    }
+    let (cert, key) = (PathBuf::from(&config.cert_file), PathBuf::from(&config.key_file));
+    crate::replication::tls::api_server_config(&cert, &key)
+        .map(Some)
+        .map_err(|e| NodeError::Config(crate::config::ConfigError::Invalid(format!("api_tls: {e}"))))
+}
+
 /// What a node needs to start.
 pub struct NodeOptions {
     pub topology: Topology,
@@ -111,6 +123,7 @@ impl Node {
         let refuse = |e: crate::auth::AuthError| NodeError::Config(crate::config::ConfigError::Invalid(e.to_string()));
         let auth = crate::auth::Auth::from_config(&options.config, &region.name).map_err(refuse)?;
         let admin = crate::auth::admin::AdminGate::from_config(&options.config.admin).map_err(refuse)?;
+        let api_tls = api_tls(&options.config.api_tls)?;
         let bind_err = |addr| move |source| NodeError::Bind { addr, source };
         let listener = api_listener(options.api_listener, region.api).map_err(bind_err(region.api))?;
         let listener = TcpListener::from_std(listener).map_err(bind_err(region.api))?;
@@ -140,6 +153,10 @@ impl Node {
             &peer_names,
             options.topology.links_from(&region.name),
         ));
+        let clock = options
+            .capacity_clock
+            .unwrap_or_else(crate::capacity::SystemClock::shared);
+        let capacity = Arc::new(crate::capacity::Capacity::new(options.config.capacity.clone(), clock));
         let replication = match options.tls {
             Some(tls) if !peers.is_empty() => {
                 let socket = match options.peer_socket {
@@ -153,6 +170,7 @@ impl Node {
                     tls,
                     socket,
                     links: links.clone(),
+                    capacity: capacity.clone(),
                 };
                 Some(
                     Replication::start(engine.clone(), replication_options)
@@ -177,10 +195,9 @@ impl Node {
         state.peers = replication.as_ref().map(|r| r.status());
         state.auth = auth;
         state.admin = Arc::new(admin);
+        state.tls = api_tls;
         state.links = replication.as_ref().map(|_| links.clone());
-        if let Some(clock) = options.capacity_clock {
-            state.capacity = Arc::new(crate::capacity::Capacity::new(options.config.capacity.clone(), clock));
-        }
+        state.capacity = capacity;
         state.metrics = Arc::new(crate::metrics::Metrics::new(
             engine.clone(),
             state.peers.clone(),
@@ -188,6 +205,9 @@ impl Node {
         ));
         if !options.config.storage.in_memory {
             state.settings = Arc::new(crate::api::settings::Settings::open(pitr_dir.join("api-settings.json")));
+        }
+        if let Some(auth) = &state.auth {
+            crate::api::load_resource_policies(auth, &state.settings).await;
         }
         let pitr = Pitr::new(engine.clone(), options.config.pitr.clone(), pitr_dir);
         pitr.start();

@@ -162,23 +162,115 @@ async fn a_token_file_others_can_read_stops_the_region() {
         token_file,
         ..Default::default()
     });
-    let topology = meridian::config::Topology {
-        cluster: "test".into(),
-        region: vec![meridian::config::RegionConfig {
-            name: common::REGION.into(),
-            api: "127.0.0.1:0".parse().unwrap(),
-            peer: "127.0.0.1:0".parse().unwrap(),
-            clock_offset_ms: 0,
-        }],
-        link: Vec::new(),
-        table: Vec::new(),
-    };
-    let data = tempfile::tempdir().unwrap();
-    let mut options = meridian::node::NodeOptions::new(topology, common::REGION, data.path().to_path_buf());
-    options.config = config;
-    let Err(error) = meridian::node::Node::start(options).await else {
-        panic!("a region started with a world-readable admin token");
-    };
-    let error = error.to_string();
+    let error = common::start_refused(config).await;
     assert!(error.contains("chmod 600"), "{error}");
+}
+
+/// Runs the `meridian` binary with `args` and `env`, away from any
+/// `meridian up` of this machine (its own HOME and runtime directory);
+/// whether it succeeded, and what it printed.
+async fn meridian(args: &[&str], env: &[(&str, &str)], home: &Path) -> (bool, String) {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_meridian"));
+    command
+        .args(args)
+        .env_remove("MERIDIAN_ADMIN_TOKEN")
+        .env("HOME", home)
+        .env("XDG_RUNTIME_DIR", home);
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let out = command.output().await.unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[tokio::test]
+async fn cli_commands_send_the_admin_token_from_the_environment_or_the_config() {
+    let secrets = tempfile::tempdir().unwrap();
+    let token_file = write_private(&secrets.path().join("admin-token"), "t0ken-123\n", 0o600);
+    let region = TestRegion::start_with(in_memory(AdminConfig {
+        token_file: token_file.clone(),
+        // Loopback excluded: the commands' own connections are untrusted.
+        trusted_networks: vec!["10.0.0.0/8".into()],
+    }))
+    .await;
+    let topology = secrets.path().join("topology.toml");
+    let region_name = common::REGION;
+    std::fs::write(
+        &topology,
+        format!(
+            "cluster = \"test\"\n[[region]]\nname = \"{region_name}\"\napi = \"{}\"\npeer = \"127.0.0.1:9\"\n",
+            region.addr
+        ),
+    )
+    .unwrap();
+    let config = secrets.path().join("node.toml");
+    std::fs::write(
+        &config,
+        format!("[admin]\ntoken_file = \"{token_file}\"\ntrusted_networks = [\"10.0.0.0/8\"]\n"),
+    )
+    .unwrap();
+    let (topology, config) = (topology.display().to_string(), config.display().to_string());
+    let home = secrets.path();
+
+    // Without a token the region refuses, and the command says how to
+    // send one.
+    let (ok, out) = meridian(&["status", "--topology", &topology], &[], home).await;
+    assert!(!ok, "{out}");
+    assert!(out.contains("DOWN") && out.contains("403"), "{out}");
+    let (ok, out) = meridian(&["clock", "skew", region_name, "5", "--topology", &topology], &[], home).await;
+    assert!(!ok, "{out}");
+    assert!(out.contains("MERIDIAN_ADMIN_TOKEN"), "{out}");
+    // A wrong token is refused as such.
+    let wrong = [("MERIDIAN_ADMIN_TOKEN", "nope")];
+    let (ok, out) = meridian(
+        &["clock", "skew", region_name, "5", "--topology", &topology],
+        &wrong,
+        home,
+    )
+    .await;
+    assert!(!ok && out.contains("the admin token is not valid"), "{out}");
+
+    // From the environment.
+    let right = [("MERIDIAN_ADMIN_TOKEN", "t0ken-123")];
+    let (ok, out) = meridian(&["status", "--topology", &topology], &right, home).await;
+    assert!(ok && out.contains(region_name) && !out.contains("DOWN"), "{out}");
+    let (ok, out) = meridian(
+        &["clock", "skew", region_name, "1234", "--topology", &topology],
+        &right,
+        home,
+    )
+    .await;
+    assert!(ok, "{out}");
+    // From the node config's admin.token_file.
+    let (ok, out) = meridian(
+        &["link", "show", "--topology", &topology, "--config", &config],
+        &[],
+        home,
+    )
+    .await;
+    assert!(ok && !out.contains("unreachable"), "{out}");
+    let (ok, out) = meridian(
+        &[
+            "clock",
+            "skew",
+            region_name,
+            "-77",
+            "--topology",
+            &topology,
+            "--config",
+            &config,
+        ],
+        &[],
+        home,
+    )
+    .await;
+    assert!(ok, "{out}");
+    let token = [("Host", "db.internal.example"), ("Authorization", "Bearer t0ken-123")];
+    let (status, body) = send(region.addr, "GET", "/admin/clock", &token, "").await;
+    assert_eq!((status, body["offset_ms"].as_i64()), (200, Some(-77)), "{body}");
 }

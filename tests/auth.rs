@@ -23,7 +23,6 @@ use bytes::Bytes;
 use common::{Keys, REGION, RawResponse, TestRegion, create_table};
 use http_body_util::{BodyExt, Full};
 use meridian::config::NodeConfig;
-use meridian::node::{Node, NodeOptions};
 
 const ALLOW_ALL: &str =
     r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"}]}"#;
@@ -683,27 +682,139 @@ async fn a_credentials_file_others_can_read_stops_the_region() {
     let secrets = tempfile::tempdir().unwrap();
     let path = credentials_file(secrets.path());
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
-    let config = sigv4_config(&path);
-    let data = tempfile::tempdir().unwrap();
-    let topology = meridian::config::Topology {
-        cluster: "test".into(),
-        region: vec![meridian::config::RegionConfig {
-            name: REGION.into(),
-            api: "127.0.0.1:0".parse().unwrap(),
-            peer: "127.0.0.1:0".parse().unwrap(),
-            clock_offset_ms: 0,
-        }],
-        link: Vec::new(),
-        table: Vec::new(),
-    };
-    let mut options = NodeOptions::new(topology, REGION, data.path().to_path_buf());
-    options.config = config;
-    let Err(error) = Node::start(options).await else {
-        panic!("a region started with a group-readable credentials file");
-    };
-    let error = error.to_string();
+    let error = common::start_refused(sigv4_config(&path)).await;
     assert!(
         error.contains("readable by group or others") && error.contains("chmod 600"),
         "{error}"
     );
+}
+
+/// A put of item `pk` into Items by `client`: Ok, or the error's code and
+/// message.
+async fn put(client: &Client, pk: &str) -> Result<(), (String, String)> {
+    client
+        .put_item()
+        .table_name("Items")
+        .item("pk", s(pk))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| error_of(e.into_service_error()))
+}
+
+#[tokio::test]
+async fn resource_policies_allow_and_deny_beside_identity_policies() {
+    let (region, _secrets) = start().await;
+    make_items_table(&region).await;
+    let (alice, nobody) = (
+        alice(region.addr),
+        signed_client(region.addr, "AKIDNOBODY", "nobody-secret", None),
+    );
+    put(&alice, "a").await.unwrap();
+    let table = format!("arn:aws:dynamodb:{REGION}:000000000000:table/Items");
+    let denied = |message: &str, action: &str, why: &str| {
+        assert_eq!(
+            message,
+            format!(
+                "User: arn:aws:iam::000000000000:user/nobody is not authorized to perform: dynamodb:{action} on resource: {table} {why}"
+            )
+        )
+    };
+    let nobody_get = || nobody.get_item().table_name("Items").key("pk", s("a")).send();
+    let (code, message) = error_of(nobody_get().await.unwrap_err().into_service_error());
+    assert_eq!(code, "AccessDeniedException");
+    denied(
+        &message,
+        "GetItem",
+        "because no identity-based policy allows the dynamodb:GetItem action",
+    );
+
+    let policy = serde_json::json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::000000000000:user/nobody"},
+         "Action": "dynamodb:GetItem", "Resource": table},
+        {"Effect": "Deny", "Principal": "*", "Action": "dynamodb:PutItem", "Resource": table,
+         "Condition": {"ForAnyValue:StringEquals": {"dynamodb:LeadingKeys": ["locked"]}}},
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::000000000000:root"},
+         "Action": "dynamodb:Scan", "Resource": table},
+    ]});
+    alice
+        .put_resource_policy()
+        .resource_arn(&table)
+        .policy(policy.to_string())
+        .send()
+        .await
+        .expect("PutResourcePolicy");
+
+    // The table's policy allows nobody's GetItem, which their own policy
+    // (none) does not.
+    let item = nobody_get()
+        .await
+        .expect("allowed by the resource policy")
+        .item
+        .unwrap();
+    assert_eq!(item["pk"], s("a"));
+    // An allow to the account delegates to the users' own policies: it
+    // grants nobody nothing.
+    let (code, message) = error_of(
+        nobody
+            .scan()
+            .table_name("Items")
+            .send()
+            .await
+            .unwrap_err()
+            .into_service_error(),
+    );
+    assert_eq!(code, "AccessDeniedException");
+    denied(
+        &message,
+        "Scan",
+        "because no identity-based policy allows the dynamodb:Scan action",
+    );
+    let (_, message) = put(&nobody, "n").await.unwrap_err();
+    denied(
+        &message,
+        "PutItem",
+        "because no identity-based policy allows the dynamodb:PutItem action",
+    );
+    // An explicit deny in the table's policy wins over alice's allow, and
+    // the denied put writes nothing.
+    let (code, message) = put(&alice, "locked").await.unwrap_err();
+    assert_eq!(code, "AccessDeniedException");
+    assert_eq!(
+        message,
+        format!(
+            "User: arn:aws:iam::000000000000:user/alice is not authorized to perform: dynamodb:PutItem on resource: {table} with an explicit deny in a resource-based policy"
+        )
+    );
+    assert!(get(&alice, "locked").await.is_none());
+    put(&alice, "open").await.expect("outside the deny's condition");
+
+    // A statement without a Principal is not a resource-based policy.
+    let malformed = r#"{"Statement": [{"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"}]}"#;
+    let (code, message) = error_of(
+        alice
+            .put_resource_policy()
+            .resource_arn(&table)
+            .policy(malformed)
+            .send()
+            .await
+            .unwrap_err()
+            .into_service_error(),
+    );
+    assert_eq!(code, "ValidationException");
+    assert_eq!(
+        message,
+        "Invalid policy document: a statement of a resource-based policy needs a Principal"
+    );
+    // Still the policy put before: once it is deleted, nothing it said
+    // applies.
+    assert!(nobody_get().await.is_ok());
+    alice
+        .delete_resource_policy()
+        .resource_arn(&table)
+        .send()
+        .await
+        .expect("DeleteResourcePolicy");
+    assert!(nobody_get().await.is_err());
+    put(&alice, "locked").await.expect("no resource policy denies it now");
 }

@@ -66,12 +66,18 @@ impl Region {
     /// The value of one series of `/metrics`, e.g.
     /// `meridian_write_throttle_events_total{table="orders"}`; 0 when absent.
     async fn metric(&self, series: &str) -> f64 {
-        let body = cluster::http_get(self.node.api_addr, "/metrics").await;
-        body.lines()
-            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
-            .map(|value| value.trim().parse().expect("a number"))
-            .unwrap_or(0.0)
+        metric_at(self.node.api_addr, series).await
     }
+}
+
+/// The value of one series of `/metrics` of the region at `addr`; 0 when
+/// absent.
+async fn metric_at(addr: std::net::SocketAddr, series: &str) -> f64 {
+    let body = cluster::http_get(addr, "/metrics").await;
+    body.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .map(|value| value.trim().parse().expect("a number"))
+        .unwrap_or(0.0)
 }
 
 /// Creates table `name` keyed by the string `pk`, provisioned at `units`
@@ -87,9 +93,15 @@ async fn create_table(region: &Region, name: &str, units: Option<i64>) {
         "BillingMode": "PROVISIONED",
         "ProvisionedThroughput": {"ReadCapacityUnits": units, "WriteCapacityUnits": units},
     });
+    create_raw(region, &body).await;
+}
+
+/// CreateTable with the JSON `body` as sent; its response body.
+async fn create_raw(region: &Region, body: &serde_json::Value) -> serde_json::Value {
     let target = Some("DynamoDB_20120810.CreateTable");
-    let response = common::raw_request(region.node.api_addr, target, serde_json::to_vec(&body).unwrap().into()).await;
+    let response = common::raw_request(region.node.api_addr, target, body.to_string().into()).await;
     assert_eq!(response.status, 200, "{:?}", response.body);
+    response.body
 }
 
 /// 25 puts of small items (one write unit each) named `prefix`0..24.
@@ -504,37 +516,58 @@ async fn update_table_limits_switches_to_on_demand_and_decreases() {
     assert_eq!(set_billing(client, "orders", None).await, Ok(TableStatus::Updating));
 }
 
-#[tokio::test]
-async fn a_gsi_out_of_write_capacity_throttles_its_table() {
-    let region = Region::start(NodeConfig::default()).await;
-    let create = json!({
+/// Creates table `Indexed` keyed by `pk`, billed per `billing` (a member
+/// and its value), with a KEYS_ONLY GSI `byG` on `g` whose capacity member
+/// is `index`; the CreateTable response.
+async fn create_indexed(
+    region: &Region,
+    billing: (&str, serde_json::Value),
+    index: (&str, serde_json::Value),
+) -> serde_json::Value {
+    let mut gsi = json!({
+        "IndexName": "byG",
+        "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+        "Projection": {"ProjectionType": "KEYS_ONLY"},
+    });
+    gsi[index.0] = index.1;
+    let mut create = json!({
         "TableName": "Indexed",
         "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"},
             {"AttributeName": "g", "AttributeType": "S"}],
         "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
-        "ProvisionedThroughput": {"ReadCapacityUnits": 100, "WriteCapacityUnits": 100},
-        "GlobalSecondaryIndexes": [{
-            "IndexName": "byG",
-            "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
-            "Projection": {"ProjectionType": "KEYS_ONLY"},
-            "ProvisionedThroughput": {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1},
-        }],
+        "GlobalSecondaryIndexes": [gsi],
     });
-    let created = common::raw_request(
-        region.node.api_addr,
-        Some("DynamoDB_20120810.CreateTable"),
-        create.to_string().into(),
-    )
-    .await;
-    assert_eq!(created.status, 200, "{:?}", created.body);
-    let put_g = |key: String| {
-        region
-            .client
-            .put_item()
-            .table_name("Indexed")
-            .set_item(Some(item([("pk", s(key)), ("g", s("x"))])))
-            .send()
-    };
+    create[billing.0] = billing.1;
+    create_raw(region, &create).await
+}
+
+/// Puts item `key` into `Indexed` with a `g`, so that `byG` indexes it.
+async fn put_indexed(
+    region: &Region,
+    key: String,
+) -> Result<
+    aws_sdk_dynamodb::operation::put_item::PutItemOutput,
+    aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::put_item::PutItemError>,
+> {
+    region
+        .client
+        .put_item()
+        .table_name("Indexed")
+        .set_item(Some(item([("pk", s(key)), ("g", s("x"))])))
+        .send()
+        .await
+}
+
+#[tokio::test]
+async fn a_gsi_out_of_write_capacity_throttles_its_table() {
+    let region = Region::start(NodeConfig::default()).await;
+    let throughput = json!({"ReadCapacityUnits": 1, "WriteCapacityUnits": 1});
+    let billing = (
+        "ProvisionedThroughput",
+        json!({"ReadCapacityUnits": 100, "WriteCapacityUnits": 100}),
+    );
+    create_indexed(&region, billing, ("ProvisionedThroughput", throughput)).await;
+    let put_g = |key: String| put_indexed(&region, key);
     // The GSI's burst: 300 seconds of its 1 write unit, well within the
     // table's 30,000.
     for i in 0..300 {
@@ -554,4 +587,169 @@ async fn a_gsi_out_of_write_capacity_throttles_its_table() {
     region.clock.advance(Duration::from_secs(1));
     put_g("k300".into()).await.expect("one more unit after a second");
     region.node.shutdown().await;
+}
+
+#[tokio::test]
+async fn replicated_writes_consume_the_receiving_regions_capacity_and_are_never_refused() {
+    // Region A serves 10 write units a second per on-demand table, region
+    // B 4 (each replica enforces its own), both on one manual clock.
+    let mut config = NodeConfig::default();
+    config.capacity.table_max_write_units = 10;
+    let clock = ManualClock::new();
+    let mut cluster = cluster::Cluster::start_clocked(2, &[0, 0], 1, config, Vec::new(), Some(clock.clone())).await;
+    cluster.config.capacity.table_max_write_units = 4;
+    cluster.restart(1).await;
+    cluster::create_table(&cluster, 0, "orders").await;
+    // Clients without retries: each refusal is seen (and counted) once.
+    let b_addr = cluster.node(1).api_addr;
+    let (a, b) = (common::client(cluster.node(0).api_addr), common::client(b_addr));
+    for i in 0..10 {
+        assert_eq!(put(&a, "orders", &format!("a{i}")).await, Ok(()));
+    }
+    // All ten reach B although B serves only 4 units a second: replicated
+    // writes are never refused. They are charged there all the same.
+    let replicated = r#"meridian_replicated_write_capacity_units_total{table="orders"}"#;
+    cluster::eventually("A's writes charged in B", DEADLINE, || async {
+        (metric_at(b_addr, replicated).await == 10.0).then_some(())
+    })
+    .await;
+    let scan = b
+        .scan()
+        .table_name("orders")
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scan.count(), 10);
+    // B's bucket is 6 units in debt, which its local writes wait out.
+    let throttled = || async { put(&b, "orders", "over").await.map_err(|(code, _)| code) };
+    assert_eq!(throttled().await, Err("ThrottlingException".to_string()));
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(throttled().await, Err("ThrottlingException".to_string()));
+    clock.advance(Duration::from_secs(1));
+    for i in 0..2 {
+        assert_eq!(put(&b, "orders", &format!("b{i}")).await, Ok(()));
+    }
+    assert_eq!(throttled().await, Err("ThrottlingException".to_string()));
+    let consumed = r#"meridian_consumed_write_capacity_units_total{table="orders"}"#;
+    assert_eq!(metric_at(b_addr, consumed).await, 12.0);
+    assert_eq!(metric_at(b_addr, replicated).await, 10.0);
+    assert_eq!(
+        metric_at(b_addr, r#"meridian_write_throttle_events_total{table="orders"}"#).await,
+        3.0
+    );
+    cluster.shutdown().await;
+}
+
+/// DescribeTable's OnDemandThroughput of `table`, as (read, write).
+async fn described_maximums(client: &Client, table: &str) -> (Option<i64>, Option<i64>) {
+    let described = client.describe_table().table_name(table).send().await.unwrap();
+    let throughput = described
+        .table()
+        .unwrap()
+        .on_demand_throughput()
+        .expect("OnDemandThroughput");
+    (
+        throughput.max_read_request_units(),
+        throughput.max_write_request_units(),
+    )
+}
+
+#[tokio::test]
+async fn on_demand_maximums_of_a_table_are_enforced_and_can_be_changed() {
+    use aws_sdk_dynamodb::types::OnDemandThroughput;
+    let region = Region::start(NodeConfig::default()).await;
+    let client = &region.client;
+    let create = json!({
+        "TableName": "orders",
+        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+        "BillingMode": "PAY_PER_REQUEST",
+        "OnDemandThroughput": {"MaxWriteRequestUnits": 3},
+    });
+    create_raw(&region, &create).await;
+    assert_eq!(described_maximums(client, "orders").await, (Some(-1), Some(3)));
+    // Three write units a second, with no burst beyond a second's worth.
+    for i in 0..3 {
+        assert_eq!(put(client, "orders", &format!("k{i}")).await, Ok(()));
+    }
+    let (code, message) = put(client, "orders", "over")
+        .await
+        .expect_err("over the table's maximum");
+    assert_eq!(code, "ThrottlingException");
+    assert!(message.starts_with("Throughput exceeds the current capacity of your table or index."));
+    region.clock.advance(Duration::from_secs(60));
+    for i in 0..3 {
+        assert_eq!(put(client, "orders", &format!("again{i}")).await, Ok(()));
+    }
+    assert!(put(client, "orders", "over").await.is_err());
+
+    // UpdateTable removes the write maximum (-1) and sets a read one.
+    let maximums = OnDemandThroughput::builder()
+        .max_read_request_units(1)
+        .max_write_request_units(-1)
+        .build();
+    client
+        .update_table()
+        .table_name("orders")
+        .on_demand_throughput(maximums)
+        .send()
+        .await
+        .expect("UpdateTable of OnDemandThroughput");
+    assert_eq!(described_maximums(client, "orders").await, (Some(1), Some(-1)));
+    // The buckets keep what they held (nothing); a second later, writes
+    // are bounded only by the per-table quota.
+    region.clock.advance(Duration::from_secs(1));
+    for i in 0..10 {
+        assert_eq!(put(client, "orders", &format!("free{i}")).await, Ok(()), "{i}");
+    }
+    // One read unit a second: two eventually consistent reads, not three.
+    let get = || client.get_item().table_name("orders").key("pk", s("k0")).send();
+    get().await.expect("first half unit");
+    get().await.expect("second half unit");
+    assert_eq!(error_code(&get().await.unwrap_err()), "ThrottlingException");
+
+    // A maximum is at least 1, or -1.
+    let zero = OnDemandThroughput::builder().max_read_request_units(0).build();
+    let refused = client
+        .update_table()
+        .table_name("orders")
+        .on_demand_throughput(zero)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_code(&refused), "ValidationException");
+    assert_eq!(
+        error_message(&refused),
+        "One or more parameter values were invalid: onDemandThroughput.maxReadRequestUnits must be -1 (no maximum) or at least 1, but was 0"
+    );
+    assert_eq!(
+        region
+            .metric(r#"meridian_write_throttle_events_total{table="orders"}"#)
+            .await,
+        2.0
+    );
+}
+
+#[tokio::test]
+async fn an_on_demand_gsi_at_its_maximum_throttles_writes_to_its_table() {
+    let region = Region::start(NodeConfig::default()).await;
+    let maximum = ("OnDemandThroughput", json!({"MaxWriteRequestUnits": 2}));
+    let created = create_indexed(&region, ("BillingMode", json!("PAY_PER_REQUEST")), maximum).await;
+    assert_eq!(
+        created["TableDescription"]["GlobalSecondaryIndexes"][0]["OnDemandThroughput"],
+        json!({"MaxReadRequestUnits": -1, "MaxWriteRequestUnits": 2})
+    );
+    assert_eq!(
+        created["TableDescription"]["OnDemandThroughput"],
+        json!({"MaxReadRequestUnits": -1, "MaxWriteRequestUnits": -1})
+    );
+    let put_g = |key: &str| put_indexed(&region, key.to_string());
+    put_g("k0").await.expect("within the GSI's maximum");
+    put_g("k1").await.expect("within the GSI's maximum");
+    assert_eq!(error_code(&put_g("k2").await.unwrap_err()), "ThrottlingException");
+    // An item outside the index costs the GSI nothing.
+    assert_eq!(put(&region.client, "Indexed", "no-g").await, Ok(()));
+    region.clock.advance(Duration::from_secs(1));
+    put_g("k2").await.expect("the GSI refilled");
 }

@@ -68,6 +68,10 @@ impl Catalog for EngineCatalog<'_> {
         Some(meta.key_schema.hash.name.clone())
     }
 
+    fn table_id(&self, table: &str) -> Option<String> {
+        Some(self.0.table_schema(table).ok()?.table_id.clone())
+    }
+
     fn iterator_stream(&self, iterator: &str) -> Option<String> {
         let iterator = crate::streams::iterator::ShardIterator::decode(iterator)?;
         Some(crate::streams::stream_arn(

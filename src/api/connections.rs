@@ -34,6 +34,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
 use tracing::Instrument;
 
 use super::error::{ApiError, ErrorKind};
@@ -92,14 +93,15 @@ impl ConnectionLimits {
     }
 }
 
-/// Serves `router` on `listener` within `limits` until `shutdown`
-/// completes; then stops accepting, lets requests in flight finish, and
-/// returns once every connection is closed.
+/// Serves `router` on `listener` within `limits` (over TLS when `tls` is
+/// given) until `shutdown` completes; then stops accepting, lets requests
+/// in flight finish, and returns once every connection is closed.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: ConnectionLimits,
     region: String,
+    tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     let registry = Arc::new(Registry::new(limits, region));
@@ -127,7 +129,13 @@ pub async fn serve(
             registry: registry.clone(),
         };
         let span = tracing::debug_span!("connection", region = %registry.region, client = %peer);
-        connections.spawn(run_connection(stream, peer, service, admission, stop_rx.clone()).instrument(span));
+        let connection = Connection {
+            peer,
+            service,
+            admission,
+            stopping: stop_rx.clone(),
+        };
+        connections.spawn(connection.run(stream, tls.clone()).instrument(span));
     }
     drop(listener);
     let _ = stopping.send(true);
@@ -135,21 +143,70 @@ pub async fn serve(
     Ok(())
 }
 
-/// Drives one connection until it ends, its timeouts expire, a cap evicts
-/// it, or the server stops (then gracefully: the request in flight ends).
-async fn run_connection(
-    stream: TcpStream,
+/// One admitted connection, and what driving it needs.
+struct Connection {
     peer: SocketAddr,
     service: Guarded,
     admission: Admission,
-    mut stopping: watch::Receiver<bool>,
-) {
-    let activity = admission.activity.clone();
-    let registry = service.registry.clone();
-    let io = TokioIo::new(Tracked {
-        stream,
-        activity: activity.clone(),
-    });
+    stopping: watch::Receiver<bool>,
+}
+
+impl Connection {
+    /// Runs the connection on `stream`, first completing the TLS handshake
+    /// when `tls` is given: within the header timeout, and given up when a
+    /// cap evicts the connection meanwhile.
+    async fn run(self, stream: TcpStream, tls: Option<TlsAcceptor>) {
+        let activity = self.admission.activity.clone();
+        let tracked = Tracked {
+            stream,
+            activity: activity.clone(),
+        };
+        let Some(acceptor) = tls else {
+            return self.drive(TokioIo::new(tracked)).await;
+        };
+        let registry = self.service.registry.clone();
+        let handshake = tokio::time::timeout(registry.limits.header_read_timeout, acceptor.accept(tracked));
+        tokio::select! {
+            done = handshake => match done {
+                Ok(Ok(stream)) => self.drive(TokioIo::new(stream)).await,
+                Ok(Err(error)) => tracing::debug!(region = %registry.region, client = %self.peer, %error, "TLS handshake failed"),
+                Err(_) => registry.warn(Limit::HeaderTimeout, self.peer.ip()),
+            },
+            _ = activity.close.notified() => {}
+        }
+    }
+
+    /// Drives the connection over `io` until it ends, its timeouts expire,
+    /// a cap evicts it, or the server stops (then gracefully: the request in
+    /// flight ends).
+    async fn drive<I>(self, io: I)
+    where
+        I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    {
+        let Connection {
+            peer,
+            service,
+            admission,
+            mut stopping,
+        } = self;
+        let activity = admission.activity.clone();
+        let registry = service.registry.clone();
+        run_connection(io, peer, service, &activity, &registry, &mut stopping).await;
+        drop(admission);
+    }
+}
+
+/// Serves HTTP/1.1 on `io` for one connection (see `Connection::drive`).
+async fn run_connection<I>(
+    io: I,
+    peer: SocketAddr,
+    service: Guarded,
+    activity: &Activity,
+    registry: &Registry,
+    stopping: &mut watch::Receiver<bool>,
+) where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
     // Headers are timed here rather than by hyper, whose timer also runs
     // while a kept-alive connection waits for its next request.
     let connection = hyper::server::conn::http1::Builder::new()
@@ -178,14 +235,13 @@ async fn run_connection(
                 if draining && activity.body_since_ms.load(Ordering::Acquire) != u64::MAX {
                     break;
                 }
-                if let Some(limit) = registry.expired(&activity) {
+                if let Some(limit) = registry.expired(activity) {
                     registry.warn(limit, peer.ip());
                     break;
                 }
             }
         }
     }
-    drop(admission);
 }
 
 /// The limits whose hits are logged, each rate-limited on its own.

@@ -16,6 +16,7 @@ mod http;
 mod indexes;
 mod insights;
 mod items;
+mod on_demand;
 mod policies;
 mod query;
 mod request;
@@ -43,6 +44,7 @@ use serde_json::Value;
 use tracing::Instrument;
 
 use error::{ApiError, ErrorKind};
+pub use policies::load as load_resource_policies;
 use request::Request;
 pub use state::ApiState;
 
@@ -188,8 +190,8 @@ pub fn router(state: Arc<ApiState>) -> Router {
 }
 
 /// Serves the API on `listener` within the `[connections]` limits (see
-/// `connections`) until `shutdown` completes, then finishes the requests in
-/// flight.
+/// `connections`), over TLS when the state has a TLS configuration, until
+/// `shutdown` completes, then finishes the requests in flight.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: Arc<ApiState>,
@@ -197,7 +199,8 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let limits = connections::ConnectionLimits::new(&state.config.connections, state.config.limits.max_request_bytes);
     let region = state.engine.region().to_string();
-    connections::serve(listener, router(state), limits, region, shutdown).await
+    let tls = state.tls.clone().map(tokio_rustls::TlsAcceptor::from);
+    connections::serve(listener, router(state), limits, region, tls, shutdown).await
 }
 
 /// Takes the whole request rather than a `HeaderMap` extractor, which would
@@ -350,9 +353,13 @@ async fn dispatch(state: &ApiState, operation: Operation, req: Request) -> Resul
         | Operation::UpdateKinesisStreamingDestination => {
             insights::handle_change_kinesis_streaming_destination(engine, req).await
         }
-        Operation::PutResourcePolicy => policies::handle_put_resource_policy(engine, settings, req).await,
+        Operation::PutResourcePolicy => {
+            policies::handle_put_resource_policy(engine, settings, state.auth.as_deref(), req).await
+        }
         Operation::GetResourcePolicy => policies::handle_get_resource_policy(engine, settings, req).await,
-        Operation::DeleteResourcePolicy => policies::handle_delete_resource_policy(engine, settings, req).await,
+        Operation::DeleteResourcePolicy => {
+            policies::handle_delete_resource_policy(engine, settings, state.auth.as_deref(), req).await
+        }
         Operation::ListStreams => streams::handle_list_streams(engine, stream_config, req).await,
         Operation::DescribeStream => streams::handle_describe_stream(engine, stream_config, req).await,
         Operation::GetShardIterator => streams::handle_get_shard_iterator(engine, stream_config, req).await,

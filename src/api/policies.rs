@@ -1,8 +1,10 @@
 //! Resource-based policies: PutResourcePolicy, GetResourcePolicy and
 //! DeleteResourcePolicy on tables, stored per region in [`Settings`] (DynamoDB
 //! does not replicate a table's policy to its other replicas) with a
-//! `RevisionId` that rises with every change. Enforcing them belongs to the
-//! authorization layer; here they are validated, stored and returned.
+//! `RevisionId` that rises with every change. They are validated, stored
+//! and returned here, and handed to the authorization layer
+//! (`crate::auth::Auth`), which enforces them beside the users' own
+//! policies when requests are signed (`auth = "sigv4"`).
 
 use serde_json::{Value, json};
 
@@ -10,6 +12,7 @@ use super::error::{ApiError, ErrorKind};
 use super::insights::now_ms;
 use super::request::Request;
 use super::settings::{Settings, SettingsDoc, StoredPolicy};
+use crate::auth::Auth;
 use crate::engine::Engine;
 use crate::model::TableMeta;
 
@@ -77,15 +80,44 @@ fn validate_policy(policy: &str) -> Result<(), ApiError> {
     let document: Value = serde_json::from_str(policy)
         .map_err(|_| ApiError::validation("Invalid policy document: the policy is not valid JSON"))?;
     match document.get("Statement") {
-        Some(Value::Array(_)) | Some(Value::Object(_)) => Ok(()),
-        _ => Err(ApiError::validation(
-            "Invalid policy document: the policy must have a Statement",
-        )),
+        Some(Value::Array(_)) | Some(Value::Object(_)) => {}
+        _ => {
+            return Err(ApiError::validation(
+                "Invalid policy document: the policy must have a Statement",
+            ));
+        }
+    }
+    crate::auth::policy::Policy::parse_resource(policy)
+        .map(|_| ())
+        .map_err(|reason| ApiError::validation(format!("Invalid policy document: {reason}")))
+}
+
+/// Hands a table's policy (`None`: removed) to the authorization layer,
+/// when the region authorizes requests. The policy was validated.
+fn publish(auth: Option<&Auth>, arn: &str, meta: &TableMeta, policy: Option<&str>) {
+    if let Some(auth) = auth
+        && let Err(reason) = auth.set_resource_policy(arn, &meta.table_id, policy)
+    {
+        tracing::warn!(%arn, %reason, "a resource-based policy cannot be enforced");
+    }
+}
+
+/// Hands every stored policy to the authorization layer (at start).
+pub async fn load(auth: &Auth, settings: &Settings) {
+    for (arn, stored) in settings.read().await.policies {
+        if let Err(reason) = auth.set_resource_policy(&arn, &stored.table_id, Some(&stored.policy)) {
+            tracing::warn!(%arn, %reason, "a stored resource-based policy cannot be enforced");
+        }
     }
 }
 
 /// PutResourcePolicy.
-pub async fn handle_put_resource_policy(engine: &Engine, settings: &Settings, req: Request) -> Result<Value, ApiError> {
+pub async fn handle_put_resource_policy(
+    engine: &Engine,
+    settings: &Settings,
+    auth: Option<&Auth>,
+    req: Request,
+) -> Result<Value, ApiError> {
     let policy = req.str("Policy")?.to_string();
     validate_policy(&policy)?;
     req.opt_bool("ConfirmRemoveSelfResourceAccess")?;
@@ -101,13 +133,14 @@ pub async fn handle_put_resource_policy(engine: &Engine, settings: &Settings, re
                 arn.clone(),
                 StoredPolicy {
                     table_id: meta.table_id.clone(),
-                    policy,
+                    policy: policy.clone(),
                     revision: revision.clone(),
                 },
             );
             Ok(revision)
         })
         .await?;
+    publish(auth, &arn, &meta, Some(&policy));
     Ok(json!({ "RevisionId": revision }))
 }
 
@@ -123,6 +156,7 @@ pub async fn handle_get_resource_policy(engine: &Engine, settings: &Settings, re
 pub async fn handle_delete_resource_policy(
     engine: &Engine,
     settings: &Settings,
+    auth: Option<&Auth>,
     req: Request,
 ) -> Result<Value, ApiError> {
     let expected = req.opt_str("ExpectedRevisionId")?.map(str::to_string);
@@ -136,5 +170,6 @@ pub async fn handle_delete_resource_policy(
             Ok(revision)
         })
         .await?;
+    publish(auth, &arn, &meta, None);
     Ok(json!({ "RevisionId": revision }))
 }

@@ -67,6 +67,7 @@ pub fn describe(meta: &TableMeta, region: &str) -> Value {
     }
     super::streams::describe_stream_fields(&mut description, meta, region);
     super::indexes::describe_into(&mut description, meta, region);
+    super::on_demand::describe_into(&mut description, meta);
     description
 }
 
@@ -211,6 +212,7 @@ pub async fn handle_create_table(engine: &Engine, config: &NodeConfig, req: Requ
     let key_schema = parse_key_schema(&req, &definitions, global.is_some() || local.is_some())?;
     let billing = parse_billing(&req, None)?.unwrap_or(BillingMode::PayPerRequest);
     let indexes = super::indexes::parse_create(global, local, &key_schema, &definitions, &billing)?;
+    let on_demand = super::on_demand::for_create(&req, global)?;
     let tags = parse_tags(req.opt_array("Tags")?.map(Vec::as_slice).unwrap_or(&[]))?;
     let stream = super::streams::parse_stream_specification(&req)?;
     let spec = NewTable {
@@ -221,6 +223,7 @@ pub async fn handle_create_table(engine: &Engine, config: &NodeConfig, req: Requ
         tags,
         stream: super::streams::stream_for_create(stream, &config.streams),
         indexes,
+        on_demand,
     };
     let meta = engine.create_table(spec).await?;
     Ok(json!({ "TableDescription": describe(&meta, engine.region()) }))
@@ -306,6 +309,7 @@ pub async fn handle_update_table(
         "GlobalSecondaryIndexUpdates",
         "BillingMode",
         "ProvisionedThroughput",
+        "OnDemandThroughput",
         "DeletionProtectionEnabled",
         "ReplicaUpdates",
         "StreamSpecification",
@@ -324,6 +328,7 @@ pub async fn handle_update_table(
     let replica_updates = parse_replica_updates(&req, regions)?;
     let stream = super::streams::parse_stream_specification(&req)?;
     let index_updates = parse_index_updates(&req, &current, billing.as_ref())?;
+    let on_demand = super::on_demand::for_update(&req, &current)?;
     let deleted: Vec<SecondaryIndex> = index_updates
         .iter()
         .filter_map(|u| match u {
@@ -336,10 +341,12 @@ pub async fn handle_update_table(
         indexes: index_updates,
         stream: stream.map(|s| super::streams::stream_update(s, &config.streams)),
         replicas: replica_updates,
+        on_demand,
         ..TableUpdate::default()
     };
     let capacity_changed = update.billing.as_ref().is_some_and(|b| *b != current.billing);
     let meta = engine.update_table(name, update).await?;
+    capacity.reconfigure(&meta);
     let mut description = describe(&meta, engine.region());
     for index in &deleted {
         super::indexes::describe_deleted(&mut description, index, &meta, engine.region());

@@ -25,6 +25,11 @@ pub trait Catalog {
     fn hash_key(&self, table: &str) -> Option<String>;
     /// The ARN of the stream a shard iterator reads, when it decodes.
     fn iterator_stream(&self, iterator: &str) -> Option<String>;
+    /// The `TableId` of `table`, when it exists (whose resource-based
+    /// policy applies).
+    fn table_id(&self, _table: &str) -> Option<String> {
+        None
+    }
 }
 
 /// Condition key names, lowercased as `Policy` compares them.

@@ -100,8 +100,8 @@ fn is_local_host(host: &str) -> bool {
 }
 
 /// The token in `path`, trimmed; refused when group or others can read it
-/// or when it is empty.
-fn read_token(path: &Path) -> Result<String, AuthError> {
+/// or when it is empty. The CLI reads it the same way to send it.
+pub fn read_token(path: &Path) -> Result<String, AuthError> {
     let shown = path.display();
     let error = |message: String| AuthError::Credentials(format!("admin.token_file {shown}: {message}"));
     crate::replication::tls::check_secret_permissions(path).map_err(|e| error(e.to_string()))?;

@@ -16,8 +16,9 @@ pub mod credentials;
 pub mod policy;
 pub mod sigv4;
 
+use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
 use serde_json::{Map, Value};
@@ -26,7 +27,7 @@ use crate::config::NodeConfig;
 use crate::model::table::ACCOUNT_ID;
 use access::Catalog;
 use credentials::{User, Users};
-use policy::Decision;
+use policy::{Access, Decision, Policy};
 pub use sigv4::SignedHead;
 
 /// Why a request is refused, each with DynamoDB's error and message.
@@ -65,10 +66,40 @@ impl AuthError {
     }
 }
 
-/// The users a region accepts, for `auth = "sigv4"`.
+/// The users a region accepts, for `auth = "sigv4"`, and the tables'
+/// resource-based policies.
 pub struct Auth {
     region: String,
     users: Users,
+    /// Resource-based policies by table ARN, each with the `TableId` of the
+    /// table it was put on (a policy left by a deleted table of the same
+    /// name does not apply to its successor).
+    resource_policies: RwLock<HashMap<String, (String, Arc<Policy>)>>,
+}
+
+/// What refused an access, for AccessDeniedException's message.
+fn refusal(identity: Decision, resource: Decision, action: &str) -> Option<String> {
+    match (identity, resource) {
+        (Decision::ExplicitDeny, _) => Some("with an explicit deny in an identity-based policy".into()),
+        (_, Decision::ExplicitDeny) => Some("with an explicit deny in a resource-based policy".into()),
+        (Decision::Allow, _) | (_, Decision::Allow) => None,
+        _ => Some(format!("because no identity-based policy allows the {action} action")),
+    }
+}
+
+/// The table ARN and table name of a table or index `resource`, whose
+/// resource-based policy applies to it (streams and backups have their own
+/// resources, which a table's policy does not cover).
+fn table_of(resource: &str) -> Option<(&str, &str)> {
+    let (prefix, rest) = resource.split_once(":table/")?;
+    if !prefix.starts_with("arn:aws:dynamodb:") {
+        return None;
+    }
+    let (name, tail) = rest.split_once('/').unwrap_or((rest, ""));
+    if !(tail.is_empty() || tail.starts_with("index/")) {
+        return None;
+    }
+    Some((&resource[..prefix.len() + ":table/".len() + name.len()], name))
 }
 
 impl Auth {
@@ -87,7 +118,45 @@ impl Auth {
         Ok(Some(Arc::new(Auth {
             region: region.to_string(),
             users,
+            resource_policies: RwLock::default(),
         })))
+    }
+
+    /// Sets (or with `None` removes) the resource-based policy of the table
+    /// `table_arn` whose `TableId` is `table_id`; the error says why a
+    /// policy document cannot be used.
+    pub fn set_resource_policy(&self, table_arn: &str, table_id: &str, policy: Option<&str>) -> Result<(), String> {
+        let mut policies = self.resource_policies.write().unwrap_or_else(|e| e.into_inner());
+        match policy {
+            Some(text) => {
+                let parsed = Policy::parse_resource(text)?;
+                policies.insert(table_arn.to_string(), (table_id.to_string(), Arc::new(parsed)));
+            }
+            None => {
+                policies.remove(table_arn);
+            }
+        }
+        Ok(())
+    }
+
+    /// What the resource-based policy of the table `access` is on says
+    /// about it for `username` (an implicit deny when there is none).
+    fn resource_decision(&self, access: &Access, username: &str, catalog: &dyn Catalog) -> Decision {
+        let Some((arn, name)) = table_of(&access.resource) else {
+            return Decision::ImplicitDeny;
+        };
+        let policy = {
+            let policies = self.resource_policies.read().unwrap_or_else(|e| e.into_inner());
+            policies
+                .get(arn)
+                .map(|(table_id, policy)| (table_id.clone(), policy.clone()))
+        };
+        match policy {
+            Some((table_id, policy)) if catalog.table_id(name).as_deref() == Some(table_id.as_str()) => {
+                policy.decide(access, username)
+            }
+            _ => Decision::ImplicitDeny,
+        }
     }
 
     /// Checks the signature of a request whose head is `head` and body
@@ -104,8 +173,10 @@ impl Auth {
         Ok(user.clone())
     }
 
-    /// Checks `user`'s policy allows every access of `operation` with
-    /// `body`; the first refused access names the error.
+    /// Checks every access of `operation` with `body` is allowed to `user`,
+    /// by IAM's rules within one account: an explicit deny in the user's
+    /// policy or the table's resource-based policy refuses, else an allow
+    /// in either admits; the first refused access names the error.
     pub fn authorize(
         &self,
         user: &User,
@@ -114,12 +185,13 @@ impl Auth {
         catalog: &dyn Catalog,
     ) -> Result<(), AuthError> {
         for access in access::accesses(&self.region, operation, body, catalog) {
-            let why = match user.policy.decide(&access, &user.name) {
-                Decision::Allow => continue,
-                Decision::ExplicitDeny => "with an explicit deny in an identity-based policy",
-                Decision::ImplicitDeny => {
-                    &format!("because no identity-based policy allows the {} action", access.action)
-                }
+            let identity = user.policy.decide(&access, &user.name);
+            let resource = match identity {
+                Decision::ExplicitDeny => Decision::ImplicitDeny,
+                _ => self.resource_decision(&access, &user.name, catalog),
+            };
+            let Some(why) = refusal(identity, resource, &access.action) else {
+                continue;
             };
             tracing::info!(region = %self.region, user = %user.name, action = %access.action, resource = %access.resource, "access denied");
             return Err(AuthError::AccessDenied(format!(
@@ -128,5 +200,30 @@ impl Auth {
             )));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tables_policy_covers_the_table_and_its_indexes_only() {
+        let table = "arn:aws:dynamodb:r:000000000000:table/T";
+        assert_eq!(table_of(table), Some((table, "T")));
+        assert_eq!(table_of(&format!("{table}/index/I")), Some((table, "T")));
+        assert_eq!(table_of(&format!("{table}/stream/2024-01-01T00:00:00.000")), None);
+        assert_eq!(table_of(&format!("{table}/backup/01")), None);
+        assert_eq!(table_of("*"), None);
+    }
+
+    #[test]
+    fn an_explicit_deny_anywhere_wins_and_an_allow_anywhere_admits() {
+        use Decision::*;
+        assert!(refusal(ExplicitDeny, Allow, "a").unwrap().contains("identity-based"));
+        assert!(refusal(Allow, ExplicitDeny, "a").unwrap().contains("resource-based"));
+        assert_eq!(refusal(ImplicitDeny, Allow, "a"), None);
+        assert_eq!(refusal(Allow, ImplicitDeny, "a"), None);
+        assert!(refusal(ImplicitDeny, ImplicitDeny, "a").is_some());
     }
 }

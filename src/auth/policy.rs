@@ -1,6 +1,12 @@
 //! IAM-style identity policies: statements with `Effect` Allow or Deny,
 //! `Action` and `Resource` patterns (`*` and `?` wildcards, `${aws:username}`
 //! substituted), and `Condition` blocks over the request's condition keys.
+//! Resource-based policies (a table's, from PutResourcePolicy) are the same
+//! with a `Principal` in every statement: `*` (or `{"AWS": "*"}`), a user's
+//! ARN, or the account (its id or `arn:aws:iam::ACCOUNT:root`). Within one
+//! account, an Allow to the account principal grants nothing by itself (it
+//! delegates to the users' identity policies, as IAM does), while a Deny to
+//! it denies every user.
 //!
 //! Evaluation is IAM's: an access is allowed when some Allow statement
 //! matches it and no Deny statement does (an explicit deny wins); with no
@@ -16,6 +22,8 @@
 //! operator on a key with several values needs every value to match.
 
 use serde_json::Value;
+
+use crate::model::table::ACCOUNT_ID;
 
 /// A user's policy: its statements, in the order written.
 #[derive(Debug, Default)]
@@ -33,6 +41,9 @@ enum Effect {
 #[derive(Debug)]
 struct Statement {
     effect: Effect,
+    /// Who a resource-based policy's statement applies to; `None` in an
+    /// identity policy (it applies to its user).
+    principals: Option<Vec<String>>,
     /// Lowercased action patterns (actions compare case-insensitively).
     actions: Vec<String>,
     resources: Vec<String>,
@@ -95,10 +106,21 @@ pub enum Decision {
 impl Policy {
     /// Parses a JSON policy document; the error says what is wrong.
     pub fn parse(text: &str) -> Result<Policy, String> {
+        Policy::parse_as(text, false)
+    }
+
+    /// Parses a resource-based policy document (every statement names its
+    /// `Principal`); the error says what is wrong.
+    pub fn parse_resource(text: &str) -> Result<Policy, String> {
+        Policy::parse_as(text, true)
+    }
+
+    fn parse_as(text: &str, resource: bool) -> Result<Policy, String> {
         let document: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+        let parse = |statement: &Value| Statement::parse(statement, resource);
         let statements = match document.get("Statement") {
-            Some(Value::Array(statements)) => statements.iter().map(Statement::parse).collect::<Result<_, _>>()?,
-            Some(statement @ Value::Object(_)) => vec![Statement::parse(statement)?],
+            Some(Value::Array(statements)) => statements.iter().map(parse).collect::<Result<_, _>>()?,
+            Some(statement @ Value::Object(_)) => vec![parse(statement)?],
             _ => return Err("a policy needs a Statement (an object or an array of them)".into()),
         };
         Ok(Policy { statements })
@@ -124,17 +146,27 @@ impl Policy {
 }
 
 impl Statement {
-    fn parse(value: &Value) -> Result<Statement, String> {
+    fn parse(value: &Value, resource: bool) -> Result<Statement, String> {
         let effect = match value.get("Effect").and_then(Value::as_str) {
             Some("Allow") => Effect::Allow,
             Some("Deny") => Effect::Deny,
             other => return Err(format!("Effect must be \"Allow\" or \"Deny\", not {other:?}")),
         };
-        for unsupported in ["NotAction", "NotResource", "Principal", "NotPrincipal"] {
+        let kind = if resource { "resource-based" } else { "identity" };
+        let principal = if resource { None } else { Some("Principal") };
+        for unsupported in ["NotAction", "NotResource", "NotPrincipal"]
+            .into_iter()
+            .chain(principal)
+        {
             if value.get(unsupported).is_some() {
-                return Err(format!("{unsupported} is not supported in identity policies here"));
+                return Err(format!("{unsupported} is not supported in {kind} policies here"));
             }
         }
+        let principals = if resource {
+            Some(principals(value.get("Principal"))?)
+        } else {
+            None
+        };
         let actions = strings(value.get("Action"), "Action")?
             .into_iter()
             .map(|a| a.to_ascii_lowercase())
@@ -158,6 +190,7 @@ impl Statement {
         };
         Ok(Statement {
             effect,
+            principals,
             actions,
             resources,
             conditions,
@@ -166,12 +199,42 @@ impl Statement {
 
     fn matches(&self, access: &Access, username: &str) -> bool {
         let action = access.action.to_ascii_lowercase();
-        self.actions.iter().any(|pattern| glob(pattern, &action))
+        self.applies_to(username)
+            && self.actions.iter().any(|pattern| glob(pattern, &action))
             && self
                 .resources
                 .iter()
                 .any(|pattern| glob(&substitute(pattern, username), &access.resource))
             && self.conditions.iter().all(|c| c.holds(&access.keys, username))
+    }
+}
+
+impl Statement {
+    /// Whether the statement applies to user `username`: always in an
+    /// identity policy; in a resource-based one when its principal is
+    /// anyone, the user, or (for a Deny) the user's account.
+    fn applies_to(&self, username: &str) -> bool {
+        let Some(principals) = &self.principals else {
+            return true;
+        };
+        let user = format!("arn:aws:iam::{ACCOUNT_ID}:user/{username}");
+        let account = |p: &str| p == ACCOUNT_ID || p == format!("arn:aws:iam::{ACCOUNT_ID}:root");
+        principals
+            .iter()
+            .any(|p| p == "*" || *p == user || (self.effect == Effect::Deny && account(p)))
+    }
+}
+
+/// A resource-based statement's `Principal`: `"*"`, or `{"AWS": ...}` with
+/// one principal or a list of them.
+fn principals(value: Option<&Value>) -> Result<Vec<String>, String> {
+    match value {
+        Some(Value::String(any)) if any == "*" => Ok(vec!["*".into()]),
+        Some(Value::Object(map)) if map.len() == 1 && map.contains_key("AWS") => {
+            strings(map.get("AWS"), "Principal.AWS")
+        }
+        Some(_) => Err("Principal must be \"*\" or {\"AWS\": principals}".into()),
+        None => Err("a statement of a resource-based policy needs a Principal".into()),
     }
 }
 

@@ -15,7 +15,8 @@
 //!
 //! Replicated writes are charged to the receiving region's buckets but never
 //! refused (a region whose capacity is spent falls behind as lag instead):
-//! `Capacity::charge_replicated`, for the replication apply path to call.
+//! `Capacity::charge_replicated`, which the replication link calls once a
+//! peer's batch has been applied.
 
 pub mod bucket;
 pub mod changes;
@@ -35,6 +36,7 @@ use crate::config::CapacityConfig;
 use crate::ids::StorageId;
 use crate::model::key::encode_key_value;
 use crate::model::table::{BillingMode, TableMeta};
+use crate::model::table_features::{OnDemandMax, OnDemandMaxima};
 use crate::model::{AttributeValue, Item, item_to_json};
 use partition::{HotKeys, PartitionCeiling};
 
@@ -76,19 +78,27 @@ pub struct Limits {
 
 impl Limits {
     /// The limits of a table billed as `billing`: its provisioned units, or
-    /// for on-demand the per-table quota of `config`.
-    pub fn of(billing: &BillingMode, config: &CapacityConfig) -> Limits {
+    /// for on-demand the per-table quota of `config`, lowered to the
+    /// table's own maximums (`max`, its OnDemandThroughput) where set.
+    pub fn of(billing: &BillingMode, max: OnDemandMax, config: &CapacityConfig) -> Limits {
         match billing {
             BillingMode::Provisioned { read, write } => Limits {
                 mode: Mode::Provisioned,
                 read: *read as f64,
                 write: *write as f64,
             },
-            BillingMode::PayPerRequest => Limits {
-                mode: Mode::OnDemand,
-                read: config.table_max_read_units as f64,
-                write: config.table_max_write_units as f64,
-            },
+            BillingMode::PayPerRequest => Limits::on_demand(max, config),
+        }
+    }
+
+    /// On-demand limits: the per-table quota of `config`, or `max` where
+    /// it is set and lower.
+    fn on_demand(max: OnDemandMax, config: &CapacityConfig) -> Limits {
+        let ceiling = |quota: u64, max: Option<u64>| max.map_or(quota, |m| m.min(quota)) as f64;
+        Limits {
+            mode: Mode::OnDemand,
+            read: ceiling(config.table_max_read_units, max.read),
+            write: ceiling(config.table_max_write_units, max.write),
         }
     }
 }
@@ -252,6 +262,15 @@ impl Capacity {
         state.stats.replicated_write += units;
     }
 
+    /// Brings `meta`'s buckets in line with its description now (after an
+    /// UpdateTable), rather than at its next request: a changed rate
+    /// applies from the change on, not from the last request before it.
+    pub fn reconfigure(&self, meta: &TableMeta) {
+        if self.config.enabled {
+            self.entry(meta);
+        }
+    }
+
     /// Sets a table's GSI buckets to `indexes` (name and limits), keeping
     /// the tokens of those that stay (see `entry`, which keeps them in step
     /// with the table's description).
@@ -411,7 +430,9 @@ impl Capacity {
     /// billing (a changed throughput keeps the tokens held; a re-created
     /// table starts afresh).
     fn entry(&self, meta: &TableMeta) -> Arc<Mutex<TableState>> {
-        let limits = Limits::of(&meta.billing, &self.config);
+        let on_demand = meta.on_demand.as_deref();
+        let max = on_demand.map(|m| m.table).unwrap_or_default();
+        let limits = Limits::of(&meta.billing, max, &self.config);
         let now = self.clock.now();
         let burst = self.burst(&limits);
         let existing = self
@@ -447,15 +468,16 @@ impl Capacity {
                 state.table.reconfigure(limits, burst, now);
             }
             if !meta.indexes.is_empty() || !state.indexes.is_empty() {
-                self.set_indexes(&mut state, &self.index_limits(meta, limits), now);
+                self.set_indexes(&mut state, &self.index_limits(meta, on_demand), now);
             }
         }
         entry
     }
 
     /// The limits of `meta`'s global secondary indexes: their provisioned
-    /// throughput, or on an on-demand table the table's own limits.
-    fn index_limits(&self, meta: &TableMeta, table: Limits) -> Vec<(String, Limits)> {
+    /// throughput, or on an on-demand table the per-table quota lowered to
+    /// the index's own maximums (`on_demand`) where set.
+    fn index_limits(&self, meta: &TableMeta, on_demand: Option<&OnDemandMaxima>) -> Vec<(String, Limits)> {
         meta.indexes
             .iter()
             .filter(|i| i.kind == crate::model::IndexKind::Global)
@@ -466,7 +488,10 @@ impl Capacity {
                         read: read as f64,
                         write: write as f64,
                     },
-                    None => table,
+                    None => {
+                        let max = on_demand.map(|m| m.index(&i.name)).unwrap_or_default();
+                        Limits::on_demand(max, &self.config)
+                    }
                 };
                 (i.name.clone(), limits)
             })

@@ -11,17 +11,38 @@ use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
 use super::http::{get_json, post_json};
-use super::locate::{cluster_topology, control_address, explain_unreachable};
+use super::locate::{admin_token, cluster_topology, control_address, explain_unreachable};
 use super::supervisor::RegionAction;
 use crate::config::Topology;
 
-/// Where the cluster is: its topology file.
+/// Where the cluster is: its topology file, and the node config naming
+/// its admin token.
 #[derive(Debug, Args)]
 pub struct TopologyArg {
     /// Topology file of the running cluster (default: that of the running
     /// `meridian up`, else regions/local.toml here, else the built-in one).
     #[arg(long, global = true)]
     pub topology: Option<PathBuf>,
+    /// Node config file of the running cluster, whose admin.token_file is
+    /// sent to the regions' admin surface (default: the running `meridian
+    /// up`'s; the MERIDIAN_ADMIN_TOKEN variable, when set, is sent instead).
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+}
+
+/// The cluster a command acts on and the admin token it sends.
+struct Target {
+    topology: Topology,
+    token: Option<String>,
+}
+
+impl TopologyArg {
+    fn target(&self) -> anyhow::Result<Target> {
+        Ok(Target {
+            topology: cluster_topology(self.topology.as_deref())?,
+            token: admin_token(self.config.as_deref())?,
+        })
+    }
 }
 
 /// Arguments of `meridian link`.
@@ -157,12 +178,19 @@ pub fn pairs(topology: &Topology, region: Option<&str>, peer: Option<&str>) -> a
     Ok(out)
 }
 
-/// Applies `patch` to the link from -> to of a running cluster.
-pub async fn patch_link(topology: &Topology, from: &str, to: &str, patch: &Value) -> anyhow::Result<Value> {
+/// Applies `patch` to the link from -> to of a running cluster, sending
+/// the admin `token` if any.
+pub async fn patch_link(
+    topology: &Topology,
+    token: Option<&str>,
+    from: &str,
+    to: &str,
+    patch: &Value,
+) -> anyhow::Result<Value> {
     let mut patch = patch.clone();
     patch["to"] = json!(to);
     let api = topology.region(from)?.api.to_string();
-    let answer = post_json(&api, "/admin/links", &patch)
+    let answer = post_json(&api, "/admin/links", &patch, token)
         .await
         .map_err(|e| explain_unreachable(e, from, &api))?;
     Ok(answer["link"].clone())
@@ -170,10 +198,11 @@ pub async fn patch_link(topology: &Topology, from: &str, to: &str, patch: &Value
 
 /// Runs `meridian link`.
 pub fn run_link(args: LinkArgs) -> anyhow::Result<()> {
-    let topology = cluster_topology(args.cluster.topology.as_deref())?;
+    let Target { topology, token } = args.cluster.target()?;
+    let token = token.as_deref();
     runtime()?.block_on(async move {
         let (pairs, patch) = match &args.command {
-            LinkCommand::Show => return show_links(&topology).await,
+            LinkCommand::Show => return show_links(&topology, token).await,
             LinkCommand::Set(set) => {
                 let mut pairs = vec![(set.from.clone(), set.to.clone())];
                 if set.both {
@@ -195,20 +224,20 @@ pub fn run_link(args: LinkArgs) -> anyhow::Result<()> {
             ),
         };
         for (from, to) in pairs {
-            let link = patch_link(&topology, &from, &to, &patch).await?;
+            let link = patch_link(&topology, token, &from, &to, &patch).await?;
             println!("{from} -> {to}: {}", describe(&link));
         }
         anyhow::Ok(())
     })
 }
 
-async fn show_links(topology: &Topology) -> anyhow::Result<()> {
+async fn show_links(topology: &Topology, token: Option<&str>) -> anyhow::Result<()> {
     println!(
         "{:<16} {:<16} {:>9} {:>9} {:>6} {:>10} {:>12}",
         "from", "to", "delay ms", "jitter ms", "loss", "kbit/s", "state"
     );
     for region in &topology.region {
-        let links = match get_json(&region.api.to_string(), "/admin/links").await {
+        let links = match get_json(&region.api.to_string(), "/admin/links", token).await {
             Ok(answer) => answer["links"].clone(),
             Err(error) => {
                 println!("{:<16} (unreachable: {error})", region.name);
@@ -258,11 +287,11 @@ fn describe(link: &Value) -> String {
 
 /// Runs `meridian clock skew`.
 pub fn run_clock(args: ClockArgs) -> anyhow::Result<()> {
-    let topology = cluster_topology(args.cluster.topology.as_deref())?;
+    let Target { topology, token } = args.cluster.target()?;
     let ClockCommand::Skew { region, ms } = args.command;
     let api = topology.region(&region)?.api.to_string();
     runtime()?.block_on(async move {
-        post_json(&api, "/admin/clock", &json!({ "offset_ms": ms }))
+        post_json(&api, "/admin/clock", &json!({ "offset_ms": ms }), token.as_deref())
             .await
             .map_err(|e| explain_unreachable(e, &region, &api))?;
         println!("{region}: wall clock offset now {ms} ms");
@@ -296,12 +325,12 @@ pub fn run_region(args: RegionArgs) -> anyhow::Result<()> {
 /// Runs `meridian status`: one block per region of the running cluster,
 /// from its `/status`.
 pub fn run_status(args: StatusArgs) -> anyhow::Result<()> {
-    let topology = cluster_topology(args.cluster.topology.as_deref())?;
+    let Target { topology, token } = args.cluster.target()?;
     runtime()?.block_on(async move {
         let mut reachable = 0;
         for region in &topology.region {
             let api = region.api.to_string();
-            match get_json(&api, "/status").await {
+            match get_json(&api, "/status", token.as_deref()).await {
                 Ok(status) => {
                     reachable += 1;
                     super::common::say(format_args!("{}", summarize_status(&region.name, &api, &status)));

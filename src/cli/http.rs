@@ -62,17 +62,43 @@ pub async fn request(
     send(&mut sender, addr, method, path, headers, body).await
 }
 
-/// GETs `path` from `addr` as JSON, failing on a non-2xx status or timeout.
-pub async fn get_json(addr: &str, path: &str) -> anyhow::Result<Value> {
-    let (status, body) = tokio::time::timeout(ADMIN_TIMEOUT, request(addr, "GET", path, &[], None)).await??;
-    anyhow::ensure!((200..300).contains(&status), "GET {path} on {addr}: {status} {body}");
-    Ok(body)
+/// GETs `path` from `addr` as JSON, with the admin `token` if any,
+/// failing on a non-2xx status or timeout.
+pub async fn get_json(addr: &str, path: &str, token: Option<&str>) -> anyhow::Result<Value> {
+    admin_json(addr, "GET", path, token, None).await
 }
 
-/// POSTs JSON `body` to `path` on `addr`, failing on a non-2xx status or timeout.
-pub async fn post_json(addr: &str, path: &str, body: &Value) -> anyhow::Result<Value> {
-    let (status, answer) = tokio::time::timeout(ADMIN_TIMEOUT, request(addr, "POST", path, &[], Some(body))).await??;
-    anyhow::ensure!((200..300).contains(&status), "POST {path} on {addr}: {status} {answer}");
+/// POSTs JSON `body` to `path` on `addr`, with the admin `token` if any,
+/// failing on a non-2xx status or timeout.
+pub async fn post_json(addr: &str, path: &str, body: &Value, token: Option<&str>) -> anyhow::Result<Value> {
+    admin_json(addr, "POST", path, token, Some(body)).await
+}
+
+/// An admin request: `Authorization: Bearer TOKEN` when there is a token;
+/// a refusal says how to send one.
+async fn admin_json(
+    addr: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+) -> anyhow::Result<Value> {
+    let headers: Vec<(&str, String)> = token
+        .map(|t| ("authorization", format!("Bearer {t}")))
+        .into_iter()
+        .collect();
+    let (status, answer) = tokio::time::timeout(ADMIN_TIMEOUT, request(addr, method, path, &headers, body)).await??;
+    if status == 403 && token.is_none() {
+        anyhow::bail!(
+            "{method} {path} on {addr}: 403 {answer}; give the admin token in {} or the node config \
+             (--config FILE with admin.token_file)",
+            super::locate::ADMIN_TOKEN_ENV
+        );
+    }
+    anyhow::ensure!(
+        (200..300).contains(&status),
+        "{method} {path} on {addr}: {status} {answer}"
+    );
     Ok(answer)
 }
 

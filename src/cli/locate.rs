@@ -102,6 +102,10 @@ pub struct UpRecord {
     pub data_dir: Option<PathBuf>,
     /// The topology its regions run, ports offset.
     pub topology: Topology,
+    /// The node config file its regions run with (absolute), if any: where
+    /// commands find the admin token.
+    #[serde(default)]
+    pub config: Option<PathBuf>,
 }
 
 /// The per-user directory for `up`'s record: `$XDG_RUNTIME_DIR/meridian`,
@@ -164,6 +168,32 @@ pub fn cluster_topology(path: Option<&Path>) -> anyhow::Result<Topology> {
         return Ok(up.topology);
     }
     Ok(load_topology(path)?.0)
+}
+
+/// The environment variable holding the admin token commands send.
+pub const ADMIN_TOKEN_ENV: &str = "MERIDIAN_ADMIN_TOKEN";
+
+/// The admin token commands send to the regions' admin surface: the
+/// `MERIDIAN_ADMIN_TOKEN` variable, else the `admin.token_file` of the node
+/// config `config` (else of the running `meridian up`'s), else none (the
+/// admin surface then answers only trusted networks, loopback by default).
+pub fn admin_token(config: Option<&Path>) -> anyhow::Result<Option<String>> {
+    if let Ok(token) = std::env::var(ADMIN_TOKEN_ENV)
+        && !token.trim().is_empty()
+    {
+        return Ok(Some(token.trim().to_string()));
+    }
+    let config = match config {
+        Some(path) => Some(path.to_path_buf()),
+        None => running_up().and_then(|up| up.config),
+    };
+    let Some(path) = config else { return Ok(None) };
+    let node = crate::config::NodeConfig::load(&path).with_context(|| format!("read {}", path.display()))?;
+    if node.admin.token_file.is_empty() {
+        return Ok(None);
+    }
+    let token = crate::auth::admin::read_token(Path::new(&node.admin.token_file))?;
+    Ok(Some(token))
 }
 
 /// The control endpoint of the `meridian up` whose data directory is

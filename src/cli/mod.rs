@@ -82,7 +82,8 @@ pub struct InitArgs {
     /// Also issue a certificate and key for each region of the topology
     /// (or for the regions named, comma-separated) into DIR/certs/REGION/, with
     /// the CA certificate but not its key: what a region on a machine of
-    /// its own needs.
+    /// its own needs. An API certificate and key for HTTPS (`api_tls`) are
+    /// issued beside them.
     #[arg(long, value_name = "REGIONS", num_args = 0..=1, default_missing_value = "", value_delimiter = ',')]
     pub region_certs: Option<Vec<String>>,
 }
@@ -108,12 +109,14 @@ fn init(args: InitArgs) -> anyhow::Result<()> {
         named
     };
     for region in regions {
-        topology.region(&region)?;
+        let api_host = topology.region(&region)?.api.ip().to_string();
         let dir = args.data_dir.join("certs").join(&region);
         ca.write_region_files(&dir, &region)?;
+        ca.write_api_files(&dir, &region, &api_host)?;
         println!(
             "meridian: certificate for {region} in {} ({}, {}, {CA_CERT_FILE}); copy them into the \
-             region's root data directory",
+             region's root data directory. For HTTPS on its API, api-{region}.crt and .key \
+             (api_tls.cert_file and key_file; clients trust {CA_CERT_FILE})",
             dir.display(),
             region_cert_file(&region),
             region_key_file(&region),

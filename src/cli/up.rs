@@ -180,6 +180,10 @@ async fn serve_control(
         control: addr.to_string(),
         data_dir: (!args.in_memory).then(|| std::path::absolute(&args.data_dir).unwrap_or(args.data_dir.clone())),
         topology: topology.clone(),
+        config: args
+            .config
+            .as_ref()
+            .map(|c| std::path::absolute(c).unwrap_or(c.clone())),
     };
     // Commands run here still find `up` through the data directory.
     if let Err(error) = super::locate::write_up_record(&record) {

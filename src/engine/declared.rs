@@ -37,6 +37,7 @@ impl From<&DeclaredTable> for NewTable {
             tags: Default::default(),
             stream: None,
             indexes: Vec::new(),
+            on_demand: None,
         }
     }
 }

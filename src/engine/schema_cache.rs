@@ -1,8 +1,9 @@
 //! Table descriptions cached for point reads, so GetItem does not read and
 //! decode the table's stored description on every request.
 //!
-//! Only what point reads need must be current (storage id, key schema); the
-//! writer invalidates the whole cache after committing a change to those,
+//! Only what point reads and capacity admission need must be current
+//! (storage id, key schema, indexes, billing and throughput); the writer
+//! invalidates the whole cache after committing a change to those,
 //! and a generation counter stops a reader that loaded a description from an
 //! older snapshot from putting it back after the invalidation.
 
@@ -49,13 +50,22 @@ impl SchemaCache {
 }
 
 /// Whether replacing `old` by `new` changes what reads rely on (storage,
-/// keys, and the indexes' definitions, storage and backfill state).
+/// keys, and the indexes' definitions, storage and backfill state) or what
+/// capacity admission does (billing, throughput, on-demand maximums).
 pub fn changes_schema(old: Option<&TableMeta>, new: Option<&TableMeta>) -> bool {
     match (old, new) {
         (Some(a), Some(b)) => {
-            let same_indexes =
-                a.indexes.len() == b.indexes.len() && a.indexes.iter().zip(&b.indexes).all(|(x, y)| x.same_shape(y));
-            a.storage_id != b.storage_id || a.key_schema != b.key_schema || a.table_id != b.table_id || !same_indexes
+            let same_indexes = a.indexes.len() == b.indexes.len()
+                && a.indexes
+                    .iter()
+                    .zip(&b.indexes)
+                    .all(|(x, y)| x.same_shape(y) && x.throughput == y.throughput);
+            let same_capacity = a.billing == b.billing && a.on_demand == b.on_demand;
+            a.storage_id != b.storage_id
+                || a.key_schema != b.key_schema
+                || a.table_id != b.table_id
+                || !same_indexes
+                || !same_capacity
         }
         (None, None) => false,
         _ => true,

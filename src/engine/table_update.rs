@@ -11,7 +11,7 @@ use crate::clock::Timestamp;
 use crate::ids::Seq;
 use crate::model::index::MAX_GLOBAL_INDEXES;
 use crate::model::table::{BillingMode, Replica, ReplicaStatus};
-use crate::model::table_features::{StreamState, StreamViewType, TtlSpec, stream_label};
+use crate::model::table_features::{OnDemandMaxima, StreamState, StreamViewType, TtlSpec, stream_label};
 use crate::model::{IndexKind, SecondaryIndex, TableMeta};
 
 /// Most tags a table may carry.
@@ -83,6 +83,8 @@ pub struct TableUpdate {
     /// UpdateTimeToLive: the attribute, and whether TTL is to be enabled.
     pub ttl: Option<TtlSpec>,
     pub tags: TagUpdate,
+    /// OnDemandThroughput of the table and its GSIs, as they are to be.
+    pub on_demand: Option<OnDemandMaxima>,
 }
 
 /// Why a `TableUpdate` cannot be applied. Each is a ValidationException in
@@ -131,6 +133,9 @@ impl TableUpdate {
     pub fn apply(self, meta: &mut TableMeta, context: &ChangeContext) -> Result<(), TableUpdateError> {
         if let Some(billing) = self.billing {
             meta.billing = billing;
+        }
+        if let Some(on_demand) = self.on_demand {
+            meta.on_demand = (!on_demand.is_unset()).then(|| Box::new(on_demand));
         }
         apply_indexes(meta, self.indexes)?;
         if let Some(stream) = self.stream {
@@ -197,8 +202,11 @@ fn apply_indexes(meta: &mut TableMeta, updates: Vec<IndexUpdate>) -> Result<(), 
                     .indexes
                     .iter()
                     .position(|i| i.name == name && i.kind == IndexKind::Global)
-                    .ok_or(TableUpdateError::NoSuchIndex(name))?;
+                    .ok_or_else(|| TableUpdateError::NoSuchIndex(name.clone()))?;
                 meta.indexes.remove(position);
+                if let Some(on_demand) = meta.on_demand.as_mut() {
+                    on_demand.indexes.remove(&name);
+                }
                 let schema = &meta.key_schema;
                 let indexes = &meta.indexes;
                 meta.attribute_definitions.retain(|d| {

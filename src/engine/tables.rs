@@ -12,7 +12,7 @@ use super::table_update::{ChangeContext, NewStream, TableUpdate, stream_at};
 use super::txn::GroupTxn;
 use crate::ids::StorageId;
 use crate::model::table::{BillingMode, Replica, ReplicaStatus, TableStatus};
-use crate::model::table_features::StreamState;
+use crate::model::table_features::{OnDemandMaxima, StreamState};
 use crate::model::{KeyAttribute, KeySchema, SecondaryIndex, TableMeta};
 use crate::store::{Change, TableChange, Version};
 
@@ -28,6 +28,8 @@ pub struct NewTable {
     pub stream: Option<NewStream>,
     /// Secondary indexes (their storage is allocated on creation).
     pub indexes: Vec<SecondaryIndex>,
+    /// OnDemandThroughput of the table and its GSIs, if any was given.
+    pub on_demand: Option<Box<OnDemandMaxima>>,
 }
 
 #[cfg(test)]
@@ -49,6 +51,7 @@ impl NewTable {
             tags: Default::default(),
             stream: None,
             indexes: Vec::new(),
+            on_demand: None,
         }
     }
 }
@@ -204,6 +207,7 @@ pub(super) fn new_table(txn: &mut GroupTxn<'_, '_>, spec: NewTable) -> Result<Ta
         stream: spec.stream.map(|s| Box::new(open_stream(txn, &s))),
         ttl: None,
         indexes: spec.indexes,
+        on_demand: spec.on_demand,
     };
     // A new table is empty: its indexes need no backfill.
     localize(txn.tables, None, &mut meta, false)?;

@@ -100,6 +100,10 @@ pub struct TableMeta {
     /// Global and local secondary indexes (see `index.rs`).
     #[serde(default, deserialize_with = "super::table_features::or_default")]
     pub indexes: Vec<super::index::SecondaryIndex>,
+    /// On-demand maximums (OnDemandThroughput) of the table and its GSIs,
+    /// if any was ever set.
+    #[serde(default, deserialize_with = "super::table_features::or_default")]
+    pub on_demand: Option<Box<super::table_features::OnDemandMaxima>>,
 }
 
 #[cfg(test)]
@@ -131,6 +135,7 @@ impl TableMeta {
             stream: None,
             ttl: None,
             indexes: Vec::new(),
+            on_demand: None,
         }
     }
 }
@@ -149,6 +154,11 @@ impl TableMeta {
     /// Checks an item being written against every index's key attributes.
     pub fn check_index_keys(&self, item: &Item) -> Result<(), super::index::IndexKeyError> {
         self.indexes.iter().try_for_each(|index| index.check_item(item))
+    }
+
+    /// The table's on-demand maximums (none set when it has none).
+    pub fn on_demand(&self) -> super::table_features::OnDemandMaxima {
+        self.on_demand.as_deref().cloned().unwrap_or_default()
     }
 
     /// The table's ARN in `region`.

@@ -1,10 +1,12 @@
 //! Per-table settings added after the first record format: the table's
-//! DynamoDB stream and its Time to Live setting.
+//! DynamoDB stream, its Time to Live setting and its on-demand maximums.
 //!
 //! Both travel inside `TableMeta`, so they are stored with the table and
 //! replicate with its description. They are its last fields, and a record
 //! written before they existed ends exactly where they begin: `or_default`
 //! decodes such a record with the settings absent.
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -102,6 +104,41 @@ impl TtlSpec {
 
 /// Deserialises a trailing field added after a record format shipped: a
 /// record that ends before it gets the default.
+/// A maximum of on-demand request units per second (OnDemandThroughput's
+/// MaxReadRequestUnits and MaxWriteRequestUnits): none where unset.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OnDemandMax {
+    pub read: Option<u64>,
+    pub write: Option<u64>,
+}
+
+impl OnDemandMax {
+    /// Whether neither maximum is set.
+    pub fn is_unset(&self) -> bool {
+        self.read.is_none() && self.write.is_none()
+    }
+}
+
+/// The on-demand maximums of a table and of its global secondary indexes
+/// (by index name), enforced while the table is billed on demand.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OnDemandMaxima {
+    pub table: OnDemandMax,
+    pub indexes: BTreeMap<String, OnDemandMax>,
+}
+
+impl OnDemandMaxima {
+    /// The maximums of index `name` (none set when it has none).
+    pub fn index(&self, name: &str) -> OnDemandMax {
+        self.indexes.get(name).copied().unwrap_or_default()
+    }
+
+    /// Whether no maximum is set anywhere.
+    pub fn is_unset(&self) -> bool {
+        self.table.is_unset() && self.indexes.values().all(OnDemandMax::is_unset)
+    }
+}
+
 pub fn or_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,

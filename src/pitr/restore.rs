@@ -145,6 +145,7 @@ impl Pitr {
             tags: Default::default(),
             stream: None,
             indexes,
+            on_demand: source.on_demand.clone(),
         };
         let record = serde_json::to_vec(&job).map_err(|e| PitrError::Corrupt(e.to_string()))?;
         let meta = self

@@ -10,8 +10,12 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 use super::status::PeerStatus;
+use crate::capacity::{Capacity, write_units};
 use crate::chaos::LinkControl;
 use crate::engine::Engine;
+use crate::ids::Seq;
+use crate::model::item_size;
+use crate::store::records::Change;
 
 /// What both directions of a link need to know.
 pub struct LinkContext {
@@ -28,6 +32,39 @@ pub struct LinkContext {
     pub peer_names: Vec<String>,
     /// Refused peers, logged at most once a second.
     pub refusals: RefusalLog,
+    /// The region's capacity, which replicated writes consume.
+    pub capacity: Arc<Capacity>,
+}
+
+/// Write units of a batch's item changes, per table, in DynamoDB's
+/// arithmetic (a unit per started KB of the larger of the old and new
+/// item, as a local write of the same change is charged).
+pub fn replicated_units(changes: &[(Seq, Change)]) -> Vec<(String, f64)> {
+    let mut units: Vec<(String, f64)> = Vec::new();
+    let size = |item: &Option<crate::model::Item>| item.as_ref().map(item_size).unwrap_or(0);
+    for (_, change) in changes {
+        let Change::Item(item) = change else { continue };
+        let cost = write_units(size(&item.old).max(size(&item.new)));
+        match units.iter_mut().find(|(table, _)| *table == item.table) {
+            Some((_, total)) => *total += cost,
+            None => units.push((item.table.clone(), cost)),
+        }
+    }
+    units
+}
+
+impl LinkContext {
+    /// Charges applied replicated writes to this region's write capacity:
+    /// never refused (a region out of capacity falls behind as lag
+    /// instead), they leave the table's bucket in debt that local writes
+    /// then wait out. Tables this region does not have are not charged.
+    pub fn charge_replicated(&self, units: &[(String, f64)]) {
+        for (table, units) in units {
+            if let Ok(meta) = self.engine.table_schema(table) {
+                self.capacity.charge_replicated(&meta, *units);
+            }
+        }
+    }
 }
 
 /// Shortest time between two log lines about refused peers: a stranger

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use tokio::time::Instant;
 
-use super::context::LinkContext;
+use super::context::{LinkContext, replicated_units};
 use super::resync::{self, SNAPSHOT_CHUNK};
 use super::status::OriginTimes;
 use super::wire::{Frame, PROTOCOL_VERSION, frame_len, read_frame, write_frame};
@@ -289,7 +289,11 @@ async fn receive_changes(
                 Frame::ResyncV1 { through } => {
                     let queued = resync::receive(&ctx, &origin, &mut recv, expected, through).await?;
                     expected = through.max(expected);
-                    if pending_tx.send((queued, through, Vec::new(), 0)).await.is_err() {
+                    if pending_tx
+                        .send((queued, through, Vec::new(), 0, Vec::new()))
+                        .await
+                        .is_err()
+                    {
                         break;
                     }
                     continue;
@@ -299,12 +303,17 @@ async fn receive_changes(
             let written = changes.iter().map(|(_, c)| c.version().ts.wall_ns);
             let origin_times = OriginTimes::of_batch(written, &committed_ns);
             let arrived = ctx.engine.hlc().wall_now_ns();
+            let units = replicated_units(&changes);
             let queued = ctx
                 .engine
                 .queue_remote(origin.clone(), changes, expected, through.max(expected))
                 .await?;
             expected = through.max(expected);
-            if pending_tx.send((queued, through, origin_times, arrived)).await.is_err() {
+            if pending_tx
+                .send((queued, through, origin_times, arrived, units))
+                .await
+                .is_err()
+            {
                 break;
             }
         }
@@ -312,9 +321,10 @@ async fn receive_changes(
         anyhow::Ok(())
     };
     let acknowledge = async {
-        while let Some((queued, through, origin_times, arrived)) = pending_rx.recv().await {
+        while let Some((queued, through, origin_times, arrived, units)) = pending_rx.recv().await {
             // Lag ends when the apply could be read, not when this task runs.
             let (report, times) = queued.wait_timed().await?;
+            ctx.charge_replicated(&units);
             ctx.peers.applied(&peer, &report, &origin_times, arrived, times);
             if report.clock_ahead_ms > 0 {
                 tracing::warn!(%peer, ahead_ms = report.clock_ahead_ms, "peer clock is beyond the maximum offset");

@@ -44,6 +44,8 @@ pub struct ReplicationOptions {
     pub socket: UdpSocket,
     /// Simulated conditions of the links leaving this region.
     pub links: Arc<LinkControl>,
+    /// The region's capacity, which replicated writes consume.
+    pub capacity: Arc<crate::capacity::Capacity>,
 }
 
 /// A region's running replication.
@@ -138,6 +140,7 @@ impl Replication {
             connections: Default::default(),
             peer_names: options.peers.iter().map(|p| p.name.clone()).collect(),
             refusals: Default::default(),
+            capacity: options.capacity,
         });
         let mut tasks = JoinSet::new();
         tasks.spawn(accept_loop(endpoint.clone(), ctx.clone()));

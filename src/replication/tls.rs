@@ -238,6 +238,62 @@ impl ClusterCa {
     }
 }
 
+impl ClusterCa {
+    /// The CA certificate, PEM: what clients of an API certificate it
+    /// issued trust.
+    pub fn cert_pem(&self) -> &str {
+        &self.cert_pem
+    }
+
+    /// Issues a server certificate for the API under `names` (DNS names or
+    /// IP addresses): its PEM and its key's PEM.
+    pub fn issue_api(&self, names: &[String]) -> Result<(String, String), TlsError> {
+        let key = KeyPair::generate()?;
+        let mut params = CertificateParams::new(names.to_vec())?;
+        params.distinguished_name.push(DnType::CommonName, "meridian API");
+        let cert = params.signed_by(&key, &self.issuer, &self.key)?;
+        Ok((cert.pem(), key.serialize_pem()))
+    }
+
+    /// Writes `region`'s API certificate and key (0600) into `dir`, for
+    /// `api_tls`, naming localhost, 127.0.0.1 and `api_host`.
+    pub fn write_api_files(&self, dir: &Path, region: &str, api_host: &str) -> Result<(), TlsError> {
+        let mut names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
+        if !names.iter().any(|n| n == api_host) {
+            names.push(api_host.to_string());
+        }
+        let (cert, key) = self.issue_api(&names)?;
+        std::fs::create_dir_all(dir)?;
+        write_secret(&dir.join(format!("api-{region}.key")), key.as_bytes())?;
+        std::fs::write(dir.join(format!("api-{region}.crt")), cert)?;
+        Ok(())
+    }
+}
+
+/// The API's TLS server configuration from a PEM certificate chain and key
+/// (see `config::ApiTlsConfig`); the key is refused when group or others
+/// can read it. TLS 1.2 and 1.3, HTTP/1.1.
+pub fn api_server_config(cert_file: &Path, key_file: &Path) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+    use rustls::pki_types::pem::PemObject;
+    let shown = |path: &Path, e: rustls::pki_types::pem::Error| TlsError::Verifier(format!("{}: {e}", path.display()));
+    check_secret_permissions(key_file)?;
+    let chain = CertificateDer::pem_file_iter(cert_file)
+        .map_err(|e| shown(cert_file, e))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| shown(cert_file, e))?;
+    if chain.is_empty() {
+        return Err(TlsError::Verifier(format!("{}: no certificate", cert_file.display())));
+    }
+    let key = PrivateKeyDer::from_pem_file(key_file).map_err(|e| shown(key_file, e))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
 /// Parses the first certificate of a PEM document.
 fn rustls_pemfile_cert(reader: &mut &[u8]) -> Result<CertificateDer<'static>, TlsError> {
     use rustls::pki_types::pem::PemObject;

@@ -33,6 +33,9 @@ pub struct Cluster {
     pub ca: ClusterCa,
     /// Node settings every region starts with.
     pub config: NodeConfig,
+    /// The clock every region's capacity buckets refill on (else the
+    /// system's).
+    pub capacity_clock: Option<std::sync::Arc<dyn meridian::capacity::CapacityClock>>,
 }
 
 /// An SDK client for the API at `addr`.
@@ -79,6 +82,19 @@ impl Cluster {
         config: NodeConfig,
         tables: Vec<DeclaredTable>,
     ) -> Cluster {
+        Cluster::start_clocked(n, offsets_ms, running, config, tables, None).await
+    }
+
+    /// Like `start_declaring`, every region's capacity buckets refilling
+    /// on `capacity_clock` (a test's manual clock) when given.
+    pub async fn start_clocked(
+        n: usize,
+        offsets_ms: &[i64],
+        running: usize,
+        config: NodeConfig,
+        tables: Vec<DeclaredTable>,
+        capacity_clock: Option<std::sync::Arc<dyn meridian::capacity::CapacityClock>>,
+    ) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         let mut listeners = Vec::new();
         let mut sockets = Vec::new();
@@ -108,6 +124,7 @@ impl Cluster {
             nodes: Vec::new(),
             ca,
             config,
+            capacity_clock,
         };
         for i in 0..n {
             if i < running {
@@ -127,6 +144,7 @@ impl Cluster {
         options.api_listener = listener;
         options.peer_socket = socket;
         options.config = self.config.clone();
+        options.capacity_clock = self.capacity_clock.clone();
         Node::start(options).await.unwrap()
     }
 

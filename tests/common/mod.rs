@@ -82,6 +82,23 @@ fn region_config() -> RegionConfig {
     }
 }
 
+/// Starts a region with `config` that must refuse to start; its error.
+pub async fn start_refused(config: NodeConfig) -> String {
+    let data = tempfile::tempdir().expect("create a temporary data directory");
+    let topology = Topology {
+        cluster: "test".into(),
+        region: vec![region_config()],
+        link: Vec::new(),
+        table: Vec::new(),
+    };
+    let mut options = NodeOptions::new(topology, REGION, data.path().to_path_buf());
+    options.config = config;
+    match Node::start(options).await {
+        Ok(_) => panic!("the region started"),
+        Err(error) => error.to_string(),
+    }
+}
+
 impl TestRegion {
     /// Starts a region on a fresh temporary data directory (in memory in
     /// an `_in_memory` test crate).

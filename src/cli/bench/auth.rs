@@ -65,7 +65,11 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let payload = "x".repeat(args.item_bytes.saturating_sub(40));
     let mut samples: [Samples; 4] = Default::default();
     for round in 0..ROUNDS {
-        for (i, (node, signer)) in regions.iter().enumerate() {
+        // Alternate which goes first, so that neither always runs on a
+        // warmer (or colder) machine.
+        let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+        for i in order {
+            let (node, signer) = &regions[i];
             let addr = node.api_addr.to_string();
             let put_payload = payload.clone();
             let puts = move |conn: usize, n: u64| {

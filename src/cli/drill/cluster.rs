@@ -152,7 +152,8 @@ impl DrillCluster {
         let addr = self.topology.region[i].api.to_string();
         let deadline = Instant::now() + limit;
         while Instant::now() < deadline {
-            let answered = tokio::time::timeout(Duration::from_millis(500), http::get_json(&addr, "/status")).await;
+            let answered =
+                tokio::time::timeout(Duration::from_millis(500), http::get_json(&addr, "/status", None)).await;
             if matches!(answered, Ok(Ok(_))) {
                 return true;
             }

@@ -121,8 +121,14 @@ async fn apply(cluster: &DrillCluster, event: &Event) -> anyhow::Result<String> 
             let pairs = pairs(&cluster.topology, event.region.as_deref(), event.peer.as_deref())?;
             let mut failed = Vec::new();
             for (from, to) in &pairs {
-                if let Err(error) =
-                    patch_link(&cluster.topology, from, to, &json!({ "partitioned": partitioned })).await
+                if let Err(error) = patch_link(
+                    &cluster.topology,
+                    None,
+                    from,
+                    to,
+                    &json!({ "partitioned": partitioned }),
+                )
+                .await
                 {
                     failed.push(format!("{from}->{to}: {error}"));
                 }
@@ -136,7 +142,7 @@ async fn apply(cluster: &DrillCluster, event: &Event) -> anyhow::Result<String> 
         }
         Action::Skew => {
             let addr = cluster.topology.region(region)?.api.to_string();
-            http::post_json(&addr, "/admin/clock", &json!({ "offset_ms": event.ms })).await?;
+            http::post_json(&addr, "/admin/clock", &json!({ "offset_ms": event.ms }), None).await?;
             Ok(format!("{region} clock offset {} ms", event.ms))
         }
         Action::Link => {
@@ -145,7 +151,7 @@ async fn apply(cluster: &DrillCluster, event: &Event) -> anyhow::Result<String> 
                 "delay_ms": event.delay_ms, "jitter_ms": event.jitter_ms,
                 "loss": event.loss, "bandwidth_kbps": event.bandwidth_kbps,
             });
-            let link = patch_link(&cluster.topology, region, peer, &patch).await?;
+            let link = patch_link(&cluster.topology, None, region, peer, &patch).await?;
             Ok(format!("{region}->{peer}: {link}"))
         }
     }

@@ -46,7 +46,7 @@ pub async fn poll_lag(addrs: Vec<String>, started: Instant, mut stopping: watch:
         }
         let t = started.elapsed().as_secs_f64();
         for addr in &addrs {
-            let Ok(Ok(status)) = tokio::time::timeout(POLL_TIMEOUT, http::get_json(addr, "/status")).await else {
+            let Ok(Ok(status)) = tokio::time::timeout(POLL_TIMEOUT, http::get_json(addr, "/status", None)).await else {
                 continue;
             };
             let region = status["region"].as_str().unwrap_or("?").to_string();
@@ -90,7 +90,7 @@ pub async fn progress(seconds: f64, ledger: Arc<Ledger>, started: Instant, mut s
 pub async fn final_status(cluster: &DrillCluster) -> BTreeMap<String, Value> {
     let mut out = BTreeMap::new();
     for (name, addr) in cluster.names().into_iter().zip(cluster.addrs()) {
-        let status = http::get_json(&addr, "/status").await.unwrap_or(Value::Null);
+        let status = http::get_json(&addr, "/status", None).await.unwrap_or(Value::Null);
         out.insert(name, status);
     }
     out
