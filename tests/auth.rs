@@ -818,3 +818,94 @@ async fn resource_policies_allow_and_deny_beside_identity_policies() {
     assert!(nobody_get().await.is_err());
     put(&alice, "locked").await.expect("no resource policy denies it now");
 }
+
+#[tokio::test]
+async fn each_action_of_a_transaction_is_authorized_as_its_single_item_operation() {
+    use aws_sdk_dynamodb::types::{Delete, Get, Put, TransactGetItem, TransactWriteItem, Update};
+    let (region, _secrets) = start().await;
+    make_items_table(&region).await;
+    let carol = signed_client(region.addr, "AKIDCAROL", "carol-secret", None);
+    let put = |pk: &str| {
+        TransactWriteItem::builder()
+            .put(Put::builder().table_name("Items").item("pk", s(pk)).build().unwrap())
+            .build()
+    };
+    // Carol may PutItem and GetItem her own partition: so may her transactions.
+    carol
+        .transact_write_items()
+        .transact_items(put("carol"))
+        .send()
+        .await
+        .unwrap();
+    let read = carol
+        .transact_get_items()
+        .transact_items(
+            TransactGetItem::builder()
+                .get(
+                    Get::builder()
+                        .table_name("Items")
+                        .key("pk", s("carol"))
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(read.responses()[0].item().is_some());
+    // Another partition in one action refuses the whole transaction.
+    let foreign = carol
+        .transact_write_items()
+        .transact_items(put("carol2"))
+        .transact_items(put("mallory"))
+        .send()
+        .await
+        .unwrap_err();
+    let (code, message) = error_of(foreign.into_service_error());
+    assert_eq!(code, "AccessDeniedException");
+    assert!(message.contains("dynamodb:PutItem"), "{message}");
+    // An Update needs dynamodb:UpdateItem, which carol lacks.
+    let update = TransactWriteItem::builder()
+        .update(
+            Update::builder()
+                .table_name("Items")
+                .key("pk", s("carol"))
+                .update_expression("SET shown = :v")
+                .expression_attribute_values(":v", s("x"))
+                .build()
+                .unwrap(),
+        )
+        .build();
+    let refused = carol
+        .transact_write_items()
+        .transact_items(update)
+        .send()
+        .await
+        .unwrap_err();
+    let (_, message) = error_of(refused.into_service_error());
+    assert!(message.contains("dynamodb:UpdateItem"), "{message}");
+    // Erin's explicit deny of dynamodb:Delete* reaches a transaction's Delete.
+    let erin = signed_client(region.addr, "AKIDERIN", "erin-secret", None);
+    let delete = TransactWriteItem::builder()
+        .delete(
+            Delete::builder()
+                .table_name("Items")
+                .key("pk", s("carol"))
+                .build()
+                .unwrap(),
+        )
+        .build();
+    let denied = erin
+        .transact_write_items()
+        .transact_items(delete)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_of(denied.into_service_error()).0, "AccessDeniedException");
+    assert!(
+        get(&alice(region.addr), "carol").await.is_some(),
+        "nothing refused was applied"
+    );
+    assert!(get(&alice(region.addr), "carol2").await.is_none());
+}
