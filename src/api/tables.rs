@@ -200,28 +200,36 @@ fn reject_unsupported(req: &Request, names: &[&str]) -> Result<(), ApiError> {
     }
 }
 
-/// CreateTable.
-pub async fn handle_create_table(engine: &Engine, config: &NodeConfig, req: Request) -> Result<Value, ApiError> {
+/// The table a CreateTable-shaped request describes (also ImportTable's
+/// TableCreationParameters): name, keys, billing and indexes; no tags and
+/// no stream.
+pub(super) fn parse_table_spec(req: &Request) -> Result<NewTable, ApiError> {
     let name = req.table_name()?;
-    let definitions = parse_definitions(&req)?;
+    let definitions = parse_definitions(req)?;
     let (global, local) = (
         req.opt_array("GlobalSecondaryIndexes")?,
         req.opt_array("LocalSecondaryIndexes")?,
     );
-    let key_schema = parse_key_schema(&req, &definitions, global.is_some() || local.is_some())?;
-    let billing = parse_billing(&req, None)?.unwrap_or(BillingMode::PayPerRequest);
+    let key_schema = parse_key_schema(req, &definitions, global.is_some() || local.is_some())?;
+    let billing = parse_billing(req, None)?.unwrap_or(BillingMode::PayPerRequest);
     let indexes = super::indexes::parse_create(global, local, &key_schema, &definitions, &billing)?;
-    let tags = parse_tags(req.opt_array("Tags")?.map(Vec::as_slice).unwrap_or(&[]))?;
-    let stream = super::streams::parse_stream_specification(&req)?;
-    let spec = NewTable {
+    Ok(NewTable {
         name,
         key_schema,
         attribute_definitions: definitions,
         billing,
-        tags,
-        stream: super::streams::stream_for_create(stream, &config.streams),
+        tags: BTreeMap::new(),
+        stream: None,
         indexes,
-    };
+    })
+}
+
+/// CreateTable.
+pub async fn handle_create_table(engine: &Engine, config: &NodeConfig, req: Request) -> Result<Value, ApiError> {
+    let mut spec = parse_table_spec(&req)?;
+    spec.tags = parse_tags(req.opt_array("Tags")?.map(Vec::as_slice).unwrap_or(&[]))?;
+    let stream = super::streams::parse_stream_specification(&req)?;
+    spec.stream = super::streams::stream_for_create(stream, &config.streams);
     let meta = engine.create_table(spec).await?;
     Ok(json!({ "TableDescription": describe(&meta, engine.region()) }))
 }

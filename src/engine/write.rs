@@ -60,22 +60,29 @@ impl ItemWrite {
 
 /// Validates the key (and, for puts, the size) of a write against the schema.
 pub fn validate(meta: &TableMeta, op: &ItemOp) -> Result<PrimaryKey, EngineError> {
-    let key = match op {
-        ItemOp::Put(item) => {
-            let key = meta.key_schema.key_of_item(item);
-            if key.is_ok() && item_size(item) > MAX_ITEM_BYTES {
-                return Err(EngineError::Validation(
-                    "Item size has exceeded the maximum allowed size".into(),
-                ));
-            }
-            if key.is_ok() {
-                check_index_keys(meta, item)?;
-            }
-            key
-        }
-        ItemOp::Delete(key) | ItemOp::Update { key, .. } => meta.key_schema.key_from_request(key),
-    };
-    key.map_err(|e| EngineError::Validation(e.to_string()))
+    match op {
+        ItemOp::Put(item) => validate_put(meta, item),
+        ItemOp::Delete(key) | ItemOp::Update { key, .. } => meta
+            .key_schema
+            .key_from_request(key)
+            .map_err(|e| EngineError::Validation(e.to_string())),
+    }
+}
+
+/// Validates an item to be stored whole (PutItem, an imported item): its
+/// key, its size and its values for the indexes' keys.
+pub fn validate_put(meta: &TableMeta, item: &Item) -> Result<PrimaryKey, EngineError> {
+    let key = meta
+        .key_schema
+        .key_of_item(item)
+        .map_err(|e| EngineError::Validation(e.to_string()))?;
+    if item_size(item) > MAX_ITEM_BYTES {
+        return Err(EngineError::Validation(
+            "Item size has exceeded the maximum allowed size".into(),
+        ));
+    }
+    check_index_keys(meta, item)?;
+    Ok(key)
 }
 
 /// The table a data-plane request names (`Batch::table_ref` or

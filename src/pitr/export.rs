@@ -80,7 +80,7 @@ impl<W: Write> Write for Md5Writer<W> {
 
 /// A relative path made of plain components only (no `..`, no root), so
 /// a bucket or prefix cannot escape the export root.
-fn safe_relative(text: &str, member: &str) -> Result<PathBuf, PitrError> {
+pub(super) fn safe_relative(text: &str, member: &str) -> Result<PathBuf, PitrError> {
     let path = Path::new(text.trim_matches('/'));
     if path.components().all(|c| matches!(c, Component::Normal(_))) {
         Ok(path.to_path_buf())

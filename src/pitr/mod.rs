@@ -34,12 +34,16 @@
 //! turn it ACTIVE; a restore interrupted by a restart starts over. On-demand
 //! backups (`backup.rs`) are consistent snapshots written to files under the
 //! region's data directory, so they survive the table. Exports (`export.rs`)
-//! write DynamoDB's S3 export layout into a local directory.
+//! write DynamoDB's S3 export layout into a local directory; imports
+//! (`import.rs`, `import_source.rs`) create a table from such a directory
+//! or from CSV or DynamoDB JSON files.
 //! Secondary indexes do not exist yet, so there are none to restore.
 
 mod backup;
 mod error;
 mod export;
+mod import;
+mod import_source;
 mod jobs;
 mod restore;
 pub mod time;
@@ -54,6 +58,8 @@ use tokio::task::JoinHandle;
 pub use backup::{BackupRecord, BackupStatus};
 pub use error::PitrError;
 pub use export::{ExportRecord, ExportRequest};
+pub use import::{ImportRecord, ImportRequest};
+pub use import_source::{CsvOptions, InputFormat};
 pub use restore::RestoreRequest;
 
 use crate::config::PitrConfig;
