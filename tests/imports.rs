@@ -54,6 +54,15 @@ fn parameters(
     builder
 }
 
+/// InputFormatOptions with a CSV `delimiter` and `headers` (none when empty).
+fn csv_format(delimiter: &str, headers: &[&str]) -> InputFormatOptions {
+    let mut csv = CsvOptions::builder().delimiter(delimiter);
+    for header in headers {
+        csv = csv.header_list(*header);
+    }
+    InputFormatOptions::builder().csv(csv.build()).build()
+}
+
 fn source(bucket: &str, prefix: &str) -> S3BucketSource {
     S3BucketSource::builder()
         .s3_bucket(bucket)
@@ -384,15 +393,7 @@ async fn csv_options_name_the_columns_and_the_delimiter() {
     let client = &region.client;
     let root = exports_dir(&region).join("raw");
     write_object(&root, "semi.csv.gz", "a;x\nb;y\n", true);
-    let options = InputFormatOptions::builder()
-        .csv(
-            CsvOptions::builder()
-                .delimiter(";")
-                .header_list("pk")
-                .header_list("v")
-                .build(),
-        )
-        .build();
+    let options = csv_format(";", &["pk", "v"]);
     let started = client
         .import_table()
         .s3_bucket_source(source("raw", "semi"))
@@ -430,17 +431,7 @@ async fn csv_options_name_the_columns_and_the_delimiter() {
             .import_table()
             .s3_bucket_source(source("raw", "semi"))
             .input_format(InputFormat::Csv)
-            .input_format_options(
-                InputFormatOptions::builder()
-                    .csv(
-                        CsvOptions::builder()
-                            .delimiter(";")
-                            .header_list("pk")
-                            .header_list("v")
-                            .build(),
-                    )
-                    .build(),
-            )
+            .input_format_options(csv_format(";", &["pk", "v"]))
             .input_compression_type(InputCompressionType::Gzip)
             .table_creation_parameters(parameters_for(table))
             .client_token("semi-1")
@@ -490,11 +481,7 @@ async fn imports_answer_dynamodbs_errors() {
         "InputCompressionType ZSTD is not supported by Meridian yet: use GZIP or NONE"
     );
     let error = request(InputFormat::DynamodbJson, InputCompressionType::None)
-        .input_format_options(
-            InputFormatOptions::builder()
-                .csv(CsvOptions::builder().delimiter(",").build())
-                .build(),
-        )
+        .input_format_options(csv_format(",", &[]))
         .send()
         .await
         .unwrap_err();
@@ -503,11 +490,7 @@ async fn imports_answer_dynamodbs_errors() {
         "InputFormatOptions Csv can only be given when InputFormat is CSV"
     );
     let error = request(InputFormat::Csv, InputCompressionType::None)
-        .input_format_options(
-            InputFormatOptions::builder()
-                .csv(CsvOptions::builder().delimiter("#").build())
-                .build(),
-        )
+        .input_format_options(csv_format("#", &[]))
         .send()
         .await
         .unwrap_err();
