@@ -11,7 +11,7 @@ use super::Engine;
 use super::error::EngineError;
 use super::write::Precondition;
 use crate::model::key::{self, encode_key_value, encode_primary_key, partition_key_len};
-use crate::model::{AttributeValue, IndexKind, Item, ScalarType, SecondaryIndex, TableMeta, item_size};
+use crate::model::{AttributeValue, IndexKind, Item, KeySchema, ScalarType, SecondaryIndex, TableMeta, item_size};
 use crate::store::{ReadTables, Walk};
 
 /// Most bytes of items one Query or Scan page reads.
@@ -307,6 +307,7 @@ pub fn read_range(
     }
     if let Some(start) = &spec.start_after {
         let key = start_entry(meta, index, start)?;
+        check_start_segment(walked, start, spec.segment)?;
         if spec.forward {
             lower = Bound::Excluded(key);
         } else {
@@ -393,6 +394,20 @@ fn entry_upper(bound: Bound<Vec<u8>>) -> Bound<Vec<u8>> {
         Bound::Included(key) => prefix_end(&key),
         other => other,
     }
+}
+
+/// A parallel scan's ExclusiveStartKey must belong to its segment (a
+/// LastEvaluatedKey of another segment would skip or repeat items).
+fn check_start_segment(walked: &KeySchema, start: &Item, segment: Option<(u32, u32)>) -> Result<(), EngineError> {
+    let (Some((segment, total)), Some(hash)) = (segment, start.get(&walked.hash.name)) else {
+        return Ok(());
+    };
+    if segment_of(hash, total) == segment {
+        return Ok(());
+    }
+    Err(EngineError::Validation(format!(
+        "The provided starting key is invalid: Invalid ExclusiveStartKey. Please use ExclusiveStartKey with correct Segment. TotalSegments: {total} Segment: {segment}"
+    )))
 }
 
 /// The stored key an ExclusiveStartKey names: the table key, or for an
