@@ -27,6 +27,14 @@ pub trait Mutator: Send + Sync {
     /// Applies the change to `item` in place. On `Err` (a ValidationException
     /// message) the item must be left as it was.
     fn apply(&self, item: &mut Item, key_attributes: &[&str]) -> Result<(), String>;
+
+    /// Whether the change makes an item that does not exist. DynamoDB's
+    /// rule: an update that only removes attributes or deletes from sets
+    /// leaves a missing item missing; any other, and no change at all,
+    /// creates it.
+    fn creates_missing_item(&self) -> bool {
+        true
+    }
 }
 
 /// What a write does to one item.
@@ -126,7 +134,13 @@ pub(super) fn apply(
     let new = match write.op {
         ItemOp::Put(item) => Some(item),
         ItemOp::Delete(_) => None,
-        ItemOp::Update { mutator, .. } => Some(updated(meta, &key, live, mutator.as_ref())?),
+        ItemOp::Update { mutator, .. } => {
+            let item = updated(meta, &key, live, mutator.as_ref())?;
+            if live.is_none() && !mutator.creates_missing_item() {
+                return Ok(WriteOutcome { old: None, new: None });
+            }
+            Some(item)
+        }
     };
     store(txn, meta, &key.encoded, new, Arrival::Local { read })
 }
