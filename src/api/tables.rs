@@ -167,16 +167,22 @@ fn parse_billing(req: &Request, current: Option<&BillingMode>) -> Result<Option<
     }
 }
 
+/// Longest tag key and value, in characters.
+const MAX_TAG_KEY_CHARS: usize = 128;
+const MAX_TAG_VALUE_CHARS: usize = 256;
+
 fn parse_tags(tags: &[Value]) -> Result<BTreeMap<String, String>, ApiError> {
     let mut out = BTreeMap::new();
-    for tag in tags {
+    for (i, tag) in tags.iter().enumerate() {
         let key = tag["Key"]
             .as_str()
             .ok_or_else(|| ApiError::missing("tags.member.key"))?;
         let value = tag["Value"]
             .as_str()
             .ok_or_else(|| ApiError::missing("tags.member.value"))?;
-        if key.is_empty() || key.len() > 128 || value.len() > 256 {
+        check_tag_length(key, &format!("tags.{}.member.key", i + 1), 1, MAX_TAG_KEY_CHARS)?;
+        check_tag_length(value, &format!("tags.{}.member.value", i + 1), 0, MAX_TAG_VALUE_CHARS)?;
+        if !key.chars().chain(value.chars()).all(tag_char) {
             return Err(ApiError::validation(
                 "One or more parameter values were invalid: Tag key or value is invalid",
             ));
@@ -189,6 +195,26 @@ fn parse_tags(tags: &[Value]) -> Result<BTreeMap<String, String>, ApiError> {
         ));
     }
     Ok(out)
+}
+
+/// A tag key's or value's length, in characters, against its bounds, with
+/// the constraint message of the service model.
+fn check_tag_length(text: &str, member: &str, min: usize, max: usize) -> Result<(), ApiError> {
+    let chars = text.chars().count();
+    let constraint = if chars < min {
+        format!("Member must have length greater than or equal to {min}")
+    } else if chars > max {
+        format!("Member must have length less than or equal to {max}")
+    } else {
+        return Ok(());
+    };
+    Err(ApiError::constraint(&format!("'{text}'"), member, &constraint))
+}
+
+/// The characters DynamoDB allows in tags: Unicode letters, digits and
+/// white space, and `+ - = . _ : / @`.
+fn tag_char(c: char) -> bool {
+    c.is_alphanumeric() || c.is_whitespace() || "+-=._:/@".contains(c)
 }
 
 /// Rejects parameters of features Meridian does not have yet, instead of
