@@ -145,12 +145,40 @@ pub async fn handle_list_streams(engine: &Engine, config: &StreamsConfig, req: R
     Ok(body)
 }
 
+/// The parent shard of DescribeStream's `ShardFilter` (whose one `Type`
+/// is CHILD_SHARDS), if the request has one.
+fn child_shards_of(req: &Request) -> Result<Option<&str>, ApiError> {
+    let Some(filter) = req.opt_object("ShardFilter")? else {
+        return Ok(None);
+    };
+    match filter.get("Type").and_then(Value::as_str) {
+        Some("CHILD_SHARDS") => {}
+        Some(other) => {
+            return Err(ApiError::constraint(
+                &format!("'{other}'"),
+                "shardFilter.type",
+                "Member must satisfy enum value set: [CHILD_SHARDS]",
+            ));
+        }
+        None => return Err(ApiError::missing("shardFilter.type")),
+    }
+    let parent = filter
+        .get("ShardId")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::missing("shardFilter.shardId"))?;
+    Ok(Some(parent))
+}
+
 /// DescribeStream, with shards paginated by ExclusiveStartShardId.
 pub async fn handle_describe_stream(engine: &Engine, config: &StreamsConfig, req: Request) -> Result<Value, ApiError> {
     let arn = stream_arn_param(&req)?;
     let limit = limit_param(&req, MAX_DESCRIBE_SHARDS)?;
     let after = req.opt_str("ExclusiveStartShardId")?;
-    let view = Streams::new(engine, config).describe(arn, after, limit).await?;
+    let streams = Streams::new(engine, config);
+    let view = match child_shards_of(&req)? {
+        Some(parent) => streams.child_shards(arn, parent).await?,
+        None => streams.describe(arn, after, limit).await?,
+    };
     let (meta, stream) = (&view.meta, &view.stream);
     let shards: Vec<Value> = view
         .shards
