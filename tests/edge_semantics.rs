@@ -454,3 +454,42 @@ async fn query_and_scan_report_their_consumed_capacity() {
     );
     region.shutdown().await;
 }
+
+#[tokio::test]
+async fn key_attribute_names_have_dynamodbs_limits() {
+    let region = TestRegion::start().await;
+    let create = |definition: &str, key: &str| {
+        json!({
+            "TableName": "long_keys",
+            "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": [{"AttributeName": definition, "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": key, "KeyType": "HASH"}],
+        })
+    };
+    let long = "k".repeat(256);
+    let constraint = |value: &str, member: &str, rule: &str| {
+        validation(&format!(
+            "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: {rule}"
+        ))
+    };
+    assert_eq!(
+        refused(&region, "CreateTable", create(&long, &long)).await,
+        constraint(
+            &long,
+            "attributeDefinitions.1.member.attributeName",
+            "Member must have length less than or equal to 255"
+        )
+    );
+    assert_eq!(
+        refused(&region, "CreateTable", create("pk", "")).await,
+        constraint(
+            "",
+            "keySchema.1.member.attributeName",
+            "Member must have length greater than or equal to 1"
+        )
+    );
+    // 255 characters (not bytes) is the limit: a multi-byte name of 255 is fine.
+    let wide = "é".repeat(255);
+    served(&region, "CreateTable", create(&wide, &wide)).await;
+    region.shutdown().await;
+}

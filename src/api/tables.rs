@@ -93,10 +93,11 @@ fn parse_definitions(req: &Request) -> Result<Vec<KeyAttribute>, ApiError> {
         .opt_array("AttributeDefinitions")?
         .ok_or_else(|| ApiError::missing("attributeDefinitions"))?;
     let mut definitions: Vec<KeyAttribute> = Vec::new();
-    for element in raw {
+    for (i, element) in raw.iter().enumerate() {
         let name = element["AttributeName"]
             .as_str()
             .ok_or_else(|| ApiError::missing("attributeDefinitions.member.attributeName"))?;
+        super::indexes::check_key_name(name, &format!("attributeDefinitions.{}.member.attributeName", i + 1))?;
         let ty = element["AttributeType"]
             .as_str()
             .ok_or_else(|| ApiError::missing("attributeDefinitions.member.attributeType"))?;
