@@ -493,3 +493,59 @@ async fn key_attribute_names_have_dynamodbs_limits() {
     served(&region, "CreateTable", create(&wide, &wide)).await;
     region.shutdown().await;
 }
+
+#[tokio::test]
+async fn stream_parameters_are_checked_before_the_stream_is_looked_up() {
+    let region = TestRegion::start().await;
+    let arn = "arn:aws:dynamodb:us-east-1:000000000000:table/edge/stream/2024-01-01T00:00:00.000";
+    let short = |value: &str, member: &str, min: usize| {
+        validation(&format!(
+            "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: Member must have length greater than or equal to {min}"
+        ))
+    };
+    for (operation, body, expected) in [
+        (
+            "GetShardIterator",
+            json!({"StreamArn": arn, "ShardId": "garbage", "ShardIteratorType": "LATEST"}),
+            short("garbage", "shardId", 28),
+        ),
+        (
+            "DescribeStream",
+            json!({"StreamArn": arn, "ExclusiveStartShardId": "garbage"}),
+            short("garbage", "exclusiveStartShardId", 28),
+        ),
+        (
+            "DescribeStream",
+            json!({"StreamArn": arn, "ShardFilter": {"Type": "CHILD_SHARDS", "ShardId": "garbage"}}),
+            short("garbage", "shardFilter.shardId", 28),
+        ),
+        (
+            "ListStreams",
+            json!({"ExclusiveStartStreamArn": "garbage"}),
+            short("garbage", "exclusiveStartStreamArn", 37),
+        ),
+    ] {
+        let target = format!("DynamoDBStreams_20120810.{operation}");
+        let answer = region.raw(Some(&target), serde_json::to_vec(&body).unwrap()).await;
+        let got = (
+            answer.status,
+            answer.error_type().to_string(),
+            answer.message().to_string(),
+        );
+        assert_eq!(got, expected, "{operation} {body}");
+    }
+    // A well-formed ARN of no stream: ResourceNotFoundException.
+    let body = json!({"StreamArn": arn});
+    let answer = region
+        .raw(
+            Some("DynamoDBStreams_20120810.DescribeStream"),
+            serde_json::to_vec(&body).unwrap(),
+        )
+        .await;
+    assert_eq!(answer.error_type(), "ResourceNotFoundException");
+    assert_eq!(
+        answer.message(),
+        format!("Requested resource not found: Stream: {arn} not found")
+    );
+    region.shutdown().await;
+}
