@@ -228,6 +228,13 @@ async fn conditional_operator_needs_two_legacy_conditions() {
 #[tokio::test]
 async fn empty_and_mismatched_parameters() {
     let region = region().await;
+    // An empty Expected is no condition at all.
+    served(
+        &region,
+        "PutItem",
+        json!({"TableName": "edge", "Item": key("a"), "Expected": {}}),
+    )
+    .await;
     let answer = refused(
         &region,
         "GetItem",
@@ -250,6 +257,17 @@ async fn empty_and_mismatched_parameters() {
         answer,
         validation("The provided starting key is invalid: The provided key element does not match the schema")
     );
+    // A Query's says less (as DynamoDB answers it).
+    let answer = refused(
+        &region,
+        "Query",
+        json!({
+            "TableName": "edge", "KeyConditionExpression": "pk = :p",
+            "ExpressionAttributeValues": {":p": {"S": "a"}}, "ExclusiveStartKey": {"pk": {"S": "a"}},
+        }),
+    )
+    .await;
+    assert_eq!(answer, validation("The provided starting key is invalid"));
     let answer = refused(
         &region,
         "Scan",
