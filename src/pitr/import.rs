@@ -287,10 +287,10 @@ impl Pitr {
 
     /// Every import (into the table with `table_arn` only, when given), oldest first.
     pub async fn list_imports(&self, table_arn: Option<&str>) -> Result<Vec<ImportRecord>, PitrError> {
-        let mut out: Vec<ImportRecord> = self.json_records(RECORD_PREFIX).await?;
-        out.retain(|record| table_arn.is_none_or(|t| t == record.table_arn));
-        out.sort_by(|a, b| (a.start_ns, &a.id).cmp(&(b.start_ns, &b.id)));
-        Ok(out)
+        self.job_records(RECORD_PREFIX, table_arn, |r: &ImportRecord| {
+            (r.table_arn.as_str(), r.start_ns, r.id.as_str())
+        })
+        .await
     }
 
     /// Starts over every import a restart interrupted, on its emptied

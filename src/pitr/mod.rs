@@ -252,6 +252,24 @@ impl Pitr {
         Ok(out)
     }
 
+    /// Every JSON record whose name starts with `prefix` (of the table with
+    /// `table_arn` only, when given), oldest first; `key` gives a record's
+    /// table ARN, start (ns) and id.
+    async fn job_records<T: serde::de::DeserializeOwned>(
+        &self,
+        prefix: &str,
+        table_arn: Option<&str>,
+        key: for<'a> fn(&'a T) -> (&'a str, u64, &'a str),
+    ) -> Result<Vec<T>, PitrError> {
+        let mut out: Vec<T> = self.json_records(prefix).await?;
+        out.retain(|record| table_arn.is_none_or(|t| t == key(record).0));
+        out.sort_by(|a, b| {
+            let ((_, a_start, a_id), (_, b_start, b_id)) = (key(a), key(b));
+            (a_start, a_id).cmp(&(b_start, b_id))
+        });
+        Ok(out)
+    }
+
     /// What `/admin/pitr` shows: per table with PITR on, its window and the
     /// history kept; and the backups kept.
     pub async fn status(&self) -> Result<Value, PitrError> {
