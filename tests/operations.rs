@@ -61,6 +61,9 @@ async fn every_api_operation_is_served_or_refused_by_name() {
         "GetResourcePolicy",
         "PutResourcePolicy",
         "DeleteResourcePolicy",
+        "ImportTable",
+        "DescribeImport",
+        "ListImports",
     ] {
         assert!(!unsupported.iter().any(|u| u == served), "{served} is served");
     }

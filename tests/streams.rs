@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use aws_sdk_dynamodb::types::{ScalarAttributeType, StreamSpecification, StreamViewType as ViewType};
-use aws_sdk_dynamodbstreams::types::{OperationType, ShardIteratorType, StreamStatus};
+use aws_sdk_dynamodbstreams::types::{OperationType, ShardFilter, ShardFilterType, ShardIteratorType, StreamStatus};
 use common::error_code as code;
 use common::{Keys, TestRegion, create_table, item, n, s};
 use meridian::config::NodeConfig;
@@ -345,6 +345,26 @@ async fn thousands_of_records_page_across_rolled_over_shards() {
     // position with no record), then one position per put: 3001 positions
     // over 500-position shards, six closed and the seventh open.
     assert_eq!(shards.len(), 7, "3001 positions over 500-position shards");
+    // ShardFilter CHILD_SHARDS names each shard's one child; the open
+    // shard has none yet.
+    for (i, shard) in shards.iter().enumerate() {
+        let filter = ShardFilter::builder()
+            .r#type(ShardFilterType::ChildShards)
+            .shard_id(shard.shard_id().unwrap())
+            .build();
+        let children = streams
+            .describe_stream()
+            .stream_arn(&arn)
+            .shard_filter(filter)
+            .send()
+            .await
+            .unwrap();
+        let children = children.stream_description().unwrap();
+        let ids: Vec<_> = children.shards().iter().map(|c| c.shard_id()).collect();
+        let expected: Vec<_> = shards.get(i + 1).map(|c| c.shard_id()).into_iter().collect();
+        assert_eq!(ids, expected, "children of shard {i}");
+        assert_eq!(children.last_evaluated_shard_id(), None);
+    }
     for pair in shards.windows(2) {
         assert_eq!(pair[1].parent_shard_id(), pair[0].shard_id());
         let closed = pair[0].sequence_number_range().unwrap();

@@ -31,6 +31,8 @@ pub enum ErrorKind {
     BackupInUse,
     ExportNotFound,
     ExportConflict,
+    ImportNotFound,
+    ImportConflict,
     ExpiredIterator,
     TrimmedDataAccess,
     ProvisionedThroughputExceeded,
@@ -72,6 +74,8 @@ impl ErrorKind {
             ErrorKind::BackupInUse => "com.amazonaws.dynamodb.v20120810#BackupInUseException",
             ErrorKind::ExportNotFound => "com.amazonaws.dynamodb.v20120810#ExportNotFoundException",
             ErrorKind::ExportConflict => "com.amazonaws.dynamodb.v20120810#ExportConflictException",
+            ErrorKind::ImportNotFound => "com.amazonaws.dynamodb.v20120810#ImportNotFoundException",
+            ErrorKind::ImportConflict => "com.amazonaws.dynamodb.v20120810#ImportConflictException",
             ErrorKind::ExpiredIterator => "com.amazonaws.dynamodb.v20120810#ExpiredIteratorException",
             ErrorKind::TrimmedDataAccess => "com.amazonaws.dynamodb.v20120810#TrimmedDataAccessException",
             ErrorKind::ProvisionedThroughputExceeded => {
@@ -252,6 +256,8 @@ impl From<PitrError> for ApiError {
             PitrError::BackupInUse(_) => ErrorKind::BackupInUse,
             PitrError::ExportNotFound(_) => ErrorKind::ExportNotFound,
             PitrError::ExportConflict(_) => ErrorKind::ExportConflict,
+            PitrError::ImportNotFound(_) => ErrorKind::ImportNotFound,
+            PitrError::ImportConflict(_) => ErrorKind::ImportConflict,
             PitrError::Validation(_) => ErrorKind::Validation,
             PitrError::Engine(_) | PitrError::Io(_) | PitrError::Corrupt(_) => {
                 if let PitrError::Engine(engine) = error {

@@ -31,6 +31,10 @@ impl Mutator for UpdateExpr {
     fn apply(&self, item: &mut Item, key_attributes: &[&str]) -> Result<(), String> {
         UpdateExpr::apply(self, item, key_attributes).map_err(|e| e.to_string())
     }
+
+    fn creates_missing_item(&self) -> bool {
+        UpdateExpr::creates_missing_item(self)
+    }
 }
 
 /// Which parameters an operation accepts, in DynamoDB's documented order
@@ -95,6 +99,32 @@ fn check_enums(req: &Request, params: &ParameterSet) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// ConditionalOperator joins two or more legacy conditions (`Expected`,
+/// `QueryFilter` or `ScanFilter`): without them, or with one, DynamoDB
+/// refuses it.
+fn check_conditional_operator(req: &Request, params: &ParameterSet) -> Result<(), ApiError> {
+    if !params.legacy.contains(&"ConditionalOperator") || !req.has("ConditionalOperator") {
+        return Ok(());
+    }
+    let conditions = params
+        .legacy
+        .iter()
+        .filter(|name| matches!(**name, "Expected" | "QueryFilter" | "ScanFilter"))
+        .filter_map(|name| req.get(name).and_then(Value::as_object))
+        .map(|conditions| conditions.len())
+        .max()
+        .unwrap_or(0);
+    match conditions {
+        0 => Err(ApiError::validation(
+            "ConditionalOperator cannot be used without Filter or Expected",
+        )),
+        1 => Err(ApiError::validation(
+            "ConditionalOperator can only be used when Filter or Expected has two or more elements",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// The expressions of one request, sharing its placeholders.
 pub struct Expressions {
     placeholders: Placeholders,
@@ -108,13 +138,19 @@ impl Expressions {
         let names = req.attribute_names()?;
         let values = req.attribute_values()?;
         let present = |list: &'static [&'static str]| list.iter().map(|n| (*n, req.has(n))).collect::<Vec<_>>();
-        let (expressions, legacy) = (present(params.expressions), present(params.legacy));
+        let (expressions, mut legacy) = (present(params.expressions), present(params.legacy));
+        // KeyConditions goes with ProjectionExpression and FilterExpression:
+        // only KeyConditionExpression beside it is a mix.
+        if !req.has("KeyConditionExpression") {
+            legacy.retain(|(name, _)| *name != "KeyConditions");
+        }
         check_request_parameters(&RequestParameters {
             expressions: &expressions,
             legacy: &legacy,
             names: names.as_ref(),
             values: values.as_ref(),
         })?;
+        check_conditional_operator(req, params)?;
         Ok(Expressions {
             placeholders: Placeholders::new(names, values),
         })

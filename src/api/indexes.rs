@@ -22,10 +22,11 @@ pub(super) fn key_elements(elements: &[Value], field: &str) -> Result<Vec<(Strin
         ));
     }
     let mut attrs = Vec::new();
-    for element in elements {
+    for (i, element) in elements.iter().enumerate() {
         let name = element["AttributeName"]
             .as_str()
             .ok_or_else(|| ApiError::missing(&format!("{field}.member.attributeName")))?;
+        check_key_name(name, &format!("{field}.{}.member.attributeName", i + 1))?;
         let key_type = element["KeyType"]
             .as_str()
             .ok_or_else(|| ApiError::missing(&format!("{field}.member.keyType")))?;
@@ -39,6 +40,20 @@ pub(super) fn key_elements(elements: &[Value], field: &str) -> Result<Vec<(Strin
         attrs.push((name.to_string(), key_type.to_string()));
     }
     Ok(attrs)
+}
+
+/// Longest name of a key attribute (of a table or an index), in characters.
+const MAX_KEY_NAME_CHARS: usize = 255;
+
+/// A key attribute's name is 1 to 255 characters (the model's
+/// KeySchemaAttributeName), in a KeySchema or an AttributeDefinitions.
+pub(super) fn check_key_name(name: &str, member: &str) -> Result<(), ApiError> {
+    let constraint = match name.chars().count() {
+        0 => "Member must have length greater than or equal to 1",
+        n if n > MAX_KEY_NAME_CHARS => "Member must have length less than or equal to 255",
+        _ => return Ok(()),
+    };
+    Err(ApiError::constraint(&format!("'{name}'"), member, constraint))
 }
 
 /// The checks every KeySchema gets once its elements parse: a HASH first, a

@@ -13,6 +13,7 @@ mod exports;
 mod expressions;
 mod global_tables;
 mod http;
+mod imports;
 mod indexes;
 mod insights;
 mod items;
@@ -151,6 +152,9 @@ operations! {
     ExportTableToPointInTime => Dynamo "ExportTableToPointInTime",
     DescribeExport => Dynamo "DescribeExport",
     ListExports => Dynamo "ListExports",
+    ImportTable => Dynamo "ImportTable",
+    DescribeImport => Dynamo "DescribeImport",
+    ListImports => Dynamo "ListImports",
     UpdateTimeToLive => Dynamo "UpdateTimeToLive",
     DescribeTimeToLive => Dynamo "DescribeTimeToLive",
     DescribeLimits => Dynamo "DescribeLimits",
@@ -328,6 +332,9 @@ async fn dispatch(state: &ApiState, operation: Operation, req: Request) -> Resul
         Operation::ExportTableToPointInTime => exports::handle_export(pitr(state)?, req).await,
         Operation::DescribeExport => exports::handle_describe_export(pitr(state)?, req).await,
         Operation::ListExports => exports::handle_list_exports(pitr(state)?, req).await,
+        Operation::ImportTable => imports::handle_import_table(pitr(state)?, req).await,
+        Operation::DescribeImport => imports::handle_describe_import(pitr(state)?, req).await,
+        Operation::ListImports => imports::handle_list_imports(pitr(state)?, req).await,
         Operation::UpdateTimeToLive => ttl::handle_update_time_to_live(engine, req).await,
         Operation::DescribeTimeToLive => ttl::handle_describe_time_to_live(engine, req).await,
         Operation::DescribeLimits => Ok(account::handle_describe_limits()),

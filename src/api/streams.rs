@@ -112,6 +112,22 @@ fn stream_arn_param(req: &Request) -> Result<&str, ApiError> {
     Ok(arn)
 }
 
+/// A shard id member: 28 to 65 characters (the model's ShardId), checked
+/// before any stream is looked up, as DynamoDB does.
+fn check_shard_id<'a>(id: &'a str, member: &str) -> Result<&'a str, ApiError> {
+    check_length(id, member, 28, 65)
+}
+
+/// A member's length against the model's bounds, with its constraint message.
+fn check_length<'a>(text: &'a str, member: &str, min: usize, max: usize) -> Result<&'a str, ApiError> {
+    let constraint = match text.chars().count() {
+        n if n < min => format!("Member must have length greater than or equal to {min}"),
+        n if n > max => format!("Member must have length less than or equal to {max}"),
+        _ => return Ok(text),
+    };
+    Err(ApiError::constraint(&format!("'{text}'"), member, &constraint))
+}
+
 fn limit_param(req: &Request, max: i64) -> Result<usize, ApiError> {
     Ok(req.opt_i64_in("Limit", "limit", 1..=max)?.unwrap_or(max) as usize)
 }
@@ -126,7 +142,10 @@ pub async fn handle_list_streams(engine: &Engine, config: &StreamsConfig, req: R
         None => None,
     };
     let limit = limit_param(&req, MAX_LIST_STREAMS)?;
-    let start = req.opt_str("ExclusiveStartStreamArn")?;
+    let start = req
+        .opt_str("ExclusiveStartStreamArn")?
+        .map(|arn| check_length(arn, "exclusiveStartStreamArn", 37, 1024))
+        .transpose()?;
     let streams = Streams::new(engine, config).list(table).await?;
     let page: Vec<_> = streams
         .iter()
@@ -145,12 +164,43 @@ pub async fn handle_list_streams(engine: &Engine, config: &StreamsConfig, req: R
     Ok(body)
 }
 
+/// The parent shard of DescribeStream's `ShardFilter` (whose one `Type`
+/// is CHILD_SHARDS), if the request has one.
+fn child_shards_of(req: &Request) -> Result<Option<&str>, ApiError> {
+    let Some(filter) = req.opt_object("ShardFilter")? else {
+        return Ok(None);
+    };
+    match filter.get("Type").and_then(Value::as_str) {
+        Some("CHILD_SHARDS") => {}
+        Some(other) => {
+            return Err(ApiError::constraint(
+                &format!("'{other}'"),
+                "shardFilter.type",
+                "Member must satisfy enum value set: [CHILD_SHARDS]",
+            ));
+        }
+        None => return Err(ApiError::missing("shardFilter.type")),
+    }
+    let parent = filter
+        .get("ShardId")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::missing("shardFilter.shardId"))?;
+    Ok(Some(check_shard_id(parent, "shardFilter.shardId")?))
+}
+
 /// DescribeStream, with shards paginated by ExclusiveStartShardId.
 pub async fn handle_describe_stream(engine: &Engine, config: &StreamsConfig, req: Request) -> Result<Value, ApiError> {
     let arn = stream_arn_param(&req)?;
     let limit = limit_param(&req, MAX_DESCRIBE_SHARDS)?;
-    let after = req.opt_str("ExclusiveStartShardId")?;
-    let view = Streams::new(engine, config).describe(arn, after, limit).await?;
+    let after = req
+        .opt_str("ExclusiveStartShardId")?
+        .map(|id| check_shard_id(id, "exclusiveStartShardId"))
+        .transpose()?;
+    let streams = Streams::new(engine, config);
+    let view = match child_shards_of(&req)? {
+        Some(parent) => streams.child_shards(arn, parent).await?,
+        None => streams.describe(arn, after, limit).await?,
+    };
     let (meta, stream) = (&view.meta, &view.stream);
     let shards: Vec<Value> = view
         .shards
@@ -197,7 +247,7 @@ pub async fn handle_get_shard_iterator(
     req: Request,
 ) -> Result<Value, ApiError> {
     let arn = stream_arn_param(&req)?;
-    let shard = req.str("ShardId")?;
+    let shard = check_shard_id(req.str("ShardId")?, "shardId")?;
     let kind = req.str("ShardIteratorType")?;
     let sequence = || -> Result<Seq, ApiError> {
         let text = req.opt_str("SequenceNumber")?.ok_or_else(|| {

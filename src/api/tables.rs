@@ -94,10 +94,11 @@ fn parse_definitions(req: &Request) -> Result<Vec<KeyAttribute>, ApiError> {
         .opt_array("AttributeDefinitions")?
         .ok_or_else(|| ApiError::missing("attributeDefinitions"))?;
     let mut definitions: Vec<KeyAttribute> = Vec::new();
-    for element in raw {
+    for (i, element) in raw.iter().enumerate() {
         let name = element["AttributeName"]
             .as_str()
             .ok_or_else(|| ApiError::missing("attributeDefinitions.member.attributeName"))?;
+        super::indexes::check_key_name(name, &format!("attributeDefinitions.{}.member.attributeName", i + 1))?;
         let ty = element["AttributeType"]
             .as_str()
             .ok_or_else(|| ApiError::missing("attributeDefinitions.member.attributeType"))?;
@@ -168,16 +169,22 @@ fn parse_billing(req: &Request, current: Option<&BillingMode>) -> Result<Option<
     }
 }
 
+/// Longest tag key and value, in characters.
+const MAX_TAG_KEY_CHARS: usize = 128;
+const MAX_TAG_VALUE_CHARS: usize = 256;
+
 fn parse_tags(tags: &[Value]) -> Result<BTreeMap<String, String>, ApiError> {
     let mut out = BTreeMap::new();
-    for tag in tags {
+    for (i, tag) in tags.iter().enumerate() {
         let key = tag["Key"]
             .as_str()
             .ok_or_else(|| ApiError::missing("tags.member.key"))?;
         let value = tag["Value"]
             .as_str()
             .ok_or_else(|| ApiError::missing("tags.member.value"))?;
-        if key.is_empty() || key.len() > 128 || value.len() > 256 {
+        check_tag_length(key, &format!("tags.{}.member.key", i + 1), 1, MAX_TAG_KEY_CHARS)?;
+        check_tag_length(value, &format!("tags.{}.member.value", i + 1), 0, MAX_TAG_VALUE_CHARS)?;
+        if !key.chars().chain(value.chars()).all(tag_char) {
             return Err(ApiError::validation(
                 "One or more parameter values were invalid: Tag key or value is invalid",
             ));
@@ -192,6 +199,26 @@ fn parse_tags(tags: &[Value]) -> Result<BTreeMap<String, String>, ApiError> {
     Ok(out)
 }
 
+/// A tag key's or value's length, in characters, against its bounds, with
+/// the constraint message of the service model.
+fn check_tag_length(text: &str, member: &str, min: usize, max: usize) -> Result<(), ApiError> {
+    let chars = text.chars().count();
+    let constraint = if chars < min {
+        format!("Member must have length greater than or equal to {min}")
+    } else if chars > max {
+        format!("Member must have length less than or equal to {max}")
+    } else {
+        return Ok(());
+    };
+    Err(ApiError::constraint(&format!("'{text}'"), member, &constraint))
+}
+
+/// The characters DynamoDB allows in tags: Unicode letters, digits and
+/// white space, and `+ - = . _ : / @`.
+fn tag_char(c: char) -> bool {
+    c.is_alphanumeric() || c.is_whitespace() || "+-=._:/@".contains(c)
+}
+
 /// Rejects parameters of features Meridian does not have yet, instead of
 /// silently ignoring them.
 fn reject_unsupported(req: &Request, names: &[&str]) -> Result<(), ApiError> {
@@ -201,30 +228,38 @@ fn reject_unsupported(req: &Request, names: &[&str]) -> Result<(), ApiError> {
     }
 }
 
-/// CreateTable.
-pub async fn handle_create_table(engine: &Engine, config: &NodeConfig, req: Request) -> Result<Value, ApiError> {
+/// The table a CreateTable-shaped request describes (also ImportTable's
+/// TableCreationParameters): name, keys, billing and indexes; no tags and
+/// no stream.
+pub(super) fn parse_table_spec(req: &Request) -> Result<NewTable, ApiError> {
     let name = req.table_name()?;
-    let definitions = parse_definitions(&req)?;
+    let definitions = parse_definitions(req)?;
     let (global, local) = (
         req.opt_array("GlobalSecondaryIndexes")?,
         req.opt_array("LocalSecondaryIndexes")?,
     );
-    let key_schema = parse_key_schema(&req, &definitions, global.is_some() || local.is_some())?;
-    let billing = parse_billing(&req, None)?.unwrap_or(BillingMode::PayPerRequest);
+    let key_schema = parse_key_schema(req, &definitions, global.is_some() || local.is_some())?;
+    let billing = parse_billing(req, None)?.unwrap_or(BillingMode::PayPerRequest);
     let indexes = super::indexes::parse_create(global, local, &key_schema, &definitions, &billing)?;
-    let on_demand = super::on_demand::for_create(&req, global)?;
-    let tags = parse_tags(req.opt_array("Tags")?.map(Vec::as_slice).unwrap_or(&[]))?;
-    let stream = super::streams::parse_stream_specification(&req)?;
-    let spec = NewTable {
+    let on_demand = super::on_demand::for_create(req, global)?;
+    Ok(NewTable {
         name,
         key_schema,
         attribute_definitions: definitions,
         billing,
-        tags,
-        stream: super::streams::stream_for_create(stream, &config.streams),
+        tags: BTreeMap::new(),
+        stream: None,
         indexes,
         on_demand,
-    };
+    })
+}
+
+/// CreateTable.
+pub async fn handle_create_table(engine: &Engine, config: &NodeConfig, req: Request) -> Result<Value, ApiError> {
+    let mut spec = parse_table_spec(&req)?;
+    spec.tags = parse_tags(req.opt_array("Tags")?.map(Vec::as_slice).unwrap_or(&[]))?;
+    let stream = super::streams::parse_stream_specification(&req)?;
+    spec.stream = super::streams::stream_for_create(stream, &config.streams);
     let meta = engine.create_table(spec).await?;
     Ok(json!({ "TableDescription": describe(&meta, engine.region()) }))
 }

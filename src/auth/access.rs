@@ -60,9 +60,18 @@ pub fn accesses(region: &str, operation: &str, body: &Map<String, Value>, catalo
         "DescribeBackup" | "DeleteBackup" => vec![arn("BackupArn")],
         "ExportTableToPointInTime" => vec![arn("TableArn")],
         "DescribeExport" => vec![arn("ExportArn")],
+        "ImportTable" => vec![
+            body.get("TableCreationParameters")
+                .and_then(Value::as_object)
+                .and_then(|p| str_member(p, "TableName"))
+                .map(table),
+        ],
+        "DescribeImport" => vec![arn("ImportArn")],
         "DescribeStream" | "GetShardIterator" => vec![arn("StreamArn")],
         "GetRecords" => vec![str_member(body, "ShardIterator").and_then(|i| catalog.iterator_stream(i))],
-        "ListTables" | "ListBackups" | "ListExports" | "ListStreams" | "DescribeEndpoints" => vec![None],
+        "ListTables" | "ListBackups" | "ListExports" | "ListImports" | "ListStreams" | "DescribeEndpoints" => {
+            vec![None]
+        }
         _ => vec![named("TableName")],
     };
     resources

@@ -24,7 +24,7 @@
 //!    job under one version.
 //! 7. Table management (`tables.rs`, `declared.rs`), index backfills
 //!    (`indexes.rs`), point-in-time
-//!    recovery (`pitr.rs`), streams (`streams.rs`), Time to Live (`ttl.rs`).
+//!    recovery (`pitr.rs`) and imports (`imports.rs`), streams (`streams.rs`), Time to Live (`ttl.rs`).
 //!
 //! Every write goes through the single writer, which groups concurrent
 //! writes into one durable redb transaction. Each item change commits the
@@ -40,6 +40,7 @@ mod commit_times;
 mod declared;
 mod error;
 mod handle;
+mod imports;
 mod index_entries;
 mod indexes;
 mod lww;
@@ -63,6 +64,7 @@ mod writer_tests;
 
 pub use error::{CancelReason, EngineError};
 pub use handle::{DB_FILE, Engine};
+pub use imports::Rejection;
 pub use index_entries::BackfillStep;
 pub use pitr::{LoadRecord, PitrSettings, StateChunk, history_record};
 pub use read::{Page, RangeRead, SortCondition};

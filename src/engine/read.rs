@@ -11,7 +11,7 @@ use super::Engine;
 use super::error::EngineError;
 use super::write::Precondition;
 use crate::model::key::{self, encode_key_value, encode_primary_key, partition_key_len};
-use crate::model::{AttributeValue, IndexKind, Item, ScalarType, SecondaryIndex, TableMeta, item_size};
+use crate::model::{AttributeValue, IndexKind, Item, KeySchema, ScalarType, SecondaryIndex, TableMeta, item_size};
 use crate::store::{ReadTables, Walk};
 
 /// Most bytes of items one Query or Scan page reads.
@@ -306,7 +306,10 @@ pub fn read_range(
         (lower, upper) = (entry_lower(lower), entry_upper(upper));
     }
     if let Some(start) = &spec.start_after {
-        let key = start_entry(meta, index, start)?;
+        // DynamoDB names the schema only for a Scan of a table.
+        let detailed = spec.partition.is_none() && index.is_none();
+        let key = start_entry(meta, index, start, detailed)?;
+        check_start_segment(walked, start, spec.segment)?;
         if spec.forward {
             lower = Bound::Excluded(key);
         } else {
@@ -395,13 +398,37 @@ fn entry_upper(bound: Bound<Vec<u8>>) -> Bound<Vec<u8>> {
     }
 }
 
+/// A parallel scan's ExclusiveStartKey must belong to its segment (a
+/// LastEvaluatedKey of another segment would skip or repeat items).
+fn check_start_segment(walked: &KeySchema, start: &Item, segment: Option<(u32, u32)>) -> Result<(), EngineError> {
+    let (Some((segment, total)), Some(hash)) = (segment, start.get(&walked.hash.name)) else {
+        return Ok(());
+    };
+    if segment_of(hash, total) == segment {
+        return Ok(());
+    }
+    Err(EngineError::Validation(format!(
+        "The provided starting key is invalid: Invalid ExclusiveStartKey. Please use ExclusiveStartKey with correct Segment. TotalSegments: {total} Segment: {segment}"
+    )))
+}
+
 /// The stored key an ExclusiveStartKey names: the table key, or for an
 /// index, the entry key (index key, then table key), which needs both.
-fn start_entry(meta: &TableMeta, index: Option<&SecondaryIndex>, start: &Item) -> Result<Vec<u8>, EngineError> {
+/// With `detailed`, a key that does not fit says it does not match the
+/// schema.
+fn start_entry(
+    meta: &TableMeta,
+    index: Option<&SecondaryIndex>,
+    start: &Item,
+    detailed: bool,
+) -> Result<Vec<u8>, EngineError> {
     let invalid = || {
-        EngineError::Validation(
-            "The provided starting key is invalid: The provided key element does not match the schema".into(),
-        )
+        let detail = if detailed {
+            ": The provided key element does not match the schema"
+        } else {
+            ""
+        };
+        EngineError::Validation(format!("The provided starting key is invalid{detail}"))
     };
     let Some(index) = index else {
         return Ok(meta.key_schema.key_from_request(start).map_err(|_| invalid())?.encoded);

@@ -103,6 +103,17 @@ impl Engine {
         name: String,
         change: impl FnOnce(&mut TableMeta, &ChangeContext) -> Result<(), EngineError> + Send + 'static,
     ) -> Result<TableMeta, EngineError> {
+        self.change_table_and(name, change, |_| Ok(())).await
+    }
+
+    /// `change_table`, with `also` run in the same transaction (e.g. a job
+    /// record written together with the change it records).
+    pub(super) async fn change_table_and(
+        &self,
+        name: String,
+        change: impl FnOnce(&mut TableMeta, &ChangeContext) -> Result<(), EngineError> + Send + 'static,
+        also: impl FnOnce(&mut GroupTxn<'_, '_>) -> Result<(), EngineError> + Send + 'static,
+    ) -> Result<TableMeta, EngineError> {
         self.writer()?
             .submit(move |txn| {
                 let old = txn
@@ -122,6 +133,7 @@ impl Engine {
                     version: description_version(&meta),
                     change: TableChange::Updated(Box::new(meta.clone())),
                 })?;
+                also(txn)?;
                 Ok(meta)
             })
             .await

@@ -27,6 +27,14 @@ pub trait Mutator: Send + Sync {
     /// Applies the change to `item` in place. On `Err` (a ValidationException
     /// message) the item must be left as it was.
     fn apply(&self, item: &mut Item, key_attributes: &[&str]) -> Result<(), String>;
+
+    /// Whether the change makes an item that does not exist. DynamoDB's
+    /// rule: an update that only removes attributes or deletes from sets
+    /// leaves a missing item missing; any other, and no change at all,
+    /// creates it.
+    fn creates_missing_item(&self) -> bool {
+        true
+    }
 }
 
 /// What a write does to one item.
@@ -60,22 +68,29 @@ impl ItemWrite {
 
 /// Validates the key (and, for puts, the size) of a write against the schema.
 pub fn validate(meta: &TableMeta, op: &ItemOp) -> Result<PrimaryKey, EngineError> {
-    let key = match op {
-        ItemOp::Put(item) => {
-            let key = meta.key_schema.key_of_item(item);
-            if key.is_ok() && item_size(item) > MAX_ITEM_BYTES {
-                return Err(EngineError::Validation(
-                    "Item size has exceeded the maximum allowed size".into(),
-                ));
-            }
-            if key.is_ok() {
-                check_index_keys(meta, item)?;
-            }
-            key
-        }
-        ItemOp::Delete(key) | ItemOp::Update { key, .. } => meta.key_schema.key_from_request(key),
-    };
-    key.map_err(|e| EngineError::Validation(e.to_string()))
+    match op {
+        ItemOp::Put(item) => validate_put(meta, item),
+        ItemOp::Delete(key) | ItemOp::Update { key, .. } => meta
+            .key_schema
+            .key_from_request(key)
+            .map_err(|e| EngineError::Validation(e.to_string())),
+    }
+}
+
+/// Validates an item to be stored whole (PutItem, an imported item): its
+/// key, its size and its values for the indexes' keys.
+pub fn validate_put(meta: &TableMeta, item: &Item) -> Result<PrimaryKey, EngineError> {
+    let key = meta
+        .key_schema
+        .key_of_item(item)
+        .map_err(|e| EngineError::Validation(e.to_string()))?;
+    if item_size(item) > MAX_ITEM_BYTES {
+        return Err(EngineError::Validation(
+            "Item size has exceeded the maximum allowed size".into(),
+        ));
+    }
+    check_index_keys(meta, item)?;
+    Ok(key)
 }
 
 /// The table a data-plane request names (`Batch::table_ref` or
@@ -122,7 +137,13 @@ pub(super) fn apply(
     let new = match write.op {
         ItemOp::Put(item) => Some(item),
         ItemOp::Delete(_) => None,
-        ItemOp::Update { mutator, .. } => Some(updated(meta, &key, live, mutator.as_ref())?),
+        ItemOp::Update { mutator, .. } => {
+            let item = updated(meta, &key, live, mutator.as_ref())?;
+            if live.is_none() && !mutator.creates_missing_item() {
+                return Ok(WriteOutcome { old: None, new: None });
+            }
+            Some(item)
+        }
     };
     txn.check_collection(meta, &key.hash, (live, new.as_ref()), 0)?;
     store(txn, meta, &key.encoded, new, Arrival::Local { read })

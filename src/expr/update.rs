@@ -81,6 +81,17 @@ impl UpdateExpr {
         UpdateExpr { actions }
     }
 
+    /// Whether the update creates an item that does not exist: it does
+    /// unless it only removes attributes or deletes from sets (an update
+    /// with no actions creates the item with its key).
+    pub fn creates_missing_item(&self) -> bool {
+        self.actions.is_empty()
+            || self
+                .actions
+                .iter()
+                .any(|a| matches!(a, Action::Set(..) | Action::Add(..)))
+    }
+
     /// Applies the update to `item` (an empty item when it does not exist
     /// yet). On error the item is left unchanged. Touching any of
     /// `key_attributes` is an error.

@@ -31,6 +31,11 @@ pub enum PitrError {
     /// The same ClientToken was used with other parameters.
     #[error("{0}")]
     ExportConflict(String),
+    #[error("Import not found: {0}")]
+    ImportNotFound(String),
+    /// The same ClientToken was used with other parameters.
+    #[error("{0}")]
+    ImportConflict(String),
     /// The request is invalid (DynamoDB's ValidationException message).
     #[error("{0}")]
     Validation(String),

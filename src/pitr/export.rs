@@ -80,7 +80,7 @@ impl<W: Write> Write for Md5Writer<W> {
 
 /// A relative path made of plain components only (no `..`, no root), so
 /// a bucket or prefix cannot escape the export root.
-fn safe_relative(text: &str, member: &str) -> Result<PathBuf, PitrError> {
+pub(super) fn safe_relative(text: &str, member: &str) -> Result<PathBuf, PitrError> {
     let path = Path::new(text.trim_matches('/'));
     if path.components().all(|c| matches!(c, Component::Normal(_))) {
         Ok(path.to_path_buf())
@@ -306,10 +306,10 @@ impl Pitr {
 
     /// Every export (of the table with `table_arn` only, when given), oldest first.
     pub async fn list_exports(&self, table_arn: Option<&str>) -> Result<Vec<ExportRecord>, PitrError> {
-        let mut out: Vec<ExportRecord> = self.json_records(RECORD_PREFIX).await?;
-        out.retain(|record| table_arn.is_none_or(|t| t == record.table_arn));
-        out.sort_by(|a, b| (a.start_ns, &a.id).cmp(&(b.start_ns, &b.id)));
-        Ok(out)
+        self.job_records(RECORD_PREFIX, table_arn, |r: &ExportRecord| {
+            (r.table_arn.as_str(), r.start_ns, r.id.as_str())
+        })
+        .await
     }
 
     /// Writes again every export a restart interrupted.

@@ -1,7 +1,7 @@
 //! Resuming what a restart interrupted: restores start over on an emptied
 //! target (loading is idempotent but the table's counters are not), backups
 //! still CREATING are taken again, exports still IN_PROGRESS are written
-//! again. Each kind keeps its state in the engine's named records, written
+//! again, imports still IN_PROGRESS start over. Each kind keeps its state in the engine's named records, written
 //! when the job starts, so nothing is lost between a request's answer and
 //! the job's first step.
 
@@ -29,6 +29,7 @@ pub(super) async fn resume(pitr: &Pitr) -> Result<(), PitrError> {
     }
     pitr.resume_backups().await?;
     pitr.resume_exports().await?;
+    pitr.resume_imports().await?;
     Ok(())
 }
 

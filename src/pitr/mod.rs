@@ -34,12 +34,16 @@
 //! turn it ACTIVE; a restore interrupted by a restart starts over. On-demand
 //! backups (`backup.rs`) are consistent snapshots written to files under the
 //! region's data directory, so they survive the table. Exports (`export.rs`)
-//! write DynamoDB's S3 export layout into a local directory.
+//! write DynamoDB's S3 export layout into a local directory; imports
+//! (`import.rs`, `import_source.rs`) create a table from such a directory
+//! or from CSV or DynamoDB JSON files.
 //! Secondary indexes do not exist yet, so there are none to restore.
 
 mod backup;
 mod error;
 mod export;
+mod import;
+mod import_source;
 mod jobs;
 mod restore;
 pub mod time;
@@ -54,6 +58,8 @@ use tokio::task::JoinHandle;
 pub use backup::{BackupRecord, BackupStatus};
 pub use error::PitrError;
 pub use export::{ExportRecord, ExportRequest};
+pub use import::{ImportRecord, ImportRequest};
+pub use import_source::{CsvOptions, InputFormat};
 pub use restore::RestoreRequest;
 
 use crate::config::PitrConfig;
@@ -243,6 +249,24 @@ impl Pitr {
         for (_, bytes) in self.engine().pitr_records(prefix.to_string()).await? {
             out.push(serde_json::from_slice(&bytes).map_err(|e| PitrError::Corrupt(e.to_string()))?);
         }
+        Ok(out)
+    }
+
+    /// Every JSON record whose name starts with `prefix` (of the table with
+    /// `table_arn` only, when given), oldest first; `key` gives a record's
+    /// table ARN, start (ns) and id.
+    async fn job_records<T: serde::de::DeserializeOwned>(
+        &self,
+        prefix: &str,
+        table_arn: Option<&str>,
+        key: for<'a> fn(&'a T) -> (&'a str, u64, &'a str),
+    ) -> Result<Vec<T>, PitrError> {
+        let mut out: Vec<T> = self.json_records(prefix).await?;
+        out.retain(|record| table_arn.is_none_or(|t| t == key(record).0));
+        out.sort_by(|a, b| {
+            let ((_, a_start, a_id), (_, b_start, b_id)) = (key(a), key(b));
+            (a_start, a_id).cmp(&(b_start, b_id))
+        });
         Ok(out)
     }
 

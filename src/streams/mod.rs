@@ -180,6 +180,22 @@ impl<'a> Streams<'a> {
         Ok((meta, stream, horizon))
     }
 
+    /// DescribeStream with ShardFilter CHILD_SHARDS: the shards whose
+    /// parent is `parent`. A stream's shards form one chain (each opens
+    /// when the one before closes), so that is the shard after it, if it
+    /// has opened.
+    pub async fn child_shards(&self, arn: &str, parent: &str) -> Result<StreamView, StreamsError> {
+        let (meta, stream, _) = self.resolve(arn).await?;
+        if shards::parse_shard_id(&meta.name, &stream, parent).is_none() {
+            return Err(StreamsError::Validation(format!(
+                "Invalid ShardId in ShardFilter: {parent} is not a shard of {arn}"
+            )));
+        }
+        let mut view = self.describe(arn, Some(parent), 1).await?;
+        view.more_after = None;
+        Ok(view)
+    }
+
     /// DescribeStream: the stream and up to `limit` shards after
     /// `after_shard`.
     pub async fn describe(

@@ -79,6 +79,11 @@ pub fn attribute_updates(updates: &Value) -> Result<UpdateExpr, ExprError> {
 /// `AttributesToGet`: a list of top-level attribute names.
 pub fn attributes_to_get(names: &Value) -> Result<Projection, ExprError> {
     let list = names.as_array().ok_or_else(malformed)?;
+    if list.is_empty() {
+        return Err(ExprError::new(
+            "1 validation error detected: Value '[]' at 'attributesToGet' failed to satisfy constraint: Member must have length greater than or equal to 1",
+        ));
+    }
     let mut seen: Vec<&str> = Vec::with_capacity(list.len());
     // A set beside the list: a long list is checked in linear time.
     let mut unique = std::collections::HashSet::with_capacity(list.len());
