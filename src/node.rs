@@ -210,7 +210,7 @@ impl Node {
             crate::api::load_resource_policies(auth, &state.settings).await;
         }
         let pitr = Pitr::new(engine.clone(), options.config.pitr.clone(), pitr_dir);
-        pitr.start();
+        pitr.start().await;
         state.pitr = Some(pitr.clone());
         if replication.is_some() {
             state.regions = options.topology.region.iter().map(|r| r.name.clone()).collect();

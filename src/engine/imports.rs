@@ -28,8 +28,11 @@ impl Engine {
         self.writer()?
             .submit(move |txn| {
                 txn.with_table(&table, |txn, meta| {
-                    let meta = meta.ok_or(EngineError::ResourceNotFound)?;
-                    debug_assert_eq!(meta.status, TableStatus::Creating, "imports fill new tables only");
+                    // Imports fill new tables only: a table that is not
+                    // CREATING is not the import's (any more).
+                    let meta = meta
+                        .filter(|m| m.status == TableStatus::Creating)
+                        .ok_or(EngineError::ResourceNotFound)?;
                     let mut outcomes = Vec::with_capacity(items.len());
                     for item in items {
                         let key = match validate_put(meta, &item) {

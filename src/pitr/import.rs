@@ -388,7 +388,7 @@ mod tests {
         let stray = Item::from([("pk".to_string(), AttributeValue::S("stray".into()))]);
         engine.import_items("dst".into(), vec![stray]).await.unwrap();
 
-        pitr.start();
+        pitr.start().await;
         let deadline = Instant::now() + Duration::from_secs(60);
         let finished = loop {
             let import = pitr.describe_import(&record.arn).await.unwrap();

@@ -96,7 +96,7 @@ mod tests {
         assert!(matches!(refused, crate::engine::EngineError::ResourceNotFound));
 
         let pitr = Pitr::new(engine.clone(), PitrConfig::default(), dir.path().to_path_buf());
-        pitr.start();
+        pitr.start().await;
         let deadline = Instant::now() + Duration::from_secs(60);
         let meta = loop {
             let meta = engine.describe_table("dst".into()).await.unwrap();

@@ -112,15 +112,15 @@ impl Pitr {
         }))
     }
 
-    /// Resumes restores, backups and exports a restart interrupted (the
-    /// history collector is a worker: `crate::workers::history`).
-    pub fn start(&self) {
-        let this = self.clone();
-        self.spawn(async move {
-            if let Err(error) = jobs::resume(&this).await {
-                tracing::error!(region = %this.0.engine.region(), error = %error, "cannot resume PITR jobs");
-            }
-        });
+    /// Resumes the restores, backups, exports and imports a restart
+    /// interrupted (the history collector is a worker:
+    /// `crate::workers::history`). Awaited before the region serves its
+    /// API: a job a client starts meanwhile would otherwise be found
+    /// unfinished too and run twice.
+    pub async fn start(&self) {
+        if let Err(error) = jobs::resume(self).await {
+            tracing::error!(region = %self.0.engine.region(), error = %error, "cannot resume PITR jobs");
+        }
     }
 
     /// Runs `task` until it finishes or the service stops.
