@@ -18,9 +18,10 @@ use super::placeholders::Placeholders;
 use super::projection::Projection;
 use crate::model::{AttributeValue, Item};
 
-/// One action of an update.
+/// One action of an update: `SET path = value`, `REMOVE path`, `ADD path
+/// value`, `DELETE path set`.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Action {
+pub enum Action {
     Set(Path, Operand),
     Remove(Path),
     Add(Path, AttributeValue),
