@@ -16,6 +16,7 @@ mod http;
 mod indexes;
 mod insights;
 mod items;
+mod partiql;
 mod policies;
 mod query;
 mod request;
@@ -135,6 +136,8 @@ operations! {
     BatchWriteItem => Dynamo "BatchWriteItem",
     Query => Dynamo "Query",
     Scan => Dynamo "Scan",
+    ExecuteStatement => Dynamo "ExecuteStatement",
+    BatchExecuteStatement => Dynamo "BatchExecuteStatement",
     UpdateContinuousBackups => Dynamo "UpdateContinuousBackups",
     DescribeContinuousBackups => Dynamo "DescribeContinuousBackups",
     RestoreTableToPointInTime => Dynamo "RestoreTableToPointInTime",
@@ -309,6 +312,8 @@ async fn dispatch(state: &ApiState, operation: Operation, req: Request) -> Resul
         Operation::BatchWriteItem => items::handle_batch_write_item(engine, capacity, req).await,
         Operation::Query => query::handle_query(engine, capacity, req).await,
         Operation::Scan => query::handle_scan(engine, capacity, req).await,
+        Operation::ExecuteStatement => partiql::handle_execute_statement(engine, capacity, req).await,
+        Operation::BatchExecuteStatement => partiql::handle_batch_execute_statement(engine, capacity, req).await,
         Operation::UpdateContinuousBackups => backups::handle_update_continuous_backups(pitr(state)?, req).await,
         Operation::DescribeContinuousBackups => backups::handle_describe_continuous_backups(pitr(state)?, req).await,
         Operation::RestoreTableToPointInTime => backups::handle_restore_to_point_in_time(pitr(state)?, req).await,

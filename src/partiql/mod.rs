@@ -22,4 +22,4 @@ mod tests;
 pub use ast::{Delete, Insert, Returning, Select, Statement, Target, Update};
 pub use error::PartiqlError;
 pub use parser::{MAX_STATEMENT_CHARS, parse};
-pub use plan::{Access, access, extra_condition, key_of};
+pub use plan::{Access, Change, WritePlan, access, condition_of, extra_condition, key_of, write_plan};

@@ -504,7 +504,11 @@ impl Parser<'_> {
                 "set_add and set_delete must name the attribute being set",
             ));
         }
-        Ok(if add { Action::Add(target, value) } else { Action::Delete(target, value) })
+        Ok(if add {
+            Action::Add(target, value)
+        } else {
+            Action::Delete(target, value)
+        })
     }
 
     /// A SET value: terms joined by `+` and `-`.
@@ -601,7 +605,11 @@ impl Parser<'_> {
     }
 
     fn parameter(&mut self) -> Result<AttributeValue, PartiqlError> {
-        let value = self.params.get(self.used).cloned().ok_or_else(PartiqlError::parameter_count)?;
+        let value = self
+            .params
+            .get(self.used)
+            .cloned()
+            .ok_or_else(PartiqlError::parameter_count)?;
         self.used += 1;
         Ok(value)
     }
@@ -648,15 +656,38 @@ impl Parser<'_> {
 /// Words the parser never takes for a name.
 fn is_keyword(word: &str) -> bool {
     const KEYWORDS: &[&str] = &[
-        "SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "BETWEEN", "IN", "IS", "INSERT", "INTO", "VALUE", "UPDATE",
-        "SET", "REMOVE", "DELETE", "RETURNING", "ORDER", "BY", "MISSING", "NULL", "TRUE", "FALSE",
+        "SELECT",
+        "FROM",
+        "WHERE",
+        "AND",
+        "OR",
+        "NOT",
+        "BETWEEN",
+        "IN",
+        "IS",
+        "INSERT",
+        "INTO",
+        "VALUE",
+        "UPDATE",
+        "SET",
+        "REMOVE",
+        "DELETE",
+        "RETURNING",
+        "ORDER",
+        "BY",
+        "MISSING",
+        "NULL",
+        "TRUE",
+        "FALSE",
     ];
     KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(word))
 }
 
 /// Words that are values rather than names.
 fn is_literal_word(word: &str) -> bool {
-    ["TRUE", "FALSE", "NULL", "MISSING"].iter().any(|k| k.eq_ignore_ascii_case(word))
+    ["TRUE", "FALSE", "NULL", "MISSING"]
+        .iter()
+        .any(|k| k.eq_ignore_ascii_case(word))
 }
 
 /// A condition that always holds (`MISSING IS MISSING`).
@@ -725,18 +756,27 @@ fn set(values: Vec<AttributeValue>) -> Result<AttributeValue, PartiqlError> {
     let mismatched = || PartiqlError::new("Set elements must all be strings, all numbers or all binaries");
     let set = match values.first() {
         None => return Err(PartiqlError::syntax("Unexpected token")),
-        Some(AttributeValue::S(_)) => AttributeValue::Ss(collect(values, |v| match v {
-            AttributeValue::S(s) => Some(s),
-            _ => None,
-        }).ok_or_else(mismatched)?),
-        Some(AttributeValue::N(_)) => AttributeValue::Ns(collect(values, |v| match v {
-            AttributeValue::N(n) => Some(n),
-            _ => None,
-        }).ok_or_else(mismatched)?),
-        Some(AttributeValue::B(_)) => AttributeValue::Bs(collect(values, |v| match v {
-            AttributeValue::B(b) => Some(b),
-            _ => None,
-        }).ok_or_else(mismatched)?),
+        Some(AttributeValue::S(_)) => AttributeValue::Ss(
+            collect(values, |v| match v {
+                AttributeValue::S(s) => Some(s),
+                _ => None,
+            })
+            .ok_or_else(mismatched)?,
+        ),
+        Some(AttributeValue::N(_)) => AttributeValue::Ns(
+            collect(values, |v| match v {
+                AttributeValue::N(n) => Some(n),
+                _ => None,
+            })
+            .ok_or_else(mismatched)?,
+        ),
+        Some(AttributeValue::B(_)) => AttributeValue::Bs(
+            collect(values, |v| match v {
+                AttributeValue::B(b) => Some(b),
+                _ => None,
+            })
+            .ok_or_else(mismatched)?,
+        ),
         Some(_) => return Err(mismatched()),
     };
     match &set {

@@ -74,7 +74,11 @@ fn selects_name_tables_indexes_and_projections() {
     );
     assert_eq!(
         select.condition,
-        Some(Cond::Compare(CmpOp::Eq, Operand::Path(path(&["pk"])), Operand::Value(s("x"))))
+        Some(Cond::Compare(
+            CmpOp::Eq,
+            Operand::Path(path(&["pk"])),
+            Operand::Value(s("x"))
+        ))
     );
     let Statement::Select(star) = ok("select * from Orders;") else {
         panic!("a select");
@@ -99,7 +103,10 @@ fn literals_become_attribute_values() {
     expected.insert("f".into(), V::Bool(false));
     expected.insert("z".into(), V::Null);
     expected.insert("l".into(), V::L(vec![n(1), s("x"), V::L(vec![])]));
-    expected.insert("m".into(), V::M(BTreeMap::from([("k".to_string(), V::M(BTreeMap::new()))])));
+    expected.insert(
+        "m".into(),
+        V::M(BTreeMap::from([("k".to_string(), V::M(BTreeMap::new()))])),
+    );
     expected.insert("ss".into(), V::Ss(vec!["a".into(), "b".into()]));
     expected.insert("ns".into(), V::Ns(vec![Number::from(1), Number::from(2)]));
     assert_eq!(insert.item, expected);
@@ -122,7 +129,10 @@ fn conditions_evaluate_like_dynamodb() {
         ("n".to_string(), n(5)),
         ("name".to_string(), s("meridian")),
         ("tags".to_string(), V::Ss(vec!["a".into(), "b".into()])),
-        ("l".to_string(), V::L(vec![n(1), V::M(BTreeMap::from([("x".to_string(), s("y"))]))])),
+        (
+            "l".to_string(),
+            V::L(vec![n(1), V::M(BTreeMap::from([("x".to_string(), s("y"))]))]),
+        ),
         ("z".to_string(), V::Null),
     ]);
     let cases = [
@@ -158,10 +168,7 @@ fn updates_and_deletes_parse_their_clauses() {
     };
     assert_eq!(update.actions.len(), 6);
     assert_eq!(update.actions[0], Action::Set(path(&["a"]), Operand::Value(n(1))));
-    assert_eq!(
-        update.actions[5],
-        Action::Add(path(&["f"]), V::Ss(vec!["x".into()]))
-    );
+    assert_eq!(update.actions[5], Action::Add(path(&["f"]), V::Ss(vec!["x".into()])));
     assert_eq!(update.returning, Some(Returning::ModifiedNew));
     let Statement::Delete(delete) = ok("DELETE FROM \"t\" WHERE pk = 'k' RETURNING ALL OLD *") else {
         panic!("a delete");
@@ -187,7 +194,10 @@ fn malformed_statements_get_dynamodbs_messages() {
     for (text, detail) in cases {
         assert_eq!(err(text, &[]), format!("{prefix}{detail}"), "{text}");
     }
-    assert_eq!(err("INSERT INTO t VALUE {'s': <<'a', 'a'>>}", &[]), "Input collection contains duplicates");
+    assert_eq!(
+        err("INSERT INTO t VALUE {'s': <<'a', 'a'>>}", &[]),
+        "Input collection contains duplicates"
+    );
 }
 
 #[test]
@@ -244,7 +254,11 @@ fn a_writes_extra_condition_leaves_out_the_key() {
     let extra = extra_condition(where_of(&statement), &schema(true));
     assert_eq!(
         extra,
-        Some(Cond::Compare(CmpOp::Gt, Operand::Path(path(&["v"])), Operand::Value(n(1))))
+        Some(Cond::Compare(
+            CmpOp::Gt,
+            Operand::Path(path(&["v"])),
+            Operand::Value(n(1))
+        ))
     );
     let bare = ok("DELETE FROM t WHERE pk = 'a' AND sk = 2");
     assert_eq!(extra_condition(where_of(&bare), &schema(true)), None);
