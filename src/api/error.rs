@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use crate::capacity::{BillingChangeError, ThrottleError};
-use crate::engine::{EngineError, TableUpdateError};
+use crate::engine::{CancelReason, EngineError, TableUpdateError};
 use crate::model::{Item, ValueError, item_to_json};
 use crate::pitr::PitrError;
 use crate::streams::StreamsError;
@@ -44,6 +44,9 @@ pub enum ErrorKind {
     UnrecognizedClient,
     InvalidSignature,
     AccessDenied,
+    TransactionCanceled,
+    IdempotentParameterMismatch,
+    TransactionInProgress,
 }
 
 impl ErrorKind {
@@ -84,6 +87,11 @@ impl ErrorKind {
             ErrorKind::UnrecognizedClient => "com.amazon.coral.service#UnrecognizedClientException",
             ErrorKind::InvalidSignature => "com.amazon.coral.service#InvalidSignatureException",
             ErrorKind::AccessDenied => "com.amazon.coral.service#AccessDeniedException",
+            ErrorKind::TransactionCanceled => "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+            ErrorKind::IdempotentParameterMismatch => {
+                "com.amazonaws.dynamodb.v20120810#IdempotentParameterMismatchException"
+            }
+            ErrorKind::TransactionInProgress => "com.amazonaws.dynamodb.v20120810#TransactionInProgressException",
         }
     }
 
@@ -105,6 +113,8 @@ pub struct ApiError {
     /// The current item, for ConditionalCheckFailedException with
     /// ReturnValuesOnConditionCheckFailure = ALL_OLD.
     pub item: Option<Item>,
+    /// CancellationReasons, for TransactionCanceledException.
+    pub reasons: Option<Vec<Value>>,
 }
 
 impl ApiError {
@@ -114,6 +124,7 @@ impl ApiError {
             kind,
             message: message.into(),
             item: None,
+            reasons: None,
         }
     }
 
@@ -146,6 +157,9 @@ impl ApiError {
         if let Some(item) = &self.item {
             body["Item"] = item_to_json(item);
         }
+        if let Some(reasons) = &self.reasons {
+            body["CancellationReasons"] = Value::Array(reasons.clone());
+        }
         body
     }
 }
@@ -163,7 +177,11 @@ impl From<EngineError> for ApiError {
                 kind: ErrorKind::ConditionalCheckFailed,
                 message: "The conditional request failed".into(),
                 item,
+                reasons: None,
             },
+            EngineError::Canceled(reasons) => canceled(&reasons),
+            EngineError::TokenMismatch => ApiError::new(ErrorKind::IdempotentParameterMismatch, error.to_string()),
+            EngineError::TokenInProgress => ApiError::new(ErrorKind::TransactionInProgress, error.to_string()),
             EngineError::Validation(message) => ApiError::validation(message),
             EngineError::TableUpdate(TableUpdateError::IndexBusy) => {
                 ApiError::new(ErrorKind::LimitExceeded, TableUpdateError::IndexBusy.to_string())
@@ -180,6 +198,36 @@ impl From<EngineError> for ApiError {
                 ApiError::new(ErrorKind::InternalServerError, "Internal server error")
             }
         }
+    }
+}
+
+/// TransactionCanceledException: DynamoDB's message lists every action's
+/// reason code in order, and `CancellationReasons` holds them in full.
+fn canceled(reasons: &[Option<CancelReason>]) -> ApiError {
+    let reasons: Vec<Value> = reasons.iter().map(|r| cancellation_reason(r.as_ref())).collect();
+    let codes: Vec<&str> = reasons.iter().map(|r| r["Code"].as_str().unwrap_or("None")).collect();
+    let message = format!(
+        "Transaction cancelled, please refer cancellation reasons for specific reasons [{}]",
+        codes.join(", ")
+    );
+    let mut error = ApiError::new(ErrorKind::TransactionCanceled, message);
+    error.reasons = Some(reasons);
+    error
+}
+
+/// One CancellationReason: `Code`, `Message` and, for a failed condition
+/// that asked for it, the current `Item`.
+pub fn cancellation_reason(reason: Option<&CancelReason>) -> Value {
+    match reason {
+        None => json!({ "Code": "None" }),
+        Some(CancelReason::ConditionFailed { item }) => {
+            let mut reason = json!({ "Code": "ConditionalCheckFailed", "Message": "The conditional request failed" });
+            if let Some(item) = item {
+                reason["Item"] = item_to_json(item);
+            }
+            reason
+        }
+        Some(CancelReason::Validation(message)) => json!({ "Code": "ValidationError", "Message": message }),
     }
 }
 

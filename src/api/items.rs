@@ -61,9 +61,8 @@ pub(super) fn return_on_failure(req: &Request) -> Result<bool, ApiError> {
     Ok(req.mode::<ReturnOnFailure>()? == ReturnOnFailure::AllOld)
 }
 
-/// ItemCollectionMetrics of a write to a table with local secondary
-/// indexes, when ReturnItemCollectionMetrics is SIZE: the partition key and
-/// the collection's size as DynamoDB's range of whole gigabytes.
+/// ItemCollectionMetrics of a write, when ReturnItemCollectionMetrics is
+/// SIZE (see `item_collection_metrics`).
 async fn collection_metrics(
     engine: &Engine,
     req: &Request,
@@ -73,6 +72,17 @@ async fn collection_metrics(
     if req.opt_str("ReturnItemCollectionMetrics")? != Some("SIZE") {
         return Ok(None);
     }
+    item_collection_metrics(engine, table, outcome).await
+}
+
+/// ItemCollectionMetrics of a write to a table with local secondary
+/// indexes: the partition key and the collection's size as DynamoDB's
+/// range of whole gigabytes (`None` for a table without them).
+pub(super) async fn item_collection_metrics(
+    engine: &Engine,
+    table: &str,
+    outcome: &WriteOutcome,
+) -> Result<Option<Value>, ApiError> {
     let meta = engine.table_schema(table)?;
     let Some(item) = outcome.new.as_ref().or(outcome.old.as_ref()) else {
         return Ok(None);
@@ -122,7 +132,7 @@ pub(super) fn write_response(
 
 /// Write units a write consumed in each index it changed (see
 /// `SecondaryIndex::entry_writes`).
-fn index_write_units<'m>(meta: &'m TableMeta, outcome: &WriteOutcome) -> Vec<(&'m SecondaryIndex, f64)> {
+pub(super) fn index_write_units<'m>(meta: &'m TableMeta, outcome: &WriteOutcome) -> Vec<(&'m SecondaryIndex, f64)> {
     meta.indexes
         .iter()
         .filter_map(|index| {

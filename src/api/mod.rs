@@ -26,6 +26,7 @@ mod state;
 mod streams;
 mod tables;
 mod throttle;
+mod transactions;
 mod ttl;
 
 use std::future::Future;
@@ -134,6 +135,8 @@ operations! {
     UpdateItem => Dynamo "UpdateItem",
     BatchGetItem => Dynamo "BatchGetItem",
     BatchWriteItem => Dynamo "BatchWriteItem",
+    TransactWriteItems => Dynamo "TransactWriteItems",
+    TransactGetItems => Dynamo "TransactGetItems",
     Query => Dynamo "Query",
     Scan => Dynamo "Scan",
     ExecuteStatement => Dynamo "ExecuteStatement",
@@ -310,6 +313,8 @@ async fn dispatch(state: &ApiState, operation: Operation, req: Request) -> Resul
         Operation::UpdateItem => items::handle_update_item(engine, capacity, req).await,
         Operation::BatchGetItem => items::handle_batch_get_item(engine, capacity, req).await,
         Operation::BatchWriteItem => items::handle_batch_write_item(engine, capacity, req).await,
+        Operation::TransactWriteItems => transactions::handle_transact_write_items(engine, capacity, req).await,
+        Operation::TransactGetItems => transactions::handle_transact_get_items(engine, capacity, req).await,
         Operation::Query => query::handle_query(engine, capacity, req).await,
         Operation::Scan => query::handle_scan(engine, capacity, req).await,
         Operation::ExecuteStatement => partiql::handle_execute_statement(engine, capacity, req).await,

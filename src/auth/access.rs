@@ -45,6 +45,7 @@ pub fn accesses(region: &str, operation: &str, body: &Map<String, Value>, catalo
             return vec![item_access(action, region, body, catalog)];
         }
         "BatchGetItem" | "BatchWriteItem" => return batch_accesses(&action, region, body, catalog),
+        "TransactWriteItems" | "TransactGetItems" => return transaction_accesses(region, body, catalog),
         "TagResource" | "UntagResource" | "ListTagsOfResource" => vec![arn("ResourceArn")],
         "RestoreTableToPointInTime" => vec![
             named("SourceTableName").or_else(|| arn("SourceTableArn")),
@@ -98,6 +99,32 @@ fn item_access(action: String, region: &str, body: &Map<String, Value>, catalog:
     let operation = action.trim_start_matches("dynamodb:");
     keys.extend(common_keys(operation, body));
     Access { action, resource, keys }
+}
+
+/// Each action of a TransactWriteItems or TransactGetItems, as the
+/// single-item operation it is authorized as (DynamoDB's rule: `Put` needs
+/// `dynamodb:PutItem`, a `ConditionCheck` `dynamodb:ConditionCheckItem`),
+/// with that operation's condition keys.
+fn transaction_accesses(region: &str, body: &Map<String, Value>, catalog: &dyn Catalog) -> Vec<Access> {
+    const ACTIONS: [(&str, &str); 5] = [
+        ("Put", "PutItem"),
+        ("Update", "UpdateItem"),
+        ("Delete", "DeleteItem"),
+        ("ConditionCheck", "ConditionCheckItem"),
+        ("Get", "GetItem"),
+    ];
+    let Some(Value::Array(items)) = body.get("TransactItems") else {
+        return Vec::new();
+    };
+    let mut accesses = Vec::new();
+    for entry in items.iter().filter_map(Value::as_object) {
+        for (member, operation) in ACTIONS {
+            if let Some(Value::Object(action)) = entry.get(member) {
+                accesses.push(item_access(format!("dynamodb:{operation}"), region, action, catalog));
+            }
+        }
+    }
+    accesses
 }
 
 /// Each table of a BatchGetItem or BatchWriteItem, with the partition keys

@@ -10,9 +10,17 @@ use crate::store::{Change, ReadTables};
 /// Change-log entries `own_changes` reads inline (see there).
 const INLINE_CHANGES: u64 = 64;
 
+/// Whether `change` belongs to the same transaction as `last`, the change
+/// before it: a transaction's changes are logged one after another with one
+/// version (see `transact.rs`).
+fn same_transaction(last: Option<&(Seq, Change)>, change: &Change) -> bool {
+    matches!((last, change), (Some((_, Change::Item(a))), Change::Item(b)) if a.version == b.version)
+}
+
 impl Engine {
     /// Changes this region originated, from log sequence `from` on, at most
-    /// `max`; also returns the last sequence number looked at, so a caller
+    /// `max` (more when a transaction would otherwise be split: its changes,
+    /// which share one version, always come in one batch); also returns the last sequence number looked at, so a caller
     /// can move past stretches of replicated entries (and call again: it may
     /// look at fewer entries than the log holds).
     ///
@@ -23,21 +31,22 @@ impl Engine {
     pub async fn own_changes(&self, from: Seq, max: usize) -> Result<(Vec<(Seq, Change)>, Seq), EngineError> {
         let region = self.0.region.clone();
         let scan = move |read: &ReadTables, limit: usize| {
-            let mut out = Vec::new();
+            let mut out: Vec<(Seq, Change)> = Vec::new();
             let mut through = from.prev();
-            for entry in read.changes(from)?.take(limit) {
+            for (looked, entry) in read.changes(from)?.enumerate() {
                 let (seq, change) = entry?;
                 // Entries are numbered without gaps: a first entry past
                 // `from` means the ones before it were trimmed.
                 if through.next() < seq && through.next() == from {
                     return Err(EngineError::Trimmed { from, first: seq });
                 }
+                let full = looked >= limit || out.len() >= max;
+                if full && !same_transaction(out.last(), &change) {
+                    break;
+                }
                 through = seq;
                 if change.version().region == region {
                     out.push((seq, change));
-                    if out.len() >= max {
-                        break;
-                    }
                 }
             }
             Ok::<_, EngineError>((out, through))
@@ -115,6 +124,47 @@ mod tests {
             ),
             "{refused:?}"
         );
+        engine.shutdown();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_transaction_is_never_split_across_batches() {
+        use crate::engine::{TransactAction, TransactOp};
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::open_for_test(dir.path(), "r");
+        engine.create_table(NewTable::keyed_by_pk("t")).await.unwrap();
+        let put = |n: usize| TransactAction {
+            table: "t".into(),
+            op: TransactOp::Write(ItemOp::Put(Item::from([(
+                "pk".to_string(),
+                AttributeValue::S(format!("k{n}")),
+            )]))),
+            condition: None,
+            return_item_on_condition_failure: false,
+        };
+        engine.transact_write((0..100).map(put).collect(), None).await.unwrap();
+        engine
+            .write_item(
+                "t".into(),
+                ItemWrite::new(ItemOp::Put(Item::from([(
+                    "pk".to_string(),
+                    AttributeValue::S("after".into()),
+                )]))),
+            )
+            .await
+            .unwrap();
+        // Asked for 10 (and past the 64 read inline), a batch holds the
+        // whole transaction, and stops before the write after it.
+        let (changes, through) = engine.own_changes(Seq(2), 10).await.unwrap();
+        assert_eq!((changes.len(), through), (100, Seq(101)));
+        let version = changes[0].1.version().clone();
+        assert!(changes.iter().all(|(_, c)| *c.version() == version));
+        // From inside a transaction (a peer's position can only be at its
+        // end, but the scan must not overrun either way): to its end.
+        let (changes, _) = engine.own_changes(Seq(50), 1).await.unwrap();
+        assert_eq!(changes.len(), 52);
+        let (changes, _) = engine.own_changes(Seq(102), 10).await.unwrap();
+        assert_eq!(changes.len(), 1);
         engine.shutdown();
     }
 }

@@ -6,6 +6,17 @@ use crate::ids::Seq;
 use crate::model::Item;
 use crate::store::StoreError;
 
+/// Why one action of a cancelled transaction failed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CancelReason {
+    /// Its condition did not hold; `item` is the current item when the
+    /// action asked for it (ReturnValuesOnConditionCheckFailure = ALL_OLD).
+    ConditionFailed { item: Option<Item> },
+    /// The change it makes is invalid (an update that makes the item too
+    /// large, an operand of the wrong type): DynamoDB's message.
+    Validation(String),
+}
+
 /// What can go wrong in an engine operation.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -25,6 +36,17 @@ pub enum EngineError {
     /// when the request asked for it (ReturnValuesOnConditionCheckFailure).
     #[error("The conditional request failed")]
     ConditionFailed { item: Option<Item> },
+    /// A transaction was cancelled: one reason per action, in action
+    /// order, `None` for the actions that would have succeeded.
+    #[error("Transaction cancelled")]
+    Canceled(Vec<Option<CancelReason>>),
+    /// A transaction's client token was used within its window for a
+    /// different request.
+    #[error("Request has different parameters than the request that used the same client token")]
+    TokenMismatch,
+    /// A transaction's client token is in use by a transaction still running.
+    #[error("The transaction with the given request token is already in progress.")]
+    TokenInProgress,
     /// The request is invalid (DynamoDB's ValidationException message).
     #[error("{0}")]
     Validation(String),

@@ -38,6 +38,8 @@ pub(super) struct Inner {
     pub(super) commit_times: Arc<CommitTimes>,
     pub(super) schemas: Arc<SchemaCache>,
     space: Arc<DiskSpace>,
+    /// Transactions' client request tokens (see `tokens.rs`).
+    pub(super) tokens: super::tokens::Tokens,
 }
 
 /// A region's engine. Cheap to clone; all clones share one store and writer.
@@ -89,6 +91,7 @@ impl Engine {
             commit_times,
             schemas,
             space,
+            tokens: Default::default(),
         })))
     }
 

@@ -19,7 +19,10 @@
 //! 5. Item writes (`write.rs`), reads (`read.rs`), applying other regions'
 //!    changes and snapshots (`remote.rs`), resynchronising a peer
 //!    (`resync.rs`), the change log (`change_log.rs`).
-//! 6. Table management (`tables.rs`, `declared.rs`), index backfills
+//! 6. Transactions (`transact.rs`, with `tokens.rs` for client request
+//!    tokens): several item writes checked together and stored in one
+//!    job under one version.
+//! 7. Table management (`tables.rs`, `declared.rs`), index backfills
 //!    (`indexes.rs`), point-in-time
 //!    recovery (`pitr.rs`), streams (`streams.rs`), Time to Live (`ttl.rs`).
 //!
@@ -49,6 +52,8 @@ mod streams;
 mod sync_latency;
 mod table_update;
 mod tables;
+mod tokens;
+mod transact;
 mod ttl;
 mod txn;
 mod write;
@@ -56,7 +61,7 @@ mod writer;
 #[cfg(test)]
 mod writer_tests;
 
-pub use error::EngineError;
+pub use error::{CancelReason, EngineError};
 pub use handle::{DB_FILE, Engine};
 pub use index_entries::BackfillStep;
 pub use pitr::{LoadRecord, PitrSettings, StateChunk, history_record};
@@ -67,5 +72,7 @@ pub use streams::LogSlice;
 pub use sync_latency::SyncHistogram;
 pub use table_update::{IndexUpdate, NewStream, ReplicaUpdate, StreamUpdate, TableUpdate, TableUpdateError, TagUpdate};
 pub use tables::NewTable;
+pub use tokens::{ClientToken, Outcomes, TOKEN_WINDOW};
+pub use transact::{MAX_TRANSACTION_ACTIONS, TransactAction, TransactOp};
 pub use write::{ItemOp, ItemWrite, Mutator, Precondition, WriteOutcome};
 pub use writer::{GroupTimes, Queued, WriteStats};

@@ -37,6 +37,12 @@ pub(super) enum Arrival {
     /// A write made here without reading the item first (an unconditional
     /// put or delete): stamped here, above whatever it replaces.
     LocalUnread,
+    /// One write of a transaction made here, over `read`: stamped with
+    /// the transaction's one `version`, which is above every record the
+    /// transaction read (`GroupTxn::stamp_above`). Sharing one version is
+    /// what keeps a transaction whole in the change log, in other regions
+    /// and in PITR (see `transact.rs`).
+    Stamped { read: Option<ItemRecord>, version: Version },
     /// A change made elsewhere (a replicated change, a snapshot record):
     /// stored only where it wins last-writer-wins.
     Merged(Version),
@@ -55,6 +61,21 @@ pub(super) struct ItemUpdate<'k> {
     /// Why the change was made (streams tell Time to Live deletes apart).
     pub cause: ChangeCause,
     pub arrival: Arrival,
+}
+
+/// The item before and after a successful write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WriteOutcome {
+    pub old: Option<Item>,
+    pub new: Option<Item>,
+}
+
+impl WriteOutcome {
+    /// The larger of the old and new item sizes: what write capacity counts.
+    pub fn billed_bytes(&self) -> usize {
+        let size = |item: &Option<Item>| item.as_ref().map(item_size).unwrap_or(0);
+        size(&self.old).max(size(&self.new))
+    }
 }
 
 /// What `GroupTxn::change_item` did.
@@ -315,6 +336,11 @@ impl GroupTxn<'_, '_> {
                 (version, read)
             }
             Arrival::LocalUnread => self.replace_unread(meta.storage_id, key, new.as_ref())?,
+            Arrival::Stamped { read, version } => {
+                debug_assert!(read.as_ref().is_none_or(|r| r.version.ts < version.ts));
+                self.put_record(meta.storage_id, key, &version, new.as_ref())?;
+                (version, read)
+            }
             Arrival::Restored(version) => {
                 let record = ItemRecordRef {
                     version: &version,
@@ -381,6 +407,13 @@ impl GroupTxn<'_, '_> {
             ts,
             region: self.region.to_string(),
         }
+    }
+
+    /// One version for several local writes (a transaction's), above every
+    /// version in `replaces` (the records they read).
+    pub(super) fn stamp_above<'v>(&mut self, replaces: impl Iterator<Item = &'v Version>) -> Version {
+        let newest = replaces.max_by(|a, b| a.ts.cmp(&b.ts));
+        self.stamp(newest)
     }
 
     /// Stores one record (encoded from borrowed data: the item is not copied).

@@ -4,6 +4,7 @@
 
 use super::error::EngineError;
 use super::handle::Engine;
+pub use super::txn::WriteOutcome;
 use super::txn::{Arrival, GroupTxn, ItemUpdate};
 use crate::model::table::PrimaryKey;
 use crate::model::{Item, TableMeta, item_size};
@@ -54,21 +55,6 @@ impl ItemWrite {
             condition: None,
             return_item_on_condition_failure: false,
         }
-    }
-}
-
-/// The item before and after a successful write.
-#[derive(Debug, Clone, PartialEq)]
-pub struct WriteOutcome {
-    pub old: Option<Item>,
-    pub new: Option<Item>,
-}
-
-impl WriteOutcome {
-    /// The larger of the old and new item sizes: what write capacity counts.
-    pub fn billed_bytes(&self) -> usize {
-        let size = |item: &Option<Item>| item.as_ref().map(item_size).unwrap_or(0);
-        size(&self.old).max(size(&self.new))
     }
 }
 
@@ -140,7 +126,7 @@ pub(super) fn apply(
 
 /// The item an update makes of `live` (or of the key alone, when there is
 /// no item), checked against the item size limit.
-fn updated(
+pub(super) fn updated(
     meta: &TableMeta,
     key: &PrimaryKey,
     live: Option<&Item>,

@@ -1,0 +1,494 @@
+//! TransactWriteItems and TransactGetItems: the request shapes, capacity
+//! (a transactional read or write costs twice its single-item cost) and
+//! responses. The engine applies a write transaction all or nothing, in
+//! one commit (`engine/transact.rs`), and reads a get transaction from one
+//! snapshot.
+
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
+
+use serde_json::{Map, Value, json};
+
+use super::capacity::{CapacityDetail, CapacityKind, read_units, write_units};
+use super::error::ApiError;
+use super::expressions::{CONDITIONAL_WRITE, Expressions, Projection, READ, UPDATE};
+use super::items::{index_write_units, item_collection_metrics, return_on_failure};
+use super::request::{Request, validate_table_name};
+use super::throttle::{estimated_write_units, key_demand};
+use crate::capacity::{Admission, Capacity, Demand, KeyDemand};
+use crate::engine::{ClientToken, Engine, ItemOp, MAX_TRANSACTION_ACTIONS, TransactAction, TransactOp, WriteOutcome};
+use crate::model::{Item, SecondaryIndex, item_from_json_owned, item_into_json, item_size};
+
+/// Most bytes of items one write transaction may carry.
+const MAX_TRANSACTION_BYTES: usize = 4 * 1024 * 1024;
+/// Longest ClientRequestToken.
+const MAX_TOKEN_LEN: usize = 36;
+
+/// The kinds of action a TransactWriteItem may hold, in the order of the
+/// shape's members.
+const ACTION_KINDS: [&str; 4] = ["ConditionCheck", "Put", "Delete", "Update"];
+
+/// `TransactItems`, taken out of the request: between 1 and 100 entries.
+fn transact_items(req: &mut Request) -> Result<Vec<Value>, ApiError> {
+    let items = match req.body_mut().remove("TransactItems") {
+        None | Some(Value::Null) => return Err(ApiError::missing("transactItems")),
+        Some(Value::Array(items)) => items,
+        Some(_) => return Err(ApiError::serialization("Unexpected value type in payload")),
+    };
+    if items.is_empty() {
+        return Err(ApiError::constraint(
+            "[]",
+            "transactItems",
+            "Member must have length greater than or equal to 1",
+        ));
+    }
+    if items.len() > MAX_TRANSACTION_ACTIONS {
+        return Err(ApiError::constraint(
+            "'[...]'",
+            "transactItems",
+            "Member must have length less than or equal to 100",
+        ));
+    }
+    Ok(items)
+}
+
+/// The one action member of TransactItems entry `position` (1-based, as
+/// DynamoDB's messages count), with its kind.
+fn action_member(position: usize, entry: Value) -> Result<(&'static str, Request), ApiError> {
+    let Value::Object(mut entry) = entry else {
+        return Err(ApiError::serialization("Unexpected value type in payload"));
+    };
+    let mut found = ACTION_KINDS
+        .iter()
+        .filter_map(|kind| match entry.remove(*kind) {
+            Some(Value::Object(member)) => Some(Ok((*kind, member))),
+            None | Some(Value::Null) => None,
+            Some(_) => Some(Err(ApiError::serialization("Unexpected value type in payload"))),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if found.len() != 1 {
+        return Err(ApiError::validation(
+            "TransactItems can only contain one of Check, Put, Update or Delete",
+        ));
+    }
+    let (kind, member) = found.remove(0);
+    let request = Request::from_map(member);
+    let table = request
+        .str("TableName")
+        .map_err(|_| ApiError::missing(&format!("transactItems.{position}.member.{}.tableName", lower(kind))))?;
+    validate_table_name(
+        table,
+        &format!("transactItems.{position}.member.{}.tableName", lower(kind)),
+    )?;
+    Ok((kind, request))
+}
+
+/// `ConditionCheck` -> `conditionCheck`, as DynamoDB's member paths spell it.
+fn lower(kind: &str) -> String {
+    super::request::lower_first(kind)
+}
+
+/// A required item-shaped member of an action (`Item`, `Key`).
+fn action_item(req: &mut Request, position: usize, kind: &str, name: &str) -> Result<Item, ApiError> {
+    match req.body_mut().remove(name).filter(|v| !v.is_null()) {
+        None => Err(ApiError::missing(&format!(
+            "transactItems.{position}.member.{}.{}",
+            lower(kind),
+            lower(name)
+        ))),
+        Some(value) => Ok(item_from_json_owned(value)?),
+    }
+}
+
+/// A required string member of an action (`ConditionExpression` of a
+/// ConditionCheck, `UpdateExpression` of an Update).
+fn require(req: &Request, position: usize, kind: &str, name: &str) -> Result<(), ApiError> {
+    if req.opt_str(name)?.is_none() {
+        return Err(ApiError::missing(&format!(
+            "transactItems.{position}.member.{}.{}",
+            lower(kind),
+            lower(name)
+        )));
+    }
+    Ok(())
+}
+
+/// One TransactItems entry as an engine action.
+fn parse_action(position: usize, entry: Value) -> Result<TransactAction, ApiError> {
+    let (kind, mut req) = action_member(position, entry)?;
+    let table = req.table_name()?;
+    let op = match kind {
+        "ConditionCheck" => {
+            require(&req, position, kind, "ConditionExpression")?;
+            TransactOp::Check(action_item(&mut req, position, kind, "Key")?)
+        }
+        "Put" => TransactOp::Write(ItemOp::Put(action_item(&mut req, position, kind, "Item")?)),
+        "Delete" => TransactOp::Write(ItemOp::Delete(action_item(&mut req, position, kind, "Key")?)),
+        _ => {
+            require(&req, position, kind, "UpdateExpression")?;
+            let key = action_item(&mut req, position, kind, "Key")?;
+            let mut expressions = Expressions::new(&req, &UPDATE)?;
+            let (mutator, _) = expressions.update(&req)?;
+            let condition = expressions.write_condition(&req)?;
+            expressions.finish()?;
+            return Ok(TransactAction {
+                table,
+                op: TransactOp::Write(ItemOp::Update { key, mutator }),
+                condition,
+                return_item_on_condition_failure: return_on_failure(&req)?,
+            });
+        }
+    };
+    let mut expressions = Expressions::new(&req, &CONDITIONAL_WRITE)?;
+    let condition = expressions.write_condition(&req)?;
+    expressions.finish()?;
+    Ok(TransactAction {
+        table,
+        op,
+        condition,
+        return_item_on_condition_failure: return_on_failure(&req)?,
+    })
+}
+
+/// ClientRequestToken, with a fingerprint of the rest of the request: the
+/// same token must come with the same request.
+fn client_token(req: &Request, items: &[Value]) -> Result<Option<ClientToken>, ApiError> {
+    let Some(token) = req.opt_str("ClientRequestToken")? else {
+        return Ok(None);
+    };
+    if token.is_empty() || token.len() > MAX_TOKEN_LEN {
+        let constraint = if token.is_empty() {
+            "Member must have length greater than or equal to 1"
+        } else {
+            "Member must have length less than or equal to 36"
+        };
+        return Err(ApiError::constraint(
+            &format!("'{token}'"),
+            "clientRequestToken",
+            constraint,
+        ));
+    }
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    for item in items {
+        item.to_string().hash(&mut hasher);
+    }
+    req.opt_str("ReturnItemCollectionMetrics")?.hash(&mut hasher);
+    Ok(Some(ClientToken {
+        token: token.to_string(),
+        fingerprint: hasher.finish(),
+    }))
+}
+
+/// Bytes a transaction carries: its items and keys.
+fn transaction_bytes(actions: &[TransactAction]) -> usize {
+    actions.iter().map(|action| item_size(action.key())).sum()
+}
+
+/// A transactional write's estimated units: twice a single write's.
+fn estimated_units(action: &TransactAction) -> f64 {
+    match &action.op {
+        TransactOp::Write(op) => 2.0 * estimated_write_units(op),
+        TransactOp::Check(_) => 2.0 * write_units(0),
+    }
+}
+
+/// Admits a transaction's writes, table by table; one table over its
+/// capacity refuses the whole transaction.
+fn admit(
+    engine: &Engine,
+    throttle: &Capacity,
+    actions: &[TransactAction],
+) -> Result<Vec<(String, Admission)>, ApiError> {
+    let mut admissions: Vec<(String, Admission)> = Vec::new();
+    for action in actions {
+        if admissions.iter().any(|(t, _)| *t == action.table) {
+            continue;
+        }
+        let meta = engine.table_schema(&action.table)?;
+        let mine: Vec<&TransactAction> = actions.iter().filter(|a| a.table == action.table).collect();
+        let keys: Vec<KeyDemand<'_>> = mine
+            .iter()
+            .filter_map(|a| key_demand(&meta, a.key(), estimated_units(a)))
+            .collect();
+        let demand = Demand {
+            operation: "TransactWriteItems",
+            kind: CapacityKind::Write,
+            units: mine.iter().map(|a| estimated_units(a)).sum(),
+            keys: &keys,
+            indexes: &[],
+        };
+        admissions.push((action.table.clone(), throttle.admit(&meta, &demand)?));
+    }
+    Ok(admissions)
+}
+
+/// What one action of a committed transaction consumed: twice a single
+/// write's units on its table and on each index it changed.
+struct Consumed<'m> {
+    table: f64,
+    indexes: Vec<(&'m SecondaryIndex, f64)>,
+}
+
+fn consumed<'m>(meta: &'m crate::model::TableMeta, outcome: &WriteOutcome, check: bool) -> Consumed<'m> {
+    if check {
+        return Consumed {
+            table: 2.0 * write_units(0),
+            indexes: Vec::new(),
+        };
+    }
+    let indexes = index_write_units(meta, outcome)
+        .into_iter()
+        .map(|(index, units)| (index, 2.0 * units))
+        .collect();
+    Consumed {
+        table: 2.0 * write_units(outcome.billed_bytes()),
+        indexes,
+    }
+}
+
+/// The response to a committed (or replayed) write transaction.
+async fn write_response(
+    engine: &Engine,
+    req: &Request,
+    capacity: CapacityDetail,
+    tables: &[(String, bool)],
+    outcomes: &[WriteOutcome],
+) -> Result<Value, ApiError> {
+    let mut body = json!({});
+    if capacity != CapacityDetail::None {
+        body["ConsumedCapacity"] = Value::Array(capacity_reports(engine, capacity, tables, outcomes)?);
+    }
+    if req.opt_str("ReturnItemCollectionMetrics")? == Some("SIZE") {
+        let mut metrics: Map<String, Value> = Map::new();
+        for ((table, check), outcome) in tables.iter().zip(outcomes) {
+            if *check {
+                continue;
+            }
+            if let Some(metric) = item_collection_metrics(engine, table, outcome).await? {
+                let list = metrics.entry(table.clone()).or_insert_with(|| json!([]));
+                if let Value::Array(list) = list {
+                    list.push(metric);
+                }
+            }
+        }
+        body["ItemCollectionMetrics"] = Value::Object(metrics);
+    }
+    Ok(body)
+}
+
+/// One ConsumedCapacity per table written, in the order tables first appear.
+fn capacity_reports(
+    engine: &Engine,
+    capacity: CapacityDetail,
+    tables: &[(String, bool)],
+    outcomes: &[WriteOutcome],
+) -> Result<Vec<Value>, ApiError> {
+    let mut names: Vec<&String> = Vec::new();
+    for (table, _) in tables {
+        if !names.contains(&table) {
+            names.push(table);
+        }
+    }
+    let mut reports = Vec::new();
+    for name in names {
+        let meta = engine.table_schema(name)?;
+        let mut table_units = 0.0;
+        let mut index_units: Vec<(&SecondaryIndex, f64)> = Vec::new();
+        for ((_, check), outcome) in tables.iter().zip(outcomes).filter(|((t, _), _)| t == name) {
+            let part = consumed(&meta, outcome, *check);
+            table_units += part.table;
+            for (index, units) in part.indexes {
+                match index_units.iter_mut().find(|(i, _)| i.name == index.name) {
+                    Some(entry) => entry.1 += units,
+                    None => index_units.push((index, units)),
+                }
+            }
+        }
+        reports.extend(capacity.report_parts(name, table_units, &index_units, CapacityKind::Write));
+    }
+    Ok(reports)
+}
+
+/// TransactWriteItems.
+pub async fn handle_transact_write_items(
+    engine: &Engine,
+    throttle: &Capacity,
+    mut req: Request,
+) -> Result<Value, ApiError> {
+    let capacity = CapacityDetail::from_request(&req)?;
+    req.opt_enum("ReturnItemCollectionMetrics", &["SIZE", "NONE"])?;
+    let items = transact_items(&mut req)?;
+    let token = client_token(&req, &items)?;
+    let actions = items
+        .into_iter()
+        .enumerate()
+        .map(|(i, entry)| parse_action(i + 1, entry))
+        .collect::<Result<Vec<_>, _>>()?;
+    if transaction_bytes(&actions) > MAX_TRANSACTION_BYTES {
+        return Err(ApiError::validation(
+            "Transaction size has exceeded the maximum allowed size of 4 MB",
+        ));
+    }
+    let tables: Vec<(String, bool)> = actions
+        .iter()
+        .map(|a| (a.table.clone(), matches!(a.op, TransactOp::Check(_))))
+        .collect();
+    let admissions = admit(engine, throttle, &actions)?;
+    let result = engine.transact_write(actions, token).await;
+    settle(engine, admissions, &tables, result.as_ref().ok().map(|o| o.as_slice()))?;
+    let outcomes = result?;
+    write_response(engine, &req, capacity, &tables, &outcomes).await
+}
+
+/// Charges each table admitted for a transaction: what it consumed when it
+/// committed, its estimate when it was cancelled (DynamoDB charges those).
+fn settle(
+    engine: &Engine,
+    admissions: Vec<(String, Admission)>,
+    tables: &[(String, bool)],
+    outcomes: Option<&[WriteOutcome]>,
+) -> Result<(), ApiError> {
+    for (table, admission) in admissions {
+        let Some(outcomes) = outcomes else {
+            admission.settle_estimate();
+            continue;
+        };
+        let meta = engine.table_schema(&table)?;
+        let units: f64 = tables
+            .iter()
+            .zip(outcomes)
+            .filter(|((t, _), _)| *t == table)
+            .map(|((_, check), outcome)| consumed(&meta, outcome, *check).table)
+            .sum();
+        admission.settle(units);
+    }
+    Ok(())
+}
+
+/// One Get of a TransactGetItems.
+struct Get {
+    table: String,
+    key: Item,
+    projection: Option<Projection>,
+}
+
+fn parse_get(position: usize, entry: Value) -> Result<Get, ApiError> {
+    let Value::Object(mut entry) = entry else {
+        return Err(ApiError::serialization("Unexpected value type in payload"));
+    };
+    let member = match entry.remove("Get") {
+        Some(Value::Object(member)) => member,
+        None | Some(Value::Null) => return Err(ApiError::missing(&format!("transactItems.{position}.member.get"))),
+        Some(_) => return Err(ApiError::serialization("Unexpected value type in payload")),
+    };
+    let mut req = Request::from_map(member);
+    let table = req
+        .str("TableName")
+        .map_err(|_| ApiError::missing(&format!("transactItems.{position}.member.get.tableName")))?
+        .to_string();
+    validate_table_name(&table, &format!("transactItems.{position}.member.get.tableName"))?;
+    let key = action_item(&mut req, position, "Get", "Key")?;
+    let mut expressions = Expressions::new(&req, &READ)?;
+    let projection = expressions.projection(&req)?;
+    expressions.finish()?;
+    Ok(Get { table, key, projection })
+}
+
+/// TransactGetItems: every item read from one snapshot.
+pub async fn handle_transact_get_items(
+    engine: &Engine,
+    throttle: &Capacity,
+    mut req: Request,
+) -> Result<Value, ApiError> {
+    let capacity = CapacityDetail::from_request(&req)?;
+    let gets = transact_items(&mut req)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, entry)| parse_get(i + 1, entry))
+        .collect::<Result<Vec<_>, _>>()?;
+    let keys: Vec<(String, Item)> = gets.iter().map(|g| (g.table.clone(), g.key.clone())).collect();
+    check_distinct(engine, &keys)?;
+    let admissions = admit_gets(engine, throttle, &keys)?;
+    let found = engine.transact_get(&keys).await?;
+    let mut responses = Vec::with_capacity(found.len());
+    let mut units: Vec<(String, f64)> = Vec::new();
+    for (get, (_, item)) in gets.iter().zip(found) {
+        let cost = 2.0 * read_units(item.as_ref().map(item_size).unwrap_or(0), true);
+        match units.iter_mut().find(|(t, _)| *t == get.table) {
+            Some(entry) => entry.1 += cost,
+            None => units.push((get.table.clone(), cost)),
+        }
+        responses.push(match item {
+            Some(item) => {
+                let item = match &get.projection {
+                    Some(p) => p.apply(&item),
+                    None => item,
+                };
+                json!({ "Item": item_into_json(item) })
+            }
+            None => json!({}),
+        });
+    }
+    for (table, admission) in admissions {
+        let spent = units.iter().find(|(t, _)| *t == table).map(|(_, u)| *u).unwrap_or(0.0);
+        admission.settle(spent);
+    }
+    let mut body = json!({ "Responses": responses });
+    if capacity != CapacityDetail::None {
+        let reports: Vec<Value> = units
+            .iter()
+            .filter_map(|(table, u)| capacity.report(table, *u, CapacityKind::Read))
+            .collect();
+        body["ConsumedCapacity"] = Value::Array(reports);
+    }
+    Ok(body)
+}
+
+/// No item may be named twice, and every key must match its table's schema.
+fn check_distinct(engine: &Engine, keys: &[(String, Item)]) -> Result<(), ApiError> {
+    let mut seen = HashSet::with_capacity(keys.len());
+    for (table, key) in keys {
+        let meta = engine.table_schema(table)?;
+        let key = meta
+            .key_schema
+            .key_from_request(key)
+            .map_err(|e| ApiError::validation(e.to_string()))?;
+        if !seen.insert((table.as_str(), key.encoded)) {
+            return Err(ApiError::validation(
+                "Transaction request cannot include multiple operations on one item",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Admits a read transaction's gets, table by table, at twice a strongly
+/// consistent read each.
+fn admit_gets(
+    engine: &Engine,
+    throttle: &Capacity,
+    keys: &[(String, Item)],
+) -> Result<Vec<(String, Admission)>, ApiError> {
+    let mut admissions: Vec<(String, Admission)> = Vec::new();
+    for (table, _) in keys {
+        if admissions.iter().any(|(t, _)| t == table) {
+            continue;
+        }
+        let meta = engine.table_schema(table)?;
+        let unit = 2.0 * read_units(0, true);
+        let demand: Vec<KeyDemand<'_>> = keys
+            .iter()
+            .filter(|(t, _)| t == table)
+            .filter_map(|(_, key)| key_demand(&meta, key, unit))
+            .collect();
+        let demand_total = Demand {
+            operation: "TransactGetItems",
+            kind: CapacityKind::Read,
+            units: unit * demand.len() as f64,
+            keys: &demand,
+            indexes: &[],
+        };
+        admissions.push((table.clone(), throttle.admit(&meta, &demand_total)?));
+    }
+    Ok(admissions)
+}
