@@ -17,6 +17,7 @@ mod indexes;
 mod insights;
 mod items;
 mod partiql;
+mod partiql_txn;
 mod policies;
 mod query;
 mod request;
@@ -141,6 +142,7 @@ operations! {
     Scan => Dynamo "Scan",
     ExecuteStatement => Dynamo "ExecuteStatement",
     BatchExecuteStatement => Dynamo "BatchExecuteStatement",
+    ExecuteTransaction => Dynamo "ExecuteTransaction",
     UpdateContinuousBackups => Dynamo "UpdateContinuousBackups",
     DescribeContinuousBackups => Dynamo "DescribeContinuousBackups",
     RestoreTableToPointInTime => Dynamo "RestoreTableToPointInTime",
@@ -319,6 +321,7 @@ async fn dispatch(state: &ApiState, operation: Operation, req: Request) -> Resul
         Operation::Scan => query::handle_scan(engine, capacity, req).await,
         Operation::ExecuteStatement => partiql::handle_execute_statement(engine, capacity, req).await,
         Operation::BatchExecuteStatement => partiql::handle_batch_execute_statement(engine, capacity, req).await,
+        Operation::ExecuteTransaction => partiql_txn::handle_execute_transaction(engine, capacity, req).await,
         Operation::UpdateContinuousBackups => backups::handle_update_continuous_backups(pitr(state)?, req).await,
         Operation::DescribeContinuousBackups => backups::handle_describe_continuous_backups(pitr(state)?, req).await,
         Operation::RestoreTableToPointInTime => backups::handle_restore_to_point_in_time(pitr(state)?, req).await,

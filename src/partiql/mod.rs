@@ -8,13 +8,16 @@
 //! the expression language's own (`crate::expr::ast`), so WHERE clauses are
 //! evaluated by the same code as ConditionExpression and FilterExpression.
 //! [`plan`] decides from a WHERE clause and a key schema whether a
-//! statement names one item, one partition or the whole table.
+//! statement names one item, one partition or the whole table, and
+//! [`render`] writes conditions and updates back as expression text for the
+//! operations that take text (transactions).
 
 pub mod ast;
 pub mod error;
 pub mod lexer;
 pub mod parser;
 pub mod plan;
+pub mod render;
 
 #[cfg(test)]
 mod tests;
@@ -23,3 +26,4 @@ pub use ast::{Delete, Insert, Returning, Select, Statement, Target, Update};
 pub use error::PartiqlError;
 pub use parser::{MAX_STATEMENT_CHARS, parse};
 pub use plan::{Access, Change, WritePlan, access, condition_of, extra_condition, key_of, write_plan};
+pub use render::Renderer;

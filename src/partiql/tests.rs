@@ -155,7 +155,35 @@ fn conditions_evaluate_like_dynamodb() {
     for (text, expected) in cases {
         let statement = ok(&format!("SELECT * FROM t WHERE {text}"));
         assert_eq!(evaluate(where_of(&statement), &item), expected, "{text}");
+        // Rendered as a ConditionExpression, it means the same.
+        let mut renderer = Renderer::new();
+        let rendered = renderer.cond(where_of(&statement));
+        let names = renderer.names.clone().into_iter().collect();
+        let values: std::collections::HashMap<_, _> = renderer.values.clone().into_iter().collect();
+        let values = (!values.is_empty()).then_some(values);
+        let mut placeholders = crate::expr::Placeholders::new(Some(names), values);
+        let condition =
+            crate::expr::parse_condition(&rendered, crate::expr::ConditionKind::Condition, &mut placeholders)
+                .unwrap_or_else(|e| panic!("{rendered}: {e}"));
+        assert_eq!(condition.evaluate(&item).unwrap(), expected, "{rendered}");
     }
+}
+
+#[test]
+fn updates_render_as_update_expressions() {
+    let Statement::Update(update) = ok("UPDATE t SET a.b[1] = a.b[1] + 2, c = list_append(c, [1]) REMOVE d \
+         SET e = set_add(e, <<1>>) SET f = set_delete(f, <<'x'>>) WHERE pk = 'k'")
+    else {
+        panic!("an update");
+    };
+    let mut renderer = Renderer::new();
+    assert_eq!(
+        renderer.update(&update.actions),
+        "SET #n0.#n1[1] = #n0.#n1[1] + :v0, #n2 = list_append(#n2, :v1) REMOVE #n3 ADD #n4 :v2 DELETE #n5 :v3"
+    );
+    let names: Vec<&str> = renderer.names.values().map(String::as_str).collect();
+    assert_eq!(names, ["a", "b", "c", "d", "e", "f"]);
+    assert_eq!(renderer.values[":v0"], n(2));
 }
 
 #[test]
