@@ -1,6 +1,7 @@
 //! PartiQL through the AWS SDK: ExecuteStatement's SELECT (key lookups,
 //! partitions, scans, indexes, projections, paging), INSERT, UPDATE and
-//! DELETE with RETURNING and their errors, and BatchExecuteStatement.
+//! DELETE with RETURNING and their errors, BatchExecuteStatement and
+//! ExecuteTransaction.
 
 mod common;
 
@@ -8,10 +9,11 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::execute_statement::{ExecuteStatementError, ExecuteStatementOutput};
+use aws_sdk_dynamodb::operation::execute_transaction::ExecuteTransactionError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BatchStatementErrorCodeEnum, BatchStatementRequest, BillingMode,
-    GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType, ReturnConsumedCapacity,
-    ReturnValuesOnConditionCheckFailure, ScalarAttributeType,
+    GlobalSecondaryIndex, KeySchemaElement, KeyType, ParameterizedStatement, Projection, ProjectionType,
+    ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure, ScalarAttributeType,
 };
 use common::{Keys, TestRegion, create_table, error_code, error_message, item, n, s};
 
@@ -571,4 +573,118 @@ async fn a_batch_returns_the_item_whose_condition_failed_when_asked() {
     assert_eq!(error.code(), Some(&BatchStatementErrorCodeEnum::ConditionalCheckFailed));
     let current = error.item().expect("the item");
     assert_eq!(current.get("v"), Some(&n(10)));
+}
+
+fn transact_statement(statement: &str) -> ParameterizedStatement {
+    ParameterizedStatement::builder().statement(statement).build().unwrap()
+}
+
+#[tokio::test]
+async fn transactions_apply_all_or_nothing() {
+    let region = region_with_items().await;
+    let c = &region.client;
+    c.execute_transaction()
+        .transact_statements(transact_statement("INSERT INTO Tab VALUE {'pk': 'c', 'sk': 1, 'v': 0}"))
+        .transact_statements(transact_statement(
+            "UPDATE Tab SET v = v + 1 WHERE pk = 'a' AND sk = 1 AND v = 10",
+        ))
+        .transact_statements(transact_statement("DELETE FROM Tab WHERE pk = 'b' AND sk = 1"))
+        .send()
+        .await
+        .unwrap();
+    let read = c
+        .execute_transaction()
+        .transact_statements(transact_statement("SELECT pk, v FROM Tab WHERE pk = 'c' AND sk = 1"))
+        .transact_statements(transact_statement("SELECT v FROM Tab WHERE pk = 'a' AND sk = 1"))
+        .transact_statements(transact_statement("SELECT * FROM Tab WHERE pk = 'b' AND sk = 1"))
+        .transact_statements(transact_statement(
+            "SELECT v FROM Tab WHERE pk = 'a' AND sk = 2 AND v = 0",
+        ))
+        .send()
+        .await
+        .unwrap();
+    let items: Vec<Option<&Item>> = read.responses().iter().map(|r| r.item()).collect();
+    assert_eq!(
+        items,
+        vec![
+            Some(&item([("pk", s("c")), ("v", n(0))])),
+            Some(&item([("v", n(11))])),
+            None,
+            None
+        ]
+    );
+
+    // An INSERT of an existing item cancels the whole transaction.
+    let error = c
+        .execute_transaction()
+        .transact_statements(transact_statement("UPDATE Tab SET v = 99 WHERE pk = 'a' AND sk = 2"))
+        .transact_statements(transact_statement("INSERT INTO Tab VALUE {'pk': 'c', 'sk': 1}"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_code(&error), "TransactionCanceledException");
+    assert_eq!(
+        error_message(&error),
+        "Transaction cancelled, please refer cancellation reasons for specific reasons [None, DuplicateItem]"
+    );
+    let Some(ExecuteTransactionError::TransactionCanceledException(canceled)) = error.as_service_error() else {
+        panic!("{error:?}");
+    };
+    let reasons: Vec<(Option<&str>, Option<&str>)> = canceled
+        .cancellation_reasons()
+        .iter()
+        .map(|r| (r.code(), r.message()))
+        .collect();
+    assert_eq!(
+        reasons,
+        vec![
+            (Some("None"), None),
+            (Some("DuplicateItem"), Some("Duplicate primary key exists in table"))
+        ]
+    );
+    let untouched = c
+        .get_item()
+        .table_name("Tab")
+        .key("pk", s("a"))
+        .key("sk", n(2))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(untouched.item().and_then(|i| i.get("v")), Some(&n(20)));
+}
+
+#[tokio::test]
+async fn a_transaction_token_applies_once() {
+    let region = region_with_items().await;
+    let c = &region.client;
+    for _ in 0..2 {
+        c.execute_transaction()
+            .client_request_token("partiql-once")
+            .transact_statements(transact_statement("UPDATE Tab SET v = v + 1 WHERE pk = 'a' AND sk = 3"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let item = c
+        .get_item()
+        .table_name("Tab")
+        .key("pk", s("a"))
+        .key("sk", n(3))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(item.item().and_then(|i| i.get("v")), Some(&n(31)));
+
+    let mixed = c
+        .execute_transaction()
+        .transact_statements(transact_statement("SELECT * FROM Tab WHERE pk = 'a' AND sk = 3"))
+        .transact_statements(transact_statement("DELETE FROM Tab WHERE pk = 'a' AND sk = 4"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_code(&mixed), "ValidationException");
+    assert_eq!(
+        error_message(&mixed),
+        "ExecuteTransaction API does not support both read and write operations in the same request."
+    );
 }
