@@ -77,8 +77,9 @@ pub fn parse_update(text: &str, ph: &mut Placeholders) -> Result<UpdateExpr, Exp
 }
 
 impl UpdateExpr {
-    /// Builds an update from actions (legacy `AttributeUpdates`).
-    pub(crate) fn from_actions(actions: Vec<Action>) -> UpdateExpr {
+    /// Builds an update from actions (legacy `AttributeUpdates`, PartiQL's
+    /// SET and REMOVE).
+    pub fn from_actions(actions: Vec<Action>) -> UpdateExpr {
         UpdateExpr { actions }
     }
 
