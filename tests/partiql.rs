@@ -279,7 +279,7 @@ async fn writes_insert_update_and_delete_one_item() {
     )
     .await;
     let new = item([("pk", s("a")), ("v", n(2)), ("t", AttributeValue::L(vec![n(0), n(1)]))]);
-    assert_eq!(out.items(), &[new.clone()]);
+    assert_eq!(out.items(), &[new]);
     let out = execute(
         c,
         "UPDATE Wri SET v = 7 WHERE pk = 'a' AND v = 2 RETURNING MODIFIED OLD *",

@@ -161,7 +161,7 @@ async fn query_or_scan(client: &Client, case: &Case) -> Vec<Item> {
         .filter(|(placeholder, _)| filter.contains(placeholder))
         .map(|(p, name)| (p.to_string(), name.to_string()))
         .collect();
-    let items = match case.partition {
+    match case.partition {
         Some(pk) => {
             values.insert(":pk".into(), s(pk));
             let key = match sort {
@@ -196,8 +196,7 @@ async fn query_or_scan(client: &Client, case: &Case) -> Vec<Item> {
                 .unwrap();
             out.items().to_vec()
         }
-    };
-    items
+    }
 }
 
 #[tokio::test]
