@@ -394,6 +394,21 @@ async fn bad_statements_get_dynamodbs_errors() {
     let (code, message) = fails(c, "SELECT * FROM Nope WHERE pk = 'a'", vec![]).await;
     assert_eq!(code, "ResourceNotFoundException");
     assert_eq!(message, "Requested resource not found");
+    let (_, message) = fails(c, "INSERT INTO Err VALUE {'pk': 'a', '': 1}", vec![]).await;
+    assert_eq!(
+        message,
+        "One or more parameter values were invalid: Empty attribute name"
+    );
+    let deep = format!(
+        "INSERT INTO Err VALUE {{'pk': 'a', 'l': {}1{}}}",
+        "[".repeat(40),
+        "]".repeat(40)
+    );
+    let (_, message) = fails(c, &deep, vec![]).await;
+    assert_eq!(
+        message,
+        "Nesting Levels have exceeded supported limits: Max levels supported 32"
+    );
     let (code, message) = fails(c, "INSERT INTO Err VALUE {'v': 1}", vec![]).await;
     assert_eq!(code, "ValidationException");
     assert_eq!(

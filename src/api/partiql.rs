@@ -24,7 +24,9 @@ use crate::engine::{Engine, ItemOp, ItemWrite, Precondition, RangeRead};
 use crate::expr::ast::Cond;
 use crate::expr::{Condition, Projection, RangeCondition, UpdateExpr};
 use crate::model::key::encode_primary_key;
-use crate::model::{AttributeValue, Item, TableMeta, item_from_json, item_into_json, item_to_json};
+use crate::model::{
+    AttributeValue, Item, TableMeta, item_from_json, item_from_json_owned, item_into_json, item_to_json,
+};
 use crate::partiql::{
     self, Access, Change, MAX_STATEMENT_CHARS, PartiqlError, Returning, Select, Statement, WritePlan,
 };
@@ -256,7 +258,9 @@ impl Run<'_> {
     async fn write(&self, plan: WritePlan) -> Result<Value, ApiError> {
         let insert = matches!(plan.change, Change::Insert(_));
         let (op, updated) = match plan.change {
-            Change::Insert(item) => (ItemOp::Put(item), None),
+            // Through DynamoDB JSON and back, for the checks every item
+            // written gets there (attribute names, nesting depth).
+            Change::Insert(item) => (ItemOp::Put(item_from_json_owned(item_into_json(item))?), None),
             Change::Update(actions) => {
                 let update = UpdateExpr::from_actions(actions);
                 let updated = update.updated_projection();
