@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 use super::capacity::{CapacityDetail, CapacityKind, read_units};
 use super::error::{ApiError, ErrorKind};
 use super::items::{read_one, return_on_failure, write_response};
-use super::query::{Common, named_index, page_capacity, plan_index_read};
+use super::query::{Common, named_index, page_capacity, parse_limit, plan_index_read};
 use super::request::Request;
 use super::throttle::{admit_write, read_range, settle_write};
 use crate::capacity::Capacity;
@@ -82,6 +82,21 @@ pub(super) fn statement_request(req: &Request) -> Result<StatementRequest, ApiEr
     })
 }
 
+/// One member of a batch or transaction: its request, and its statement
+/// or the error parsing it gave.
+pub(super) type Member = (StatementRequest, Result<Statement, ApiError>);
+
+/// Reads and parses one member of `Statements` or `TransactStatements`.
+pub(super) fn member_statement(member: &Value) -> Result<Member, ApiError> {
+    let object = member
+        .as_object()
+        .cloned()
+        .ok_or_else(|| ApiError::serialization("Unexpected value type in payload"))?;
+    let request = statement_request(&Request::from_map(object))?;
+    let statement = partiql::parse(&request.text, &request.params).map_err(ApiError::from);
+    Ok((request, statement))
+}
+
 /// How one statement runs.
 struct Run<'a> {
     engine: &'a Engine,
@@ -97,16 +112,7 @@ struct Run<'a> {
 /// ExecuteStatement.
 pub async fn handle_execute_statement(engine: &Engine, throttle: &Capacity, req: Request) -> Result<Value, ApiError> {
     let request = statement_request(&req)?;
-    let limit = match req.opt_i64("Limit")? {
-        Some(l) if l < 1 => {
-            return Err(ApiError::constraint(
-                &format!("'{l}'"),
-                "limit",
-                "Member must have value greater than or equal to 1",
-            ));
-        }
-        limit => limit.map(|l| l as usize),
-    };
+    let limit = parse_limit(&req)?;
     let start_after = req.opt_str("NextToken")?.map(decode_token).transpose()?;
     let run = Run {
         engine,
@@ -342,16 +348,7 @@ pub async fn handle_batch_execute_statement(
             "Too many statements in BatchExecuteStatement; limit is 25",
         ));
     }
-    let mut parsed = Vec::with_capacity(members.len());
-    for member in members {
-        let object = member
-            .as_object()
-            .cloned()
-            .ok_or_else(|| ApiError::serialization("Unexpected value type in payload"))?;
-        let request = statement_request(&Request::from_map(object))?;
-        let statement = partiql::parse(&request.text, &request.params).map_err(ApiError::from);
-        parsed.push((request, statement));
-    }
+    let parsed = members.iter().map(member_statement).collect::<Result<Vec<_>, _>>()?;
     check_batch(engine, &parsed)?;
     let mut responses = Vec::with_capacity(parsed.len());
     let mut reports = Vec::new();
@@ -379,7 +376,7 @@ pub async fn handle_batch_execute_statement(
 
 /// The rules on a batch as a whole, checked before any statement runs:
 /// reads and writes are not mixed, and no item is named twice.
-fn check_batch(engine: &Engine, parsed: &[(StatementRequest, Result<Statement, ApiError>)]) -> Result<(), ApiError> {
+fn check_batch(engine: &Engine, parsed: &[Member]) -> Result<(), ApiError> {
     let statements: Vec<&Statement> = parsed.iter().filter_map(|(_, s)| s.as_ref().ok()).collect();
     let reads = statements.iter().filter(|s| s.is_read()).count();
     if reads > 0 && reads < statements.len() {

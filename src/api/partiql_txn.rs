@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value, json};
 
 use super::error::{ApiError, ErrorKind};
-use super::partiql::{StatementRequest, statement_request};
+use super::partiql::{StatementRequest, member_statement};
 use super::request::Request;
 use super::transactions::{handle_transact_get_items, handle_transact_write_items};
 use crate::capacity::Capacity;
@@ -173,13 +173,8 @@ pub async fn handle_execute_transaction(engine: &Engine, throttle: &Capacity, re
     }
     let mut statements = Vec::with_capacity(members.len());
     for member in members {
-        let object = member
-            .as_object()
-            .cloned()
-            .ok_or_else(|| ApiError::serialization("Unexpected value type in payload"))?;
-        let request = statement_request(&Request::from_map(object))?;
-        let statement = partiql::parse(&request.text, &request.params)?;
-        statements.push((request, statement));
+        let (request, statement) = member_statement(member)?;
+        statements.push((request, statement?));
     }
     let translated = translate(&statements, &|table| Ok(engine.table_schema(table)?))?;
     let pass_on = |mut request: Value| {

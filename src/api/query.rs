@@ -38,20 +38,22 @@ pub(super) struct Common {
     pub(super) capacity: CapacityDetail,
 }
 
+/// `Limit`, at least 1.
+pub(super) fn parse_limit(req: &Request) -> Result<Option<usize>, ApiError> {
+    match req.opt_i64("Limit")? {
+        Some(l) if l < 1 => Err(ApiError::constraint(
+            &format!("'{l}'"),
+            "limit",
+            "Member must have value greater than or equal to 1",
+        )),
+        limit => Ok(limit.map(|l| l as usize)),
+    }
+}
+
 fn parse_common(req: &Request) -> Result<Common, ApiError> {
     let table = req.table_name()?;
     let index = req.opt_str("IndexName")?.map(str::to_string);
-    let limit = match req.opt_i64("Limit")? {
-        Some(l) if l < 1 => {
-            return Err(ApiError::constraint(
-                &format!("'{l}'"),
-                "limit",
-                "Member must have value greater than or equal to 1",
-            ));
-        }
-        Some(l) => Some(l as usize),
-        None => None,
-    };
+    let limit = parse_limit(req)?;
     let select = req.opt_mode::<Select>()?;
     let has_projection = req.has("ProjectionExpression") || req.has("AttributesToGet");
     match select {
