@@ -501,12 +501,17 @@ impl IpNetwork {
 pub struct LimitsConfig {
     /// Largest request body accepted, bytes. Default 16 MiB, as DynamoDB.
     pub max_request_bytes: usize,
+    /// Largest item collection (a partition's items and their local
+    /// secondary index entries) of a table with local secondary indexes,
+    /// bytes. Default 10 GiB, as DynamoDB; smaller to rehearse hitting it.
+    pub item_collection_bytes: u64,
 }
 
 impl Default for LimitsConfig {
     fn default() -> LimitsConfig {
         LimitsConfig {
             max_request_bytes: 16 * 1024 * 1024,
+            item_collection_bytes: 10 * 1024 * 1024 * 1024,
         }
     }
 }

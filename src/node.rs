@@ -124,6 +124,7 @@ impl Node {
         let engine = tokio::task::spawn_blocking(move || Engine::open(&dir, &name, hlc, &storage))
             .await
             .map_err(|_| EngineError::Stopped)??;
+        engine.set_item_collection_limit(options.config.limits.item_collection_bytes);
         declare_tables(&engine, &options.topology).await?;
 
         let peers: Vec<_> = options

@@ -1105,3 +1105,153 @@ async fn after_a_sigkill_under_load_every_index_equals_its_table() {
     assert!(entries > 0);
     server.kill().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_item_collection_past_its_limit_refuses_writes_that_grow_it() {
+    let mut config = meridian::config::NodeConfig::default();
+    // 4 KB instead of 10 GB, to rehearse hitting it.
+    config.limits.item_collection_bytes = 4096;
+    let region = TestRegion::start_with(config).await;
+    let c = region.client.clone();
+    create_orders(&c).await;
+    let big = |sk: i64, partition: &str| {
+        let mut item = order(partition, sk, "open", sk, "carol", sk);
+        item.insert("filler".into(), s("x".repeat(900)));
+        item
+    };
+    // Each item, with its LSI entry, takes about 1 KB of the collection.
+    let mut written = 0;
+    let refused = loop {
+        match c
+            .put_item()
+            .table_name("Orders")
+            .set_item(Some(big(written, "full")))
+            .send()
+            .await
+        {
+            Ok(_) => written += 1,
+            Err(error) => break error,
+        }
+        assert!(written < 10, "the limit never refused a write");
+    };
+    assert_eq!(error_code(&refused), "ItemCollectionSizeLimitExceededException");
+    assert_eq!(error_message(&refused), "Item collection size limit exceeded");
+    assert!(written >= 2, "{written} items fit");
+    // Nothing of the refused write is there; other partitions and writes
+    // that do not grow the collection still go through.
+    let got = c
+        .get_item()
+        .table_name("Orders")
+        .key("pk", s("full"))
+        .key("sk", n(written))
+        .send()
+        .await
+        .unwrap();
+    assert!(got.item().is_none());
+    put(&c, "Orders", big(0, "other")).await;
+    c.delete_item()
+        .table_name("Orders")
+        .key("pk", s("full"))
+        .key("sk", n(0))
+        .send()
+        .await
+        .unwrap();
+    // The room one item freed takes one item again, not two: the actions
+    // of a transaction count together.
+    let put_action = |sk: i64| {
+        aws_sdk_dynamodb::types::TransactWriteItem::builder()
+            .put(
+                aws_sdk_dynamodb::types::Put::builder()
+                    .table_name("Orders")
+                    .set_item(Some(big(sk, "full")))
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    };
+    let canceled = c
+        .transact_write_items()
+        .transact_items(put_action(100))
+        .transact_items(put_action(101))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_message(&canceled),
+        "Transaction cancelled, please refer cancellation reasons for specific reasons \
+         [None, ItemCollectionSizeLimitExceeded]"
+    );
+    c.transact_write_items()
+        .transact_items(put_action(100))
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_write_item_reports_the_units_of_every_index_it_wrote() {
+    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+    let region = TestRegion::start().await;
+    let c = region.client.clone();
+    create_orders(&c).await;
+    let put = |item: Item| {
+        WriteRequest::builder()
+            .put_request(PutRequest::builder().set_item(Some(item)).build().unwrap())
+            .build()
+    };
+    let mut sparse = order("b", 2, "open", 2, "dan", 2);
+    sparse.remove("customer");
+    let out = c
+        .batch_write_item()
+        .request_items("Orders", vec![put(order("a", 1, "open", 1, "carol", 1)), put(sparse)])
+        .return_consumed_capacity(ReturnConsumedCapacity::Indexes)
+        .send()
+        .await
+        .unwrap();
+    let consumed = &out.consumed_capacity()[0];
+    // Two items of under 1 KB: 2 units on the table, 2 in byStatus and in
+    // byTotal, 1 in byCustomer (the second item has no customer).
+    assert_eq!(consumed.table().and_then(|t| t.capacity_units()), Some(2.0));
+    let gsis = consumed.global_secondary_indexes().unwrap();
+    assert_eq!(gsis["byStatus"].capacity_units(), Some(2.0));
+    assert_eq!(gsis["byCustomer"].capacity_units(), Some(1.0));
+    assert_eq!(
+        consumed.local_secondary_indexes().unwrap()["byTotal"].capacity_units(),
+        Some(2.0)
+    );
+    assert_eq!(consumed.capacity_units(), Some(7.0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_reports_the_item_collections_it_wrote() {
+    use aws_sdk_dynamodb::types::{Put, ReturnItemCollectionMetrics, TransactWriteItem};
+    let region = TestRegion::start().await;
+    let c = region.client.clone();
+    create_orders(&c).await;
+    let put = |item: Item| {
+        TransactWriteItem::builder()
+            .put(
+                Put::builder()
+                    .table_name("Orders")
+                    .set_item(Some(item))
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    };
+    let out = c
+        .transact_write_items()
+        .transact_items(put(order("a", 1, "open", 1, "carol", 1)))
+        .transact_items(put(order("b", 1, "open", 1, "carol", 1)))
+        .return_item_collection_metrics(ReturnItemCollectionMetrics::Size)
+        .send()
+        .await
+        .unwrap();
+    let metrics = &out.item_collection_metrics().unwrap()["Orders"];
+    let keys: Vec<&AttributeValue> = metrics
+        .iter()
+        .map(|m| &m.item_collection_key().unwrap()["pk"])
+        .collect();
+    assert_eq!(keys, [&s("a"), &s("b")]);
+    assert!(metrics.iter().all(|m| m.size_estimate_range_gb() == [0.0, 1.0]));
+}

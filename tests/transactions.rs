@@ -5,85 +5,20 @@
 //! same commit, and a bank-transfer load in which the sum of balances read
 //! by TransactGetItems never changes.
 
+mod bank;
 mod common;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, Get, Put, ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure,
-    TransactGetItem, TransactWriteItem, Update,
+use aws_sdk_dynamodb::types::{Get, ReturnConsumedCapacity, TransactGetItem};
+use bank::{
+    ACCOUNTS, Item, START_BALANCE, TOTAL, add, balances, check, delete, get, open_accounts, put, put_if_absent,
+    reason_codes, transfer_plan, withdraw,
 };
 use common::{Keys, TestRegion, create_table, error_code, error_message, item, n, s};
-
-type Item = HashMap<String, AttributeValue>;
-
-fn put(table: &str, item: Item) -> TransactWriteItem {
-    TransactWriteItem::builder()
-        .put(Put::builder().table_name(table).set_item(Some(item)).build().unwrap())
-        .build()
-}
-
-fn put_if_absent(table: &str, item: Item) -> TransactWriteItem {
-    let put = Put::builder()
-        .table_name(table)
-        .set_item(Some(item))
-        .condition_expression("attribute_not_exists(pk)")
-        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-        .build()
-        .unwrap();
-    TransactWriteItem::builder().put(put).build()
-}
-
-fn delete(table: &str, key: Item) -> TransactWriteItem {
-    TransactWriteItem::builder()
-        .delete(Delete::builder().table_name(table).set_key(Some(key)).build().unwrap())
-        .build()
-}
-
-fn add(table: &str, pk: &str, amount: i64) -> TransactWriteItem {
-    let update = Update::builder()
-        .table_name(table)
-        .key("pk", s(pk))
-        .update_expression("ADD balance :a")
-        .expression_attribute_values(":a", n(amount))
-        .build()
-        .unwrap();
-    TransactWriteItem::builder().update(update).build()
-}
-
-/// Moves `amount` out of `pk` only if its balance stays non-negative.
-fn withdraw(table: &str, pk: &str, amount: i64) -> TransactWriteItem {
-    let update = Update::builder()
-        .table_name(table)
-        .key("pk", s(pk))
-        .update_expression("SET balance = balance - :a")
-        .condition_expression("balance >= :a")
-        .expression_attribute_values(":a", n(amount))
-        .build()
-        .unwrap();
-    TransactWriteItem::builder().update(update).build()
-}
-
-fn check(table: &str, pk: &str, condition: &str) -> TransactWriteItem {
-    let check = ConditionCheck::builder()
-        .table_name(table)
-        .key("pk", s(pk))
-        .condition_expression(condition)
-        .build()
-        .unwrap();
-    TransactWriteItem::builder().condition_check(check).build()
-}
-
-fn get(table: &str, pk: &str) -> TransactGetItem {
-    TransactGetItem::builder()
-        .get(Get::builder().table_name(table).key("pk", s(pk)).build().unwrap())
-        .build()
-}
 
 async fn get_item(client: &Client, table: &str, pk: &str) -> Option<Item> {
     let out = client
@@ -95,18 +30,6 @@ async fn get_item(client: &Client, table: &str, pk: &str) -> Option<Item> {
         .await
         .unwrap();
     out.item().cloned()
-}
-
-/// The codes of a TransactionCanceledException's reasons, in order.
-fn reason_codes(error: &SdkError<TransactWriteItemsError, impl std::fmt::Debug>) -> Vec<String> {
-    match error.as_service_error() {
-        Some(TransactWriteItemsError::TransactionCanceledException(e)) => e
-            .cancellation_reasons()
-            .iter()
-            .map(|r| r.code().unwrap_or("").to_string())
-            .collect(),
-        other => panic!("expected TransactionCanceledException, got {other:?}"),
-    }
 }
 
 async fn accounts_table(region: &TestRegion) {
@@ -524,47 +447,22 @@ async fn a_transaction_keeps_the_tables_indexes_in_its_commit() {
     assert_eq!(open(client).await, ["o2"]);
 }
 
-const ACCOUNTS: usize = 8;
-const START_BALANCE: i64 = 100;
-
-/// The balances of every account, read in one TransactGetItems.
-async fn balances(client: &Client) -> Vec<i64> {
-    let mut request = client.transact_get_items();
-    for i in 0..ACCOUNTS {
-        request = request.transact_items(get("accounts", &format!("acct{i}")));
-    }
-    let out = request.send().await.unwrap();
-    out.responses()
-        .iter()
-        .map(|r| r.item().unwrap()["balance"].as_n().unwrap().parse::<i64>().unwrap())
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_transfers_keep_the_total_and_apply_once() {
     let region = TestRegion::start().await;
     let client = region.client.clone();
     accounts_table(&region).await;
-    let mut setup = client.transact_write_items();
-    for i in 0..ACCOUNTS {
-        setup = setup.transact_items(put(
-            "accounts",
-            item([("pk", s(format!("acct{i}"))), ("balance", n(START_BALANCE))]),
-        ));
-    }
-    setup.send().await.unwrap();
-    let total = START_BALANCE * ACCOUNTS as i64;
-
+    open_accounts(&client, "accounts").await;
     let done = Arc::new(AtomicBool::new(false));
     let reads = Arc::new(AtomicU64::new(0));
     let reader = {
         let (client, done, reads) = (client.clone(), done.clone(), reads.clone());
         tokio::spawn(async move {
             while !done.load(Ordering::Relaxed) {
-                let seen = balances(&client).await;
+                let seen = balances(&client, "accounts").await.expect("every account");
                 assert_eq!(
                     seen.iter().sum::<i64>(),
-                    total,
+                    TOTAL,
                     "a read saw part of a transfer: {seen:?}"
                 );
                 assert!(seen.iter().all(|b| *b >= 0), "{seen:?}");
@@ -578,12 +476,7 @@ async fn concurrent_transfers_keep_the_total_and_apply_once() {
         writers.push(tokio::spawn(async move {
             let mut applied = 0u64;
             for t in 0..40u64 {
-                let from = format!("acct{}", (w * 7 + t * 3) % ACCOUNTS as u64);
-                let to = format!("acct{}", (w * 5 + t * 7 + 1) % ACCOUNTS as u64);
-                if from == to {
-                    continue;
-                }
-                let amount = ((w + t) % 30 + 1) as i64;
+                let (from, to, amount) = transfer_plan(w, t);
                 let token = format!("w{w}-t{t}");
                 let ledger = item([("pk", s(format!("ledger-{token}"))), ("amount", n(amount))]);
                 let send = || {
@@ -615,7 +508,10 @@ async fn concurrent_transfers_keep_the_total_and_apply_once() {
     done.store(true, Ordering::Relaxed);
     reader.await.unwrap();
     assert!(reads.load(Ordering::Relaxed) > 0);
-    assert_eq!(balances(&client).await.iter().sum::<i64>(), total);
+    let end = balances(&client, "accounts").await.expect("every account");
+    assert_eq!(end.iter().sum::<i64>(), TOTAL);
+    assert_eq!(end.len(), ACCOUNTS);
+    assert!(end.iter().any(|b| *b != START_BALANCE), "transfers moved money");
     // One ledger item per applied transfer: none lost, none applied twice.
     let scanned = client.scan().table_name("accounts").send().await.unwrap();
     let ledgers = scanned

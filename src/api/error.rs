@@ -47,6 +47,7 @@ pub enum ErrorKind {
     TransactionCanceled,
     IdempotentParameterMismatch,
     TransactionInProgress,
+    ItemCollectionSizeLimitExceeded,
 }
 
 impl ErrorKind {
@@ -92,6 +93,9 @@ impl ErrorKind {
                 "com.amazonaws.dynamodb.v20120810#IdempotentParameterMismatchException"
             }
             ErrorKind::TransactionInProgress => "com.amazonaws.dynamodb.v20120810#TransactionInProgressException",
+            ErrorKind::ItemCollectionSizeLimitExceeded => {
+                "com.amazonaws.dynamodb.v20120810#ItemCollectionSizeLimitExceededException"
+            }
         }
     }
 
@@ -181,6 +185,9 @@ impl From<EngineError> for ApiError {
             },
             EngineError::Canceled(reasons) => canceled(&reasons),
             EngineError::TokenMismatch => ApiError::new(ErrorKind::IdempotentParameterMismatch, error.to_string()),
+            EngineError::ItemCollectionTooLarge => {
+                ApiError::new(ErrorKind::ItemCollectionSizeLimitExceeded, error.to_string())
+            }
             EngineError::TokenInProgress => ApiError::new(ErrorKind::TransactionInProgress, error.to_string()),
             EngineError::Validation(message) => ApiError::validation(message),
             EngineError::TableUpdate(TableUpdateError::IndexBusy) => {
@@ -228,6 +235,10 @@ pub fn cancellation_reason(reason: Option<&CancelReason>) -> Value {
             reason
         }
         Some(CancelReason::Validation(message)) => json!({ "Code": "ValidationError", "Message": message }),
+        Some(CancelReason::ItemCollectionTooLarge) => json!({
+            "Code": "ItemCollectionSizeLimitExceeded",
+            "Message": EngineError::ItemCollectionTooLarge.to_string(),
+        }),
     }
 }
 

@@ -143,6 +143,19 @@ pub(super) fn index_write_units<'m>(meta: &'m TableMeta, outcome: &WriteOutcome)
         .collect()
 }
 
+/// Adds `parts` to the units per index in `total`, an index at a time.
+pub(super) fn add_index_units<'m>(
+    total: &mut Vec<(&'m SecondaryIndex, f64)>,
+    parts: impl IntoIterator<Item = (&'m SecondaryIndex, f64)>,
+) {
+    for (index, units) in parts {
+        match total.iter_mut().find(|(i, _)| i.name == index.name) {
+            Some(entry) => entry.1 += units,
+            None => total.push((index, units)),
+        }
+    }
+}
+
 /// PutItem and DeleteItem: one item replaced or removed, optionally under a
 /// condition, returning the old item on ALL_OLD.
 async fn conditional_write(
@@ -546,11 +559,20 @@ pub async fn handle_batch_write_item(engine: &Engine, throttle: &Capacity, req: 
         }
     }
     let mut body = json!({ "UnprocessedItems": admitted.unprocessed });
-    let reports: Vec<Value> = admitted
-        .tables
-        .iter()
-        .filter_map(|(t, _, units)| capacity.report(t, *units, CapacityKind::Write))
-        .collect();
+    let mut reports = Vec::new();
+    for (table, _, units) in &admitted.tables {
+        let meta = engine.table_schema(table)?;
+        let mut index_units: Vec<(&SecondaryIndex, f64)> = Vec::new();
+        for outcome in tables
+            .iter()
+            .zip(&outcomes)
+            .filter(|(t, _)| *t == table)
+            .map(|(_, o)| o)
+        {
+            add_index_units(&mut index_units, index_write_units(&meta, outcome));
+        }
+        reports.extend(capacity.report_parts(table, *units, &index_units, CapacityKind::Write));
+    }
     for (_, admission, units) in admitted.tables {
         admission.settle(units);
     }

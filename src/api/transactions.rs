@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 use super::capacity::{CapacityDetail, CapacityKind, read_units, write_units};
 use super::error::ApiError;
 use super::expressions::{CONDITIONAL_WRITE, Expressions, Projection, READ, UPDATE};
-use super::items::{index_write_units, item_collection_metrics, return_on_failure};
+use super::items::{add_index_units, index_write_units, item_collection_metrics, return_on_failure};
 use super::request::{Request, validate_table_name};
 use super::throttle::{estimated_write_units, key_demand};
 use crate::capacity::{Admission, Capacity, Demand, KeyDemand};
@@ -297,12 +297,7 @@ fn capacity_reports(
         for ((_, check), outcome) in tables.iter().zip(outcomes).filter(|((t, _), _)| t == name) {
             let part = consumed(&meta, outcome, *check);
             table_units += part.table;
-            for (index, units) in part.indexes {
-                match index_units.iter_mut().find(|(i, _)| i.name == index.name) {
-                    Some(entry) => entry.1 += units,
-                    None => index_units.push((index, units)),
-                }
-            }
+            add_index_units(&mut index_units, part.indexes);
         }
         reports.extend(capacity.report_parts(name, table_units, &index_units, CapacityKind::Write));
     }

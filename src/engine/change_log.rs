@@ -10,6 +10,23 @@ use crate::store::{Change, ReadTables};
 /// Change-log entries `own_changes` reads inline (see there).
 const INLINE_CHANGES: u64 = 64;
 
+/// Bytes of items `own_changes` returns at most, about (it finishes a
+/// transaction it started, up to 8 MB more): a batch stays far below the
+/// replication frame limit (`replication::wire::MAX_FRAME_BYTES`, 64 MB)
+/// however large the items are.
+const MAX_BATCH_BYTES: usize = 16 * 1024 * 1024;
+
+/// About how many bytes `change` takes in a batch: its item images.
+fn change_bytes(change: &Change) -> usize {
+    match change {
+        Change::Item(change) => {
+            let size = |item: &Option<crate::model::Item>| item.as_ref().map(crate::model::item_size).unwrap_or(0);
+            change.key.len() + size(&change.old) + size(&change.new)
+        }
+        Change::Table { .. } => 1024,
+    }
+}
+
 /// Whether `change` belongs to the same transaction as `last`, the change
 /// before it: a transaction's changes are logged one after another with one
 /// version (see `transact.rs`).
@@ -33,6 +50,7 @@ impl Engine {
         let scan = move |read: &ReadTables, limit: usize| {
             let mut out: Vec<(Seq, Change)> = Vec::new();
             let mut through = from.prev();
+            let mut bytes = 0;
             for (looked, entry) in read.changes(from)?.enumerate() {
                 let (seq, change) = entry?;
                 // Entries are numbered without gaps: a first entry past
@@ -40,12 +58,13 @@ impl Engine {
                 if through.next() < seq && through.next() == from {
                     return Err(EngineError::Trimmed { from, first: seq });
                 }
-                let full = looked >= limit || out.len() >= max;
+                let full = looked >= limit || out.len() >= max || bytes >= MAX_BATCH_BYTES;
                 if full && !same_transaction(out.last(), &change) {
                     break;
                 }
                 through = seq;
                 if change.version().region == region {
+                    bytes += change_bytes(&change);
                     out.push((seq, change));
                 }
             }
@@ -165,6 +184,29 @@ mod tests {
         assert_eq!(changes.len(), 52);
         let (changes, _) = engine.own_changes(Seq(102), 10).await.unwrap();
         assert_eq!(changes.len(), 1);
+        engine.shutdown();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_batch_of_large_items_stops_at_its_byte_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::open_for_test(dir.path(), "r");
+        engine.create_table(NewTable::keyed_by_pk("t")).await.unwrap();
+        let payload = "x".repeat(350 * 1024);
+        for n in 0..60 {
+            let item = Item::from([
+                ("pk".to_string(), AttributeValue::S(format!("k{n}"))),
+                ("v".to_string(), AttributeValue::S(payload.clone())),
+            ]);
+            engine
+                .write_item("t".into(), ItemWrite::new(ItemOp::Put(item)))
+                .await
+                .unwrap();
+        }
+        let (changes, through) = engine.own_changes(Seq(2), 512).await.unwrap();
+        // 16 MB of 350 KB items: 47 of them (the 47th crosses the budget).
+        assert_eq!(changes.len(), 47);
+        assert_eq!(through, Seq(48));
         engine.shutdown();
     }
 }

@@ -15,6 +15,8 @@ pub enum CancelReason {
     /// The change it makes is invalid (an update that makes the item too
     /// large, an operand of the wrong type): DynamoDB's message.
     Validation(String),
+    /// Its write would grow the item's collection past the limit.
+    ItemCollectionTooLarge,
 }
 
 /// What can go wrong in an engine operation.
@@ -47,6 +49,9 @@ pub enum EngineError {
     /// A transaction's client token is in use by a transaction still running.
     #[error("The transaction with the given request token is already in progress.")]
     TokenInProgress,
+    /// A write would grow an item collection past its limit.
+    #[error("Item collection size limit exceeded")]
+    ItemCollectionTooLarge,
     /// The request is invalid (DynamoDB's ValidationException message).
     #[error("{0}")]
     Validation(String),

@@ -25,6 +25,10 @@ use crate::store::{ConflictRecord, ReadTables, Store, Version};
 /// The file inside a region's data directory holding its database.
 pub const DB_FILE: &str = "meridian.redb";
 
+/// DynamoDB's limit on an item collection (a partition's items and their
+/// local secondary index entries): 10 GB.
+pub const MAX_ITEM_COLLECTION_BYTES: u64 = 10 * 1024 * 1024 * 1024;
+
 /// Longest `shutdown` waits for reads in flight to release the store.
 const STORE_RELEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -38,6 +42,8 @@ pub(super) struct Inner {
     pub(super) commit_times: Arc<CommitTimes>,
     pub(super) schemas: Arc<SchemaCache>,
     space: Arc<DiskSpace>,
+    /// See `WriterSetup::collection_limit`.
+    collection_limit: Arc<std::sync::atomic::AtomicU64>,
     /// Transactions' client request tokens (see `tokens.rs`).
     pub(super) tokens: super::tokens::Tokens,
 }
@@ -71,6 +77,7 @@ impl Engine {
         let (committed_tx, committed) = watch::channel(last_seq);
         let commit_times = Arc::new(CommitTimes::new(last_seq));
         let schemas = Arc::new(SchemaCache::default());
+        let collection_limit = Arc::new(std::sync::atomic::AtomicU64::new(MAX_ITEM_COLLECTION_BYTES));
         let setup = WriterSetup {
             store: store.clone(),
             hlc: hlc.clone(),
@@ -79,6 +86,7 @@ impl Engine {
             commit_times: commit_times.clone(),
             schemas: schemas.clone(),
             space: space.clone(),
+            collection_limit: collection_limit.clone(),
         };
         let (writer, thread) = Writer::spawn(setup, config.write_queue, config.group_commit_max);
         Ok(Engine(Arc::new(Inner {
@@ -91,6 +99,7 @@ impl Engine {
             commit_times,
             schemas,
             space,
+            collection_limit,
             tokens: Default::default(),
         })))
     }
@@ -99,6 +108,14 @@ impl Engine {
     /// of it (`/status`, metrics).
     pub fn disk_space(&self) -> &DiskSpace {
         &self.0.space
+    }
+
+    /// Sets the largest item collection a table with local secondary
+    /// indexes may hold (DynamoDB's 10 GB; smaller to rehearse hitting it).
+    pub fn set_item_collection_limit(&self, bytes: u64) {
+        self.0
+            .collection_limit
+            .store(bytes, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The region this engine serves.

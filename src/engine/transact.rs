@@ -119,6 +119,7 @@ fn plan(
     meta: &TableMeta,
     action: TransactAction,
     key: PrimaryKey,
+    growth: &mut HashMap<(String, Vec<u8>), u64>,
 ) -> Result<Result<Planned, CancelReason>, EngineError> {
     let read = txn.tables.item(meta.storage_id, &key.encoded)?;
     let live = read.as_ref().and_then(|record| record.item.as_ref());
@@ -143,6 +144,19 @@ fn plan(
             Err(other) => return Err(other),
         },
     };
+    if let Some(Some(new)) = &change {
+        // Earlier actions on the same partition grow its collection too.
+        let partition = (
+            action.table.clone(),
+            crate::model::key::encode_primary_key(&key.hash, None),
+        );
+        let pending = growth.get(&partition).copied().unwrap_or(0);
+        match txn.check_collection(meta, &key.hash, (live, Some(new)), pending) {
+            Ok(added) => *growth.entry(partition).or_default() += added,
+            Err(EngineError::ItemCollectionTooLarge) => return Ok(Err(CancelReason::ItemCollectionTooLarge)),
+            Err(other) => return Err(other),
+        }
+    }
     Ok(Ok(Planned {
         table: action.table,
         key: key.encoded,
@@ -158,9 +172,10 @@ fn apply(txn: &mut GroupTxn<'_, '_>, actions: Vec<TransactAction>) -> Result<Vec
     let (keys, metas) = check_request(txn, &actions)?;
     let mut planned = Vec::with_capacity(actions.len());
     let mut reasons = Vec::with_capacity(actions.len());
+    let mut growth = HashMap::new();
     for (action, key) in actions.into_iter().zip(keys) {
         let meta = &metas[&action.table];
-        match plan(txn, meta, action, key)? {
+        match plan(txn, meta, action, key, &mut growth)? {
             Ok(step) => {
                 planned.push(step);
                 reasons.push(None);

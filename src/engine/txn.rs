@@ -18,7 +18,7 @@ use super::lww::incoming_wins;
 use super::schema_cache::changes_schema;
 use crate::clock::Hlc;
 use crate::ids::StorageId;
-use crate::model::{Item, TableMeta, item_size};
+use crate::model::{IndexKind, Item, TableMeta, item_size};
 use crate::store::records::{self, ChangeRef, ItemChangeRef, ItemRecordRef};
 use crate::store::{ChangeCause, DroppedTable, ItemRecord, StoreError, Version, WriteTables};
 
@@ -115,6 +115,8 @@ pub struct GroupTxn<'a, 't> {
     dropped: Vec<DroppedTable>,
     /// Why the group must not commit (`abort`), if it must not.
     aborted: Option<String>,
+    /// See `check_collection`.
+    collection_limit: u64,
 }
 
 impl GroupTxn<'_, '_> {
@@ -290,7 +292,12 @@ impl Applied {
 
 impl GroupTxn<'_, '_> {
     /// A fresh transaction for one group.
-    pub(super) fn new<'a, 't>(tables: &'a mut WriteTables<'t>, hlc: &'a Hlc, region: &'a str) -> GroupTxn<'a, 't> {
+    pub(super) fn new<'a, 't>(
+        tables: &'a mut WriteTables<'t>,
+        hlc: &'a Hlc,
+        region: &'a str,
+        collection_limit: u64,
+    ) -> GroupTxn<'a, 't> {
         GroupTxn {
             tables,
             hlc,
@@ -301,7 +308,49 @@ impl GroupTxn<'_, '_> {
             keeps_history: HashMap::new(),
             dropped: Vec::new(),
             aborted: None,
+            collection_limit,
         }
+    }
+
+    /// Refuses a local write that would grow its item collection (the
+    /// partition's items and their local secondary index entries, as
+    /// stored) past the limit, as DynamoDB refuses one past 10 GB. Only
+    /// tables with local secondary indexes have the limit; a write that
+    /// does not grow the collection always passes. `pending` is what writes
+    /// checked before it and not stored yet add to the same collection (a
+    /// transaction's); returns what this write adds.
+    pub(super) fn check_collection(
+        &self,
+        meta: &TableMeta,
+        hash: &crate::model::AttributeValue,
+        (old, new): (Option<&Item>, Option<&Item>),
+        pending: u64,
+    ) -> Result<u64, EngineError> {
+        let locals: Vec<_> = meta.indexes.iter().filter(|i| i.kind == IndexKind::Local).collect();
+        if locals.is_empty() {
+            return Ok(0);
+        }
+        let bytes = |item: Option<&Item>| -> u64 {
+            let Some(item) = item else { return 0 };
+            let entries = locals
+                .iter()
+                .filter(|index| index.entry_key(&[], item).is_some())
+                .map(|index| item_size(&index.project(&meta.key_schema, item)) as u64);
+            item_size(item) as u64 + entries.sum::<u64>()
+        };
+        let (before, after) = (bytes(old), bytes(new));
+        if after <= before {
+            return Ok(0);
+        }
+        let prefix = crate::model::key::encode_primary_key(hash, None);
+        let mut stored = self.tables.bytes_with_prefix(meta.storage_id, &prefix)?;
+        for index in &locals {
+            stored += self.tables.bytes_with_prefix(index.storage_id, &prefix)?;
+        }
+        if stored.saturating_sub(before) + pending + after > self.collection_limit {
+            return Err(EngineError::ItemCollectionTooLarge);
+        }
+        Ok(after - before)
     }
 
     /// Ends the group: fails if a job aborted it, else writes the table

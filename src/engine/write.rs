@@ -7,7 +7,7 @@ use super::handle::Engine;
 pub use super::txn::WriteOutcome;
 use super::txn::{Arrival, GroupTxn, ItemUpdate};
 use crate::model::table::PrimaryKey;
-use crate::model::{Item, TableMeta, item_size};
+use crate::model::{IndexKind, Item, TableMeta, item_size};
 use crate::store::ChangeCause;
 
 /// Largest item DynamoDB stores: 400 KB.
@@ -96,7 +96,10 @@ pub(super) fn apply(
     write: ItemWrite,
 ) -> Result<WriteOutcome, EngineError> {
     let key = validate(meta, &write.op)?;
-    if write.condition.is_none() {
+    // A table with local secondary indexes has an item-collection limit,
+    // checked against the item a write replaces: it is read first.
+    let has_local = meta.indexes.iter().any(|i| i.kind == IndexKind::Local);
+    if write.condition.is_none() && !has_local {
         match write.op {
             ItemOp::Put(item) => return store(txn, meta, &key.encoded, Some(item), Arrival::LocalUnread),
             ItemOp::Delete(_) => return store(txn, meta, &key.encoded, None, Arrival::LocalUnread),
@@ -121,6 +124,7 @@ pub(super) fn apply(
         ItemOp::Delete(_) => None,
         ItemOp::Update { mutator, .. } => Some(updated(meta, &key, live, mutator.as_ref())?),
     };
+    txn.check_collection(meta, &key.hash, (live, new.as_ref()), 0)?;
     store(txn, meta, &key.encoded, new, Arrival::Local { read })
 }
 

@@ -131,6 +131,9 @@ pub struct WriterSetup {
     pub schemas: Arc<SchemaCache>,
     /// Free disk space: writes are refused below its reserve.
     pub space: Arc<DiskSpace>,
+    /// The largest item collection of a table with local secondary
+    /// indexes, in bytes (see `GroupTxn::check_collection`).
+    pub collection_limit: Arc<AtomicU64>,
 }
 
 /// A queued job's answer, available once its group has committed (or failed).
@@ -298,6 +301,7 @@ fn run(setup: WriterSetup, mut jobs: mpsc::Receiver<Submitted>, group_max: usize
         commit_times,
         schemas,
         space,
+        collection_limit,
     } = setup;
     let _span = tracing::info_span!("writer", region = %region).entered();
     let (to_syncer, inbox) = std_mpsc::sync_channel(UNSYNCED_GROUPS);
@@ -332,7 +336,8 @@ fn run(setup: WriterSetup, mut jobs: mpsc::Receiver<Submitted>, group_max: usize
         let mut replies: Vec<Reply> = Vec::with_capacity(group.len());
         let result = store.write_logged(
             |tables| {
-                let mut txn = GroupTxn::new(tables, &hlc, &region);
+                let limit = collection_limit.load(Ordering::Relaxed);
+                let mut txn = GroupTxn::new(tables, &hlc, &region, limit);
                 for queued in group.drain(..) {
                     replies.push((queued.job)(&mut txn));
                 }

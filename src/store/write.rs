@@ -174,6 +174,24 @@ impl WriteTables<'_> {
         Ok(out)
     }
 
+    /// Bytes stored for the records of table `storage_id` whose encoded keys
+    /// start with `prefix` (one partition's items, or an index's entries
+    /// for one partition): what the item-collection limit counts, without
+    /// decoding the records.
+    pub fn bytes_with_prefix(&self, storage_id: StorageId, prefix: &[u8]) -> Result<u64, StoreError> {
+        let lower = item_key(storage_id, prefix);
+        let upper = crate::model::key::prefix_end(&lower);
+        let mut bytes = 0u64;
+        let range = match &upper {
+            Some(upper) => self.items.range::<&[u8]>(lower.as_slice()..upper.as_slice())?,
+            None => self.items.range::<&[u8]>(lower.as_slice()..)?,
+        };
+        for entry in range {
+            bytes += entry?.1.value().len() as u64;
+        }
+        Ok(bytes)
+    }
+
     /// A background worker's cursor, as this transaction sees it.
     pub fn cursor(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.txn.open_table(CURSORS)?.get(name)?.map(|v| v.value().to_vec()))

@@ -92,6 +92,9 @@ pub enum Scenario {
     /// PutItem and GetItem against a region with `auth = "sigv4"`, against
     /// one with `auth = "none"`.
     Auth,
+    /// Items written through TransactWriteItems of 10 puts, against
+    /// BatchWriteItem of 10 puts.
+    Transactions,
 }
 
 #[cfg(test)]
@@ -124,6 +127,7 @@ mod tests {
             "indexes",
             "capacity",
             "auth",
+            "transactions",
         ];
         let parsed: Vec<Scenario> = names
             .iter()

@@ -33,6 +33,7 @@ mod retention;
 mod scan;
 mod signer;
 mod streams;
+mod transactions;
 mod workload;
 
 use anyhow::Context;
@@ -56,6 +57,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         Scenario::Indexes => runtime.block_on(indexes::bench(args)),
         Scenario::Capacity => runtime.block_on(capacity::bench(args)),
         Scenario::Auth => runtime.block_on(auth::bench(args)),
+        Scenario::Transactions => runtime.block_on(transactions::bench(args)),
     };
     // Scenarios remove their own data; this removes the folder they shared.
     let _ = std::fs::remove_dir_all(bench_root());
