@@ -6,6 +6,7 @@
 //!
 //! - [`model`]: DynamoDB's data model: numbers, values, items, keys, tables.
 //! - [`expr`]: the expression language: parse, check and evaluate conditions, updates, projections.
+//! - [`partiql`]: DynamoDB's PartiQL: parse statements into the expression language's trees, plan key access.
 //! - [`clock`]: the region's hybrid logical clock and its offset guard.
 //! - [`config`]: topology (`regions/`) and node settings (`config/`).
 //! - [`store`]: redb tables and record codecs; only the engine opens it.
@@ -44,6 +45,7 @@ pub mod ids;
 pub mod metrics;
 pub mod model;
 pub mod node;
+pub mod partiql;
 pub mod pitr;
 pub mod replication;
 pub mod store;

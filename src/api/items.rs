@@ -101,7 +101,8 @@ pub(super) async fn item_collection_metrics(
     })))
 }
 
-fn write_response(
+/// A write's response body: its returned attributes and its capacity.
+pub(super) fn write_response(
     engine: &Engine,
     table: &str,
     outcome: &WriteOutcome,
@@ -246,13 +247,7 @@ pub async fn handle_get_item(engine: &Engine, throttle: &Capacity, mut req: Requ
     let mut expressions = Expressions::new(&req, &READ)?;
     let projection = expressions.projection(&req)?;
     expressions.finish()?;
-    let meta = engine.table_schema(&table)?;
-    let demand = key_demand(&meta, &key, read_units(0, consistent));
-    let admission = admit_read(throttle, &meta, "GetItem", demand.as_slice(), 1, consistent)?;
-    let (meta, item) = engine.get_item(&table, &key).await?;
-    let bytes = item.as_ref().map(item_size).unwrap_or(0);
-    admission.settle(read_units(bytes, consistent));
-    throttle.count_returned(&meta, "GetItem", usize::from(item.is_some()));
+    let (item, bytes) = read_one(engine, throttle, "GetItem", &table, &key, consistent).await?;
     let mut body = json!({});
     if let Some(item) = item {
         let item = match &projection {
@@ -265,6 +260,26 @@ pub async fn handle_get_item(engine: &Engine, throttle: &Capacity, mut req: Requ
         body["ConsumedCapacity"] = report;
     }
     Ok(body)
+}
+
+/// Reads one item by its key, admitted and charged as `operation`: the
+/// item, if there is one, and the bytes it cost.
+pub(super) async fn read_one(
+    engine: &Engine,
+    throttle: &Capacity,
+    operation: &'static str,
+    table: &str,
+    key: &Item,
+    consistent: bool,
+) -> Result<(Option<Item>, usize), ApiError> {
+    let meta = engine.table_schema(table)?;
+    let demand = key_demand(&meta, key, read_units(0, consistent));
+    let admission = admit_read(throttle, &meta, operation, demand.as_slice(), 1, consistent)?;
+    let (meta, item) = engine.get_item(table, key).await?;
+    let bytes = item.as_ref().map(item_size).unwrap_or(0);
+    admission.settle(read_units(bytes, consistent));
+    throttle.count_returned(&meta, operation, usize::from(item.is_some()));
+    Ok((item, bytes))
 }
 
 fn request_items(req: &Request) -> Result<&Map<String, Value>, ApiError> {

@@ -18,6 +18,8 @@ mod indexes;
 mod insights;
 mod items;
 mod on_demand;
+mod partiql;
+mod partiql_txn;
 mod policies;
 mod query;
 mod request;
@@ -141,6 +143,9 @@ operations! {
     TransactGetItems => Dynamo "TransactGetItems",
     Query => Dynamo "Query",
     Scan => Dynamo "Scan",
+    ExecuteStatement => Dynamo "ExecuteStatement",
+    BatchExecuteStatement => Dynamo "BatchExecuteStatement",
+    ExecuteTransaction => Dynamo "ExecuteTransaction",
     UpdateContinuousBackups => Dynamo "UpdateContinuousBackups",
     DescribeContinuousBackups => Dynamo "DescribeContinuousBackups",
     RestoreTableToPointInTime => Dynamo "RestoreTableToPointInTime",
@@ -321,6 +326,9 @@ async fn dispatch(state: &ApiState, operation: Operation, req: Request) -> Resul
         Operation::TransactGetItems => transactions::handle_transact_get_items(engine, capacity, req).await,
         Operation::Query => query::handle_query(engine, capacity, req).await,
         Operation::Scan => query::handle_scan(engine, capacity, req).await,
+        Operation::ExecuteStatement => partiql::handle_execute_statement(engine, capacity, req).await,
+        Operation::BatchExecuteStatement => partiql::handle_batch_execute_statement(engine, capacity, req).await,
+        Operation::ExecuteTransaction => partiql_txn::handle_execute_transaction(engine, capacity, req).await,
         Operation::UpdateContinuousBackups => backups::handle_update_continuous_backups(pitr(state)?, req).await,
         Operation::DescribeContinuousBackups => backups::handle_describe_continuous_backups(pitr(state)?, req).await,
         Operation::RestoreTableToPointInTime => backups::handle_restore_to_point_in_time(pitr(state)?, req).await,

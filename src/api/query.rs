@@ -18,7 +18,7 @@ const MAX_TOTAL_SEGMENTS: i64 = 1_000_000;
 
 modes! {
     /// What Query and Scan return of the items they match (Select).
-    enum Select = "Select" {
+    pub(super) enum Select = "Select" {
         AllAttributes => "ALL_ATTRIBUTES",
         AllProjectedAttributes => "ALL_PROJECTED_ATTRIBUTES",
         SpecificAttributes => "SPECIFIC_ATTRIBUTES",
@@ -26,32 +26,34 @@ modes! {
     }
 }
 
-/// The parameters Query and Scan share.
-struct Common {
-    table: String,
+/// The parameters Query and Scan (and PartiQL's SELECT) share.
+pub(super) struct Common {
+    pub(super) table: String,
     /// IndexName.
-    index: Option<String>,
-    limit: Option<usize>,
-    select: Option<Select>,
-    select_count: bool,
-    consistent: bool,
-    capacity: CapacityDetail,
+    pub(super) index: Option<String>,
+    pub(super) limit: Option<usize>,
+    pub(super) select: Option<Select>,
+    pub(super) select_count: bool,
+    pub(super) consistent: bool,
+    pub(super) capacity: CapacityDetail,
+}
+
+/// `Limit`, at least 1.
+pub(super) fn parse_limit(req: &Request) -> Result<Option<usize>, ApiError> {
+    match req.opt_i64("Limit")? {
+        Some(l) if l < 1 => Err(ApiError::constraint(
+            &format!("'{l}'"),
+            "limit",
+            "Member must have value greater than or equal to 1",
+        )),
+        limit => Ok(limit.map(|l| l as usize)),
+    }
 }
 
 fn parse_common(req: &Request) -> Result<Common, ApiError> {
     let table = req.table_name()?;
     let index = req.opt_str("IndexName")?.map(str::to_string);
-    let limit = match req.opt_i64("Limit")? {
-        Some(l) if l < 1 => {
-            return Err(ApiError::constraint(
-                &format!("'{l}'"),
-                "limit",
-                "Member must have value greater than or equal to 1",
-            ));
-        }
-        Some(l) => Some(l as usize),
-        None => None,
-    };
+    let limit = parse_limit(req)?;
     let select = req.opt_mode::<Select>()?;
     let has_projection = req.has("ProjectionExpression") || req.has("AttributesToGet");
     match select {
@@ -92,19 +94,20 @@ fn parse_common(req: &Request) -> Result<Common, ApiError> {
 /// index as DynamoDB checks it: a GSI answers only from what it projects
 /// and only eventually consistently; an LSI reads the table's item for
 /// what it does not project (`fetch_from_table`).
-struct IndexRead<'m> {
-    index: Option<&'m SecondaryIndex>,
-    fetch_from_table: bool,
+pub(super) struct IndexRead<'m> {
+    pub(super) index: Option<&'m SecondaryIndex>,
+    pub(super) fetch_from_table: bool,
 }
 
 /// Secondary index `name` of `meta`, or DynamoDB's error for a name the
 /// table does not have.
-fn named_index<'m>(meta: &'m TableMeta, name: &str) -> Result<&'m SecondaryIndex, ApiError> {
+pub(super) fn named_index<'m>(meta: &'m TableMeta, name: &str) -> Result<&'m SecondaryIndex, ApiError> {
     meta.index(name)
         .ok_or_else(|| ApiError::validation(format!("The table does not have the specified index: {name}")))
 }
 
-fn plan_index_read<'m>(
+/// Checks a read of `common.index` against the index and plans it.
+pub(super) fn plan_index_read<'m>(
     common: &Common,
     meta: &'m TableMeta,
     projection: Option<&Projection>,
@@ -167,22 +170,26 @@ fn page_response(common: &Common, meta: &TableMeta, page: Page, projection: Opti
     if let Some(key) = &page.last_key {
         body["LastEvaluatedKey"] = item_to_json(key);
     }
+    if let Some(report) = page_capacity(common, meta, &page) {
+        body["ConsumedCapacity"] = report;
+    }
+    body
+}
+
+/// ConsumedCapacity of one page, when the request asked for it: an LSI's
+/// reads of the table's items cost a unit each, as DynamoDB counts those
+/// fetches, on the table.
+pub(super) fn page_capacity(common: &Common, meta: &TableMeta, page: &Page) -> Option<Value> {
     let units = read_units(page.bytes_read, common.consistent);
-    let report = match common.index.as_deref().and_then(|name| meta.index(name)) {
+    match common.index.as_deref().and_then(|name| meta.index(name)) {
         Some(index) => {
-            // An LSI's reads of the table's items cost a unit each, as
-            // DynamoDB counts those fetches, on the table.
             let table_units = page.table_reads as f64 * read_units(1, common.consistent);
             common
                 .capacity
                 .report_parts(&meta.name, table_units, &[(index, units)], CapacityKind::Read)
         }
         None => common.capacity.report(&meta.name, units, CapacityKind::Read),
-    };
-    if let Some(report) = report {
-        body["ConsumedCapacity"] = report;
     }
-    body
 }
 
 /// Query.

@@ -51,6 +51,13 @@ pub fn accesses(region: &str, operation: &str, body: &Map<String, Value>, catalo
         }
         "BatchGetItem" | "BatchWriteItem" => return batch_accesses(&action, region, body, catalog),
         "TransactWriteItems" | "TransactGetItems" => return transaction_accesses(region, body, catalog),
+        "ExecuteStatement" | "BatchExecuteStatement" | "ExecuteTransaction" => {
+            let accesses = partiql_accesses(region, body);
+            if !accesses.is_empty() {
+                return accesses;
+            }
+            vec![None]
+        }
         "TagResource" | "UntagResource" | "ListTagsOfResource" => vec![arn("ResourceArn")],
         "RestoreTableToPointInTime" => vec![
             named("SourceTableName").or_else(|| arn("SourceTableArn")),
@@ -139,6 +146,54 @@ fn transaction_accesses(region: &str, body: &Map<String, Value>, catalog: &dyn C
         }
     }
     accesses
+}
+
+/// Each statement of an ExecuteStatement, BatchExecuteStatement or
+/// ExecuteTransaction as DynamoDB authorizes it: `dynamodb:PartiQLSelect`,
+/// `PartiQLInsert`, `PartiQLUpdate` or `PartiQLDelete` on the table (or
+/// the index a SELECT reads). A statement that does not parse is refused
+/// by the operation itself, and needs nothing here.
+fn partiql_accesses(region: &str, body: &Map<String, Value>) -> Vec<Access> {
+    let members: Vec<&Map<String, Value>> = match (body.get("Statements"), body.get("TransactStatements")) {
+        (Some(Value::Array(list)), _) | (_, Some(Value::Array(list))) => {
+            list.iter().filter_map(Value::as_object).collect()
+        }
+        _ => vec![body],
+    };
+    members
+        .into_iter()
+        .filter_map(|member| statement_access(region, member))
+        .collect()
+}
+
+fn statement_access(region: &str, member: &Map<String, Value>) -> Option<Access> {
+    use crate::partiql::Statement;
+    let text = str_member(member, "Statement")?;
+    let params = match member.get("Parameters") {
+        Some(Value::Array(list)) => list
+            .iter()
+            .map(crate::model::AttributeValue::from_json)
+            .collect::<Result<Vec<_>, _>>()
+            .ok()?,
+        _ => Vec::new(),
+    };
+    let statement = crate::partiql::parse(text, &params).ok()?;
+    let action = match &statement {
+        Statement::Select(_) => "dynamodb:PartiQLSelect",
+        Statement::Insert(_) => "dynamodb:PartiQLInsert",
+        Statement::Update(_) => "dynamodb:PartiQLUpdate",
+        Statement::Delete(_) => "dynamodb:PartiQLDelete",
+    };
+    let target = statement.target();
+    let mut resource = format!("arn:aws:dynamodb:{region}:{ACCOUNT_ID}:table/{}", target.table);
+    if let Some(index) = &target.index {
+        resource.push_str(&format!("/index/{index}"));
+    }
+    Some(Access {
+        action: action.to_string(),
+        resource,
+        keys: Vec::new(),
+    })
 }
 
 /// Each table of a BatchGetItem or BatchWriteItem, with the partition keys
@@ -374,6 +429,48 @@ mod tests {
 
     fn key<'a>(access: &'a Access, name: &str) -> Option<&'a [String]> {
         access.keys.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_slice())
+    }
+
+    #[test]
+    fn partiql_statements_need_their_partiql_action_on_their_table() {
+        let one = keys_of(
+            "ExecuteStatement",
+            json!({"Statement": "SELECT * FROM \"T\".\"byX\" WHERE x = ?", "Parameters": [{"S": "a"}]}),
+        );
+        assert_eq!(one.len(), 1);
+        assert_eq!(one[0].action, "dynamodb:PartiQLSelect");
+        assert_eq!(
+            one[0].resource,
+            "arn:aws:dynamodb:us-east-1:000000000000:table/T/index/byX"
+        );
+        let batch = keys_of(
+            "BatchExecuteStatement",
+            json!({"Statements": [{"Statement": "INSERT INTO A VALUE {'pk': 'a'}"}, {"Statement": "DELETE FROM B WHERE pk = 'a'"}]}),
+        );
+        let pairs: Vec<(&str, &str)> = batch.iter().map(|a| (a.action.as_str(), a.resource.as_str())).collect();
+        assert_eq!(
+            pairs,
+            [
+                (
+                    "dynamodb:PartiQLInsert",
+                    "arn:aws:dynamodb:us-east-1:000000000000:table/A"
+                ),
+                (
+                    "dynamodb:PartiQLDelete",
+                    "arn:aws:dynamodb:us-east-1:000000000000:table/B"
+                ),
+            ]
+        );
+        let update = keys_of(
+            "ExecuteTransaction",
+            json!({"TransactStatements": [{"Statement": "UPDATE C SET a = 1 WHERE pk = 'a'"}]}),
+        );
+        assert_eq!(update[0].action, "dynamodb:PartiQLUpdate");
+        let garbage = keys_of("ExecuteStatement", json!({"Statement": "nonsense"}));
+        assert_eq!(
+            (garbage[0].action.as_str(), garbage[0].resource.as_str()),
+            ("dynamodb:ExecuteStatement", "*")
+        );
     }
 
     #[test]

@@ -31,7 +31,8 @@ mod tests;
 
 pub use condition::{Condition, ConditionKind, parse_condition};
 pub use error::{ExprError, ExprKind};
+pub use eval::{compare_scalars, eval_cond};
 pub use key_condition::{KeyCondition, RangeCondition, parse_key_condition};
 pub use placeholders::{Placeholders, RequestParameters, check_request_parameters};
 pub use projection::{Projection, parse_projection};
-pub use update::{UpdateExpr, parse_update};
+pub use update::{Action, UpdateExpr, parse_update};

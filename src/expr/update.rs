@@ -18,9 +18,10 @@ use super::placeholders::Placeholders;
 use super::projection::Projection;
 use crate::model::{AttributeValue, Item};
 
-/// One action of an update.
+/// One action of an update: `SET path = value`, `REMOVE path`, `ADD path
+/// value`, `DELETE path set`.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Action {
+pub enum Action {
     Set(Path, Operand),
     Remove(Path),
     Add(Path, AttributeValue),
@@ -76,8 +77,9 @@ pub fn parse_update(text: &str, ph: &mut Placeholders) -> Result<UpdateExpr, Exp
 }
 
 impl UpdateExpr {
-    /// Builds an update from actions (legacy `AttributeUpdates`).
-    pub(crate) fn from_actions(actions: Vec<Action>) -> UpdateExpr {
+    /// Builds an update from actions (legacy `AttributeUpdates`, PartiQL's
+    /// SET and REMOVE).
+    pub fn from_actions(actions: Vec<Action>) -> UpdateExpr {
         UpdateExpr { actions }
     }
 

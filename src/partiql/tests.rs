@@ -1,0 +1,296 @@
+//! Parser and planner tests: every statement kind, literals, parameters,
+//! DynamoDB's messages, and inputs that must not overflow the stack.
+
+use std::collections::BTreeMap;
+
+use super::*;
+use crate::expr::Action;
+use crate::expr::RangeCondition;
+use crate::expr::ast::{CmpOp, Cond, Operand, Path, PathElem};
+use crate::model::{AttributeValue as V, Item, KeyAttribute, KeySchema, Number, ScalarType};
+
+fn s(text: &str) -> V {
+    V::S(text.into())
+}
+
+fn n(value: i64) -> V {
+    V::N(Number::from(value))
+}
+
+fn path(names: &[&str]) -> Path {
+    Path(names.iter().map(|n| PathElem::Attr(n.to_string())).collect())
+}
+
+fn ok(text: &str) -> Statement {
+    parse(text, &[]).unwrap_or_else(|e| panic!("{text}: {e}"))
+}
+
+fn err(text: &str, params: &[V]) -> String {
+    parse(text, params).expect_err(text).to_string()
+}
+
+fn schema(range: bool) -> KeySchema {
+    KeySchema {
+        hash: KeyAttribute {
+            name: "pk".into(),
+            ty: ScalarType::S,
+        },
+        range: range.then(|| KeyAttribute {
+            name: "sk".into(),
+            ty: ScalarType::N,
+        }),
+    }
+}
+
+fn where_of(statement: &Statement) -> &Cond {
+    match statement {
+        Statement::Select(s) => s.condition.as_ref().expect("a WHERE"),
+        Statement::Update(u) => u.condition.as_ref().expect("a WHERE"),
+        Statement::Delete(d) => d.condition.as_ref().expect("a WHERE"),
+        Statement::Insert(_) => panic!("no WHERE"),
+    }
+}
+
+fn evaluate(cond: &Cond, item: &Item) -> bool {
+    crate::expr::Condition::from_cond(cond.clone()).evaluate(item).unwrap()
+}
+
+#[test]
+fn selects_name_tables_indexes_and_projections() {
+    let Statement::Select(select) = ok(r#"SELECT a, "b c".d[2], e FROM "T"."I" WHERE pk = 'x'"#) else {
+        panic!("a select");
+    };
+    assert_eq!(select.target.table, "T");
+    assert_eq!(select.target.index.as_deref(), Some("I"));
+    let projection = select.projection.unwrap();
+    assert_eq!(projection[0], path(&["a"]));
+    assert_eq!(
+        projection[1],
+        Path(vec![
+            PathElem::Attr("b c".into()),
+            PathElem::Attr("d".into()),
+            PathElem::Index(2)
+        ])
+    );
+    assert_eq!(
+        select.condition,
+        Some(Cond::Compare(
+            CmpOp::Eq,
+            Operand::Path(path(&["pk"])),
+            Operand::Value(s("x"))
+        ))
+    );
+    let Statement::Select(star) = ok("select * from Orders;") else {
+        panic!("a select");
+    };
+    assert_eq!(star.projection, None);
+    assert_eq!(star.target.table, "Orders");
+    assert_eq!(star.condition, None);
+}
+
+#[test]
+fn literals_become_attribute_values() {
+    let Statement::Insert(insert) = ok(
+        "INSERT INTO t VALUE {'pk': 'a''b', 'n': -1.5e2, 't': TRUE, 'f': false, 'z': NULL, \
+         'l': [1, 'x', [ ]], 'm': {'k': {}}, 'ss': <<'a', 'b'>>, 'ns': <<1, 2>>, 'gone': MISSING}",
+    ) else {
+        panic!("an insert");
+    };
+    let mut expected = Item::new();
+    expected.insert("pk".into(), s("a'b"));
+    expected.insert("n".into(), V::N(Number::parse("-150").unwrap()));
+    expected.insert("t".into(), V::Bool(true));
+    expected.insert("f".into(), V::Bool(false));
+    expected.insert("z".into(), V::Null);
+    expected.insert("l".into(), V::L(vec![n(1), s("x"), V::L(vec![])]));
+    expected.insert(
+        "m".into(),
+        V::M(BTreeMap::from([("k".to_string(), V::M(BTreeMap::new()))])),
+    );
+    expected.insert("ss".into(), V::Ss(vec!["a".into(), "b".into()]));
+    expected.insert("ns".into(), V::Ns(vec![Number::from(1), Number::from(2)]));
+    assert_eq!(insert.item, expected);
+}
+
+#[test]
+fn parameters_bind_in_order_and_must_all_be_used() {
+    let statement = parse("SELECT * FROM t WHERE pk = ? AND v IN [?, 3]", &[s("k"), n(2)]).unwrap();
+    let item = Item::from([("pk".to_string(), s("k")), ("v".to_string(), n(2))]);
+    assert!(evaluate(where_of(&statement), &item));
+    let message = "Number of parameters in request and statement don't match.";
+    assert_eq!(err("SELECT * FROM t WHERE pk = ?", &[]), message);
+    assert_eq!(err("SELECT * FROM t WHERE pk = ?", &[s("a"), s("b")]), message);
+}
+
+#[test]
+fn conditions_evaluate_like_dynamodb() {
+    let item = Item::from([
+        ("pk".to_string(), s("k")),
+        ("n".to_string(), n(5)),
+        ("name".to_string(), s("meridian")),
+        ("tags".to_string(), V::Ss(vec!["a".into(), "b".into()])),
+        (
+            "l".to_string(),
+            V::L(vec![n(1), V::M(BTreeMap::from([("x".to_string(), s("y"))]))]),
+        ),
+        ("z".to_string(), V::Null),
+    ]);
+    let cases = [
+        ("n BETWEEN 1 AND 5", true),
+        ("n NOT BETWEEN 1 AND 5", false),
+        ("n IN (4, 6)", false),
+        ("NOT n IN [5]", false),
+        ("begins_with(name, 'mer') AND contains(tags, 'b')", true),
+        ("contains(name, 'x') OR size(tags) = 2", true),
+        ("attribute_type(n, 'N')", true),
+        ("l[1].x = 'y' AND l[0] < 2", true),
+        ("gone IS MISSING AND n IS NOT MISSING", true),
+        ("n IS MISSING", false),
+        ("z IS NULL AND n IS NOT NULL", true),
+        ("gone = MISSING", true),
+        ("n <> MISSING AND n != 4", true),
+        ("(n > 4 AND (n < 6)) AND NOT (n = 7 OR n >= 9)", true),
+        ("\"n\" <= 4", false),
+    ];
+    for (text, expected) in cases {
+        let statement = ok(&format!("SELECT * FROM t WHERE {text}"));
+        assert_eq!(evaluate(where_of(&statement), &item), expected, "{text}");
+        // Rendered as a ConditionExpression, it means the same.
+        let mut renderer = Renderer::new();
+        let rendered = renderer.cond(where_of(&statement));
+        let names = renderer.names.clone().into_iter().collect();
+        let values: std::collections::HashMap<_, _> = renderer.values.clone().into_iter().collect();
+        let values = (!values.is_empty()).then_some(values);
+        let mut placeholders = crate::expr::Placeholders::new(Some(names), values);
+        let condition =
+            crate::expr::parse_condition(&rendered, crate::expr::ConditionKind::Condition, &mut placeholders)
+                .unwrap_or_else(|e| panic!("{rendered}: {e}"));
+        assert_eq!(condition.evaluate(&item).unwrap(), expected, "{rendered}");
+    }
+}
+
+#[test]
+fn updates_render_as_update_expressions() {
+    let Statement::Update(update) = ok("UPDATE t SET a.b[1] = a.b[1] + 2, c = list_append(c, [1]) REMOVE d \
+         SET e = set_add(e, <<1>>) SET f = set_delete(f, <<'x'>>) WHERE pk = 'k'")
+    else {
+        panic!("an update");
+    };
+    let mut renderer = Renderer::new();
+    assert_eq!(
+        renderer.update(&update.actions),
+        "SET #n0.#n1[1] = #n0.#n1[1] + :v0, #n2 = list_append(#n2, :v1) REMOVE #n3 ADD #n4 :v2 DELETE #n5 :v3"
+    );
+    let names: Vec<&str> = renderer.names.values().map(String::as_str).collect();
+    assert_eq!(names, ["a", "b", "c", "d", "e", "f"]);
+    assert_eq!(renderer.values[":v0"], n(2));
+}
+
+#[test]
+fn updates_and_deletes_parse_their_clauses() {
+    let Statement::Update(update) = ok(
+        "UPDATE t SET a = 1, b = b + 2 SET c = list_append(c, [1]) REMOVE d, e[1] \
+         SET f = set_add(f, <<'x'>>) WHERE pk = 'k' AND a > 0 RETURNING MODIFIED NEW *",
+    ) else {
+        panic!("an update");
+    };
+    assert_eq!(update.actions.len(), 6);
+    assert_eq!(update.actions[0], Action::Set(path(&["a"]), Operand::Value(n(1))));
+    assert_eq!(update.actions[5], Action::Add(path(&["f"]), V::Ss(vec!["x".into()])));
+    assert_eq!(update.returning, Some(Returning::ModifiedNew));
+    let Statement::Delete(delete) = ok("DELETE FROM \"t\" WHERE pk = 'k' RETURNING ALL OLD *") else {
+        panic!("a delete");
+    };
+    assert_eq!(delete.returning, Some(Returning::AllOld));
+}
+
+#[test]
+fn malformed_statements_get_dynamodbs_messages() {
+    let prefix = "Statement wasn't well formed, can't be processed: ";
+    let cases = [
+        ("UPSERT INTO t VALUE {'a': 1}", "Expected data manipulation"),
+        ("", "Expected data manipulation"),
+        ("SELECT * FROM", "Unexpected end of statement"),
+        ("SELECT * FROM t WHERE", "Unexpected end of statement"),
+        ("SELECT * FROM t WHERE a = 'x", "Unexpected end of statement"),
+        ("SELECT * FROM t WHERE a = 1 a", "Unexpected token"),
+        ("SELECT * FROM WHERE", "Unexpected keyword"),
+        ("SELECT * FROM t WHERE a = #", "Unexpected term"),
+        ("INSERT INTO t VALUE [1]", "Unexpected token"),
+        ("UPDATE t WHERE pk = 'a'", "Unexpected keyword"),
+    ];
+    for (text, detail) in cases {
+        assert_eq!(err(text, &[]), format!("{prefix}{detail}"), "{text}");
+    }
+    assert_eq!(
+        err("INSERT INTO t VALUE {'s': <<'a', 'a'>>}", &[]),
+        "Input collection contains duplicates"
+    );
+}
+
+#[test]
+fn no_input_overflows_the_stack() {
+    let deep_parens = format!("SELECT * FROM t WHERE {}a = 1{}", "(".repeat(3000), ")".repeat(3000));
+    assert!(err(&deep_parens, &[]).contains("nested too deeply"));
+    let deep_not = format!("SELECT * FROM t WHERE {} a = 1", "NOT ".repeat(2000));
+    assert!(err(&deep_not, &[]).contains("nested too deeply"));
+    let deep_list = format!("INSERT INTO t VALUE {{'a': {}1{}}}", "[".repeat(3000), "]".repeat(3000));
+    assert!(err(&deep_list, &[]).contains("nested too deeply"));
+    // A long chain of ANDs parses into a shallow tree.
+    let chain = vec!["a = 1"; 800].join(" AND ");
+    let statement = ok(&format!("SELECT * FROM t WHERE {chain}"));
+    assert!(evaluate(where_of(&statement), &Item::from([("a".to_string(), n(1))])));
+    let too_long = format!("SELECT * FROM t WHERE a = '{}'", "x".repeat(MAX_STATEMENT_CHARS));
+    assert!(err(&too_long, &[]).contains("length less than or equal to 8192"));
+}
+
+#[test]
+fn plans_follow_the_key_equalities() {
+    let plan = |text: &str, range: bool| {
+        let statement = ok(&format!("SELECT * FROM t WHERE {text}"));
+        access(Some(where_of(&statement)), &schema(range))
+    };
+    let key = |pk: &str, sk: Option<i64>| {
+        let mut key = Item::from([("pk".to_string(), s(pk))]);
+        if let Some(sk) = sk {
+            key.insert("sk".into(), n(sk));
+        }
+        Access::Key(key)
+    };
+    assert_eq!(plan("pk = 'a'", false), key("a", None));
+    assert_eq!(plan("'a' = pk AND x = 1", false), key("a", None));
+    assert_eq!(plan("pk = 'a' AND sk = 3", true), key("a", Some(3)));
+    assert_eq!(plan("pk = 'a'", true), Access::Partition(s("a"), None));
+    assert_eq!(
+        plan("pk = 'a' AND 3 < sk", true),
+        Access::Partition(s("a"), Some(RangeCondition::Gt(n(3))))
+    );
+    assert_eq!(
+        plan("pk = 'a' AND sk BETWEEN 1 AND 2", true),
+        Access::Partition(s("a"), Some(RangeCondition::Between(n(1), n(2))))
+    );
+    // A key compared with a value of another type fixes nothing.
+    assert_eq!(plan("pk = 1", false), Access::Scan);
+    assert_eq!(plan("pk = 'a' OR pk = 'b'", false), Access::Scan);
+    assert_eq!(plan("pk > 'a'", false), Access::Scan);
+    assert_eq!(access(None, &schema(false)), Access::Scan);
+}
+
+#[test]
+fn a_writes_extra_condition_leaves_out_the_key() {
+    let statement = ok("DELETE FROM t WHERE pk = 'a' AND v > 1 AND sk = 2");
+    let extra = extra_condition(where_of(&statement), &schema(true));
+    assert_eq!(
+        extra,
+        Some(Cond::Compare(
+            CmpOp::Gt,
+            Operand::Path(path(&["v"])),
+            Operand::Value(n(1))
+        ))
+    );
+    let bare = ok("DELETE FROM t WHERE pk = 'a' AND sk = 2");
+    assert_eq!(extra_condition(where_of(&bare), &schema(true)), None);
+    assert_eq!(key_of(Some(where_of(&bare)), &schema(true)).map(|k| k.len()), Some(2));
+    let partial = ok("DELETE FROM t WHERE pk = 'a'");
+    assert_eq!(key_of(Some(where_of(&partial)), &schema(true)), None);
+}
