@@ -8,6 +8,7 @@ mod auth_hook;
 mod backups;
 mod capacity;
 mod connections;
+mod console;
 pub mod error;
 mod exports;
 mod expressions;
@@ -181,6 +182,9 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/admin/pitr", get(backups::handle_admin_status))
         .route_layer(guard)
         .route("/", post(handle).get(handle_health))
+        .route("/console", get(console::handle_page))
+        .route("/console/console.js", get(console::handle_script))
+        .route("/console/console.css", get(console::handle_style))
         .with_state(state)
 }
 
