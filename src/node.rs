@@ -67,6 +67,9 @@ pub struct NodeOptions {
     /// The clock capacity buckets refill on (else the system's): tests
     /// inject a manual one so that refills never wait on the wall clock.
     pub capacity_clock: Option<Arc<dyn crate::capacity::CapacityClock>>,
+    /// `meridian up`'s control endpoint, when `up` runs this region (the
+    /// console passes region commands to it).
+    pub up_control: Option<SocketAddr>,
 }
 
 impl NodeOptions {
@@ -82,6 +85,7 @@ impl NodeOptions {
             api_listener: None,
             peer_socket: None,
             capacity_clock: None,
+            up_control: None,
         }
     }
 }
@@ -177,6 +181,7 @@ impl Node {
         state.auth = auth;
         state.admin = Arc::new(admin);
         state.links = replication.as_ref().map(|_| links.clone());
+        state.up_control = options.up_control;
         if let Some(clock) = options.capacity_clock {
             state.capacity = Arc::new(crate::capacity::Capacity::new(options.config.capacity.clone(), clock));
         }

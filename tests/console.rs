@@ -71,10 +71,16 @@ async fn the_console_shows_the_cluster_browses_items_and_drives_a_partition() {
 
     // The cluster: this region and both peers, and the table with its replicas.
     browser
-        .wait_for("the region's name", "return document.getElementById('region-name').textContent === 'us-east-1';")
+        .wait_for(
+            "the region's name",
+            "return document.getElementById('region-name').textContent === 'us-east-1';",
+        )
         .await;
     browser
-        .wait_for("both peers listed", "return document.querySelectorAll('#peers tbody tr').length === 2;")
+        .wait_for(
+            "both peers listed",
+            "return document.querySelectorAll('#peers tbody tr').length === 2;",
+        )
         .await;
     let replicas = browser
         .wait_for(
@@ -86,6 +92,19 @@ async fn the_console_shows_the_cluster_browses_items_and_drives_a_partition() {
     let mut shown: Vec<&str> = replicas.as_str().unwrap().split(", ").collect();
     shown.sort();
     assert_eq!(shown, ["ap-southeast-2 ACTIVE", "eu-west-1 ACTIVE"]);
+    // Not under `meridian up`: the regions are listed without commands.
+    let regions = browser
+        .wait_for(
+            "the regions",
+            "const rows = [...document.querySelectorAll('#up-regions tbody tr')];
+             return rows.length === 3 && rows.map((r) => r.textContent).join('|');",
+        )
+        .await;
+    assert_eq!(regions, json!("us-east-1 (this page)|eu-west-1|ap-southeast-2"));
+    assert_eq!(
+        browser.text("#up-hint").await,
+        "This region does not run under meridian up: stop and start regions where they run."
+    );
 
     browse_items(&browser).await;
     watch_lag(&browser, &cluster).await;
@@ -124,7 +143,12 @@ async fn browse_items(browser: &Browser) {
         )
         .await;
     assert_eq!(
-        browser.execute("return document.querySelectorAll('#item-list tbody tr').length;", json!([])).await,
+        browser
+            .execute(
+                "return document.querySelectorAll('#item-list tbody tr').length;",
+                json!([])
+            )
+            .await,
         json!(5)
     );
     browser.click("#browse-op option:nth-child(2)").await;
@@ -191,4 +215,59 @@ async fn partition_and_heal(browser: &Browser, cluster: &Cluster) {
              return r && r.cells[1].textContent === 'connected';",
         )
         .await;
+}
+
+/// With `auth = "sigv4"` the page says what to do, then signs its
+/// requests with the access key typed in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_signs_its_requests_when_the_region_checks_signatures() {
+    use std::os::unix::fs::PermissionsExt;
+    let secrets = tempfile::tempdir().unwrap();
+    let users = secrets.path().join("users.toml");
+    let allow_all = r#"{"Statement": [{"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"}]}"#;
+    // The harness's SDK clients sign with the key "test" and secret "test".
+    let text = format!(
+        "[[user]]\nname = \"ops\"\naccess_key_id = \"test\"\nsecret_access_key = \"test\"\npolicy = '{allow_all}'\n"
+    );
+    std::fs::write(&users, text).unwrap();
+    std::fs::set_permissions(&users, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let config = meridian::config::NodeConfig {
+        auth: "sigv4".into(),
+        auth_credentials: users.display().to_string(),
+        ..Default::default()
+    };
+    let cluster = Cluster::start_configured(1, &[], 1, config).await;
+    cluster::create_local_table(&cluster, 0, "signed").await;
+    let browser = Browser::start().await;
+    browser
+        .goto(&format!("http://{}/console", cluster.topology.region[0].api))
+        .await;
+    let why = browser
+        .wait_for(
+            "the page to ask for credentials",
+            "return !document.getElementById('credentials').hidden && document.getElementById('credentials-why').textContent;",
+        )
+        .await;
+    assert_eq!(
+        why,
+        json!(
+            "This region checks request signatures (auth = \"sigv4\"): Request is missing Authentication Token. \
+             Enter an access key from its credentials file."
+        )
+    );
+    browser.type_into("#access-key", "test").await;
+    browser.type_into("#secret-key", "test").await;
+    browser.click("#credentials-form button[type=submit]").await;
+    browser
+        .wait_for(
+            "the signed ListTables and DescribeTable",
+            "const r = document.querySelector('tr[data-table=signed]'); return r && r.cells[1].textContent === 'ACTIVE';",
+        )
+        .await;
+    assert_eq!(
+        browser.execute("return window.meridianErrors;", json!([])).await,
+        json!([])
+    );
+    browser.quit().await;
+    cluster.shutdown().await;
 }

@@ -27,6 +27,7 @@ mod streams;
 mod tables;
 mod throttle;
 mod ttl;
+mod up_control;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -180,6 +181,11 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/admin/links", get(admin::handle_links).post(admin::handle_set_link))
         .route("/admin/clock", get(admin::handle_clock).post(admin::handle_set_clock))
         .route("/admin/pitr", get(backups::handle_admin_status))
+        .route("/admin/regions", get(up_control::handle_regions))
+        .route(
+            "/admin/regions/{name}/{action}",
+            post(up_control::handle_region_command),
+        )
         .route_layer(guard)
         .route("/", post(handle).get(handle_health))
         .route("/console", get(console::handle_page))

@@ -40,6 +40,8 @@ pub struct ApiState {
     pub auth: Option<Arc<crate::auth::Auth>>,
     /// Who may use the admin surface.
     pub admin: Arc<crate::auth::admin::AdminGate>,
+    /// `meridian up`'s control endpoint, when `up` runs this region.
+    pub up_control: Option<std::net::SocketAddr>,
     /// Requests received, for request ids.
     pub(super) requests: AtomicU64,
 }
@@ -64,6 +66,7 @@ impl ApiState {
             settings: Arc::new(super::settings::Settings::in_memory()),
             auth: None,
             admin: Arc::new(crate::auth::admin::AdminGate::loopback()),
+            up_control: None,
             requests: AtomicU64::new(0),
         }
     }

@@ -92,7 +92,10 @@ impl Browser {
             "goog:chromeOptions": { "binary": CHROMIUM, "args": args },
             "goog:loggingPrefs": { "browser": "ALL" },
         }}});
-        let answer = browser.send("POST", "/session", Some(capabilities)).await.expect("open a session");
+        let answer = browser
+            .send("POST", "/session", Some(capabilities))
+            .await
+            .expect("open a session");
         browser.session = answer["sessionId"].as_str().expect("a session id").to_string();
         browser
     }
@@ -108,7 +111,12 @@ impl Browser {
             .expect("a well-formed request");
         let response = self.http.request(request).await.expect("chromedriver answers");
         let ok = response.status().is_success();
-        let bytes = response.into_body().collect().await.expect("read the answer").to_bytes();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("read the answer")
+            .to_bytes();
         let answer: Value = serde_json::from_slice(&bytes).expect("JSON from chromedriver");
         let value = answer["value"].clone();
         if ok {
@@ -158,7 +166,11 @@ impl Browser {
     /// The text of the first element `css` selects ("" when there is none).
     pub async fn text(&self, css: &str) -> String {
         let script = "const e = document.querySelector(arguments[0]); return e ? e.textContent : '';";
-        self.execute(script, json!([css])).await.as_str().unwrap_or("").to_string()
+        self.execute(script, json!([css]))
+            .await
+            .as_str()
+            .unwrap_or("")
+            .to_string()
     }
 
     /// Clicks the element `css` selects, as a user would (the driver moves
@@ -209,7 +221,9 @@ impl Browser {
     /// The page's console messages since the last call (chromedriver's
     /// log endpoint, filled through `goog:loggingPrefs`).
     pub async fn console_log(&self) -> Vec<Value> {
-        let log = self.command("POST", "/se/log", Some(json!({ "type": "browser" }))).await;
+        let log = self
+            .command("POST", "/se/log", Some(json!({ "type": "browser" })))
+            .await;
         log.as_array().cloned().unwrap_or_default()
     }
 
@@ -245,7 +259,9 @@ async fn driver_port(driver: &mut Child) -> u16 {
         }
         panic!("chromedriver exited before it started");
     };
-    let port = tokio::time::timeout(DEADLINE, read).await.expect("chromedriver to start");
+    let port = tokio::time::timeout(DEADLINE, read)
+        .await
+        .expect("chromedriver to start");
     // Keep draining its output so it never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     port

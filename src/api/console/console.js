@@ -306,6 +306,28 @@ async function changeLink(to, patch) {
   await refreshCluster().catch(reportError);
 }
 
+/// The regions, with stop, kill, start and pause buttons when `meridian up`
+/// runs this region (the region passes the commands on to it).
+async function showRegions() {
+  const answer = await admin("/admin/regions");
+  $("up-hint").textContent = answer.up_control
+    ? "Region commands go to meridian up, which runs every region of this cluster."
+    : "This region does not run under meridian up: stop and start regions where they run.";
+  replaceRows(document.querySelector("#up-regions tbody"), answer.regions.map((name) => el("tr", { "data-region": name },
+    el("td", {}, name === answer.region ? `${name} (this page)` : name),
+    el("td", {}, ...(answer.up_control ? answer.actions : []).map((action) =>
+      el("button", { type: "button", class: action, onclick: () => regionCommand(name, action) }, action))))));
+}
+
+async function regionCommand(name, action) {
+  try {
+    const answer = await admin(`/admin/regions/${encodeURIComponent(name)}/${action}`, {});
+    notice(answer.message);
+  } catch (error) {
+    notice(error.message, true);
+  }
+}
+
 async function skewClock(event) {
   event.preventDefault();
   try {
@@ -491,6 +513,7 @@ function reportError(error) {
 
 function refreshAll() {
   refreshCluster().catch(reportError);
+  showRegions().catch(reportError);
   refreshTables().catch(reportError);
 }
 
