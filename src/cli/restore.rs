@@ -18,6 +18,7 @@ use clap::Args;
 use http_body_util::{BodyExt, Full};
 use serde_json::{Value, json};
 
+use super::progress::Progress;
 use crate::pitr::time;
 
 /// Arguments of `meridian restore`.
@@ -108,23 +109,26 @@ async fn restore_table(
     if !wait {
         return Ok(());
     }
+    // The source's count now: an estimate of what the restore loads.
+    let source = call(addr, "DescribeTable", &json!({ "TableName": table })).await?;
+    let estimate = source["Table"]["ItemCount"].as_u64();
     let started = Instant::now();
-    let mut last_count = None;
+    let mut progress = Progress::new(format!("meridian: restoring {target}"), estimate, "items");
     loop {
         let described = call(addr, "DescribeTable", &json!({ "TableName": target })).await?;
         let status = described["Table"]["TableStatus"].as_str().unwrap_or("").to_string();
         let count = described["Table"]["ItemCount"].as_u64().unwrap_or(0);
         if status == "ACTIVE" {
-            println!(
+            progress.finish(format_args!(
                 "meridian: {target} is ACTIVE with {count} items after {:.1} s",
                 started.elapsed().as_secs_f64()
-            );
+            ));
             return Ok(());
         }
-        if last_count != Some(count) {
-            println!("meridian: {target} {status}, {count} items so far");
-            last_count = Some(count);
+        if estimate.is_some_and(|e| count > e) {
+            progress.set_total(count);
         }
+        progress.set(count);
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
