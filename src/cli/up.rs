@@ -164,8 +164,10 @@ pub fn try_lines(topology: &Topology) -> Vec<String> {
     let first = &topology.region[0];
     vec![
         "export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local".to_string(),
+        // The SDKs for JavaScript and Java read AWS_REGION; the CLI and
+        // boto3 AWS_DEFAULT_REGION.
         format!(
-            "export AWS_DEFAULT_REGION={} AWS_ENDPOINT_URL=http://{}",
+            "export AWS_REGION={0} AWS_DEFAULT_REGION={0} AWS_ENDPOINT_URL=http://{1}",
             first.name, first.api
         ),
         "aws dynamodb list-tables".to_string(),
