@@ -27,6 +27,14 @@ pub fn say(line: std::fmt::Arguments<'_>) {
     let _ = writeln!(std::io::stdout(), "{line}");
 }
 
+/// The single-threaded runtime of a command that talks to a cluster.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("start the async runtime")
+}
+
 /// Where `meridian` looks for files when no flag says otherwise.
 pub fn default_topology() -> PathBuf {
     PathBuf::from("regions/local.toml")

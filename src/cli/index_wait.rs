@@ -4,13 +4,13 @@
 //! `/status`) out of the table's item count (DescribeTable).
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
+use super::locate::RegionEndpoint;
 use super::progress::Progress;
 use super::restore::call;
 
@@ -34,34 +34,16 @@ pub enum IndexCommand {
 pub struct WaitArgs {
     pub table: String,
     pub index: String,
-    /// Region to follow (the topology gives its API address).
-    #[arg(long, default_value = "us-east-1")]
-    pub region: String,
-    /// Topology file (default: that of the running `meridian up`, else
-    /// regions/local.toml here, else the built-in one).
-    #[arg(long)]
-    pub topology: Option<PathBuf>,
-    /// API address to use instead of the topology's (host:port).
-    #[arg(long)]
-    pub endpoint: Option<SocketAddr>,
+    /// Region to follow.
+    #[command(flatten)]
+    pub place: RegionEndpoint,
 }
 
 /// Runs `meridian index`.
 pub fn run(args: IndexArgs) -> anyhow::Result<()> {
     let IndexCommand::Wait(args) = args.command;
-    let addr = match args.endpoint {
-        Some(addr) => addr,
-        None => {
-            super::locate::cluster_topology(args.topology.as_deref())?
-                .region(&args.region)?
-                .api
-        }
-    };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("start the async runtime")?;
-    runtime.block_on(wait(addr, &args.table, &args.index))
+    let addr = args.place.address()?;
+    super::common::runtime()?.block_on(wait(addr, &args.table, &args.index))
 }
 
 /// What DescribeTable says of the index: its status, and the table's

@@ -163,6 +163,16 @@ impl Browser {
         }
     }
 
+    /// Polls until the first element `css` selects has the text `expected`.
+    pub async fn wait_for_text(&self, css: &str, expected: &str) {
+        let script = format!(
+            "const e = document.querySelector({}); return e !== null && e.textContent === {};",
+            json!(css),
+            json!(expected)
+        );
+        self.wait_for(&format!("{css} to read {expected:?}"), &script).await;
+    }
+
     /// The text of the first element `css` selects ("" when there is none).
     pub async fn text(&self, css: &str) -> String {
         let script = "const e = document.querySelector(arguments[0]); return e ? e.textContent : '';";
