@@ -229,9 +229,11 @@ function drawLagChart() {
   const ns = "http://www.w3.org/2000/svg";
   const [width, height, left, bottom] = [600, 160, 40, 14];
   const now = Date.now();
-  const span = CHART_POINTS * STATUS_EVERY_MS;
-  const all = [...state.lag.values()].flat().map((p) => p.ms);
-  const top = Math.max(1, ...all) * 1.1;
+  const all = [...state.lag.values()].flat();
+  // From 30 s, the window widens with the history, up to two minutes.
+  const oldest = Math.min(now, ...all.map((p) => p.at));
+  const span = Math.min(CHART_POINTS * STATUS_EVERY_MS, Math.max(30000, now - oldest + STATUS_EVERY_MS));
+  const top = Math.max(1, ...all.map((p) => p.ms)) * 1.1;
   const x = (at) => left + ((at - (now - span)) / span) * (width - left);
   const y = (ms) => height - bottom - (ms / top) * (height - bottom - 6);
   const shapes = [];
@@ -240,7 +242,7 @@ function drawLagChart() {
   axis.setAttribute("d", `M${left},6 V${height - bottom} H${width}`);
   axis.setAttribute("stroke", "#98a2b3");
   axis.setAttribute("fill", "none");
-  shapes.push(axis, text(2, 12, `${top.toFixed(top < 10 ? 1 : 0)}`), text(2, height - bottom, "0 ms"), text(left, height - 2, "-2 min"), text(width - 24, height - 2, "now"));
+  shapes.push(axis, text(2, 12, `${top.toFixed(top < 10 ? 1 : 0)}`), text(2, height - bottom, "0 ms"), text(left, height - 2, `-${Math.round(span / 1000)} s`), text(width - 24, height - 2, "now"));
   const legend = [];
   [...state.lag.keys()].sort().forEach((peer, i) => {
     const colour = CHART_COLOURS[i % CHART_COLOURS.length];
