@@ -315,10 +315,16 @@ async function showRegions() {
   $("up-hint").textContent = answer.up_control
     ? "Region commands go to meridian up, which runs every region of this cluster."
     : "This region does not run under meridian up: stop and start regions where they run.";
-  replaceRows(document.querySelector("#up-regions tbody"), answer.regions.map((name) => el("tr", { "data-region": name },
-    el("td", {}, name === answer.region ? `${name} (this page)` : name),
-    el("td", {}, ...(answer.up_control ? answer.actions : []).map((action) =>
-      el("button", { type: "button", class: action, onclick: () => regionCommand(name, action) }, action))))));
+  replaceRows(document.querySelector("#up-regions tbody"), answer.regions.map((name) => {
+    const here = name === answer.region;
+    // The region serving this page cannot answer once it is stopped or
+    // paused: another region's console does that.
+    const controls = !answer.up_control ? []
+      : here ? ["open another region's console to stop or pause this one"]
+      : answer.actions.map((action) =>
+        el("button", { type: "button", class: action, onclick: () => regionCommand(name, action) }, action));
+    return el("tr", { "data-region": name }, el("td", {}, here ? `${name} (this page)` : name), el("td", {}, ...controls));
+  }));
 }
 
 async function regionCommand(name, action) {
