@@ -79,6 +79,9 @@ pub struct NodeOptions {
     /// The clock capacity buckets refill on (else the system's): tests
     /// inject a manual one so that refills never wait on the wall clock.
     pub capacity_clock: Option<Arc<dyn crate::capacity::CapacityClock>>,
+    /// `meridian up`'s control endpoint, when `up` runs this region (the
+    /// console passes region commands to it).
+    pub up_control: Option<SocketAddr>,
 }
 
 impl NodeOptions {
@@ -94,6 +97,7 @@ impl NodeOptions {
             api_listener: None,
             peer_socket: None,
             capacity_clock: None,
+            up_control: None,
         }
     }
 }
@@ -198,6 +202,7 @@ impl Node {
         state.tls = api_tls;
         state.links = replication.as_ref().map(|_| links.clone());
         state.capacity = capacity;
+        state.up_control = options.up_control;
         state.metrics = Arc::new(crate::metrics::Metrics::new(
             engine.clone(),
             state.peers.clone(),

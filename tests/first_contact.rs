@@ -215,20 +215,31 @@ async fn up_with_no_flags_is_found_from_any_directory() {
     assert_helpful(&err, "nothing answers at http://");
 }
 
-/// The body of `GET path` at `addr` (HTTP/1.0, so the server closes).
-async fn http_get(addr: SocketAddr, path: &str) -> String {
+/// The status and body of an empty `METHOD path` at `addr` (HTTP/1.0,
+/// so the server closes).
+async fn http(addr: SocketAddr, method: &str, path: &str) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let request = format!("GET {path} HTTP/1.0\r\nhost: {addr}\r\n\r\n");
+    let request = format!("{method} {path} HTTP/1.0\r\nhost: {addr}\r\ncontent-length: 0\r\n\r\n");
     stream.write_all(request.as_bytes()).await.expect("send");
     let mut response = String::new();
     stream.read_to_string(&mut response).await.expect("read");
     let (head, body) = response.split_once("\r\n\r\n").expect("a head and a body");
-    assert!(
-        head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
-        "{head}"
-    );
-    body.to_string()
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("a status");
+    (status, body.to_string())
+}
+
+/// The body of `GET path` at `addr`, which must answer 200.
+async fn http_get(addr: SocketAddr, path: &str) -> String {
+    let (status, body) = http(addr, "GET", path).await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+/// The status and JSON body of an empty `POST path` at `addr`.
+async fn http_post(addr: SocketAddr, path: &str) -> (u16, serde_json::Value) {
+    let (status, body) = http(addr, "POST", path).await;
+    (status, serde_json::from_str(&body).unwrap_or(serde_json::Value::Null))
 }
 
 /// A free loopback port (bound, then let go).
@@ -284,6 +295,9 @@ async fn up_in_memory_replicates_and_writes_nothing_in_the_directory() {
     let mut lines = BufReader::new(up.stdout.take().unwrap()).lines();
     let ready = read_until(&mut lines, "3 regions up").await;
     assert!(ready.contains("in memory"), "{ready}");
+    let console = read_until(&mut lines, "console at").await;
+    let url = format!("http://{}/console", place.api(0));
+    assert!(console.contains(&url), "{console}");
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     // Every region receives from both peers over QUIC with the CA `up`
     // handed over.
@@ -294,6 +308,15 @@ async fn up_in_memory_replicates_and_writes_nothing_in_the_directory() {
         (receiving == 6).then_some(())
     })
     .await;
+    // The console's region commands pass through a region to `up`.
+    let regions: serde_json::Value = serde_json::from_str(&http_get(place.api(0), "/admin/regions").await).unwrap();
+    assert_eq!(regions["up_control"], serde_json::json!(true), "{regions}");
+    let (status, answer) = http_post(place.api(0), "/admin/regions/ap-southeast-2/pause").await;
+    assert_eq!((status, answer["message"].is_string()), (200, true), "{answer}");
+    let (status, answer) = http_post(place.api(0), "/admin/regions/ap-southeast-2/start").await;
+    assert_eq!((status, answer["message"].is_string()), (200, true), "{answer}");
+    let (status, answer) = http_post(place.api(0), "/admin/regions/ap-southeast-2/wipe").await;
+    assert_eq!(status, 400, "{answer}");
     place.ok(&["region", "kill", "ap-southeast-2"]).await;
     place.ok(&["region", "start", "ap-southeast-2"]).await;
     let ap = place.api(2);

@@ -8,6 +8,7 @@ mod auth_hook;
 mod backups;
 mod capacity;
 mod connections;
+mod console;
 pub mod error;
 mod exports;
 mod expressions;
@@ -31,6 +32,7 @@ mod tables;
 mod throttle;
 mod transactions;
 mod ttl;
+mod up_control;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -193,8 +195,16 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/admin/links", get(admin::handle_links).post(admin::handle_set_link))
         .route("/admin/clock", get(admin::handle_clock).post(admin::handle_set_clock))
         .route("/admin/pitr", get(backups::handle_admin_status))
+        .route("/admin/regions", get(up_control::handle_regions))
+        .route(
+            "/admin/regions/{name}/{action}",
+            post(up_control::handle_region_command),
+        )
         .route_layer(guard)
         .route("/", post(handle).get(handle_health))
+        .route("/console", get(console::handle_page))
+        .route("/console/console.js", get(console::handle_script))
+        .route("/console/console.css", get(console::handle_style))
         .with_state(state)
 }
 

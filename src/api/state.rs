@@ -42,6 +42,8 @@ pub struct ApiState {
     pub admin: Arc<crate::auth::admin::AdminGate>,
     /// TLS for the API (`api_tls`), when it serves HTTPS.
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// `meridian up`'s control endpoint, when `up` runs this region.
+    pub up_control: Option<std::net::SocketAddr>,
     /// Requests received, for request ids.
     pub(super) requests: AtomicU64,
 }
@@ -67,6 +69,7 @@ impl ApiState {
             auth: None,
             admin: Arc::new(crate::auth::admin::AdminGate::loopback()),
             tls: None,
+            up_control: None,
             requests: AtomicU64::new(0),
         }
     }

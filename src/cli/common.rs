@@ -15,12 +15,24 @@ pub const CA_CERT_ENV: &str = "MERIDIAN_CLUSTER_CA_CERT";
 /// ... and its key (PEM).
 pub const CA_KEY_ENV: &str = "MERIDIAN_CLUSTER_CA_KEY";
 
+/// Environment of a region under `up`: the address of `up`'s control
+/// endpoint, where the region passes on the console's region commands.
+pub const UP_CONTROL_ENV: &str = "MERIDIAN_UP_CONTROL";
+
 /// Prints one line to stdout, ignoring a closed pipe: a supervisor whose
 /// reader went away (`meridian up | head -1`) keeps its regions running
 /// rather than dying on `println!`'s panic.
 pub fn say(line: std::fmt::Arguments<'_>) {
     use std::io::Write;
     let _ = writeln!(std::io::stdout(), "{line}");
+}
+
+/// The single-threaded runtime of a command that talks to a cluster.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("start the async runtime")
 }
 
 /// Where `meridian` looks for files when no flag says otherwise.

@@ -6,10 +6,10 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
+use super::common::runtime;
 use super::http::{get_json, post_json};
 use super::locate::{admin_token, cluster_topology, control_address, explain_unreachable};
 use super::supervisor::RegionAction;
@@ -146,13 +146,6 @@ pub enum ClockCommand {
         #[arg(allow_negative_numbers = true)]
         ms: i64,
     },
-}
-
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("start the async runtime")
 }
 
 /// Directed pairs (from, to) between `region` and `peer`, or between

@@ -24,6 +24,31 @@ const UP_RECORD: &str = "up.json";
 pub const START_HINT: &str =
     "start one with `meridian up` (or `meridian serve --in-memory --port 8000` for one region)";
 
+/// The region a command talks to through its API, and how to reach it.
+#[derive(Debug, clap::Args)]
+pub struct RegionEndpoint {
+    /// Region (the topology gives its API address).
+    #[arg(long, default_value = "us-east-1")]
+    pub region: String,
+    /// Topology file (default: that of the running `meridian up`, else
+    /// regions/local.toml here, else the built-in one).
+    #[arg(long)]
+    pub topology: Option<PathBuf>,
+    /// API address to use instead of the topology's (host:port).
+    #[arg(long)]
+    pub endpoint: Option<SocketAddr>,
+}
+
+impl RegionEndpoint {
+    /// The region's API address: `--endpoint`, else the topology's.
+    pub fn address(&self) -> anyhow::Result<SocketAddr> {
+        match self.endpoint {
+            Some(addr) => Ok(addr),
+            None => Ok(cluster_topology(self.topology.as_deref())?.region(&self.region)?.api),
+        }
+    }
+}
+
 /// Where a topology came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TopologySource {

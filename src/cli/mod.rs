@@ -5,8 +5,10 @@ mod common;
 mod control;
 mod drill;
 mod http;
+mod index_wait;
 mod locate;
 mod open_files;
+mod progress;
 mod region_backup;
 mod restore;
 mod serve;
@@ -67,6 +69,8 @@ pub enum Command {
     Restore(restore::RestoreArgs),
     /// Save a stopped region's whole data directory.
     Backup(region_backup::BackupArgs),
+    /// Follow a secondary index's backfill until it is ACTIVE.
+    Index(index_wait::IndexArgs),
 }
 
 /// Arguments of `meridian init`.
@@ -160,5 +164,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Drill(args) => drill::run(args),
         Command::Restore(args) => restore::run(args),
         Command::Backup(args) => region_backup::backup(args),
+        Command::Index(args) => index_wait::run(args),
     }
 }

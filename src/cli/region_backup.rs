@@ -19,6 +19,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use serde::{Deserialize, Serialize};
 
+use super::progress::Progress;
 use crate::clock::Hlc;
 use crate::config::StorageConfig;
 use crate::engine::Engine;
@@ -94,17 +95,43 @@ fn files_below(root: &Path) -> anyhow::Result<Vec<(PathBuf, u64)>> {
     Ok(out)
 }
 
-fn copy_files(from: &Path, to: &Path, files: &[(PathBuf, u64)]) -> anyhow::Result<()> {
+/// Copies `files` (paths below `from`, with their sizes) to `to`, each
+/// synced, showing the bytes copied as `label`'s progress.
+fn copy_files(from: &Path, to: &Path, files: &[(PathBuf, u64)], label: &str) -> anyhow::Result<()> {
+    let total = files.iter().map(|(_, size)| size).sum();
+    let mut progress = Progress::new(label, Some(total), "bytes");
+    let mut copied = 0;
     for (path, _) in files {
         let target = to.join(path);
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent)?;
         }
-        std::fs::copy(from.join(path), &target)
-            .with_context(|| format!("copy {} to {}", from.join(path).display(), target.display()))?;
-        std::fs::File::open(&target)?.sync_all()?;
+        copy_file(&from.join(path), &target, &mut |n| {
+            copied += n;
+            progress.set(copied);
+        })
+        .with_context(|| format!("copy {} to {}", from.join(path).display(), target.display()))?;
     }
+    progress.finish(format_args!("{label}: {copied} bytes copied"));
     Ok(())
+}
+
+/// Copies `source` to `target` in chunks, calling `copied` with each
+/// chunk's size, then syncs `target`.
+fn copy_file(source: &Path, target: &Path, copied: &mut dyn FnMut(u64)) -> std::io::Result<()> {
+    use std::io::{Read, Write};
+    let mut reader = std::fs::File::open(source)?;
+    let mut writer = std::fs::File::create(target)?;
+    let mut buffer = vec![0; 1 << 20];
+    loop {
+        let n = reader.read(&mut buffer)?;
+        if n == 0 {
+            break;
+        }
+        writer.write_all(&buffer[..n])?;
+        copied(n as u64);
+    }
+    writer.sync_all()
 }
 
 fn is_empty_dir(dir: &Path) -> anyhow::Result<bool> {
@@ -122,7 +149,12 @@ pub fn backup(args: BackupArgs) -> anyhow::Result<()> {
     }
     check_stopped(&source, &args.region)?;
     let files = files_below(&source)?;
-    copy_files(&source, &args.to, &files)?;
+    copy_files(
+        &source,
+        &args.to,
+        &files,
+        &format!("meridian: backing up {}", args.region),
+    )?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
@@ -172,7 +204,7 @@ pub fn restore(from: &Path, data_dir: &Path, region: &str, force: bool) -> anyho
         check_stopped(&target, region)?;
         std::fs::remove_dir_all(&target)?;
     }
-    copy_files(from, &target, &manifest.files)?;
+    copy_files(from, &target, &manifest.files, &format!("meridian: restoring {region}"))?;
     renew_incarnation(&target, region).context("the restored store does not open")?;
     println!(
         "meridian: region {region} restored from {} (taken {}) into {}",

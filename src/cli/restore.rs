@@ -18,6 +18,8 @@ use clap::Args;
 use http_body_util::{BodyExt, Full};
 use serde_json::{Value, json};
 
+use super::locate::RegionEndpoint;
+use super::progress::Progress;
 use crate::pitr::time;
 
 /// Arguments of `meridian restore`.
@@ -32,16 +34,9 @@ pub struct RestoreArgs {
     /// Name of the new table.
     #[arg(long = "as", id = "target")]
     pub target: Option<String>,
-    /// Region to restore in (the topology gives its API address).
-    #[arg(long, default_value = "us-east-1")]
-    pub region: String,
-    /// Topology file (default: that of the running `meridian up`, else
-    /// regions/local.toml here, else the built-in one).
-    #[arg(long)]
-    pub topology: Option<PathBuf>,
-    /// API address to use instead of the topology's (host:port).
-    #[arg(long)]
-    pub endpoint: Option<SocketAddr>,
+    /// Region to restore in (with `--from`, the region the backup is of).
+    #[command(flatten)]
+    pub place: RegionEndpoint,
     /// Return once the restore has started instead of waiting for ACTIVE.
     #[arg(long)]
     pub no_wait: bool,
@@ -60,7 +55,7 @@ pub struct RestoreArgs {
 /// Runs `meridian restore`.
 pub fn run(args: RestoreArgs) -> anyhow::Result<()> {
     if let Some(from) = &args.from {
-        return super::region_backup::restore(from, &args.data_dir, &args.region, args.force);
+        return super::region_backup::restore(from, &args.data_dir, &args.place.region, args.force);
     }
     let (Some(table), Some(to), Some(target)) = (&args.table, &args.to, &args.target) else {
         bail!("give either --table T --to TIME --as T2, or --from BACKUP_DIR");
@@ -71,19 +66,8 @@ pub fn run(args: RestoreArgs) -> anyhow::Result<()> {
         let ns = time::parse_rfc3339(to).with_context(|| format!("--to {to:?} is not an RFC 3339 time"))?;
         Some(ns)
     };
-    let addr = match args.endpoint {
-        Some(addr) => addr,
-        None => {
-            super::locate::cluster_topology(args.topology.as_deref())?
-                .region(&args.region)?
-                .api
-        }
-    };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("start the async runtime")?;
-    runtime.block_on(restore_table(addr, table, restore_time, target, !args.no_wait))
+    let addr = args.place.address()?;
+    super::common::runtime()?.block_on(restore_table(addr, table, restore_time, target, !args.no_wait))
 }
 
 async fn restore_table(
@@ -108,23 +92,26 @@ async fn restore_table(
     if !wait {
         return Ok(());
     }
+    // The source's count now: an estimate of what the restore loads.
+    let source = call(addr, "DescribeTable", &json!({ "TableName": table })).await?;
+    let estimate = source["Table"]["ItemCount"].as_u64();
     let started = Instant::now();
-    let mut last_count = None;
+    let mut progress = Progress::new(format!("meridian: restoring {target}"), estimate, "items");
     loop {
         let described = call(addr, "DescribeTable", &json!({ "TableName": target })).await?;
         let status = described["Table"]["TableStatus"].as_str().unwrap_or("").to_string();
         let count = described["Table"]["ItemCount"].as_u64().unwrap_or(0);
         if status == "ACTIVE" {
-            println!(
+            progress.finish(format_args!(
                 "meridian: {target} is ACTIVE with {count} items after {:.1} s",
                 started.elapsed().as_secs_f64()
-            );
+            ));
             return Ok(());
         }
-        if last_count != Some(count) {
-            println!("meridian: {target} {status}, {count} items so far");
-            last_count = Some(count);
+        if estimate.is_some_and(|e| count > e) {
+            progress.set_total(count);
         }
+        progress.set(count);
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }

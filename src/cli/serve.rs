@@ -134,6 +134,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         let mut options = NodeOptions::new(topology, &region, args.data_dir);
         options.config = config;
         options.tls = tls;
+        options.up_control = std::env::var(super::common::UP_CONTROL_ENV)
+            .ok()
+            .and_then(|addr| addr.parse().ok());
         let node = Node::start(options).await?;
         // The ready line: `meridian up` and the tests read the bound address from it.
         println!(

@@ -61,6 +61,9 @@ pub struct SpawnSpec {
     /// CA (certificate and key, PEM) in its environment rather than from
     /// files.
     pub in_memory_ca: Option<(String, String)>,
+    /// `meridian up`'s control endpoint, handed to the region (see
+    /// `api::up_control`).
+    pub up_control: Option<std::net::SocketAddr>,
 }
 
 impl SpawnSpec {
@@ -76,6 +79,9 @@ impl SpawnSpec {
                 .arg("--in-memory")
                 .env(super::common::CA_CERT_ENV, cert)
                 .env(super::common::CA_KEY_ENV, key);
+        }
+        if let Some(control) = self.up_control {
+            command.env(super::common::UP_CONTROL_ENV, control.to_string());
         }
         command
             .arg("--region")

@@ -95,15 +95,22 @@ fn region_specs(
             log: None,
             echo: true,
             in_memory_ca: in_memory_ca.clone(),
+            up_control: None,
         })
         .collect())
 }
 
-async fn supervise(args: UpArgs, topology: Topology, specs: Vec<SpawnSpec>) -> anyhow::Result<()> {
+async fn supervise(args: UpArgs, topology: Topology, mut specs: Vec<SpawnSpec>) -> anyhow::Result<()> {
+    // Bound first, so that every region is told where it is (the console
+    // passes region commands to it).
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    for spec in &mut specs {
+        spec.up_control = Some(listener.local_addr()?);
+    }
     let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel(topology.region.len());
     let supervisor = Supervisor::start(specs, ready_tx);
     let (stop, stopping) = watch::channel(false);
-    let control = serve_control(&args, &topology, supervisor.control(), stopping).await?;
+    let control = serve_control(listener, &args, &topology, supervisor.control(), stopping).await?;
     let mut ready = 0;
     let mut interrupted = false;
     while ready < topology.region.len() {
@@ -133,6 +140,10 @@ async fn supervise(args: UpArgs, topology: Topology, specs: Vec<SpawnSpec>) -> a
         for line in try_lines(&topology) {
             super::common::say(format_args!("  {line}"));
         }
+        super::common::say(format_args!(
+            "meridian: console at {} (every region serves one at /console)",
+            console_url(topology.region[0].api)
+        ));
         super::common::say(format_args!("meridian: press Ctrl-C to stop every region"));
         crate::telemetry::wait_for_stop_signal().await;
     }
@@ -153,24 +164,36 @@ pub fn try_lines(topology: &Topology) -> Vec<String> {
     let first = &topology.region[0];
     vec![
         "export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local".to_string(),
+        // The SDKs for JavaScript and Java read AWS_REGION; the CLI and
+        // boto3 AWS_DEFAULT_REGION.
         format!(
-            "export AWS_DEFAULT_REGION={} AWS_ENDPOINT_URL=http://{}",
+            "export AWS_REGION={0} AWS_DEFAULT_REGION={0} AWS_ENDPOINT_URL=http://{1}",
             first.name, first.api
         ),
         "aws dynamodb list-tables".to_string(),
     ]
 }
 
-/// Serves `POST /regions/{name}/{action}` on a free loopback port until
+/// The console of the region whose API listens on `api`, as a browser on
+/// this machine reaches it (an unspecified address is reached on loopback).
+pub fn console_url(api: std::net::SocketAddr) -> String {
+    let mut api = api;
+    if api.ip().is_unspecified() {
+        api.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    format!("http://{api}/console")
+}
+
+/// Serves `POST /regions/{name}/{action}` on `listener` until
 /// `stopping`, and records its address: in the data directory (unless in
 /// memory) and in the per-user record.
 async fn serve_control(
+    listener: tokio::net::TcpListener,
     args: &UpArgs,
     topology: &Topology,
     control: RegionControl,
     mut stopping: watch::Receiver<bool>,
 ) -> anyhow::Result<tokio::task::JoinHandle<std::io::Result<()>>> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     if !args.in_memory {
         write_control_file(&args.data_dir, &addr.to_string())?;

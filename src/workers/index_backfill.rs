@@ -43,6 +43,10 @@ pub struct BackfillStatus {
     pub completed: AtomicU64,
     /// The index being filled, as "table/index" (empty when idle).
     pub current: Mutex<String>,
+    /// Table items looked at for the current index since this process
+    /// took it up (a restart resumes from the index's cursor and counts
+    /// from 0 again).
+    pub current_looked_at: AtomicU64,
 }
 
 impl Report for BackfillStatus {
@@ -56,6 +60,7 @@ impl Report for BackfillStatus {
             "entries_added": self.added.load(Ordering::Relaxed),
             "indexes_completed": self.completed.load(Ordering::Relaxed),
             "current": current,
+            "current_items_looked_at": self.current_looked_at.load(Ordering::Relaxed),
         })
     }
 }
@@ -78,6 +83,7 @@ impl Backfill {
     /// left inside the writer, so they chain correctly, and the writer can
     /// commit one while it runs the next rather than wait for each sync.
     async fn fill(&self, table: &str, index: &str, shutdown: &watch::Receiver<bool>) -> Result<(), EngineError> {
+        self.status.current_looked_at.store(0, Ordering::Relaxed);
         self.set_current(format!("{table}/{index}"));
         let step = || self.engine.backfill_index(table.to_string(), index.to_string());
         let mut in_flight = std::collections::VecDeque::new();
@@ -91,6 +97,9 @@ impl Backfill {
                 .looked_at
                 .fetch_add(done.looked_at as u64, Ordering::Relaxed);
             self.status.added.fetch_add(done.added as u64, Ordering::Relaxed);
+            self.status
+                .current_looked_at
+                .fetch_add(done.looked_at as u64, Ordering::Relaxed);
             if done.finished {
                 self.status.completed.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(table, index, "index backfill finished");

@@ -3,6 +3,7 @@
 //! each request's latency and the CPU the process used meanwhile.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -12,6 +13,7 @@ use tokio::task::JoinHandle;
 
 use super::report::{Measurement, summarise};
 use super::signer::Signer;
+use crate::cli::progress::Progress;
 
 /// Rounds the HTTP measurements are interleaved in, at least. This
 /// machine's speed drifts from one second to the next (seen here: the no-op
@@ -175,9 +177,11 @@ pub(super) async fn sample_signed(
     let make = Arc::new(make);
     let start = Instant::now();
     let cpu_start = cpu_time();
+    let sent = Arc::new(AtomicU64::new(0));
+    let shown = tokio::spawn(show_phase(start, duration, sent.clone()));
     let mut workers = Vec::new();
     for conn in 0..connections {
-        let (addr, make, signer) = (addr.to_string(), make.clone(), signer.clone());
+        let (addr, make, signer, sent) = (addr.to_string(), make.clone(), signer.clone(), sent.clone());
         workers.push(tokio::spawn(async move {
             let (mut sender, driver) = connect(&addr).await?;
             tokio::spawn(driver);
@@ -202,10 +206,27 @@ pub(super) async fn sample_signed(
                 let status = send(&mut sender, &addr, op, body, signer.as_deref()).await?;
                 anyhow::ensure!(status.is_success(), "{op} failed with {status}");
                 latencies.push(began.elapsed());
+                sent.fetch_add(1, Ordering::Relaxed);
                 n += 1;
             }
             anyhow::Ok(latencies)
         }));
     }
-    Samples::join(workers, start, cpu_start).await
+    let samples = Samples::join(workers, start, cpu_start).await;
+    let _ = shown.await;
+    samples
+}
+
+/// Shows a measurement's progress until its `duration` is over: the
+/// seconds gone and the requests `sent` so far, at their rate.
+async fn show_phase(start: Instant, duration: Duration, sent: Arc<AtomicU64>) {
+    let mut progress = Progress::timed("  measuring", duration);
+    while start.elapsed() < duration {
+        tokio::time::sleep(Duration::from_millis(250).min(duration)).await;
+        let requests = sent.load(Ordering::Relaxed);
+        let rate = requests as f64 / start.elapsed().as_secs_f64();
+        progress.set_detail(format!("{requests} requests, {rate:.0}/s"));
+        progress.set(start.elapsed().min(duration).as_secs());
+    }
+    progress.clear();
 }

@@ -58,6 +58,7 @@ impl DrillCluster {
             .region
             .iter()
             .map(|r| SpawnSpec {
+                up_control: None,
                 exe: exe.clone(),
                 topology: Some(topology_file.clone()),
                 data_dir: dir.clone(),

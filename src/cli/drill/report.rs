@@ -2,7 +2,6 @@
 //! summary on the terminal, a JSON report and an SVG timeline.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -18,6 +17,7 @@ use super::script::Script;
 use super::svg::{self, Series, Timeline};
 use super::workload::Ledger;
 use crate::cli::http;
+use crate::cli::progress::Progress;
 
 /// How often lag is sampled.
 const POLL_EVERY: Duration = Duration::from_millis(500);
@@ -64,26 +64,25 @@ pub async fn poll_lag(addrs: Vec<String>, started: Instant, mut stopping: watch:
 /// Prints a progress line on stderr until `stopping`.
 pub async fn progress(seconds: f64, ledger: Arc<Ledger>, started: Instant, mut stopping: watch::Receiver<bool>) {
     let mut ticks = tokio::time::interval(Duration::from_millis(500));
-    loop {
-        tokio::select! {
-            _ = ticks.tick() => {}
-            _ = stopping.wait_for(|s| *s) => return,
-        }
-        let t = started.elapsed().as_secs_f64().min(seconds);
-        let filled = ((t / seconds) * 30.0) as usize;
-        let mut err = std::io::stderr();
-        let _ = write!(
-            err,
-            "\r  [{}{}] {t:5.1}/{seconds:.0} s  acked {}  rejected {}  unreachable {}  unknown {}   ",
-            "#".repeat(filled),
-            ".".repeat(30 - filled.min(30)),
+    let mut bar = Progress::timed("  workload", Duration::from_secs_f64(seconds));
+    let counts = || {
+        format!(
+            "acked {}, rejected {}, unreachable {}, unknown {}",
             ledger.acked.load(Ordering::Relaxed),
             ledger.rejected.load(Ordering::Relaxed),
             ledger.not_sent.load(Ordering::Relaxed),
             ledger.uncertain.load(Ordering::Relaxed),
-        );
-        let _ = err.flush();
+        )
+    };
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = stopping.wait_for(|s| *s) => break,
+        }
+        bar.set_detail(counts());
+        bar.set(started.elapsed().as_secs_f64().min(seconds) as u64);
     }
+    bar.finish(format_args!("  workload: {}", counts()));
 }
 
 /// Each region's final `/status`, by region name.
