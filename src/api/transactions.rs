@@ -405,9 +405,28 @@ pub async fn handle_transact_get_items(
     check_distinct(engine, &keys)?;
     let admissions = admit_gets(engine, throttle, &keys)?;
     let found = engine.transact_get(&keys).await?;
-    let mut responses = Vec::with_capacity(found.len());
+    let (responses, units) = get_responses(&gets, found.into_iter().map(|(_, item)| item));
+    for (table, admission) in admissions {
+        let spent = units.iter().find(|(t, _)| *t == table).map(|(_, u)| *u).unwrap_or(0.0);
+        admission.settle(spent);
+    }
+    let mut body = json!({ "Responses": responses });
+    if capacity != CapacityDetail::None {
+        let reports: Vec<Value> = units
+            .iter()
+            .filter_map(|(table, u)| capacity.report(table, *u, CapacityKind::Read))
+            .collect();
+        body["ConsumedCapacity"] = Value::Array(reports);
+    }
+    Ok(body)
+}
+
+/// Each Get's response (its item, projected, or nothing) and the read
+/// units each table spent: twice a strongly consistent read per item.
+fn get_responses(gets: &[Get], found: impl Iterator<Item = Option<Item>>) -> (Vec<Value>, Vec<(String, f64)>) {
+    let mut responses = Vec::with_capacity(gets.len());
     let mut units: Vec<(String, f64)> = Vec::new();
-    for (get, (_, item)) in gets.iter().zip(found) {
+    for (get, item) in gets.iter().zip(found) {
         let cost = 2.0 * read_units(item.as_ref().map(item_size).unwrap_or(0), true);
         match units.iter_mut().find(|(t, _)| *t == get.table) {
             Some(entry) => entry.1 += cost,
@@ -424,19 +443,7 @@ pub async fn handle_transact_get_items(
             None => json!({}),
         });
     }
-    for (table, admission) in admissions {
-        let spent = units.iter().find(|(t, _)| *t == table).map(|(_, u)| *u).unwrap_or(0.0);
-        admission.settle(spent);
-    }
-    let mut body = json!({ "Responses": responses });
-    if capacity != CapacityDetail::None {
-        let reports: Vec<Value> = units
-            .iter()
-            .filter_map(|(table, u)| capacity.report(table, *u, CapacityKind::Read))
-            .collect();
-        body["ConsumedCapacity"] = Value::Array(reports);
-    }
-    Ok(body)
+    (responses, units)
 }
 
 /// No item may be named twice, and every key must match its table's schema.
