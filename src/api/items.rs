@@ -5,12 +5,14 @@ use std::collections::HashSet;
 
 use serde_json::{Map, Value, json};
 
-use super::capacity::{CapacityDetail, CapacityKind, read_units, write_units};
+use super::capacity::{CapacityDetail, CapacityKind, add_units, read_units, write_units};
 use super::error::ApiError;
 use super::expressions::{CONDITIONAL_WRITE, Expressions, Projection, READ, UPDATE};
 use super::request::{Request, modes, validate_table_name};
-use super::throttle::{admit_read, admit_write, estimated_write_units, key_demand, settle_write, write_key};
-use crate::capacity::{Admission, Capacity, Demand, KeyDemand};
+use super::throttle::{
+    ItemDemand, admit_read, admit_tables, admit_write, estimated_write_units, key_demand, settle_write, write_key,
+};
+use crate::capacity::{Admission, Capacity, KeyDemand};
 use crate::engine::{Engine, ItemOp, ItemWrite, WriteOutcome};
 use crate::model::key::encode_primary_key;
 use crate::model::{
@@ -141,19 +143,6 @@ pub(super) fn index_write_units<'m>(meta: &'m TableMeta, outcome: &WriteOutcome)
             (units > 0.0).then_some((index, units))
         })
         .collect()
-}
-
-/// Adds `parts` to the units per index in `total`, an index at a time.
-pub(super) fn add_index_units<'m>(
-    total: &mut Vec<(&'m SecondaryIndex, f64)>,
-    parts: impl IntoIterator<Item = (&'m SecondaryIndex, f64)>,
-) {
-    for (index, units) in parts {
-        match total.iter_mut().find(|(i, _)| i.name == index.name) {
-            Some(entry) => entry.1 += units,
-            None => total.push((index, units)),
-        }
-    }
 }
 
 /// PutItem and DeleteItem: one item replaced or removed, optionally under a
@@ -476,38 +465,27 @@ fn admit_batch_writes(
         writes: Vec::new(),
         unprocessed: Map::new(),
     };
+    let items: Vec<ItemDemand<'_>> = writes
+        .iter()
+        .map(|(table, write)| ItemDemand {
+            table,
+            key: write_key(&write.op),
+            units: estimated_write_units(&write.op),
+        })
+        .collect();
     let mut refusal = None;
     let mut refused: Vec<String> = Vec::new();
-    let mut names: Vec<&String> = Vec::new();
-    for (table, _) in &writes {
-        if !names.contains(&table) {
-            names.push(table);
-        }
-    }
-    for table in names {
-        let meta = engine.table_schema(table)?;
-        let ops: Vec<&ItemOp> = writes.iter().filter(|(t, _)| t == table).map(|(_, w)| &w.op).collect();
-        let keys: Vec<KeyDemand<'_>> = ops
-            .iter()
-            .filter_map(|op| key_demand(&meta, write_key(op), estimated_write_units(op)))
-            .collect();
-        let demand = Demand {
-            operation: "BatchWriteItem",
-            kind: CapacityKind::Write,
-            units: ops.iter().map(|op| estimated_write_units(op)).sum(),
-            keys: &keys,
-            indexes: &[],
-        };
-        match throttle.admit(&meta, &demand) {
-            Ok(admission) => admitted.tables.push((table.clone(), admission, 0.0)),
+    for (table, admission) in admit_tables(engine, throttle, "BatchWriteItem", CapacityKind::Write, &items)? {
+        match admission {
+            Ok(admission) => admitted.tables.push((table, admission, 0.0)),
             Err(error) => {
-                refused.push(table.clone());
+                refused.push(table);
                 refusal = Some(error);
             }
         }
     }
     if let (Some(error), true) = (refusal, admitted.tables.is_empty()) {
-        return Err(error.into());
+        return Err(error);
     }
     for ((table, write), request) in writes.into_iter().zip(raw) {
         if refused.contains(&table) {
@@ -569,7 +547,7 @@ pub async fn handle_batch_write_item(engine: &Engine, throttle: &Capacity, req: 
             .filter(|(t, _)| *t == table)
             .map(|(_, o)| o)
         {
-            add_index_units(&mut index_units, index_write_units(&meta, outcome));
+            add_units(&mut index_units, index_write_units(&meta, outcome));
         }
         reports.extend(capacity.report_parts(table, *units, &index_units, CapacityKind::Write));
     }

@@ -77,6 +77,58 @@ fn index_demand<'m>(meta: &'m TableMeta, op: &ItemOp) -> Vec<(&'m str, f64)> {
         .collect()
 }
 
+/// One item's share of a multi-item request: the table it is in, the item
+/// (or key) naming its partition, and its estimated units.
+pub struct ItemDemand<'a> {
+    pub table: &'a str,
+    pub key: &'a Item,
+    pub units: f64,
+}
+
+/// A table of a multi-item request: its name and its admission or refusal.
+pub type TableAdmission = (String, Result<Admission, ApiError>);
+
+/// Admits a multi-item request table by table, in the order the tables
+/// first appear: each table's admission, or its refusal. A table that does
+/// not exist fails the whole request.
+pub fn admit_tables(
+    engine: &Engine,
+    capacity: &Capacity,
+    operation: &'static str,
+    kind: CapacityKind,
+    items: &[ItemDemand<'_>],
+) -> Result<Vec<TableAdmission>, ApiError> {
+    let mut admissions = Vec::new();
+    for table in first_appearances(items.iter().map(|item| item.table)) {
+        let meta = engine.table_schema(table)?;
+        let mine = || items.iter().filter(|item| item.table == table);
+        let keys: Vec<KeyDemand<'_>> = mine()
+            .filter_map(|item| key_demand(&meta, item.key, item.units))
+            .collect();
+        let demand = Demand {
+            operation,
+            kind,
+            units: mine().map(|item| item.units).sum(),
+            keys: &keys,
+            indexes: &[],
+        };
+        let admission = capacity.admit(&meta, &demand).map_err(ApiError::from);
+        admissions.push((table.to_string(), admission));
+    }
+    Ok(admissions)
+}
+
+/// Each distinct name once, in the order it first appears.
+pub fn first_appearances<'a>(names: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut distinct: Vec<&str> = Vec::new();
+    for name in names {
+        if !distinct.contains(&name) {
+            distinct.push(name);
+        }
+    }
+    distinct
+}
+
 /// Charges a finished write: its real units when it wrote, its estimate
 /// when its condition failed (DynamoDB charges those), nothing otherwise.
 pub fn settle_write(

@@ -6,18 +6,19 @@
 
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
-use super::capacity::{CapacityDetail, CapacityKind, read_units, write_units};
+use super::capacity::{CapacityDetail, CapacityKind, add_units, read_units, write_units};
 use super::error::ApiError;
 use super::expressions::{CONDITIONAL_WRITE, Expressions, Projection, READ, UPDATE};
-use super::items::{add_index_units, index_write_units, item_collection_metrics, return_on_failure};
+use super::items::{index_write_units, item_collection_metrics, return_on_failure};
 use super::request::{Request, validate_table_name};
-use super::throttle::{estimated_write_units, key_demand};
-use crate::capacity::{Admission, Capacity, Demand, KeyDemand};
+use super::throttle::{ItemDemand, TableAdmission, admit_tables, estimated_write_units, first_appearances};
+use crate::capacity::{Admission, Capacity};
 use crate::engine::{ClientToken, Engine, ItemOp, MAX_TRANSACTION_ACTIONS, TransactAction, TransactOp, WriteOutcome};
-use crate::model::{Item, SecondaryIndex, item_from_json_owned, item_into_json, item_size};
+use crate::model::{Item, SecondaryIndex, TableMeta, item_from_json_owned, item_into_json, item_size};
 
 /// Most bytes of items one write transaction may carry.
 const MAX_TRANSACTION_BYTES: usize = 4 * 1024 * 1024;
@@ -199,27 +200,29 @@ fn admit(
     throttle: &Capacity,
     actions: &[TransactAction],
 ) -> Result<Vec<(String, Admission)>, ApiError> {
-    let mut admissions: Vec<(String, Admission)> = Vec::new();
-    for action in actions {
-        if admissions.iter().any(|(t, _)| *t == action.table) {
-            continue;
-        }
-        let meta = engine.table_schema(&action.table)?;
-        let mine: Vec<&TransactAction> = actions.iter().filter(|a| a.table == action.table).collect();
-        let keys: Vec<KeyDemand<'_>> = mine
-            .iter()
-            .filter_map(|a| key_demand(&meta, a.key(), estimated_units(a)))
-            .collect();
-        let demand = Demand {
-            operation: "TransactWriteItems",
-            kind: CapacityKind::Write,
-            units: mine.iter().map(|a| estimated_units(a)).sum(),
-            keys: &keys,
-            indexes: &[],
-        };
-        admissions.push((action.table.clone(), throttle.admit(&meta, &demand)?));
-    }
-    Ok(admissions)
+    let items: Vec<ItemDemand<'_>> = actions
+        .iter()
+        .map(|action| ItemDemand {
+            table: &action.table,
+            key: action.key(),
+            units: estimated_units(action),
+        })
+        .collect();
+    admit_all(admit_tables(
+        engine,
+        throttle,
+        "TransactWriteItems",
+        CapacityKind::Write,
+        &items,
+    )?)
+}
+
+/// Every table's admission, or the first refusal.
+fn admit_all(admissions: Vec<TableAdmission>) -> Result<Vec<(String, Admission)>, ApiError> {
+    admissions
+        .into_iter()
+        .map(|(table, admission)| Ok((table, admission?)))
+        .collect()
 }
 
 /// What one action of a committed transaction consumed: twice a single
@@ -229,7 +232,7 @@ struct Consumed<'m> {
     indexes: Vec<(&'m SecondaryIndex, f64)>,
 }
 
-fn consumed<'m>(meta: &'m crate::model::TableMeta, outcome: &WriteOutcome, check: bool) -> Consumed<'m> {
+fn consumed<'m>(meta: &'m TableMeta, outcome: &WriteOutcome, check: bool) -> Consumed<'m> {
     if check {
         return Consumed {
             table: 2.0 * write_units(0),
@@ -246,62 +249,82 @@ fn consumed<'m>(meta: &'m crate::model::TableMeta, outcome: &WriteOutcome, check
     }
 }
 
-/// The response to a committed (or replayed) write transaction.
-async fn write_response(
+/// ItemCollectionMetrics of a committed (or replayed) write transaction:
+/// per table, one entry per item written to a table with local indexes.
+async fn collection_metrics(
     engine: &Engine,
-    req: &Request,
-    capacity: CapacityDetail,
     tables: &[(String, bool)],
     outcomes: &[WriteOutcome],
-) -> Result<Value, ApiError> {
-    let mut body = json!({});
-    if capacity != CapacityDetail::None {
-        body["ConsumedCapacity"] = Value::Array(capacity_reports(engine, capacity, tables, outcomes)?);
-    }
-    if req.opt_str("ReturnItemCollectionMetrics")? == Some("SIZE") {
-        let mut metrics: Map<String, Value> = Map::new();
-        for ((table, check), outcome) in tables.iter().zip(outcomes) {
-            if *check {
-                continue;
-            }
-            if let Some(metric) = item_collection_metrics(engine, table, outcome).await? {
-                let list = metrics.entry(table.clone()).or_insert_with(|| json!([]));
-                if let Value::Array(list) = list {
-                    list.push(metric);
-                }
+) -> Result<Map<String, Value>, ApiError> {
+    let mut metrics: Map<String, Value> = Map::new();
+    for ((table, check), outcome) in tables.iter().zip(outcomes) {
+        if *check {
+            continue;
+        }
+        if let Some(metric) = item_collection_metrics(engine, table, outcome).await? {
+            let list = metrics.entry(table.clone()).or_insert_with(|| json!([]));
+            if let Value::Array(list) = list {
+                list.push(metric);
             }
         }
-        body["ItemCollectionMetrics"] = Value::Object(metrics);
     }
-    Ok(body)
+    Ok(metrics)
+}
+
+/// The schema of each table a transaction wrote, in the order the tables
+/// first appear.
+fn table_metas(engine: &Engine, tables: &[(String, bool)]) -> Result<Vec<(String, Arc<TableMeta>)>, ApiError> {
+    first_appearances(tables.iter().map(|(table, _)| table.as_str()))
+        .into_iter()
+        .map(|table| Ok((table.to_string(), engine.table_schema(table)?)))
+        .collect()
+}
+
+/// What each table of a committed transaction consumed (its own units and
+/// each index's), in the order of `metas`.
+fn consumption<'m>(
+    metas: &'m [(String, Arc<TableMeta>)],
+    tables: &[(String, bool)],
+    outcomes: &[WriteOutcome],
+) -> Vec<Consumed<'m>> {
+    let per_table = |name: &String, meta: &'m TableMeta| {
+        let mut total = Consumed {
+            table: 0.0,
+            indexes: Vec::new(),
+        };
+        for ((_, check), outcome) in tables.iter().zip(outcomes).filter(|((t, _), _)| t == name) {
+            let part = consumed(meta, outcome, *check);
+            total.table += part.table;
+            add_units(&mut total.indexes, part.indexes);
+        }
+        total
+    };
+    metas.iter().map(|(name, meta)| per_table(name, meta)).collect()
 }
 
 /// One ConsumedCapacity per table written, in the order tables first appear.
-fn capacity_reports(
-    engine: &Engine,
-    capacity: CapacityDetail,
-    tables: &[(String, bool)],
-    outcomes: &[WriteOutcome],
-) -> Result<Vec<Value>, ApiError> {
-    let mut names: Vec<&String> = Vec::new();
-    for (table, _) in tables {
-        if !names.contains(&table) {
-            names.push(table);
-        }
+fn capacity_reports(capacity: CapacityDetail, metas: &[(String, Arc<TableMeta>)], spent: &[Consumed<'_>]) -> Value {
+    let reports = metas
+        .iter()
+        .zip(spent)
+        .filter_map(|((name, _), part)| capacity.report_parts(name, part.table, &part.indexes, CapacityKind::Write));
+    Value::Array(reports.collect())
+}
+
+/// The actions of a TransactWriteItems, numbered from 1 as DynamoDB's
+/// messages number them, within the 4 MB a transaction may carry.
+fn parse_actions(items: Vec<Value>) -> Result<Vec<TransactAction>, ApiError> {
+    let actions = items
+        .into_iter()
+        .enumerate()
+        .map(|(i, entry)| parse_action(i + 1, entry))
+        .collect::<Result<Vec<_>, _>>()?;
+    if transaction_bytes(&actions) > MAX_TRANSACTION_BYTES {
+        return Err(ApiError::validation(
+            "Transaction size has exceeded the maximum allowed size of 4 MB",
+        ));
     }
-    let mut reports = Vec::new();
-    for name in names {
-        let meta = engine.table_schema(name)?;
-        let mut table_units = 0.0;
-        let mut index_units: Vec<(&SecondaryIndex, f64)> = Vec::new();
-        for ((_, check), outcome) in tables.iter().zip(outcomes).filter(|((t, _), _)| t == name) {
-            let part = consumed(&meta, outcome, *check);
-            table_units += part.table;
-            add_index_units(&mut index_units, part.indexes);
-        }
-        reports.extend(capacity.report_parts(name, table_units, &index_units, CapacityKind::Write));
-    }
-    Ok(reports)
+    Ok(actions)
 }
 
 /// TransactWriteItems.
@@ -314,50 +337,35 @@ pub async fn handle_transact_write_items(
     req.opt_enum("ReturnItemCollectionMetrics", &["SIZE", "NONE"])?;
     let items = transact_items(&mut req)?;
     let token = client_token(&req, &items)?;
-    let actions = items
-        .into_iter()
-        .enumerate()
-        .map(|(i, entry)| parse_action(i + 1, entry))
-        .collect::<Result<Vec<_>, _>>()?;
-    if transaction_bytes(&actions) > MAX_TRANSACTION_BYTES {
-        return Err(ApiError::validation(
-            "Transaction size has exceeded the maximum allowed size of 4 MB",
-        ));
-    }
+    let actions = parse_actions(items)?;
     let tables: Vec<(String, bool)> = actions
         .iter()
         .map(|a| (a.table.clone(), matches!(a.op, TransactOp::Check(_))))
         .collect();
     let admissions = admit(engine, throttle, &actions)?;
-    let result = engine.transact_write(actions, token).await;
-    settle(engine, admissions, &tables, result.as_ref().ok().map(|o| o.as_slice()))?;
-    let outcomes = result?;
-    write_response(engine, &req, capacity, &tables, &outcomes).await
-}
-
-/// Charges each table admitted for a transaction: what it consumed when it
-/// committed, its estimate when it was cancelled (DynamoDB charges those).
-fn settle(
-    engine: &Engine,
-    admissions: Vec<(String, Admission)>,
-    tables: &[(String, bool)],
-    outcomes: Option<&[WriteOutcome]>,
-) -> Result<(), ApiError> {
-    for (table, admission) in admissions {
-        let Some(outcomes) = outcomes else {
-            admission.settle_estimate();
-            continue;
-        };
-        let meta = engine.table_schema(&table)?;
-        let units: f64 = tables
-            .iter()
-            .zip(outcomes)
-            .filter(|((t, _), _)| *t == table)
-            .map(|((_, check), outcome)| consumed(&meta, outcome, *check).table)
-            .sum();
-        admission.settle(units);
+    let outcomes = match engine.transact_write(actions, token).await {
+        Ok(outcomes) => outcomes,
+        Err(error) => {
+            // DynamoDB charges a cancelled transaction what it was estimated at.
+            admissions
+                .into_iter()
+                .for_each(|(_, admission)| admission.settle_estimate());
+            return Err(error.into());
+        }
+    };
+    let metas = table_metas(engine, &tables)?;
+    let spent = consumption(&metas, &tables, &outcomes);
+    for ((_, admission), part) in admissions.into_iter().zip(&spent) {
+        admission.settle(part.table);
     }
-    Ok(())
+    let mut body = json!({});
+    if capacity != CapacityDetail::None {
+        body["ConsumedCapacity"] = capacity_reports(capacity, &metas, &spent);
+    }
+    if req.opt_str("ReturnItemCollectionMetrics")? == Some("SIZE") {
+        body["ItemCollectionMetrics"] = Value::Object(collection_metrics(engine, &tables, &outcomes).await?);
+    }
+    Ok(body)
 }
 
 /// One Get of a TransactGetItems.
@@ -423,15 +431,12 @@ pub async fn handle_transact_get_items(
 
 /// Each Get's response (its item, projected, or nothing) and the read
 /// units each table spent: twice a strongly consistent read per item.
-fn get_responses(gets: &[Get], found: impl Iterator<Item = Option<Item>>) -> (Vec<Value>, Vec<(String, f64)>) {
+fn get_responses(gets: &[Get], found: impl Iterator<Item = Option<Item>>) -> (Vec<Value>, Vec<(&str, f64)>) {
     let mut responses = Vec::with_capacity(gets.len());
-    let mut units: Vec<(String, f64)> = Vec::new();
+    let mut units: Vec<(&str, f64)> = Vec::new();
     for (get, item) in gets.iter().zip(found) {
         let cost = 2.0 * read_units(item.as_ref().map(item_size).unwrap_or(0), true);
-        match units.iter_mut().find(|(t, _)| *t == get.table) {
-            Some(entry) => entry.1 += cost,
-            None => units.push((get.table.clone(), cost)),
-        }
+        add_units(&mut units, [(get.table.as_str(), cost)]);
         responses.push(match item {
             Some(item) => {
                 let item = match &get.projection {
@@ -471,26 +476,19 @@ fn admit_gets(
     throttle: &Capacity,
     keys: &[(String, Item)],
 ) -> Result<Vec<(String, Admission)>, ApiError> {
-    let mut admissions: Vec<(String, Admission)> = Vec::new();
-    for (table, _) in keys {
-        if admissions.iter().any(|(t, _)| t == table) {
-            continue;
-        }
-        let meta = engine.table_schema(table)?;
-        let unit = 2.0 * read_units(0, true);
-        let demand: Vec<KeyDemand<'_>> = keys
-            .iter()
-            .filter(|(t, _)| t == table)
-            .filter_map(|(_, key)| key_demand(&meta, key, unit))
-            .collect();
-        let demand_total = Demand {
-            operation: "TransactGetItems",
-            kind: CapacityKind::Read,
-            units: unit * demand.len() as f64,
-            keys: &demand,
-            indexes: &[],
-        };
-        admissions.push((table.clone(), throttle.admit(&meta, &demand_total)?));
-    }
-    Ok(admissions)
+    let items: Vec<ItemDemand<'_>> = keys
+        .iter()
+        .map(|(table, key)| ItemDemand {
+            table,
+            key,
+            units: 2.0 * read_units(0, true),
+        })
+        .collect();
+    admit_all(admit_tables(
+        engine,
+        throttle,
+        "TransactGetItems",
+        CapacityKind::Read,
+        &items,
+    )?)
 }
