@@ -5,7 +5,7 @@
 mod common;
 
 use aws_sdk_dynamodb::types::{ReturnValuesOnConditionCheckFailure, ScalarAttributeType};
-use common::{Keys, TestRegion, av_map, create_table, error_code, error_message, s, values_for};
+use common::{Keys, TestRegion, assert_error, av_map, create_table, error_code, error_message, s, values_for};
 use serde_json::json;
 
 fn base_item() -> serde_json::Value {
@@ -169,8 +169,11 @@ async fn conditional_writes_fail_without_change_and_can_return_the_item() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(error_code(&err), "ConditionalCheckFailedException");
-    assert_eq!(error_message(&err), "The conditional request failed");
+    assert_error(
+        &err,
+        "ConditionalCheckFailedException",
+        "The conditional request failed",
+    );
     let returned = err.into_service_error();
     let returned = match returned {
         aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(e) => e.item,

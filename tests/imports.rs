@@ -17,7 +17,7 @@ use aws_sdk_dynamodb::types::{
     Projection, ProjectionType, S3BucketSource, ScalarAttributeType, TableCreationParameters,
 };
 use common::pitr::{Model, enable_pitr, fill, key_text, mark, scan, wait_restorable};
-use common::{Keys, REGION, TestRegion, create_table, error_code, error_message, item, n, s, wait_for};
+use common::{Keys, REGION, TestRegion, assert_error, create_table, error_code, error_message, item, n, s, wait_for};
 use meridian::config::NodeConfig;
 
 fn definition(name: &str, ty: ScalarAttributeType) -> AttributeDefinition {
@@ -286,8 +286,7 @@ async fn an_export_seeds_a_new_table_in_another_region() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(error_code(&again), "ResourceInUseException");
-    assert_eq!(error_message(&again), "Table already exists: copy");
+    assert_error(&again, "ResourceInUseException", "Table already exists: copy");
     source_region.shutdown().await;
     target_region.shutdown().await;
 }
@@ -443,10 +442,10 @@ async fn csv_options_name_the_columns_and_the_delimiter() {
         Some(arn.as_str())
     );
     let conflict = repeat("other").await.unwrap_err();
-    assert_eq!(error_code(&conflict), "ImportConflictException");
-    assert_eq!(
-        error_message(&conflict),
-        "There was a conflict when importing from the specified S3 source. This can occur when the current import conflicts with a previous import request that had the same client token."
+    assert_error(
+        &conflict,
+        "ImportConflictException",
+        "There was a conflict when importing from the specified S3 source. This can occur when the current import conflicts with a previous import request that had the same client token.",
     );
     region.shutdown().await;
 }
@@ -467,10 +466,10 @@ async fn imports_answer_dynamodbs_errors() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(error_code(&error), "ValidationException");
-    assert_eq!(
-        error_message(&error),
-        "InputFormat ION is not supported by Meridian yet: import CSV or DYNAMODB_JSON"
+    assert_error(
+        &error,
+        "ValidationException",
+        "InputFormat ION is not supported by Meridian yet: import CSV or DYNAMODB_JSON",
     );
     let error = request(InputFormat::Csv, InputCompressionType::Zstd)
         .send()
@@ -532,8 +531,11 @@ async fn imports_answer_dynamodbs_errors() {
 
     let unknown = format!("arn:aws:dynamodb:{REGION}:000000000000:table/tbl/import/01700000000000-0badf00d");
     let error = client.describe_import().import_arn(&unknown).send().await.unwrap_err();
-    assert_eq!(error_code(&error), "ImportNotFoundException");
-    assert_eq!(error_message(&error), format!("Import not found: {unknown}"));
+    assert_error(
+        &error,
+        "ImportNotFoundException",
+        &format!("Import not found: {unknown}"),
+    );
 
     // A bucket that does not exist fails the import, and its table goes.
     let arn = start_import(

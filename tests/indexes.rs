@@ -15,7 +15,7 @@ use aws_sdk_dynamodb::types::{
     KeySchemaElement, KeyType, LocalSecondaryIndex, Projection, ProjectionType, ReturnConsumedCapacity,
     ScalarAttributeType, Select,
 };
-use common::{TestRegion, error_code, error_message, item, n, s, wait_for};
+use common::{TestRegion, assert_error, error_code, error_message, item, n, s, wait_for};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -353,10 +353,10 @@ async fn index_reads_and_writes_are_checked_as_dynamodb_checks_them() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(error_code(&bad), "ValidationException");
-    assert_eq!(
-        error_message(&bad),
-        "One or more parameter values were invalid: Type mismatch for Index Key status Expected: S Actual: N IndexName: byStatus"
+    assert_error(
+        &bad,
+        "ValidationException",
+        "One or more parameter values were invalid: Type mismatch for Index Key status Expected: S Actual: N IndexName: byStatus",
     );
     let empty = c
         .update_item()
@@ -429,8 +429,7 @@ async fn index_reads_and_writes_are_checked_as_dynamodb_checks_them() {
         ),
     ];
     for (error, message) in cases {
-        assert_eq!(error_code(&error), "ValidationException");
-        assert_eq!(error_message(&error), message);
+        assert_error(&error, "ValidationException", message);
     }
     region.shutdown().await;
 }
@@ -1134,8 +1133,11 @@ async fn an_item_collection_past_its_limit_refuses_writes_that_grow_it() {
         }
         assert!(written < 10, "the limit never refused a write");
     };
-    assert_eq!(error_code(&refused), "ItemCollectionSizeLimitExceededException");
-    assert_eq!(error_message(&refused), "Item collection size limit exceeded");
+    assert_error(
+        &refused,
+        "ItemCollectionSizeLimitExceededException",
+        "Item collection size limit exceeded",
+    );
     assert!(written >= 2, "{written} items fit");
     // Nothing of the refused write is there; other partitions and writes
     // that do not grow the collection still go through.

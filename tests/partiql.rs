@@ -15,7 +15,7 @@ use aws_sdk_dynamodb::types::{
     GlobalSecondaryIndex, KeySchemaElement, KeyType, ParameterizedStatement, Projection, ProjectionType,
     ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure, ScalarAttributeType,
 };
-use common::{Keys, TestRegion, create_table, error_code, error_message, item, n, s};
+use common::{Keys, TestRegion, assert_error, create_table, error_code, error_message, item, n, s};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -184,8 +184,7 @@ async fn limit_and_next_token_page_through_a_scan() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(error_code(&error), "ValidationException");
-    assert_eq!(error_message(&error), "Invalid NextToken");
+    assert_error(&error, "ValidationException", "Invalid NextToken");
 }
 
 #[tokio::test]
@@ -550,10 +549,10 @@ async fn batches_run_each_statement_and_report_each_error() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(error_code(&mixed), "ValidationException");
-    assert_eq!(
-        error_message(&mixed),
-        "Read and write requests together in the same batch is not supported."
+    assert_error(
+        &mixed,
+        "ValidationException",
+        "Read and write requests together in the same batch is not supported.",
     );
     let twice = c
         .batch_execute_statement()
@@ -637,10 +636,10 @@ async fn transactions_apply_all_or_nothing() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(error_code(&error), "TransactionCanceledException");
-    assert_eq!(
-        error_message(&error),
-        "Transaction cancelled, please refer cancellation reasons for specific reasons [None, DuplicateItem]"
+    assert_error(
+        &error,
+        "TransactionCanceledException",
+        "Transaction cancelled, please refer cancellation reasons for specific reasons [None, DuplicateItem]",
     );
     let Some(ExecuteTransactionError::TransactionCanceledException(canceled)) = error.as_service_error() else {
         panic!("{error:?}");
@@ -697,9 +696,9 @@ async fn a_transaction_token_applies_once() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(error_code(&mixed), "ValidationException");
-    assert_eq!(
-        error_message(&mixed),
-        "ExecuteTransaction API does not support both read and write operations in the same request."
+    assert_error(
+        &mixed,
+        "ValidationException",
+        "ExecuteTransaction API does not support both read and write operations in the same request.",
     );
 }

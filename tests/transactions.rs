@@ -18,7 +18,7 @@ use bank::{
     ACCOUNTS, Item, START_BALANCE, TOTAL, add, balances, check, delete, get, open_accounts, put, put_if_absent,
     reason_codes, transfer_plan, withdraw,
 };
-use common::{Keys, TestRegion, create_table, error_code, error_message, item, n, s};
+use common::{Keys, TestRegion, assert_error, create_table, error_code, error_message, item, n, s};
 
 async fn get_item(client: &Client, table: &str, pk: &str) -> Option<Item> {
     let out = client
@@ -107,11 +107,11 @@ async fn a_failed_condition_cancels_everything_with_reasons_in_order() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(error_code(&error), "TransactionCanceledException");
-    assert_eq!(
-        error_message(&error),
+    assert_error(
+        &error,
+        "TransactionCanceledException",
         "Transaction cancelled, please refer cancellation reasons for specific reasons \
-         [None, ConditionalCheckFailed, ConditionalCheckFailed]"
+         [None, ConditionalCheckFailed, ConditionalCheckFailed]",
     );
     assert_eq!(
         reason_codes(&error),
@@ -171,10 +171,10 @@ async fn requests_dynamodb_refuses_outright() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(error_code(&twice), "ValidationException");
-    assert_eq!(
-        error_message(&twice),
-        "Transaction request cannot include multiple operations on one item"
+    assert_error(
+        &twice,
+        "ValidationException",
+        "Transaction request cannot include multiple operations on one item",
     );
 
     let unknown = client
@@ -191,10 +191,10 @@ async fn requests_dynamodb_refuses_outright() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(error_code(&bad_key), "ValidationException");
-    assert_eq!(
-        error_message(&bad_key),
-        "One or more parameter values were invalid: Missing the key pk in the item"
+    assert_error(
+        &bad_key,
+        "ValidationException",
+        "One or more parameter values were invalid: Missing the key pk in the item",
     );
 
     let mut many = client.transact_write_items();
@@ -345,10 +345,10 @@ async fn transact_get_items_reads_every_item_with_projections() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(error_code(&twice), "ValidationException");
-    assert_eq!(
-        error_message(&twice),
-        "Transaction request cannot include multiple operations on one item"
+    assert_error(
+        &twice,
+        "ValidationException",
+        "Transaction request cannot include multiple operations on one item",
     );
     let unknown = client
         .transact_get_items()

@@ -343,6 +343,18 @@ where
         .to_string()
 }
 
+/// Asserts an SDK error's code and message, both exactly.
+#[track_caller]
+pub fn assert_error<E, R>(error: &aws_sdk_dynamodb::error::SdkError<E, R>, code: &str, message: &str)
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    assert_eq!(
+        (error_code(error).as_str(), error_message(error).as_str()),
+        (code, message)
+    );
+}
+
 /// The real `meridian` binary serving one region, for crash tests.
 pub struct ServeProcess {
     pub addr: SocketAddr,
