@@ -187,6 +187,106 @@ async fn limit_and_next_token_page_through_a_scan() {
     assert_error(&error, "ValidationException", "Invalid NextToken");
 }
 
+/// Every page of `statement`, read `limit` items at a time: the keys of
+/// each page's items, and the capacity units the pages consumed.
+async fn pages(c: &Client, statement: &str, limit: Option<i32>) -> (Vec<Vec<(String, String)>>, f64) {
+    let (mut pages, mut units) = (Vec::new(), 0.0);
+    let mut token: Option<String> = None;
+    loop {
+        let out = c
+            .execute_statement()
+            .statement(statement)
+            .set_limit(limit)
+            .set_next_token(token.clone())
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{statement}: {e:?}"));
+        pages.push(keys_of(out.items()));
+        units += out.consumed_capacity().and_then(|c| c.capacity_units()).unwrap_or(0.0);
+        match out.next_token() {
+            Some(next) => token = Some(next.to_string()),
+            None => return (pages, units),
+        }
+        assert!(pages.len() < 20, "paging does not end");
+    }
+}
+
+#[tokio::test]
+async fn in_and_or_on_the_partition_key_read_only_those_partitions() {
+    let region = region_with_items().await;
+    let c = &region.client;
+    // 300 items of partition z: a Scan would read about 30 KB of them.
+    for sk in 0..300 {
+        let item = item([("pk", s("z")), ("sk", n(sk)), ("pad", s("p".repeat(100)))]);
+        c.put_item()
+            .table_name("Tab")
+            .set_item(Some(item))
+            .send()
+            .await
+            .unwrap();
+    }
+    let b_then_a = pairs(&[("b", "1"), ("a", "1"), ("a", "2"), ("a", "3"), ("a", "4")]);
+    for statement in [
+        "SELECT pk, sk FROM Tab WHERE pk IN ['b', 'nope', 'a']",
+        "SELECT pk, sk FROM Tab WHERE pk = 'b' OR pk = 'nope' OR pk = 'a'",
+        "SELECT pk, sk FROM Tab WHERE (pk = 'b' OR pk IN ['nope', 'a']) AND v < 100",
+    ] {
+        let (pages, units) = pages(c, statement, None).await;
+        assert_eq!(pages, vec![b_then_a.clone()], "{statement}");
+        // Three small partitions read, each at least half a unit.
+        assert_eq!(units, 1.5, "{statement}");
+    }
+    // Pages stop at the limit and resume in the partition they stopped in.
+    let (paged, _) = pages(c, "SELECT pk, sk FROM Tab WHERE pk IN ['b', 'a'] AND sk >= 2", Some(2)).await;
+    assert_eq!(paged, vec![pairs(&[("a", "2"), ("a", "3")]), pairs(&[("a", "4")])]);
+    let (paged, _) = pages(c, "SELECT pk, sk FROM Tab WHERE pk IN ['b', 'a']", Some(3)).await;
+    let flat: Vec<_> = paged.concat();
+    assert_eq!(flat, b_then_a);
+    assert_eq!(paged.len(), 2);
+    // A token names a partition of its own statement only.
+    let first = c
+        .execute_statement()
+        .statement("SELECT * FROM Tab WHERE pk IN ['a', 'b']")
+        .limit(1)
+        .send()
+        .await
+        .unwrap();
+    let error = c
+        .execute_statement()
+        .statement("SELECT * FROM Tab WHERE pk IN ['b', 'z']")
+        .set_next_token(first.next_token().map(str::to_string))
+        .send()
+        .await
+        .unwrap_err();
+    assert_error(&error, "ValidationException", "Invalid NextToken");
+}
+
+#[tokio::test]
+async fn a_select_of_many_partitions_stops_at_a_page_of_bytes() {
+    let region = TestRegion::start().await;
+    let keys = Keys::HashRange("pk", ScalarAttributeType::S, "sk", ScalarAttributeType::N);
+    create_table(&region.client, "Big", keys).await;
+    let c = &region.client;
+    // 300 KB items: partitions a and b hold 1.2 MB together, so the first
+    // page ends after b (a page is 1 MB) and the second reads c.
+    for (pk, sk) in [("a", 1), ("a", 2), ("b", 1), ("b", 2), ("c", 1)] {
+        let item = item([("pk", s(pk)), ("sk", n(sk)), ("pad", s("p".repeat(300_000)))]);
+        c.put_item()
+            .table_name("Big")
+            .set_item(Some(item))
+            .send()
+            .await
+            .unwrap();
+    }
+    let (paged, _) = pages(c, "SELECT pk, sk FROM Big WHERE pk IN ['a', 'b', 'c']", None).await;
+    let expected = vec![
+        pairs(&[("a", "1"), ("a", "2"), ("b", "1"), ("b", "2")]),
+        pairs(&[("c", "1")]),
+    ];
+    assert_eq!(paged, expected);
+}
+
 #[tokio::test]
 async fn a_key_select_costs_what_get_item_costs() {
     let region = region_with_items().await;

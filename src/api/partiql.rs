@@ -16,16 +16,16 @@ use serde_json::{Map, Value, json};
 use super::capacity::{CapacityDetail, CapacityKind, read_units};
 use super::error::{ApiError, ErrorKind};
 use super::items::{read_one, return_on_failure, write_response};
-use super::query::{Common, named_index, page_capacity, parse_limit, plan_index_read};
+use super::query::{Common, PageUnits, named_index, page_capacity, parse_limit, plan_index_read, units_report};
 use super::request::Request;
 use super::throttle::{admit_write, read_range, settle_write};
 use crate::capacity::Capacity;
-use crate::engine::{Engine, ItemOp, ItemWrite, Precondition, RangeRead};
+use crate::engine::{Engine, ItemOp, ItemWrite, MAX_PAGE_BYTES, Page, Precondition, RangeRead};
 use crate::expr::ast::Cond;
 use crate::expr::{Condition, Projection, RangeCondition, UpdateExpr};
 use crate::model::key::encode_primary_key;
 use crate::model::{
-    AttributeValue, Item, TableMeta, item_from_json, item_from_json_owned, item_into_json, item_to_json,
+    AttributeValue, Item, KeySchema, TableMeta, item_from_json, item_from_json_owned, item_into_json, item_to_json,
 };
 use crate::partiql::{
     self, Access, Change, MAX_STATEMENT_CHARS, PartiqlError, Returning, Select, Statement, WritePlan,
@@ -171,6 +171,13 @@ impl Run<'_> {
                 self.range(meta, select, hash.map(|h| (h, sort)), projection).await
             }
             Access::Partition(hash, sort) => self.range(meta, select, Some((hash, sort)), projection).await,
+            Access::Partitions(hashes, sort) => {
+                let (page, units) = self
+                    .partitions(meta, select, keys, &hashes, sort, projection.as_ref())
+                    .await?;
+                let capacity = units_report(&self.common(meta, select, self.limit), meta, units);
+                Ok(page_body(page, projection.as_ref(), capacity))
+            }
             Access::Scan => self.range(meta, select, None, projection).await,
         }
     }
@@ -211,20 +218,36 @@ impl Run<'_> {
         partition: Option<(AttributeValue, Option<RangeCondition>)>,
         projection: Option<Projection>,
     ) -> Result<Value, ApiError> {
-        let common = Common {
-            table: meta.name.clone(),
-            index: select.target.index.clone(),
-            limit: self.limit,
-            select: None,
-            select_count: false,
-            consistent: self.consistent,
-            capacity: self.capacity,
-        };
+        let page = self
+            .read_page(
+                meta,
+                select,
+                partition,
+                self.start_after.clone(),
+                self.limit,
+                projection.as_ref(),
+            )
+            .await?;
+        let capacity = page_capacity(&self.common(meta, select, self.limit), meta, &page);
+        Ok(page_body(page, projection.as_ref(), capacity))
+    }
+
+    /// One page of a partition, or of everything, from `start_after`.
+    async fn read_page(
+        &self,
+        meta: &TableMeta,
+        select: &Select,
+        partition: Option<(AttributeValue, Option<RangeCondition>)>,
+        start_after: Option<Item>,
+        limit: Option<usize>,
+        projection: Option<&Projection>,
+    ) -> Result<Page, ApiError> {
+        let common = self.common(meta, select, limit);
         let filter = select
             .condition
             .clone()
             .map(|c| Box::new(Condition::from_cond(c)) as Box<dyn Precondition>);
-        let plan = plan_index_read(&common, meta, projection.as_ref(), filter.is_some())?;
+        let plan = plan_index_read(&common, meta, projection, filter.is_some())?;
         let operation = if partition.is_some() { "Query" } else { "Scan" };
         let (partition, sort) = partition.map_or((None, None), |(hash, sort)| (Some(hash), sort));
         let spec = RangeRead {
@@ -232,32 +255,74 @@ impl Run<'_> {
             partition,
             sort,
             forward: !select.descending,
-            start_after: self.start_after.clone(),
-            limit: common.limit,
+            start_after,
+            limit,
             filter,
             segment: None,
             index: plan.index.map(|i| i.name.clone()),
             fetch_from_table: plan.fetch_from_table,
         };
-        let (meta, page) = read_range(self.engine, self.throttle, operation, spec, common.consistent).await?;
-        let capacity = page_capacity(&common, &meta, &page);
-        let items: Vec<Value> = page
-            .items
-            .into_iter()
-            .map(|item| match &projection {
-                Some(p) => item_into_json(p.apply(&item)),
-                None => item_into_json(item),
-            })
-            .collect();
-        let mut body = json!({ "Items": items });
-        if let Some(key) = &page.last_key {
-            body["NextToken"] = Value::String(encode_token(key));
-            body["LastEvaluatedKey"] = item_to_json(key);
+        let (_, page) = read_range(self.engine, self.throttle, operation, spec, common.consistent).await?;
+        Ok(page)
+    }
+
+    /// A SELECT over several partitions: one Query each, in the order the
+    /// statement names them, until the limit or a page's worth of bytes.
+    /// The NextToken is the last key read; where a partition ended right
+    /// at the stop, it is a marker holding only that partition's key
+    /// value ("this partition is done").
+    async fn partitions(
+        &self,
+        meta: &TableMeta,
+        select: &Select,
+        keys: &KeySchema,
+        hashes: &[AttributeValue],
+        sort: Option<RangeCondition>,
+        projection: Option<&Projection>,
+    ) -> Result<(Page, PageUnits), ApiError> {
+        let marker_names = full_key_names(meta, keys);
+        let (first, mut start_after) = match &self.start_after {
+            None => (0, None),
+            Some(token) => resume_point(token, &keys.hash.name, hashes, marker_names)?,
+        };
+        let mut total = Page::default();
+        let mut units = PageUnits::default();
+        let common = self.common(meta, select, self.limit);
+        for (i, hash) in hashes.iter().enumerate().skip(first) {
+            let limit = self.limit.map(|l| l - total.scanned);
+            let partition = Some((hash.clone(), sort.clone()));
+            let page = self
+                .read_page(meta, select, partition, start_after.take(), limit, projection)
+                .await?;
+            let stopped = page.last_key.is_some();
+            units = units.plus(PageUnits::of(&common, &page));
+            total.items.extend(page.items);
+            total.scanned += page.scanned;
+            total.bytes_read += page.bytes_read;
+            total.table_reads += page.table_reads;
+            total.last_key = page.last_key;
+            let full = self.limit.is_some_and(|l| total.scanned >= l) || total.bytes_read >= MAX_PAGE_BYTES;
+            if stopped || (full && i + 1 < hashes.len()) {
+                total.last_key = total
+                    .last_key
+                    .or_else(|| Some(Item::from([(keys.hash.name.clone(), hash.clone())])));
+                break;
+            }
         }
-        if let Some(report) = capacity {
-            body["ConsumedCapacity"] = report;
+        Ok((total, units))
+    }
+
+    /// The Query/Scan parameters a SELECT's page is read with.
+    fn common(&self, meta: &TableMeta, select: &Select, limit: Option<usize>) -> Common {
+        Common {
+            table: meta.name.clone(),
+            index: select.target.index.clone(),
+            limit,
+            select: None,
+            select_count: false,
+            consistent: self.consistent,
+            capacity: self.capacity,
         }
-        Ok(body)
     }
 
     /// An INSERT, UPDATE or DELETE: one conditional item write.
@@ -309,6 +374,54 @@ impl Run<'_> {
         }
         Ok(body)
     }
+}
+
+/// The response to a SELECT's page: its items, projected, its NextToken
+/// and its capacity.
+fn page_body(page: Page, projection: Option<&Projection>, capacity: Option<Value>) -> Value {
+    let items: Vec<Value> = page
+        .items
+        .into_iter()
+        .map(|item| match projection {
+            Some(p) => item_into_json(p.apply(&item)),
+            None => item_into_json(item),
+        })
+        .collect();
+    let mut body = json!({ "Items": items });
+    if let Some(key) = &page.last_key {
+        body["NextToken"] = Value::String(encode_token(key));
+        body["LastEvaluatedKey"] = item_to_json(key);
+    }
+    if let Some(report) = capacity {
+        body["ConsumedCapacity"] = report;
+    }
+    body
+}
+
+/// How many attributes a whole start key of a read of `keys` (the table's
+/// or an index's) has: the index's keys and the table's, each once.
+fn full_key_names(meta: &TableMeta, keys: &KeySchema) -> usize {
+    let mut names: Vec<&str> = keys.names().collect();
+    names.extend(meta.key_schema.names().filter(|n| !keys.names().any(|k| k == *n)));
+    names.len()
+}
+
+/// Where a multi-partition SELECT resumes from its NextToken: the
+/// partition the token's key is in, and the key to read after (none after
+/// a "partition done" marker, which resumes at the next partition).
+fn resume_point(
+    token: &Item,
+    hash_name: &str,
+    hashes: &[AttributeValue],
+    full_key_names: usize,
+) -> Result<(usize, Option<Item>), ApiError> {
+    let invalid = || ApiError::validation("Invalid NextToken");
+    let hash = token.get(hash_name).ok_or_else(invalid)?;
+    let position = hashes.iter().position(|h| h == hash).ok_or_else(invalid)?;
+    if token.len() == 1 && full_key_names > 1 {
+        return Ok((position + 1, None));
+    }
+    Ok((position, Some(token.clone())))
 }
 
 /// A NextToken: the page's last key, as JSON in base64.

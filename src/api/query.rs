@@ -180,15 +180,44 @@ fn page_response(common: &Common, meta: &TableMeta, page: Page, projection: Opti
 /// reads of the table's items cost a unit each, as DynamoDB counts those
 /// fetches, on the table.
 pub(super) fn page_capacity(common: &Common, meta: &TableMeta, page: &Page) -> Option<Value> {
-    let units = read_units(page.bytes_read, common.consistent);
-    match common.index.as_deref().and_then(|name| meta.index(name)) {
-        Some(index) => {
-            let table_units = page.table_reads as f64 * read_units(1, common.consistent);
-            common
-                .capacity
-                .report_parts(&meta.name, table_units, &[(index, units)], CapacityKind::Read)
+    units_report(common, meta, PageUnits::of(common, page))
+}
+
+/// The read units a page consumed: on what it walked (the table, or the
+/// index) and, for a local index, on the items it fetched from the table.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct PageUnits {
+    walked: f64,
+    table_reads: f64,
+}
+
+impl PageUnits {
+    pub(super) fn of(common: &Common, page: &Page) -> PageUnits {
+        PageUnits {
+            walked: read_units(page.bytes_read, common.consistent),
+            table_reads: page.table_reads as f64 * read_units(1, common.consistent),
         }
-        None => common.capacity.report(&meta.name, units, CapacityKind::Read),
+    }
+
+    /// The units of this page and `other` together.
+    pub(super) fn plus(self, other: PageUnits) -> PageUnits {
+        PageUnits {
+            walked: self.walked + other.walked,
+            table_reads: self.table_reads + other.table_reads,
+        }
+    }
+}
+
+/// ConsumedCapacity for `units` read by a Query or Scan, as `common` asks.
+pub(super) fn units_report(common: &Common, meta: &TableMeta, units: PageUnits) -> Option<Value> {
+    match common.index.as_deref().and_then(|name| meta.index(name)) {
+        Some(index) => common.capacity.report_parts(
+            &meta.name,
+            units.table_reads,
+            &[(index, units.walked)],
+            CapacityKind::Read,
+        ),
+        None => common.capacity.report(&meta.name, units.walked, CapacityKind::Read),
     }
 }
 

@@ -67,7 +67,7 @@ pub use handle::{DB_FILE, Engine};
 pub use imports::Rejection;
 pub use index_entries::BackfillStep;
 pub use pitr::{LoadRecord, PitrSettings, StateChunk, history_record};
-pub use read::{Page, RangeRead, SortCondition};
+pub use read::{MAX_PAGE_BYTES, Page, RangeRead, SortCondition};
 pub use remote::{ApplyReport, Origin};
 pub use resync::{ResyncPart, SnapshotChunk};
 pub use streams::LogSlice;

@@ -25,5 +25,7 @@ mod tests;
 pub use ast::{Delete, Insert, Returning, Select, Statement, Target, Update};
 pub use error::PartiqlError;
 pub use parser::{MAX_STATEMENT_CHARS, parse};
-pub use plan::{Access, Change, WritePlan, access, condition_of, extra_condition, key_of, write_plan};
+pub use plan::{
+    Access, Change, WritePlan, access, condition_of, extra_condition, key_of, partition_values, write_plan,
+};
 pub use render::Renderer;

@@ -1,8 +1,9 @@
 //! How a statement reaches its items, decided from its WHERE clause and the
 //! key schema alone (pure): a whole key fixed by equalities is a single
 //! item (GetItem, or the item a write changes); a partition key fixed is a
-//! Query, with a sort-key range where the clause gives one; anything else
-//! is a Scan. Only the top-level `AND`s of the clause are looked at, as
+//! Query, with a sort-key range where the clause gives one (a key confined
+//! to a few values by `IN` or `OR`, a Query of each); anything else is a
+//! Scan. Only the top-level `AND`s of the clause are looked at, as
 //! DynamoDB does; the whole clause is still evaluated on every item read.
 
 use super::ast::{Returning, Statement, Target};
@@ -18,6 +19,9 @@ pub enum Access {
     Key(Item),
     /// One partition, optionally narrowed by a sort-key range.
     Partition(AttributeValue, Option<RangeCondition>),
+    /// Several partitions (`pk IN [...]`, `pk = a OR pk = b`), in the
+    /// order the clause names them, each narrowed by the same range.
+    Partitions(Vec<AttributeValue>, Option<RangeCondition>),
     /// The whole table or index.
     Scan,
 }
@@ -85,11 +89,51 @@ pub fn access(cond: Option<&Cond>, schema: &KeySchema) -> Access {
         return Access::Scan;
     };
     let parts = conjuncts(cond);
-    let Some(partition) = equality(&parts, &schema.hash) else {
+    let Some(mut partitions) = parts.iter().find_map(|c| partition_values(c, &schema.hash)) else {
         return Access::Scan;
     };
     let sort = schema.range.as_ref().and_then(|range| sort_range(&parts, range));
-    Access::Partition(partition.clone(), sort)
+    match partitions.len() {
+        1 => Access::Partition(partitions.remove(0), sort),
+        _ => Access::Partitions(partitions, sort),
+    }
+}
+
+/// The partition key values one conjunct confines the key to, each once:
+/// an equality, an `IN` list, or equalities and `IN`s joined by `OR`
+/// (DynamoDB reads those partitions rather than scanning). `None` when the
+/// conjunct lets the key take any other value.
+pub fn partition_values(c: &Cond, hash: &KeyAttribute) -> Option<Vec<AttributeValue>> {
+    let typed = |v: &AttributeValue| v.type_name() == hash.ty.as_str();
+    let mut values: Vec<AttributeValue> = Vec::new();
+    let mut stack = vec![c];
+    while let Some(c) = stack.pop() {
+        match c {
+            Cond::Or(a, b) => {
+                stack.push(b);
+                stack.push(a);
+            }
+            Cond::In(Operand::Path(p), candidates) if attribute(p) == Some(hash.name.as_str()) => {
+                for candidate in candidates {
+                    match candidate {
+                        Operand::Value(v) if typed(v) => push_distinct(&mut values, v),
+                        _ => return None,
+                    }
+                }
+            }
+            other => match comparison(other, &hash.name) {
+                Some((CmpOp::Eq, v)) if typed(v) => push_distinct(&mut values, v),
+                _ => return None,
+            },
+        }
+    }
+    Some(values)
+}
+
+fn push_distinct(values: &mut Vec<AttributeValue>, v: &AttributeValue) {
+    if !values.contains(v) {
+        values.push(v.clone());
+    }
 }
 
 /// The first conjunct that bounds the sort key with values of its type.

@@ -271,8 +271,20 @@ fn plans_follow_the_key_equalities() {
     );
     // A key compared with a value of another type fixes nothing.
     assert_eq!(plan("pk = 1", false), Access::Scan);
-    assert_eq!(plan("pk = 'a' OR pk = 'b'", false), Access::Scan);
     assert_eq!(plan("pk > 'a'", false), Access::Scan);
+    // IN and ORs of equalities read the partitions they name, each once.
+    let two = Access::Partitions(vec![s("a"), s("b")], None);
+    assert_eq!(plan("pk = 'a' OR pk = 'b'", false), two);
+    assert_eq!(plan("pk IN ['a', 'b', 'a']", false), two);
+    assert_eq!(plan("(pk = 'a' OR pk IN ['b']) AND x = 1", true), two);
+    assert_eq!(
+        plan("pk IN ['a', 'b'] AND sk < 3", true),
+        Access::Partitions(vec![s("a"), s("b")], Some(RangeCondition::Lt(n(3))))
+    );
+    assert_eq!(plan("pk IN ['a']", true), Access::Partition(s("a"), None));
+    // Any other disjunct, or a value of another type, leaves a Scan.
+    assert_eq!(plan("pk = 'a' OR x = 1", false), Access::Scan);
+    assert_eq!(plan("pk IN ['a', 1]", false), Access::Scan);
     assert_eq!(access(None, &schema(false)), Access::Scan);
 }
 
