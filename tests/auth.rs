@@ -3,7 +3,8 @@
 //! key, a wrong session token, an expired signature, a tampered body and a
 //! presigned URL past its expiry each get DynamoDB's error; policies allow
 //! and deny exactly as written (`LeadingKeys`, `Attributes`, `Select`,
-//! `ReturnValues`, explicit deny), and a denied request changes nothing.
+//! `ReturnValues`, `EnclosingOperation`, `FullTableScan`, explicit deny),
+//! and a denied request changes nothing.
 
 mod common;
 
@@ -43,6 +44,19 @@ fn credentials_file(dir: &Path) -> std::path::PathBuf {
         {"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"},
         {"Effect": "Deny", "Action": "dynamodb:Delete*", "Resource": "arn:aws:dynamodb:*:*:table/Items"}]}"#;
     std::fs::write(dir.join("erin.json"), deny).unwrap();
+    // PartiQL and transactions: own or shared partitions, never a full
+    // table scan, updates and PutItem only inside transactions.
+    let frank = r#"{"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Action": "dynamodb:PartiQLSelect", "Resource": "arn:aws:dynamodb:*:*:table/Items",
+         "Condition": {"Bool": {"dynamodb:FullTableScan": ["true"]}}},
+        {"Effect": "Allow", "Action": ["dynamodb:PartiQLSelect", "dynamodb:PartiQLInsert"],
+         "Resource": "arn:aws:dynamodb:*:*:table/Items",
+         "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["${aws:username}", "shared"]}}},
+        {"Effect": "Allow", "Action": "dynamodb:PartiQLUpdate", "Resource": "arn:aws:dynamodb:*:*:table/Items",
+         "Condition": {"StringEquals": {"dynamodb:EnclosingOperation": "ExecuteTransaction"}}},
+        {"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": "arn:aws:dynamodb:*:*:table/Items",
+         "Condition": {"StringEquals": {"dynamodb:EnclosingOperation": "TransactWriteItems"}}}]}"#;
+    std::fs::write(dir.join("frank.json"), frank).unwrap();
     let text = format!(
         r#"
 [[user]]
@@ -75,6 +89,12 @@ name = "erin"
 access_key_id = "AKIDERIN"
 secret_access_key = "erin-secret"
 policy = "erin.json"
+
+[[user]]
+name = "frank"
+access_key_id = "AKIDFRANK"
+secret_access_key = "frank-secret"
+policy = "frank.json"
 
 [[user]]
 name = "nobody"
@@ -908,4 +928,67 @@ async fn each_action_of_a_transaction_is_authorized_as_its_single_item_operation
         "nothing refused was applied"
     );
     assert!(get(&alice(region.addr), "carol2").await.is_none());
+}
+
+/// The error code of a PartiQL statement `frank` runs, alone or as a
+/// one-statement transaction; empty when it succeeds.
+async fn frank_runs(frank: &Client, statement: &str, transaction: bool) -> String {
+    use aws_sdk_dynamodb::types::ParameterizedStatement;
+    let result = if transaction {
+        let statement = ParameterizedStatement::builder().statement(statement).build().unwrap();
+        let sent = frank.execute_transaction().transact_statements(statement).send().await;
+        sent.map(drop).map_err(|e| error_of(e.into_service_error()).0)
+    } else {
+        let sent = frank.execute_statement().statement(statement).send().await;
+        sent.map(drop).map_err(|e| error_of(e.into_service_error()).0)
+    };
+    result.err().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn partiql_and_transactions_carry_their_condition_keys() {
+    use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+    let (region, _secrets) = start().await;
+    make_items_table(&region).await;
+    let frank = signed_client(region.addr, "AKIDFRANK", "frank-secret", None);
+    let denied = "AccessDeniedException";
+    // dynamodb:LeadingKeys from an INSERT's item and a SELECT's WHERE.
+    assert_eq!(
+        frank_runs(&frank, "INSERT INTO Items VALUE {'pk': 'frank'}", false).await,
+        ""
+    );
+    assert_eq!(
+        frank_runs(&frank, "INSERT INTO Items VALUE {'pk': 'mallory'}", false).await,
+        denied
+    );
+    assert!(get(&alice(region.addr), "mallory").await.is_none());
+    assert_eq!(
+        frank_runs(&frank, "SELECT * FROM Items WHERE pk = 'frank'", false).await,
+        ""
+    );
+    assert_eq!(
+        frank_runs(&frank, "SELECT * FROM Items WHERE pk IN ['frank', 'shared']", false).await,
+        ""
+    );
+    let foreign = "SELECT * FROM Items WHERE pk = 'frank' OR pk = 'alice'";
+    assert_eq!(frank_runs(&frank, foreign, false).await, denied);
+    // dynamodb:FullTableScan: a SELECT that scans is denied outright.
+    assert_eq!(frank_runs(&frank, "SELECT * FROM Items", false).await, denied);
+    let scan = "SELECT * FROM Items WHERE pk = 'frank' OR v = 1";
+    assert_eq!(frank_runs(&frank, scan, false).await, denied);
+    // dynamodb:EnclosingOperation: updates only inside ExecuteTransaction,
+    // PutItem only inside TransactWriteItems.
+    let update = "UPDATE Items SET v = 1 WHERE pk = 'frank'";
+    assert_eq!(frank_runs(&frank, update, false).await, denied);
+    assert_eq!(frank_runs(&frank, update, true).await, "");
+    let plain = frank.put_item().table_name("Items").item("pk", s("frank")).send().await;
+    assert_eq!(error_of(plain.unwrap_err().into_service_error()).0, denied);
+    let put = Put::builder()
+        .table_name("Items")
+        .item("pk", s("frank2"))
+        .build()
+        .unwrap();
+    let item = TransactWriteItem::builder().put(put).build();
+    frank.transact_write_items().transact_items(item).send().await.unwrap();
+    assert!(get(&alice(region.addr), "frank2").await.is_some());
 }

@@ -22,6 +22,7 @@ use crate::auth::access::Catalog;
 use crate::auth::credentials::User;
 use crate::auth::{AuthError, SignedHead};
 use crate::engine::Engine;
+use crate::model::KeySchema;
 
 /// A request's signature, copied from its head; `None` when the region
 /// does not authenticate.
@@ -70,6 +71,14 @@ impl Catalog for EngineCatalog<'_> {
 
     fn table_id(&self, table: &str) -> Option<String> {
         Some(self.0.table_schema(table).ok()?.table_id.clone())
+    }
+
+    fn key_schema(&self, table: &str, index: Option<&str>) -> Option<KeySchema> {
+        let meta = self.0.table_schema(table).ok()?;
+        match index {
+            Some(index) => Some(meta.index(index)?.key_schema.clone()),
+            None => Some(meta.key_schema.clone()),
+        }
     }
 
     fn iterator_stream(&self, iterator: &str) -> Option<String> {

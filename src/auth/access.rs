@@ -16,6 +16,7 @@ use std::collections::BTreeSet;
 use serde_json::{Map, Value};
 
 use super::policy::Access;
+use crate::model::KeySchema;
 use crate::model::table::ACCOUNT_ID;
 
 /// What authorization needs to know about tables: where the partition key
@@ -30,6 +31,11 @@ pub trait Catalog {
     fn table_id(&self, _table: &str) -> Option<String> {
         None
     }
+    /// The key schema of `table`, or of its index `index`, when it exists
+    /// (what a PartiQL statement's WHERE clause is planned against).
+    fn key_schema(&self, _table: &str, _index: Option<&str>) -> Option<KeySchema> {
+        None
+    }
 }
 
 /// Condition key names, lowercased as `Policy` compares them.
@@ -37,6 +43,8 @@ const LEADING_KEYS: &str = "dynamodb:leadingkeys";
 const ATTRIBUTES: &str = "dynamodb:attributes";
 const SELECT: &str = "dynamodb:select";
 const RETURN_VALUES: &str = "dynamodb:returnvalues";
+const ENCLOSING_OPERATION: &str = "dynamodb:enclosingoperation";
+const FULL_TABLE_SCAN: &str = "dynamodb:fulltablescan";
 
 /// The accesses of `operation` (DynamoDB's name, `PutItem`) with `body` in
 /// `region`.
@@ -50,9 +58,9 @@ pub fn accesses(region: &str, operation: &str, body: &Map<String, Value>, catalo
             return vec![item_access(action, region, body, catalog)];
         }
         "BatchGetItem" | "BatchWriteItem" => return batch_accesses(&action, region, body, catalog),
-        "TransactWriteItems" | "TransactGetItems" => return transaction_accesses(region, body, catalog),
+        "TransactWriteItems" | "TransactGetItems" => return transaction_accesses(operation, region, body, catalog),
         "ExecuteStatement" | "BatchExecuteStatement" | "ExecuteTransaction" => {
-            let accesses = partiql_accesses(region, body);
+            let accesses = partiql_accesses(region, body, catalog);
             if !accesses.is_empty() {
                 return accesses;
             }
@@ -125,8 +133,14 @@ fn item_access(action: String, region: &str, body: &Map<String, Value>, catalog:
 /// Each action of a TransactWriteItems or TransactGetItems, as the
 /// single-item operation it is authorized as (DynamoDB's rule: `Put` needs
 /// `dynamodb:PutItem`, a `ConditionCheck` `dynamodb:ConditionCheckItem`),
-/// with that operation's condition keys.
-fn transaction_accesses(region: &str, body: &Map<String, Value>, catalog: &dyn Catalog) -> Vec<Access> {
+/// with that operation's condition keys and `dynamodb:EnclosingOperation`
+/// naming the transaction's operation.
+fn transaction_accesses(
+    operation: &str,
+    region: &str,
+    body: &Map<String, Value>,
+    catalog: &dyn Catalog,
+) -> Vec<Access> {
     const ACTIONS: [(&str, &str); 5] = [
         ("Put", "PutItem"),
         ("Update", "UpdateItem"),
@@ -139,9 +153,11 @@ fn transaction_accesses(region: &str, body: &Map<String, Value>, catalog: &dyn C
     };
     let mut accesses = Vec::new();
     for entry in items.iter().filter_map(Value::as_object) {
-        for (member, operation) in ACTIONS {
+        for (member, action_name) in ACTIONS {
             if let Some(Value::Object(action)) = entry.get(member) {
-                accesses.push(item_access(format!("dynamodb:{operation}"), region, action, catalog));
+                let mut access = item_access(format!("dynamodb:{action_name}"), region, action, catalog);
+                access.keys.push(enclosing(operation));
+                accesses.push(access);
             }
         }
     }
@@ -151,22 +167,36 @@ fn transaction_accesses(region: &str, body: &Map<String, Value>, catalog: &dyn C
 /// Each statement of an ExecuteStatement, BatchExecuteStatement or
 /// ExecuteTransaction as DynamoDB authorizes it: `dynamodb:PartiQLSelect`,
 /// `PartiQLInsert`, `PartiQLUpdate` or `PartiQLDelete` on the table (or
-/// the index a SELECT reads). A statement that does not parse is refused
-/// by the operation itself, and needs nothing here.
-fn partiql_accesses(region: &str, body: &Map<String, Value>) -> Vec<Access> {
-    let members: Vec<&Map<String, Value>> = match (body.get("Statements"), body.get("TransactStatements")) {
-        (Some(Value::Array(list)), _) | (_, Some(Value::Array(list))) => {
-            list.iter().filter_map(Value::as_object).collect()
-        }
-        _ => vec![body],
-    };
+/// the index a SELECT reads), with `dynamodb:LeadingKeys` (the partition
+/// key values the statement names), `dynamodb:FullTableScan` on a SELECT
+/// (whether it scans rather than reading partitions) and, in a
+/// transaction, `dynamodb:EnclosingOperation`. A statement that does not
+/// parse is refused by the operation itself, and needs nothing here.
+fn partiql_accesses(region: &str, body: &Map<String, Value>, catalog: &dyn Catalog) -> Vec<Access> {
+    let (members, enclosing_operation): (Vec<&Map<String, Value>>, _) =
+        match (body.get("Statements"), body.get("TransactStatements")) {
+            (_, Some(Value::Array(list))) => (list.iter().filter_map(Value::as_object).collect(), true),
+            (Some(Value::Array(list)), _) => (list.iter().filter_map(Value::as_object).collect(), false),
+            _ => (vec![body], false),
+        };
     members
         .into_iter()
-        .filter_map(|member| statement_access(region, member))
+        .filter_map(|member| statement_access(region, member, catalog))
+        .map(|mut access| {
+            if enclosing_operation {
+                access.keys.push(enclosing("ExecuteTransaction"));
+            }
+            access
+        })
         .collect()
 }
 
-fn statement_access(region: &str, member: &Map<String, Value>) -> Option<Access> {
+/// `dynamodb:EnclosingOperation`: the operation an action is part of.
+fn enclosing(operation: &str) -> (String, Vec<String>) {
+    (ENCLOSING_OPERATION.to_string(), vec![operation.to_string()])
+}
+
+fn statement_access(region: &str, member: &Map<String, Value>, catalog: &dyn Catalog) -> Option<Access> {
     use crate::partiql::Statement;
     let text = str_member(member, "Statement")?;
     let params = match member.get("Parameters") {
@@ -192,8 +222,35 @@ fn statement_access(region: &str, member: &Map<String, Value>) -> Option<Access>
     Some(Access {
         action: action.to_string(),
         resource,
-        keys: Vec::new(),
+        keys: statement_keys(&statement, catalog),
     })
+}
+
+/// A statement's `dynamodb:LeadingKeys` and, for a SELECT,
+/// `dynamodb:FullTableScan`, planned as the statement will run.
+fn statement_keys(statement: &crate::partiql::Statement, catalog: &dyn Catalog) -> Vec<(String, Vec<String>)> {
+    use crate::partiql::{Access as Reads, Statement, access, condition_of, partition_values, plan::conjuncts};
+    let target = statement.target();
+    let mut keys = Vec::new();
+    if let Some(table) = catalog.key_schema(&target.table, None) {
+        let values = match statement {
+            Statement::Insert(insert) => insert.item.get(&table.hash.name).into_iter().cloned().collect(),
+            _ => condition_of(statement)
+                .and_then(|c| conjuncts(c).into_iter().find_map(|c| partition_values(c, &table.hash)))
+                .unwrap_or_default(),
+        };
+        let leading: Vec<String> = values.iter().filter_map(|v| key_string(&v.to_json())).collect();
+        if !leading.is_empty() {
+            keys.push((LEADING_KEYS.to_string(), leading));
+        }
+    }
+    if let Statement::Select(select) = statement
+        && let Some(read) = catalog.key_schema(&target.table, target.index.as_deref())
+    {
+        let scans = access(select.condition.as_ref(), &read) == Reads::Scan;
+        keys.push((FULL_TABLE_SCAN.to_string(), vec![scans.to_string()]));
+    }
+    keys
 }
 
 /// Each table of a BatchGetItem or BatchWriteItem, with the partition keys
@@ -421,6 +478,16 @@ mod tests {
         fn iterator_stream(&self, _: &str) -> Option<String> {
             None
         }
+        fn key_schema(&self, _: &str, index: Option<&str>) -> Option<KeySchema> {
+            let hash = |name: &str| crate::model::KeyAttribute {
+                name: name.into(),
+                ty: crate::model::ScalarType::S,
+            };
+            Some(KeySchema {
+                hash: hash(if index.is_some() { "x" } else { "pk" }),
+                range: None,
+            })
+        }
     }
 
     fn keys_of(operation: &str, body: Value) -> Vec<Access> {
@@ -470,6 +537,40 @@ mod tests {
         assert_eq!(
             (garbage[0].action.as_str(), garbage[0].resource.as_str()),
             ("dynamodb:ExecuteStatement", "*")
+        );
+    }
+
+    #[test]
+    fn partiql_statements_carry_leading_keys_full_table_scan_and_their_transaction() {
+        let select = |text: &str| keys_of("ExecuteStatement", json!({ "Statement": text })).remove(0);
+        let named = select("SELECT * FROM T WHERE pk IN ['a', 'b'] AND v = 1");
+        assert_eq!(key(&named, LEADING_KEYS), Some(&["a".to_string(), "b".to_string()][..]));
+        assert_eq!(key(&named, FULL_TABLE_SCAN), Some(&["false".to_string()][..]));
+        let scan = select("SELECT * FROM T WHERE v = 1");
+        assert_eq!(key(&scan, LEADING_KEYS), None);
+        assert_eq!(key(&scan, FULL_TABLE_SCAN), Some(&["true".to_string()][..]));
+        // An index is planned on its own key: x fixed reads a partition.
+        let index = select("SELECT * FROM \"T\".\"byX\" WHERE x = 'q'");
+        assert_eq!(key(&index, FULL_TABLE_SCAN), Some(&["false".to_string()][..]));
+        let insert = select("INSERT INTO T VALUE {'pk': 'c', 'v': 2}");
+        assert_eq!(key(&insert, LEADING_KEYS), Some(&["c".to_string()][..]));
+        assert_eq!(key(&insert, FULL_TABLE_SCAN), None);
+        assert_eq!(key(&insert, ENCLOSING_OPERATION), None);
+        let in_transaction = keys_of(
+            "ExecuteTransaction",
+            json!({"TransactStatements": [{"Statement": "DELETE FROM T WHERE pk = 'd'"}]}),
+        );
+        assert_eq!(
+            key(&in_transaction[0], ENCLOSING_OPERATION),
+            Some(&["ExecuteTransaction".to_string()][..])
+        );
+        let write = keys_of(
+            "TransactWriteItems",
+            json!({"TransactItems": [{"Put": {"TableName": "T", "Item": {"pk": {"S": "e"}}}}]}),
+        );
+        assert_eq!(
+            key(&write[0], ENCLOSING_OPERATION),
+            Some(&["TransactWriteItems".to_string()][..])
         );
     }
 

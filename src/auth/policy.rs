@@ -15,8 +15,8 @@
 //!
 //! Condition operators: `StringEquals`, `StringNotEquals`,
 //! `StringEqualsIgnoreCase`, `StringNotEqualsIgnoreCase`, `StringLike`,
-//! `StringNotLike`, each optionally prefixed with `ForAllValues:` or
-//! `ForAnyValue:` and suffixed with `IfExists`, and `Null`. As in IAM, a key
+//! `StringNotLike` and `Bool`, each optionally prefixed with `ForAllValues:`
+//! or `ForAnyValue:` and suffixed with `IfExists`, and `Null`. As in IAM, a key
 //! absent from the request makes a plain operator false (a negated one true,
 //! `...IfExists` true), `ForAllValues` true and `ForAnyValue` false; a plain
 //! operator on a key with several values needs every value to match.
@@ -276,6 +276,8 @@ impl Condition {
             "StringNotEqualsIgnoreCase" => (Operator::EqualsIgnoreCase, true),
             "StringLike" => (Operator::Like, false),
             "StringNotLike" => (Operator::Like, true),
+            // "true" or "false", as IAM compares booleans.
+            "Bool" => (Operator::EqualsIgnoreCase, false),
             "Null" if qualifier == SetQualifier::Single && !if_exists => (Operator::Null, false),
             _ => return Err(format!("condition operator {operator} is not supported")),
         };
