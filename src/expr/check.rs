@@ -413,27 +413,45 @@ impl<'p> Checker<'p> {
             for earlier in &paths[..i] {
                 match relate(earlier, later) {
                     Relation::Overlap => {
-                        self.note(
-                            Slot::Overlap,
-                            format!(
-                                "Two document paths overlap with each other; must remove or rewrite one of these paths; \
-                                 path one: {earlier}, path two: {later}"
-                            ),
-                        );
+                        self.note(Slot::Overlap, overlap_message(earlier, later));
                         return;
                     }
-                    Relation::Conflict => self.note(
-                        Slot::Conflict,
-                        format!(
-                            "Two document paths conflict with each other; must remove or rewrite one of these paths; \
-                             path one: {earlier}, path two: {later}"
-                        ),
-                    ),
+                    Relation::Conflict => self.note(Slot::Conflict, conflict_message(earlier, later)),
                     Relation::Disjoint => {}
                 }
             }
         }
     }
+}
+
+/// DynamoDB's message for the first two of `paths` that overlap or, when
+/// none do, the first two that conflict (see `Checker::paths_disjoint`).
+pub fn paths_clash(paths: &[&Path]) -> Option<String> {
+    let mut conflict = None;
+    for (i, later) in paths.iter().enumerate() {
+        for earlier in &paths[..i] {
+            match relate(earlier, later) {
+                Relation::Overlap => return Some(overlap_message(earlier, later)),
+                Relation::Conflict => conflict = conflict.or_else(|| Some(conflict_message(earlier, later))),
+                Relation::Disjoint => {}
+            }
+        }
+    }
+    conflict
+}
+
+fn overlap_message(one: &Path, two: &Path) -> String {
+    format!(
+        "Two document paths overlap with each other; must remove or rewrite one of these paths; \
+         path one: {one}, path two: {two}"
+    )
+}
+
+fn conflict_message(one: &Path, two: &Path) -> String {
+    format!(
+        "Two document paths conflict with each other; must remove or rewrite one of these paths; \
+         path one: {one}, path two: {two}"
+    )
 }
 
 enum Relation {

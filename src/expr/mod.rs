@@ -29,6 +29,7 @@ mod update;
 #[cfg(test)]
 mod tests;
 
+pub use check::paths_clash;
 pub use condition::{Condition, ConditionKind, parse_condition};
 pub use error::{ExprError, ExprKind};
 pub use eval::{compare_scalars, eval_cond};

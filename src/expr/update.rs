@@ -29,7 +29,8 @@ pub enum Action {
 }
 
 impl Action {
-    fn path(&self) -> &Path {
+    /// The path the action changes.
+    pub fn path(&self) -> &Path {
         match self {
             Action::Set(p, _) | Action::Remove(p) | Action::Add(p, _) | Action::Delete(p, _) => p,
         }

@@ -215,6 +215,10 @@ impl Parser<'_> {
         if actions.is_empty() {
             return Err(self.unexpected());
         }
+        let paths: Vec<&Path> = actions.iter().map(Action::path).collect();
+        if let Some(message) = crate::expr::paths_clash(&paths) {
+            return Err(PartiqlError::new(message));
+        }
         let condition = self.where_clause()?;
         let returning = self.returning()?;
         Ok(Update {

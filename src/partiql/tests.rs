@@ -306,3 +306,21 @@ fn a_writes_extra_condition_leaves_out_the_key() {
     let partial = ok("DELETE FROM t WHERE pk = 'a'");
     assert_eq!(key_of(Some(where_of(&partial)), &schema(true)), None);
 }
+
+#[test]
+fn an_update_may_not_change_a_path_twice() {
+    assert_eq!(
+        err("UPDATE t SET a = 1, a.b = 2 WHERE pk = 'x'", &[]),
+        "Two document paths overlap with each other; must remove or rewrite one of these paths; \
+         path one: [a], path two: [a, b]"
+    );
+    assert_eq!(
+        err("UPDATE t SET a[0] = 1 REMOVE a.b WHERE pk = 'x'", &[]),
+        "Two document paths conflict with each other; must remove or rewrite one of these paths; \
+         path one: [a, [0]], path two: [a, b]"
+    );
+    // An overlap anywhere outranks an earlier conflict.
+    let both = err("UPDATE t SET a[0] = 1, a.b = 2, c = 3 REMOVE c WHERE pk = 'x'", &[]);
+    assert!(both.starts_with("Two document paths overlap"), "{both}");
+    ok("UPDATE t SET a.b = 1, a.c = 2 REMOVE d[1] WHERE pk = 'x'");
+}
