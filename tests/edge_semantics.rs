@@ -338,6 +338,26 @@ async fn names_expressions_and_paths_at_their_limits() {
         answer,
         validation("One or more parameter values were invalid: Empty attribute name")
     );
+    // A value nests at most 32 levels, the attribute itself the first
+    // (DynamoDB's boundary and message, as measured against it).
+    let nested = |wraps: usize| (0..wraps).fold(json!({"S": "leaf"}), |v, _| json!({"M": {"n": v}}));
+    served(
+        &region,
+        "PutItem",
+        put(json!({"pk": {"S": "n"}, "sk": {"N": "1"}, "deep": nested(31)})),
+    )
+    .await;
+    assert_eq!(
+        refused(
+            &region,
+            "PutItem",
+            put(json!({"pk": {"S": "n"}, "sk": {"N": "1"}, "deep": nested(32)}))
+        )
+        .await,
+        validation(
+            "Nesting Levels have exceeded supported limits: Attributes in the item have nested levels beyond supported limit"
+        )
+    );
     // A document path is at most 32 levels deep (DynamoDB's documented
     // limit; the message is the one DynamoDB gives).
     let path = |levels: usize| vec!["a"; levels].join(".");
