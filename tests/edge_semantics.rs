@@ -1,8 +1,8 @@
 //! DynamoDB's answers at the edges, over raw HTTP so each asserts the exact
 //! status, `__type` and message: updates of missing items, legacy and
 //! expression parameters together, empty and mismatched parameters,
-//! attribute name and expression limits, tags and ARNs, and the consumed
-//! capacity of Query and Scan.
+//! attribute name and expression limits, duplicate attribute definitions,
+//! tags and ARNs, and the consumed capacity of Query and Scan.
 
 mod common;
 
@@ -338,6 +338,36 @@ async fn names_expressions_and_paths_at_their_limits() {
         answer,
         validation("One or more parameter values were invalid: Empty attribute name")
     );
+    // A value nests at most 32 levels, the attribute itself the first
+    // (DynamoDB's boundary and message, as measured against it).
+    let nested = |wraps: usize| (0..wraps).fold(json!({"S": "leaf"}), |v, _| json!({"M": {"n": v}}));
+    served(
+        &region,
+        "PutItem",
+        put(json!({"pk": {"S": "n"}, "sk": {"N": "1"}, "deep": nested(31)})),
+    )
+    .await;
+    assert_eq!(
+        refused(
+            &region,
+            "PutItem",
+            put(json!({"pk": {"S": "n"}, "sk": {"N": "1"}, "deep": nested(32)}))
+        )
+        .await,
+        validation(
+            "Nesting Levels have exceeded supported limits: Attributes in the item have nested levels beyond supported limit"
+        )
+    );
+    // A document path is at most 32 levels deep (DynamoDB's documented
+    // limit; the message is the one DynamoDB gives).
+    let path = |levels: usize| vec!["a"; levels].join(".");
+    let get_with =
+        |projection: String| json!({"TableName": "edge", "Key": key("n"), "ProjectionExpression": projection});
+    served(&region, "GetItem", get_with(path(32))).await;
+    assert_eq!(
+        refused(&region, "GetItem", get_with(path(33))).await,
+        validation("Invalid ProjectionExpression: The document path has too many nesting levels; nesting levels: 33")
+    );
     // SET under a parent that does not exist.
     let answer = refused(
         &region,
@@ -401,7 +431,39 @@ async fn tags_and_arns() {
     let arn = "arn:aws:dynamodb:us-east-1:000000000000:table/edge";
     let tag = |k: &str, v: &str| json!({"ResourceArn": arn, "Tags": [{"Key": k, "Value": v}]});
     served(&region, "TagResource", tag(&"k".repeat(128), &"v".repeat(256))).await;
-    served(&region, "TagResource", tag("a+-=._:/@ b", "any value +-=._:/@")).await;
+    // DynamoDB's tagging restrictions: letters, white space and numbers
+    // (Unicode ones too), and + - = . _ : / (no @, which other services allow).
+    served(&region, "TagResource", tag("a+-=._:/ b", "any value +-=._:/")).await;
+    served(&region, "TagResource", tag("законные буквы", "ѮѮ 7")).await;
+    // DynamoDB's messages, as a catalogue of its live answers records them.
+    for (key, value, message) in [
+        ("k@", "v", "The Tag Key provided is invalid, Key: k@"),
+        ("->>;-)])", "ok", "The Tag Key provided is invalid, Key: ->>;-)])"),
+        ("k", "v@", "The Tag Value provided is invalid, Value: v@"),
+        ("ok", "#!%%^$$&", "The Tag Value provided is invalid, Value: #!%%^$$&"),
+        ("aws:owner", "v", "Tag Key cannot be prefixed with aws:, Key: aws:owner"),
+    ] {
+        let answer = refused(&region, "TagResource", tag(key, value)).await;
+        assert_eq!(answer, validation(message), "{key}={value}");
+    }
+    let twice = json!({"ResourceArn": arn, "Tags": [{"Key": "k", "Value": "1"}, {"Key": "k", "Value": "2"}]});
+    assert_eq!(
+        refused(&region, "TagResource", twice).await,
+        validation("Duplicate Tag Keys provided as input: Duplicate Tag Key found k")
+    );
+    let many: Vec<Value> = (0..51).map(|i| json!({"Key": format!("k{i}"), "Value": "v"})).collect();
+    assert_eq!(
+        refused(&region, "TagResource", json!({"ResourceArn": arn, "Tags": many})).await,
+        validation("Number of Tags exceed the current limit for the provided ResourceArn")
+    );
+    assert_eq!(
+        refused(&region, "TagResource", json!({"ResourceArn": arn, "Tags": []})).await,
+        validation("Atleast one Tag needs to be provided as Input.")
+    );
+    assert_eq!(
+        refused(&region, "UntagResource", json!({"ResourceArn": arn, "TagKeys": []})).await,
+        validation("Atleast one Tag Key needs to be provided as Input.")
+    );
     let answer = refused(&region, "TagResource", tag(&"k".repeat(129), "v")).await;
     assert_eq!(
         answer,
@@ -418,15 +480,41 @@ async fn tags_and_arns() {
             "v".repeat(257)
         ))
     );
-    let answer = refused(&region, "TagResource", tag("bad#key", "v")).await;
+    // Malformed ARNs: not an ARN, not DynamoDB's, another region's, not a
+    // table's; and a table that does not exist.
+    let list = |arn: &str| json!({"ResourceArn": arn});
+    for (arn, message) in [
+        (
+            "not-an-arn",
+            "One or more parameter values were invalid: ARNs must start with 'arn:': not-an-arn",
+        ),
+        (
+            "arn:aws:s3:::bucket",
+            "One or more parameter values were invalid: Provided Arn is not a DynamoDB resource arn: arn:aws:s3:::bucket",
+        ),
+        (
+            "arn:aws:dynamodb:eu-west-1:000000000000:table/edge",
+            "Invalid TableArn: Invalid ResourceArn provided as input arn:aws:dynamodb:eu-west-1:000000000000:table/edge",
+        ),
+        (
+            "arn:aws:dynamodb:us-east-1:000000000000:table/edge/index/gsi",
+            "One or more parameter values were invalid: Invalid resource arn provided, only table or stream is accepted. Provided resource arn: arn:aws:dynamodb:us-east-1:000000000000:table/edge/index/gsi",
+        ),
+    ] {
+        assert_eq!(
+            refused(&region, "ListTagsOfResource", list(arn)).await,
+            validation(message),
+            "{arn}"
+        );
+    }
+    let missing = "arn:aws:dynamodb:us-east-1:000000000000:table/nope";
     assert_eq!(
-        answer,
-        validation("One or more parameter values were invalid: Tag key or value is invalid")
-    );
-    let answer = refused(&region, "ListTagsOfResource", json!({"ResourceArn": "not-an-arn"})).await;
-    assert_eq!(
-        answer,
-        validation("Invalid TableArn: Invalid ResourceArn provided as input not-an-arn")
+        refused(&region, "ListTagsOfResource", list(missing)).await,
+        (
+            400,
+            "ResourceNotFoundException".to_string(),
+            format!("Requested resource not found: ResourcArn: {missing} not found")
+        )
     );
     region.shutdown().await;
 }
@@ -505,6 +593,16 @@ async fn key_attribute_names_have_dynamodbs_limits() {
             "keySchema.1.member.attributeName",
             "Member must have length greater than or equal to 1"
         )
+    );
+    // An attribute defined twice (DynamoDB's message, whatever the types).
+    let mut twice = create("pk", "pk");
+    twice["AttributeDefinitions"]
+        .as_array_mut()
+        .expect("a list of definitions")
+        .push(json!({"AttributeName": "pk", "AttributeType": "N"}));
+    assert_eq!(
+        refused(&region, "CreateTable", twice).await,
+        validation("Attribute Name is duplicated: pk")
     );
     // 255 characters (not bytes) is the limit: a multi-byte name of 255 is fine.
     let wide = "é".repeat(255);

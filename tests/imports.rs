@@ -1,7 +1,8 @@
 //! ImportTable, DescribeImport and ListImports through the AWS SDK: an
-//! export from one region seeds a new table in another; CSV and DynamoDB
-//! JSON files with broken rows import the good rows and count the bad;
-//! gzip; and DynamoDB's errors.
+//! export from one region seeds a new table in another; an Amazon Ion
+//! export of every attribute type imports equal to its source; CSV, DynamoDB
+//! JSON and Ion files with broken rows import the good rows and count the
+//! bad; gzip; and DynamoDB's errors.
 
 mod common;
 
@@ -119,6 +120,20 @@ fn write_object(root: &Path, key: &str, text: &str, gzip: bool) {
 
 fn exports_dir(region: &TestRegion) -> PathBuf {
     region.data_root().join(REGION).join("exports")
+}
+
+/// Asserts that an import finished as DynamoDB finishes one some of whose
+/// rows were bad: FAILED with ItemValidationError, its table ACTIVE with
+/// the good rows.
+fn assert_item_validation_failure(import: &ImportTableDescription) {
+    assert_eq!(import.import_status(), Some(&ImportStatus::Failed));
+    assert_eq!(import.failure_code(), Some("ItemValidationError"));
+    assert_eq!(
+        import.failure_message(),
+        Some(
+            "Some of the items failed validation checks and were not imported. Please check CloudWatch error logs for more details."
+        )
+    );
 }
 
 fn counts(import: &ImportTableDescription) -> (i64, i64, i64) {
@@ -322,7 +337,7 @@ async fn bad_rows_are_counted_and_the_good_ones_imported() {
     )
     .await;
     let import = finished(client, &arn).await;
-    assert_eq!(import.import_status(), Some(&ImportStatus::Completed));
+    assert_item_validation_failure(&import);
     assert_eq!(counts(&import), (6, 3, 3));
     let mut want = Model::new();
     for row in [
@@ -359,7 +374,7 @@ async fn bad_rows_are_counted_and_the_good_ones_imported() {
     )
     .await;
     let import = finished(client, &arn).await;
-    assert_eq!(import.import_status(), Some(&ImportStatus::Completed));
+    assert_item_validation_failure(&import);
     assert_eq!(counts(&import), (7, 3, 4));
     let mut want = Model::new();
     for row in [
@@ -381,8 +396,14 @@ async fn bad_rows_are_counted_and_the_good_ones_imported() {
     )
     .await;
     let import = finished(client, &arn).await;
-    assert_eq!(import.import_status(), Some(&ImportStatus::Completed));
+    assert_item_validation_failure(&import);
     assert_eq!(counts(&import), (1, 0, 1));
+    // The table stays, ACTIVE, as DynamoDB keeps a failed import's table.
+    let described = client.describe_table().table_name("from_notgz").send().await.unwrap();
+    assert_eq!(
+        described.table().unwrap().table_status(),
+        Some(&aws_sdk_dynamodb::types::TableStatus::Active)
+    );
     region.shutdown().await;
 }
 
@@ -450,6 +471,135 @@ async fn csv_options_name_the_columns_and_the_delimiter() {
     region.shutdown().await;
 }
 
+/// An attribute value in Amazon Ion text, as DynamoDB's Ion export writes
+/// it: numbers as decimals, sets as lists annotated `$dynamodb_SS` (`NS`,
+/// `BS`).
+fn ion_value(value: &AttributeValue) -> String {
+    use base64::Engine as _;
+    let text = |t: &str| serde_json::to_string(t).unwrap();
+    let number = |n: &str| {
+        let n = n.replace(['e', 'E'], "d");
+        if n.contains(['.', 'd']) { n } else { format!("{n}.") }
+    };
+    let blob = |b: &[u8]| format!("{{{{{}}}}}", base64::engine::general_purpose::STANDARD.encode(b));
+    let list = |annotation: &str, members: Vec<String>| format!("{annotation}[{}]", members.join(","));
+    match value {
+        AttributeValue::S(v) => text(v),
+        AttributeValue::N(v) => number(v),
+        AttributeValue::B(v) => blob(v.as_ref()),
+        AttributeValue::Bool(v) => v.to_string(),
+        AttributeValue::Null(_) => "null".into(),
+        AttributeValue::L(v) => list("", v.iter().map(ion_value).collect()),
+        AttributeValue::M(v) => ion_struct(v),
+        AttributeValue::Ss(v) => list("$dynamodb_SS::", v.iter().map(|m| text(m)).collect()),
+        AttributeValue::Ns(v) => list("$dynamodb_NS::", v.iter().map(|m| number(m)).collect()),
+        AttributeValue::Bs(v) => list("$dynamodb_BS::", v.iter().map(|m| blob(m.as_ref())).collect()),
+        other => panic!("no Ion form for {other:?}"),
+    }
+}
+
+fn ion_struct(map: &HashMap<String, AttributeValue>) -> String {
+    let fields: Vec<String> = map
+        .iter()
+        .map(|(name, value)| format!("{}:{}", serde_json::to_string(name).unwrap(), ion_value(value)))
+        .collect();
+    format!("{{{}}}", fields.join(","))
+}
+
+#[tokio::test]
+async fn an_ion_export_of_every_type_imports_equal_to_its_source() {
+    let region = TestRegion::start().await;
+    let client = &region.client;
+    create_table(client, "src", Keys::Hash("pk", ScalarAttributeType::S)).await;
+    let mut source_items = fill(client, "src", 5, "plain").await;
+    put_rich_items(client, &mut source_items).await;
+    let every_type = item([
+        ("pk", s("every-type")),
+        ("s", s("quote \" and \\ and \u{e9}")),
+        ("n", n("-12500")),
+        ("tiny", n("0.000001")),
+        ("b", AttributeValue::B(vec![255, 0].into())),
+        ("t", AttributeValue::Bool(true)),
+        ("z", AttributeValue::Null(true)),
+        ("bs", AttributeValue::Bs(vec![vec![1].into(), vec![2, 3].into()])),
+        (
+            "nested",
+            AttributeValue::M(item([(
+                "l",
+                AttributeValue::L(vec![AttributeValue::Ss(vec!["a".into()])]),
+            )])),
+        ),
+    ]);
+    client
+        .put_item()
+        .table_name("src")
+        .set_item(Some(every_type.clone()))
+        .send()
+        .await
+        .unwrap();
+    source_items.insert(key_text(&every_type), every_type);
+    let original = scan(client, "src").await;
+    assert_eq!(original.len(), source_items.len());
+
+    // The export layout: data files of one `$ion_1_0 {Item:{...}}` per
+    // line, gzipped, beside the manifests (which are not rows).
+    let bucket = exports_dir(&region).join("bucket");
+    let export = bucket.join("AWSDynamoDB/01700000000000-abcdef01");
+    let lines: Vec<String> = original
+        .values()
+        .map(|row| format!("$ion_1_0 {{Item:{}}}", ion_struct(row)))
+        .collect();
+    let (first, second) = lines.split_at(lines.len() / 2);
+    write_object(&export, "data/one.ion.gz", &first.join("\n"), true);
+    write_object(&export, "data/two.ion.gz", &(second.join("\n") + "\n"), true);
+    write_object(&export, "manifest-summary.json", "{\"outputFormat\":\"ION\"}", false);
+    write_object(&export, "_started", "", false);
+    let arn = start_import(
+        client,
+        source("bucket", "AWSDynamoDB/01700000000000-abcdef01/"),
+        InputFormat::Ion,
+        InputCompressionType::Gzip,
+        parameters_for("copy"),
+    )
+    .await;
+    let import = finished(client, &arn).await;
+    assert_eq!(import.import_status(), Some(&ImportStatus::Completed));
+    assert_eq!(import.input_format(), Some(&InputFormat::Ion));
+    let total = original.len() as i64;
+    assert_eq!(counts(&import), (total, total, 0));
+    assert_eq!(scan(client, "copy").await, original);
+
+    // Broken Ion rows are counted, the good ones imported.
+    write_object(
+        &bucket,
+        "AWSDynamoDB/broken/rows.ion",
+        "$ion_1_0 {Item:{pk:\"good\",n:1.}}\n\
+         $ion_1_0 {Item:{pk:\n\
+         $ion_1_0 {pk:\"no-item\"}\n\
+         $ion_1_0 {Item:{pk:\"when\",t:2020-01-01T}}\n\
+         $ion_1_0 {Item:{pk:\"dup\",ss:$dynamodb_SS::[\"a\",\"a\"]}}\n\
+         $ion_1_0 {Item:{pk:7.}}\n",
+        false,
+    );
+    let arn = start_import(
+        client,
+        source("bucket", "AWSDynamoDB/broken/"),
+        InputFormat::Ion,
+        InputCompressionType::None,
+        parameters_for("from_broken_ion"),
+    )
+    .await;
+    let import = finished(client, &arn).await;
+    assert_item_validation_failure(&import);
+    assert_eq!(counts(&import), (6, 1, 5));
+    let good = item([("pk", s("good")), ("n", n(1))]);
+    assert_eq!(
+        scan(client, "from_broken_ion").await,
+        Model::from([(key_text(&good), good)])
+    );
+    region.shutdown().await;
+}
+
 #[tokio::test]
 async fn imports_answer_dynamodbs_errors() {
     let region = TestRegion::start().await;
@@ -462,15 +612,6 @@ async fn imports_answer_dynamodbs_errors() {
             .input_compression_type(compression)
             .table_creation_parameters(parameters_for("tbl"))
     };
-    let error = request(InputFormat::Ion, InputCompressionType::None)
-        .send()
-        .await
-        .unwrap_err();
-    assert_error(
-        &error,
-        "ValidationException",
-        "InputFormat ION is not supported by Meridian yet: import CSV or DYNAMODB_JSON",
-    );
     let error = request(InputFormat::Csv, InputCompressionType::Zstd)
         .send()
         .await
@@ -523,10 +664,7 @@ async fn imports_answer_dynamodbs_errors() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(
-        error_message(&error),
-        "Cannot have two attributes with the same name. Attribute name: pk"
-    );
+    assert_eq!(error_message(&error), "Attribute Name is duplicated: pk");
     assert!(client.describe_table().table_name("tbl").send().await.is_err());
 
     let unknown = format!("arn:aws:dynamodb:{REGION}:000000000000:table/tbl/import/01700000000000-0badf00d");
@@ -551,11 +689,11 @@ async fn imports_answer_dynamodbs_errors() {
     assert_eq!(import.failure_code(), Some("S3NoSuchBucket"));
     assert_eq!(
         import.failure_message(),
-        Some("The specified bucket does not exist: missing")
+        Some("The specified bucket does not exist (Service: Amazon S3; Status Code: 404; Error Code: NoSuchBucket)")
     );
     let gone = client.describe_table().table_name("tbl").send().await.unwrap_err();
     assert_eq!(error_code(&gone), "ResourceNotFoundException");
-    // So does a prefix with no objects under it.
+    // A prefix with no objects under it imports nothing, and completes.
     std::fs::create_dir_all(exports_dir(&region).join("empty")).unwrap();
     let arn = start_import(
         client,
@@ -566,11 +704,10 @@ async fn imports_answer_dynamodbs_errors() {
     )
     .await;
     let import = finished(client, &arn).await;
-    assert_eq!(import.failure_code(), Some("S3NoSuchKey"));
-    assert_eq!(
-        import.failure_message(),
-        Some("No objects found under S3 key prefix 'nothing/' in bucket empty")
-    );
+    assert_eq!(import.import_status(), Some(&ImportStatus::Completed));
+    assert_eq!(counts(&import), (0, 0, 0));
+    assert_eq!(import.failure_code(), None);
+    assert!(scan(client, "tbl").await.is_empty());
     let listed = client.list_imports().page_size(1).send().await.unwrap();
     assert_eq!(listed.import_summary_list().len(), 1);
     let next = client

@@ -506,7 +506,7 @@ async fn bad_statements_get_dynamodbs_errors() {
     let (_, message) = fails(c, &deep, vec![]).await;
     assert_eq!(
         message,
-        "Nesting Levels have exceeded supported limits: Max levels supported 32"
+        "Nesting Levels have exceeded supported limits: Attributes in the item have nested levels beyond supported limit"
     );
     let (code, message) = fails(c, "INSERT INTO Err VALUE {'v': 1}", vec![]).await;
     assert_eq!(code, "ValidationException");

@@ -1,16 +1,17 @@
 //! DynamoDB Streams errors through `aws-sdk-dynamodbstreams`: unknown
 //! streams and shards, malformed iterators and parameters, iterators that
-//! expire and records trimmed by retention.
+//! expire, records trimmed by retention, and an earlier stream of a table
+//! readable for a day after it was disabled, then gone.
 
 mod common;
 mod stream_support;
 
-use aws_sdk_dynamodb::types::StreamViewType as ViewType;
-use aws_sdk_dynamodbstreams::types::ShardIteratorType;
+use aws_sdk_dynamodb::types::{StreamSpecification, StreamViewType as ViewType};
+use aws_sdk_dynamodbstreams::types::{ShardIteratorType, StreamStatus};
 use common::error_code as code;
 use common::{TestRegion, s, wait_for};
 use meridian::config::NodeConfig;
-use stream_support::{all_shards, iterator_for, streams_client, table_with_stream};
+use stream_support::{all_shards, describe, iterator_for, read_all, spec, streams_client, table_with_stream};
 
 #[tokio::test]
 async fn unknown_streams_and_bad_iterators_get_dynamodb_errors() {
@@ -150,5 +151,112 @@ async fn iterators_expire_and_old_records_are_trimmed() {
         }
     })
     .await;
+    region.shutdown().await;
+}
+
+/// Puts an item with only its key `pk`.
+async fn put_key(client: &aws_sdk_dynamodb::Client, table: &str, key: &str) {
+    client
+        .put_item()
+        .table_name(table)
+        .item("pk", s(key))
+        .send()
+        .await
+        .unwrap();
+}
+
+/// UpdateTable of `table`'s StreamSpecification; answers LatestStreamArn.
+async fn set_stream(client: &aws_sdk_dynamodb::Client, table: &str, spec: StreamSpecification) -> String {
+    let out = client
+        .update_table()
+        .table_name(table)
+        .stream_specification(spec)
+        .send()
+        .await
+        .unwrap();
+    out.table_description()
+        .unwrap()
+        .latest_stream_arn()
+        .unwrap()
+        .to_string()
+}
+
+/// ListStreams of `table`: the stream ARNs.
+async fn listed(streams: &aws_sdk_dynamodbstreams::Client, table: &str) -> Vec<String> {
+    let out = streams.list_streams().table_name(table).send().await.unwrap();
+    out.streams()
+        .iter()
+        .map(|s| s.stream_arn().unwrap().to_string())
+        .collect()
+}
+
+/// The `pk` key of every record of the stream `arn`.
+async fn keys_in(streams: &aws_sdk_dynamodbstreams::Client, arn: &str) -> Vec<String> {
+    let records = read_all(streams, arn).await;
+    let key = |r: &aws_sdk_dynamodbstreams::types::Record| {
+        let keys = r.dynamodb().and_then(|d| d.keys()).expect("Keys");
+        keys["pk"].as_s().expect("a string key").clone()
+    };
+    records.iter().map(key).collect()
+}
+
+#[tokio::test]
+async fn an_earlier_stream_stays_readable_for_a_day_after_it_is_disabled() {
+    let region = TestRegion::start().await;
+    let c = &region.client;
+    let first = table_with_stream(c, "Old", ViewType::KeysOnly).await;
+    put_key(c, "Old", "one").await;
+    let off = StreamSpecification::builder().stream_enabled(false).build().unwrap();
+    assert_eq!(set_stream(c, "Old", off).await, first);
+    put_key(c, "Old", "while-off").await;
+    let second = set_stream(c, "Old", spec(ViewType::NewImage)).await;
+    assert_ne!(second, first);
+    put_key(c, "Old", "two").await;
+
+    // Both streams are listed and readable, also after a restart: the
+    // earlier one disabled, its shards closed, its records still there.
+    let region = region.restart().await;
+    let streams = streams_client(region.addr, common::REGION);
+    let mut both = vec![first.clone(), second.clone()];
+    both.sort();
+    assert_eq!(listed(&streams, "Old").await, both);
+    let old = describe(&streams, &first).await;
+    assert_eq!(old.stream_status(), Some(&StreamStatus::Disabled));
+    assert_eq!(old.stream_view_type().map(|v| v.as_str()), Some("KEYS_ONLY"));
+    assert!(old.shards().iter().all(|shard| {
+        shard
+            .sequence_number_range()
+            .unwrap()
+            .ending_sequence_number()
+            .is_some()
+    }));
+    assert_eq!(keys_in(&streams, &first).await, ["one"]);
+    assert_eq!(
+        describe(&streams, &second).await.stream_status(),
+        Some(&StreamStatus::Enabled)
+    );
+    assert_eq!(keys_in(&streams, &second).await, ["two"]);
+    let shard = old.shards()[0].shard_id().unwrap().to_string();
+
+    // A day after it was disabled, the earlier stream is gone.
+    region.node().engine().hlc().set_offset_ms(86_400_000).unwrap();
+    assert_eq!(listed(&streams, "Old").await, [second.as_str()]);
+    let gone = format!("Requested resource not found: Stream: {first} not found");
+    let err = streams.describe_stream().stream_arn(&first).send().await.unwrap_err();
+    assert_eq!(code(&err), "ResourceNotFoundException");
+    assert_eq!(common::error_message(&err), gone);
+    let err = streams
+        .get_shard_iterator()
+        .stream_arn(&first)
+        .shard_id(&shard)
+        .shard_iterator_type(ShardIteratorType::TrimHorizon)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "ResourceNotFoundException");
+    assert_eq!(
+        describe(&streams, &second).await.stream_status(),
+        Some(&StreamStatus::Enabled)
+    );
     region.shutdown().await;
 }

@@ -1,6 +1,8 @@
 //! Streams of replicated tables: three in-process regions linked over real
-//! QUIC, each region's stream read through `aws-sdk-dynamodbstreams`; and
-//! a replicated change that loses last-writer-wins never reaching a stream.
+//! QUIC, each region's stream read through `aws-sdk-dynamodbstreams`; a
+//! replicated change that loses last-writer-wins never reaching a stream;
+//! and a stream disabled and enabled again in one region, whose earlier
+//! stream every region keeps readable.
 
 mod cluster;
 mod common;
@@ -11,7 +13,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use aws_sdk_dynamodb::types::{StreamSpecification, StreamViewType};
 use aws_sdk_dynamodbstreams::types::OperationType;
-use cluster::{Cluster, REGIONS, create_table, isolate, stream_everywhere};
+use cluster::{Cluster, REGIONS, create_table, eventually, isolate, stream_everywhere};
 use common::{Keys, TestRegion, s};
 use meridian::clock::Timestamp;
 use meridian::model::key::encode_primary_key;
@@ -311,4 +313,76 @@ async fn after_a_partition_each_stream_has_its_own_writes_and_the_winners_once()
         assert_eq!(seen, expected, "region {i}");
     }
     cluster.shutdown().await;
+}
+
+/// The `pk` of every record of the stream `arn`, once `count` are there
+/// and nothing more comes.
+async fn settled_keys(client: &aws_sdk_dynamodbstreams::Client, arn: &str, count: usize) -> Vec<String> {
+    let what = format!("{count} records in {arn}");
+    let records = settled_records(client, arn, &what, |records| records.len() >= count).await;
+    records.iter().map(|r| image_s(r, "pk").unwrap()).collect()
+}
+
+#[tokio::test]
+async fn an_earlier_stream_stays_readable_in_every_region() {
+    let cluster = Cluster::start(2, &[]).await;
+    let first = global_table_with_stream(&cluster, "Toggled").await;
+    let put = |key: &'static str| {
+        let client = cluster.client(0);
+        async move {
+            let put = client.put_item().table_name("Toggled").item("pk", s(key));
+            put.send().await.unwrap();
+        }
+    };
+    put("one").await;
+    let streams: Vec<_> = (0..2)
+        .map(|i| streams_client(cluster.topology.region[i].api, REGIONS[i]))
+        .collect();
+    assert_eq!(settled_keys(&streams[1], &first[1], 1).await, ["one"]);
+
+    // Region 0 disables its stream and enables a new one.
+    let off = StreamSpecification::builder().stream_enabled(false).build().unwrap();
+    for spec in [off, new_and_old()] {
+        let update = cluster.client(0).update_table().table_name("Toggled");
+        update.stream_specification(spec).send().await.unwrap();
+    }
+    put("two").await;
+    assert_eq!(cluster::converged(&cluster, "Toggled").await.len(), 2);
+
+    // Each region lists both of its streams: the earlier one keeps its
+    // record, the new one has the write made after it opened.
+    for (i, client) in streams.iter().enumerate() {
+        let listed = eventually(
+            &format!("two streams in region {i}"),
+            std::time::Duration::from_secs(60),
+            || {
+                let client = client.clone();
+                async move {
+                    let out = client.list_streams().table_name("Toggled").send().await.ok()?;
+                    let arns: Vec<String> = out
+                        .streams()
+                        .iter()
+                        .filter_map(|s| s.stream_arn().map(str::to_string))
+                        .collect();
+                    (arns.len() == 2).then_some(arns)
+                }
+            },
+        )
+        .await;
+        assert!(
+            listed.contains(&first[i]),
+            "region {i} lists its earlier stream: {listed:?}"
+        );
+        let latest = listed.iter().find(|arn| **arn != first[i]).unwrap();
+        assert_eq!(
+            settled_keys(client, &first[i], 1).await,
+            ["one"],
+            "region {i}'s earlier stream"
+        );
+        assert_eq!(
+            settled_keys(client, latest, 1).await,
+            ["two"],
+            "region {i}'s new stream"
+        );
+    }
 }

@@ -21,6 +21,7 @@ fn format_name(format: InputFormat) -> &'static str {
     match format {
         InputFormat::DynamoDbJson => "DYNAMODB_JSON",
         InputFormat::Csv => "CSV",
+        InputFormat::Ion => "ION",
     }
 }
 
@@ -80,17 +81,15 @@ fn import_description(import: &ImportRecord) -> Value {
     json!({ "ImportTableDescription": body })
 }
 
-/// InputFormat; ION is refused (Meridian reads CSV and DynamoDB JSON).
+/// InputFormat: DYNAMODB_JSON, ION or CSV.
 fn parse_format(req: &Request) -> Result<InputFormat, ApiError> {
     let format = req
         .opt_enum("InputFormat", &["DYNAMODB_JSON", "ION", "CSV"])?
         .ok_or_else(|| ApiError::missing("inputFormat"))?;
     match format.as_str() {
         "CSV" => Ok(InputFormat::Csv),
-        "DYNAMODB_JSON" => Ok(InputFormat::DynamoDbJson),
-        _ => Err(ApiError::validation(
-            "InputFormat ION is not supported by Meridian yet: import CSV or DYNAMODB_JSON",
-        )),
+        "ION" => Ok(InputFormat::Ion),
+        _ => Ok(InputFormat::DynamoDbJson),
     }
 }
 

@@ -71,6 +71,7 @@ pub fn stream_for_create(spec: Option<StreamRequest>, config: &StreamsConfig) ->
         Some(StreamRequest::Enable(view_type)) => Some(NewStream {
             view_type,
             shard_span: config.shard_log_span,
+            retention_ms: config.retention_secs.saturating_mul(1000),
         }),
         _ => None,
     }
@@ -82,6 +83,7 @@ pub fn stream_update(request: StreamRequest, config: &StreamsConfig) -> StreamUp
         StreamRequest::Enable(view_type) => StreamUpdate::Enable(NewStream {
             view_type,
             shard_span: config.shard_log_span,
+            retention_ms: config.retention_secs.saturating_mul(1000),
         }),
         StreamRequest::Disable => StreamUpdate::Disable,
     }

@@ -110,9 +110,7 @@ fn parse_definitions(req: &Request) -> Result<Vec<KeyAttribute>, ApiError> {
             )
         })?;
         if definitions.iter().any(|d| d.name == name) {
-            return Err(ApiError::validation(format!(
-                "Cannot have two attributes with the same name. Attribute name: {name}"
-            )));
+            return Err(ApiError::validation(format!("Attribute Name is duplicated: {name}")));
         }
         definitions.push(KeyAttribute {
             name: name.to_string(),
@@ -173,6 +171,9 @@ fn parse_billing(req: &Request, current: Option<&BillingMode>) -> Result<Option<
 const MAX_TAG_KEY_CHARS: usize = 128;
 const MAX_TAG_VALUE_CHARS: usize = 256;
 
+/// A request's Tags, checked as DynamoDB checks them: lengths first (the
+/// model's constraints), then the character set, the reserved `aws:`
+/// prefix, keys given twice and the count, with DynamoDB's messages.
 fn parse_tags(tags: &[Value]) -> Result<BTreeMap<String, String>, ApiError> {
     let mut out = BTreeMap::new();
     for (i, tag) in tags.iter().enumerate() {
@@ -184,16 +185,30 @@ fn parse_tags(tags: &[Value]) -> Result<BTreeMap<String, String>, ApiError> {
             .ok_or_else(|| ApiError::missing("tags.member.value"))?;
         check_tag_length(key, &format!("tags.{}.member.key", i + 1), 1, MAX_TAG_KEY_CHARS)?;
         check_tag_length(value, &format!("tags.{}.member.value", i + 1), 0, MAX_TAG_VALUE_CHARS)?;
-        if !key.chars().chain(value.chars()).all(tag_char) {
-            return Err(ApiError::validation(
-                "One or more parameter values were invalid: Tag key or value is invalid",
-            ));
+        if !key.chars().all(tag_char) {
+            return Err(ApiError::validation(format!(
+                "The Tag Key provided is invalid, Key: {key}"
+            )));
         }
-        out.insert(key.to_string(), value.to_string());
+        if !value.chars().all(tag_char) {
+            return Err(ApiError::validation(format!(
+                "The Tag Value provided is invalid, Value: {value}"
+            )));
+        }
+        if key.starts_with("aws:") {
+            return Err(ApiError::validation(format!(
+                "Tag Key cannot be prefixed with aws:, Key: {key}"
+            )));
+        }
+        if out.insert(key.to_string(), value.to_string()).is_some() {
+            return Err(ApiError::validation(format!(
+                "Duplicate Tag Keys provided as input: Duplicate Tag Key found {key}"
+            )));
+        }
     }
-    if out.len() > 50 {
+    if out.len() > crate::engine::MAX_TAGS {
         return Err(ApiError::validation(
-            "One or more parameter values were invalid: Too many tags",
+            "Number of Tags exceed the current limit for the provided ResourceArn",
         ));
     }
     Ok(out)
@@ -213,10 +228,10 @@ fn check_tag_length(text: &str, member: &str, min: usize, max: usize) -> Result<
     Err(ApiError::constraint(&format!("'{text}'"), member, &constraint))
 }
 
-/// The characters DynamoDB allows in tags: Unicode letters, digits and
-/// white space, and `+ - = . _ : / @`.
+/// The characters DynamoDB's tagging restrictions allow in tags: letters,
+/// white space and numbers (Unicode ones too), and `+ - = . _ : /`.
 fn tag_char(c: char) -> bool {
-    c.is_alphanumeric() || c.is_whitespace() || "+-=._:/@".contains(c)
+    c.is_alphanumeric() || c.is_whitespace() || "+-=._:/".contains(c)
 }
 
 /// Rejects parameters of features Meridian does not have yet, instead of
@@ -427,17 +442,34 @@ pub fn handle_describe_endpoints(endpoint: &str) -> Value {
     json!({ "Endpoints": [{ "Address": endpoint, "CachePeriodInMinutes": 1440 }] })
 }
 
-/// The table named by a ResourceArn in this region.
+/// The table named by a ResourceArn in this region, or DynamoDB's error
+/// for an ARN that is not one (not an ARN, not DynamoDB's, another
+/// region's or account's, or not a table's).
 fn table_from_arn(engine: &Engine, arn: &str) -> Result<String, ApiError> {
-    let prefix = format!("arn:aws:dynamodb:{}:{ACCOUNT_ID}:table/", engine.region());
-    match arn.strip_prefix(&prefix) {
-        Some(name) if validate_table_name(name, "resourceArn").is_ok() => Ok(name.to_string()),
-        _ if arn.starts_with("arn:aws:dynamodb:") => Err(ApiError::new(
+    if !arn.starts_with("arn:") {
+        return Err(ApiError::validation(format!(
+            "One or more parameter values were invalid: ARNs must start with 'arn:': {arn}"
+        )));
+    }
+    let Some(resource) = arn.strip_prefix("arn:aws:dynamodb:") else {
+        return Err(ApiError::validation(format!(
+            "One or more parameter values were invalid: Provided Arn is not a DynamoDB resource arn: {arn}"
+        )));
+    };
+    let here = format!("{}:{ACCOUNT_ID}:", engine.region());
+    let Some(resource) = resource.strip_prefix(&here) else {
+        return Err(ApiError::validation(format!(
+            "Invalid TableArn: Invalid ResourceArn provided as input {arn}"
+        )));
+    };
+    match resource.strip_prefix("table/") {
+        Some(name) if !name.contains('/') && validate_table_name(name, "resourceArn").is_ok() => Ok(name.to_string()),
+        Some(name) if !name.contains('/') => Err(ApiError::new(
             ErrorKind::ResourceNotFound,
             format!("Requested resource not found: ResourcArn: {arn} not found"),
         )),
         _ => Err(ApiError::validation(format!(
-            "Invalid TableArn: Invalid ResourceArn provided as input {arn}"
+            "One or more parameter values were invalid: Invalid resource arn provided, only table or stream is accepted. Provided resource arn: {arn}"
         ))),
     }
 }
@@ -457,6 +489,9 @@ pub async fn handle_tag_resource(engine: &Engine, req: Request) -> Result<Value,
     let arn = req.str("ResourceArn")?;
     let table = table_from_arn(engine, arn)?;
     let tags = parse_tags(req.opt_array("Tags")?.ok_or_else(|| ApiError::missing("tags"))?)?;
+    if tags.is_empty() {
+        return Err(ApiError::validation("Atleast one Tag needs to be provided as Input."));
+    }
     let update = TableUpdate {
         tags: TagUpdate {
             add: tags,
@@ -474,6 +509,11 @@ pub async fn handle_untag_resource(engine: &Engine, req: Request) -> Result<Valu
     let table = table_from_arn(engine, arn)?;
     let keys = req.opt_array("TagKeys")?.ok_or_else(|| ApiError::missing("tagKeys"))?;
     let remove: Vec<String> = keys.iter().filter_map(|k| k.as_str().map(str::to_string)).collect();
+    if remove.is_empty() {
+        return Err(ApiError::validation(
+            "Atleast one Tag Key needs to be provided as Input.",
+        ));
+    }
     let update = TableUpdate {
         tags: TagUpdate {
             add: Default::default(),

@@ -4,8 +4,9 @@
 //! (`.ci/import-cycles` checks that no folder has an import circle):
 //!
 //! 1. Pure rules, no I/O: `lww.rs` (the last-writer-wins orders of items
-//!    and of table descriptions), `table_update.rs` (table changes as typed
-//!    commands, stream and replica rules), `error.rs`.
+//!    and of table descriptions), `stream_rules.rs` (a stream's lifecycle
+//!    and the earlier streams kept readable), `table_update.rs` (table
+//!    changes as typed commands, replica rules), `error.rs`.
 //! 2. `txn.rs`: the group transaction. `GroupTxn::change_item` is the one
 //!    place every item change is stored, logged in the change log,
 //!    versioned for PITR, entered in the table's secondary indexes
@@ -49,6 +50,7 @@ mod read;
 mod remote;
 mod resync;
 mod schema_cache;
+mod stream_rules;
 mod streams;
 mod sync_latency;
 mod table_update;
@@ -70,9 +72,10 @@ pub use pitr::{LoadRecord, PitrSettings, StateChunk, history_record};
 pub use read::{MAX_PAGE_BYTES, Page, RangeRead, SortCondition};
 pub use remote::{ApplyReport, Origin};
 pub use resync::{ResyncPart, SnapshotChunk};
+pub use stream_rules::{NewStream, table_streams};
 pub use streams::LogSlice;
 pub use sync_latency::SyncHistogram;
-pub use table_update::{IndexUpdate, NewStream, ReplicaUpdate, StreamUpdate, TableUpdate, TableUpdateError, TagUpdate};
+pub use table_update::{IndexUpdate, MAX_TAGS, ReplicaUpdate, StreamUpdate, TableUpdate, TableUpdateError, TagUpdate};
 pub use tables::NewTable;
 pub use tokens::{ClientToken, Outcomes, TOKEN_WINDOW};
 pub use transact::{MAX_TRANSACTION_ACTIONS, TransactAction, TransactOp};

@@ -9,7 +9,7 @@ use super::error::EngineError;
 use super::handle::Engine;
 use super::index_entries::localize;
 use super::lww::description_version;
-use super::table_update::localize_stream;
+use super::stream_rules::localize_stream;
 use super::txn::{Applied, Arrival, GroupTxn, ItemUpdate};
 use super::writer::Queued;
 use crate::ids::{Incarnation, Seq};

@@ -6,7 +6,7 @@
 //! a stream records where it starts, so it needs the log position of the
 //! table change that enables it (`table_update.rs`). Stream positions are
 //! local: when another region's table description arrives, the positions
-//! are re-based on this region's log (`table_update::localize_stream`).
+//! are re-based on this region's log (`stream_rules::localize_stream`).
 
 use super::error::EngineError;
 use super::handle::Engine;
@@ -110,7 +110,7 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use crate::model::TableMeta;
-    use crate::model::table_features::{StreamState, StreamViewType, TtlSpec};
+    use crate::model::table_features::{EarlierStream, StreamHistory, StreamState, StreamViewType, TtlSpec};
     use crate::store::records::{decode, decode_table, encode};
     use crate::store::{Change, TableChange, Version};
 
@@ -179,6 +179,19 @@ mod tests {
         with.ttl = Some(Box::new(TtlSpec {
             attribute: "expires".into(),
             enabled: true,
+        }));
+        assert_eq!(decode_table(&encode(&with)).unwrap(), with);
+        // A description written before stream histories were kept ends
+        // one byte (its `None`) earlier.
+        let bytes = encode(&with);
+        assert_eq!(decode_table(&bytes[..bytes.len() - 1]).unwrap(), with);
+        let earlier = with.stream.as_deref().cloned().unwrap();
+        with.stream_history = Some(Box::new(StreamHistory {
+            latest_disabled_ms: Some(5),
+            earlier: vec![EarlierStream {
+                stream: earlier,
+                disabled_ms: 3,
+            }],
         }));
         assert_eq!(decode_table(&encode(&with)).unwrap(), with);
     }

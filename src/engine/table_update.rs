@@ -1,29 +1,21 @@
 //! Table changes as typed commands, and the rules for table descriptions:
 //! what UpdateTable, UpdateTimeToLive, TagResource and UntagResource ask of
 //! a table (`TableUpdate`), validated and applied to its description with
-//! typed errors; where a stream starts and ends; and how a replicated
-//! description's stream is re-based on this region's log. Pure: no I/O, no
-//! async. `tables.rs` runs these inside the writer's group transaction.
+//! typed errors (a stream's lifecycle is in `stream_rules.rs`). Pure: no
+//! I/O, no async. `tables.rs` runs these inside the writer's group transaction.
 
 use std::collections::BTreeMap;
 
+use super::stream_rules::{NewStream, close_stream, open_stream};
 use crate::clock::Timestamp;
 use crate::ids::Seq;
 use crate::model::index::MAX_GLOBAL_INDEXES;
 use crate::model::table::{BillingMode, Replica, ReplicaStatus};
-use crate::model::table_features::{OnDemandMaxima, StreamState, StreamViewType, TtlSpec, stream_label};
+use crate::model::table_features::{OnDemandMaxima, TtlSpec};
 use crate::model::{IndexKind, SecondaryIndex, TableMeta};
 
 /// Most tags a table may carry.
 pub const MAX_TAGS: usize = 50;
-
-/// A stream to open: StreamSpecification with StreamEnabled = true.
-#[derive(Clone, Debug)]
-pub struct NewStream {
-    pub view_type: StreamViewType,
-    /// Change-log positions per shard (from the node's configuration).
-    pub shard_span: u64,
-}
 
 /// Where a table change lands in this region's log.
 #[derive(Clone, Debug)]
@@ -93,7 +85,7 @@ pub struct TableUpdate {
 pub enum TableUpdateError {
     #[error("Table already has an enabled stream: TableName: {0}")]
     StreamAlreadyEnabled(String),
-    #[error("Table already has no enabled stream: TableName: {0}")]
+    #[error("Table has no stream to disable: TableName: {0}")]
     NoStreamToDisable(String),
     #[error(
         "Failed to create a the new replica of table with name: '{0}' because one or more replicas already existed as tables."
@@ -103,7 +95,7 @@ pub enum TableUpdateError {
     NoSuchReplica(String),
     #[error("Cannot delete the last replica of a table; use DeleteTable")]
     LastReplica,
-    #[error("One or more parameter values were invalid: Too many tags")]
+    #[error("Number of Tags exceed the current limit for the provided ResourceArn")]
     TooManyTags,
     #[error("TimeToLive is active on a different AttributeName: current AttributeName is {0}")]
     TtlOnOtherAttribute(String),
@@ -226,15 +218,12 @@ fn apply_stream(meta: &mut TableMeta, context: &ChangeContext, update: StreamUpd
     match update {
         StreamUpdate::Enable(_) if enabled => Err(TableUpdateError::StreamAlreadyEnabled(meta.name.clone())),
         StreamUpdate::Enable(spec) => {
-            meta.stream = Some(Box::new(stream_at(context, &spec, meta.stream.as_deref())));
+            open_stream(meta, context.next_seq, context.now, &spec);
             Ok(())
         }
         StreamUpdate::Disable if !enabled => Err(TableUpdateError::NoStreamToDisable(meta.name.clone())),
         StreamUpdate::Disable => {
-            if let Some(stream) = meta.stream.as_mut() {
-                stream.enabled = false;
-                stream.end_seq = Some(context.next_seq);
-            }
+            close_stream(meta, context.next_seq, context.now);
             Ok(())
         }
     }
@@ -292,42 +281,6 @@ fn apply_tags(meta: &mut TableMeta, tags: TagUpdate) -> Result<(), TableUpdateEr
     Ok(())
 }
 
-/// A new stream opened by the change at `context`; its label differs from
-/// the previous stream's even when both fall in the same millisecond.
-pub fn stream_at(context: &ChangeContext, spec: &NewStream, previous: Option<&StreamState>) -> StreamState {
-    let mut created_ms = context.now.unix_millis();
-    if let Some(previous) = previous
-        && previous.created_ms >= created_ms
-    {
-        created_ms = previous.created_ms + 1;
-    }
-    StreamState {
-        label: stream_label(created_ms),
-        view_type: spec.view_type,
-        enabled: true,
-        created_ms,
-        start_seq: context.next_seq,
-        end_seq: None,
-        shard_span: spec.shard_span.max(1),
-    }
-}
-
-/// Re-bases the stream of a replicated table description on this region's
-/// log, whose next position is `next_seq`: the same stream (label) keeps
-/// its local start; a new one starts at the next local position; a stream
-/// disabled elsewhere ends here now.
-pub fn localize_stream(next_seq: Seq, local: Option<&TableMeta>, meta: &mut TableMeta) {
-    let local = local.and_then(|m| m.stream.as_ref());
-    if let Some(remote) = meta.stream.as_mut() {
-        let (start, end) = match local {
-            Some(mine) if mine.label == remote.label => (mine.start_seq, mine.end_seq),
-            _ => (next_seq, None),
-        };
-        remote.start_seq = start;
-        remote.end_seq = if remote.enabled { None } else { end.or(Some(next_seq)) };
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -344,8 +297,9 @@ mod tests {
 
     fn enable() -> StreamUpdate {
         StreamUpdate::Enable(NewStream {
-            view_type: StreamViewType::NewImage,
+            view_type: crate::model::table_features::StreamViewType::NewImage,
             shard_span: 10,
+            retention_ms: 86_400_000,
         })
     }
 
@@ -450,37 +404,5 @@ mod tests {
             .apply(&mut meta, &context(3))
             .unwrap();
         assert_eq!(meta.tags.len(), MAX_TAGS - 1);
-    }
-
-    #[test]
-    fn a_replicated_stream_keeps_its_local_start_or_starts_here() {
-        let mut local = TableMeta::sample("t", 1);
-        update(|u| u.stream = Some(enable()))
-            .apply(&mut local, &context(5))
-            .unwrap();
-        let mut remote = local.clone();
-        remote.stream.as_mut().unwrap().start_seq = Seq(900);
-        localize_stream(Seq(20), Some(&local), &mut remote);
-        assert_eq!(
-            remote.stream.as_ref().unwrap().start_seq,
-            Seq(5),
-            "the same stream keeps its start"
-        );
-
-        let mut fresh = remote.clone();
-        localize_stream(Seq(20), None, &mut fresh);
-        assert_eq!(
-            fresh.stream.as_ref().unwrap().start_seq,
-            Seq(20),
-            "a new stream starts here"
-        );
-
-        remote.stream.as_mut().unwrap().enabled = false;
-        localize_stream(Seq(21), Some(&local), &mut remote);
-        assert_eq!(
-            remote.stream.as_ref().unwrap().end_seq,
-            Some(Seq(21)),
-            "disabled elsewhere ends here"
-        );
     }
 }

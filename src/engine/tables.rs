@@ -8,7 +8,8 @@ use super::error::EngineError;
 use super::handle::Engine;
 use super::index_entries::localize;
 use super::lww::description_version;
-use super::table_update::{ChangeContext, NewStream, TableUpdate, stream_at};
+use super::stream_rules::{NewStream, stream_at};
+use super::table_update::{ChangeContext, TableUpdate};
 use super::txn::GroupTxn;
 use crate::ids::StorageId;
 use crate::model::table::{BillingMode, Replica, ReplicaStatus, TableStatus};
@@ -220,6 +221,7 @@ pub(super) fn new_table(txn: &mut GroupTxn<'_, '_>, spec: NewTable) -> Result<Ta
         ttl: None,
         indexes: spec.indexes,
         on_demand: spec.on_demand,
+        stream_history: None,
     };
     // A new table is empty: its indexes need no backfill.
     localize(txn.tables, None, &mut meta, false)?;
@@ -243,11 +245,7 @@ pub(super) fn record_created(txn: &mut GroupTxn<'_, '_>, meta: &TableMeta) -> Re
 
 /// Opens a stream starting at the next log position.
 fn open_stream(txn: &mut GroupTxn<'_, '_>, spec: &NewStream) -> StreamState {
-    let context = ChangeContext {
-        next_seq: txn.tables.last_seq() + 1,
-        now: txn.hlc.now(),
-    };
-    stream_at(&context, spec, None)
+    stream_at(txn.tables.last_seq() + 1, txn.hlc.now(), spec, None)
 }
 
 /// A UUID-shaped, stable table id derived from the table's creation.

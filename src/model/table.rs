@@ -104,6 +104,10 @@ pub struct TableMeta {
     /// if any was ever set.
     #[serde(default, deserialize_with = "super::table_features::or_default")]
     pub on_demand: Option<Box<super::table_features::OnDemandMaxima>>,
+    /// When the latest stream was disabled, and the earlier streams still
+    /// readable (absent in records written before streams were kept).
+    #[serde(default, deserialize_with = "super::table_features::or_default")]
+    pub stream_history: Option<Box<super::table_features::StreamHistory>>,
 }
 
 #[cfg(test)]
@@ -136,6 +140,7 @@ impl TableMeta {
             ttl: None,
             indexes: Vec::new(),
             on_demand: None,
+            stream_history: None,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Per-table settings added after the first record format: the table's
-//! DynamoDB stream, its Time to Live setting and its on-demand maximums.
+//! DynamoDB stream (and its earlier streams), its Time to Live setting and
+//! its on-demand maximums.
 //!
 //! Both travel inside `TableMeta`, so they are stored with the table and
 //! replicate with its description. They are its last fields, and a record
@@ -75,6 +76,27 @@ pub struct StreamState {
     pub shard_span: u64,
 }
 
+/// A stream the table had before its latest one. DynamoDB keeps a
+/// disabled stream readable for 24 hours (`streams.retention_secs` here)
+/// after it was disabled, also once a newer stream replaced it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EarlierStream {
+    pub stream: StreamState,
+    /// When it was disabled, milliseconds since the Unix epoch.
+    pub disabled_ms: u64,
+}
+
+/// What is kept of a table's streams besides the latest one's state.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamHistory {
+    /// When the latest stream was disabled, while it is (milliseconds
+    /// since the Unix epoch).
+    pub latest_disabled_ms: Option<u64>,
+    /// Streams before the latest one that may still be readable, oldest
+    /// first.
+    pub earlier: Vec<EarlierStream>,
+}
+
 /// The table's Time to Live setting.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TtlSpec {
@@ -102,8 +124,6 @@ impl TtlSpec {
     }
 }
 
-/// Deserialises a trailing field added after a record format shipped: a
-/// record that ends before it gets the default.
 /// A maximum of on-demand request units per second (OnDemandThroughput's
 /// MaxReadRequestUnits and MaxWriteRequestUnits): none where unset.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,6 +159,8 @@ impl OnDemandMaxima {
     }
 }
 
+/// Deserialises a trailing field added after a record format shipped: a
+/// record that ends before it gets the default.
 pub fn or_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,

@@ -60,7 +60,10 @@ pub enum ValueError {
     DuplicateInSet(String),
     #[error("One or more parameter values were invalid: Null attribute value types must have the value of true")]
     NullNotTrue,
-    #[error("Nesting Levels have exceeded supported limits: Max levels supported 32")]
+    /// DynamoDB's text (32 levels, the attribute itself the first).
+    #[error(
+        "Nesting Levels have exceeded supported limits: Attributes in the item have nested levels beyond supported limit"
+    )]
     TooDeep,
     #[error("Invalid Base64 value for binary attribute")]
     Base64,

@@ -4,9 +4,10 @@
 //! together with the import's record, loaded in batches through the
 //! engine's writer (each item checked as a PutItem would check it; bad rows
 //! are counted in ErrorCount and logged, not fatal), and turned ACTIVE in
-//! the commit that marks the import COMPLETED. An import that cannot read
-//! its source at all FAILS and its table is deleted. A restart starts an
-//! unfinished import over on its emptied table.
+//! the commit that marks the import COMPLETED (or FAILED with
+//! ItemValidationError when some rows were bad, as DynamoDB does). An
+//! import whose bucket does not exist FAILS and its table is deleted. A
+//! restart starts an unfinished import over on its emptied table.
 
 use std::collections::HashMap;
 
@@ -21,6 +22,13 @@ use crate::model::table::{TableStatus, table_arn};
 use crate::model::{ScalarType, TableMeta};
 
 const RECORD_PREFIX: &str = "import/";
+
+/// FailureCode and FailureMessage of an import some of whose rows were not
+/// imported, as DynamoDB's import documentation gives them.
+const ITEM_VALIDATION_ERROR: (&str, &str) = (
+    "ItemValidationError",
+    "Some of the items failed validation checks and were not imported. Please check CloudWatch error logs for more details.",
+);
 
 /// What ImportTable asks for, validated by the API layer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -158,13 +166,21 @@ impl Pitr {
         Ok(())
     }
 
-    /// Fills the table, then turns it ACTIVE with the COMPLETED record; on
-    /// failure records FAILED and deletes the table.
+    /// Fills the table, then turns it ACTIVE with the finished record:
+    /// COMPLETED, or FAILED with ItemValidationError when some rows were
+    /// not imported (DynamoDB keeps the table and the rows that were); when
+    /// the source cannot be read at all, records FAILED and deletes the
+    /// table.
     async fn run_import(&self, mut record: ImportRecord) {
         let outcome = self.load_import(&mut record).await;
         record.end_ns = Some(self.now_ns());
         let Err(Failure(code, message)) = outcome else {
             record.status = "COMPLETED".into();
+            if record.errors > 0 {
+                record.status = "FAILED".into();
+                record.failure_code = Some(ITEM_VALIDATION_ERROR.0.into());
+                record.failure_message = Some(ITEM_VALIDATION_ERROR.1.into());
+            }
             let finished = match record.bytes() {
                 Ok(bytes) => {
                     self.engine()
@@ -244,7 +260,8 @@ impl Pitr {
         Ok(())
     }
 
-    /// Lists the source's files (failing the import when there are none)
+    /// Lists the source's files (failing the import when its bucket does
+    /// not exist; a prefix with no files imports nothing, as in DynamoDB)
     /// and reads them on a blocking thread, in batches of rows.
     fn read_source(&self, record: &ImportRecord, format: RowFormat) -> Result<mpsc::Receiver<Vec<Row>>, Failure> {
         let prefix = record.request.prefix.clone().unwrap_or_default();

@@ -1,6 +1,7 @@
 //! Reading an import's source: the files under `<export root>/<S3Bucket>/`
 //! whose keys start with `S3KeyPrefix`, gzip or not, as DynamoDB JSON lines
-//! (`{"Item": {...}}`, the export layout's data files) or CSV. Blocking
+//! (`{"Item": {...}}`, the export layout's data files), Amazon Ion lines
+//! (`import_ion.rs`) or CSV (read by the `csv` crate). Blocking
 //! code, run off the reactor. A row that cannot form an item is a
 //! `RowError` the job counts and logs; a file that cannot be read past some
 //! point (bad gzip, bad UTF-8) costs one error and the rest of that file,
@@ -15,6 +16,7 @@ use flate2::read::MultiGzDecoder;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::import_ion::ion_item;
 use crate::model::{AttributeValue, Item, ScalarType, item_from_json_owned};
 
 /// The export layout's files that are not data (an export directory is an
@@ -26,6 +28,7 @@ const EXPORT_METADATA: [&str; 3] = ["manifest-files.json", "manifest-summary.jso
 pub enum InputFormat {
     DynamoDbJson,
     Csv,
+    Ion,
 }
 
 /// InputFormatOptions.Csv.
@@ -62,10 +65,9 @@ pub type Row = Result<(Item, u64), RowError>;
 /// Why a source cannot be read at all (the import fails).
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
-    #[error("The specified bucket does not exist: {0}")]
-    NoSuchBucket(String),
-    #[error("No objects found under S3 key prefix '{0}' in bucket {1}")]
-    NoObjects(String, String),
+    /// DynamoDB's message, less the S3 request ids it adds.
+    #[error("The specified bucket does not exist (Service: Amazon S3; Status Code: 404; Error Code: NoSuchBucket)")]
+    NoSuchBucket,
     #[error("file error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -74,18 +76,18 @@ impl SourceError {
     /// The import's FailureCode for this error.
     pub fn code(&self) -> &'static str {
         match self {
-            SourceError::NoSuchBucket(_) => "S3NoSuchBucket",
-            SourceError::NoObjects(..) => "S3NoSuchKey",
+            SourceError::NoSuchBucket => "S3NoSuchBucket",
             SourceError::Io(_) => "S3ReadError",
         }
     }
 }
 
-/// The source's files in key order: `(key relative to the bucket, path)`.
+/// The source's files in key order: `(key relative to the bucket, path)`;
+/// none under the prefix is no error (the import imports nothing).
 pub fn source_files(root: &Path, bucket: &str, prefix: &str) -> Result<Vec<(String, PathBuf)>, SourceError> {
     let bucket_dir = root.join(bucket);
     if !bucket_dir.is_dir() {
-        return Err(SourceError::NoSuchBucket(bucket.to_string()));
+        return Err(SourceError::NoSuchBucket);
     }
     // Only the folder the prefix's complete folders name can hold matches.
     let folder = prefix.rsplit_once('/').map(|(f, _)| f).unwrap_or("");
@@ -100,9 +102,6 @@ pub fn source_files(root: &Path, bucket: &str, prefix: &str) -> Result<Vec<(Stri
     }
     files.retain(|(key, _)| key.starts_with(prefix) && !is_export_metadata(key));
     files.sort();
-    if files.is_empty() {
-        return Err(SourceError::NoObjects(prefix.to_string(), bucket.to_string()));
-    }
     Ok(files)
 }
 
@@ -150,91 +149,97 @@ pub fn read_file(key: &str, path: &Path, format: &RowFormat, emit: &mut dyn FnMu
     } else {
         Box::new(file)
     };
+    match format.format {
+        InputFormat::DynamoDbJson => read_lines(key, inner, json_item, emit),
+        InputFormat::Ion => read_lines(key, inner, ion_item, emit),
+        InputFormat::Csv => read_csv(key, inner, format, emit),
+    }
+    Ok(())
+}
+
+/// The error of a row at `line` of file `key`.
+fn row_error(key: &str, line: u64, message: String) -> RowError {
+    RowError {
+        key: key.to_string(),
+        line,
+        message,
+    }
+}
+
+/// The error that ends a file: the rest cannot be read (bad gzip, bad
+/// UTF-8), as one error, and on to the next file.
+fn unreadable(key: &str, line: u64, error: impl std::fmt::Display) -> RowError {
+    row_error(key, line, format!("The file cannot be read past this line: {error}"))
+}
+
+/// Reads a file of one item per non-blank line, each parsed by `parse`.
+fn read_lines(key: &str, inner: impl Read, parse: fn(&str) -> Result<Item, String>, emit: &mut dyn FnMut(Row) -> bool) {
     let mut reader = BufReader::new(Counted { inner, bytes: 0 });
-    let mut rows = Rows {
-        key,
-        line: 0,
-        format,
-        header: format.csv.header_list.clone(),
-    };
+    let mut text = String::new();
+    let mut line = 0;
     loop {
         let before = reader.get_ref().bytes - reader.buffer().len() as u64;
-        let record = match format.format {
-            InputFormat::DynamoDbJson => rows.next_json(&mut reader),
-            InputFormat::Csv => rows.next_csv(&mut reader),
-        };
-        let after = reader.get_ref().bytes - reader.buffer().len() as u64;
-        let row = match record {
-            Ok(None) => return Ok(()),
-            Ok(Some(Ok(item))) => Ok((item, after - before)),
-            Ok(Some(Err(message))) => Err(rows.error(message)),
-            // The rest of the file cannot be read (bad gzip, bad UTF-8):
-            // one error, and on to the next file.
+        text.clear();
+        match reader.read_line(&mut text) {
+            Ok(0) => return,
+            Ok(_) => line += 1,
             Err(error) => {
-                emit(Err(
-                    rows.error(format!("The file cannot be read past this line: {error}"))
-                ));
-                return Ok(());
+                emit(Err(unreadable(key, line + 1, error)));
+                return;
+            }
+        }
+        if text.trim().is_empty() {
+            continue;
+        }
+        let after = reader.get_ref().bytes - reader.buffer().len() as u64;
+        let row = parse(&text)
+            .map(|item| (item, after - before))
+            .map_err(|message| row_error(key, line, message));
+        if !emit(row) {
+            return;
+        }
+    }
+}
+
+/// Reads a CSV file (RFC 4180, by the `csv` crate): the first record is
+/// the header unless HeaderList gave it; key columns are typed by their
+/// definitions, every other column is a string.
+fn read_csv(key: &str, inner: impl Read, format: &RowFormat, emit: &mut dyn FnMut(Row) -> bool) {
+    // The API layer admits only ASCII delimiters (`,;:|\t `).
+    let delimiter = u8::try_from(format.csv.delimiter.unwrap_or(',')).unwrap_or(b',');
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(inner);
+    let mut header = format.csv.header_list.clone();
+    let mut record = csv::StringRecord::new();
+    loop {
+        let before = reader.position().byte();
+        let line = reader.position().line();
+        let fields = match reader.read_record(&mut record) {
+            Ok(false) => return,
+            Ok(true) => record.iter().map(str::to_string).collect::<Vec<_>>(),
+            Err(error) if matches!(error.kind(), csv::ErrorKind::Utf8 { .. }) => {
+                if !emit(Err(row_error(key, line, format!("The row is not UTF-8: {error}")))) {
+                    return;
+                }
+                continue;
+            }
+            Err(error) => {
+                emit(Err(unreadable(key, line, error)));
+                return;
             }
         };
+        let Some(names) = &header else {
+            header = Some(fields);
+            continue;
+        };
+        let row = csv_item(names, fields, &format.key_types)
+            .map(|item| (item, reader.position().byte() - before))
+            .map_err(|message| row_error(key, line, message));
         if !emit(row) {
-            return Ok(());
-        }
-    }
-}
-
-/// The reading state of one file.
-struct Rows<'a> {
-    key: &'a str,
-    line: u64,
-    format: &'a RowFormat,
-    /// The CSV columns, once known.
-    header: Option<Vec<String>>,
-}
-
-/// A row's item, or why it is not one; `None` at the end of the file.
-type Next = std::io::Result<Option<Result<Item, String>>>;
-
-impl Rows<'_> {
-    fn error(&self, message: String) -> RowError {
-        RowError {
-            key: self.key.to_string(),
-            line: self.line,
-            message,
-        }
-    }
-
-    /// The next non-blank line as a DynamoDB JSON `{"Item": {...}}`.
-    fn next_json(&mut self, reader: &mut impl BufRead) -> Next {
-        let mut text = String::new();
-        loop {
-            text.clear();
-            if reader.read_line(&mut text)? == 0 {
-                return Ok(None);
-            }
-            self.line += 1;
-            if !text.trim().is_empty() {
-                return Ok(Some(json_item(&text)));
-            }
-        }
-    }
-
-    /// The next CSV record as an item (the first one is the header unless
-    /// HeaderList gave it).
-    fn next_csv(&mut self, reader: &mut impl BufRead) -> Next {
-        let delimiter = self.format.csv.delimiter.unwrap_or(',');
-        loop {
-            let Some(fields) = csv_record(reader, delimiter, &mut self.line)? else {
-                return Ok(None);
-            };
-            if fields.len() == 1 && fields[0].is_empty() {
-                continue;
-            }
-            let Some(header) = &self.header else {
-                self.header = Some(fields);
-                continue;
-            };
-            return Ok(Some(csv_item(header, fields, &self.format.key_types)));
+            return;
         }
     }
 }
@@ -281,74 +286,58 @@ fn csv_item(header: &[String], fields: Vec<String>, key_types: &HashMap<String, 
     Ok(item)
 }
 
-/// The next CSV record (RFC 4180: quoted fields may hold the delimiter,
-/// doubled quotes and line breaks), counting lines in `line`; `None` at
-/// the end of the input.
-fn csv_record(reader: &mut impl BufRead, delimiter: char, line: &mut u64) -> std::io::Result<Option<Vec<String>>> {
-    let mut text = String::new();
-    if reader.read_line(&mut text)? == 0 {
-        return Ok(None);
-    }
-    *line += 1;
-    let mut fields = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    loop {
-        let mut chars = text.chars().peekable();
-        while let Some(c) = chars.next() {
-            match c {
-                '"' if quoted && chars.peek() == Some(&'"') => {
-                    chars.next();
-                    field.push('"');
-                }
-                '"' if quoted => quoted = false,
-                '"' if field.is_empty() => quoted = true,
-                '\r' | '\n' if !quoted => {}
-                c if c == delimiter && !quoted => fields.push(std::mem::take(&mut field)),
-                c => field.push(c),
-            }
-        }
-        if !quoted {
-            break;
-        }
-        // A quoted field goes on past the line break.
-        text.clear();
-        if reader.read_line(&mut text)? == 0 {
-            break;
-        }
-        *line += 1;
-    }
-    fields.push(field);
-    Ok(Some(fields))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn records(text: &str, delimiter: char) -> Vec<Vec<String>> {
-        let mut reader = std::io::Cursor::new(text.as_bytes());
-        let mut line = 0;
+    /// The rows of a CSV text read with `header` (or its first line).
+    fn csv_rows(text: &str, delimiter: char, header: Option<&[&str]>) -> Vec<Result<Item, String>> {
+        let format = RowFormat {
+            format: InputFormat::Csv,
+            csv: CsvOptions {
+                delimiter: Some(delimiter),
+                header_list: header.map(|h| h.iter().map(|s| s.to_string()).collect()),
+            },
+            gzip: false,
+            key_types: HashMap::new(),
+        };
         let mut out = Vec::new();
-        while let Some(fields) = csv_record(&mut reader, delimiter, &mut line).unwrap() {
-            out.push(fields);
-        }
+        read_csv(
+            "k",
+            std::io::Cursor::new(text.as_bytes().to_vec()),
+            &format,
+            &mut |row| {
+                out.push(row.map(|(item, _)| item).map_err(|e| e.message));
+                true
+            },
+        );
         out
+    }
+
+    fn strings(pairs: &[(&str, &str)]) -> Item {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), AttributeValue::S(v.to_string())))
+            .collect()
     }
 
     #[test]
     fn csv_records_follow_rfc_4180() {
         assert_eq!(
-            records("a,b\r\n\"x,y\",\"say \"\"hi\"\"\"\n\"two\nlines\",z\n", ','),
+            csv_rows("a,b\r\n\"x,y\",\"say \"\"hi\"\"\"\n\n\"two\nlines\",z\n", ',', None),
             vec![
-                vec!["a".to_string(), "b".to_string()],
-                vec!["x,y".to_string(), "say \"hi\"".to_string()],
-                vec!["two\nlines".to_string(), "z".to_string()],
+                Ok(strings(&[("a", "x,y"), ("b", "say \"hi\"")])),
+                Ok(strings(&[("a", "two\nlines"), ("b", "z")])),
             ]
         );
         assert_eq!(
-            records("a\tb\t\n", '\t'),
-            vec![vec!["a".to_string(), "b".to_string(), String::new()]]
+            csv_rows("a\tb\t\n", '\t', Some(&["x", "y", "z"])),
+            vec![Ok(strings(&[("x", "a"), ("y", "b"), ("z", "")]))]
+        );
+        let rows = csv_rows("a,b\n1\n", ',', None);
+        assert_eq!(
+            rows,
+            vec![Err("The row has 1 columns where the header has 2".to_string())]
         );
     }
 

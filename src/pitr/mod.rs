@@ -43,6 +43,7 @@ mod backup;
 mod error;
 mod export;
 mod import;
+mod import_ion;
 mod import_source;
 mod jobs;
 mod restore;

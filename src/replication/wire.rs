@@ -21,7 +21,9 @@ use crate::store::{Change, DroppedTable, ItemRecord};
 /// snapshot (`ResyncV1`). 4: a resync says which tables the receiver must
 /// drop (`ResyncDroppedV1`). 5: batches say when each change was committed
 /// at its origin (`BatchV2`), which replication lag is measured from.
-pub const PROTOCOL_VERSION: u32 = 5;
+/// 6: table descriptions carry on-demand maximums and the table's stream
+/// history (trailing `TableMeta` fields a version-5 peer would misread).
+pub const PROTOCOL_VERSION: u32 = 6;
 /// Largest frame accepted, in bytes (a batch of 400 KB items fits many times).
 pub const MAX_FRAME_BYTES: usize = 64 * 1024 * 1024;
 

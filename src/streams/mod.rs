@@ -19,7 +19,7 @@ pub mod iterator;
 pub mod shards;
 
 use crate::config::StreamsConfig;
-use crate::engine::{Engine, EngineError};
+use crate::engine::{Engine, EngineError, table_streams};
 use crate::ids::Seq;
 use crate::model::TableMeta;
 use crate::model::table::ACCOUNT_ID;
@@ -116,8 +116,21 @@ impl<'a> Streams<'a> {
             .await
     }
 
+    /// The trim horizon of `stream`, if it is still readable: not wholly
+    /// trimmed and, once disabled (at `disabled_ms`), disabled no longer
+    /// than the retention period ago.
+    async fn readable(&self, stream: &StreamState, disabled_ms: Option<u64>) -> Result<Option<Seq>, EngineError> {
+        let retention_ms = self.config.retention_secs.saturating_mul(1000);
+        if disabled_ms.is_some_and(|at| self.now_ms() > at.saturating_add(retention_ms)) {
+            return Ok(None);
+        }
+        let horizon = self.horizon(stream).await?;
+        Ok((!shards::fully_trimmed(stream, horizon, self.last_seq())).then_some(horizon))
+    }
+
     /// The streams of this region (of `table` only, when given) that are
-    /// still readable, ordered by ARN.
+    /// still readable, ordered by ARN: each table's latest stream and the
+    /// earlier ones DynamoDB keeps readable after they were disabled.
     pub async fn list(&self, table: Option<String>) -> Result<Vec<(String, TableMeta, StreamState)>, StreamsError> {
         let named = table.is_some();
         let names = match table {
@@ -138,17 +151,15 @@ impl<'a> Streams<'a> {
                 Err(EngineError::TableNotFound(_)) => continue,
                 Err(other) => return Err(other.into()),
             };
-            let Some(stream) = meta.stream.as_deref().cloned() else {
-                continue;
-            };
-            if shards::fully_trimmed(&stream, self.horizon(&stream).await?, self.last_seq()) {
-                continue;
+            for (stream, disabled_ms) in table_streams(&meta) {
+                if self.readable(stream, disabled_ms).await?.is_some() {
+                    out.push((
+                        stream_arn(self.engine.region(), &meta.name, &stream.label),
+                        meta.clone(),
+                        stream.clone(),
+                    ));
+                }
             }
-            out.push((
-                stream_arn(self.engine.region(), &meta.name, &stream.label),
-                meta,
-                stream,
-            ));
         }
         out.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(out)
@@ -167,16 +178,11 @@ impl<'a> Streams<'a> {
             Err(EngineError::TableNotFound(_)) => return Err(not_found()),
             Err(other) => return Err(other.into()),
         };
-        let stream = meta
-            .stream
-            .as_deref()
-            .filter(|s| s.label == label)
-            .cloned()
+        let (stream, disabled_ms) = table_streams(&meta)
+            .find(|(s, _)| s.label == label)
+            .map(|(s, disabled_ms)| (s.clone(), disabled_ms))
             .ok_or_else(not_found)?;
-        let horizon = self.horizon(&stream).await?;
-        if shards::fully_trimmed(&stream, horizon, self.last_seq()) {
-            return Err(not_found());
-        }
+        let horizon = self.readable(&stream, disabled_ms).await?.ok_or_else(not_found)?;
         Ok((meta, stream, horizon))
     }
 
