@@ -358,6 +358,11 @@ impl Store {
         }
     }
 
+    /// Whether the database is in memory (`open_in_memory`): no file, no log.
+    pub fn in_memory(&self) -> bool {
+        self.sync_file.is_none()
+    }
+
     /// Which life of this region's data this database is: set once, when
     /// the database is created. A region started over on an empty data
     /// directory numbers its change log from 1 again, and peers must not
