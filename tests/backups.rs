@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::primitives::DateTime;
 use aws_sdk_dynamodb::types::{BackupStatus, ExportStatus, ScalarAttributeType};
 use common::pitr::{Model, active_items, enable_pitr, fill, key_text, mark, scan, wait_restorable};
-use common::{Keys, REGION, TestRegion, create_table, error_code, wait_for};
+use common::{Keys, REGION, TestRegion, create_table, error_code, error_message, wait_for};
 
 async fn wait_backup_available(client: &Client, arn: &str) {
     wait_for("the backup to become AVAILABLE", || async move {
@@ -285,5 +285,72 @@ async fn an_export_reads_back_as_the_table_at_the_export_time() {
         .await
         .unwrap_err();
     assert_eq!(error_code(&error), "ValidationException");
+    region.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_region_in_memory_keeps_its_backups_in_memory_and_refuses_exports() {
+    // `shutdown` checks that the region's data directory stayed empty.
+    let region = TestRegion::start_in_memory().await;
+    let client = &region.client;
+    create_table(client, "src", Keys::Hash("pk", ScalarAttributeType::S)).await;
+    let expected = fill(client, "src", 30, "backed-up").await;
+    let created = client
+        .create_backup()
+        .table_name("src")
+        .backup_name("in-memory")
+        .send()
+        .await
+        .unwrap();
+    let arn = created.backup_details().unwrap().backup_arn().to_string();
+    wait_backup_available(client, &arn).await;
+    let description = client.describe_backup().backup_arn(&arn).send().await.unwrap();
+    let details = description.backup_description().unwrap().backup_details().unwrap();
+    assert!(details.backup_size_bytes().unwrap() > 0);
+
+    client.delete_table().table_name("src").send().await.unwrap();
+    client
+        .restore_table_from_backup()
+        .backup_arn(&arn)
+        .target_table_name("src")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(active_items(client, "src").await, expected);
+    client.delete_backup().backup_arn(&arn).send().await.unwrap();
+    let error = client
+        .restore_table_from_backup()
+        .backup_arn(&arn)
+        .target_table_name("again")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_code(&error), "BackupNotFoundException");
+
+    // An export writes files: refused, and no record of it is kept.
+    enable_pitr(client, "src").await;
+    let table_arn = format!("arn:aws:dynamodb:{REGION}:000000000000:table/src");
+    let error = client
+        .export_table_to_point_in_time()
+        .table_arn(&table_arn)
+        .s3_bucket("bucket")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_code(&error), "ValidationException");
+    assert_eq!(
+        error_message(&error),
+        "This region keeps its data in memory (--in-memory) and writes no files: set pitr.export_root in its \
+         config to export tables to that directory"
+    );
+    assert!(
+        client
+            .list_exports()
+            .send()
+            .await
+            .unwrap()
+            .export_summaries()
+            .is_empty()
+    );
     region.shutdown().await;
 }

@@ -104,6 +104,12 @@ impl Engine {
         })))
     }
 
+    /// Whether the region's store is in memory (`--in-memory`): it keeps
+    /// no file anywhere.
+    pub fn in_memory(&self) -> bool {
+        self.0.store.in_memory()
+    }
+
     /// The region's free disk space and whether it is read-only for lack
     /// of it (`/status`, metrics).
     pub fn disk_space(&self) -> &DiskSpace {

@@ -3,6 +3,8 @@
 //! it. A second thread, the syncer, makes committed groups durable (one log
 //! fsync for every group committed meanwhile) and only then answers their
 //! jobs, so the writer runs group N+1 while group N's fsync is in progress.
+//! A store in memory has no log and no syncer: a committed group is
+//! durable for the life of the process, and the writer answers it itself.
 //!
 //! Jobs must be all-or-nothing on their own: a job computes and validates
 //! everything before it writes anything, so a failed job leaves no trace in
@@ -304,19 +306,12 @@ fn run(setup: WriterSetup, mut jobs: mpsc::Receiver<Submitted>, group_max: usize
         collection_limit,
     } = setup;
     let _span = tracing::info_span!("writer", region = %region).entered();
-    let (to_syncer, inbox) = std_mpsc::sync_channel(UNSYNCED_GROUPS);
-    let syncer = {
-        let (store, stats, clock) = (store.clone(), stats.clone(), hlc.clone());
-        let published = Published {
-            committed,
-            commit_times,
-            clock,
-        };
-        std::thread::Builder::new()
-            .name(format!("syncer-{region}"))
-            .spawn(move || sync_groups(&store, &inbox, &published, &stats))
-            .expect("spawn the syncer thread")
+    let published = Published {
+        committed,
+        commit_times,
+        clock: hlc.clone(),
     };
+    let handoff = Handoff::start(&store, published, &stats, &region);
     // The last change-log position committed: positions only rise.
     let mut last_committed = Seq::ZERO;
     while let Some(first) = jobs.blocking_recv() {
@@ -345,9 +340,7 @@ fn run(setup: WriterSetup, mut jobs: mpsc::Receiver<Submitted>, group_max: usize
                 Ok((tables.last_seq(), schema_changed))
             },
             // The syncer starts the log's fsync while redb commits.
-            |number| {
-                let _ = to_syncer.send(ToSyncer::Logged(number));
-            },
+            |number| handoff.logged(number),
         );
         add_time(&stats.group_ns, started.elapsed(), replies.len());
         let result = result.map_err(|e| space.explain(e));
@@ -369,11 +362,7 @@ fn run(setup: WriterSetup, mut jobs: mpsc::Receiver<Submitted>, group_max: usize
                     at: Instant::now(),
                     visible_ns: hlc.wall_now_ns(),
                 };
-                if let Err(std_mpsc::SendError(ToSyncer::Committed(lost))) = to_syncer.send(ToSyncer::Committed(group))
-                {
-                    // The syncer is gone (it panicked): nothing is durable.
-                    answer(lost.replies, Err(Arc::new(StoreError::WalBroken)));
-                }
+                handoff.committed(group, &store, &stats);
             }
             Err(e) => {
                 tracing::error!(error = %e, writes = replies.len(), "group commit failed");
@@ -381,13 +370,75 @@ fn run(setup: WriterSetup, mut jobs: mpsc::Receiver<Submitted>, group_max: usize
             }
         }
     }
-    drop(to_syncer);
-    let _ = syncer.join();
+    handoff.stop();
     // Leaves nothing for a restart to redo from the write-ahead log.
     if let Err(e) = store.checkpoint() {
         tracing::warn!(error = %e, "final checkpoint failed; the next start redoes the write-ahead log");
     }
     tracing::debug!("writer stopped");
+}
+
+/// Where the writer hands its committed groups: to the syncer thread,
+/// which answers them once a log sync has made them durable, or, for a
+/// store in memory (committed is durable there: it has no log), to no
+/// one: the writer answers them itself, sparing a thread hop per group.
+enum Handoff {
+    Syncer {
+        to_syncer: std_mpsc::SyncSender<ToSyncer>,
+        thread: std::thread::JoinHandle<()>,
+    },
+    Inline(Published),
+}
+
+impl Handoff {
+    /// Starts the syncer thread, unless `store` is in memory.
+    fn start(store: &Store, published: Published, stats: &Arc<WriterStats>, region: &str) -> Handoff {
+        if store.in_memory() {
+            return Handoff::Inline(published);
+        }
+        let (to_syncer, inbox) = std_mpsc::sync_channel(UNSYNCED_GROUPS);
+        let (store, stats) = (store.clone(), stats.clone());
+        let thread = std::thread::Builder::new()
+            .name(format!("syncer-{region}"))
+            .spawn(move || sync_groups(&store, &inbox, &published, &stats))
+            .expect("spawn the syncer thread");
+        Handoff::Syncer { to_syncer, thread }
+    }
+
+    /// Group `number`'s frame is in the log: the syncer may sync it.
+    fn logged(&self, number: GroupNo) {
+        if let Handoff::Syncer { to_syncer, .. } = self {
+            let _ = to_syncer.send(ToSyncer::Logged(number));
+        }
+    }
+
+    /// `group` is committed: it is answered once durable.
+    fn committed(&self, group: Committed, store: &Store, stats: &WriterStats) {
+        match self {
+            Handoff::Syncer { to_syncer, .. } => {
+                if let Err(std_mpsc::SendError(ToSyncer::Committed(lost))) = to_syncer.send(ToSyncer::Committed(group))
+                {
+                    // The syncer is gone (it panicked): nothing is durable.
+                    answer(lost.replies, Err(Arc::new(StoreError::WalBroken)));
+                }
+            }
+            Handoff::Inline(published) => {
+                debug_assert!(
+                    group.group <= store.durable(),
+                    "in memory, a committed group is durable"
+                );
+                answer_durable(vec![group], None, store.durable(), published, stats);
+            }
+        }
+    }
+
+    /// Waits for the syncer to answer every group handed to it.
+    fn stop(self) {
+        if let Handoff::Syncer { to_syncer, thread } = self {
+            drop(to_syncer);
+            let _ = thread.join();
+        }
+    }
 }
 
 /// After a group that freed space on a short disk: checkpoints, so that
@@ -468,27 +519,40 @@ fn sync_groups(store: &Store, inbox: &std_mpsc::Receiver<ToSyncer>, published: &
             groups.iter().all(|g| g.group <= logged.max(durable)),
             "a group is logged (or checkpointed) before it is committed"
         );
-        let now_ns = published.clock.wall_now_ns();
-        for group in groups {
-            let outcome = match &failed {
-                Some(e) if group.group > durable => Err(e.clone()),
-                _ => {
-                    let last = group.last_seq;
-                    published.commit_times.record(last, now_ns);
-                    published.committed.send_if_modified(|seq| {
-                        let moved = last > *seq;
-                        *seq = (*seq).max(last);
-                        moved
-                    });
-                    Ok(GroupTimes {
-                        visible_ns: group.visible_ns,
-                        durable_ns: now_ns,
-                    })
-                }
-            };
-            add_time(&stats.durable_wait_ns, group.at.elapsed(), group.replies.len());
-            answer(group.replies, outcome);
-        }
+        answer_durable(groups, failed.as_ref(), durable, published, stats);
+    }
+}
+
+/// Answers the jobs of committed `groups` and publishes the change-log
+/// position and commit time of each: those `durable` covers succeed, the
+/// others fail with `failed` (the sync that should have covered them).
+fn answer_durable(
+    groups: Vec<Committed>,
+    failed: Option<&Arc<StoreError>>,
+    durable: GroupNo,
+    published: &Published,
+    stats: &WriterStats,
+) {
+    let now_ns = published.clock.wall_now_ns();
+    for group in groups {
+        let outcome = match failed {
+            Some(e) if group.group > durable => Err(e.clone()),
+            _ => {
+                let last = group.last_seq;
+                published.commit_times.record(last, now_ns);
+                published.committed.send_if_modified(|seq| {
+                    let moved = last > *seq;
+                    *seq = (*seq).max(last);
+                    moved
+                });
+                Ok(GroupTimes {
+                    visible_ns: group.visible_ns,
+                    durable_ns: now_ns,
+                })
+            }
+        };
+        add_time(&stats.durable_wait_ns, group.at.elapsed(), group.replies.len());
+        answer(group.replies, outcome);
     }
 }
 

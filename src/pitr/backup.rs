@@ -1,14 +1,14 @@
 //! On-demand backups: a consistent snapshot of a table (one redb read
-//! transaction) written to `<data dir>/backups/<id>.mbk`, described by a
-//! named record in the engine. Files outlive the table, so a backup can be
+//! transaction) written to `<data dir>/backups/<id>.mbk` (in memory for a
+//! region with no files: see `backup_files.rs`), described by a named
+//! record in the engine. Backups outlive the table, so a backup can be
 //! restored after its table was deleted.
 //!
 //! File layout: `MBK1`, then frames of a big-endian u32 length and a bincode
 //! `Vec<(encoded key, ItemRecord)>` of live items. A backup is written to a
 //! temporary name, synced, renamed, and only then marked AVAILABLE.
 
-use std::io::{BufReader, BufWriter, Read, Write};
-use std::path::PathBuf;
+use std::io::Read;
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
@@ -63,14 +63,6 @@ fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, PitrError> {
 }
 
 impl Pitr {
-    fn backup_dir(&self) -> PathBuf {
-        self.0.data_dir.join("backups")
-    }
-
-    fn backup_file(&self, id: &str) -> PathBuf {
-        self.backup_dir().join(format!("{id}.mbk"))
-    }
-
     /// CreateBackup: records the backup CREATING and writes it in the
     /// background.
     pub async fn create_backup(&self, table: &str, name: String) -> Result<BackupRecord, PitrError> {
@@ -132,30 +124,24 @@ impl Pitr {
         let mut chunks = self
             .engine()
             .snapshot(record.table.name.clone(), self.0.config.chunk_items);
-        let dir = self.backup_dir();
-        let path = self.backup_file(&record.id);
-        let table = record.table.name.clone();
+        let (this, id, table) = (self.clone(), record.id.clone(), record.table.name.clone());
         let handle = tokio::task::spawn_blocking(move || -> Result<(u64, u64), PitrError> {
-            std::fs::create_dir_all(&dir)?;
-            let tmp = path.with_extension("tmp");
-            let mut out = BufWriter::new(std::fs::File::create(&tmp)?);
-            out.write_all(MAGIC)?;
-            let mut items = 0u64;
-            while let Some(chunk) = chunks.blocking_recv() {
-                let Some(chunk) = chunk? else {
-                    return Err(PitrError::TableNotFound(table));
-                };
-                let live: BackupChunk = chunk.into_iter().filter(|(_, r)| r.item.is_some()).collect();
-                items += live.len() as u64;
-                let body = bincode::serde::encode_to_vec(&live, bincode::config::standard())
-                    .map_err(|e| PitrError::Corrupt(e.to_string()))?;
-                out.write_all(&(body.len() as u32).to_be_bytes())?;
-                out.write_all(&body)?;
-            }
-            let file = out.into_inner().map_err(|e| e.into_error())?;
-            file.sync_all()?;
-            std::fs::rename(&tmp, &path)?;
-            Ok((std::fs::metadata(&path)?.len(), items))
+            this.0.backups.write(&id, |out| {
+                out.write_all(MAGIC)?;
+                let mut items = 0u64;
+                while let Some(chunk) = chunks.blocking_recv() {
+                    let Some(chunk) = chunk? else {
+                        return Err(PitrError::TableNotFound(table));
+                    };
+                    let live: BackupChunk = chunk.into_iter().filter(|(_, r)| r.item.is_some()).collect();
+                    items += live.len() as u64;
+                    let body = bincode::serde::encode_to_vec(&live, bincode::config::standard())
+                        .map_err(|e| PitrError::Corrupt(e.to_string()))?;
+                    out.write_all(&(body.len() as u32).to_be_bytes())?;
+                    out.write_all(&body)?;
+                }
+                Ok(items)
+            })
         });
         handle
             .await
@@ -165,14 +151,14 @@ impl Pitr {
     /// Streams the items of a backup file.
     pub(super) fn read_backup(&self, id: &str) -> mpsc::Receiver<Result<BackupChunk, PitrError>> {
         let (tx, rx) = mpsc::channel(4);
-        let path = self.backup_file(id);
+        let (this, id) = (self.clone(), id.to_string());
         tokio::task::spawn_blocking(move || {
             let result = (|| -> Result<(), PitrError> {
-                let mut input = BufReader::new(std::fs::File::open(&path)?);
+                let mut input = this.0.backups.open(&id)?;
                 let mut magic = [0u8; 4];
                 input.read_exact(&mut magic)?;
                 if &magic != MAGIC {
-                    return Err(PitrError::Corrupt(format!("{} is not a backup file", path.display())));
+                    return Err(PitrError::Corrupt(format!("backup {id} is not a backup file")));
                 }
                 let mut len = [0u8; 4];
                 loop {
@@ -226,11 +212,7 @@ impl Pitr {
         self.engine()
             .put_pitr_record(format!("{RECORD_PREFIX}{}", record.id), None, false)
             .await?;
-        // Removing a file is one short system call: not worth a thread hop.
-        match std::fs::remove_file(self.backup_file(&record.id)) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
-            _ => {}
-        }
+        self.0.backups.remove(&record.id)?;
         Ok(record)
     }
 

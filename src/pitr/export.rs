@@ -89,10 +89,18 @@ pub(super) fn safe_relative(text: &str, member: &str) -> Result<PathBuf, PitrErr
     }
 }
 
+/// Why a region in memory refuses an export: it creates no file anywhere
+/// unless told where exports may go.
+const IN_MEMORY_EXPORT: &str = "This region keeps its data in memory (--in-memory) and writes no files: \
+                                set pitr.export_root in its config to export tables to that directory";
+
 impl Pitr {
     /// ExportTableToPointInTime: records the export IN_PROGRESS and writes
     /// it in the background.
     pub async fn export(&self, request: ExportRequest) -> Result<ExportRecord, PitrError> {
+        if self.0.exports_refused {
+            return Err(PitrError::Validation(IN_MEMORY_EXPORT.into()));
+        }
         safe_relative(&request.bucket, "S3Bucket")?;
         if let Some(prefix) = &request.prefix {
             safe_relative(prefix, "S3Prefix")?;

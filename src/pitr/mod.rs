@@ -33,13 +33,15 @@
 //! chunks through the engine's writer while the source keeps serving, and
 //! turn it ACTIVE; a restore interrupted by a restart starts over. On-demand
 //! backups (`backup.rs`) are consistent snapshots written to files under the
-//! region's data directory, so they survive the table. Exports (`export.rs`)
+//! region's data directory (kept in memory by a region in memory), so they
+//! survive the table. Exports (`export.rs`)
 //! write DynamoDB's S3 export layout into a local directory; imports
 //! (`import.rs`, `import_source.rs`) create a table from such a directory
 //! or from CSV or DynamoDB JSON files.
 //! Secondary indexes do not exist yet, so there are none to restore.
 
 mod backup;
+mod backup_files;
 mod error;
 mod export;
 mod import;
@@ -80,10 +82,13 @@ pub struct ContinuousBackups {
 struct Inner {
     engine: Engine,
     config: PitrConfig,
-    /// The region's data directory (backups live in `backups/` below it).
-    data_dir: PathBuf,
-    /// Where exports go.
+    /// Where the backups' bytes are kept.
+    backups: backup_files::BackupFiles,
+    /// Where exports go (and imports read from).
     export_root: PathBuf,
+    /// Whether exports are refused: a region in memory creates no file,
+    /// unless an `export_root` is configured for its exports.
+    exports_refused: bool,
     stop: watch::Sender<bool>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -94,20 +99,25 @@ struct Inner {
 pub struct Pitr(Arc<Inner>);
 
 impl Pitr {
-    /// The service for `engine`, keeping files under `data_dir`. Call
-    /// `start` to run its workers.
+    /// The service for `engine`, keeping files under `data_dir` (none
+    /// when the engine's store is in memory). Call `start` to run its
+    /// workers.
     pub fn new(engine: Engine, config: PitrConfig, data_dir: PathBuf) -> Pitr {
+        let in_memory = engine.in_memory();
+        let exports_refused = in_memory && config.export_root.is_empty();
         let export_root = if config.export_root.is_empty() {
             data_dir.join("exports")
         } else {
             PathBuf::from(&config.export_root)
         };
+        let backups = backup_files::BackupFiles::new(&data_dir, in_memory);
         let (stop, _) = watch::channel(false);
         Pitr(Arc::new(Inner {
             engine,
             config,
-            data_dir,
+            backups,
             export_root,
+            exports_refused,
             stop,
             tasks: Mutex::new(Vec::new()),
         }))

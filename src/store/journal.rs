@@ -82,6 +82,9 @@ pub struct Journal {
     bytes: Vec<u8>,
     limit: usize,
     overflowed: bool,
+    /// Whether operations are recorded at all (not for a store in memory,
+    /// which has no log to write them to).
+    recording: bool,
 }
 
 impl Journal {
@@ -95,6 +98,17 @@ impl Journal {
             bytes: buffer,
             limit,
             overflowed: false,
+            recording: true,
+        }
+    }
+
+    /// A journal that records nothing, for a store without a log.
+    pub fn off() -> Journal {
+        Journal {
+            bytes: Vec::new(),
+            limit: 0,
+            overflowed: false,
+            recording: false,
         }
     }
 
@@ -116,7 +130,7 @@ impl Journal {
     }
 
     fn record(&mut self, op: u8, table: TableId, fields: &[&[u8]]) {
-        if self.overflowed {
+        if self.overflowed || !self.recording {
             return;
         }
         let size: usize = 2 + fields.iter().map(|f| 4 + f.len()).sum::<usize>();

@@ -290,7 +290,7 @@ impl Store {
     ) -> Result<Store, StoreError> {
         let txn = db.begin_write()?;
         let (durable, last_group) = {
-            let mut tables = WriteTables::open(&txn, Vec::new())?;
+            let mut tables = WriteTables::open(&txn, journal::Journal::reusing(JOURNAL_LIMIT, Vec::new()))?;
             let durable = tables.meta.get(WAL_GROUP)?.map(|v| v.value()).unwrap_or(0);
             let mut last = durable;
             // Frames of groups the database holds are skipped: older ones
@@ -356,6 +356,11 @@ impl Store {
             incarnation,
             checkpoints: Arc::default(),
         }
+    }
+
+    /// Whether the database is in memory (`open_in_memory`): no file, no log.
+    pub fn in_memory(&self) -> bool {
+        self.sync_file.is_none()
     }
 
     /// Which life of this region's data this database is: set once, when
@@ -466,7 +471,12 @@ impl Store {
         let group = log.next_group;
         let mut txn = self.db.begin_write()?;
         let (result, journal, durable) = {
-            let mut tables = WriteTables::open(&txn, std::mem::take(&mut log.spare_journal))?;
+            // In memory there is no log to write the journal to.
+            let journal = match log.wal {
+                Some(_) => journal::Journal::reusing(JOURNAL_LIMIT, std::mem::take(&mut log.spare_journal)),
+                None => journal::Journal::off(),
+            };
+            let mut tables = WriteTables::open(&txn, journal)?;
             let result = f(&mut tables)?;
             let durable = checkpoint || tables.journal.overflowed() || log.checkpoint_due();
             if durable {

@@ -7,8 +7,8 @@ use redb::ReadableTable;
 use super::journal::{self, TableId};
 use super::records::{self, Change, ConflictRecord, DroppedTable, ItemRecord};
 use super::{
-    CONFLICTS, CURSORS, DROPPED, HISTORY, INCARNATION, ITEMS, JOURNAL_LIMIT, LOG, META, NEXT_STORAGE_ID, PITR,
-    StoreError, TABLES, applied_key, item_key, new_incarnation, peer_incarnation_key,
+    CONFLICTS, CURSORS, DROPPED, HISTORY, INCARNATION, ITEMS, LOG, META, NEXT_STORAGE_ID, PITR, StoreError, TABLES,
+    applied_key, item_key, new_incarnation, peer_incarnation_key,
 };
 use crate::ids::{Incarnation, Seq, StorageId};
 use crate::model::TableMeta;
@@ -30,11 +30,10 @@ pub struct WriteTables<'t> {
 }
 
 impl<'t> WriteTables<'t> {
-    /// Opens the tables in `txn`, recording its journal into `journal_buffer`
-    /// (emptied first; see `Journal::reusing`).
+    /// Opens the tables in `txn`, recording its mutations in `journal`.
     pub(super) fn open(
         txn: &'t redb::WriteTransaction,
-        journal_buffer: Vec<u8>,
+        journal: journal::Journal,
     ) -> Result<WriteTables<'t>, StoreError> {
         let log = txn.open_table(LOG)?;
         let next_seq = log.last()?.map(|(k, _)| k.value() + 1).unwrap_or(1);
@@ -48,7 +47,7 @@ impl<'t> WriteTables<'t> {
             history: txn.open_table(HISTORY)?,
             pitr: txn.open_table(PITR)?,
             next_seq,
-            journal: journal::Journal::reusing(JOURNAL_LIMIT, journal_buffer),
+            journal,
         })
     }
 }
