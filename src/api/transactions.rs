@@ -216,6 +216,7 @@ fn admit(
             units: mine.iter().map(|a| estimated_units(a)).sum(),
             keys: &keys,
             indexes: &[],
+            index: None,
         };
         admissions.push((action.table.clone(), throttle.admit(&meta, &demand)?));
     }
@@ -489,6 +490,7 @@ fn admit_gets(
             units: unit * demand.len() as f64,
             keys: &demand,
             indexes: &[],
+            index: None,
         };
         admissions.push((table.clone(), throttle.admit(&meta, &demand_total)?));
     }
