@@ -4,8 +4,8 @@
 //! on-demand tables throttle at their per-table maximum, a hot key throttles
 //! alone, GSIs' reads and replicated writes use the GSIs' own capacity,
 //! refusals carry `ThrottlingReasons`, and the metrics count exactly what
-//! was done. Buckets refill on an
-//! injected manual clock: nothing waits on the wall clock for capacity.
+//! was done. Buckets refill on an injected manual clock: nothing waits on
+//! the wall clock for capacity.
 
 mod cluster;
 mod common;
