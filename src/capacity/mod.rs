@@ -241,7 +241,7 @@ impl Capacity {
         }
         let now = self.clock.now();
         let entry = self.entry(meta, now);
-        let mut state = lock(&entry);
+        let mut state = self.synced(&entry, meta, now);
         let result = self.try_take(&mut state, meta, demand, now);
         let index = match result {
             Ok(index) => index,
@@ -278,7 +278,7 @@ impl Capacity {
         }
         let now = self.clock.now();
         let entry = self.entry(meta, now);
-        let mut state = lock(&entry);
+        let mut state = self.synced(&entry, meta, now);
         state.table.write.take(units, now);
         for (index, units) in indexes {
             if let Some(buckets) = state.indexes.get_mut(index) {
@@ -294,7 +294,8 @@ impl Capacity {
     /// applies from the change on, not from the last request before it.
     pub fn reconfigure(&self, meta: &TableMeta) {
         if self.config.enabled {
-            self.entry(meta, self.clock.now());
+            let now = self.clock.now();
+            drop(self.synced(&self.entry(meta, now), meta, now));
         }
     }
 
@@ -358,7 +359,10 @@ impl Capacity {
     /// Counts a write whose condition failed (ConditionalCheckFailedRequests).
     pub fn count_condition_failed(&self, meta: &TableMeta) {
         if self.config.enabled {
-            lock(&self.entry(meta, self.clock.now())).stats.conditional_check_failed += 1;
+            let now = self.clock.now();
+            self.synced(&self.entry(meta, now), meta, now)
+                .stats
+                .conditional_check_failed += 1;
         }
     }
 
@@ -472,14 +476,15 @@ impl Capacity {
         Ok(())
     }
 
-    /// The table's state, created or brought in line with `meta`'s
-    /// billing (a changed throughput keeps the tokens held; a re-created
-    /// table starts afresh).
+    /// The limits of `meta` itself.
+    fn table_limits(&self, meta: &TableMeta) -> Limits {
+        let max = meta.on_demand.as_deref().map(|m| m.table).unwrap_or_default();
+        Limits::of(&meta.billing, max, &self.config)
+    }
+
+    /// The table's state, created for `meta` when it has none yet; lock it
+    /// with [`Capacity::synced`].
     fn entry(&self, meta: &TableMeta, now: Duration) -> Arc<Mutex<TableState>> {
-        let on_demand = meta.on_demand.as_deref();
-        let max = on_demand.map(|m| m.table).unwrap_or_default();
-        let limits = Limits::of(&meta.billing, max, &self.config);
-        let burst = self.burst(&limits);
         let existing = self
             .tables
             .read()
@@ -491,6 +496,8 @@ impl Capacity {
             None => {
                 let mut tables = self.tables.write().unwrap_or_else(|e| e.into_inner());
                 let entry = tables.entry(meta.name.clone()).or_insert_with(|| {
+                    let limits = self.table_limits(meta);
+                    let burst = self.burst(&limits);
                     Arc::new(Mutex::new(TableState {
                         storage_id: meta.storage_id,
                         table: Buckets::new(limits, burst, now),
@@ -502,21 +509,33 @@ impl Capacity {
                 entry.clone()
             }
         };
-        {
-            let mut state = lock(&entry);
-            if state.storage_id != meta.storage_id {
-                state.storage_id = meta.storage_id;
-                state.table = Buckets::new(limits, burst, now);
-                state.indexes.clear();
-                state.hot = HotKeys::default();
-            } else {
-                state.table.reconfigure(limits, burst, now);
-            }
-            if !meta.indexes.is_empty() || !state.indexes.is_empty() {
-                self.set_indexes(&mut state, &self.index_limits(meta, on_demand), now);
-            }
-        }
         entry
+    }
+
+    /// Locks `entry`, brought in line with `meta`'s billing (a changed
+    /// throughput keeps the tokens held; a re-created table starts afresh).
+    fn synced<'e>(
+        &self,
+        entry: &'e Mutex<TableState>,
+        meta: &TableMeta,
+        now: Duration,
+    ) -> std::sync::MutexGuard<'e, TableState> {
+        let limits = self.table_limits(meta);
+        let burst = self.burst(&limits);
+        let mut state = lock(entry);
+        if state.storage_id != meta.storage_id {
+            state.storage_id = meta.storage_id;
+            state.table = Buckets::new(limits, burst, now);
+            state.indexes.clear();
+            state.hot = HotKeys::default();
+        } else {
+            state.table.reconfigure(limits, burst, now);
+        }
+        if !meta.indexes.is_empty() || !state.indexes.is_empty() {
+            let indexes = self.index_limits(meta, meta.on_demand.as_deref());
+            self.set_indexes(&mut state, &indexes, now);
+        }
+        state
     }
 
     /// The limits of `meta`'s global secondary indexes: their provisioned
