@@ -491,25 +491,22 @@ impl Capacity {
             .unwrap_or_else(|e| e.into_inner())
             .get(&meta.name)
             .cloned();
-        let entry = match existing {
-            Some(entry) => entry,
-            None => {
-                let mut tables = self.tables.write().unwrap_or_else(|e| e.into_inner());
-                let entry = tables.entry(meta.name.clone()).or_insert_with(|| {
-                    let limits = self.table_limits(meta);
-                    let burst = self.burst(&limits);
-                    Arc::new(Mutex::new(TableState {
-                        storage_id: meta.storage_id,
-                        table: Buckets::new(limits, burst, now),
-                        indexes: HashMap::new(),
-                        hot: HotKeys::default(),
-                        stats: TableStats::default(),
-                    }))
-                });
-                entry.clone()
-            }
-        };
-        entry
+        if let Some(entry) = existing {
+            return entry;
+        }
+        let mut tables = self.tables.write().unwrap_or_else(|e| e.into_inner());
+        let entry = tables.entry(meta.name.clone()).or_insert_with(|| {
+            let limits = self.table_limits(meta);
+            let burst = self.burst(&limits);
+            Arc::new(Mutex::new(TableState {
+                storage_id: meta.storage_id,
+                table: Buckets::new(limits, burst, now),
+                indexes: HashMap::new(),
+                hot: HotKeys::default(),
+                stats: TableStats::default(),
+            }))
+        });
+        entry.clone()
     }
 
     /// Locks `entry`, brought in line with `meta`'s billing (a changed
