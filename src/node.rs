@@ -160,7 +160,11 @@ impl Node {
         let clock = options
             .capacity_clock
             .unwrap_or_else(crate::capacity::SystemClock::shared);
-        let capacity = Arc::new(crate::capacity::Capacity::new(options.config.capacity.clone(), clock));
+        let capacity = Arc::new(crate::capacity::Capacity::new(
+            options.config.capacity.clone(),
+            clock,
+            &region.name,
+        ));
         let replication = match options.tls {
             Some(tls) if !peers.is_empty() => {
                 let socket = match options.peer_socket {

@@ -166,28 +166,6 @@ async fn a_token_file_others_can_read_stops_the_region() {
     assert!(error.contains("chmod 600"), "{error}");
 }
 
-/// Runs the `meridian` binary with `args` and `env`, away from any
-/// `meridian up` of this machine (its own HOME and runtime directory);
-/// whether it succeeded, and what it printed.
-async fn meridian(args: &[&str], env: &[(&str, &str)], home: &Path) -> (bool, String) {
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_meridian"));
-    command
-        .args(args)
-        .env_remove("MERIDIAN_ADMIN_TOKEN")
-        .env("HOME", home)
-        .env("XDG_RUNTIME_DIR", home);
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    let out = command.output().await.unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
-}
-
 #[tokio::test]
 async fn cli_commands_send_the_admin_token_from_the_environment_or_the_config() {
     let secrets = tempfile::tempdir().unwrap();
@@ -219,15 +197,16 @@ async fn cli_commands_send_the_admin_token_from_the_environment_or_the_config() 
 
     // Without a token the region refuses, and the command says how to
     // send one.
-    let (ok, out) = meridian(&["status", "--topology", &topology], &[], home).await;
+    let (ok, out) = common::meridian_cli(&["status", "--topology", &topology], &[], home).await;
     assert!(!ok, "{out}");
     assert!(out.contains("DOWN") && out.contains("403"), "{out}");
-    let (ok, out) = meridian(&["clock", "skew", region_name, "5", "--topology", &topology], &[], home).await;
+    let (ok, out) =
+        common::meridian_cli(&["clock", "skew", region_name, "5", "--topology", &topology], &[], home).await;
     assert!(!ok, "{out}");
     assert!(out.contains("MERIDIAN_ADMIN_TOKEN"), "{out}");
     // A wrong token is refused as such.
     let wrong = [("MERIDIAN_ADMIN_TOKEN", "nope")];
-    let (ok, out) = meridian(
+    let (ok, out) = common::meridian_cli(
         &["clock", "skew", region_name, "5", "--topology", &topology],
         &wrong,
         home,
@@ -237,9 +216,9 @@ async fn cli_commands_send_the_admin_token_from_the_environment_or_the_config() 
 
     // From the environment.
     let right = [("MERIDIAN_ADMIN_TOKEN", "t0ken-123")];
-    let (ok, out) = meridian(&["status", "--topology", &topology], &right, home).await;
+    let (ok, out) = common::meridian_cli(&["status", "--topology", &topology], &right, home).await;
     assert!(ok && out.contains(region_name) && !out.contains("DOWN"), "{out}");
-    let (ok, out) = meridian(
+    let (ok, out) = common::meridian_cli(
         &["clock", "skew", region_name, "1234", "--topology", &topology],
         &right,
         home,
@@ -247,14 +226,14 @@ async fn cli_commands_send_the_admin_token_from_the_environment_or_the_config() 
     .await;
     assert!(ok, "{out}");
     // From the node config's admin.token_file.
-    let (ok, out) = meridian(
+    let (ok, out) = common::meridian_cli(
         &["link", "show", "--topology", &topology, "--config", &config],
         &[],
         home,
     )
     .await;
     assert!(ok && !out.contains("unreachable"), "{out}");
-    let (ok, out) = meridian(
+    let (ok, out) = common::meridian_cli(
         &[
             "clock",
             "skew",

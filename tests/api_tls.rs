@@ -117,3 +117,70 @@ async fn a_key_file_others_can_read_stops_the_region() {
     assert!(message.contains("chmod 600"), "{message}");
     assert!(message.contains("api-us-east-1.key"), "{message}");
 }
+
+#[tokio::test]
+async fn cli_admin_commands_reach_a_region_serving_https_only() {
+    let ca = ClusterCa::generate("test").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let node = tls_config(&ca, dir.path(), 0o600);
+    let region = TestRegion::start_with(node.clone()).await;
+    // The node config the commands read, and the topology naming the
+    // region; the cluster CA's certificate beside the API certificate, as
+    // `meridian init --region-certs` leaves it.
+    let config = dir.path().join("node.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[api_tls]\ncert_file = \"{}\"\nkey_file = \"{}\"\n",
+            node.api_tls.cert_file, node.api_tls.key_file
+        ),
+    )
+    .unwrap();
+    let topology = dir.path().join("topology.toml");
+    std::fs::write(
+        &topology,
+        format!(
+            "cluster = \"test\"\n[[region]]\nname = \"{REGION}\"\napi = \"{}\"\npeer = \"127.0.0.1:9\"\n",
+            region.addr
+        ),
+    )
+    .unwrap();
+    let ca_file = dir.path().join(meridian::replication::tls::CA_CERT_FILE);
+    std::fs::write(&ca_file, ca.cert_pem()).unwrap();
+    let (config, topology) = (config.display().to_string(), topology.display().to_string());
+    let home = tempfile::tempdir().unwrap();
+    let cli = |args: Vec<&'static str>| {
+        let mut args: Vec<String> = args.into_iter().map(str::to_string).collect();
+        args.extend(["--topology".into(), topology.clone(), "--config".into(), config.clone()]);
+        let home = home.path().to_path_buf();
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            common::meridian_cli(&args, &[], &home).await
+        }
+    };
+
+    let (ok, out) = cli(vec!["status"]).await;
+    let https = format!("{REGION}  https://{}  up", region.addr);
+    assert!(ok && out.contains(&https), "{out}");
+    let (ok, out) = cli(vec!["clock", "skew", REGION, "1234"]).await;
+    assert!(ok, "{out}");
+    assert_eq!(out.trim(), format!("{REGION}: wall clock offset now 1234 ms"));
+    let (ok, out) = cli(vec!["status"]).await;
+    assert!(ok && out.contains("clock offset 1234 ms"), "{out}");
+    let (ok, out) = cli(vec!["link", "show"]).await;
+    assert!(ok && !out.contains("unreachable"), "{out}");
+
+    // Without a CA certificate to trust, the command says what it looked for.
+    std::fs::remove_file(&ca_file).unwrap();
+    let (ok, out) = cli(vec!["status"]).await;
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("the regions serve HTTPS (api_tls), but no cluster CA certificate to trust was found")
+            && out.contains(&ca_file.display().to_string()),
+        "{out}"
+    );
+    // Without the config, plain HTTP gets no answer from the TLS port.
+    let args = ["status", "--topology", topology.as_str()];
+    let (ok, out) = common::meridian_cli(&args, &[], home.path()).await;
+    assert!(!ok && out.contains("DOWN"), "{out}");
+}

@@ -2,8 +2,10 @@
 //! once their burst is spent (and not before), eventually consistent reads
 //! cost half, the SDK's default retries complete a throttled batch,
 //! on-demand tables throttle at their per-table maximum, a hot key throttles
-//! alone, and the metrics count exactly what was done. Buckets refill on an
-//! injected manual clock: nothing waits on the wall clock for capacity.
+//! alone, GSIs' reads and replicated writes use the GSIs' own capacity,
+//! refusals carry `ThrottlingReasons`, and the metrics count exactly what
+//! was done. Buckets refill on an injected manual clock: nothing waits on
+//! the wall clock for capacity.
 
 mod cluster;
 mod common;
@@ -752,4 +754,224 @@ async fn an_on_demand_gsi_at_its_maximum_throttles_writes_to_its_table() {
     assert_eq!(put(&region.client, "Indexed", "no-g").await, Ok(()));
     region.clock.advance(Duration::from_secs(1));
     put_g("k2").await.expect("the GSI refilled");
+}
+
+/// The `ThrottlingReasons` of a refused PutItem, as (reason, resource).
+fn put_reasons(
+    error: &aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::put_item::PutItemError>,
+) -> Vec<(String, String)> {
+    use aws_sdk_dynamodb::operation::put_item::PutItemError;
+    let reasons = match error.as_service_error() {
+        Some(PutItemError::ProvisionedThroughputExceededException(e)) => e.throttling_reasons(),
+        Some(PutItemError::ThrottlingException(e)) => e.throttling_reasons(),
+        other => panic!("not a throttle: {other:?}"),
+    };
+    let text = |s: Option<&str>| s.unwrap_or_default().to_string();
+    reasons.iter().map(|r| (text(r.reason()), text(r.resource()))).collect()
+}
+
+/// A PutItem of `key` with `bytes` bytes of payload.
+async fn put_sized(
+    client: &Client,
+    table: &str,
+    key: &str,
+    bytes: usize,
+) -> Result<
+    aws_sdk_dynamodb::operation::put_item::PutItemOutput,
+    aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::put_item::PutItemError>,
+> {
+    client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item([("pk", s(key)), ("payload", s("x".repeat(bytes)))])))
+        .send()
+        .await
+}
+
+fn table_arn(region: &str, table: &str) -> String {
+    format!("arn:aws:dynamodb:{region}:000000000000:table/{table}")
+}
+
+#[tokio::test]
+async fn throttling_errors_name_their_reason_and_resource() {
+    let mut config = NodeConfig::default();
+    config.capacity.table_max_write_units = 10;
+    let region = Region::start(config).await;
+    let client = &region.client;
+    // Provisioned at 1 WCU: a 300-unit item spends the 300 s burst at once.
+    create_table(&region, "slow", Some(1)).await;
+    put_sized(client, "slow", "big", 300 * 1024 - 20)
+        .await
+        .expect("the burst");
+    let refused = put_sized(client, "slow", "over", 10).await.unwrap_err();
+    assert_eq!(error_code(&refused), "ProvisionedThroughputExceededException");
+    assert_eq!(
+        put_reasons(&refused),
+        [(
+            "TableWriteProvisionedThroughputExceeded".to_string(),
+            table_arn(REGION, "slow")
+        )]
+    );
+    // On demand: the per-table quota of the account (10 units here).
+    create_table(&region, "quota", None).await;
+    put_sized(client, "quota", "big", 10 * 1024 - 20)
+        .await
+        .expect("the quota");
+    let refused = put_sized(client, "quota", "over", 10).await.unwrap_err();
+    assert_eq!(error_code(&refused), "ThrottlingException");
+    assert_eq!(
+        put_reasons(&refused),
+        [("TableWriteAccountLimitExceeded".to_string(), table_arn(REGION, "quota"))]
+    );
+    // A GSI's own on-demand maximum, which throttles writes to its table.
+    let maximum = ("OnDemandThroughput", json!({"MaxWriteRequestUnits": 1}));
+    create_indexed(&region, ("BillingMode", json!("PAY_PER_REQUEST")), maximum).await;
+    put_indexed(&region, "k0".into())
+        .await
+        .expect("within the GSI's maximum");
+    let refused = put_indexed(&region, "k1".into()).await.unwrap_err();
+    assert_eq!(
+        put_reasons(&refused),
+        [(
+            "IndexWriteMaxOnDemandThroughputExceeded".to_string(),
+            format!("{}/index/byG", table_arn(REGION, "Indexed"))
+        )]
+    );
+    region.node.shutdown().await;
+}
+
+/// An eventually consistent Query of `byG` for `g = x`.
+async fn query_gsi(
+    client: &Client,
+) -> Result<(), aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::query::QueryError>> {
+    client
+        .query()
+        .table_name("Indexed")
+        .index_name("byG")
+        .key_condition_expression("g = :g")
+        .expression_attribute_values(":g", s("x"))
+        .send()
+        .await
+        .map(|_| ())
+}
+
+/// An eventually consistent GetItem of `Indexed`: its error code.
+async fn get_indexed(client: &Client) -> Result<(), String> {
+    client
+        .get_item()
+        .table_name("Indexed")
+        .key("pk", s("k0"))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| error_code(&e))
+}
+
+#[tokio::test]
+async fn gsi_reads_use_the_gsis_read_capacity_not_the_tables() {
+    // 10 read units a second for the table and, apart, for its GSI: 20
+    // eventually consistent one-item reads of each.
+    let mut config = NodeConfig::default();
+    config.capacity.table_max_read_units = 10;
+    let region = Region::start(config).await;
+    let client = &region.client;
+    let projection = ("Projection", json!({"ProjectionType": "ALL"}));
+    create_indexed(&region, ("BillingMode", json!("PAY_PER_REQUEST")), projection).await;
+    put_indexed(&region, "k0".into()).await.expect("a write");
+    for _ in 0..20 {
+        query_gsi(client).await.expect("within the GSI's quota");
+    }
+    let refused = query_gsi(client).await.unwrap_err();
+    assert_eq!(error_code(&refused), "ThrottlingException");
+    let aws_sdk_dynamodb::operation::query::QueryError::ThrottlingException(throttle) =
+        refused.as_service_error().expect("a service error")
+    else {
+        panic!("not a ThrottlingException: {refused:?}");
+    };
+    let reason = &throttle.throttling_reasons()[0];
+    assert_eq!(reason.reason(), Some("IndexReadAccountLimitExceeded"));
+    let index_arn = format!("{}/index/byG", table_arn(REGION, "Indexed"));
+    assert_eq!(reason.resource(), Some(index_arn.as_str()));
+    // The table's own read capacity is untouched by the GSI's reads...
+    for _ in 0..20 {
+        assert_eq!(get_indexed(client).await, Ok(()));
+    }
+    assert_eq!(get_indexed(client).await, Err("ThrottlingException".into()));
+    // ...and a second later both have refilled.
+    region.clock.advance(Duration::from_secs(1));
+    query_gsi(client).await.expect("the GSI refilled");
+    assert_eq!(get_indexed(client).await, Ok(()));
+    region.node.shutdown().await;
+}
+
+#[tokio::test]
+async fn replicated_writes_consume_the_receiving_regions_gsi_capacity() {
+    use aws_sdk_dynamodb::types::{CreateReplicationGroupMemberAction, ReplicationGroupUpdate};
+    // A GSI with an on-demand maximum of 3 write units a second, in both
+    // regions; the tables themselves have 100.
+    let mut config = NodeConfig::default();
+    config.capacity.table_max_write_units = 100;
+    let clock = ManualClock::new();
+    let cluster = cluster::Cluster::start_clocked(2, &[0, 0], 2, config, Vec::new(), Some(clock.clone())).await;
+    let create = json!({
+        "TableName": "Indexed",
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "g", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+        "GlobalSecondaryIndexes": [{
+            "IndexName": "byG",
+            "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+            "Projection": {"ProjectionType": "KEYS_ONLY"},
+            "OnDemandThroughput": {"MaxWriteRequestUnits": 3},
+        }],
+    });
+    let target = Some("DynamoDB_20120810.CreateTable");
+    let created = common::raw_request(cluster.node(0).api_addr, target, create.to_string().into()).await;
+    assert_eq!(created.status, 200, "{:?}", created.body);
+    let b_name = cluster.topology.region[1].name.clone();
+    let replica = CreateReplicationGroupMemberAction::builder()
+        .region_name(&b_name)
+        .build()
+        .unwrap();
+    cluster
+        .client(0)
+        .update_table()
+        .table_name("Indexed")
+        .replica_updates(ReplicationGroupUpdate::builder().create(replica).build())
+        .send()
+        .await
+        .unwrap();
+    cluster::wait_replicas_active(&cluster, "Indexed").await;
+    let (a, b) = (cluster.client(0), cluster.client(1));
+    let put_g = |client: &Client, key: &str| {
+        client
+            .put_item()
+            .table_name("Indexed")
+            .set_item(Some(item([("pk", s(key)), ("g", s("x"))])))
+            .send()
+    };
+    for i in 0..3 {
+        put_g(&a, &format!("a{i}")).await.expect("within A's GSI maximum");
+    }
+    let b_addr = cluster.node(1).api_addr;
+    let replicated = r#"meridian_replicated_write_capacity_units_total{table="Indexed"}"#;
+    cluster::eventually("A's writes charged in B", DEADLINE, || async {
+        (metric_at(b_addr, replicated).await == 3.0).then_some(())
+    })
+    .await;
+    // B's GSI bucket paid for A's three index entries: a write to the GSI
+    // in B is refused, one the GSI does not see is not.
+    let refused = put_g(&b, "b0").await.unwrap_err();
+    assert_eq!(
+        put_reasons(&refused),
+        [(
+            "IndexWriteMaxOnDemandThroughputExceeded".to_string(),
+            format!("{}/index/byG", table_arn(&b_name, "Indexed"))
+        )]
+    );
+    assert_eq!(put(&b, "Indexed", "no-g").await, Ok(()));
+    clock.advance(Duration::from_secs(1));
+    put_g(&b, "b0").await.expect("B's GSI refilled");
+    cluster.shutdown().await;
 }

@@ -5,7 +5,7 @@
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use crate::capacity::{BillingChangeError, ThrottleError};
+use crate::capacity::{BillingChangeError, ThrottleError, ThrottleKind, ThrottlingReason};
 use crate::engine::{CancelReason, EngineError, TableUpdateError};
 use crate::model::{Item, ValueError, item_to_json};
 use crate::pitr::PitrError;
@@ -123,6 +123,9 @@ pub struct ApiError {
     pub item: Option<Item>,
     /// CancellationReasons, for TransactionCanceledException.
     pub reasons: Option<Vec<Value>>,
+    /// ThrottlingReasons, for ProvisionedThroughputExceededException and
+    /// ThrottlingException.
+    pub throttling: Option<Vec<ThrottlingReason>>,
 }
 
 impl ApiError {
@@ -133,6 +136,7 @@ impl ApiError {
             message: message.into(),
             item: None,
             reasons: None,
+            throttling: None,
         }
     }
 
@@ -168,6 +172,17 @@ impl ApiError {
         if let Some(reasons) = &self.reasons {
             body["CancellationReasons"] = Value::Array(reasons.clone());
         }
+        if let Some(reasons) = &self.throttling {
+            // The two exceptions' models spell the member differently.
+            let member = match self.kind {
+                ErrorKind::Throttling => "throttlingReasons",
+                _ => "ThrottlingReasons",
+            };
+            let reasons = reasons
+                .iter()
+                .map(|r| json!({ "reason": r.reason, "resource": r.resource }));
+            body[member] = Value::Array(reasons.collect());
+        }
         body
     }
 }
@@ -186,6 +201,7 @@ impl From<EngineError> for ApiError {
                 message: "The conditional request failed".into(),
                 item,
                 reasons: None,
+                throttling: None,
             },
             EngineError::Canceled(reasons) => canceled(&reasons),
             EngineError::TokenMismatch => ApiError::new(ErrorKind::IdempotentParameterMismatch, error.to_string()),
@@ -287,13 +303,15 @@ impl From<StreamsError> for ApiError {
 
 impl From<ThrottleError> for ApiError {
     fn from(error: ThrottleError) -> ApiError {
-        let kind = match error {
-            ThrottleError::ProvisionedExceeded | ThrottleError::IndexProvisionedExceeded => {
+        let kind = match error.kind {
+            ThrottleKind::ProvisionedExceeded | ThrottleKind::IndexProvisionedExceeded => {
                 ErrorKind::ProvisionedThroughputExceeded
             }
-            ThrottleError::OnDemandExceeded => ErrorKind::Throttling,
+            ThrottleKind::OnDemandExceeded => ErrorKind::Throttling,
         };
-        ApiError::new(kind, error.to_string())
+        let mut api = ApiError::new(kind, error.to_string());
+        api.throttling = Some(error.reasons);
+        api
     }
 }
 

@@ -264,10 +264,9 @@ pub(super) async fn read_one(
     let meta = engine.table_schema(table)?;
     let demand = key_demand(&meta, key, read_units(0, consistent));
     let admission = admit_read(throttle, &meta, operation, demand.as_slice(), 1, consistent)?;
-    let (meta, item) = engine.get_item(table, key).await?;
+    let (_, item) = engine.get_item(table, key).await?;
     let bytes = item.as_ref().map(item_size).unwrap_or(0);
-    admission.settle(read_units(bytes, consistent));
-    throttle.count_returned(&meta, operation, usize::from(item.is_some()));
+    admission.settle_read(read_units(bytes, consistent), operation, usize::from(item.is_some()));
     Ok((item, bytes))
 }
 
@@ -387,8 +386,7 @@ pub async fn handle_batch_get_item(engine: &Engine, throttle: &Capacity, req: Re
                 found.push(item_into_json(item));
             }
         }
-        admission.settle(units);
-        throttle.count_returned(&meta, "BatchGetItem", found.len());
+        admission.settle_read(units, "BatchGetItem", found.len());
         responses.insert(get.table.clone(), Value::Array(found));
         if !left.is_empty() {
             let mut spec = get.raw.clone();

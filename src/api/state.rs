@@ -52,7 +52,11 @@ impl ApiState {
     /// State for serving `engine` with `config`.
     pub fn new(engine: Engine, config: NodeConfig, endpoint: String) -> ApiState {
         let regions = vec![engine.region().to_string()];
-        let capacity = Arc::new(Capacity::new(config.capacity.clone(), SystemClock::shared()));
+        let capacity = Arc::new(Capacity::new(
+            config.capacity.clone(),
+            SystemClock::shared(),
+            engine.region(),
+        ));
         let metrics = Arc::new(Metrics::new(engine.clone(), None, capacity.clone()));
         ApiState {
             engine,

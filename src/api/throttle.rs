@@ -52,6 +52,7 @@ pub fn admit_write(
         units,
         keys: key.as_slice(),
         indexes: &indexes,
+        index: None,
     };
     let admission = capacity.admit(&meta, &demand)?;
     Ok((meta, admission))
@@ -111,6 +112,7 @@ pub fn admit_tables(
             units: mine().map(|item| item.units).sum(),
             keys: &keys,
             indexes: &[],
+            index: None,
         };
         let admission = capacity.admit(&meta, &demand).map_err(ApiError::from);
         admissions.push((table.to_string(), admission));
@@ -163,6 +165,7 @@ pub fn admit_read(
         units: read_units(0, consistent) * count as f64,
         keys,
         indexes: &[],
+        index: None,
     };
     Ok(capacity.admit(meta, &demand)?)
 }
@@ -176,13 +179,20 @@ pub async fn read_range(
     consistent: bool,
 ) -> Result<(Arc<TableMeta>, Page), ApiError> {
     let meta = engine.table_schema(&spec.table)?;
-    let key = spec.partition.as_ref().map(|key| KeyDemand {
-        key,
-        units: read_units(0, consistent),
-    });
-    let admission = admit_read(capacity, &meta, operation, key.as_slice(), 1, consistent)?;
+    let units = read_units(0, consistent);
+    let key = spec.partition.as_ref().map(|key| KeyDemand { key, units });
+    // A global secondary index has read capacity of its own (a local one
+    // shares its table's): `Capacity` tells them apart.
+    let demand = Demand {
+        operation,
+        kind: CapacityKind::Read,
+        units,
+        keys: key.as_slice(),
+        indexes: &[],
+        index: spec.index.as_deref(),
+    };
+    let admission = capacity.admit(&meta, &demand)?;
     let (meta, page) = engine.read_range(spec).await?;
-    admission.settle(read_units(page.bytes_read, consistent));
-    capacity.count_returned(&meta, operation, page.items.len());
+    admission.settle_read(read_units(page.bytes_read, consistent), operation, page.items.len());
     Ok((meta, page))
 }

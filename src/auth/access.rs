@@ -49,13 +49,27 @@ const FULL_TABLE_SCAN: &str = "dynamodb:fulltablescan";
 /// The accesses of `operation` (DynamoDB's name, `PutItem`) with `body` in
 /// `region`.
 pub fn accesses(region: &str, operation: &str, body: &Map<String, Value>, catalog: &dyn Catalog) -> Vec<Access> {
+    accesses_with(region, operation, body, catalog, true)
+}
+
+/// `accesses`, where a single-item operation, Query or Scan carries its
+/// condition keys only when `keys` is true (no policy in force has a
+/// condition to read them: working them out is most of authorization's
+/// cost).
+pub fn accesses_with(
+    region: &str,
+    operation: &str,
+    body: &Map<String, Value>,
+    catalog: &dyn Catalog,
+    keys: bool,
+) -> Vec<Access> {
     let action = format!("dynamodb:{operation}");
     let table = |name: &str| format!("arn:aws:dynamodb:{region}:{ACCOUNT_ID}:table/{name}");
     let named = |member: &str| str_member(body, member).map(table);
     let arn = |member: &str| str_member(body, member).map(str::to_string);
     let resources: Vec<Option<String>> = match operation {
         "GetItem" | "PutItem" | "DeleteItem" | "UpdateItem" | "Query" | "Scan" => {
-            return vec![item_access(action, region, body, catalog)];
+            return vec![item_access(action, region, body, catalog, keys)];
         }
         "BatchGetItem" | "BatchWriteItem" => return batch_accesses(&action, region, body, catalog),
         "TransactWriteItems" | "TransactGetItems" => return transaction_accesses(operation, region, body, catalog),
@@ -105,11 +119,25 @@ fn str_member<'a>(body: &'a Map<String, Value>, member: &str) -> Option<&'a str>
 
 /// GetItem, PutItem, DeleteItem, UpdateItem, Query and Scan: one table (or
 /// index), with every condition key.
-fn item_access(action: String, region: &str, body: &Map<String, Value>, catalog: &dyn Catalog) -> Access {
+fn item_access(
+    action: String,
+    region: &str,
+    body: &Map<String, Value>,
+    catalog: &dyn Catalog,
+    with_keys: bool,
+) -> Access {
     let table = str_member(body, "TableName").unwrap_or("");
     let mut resource = format!("arn:aws:dynamodb:{region}:{ACCOUNT_ID}:table/{table}");
     if let Some(index) = str_member(body, "IndexName") {
-        resource.push_str(&format!("/index/{index}"));
+        resource.push_str("/index/");
+        resource.push_str(index);
+    }
+    if !with_keys {
+        return Access {
+            action,
+            resource,
+            keys: Vec::new(),
+        };
     }
     let hash = catalog.hash_key(table);
     let mut leading = BTreeSet::new();
@@ -155,7 +183,7 @@ fn transaction_accesses(
     for entry in items.iter().filter_map(Value::as_object) {
         for (member, action_name) in ACTIONS {
             if let Some(Value::Object(action)) = entry.get(member) {
-                let mut access = item_access(format!("dynamodb:{action_name}"), region, action, catalog);
+                let mut access = item_access(format!("dynamodb:{action_name}"), region, action, catalog, true);
                 access.keys.push(enclosing(operation));
                 accesses.push(access);
             }

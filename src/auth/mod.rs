@@ -159,6 +159,12 @@ impl Auth {
         }
     }
 
+    /// Whether some table's resource-based policy has a `Condition`.
+    fn resource_conditions(&self) -> bool {
+        let policies = self.resource_policies.read().unwrap_or_else(|e| e.into_inner());
+        policies.values().any(|(_, policy)| policy.has_conditions())
+    }
+
     /// Checks the signature of a request whose head is `head` and body
     /// `body`, at `now`; the user who signed it.
     pub fn authenticate(&self, head: &SignedHead, body: &[u8], now: SystemTime) -> Result<Arc<User>, AuthError> {
@@ -184,7 +190,8 @@ impl Auth {
         body: &Map<String, Value>,
         catalog: &dyn Catalog,
     ) -> Result<(), AuthError> {
-        for access in access::accesses(&self.region, operation, body, catalog) {
+        let keys = user.policy.has_conditions() || self.resource_conditions();
+        for access in access::accesses_with(&self.region, operation, body, catalog, keys) {
             let identity = user.policy.decide(&access, &user.name);
             let resource = match identity {
                 Decision::ExplicitDeny => Decision::ImplicitDeny,

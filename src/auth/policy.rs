@@ -21,6 +21,8 @@
 //! `...IfExists` true), `ForAllValues` true and `ForAnyValue` false; a plain
 //! operator on a key with several values needs every value to match.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 use crate::model::table::ACCOUNT_ID;
@@ -126,11 +128,18 @@ impl Policy {
         Ok(Policy { statements })
     }
 
+    /// Whether any statement has a `Condition` (which reads the request's
+    /// condition keys).
+    pub fn has_conditions(&self) -> bool {
+        self.statements.iter().any(|s| !s.conditions.is_empty())
+    }
+
     /// What the policy says about `access` by user `username`.
     pub fn decide(&self, access: &Access, username: &str) -> Decision {
         let mut allowed = false;
+        let action = access.action.to_ascii_lowercase();
         for statement in &self.statements {
-            if statement.matches(access, username) {
+            if statement.matches(access, &action, username) {
                 match statement.effect {
                     Effect::Deny => return Decision::ExplicitDeny,
                     Effect::Allow => allowed = true,
@@ -197,10 +206,11 @@ impl Statement {
         })
     }
 
-    fn matches(&self, access: &Access, username: &str) -> bool {
-        let action = access.action.to_ascii_lowercase();
+    /// Whether the statement covers `access`, whose action lowercased is
+    /// `action`, by `username`.
+    fn matches(&self, access: &Access, action: &str, username: &str) -> bool {
         self.applies_to(username)
-            && self.actions.iter().any(|pattern| glob(pattern, &action))
+            && self.actions.iter().any(|pattern| glob(pattern, action))
             && self
                 .resources
                 .iter()
@@ -329,14 +339,26 @@ impl Condition {
 }
 
 /// Replaces `${aws:username}` with the user's name.
-fn substitute(pattern: &str, username: &str) -> String {
-    pattern.replace("${aws:username}", username)
+fn substitute<'p>(pattern: &'p str, username: &str) -> Cow<'p, str> {
+    const USERNAME: &str = "${aws:username}";
+    if pattern.contains(USERNAME) {
+        Cow::Owned(pattern.replace(USERNAME, username))
+    } else {
+        Cow::Borrowed(pattern)
+    }
 }
 
 /// Whether `text` matches `pattern`, where `*` stands for any run of
 /// characters and `?` for one. Iterative, linear in practice: a pattern
 /// from a policy cannot make it recurse.
 fn glob(pattern: &str, text: &str) -> bool {
+    // Most patterns are `*` or have no wildcard at all.
+    if pattern == "*" {
+        return true;
+    }
+    if !pattern.contains(['*', '?']) {
+        return pattern == text;
+    }
     let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
     let (mut pi, mut ti) = (0, 0);
     let mut star: Option<(usize, usize)> = None;

@@ -56,11 +56,6 @@ impl Credential {
             service: service.to_string(),
         })
     }
-
-    /// The scope without the key: `YYYYMMDD/region/service/aws4_request`.
-    fn scope(&self) -> String {
-        format!("{}/{}/{}/aws4_request", self.date, self.region, self.service)
-    }
 }
 
 /// The signing key of one secret, for the last date it was asked for:
@@ -169,16 +164,27 @@ impl SignedHead {
             )));
         }
         self.check_window(signed_at, now)?;
-        let body_hash = hex::encode(Sha256::digest(body));
-        if self.content_sha256.as_ref().is_some_and(|sent| *sent != body_hash) {
+        let mut body_hash = [0u8; 64];
+        let body_hash = hex_digest(body, &mut body_hash);
+        if self.content_sha256.as_ref().is_some_and(|sent| sent != body_hash) {
             return Err(AuthError::signature_mismatch());
         }
-        let string_to_sign = format!(
-            "{ALGORITHM}\n{}\n{}\n{}",
-            self.amz_date,
-            self.credential.scope(),
-            hex::encode(Sha256::digest(self.canonical_request(&body_hash).as_bytes()))
-        );
+        let mut canonical_hash = [0u8; 64];
+        let canonical_hash = hex_digest(self.canonical_request(body_hash).as_bytes(), &mut canonical_hash);
+        let mut string_to_sign = String::with_capacity(160);
+        for part in [ALGORITHM, "\n", &self.amz_date, "\n", &self.credential.date, "/"] {
+            string_to_sign.push_str(part);
+        }
+        let credential = &self.credential;
+        for part in [
+            &credential.region,
+            "/",
+            &credential.service,
+            "/aws4_request\n",
+            canonical_hash,
+        ] {
+            string_to_sign.push_str(part);
+        }
         let key = keys.key(&self.credential.date, signed_at, region);
         let expected = aws_sigv4::sign::v4::calculate_signature(key, string_to_sign.as_bytes());
         if bool::from(expected.as_bytes().ct_eq(self.signature.as_bytes())) {
@@ -216,16 +222,34 @@ impl SignedHead {
     }
 
     fn canonical_request(&self, body_hash: &str) -> String {
-        format!(
-            "{}\n{}\n{}\n{}\n{}\n{}",
-            self.method,
-            self.canonical_uri,
-            self.canonical_query,
-            self.canonical_headers,
-            self.signed_headers,
-            body_hash
-        )
+        let parts = [
+            &self.method,
+            &self.canonical_uri,
+            &self.canonical_query,
+            &self.canonical_headers,
+            &self.signed_headers,
+            body_hash,
+        ];
+        let mut out = String::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
+        for (i, part) in parts.into_iter().enumerate() {
+            if i > 0 {
+                out.push('\n');
+            }
+            out.push_str(part);
+        }
+        out
     }
+}
+
+/// The SHA-256 of `data` in lowercase hex, written into `out`.
+fn hex_digest<'o>(data: &[u8], out: &'o mut [u8; 64]) -> &'o str {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for (i, byte) in Sha256::digest(data).iter().enumerate() {
+        out[2 * i] = DIGITS[usize::from(byte >> 4)];
+        out[2 * i + 1] = DIGITS[usize::from(byte & 0xf)];
+    }
+    // Hex digits are ASCII.
+    std::str::from_utf8(out).unwrap_or_default()
 }
 
 /// The `Authorization: AWS4-HMAC-SHA256 Credential=.., SignedHeaders=..,
@@ -352,14 +376,17 @@ fn build(method: &Method, uri: &Uri, headers: &HeaderMap, parts: Parts) -> Resul
             "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.".into(),
         ));
     }
-    let mut canonical_headers = String::new();
+    let mut canonical_headers = String::with_capacity(256);
     for name in &names {
-        let values: Vec<String> = headers
-            .get_all(*name)
-            .iter()
-            .map(|v| collapse_spaces(&String::from_utf8_lossy(v.as_bytes())))
-            .collect();
-        canonical_headers.push_str(&format!("{name}:{}\n", values.join(",")));
+        canonical_headers.push_str(name);
+        canonical_headers.push(':');
+        for (i, value) in headers.get_all(*name).iter().enumerate() {
+            if i > 0 {
+                canonical_headers.push(',');
+            }
+            push_collapsed(&mut canonical_headers, &String::from_utf8_lossy(value.as_bytes()));
+        }
+        canonical_headers.push('\n');
     }
     Ok(SignedHead {
         credential: parts.credential,
@@ -380,9 +407,14 @@ fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
     headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
 }
 
-/// A header value as signed: trimmed, runs of spaces made one.
-fn collapse_spaces(value: &str) -> String {
-    value.split_whitespace().collect::<Vec<_>>().join(" ")
+/// Appends a header value as signed: trimmed, runs of spaces made one.
+fn push_collapsed(out: &mut String, value: &str) {
+    for (i, word) in value.split_whitespace().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
 }
 
 /// AWS's URI encoding: every byte but `A-Za-z0-9-_.~` as `%XX`.

@@ -21,6 +21,7 @@
 pub mod bucket;
 pub mod changes;
 pub mod partition;
+pub mod refusal;
 pub mod units;
 
 use std::collections::HashMap;
@@ -30,6 +31,7 @@ use std::time::Duration;
 pub use bucket::{CapacityClock, ManualClock, SystemClock, TokenBucket};
 pub use changes::BillingChangeError;
 pub use partition::HotKeyReport;
+pub use refusal::{LimitType, ThrottleError, ThrottleKind, ThrottlingReason};
 pub use units::{CapacityKind, read_units, transactional, write_units};
 
 use crate::config::CapacityConfig;
@@ -39,27 +41,6 @@ use crate::model::table::{BillingMode, TableMeta};
 use crate::model::table_features::{OnDemandMax, OnDemandMaxima};
 use crate::model::{AttributeValue, Item, item_to_json};
 use partition::{HotKeys, PartitionCeiling};
-
-/// Why a request was refused.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum ThrottleError {
-    /// A provisioned table (or one of its partitions) is over its units.
-    #[error(
-        "The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API."
-    )]
-    ProvisionedExceeded,
-    /// A global secondary index of a provisioned table is over its write
-    /// units, which throttles writes to its table.
-    #[error(
-        "The level of configured provisioned throughput for one or more global secondary indexes of the table was exceeded. Consider increasing your provisioning level for the under-provisioned global secondary indexes with the UpdateTable API"
-    )]
-    IndexProvisionedExceeded,
-    /// An on-demand table (or one of its partitions) is over its maximum.
-    #[error(
-        "Throughput exceeds the current capacity of your table or index. DynamoDB is automatically scaling your table or index so please try again shortly. If exceptions persist, check if you have a hot key: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-design.html"
-    )]
-    OnDemandExceeded,
-}
 
 /// How a table (or index) is billed, which decides the error a throttle is.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -74,6 +55,11 @@ pub struct Limits {
     pub mode: Mode,
     pub read: f64,
     pub write: f64,
+    /// On demand: whether the table's (or index's) own maximum, rather
+    /// than the account's per-table quota, sets the read limit.
+    pub read_own_max: bool,
+    /// The same for writes.
+    pub write_own_max: bool,
 }
 
 impl Limits {
@@ -82,12 +68,32 @@ impl Limits {
     /// table's own maximums (`max`, its OnDemandThroughput) where set.
     pub fn of(billing: &BillingMode, max: OnDemandMax, config: &CapacityConfig) -> Limits {
         match billing {
-            BillingMode::Provisioned { read, write } => Limits {
-                mode: Mode::Provisioned,
-                read: *read as f64,
-                write: *write as f64,
-            },
+            BillingMode::Provisioned { read, write } => Limits::provisioned(*read, *write),
             BillingMode::PayPerRequest => Limits::on_demand(max, config),
+        }
+    }
+
+    /// Provisioned `read` and `write` units.
+    fn provisioned(read: u64, write: u64) -> Limits {
+        Limits {
+            mode: Mode::Provisioned,
+            read: read as f64,
+            write: write as f64,
+            read_own_max: false,
+            write_own_max: false,
+        }
+    }
+
+    /// The limit a `kind` request over these limits hits.
+    fn limit_type(&self, kind: CapacityKind) -> LimitType {
+        let own_max = match kind {
+            CapacityKind::Read => self.read_own_max,
+            CapacityKind::Write => self.write_own_max,
+        };
+        match self.mode {
+            Mode::Provisioned => LimitType::ProvisionedThroughput,
+            Mode::OnDemand if own_max => LimitType::MaxOnDemandThroughput,
+            Mode::OnDemand => LimitType::AccountLimit,
         }
     }
 
@@ -95,10 +101,13 @@ impl Limits {
     /// it is set and lower.
     fn on_demand(max: OnDemandMax, config: &CapacityConfig) -> Limits {
         let ceiling = |quota: u64, max: Option<u64>| max.map_or(quota, |m| m.min(quota)) as f64;
+        let own = |quota: u64, max: Option<u64>| max.is_some_and(|m| m <= quota);
         Limits {
             mode: Mode::OnDemand,
             read: ceiling(config.table_max_read_units, max.read),
             write: ceiling(config.table_max_write_units, max.write),
+            read_own_max: own(config.table_max_read_units, max.read),
+            write_own_max: own(config.table_max_write_units, max.write),
         }
     }
 }
@@ -190,6 +199,9 @@ pub struct Demand<'a> {
     pub keys: &'a [KeyDemand<'a>],
     /// Write units per global secondary index the request writes to.
     pub indexes: &'a [(&'a str, f64)],
+    /// The global secondary index a read reads, whose read capacity it
+    /// uses instead of the table's (GSIs have throughput of their own).
+    pub index: Option<&'a str>,
 }
 
 /// The region's capacity: per-table buckets and counters.
@@ -197,17 +209,20 @@ pub struct Demand<'a> {
 pub struct Capacity {
     config: CapacityConfig,
     clock: Arc<dyn CapacityClock>,
+    /// The region, for the ARNs of throttling reasons.
+    region: String,
     tables: RwLock<HashMap<String, Arc<Mutex<TableState>>>>,
     /// UpdateTable's history of billing changes, per table.
     changes: Mutex<changes::BillingChanges>,
 }
 
 impl Capacity {
-    /// Capacity enforced per `config`, on `clock`.
-    pub fn new(config: CapacityConfig, clock: Arc<dyn CapacityClock>) -> Capacity {
+    /// Capacity enforced per `config`, on `clock`, in `region`.
+    pub fn new(config: CapacityConfig, clock: Arc<dyn CapacityClock>, region: &str) -> Capacity {
         Capacity {
             config,
             clock,
+            region: region.to_string(),
             tables: RwLock::new(HashMap::new()),
             changes: Mutex::new(changes::BillingChanges::default()),
         }
@@ -224,40 +239,52 @@ impl Capacity {
         if !self.config.enabled {
             return Ok(Admission::inert());
         }
-        let entry = self.entry(meta);
         let now = self.clock.now();
-        let mut state = lock(&entry);
+        let entry = self.entry(meta, now);
+        let mut state = self.synced(&entry, meta, now);
         let result = self.try_take(&mut state, meta, demand, now);
-        if result.is_err() {
-            let stats = &mut state.stats;
-            *stats.throttled_requests.entry(demand.operation).or_default() += 1;
-            match demand.kind {
-                CapacityKind::Read => stats.read_throttle_events += 1,
-                CapacityKind::Write => stats.write_throttle_events += 1,
+        let index = match result {
+            Ok(index) => index,
+            Err(error) => {
+                let stats = &mut state.stats;
+                *stats.throttled_requests.entry(demand.operation).or_default() += 1;
+                match demand.kind {
+                    CapacityKind::Read => stats.read_throttle_events += 1,
+                    CapacityKind::Write => stats.write_throttle_events += 1,
+                }
+                return Err(error);
             }
-        }
+        };
         drop(state);
-        result?;
         Ok(Admission {
-            table: Some(entry),
-            clock: self.clock.clone(),
+            taken: Some(Taken {
+                table: entry,
+                clock: self.clock.clone(),
+                index: index.map(str::to_string),
+            }),
             kind: demand.kind,
             reserved: demand.units,
             settled: false,
         })
     }
 
-    /// Charges a replicated write of `units` to `meta`'s write capacity:
-    /// never refused, it leaves the bucket in debt instead, which local
-    /// writes then wait out.
-    pub fn charge_replicated(&self, meta: &TableMeta, units: f64) {
+    /// Charges a replicated write of `units` to `meta`'s write capacity,
+    /// and `indexes` (name, units) to its global secondary indexes': never
+    /// refused, it leaves the buckets in debt instead, which local writes
+    /// then wait out.
+    pub fn charge_replicated(&self, meta: &TableMeta, units: f64, indexes: &[(String, f64)]) {
         if !self.config.enabled {
             return;
         }
-        let entry = self.entry(meta);
         let now = self.clock.now();
-        let mut state = lock(&entry);
+        let entry = self.entry(meta, now);
+        let mut state = self.synced(&entry, meta, now);
         state.table.write.take(units, now);
+        for (index, units) in indexes {
+            if let Some(buckets) = state.indexes.get_mut(index) {
+                buckets.write.take(*units, now);
+            }
+        }
         state.stats.consumed_write += units;
         state.stats.replicated_write += units;
     }
@@ -267,7 +294,8 @@ impl Capacity {
     /// applies from the change on, not from the last request before it.
     pub fn reconfigure(&self, meta: &TableMeta) {
         if self.config.enabled {
-            self.entry(meta);
+            let now = self.clock.now();
+            drop(self.synced(&self.entry(meta, now), meta, now));
         }
     }
 
@@ -331,18 +359,10 @@ impl Capacity {
     /// Counts a write whose condition failed (ConditionalCheckFailedRequests).
     pub fn count_condition_failed(&self, meta: &TableMeta) {
         if self.config.enabled {
-            lock(&self.entry(meta)).stats.conditional_check_failed += 1;
-        }
-    }
-
-    /// Counts items an operation returned (ReturnedItemCount).
-    pub fn count_returned(&self, meta: &TableMeta, operation: &'static str, items: usize) {
-        if self.config.enabled {
-            *lock(&self.entry(meta))
+            let now = self.clock.now();
+            self.synced(&self.entry(meta, now), meta, now)
                 .stats
-                .returned_items
-                .entry(operation)
-                .or_default() += items as u64;
+                .conditional_check_failed += 1;
         }
     }
 
@@ -356,42 +376,72 @@ impl Capacity {
     }
 
     /// Takes the demand from the table, index and partition buckets, all or
-    /// nothing.
-    fn try_take(
+    /// nothing; the global secondary index whose read bucket a read took
+    /// from instead of the table's, if any.
+    fn try_take<'d>(
         &self,
         state: &mut TableState,
         meta: &TableMeta,
-        demand: &Demand<'_>,
+        demand: &Demand<'d>,
         now: Duration,
-    ) -> Result<(), ThrottleError> {
-        let refusal = match state.table.limits.mode {
-            Mode::Provisioned => ThrottleError::ProvisionedExceeded,
-            Mode::OnDemand => ThrottleError::OnDemandExceeded,
-        };
-        if !state.table.bucket(demand.kind).can_take(demand.units, now) {
-            return Err(refusal);
+    ) -> Result<Option<&'d str>, ThrottleError> {
+        let read_index = demand
+            .index
+            .filter(|name| demand.kind == CapacityKind::Read && state.indexes.contains_key(*name));
+        let first = target(state, read_index);
+        let mode = first.limits.mode;
+        if !first.bucket(demand.kind).can_take(demand.units, now) {
+            let limit = first.limits.limit_type(demand.kind);
+            return Err(self.refusal(meta, mode, read_index, demand.kind, limit));
         }
         for (index, units) in demand.indexes {
             let Some(buckets) = state.indexes.get_mut(*index) else {
                 continue;
             };
             if !buckets.write.can_take(*units, now) {
-                return Err(match buckets.limits.mode {
-                    Mode::Provisioned => ThrottleError::IndexProvisionedExceeded,
-                    Mode::OnDemand => ThrottleError::OnDemandExceeded,
-                });
+                let limit = buckets.limits.limit_type(CapacityKind::Write);
+                let mut error = self.refusal(meta, buckets.limits.mode, Some(index), CapacityKind::Write, limit);
+                if buckets.limits.mode == Mode::Provisioned {
+                    error.kind = ThrottleKind::IndexProvisionedExceeded;
+                }
+                return Err(error);
             }
         }
-        if self.config.partition_limits {
-            self.check_partitions(state, meta, demand, now).map_err(|()| refusal)?;
+        if self.config.partition_limits && self.check_partitions(state, meta, demand, now).is_err() {
+            let limit = LimitType::KeyRangeThroughput;
+            return Err(self.refusal(meta, mode, read_index, demand.kind, limit));
         }
-        state.table.bucket(demand.kind).take(demand.units, now);
+        target(state, read_index).bucket(demand.kind).take(demand.units, now);
         for (index, units) in demand.indexes {
             if let Some(buckets) = state.indexes.get_mut(*index) {
                 buckets.write.take(*units, now);
             }
         }
-        Ok(())
+        Ok(read_index)
+    }
+
+    /// The error of a `kind` request refused by `limit` on `meta` (or its
+    /// index `index`), billed in `mode`.
+    fn refusal(
+        &self,
+        meta: &TableMeta,
+        mode: Mode,
+        index: Option<&str>,
+        kind: CapacityKind,
+        limit: LimitType,
+    ) -> ThrottleError {
+        let mut resource = meta.arn(&self.region);
+        if let Some(index) = index {
+            resource.push_str("/index/");
+            resource.push_str(index);
+        }
+        ThrottleError {
+            kind: match mode {
+                Mode::Provisioned => ThrottleKind::ProvisionedExceeded,
+                Mode::OnDemand => ThrottleKind::OnDemandExceeded,
+            },
+            reasons: vec![ThrottlingReason::new(index.is_some(), kind, limit, resource)],
+        }
     }
 
     /// Checks and, when every key has room, takes the partition buckets.
@@ -426,52 +476,63 @@ impl Capacity {
         Ok(())
     }
 
-    /// The table's state, created or brought in line with `meta`'s
-    /// billing (a changed throughput keeps the tokens held; a re-created
-    /// table starts afresh).
-    fn entry(&self, meta: &TableMeta) -> Arc<Mutex<TableState>> {
-        let on_demand = meta.on_demand.as_deref();
-        let max = on_demand.map(|m| m.table).unwrap_or_default();
-        let limits = Limits::of(&meta.billing, max, &self.config);
-        let now = self.clock.now();
-        let burst = self.burst(&limits);
+    /// The limits of `meta` itself.
+    fn table_limits(&self, meta: &TableMeta) -> Limits {
+        let max = meta.on_demand.as_deref().map(|m| m.table).unwrap_or_default();
+        Limits::of(&meta.billing, max, &self.config)
+    }
+
+    /// The table's state, created for `meta` when it has none yet; lock it
+    /// with [`Capacity::synced`].
+    fn entry(&self, meta: &TableMeta, now: Duration) -> Arc<Mutex<TableState>> {
         let existing = self
             .tables
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .get(&meta.name)
             .cloned();
-        let entry = match existing {
-            Some(entry) => entry,
-            None => {
-                let mut tables = self.tables.write().unwrap_or_else(|e| e.into_inner());
-                let entry = tables.entry(meta.name.clone()).or_insert_with(|| {
-                    Arc::new(Mutex::new(TableState {
-                        storage_id: meta.storage_id,
-                        table: Buckets::new(limits, burst, now),
-                        indexes: HashMap::new(),
-                        hot: HotKeys::default(),
-                        stats: TableStats::default(),
-                    }))
-                });
-                entry.clone()
-            }
-        };
-        {
-            let mut state = lock(&entry);
-            if state.storage_id != meta.storage_id {
-                state.storage_id = meta.storage_id;
-                state.table = Buckets::new(limits, burst, now);
-                state.indexes.clear();
-                state.hot = HotKeys::default();
-            } else {
-                state.table.reconfigure(limits, burst, now);
-            }
-            if !meta.indexes.is_empty() || !state.indexes.is_empty() {
-                self.set_indexes(&mut state, &self.index_limits(meta, on_demand), now);
-            }
+        if let Some(entry) = existing {
+            return entry;
         }
-        entry
+        let mut tables = self.tables.write().unwrap_or_else(|e| e.into_inner());
+        let entry = tables.entry(meta.name.clone()).or_insert_with(|| {
+            let limits = self.table_limits(meta);
+            let burst = self.burst(&limits);
+            Arc::new(Mutex::new(TableState {
+                storage_id: meta.storage_id,
+                table: Buckets::new(limits, burst, now),
+                indexes: HashMap::new(),
+                hot: HotKeys::default(),
+                stats: TableStats::default(),
+            }))
+        });
+        entry.clone()
+    }
+
+    /// Locks `entry`, brought in line with `meta`'s billing (a changed
+    /// throughput keeps the tokens held; a re-created table starts afresh).
+    fn synced<'e>(
+        &self,
+        entry: &'e Mutex<TableState>,
+        meta: &TableMeta,
+        now: Duration,
+    ) -> std::sync::MutexGuard<'e, TableState> {
+        let limits = self.table_limits(meta);
+        let burst = self.burst(&limits);
+        let mut state = lock(entry);
+        if state.storage_id != meta.storage_id {
+            state.storage_id = meta.storage_id;
+            state.table = Buckets::new(limits, burst, now);
+            state.indexes.clear();
+            state.hot = HotKeys::default();
+        } else {
+            state.table.reconfigure(limits, burst, now);
+        }
+        if !meta.indexes.is_empty() || !state.indexes.is_empty() {
+            let indexes = self.index_limits(meta, meta.on_demand.as_deref());
+            self.set_indexes(&mut state, &indexes, now);
+        }
+        state
     }
 
     /// The limits of `meta`'s global secondary indexes: their provisioned
@@ -483,11 +544,7 @@ impl Capacity {
             .filter(|i| i.kind == crate::model::IndexKind::Global)
             .map(|i| {
                 let limits = match i.throughput {
-                    Some((read, write)) => Limits {
-                        mode: Mode::Provisioned,
-                        read: read as f64,
-                        write: write as f64,
-                    },
+                    Some((read, write)) => Limits::provisioned(read, write),
                     None => {
                         let max = on_demand.map(|m| m.index(&i.name)).unwrap_or_default();
                         Limits::on_demand(max, &self.config)
@@ -512,24 +569,48 @@ fn lock(entry: &Mutex<TableState>) -> std::sync::MutexGuard<'_, TableState> {
     entry.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The buckets (of a table, or one of its global secondary indexes) a
+/// request's units are taken from.
+fn target<'s>(state: &'s mut TableState, index: Option<&str>) -> &'s mut Buckets {
+    match index.and_then(|name| state.indexes.get_mut(name)) {
+        Some(buckets) => buckets,
+        None => &mut state.table,
+    }
+}
+
+impl TableState {
+    /// Counts items an operation returned (ReturnedItemCount).
+    fn count_returned(&mut self, operation: &'static str, items: usize) {
+        *self.stats.returned_items.entry(operation).or_default() += items as u64;
+    }
+}
+
 /// Units taken for an admitted request: settle it with the real cost, or
 /// let it drop to give them back (a request that failed before it read or
 /// wrote anything consumes nothing).
 #[derive(Debug)]
 pub struct Admission {
-    table: Option<Arc<Mutex<TableState>>>,
-    clock: Arc<dyn CapacityClock>,
+    /// Where the units were taken, unless enforcement is off.
+    taken: Option<Taken>,
     kind: CapacityKind,
     reserved: f64,
     settled: bool,
+}
+
+/// The table state an admission took units from, and from which buckets.
+#[derive(Debug)]
+struct Taken {
+    table: Arc<Mutex<TableState>>,
+    clock: Arc<dyn CapacityClock>,
+    /// The global secondary index a read took from, instead of the table.
+    index: Option<String>,
 }
 
 impl Admission {
     /// An admission that takes nothing (enforcement off).
     fn inert() -> Admission {
         Admission {
-            table: None,
-            clock: Arc::new(ManualClock::default()),
+            taken: None,
             kind: CapacityKind::Read,
             reserved: 0.0,
             settled: true,
@@ -538,35 +619,46 @@ impl Admission {
 
     /// Charges the request's real cost, `units`, in place of the estimate.
     pub fn settle(mut self, units: f64) {
-        self.apply(units);
+        self.apply(units, None);
+    }
+
+    /// Charges a read's real cost, `units`, and counts the `items` it
+    /// returned as `operation` (ReturnedItemCount), under one lock.
+    pub fn settle_read(mut self, units: f64, operation: &'static str, items: usize) {
+        self.apply(units, Some((operation, items)));
     }
 
     /// Charges the estimate as the real cost (a write whose condition
     /// failed costs its write units, as in DynamoDB).
     pub fn settle_estimate(mut self) {
         let units = self.reserved;
-        self.apply(units);
+        self.apply(units, None);
     }
 
-    fn apply(&mut self, units: f64) {
+    fn apply(&mut self, units: f64, returned: Option<(&'static str, usize)>) {
         if self.settled {
             return;
         }
         self.settled = true;
-        let Some(table) = &self.table else { return };
-        let now = self.clock.now();
-        let mut state = lock(table);
-        state.table.bucket(self.kind).take(units - self.reserved, now);
+        let Some(taken) = &self.taken else { return };
+        let now = taken.clock.now();
+        let mut state = lock(&taken.table);
+        target(&mut state, taken.index.as_deref())
+            .bucket(self.kind)
+            .take(units - self.reserved, now);
         match self.kind {
             CapacityKind::Read => state.stats.consumed_read += units,
             CapacityKind::Write => state.stats.consumed_write += units,
+        }
+        if let Some((operation, items)) = returned {
+            state.count_returned(operation, items);
         }
     }
 }
 
 impl Drop for Admission {
     fn drop(&mut self) {
-        self.apply(0.0);
+        self.apply(0.0, None);
     }
 }
 

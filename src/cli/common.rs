@@ -15,6 +15,9 @@ pub const CA_CERT_ENV: &str = "MERIDIAN_CLUSTER_CA_CERT";
 /// ... and its key (PEM).
 pub const CA_KEY_ENV: &str = "MERIDIAN_CLUSTER_CA_KEY";
 
+/// The environment variable holding the admin token commands send.
+pub const ADMIN_TOKEN_ENV: &str = "MERIDIAN_ADMIN_TOKEN";
+
 /// Environment of a region under `up`: the address of `up`'s control
 /// endpoint, where the region passes on the console's region commands.
 pub const UP_CONTROL_ENV: &str = "MERIDIAN_UP_CONTROL";

@@ -10,8 +10,8 @@ use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
 use super::common::runtime;
-use super::http::{get_json, post_json};
-use super::locate::{admin_token, cluster_topology, control_address, explain_unreachable};
+use super::http::{Access, get_json, post_json};
+use super::locate::{access, cluster_topology, control_address, explain_unreachable_at};
 use super::supervisor::RegionAction;
 use crate::config::Topology;
 
@@ -30,17 +30,18 @@ pub struct TopologyArg {
     pub config: Option<PathBuf>,
 }
 
-/// The cluster a command acts on and the admin token it sends.
+/// The cluster a command acts on, and how it reaches the regions (admin
+/// token, HTTPS).
 struct Target {
     topology: Topology,
-    token: Option<String>,
+    access: Access,
 }
 
 impl TopologyArg {
     fn target(&self) -> anyhow::Result<Target> {
         Ok(Target {
             topology: cluster_topology(self.topology.as_deref())?,
-            token: admin_token(self.config.as_deref())?,
+            access: access(self.config.as_deref())?,
         })
     }
 }
@@ -171,11 +172,11 @@ pub fn pairs(topology: &Topology, region: Option<&str>, peer: Option<&str>) -> a
     Ok(out)
 }
 
-/// Applies `patch` to the link from -> to of a running cluster, sending
-/// the admin `token` if any.
+/// Applies `patch` to the link from -> to of a running cluster, reached
+/// as `access` says.
 pub async fn patch_link(
     topology: &Topology,
-    token: Option<&str>,
+    access: &Access,
     from: &str,
     to: &str,
     patch: &Value,
@@ -183,19 +184,19 @@ pub async fn patch_link(
     let mut patch = patch.clone();
     patch["to"] = json!(to);
     let api = topology.region(from)?.api.to_string();
-    let answer = post_json(&api, "/admin/links", &patch, token)
+    let answer = post_json(&api, "/admin/links", &patch, access)
         .await
-        .map_err(|e| explain_unreachable(e, from, &api))?;
+        .map_err(|e| explain_unreachable_at(e, from, access.scheme(), &api))?;
     Ok(answer["link"].clone())
 }
 
 /// Runs `meridian link`.
 pub fn run_link(args: LinkArgs) -> anyhow::Result<()> {
-    let Target { topology, token } = args.cluster.target()?;
-    let token = token.as_deref();
+    let Target { topology, access } = args.cluster.target()?;
+    let access = &access;
     runtime()?.block_on(async move {
         let (pairs, patch) = match &args.command {
-            LinkCommand::Show => return show_links(&topology, token).await,
+            LinkCommand::Show => return show_links(&topology, access).await,
             LinkCommand::Set(set) => {
                 let mut pairs = vec![(set.from.clone(), set.to.clone())];
                 if set.both {
@@ -217,20 +218,20 @@ pub fn run_link(args: LinkArgs) -> anyhow::Result<()> {
             ),
         };
         for (from, to) in pairs {
-            let link = patch_link(&topology, token, &from, &to, &patch).await?;
+            let link = patch_link(&topology, access, &from, &to, &patch).await?;
             println!("{from} -> {to}: {}", describe(&link));
         }
         anyhow::Ok(())
     })
 }
 
-async fn show_links(topology: &Topology, token: Option<&str>) -> anyhow::Result<()> {
+async fn show_links(topology: &Topology, access: &Access) -> anyhow::Result<()> {
     println!(
         "{:<16} {:<16} {:>9} {:>9} {:>6} {:>10} {:>12}",
         "from", "to", "delay ms", "jitter ms", "loss", "kbit/s", "state"
     );
     for region in &topology.region {
-        let links = match get_json(&region.api.to_string(), "/admin/links", token).await {
+        let links = match get_json(&region.api.to_string(), "/admin/links", access).await {
             Ok(answer) => answer["links"].clone(),
             Err(error) => {
                 println!("{:<16} (unreachable: {error})", region.name);
@@ -280,13 +281,13 @@ fn describe(link: &Value) -> String {
 
 /// Runs `meridian clock skew`.
 pub fn run_clock(args: ClockArgs) -> anyhow::Result<()> {
-    let Target { topology, token } = args.cluster.target()?;
+    let Target { topology, access } = args.cluster.target()?;
     let ClockCommand::Skew { region, ms } = args.command;
     let api = topology.region(&region)?.api.to_string();
     runtime()?.block_on(async move {
-        post_json(&api, "/admin/clock", &json!({ "offset_ms": ms }), token.as_deref())
+        post_json(&api, "/admin/clock", &json!({ "offset_ms": ms }), &access)
             .await
-            .map_err(|e| explain_unreachable(e, &region, &api))?;
+            .map_err(|e| explain_unreachable_at(e, &region, access.scheme(), &api))?;
         println!("{region}: wall clock offset now {ms} ms");
         anyhow::Ok(())
     })
@@ -318,21 +319,17 @@ pub fn run_region(args: RegionArgs) -> anyhow::Result<()> {
 /// Runs `meridian status`: one block per region of the running cluster,
 /// from its `/status`.
 pub fn run_status(args: StatusArgs) -> anyhow::Result<()> {
-    let Target { topology, token } = args.cluster.target()?;
+    let Target { topology, access } = args.cluster.target()?;
     runtime()?.block_on(async move {
         let mut reachable = 0;
         for region in &topology.region {
-            let api = region.api.to_string();
-            match get_json(&api, "/status", token.as_deref()).await {
+            let api = format!("{}://{}", access.scheme(), region.api);
+            match get_json(&region.api.to_string(), "/status", &access).await {
                 Ok(status) => {
                     reachable += 1;
                     super::common::say(format_args!("{}", summarize_status(&region.name, &api, &status)));
                 }
-                Err(error) => super::common::say(format_args!(
-                    "{}  http://{api}  DOWN ({})",
-                    region.name,
-                    error.root_cause()
-                )),
+                Err(error) => super::common::say(format_args!("{}  {api}  DOWN ({})", region.name, error.root_cause())),
             }
         }
         anyhow::ensure!(
@@ -349,7 +346,7 @@ pub fn run_status(args: StatusArgs) -> anyhow::Result<()> {
 /// clock alarms.
 fn summarize_status(name: &str, api: &str, status: &Value) -> String {
     let mut out = format!(
-        "{name}  http://{api}  up, {} changes logged, {} writes queued, clock offset {} ms",
+        "{name}  {api}  up, {} changes logged, {} writes queued, clock offset {} ms",
         status["last_change_seq"], status["write_queue"], status["clock_offset_ms"]
     );
     for peer in status["peers"].as_array().into_iter().flatten() {

@@ -2,6 +2,7 @@
 //! (`/status`, `/admin/links`, `/admin/clock`, `meridian up`'s control), and
 //! for DynamoDB requests from drills.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -15,11 +16,52 @@ pub const ADMIN_TIMEOUT: Duration = Duration::from_secs(5);
 /// A keep-alive HTTP/1 connection to one address.
 pub type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
 
-/// Opens a connection to `addr`.
+/// How commands reach the regions' APIs: the admin token they send, and
+/// the TLS client configuration when the regions serve HTTPS (`api_tls`).
+#[derive(Clone, Debug, Default)]
+pub struct Access {
+    pub token: Option<String>,
+    pub tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+impl Access {
+    /// `http` or `https`, for messages.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_some() { "https" } else { "http" }
+    }
+}
+
+/// Opens a plain HTTP connection to `addr`.
 pub async fn connect(addr: &str) -> anyhow::Result<Sender> {
+    connect_with(addr, None).await
+}
+
+/// Opens a connection to `addr`, over TLS with `tls` when given (the
+/// server's certificate must name the host or address of `addr`).
+pub async fn connect_with(addr: &str, tls: Option<&Arc<rustls::ClientConfig>>) -> anyhow::Result<Sender> {
     let stream = TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
-    let (sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+    let Some(tls) = tls else {
+        return handshake(stream).await;
+    };
+    let host = match addr.rsplit_once(':') {
+        Some((host, _)) => host.trim_start_matches('[').trim_end_matches(']'),
+        None => addr,
+    };
+    let name = rustls::pki_types::ServerName::try_from(host.to_string())?;
+    let stream = tokio_rustls::TlsConnector::from(tls.clone())
+        .connect(name, stream)
+        .await
+        .map_err(|e| anyhow::anyhow!("TLS with {addr}: {e}"))?;
+    handshake(stream).await
+}
+
+/// HTTP/1 over `io`, its connection driven by a task of its own.
+async fn handshake<T>(io: T) -> anyhow::Result<Sender>
+where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
+    let (sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(io)).await?;
     tokio::spawn(conn);
     Ok(sender)
 }
@@ -50,7 +92,7 @@ pub async fn send(
     Ok((status, serde_json::from_slice(&body).unwrap_or(Value::Null)))
 }
 
-/// `send` on a new connection.
+/// `send` on a new plain HTTP connection.
 pub async fn request(
     addr: &str,
     method: &str,
@@ -58,20 +100,32 @@ pub async fn request(
     headers: &[(&str, String)],
     body: Option<&Value>,
 ) -> anyhow::Result<(u16, Value)> {
-    let mut sender = connect(addr).await?;
+    request_with(None, addr, method, path, headers, body).await
+}
+
+/// `send` on a new connection, over TLS with `tls` when given.
+pub async fn request_with(
+    tls: Option<&Arc<rustls::ClientConfig>>,
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, String)],
+    body: Option<&Value>,
+) -> anyhow::Result<(u16, Value)> {
+    let mut sender = connect_with(addr, tls).await?;
     send(&mut sender, addr, method, path, headers, body).await
 }
 
-/// GETs `path` from `addr` as JSON, with the admin `token` if any,
-/// failing on a non-2xx status or timeout.
-pub async fn get_json(addr: &str, path: &str, token: Option<&str>) -> anyhow::Result<Value> {
-    admin_json(addr, "GET", path, token, None).await
+/// GETs `path` from `addr` as JSON as `access` says (token, TLS), failing
+/// on a non-2xx status or timeout.
+pub async fn get_json(addr: &str, path: &str, access: &Access) -> anyhow::Result<Value> {
+    admin_json(addr, "GET", path, access, None).await
 }
 
-/// POSTs JSON `body` to `path` on `addr`, with the admin `token` if any,
+/// POSTs JSON `body` to `path` on `addr` as `access` says (token, TLS),
 /// failing on a non-2xx status or timeout.
-pub async fn post_json(addr: &str, path: &str, body: &Value, token: Option<&str>) -> anyhow::Result<Value> {
-    admin_json(addr, "POST", path, token, Some(body)).await
+pub async fn post_json(addr: &str, path: &str, body: &Value, access: &Access) -> anyhow::Result<Value> {
+    admin_json(addr, "POST", path, access, Some(body)).await
 }
 
 /// An admin request: `Authorization: Bearer TOKEN` when there is a token;
@@ -80,19 +134,22 @@ async fn admin_json(
     addr: &str,
     method: &str,
     path: &str,
-    token: Option<&str>,
+    access: &Access,
     body: Option<&Value>,
 ) -> anyhow::Result<Value> {
+    let token = access.token.as_deref();
     let headers: Vec<(&str, String)> = token
         .map(|t| ("authorization", format!("Bearer {t}")))
         .into_iter()
         .collect();
-    let (status, answer) = tokio::time::timeout(ADMIN_TIMEOUT, request(addr, method, path, &headers, body)).await??;
+    let tls = access.tls.as_ref();
+    let exchange = request_with(tls, addr, method, path, &headers, body);
+    let (status, answer) = tokio::time::timeout(ADMIN_TIMEOUT, exchange).await??;
     if status == 403 && token.is_none() {
         anyhow::bail!(
             "{method} {path} on {addr}: 403 {answer}; give the admin token in {} or the node config \
              (--config FILE with admin.token_file)",
-            super::locate::ADMIN_TOKEN_ENV
+            super::common::ADMIN_TOKEN_ENV
         );
     }
     anyhow::ensure!(
@@ -110,8 +167,18 @@ pub fn dynamodb_headers(operation: &str) -> [(&'static str, String); 2] {
     ]
 }
 
-/// Sends a DynamoDB JSON 1.0 request on a new connection; returns the
-/// status and body.
+/// Sends a DynamoDB JSON 1.0 request on a new plain HTTP connection;
+/// returns the status and body.
 pub async fn dynamodb(addr: &str, operation: &str, body: &Value) -> anyhow::Result<(u16, Value)> {
-    request(addr, "POST", "/", &dynamodb_headers(operation), Some(body)).await
+    dynamodb_with(None, addr, operation, body).await
+}
+
+/// `dynamodb`, over TLS with `tls` when given.
+pub async fn dynamodb_with(
+    tls: Option<&Arc<rustls::ClientConfig>>,
+    addr: &str,
+    operation: &str,
+    body: &Value,
+) -> anyhow::Result<(u16, Value)> {
+    request_with(tls, addr, "POST", "/", &dynamodb_headers(operation), Some(body)).await
 }

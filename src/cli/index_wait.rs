@@ -67,8 +67,8 @@ async fn describe(addr: SocketAddr, table: &str, index: &str) -> anyhow::Result<
 /// (0 while it fills another index or none).
 async fn looked_at(addr: SocketAddr, table: &str, index: &str) -> u64 {
     // `/status` is on the admin surface: send the admin token when there is one.
-    let token = super::locate::admin_token(None).ok().flatten();
-    let status: Value = super::http::get_json(&addr.to_string(), "/status", token.as_deref())
+    let access = super::locate::access(None).unwrap_or_default();
+    let status: Value = super::http::get_json(&addr.to_string(), "/status", &access)
         .await
         .unwrap_or(Value::Null);
     let workers = status["workers"].as_array().cloned().unwrap_or_default();

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
+use super::http::Access;
 use crate::config::Topology;
 
 /// Adds this many to every (non-zero) port of the topology any command
@@ -195,30 +196,69 @@ pub fn cluster_topology(path: Option<&Path>) -> anyhow::Result<Topology> {
     Ok(load_topology(path)?.0)
 }
 
-/// The environment variable holding the admin token commands send.
-pub const ADMIN_TOKEN_ENV: &str = "MERIDIAN_ADMIN_TOKEN";
+pub use super::common::ADMIN_TOKEN_ENV;
 
-/// The admin token commands send to the regions' admin surface: the
-/// `MERIDIAN_ADMIN_TOKEN` variable, else the `admin.token_file` of the node
-/// config `config` (else of the running `meridian up`'s), else none (the
-/// admin surface then answers only trusted networks, loopback by default).
-pub fn admin_token(config: Option<&Path>) -> anyhow::Result<Option<String>> {
-    if let Ok(token) = std::env::var(ADMIN_TOKEN_ENV)
-        && !token.trim().is_empty()
-    {
-        return Ok(Some(token.trim().to_string()));
-    }
+/// How commands reach the regions (see [`Access`]), from the node config
+/// `config`, else the running `meridian up`'s:
+/// - the admin token: the `MERIDIAN_ADMIN_TOKEN` variable, else the
+///   config's `admin.token_file`, else none (the admin surface then answers
+///   only trusted networks, loopback by default);
+/// - HTTPS when the config serves the API over it (`api_tls`), trusting
+///   the cluster CA, which issues the API certificates.
+pub fn access(config: Option<&Path>) -> anyhow::Result<Access> {
+    let env_token = std::env::var(ADMIN_TOKEN_ENV)
+        .ok()
+        .map(|token| token.trim().to_string())
+        .filter(|token| !token.is_empty());
+    let up = running_up();
     let config = match config {
         Some(path) => Some(path.to_path_buf()),
-        None => running_up().and_then(|up| up.config),
+        None => up.as_ref().and_then(|up| up.config.clone()),
     };
-    let Some(path) = config else { return Ok(None) };
+    let Some(path) = config else {
+        return Ok(Access {
+            token: env_token,
+            tls: None,
+        });
+    };
     let node = crate::config::NodeConfig::load(&path).with_context(|| format!("read {}", path.display()))?;
-    if node.admin.token_file.is_empty() {
-        return Ok(None);
+    let token = match env_token {
+        Some(token) => Some(token),
+        None if node.admin.token_file.is_empty() => None,
+        None => Some(crate::auth::admin::read_token(Path::new(&node.admin.token_file))?),
+    };
+    let tls = if node.api_tls.enabled() {
+        let data_dir = up.and_then(|up| up.data_dir);
+        let ca = cluster_ca_file(Path::new(&node.api_tls.cert_file), data_dir.as_deref())?;
+        Some(crate::replication::tls::api_client_config(&ca)?)
+    } else {
+        None
+    };
+    Ok(Access { token, tls })
+}
+
+/// The cluster CA's certificate a command trusts for HTTPS: the one beside
+/// the API certificate (`meridian init --region-certs` puts it there), else
+/// the one in `data_dir` (the running `up`'s), else in `./data`.
+fn cluster_ca_file(api_cert: &Path, data_dir: Option<&Path>) -> anyhow::Result<PathBuf> {
+    use crate::replication::tls::CA_CERT_FILE;
+    let beside = api_cert.parent().map(|dir| dir.join(CA_CERT_FILE));
+    let candidates: Vec<PathBuf> = beside
+        .into_iter()
+        .chain(data_dir.map(|dir| dir.join(CA_CERT_FILE)))
+        .chain([Path::new("data").join(CA_CERT_FILE)])
+        .collect();
+    match candidates.iter().find(|path| path.is_file()) {
+        Some(path) => Ok(path.clone()),
+        None => anyhow::bail!(
+            "the regions serve HTTPS (api_tls), but no cluster CA certificate to trust was found (looked for {})",
+            candidates
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
-    let token = crate::auth::admin::read_token(Path::new(&node.admin.token_file))?;
-    Ok(Some(token))
 }
 
 /// The control endpoint of the `meridian up` whose data directory is
@@ -244,14 +284,15 @@ pub fn control_address(data_dir: Option<&Path>) -> anyhow::Result<String> {
 }
 
 /// `error`, explained when it means nothing listens at `addr`.
-pub fn explain_unreachable(error: anyhow::Error, region: &str, addr: &str) -> anyhow::Error {
+/// `scheme` is how it was reached (`http`, `https`).
+pub fn explain_unreachable_at(error: anyhow::Error, region: &str, scheme: &str, addr: &str) -> anyhow::Error {
     let refused = error.chain().any(|cause| {
         cause
             .downcast_ref::<std::io::Error>()
             .is_some_and(|e| e.kind() == std::io::ErrorKind::ConnectionRefused)
     });
     if refused {
-        anyhow::anyhow!("nothing answers at http://{addr} (region {region}): is the cluster running? {START_HINT}")
+        anyhow::anyhow!("nothing answers at {scheme}://{addr} (region {region}): is the cluster running? {START_HINT}")
     } else {
         error
     }
@@ -275,12 +316,13 @@ mod tests {
     #[test]
     fn connection_refused_is_explained() {
         let refused = anyhow::Error::from(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
-        let text = explain_unreachable(refused.context("GET /status"), "us-east-1", "127.0.0.1:1").to_string();
+        let text =
+            explain_unreachable_at(refused.context("GET /status"), "us-east-1", "http", "127.0.0.1:1").to_string();
         assert!(
             text.contains("nothing answers at http://127.0.0.1:1") && text.contains("meridian up"),
             "{text}"
         );
-        let other = explain_unreachable(anyhow::anyhow!("bad answer"), "us-east-1", "127.0.0.1:1");
+        let other = explain_unreachable_at(anyhow::anyhow!("bad answer"), "us-east-1", "http", "127.0.0.1:1");
         assert_eq!(other.to_string(), "bad answer");
     }
 }

@@ -14,7 +14,7 @@ use crate::capacity::{Capacity, write_units};
 use crate::chaos::LinkControl;
 use crate::engine::Engine;
 use crate::ids::Seq;
-use crate::model::item_size;
+use crate::model::{IndexKind, TableMeta, item_size};
 use crate::store::records::Change;
 
 /// What both directions of a link need to know.
@@ -36,32 +36,68 @@ pub struct LinkContext {
     pub capacity: Arc<Capacity>,
 }
 
+/// The write units a batch's item changes cost one table, and each of its
+/// global secondary indexes.
+#[derive(Debug)]
+pub struct ReplicatedUnits {
+    pub table: String,
+    pub units: f64,
+    /// Units per global secondary index (name, units).
+    pub indexes: Vec<(String, f64)>,
+    /// The table's description in this region, when it has the table.
+    meta: Option<Arc<TableMeta>>,
+}
+
 /// Write units of a batch's item changes, per table, in DynamoDB's
 /// arithmetic (a unit per started KB of the larger of the old and new
-/// item, as a local write of the same change is charged).
-pub fn replicated_units(changes: &[(Seq, Change)]) -> Vec<(String, f64)> {
-    let mut units: Vec<(String, f64)> = Vec::new();
+/// item, as a local write of the same change is charged), and per global
+/// secondary index of the table in this region (a unit per started KB of
+/// each index entry the change writes or deletes, as for a local write).
+pub fn replicated_units(engine: &Engine, changes: &[(Seq, Change)]) -> Vec<ReplicatedUnits> {
+    let mut units: Vec<ReplicatedUnits> = Vec::new();
     let size = |item: &Option<crate::model::Item>| item.as_ref().map(item_size).unwrap_or(0);
     for (_, change) in changes {
         let Change::Item(item) = change else { continue };
-        let cost = write_units(size(&item.old).max(size(&item.new)));
-        match units.iter_mut().find(|(table, _)| *table == item.table) {
-            Some((_, total)) => *total += cost,
-            None => units.push((item.table.clone(), cost)),
+        let position = match units.iter().position(|u| u.table == item.table) {
+            Some(position) => position,
+            None => {
+                units.push(ReplicatedUnits {
+                    table: item.table.clone(),
+                    units: 0.0,
+                    indexes: Vec::new(),
+                    meta: engine.table_schema(&item.table).ok(),
+                });
+                units.len() - 1
+            }
+        };
+        let entry = &mut units[position];
+        entry.units += write_units(size(&item.old).max(size(&item.new)));
+        let Some(meta) = &entry.meta else { continue };
+        for index in meta.indexes.iter().filter(|i| i.kind == IndexKind::Global) {
+            let writes = index.entry_writes(&meta.key_schema, item.old.as_ref(), item.new.as_ref());
+            let cost: f64 = writes.into_iter().map(write_units).sum();
+            if cost == 0.0 {
+                continue;
+            }
+            match entry.indexes.iter_mut().find(|(name, _)| *name == index.name) {
+                Some((_, total)) => *total += cost,
+                None => entry.indexes.push((index.name.clone(), cost)),
+            }
         }
     }
     units
 }
 
 impl LinkContext {
-    /// Charges applied replicated writes to this region's write capacity:
-    /// never refused (a region out of capacity falls behind as lag
-    /// instead), they leave the table's bucket in debt that local writes
-    /// then wait out. Tables this region does not have are not charged.
-    pub fn charge_replicated(&self, units: &[(String, f64)]) {
-        for (table, units) in units {
-            if let Ok(meta) = self.engine.table_schema(table) {
-                self.capacity.charge_replicated(&meta, *units);
+    /// Charges applied replicated writes to this region's write capacity,
+    /// the table's and its global secondary indexes': never refused (a
+    /// region out of capacity falls behind as lag instead), they leave the
+    /// buckets in debt that local writes then wait out. Tables this region
+    /// does not have are not charged.
+    pub fn charge_replicated(&self, units: &[ReplicatedUnits]) {
+        for charge in units {
+            if let Ok(meta) = self.engine.table_schema(&charge.table) {
+                self.capacity.charge_replicated(&meta, charge.units, &charge.indexes);
             }
         }
     }

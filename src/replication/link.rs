@@ -303,7 +303,7 @@ async fn receive_changes(
             let written = changes.iter().map(|(_, c)| c.version().ts.wall_ns);
             let origin_times = OriginTimes::of_batch(written, &committed_ns);
             let arrived = ctx.engine.hlc().wall_now_ns();
-            let units = replicated_units(&changes);
+            let units = replicated_units(&ctx.engine, &changes);
             let queued = ctx
                 .engine
                 .queue_remote(origin.clone(), changes, expected, through.max(expected))

@@ -294,6 +294,28 @@ pub fn api_server_config(cert_file: &Path, key_file: &Path) -> Result<Arc<rustls
     Ok(Arc::new(config))
 }
 
+/// A TLS client configuration for the regions' APIs (`api_tls`), trusting
+/// only the certificates of the PEM file `ca_file` (the cluster CA, which
+/// issues the API certificates of `meridian init --region-certs`).
+pub fn api_client_config(ca_file: &Path) -> Result<Arc<rustls::ClientConfig>, TlsError> {
+    use rustls::pki_types::pem::PemObject;
+    let shown = |e: rustls::pki_types::pem::Error| TlsError::Verifier(format!("{}: {e}", ca_file.display()));
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca_file).map_err(shown)? {
+        roots.add(cert.map_err(shown)?)?;
+    }
+    if roots.is_empty() {
+        return Err(TlsError::Verifier(format!("{}: no certificate", ca_file.display())));
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
 /// Parses the first certificate of a PEM document.
 fn rustls_pemfile_cert(reader: &mut &[u8]) -> Result<CertificateDer<'static>, TlsError> {
     use rustls::pki_types::pem::PemObject;

@@ -492,3 +492,26 @@ pub fn assert_empty_dir(dir: &Path) {
         dir.display()
     );
 }
+
+/// Runs the `meridian` binary with `args` and `env`, away from any
+/// `meridian up` of this machine (its own HOME, runtime and working
+/// directory); whether it succeeded, and what it printed.
+pub async fn meridian_cli(args: &[&str], env: &[(&str, &str)], home: &Path) -> (bool, String) {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_meridian"));
+    command
+        .args(args)
+        .current_dir(home)
+        .env_remove("MERIDIAN_ADMIN_TOKEN")
+        .env("HOME", home)
+        .env("XDG_RUNTIME_DIR", home);
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let out = command.output().await.unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}

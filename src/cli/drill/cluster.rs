@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::script::Script;
 use super::workload::TABLE;
-use crate::cli::http;
+use crate::cli::http::{self, Access};
 use crate::cli::supervisor::{RegionControl, SpawnSpec, Supervisor};
 use crate::config::{RegionConfig, Topology};
 use crate::replication::tls::ClusterCa;
@@ -153,8 +153,11 @@ impl DrillCluster {
         let addr = self.topology.region[i].api.to_string();
         let deadline = Instant::now() + limit;
         while Instant::now() < deadline {
-            let answered =
-                tokio::time::timeout(Duration::from_millis(500), http::get_json(&addr, "/status", None)).await;
+            let answered = tokio::time::timeout(
+                Duration::from_millis(500),
+                http::get_json(&addr, "/status", &Access::default()),
+            )
+            .await;
             if matches!(answered, Ok(Ok(_))) {
                 return true;
             }

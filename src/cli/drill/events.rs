@@ -16,7 +16,7 @@ use super::cluster::DrillCluster;
 use super::script::{Action, Event, Script};
 use super::workload::{Ledger, TABLE};
 use crate::cli::control::{pairs, patch_link};
-use crate::cli::http;
+use crate::cli::http::{self, Access};
 use crate::cli::supervisor::RegionAction;
 
 /// What happened at one event.
@@ -123,7 +123,7 @@ async fn apply(cluster: &DrillCluster, event: &Event) -> anyhow::Result<String> 
             for (from, to) in &pairs {
                 if let Err(error) = patch_link(
                     &cluster.topology,
-                    None,
+                    &Access::default(),
                     from,
                     to,
                     &json!({ "partitioned": partitioned }),
@@ -142,7 +142,13 @@ async fn apply(cluster: &DrillCluster, event: &Event) -> anyhow::Result<String> 
         }
         Action::Skew => {
             let addr = cluster.topology.region(region)?.api.to_string();
-            http::post_json(&addr, "/admin/clock", &json!({ "offset_ms": event.ms }), None).await?;
+            http::post_json(
+                &addr,
+                "/admin/clock",
+                &json!({ "offset_ms": event.ms }),
+                &Access::default(),
+            )
+            .await?;
             Ok(format!("{region} clock offset {} ms", event.ms))
         }
         Action::Link => {
@@ -151,7 +157,7 @@ async fn apply(cluster: &DrillCluster, event: &Event) -> anyhow::Result<String> 
                 "delay_ms": event.delay_ms, "jitter_ms": event.jitter_ms,
                 "loss": event.loss, "bandwidth_kbps": event.bandwidth_kbps,
             });
-            let link = patch_link(&cluster.topology, None, region, peer, &patch).await?;
+            let link = patch_link(&cluster.topology, &Access::default(), region, peer, &patch).await?;
             Ok(format!("{region}->{peer}: {link}"))
         }
     }

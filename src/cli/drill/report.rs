@@ -16,7 +16,7 @@ use super::events::{self, EventRecord};
 use super::script::Script;
 use super::svg::{self, Series, Timeline};
 use super::workload::Ledger;
-use crate::cli::http;
+use crate::cli::http::{self, Access};
 use crate::cli::progress::Progress;
 
 /// How often lag is sampled.
@@ -46,7 +46,9 @@ pub async fn poll_lag(addrs: Vec<String>, started: Instant, mut stopping: watch:
         }
         let t = started.elapsed().as_secs_f64();
         for addr in &addrs {
-            let Ok(Ok(status)) = tokio::time::timeout(POLL_TIMEOUT, http::get_json(addr, "/status", None)).await else {
+            let Ok(Ok(status)) =
+                tokio::time::timeout(POLL_TIMEOUT, http::get_json(addr, "/status", &Access::default())).await
+            else {
                 continue;
             };
             let region = status["region"].as_str().unwrap_or("?").to_string();
@@ -89,7 +91,9 @@ pub async fn progress(seconds: f64, ledger: Arc<Ledger>, started: Instant, mut s
 pub async fn final_status(cluster: &DrillCluster) -> BTreeMap<String, Value> {
     let mut out = BTreeMap::new();
     for (name, addr) in cluster.names().into_iter().zip(cluster.addrs()) {
-        let status = http::get_json(&addr, "/status", None).await.unwrap_or(Value::Null);
+        let status = http::get_json(&addr, "/status", &Access::default())
+            .await
+            .unwrap_or(Value::Null);
         out.insert(name, status);
     }
     out
