@@ -7,8 +7,8 @@ use std::sync::OnceLock;
 use redb::ReadableTable;
 
 use super::{
-    CONFLICTS, CURSORS, Change, ConflictRecord, DROPPED, DroppedTable, ITEMS, ItemRecord, LOG, META, StoreError,
-    TABLES, applied_key, item_key, peer_incarnation_key, records,
+    CONFLICTS, CURSORS, Change, ConflictRecord, DROPPED, DroppedTable, INDEX_ENTRIES, ITEMS, ItemRecord, LOG, META,
+    StoreError, TABLES, applied_key, bounds_after, item_key, peer_incarnation_key, records,
 };
 use crate::ids::{GroupNo, Incarnation, Seq, StorageId};
 use crate::model::TableMeta;
@@ -77,7 +77,7 @@ impl ReadTables {
         upper: Bound<Vec<u8>>,
         forward: bool,
     ) -> Result<impl Iterator<Item = Result<StoredItem, StoreError>> + use<>, StoreError> {
-        let all = self.items_where(storage_id, lower, upper, forward, |_| Walk::Keep)?;
+        let all = self.walk(ITEMS, storage_id, (lower, upper), forward, |_| Walk::Keep)?;
         Ok(all.map(|entry| entry.map(|kept| kept.expect("every key is kept"))))
     }
 
@@ -93,6 +93,43 @@ impl ReadTables {
         forward: bool,
         keep: K,
     ) -> Result<impl Iterator<Item = Result<Option<StoredItem>, StoreError>> + use<K>, StoreError> {
+        self.walk(ITEMS, storage_id, (lower, upper), forward, keep)
+    }
+
+    /// `items` for the entries of secondary index `storage_id` (keys are
+    /// entry keys: index key, then table key).
+    pub fn entries(
+        &self,
+        storage_id: StorageId,
+        lower: Bound<Vec<u8>>,
+        upper: Bound<Vec<u8>>,
+        forward: bool,
+    ) -> Result<impl Iterator<Item = Result<StoredItem, StoreError>> + use<>, StoreError> {
+        let all = self.walk(INDEX_ENTRIES, storage_id, (lower, upper), forward, |_| Walk::Keep)?;
+        Ok(all.map(|entry| entry.map(|kept| kept.expect("every key is kept"))))
+    }
+
+    /// `items_where` for the entries of secondary index `storage_id`.
+    pub fn entries_where<K: FnMut(&[u8]) -> Walk + 'static>(
+        &self,
+        storage_id: StorageId,
+        lower: Bound<Vec<u8>>,
+        upper: Bound<Vec<u8>>,
+        forward: bool,
+        keep: K,
+    ) -> Result<impl Iterator<Item = Result<Option<StoredItem>, StoreError>> + use<K>, StoreError> {
+        self.walk(INDEX_ENTRIES, storage_id, (lower, upper), forward, keep)
+    }
+
+    /// The walk behind `items_where` and `entries_where`, over `table`.
+    fn walk<K: FnMut(&[u8]) -> Walk + 'static>(
+        &self,
+        table: ByteTable,
+        storage_id: StorageId,
+        (lower, upper): (Bound<Vec<u8>>, Bound<Vec<u8>>),
+        forward: bool,
+        keep: K,
+    ) -> Result<impl Iterator<Item = Result<Option<StoredItem>, StoreError>> + use<K>, StoreError> {
         let prefix = |b: Bound<Vec<u8>>, default_end: bool| match b {
             Bound::Included(k) => Bound::Included(item_key(storage_id, &k)),
             Bound::Excluded(k) => Bound::Excluded(item_key(storage_id, &k)),
@@ -100,7 +137,7 @@ impl ReadTables {
             Bound::Unbounded => Bound::Included(storage_id.to_be_bytes().to_vec()),
         };
         let (lo, hi) = (prefix(lower, false), prefix(upper, true));
-        let table = self.txn.open_table(ITEMS)?;
+        let table = self.txn.open_table(table)?;
         let range = table.range::<&[u8]>((as_slice(&lo), as_slice(&hi)))?;
         Ok(ItemWalk {
             table,
@@ -110,6 +147,25 @@ impl ReadTables {
             keep,
             done: false,
         })
+    }
+
+    /// Up to `max` records of table `storage_id` after encoded key `after`
+    /// (from the first with `None`), in key order, as stored: keys without
+    /// the storage prefix, records not decoded.
+    pub fn raw_items_after(
+        &self,
+        storage_id: StorageId,
+        after: Option<&[u8]>,
+        max: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        let (lower, upper) = bounds_after(storage_id, after);
+        let table = self.txn.open_table(ITEMS)?;
+        let mut out = Vec::with_capacity(max.min(1 << 12));
+        for entry in table.range::<&[u8]>((as_slice(&lower), as_slice(&upper)))?.take(max) {
+            let (key, value) = entry?;
+            out.push((key.value()[8..].to_vec(), value.value().to_vec()));
+        }
+        Ok(out)
     }
 
     /// Sequence number of the last change-log entry (0 when empty).
@@ -191,6 +247,9 @@ impl ReadTables {
         }))
     }
 }
+
+/// A byte-keyed table of the store (`items`, `index_entries`).
+type ByteTable = redb::TableDefinition<'static, &'static [u8], &'static [u8]>;
 
 /// An item's encoded key (without the storage prefix) and its record.
 pub type StoredItem = (Vec<u8>, ItemRecord);
