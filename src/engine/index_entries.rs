@@ -3,8 +3,8 @@
 //! same commit (`maintain`), a changed description creates or drops this
 //! region's copy of an index (`localize`), and an index created on a live
 //! table is filled batch by batch (`backfill_batch`, driven by
-//! `indexes.rs`), each batch resuming from a cursor stored in the same
-//! commit.
+//! `indexes.rs`, or prepared outside the writer by `backfill_prep.rs`), each
+//! batch resuming from a cursor stored in the same commit.
 //!
 //! Entries live in the store's index entries table under the index's own
 //! storage id, keyed as `model::index` says, holding an `ItemRecord` of the
@@ -130,6 +130,10 @@ pub struct BackfillStep {
     pub added: usize,
     /// Whether the index is now complete (ACTIVE).
     pub finished: bool,
+    /// Whether a prepared batch did not start at the stored cursor and this
+    /// step ran from the cursor in the writer instead (`backfill_batch`):
+    /// batches prepared after it must be prepared again.
+    pub redone: bool,
 }
 
 /// One backfill batch of index `position` of `meta`: the next
