@@ -157,7 +157,7 @@ impl ReadTables {
         storage_id: StorageId,
         after: Option<&[u8]>,
         max: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    ) -> Result<Vec<RawItem>, StoreError> {
         let (lower, upper) = bounds_after(storage_id, after);
         let table = self.txn.open_table(ITEMS)?;
         let mut out = Vec::with_capacity(max.min(1 << 12));
@@ -250,6 +250,10 @@ impl ReadTables {
 
 /// A byte-keyed table of the store (`items`, `index_entries`).
 type ByteTable = redb::TableDefinition<'static, &'static [u8], &'static [u8]>;
+
+/// An item's encoded key (without the storage prefix) and its record's
+/// stored bytes.
+pub type RawItem = (Vec<u8>, Vec<u8>);
 
 /// An item's encoded key (without the storage prefix) and its record.
 pub type StoredItem = (Vec<u8>, ItemRecord);
