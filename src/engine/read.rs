@@ -12,7 +12,7 @@ use super::error::EngineError;
 use super::write::Precondition;
 use crate::model::key::{self, encode_key_value, encode_primary_key, partition_key_len};
 use crate::model::{AttributeValue, IndexKind, Item, KeySchema, ScalarType, SecondaryIndex, TableMeta, item_size};
-use crate::store::{ReadTables, StoreError, StoredItem, Walk};
+use crate::store::{Keyspace, ReadTables, Walk};
 
 /// Most bytes of items one Query or Scan page reads.
 pub const MAX_PAGE_BYTES: usize = 1024 * 1024;
@@ -214,18 +214,19 @@ impl Engine {
 fn collection_size(read: &ReadTables, meta: &TableMeta, hash: &AttributeValue) -> Result<u64, EngineError> {
     let (lower, upper, _) = query_bounds(hash, None);
     let mut size = 0u64;
-    let mut add = |entries: &mut dyn Iterator<Item = Result<StoredItem, StoreError>>| -> Result<(), EngineError> {
-        for entry in entries {
-            if let Some(item) = entry?.1.item {
+    let locals = meta.indexes.iter().filter(|i| i.kind == IndexKind::Local);
+    let stores = std::iter::once((Keyspace::Items, meta.storage_id))
+        .chain(locals.map(|i| (Keyspace::IndexEntries, i.storage_id)));
+    for (space, storage_id) in stores {
+        // An LSI's entries start with the partition key too.
+        let bounds = (lower.clone(), upper.clone());
+        for entry in read.items_where(space, storage_id, bounds, true, |_| Walk::Keep)? {
+            if let Some((_, record)) = entry?
+                && let Some(item) = record.item
+            {
                 size += item_size(&item) as u64;
             }
         }
-        Ok(())
-    };
-    add(&mut read.items(meta.storage_id, lower.clone(), upper.clone(), true)?)?;
-    for local in meta.indexes.iter().filter(|i| i.kind == IndexKind::Local) {
-        // An LSI's entries start with the partition key too.
-        add(&mut read.entries(local.storage_id, lower.clone(), upper.clone(), true)?)?;
     }
     Ok(size)
 }
@@ -321,10 +322,11 @@ pub fn read_range(
     }
     let mut page = Page::default();
     let keep = segment_keys(walked.hash.ty, spec.segment);
-    let entries: Box<dyn Iterator<Item = _>> = match index {
-        Some(index) => Box::new(read.entries_where(index.storage_id, lower, upper, spec.forward, keep)?),
-        None => Box::new(read.items_where(meta.storage_id, lower, upper, spec.forward, keep)?),
+    let (space, storage_id) = match index {
+        Some(index) => (Keyspace::IndexEntries, index.storage_id),
+        None => (Keyspace::Items, meta.storage_id),
     };
+    let entries = read.items_where(space, storage_id, (lower, upper), spec.forward, keep)?;
     for (looked_at, entry) in entries.enumerate() {
         if budget.is_some_and(|b| looked_at >= b) {
             return Ok(None);

@@ -52,7 +52,7 @@ use std::time::{Duration, Instant};
 use crate::ids::{GroupNo, Incarnation, StorageId};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
-pub use read::{ReadTables, StoredItem, Walk};
+pub use read::{Keyspace, ReadTables, Walk};
 pub use records::{
     Change, ChangeCause, CodecError, ConflictRecord, DroppedTable, ItemChange, ItemRecord, TableChange, Version,
 };

@@ -77,54 +77,18 @@ impl ReadTables {
         upper: Bound<Vec<u8>>,
         forward: bool,
     ) -> Result<impl Iterator<Item = Result<StoredItem, StoreError>> + use<>, StoreError> {
-        let all = self.walk(ITEMS, storage_id, (lower, upper), forward, |_| Walk::Keep)?;
+        let all = self.items_where(Keyspace::Items, storage_id, (lower, upper), forward, |_| Walk::Keep)?;
         Ok(all.map(|entry| entry.map(|kept| kept.expect("every key is kept"))))
     }
 
-    /// `items`, with only the entries `keep` keeps copied and decoded, and
-    /// `None` in place of the others: a parallel scan segment passes over
-    /// the other segments' items without paying for them, yet still counts
-    /// them, and jumps past the rest of a partition where it may.
+    /// `items` of a table or a secondary index (`space`), with only the
+    /// entries `keep` keeps copied and decoded, and `None` in place of the
+    /// others: a parallel scan segment passes over the other segments'
+    /// items without paying for them, yet still counts them, and jumps past
+    /// the rest of a partition where it may.
     pub fn items_where<K: FnMut(&[u8]) -> Walk + 'static>(
         &self,
-        storage_id: StorageId,
-        lower: Bound<Vec<u8>>,
-        upper: Bound<Vec<u8>>,
-        forward: bool,
-        keep: K,
-    ) -> Result<impl Iterator<Item = Result<Option<StoredItem>, StoreError>> + use<K>, StoreError> {
-        self.walk(ITEMS, storage_id, (lower, upper), forward, keep)
-    }
-
-    /// `items` for the entries of secondary index `storage_id` (keys are
-    /// entry keys: index key, then table key).
-    pub fn entries(
-        &self,
-        storage_id: StorageId,
-        lower: Bound<Vec<u8>>,
-        upper: Bound<Vec<u8>>,
-        forward: bool,
-    ) -> Result<impl Iterator<Item = Result<StoredItem, StoreError>> + use<>, StoreError> {
-        let all = self.walk(INDEX_ENTRIES, storage_id, (lower, upper), forward, |_| Walk::Keep)?;
-        Ok(all.map(|entry| entry.map(|kept| kept.expect("every key is kept"))))
-    }
-
-    /// `items_where` for the entries of secondary index `storage_id`.
-    pub fn entries_where<K: FnMut(&[u8]) -> Walk + 'static>(
-        &self,
-        storage_id: StorageId,
-        lower: Bound<Vec<u8>>,
-        upper: Bound<Vec<u8>>,
-        forward: bool,
-        keep: K,
-    ) -> Result<impl Iterator<Item = Result<Option<StoredItem>, StoreError>> + use<K>, StoreError> {
-        self.walk(INDEX_ENTRIES, storage_id, (lower, upper), forward, keep)
-    }
-
-    /// The walk behind `items_where` and `entries_where`, over `table`.
-    fn walk<K: FnMut(&[u8]) -> Walk + 'static>(
-        &self,
-        table: ByteTable,
+        space: Keyspace,
         storage_id: StorageId,
         (lower, upper): (Bound<Vec<u8>>, Bound<Vec<u8>>),
         forward: bool,
@@ -137,7 +101,11 @@ impl ReadTables {
             Bound::Unbounded => Bound::Included(storage_id.to_be_bytes().to_vec()),
         };
         let (lo, hi) = (prefix(lower, false), prefix(upper, true));
-        let table = self.txn.open_table(table)?;
+        let definition = match space {
+            Keyspace::Items => ITEMS,
+            Keyspace::IndexEntries => INDEX_ENTRIES,
+        };
+        let table = self.txn.open_table(definition)?;
         let range = table.range::<&[u8]>((as_slice(&lo), as_slice(&hi)))?;
         Ok(ItemWalk {
             table,
@@ -248,8 +216,13 @@ impl ReadTables {
     }
 }
 
-/// A byte-keyed table of the store (`items`, `index_entries`).
-type ByteTable = redb::TableDefinition<'static, &'static [u8], &'static [u8]>;
+/// Which table a storage id's records are in: a table's items, or a
+/// secondary index's entries (keyed the same way).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Keyspace {
+    Items,
+    IndexEntries,
+}
 
 /// An item's encoded key (without the storage prefix) and its record's
 /// stored bytes.
@@ -393,7 +366,13 @@ mod tests {
                 true => Walk::PassPrefix(1),
             };
             let entries = read
-                .items_where(StorageId(1), Bound::Unbounded, Bound::Unbounded, forward, keep)
+                .items_where(
+                    Keyspace::Items,
+                    StorageId(1),
+                    (Bound::Unbounded, Bound::Unbounded),
+                    forward,
+                    keep,
+                )
                 .unwrap();
             let entries: Vec<Option<Vec<u8>>> = entries.map(|e| e.unwrap().map(|(key, _)| key)).collect();
             let kept: Vec<String> = entries
@@ -415,9 +394,13 @@ mod tests {
         let (looked_at, kept) = walk(b'c', true);
         assert_eq!((looked_at, kept.len()), (21, 20));
         // The empty prefix: a jump past the table's end, not into table 2.
-        let entries = read.items_where(StorageId(1), Bound::Unbounded, Bound::Unbounded, true, |_| {
-            Walk::PassPrefix(0)
-        });
+        let entries = read.items_where(
+            Keyspace::Items,
+            StorageId(1),
+            (Bound::Unbounded, Bound::Unbounded),
+            true,
+            |_| Walk::PassPrefix(0),
+        );
         let entries: Vec<_> = entries.unwrap().map(|e| e.unwrap().is_none()).collect();
         assert_eq!(entries, [true]);
         // Backward, nothing is jumped: every key is looked at.

@@ -460,9 +460,15 @@ fn index_writes_only_in_the_log_are_redone_into_their_own_table() {
     );
     let read = recovered.read().unwrap();
     let keys: Vec<Vec<u8>> = read
-        .entries(kept, Bound::Unbounded, Bound::Unbounded, true)
+        .items_where(
+            Keyspace::IndexEntries,
+            kept,
+            (Bound::Unbounded, Bound::Unbounded),
+            true,
+            |_| Walk::Keep,
+        )
         .unwrap()
-        .map(|e| e.unwrap().0)
+        .map(|e| e.unwrap().unwrap().0)
         .collect();
     let expected_keys: Vec<Vec<u8>> = (0..20u64)
         .filter(|n| *n != 4)
