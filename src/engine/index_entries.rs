@@ -3,12 +3,12 @@
 //! same commit (`maintain`), a changed description creates or drops this
 //! region's copy of an index (`localize`), and an index created on a live
 //! table is filled batch by batch (`backfill_batch`, driven by
-//! `indexes.rs`), each batch resuming from a cursor stored in the same
-//! commit.
+//! `indexes.rs`, or prepared outside the writer by `backfill_prep.rs`), each
+//! batch resuming from a cursor stored in the same commit.
 //!
-//! Entries live in the items table under the index's own storage id, keyed
-//! as `model::index` says, holding an `ItemRecord` of the projected item at
-//! the table item's version.
+//! Entries live in the store's index entries table under the index's own
+//! storage id, keyed as `model::index` says, holding an `ItemRecord` of the
+//! projected item at the table item's version.
 
 use crate::ids::StorageId;
 use crate::model::{Item, SecondaryIndex, TableMeta, item_size};
@@ -46,7 +46,7 @@ pub(super) fn maintain(
         // An item written before the index existed may not have its entry
         // yet (the backfill adds it later): only what was there is counted.
         if let Some((entry, projected)) = &before
-            && tables.remove_item(index.storage_id, entry)?
+            && tables.remove_entry(index.storage_id, entry)?
         {
             index.item_count = index.item_count.saturating_sub(1);
             index.size_bytes = index.size_bytes.saturating_sub(item_size(projected) as u64);
@@ -58,7 +58,7 @@ pub(super) fn maintain(
                 version: version.clone(),
                 item: Some(projected),
             };
-            tables.put_item(index.storage_id, &entry, &record)?;
+            tables.put_entry(index.storage_id, &entry, &record)?;
         }
     }
     Ok(())
@@ -107,7 +107,7 @@ pub(super) fn localize(
 
 /// Removes this region's copy of an index: its entries and its backfill.
 fn drop_index(tables: &mut WriteTables<'_>, index: &SecondaryIndex) -> Result<(), StoreError> {
-    tables.delete_items(index.storage_id)?;
+    tables.delete_entries(index.storage_id)?;
     tables.set_cursor(&backfill_cursor_name(index.storage_id), None)
 }
 
@@ -130,6 +130,10 @@ pub struct BackfillStep {
     pub added: usize,
     /// Whether the index is now complete (ACTIVE).
     pub finished: bool,
+    /// Whether a prepared batch did not start at the stored cursor and this
+    /// step ran from the cursor in the writer instead (`backfill_batch`):
+    /// batches prepared after it must be prepared again.
+    pub redone: bool,
 }
 
 /// One backfill batch of index `position` of `meta`: the next
@@ -165,7 +169,7 @@ pub(super) fn backfill_batch(
         // An entry already there was written by a change since the index
         // was created, from this same item: writing it again changes
         // nothing, and one B-tree descent is cheaper than a lookup first.
-        if !tables.put_item_bytes(storage_id, &entry, &records::encode(&entry_record))? {
+        if !tables.put_entry_bytes(storage_id, &entry, &records::encode(&entry_record))? {
             index.item_count += 1;
             index.size_bytes += size;
             step.added += 1;

@@ -1,23 +1,34 @@
 //! Backfilling secondary indexes created on live tables: the steps the
-//! index backfill worker (`workers/index_backfill.rs`) drives, one writer
-//! job each (see `index_entries::backfill_batch`).
+//! index backfill worker (`workers/index_backfill.rs`) drives. Each batch
+//! is prepared from a snapshot on a blocking thread and stored by one
+//! writer job (`backfill_prep.rs`); a batch that no longer fits the stored
+//! cursor is done in the writer instead (`index_entries::backfill_batch`).
 
+use super::backfill_prep::{self, BackfillFrom, PreparedBatch};
 use super::error::EngineError;
 use super::handle::Engine;
 use super::index_entries::{BackfillStep, backfill_batch};
 use super::txn::GroupTxn;
+use super::writer::Queued;
 
-/// One backfill step of index `index` of `table`; nothing when the table or
+/// Stores prepared batch `batch`, or when it does not fit the stored
+/// cursor, runs one batch from the cursor here; nothing when the table or
 /// the index is gone or the index is complete.
-fn backfill_in(txn: &mut GroupTxn<'_, '_>, table: &str, index: &str) -> Result<BackfillStep, EngineError> {
-    txn.with_table(table, |txn, meta| {
+fn apply_in(txn: &mut GroupTxn<'_, '_>, batch: &PreparedBatch) -> Result<BackfillStep, EngineError> {
+    txn.with_table(&batch.table, |txn, meta| {
         let Some(meta) = meta else {
             return Ok(BackfillStep::default());
         };
-        let Some(position) = meta.indexes.iter().position(|i| i.name == index && i.backfilling) else {
+        let Some(position) = meta.indexes.iter().position(|i| i.name == batch.index && i.backfilling) else {
             return Ok(BackfillStep::default());
         };
-        let step = backfill_batch(txn.tables, meta, position)?;
+        let step = match backfill_prep::apply(txn.tables, meta, position, batch)? {
+            Some(step) => step,
+            None => BackfillStep {
+                redone: true,
+                ..backfill_batch(txn.tables, meta, position)?
+            },
+        };
         if step.finished {
             // Queries on the index are now allowed: the schema cache must
             // forget the description that says CREATING.
@@ -42,9 +53,39 @@ impl Engine {
         .await
     }
 
-    /// One backfill step of index `index` of `table` (see `backfill_in`).
+    /// The next backfill batch of index `index` of `table`, from `from`,
+    /// computed from a snapshot on the blocking pool (see
+    /// `backfill_prep.rs`); `None` when there is no such index being
+    /// backfilled. The snapshot need not be durable: the writer checks
+    /// every item against what it holds before storing an entry.
+    pub async fn prepare_backfill(
+        &self,
+        table: String,
+        index: String,
+        from: BackfillFrom,
+    ) -> Result<Option<PreparedBatch>, EngineError> {
+        let store = self.0.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let read = store.read()?;
+            Ok(backfill_prep::prepare(&read, &table, &index, from)?)
+        })
+        .await
+        .map_err(|_| EngineError::Stopped)?
+    }
+
+    /// Queues `batch` for the writer (see `apply_in`); batches queued one
+    /// after another are stored in that order.
+    pub async fn enqueue_backfill(&self, batch: PreparedBatch) -> Result<Queued<BackfillStep>, EngineError> {
+        self.writer()?.enqueue(move |txn| apply_in(txn, &batch)).await
+    }
+
+    /// One backfill step of index `index` of `table`, from its stored cursor.
     pub async fn backfill_index(&self, table: String, index: String) -> Result<BackfillStep, EngineError> {
-        self.writer()?.submit(move |txn| backfill_in(txn, &table, &index)).await
+        let batch = self.prepare_backfill(table, index, BackfillFrom::Cursor).await?;
+        match batch {
+            Some(batch) => self.enqueue_backfill(batch).await?.wait().await,
+            None => Ok(BackfillStep::default()),
+        }
     }
 }
 
@@ -52,7 +93,9 @@ impl Engine {
 mod tests {
     use proptest::prelude::*;
 
-    use crate::engine::{Engine, IndexUpdate, ItemOp, ItemWrite, Mutator, NewTable, RangeRead, TableUpdate};
+    use crate::engine::{
+        BackfillFrom, Engine, IndexUpdate, ItemOp, ItemWrite, Mutator, NewTable, PreparedBatch, RangeRead, TableUpdate,
+    };
     use crate::model::{
         AttributeValue, IndexKind, Item, KeyAttribute, KeySchema, Number, Projection, ScalarType, SecondaryIndex,
     };
@@ -89,7 +132,16 @@ mod tests {
         },
         /// Adds GSI `byC` (once), backfilled by the next `Backfill`.
         CreateByC,
-        Backfill,
+        /// Prepares a batch of `byC`'s backfill, after the last one
+        /// prepared and not applied yet (or from the cursor), to be applied
+        /// by a later `Backfill`, after the ops in between.
+        Prepare,
+        /// Applies the oldest or the newest prepared batch (the newest, with
+        /// an older one waiting, no longer starts at the cursor), or when
+        /// none is waiting, runs one step from the cursor.
+        Backfill {
+            newest: bool,
+        },
     }
 
     fn op() -> impl Strategy<Value = Op> {
@@ -99,7 +151,8 @@ mod tests {
             3 => (0u8..8, proptest::option::of(0u8..3)).prop_map(|(key, g)| Op::SetG { key, g }),
             2 => (0u8..8).prop_map(|key| Op::Delete { key }),
             1 => Just(Op::CreateByC),
-            1 => Just(Op::Backfill),
+            1 => Just(Op::Prepare),
+            2 => any::<bool>().prop_map(|newest| Op::Backfill { newest }),
         ]
     }
 
@@ -179,6 +232,7 @@ mod tests {
         ];
         engine.create_table(spec).await.unwrap();
         let s = |v: u8| AttributeValue::S(format!("v{v}"));
+        let mut prepared: Vec<PreparedBatch> = Vec::new();
         for op in ops {
             match op {
                 Op::Put { key: k, g, c } => {
@@ -219,8 +273,23 @@ mod tests {
                     // Refused while it exists or is still being filled.
                     let _ = engine.update_table("t".into(), update).await;
                 }
-                Op::Backfill => {
-                    engine.backfill_index("t".into(), "byC".into()).await.unwrap();
+                Op::Prepare => {
+                    let from = prepared
+                        .last()
+                        .map(PreparedBatch::next_from)
+                        .unwrap_or(BackfillFrom::Cursor);
+                    let batch = engine.prepare_backfill("t".into(), "byC".into(), from).await.unwrap();
+                    prepared.extend(batch);
+                }
+                Op::Backfill { newest } => {
+                    let batch = match newest {
+                        true => prepared.pop(),
+                        false => (!prepared.is_empty()).then(|| prepared.remove(0)),
+                    };
+                    match batch {
+                        Some(batch) => drop(engine.enqueue_backfill(batch).await.unwrap().wait().await.unwrap()),
+                        None => drop(engine.backfill_index("t".into(), "byC".into()).await.unwrap()),
+                    }
                 }
             }
         }
@@ -250,8 +319,9 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(48))]
 
         /// For any sequence of puts, updates (adding, changing, removing
-        /// index keys), deletes and an index created and backfilled midway,
-        /// every index equals the index recomputed from the table's items.
+        /// index keys), deletes and an index created and backfilled midway
+        /// (in batches prepared before the writes that follow them), every
+        /// index equals the index recomputed from the table's items.
         #[test]
         fn every_index_equals_the_index_recomputed_from_the_table(ops in proptest::collection::vec(op(), 1..40)) {
             let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();

@@ -24,7 +24,8 @@
 //!    tokens): several item writes checked together and stored in one
 //!    job under one version.
 //! 7. Table management (`tables.rs`, `declared.rs`), index backfills
-//!    (`indexes.rs`), point-in-time
+//!    (`indexes.rs`, batches prepared off the writer in `backfill_prep.rs`),
+//!    point-in-time
 //!    recovery (`pitr.rs`) and imports (`imports.rs`), streams (`streams.rs`), Time to Live (`ttl.rs`).
 //!
 //! Every write goes through the single writer, which groups concurrent
@@ -36,6 +37,7 @@
 //! write the snapshot holds is durable (a commit becomes visible a moment
 //! before its log fsync ends; see `store/durability.rs`).
 
+mod backfill_prep;
 mod change_log;
 mod commit_times;
 mod declared;
@@ -64,6 +66,7 @@ mod writer;
 #[cfg(test)]
 mod writer_tests;
 
+pub use backfill_prep::{BackfillFrom, PreparedBatch};
 pub use error::{CancelReason, EngineError};
 pub use handle::{DB_FILE, Engine};
 pub use imports::Rejection;

@@ -12,7 +12,7 @@ use super::error::EngineError;
 use super::write::Precondition;
 use crate::model::key::{self, encode_key_value, encode_primary_key, partition_key_len};
 use crate::model::{AttributeValue, IndexKind, Item, KeySchema, ScalarType, SecondaryIndex, TableMeta, item_size};
-use crate::store::{ReadTables, Walk};
+use crate::store::{Keyspace, ReadTables, Walk};
 
 /// Most bytes of items one Query or Scan page reads.
 pub const MAX_PAGE_BYTES: usize = 1024 * 1024;
@@ -215,11 +215,15 @@ fn collection_size(read: &ReadTables, meta: &TableMeta, hash: &AttributeValue) -
     let (lower, upper, _) = query_bounds(hash, None);
     let mut size = 0u64;
     let locals = meta.indexes.iter().filter(|i| i.kind == IndexKind::Local);
-    let stores = std::iter::once(meta.storage_id).chain(locals.map(|i| i.storage_id));
-    for storage_id in stores {
+    let stores = std::iter::once((Keyspace::Items, meta.storage_id))
+        .chain(locals.map(|i| (Keyspace::IndexEntries, i.storage_id)));
+    for (space, storage_id) in stores {
         // An LSI's entries start with the partition key too.
-        for entry in read.items(storage_id, lower.clone(), upper.clone(), true)? {
-            if let Some(item) = entry?.1.item {
+        let bounds = (lower.clone(), upper.clone());
+        for entry in read.items_where(space, storage_id, bounds, true, |_| Walk::Keep)? {
+            if let Some((_, record)) = entry?
+                && let Some(item) = record.item
+            {
                 size += item_size(&item) as u64;
             }
         }
@@ -318,8 +322,11 @@ pub fn read_range(
     }
     let mut page = Page::default();
     let keep = segment_keys(walked.hash.ty, spec.segment);
-    let storage_id = index.map(|i| i.storage_id).unwrap_or(meta.storage_id);
-    let entries = read.items_where(storage_id, lower, upper, spec.forward, keep)?;
+    let (space, storage_id) = match index {
+        Some(index) => (Keyspace::IndexEntries, index.storage_id),
+        None => (Keyspace::Items, meta.storage_id),
+    };
+    let entries = read.items_where(space, storage_id, (lower, upper), spec.forward, keep)?;
     for (looked_at, entry) in entries.enumerate() {
         if budget.is_some_and(|b| looked_at >= b) {
             return Ok(None);

@@ -345,7 +345,7 @@ impl GroupTxn<'_, '_> {
         let prefix = crate::model::key::encode_primary_key(hash, None);
         let mut stored = self.tables.bytes_with_prefix(meta.storage_id, &prefix)?;
         for index in &locals {
-            stored += self.tables.bytes_with_prefix(index.storage_id, &prefix)?;
+            stored += self.tables.entry_bytes_with_prefix(index.storage_id, &prefix)?;
         }
         if stored.saturating_sub(before) + pending + after > self.collection_limit {
             return Err(EngineError::ItemCollectionTooLarge);

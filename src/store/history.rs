@@ -279,10 +279,7 @@ impl WriteTables<'_> {
     /// Stores raw item-record bytes for a key (restores); returns whether a
     /// record was already there.
     pub fn put_item_bytes(&mut self, storage_id: StorageId, key: &[u8], record: &[u8]) -> Result<bool, StoreError> {
-        let key = super::item_key(storage_id, key);
-        let previous = self.items.insert(key.as_slice(), record)?.is_some();
-        self.journal.insert(TableId::Items, &key, record);
-        Ok(previous)
+        self.insert_keyed(TableId::Items, storage_id, key, record)
     }
 }
 

@@ -31,6 +31,7 @@ pub enum TableId {
     Pitr = 7,
     Cursors = 8,
     Dropped = 9,
+    IndexEntries = 10,
 }
 
 impl TableId {
@@ -45,6 +46,7 @@ impl TableId {
             7 => TableId::Pitr,
             8 => TableId::Cursors,
             9 => TableId::Dropped,
+            10 => TableId::IndexEntries,
             other => return Err(corrupt(&format!("unknown table {other}"))),
         })
     }

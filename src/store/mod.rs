@@ -5,12 +5,18 @@
 //! Layout (redb tables):
 //! - `tables`: table name -> `TableMeta`
 //! - `items`: storage id (8 bytes, big-endian) + encoded primary key -> `ItemRecord`
+//! - `index_entries`: a secondary index's storage id + encoded entry key
+//!   (index key, then table key; see `model::index`) -> `ItemRecord` of the
+//!   projected item, so an index query is one range scan of its own table
 //! - `log`: sequence number -> `Change`, in commit order
 //! - `meta`: small named values (next storage id, replication positions)
 //! - `conflicts`: writes that lost last-writer-wins, in the order seen
 //! - `history`, `pitr`: versions kept for point-in-time recovery and PITR
 //!   settings, backup and export records (see `history.rs`)
 //! - `cursors`: where background workers resume (worker/table name -> bytes)
+//!
+//! `meta` holds the layout's format number; `migrate.rs` brings an older
+//! layout up to date at open.
 //!
 //! Commits are made durable by the write-ahead log next to the database
 //! (`wal.rs`), not by redb's fsync, except at checkpoints. A commit is
@@ -27,6 +33,7 @@
 mod durability;
 pub mod history;
 mod journal;
+mod migrate;
 mod read;
 pub mod records;
 #[cfg(test)]
@@ -45,7 +52,7 @@ use std::time::{Duration, Instant};
 use crate::ids::{GroupNo, Incarnation, StorageId};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
-pub use read::{ReadTables, Walk};
+pub use read::{Keyspace, ReadTables, Walk};
 pub use records::{
     Change, ChangeCause, CodecError, ConflictRecord, DroppedTable, ItemChange, ItemRecord, TableChange, Version,
 };
@@ -54,6 +61,8 @@ pub use write::WriteTables;
 
 const TABLES: TableDefinition<&str, &[u8]> = TableDefinition::new("tables");
 const ITEMS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("items");
+/// Secondary index entries, keyed as `items` is, by the index's storage id.
+const INDEX_ENTRIES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("index_entries");
 const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const CONFLICTS: TableDefinition<u64, &[u8]> = TableDefinition::new("conflicts");
@@ -96,6 +105,9 @@ pub enum StoreError {
     WalAppend(#[from] wal::AppendError),
     #[error("write-ahead log is damaged; restart the region")]
     WalBroken,
+    /// The database was laid out by a newer Meridian (see `migrate.rs`).
+    #[error("the database has format {found}; this binary reads formats up to {supported}")]
+    NewerFormat { found: u64, supported: u64 },
     /// Free space is under the reserve: writes are refused (see `space.rs`).
     #[error(
         "the disk is full ({available} bytes free, {reserve} reserved): writes are refused until space is \
@@ -191,13 +203,15 @@ fn wal_path(db_path: &Path) -> PathBuf {
     db_path.with_extension("wal")
 }
 
-/// Creates every table `db` lacks, and its incarnation if it has none;
-/// returns the incarnation.
+/// Creates every table `db` lacks, and its incarnation and format number
+/// if it has none (a new database); returns the incarnation. Refuses a
+/// database of a newer format (see `migrate.rs`).
 fn create_tables(db: &Database) -> Result<u64, StoreError> {
     let txn = db.begin_write()?;
     {
         txn.open_table(TABLES)?;
         txn.open_table(ITEMS)?;
+        txn.open_table(INDEX_ENTRIES)?;
         txn.open_table(LOG)?;
         txn.open_table(META)?;
         txn.open_table(CONFLICTS)?;
@@ -209,11 +223,13 @@ fn create_tables(db: &Database) -> Result<u64, StoreError> {
     let incarnation = {
         let mut meta = txn.open_table(META)?;
         let stored = meta.get(INCARNATION)?.map(|v| v.value());
+        let format = migrate::format(&meta, stored.is_none())?;
         match stored {
             Some(incarnation) => incarnation,
             None => {
                 let incarnation = new_incarnation();
                 meta.insert(INCARNATION, incarnation)?;
+                meta.insert(migrate::FORMAT, format)?;
                 incarnation
             }
         }
@@ -238,6 +254,19 @@ pub fn item_key(storage_id: StorageId, key: &[u8]) -> Vec<u8> {
     out.extend_from_slice(&storage_id.to_be_bytes());
     out.extend_from_slice(key);
     out
+}
+
+/// Bounds of the keys of table `storage_id` after encoded key `after`
+/// (from its first with `None`) to its end, with the storage prefix.
+fn bounds_after(storage_id: StorageId, after: Option<&[u8]>) -> (std::ops::Bound<Vec<u8>>, std::ops::Bound<Vec<u8>>) {
+    let lower = match after {
+        Some(key) => std::ops::Bound::Excluded(item_key(storage_id, key)),
+        None => std::ops::Bound::Included(storage_id.to_be_bytes().to_vec()),
+    };
+    (
+        lower,
+        std::ops::Bound::Excluded(storage_id.next().to_be_bytes().to_vec()),
+    )
 }
 
 impl Store {
@@ -279,8 +308,8 @@ impl Store {
         Ok(Store::with_log(Arc::new(db), incarnation, None, 0, checkpoint_interval))
     }
 
-    /// Redoes the groups of `frames` that `db` does not hold yet, and
-    /// starts the log over.
+    /// Redoes the groups of `frames` that `db` does not hold yet, brings
+    /// the layout up to date, and starts the log over.
     fn redo(
         db: Database,
         incarnation: u64,
@@ -318,7 +347,11 @@ impl Store {
                 groups = last_group - durable,
                 "redid write-ahead log after an unclean stop"
             );
+        } else {
+            txn.abort()?;
         }
+        // The log may hold groups an older layout wrote: migrate after it.
+        migrate::to_current(&db)?;
         wal.reset();
         let sync_file = wal.sync_handle();
         Ok(Store::with_log(

@@ -7,8 +7,8 @@ use std::sync::OnceLock;
 use redb::ReadableTable;
 
 use super::{
-    CONFLICTS, CURSORS, Change, ConflictRecord, DROPPED, DroppedTable, ITEMS, ItemRecord, LOG, META, StoreError,
-    TABLES, applied_key, item_key, peer_incarnation_key, records,
+    CONFLICTS, CURSORS, Change, ConflictRecord, DROPPED, DroppedTable, INDEX_ENTRIES, ITEMS, ItemRecord, LOG, META,
+    StoreError, TABLES, applied_key, bounds_after, item_key, peer_incarnation_key, records,
 };
 use crate::ids::{GroupNo, Incarnation, Seq, StorageId};
 use crate::model::TableMeta;
@@ -77,19 +77,20 @@ impl ReadTables {
         upper: Bound<Vec<u8>>,
         forward: bool,
     ) -> Result<impl Iterator<Item = Result<StoredItem, StoreError>> + use<>, StoreError> {
-        let all = self.items_where(storage_id, lower, upper, forward, |_| Walk::Keep)?;
+        let all = self.items_where(Keyspace::Items, storage_id, (lower, upper), forward, |_| Walk::Keep)?;
         Ok(all.map(|entry| entry.map(|kept| kept.expect("every key is kept"))))
     }
 
-    /// `items`, with only the entries `keep` keeps copied and decoded, and
-    /// `None` in place of the others: a parallel scan segment passes over
-    /// the other segments' items without paying for them, yet still counts
-    /// them, and jumps past the rest of a partition where it may.
+    /// `items` of a table or a secondary index (`space`), with only the
+    /// entries `keep` keeps copied and decoded, and `None` in place of the
+    /// others: a parallel scan segment passes over the other segments'
+    /// items without paying for them, yet still counts them, and jumps past
+    /// the rest of a partition where it may.
     pub fn items_where<K: FnMut(&[u8]) -> Walk + 'static>(
         &self,
+        space: Keyspace,
         storage_id: StorageId,
-        lower: Bound<Vec<u8>>,
-        upper: Bound<Vec<u8>>,
+        (lower, upper): (Bound<Vec<u8>>, Bound<Vec<u8>>),
         forward: bool,
         keep: K,
     ) -> Result<impl Iterator<Item = Result<Option<StoredItem>, StoreError>> + use<K>, StoreError> {
@@ -100,7 +101,11 @@ impl ReadTables {
             Bound::Unbounded => Bound::Included(storage_id.to_be_bytes().to_vec()),
         };
         let (lo, hi) = (prefix(lower, false), prefix(upper, true));
-        let table = self.txn.open_table(ITEMS)?;
+        let definition = match space {
+            Keyspace::Items => ITEMS,
+            Keyspace::IndexEntries => INDEX_ENTRIES,
+        };
+        let table = self.txn.open_table(definition)?;
         let range = table.range::<&[u8]>((as_slice(&lo), as_slice(&hi)))?;
         Ok(ItemWalk {
             table,
@@ -110,6 +115,25 @@ impl ReadTables {
             keep,
             done: false,
         })
+    }
+
+    /// Up to `max` records of table `storage_id` after encoded key `after`
+    /// (from the first with `None`), in key order, as stored: keys without
+    /// the storage prefix, records not decoded.
+    pub fn raw_items_after(
+        &self,
+        storage_id: StorageId,
+        after: Option<&[u8]>,
+        max: usize,
+    ) -> Result<Vec<RawItem>, StoreError> {
+        let (lower, upper) = bounds_after(storage_id, after);
+        let table = self.txn.open_table(ITEMS)?;
+        let mut out = Vec::with_capacity(max.min(1 << 12));
+        for entry in table.range::<&[u8]>((as_slice(&lower), as_slice(&upper)))?.take(max) {
+            let (key, value) = entry?;
+            out.push((key.value()[8..].to_vec(), value.value().to_vec()));
+        }
+        Ok(out)
     }
 
     /// Sequence number of the last change-log entry (0 when empty).
@@ -191,6 +215,18 @@ impl ReadTables {
         }))
     }
 }
+
+/// Which table a storage id's records are in: a table's items, or a
+/// secondary index's entries (keyed the same way).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Keyspace {
+    Items,
+    IndexEntries,
+}
+
+/// An item's encoded key (without the storage prefix) and its record's
+/// stored bytes.
+pub type RawItem = (Vec<u8>, Vec<u8>);
 
 /// An item's encoded key (without the storage prefix) and its record.
 pub type StoredItem = (Vec<u8>, ItemRecord);
@@ -330,7 +366,13 @@ mod tests {
                 true => Walk::PassPrefix(1),
             };
             let entries = read
-                .items_where(StorageId(1), Bound::Unbounded, Bound::Unbounded, forward, keep)
+                .items_where(
+                    Keyspace::Items,
+                    StorageId(1),
+                    (Bound::Unbounded, Bound::Unbounded),
+                    forward,
+                    keep,
+                )
                 .unwrap();
             let entries: Vec<Option<Vec<u8>>> = entries.map(|e| e.unwrap().map(|(key, _)| key)).collect();
             let kept: Vec<String> = entries
@@ -352,9 +394,13 @@ mod tests {
         let (looked_at, kept) = walk(b'c', true);
         assert_eq!((looked_at, kept.len()), (21, 20));
         // The empty prefix: a jump past the table's end, not into table 2.
-        let entries = read.items_where(StorageId(1), Bound::Unbounded, Bound::Unbounded, true, |_| {
-            Walk::PassPrefix(0)
-        });
+        let entries = read.items_where(
+            Keyspace::Items,
+            StorageId(1),
+            (Bound::Unbounded, Bound::Unbounded),
+            true,
+            |_| Walk::PassPrefix(0),
+        );
         let entries: Vec<_> = entries.unwrap().map(|e| e.unwrap().is_none()).collect();
         assert_eq!(entries, [true]);
         // Backward, nothing is jumped: every key is looked at.

@@ -3,6 +3,7 @@
 //! store committed.
 
 use crate::ids::{Seq, StorageId};
+use std::ops::Bound;
 use std::path::Path;
 
 use redb::{ReadableDatabase, ReadableTable};
@@ -43,6 +44,7 @@ fn dump(store: &Store) -> Vec<(&'static str, Vec<u8>, Vec<u8>)> {
     let number = |n: u64| n.to_be_bytes().to_vec();
     copy!(TABLES, "tables", text, bytes);
     copy!(ITEMS, "items", bytes, bytes);
+    copy!(INDEX_ENTRIES, "index_entries", bytes, bytes);
     copy!(LOG, "log", number, bytes);
     copy!(META, "meta", text, number);
     copy!(CONFLICTS, "conflicts", number, bytes);
@@ -98,6 +100,19 @@ fn every_mutation(tables: &mut WriteTables<'_>, round: u64) -> Result<(), StoreE
         },
     )?;
     tables.put_item_bytes(id, b"c", &records::encode(&record))?;
+    // Index entries: under a storage id of their own, in their own table.
+    let index = tables.allocate_storage_id()?;
+    tables.put_entry_bytes(index, b"e1", &records::encode(&record))?;
+    tables.put_entry(
+        index,
+        b"e2",
+        &ItemRecord {
+            version: version(round * 10 + 3),
+            item: Some(item("e2")),
+        },
+    )?;
+    tables.put_entry_bytes(index, b"e3", b"gone")?;
+    tables.remove_entry(index, b"e3")?;
     tables.append_change_ref(&ChangeRef::Item(ItemChangeRef {
         table: &name,
         key: b"a",
@@ -136,8 +151,10 @@ fn every_mutation(tables: &mut WriteTables<'_>, round: u64) -> Result<(), StoreE
     };
     tables.collect_history(id, None, everything_before, 100)?;
     if round > 1 {
-        // Drops the previous round's table: range removals of items and history.
-        tables.delete_items(StorageId(id.get() - 1))?;
+        // Drops the previous round's table and index: range removals of
+        // items, history and index entries.
+        tables.delete_items(StorageId(id.get() - 2))?;
+        tables.delete_entries(StorageId(id.get() - 1))?;
         // Trims the previous round's change-log entry (a range removal).
         tables.trim_log(tables.last_seq(), 10)?;
         // And its conflict record (a range removal too).
@@ -155,6 +172,7 @@ fn groups_only_in_the_log_are_redone_after_a_crash() {
     assert!(std::fs::metadata(wal_path(&db)).unwrap().len() > 0);
     let expected = dump(&store);
     assert!(expected.iter().any(|(table, _, _)| *table == "history"));
+    assert!(expected.iter().any(|(table, _, _)| *table == "index_entries"));
 
     let recovered = crash_copy(dir.path(), &db);
     assert_eq!(dump(&recovered), expected);
@@ -384,4 +402,162 @@ fn an_in_memory_store_commits_without_a_log() {
         .unwrap();
     assert_eq!(every_time.checkpoint_stats().count, 1);
     assert_ne!(every_time.incarnation(), crate::ids::Incarnation::UNKNOWN);
+}
+
+/// The entries `dump` lists in `table` under storage id `id`, as (key
+/// without the storage id, value).
+fn dumped(dump: &[(&str, Vec<u8>, Vec<u8>)], table: &str, id: StorageId) -> Vec<(Vec<u8>, Vec<u8>)> {
+    dump.iter()
+        .filter(|(t, key, _)| *t == table && key.starts_with(&id.to_be_bytes()))
+        .map(|(_, key, value)| (key[8..].to_vec(), value.clone()))
+        .collect()
+}
+
+/// Index writes only in the log (puts, a replacement, a removal and an
+/// index dropped whole) are redone into the index entries table, and
+/// nothing of them lands among the items.
+#[test]
+fn index_writes_only_in_the_log_are_redone_into_their_own_table() {
+    let (dir, db, store) = fresh_store();
+    let record = |n: u64| ItemRecord {
+        version: version(n),
+        item: Some(item(&format!("i{n}"))),
+    };
+    let ((kept, dropped), _) = store
+        .write(|tables| {
+            let (kept, dropped) = (tables.allocate_storage_id()?, tables.allocate_storage_id()?);
+            for n in 0..20u64 {
+                tables.put_entry(kept, &n.to_be_bytes(), &record(n))?;
+                tables.put_entry(dropped, &n.to_be_bytes(), &record(n))?;
+            }
+            Ok((kept, dropped))
+        })
+        .unwrap();
+    store
+        .write(|tables| {
+            tables.put_entry(kept, &3u64.to_be_bytes(), &record(33))?;
+            assert!(tables.remove_entry(kept, &4u64.to_be_bytes())?);
+            assert!(!tables.remove_entry(kept, b"never written")?);
+            tables.delete_entries(dropped)
+        })
+        .unwrap();
+    let expected = dump(&store);
+    let entries = dumped(&expected, "index_entries", kept);
+    assert_eq!(entries.len(), 19);
+    assert_eq!(entries[3], (3u64.to_be_bytes().to_vec(), records::encode(&record(33))));
+    assert!(dumped(&expected, "index_entries", dropped).is_empty());
+
+    let recovered = crash_copy(dir.path(), &db);
+    assert_eq!(dump(&recovered), expected);
+    assert!(
+        recovered
+            .read()
+            .unwrap()
+            .items(kept, Bound::Unbounded, Bound::Unbounded, true)
+            .unwrap()
+            .next()
+            .is_none()
+    );
+    let read = recovered.read().unwrap();
+    let keys: Vec<Vec<u8>> = read
+        .items_where(
+            Keyspace::IndexEntries,
+            kept,
+            (Bound::Unbounded, Bound::Unbounded),
+            true,
+            |_| Walk::Keep,
+        )
+        .unwrap()
+        .map(|e| e.unwrap().unwrap().0)
+        .collect();
+    let expected_keys: Vec<Vec<u8>> = (0..20u64)
+        .filter(|n| *n != 4)
+        .map(|n| n.to_be_bytes().to_vec())
+        .collect();
+    assert_eq!(keys, expected_keys);
+}
+
+/// A database of format 1 kept index entries among the items, under the
+/// index's storage id, and its log may hold groups that wrote them there:
+/// opening it redoes the log, then moves every index's entries to their
+/// own table, leaving the table's items where they were.
+#[test]
+fn a_database_with_entries_among_the_items_is_migrated_at_open() {
+    let (dir, db, store) = fresh_store();
+    // What a format-1 database looks like: no format number stored.
+    let txn = store.db.begin_write().unwrap();
+    txn.open_table(META).unwrap().remove(migrate::FORMAT).unwrap();
+    txn.commit().unwrap();
+    let record = |n: u64| {
+        records::encode(&ItemRecord {
+            version: version(n),
+            item: Some(item(&format!("i{n}"))),
+        })
+    };
+    let old_layout = |tables: &mut WriteTables<'_>, keys: std::ops::Range<u64>| -> Result<_, StoreError> {
+        let (table, index) = (StorageId(1), StorageId(2));
+        let mut meta = TableMeta::sample("t", table.get());
+        meta.indexes.push(crate::model::SecondaryIndex {
+            name: "byA".into(),
+            kind: crate::model::IndexKind::Global,
+            key_schema: meta.key_schema.clone(),
+            projection: crate::model::Projection::All,
+            throughput: None,
+            storage_id: index,
+            backfilling: false,
+            item_count: 0,
+            size_bytes: 0,
+        });
+        tables.put_table(&meta)?;
+        for n in keys {
+            tables.put_item_bytes(table, &n.to_be_bytes(), &record(n))?;
+            tables.put_item_bytes(index, &n.to_be_bytes(), &record(n))?;
+        }
+        Ok(())
+    };
+    // One group durable in the database, one only in the log.
+    store.write(|tables| old_layout(tables, 0..10)).unwrap();
+    store.checkpoint().unwrap();
+    store.write(|tables| old_layout(tables, 10..15)).unwrap();
+    let before = dump(&store);
+    assert_eq!(dumped(&before, "items", StorageId(2)).len(), 15);
+
+    let migrated = dump(&crash_copy(dir.path(), &db));
+    let expected_entries = dumped(&before, "items", StorageId(2));
+    assert_eq!(dumped(&migrated, "index_entries", StorageId(2)), expected_entries);
+    assert!(dumped(&migrated, "items", StorageId(2)).is_empty());
+    assert_eq!(
+        dumped(&migrated, "items", StorageId(1)),
+        dumped(&before, "items", StorageId(1))
+    );
+    let format = migrated
+        .iter()
+        .find(|(table, key, _)| *table == "meta" && key == migrate::FORMAT.as_bytes())
+        .map(|(_, _, value)| value.clone());
+    assert_eq!(format, Some(migrate::CURRENT.to_be_bytes().to_vec()));
+}
+
+/// A database laid out by a newer binary is refused, not misread.
+#[test]
+fn a_database_of_a_newer_format_is_refused() {
+    let (_dir, db, store) = fresh_store();
+    let txn = store.db.begin_write().unwrap();
+    txn.open_table(META)
+        .unwrap()
+        .insert(migrate::FORMAT, migrate::CURRENT + 1)
+        .unwrap();
+    txn.commit().unwrap();
+    drop(store);
+    let refused = Store::open(&db, 1 << 20, NO_CHECKPOINTS).err().map(|e| e.to_string());
+    assert_eq!(
+        refused.as_deref(),
+        Some(
+            format!(
+                "the database has format {}; this binary reads formats up to {}",
+                migrate::CURRENT + 1,
+                migrate::CURRENT
+            )
+            .as_str()
+        )
+    );
 }

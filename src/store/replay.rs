@@ -17,8 +17,9 @@ impl WriteTables<'_> {
                 Op::RemoveRange { table, start, end } => {
                     let range = start..end;
                     match table {
-                        TableId::Items => self.items.retain_in(range, |_, _| false)?,
-                        TableId::History => self.history.retain_in(range, |_, _| false)?,
+                        TableId::Items | TableId::IndexEntries | TableId::History => {
+                            self.byte_table(table)?.retain_in(range, |_, _| false)?
+                        }
                         TableId::Log => self.log.retain_in(number(start)?..number(end)?, |_, _| false)?,
                         TableId::Conflicts => self.conflicts.retain_in(number(start)?..number(end)?, |_, _| false)?,
                         other => return Err(corrupt(&format!("range removal in {other:?}"))),
@@ -32,11 +33,12 @@ impl WriteTables<'_> {
     fn replay_insert(&mut self, table: TableId, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
         match table {
             TableId::Tables => drop(self.tables.insert(text(key)?, value)?),
-            TableId::Items => drop(self.items.insert(key, value)?),
+            TableId::Items | TableId::IndexEntries | TableId::History => {
+                drop(self.byte_table(table)?.insert(key, value)?)
+            }
             TableId::Log => drop(self.log.insert(number(key)?, value)?),
             TableId::Meta => drop(self.meta.insert(text(key)?, number(value)?)?),
             TableId::Conflicts => drop(self.conflicts.insert(number(key)?, value)?),
-            TableId::History => drop(self.history.insert(key, value)?),
             TableId::Pitr => drop(self.pitr.insert(text(key)?, value)?),
             TableId::Cursors => drop(self.txn.open_table(CURSORS)?.insert(text(key)?, value)?),
             TableId::Dropped => drop(self.txn.open_table(DROPPED)?.insert(text(key)?, value)?),
@@ -47,11 +49,10 @@ impl WriteTables<'_> {
     fn replay_remove(&mut self, table: TableId, key: &[u8]) -> Result<(), StoreError> {
         match table {
             TableId::Tables => drop(self.tables.remove(text(key)?)?),
-            TableId::Items => drop(self.items.remove(key)?),
+            TableId::Items | TableId::IndexEntries | TableId::History => drop(self.byte_table(table)?.remove(key)?),
             TableId::Log => drop(self.log.remove(number(key)?)?),
             TableId::Meta => drop(self.meta.remove(text(key)?)?),
             TableId::Conflicts => drop(self.conflicts.remove(number(key)?)?),
-            TableId::History => drop(self.history.remove(key)?),
             TableId::Pitr => drop(self.pitr.remove(text(key)?)?),
             TableId::Cursors => drop(self.txn.open_table(CURSORS)?.remove(text(key)?)?),
             TableId::Dropped => drop(self.txn.open_table(DROPPED)?.remove(text(key)?)?),

@@ -4,25 +4,29 @@
 
 use redb::ReadableTable;
 
-use super::journal::{self, TableId};
+use super::journal::{self, TableId, corrupt};
 use super::records::{self, Change, ConflictRecord, DroppedTable, ItemRecord};
 use super::{
-    CONFLICTS, CURSORS, DROPPED, HISTORY, INCARNATION, ITEMS, LOG, META, NEXT_STORAGE_ID, PITR, StoreError, TABLES,
-    applied_key, item_key, new_incarnation, peer_incarnation_key,
+    CONFLICTS, CURSORS, DROPPED, HISTORY, INCARNATION, INDEX_ENTRIES, ITEMS, LOG, META, NEXT_STORAGE_ID, PITR,
+    StoreError, TABLES, applied_key, bounds_after, item_key, new_incarnation, peer_incarnation_key,
 };
 use crate::ids::{Incarnation, Seq, StorageId};
 use crate::model::TableMeta;
+
+/// A redb table keyed by bytes, as a write transaction holds it.
+pub(super) type ByteTable<'t> = redb::Table<'t, &'static [u8], &'static [u8]>;
 
 /// The store's tables inside one write transaction.
 pub struct WriteTables<'t> {
     /// For tables opened only when used (`cursors`).
     pub(super) txn: &'t redb::WriteTransaction,
     pub(super) tables: redb::Table<'t, &'static str, &'static [u8]>,
-    pub(super) items: redb::Table<'t, &'static [u8], &'static [u8]>,
+    pub(super) items: ByteTable<'t>,
+    pub(super) index_entries: ByteTable<'t>,
     pub(super) log: redb::Table<'t, u64, &'static [u8]>,
     pub(super) meta: redb::Table<'t, &'static str, u64>,
     pub(super) conflicts: redb::Table<'t, u64, &'static [u8]>,
-    pub(super) history: redb::Table<'t, &'static [u8], &'static [u8]>,
+    pub(super) history: ByteTable<'t>,
     pub(super) pitr: redb::Table<'t, &'static str, &'static [u8]>,
     pub(super) next_seq: u64,
     /// Every mutation, for the write-ahead log.
@@ -41,6 +45,7 @@ impl<'t> WriteTables<'t> {
             txn,
             tables: txn.open_table(TABLES)?,
             items: txn.open_table(ITEMS)?,
+            index_entries: txn.open_table(INDEX_ENTRIES)?,
             log,
             meta: txn.open_table(META)?,
             conflicts: txn.open_table(CONFLICTS)?,
@@ -49,6 +54,89 @@ impl<'t> WriteTables<'t> {
             next_seq,
             journal,
         })
+    }
+
+    /// The byte-keyed table the journal names `id`: `Items`,
+    /// `IndexEntries` or `History`.
+    pub(super) fn byte_table(&mut self, id: TableId) -> Result<&mut ByteTable<'t>, StoreError> {
+        match id {
+            TableId::Items => Ok(&mut self.items),
+            TableId::History => Ok(&mut self.history),
+            TableId::IndexEntries => Ok(&mut self.index_entries),
+            other => Err(corrupt(&format!("{other:?} is not keyed by bytes"))),
+        }
+    }
+}
+
+/// Records of one storage id in the `Items` or `IndexEntries` table (the
+/// same key encoding, `item_key`), each mutation journaled under that table.
+impl WriteTables<'_> {
+    /// Stores `value` under `key` of `storage_id`; returns whether a record
+    /// was already there.
+    pub(super) fn insert_keyed(
+        &mut self,
+        id: TableId,
+        storage_id: StorageId,
+        key: &[u8],
+        value: &[u8],
+    ) -> Result<bool, StoreError> {
+        let key = item_key(storage_id, key);
+        let previous = self.byte_table(id)?.insert(key.as_slice(), value)?.is_some();
+        self.journal.insert(id, &key, value);
+        Ok(previous)
+    }
+
+    /// Removes the record under `key` of `storage_id`, if any; returns
+    /// whether there was one.
+    fn remove_keyed(&mut self, id: TableId, storage_id: StorageId, key: &[u8]) -> Result<bool, StoreError> {
+        let key = item_key(storage_id, key);
+        let removed = self.byte_table(id)?.remove(key.as_slice())?.is_some();
+        if removed {
+            self.journal.remove(id, &key);
+        }
+        Ok(removed)
+    }
+
+    /// Removes every record of `storage_id`.
+    fn clear_keyed(&mut self, id: TableId, storage_id: StorageId) -> Result<(), StoreError> {
+        let start = storage_id.to_be_bytes();
+        let end = storage_id.next().to_be_bytes();
+        self.byte_table(id)?
+            .retain_in(start.as_slice()..end.as_slice(), |_, _| false)?;
+        self.journal.remove_range(id, &start, &end);
+        Ok(())
+    }
+}
+
+/// Secondary index entries (`index_entries`), keyed by the index's storage
+/// id and the entry key, holding an `ItemRecord` of the projected item.
+impl WriteTables<'_> {
+    /// Stores the entry for `key` of index `storage_id`.
+    pub fn put_entry(&mut self, storage_id: StorageId, key: &[u8], record: &ItemRecord) -> Result<(), StoreError> {
+        self.put_entry_bytes(storage_id, key, &records::encode(record))?;
+        Ok(())
+    }
+
+    /// Stores an encoded entry record; returns whether one was there.
+    pub fn put_entry_bytes(&mut self, storage_id: StorageId, key: &[u8], record: &[u8]) -> Result<bool, StoreError> {
+        self.insert_keyed(TableId::IndexEntries, storage_id, key, record)
+    }
+
+    /// Removes the entry for `key` of index `storage_id`, if any; returns
+    /// whether there was one.
+    pub fn remove_entry(&mut self, storage_id: StorageId, key: &[u8]) -> Result<bool, StoreError> {
+        self.remove_keyed(TableId::IndexEntries, storage_id, key)
+    }
+
+    /// Removes every entry of index `storage_id`.
+    pub fn delete_entries(&mut self, storage_id: StorageId) -> Result<(), StoreError> {
+        self.clear_keyed(TableId::IndexEntries, storage_id)
+    }
+
+    /// Bytes stored for the entries of index `storage_id` whose keys start
+    /// with `prefix` (an LSI's entries for one partition).
+    pub fn entry_bytes_with_prefix(&self, storage_id: StorageId, prefix: &[u8]) -> Result<u64, StoreError> {
+        bytes_with_prefix(&self.index_entries, storage_id, prefix)
     }
 }
 
@@ -138,18 +226,6 @@ impl WriteTables<'_> {
         }
     }
 
-    /// Removes the record stored for a key, if any (a secondary index
-    /// entry: table items are never removed, only replaced by tombstones).
-    /// Returns whether there was one.
-    pub fn remove_item(&mut self, storage_id: StorageId, key: &[u8]) -> Result<bool, StoreError> {
-        let key = item_key(storage_id, key);
-        let removed = self.items.remove(key.as_slice())?.is_some();
-        if removed {
-            self.journal.remove(TableId::Items, &key);
-        }
-        Ok(removed)
-    }
-
     /// Up to `max` records of table `storage_id` after encoded key `after`
     /// (from the first with `None`), in key order: a background job's
     /// batch, read inside the transaction that acts on it.
@@ -159,11 +235,7 @@ impl WriteTables<'_> {
         after: Option<&[u8]>,
         max: usize,
     ) -> Result<Vec<(Vec<u8>, ItemRecord)>, StoreError> {
-        let lower = match after {
-            Some(key) => std::ops::Bound::Excluded(item_key(storage_id, key)),
-            None => std::ops::Bound::Included(storage_id.to_be_bytes().to_vec()),
-        };
-        let upper = std::ops::Bound::Excluded(storage_id.next().to_be_bytes().to_vec());
+        let (lower, upper) = bounds_after(storage_id, after);
         let bounds = (lower.as_ref().map(Vec::as_slice), upper.as_ref().map(Vec::as_slice));
         let mut out = Vec::new();
         for entry in self.items.range::<&[u8]>(bounds)?.take(max) {
@@ -174,21 +246,34 @@ impl WriteTables<'_> {
     }
 
     /// Bytes stored for the records of table `storage_id` whose encoded keys
-    /// start with `prefix` (one partition's items, or an index's entries
-    /// for one partition): what the item-collection limit counts, without
-    /// decoding the records.
+    /// start with `prefix` (one partition's items): what the
+    /// item-collection limit counts, without decoding the records.
     pub fn bytes_with_prefix(&self, storage_id: StorageId, prefix: &[u8]) -> Result<u64, StoreError> {
-        let lower = item_key(storage_id, prefix);
-        let upper = crate::model::key::prefix_end(&lower);
-        let mut bytes = 0u64;
-        let range = match &upper {
-            Some(upper) => self.items.range::<&[u8]>(lower.as_slice()..upper.as_slice())?,
-            None => self.items.range::<&[u8]>(lower.as_slice()..)?,
-        };
-        for entry in range {
-            bytes += entry?.1.value().len() as u64;
+        bytes_with_prefix(&self.items, storage_id, prefix)
+    }
+
+    /// Calls `visit` with the key (without the storage prefix) and the
+    /// stored bytes of each record of table `storage_id` after encoded key
+    /// `after` (from the first with `None`) through `through`, in key order,
+    /// decoding nothing.
+    pub fn visit_items(
+        &self,
+        storage_id: StorageId,
+        after: Option<&[u8]>,
+        through: &[u8],
+        mut visit: impl FnMut(&[u8], &[u8]),
+    ) -> Result<(), StoreError> {
+        let (lower, _) = bounds_after(storage_id, after);
+        let upper = item_key(storage_id, through);
+        let bounds = (
+            lower.as_ref().map(Vec::as_slice),
+            std::ops::Bound::Included(upper.as_slice()),
+        );
+        for entry in self.items.range::<&[u8]>(bounds)? {
+            let (key, value) = entry?;
+            visit(&key.value()[8..], value.value());
         }
-        Ok(bytes)
+        Ok(())
     }
 
     /// A background worker's cursor, as this transaction sees it.
@@ -211,10 +296,7 @@ impl WriteTables<'_> {
 
     /// Removes every record of a table's storage id, and its PITR history.
     pub fn delete_items(&mut self, storage_id: StorageId) -> Result<(), StoreError> {
-        let start = storage_id.to_be_bytes();
-        let end = storage_id.next().to_be_bytes();
-        self.items.retain_in(start.as_slice()..end.as_slice(), |_, _| false)?;
-        self.journal.remove_range(TableId::Items, &start, &end);
+        self.clear_keyed(TableId::Items, storage_id)?;
         self.forget_history(storage_id)?;
         Ok(())
     }
@@ -341,4 +423,20 @@ impl WriteTables<'_> {
     pub fn append_change(&mut self, change: &Change) -> Result<Seq, StoreError> {
         self.append_log_bytes(&records::encode(change))
     }
+}
+
+/// Bytes stored in `table` for the records of `storage_id` whose encoded
+/// keys start with `prefix`, without decoding them.
+fn bytes_with_prefix(table: &ByteTable<'_>, storage_id: StorageId, prefix: &[u8]) -> Result<u64, StoreError> {
+    let lower = item_key(storage_id, prefix);
+    let upper = crate::model::key::prefix_end(&lower);
+    let range = match &upper {
+        Some(upper) => table.range::<&[u8]>(lower.as_slice()..upper.as_slice())?,
+        None => table.range::<&[u8]>(lower.as_slice()..)?,
+    };
+    let mut bytes = 0u64;
+    for entry in range {
+        bytes += entry?.1.value().len() as u64;
+    }
+    Ok(bytes)
 }

@@ -3,14 +3,16 @@
 //! `Create`, locally or in another region) with the entries of the items
 //! written before it existed.
 //!
-//! Each step is one writer job over the next batch of the table's items
-//! (`Engine::backfill_index`), which stores its position as the index's
-//! cursor in the same commit: a restart resumes where the last step ended,
-//! and every change made meanwhile maintains its own entry, so no item is
-//! missed or entered twice. Steps yield between each other, so foreground
-//! writes queue behind at most one batch. The last step marks the index
-//! ACTIVE in this region.
+//! Each step is the next batch of the table's items, its entries computed
+//! from a snapshot off the writer (`Engine::prepare_backfill`), then one
+//! writer job (`Engine::enqueue_backfill`) that stores those of the items
+//! unchanged since and the index's cursor in the same commit: a restart
+//! resumes where the last step ended, and every change made meanwhile
+//! maintains its own entry, so no item is missed or entered twice.
+//! Foreground writes queue behind at most `IN_FLIGHT` batches. The last
+//! step marks the index ACTIVE in this region.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,7 +21,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::{Pass, Report};
-use crate::engine::{Engine, EngineError};
+use crate::engine::{BackfillFrom, BackfillStep, Engine, EngineError};
 
 /// The worker's name, in logs and status.
 pub const WORKER: &str = "index-backfill";
@@ -78,43 +80,61 @@ impl Backfill {
         }
     }
 
-    /// Fills one index to the end (or until shutdown), with `IN_FLIGHT`
-    /// steps submitted at a time: each reads the cursor the one before it
-    /// left inside the writer, so they chain correctly, and the writer can
-    /// commit one while it runs the next rather than wait for each sync.
+    /// Fills one index to the end (or until shutdown), with up to
+    /// `IN_FLIGHT` batches queued for the writer at a time: each batch is
+    /// prepared from a snapshot while the writer stores the ones before it
+    /// (see `engine::PreparedBatch`), and starts where the one before it
+    /// ends. A batch that found the stored cursor elsewhere (`redone`)
+    /// makes the rest be prepared again from the cursor.
     async fn fill(&self, table: &str, index: &str, shutdown: &watch::Receiver<bool>) -> Result<(), EngineError> {
         self.status.current_looked_at.store(0, Ordering::Relaxed);
         self.set_current(format!("{table}/{index}"));
-        let step = || self.engine.backfill_index(table.to_string(), index.to_string());
-        let mut in_flight = std::collections::VecDeque::new();
+        let mut from = BackfillFrom::Cursor;
+        let mut prepared_last = false;
+        let mut in_flight = VecDeque::new();
         loop {
-            while in_flight.len() < IN_FLIGHT && !*shutdown.borrow() {
-                in_flight.push_back(step());
+            while in_flight.len() < IN_FLIGHT && !prepared_last && !*shutdown.borrow() {
+                let prepared = self
+                    .engine
+                    .prepare_backfill(table.to_string(), index.to_string(), from.clone())
+                    .await?;
+                let Some(batch) = prepared else {
+                    prepared_last = true;
+                    break;
+                };
+                (from, prepared_last) = (batch.next_from(), batch.is_last());
+                in_flight.push_back(self.engine.enqueue_backfill(batch).await?);
             }
             let Some(next) = in_flight.pop_front() else { break };
-            let done = next.await?;
-            self.status
-                .looked_at
-                .fetch_add(done.looked_at as u64, Ordering::Relaxed);
-            self.status.added.fetch_add(done.added as u64, Ordering::Relaxed);
-            self.status
-                .current_looked_at
-                .fetch_add(done.looked_at as u64, Ordering::Relaxed);
-            if done.finished {
-                self.status.completed.fetch_add(1, Ordering::Relaxed);
-                tracing::info!(table, index, "index backfill finished");
-            }
-            if done.finished || done.looked_at == 0 {
-                // Complete, or gone (deleted meanwhile): the steps still in
-                // flight find nothing to do.
+            let done = next.wait().await?;
+            self.count(&done, table, index);
+            if done.finished || done.looked_at == 0 || done.redone {
+                // Complete, gone (deleted meanwhile), or off the prepared
+                // path: the batches still queued finish or redo their part,
+                // and the next ones start from the stored cursor.
                 for rest in in_flight.drain(..) {
-                    rest.await?;
+                    self.count(&rest.wait().await?, table, index);
                 }
-                break;
+                if done.finished || done.looked_at == 0 {
+                    break;
+                }
+                (from, prepared_last) = (BackfillFrom::Cursor, false);
             }
         }
         self.set_current(String::new());
         Ok(())
+    }
+
+    /// Adds one step's work to the status.
+    fn count(&self, done: &BackfillStep, table: &str, index: &str) {
+        let looked_at = done.looked_at as u64;
+        self.status.looked_at.fetch_add(looked_at, Ordering::Relaxed);
+        self.status.added.fetch_add(done.added as u64, Ordering::Relaxed);
+        self.status.current_looked_at.fetch_add(looked_at, Ordering::Relaxed);
+        if done.finished {
+            self.status.completed.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(table, index, "index backfill finished");
+        }
     }
 }
 
