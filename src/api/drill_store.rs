@@ -14,8 +14,11 @@ use tokio::sync::Mutex;
 /// Reports a region keeps; posting one more drops the oldest.
 pub const KEPT: usize = 50;
 
+/// Whether a JSON value is of the type a field needs.
+type TypeCheck = fn(&Value) -> bool;
+
 /// The fields every report must have, and their JSON types.
-const REQUIRED: [(&str, fn(&Value) -> bool); 4] = [
+const REQUIRED: [(&str, TypeCheck); 4] = [
     ("drill", Value::is_string),
     ("passed", Value::is_boolean),
     ("finished_at_ms", Value::is_u64),
