@@ -431,7 +431,10 @@ function drawDrillTimeline(report) {
     shapes.push(svgNode("line", { x1: x(e.at_s), x2: x(e.at_s), y1: 40, y2: 275, class: "event", "data-label": e.label }),
       svgNode("text", { x: x(e.at_s) + 2, y: 10 + (i % 3) * 11, class: "event" }, e.label));
   });
-  for (let t = 0; t <= seconds; t += tickStep(seconds)) shapes.push(svgNode("text", { x: x(t) - 4, y: axisAt }, `${t} s`));
+  for (let t = 0; t <= seconds; t += tickStep(seconds)) {
+    const anchor = t === 0 ? "start" : x(t) > width - 30 ? "end" : "middle";
+    shapes.push(svgNode("text", { x: x(t), y: axisAt, "text-anchor": anchor }, `${t} s`));
+  }
   $("drill-timeline").replaceChildren(...shapes);
   $("drill-legend").replaceChildren("writes: ", ...legend(writes.map((s) => s.name)), " lag: ", ...legend(links));
 }
