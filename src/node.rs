@@ -214,6 +214,9 @@ impl Node {
         ));
         if !options.config.storage.in_memory {
             state.settings = Arc::new(crate::api::settings::Settings::open(pitr_dir.join("api-settings.json")));
+            state.drills = Arc::new(crate::api::drill_store::DrillReports::open(
+                pitr_dir.join("drill-reports"),
+            ));
         }
         if let Some(auth) = &state.auth {
             crate::api::load_resource_policies(auth, &state.settings).await;

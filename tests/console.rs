@@ -3,7 +3,9 @@
 //! console errors, list the tables with their replicas, browse items (scan
 //! with pages, query, an item's JSON), draw the replication lag while
 //! writes run, and partition and heal a link (the region's `/admin/links`
-//! says so). A screenshot is saved to `target/tmp/console.png`.
+//! says so). A screenshot is saved to `target/tmp/console.png`. A drill run
+//! beside a region posts its report there, and the page lists it and draws
+//! its timeline (`target/tmp/console-drill.png`).
 
 mod browser;
 mod cluster;
@@ -255,6 +257,160 @@ async fn the_console_signs_its_requests_when_the_region_checks_signatures() {
             "const r = document.querySelector('tr[data-table=signed]'); return r && r.cells[1].textContent === 'ACTIVE';",
         )
         .await;
+    assert_eq!(
+        browser.execute("return window.meridianErrors;", json!([])).await,
+        json!([])
+    );
+    browser.quit().await;
+    cluster.shutdown().await;
+}
+
+/// A short drill: two regions, a partition and its heal under writes.
+const DRILL: &str = r#"
+name = "console-drill"
+description = "partition two regions for a moment under writes"
+duration_s = 5
+settle_s = 60
+regions = ["us-east-1", "eu-west-1"]
+
+[workload]
+rate = 40
+keys = 20
+
+[[event]]
+at_s = 1.5
+action = "partition"
+region = "us-east-1"
+peer = "eu-west-1"
+
+[[event]]
+at_s = 3
+action = "heal"
+region = "us-east-1"
+peer = "eu-west-1"
+"#;
+
+/// Runs `DRILL` with the real binary, posting its report to `region`; its
+/// standard output.
+async fn run_drill(region: std::net::SocketAddr) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("drill.toml");
+    std::fs::write(&script, DRILL).unwrap();
+    let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_meridian"))
+        .arg("drill")
+        .arg(&script)
+        .arg("--out")
+        .arg(dir.path().join("reports"))
+        .arg("--post-to")
+        .arg(region.to_string())
+        // No `meridian up` record of the machine's user: only --post-to counts.
+        .env("XDG_RUNTIME_DIR", dir.path())
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout).to_string();
+    assert!(
+        run.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    stdout
+}
+
+/// A drill run while the region is up posts its report there; the page
+/// lists it, and shows its timeline (writes per region, lag, the events)
+/// and its events.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_shows_past_drills_with_their_timelines() {
+    let cluster = Cluster::start(1, &[]).await;
+    let api = cluster.topology.region[0].api;
+    let browser = Browser::start().await;
+    browser.goto(&format!("http://{api}/console")).await;
+    browser
+        .wait_for(
+            "the page to say no drill has reported",
+            "return !document.getElementById('drill-none').hidden;",
+        )
+        .await;
+
+    let stdout = run_drill(api).await;
+    assert!(
+        stdout.contains(&format!("report posted to http://{api}/console")),
+        "{stdout}"
+    );
+    let listed: Value = serde_json::from_str(&http_get(api, "/admin/drills").await).unwrap();
+    let drills = listed["drills"].as_array().unwrap();
+    assert_eq!(drills.len(), 1, "{listed}");
+    let id = drills[0]["id"].as_str().unwrap().to_string();
+    assert!(id.ends_with("-console-drill"), "{id}");
+    assert_eq!(drills[0]["passed"], json!(true));
+    assert_eq!(drills[0]["events"], json!(2));
+
+    // The list refreshes itself; the button draws the report.
+    let row = format!("tr[data-drill='{id}']");
+    let cells = browser
+        .wait_for(
+            "the drill in the list",
+            &format!(
+                "const r = document.querySelector(\"{row}\");
+                 return r && [...r.cells].slice(1, 3).map((c) => c.textContent).join('|');"
+            ),
+        )
+        .await;
+    assert_eq!(cells, json!("console-drill|passed"));
+    assert!(
+        browser
+            .execute("return document.getElementById('drill-none').hidden;", json!([]))
+            .await
+            == json!(true)
+    );
+    browser.click(&format!("{row} button")).await;
+    let labels = browser
+        .wait_for(
+            "the timeline's events",
+            "const lines = [...document.querySelectorAll('#drill-timeline line.event')];
+             return lines.length === 2 && lines.map((l) => l.dataset.label).join('|');",
+        )
+        .await;
+    assert_eq!(
+        labels,
+        json!("partition us-east-1<->eu-west-1|heal us-east-1<->eu-west-1")
+    );
+    assert_eq!(browser.text("#drill-title").await, "console-drill: passed");
+    let series = browser
+        .execute(
+            "return [...document.querySelectorAll('#drill-timeline polyline')]
+               .filter((l) => Number(l.dataset.points) > 0).map((l) => l.dataset.series);",
+            json!([]),
+        )
+        .await;
+    let series: Vec<&str> = series.as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+    // Writes per second of both regions, drawn first; then lag, where sampled.
+    assert_eq!(series[..2], ["eu-west-1", "us-east-1"], "{series:?}");
+    assert!(series[2..].iter().all(|s| s.contains(" -> ")), "{series:?}");
+    let events = browser
+        .execute(
+            "return [...document.querySelectorAll('#drill-events tbody tr')].map((r) => r.cells[1].textContent);",
+            json!([]),
+        )
+        .await;
+    assert_eq!(
+        events,
+        json!(["partition us-east-1<->eu-west-1", "heal us-east-1<->eu-west-1"])
+    );
+    let healed = browser
+        .text("#drill-events tbody tr:nth-child(2) td:nth-child(4)")
+        .await;
+    let digits = |text: &str| !text.is_empty() && text.chars().all(|c| c.is_ascii_digit() || c == ',');
+    assert!(digits(&healed), "the heal's convergence time: {healed:?}");
+    let summary = browser.text("#drill-summary").await;
+    assert!(summary.contains("acknowledged writes lost: 0; converged:"), "{summary}");
+
+    browser
+        .execute("document.getElementById('drill-history').scrollIntoView();", json!([]))
+        .await;
+    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("console-drill.png");
+    browser.screenshot(&shot).await;
     assert_eq!(
         browser.execute("return window.meridianErrors;", json!([])).await,
         json!([])

@@ -57,6 +57,8 @@ region = "eu-west-1"
         .arg(&script)
         .arg("--out")
         .arg(&out)
+        // No `meridian up` of the user's to post the report to.
+        .env("XDG_RUNTIME_DIR", dir.path())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&run.stdout);
@@ -70,6 +72,8 @@ region = "eu-west-1"
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("quick-kill.json")).unwrap()).unwrap();
     assert_eq!(report["passed"], true);
+    assert!(report["finished_at_ms"].as_u64().unwrap() > 0, "{report}");
+    assert!(!stdout.contains("report posted"), "{stdout}");
     assert_eq!(report["acknowledged_writes_lost"], 0);
     assert_eq!(report["converged"], true);
     assert!(
@@ -101,6 +105,7 @@ fn shipped_drill(name: &str, scale: f64) -> serde_json::Value {
         .arg(&out)
         .arg("--time-scale")
         .arg(scale.to_string())
+        .env("XDG_RUNTIME_DIR", dir.path())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&run.stdout);

@@ -9,6 +9,8 @@ mod backups;
 mod capacity;
 mod connections;
 mod console;
+pub mod drill_store;
+mod drills;
 pub mod error;
 mod exports;
 mod expressions;
@@ -196,6 +198,8 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/admin/clock", get(admin::handle_clock).post(admin::handle_set_clock))
         .route("/admin/pitr", get(backups::handle_admin_status))
         .route("/admin/regions", get(up_control::handle_regions))
+        .route("/admin/drills", get(drills::handle_list).post(drills::handle_add))
+        .route("/admin/drills/{id}", get(drills::handle_get))
         .route(
             "/admin/regions/{name}/{action}",
             post(up_control::handle_region_command),

@@ -115,7 +115,7 @@ fn internal() -> ApiError {
 
 /// Replaces `path` with `bytes`: written beside it, synced, renamed over it,
 /// and the directory synced, so a crash leaves the old or the new file.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(super) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let temporary = path.with_extension("tmp");

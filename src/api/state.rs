@@ -36,6 +36,9 @@ pub struct ApiState {
     /// Per-region settings (resource policies, Contributor Insights); `Node`
     /// replaces the in-memory default with the region's file.
     pub settings: Arc<super::settings::Settings>,
+    /// The reports of past drills posted here (`/admin/drills`); `Node`
+    /// replaces the in-memory default with the region's directory.
+    pub drills: Arc<super::drill_store::DrillReports>,
     /// Request authentication and policies (`auth = "sigv4"`), if on.
     pub auth: Option<Arc<crate::auth::Auth>>,
     /// Who may use the admin surface.
@@ -70,6 +73,7 @@ impl ApiState {
             pitr: None,
             workers: Vec::new(),
             settings: Arc::new(super::settings::Settings::in_memory()),
+            drills: Arc::new(super::drill_store::DrillReports::in_memory()),
             auth: None,
             admin: Arc::new(crate::auth::admin::AdminGate::loopback()),
             tls: None,

@@ -37,6 +37,8 @@
 //! write the snapshot holds is durable (a commit becomes visible a moment
 //! before its log fsync ends; see `store/durability.rs`).
 
+#[cfg(test)]
+mod backfill_mark_tests;
 mod backfill_prep;
 mod change_log;
 mod commit_times;

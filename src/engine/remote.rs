@@ -271,7 +271,7 @@ fn upsert_table(txn: &mut GroupTxn<'_, '_>, remote: &TableMeta) -> Result<bool, 
         return Ok(false);
     }
     if !super::lww::description_wins(&local, remote) {
-        return Ok(false);
+        return merge_finished_backfills(txn, local, remote);
     }
     if !replica_here {
         txn.drop_table(&remote.name, local.storage_id)?;
@@ -290,20 +290,50 @@ fn upsert_table(txn: &mut GroupTxn<'_, '_>, remote: &TableMeta) -> Result<bool, 
     let demoted = meta.replica(&region).is_some_and(|r| r.status != ReplicaStatus::Active);
     if own_active && demoted {
         // The writer of `remote` had not yet heard that this replica finished
-        // its backfill: keep it ACTIVE and announce that again, newer.
+        // its backfill: keep it ACTIVE and tell the replicas so, on this
+        // version of the description (see `Engine::finish_backfill`).
         for replica in meta.replicas.iter_mut().filter(|r| r.region == region) {
             replica.status = ReplicaStatus::Active;
         }
-        meta.changed = txn.hlc.now();
-        meta.changed_by = region;
-        let version = description_version(&meta);
-        txn.tables.append_change(&Change::Table {
-            version,
-            change: TableChange::Updated(Box::new(meta.clone())),
-        })?;
+        super::tables::announce_replica_status(txn, &meta)?;
     }
     txn.set_table(&remote.name, Some(meta));
     Ok(true)
+}
+
+/// A description of the version this region holds, or an older one: an
+/// older one changes nothing, and the same version can only add replicas
+/// that finished their backfill since (a region marks its own replica ACTIVE
+/// without a new version): those are marked ACTIVE here too. A replica never
+/// goes back to CREATING on the same version, and this region's own is
+/// marked by its backfill only. Returns whether anything changed.
+fn merge_finished_backfills(
+    txn: &mut GroupTxn<'_, '_>,
+    mut local: TableMeta,
+    remote: &TableMeta,
+) -> Result<bool, EngineError> {
+    if description_version(&local) != description_version(remote) {
+        return Ok(false);
+    }
+    let finished = |region: &str| {
+        remote
+            .replica(region)
+            .is_some_and(|r| r.status == ReplicaStatus::Active)
+    };
+    let mut changed = false;
+    // This region's own replica is marked here, by its backfill only.
+    let here = txn.region.to_string();
+    for replica in local.replicas.iter_mut().filter(|r| r.region != here) {
+        if replica.status != ReplicaStatus::Active && finished(&replica.region) {
+            replica.status = ReplicaStatus::Active;
+            changed = true;
+        }
+    }
+    if changed {
+        let name = local.name.clone();
+        txn.set_table(&name, Some(local));
+    }
+    Ok(changed)
 }
 
 impl Engine {

@@ -33,6 +33,20 @@ pub struct NewTable {
     pub on_demand: Option<Box<OnDemandMaxima>>,
 }
 
+/// Logs `meta` (whose version is unchanged) as a change of this region's
+/// own, so the replicas receive this region's replica status on it.
+pub(super) fn announce_replica_status(txn: &mut GroupTxn<'_, '_>, meta: &TableMeta) -> Result<(), EngineError> {
+    let version = Version {
+        ts: txn.hlc.now(),
+        region: txn.region.to_string(),
+    };
+    txn.tables.append_change(&Change::Table {
+        version,
+        change: TableChange::Updated(Box::new(meta.clone())),
+    })?;
+    Ok(())
+}
+
 #[cfg(test)]
 impl NewTable {
     /// A pay-per-request table keyed by the string `pk`, for unit tests.
@@ -140,16 +154,32 @@ impl Engine {
             .await
     }
 
-    /// Marks this region's replica of `table` ACTIVE (backfill finished).
+    /// Marks this region's replica of `table` ACTIVE (backfill finished)
+    /// and tells the replicas, in a log entry of this region's own.
+    ///
+    /// The description keeps its version (`changed`, `changed_by`): the
+    /// mark is not a change of the table's settings, and a newer version
+    /// would outrank, by last-writer-wins, a change another region made to
+    /// the description meanwhile (an UpdateTimeToLive right after adding the
+    /// replica was lost that way). Replicas holding the same version take
+    /// the mark (`remote::merge_finished_backfills`); one holding a newer
+    /// version that still says CREATING sends it here, and this region
+    /// answers with the mark on that version.
     pub async fn finish_backfill(&self, table: String) -> Result<TableMeta, EngineError> {
         let region = self.0.region.clone();
-        self.change_table(table, move |meta, _| {
-            for replica in meta.replicas.iter_mut().filter(|r| r.region == region) {
-                replica.status = ReplicaStatus::Active;
-            }
-            Ok(())
-        })
-        .await
+        self.writer()?
+            .submit(move |txn| {
+                let mut meta = txn
+                    .table(&table)?
+                    .ok_or_else(|| EngineError::TableNotFound(table.clone()))?;
+                for replica in meta.replicas.iter_mut().filter(|r| r.region == region) {
+                    replica.status = ReplicaStatus::Active;
+                }
+                txn.set_table(&table, Some(meta.clone()));
+                announce_replica_status(txn, &meta)?;
+                Ok(meta)
+            })
+            .await
     }
 
     /// Tables whose replica in this region is still being backfilled.

@@ -1,6 +1,7 @@
 // The Meridian console. Everything it shows and does goes through what any
 // client of the region uses: the DynamoDB API (POST / with X-Amz-Target) and
-// the admin endpoints (/status, /admin/links, /admin/clock, /admin/conflicts).
+// the admin endpoints (/status, /admin/links, /admin/clock, /admin/conflicts,
+// /admin/regions, /admin/drills).
 // No framework, no build step: the binary serves this file as it is.
 "use strict";
 
@@ -20,6 +21,8 @@ const state = {
   tables: [], // DescribeTable results
   browse: null, // the last item request, for the next page
   linksShown: "", // the links as last drawn
+  drillsShown: "", // the drill reports as last listed
+  drillShown: null, // the id of the report whose timeline is shown
 };
 
 const $ = (id) => document.getElementById(id);
@@ -224,39 +227,58 @@ function recordLag(peers) {
   }
 }
 
+/// An SVG element with its attributes (and text, if any).
+function svgNode(tag, attributes = {}, text = undefined) {
+  const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+/// Draws `series` ([{name, points: [[x, y]]}], in order: colour i is
+/// series i) into `box` ({left, top, width, height}) of a chart whose x
+/// scale is `x`: an axis, the top value and `unit` at the bottom, and one
+/// polyline per series (with its name and point count as data attributes).
+function plot(box, series, x, unit) {
+  const top = Math.max(1, ...series.flatMap((s) => s.points.map((p) => p[1]))) * 1.1;
+  const bottom = box.top + box.height;
+  const y = (v) => bottom - (v / top) * (box.height - 6);
+  const shapes = [
+    svgNode("path", { d: `M${box.left},${box.top} V${bottom} H${box.left + box.width}`, stroke: "#98a2b3", fill: "none" }),
+    svgNode("text", { x: 2, y: box.top + 6 }, top.toFixed(top < 10 ? 1 : 0)),
+    svgNode("text", { x: 2, y: bottom }, `0 ${unit}`),
+  ];
+  series.forEach((s, i) => shapes.push(svgNode("polyline", {
+    points: s.points.map(([px, py]) => `${x(px).toFixed(1)},${y(py).toFixed(1)}`).join(" "),
+    stroke: CHART_COLOURS[i % CHART_COLOURS.length],
+    "data-series": s.name,
+    "data-points": s.points.length,
+  })));
+  return shapes;
+}
+
+/// Legend entries for `names`, coloured as `plot` draws series in order.
+function legend(names, label = (name) => name) {
+  return names.map((name, i) => el("span", { class: `series${i % CHART_COLOURS.length}` }, label(name)));
+}
+
 function drawLagChart() {
-  const svg = $("lag-chart");
-  const ns = "http://www.w3.org/2000/svg";
   const [width, height, left, bottom] = [600, 160, 40, 14];
   const now = Date.now();
   const all = [...state.lag.values()].flat();
   // From 30 s, the window widens with the history, up to two minutes.
   const oldest = Math.min(now, ...all.map((p) => p.at));
   const span = Math.min(CHART_POINTS * STATUS_EVERY_MS, Math.max(30000, now - oldest + STATUS_EVERY_MS));
-  const top = Math.max(1, ...all.map((p) => p.ms)) * 1.1;
   const x = (at) => left + ((at - (now - span)) / span) * (width - left);
-  const y = (ms) => height - bottom - (ms / top) * (height - bottom - 6);
-  const shapes = [];
-  const text = (tx, ty, s) => { const t = document.createElementNS(ns, "text"); t.setAttribute("x", tx); t.setAttribute("y", ty); t.textContent = s; return t; };
-  const axis = document.createElementNS(ns, "path");
-  axis.setAttribute("d", `M${left},6 V${height - bottom} H${width}`);
-  axis.setAttribute("stroke", "#98a2b3");
-  axis.setAttribute("fill", "none");
-  shapes.push(axis, text(2, 12, `${top.toFixed(top < 10 ? 1 : 0)}`), text(2, height - bottom, "0 ms"), text(left, height - 2, `-${Math.round(span / 1000)} s`), text(width - 24, height - 2, "now"));
-  const legend = [];
-  [...state.lag.keys()].sort().forEach((peer, i) => {
-    const colour = CHART_COLOURS[i % CHART_COLOURS.length];
-    const points = state.lag.get(peer);
-    const line = document.createElementNS(ns, "polyline");
-    line.setAttribute("points", points.map((p) => `${x(p.at).toFixed(1)},${y(p.ms).toFixed(1)}`).join(" "));
-    line.setAttribute("stroke", colour);
-    line.setAttribute("data-peer", peer);
-    line.setAttribute("data-points", points.length);
-    shapes.push(line);
-    legend.push(el("span", { class: `series${i % CHART_COLOURS.length}` }, `${peer} → ${state.region}`));
-  });
-  svg.replaceChildren(...shapes);
-  $("lag-legend").replaceChildren(...legend);
+  const peers = [...state.lag.keys()].sort();
+  const series = peers.map((peer) => ({ name: peer, points: state.lag.get(peer).map((p) => [p.at, p.ms]) }));
+  const box = { left, top: 6, width: width - left, height: height - bottom - 6 };
+  const shapes = plot(box, series, x, "ms");
+  for (const line of shapes.filter((s) => s.tagName === "polyline")) line.setAttribute("data-peer", line.dataset.series);
+  shapes.push(svgNode("text", { x: left, y: height - 2 }, `-${Math.round(span / 1000)} s`),
+    svgNode("text", { x: width - 24, y: height - 2 }, "now"));
+  $("lag-chart").replaceChildren(...shapes);
+  $("lag-legend").replaceChildren(...legend(peers, (peer) => `${peer} → ${state.region}`));
 }
 
 // ---------------------------------------------------------------- drills
@@ -344,6 +366,82 @@ async function skewClock(event) {
   } catch (error) {
     notice(error.message, true);
   }
+}
+
+// ---------------------------------------------------------------- past drills
+
+/// Lists the drill reports posted to this region (unless unchanged).
+async function refreshDrills() {
+  const answer = await admin("/admin/drills");
+  const shown = JSON.stringify(answer.drills);
+  if (shown === state.drillsShown) return;
+  state.drillsShown = shown;
+  $("drill-none").hidden = answer.drills.length > 0;
+  replaceRows(document.querySelector("#drill-list tbody"), answer.drills.map((d) => el("tr",
+    { "data-drill": d.id, class: d.id === state.drillShown ? "chosen" : "" },
+    el("td", {}, new Date(d.finished_at_ms).toLocaleString("en-GB")),
+    el("td", { title: d.description ?? "" }, d.drill),
+    el("td", { class: d.passed ? "good" : "bad" }, d.passed ? "passed" : "FAILED"),
+    num(d.total_seconds), num(d.writes_acknowledged),
+    el("td", { class: d.acknowledged_writes_lost ? "num bad" : "num" }, fmt(d.acknowledged_writes_lost ?? 0)),
+    el("td", { class: d.converged ? "good" : "bad" }, d.converged ? "yes" : "NO"),
+    num(d.events),
+    el("td", {}, el("button", { type: "button", onclick: () => showDrill(d.id).catch(reportError) }, "Timeline")))));
+}
+
+/// Shows one report: what happened, its timeline and its events.
+async function showDrill(id) {
+  const report = await admin(`/admin/drills/${encodeURIComponent(id)}`);
+  state.drillShown = id;
+  for (const row of document.querySelectorAll("#drill-list tbody tr")) row.classList.toggle("chosen", row.dataset.drill === id);
+  $("drill-report").hidden = false;
+  $("drill-title").textContent = `${report.drill}: ${report.passed ? "passed" : "FAILED"}`;
+  $("drill-summary").textContent = drillSummary(report);
+  drawDrillTimeline(report);
+  replaceRows(document.querySelector("#drill-events tbody"), report.events.map((e) => el("tr", {},
+    num(e.at_s), el("td", {}, e.label), el("td", {}, e.result),
+    num(e.convergence_ms ?? ""), num(e.exposure ? e.exposure.writes : ""), num(e.exposure ? e.exposure.rpo_ms : ""))));
+}
+
+function drillSummary(r) {
+  const w = r.writes ?? {};
+  const converged = r.converged
+    ? `converged: ${fmt(r.final_items ?? 0)} items identical in every region, ${fmt(r.convergence_after_workload_ms ?? 0)} ms after the workload`
+    : `NOT converged (item counts ${JSON.stringify(r.item_counts_if_diverged)})`;
+  return `${r.description ?? ""}. Regions ${(r.regions ?? []).join(", ")}; ${fmt(r.workload_seconds ?? 0)} s of workload, ` +
+    `${fmt(r.total_seconds ?? 0)} s in all (time scale ${r.time_scale ?? 1}). Writes: ${fmt(w.acknowledged ?? 0)} acknowledged, ` +
+    `${fmt(w.rejected_by_condition ?? 0)} rejected by their condition, ${fmt(w.region_unreachable ?? 0)} with the region unreachable, ` +
+    `${fmt(w.outcome_unknown ?? 0)} outcome unknown; acknowledged writes lost: ${fmt(r.acknowledged_writes_lost ?? 0)}; ${converged}.`;
+}
+
+/// The report's timeline: writes per second by region above, lag per link
+/// below, on one time axis, with a dashed line at each event.
+function drawDrillTimeline(report) {
+  const [width, left, right, axisAt] = [800, 44, 8, 292];
+  const lagSamples = report.lag_timeline ?? [];
+  const seconds = Math.max(1, report.workload_seconds ?? 0, ...lagSamples.map((p) => p.t), ...report.events.map((e) => e.at_s));
+  const x = (t) => left + (t / seconds) * (width - left - right);
+  const writes = Object.entries(report.writes_per_second ?? {})
+    .map(([region, counts]) => ({ name: region, points: counts.map((c, s) => [s + 0.5, c]) }));
+  const links = [...new Set(lagSamples.map((p) => p.link))].sort();
+  const lags = links.map((link) => ({ name: link, points: lagSamples.filter((p) => p.link === link).map((p) => [p.t, p.p99_ms]) }));
+  const box = (top) => ({ left, top, width: width - left - right, height: 110 });
+  const shapes = [...plot(box(40), writes, x, "/s"), ...plot(box(165), lags, x, "ms")];
+  report.events.forEach((e, i) => {
+    shapes.push(svgNode("line", { x1: x(e.at_s), x2: x(e.at_s), y1: 40, y2: 275, class: "event", "data-label": e.label }),
+      svgNode("text", { x: x(e.at_s) + 2, y: 10 + (i % 3) * 11, class: "event" }, e.label));
+  });
+  for (let t = 0; t <= seconds; t += tickStep(seconds)) {
+    const anchor = t === 0 ? "start" : x(t) > width - 30 ? "end" : "middle";
+    shapes.push(svgNode("text", { x: x(t), y: axisAt, "text-anchor": anchor }, `${t} s`));
+  }
+  $("drill-timeline").replaceChildren(...shapes);
+  $("drill-legend").replaceChildren("writes: ", ...legend(writes.map((s) => s.name)), " lag: ", ...legend(links));
+}
+
+/// Seconds between the time axis's labels: about eight of them.
+function tickStep(seconds) {
+  return [1, 2, 5, 10, 15, 30, 60, 120, 300].find((step) => seconds / step <= 8) ?? 600;
 }
 
 // ---------------------------------------------------------------- tables
@@ -523,12 +621,14 @@ function refreshAll() {
   refreshCluster().catch(reportError);
   showRegions().catch(reportError);
   refreshTables().catch(reportError);
+  refreshDrills().catch(reportError);
 }
 
 document.addEventListener("DOMContentLoaded", () => {
   $("credentials-form").addEventListener("submit", saveCredentials);
   $("clock-form").addEventListener("submit", skewClock);
   $("tables-refresh").addEventListener("click", () => refreshTables().catch(reportError));
+  $("drills-refresh").addEventListener("click", () => refreshDrills().catch(reportError));
   $("browse-form").addEventListener("submit", runBrowse);
   $("browse-table").addEventListener("change", fillIndexChoice);
   $("browse-index").addEventListener("change", showKeyNames);
@@ -537,4 +637,5 @@ document.addEventListener("DOMContentLoaded", () => {
   refreshAll();
   setInterval(() => refreshCluster().catch(reportError), STATUS_EVERY_MS);
   setInterval(() => refreshTables().catch(reportError), TABLES_EVERY_MS);
+  setInterval(() => refreshDrills().catch(reportError), TABLES_EVERY_MS);
 });

@@ -3,11 +3,13 @@
 //! the DynamoDB API while timed events partition, kill, restart, pause and
 //! skew regions; afterwards the drill waits for convergence and checks that
 //! no acknowledged write was lost (`check.rs`), and writes a JSON report and
-//! an SVG timeline (`report.rs`, `svg.rs`).
+//! an SVG timeline (`report.rs`, `svg.rs`), which it posts to the regions of
+//! a running cluster for their consoles (`post.rs`).
 
 mod check;
 mod cluster;
 mod events;
+mod post;
 mod report;
 mod script;
 mod svg;
@@ -41,6 +43,11 @@ pub struct DrillArgs {
     /// half the time). Rates, skews and the convergence bound stay as written.
     #[arg(long, default_value_t = 1.0)]
     pub time_scale: f64,
+    /// API address (host:port) of a region to post the report to, whose
+    /// console then lists it with its timeline; repeat for several regions.
+    /// Default: every region of the running `meridian up`, if one runs.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub post_to: Vec<std::net::SocketAddr>,
 }
 
 /// Runs a drill; fails unless it passes.
@@ -115,11 +122,13 @@ async fn drill(args: DrillArgs, script: Script) -> anyhow::Result<()> {
         finals,
         names: cluster.names(),
     };
-    let passed = report::write(&outcome, &args.out)?;
+    let report = report::write(&outcome, &args.out)?;
+    let passed = report["passed"] == serde_json::Value::Bool(true);
     match Arc::try_unwrap(cluster) {
         Ok(cluster) => cluster.shutdown(args.keep).await,
         Err(_) => tracing::warn!("drill cluster still in use at exit; regions stop with this process"),
     }
+    post::post_report(&report, &post::targets(&args.post_to)).await;
     anyhow::ensure!(passed, "drill {} failed", script.name);
     Ok(())
 }

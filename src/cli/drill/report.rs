@@ -118,9 +118,9 @@ pub struct Outcome<'a> {
     pub names: Vec<String>,
 }
 
-/// Writes the JSON report and the SVG, prints the summary; returns
-/// whether the drill passed.
-pub fn write(outcome: &Outcome, out: &Path) -> anyhow::Result<bool> {
+/// Writes the JSON report and the SVG, prints the summary; returns the
+/// report (its `passed` says whether the drill passed).
+pub fn write(outcome: &Outcome, out: &Path) -> anyhow::Result<Value> {
     std::fs::create_dir_all(out)?;
     let script = outcome.script;
     let passed = outcome.converged.is_ok() && outcome.verdict.lost == 0;
@@ -167,6 +167,7 @@ pub fn write(outcome: &Outcome, out: &Path) -> anyhow::Result<bool> {
         "description": script.description.trim(),
         "file": outcome.file.display().to_string(),
         "time_scale": outcome.time_scale,
+        "finished_at_ms": finished_at_ms(),
         "passed": passed,
         "regions": outcome.names,
         "workload_seconds": outcome.workload_s,
@@ -197,7 +198,13 @@ pub fn write(outcome: &Outcome, out: &Path) -> anyhow::Result<bool> {
     let svg_path = out.join(format!("{}.svg", script.name));
     std::fs::write(&svg_path, timeline(outcome, &writes_per_second))?;
     print_summary(outcome, &report, passed, &json_path, &svg_path);
-    Ok(passed)
+    Ok(report)
+}
+
+/// Now, in milliseconds since the epoch (when the report was written).
+fn finished_at_ms() -> u64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    since.map_or(0, |d| d.as_millis() as u64)
 }
 
 fn timeline(outcome: &Outcome, writes: &BTreeMap<&String, Vec<u64>>) -> String {
