@@ -12,6 +12,20 @@ use aws_sdk_dynamodb::types::{BackupStatus, ExportStatus, ScalarAttributeType};
 use common::pitr::{Model, active_items, enable_pitr, fill, key_text, mark, scan, wait_restorable};
 use common::{Keys, REGION, TestRegion, create_table, error_code, error_message, wait_for};
 
+/// The ARN of a new backup `name` of `table`, once it is AVAILABLE.
+async fn backed_up(client: &Client, table: &str, name: &str) -> String {
+    let created = client
+        .create_backup()
+        .table_name(table)
+        .backup_name(name)
+        .send()
+        .await
+        .unwrap();
+    let arn = created.backup_details().unwrap().backup_arn().to_string();
+    wait_backup_available(client, &arn).await;
+    arn
+}
+
 async fn wait_backup_available(client: &Client, arn: &str) {
     wait_for("the backup to become AVAILABLE", || async move {
         let description = client.describe_backup().backup_arn(arn).send().await.ok()?;
@@ -48,15 +62,7 @@ async fn a_backup_restores_after_its_table_was_deleted() {
     let created_at = *listed.backup_summaries()[0].backup_creation_date_time().unwrap();
 
     // A second backup: pages of one, and a time range that excludes it.
-    let second = client
-        .create_backup()
-        .table_name("src")
-        .backup_name("weekly")
-        .send()
-        .await
-        .unwrap();
-    let second_arn = second.backup_details().unwrap().backup_arn().to_string();
-    wait_backup_available(client, &second_arn).await;
+    let second_arn = backed_up(client, "src", "weekly").await;
     let page = client.list_backups().limit(1).send().await.unwrap();
     assert_eq!(page.backup_summaries().len(), 1);
     let next = page.last_evaluated_backup_arn().unwrap().to_string();
@@ -295,15 +301,7 @@ async fn a_region_in_memory_keeps_its_backups_in_memory_and_refuses_exports() {
     let client = &region.client;
     create_table(client, "src", Keys::Hash("pk", ScalarAttributeType::S)).await;
     let expected = fill(client, "src", 30, "backed-up").await;
-    let created = client
-        .create_backup()
-        .table_name("src")
-        .backup_name("in-memory")
-        .send()
-        .await
-        .unwrap();
-    let arn = created.backup_details().unwrap().backup_arn().to_string();
-    wait_backup_available(client, &arn).await;
+    let arn = backed_up(client, "src", "in-memory").await;
     let description = client.describe_backup().backup_arn(&arn).send().await.unwrap();
     let details = description.backup_description().unwrap().backup_details().unwrap();
     assert!(details.backup_size_bytes().unwrap() > 0);
