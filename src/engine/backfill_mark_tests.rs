@@ -38,21 +38,29 @@ async fn settle(us: &Engine, eu: &Engine) {
     panic!("the regions kept sending each other changes");
 }
 
+/// us-east-1 with table `t`, to which it has just added a replica in
+/// eu-west-1 and shipped that change (so eu-west-1 is backfilling it): the
+/// engines' directories, the two engines and the description after the add.
+async fn replica_added() -> ([tempfile::TempDir; 2], Engine, Engine, TableMeta) {
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let (us, eu) = (open(dirs[0].path(), "us-east-1"), open(dirs[1].path(), "eu-west-1"));
+    us.create_table(NewTable::keyed_by_pk("t")).await.unwrap();
+    let add = TableUpdate {
+        replicas: vec![ReplicaUpdate::Create("eu-west-1".into())],
+        ..Default::default()
+    };
+    let added = us.update_table("t".into(), add).await.unwrap();
+    ship(&us, &eu).await;
+    (dirs, us, eu, added)
+}
+
 fn statuses(meta: &TableMeta) -> Vec<(String, ReplicaStatus)> {
     meta.replicas.iter().map(|r| (r.region.clone(), r.status)).collect()
 }
 
 #[tokio::test]
 async fn a_backfill_finishing_after_an_update_elsewhere_keeps_the_update() {
-    let (us_dir, eu_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let (us, eu) = (open(us_dir.path(), "us-east-1"), open(eu_dir.path(), "eu-west-1"));
-    us.create_table(NewTable::keyed_by_pk("t")).await.unwrap();
-    let add = TableUpdate {
-        replicas: vec![ReplicaUpdate::Create("eu-west-1".into())],
-        ..Default::default()
-    };
-    us.update_table("t".into(), add).await.unwrap();
-    ship(&us, &eu).await;
+    let (_dirs, us, eu, _) = replica_added().await;
     assert_eq!(eu.tables_being_backfilled().await.unwrap(), ["t"]);
 
     // us-east-1 enables TTL; eu-west-1 finishes its backfill (later, by
@@ -84,15 +92,7 @@ async fn a_backfill_finishing_after_an_update_elsewhere_keeps_the_update() {
 
 #[tokio::test]
 async fn a_backfill_finishing_with_no_other_change_is_heard_everywhere() {
-    let (us_dir, eu_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let (us, eu) = (open(us_dir.path(), "us-east-1"), open(eu_dir.path(), "eu-west-1"));
-    us.create_table(NewTable::keyed_by_pk("t")).await.unwrap();
-    let add = TableUpdate {
-        replicas: vec![ReplicaUpdate::Create("eu-west-1".into())],
-        ..Default::default()
-    };
-    let before = us.update_table("t".into(), add).await.unwrap();
-    ship(&us, &eu).await;
+    let (_dirs, us, eu, before) = replica_added().await;
     eu.finish_backfill("t".into()).await.unwrap();
     settle(&us, &eu).await;
     for engine in [&us, &eu] {
