@@ -4,13 +4,14 @@
 //! as the snapshot saw them (`apply`), so decoding, projecting and encoding
 //! cost the writer nothing.
 //!
-//! Why checking each item's stored bytes is enough: the snapshot holds the
-//! index, so it was taken after the index was created, and every change
-//! since then maintained its own item's entry (`index_entries::maintain`).
-//! An item whose bytes differ from the snapshot's was changed since, and
-//! its entry is already right: the batch leaves it alone. An item whose
-//! bytes are the same (every write stamps a new version, so equal bytes
-//! mean no write) gets the entry computed from those very bytes.
+//! A prepared batch is stored only when every item in it is still stored
+//! as the snapshot held it (every write stamps a new version, so equal
+//! bytes mean no write): then each entry computed from those bytes is
+//! right. Otherwise the writer runs the batch itself from the cursor
+//! (`backfill_batch`). A changed item cannot simply be left alone: a write
+//! that does not change an item's entry (`index_entries::maintain` skips
+//! it) does not add the entry the backfill has not written yet, so the
+//! item would be missing from the index.
 
 use super::index_entries::{BackfillStep, backfill_cursor_name};
 use crate::ids::StorageId;
@@ -176,11 +177,11 @@ fn prepare_entry(
     }))
 }
 
-/// Stores `batch` for index `position` of `meta`: the entries of the items
-/// whose stored bytes are still the snapshot's, then the cursor, in this
-/// commit (the last batch marks the index complete). `None` when the batch
-/// does not start at the stored cursor or was prepared for another copy
-/// of the table or index: nothing is written.
+/// Stores `batch` for index `position` of `meta`: the entries of its items,
+/// then the cursor, in this commit (the last batch marks the index
+/// complete). `None` when the batch does not start at the stored cursor,
+/// was prepared for another copy of the table or index, or holds an item
+/// written since its snapshot: nothing is written.
 pub(super) fn apply(
     tables: &mut WriteTables<'_>,
     meta: &mut TableMeta,
@@ -198,13 +199,15 @@ pub(super) fn apply(
     if Some(cursor).filter(|c| !c.is_empty()) != batch.after {
         return Ok(None);
     }
-    let unchanged = unchanged_items(tables, batch)?;
+    if !unchanged_items(tables, batch)?.iter().all(|&same| same) {
+        return Ok(None);
+    }
     let mut step = BackfillStep {
         looked_at: batch.items.len(),
         ..BackfillStep::default()
     };
     let index = &mut meta.indexes[position];
-    for &i in batch.order.iter().filter(|&&i| unchanged[i]) {
+    for &i in &batch.order {
         let item = &batch.items[i];
         let Some(entry) = &item.entry else { continue };
         let bytes = entry.bytes.as_deref().unwrap_or(&item.record);
