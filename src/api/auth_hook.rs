@@ -46,6 +46,15 @@ pub(super) fn authenticate(state: &ApiState, captured: Captured, body: &[u8]) ->
     Ok(Some(user))
 }
 
+/// Whether authorizing `user`'s request reads its items as JSON members
+/// (condition keys do), so they must not be parsed straight into items.
+pub(super) fn reads_items(state: &ApiState, user: Option<&User>) -> bool {
+    match (&state.auth, user) {
+        (Some(auth), Some(user)) => auth.uses_condition_keys(user),
+        _ => false,
+    }
+}
+
 /// Checks `user`'s policy allows `operation` as `request` asks it.
 pub(super) fn authorize(
     state: &ApiState,

@@ -304,7 +304,12 @@ async fn handle_operation(
     // The signature covers the body as sent (compressed, if it is).
     let user = auth_hook::authenticate(state, signed, &bytes)?;
     let bytes = http::decode_body(&negotiation.request_codings, bytes, limit).await?;
-    let mut request = Request::parse(&bytes)?;
+    let mut request = match operation {
+        Operation::PutItem if !auth_hook::reads_items(state, user.as_deref()) => {
+            Request::parse_with_item(&bytes, "Item")?
+        }
+        _ => Request::parse(&bytes)?,
+    };
     shapes::check_request(operation.service().prefix(), operation.name(), request.body_mut())?;
     auth_hook::authorize(state, user.as_deref(), operation, &request)?;
     let span = tracing::debug_span!("request", region = %state.engine.region(), op = ?operation);

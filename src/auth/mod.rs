@@ -165,6 +165,12 @@ impl Auth {
         policies.values().any(|(_, policy)| policy.has_conditions())
     }
 
+    /// Whether authorizing `user`'s requests computes condition keys, which
+    /// read the request's items (`dynamodb:LeadingKeys`, `Attributes`).
+    pub fn uses_condition_keys(&self, user: &User) -> bool {
+        user.policy.has_conditions() || self.resource_conditions()
+    }
+
     /// Checks the signature of a request whose head is `head` and body
     /// `body`, at `now`; the user who signed it.
     pub fn authenticate(&self, head: &SignedHead, body: &[u8], now: SystemTime) -> Result<Arc<User>, AuthError> {
@@ -190,7 +196,7 @@ impl Auth {
         body: &Map<String, Value>,
         catalog: &dyn Catalog,
     ) -> Result<(), AuthError> {
-        let keys = user.policy.has_conditions() || self.resource_conditions();
+        let keys = self.uses_condition_keys(user);
         for access in access::accesses_with(&self.region, operation, body, catalog, keys) {
             let identity = user.policy.decide(&access, &user.name);
             let resource = match identity {

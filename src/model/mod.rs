@@ -2,6 +2,7 @@
 //! encoding and table descriptions. Pure data, no I/O.
 
 pub mod index;
+pub mod item_seed;
 pub mod key;
 pub mod key_schema;
 pub mod number;
@@ -10,6 +11,7 @@ pub mod table_features;
 pub mod value;
 
 pub use index::{IndexKind, Projection, SecondaryIndex};
+pub use item_seed::ItemSeed;
 pub use number::{Number, NumberError};
 pub use table::{KeyAttribute, KeySchema, ScalarType, TableMeta};
 pub use value::{

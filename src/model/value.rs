@@ -243,7 +243,7 @@ fn decode_base64(value: &Value) -> Result<Vec<u8>, ValueError> {
 }
 
 /// Sets must be non-empty and hold no value twice (DynamoDB rejects both).
-fn check_set<T: Eq + std::hash::Hash>(
+pub(super) fn check_set<T: Eq + std::hash::Hash>(
     kind: &'static str,
     items: &[T],
     show: impl Fn(&T) -> String,
