@@ -1,5 +1,5 @@
 //! How a command sends DynamoDB requests to a region's API (`restore
-//! --table`, `index wait`): over HTTPS when the node config serves the API
+//! --table`, `index wait`, drills): over HTTPS when the node config serves the API
 //! over it (`--config`, else the running `meridian up`'s, as the admin
 //! commands do), signed with SigV4 when the environment holds credentials
 //! (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, as
@@ -26,11 +26,17 @@ impl ApiClient {
     /// The API of the region `place` names, reached as its node config
     /// says, with the environment's credentials when there are some.
     pub fn for_region(place: &RegionEndpoint) -> anyhow::Result<ApiClient> {
+        ApiClient::new(&place.region, place.address()?, access(place.config.as_deref())?)
+    }
+
+    /// The API of `region` at `addr`, reached as `access` says, with the
+    /// environment's credentials when there are some.
+    pub fn new(region: &str, addr: SocketAddr, access: Access) -> anyhow::Result<ApiClient> {
         Ok(ApiClient {
-            region: place.region.clone(),
-            addr: place.address()?,
-            access: access(place.config.as_deref())?,
-            signer: Signer::from_env(&place.region)?,
+            region: region.to_string(),
+            addr,
+            access,
+            signer: Signer::from_env(region)?,
         })
     }
 
@@ -59,9 +65,19 @@ impl ApiClient {
         format!("{}://{}", self.access.scheme(), self.addr)
     }
 
-    /// Sends one DynamoDB request and returns its JSON answer, or the error
-    /// DynamoDB's way (`Type: message`).
-    pub async fn call(&self, operation: &str, body: &Value) -> anyhow::Result<Value> {
+    /// A keep-alive connection to the API (TLS when it serves HTTPS).
+    pub async fn connect(&self) -> anyhow::Result<http::Sender> {
+        http::connect_with(&self.addr.to_string(), self.access.tls.as_ref()).await
+    }
+
+    /// Sends the DynamoDB request `operation` with `body` on `sender`,
+    /// signed when there are credentials: its status and JSON answer.
+    pub async fn send_on(
+        &self,
+        sender: &mut http::Sender,
+        operation: &str,
+        body: &Value,
+    ) -> anyhow::Result<(u16, Value)> {
         let host = self.addr.to_string();
         let mut headers = http::dynamodb_headers(operation).to_vec();
         if let Some(signer) = &self.signer {
@@ -69,8 +85,21 @@ impl ApiClient {
             let signed = signer.headers(&host, target, body.to_string().as_bytes());
             headers.extend(signed);
         }
-        let tls = self.access.tls.as_ref();
-        let (status, answer) = http::request_with(tls, &host, "POST", "/", &headers, Some(body))
+        http::send(sender, &host, "POST", "/", &headers, Some(body)).await
+    }
+
+    /// `send_on` a new connection.
+    pub async fn request(&self, operation: &str, body: &Value) -> anyhow::Result<(u16, Value)> {
+        let mut sender = self.connect().await?;
+        self.send_on(&mut sender, operation, body).await
+    }
+
+    /// Sends one DynamoDB request and returns its JSON answer, or the error
+    /// DynamoDB's way (`Type: message`).
+    pub async fn call(&self, operation: &str, body: &Value) -> anyhow::Result<Value> {
+        let host = self.addr.to_string();
+        let (status, answer) = self
+            .request(operation, body)
             .await
             .map_err(|error| explain_unreachable_at(error, &self.region, self.access.scheme(), &host))?;
         if (200..300).contains(&status) {
