@@ -67,6 +67,24 @@ fn signed_client(endpoint: String, trusted: Option<&str>, credentials: Credentia
     Client::from_conf(config)
 }
 
+/// The node config the CLI reads (the `api_tls` of `node`) written into
+/// `dir`, and `ca`'s certificate beside the API certificate, as `meridian
+/// init --region-certs` leaves it: their paths.
+fn cli_config(ca: &ClusterCa, dir: &Path, node: &NodeConfig) -> (std::path::PathBuf, std::path::PathBuf) {
+    let config = dir.join("node.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[api_tls]\ncert_file = \"{}\"\nkey_file = \"{}\"\n",
+            node.api_tls.cert_file, node.api_tls.key_file
+        ),
+    )
+    .unwrap();
+    let ca_file = dir.join(meridian::replication::tls::CA_CERT_FILE);
+    std::fs::write(&ca_file, ca.cert_pem()).unwrap();
+    (config, ca_file)
+}
+
 #[tokio::test]
 async fn the_sdk_works_over_https_trusting_the_cluster_ca() {
     let ca = ClusterCa::generate("test").unwrap();
@@ -132,15 +150,7 @@ async fn cli_admin_commands_reach_a_region_serving_https_only() {
     // The node config the commands read, and the topology naming the
     // region; the cluster CA's certificate beside the API certificate, as
     // `meridian init --region-certs` leaves it.
-    let config = dir.path().join("node.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[api_tls]\ncert_file = \"{}\"\nkey_file = \"{}\"\n",
-            node.api_tls.cert_file, node.api_tls.key_file
-        ),
-    )
-    .unwrap();
+    let (config, ca_file) = cli_config(&ca, dir.path(), &node);
     let topology = dir.path().join("topology.toml");
     std::fs::write(
         &topology,
@@ -150,8 +160,6 @@ async fn cli_admin_commands_reach_a_region_serving_https_only() {
         ),
     )
     .unwrap();
-    let ca_file = dir.path().join(meridian::replication::tls::CA_CERT_FILE);
-    std::fs::write(&ca_file, ca.cert_pem()).unwrap();
     let (config, topology) = (config.display().to_string(), topology.display().to_string());
     let home = tempfile::tempdir().unwrap();
     let cli = |args: Vec<&'static str>| {
@@ -216,19 +224,7 @@ async fn cli_restore_reaches_a_region_serving_https_and_requiring_sigv4() {
     let expected = fill(&sdk, "orders", 3, "good").await;
     // `latest` then takes in the three items.
     wait_restorable(&sdk, "orders", mark().await).await;
-    // The node config the command reads (its api_tls), the cluster CA's
-    // certificate beside the API certificate.
-    let config = dir.path().join("node.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[api_tls]\ncert_file = \"{}\"\nkey_file = \"{}\"\n",
-            node.api_tls.cert_file, node.api_tls.key_file
-        ),
-    )
-    .unwrap();
-    let ca_file = dir.path().join(meridian::replication::tls::CA_CERT_FILE);
-    std::fs::write(&ca_file, ca.cert_pem()).unwrap();
+    let (config, _) = cli_config(&ca, dir.path(), &node);
     let (endpoint, config) = (region.addr.to_string(), config.display().to_string());
     let home = tempfile::tempdir().unwrap();
     let restore = |target: &'static str, env: Vec<(&'static str, &'static str)>| {
