@@ -357,6 +357,10 @@ impl Collector for RegionCollector {
 /// Reads one number of a table's capacity counters.
 type StatOf = dyn Fn(&crate::capacity::TableStats) -> f64;
 
+/// Reads the same number of a global secondary index's counters, for the
+/// metrics CloudWatch also reports per index (GlobalSecondaryIndexName).
+type IndexStatOf = dyn Fn(&crate::capacity::IndexStats) -> f64;
+
 /// The per-table capacity metrics, under CloudWatch's names, read from the
 /// capacity counters on each scrape.
 #[derive(Debug)]
@@ -382,65 +386,80 @@ fn labelled<M: EncodeMetric>(
 impl Collector for CapacityCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let tables = self.capacity.stats();
+        let indexes = self.capacity.index_stats();
         let table = |name: &str| vec![("table", name.to_string())];
-        let per_table = |f: &dyn Fn(&crate::capacity::TableStats) -> f64| {
-            tables
-                .iter()
-                .map(|(name, _, stats)| (table(name), ConstCounter::new(f(stats))))
-                .collect::<Vec<_>>()
+        let index = |table: &str, index: &str| vec![("table", table.to_string()), ("index", index.to_string())];
+        let series = |f: &StatOf, of_index: Option<&IndexStatOf>| {
+            let tables = tables.iter().map(|(name, _, stats)| (table(name), f(stats)));
+            let indexes = of_index.into_iter().flat_map(|g| {
+                let rows = indexes.iter();
+                rows.map(move |(t, name, _, stats)| (index(t, name), g(stats)))
+            });
+            let all = tables
+                .chain(indexes)
+                .map(|(labels, value)| (labels, ConstCounter::new(value)));
+            all.collect::<Vec<_>>()
         };
-        let counters: [(&str, &str, &StatOf); 6] = [
+        let counters: [(&str, &str, &StatOf, Option<&IndexStatOf>); 6] = [
             (
                 "consumed_read_capacity_units",
-                "ConsumedReadCapacityUnits: read capacity units consumed",
+                "ConsumedReadCapacityUnits: read capacity units consumed, by the table or by one global secondary index",
                 &|s| s.consumed_read,
+                Some(&|s| s.consumed_read),
             ),
             (
                 "consumed_write_capacity_units",
-                "ConsumedWriteCapacityUnits: write capacity units consumed, replicated writes included",
+                "ConsumedWriteCapacityUnits: write capacity units consumed, by the table or by one global secondary index, replicated writes included",
                 &|s| s.consumed_write,
+                Some(&|s| s.consumed_write),
             ),
             (
                 "replicated_write_capacity_units",
                 "ReplicatedWriteCapacityUnits: write capacity units consumed by writes replicated from other regions",
                 &|s| s.replicated_write,
+                None,
             ),
             (
                 "read_throttle_events",
-                "ReadThrottleEvents: read requests refused for capacity",
+                "ReadThrottleEvents: reads refused for the capacity of the table or of one global secondary index",
                 &|s| s.read_throttle_events as f64,
+                Some(&|s| s.read_throttle_events as f64),
             ),
             (
                 "write_throttle_events",
-                "WriteThrottleEvents: write requests refused for capacity",
+                "WriteThrottleEvents: writes refused for the capacity of the table or of one global secondary index",
                 &|s| s.write_throttle_events as f64,
+                Some(&|s| s.write_throttle_events as f64),
             ),
             (
                 "conditional_check_failed_requests",
                 "ConditionalCheckFailedRequests: writes whose condition was false",
                 &|s| s.conditional_check_failed as f64,
+                None,
             ),
         ];
-        for (name, help, f) in counters {
-            labelled(&mut encoder, name, help, per_table(f))?;
+        for (name, help, f, of_index) in counters {
+            labelled(&mut encoder, name, help, series(f, of_index))?;
         }
         let provisioned = |f: &dyn Fn(&crate::capacity::Limits) -> f64| {
-            tables
-                .iter()
-                .filter(|(_, limits, _)| limits.mode == Mode::Provisioned)
-                .map(|(name, limits, _)| (table(name), ConstGauge::new(f(limits))))
+            let tables = tables.iter().map(|(name, limits, _)| (table(name), limits));
+            let indexes = indexes.iter().map(|(t, name, limits, _)| (index(t, name), limits));
+            let all = tables
+                .chain(indexes)
+                .filter(|(_, limits)| limits.mode == Mode::Provisioned);
+            all.map(|(labels, limits)| (labels, ConstGauge::new(f(limits))))
                 .collect::<Vec<_>>()
         };
         labelled(
             &mut encoder,
             "provisioned_read_capacity_units",
-            "ProvisionedReadCapacityUnits: read capacity units per second of a provisioned table",
+            "ProvisionedReadCapacityUnits: read capacity units per second of a provisioned table or global secondary index",
             provisioned(&|l| l.read),
         )?;
         labelled(
             &mut encoder,
             "provisioned_write_capacity_units",
-            "ProvisionedWriteCapacityUnits: write capacity units per second of a provisioned table",
+            "ProvisionedWriteCapacityUnits: write capacity units per second of a provisioned table or global secondary index",
             provisioned(&|l| l.write),
         )?;
         let per_operation = |f: &dyn Fn(&crate::capacity::TableStats) -> Vec<(&'static str, u64)>| {

@@ -43,6 +43,11 @@ fn tls_config(ca: &ClusterCa, dir: &Path, mode: u32) -> NodeConfig {
 /// An SDK client for `endpoint` trusting only `trusted` (PEM), with no
 /// retries.
 fn client(endpoint: String, trusted: Option<&str>) -> Client {
+    signed_client(endpoint, trusted, Credentials::new("k", "s", None, None, "test"))
+}
+
+/// `client`, signing with `credentials`.
+fn signed_client(endpoint: String, trusted: Option<&str>, credentials: Credentials) -> Client {
     let mut store = TrustStore::empty();
     if let Some(pem) = trusted {
         store = store.with_pem_certificate(pem.as_bytes());
@@ -55,11 +60,29 @@ fn client(endpoint: String, trusted: Option<&str>) -> Client {
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(REGION))
         .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new("k", "s", None, None, "test"))
+        .credentials_provider(credentials)
         .retry_config(RetryConfig::disabled())
         .http_client(http)
         .build();
     Client::from_conf(config)
+}
+
+/// The node config the CLI reads (the `api_tls` of `node`) written into
+/// `dir`, and `ca`'s certificate beside the API certificate, as `meridian
+/// init --region-certs` leaves it: their paths.
+fn cli_config(ca: &ClusterCa, dir: &Path, node: &NodeConfig) -> (std::path::PathBuf, std::path::PathBuf) {
+    let config = dir.join("node.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[api_tls]\ncert_file = \"{}\"\nkey_file = \"{}\"\n",
+            node.api_tls.cert_file, node.api_tls.key_file
+        ),
+    )
+    .unwrap();
+    let ca_file = dir.join(meridian::replication::tls::CA_CERT_FILE);
+    std::fs::write(&ca_file, ca.cert_pem()).unwrap();
+    (config, ca_file)
 }
 
 #[tokio::test]
@@ -127,15 +150,7 @@ async fn cli_admin_commands_reach_a_region_serving_https_only() {
     // The node config the commands read, and the topology naming the
     // region; the cluster CA's certificate beside the API certificate, as
     // `meridian init --region-certs` leaves it.
-    let config = dir.path().join("node.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[api_tls]\ncert_file = \"{}\"\nkey_file = \"{}\"\n",
-            node.api_tls.cert_file, node.api_tls.key_file
-        ),
-    )
-    .unwrap();
+    let (config, ca_file) = cli_config(&ca, dir.path(), &node);
     let topology = dir.path().join("topology.toml");
     std::fs::write(
         &topology,
@@ -145,8 +160,6 @@ async fn cli_admin_commands_reach_a_region_serving_https_only() {
         ),
     )
     .unwrap();
-    let ca_file = dir.path().join(meridian::replication::tls::CA_CERT_FILE);
-    std::fs::write(&ca_file, ca.cert_pem()).unwrap();
     let (config, topology) = (config.display().to_string(), topology.display().to_string());
     let home = tempfile::tempdir().unwrap();
     let cli = |args: Vec<&'static str>| {
@@ -183,4 +196,90 @@ async fn cli_admin_commands_reach_a_region_serving_https_only() {
     let args = ["status", "--topology", topology.as_str()];
     let (ok, out) = common::meridian_cli(&args, &[], home.path()).await;
     assert!(!ok && out.contains("DOWN"), "{out}");
+}
+
+#[tokio::test]
+async fn cli_restore_reaches_a_region_serving_https_and_requiring_sigv4() {
+    use common::pitr::{active_items, enable_pitr, fill, mark, wait_restorable};
+    use std::os::unix::fs::PermissionsExt;
+    let ca = ClusterCa::generate("test").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut node = tls_config(&ca, dir.path(), 0o600);
+    let users = dir.path().join("users.toml");
+    std::fs::write(
+        &users,
+        "[[user]]\nname = \"ops\"\naccess_key_id = \"AKIDOPS\"\nsecret_access_key = \"ops-secret\"\n\
+         session_token = \"ops-token\"\n\
+         policy = '{\"Statement\": {\"Effect\": \"Allow\", \"Action\": \"dynamodb:*\", \"Resource\": \"*\"}}'\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&users, std::fs::Permissions::from_mode(0o600)).unwrap();
+    node.auth = "sigv4".into();
+    node.auth_credentials = users.display().to_string();
+    let region = TestRegion::start_with(node.clone()).await;
+    let credentials = Credentials::new("AKIDOPS", "ops-secret", Some("ops-token".into()), None, "test");
+    let sdk = signed_client(format!("https://{}", region.addr), Some(ca.cert_pem()), credentials);
+    common::create_table(&sdk, "orders", Keys::Hash("pk", ScalarAttributeType::S)).await;
+    enable_pitr(&sdk, "orders").await;
+    let expected = fill(&sdk, "orders", 3, "good").await;
+    // `latest` then takes in the three items.
+    wait_restorable(&sdk, "orders", mark().await).await;
+    let (config, _) = cli_config(&ca, dir.path(), &node);
+    let (endpoint, config) = (region.addr.to_string(), config.display().to_string());
+    let home = tempfile::tempdir().unwrap();
+    let restore = |target: &'static str, env: Vec<(&'static str, &'static str)>| {
+        let args = [
+            "restore",
+            "--table",
+            "orders",
+            "--to",
+            "latest",
+            "--as",
+            target,
+            "--endpoint",
+            &endpoint,
+            "--config",
+            &config,
+        ]
+        .map(str::to_string);
+        let home = home.path().to_path_buf();
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            common::meridian_cli(&args, &env, &home).await
+        }
+    };
+    let credentials = vec![
+        ("AWS_ACCESS_KEY_ID", "AKIDOPS"),
+        ("AWS_SECRET_ACCESS_KEY", "ops-secret"),
+        ("AWS_SESSION_TOKEN", "ops-token"),
+    ];
+
+    let (ok, out) = restore("orders-copy", credentials).await;
+    assert!(ok, "{out}");
+    assert!(
+        out.contains(&format!("into orders-copy at https://{}", region.addr)),
+        "{out}"
+    );
+    assert!(out.contains("orders-copy is ACTIVE with 3 items"), "{out}");
+    assert_eq!(active_items(&sdk, "orders-copy").await, expected);
+
+    // Without credentials the region's refusal says what to set.
+    let (ok, out) = restore("orders-unsigned", Vec::new()).await;
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains(
+            "MissingAuthenticationTokenException: Request is missing Authentication Token \
+             (the region requires SigV4: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
+        ),
+        "{out}"
+    );
+    // A wrong secret is DynamoDB's signature error.
+    let wrong = vec![
+        ("AWS_ACCESS_KEY_ID", "AKIDOPS"),
+        ("AWS_SECRET_ACCESS_KEY", "not-the-secret"),
+        ("AWS_SESSION_TOKEN", "ops-token"),
+    ];
+    let (ok, out) = restore("orders-wrong", wrong).await;
+    assert!(!ok && out.contains("InvalidSignatureException: "), "{out}");
+    region.shutdown().await;
 }

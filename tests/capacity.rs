@@ -975,3 +975,178 @@ async fn replicated_writes_consume_the_receiving_regions_gsi_capacity() {
     put_g(&b, "b0").await.expect("B's GSI refilled");
     cluster.shutdown().await;
 }
+
+/// A PutRequest of item `key` in `Indexed`, with a `g` (so that `byG`
+/// indexes it) when `indexed`.
+fn indexed_put(key: &str, indexed: bool) -> WriteRequest {
+    let mut fields = item([("pk", s(key))]);
+    if indexed {
+        fields.insert("g".into(), s("x"));
+    }
+    let put = PutRequest::builder().set_item(Some(fields)).build().unwrap();
+    WriteRequest::builder().put_request(put).build()
+}
+
+/// A BatchWriteItem of `requests` to `Indexed`: its UnprocessedItems.
+async fn batch_indexed(
+    client: &Client,
+    requests: Vec<WriteRequest>,
+) -> Result<
+    Vec<WriteRequest>,
+    aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemError>,
+> {
+    let out = client
+        .batch_write_item()
+        .request_items("Indexed", requests)
+        .send()
+        .await?;
+    let mut unprocessed = out.unprocessed_items().cloned().unwrap_or_default();
+    Ok(unprocessed.remove("Indexed").unwrap_or_default())
+}
+
+/// A TransactWriteItems putting each of `puts` (a key, and whether it has
+/// a `g`) into `Indexed`.
+async fn transact_indexed(
+    client: &Client,
+    puts: &[(&str, bool)],
+) -> Result<
+    (),
+    aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError>,
+> {
+    use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+    let mut request = client.transact_write_items();
+    for (key, indexed) in puts {
+        let item = indexed_put(key, *indexed).put_request.unwrap().item;
+        let put = Put::builder()
+            .table_name("Indexed")
+            .set_item(Some(item))
+            .build()
+            .unwrap();
+        request = request.transact_items(TransactWriteItem::builder().put(put).build());
+    }
+    request.send().await.map(|_| ())
+}
+
+/// The keys of `Indexed`, sorted.
+async fn indexed_keys(client: &Client) -> Vec<String> {
+    let scan = client.scan().table_name("Indexed").send().await.unwrap();
+    let mut keys: Vec<String> = scan
+        .items()
+        .iter()
+        .map(|item| item["pk"].as_s().unwrap().clone())
+        .collect();
+    keys.sort();
+    keys
+}
+
+#[tokio::test]
+async fn a_throttled_gsi_refuses_batch_items_and_transactions_and_is_metered_alone() {
+    // Five seconds of burst: the GSI at 1 write unit holds 5, the table at
+    // 100 holds 500.
+    let mut config = NodeConfig::default();
+    config.capacity.burst_seconds = 5;
+    let region = Region::start(config).await;
+    let client = &region.client;
+    let throughput = json!({"ReadCapacityUnits": 1, "WriteCapacityUnits": 1});
+    let billing = (
+        "ProvisionedThroughput",
+        json!({"ReadCapacityUnits": 100, "WriteCapacityUnits": 100}),
+    );
+    create_indexed(&region, billing, ("ProvisionedThroughput", throughput)).await;
+
+    // Six items for the GSI, which has room for five: the sixth comes back
+    // unprocessed, while the items the GSI does not see are all written.
+    let mut requests: Vec<WriteRequest> = (0..6).map(|i| indexed_put(&format!("k{i}"), true)).collect();
+    requests.extend([indexed_put("n0", false), indexed_put("n1", false)]);
+    let unprocessed = batch_indexed(client, requests).await.expect("a batch");
+    assert_eq!(unprocessed, [indexed_put("k5", true)]);
+    assert_eq!(indexed_keys(client).await, ["k0", "k1", "k2", "k3", "k4", "n0", "n1"]);
+
+    // With every item refused, the whole batch is, with the GSI's error.
+    let refused = batch_indexed(client, unprocessed).await.unwrap_err();
+    common::assert_error(
+        &refused,
+        "ProvisionedThroughputExceededException",
+        "The level of configured provisioned throughput for one or more global secondary indexes of the table was exceeded. Consider increasing your provisioning level for the under-provisioned global secondary indexes with the UpdateTable API",
+    );
+
+    // A transaction with one item for the GSI is refused as a whole, naming
+    // the index, and writes nothing.
+    let refused = transact_indexed(client, &[("k5", true), ("n2", false)])
+        .await
+        .unwrap_err();
+    assert_eq!(error_code(&refused), "ProvisionedThroughputExceededException");
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+    let Some(TransactWriteItemsError::ProvisionedThroughputExceededException(e)) = refused.as_service_error() else {
+        panic!("not a provisioned throughput error: {refused:?}");
+    };
+    let reasons: Vec<_> = e
+        .throttling_reasons()
+        .iter()
+        .map(|r| (r.reason().unwrap_or_default(), r.resource().unwrap_or_default()))
+        .collect();
+    let index_arn = format!("{}/index/byG", table_arn(REGION, "Indexed"));
+    assert_eq!(
+        reasons,
+        [("IndexWriteProvisionedThroughputExceeded", index_arn.as_str())]
+    );
+    assert_eq!(indexed_keys(client).await, ["k0", "k1", "k2", "k3", "k4", "n0", "n1"]);
+
+    // A second on, the GSI has one unit. A delete of an item outside the
+    // index is admitted on an estimate of one GSI unit, and settled at what
+    // it wrote there (nothing), so the unit is still there for k5.
+    region.clock.advance(Duration::from_secs(1));
+    let delete = aws_sdk_dynamodb::types::DeleteRequest::builder()
+        .key("pk", s("n1"))
+        .build()
+        .unwrap();
+    let deletes = vec![WriteRequest::builder().delete_request(delete).build()];
+    assert_eq!(batch_indexed(client, deletes).await.expect("a delete"), []);
+    assert_eq!(
+        batch_indexed(client, vec![indexed_put("k5", true)]).await.expect("k5"),
+        []
+    );
+
+    // A transactional write costs the GSI double: two seconds' worth.
+    region.clock.advance(Duration::from_secs(2));
+    transact_indexed(client, &[("k6", true), ("n2", false)])
+        .await
+        .expect("two GSI units");
+    assert_eq!(
+        indexed_keys(client).await,
+        ["k0", "k1", "k2", "k3", "k4", "k5", "k6", "n0", "n2"]
+    );
+    query_gsi(client).await.expect("a query of the GSI");
+
+    // The GSI's own series (CloudWatch's GlobalSecondaryIndexName), which
+    // the table's leave out.
+    let table = r#"{table="Indexed"}"#;
+    let index = r#"{table="Indexed",index="byG"}"#;
+    let counts = [
+        // The batch's 5, k5's 1 and the transaction's 2 (double).
+        ("consumed_write_capacity_units_total", index, 8.0),
+        // The batch's 7, the delete's 1, k5's 1, the transaction's 2 x 2.
+        ("consumed_write_capacity_units_total", table, 13.0),
+        // The eventually consistent query: half a unit.
+        ("consumed_read_capacity_units_total", index, 0.5),
+        // Three scans of a few small items: half a unit each.
+        ("consumed_read_capacity_units_total", table, 1.5),
+        // k5 unprocessed, the batch of k5 alone, the transaction.
+        ("write_throttle_events_total", index, 3.0),
+        ("write_throttle_events_total", table, 0.0),
+        ("read_throttle_events_total", index, 0.0),
+        ("provisioned_write_capacity_units", index, 1.0),
+        ("provisioned_read_capacity_units", index, 1.0),
+        ("provisioned_write_capacity_units", table, 100.0),
+    ];
+    for (name, labels, value) in counts {
+        let series = format!("meridian_{name}{labels}");
+        assert_eq!(region.metric(&series).await, value, "{series}");
+    }
+    // A batch counts as throttled only when every item of it was.
+    let throttled =
+        |operation: &str| format!(r#"meridian_throttled_requests_total{{table="Indexed",operation="{operation}"}}"#);
+    assert_eq!(region.metric(&throttled("BatchWriteItem")).await, 1.0);
+    assert_eq!(region.metric(&throttled("TransactWriteItems")).await, 1.0);
+    region.node.shutdown().await;
+}

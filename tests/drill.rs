@@ -190,3 +190,107 @@ fn the_region_loss_drill_converges_and_loses_nothing() {
 fn the_rolling_restart_drill_converges_and_loses_nothing() {
     shipped_drill("rolling-restart", 0.5);
 }
+
+#[test]
+fn a_drill_reaches_regions_serving_https_and_requiring_sigv4() {
+    use meridian::replication::tls::{CA_CERT_FILE, ClusterCa};
+    use std::os::unix::fs::PermissionsExt;
+    let _turn = ONE_DRILL_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let private = |path: &Path, text: &str| {
+        std::fs::write(path, text).unwrap();
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    };
+    // One API certificate for 127.0.0.1 serves every region (a certificate
+    // names no port), with the CA that issued it beside it.
+    let ca = ClusterCa::generate("drill-tls").unwrap();
+    ca.write_api_files(dir.path(), "drill", "127.0.0.1").unwrap();
+    std::fs::write(dir.path().join(CA_CERT_FILE), ca.cert_pem()).unwrap();
+    let users = dir.path().join("users.toml");
+    private(
+        &users,
+        "[[user]]\nname = \"drill\"\naccess_key_id = \"AKIDDRILL\"\nsecret_access_key = \"drill-secret\"\n\
+         policy = '{\"Statement\": {\"Effect\": \"Allow\", \"Action\": \"dynamodb:*\", \"Resource\": \"*\"}}'\n",
+    );
+    let config = dir.path().join("node.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "auth = \"sigv4\"\nauth_credentials = \"{}\"\n[api_tls]\ncert_file = \"{}\"\nkey_file = \"{}\"\n",
+            users.display(),
+            dir.path().join("api-drill.crt").display(),
+            dir.path().join("api-drill.key").display(),
+        ),
+    )
+    .unwrap();
+    let script = dir.path().join("secure.toml");
+    std::fs::write(
+        &script,
+        r#"
+name = "secure"
+description = "a partition and its heal, over HTTPS with SigV4"
+duration_s = 5
+settle_s = 60
+regions = ["us-east-1", "eu-west-1"]
+
+[workload]
+rate = 40
+keys = 20
+
+[[event]]
+at_s = 1
+action = "partition"
+region = "eu-west-1"
+
+[[event]]
+at_s = 3
+action = "heal"
+region = "eu-west-1"
+"#,
+    )
+    .unwrap();
+    let out = dir.path().join("reports");
+    let drill = |credentials: &[(&str, &str)]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_meridian"));
+        command
+            .arg("drill")
+            .arg(&script)
+            .arg("--out")
+            .arg(&out)
+            .arg("--config")
+            .arg(&config)
+            .env("XDG_RUNTIME_DIR", dir.path())
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_SESSION_TOKEN");
+        command.envs(credentials.iter().copied());
+        let run = command.output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&run.stdout),
+            String::from_utf8_lossy(&run.stderr)
+        );
+        (run.status.success(), text)
+    };
+    let (ok, text) = drill(&[
+        ("AWS_ACCESS_KEY_ID", "AKIDDRILL"),
+        ("AWS_SECRET_ACCESS_KEY", "drill-secret"),
+    ]);
+    assert!(ok, "{text}");
+    assert!(text.contains("acknowledged writes lost: 0"), "{text}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("secure.json")).unwrap()).unwrap();
+    assert_eq!(report["passed"], true);
+    assert!(
+        report["writes"]["acknowledged"].as_u64().unwrap() > 50,
+        "{}",
+        report["writes"]
+    );
+    assert_eq!(report["events"].as_array().unwrap().len(), 2);
+
+    // Without credentials the regions refuse the drill's first request.
+    let (ok, text) = drill(&[]);
+    assert!(!ok, "{text}");
+    assert!(text.contains("CreateTable: "), "{text}");
+    assert!(text.contains("MissingAuthenticationTokenException"), "{text}");
+}

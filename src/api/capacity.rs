@@ -20,7 +20,7 @@ modes! {
     }
 }
 
-pub use crate::capacity::{CapacityKind, read_units, write_units};
+pub use crate::capacity::{CapacityKind, add_units, read_units, write_units};
 
 /// The ConsumedCapacity member naming `kind`'s units.
 fn units_field(kind: CapacityKind) -> &'static str {
@@ -77,17 +77,6 @@ impl CapacityDetail {
             }
         }
         Some(report)
-    }
-}
-
-/// Adds each part's units to its entry in `total` (units per table, or
-/// per index), appending an entry for a key not there yet.
-pub fn add_units<K: PartialEq>(total: &mut Vec<(K, f64)>, parts: impl IntoIterator<Item = (K, f64)>) {
-    for (key, units) in parts {
-        match total.iter_mut().find(|(k, _)| *k == key) {
-            Some(entry) => entry.1 += units,
-            None => total.push((key, units)),
-        }
     }
 }
 

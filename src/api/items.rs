@@ -10,7 +10,8 @@ use super::error::ApiError;
 use super::expressions::{CONDITIONAL_WRITE, Expressions, Projection, READ, UPDATE};
 use super::request::{Request, modes, validate_table_name};
 use super::throttle::{
-    ItemDemand, admit_read, admit_tables, admit_write, estimated_write_units, key_demand, settle_write, write_key,
+    ItemDemand, admit_read, admit_tables, admit_write, estimated_write_units, gsi_units, index_write_units, key_demand,
+    settle_write, write_key,
 };
 use crate::capacity::{Admission, Capacity, KeyDemand};
 use crate::engine::{Engine, ItemOp, ItemWrite, WriteOutcome};
@@ -130,19 +131,6 @@ pub(super) fn write_response(
         }
     }
     body
-}
-
-/// Write units a write consumed in each index it changed (see
-/// `SecondaryIndex::entry_writes`).
-pub(super) fn index_write_units<'m>(meta: &'m TableMeta, outcome: &WriteOutcome) -> Vec<(&'m SecondaryIndex, f64)> {
-    meta.indexes
-        .iter()
-        .filter_map(|index| {
-            let writes = index.entry_writes(&meta.key_schema, outcome.old.as_ref(), outcome.new.as_ref());
-            let units: f64 = writes.into_iter().map(write_units).sum();
-            (units > 0.0).then_some((index, units))
-        })
-        .collect()
 }
 
 /// PutItem and DeleteItem: one item replaced or removed, optionally under a
@@ -441,52 +429,60 @@ fn parse_write_request(table: &str, request: &Value) -> Result<(String, ItemWrit
 }
 
 /// The writes of a BatchWriteItem that capacity admitted, per table, and
-/// the WriteRequests of the tables it refused.
+/// the WriteRequests it refused.
 struct AdmittedWrites {
-    /// Each table written, its admission and the units its writes cost.
-    tables: Vec<(String, Admission, f64)>,
+    /// Each table written and its admission.
+    tables: Vec<(String, Admission)>,
     writes: Vec<(String, ItemWrite)>,
     unprocessed: Map<String, Value>,
 }
 
-/// Admits a BatchWriteItem's writes table by table: a table over its
-/// capacity gets its requests back as UnprocessedItems, and when every table
-/// is over it, the whole request is refused, as DynamoDB does.
+/// Admits a BatchWriteItem's writes table by table: the writes of a table
+/// over its capacity, and each write whose global secondary indexes lack
+/// write capacity for it, come back as UnprocessedItems; when none is
+/// admitted, the whole request is refused, as DynamoDB does.
 fn admit_batch_writes(
     engine: &Engine,
     throttle: &Capacity,
     writes: Vec<(String, ItemWrite)>,
     raw: Vec<&Value>,
 ) -> Result<AdmittedWrites, ApiError> {
-    let mut admitted = AdmittedWrites {
-        tables: Vec::new(),
-        writes: Vec::new(),
-        unprocessed: Map::new(),
-    };
     let items: Vec<ItemDemand<'_>> = writes
         .iter()
         .map(|(table, write)| ItemDemand {
             table,
             key: write_key(&write.op),
             units: estimated_write_units(&write.op),
+            write: Some((&write.op, 1.0)),
         })
         .collect();
+    let mut tables = Vec::new();
+    let mut refused = vec![false; items.len()];
     let mut refusal = None;
-    let mut refused: Vec<String> = Vec::new();
-    for (table, admission) in admit_tables(engine, throttle, "BatchWriteItem", CapacityKind::Write, &items)? {
+    for (table, admission) in admit_tables(engine, throttle, "BatchWriteItem", CapacityKind::Write, &items, true)? {
         match admission {
-            Ok(admission) => admitted.tables.push((table, admission, 0.0)),
+            Ok(admitted) => {
+                admitted.refused.iter().for_each(|i| refused[*i] = true);
+                tables.push((table, admitted.admission));
+            }
             Err(error) => {
-                refused.push(table);
+                let theirs = items.iter().enumerate().filter(|(_, item)| item.table == table);
+                theirs.for_each(|(i, _)| refused[i] = true);
                 refusal = Some(error);
             }
         }
     }
-    if let (Some(error), true) = (refusal, admitted.tables.is_empty()) {
+    drop(items);
+    if let (Some(error), true) = (refusal, tables.is_empty()) {
         return Err(error);
     }
-    for ((table, write), request) in writes.into_iter().zip(raw) {
-        if refused.contains(&table) {
+    let mut admitted = AdmittedWrites {
+        tables,
+        writes: Vec::new(),
+        unprocessed: Map::new(),
+    };
+    for (((table, write), request), refused) in writes.into_iter().zip(raw).zip(refused) {
+        if refused {
             let requests = admitted.unprocessed.entry(table).or_insert_with(|| json!([]));
             if let Value::Array(requests) = requests {
                 requests.push(request.clone());
@@ -526,31 +522,21 @@ pub async fn handle_batch_write_item(engine: &Engine, throttle: &Capacity, req: 
             "Too many items requested for the BatchWriteItem call",
         ));
     }
-    let mut admitted = admit_batch_writes(engine, throttle, writes, raw)?;
+    let admitted = admit_batch_writes(engine, throttle, writes, raw)?;
     let tables: Vec<String> = admitted.writes.iter().map(|(t, _)| t.clone()).collect();
     let outcomes = engine.write_batch(admitted.writes).await?;
-    for (table, outcome) in tables.iter().zip(&outcomes) {
-        if let Some(entry) = admitted.tables.iter_mut().find(|(t, ..)| t == table) {
-            entry.2 += write_units(outcome.billed_bytes());
-        }
-    }
     let mut body = json!({ "UnprocessedItems": admitted.unprocessed });
     let mut reports = Vec::new();
-    for (table, _, units) in &admitted.tables {
-        let meta = engine.table_schema(table)?;
+    for (table, admission) in admitted.tables {
+        let meta = engine.table_schema(&table)?;
+        let mut units = 0.0;
         let mut index_units: Vec<(&SecondaryIndex, f64)> = Vec::new();
-        for outcome in tables
-            .iter()
-            .zip(&outcomes)
-            .filter(|(t, _)| *t == table)
-            .map(|(_, o)| o)
-        {
+        for (_, outcome) in tables.iter().zip(&outcomes).filter(|(t, _)| **t == table) {
+            units += write_units(outcome.billed_bytes());
             add_units(&mut index_units, index_write_units(&meta, outcome));
         }
-        reports.extend(capacity.report_parts(table, *units, &index_units, CapacityKind::Write));
-    }
-    for (_, admission, units) in admitted.tables {
-        admission.settle(units);
+        reports.extend(capacity.report_parts(&table, units, &index_units, CapacityKind::Write));
+        admission.settle_write(units, &gsi_units(&index_units));
     }
     if capacity != CapacityDetail::None {
         body["ConsumedCapacity"] = Value::Array(reports);

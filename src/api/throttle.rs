@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use super::capacity::{CapacityKind, read_units, write_units};
 use super::error::ApiError;
-use crate::capacity::{Admission, Capacity, Demand, KeyDemand};
+use crate::capacity::{Admission, Capacity, Demand, ItemShare, ItemsAdmission, KeyDemand};
 use crate::engine::{Engine, EngineError, ItemOp, Page, RangeRead, WriteOutcome};
-use crate::model::{IndexKind, Item, TableMeta, item_size};
+use crate::model::{IndexKind, Item, SecondaryIndex, TableMeta, item_size};
 
 /// The partition key value of `item` (a key or a whole item), with `units`.
 pub fn key_demand<'a>(meta: &TableMeta, item: &'a Item, units: f64) -> Option<KeyDemand<'a>> {
@@ -79,45 +79,65 @@ fn index_demand<'m>(meta: &'m TableMeta, op: &ItemOp) -> Vec<(&'m str, f64)> {
 }
 
 /// One item's share of a multi-item request: the table it is in, the item
-/// (or key) naming its partition, and its estimated units.
+/// (or key) naming its partition, its estimated units, and for a write the
+/// write and the factor its index units are charged at (2 in a
+/// transaction).
 pub struct ItemDemand<'a> {
     pub table: &'a str,
     pub key: &'a Item,
     pub units: f64,
+    pub write: Option<(&'a ItemOp, f64)>,
 }
 
-/// A table of a multi-item request: its name and its admission or refusal.
-pub type TableAdmission = (String, Result<Admission, ApiError>);
+/// A table of a multi-item request: its name and its admission (with the
+/// positions, among all the request's items, of those refused) or refusal.
+pub type TableAdmission = (String, Result<ItemsAdmission, ApiError>);
 
 /// Admits a multi-item request table by table, in the order the tables
-/// first appear: each table's admission, or its refusal. A table that does
-/// not exist fails the whole request.
+/// first appear: each table's admission, or its refusal. A write whose
+/// global secondary indexes lack capacity for it is refused alone when
+/// `partial` (see `Capacity::admit_items`). A table that does not exist
+/// fails the whole request.
 pub fn admit_tables(
     engine: &Engine,
     capacity: &Capacity,
     operation: &'static str,
     kind: CapacityKind,
     items: &[ItemDemand<'_>],
+    partial: bool,
 ) -> Result<Vec<TableAdmission>, ApiError> {
     let mut admissions = Vec::new();
     for table in first_appearances(items.iter().map(|item| item.table)) {
         let meta = engine.table_schema(table)?;
-        let mine = || items.iter().filter(|item| item.table == table);
-        let keys: Vec<KeyDemand<'_>> = mine()
-            .filter_map(|item| key_demand(&meta, item.key, item.units))
-            .collect();
-        let demand = Demand {
-            operation,
-            kind,
-            units: mine().map(|item| item.units).sum(),
-            keys: &keys,
-            indexes: &[],
-            index: None,
-        };
-        let admission = capacity.admit(&meta, &demand).map_err(ApiError::from);
+        let positions: Vec<usize> = (0..items.len()).filter(|i| items[*i].table == table).collect();
+        let shares: Vec<ItemShare<'_>> = positions.iter().map(|i| item_share(&meta, &items[*i])).collect();
+        let admission = capacity
+            .admit_items(&meta, operation, kind, &shares, partial)
+            .map(|mut admitted| {
+                admitted.refused = admitted.refused.iter().map(|i| positions[*i]).collect();
+                admitted
+            })
+            .map_err(ApiError::from);
         admissions.push((table.to_string(), admission));
     }
     Ok(admissions)
+}
+
+/// What `item` of a table described by `meta` asks of the table and its
+/// global secondary indexes.
+fn item_share<'a>(meta: &'a TableMeta, item: &ItemDemand<'a>) -> ItemShare<'a> {
+    let indexes = match item.write {
+        Some((op, factor)) => index_demand(meta, op)
+            .into_iter()
+            .map(|(index, units)| (index, factor * units))
+            .collect(),
+        None => Vec::new(),
+    };
+    ItemShare {
+        units: item.units,
+        key: key_demand(meta, item.key, item.units),
+        indexes,
+    }
 }
 
 /// Each distinct name once, in the order it first appears.
@@ -140,7 +160,10 @@ pub fn settle_write(
     result: Result<WriteOutcome, EngineError>,
 ) -> Result<WriteOutcome, ApiError> {
     match &result {
-        Ok(outcome) => admission.settle(write_units(outcome.billed_bytes())),
+        Ok(outcome) => {
+            let indexes = gsi_units(&index_write_units(meta, outcome));
+            admission.settle_write(write_units(outcome.billed_bytes()), &indexes);
+        }
         Err(EngineError::ConditionFailed { .. }) => {
             admission.settle_estimate();
             capacity.count_condition_failed(meta);
@@ -148,6 +171,29 @@ pub fn settle_write(
         Err(_) => drop(admission),
     }
     Ok(result?)
+}
+
+/// Write units a write consumed in each index it changed (see
+/// `SecondaryIndex::entry_writes`).
+pub fn index_write_units<'m>(meta: &'m TableMeta, outcome: &WriteOutcome) -> Vec<(&'m SecondaryIndex, f64)> {
+    meta.indexes
+        .iter()
+        .filter_map(|index| {
+            let writes = index.entry_writes(&meta.key_schema, outcome.old.as_ref(), outcome.new.as_ref());
+            let units: f64 = writes.into_iter().map(write_units).sum();
+            (units > 0.0).then_some((index, units))
+        })
+        .collect()
+}
+
+/// Of write units per index (`index_write_units`), those of the global
+/// secondary indexes, by name: what settles the GSIs' write buckets.
+pub fn gsi_units<'m>(units: &[(&'m SecondaryIndex, f64)]) -> Vec<(&'m str, f64)> {
+    units
+        .iter()
+        .filter(|(index, _)| index.kind == IndexKind::Global)
+        .map(|(index, units)| (index.name.as_str(), *units))
+        .collect()
 }
 
 /// Admits a read of `count` items (at least a unit's half or whole each).

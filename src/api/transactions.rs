@@ -13,9 +13,11 @@ use serde_json::{Map, Value, json};
 use super::capacity::{CapacityDetail, CapacityKind, add_units, read_units, write_units};
 use super::error::ApiError;
 use super::expressions::{CONDITIONAL_WRITE, Expressions, Projection, READ, UPDATE};
-use super::items::{index_write_units, item_collection_metrics, return_on_failure};
+use super::items::{item_collection_metrics, return_on_failure};
 use super::request::{Request, validate_table_name};
-use super::throttle::{ItemDemand, TableAdmission, admit_tables, estimated_write_units, first_appearances};
+use super::throttle::{
+    ItemDemand, TableAdmission, admit_tables, estimated_write_units, first_appearances, gsi_units, index_write_units,
+};
 use crate::capacity::{Admission, Capacity};
 use crate::engine::{ClientToken, Engine, ItemOp, MAX_TRANSACTION_ACTIONS, TransactAction, TransactOp, WriteOutcome};
 use crate::model::{Item, SecondaryIndex, TableMeta, item_from_json_owned, item_into_json, item_size};
@@ -193,8 +195,8 @@ fn estimated_units(action: &TransactAction) -> f64 {
     }
 }
 
-/// Admits a transaction's writes, table by table; one table over its
-/// capacity refuses the whole transaction.
+/// Admits a transaction's writes, table by table; one table, or one global
+/// secondary index, over its capacity refuses the whole transaction.
 fn admit(
     engine: &Engine,
     throttle: &Capacity,
@@ -206,6 +208,10 @@ fn admit(
             table: &action.table,
             key: action.key(),
             units: estimated_units(action),
+            write: match &action.op {
+                TransactOp::Write(op) => Some((op, 2.0)),
+                TransactOp::Check(_) => None,
+            },
         })
         .collect();
     admit_all(admit_tables(
@@ -214,6 +220,7 @@ fn admit(
         "TransactWriteItems",
         CapacityKind::Write,
         &items,
+        false,
     )?)
 }
 
@@ -221,7 +228,7 @@ fn admit(
 fn admit_all(admissions: Vec<TableAdmission>) -> Result<Vec<(String, Admission)>, ApiError> {
     admissions
         .into_iter()
-        .map(|(table, admission)| Ok((table, admission?)))
+        .map(|(table, admission)| Ok((table, admission?.admission)))
         .collect()
 }
 
@@ -356,7 +363,7 @@ pub async fn handle_transact_write_items(
     let metas = table_metas(engine, &tables)?;
     let spent = consumption(&metas, &tables, &outcomes);
     for ((_, admission), part) in admissions.into_iter().zip(&spent) {
-        admission.settle(part.table);
+        admission.settle_write(part.table, &gsi_units(&part.indexes));
     }
     let mut body = json!({});
     if capacity != CapacityDetail::None {
@@ -482,6 +489,7 @@ fn admit_gets(
             table,
             key,
             units: 2.0 * read_units(0, true),
+            write: None,
         })
         .collect();
     admit_all(admit_tables(
@@ -490,5 +498,6 @@ fn admit_gets(
         "TransactGetItems",
         CapacityKind::Read,
         &items,
+        false,
     )?)
 }

@@ -32,7 +32,7 @@ pub use bucket::{CapacityClock, ManualClock, SystemClock, TokenBucket};
 pub use changes::BillingChangeError;
 pub use partition::HotKeyReport;
 pub use refusal::{LimitType, ThrottleError, ThrottleKind, ThrottlingReason};
-pub use units::{CapacityKind, read_units, transactional, write_units};
+pub use units::{CapacityKind, add_units, read_units, transactional, write_units};
 
 use crate::config::CapacityConfig;
 use crate::ids::StorageId;
@@ -167,6 +167,30 @@ pub struct TableStats {
     pub returned_items: HashMap<&'static str, u64>,
 }
 
+/// What CloudWatch reports per global secondary index (the
+/// GlobalSecondaryIndexName dimension), as running totals. The table's own
+/// figures leave these out, as CloudWatch's TableName dimension does.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct IndexStats {
+    /// ConsumedReadCapacityUnits of Queries and Scans of the index.
+    pub consumed_read: f64,
+    /// ConsumedWriteCapacityUnits of the index entries written (replicated
+    /// writes included).
+    pub consumed_write: f64,
+    /// ReadThrottleEvents: reads refused for the index's read capacity.
+    pub read_throttle_events: u64,
+    /// WriteThrottleEvents: table writes refused for the index's write
+    /// capacity.
+    pub write_throttle_events: u64,
+}
+
+/// One global secondary index's buckets and counters.
+#[derive(Debug)]
+struct IndexState {
+    buckets: Buckets,
+    stats: IndexStats,
+}
+
 /// One table's buckets and counters.
 #[derive(Debug)]
 struct TableState {
@@ -174,8 +198,9 @@ struct TableState {
     /// starts with full buckets).
     storage_id: StorageId,
     table: Buckets,
-    /// Buckets of the table's global secondary indexes, by index name.
-    indexes: HashMap<String, Buckets>,
+    /// Buckets and counters of the table's global secondary indexes, by
+    /// index name.
+    indexes: HashMap<String, IndexState>,
     hot: HotKeys,
     stats: TableStats,
 }
@@ -202,6 +227,25 @@ pub struct Demand<'a> {
     /// The global secondary index a read reads, whose read capacity it
     /// uses instead of the table's (GSIs have throughput of their own).
     pub index: Option<&'a str>,
+}
+
+/// One item of a multi-item write, as `Capacity::admit_items` weighs it.
+#[derive(Clone, Debug)]
+pub struct ItemShare<'a> {
+    /// Estimated units on the table.
+    pub units: f64,
+    /// Its partition key (for partition limits), with its units.
+    pub key: Option<KeyDemand<'a>>,
+    /// Estimated write units per global secondary index it writes to.
+    pub indexes: Vec<(&'a str, f64)>,
+}
+
+/// A multi-item write admitted on one table: the admission of the items
+/// taken, and the positions of those refused.
+#[derive(Debug)]
+pub struct ItemsAdmission {
+    pub admission: Admission,
+    pub refused: Vec<usize>,
 }
 
 /// The region's capacity: per-table buckets and counters.
@@ -242,30 +286,124 @@ impl Capacity {
         let now = self.clock.now();
         let entry = self.entry(meta, now);
         let mut state = self.synced(&entry, meta, now);
-        let result = self.try_take(&mut state, meta, demand, now);
-        let index = match result {
-            Ok(index) => index,
-            Err(error) => {
-                let stats = &mut state.stats;
-                *stats.throttled_requests.entry(demand.operation).or_default() += 1;
-                match demand.kind {
-                    CapacityKind::Read => stats.read_throttle_events += 1,
-                    CapacityKind::Write => stats.write_throttle_events += 1,
-                }
-                return Err(error);
-            }
-        };
+        let taken = self.take_or_count(&mut state, meta, demand, now);
         drop(state);
-        Ok(Admission {
+        Ok(self.admission(entry, demand, taken?))
+    }
+
+    /// Admits the items of a multi-item write on `meta`, each with its own
+    /// demand on the table's global secondary indexes. An item whose GSIs
+    /// lack write capacity for it is refused on its own (its position in
+    /// `refused`) when `partial` (BatchWriteItem returns it unprocessed),
+    /// and refuses them all otherwise (a transaction). The items admitted
+    /// then take from the table as one demand; when none is, the refusal is
+    /// the request's.
+    pub fn admit_items(
+        &self,
+        meta: &TableMeta,
+        operation: &'static str,
+        kind: CapacityKind,
+        items: &[ItemShare<'_>],
+        partial: bool,
+    ) -> Result<ItemsAdmission, ThrottleError> {
+        if !self.config.enabled {
+            return Ok(ItemsAdmission {
+                admission: Admission::inert(),
+                refused: Vec::new(),
+            });
+        }
+        let now = self.clock.now();
+        let entry = self.entry(meta, now);
+        let mut state = self.synced(&entry, meta, now);
+        let (indexes, refused, refusal) = self.index_shares(&mut state, meta, items, partial, now);
+        if let Some(error) = refusal.filter(|_| !partial || refused.len() == items.len()) {
+            *state.stats.throttled_requests.entry(operation).or_default() += 1;
+            return Err(error);
+        }
+        let admitted = || (0..items.len()).filter(|i| !refused.contains(i)).map(|i| &items[i]);
+        let keys: Vec<KeyDemand<'_>> = admitted().filter_map(|item| item.key).collect();
+        let demand = Demand {
+            operation,
+            kind,
+            units: admitted().map(|item| item.units).sum(),
+            keys: &keys,
+            indexes: &indexes,
+            index: None,
+        };
+        let taken = self.take_or_count(&mut state, meta, &demand, now);
+        drop(state);
+        Ok(ItemsAdmission {
+            admission: self.admission(entry, &demand, taken?),
+            refused,
+        })
+    }
+
+    /// The GSI write units of the `items` their indexes have room for, in
+    /// order, the positions of those refused, and the first refusal; with
+    /// `partial` off, the first refusal ends the walk. Each item is weighed
+    /// against what the items before it took, then all is given back for
+    /// the request's demand to take at once.
+    fn index_shares<'i>(
+        &self,
+        state: &mut TableState,
+        meta: &TableMeta,
+        items: &[ItemShare<'i>],
+        partial: bool,
+        now: Duration,
+    ) -> (Vec<(&'i str, f64)>, Vec<usize>, Option<ThrottleError>) {
+        let mut indexes: Vec<(&str, f64)> = Vec::new();
+        let mut refused = Vec::new();
+        let mut refusal = None;
+        for (position, item) in items.iter().enumerate() {
+            match self.index_room(state, meta, &item.indexes, now) {
+                Ok(()) => {
+                    take_indexes(state, &item.indexes, 1.0, now);
+                    add_units(&mut indexes, item.indexes.iter().copied());
+                }
+                Err(error) => {
+                    refused.push(position);
+                    refusal.get_or_insert(error);
+                    if !partial {
+                        break;
+                    }
+                }
+            }
+        }
+        take_indexes(state, &indexes, -1.0, now);
+        (indexes, refused, refusal)
+    }
+
+    /// Takes `demand` (see `try_take`), or counts its refusal as a
+    /// throttled request.
+    fn take_or_count<'d>(
+        &self,
+        state: &mut TableState,
+        meta: &TableMeta,
+        demand: &Demand<'d>,
+        now: Duration,
+    ) -> Result<Option<&'d str>, ThrottleError> {
+        let result = self.try_take(state, meta, demand, now);
+        if result.is_err() {
+            *state.stats.throttled_requests.entry(demand.operation).or_default() += 1;
+        }
+        result
+    }
+
+    /// The admission of `demand`, taken from `entry` (and from the read
+    /// bucket of the GSI `index`, if any).
+    fn admission(&self, entry: Arc<Mutex<TableState>>, demand: &Demand<'_>, index: Option<&str>) -> Admission {
+        let indexes = demand.indexes.iter().map(|(name, units)| (name.to_string(), *units));
+        Admission {
             taken: Some(Taken {
                 table: entry,
                 clock: self.clock.clone(),
                 index: index.map(str::to_string),
+                indexes: indexes.collect(),
             }),
             kind: demand.kind,
             reserved: demand.units,
             settled: false,
-        })
+        }
     }
 
     /// Charges a replicated write of `units` to `meta`'s write capacity,
@@ -281,8 +419,9 @@ impl Capacity {
         let mut state = self.synced(&entry, meta, now);
         state.table.write.take(units, now);
         for (index, units) in indexes {
-            if let Some(buckets) = state.indexes.get_mut(index) {
-                buckets.write.take(*units, now);
+            if let Some(gsi) = state.indexes.get_mut(index) {
+                gsi.buckets.write.take(*units, now);
+                gsi.stats.consumed_write += units;
             }
         }
         state.stats.consumed_write += units;
@@ -307,9 +446,13 @@ impl Capacity {
         for (name, limits) in indexes {
             let burst = self.burst(limits);
             match state.indexes.get_mut(name) {
-                Some(buckets) => buckets.reconfigure(*limits, burst, now),
+                Some(gsi) => gsi.buckets.reconfigure(*limits, burst, now),
                 None => {
-                    state.indexes.insert(name.clone(), Buckets::new(*limits, burst, now));
+                    let gsi = IndexState {
+                        buckets: Buckets::new(*limits, burst, now),
+                        stats: IndexStats::default(),
+                    };
+                    state.indexes.insert(name.clone(), gsi);
                 }
             }
         }
@@ -326,6 +469,24 @@ impl Capacity {
             })
             .collect();
         out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    /// Every global secondary index's counters and limits, as (table,
+    /// index, limits, counters), by table and index name.
+    pub fn index_stats(&self) -> Vec<(String, String, Limits, IndexStats)> {
+        let tables = self.tables.read().unwrap_or_else(|e| e.into_inner());
+        let mut out: Vec<_> = tables
+            .iter()
+            .flat_map(|(table, entry)| {
+                let state = lock(entry);
+                let indexes = state.indexes.iter();
+                let rows =
+                    indexes.map(|(name, gsi)| (table.clone(), name.clone(), gsi.buckets.limits, gsi.stats.clone()));
+                rows.collect::<Vec<_>>()
+            })
+            .collect();
+        out.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
         out
     }
 
@@ -392,32 +553,46 @@ impl Capacity {
         let mode = first.limits.mode;
         if !first.bucket(demand.kind).can_take(demand.units, now) {
             let limit = first.limits.limit_type(demand.kind);
+            count_event(state, read_index, demand.kind);
             return Err(self.refusal(meta, mode, read_index, demand.kind, limit));
         }
-        for (index, units) in demand.indexes {
-            let Some(buckets) = state.indexes.get_mut(*index) else {
+        self.index_room(state, meta, demand.indexes, now)?;
+        if self.config.partition_limits && self.check_partitions(state, meta, demand, now).is_err() {
+            let limit = LimitType::KeyRangeThroughput;
+            count_event(state, read_index, demand.kind);
+            return Err(self.refusal(meta, mode, read_index, demand.kind, limit));
+        }
+        target(state, read_index).bucket(demand.kind).take(demand.units, now);
+        take_indexes(state, demand.indexes, 1.0, now);
+        Ok(read_index)
+    }
+
+    /// Whether every global secondary index of `indexes` (name, write
+    /// units) has room for its units; the refusal of the first that has
+    /// not, counted as a write throttle event of that index.
+    fn index_room(
+        &self,
+        state: &mut TableState,
+        meta: &TableMeta,
+        indexes: &[(&str, f64)],
+        now: Duration,
+    ) -> Result<(), ThrottleError> {
+        for (index, units) in indexes {
+            let Some(gsi) = state.indexes.get_mut(*index) else {
                 continue;
             };
-            if !buckets.write.can_take(*units, now) {
-                let limit = buckets.limits.limit_type(CapacityKind::Write);
-                let mut error = self.refusal(meta, buckets.limits.mode, Some(index), CapacityKind::Write, limit);
-                if buckets.limits.mode == Mode::Provisioned {
+            if !gsi.buckets.write.can_take(*units, now) {
+                gsi.stats.write_throttle_events += 1;
+                let limits = gsi.buckets.limits;
+                let limit = limits.limit_type(CapacityKind::Write);
+                let mut error = self.refusal(meta, limits.mode, Some(index), CapacityKind::Write, limit);
+                if limits.mode == Mode::Provisioned {
                     error.kind = ThrottleKind::IndexProvisionedExceeded;
                 }
                 return Err(error);
             }
         }
-        if self.config.partition_limits && self.check_partitions(state, meta, demand, now).is_err() {
-            let limit = LimitType::KeyRangeThroughput;
-            return Err(self.refusal(meta, mode, read_index, demand.kind, limit));
-        }
-        target(state, read_index).bucket(demand.kind).take(demand.units, now);
-        for (index, units) in demand.indexes {
-            if let Some(buckets) = state.indexes.get_mut(*index) {
-                buckets.write.take(*units, now);
-            }
-        }
-        Ok(read_index)
+        Ok(())
     }
 
     /// The error of a `kind` request refused by `limit` on `meta` (or its
@@ -573,9 +748,35 @@ fn lock(entry: &Mutex<TableState>) -> std::sync::MutexGuard<'_, TableState> {
 /// request's units are taken from.
 fn target<'s>(state: &'s mut TableState, index: Option<&str>) -> &'s mut Buckets {
     match index.and_then(|name| state.indexes.get_mut(name)) {
-        Some(buckets) => buckets,
+        Some(gsi) => &mut gsi.buckets,
         None => &mut state.table,
     }
+}
+
+/// Takes `indexes` (name, write units) times `factor` from the GSIs' write
+/// buckets (a factor of -1 gives them back).
+fn take_indexes(state: &mut TableState, indexes: &[(&str, f64)], factor: f64, now: Duration) {
+    for (index, units) in indexes {
+        if let Some(gsi) = state.indexes.get_mut(*index) {
+            gsi.buckets.write.take(factor * units, now);
+        }
+    }
+}
+
+/// Counts a refused `kind` request as a throttle event of the table, or of
+/// its global secondary index `index` (a read of the index).
+fn count_event(state: &mut TableState, index: Option<&str>, kind: CapacityKind) {
+    let events = match index.and_then(|name| state.indexes.get_mut(name)) {
+        Some(gsi) => match kind {
+            CapacityKind::Read => &mut gsi.stats.read_throttle_events,
+            CapacityKind::Write => &mut gsi.stats.write_throttle_events,
+        },
+        None => match kind {
+            CapacityKind::Read => &mut state.stats.read_throttle_events,
+            CapacityKind::Write => &mut state.stats.write_throttle_events,
+        },
+    };
+    *events += 1;
 }
 
 impl TableState {
@@ -604,6 +805,8 @@ struct Taken {
     clock: Arc<dyn CapacityClock>,
     /// The global secondary index a read took from, instead of the table.
     index: Option<String>,
+    /// The write units taken from each global secondary index.
+    indexes: Vec<(String, f64)>,
 }
 
 impl Admission {
@@ -617,48 +820,125 @@ impl Admission {
         }
     }
 
-    /// Charges the request's real cost, `units`, in place of the estimate.
+    /// Charges the request's real cost, `units`, in place of the estimate;
+    /// what it took from global secondary indexes stands as their cost.
     pub fn settle(mut self, units: f64) {
-        self.apply(units, None);
+        self.apply(Settlement::estimated_indexes(units));
+    }
+
+    /// Charges a write's real cost: `units` on the table and `indexes`
+    /// (name, units) on its global secondary indexes, in place of what was
+    /// taken from each (an index not named wrote nothing).
+    pub fn settle_write(mut self, units: f64, indexes: &[(&str, f64)]) {
+        self.apply(Settlement {
+            units,
+            indexes: Some(indexes),
+            returned: None,
+        });
     }
 
     /// Charges a read's real cost, `units`, and counts the `items` it
     /// returned as `operation` (ReturnedItemCount), under one lock.
     pub fn settle_read(mut self, units: f64, operation: &'static str, items: usize) {
-        self.apply(units, Some((operation, items)));
+        self.apply(Settlement {
+            returned: Some((operation, items)),
+            ..Settlement::estimated_indexes(units)
+        });
     }
 
     /// Charges the estimate as the real cost (a write whose condition
-    /// failed costs its write units, as in DynamoDB).
+    /// failed costs its write units, as in DynamoDB); it wrote no index
+    /// entry, so its global secondary indexes get back what was taken.
     pub fn settle_estimate(mut self) {
         let units = self.reserved;
-        self.apply(units, None);
+        self.apply(Settlement {
+            units,
+            indexes: Some(&[]),
+            returned: None,
+        });
     }
 
-    fn apply(&mut self, units: f64, returned: Option<(&'static str, usize)>) {
+    fn apply(&mut self, settlement: Settlement<'_>) {
         if self.settled {
             return;
         }
         self.settled = true;
         let Some(taken) = &self.taken else { return };
         let now = taken.clock.now();
-        let mut state = lock(&taken.table);
-        target(&mut state, taken.index.as_deref())
+        let mut guard = lock(&taken.table);
+        let state = &mut *guard;
+        let units = settlement.units;
+        target(state, taken.index.as_deref())
             .bucket(self.kind)
             .take(units - self.reserved, now);
-        match self.kind {
-            CapacityKind::Read => state.stats.consumed_read += units,
-            CapacityKind::Write => state.stats.consumed_write += units,
+        let gsi_read = taken.index.as_deref().and_then(|name| state.indexes.get_mut(name));
+        match (self.kind, gsi_read) {
+            (CapacityKind::Read, Some(gsi)) => gsi.stats.consumed_read += units,
+            (CapacityKind::Read, None) => state.stats.consumed_read += units,
+            (CapacityKind::Write, _) => state.stats.consumed_write += units,
         }
-        if let Some((operation, items)) = returned {
+        settle_indexes(state, &taken.indexes, settlement.indexes, now);
+        if let Some((operation, items)) = settlement.returned {
             state.count_returned(operation, items);
+        }
+    }
+}
+
+/// What an admission is settled with.
+struct Settlement<'a> {
+    /// The table's (or a read GSI's) real units.
+    units: f64,
+    /// The real write units of each global secondary index, or `None` to
+    /// keep what was taken from them.
+    indexes: Option<&'a [(&'a str, f64)]>,
+    /// Items returned by a read, and its operation.
+    returned: Option<(&'static str, usize)>,
+}
+
+impl Settlement<'_> {
+    /// `units`, the GSIs charged what was taken from them.
+    fn estimated_indexes(units: f64) -> Settlement<'static> {
+        Settlement {
+            units,
+            indexes: None,
+            returned: None,
+        }
+    }
+}
+
+/// Corrects each GSI write bucket from what was `taken` to the `real` units
+/// (`None`: what was taken), and counts the real units as consumed.
+fn settle_indexes(state: &mut TableState, taken: &[(String, f64)], real: Option<&[(&str, f64)]>, now: Duration) {
+    let real_of = |name: &str, reserved: f64| match real {
+        Some(real) => real.iter().filter(|(n, _)| *n == name).map(|(_, u)| u).sum(),
+        None => reserved,
+    };
+    for (name, reserved) in taken {
+        if let Some(gsi) = state.indexes.get_mut(name) {
+            let units = real_of(name, *reserved);
+            gsi.buckets.write.take(units - reserved, now);
+            gsi.stats.consumed_write += units;
+        }
+    }
+    let untaken = real
+        .unwrap_or_default()
+        .iter()
+        .filter(|(n, _)| !taken.iter().any(|(t, _)| t == n));
+    for (name, units) in untaken {
+        if let Some(gsi) = state.indexes.get_mut(*name) {
+            gsi.buckets.write.take(*units, now);
+            gsi.stats.consumed_write += units;
         }
     }
 }
 
 impl Drop for Admission {
     fn drop(&mut self) {
-        self.apply(0.0, None);
+        self.apply(Settlement {
+            units: 0.0,
+            indexes: Some(&[]),
+            returned: None,
+        });
     }
 }
 

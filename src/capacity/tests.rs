@@ -188,10 +188,48 @@ fn a_gsi_read_uses_the_indexs_read_capacity_not_the_tables() {
             resource: "arn:aws:dynamodb:r:000000000000:table/t/index/by-date".into(),
         }]
     );
+    // The table's counters leave the index's out, as CloudWatch's
+    // TableName dimension does.
     let stats = &capacity.stats()[0].2;
-    assert_eq!(stats.consumed_read, 30_300.0);
+    assert_eq!(stats.consumed_read, 300.0);
     assert_eq!(stats.returned_items.get("Query"), Some(&3));
-    assert_eq!(stats.read_throttle_events, 2);
+    assert_eq!(stats.read_throttle_events, 1);
+    let (table, index, limits, stats) = &capacity.index_stats()[0];
+    assert_eq!((table.as_str(), index.as_str(), limits.read), ("t", "by-date", 100.0));
+    assert_eq!(stats.consumed_read, 30_000.0);
+    assert_eq!(stats.read_throttle_events, 1);
+}
+
+#[test]
+fn a_gsi_write_bucket_is_settled_at_what_the_write_put_there() {
+    let (capacity, _) = capacity();
+    // The index holds 300 units of burst.
+    let meta = with_index(provisioned("t", 100), 1);
+    let estimated = [("by-date", 100.0)];
+    let demand = Demand {
+        indexes: &estimated,
+        ..write(1.0)
+    };
+    // Estimated at 100 units there, the write put 2: 298 are left.
+    capacity
+        .admit(&meta, &demand)
+        .unwrap()
+        .settle_write(1.0, &[("by-date", 2.0)]);
+    // A refused condition puts nothing there; a dropped admission neither.
+    capacity.admit(&meta, &demand).unwrap().settle_estimate();
+    drop(capacity.admit(&meta, &demand).unwrap());
+    let rest = [("by-date", 298.0)];
+    let all = Demand {
+        indexes: &rest,
+        ..write(1.0)
+    };
+    capacity.admit(&meta, &all).unwrap().settle(1.0);
+    let error = capacity.admit(&meta, &demand).unwrap_err();
+    assert_eq!(error.kind, ThrottleKind::IndexProvisionedExceeded);
+    let (_, _, _, stats) = &capacity.index_stats()[0];
+    assert_eq!(stats.consumed_write, 300.0);
+    assert_eq!(stats.write_throttle_events, 1);
+    assert_eq!(capacity.stats()[0].2.write_throttle_events, 0);
 }
 
 #[test]

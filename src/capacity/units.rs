@@ -29,6 +29,17 @@ pub fn transactional(units: f64) -> f64 {
     units * 2.0
 }
 
+/// Adds each part's units to its entry in `total` (units per table, or
+/// per index), appending an entry for a key not there yet.
+pub fn add_units<K: PartialEq>(total: &mut Vec<(K, f64)>, parts: impl IntoIterator<Item = (K, f64)>) {
+    for (key, units) in parts {
+        match total.iter_mut().find(|(k, _)| *k == key) {
+            Some(entry) => entry.1 += units,
+            None => total.push((key, units)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

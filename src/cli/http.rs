@@ -1,6 +1,6 @@
 //! A small JSON-over-HTTP client for the admin and control endpoints
 //! (`/status`, `/admin/links`, `/admin/clock`, `meridian up`'s control), and
-//! for DynamoDB requests from drills.
+//! the transport of DynamoDB requests from commands (`api_client.rs`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,11 +29,6 @@ impl Access {
     pub fn scheme(&self) -> &'static str {
         if self.tls.is_some() { "https" } else { "http" }
     }
-}
-
-/// Opens a plain HTTP connection to `addr`.
-pub async fn connect(addr: &str) -> anyhow::Result<Sender> {
-    connect_with(addr, None).await
 }
 
 /// Opens a connection to `addr`, over TLS with `tls` when given (the
@@ -165,20 +160,4 @@ pub fn dynamodb_headers(operation: &str) -> [(&'static str, String); 2] {
         ("content-type", "application/x-amz-json-1.0".to_string()),
         ("x-amz-target", format!("DynamoDB_20120810.{operation}")),
     ]
-}
-
-/// Sends a DynamoDB JSON 1.0 request on a new plain HTTP connection;
-/// returns the status and body.
-pub async fn dynamodb(addr: &str, operation: &str, body: &Value) -> anyhow::Result<(u16, Value)> {
-    dynamodb_with(None, addr, operation, body).await
-}
-
-/// `dynamodb`, over TLS with `tls` when given.
-pub async fn dynamodb_with(
-    tls: Option<&Arc<rustls::ClientConfig>>,
-    addr: &str,
-    operation: &str,
-    body: &Value,
-) -> anyhow::Result<(u16, Value)> {
-    request_with(tls, addr, "POST", "/", &dynamodb_headers(operation), Some(body)).await
 }

@@ -3,16 +3,15 @@
 //! items the backfill has looked at (the `index-backfill` worker in
 //! `/status`) out of the table's item count (DescribeTable).
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
+use super::api_client::ApiClient;
 use super::locate::RegionEndpoint;
 use super::progress::Progress;
-use super::restore::call;
 
 /// Arguments of `meridian index`.
 #[derive(Debug, Args)]
@@ -42,14 +41,14 @@ pub struct WaitArgs {
 /// Runs `meridian index`.
 pub fn run(args: IndexArgs) -> anyhow::Result<()> {
     let IndexCommand::Wait(args) = args.command;
-    let addr = args.place.address()?;
-    super::common::runtime()?.block_on(wait(addr, &args.table, &args.index))
+    let api = ApiClient::for_region(&args.place)?;
+    super::common::runtime()?.block_on(wait(&api, &args.table, &args.index))
 }
 
 /// What DescribeTable says of the index: its status, and the table's
 /// item count.
-async fn describe(addr: SocketAddr, table: &str, index: &str) -> anyhow::Result<(String, u64)> {
-    let answer = call(addr, "DescribeTable", &json!({ "TableName": table })).await?;
+async fn describe(api: &ApiClient, table: &str, index: &str) -> anyhow::Result<(String, u64)> {
+    let answer = api.call("DescribeTable", &json!({ "TableName": table })).await?;
     let described = &answer["Table"];
     let indexes = described["GlobalSecondaryIndexes"]
         .as_array()
@@ -65,10 +64,10 @@ async fn describe(addr: SocketAddr, table: &str, index: &str) -> anyhow::Result<
 
 /// Items the backfill has looked at for `table/index` since it took it up
 /// (0 while it fills another index or none).
-async fn looked_at(addr: SocketAddr, table: &str, index: &str) -> u64 {
-    // `/status` is on the admin surface: send the admin token when there is one.
-    let access = super::locate::access(None).unwrap_or_default();
-    let status: Value = super::http::get_json(&addr.to_string(), "/status", &access)
+async fn looked_at(api: &ApiClient, table: &str, index: &str) -> u64 {
+    // `/status` is on the admin surface: the admin token goes with it when
+    // there is one.
+    let status: Value = super::http::get_json(&api.addr().to_string(), "/status", api.access())
         .await
         .unwrap_or(Value::Null);
     let workers = status["workers"].as_array().cloned().unwrap_or_default();
@@ -79,19 +78,20 @@ async fn looked_at(addr: SocketAddr, table: &str, index: &str) -> u64 {
         .unwrap_or(0)
 }
 
-async fn wait(addr: SocketAddr, table: &str, index: &str) -> anyhow::Result<()> {
+async fn wait(api: &ApiClient, table: &str, index: &str) -> anyhow::Result<()> {
     let started = Instant::now();
-    let (mut status, items) = describe(addr, table, index).await?;
+    let (mut status, items) = describe(api, table, index).await?;
     let mut progress = Progress::new(format!("meridian: backfilling {table}/{index}"), Some(items), "items");
     let mut seen = 0;
     while status != "ACTIVE" {
-        seen = seen.max(looked_at(addr, table, index).await);
+        seen = seen.max(looked_at(api, table, index).await);
         progress.set(seen.min(items));
         tokio::time::sleep(Duration::from_millis(250)).await;
-        status = describe(addr, table, index).await?.0;
+        status = describe(api, table, index).await?.0;
     }
     progress.finish(format_args!(
-        "meridian: index {index} of {table} is ACTIVE at http://{addr} after {:.1} s",
+        "meridian: index {index} of {table} is ACTIVE at {} after {:.1} s",
+        api.url(),
         started.elapsed().as_secs_f64()
     ));
     Ok(())

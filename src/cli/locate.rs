@@ -38,6 +38,14 @@ pub struct RegionEndpoint {
     /// API address to use instead of the topology's (host:port).
     #[arg(long)]
     pub endpoint: Option<SocketAddr>,
+    /// Node config file of the cluster: with its `api_tls` set the command
+    /// speaks HTTPS, trusting the cluster CA, as the admin commands do
+    /// (default: the running `meridian up`'s). Requests are signed with
+    /// SigV4 when AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and
+    /// AWS_SESSION_TOKEN) are set, as the AWS CLI takes them, for regions
+    /// with `auth = "sigv4"`.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
 }
 
 impl RegionEndpoint {

@@ -1,5 +1,6 @@
 //! The `meridian` command line: parses arguments and runs a subcommand.
 
+mod api_client;
 mod bench;
 mod common;
 mod control;
@@ -12,6 +13,7 @@ mod progress;
 mod region_backup;
 mod restore;
 mod serve;
+mod signer;
 mod supervisor;
 mod up;
 

@@ -3,21 +3,20 @@
 //! - `meridian restore --table T --to TIME --as T2 [--region R]`: asks the
 //!   running region (its API address from the topology, or `--endpoint`) for
 //!   RestoreTableToPointInTime and follows the new table until it is ACTIVE.
-//!   TIME is RFC 3339 (`2026-11-22T10:15:30Z`) or `latest`.
+//!   TIME is RFC 3339 (`2026-11-22T10:15:30Z`) or `latest`. Over HTTPS and
+//!   signed where the region asks for it (see `api_client.rs`).
 //! - `meridian restore --from BACKUP --region R [--data-dir DIR]`: puts back
 //!   a whole region's data directory saved by `meridian backup`, while the
 //!   region is stopped (see `region_backup.rs`).
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use bytes::Bytes;
 use clap::Args;
-use http_body_util::{BodyExt, Full};
-use serde_json::{Value, json};
+use serde_json::json;
 
+use super::api_client::ApiClient;
 use super::locate::RegionEndpoint;
 use super::progress::Progress;
 use crate::pitr::time;
@@ -66,12 +65,12 @@ pub fn run(args: RestoreArgs) -> anyhow::Result<()> {
         let ns = time::parse_rfc3339(to).with_context(|| format!("--to {to:?} is not an RFC 3339 time"))?;
         Some(ns)
     };
-    let addr = args.place.address()?;
-    super::common::runtime()?.block_on(restore_table(addr, table, restore_time, target, !args.no_wait))
+    let api = ApiClient::for_region(&args.place)?;
+    super::common::runtime()?.block_on(restore_table(&api, table, restore_time, target, !args.no_wait))
 }
 
 async fn restore_table(
-    addr: SocketAddr,
+    api: &ApiClient,
     table: &str,
     at_ns: Option<u64>,
     target: &str,
@@ -82,23 +81,26 @@ async fn restore_table(
         Some(ns) => request["RestoreDateTime"] = json!(time::epoch_seconds(ns)),
         None => request["UseLatestRestorableTime"] = json!(true),
     }
-    let answer = call(addr, "RestoreTableToPointInTime", &request).await?;
+    let answer = api.call("RestoreTableToPointInTime", &request).await?;
     let restored_to = answer["TableDescription"]["RestoreSummary"]["RestoreDateTime"]
         .as_f64()
         .and_then(time::from_epoch_seconds)
         .map(time::format_rfc3339)
         .unwrap_or_default();
-    println!("meridian: restoring {table} as of {restored_to} into {target} at http://{addr}");
+    println!(
+        "meridian: restoring {table} as of {restored_to} into {target} at {}",
+        api.url()
+    );
     if !wait {
         return Ok(());
     }
     // The source's count now: an estimate of what the restore loads.
-    let source = call(addr, "DescribeTable", &json!({ "TableName": table })).await?;
+    let source = api.call("DescribeTable", &json!({ "TableName": table })).await?;
     let estimate = source["Table"]["ItemCount"].as_u64();
     let started = Instant::now();
     let mut progress = Progress::new(format!("meridian: restoring {target}"), estimate, "items");
     loop {
-        let described = call(addr, "DescribeTable", &json!({ "TableName": target })).await?;
+        let described = api.call("DescribeTable", &json!({ "TableName": target })).await?;
         let status = described["Table"]["TableStatus"].as_str().unwrap_or("").to_string();
         let count = described["Table"]["ItemCount"].as_u64().unwrap_or(0);
         if status == "ACTIVE" {
@@ -114,36 +116,4 @@ async fn restore_table(
         progress.set(count);
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-}
-
-/// Sends one DynamoDB request and returns its JSON answer, or the error
-/// DynamoDB's way (`Type: message`).
-pub(super) async fn call(addr: SocketAddr, operation: &str, body: &Value) -> anyhow::Result<Value> {
-    let stream = tokio::net::TcpStream::connect(addr).await.with_context(|| {
-        format!(
-            "nothing answers at http://{addr}: is the cluster running? {}",
-            super::locate::START_HINT
-        )
-    })?;
-    let io = hyper_util::rt::TokioIo::new(stream);
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(io).await?;
-    tokio::spawn(connection);
-    let request = hyper::Request::post("/")
-        .header("host", addr.to_string())
-        .header("content-type", "application/x-amz-json-1.0")
-        .header("x-amz-target", format!("DynamoDB_20120810.{operation}"))
-        .body(Full::new(Bytes::from(serde_json::to_vec(body)?)))?;
-    let response = sender.send_request(request).await?;
-    let ok = response.status().is_success();
-    let bytes = response.into_body().collect().await?.to_bytes();
-    let answer: Value = serde_json::from_slice(&bytes).context("the region answered something other than JSON")?;
-    if !ok {
-        let kind = answer["__type"].as_str().unwrap_or("error");
-        bail!(
-            "{}: {}",
-            kind.rsplit('#').next().unwrap_or(kind),
-            answer["message"].as_str().unwrap_or("")
-        );
-    }
-    Ok(answer)
 }

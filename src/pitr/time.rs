@@ -39,6 +39,16 @@ pub fn format_rfc3339(ns: u64) -> String {
     )
 }
 
+/// Seconds since the epoch of a UTC date and time, `None` when a field is
+/// out of its range or the time is before the epoch.
+pub fn utc_seconds(y: i64, m: u32, d: u32, h: u32, mi: u32, s: u32) -> Option<u64> {
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
+        return None;
+    }
+    let secs = days_from_civil(y, m, d) * 86_400 + i64::from(h * 3600 + mi * 60 + s);
+    u64::try_from(secs).ok()
+}
+
 /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)` into ns since the epoch.
 pub fn parse_rfc3339(text: &str) -> Option<u64> {
     let text = text.trim();

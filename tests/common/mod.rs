@@ -502,6 +502,9 @@ pub async fn meridian_cli(args: &[&str], env: &[(&str, &str)], home: &Path) -> (
         .args(args)
         .current_dir(home)
         .env_remove("MERIDIAN_ADMIN_TOKEN")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
         .env("HOME", home)
         .env("XDG_RUNTIME_DIR", home);
     for (name, value) in env {

@@ -18,7 +18,7 @@ use super::args::BenchArgs;
 use super::load::{ROUNDS, load_paced};
 use super::region::{start_bench_node, tempfile_dir};
 use super::report::Measurement;
-use crate::cli::restore::call;
+use crate::cli::api_client::call;
 use crate::engine::{Engine, ItemOp, ItemWrite};
 use crate::model::{AttributeValue, Item, Number};
 

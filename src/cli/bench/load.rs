@@ -12,8 +12,8 @@ use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 
 use super::report::{Measurement, summarise};
-use super::signer::Signer;
 use crate::cli::progress::Progress;
+use crate::cli::signer::Signer;
 
 /// Rounds the HTTP measurements are interleaved in, at least. This
 /// machine's speed drifts from one second to the next (seen here: the no-op
@@ -23,12 +23,17 @@ use crate::cli::progress::Progress;
 pub const ROUNDS: u32 = 3;
 
 /// Sends one DynamoDB request and fails unless it succeeds.
-pub async fn one_request(addr: &str, op: &str, body: String) -> anyhow::Result<()> {
+pub async fn one_request(addr: &str, op: &'static str, body: String) -> anyhow::Result<()> {
     one_signed_request(addr, op, body, None).await
 }
 
 /// `one_request`, signed by `signer` when given.
-pub async fn one_signed_request(addr: &str, op: &str, body: String, signer: Option<&Signer>) -> anyhow::Result<()> {
+pub async fn one_signed_request(
+    addr: &str,
+    op: &'static str,
+    body: String,
+    signer: Option<&Signer>,
+) -> anyhow::Result<()> {
     let (mut sender, conn) = connect(addr).await?;
     tokio::spawn(conn);
     let status = send(&mut sender, addr, op, body, signer).await?;
@@ -53,22 +58,44 @@ pub(super) async fn connect(
 async fn send(
     sender: &mut Sender,
     addr: &str,
-    op: &str,
+    op: &'static str,
     body: String,
     signer: Option<&Signer>,
 ) -> anyhow::Result<hyper::StatusCode> {
+    send_prepared(sender, prepare(addr, op, body, signer)?).await
+}
+
+/// A DynamoDB request built (and signed, for a signed load) ahead of
+/// sending it: what a replayed load sends again and again.
+#[derive(Clone)]
+pub(super) struct Prepared {
+    op: &'static str,
+    headers: hyper::HeaderMap,
+    body: Bytes,
+}
+
+/// The request `op` with `body` to `addr`, signed by `signer` when given.
+pub(super) fn prepare(addr: &str, op: &'static str, body: String, signer: Option<&Signer>) -> anyhow::Result<Prepared> {
     let target = format!("DynamoDB_20120810.{op}");
-    let mut request = hyper::Request::post("/")
-        .header("host", addr)
-        .header("content-type", "application/x-amz-json-1.0");
+    let mut headers = hyper::HeaderMap::with_capacity(5);
+    headers.insert("host", addr.parse()?);
+    headers.insert("content-type", "application/x-amz-json-1.0".parse()?);
     if let Some(signer) = signer {
         for (name, value) in signer.headers(addr, &target, body.as_bytes()) {
-            request = request.header(name, value);
+            headers.insert(name, value.parse()?);
         }
     }
-    let request = request
-        .header("x-amz-target", target)
-        .body(Full::new(Bytes::from(body)))?;
+    headers.insert("x-amz-target", target.parse()?);
+    Ok(Prepared {
+        op,
+        headers,
+        body: Bytes::from(body),
+    })
+}
+
+async fn send_prepared(sender: &mut Sender, prepared: Prepared) -> anyhow::Result<hyper::StatusCode> {
+    let mut request = hyper::Request::post("/").body(Full::new(prepared.body))?;
+    *request.headers_mut() = prepared.headers;
     sender.ready().await?;
     let response = sender.send_request(request).await?;
     let status = response.status();
@@ -174,14 +201,46 @@ pub(super) async fn sample_signed(
     make: impl Fn(usize, u64) -> (&'static str, String) + Send + Sync + 'static,
     signer: Option<Arc<Signer>>,
 ) -> anyhow::Result<Samples> {
-    let make = Arc::new(make);
+    let host = addr.to_string();
+    let build = move |conn, n| {
+        let (op, body) = make(conn, n);
+        prepare(&host, op, body, signer.as_deref())
+    };
+    sample_built(addr, connections, duration, rate, build).await
+}
+
+/// A load that sends the requests of `pool` over and over, built (and
+/// signed) before it starts, so that the load generator does no building
+/// or signing while it is measured: connection `c` starts at its own
+/// offset in the pool and walks on from there.
+pub(super) async fn sample_replayed(
+    addr: &str,
+    connections: usize,
+    duration: Duration,
+    pool: Arc<Vec<Prepared>>,
+) -> anyhow::Result<Samples> {
+    anyhow::ensure!(!pool.is_empty(), "an empty request pool");
+    let stride = pool.len() / connections.max(1);
+    let build = move |conn: usize, n: u64| Ok(pool[(conn * stride + n as usize) % pool.len()].clone());
+    sample_built(addr, connections, duration, None, build).await
+}
+
+/// What `sample` measures, for requests `build(connection, n)` makes.
+async fn sample_built(
+    addr: &str,
+    connections: usize,
+    duration: Duration,
+    rate: Option<f64>,
+    build: impl Fn(usize, u64) -> anyhow::Result<Prepared> + Send + Sync + 'static,
+) -> anyhow::Result<Samples> {
+    let build = Arc::new(build);
     let start = Instant::now();
     let cpu_start = cpu_time();
     let sent = Arc::new(AtomicU64::new(0));
     let shown = tokio::spawn(show_phase(start, duration, sent.clone()));
     let mut workers = Vec::new();
     for conn in 0..connections {
-        let (addr, make, signer, sent) = (addr.to_string(), make.clone(), signer.clone(), sent.clone());
+        let (addr, build, sent) = (addr.to_string(), build.clone(), sent.clone());
         workers.push(tokio::spawn(async move {
             let (mut sender, driver) = connect(&addr).await?;
             tokio::spawn(driver);
@@ -201,9 +260,10 @@ pub(super) async fn sample_signed(
                 if let Some(ticks) = &mut pace {
                     ticks.tick().await;
                 }
-                let (op, body) = make(conn, n);
+                let request = build(conn, n)?;
+                let op = request.op;
                 let began = Instant::now();
-                let status = send(&mut sender, &addr, op, body, signer.as_deref()).await?;
+                let status = send_prepared(&mut sender, request).await?;
                 anyhow::ensure!(status.is_success(), "{op} failed with {status}");
                 latencies.push(began.elapsed());
                 sent.fetch_add(1, Ordering::Relaxed);

@@ -9,7 +9,6 @@
 //! - `cluster`: several replicating regions;
 //! - `workload`: loads several scenarios drive (HTTP PutItem, engine
 //!   batches, a full scan through the engine);
-//! - `signer`: SigV4 signing for the load generator (the auth scenario);
 //! - `core_items`, `core_engine`: the core scenario's items and its
 //!   measurements of the engine alone.
 
@@ -31,7 +30,6 @@ mod report;
 mod resync;
 mod retention;
 mod scan;
-mod signer;
 mod streams;
 mod transactions;
 mod workload;

@@ -20,7 +20,7 @@ use serde_json::json;
 use super::args::BenchArgs;
 use super::region::{start_bench_node, tempfile_dir};
 use super::workload::scan;
-use crate::cli::restore::call;
+use crate::cli::api_client::call;
 use crate::engine::{Engine, ItemOp, ItemWrite};
 use crate::model::{AttributeValue, Item, Number};
 

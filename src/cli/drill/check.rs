@@ -3,16 +3,17 @@
 //! acknowledged writes existed only in a region when it died.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 use super::workload::{Effect, KeyRecord, TABLE};
-use crate::cli::http;
+use crate::cli::api_client::ApiClient;
 
-/// Every item of the drill table in the region at `addr`, by key, with its
-/// full JSON; `None` if the region does not answer.
-pub async fn scan(addr: &str) -> Option<BTreeMap<String, Value>> {
+/// Every item of the drill table in the region `api` reaches, by key, with
+/// its full JSON; `None` if the region does not answer.
+pub async fn scan(api: &ApiClient) -> Option<BTreeMap<String, Value>> {
     let mut items = BTreeMap::new();
     let mut start: Option<Value> = None;
     loop {
@@ -20,7 +21,7 @@ pub async fn scan(addr: &str) -> Option<BTreeMap<String, Value>> {
         if let Some(start) = start.take() {
             body["ExclusiveStartKey"] = start;
         }
-        let (status, page) = tokio::time::timeout(Duration::from_secs(10), http::dynamodb(addr, "Scan", &body))
+        let (status, page) = tokio::time::timeout(Duration::from_secs(10), api.request("Scan", &body))
             .await
             .ok()?
             .ok()?;
@@ -40,12 +41,12 @@ pub async fn scan(addr: &str) -> Option<BTreeMap<String, Value>> {
 
 /// Waits until every region answers the same scan; returns it and when it
 /// was first seen, or the last differing scans at the deadline.
-pub async fn converge(addrs: &[String], limit: Duration) -> Result<BTreeMap<String, Value>, Vec<usize>> {
+pub async fn converge(apis: &[Arc<ApiClient>], limit: Duration) -> Result<BTreeMap<String, Value>, Vec<usize>> {
     let deadline = Instant::now() + limit;
     loop {
         let mut scans = Vec::new();
-        for addr in addrs {
-            scans.push(scan(addr).await);
+        for api in apis {
+            scans.push(scan(api).await);
         }
         let all: Option<Vec<_>> = scans.into_iter().collect();
         if let Some(mut all) = all {
@@ -153,12 +154,12 @@ pub async fn exposure(
     dead_index: usize,
     died: Instant,
     records: &HashMap<(String, usize), KeyRecord>,
-    survivors: &[String],
+    survivors: &[Arc<ApiClient>],
 ) -> Exposure {
     let prefix = format!("p-{dead}-");
     let mut survivor_items = Vec::new();
-    for addr in survivors {
-        survivor_items.push(scan(addr).await.unwrap_or_default());
+    for api in survivors {
+        survivor_items.push(scan(api).await.unwrap_or_default());
     }
     let mut exposure = Exposure::default();
     for ((key, region), record) in records {

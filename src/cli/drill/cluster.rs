@@ -1,9 +1,13 @@
 //! The drill's own cluster: one supervised `meridian serve` process per
 //! region on free loopback ports, in a scratch data directory, with the
-//! drill table replicated to every region.
+//! drill table replicated to every region. With a node config (`--config`)
+//! the regions run with it, and the drill reaches them as it says (HTTPS
+//! for `api_tls`, requests signed with the environment's credentials for
+//! `auth = "sigv4"`: see `api_client.rs`).
 
 use std::net::{TcpListener, UdpSocket};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -11,6 +15,7 @@ use serde_json::json;
 
 use super::script::Script;
 use super::workload::TABLE;
+use crate::cli::api_client::ApiClient;
 use crate::cli::http::{self, Access};
 use crate::cli::supervisor::{RegionControl, SpawnSpec, Supervisor};
 use crate::config::{RegionConfig, Topology};
@@ -23,12 +28,17 @@ const START_TIMEOUT: Duration = Duration::from_secs(90);
 pub struct DrillCluster {
     pub topology: Topology,
     pub dir: PathBuf,
+    /// How the regions' admin surface is reached.
+    pub access: Access,
+    /// Each region's DynamoDB API, in region order.
+    pub apis: Vec<Arc<ApiClient>>,
     supervisor: Supervisor,
 }
 
 impl DrillCluster {
-    /// Starts every region of `script` under `dir` and creates the table.
-    pub async fn start(script: &Script, dir: PathBuf) -> anyhow::Result<DrillCluster> {
+    /// Starts every region of `script` under `dir`, with the node config
+    /// `config` when given, and creates the table.
+    pub async fn start(script: &Script, dir: PathBuf, config: Option<&Path>) -> anyhow::Result<DrillCluster> {
         std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
         let mut regions = Vec::new();
         for name in &script.regions {
@@ -62,18 +72,29 @@ impl DrillCluster {
                 exe: exe.clone(),
                 topology: Some(topology_file.clone()),
                 data_dir: dir.clone(),
-                config: None,
+                config: config.map(Path::to_path_buf),
                 region: r.name.clone(),
                 log: Some(dir.join(format!("{}.log", r.name))),
                 echo: false,
                 in_memory_ca: None,
             })
             .collect();
+        let access = match config {
+            Some(path) => crate::cli::locate::access(Some(path))?,
+            None => Access::default(),
+        };
+        let apis = topology
+            .region
+            .iter()
+            .map(|r| Ok(Arc::new(ApiClient::new(&r.name, r.api, access.clone())?)))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel(topology.region.len());
         let supervisor = Supervisor::start(specs, ready_tx);
         let cluster = DrillCluster {
             topology,
             dir,
+            access,
+            apis,
             supervisor,
         };
         for _ in 0..cluster.topology.region.len() {
@@ -110,29 +131,28 @@ impl DrillCluster {
     }
 
     async fn create_table(&self) -> anyhow::Result<()> {
-        let addrs = self.addrs();
         let create = json!({
             "TableName": TABLE, "BillingMode": "PAY_PER_REQUEST",
             "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
             "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
         });
-        let (status, body) = http::dynamodb(&addrs[0], "CreateTable", &create).await?;
+        let (status, body) = self.apis[0].request("CreateTable", &create).await?;
         anyhow::ensure!(status == 200, "CreateTable: {body}");
         let replicas: Vec<_> = self.names()[1..]
             .iter()
             .map(|r| json!({"Create": {"RegionName": r}}))
             .collect();
         let update = json!({"TableName": TABLE, "ReplicaUpdates": replicas});
-        let (status, body) = http::dynamodb(&addrs[0], "UpdateTable", &update).await?;
+        let (status, body) = self.apis[0].request("UpdateTable", &update).await?;
         anyhow::ensure!(status == 200, "UpdateTable: {body}");
         let deadline = Instant::now() + START_TIMEOUT;
-        for addr in &addrs {
+        for api in &self.apis {
             loop {
-                let describe = http::dynamodb(addr, "DescribeTable", &json!({"TableName": TABLE})).await;
+                let describe = api.request("DescribeTable", &json!({"TableName": TABLE})).await;
                 let active = describe.is_ok_and(|(status, body)| {
                     let replicas = body["Table"]["Replicas"].as_array().cloned().unwrap_or_default();
                     status == 200
-                        && replicas.len() + 1 == addrs.len()
+                        && replicas.len() + 1 == self.apis.len()
                         && replicas.iter().all(|r| r["ReplicaStatus"] == "ACTIVE")
                 });
                 if active {
@@ -140,7 +160,8 @@ impl DrillCluster {
                 }
                 anyhow::ensure!(
                     Instant::now() < deadline,
-                    "the drill table did not become ACTIVE in {addr}"
+                    "the drill table did not become ACTIVE at {}",
+                    api.url()
                 );
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
@@ -155,7 +176,7 @@ impl DrillCluster {
         while Instant::now() < deadline {
             let answered = tokio::time::timeout(
                 Duration::from_millis(500),
-                http::get_json(&addr, "/status", &Access::default()),
+                http::get_json(&addr, "/status", &self.access),
             )
             .await;
             if matches!(answered, Ok(Ok(_))) {

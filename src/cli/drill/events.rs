@@ -16,7 +16,7 @@ use super::cluster::DrillCluster;
 use super::script::{Action, Event, Script};
 use super::workload::{Ledger, TABLE};
 use crate::cli::control::{pairs, patch_link};
-use crate::cli::http::{self, Access};
+use crate::cli::http;
 use crate::cli::supervisor::RegionAction;
 
 /// What happened at one event.
@@ -123,7 +123,7 @@ async fn apply(cluster: &DrillCluster, event: &Event) -> anyhow::Result<String> 
             for (from, to) in &pairs {
                 if let Err(error) = patch_link(
                     &cluster.topology,
-                    &Access::default(),
+                    &cluster.access,
                     from,
                     to,
                     &json!({ "partitioned": partitioned }),
@@ -146,7 +146,7 @@ async fn apply(cluster: &DrillCluster, event: &Event) -> anyhow::Result<String> 
                 &addr,
                 "/admin/clock",
                 &json!({ "offset_ms": event.ms }),
-                &Access::default(),
+                &cluster.access,
             )
             .await?;
             Ok(format!("{region} clock offset {} ms", event.ms))
@@ -157,7 +157,7 @@ async fn apply(cluster: &DrillCluster, event: &Event) -> anyhow::Result<String> 
                 "delay_ms": event.delay_ms, "jitter_ms": event.jitter_ms,
                 "loss": event.loss, "bandwidth_kbps": event.bandwidth_kbps,
             });
-            let link = patch_link(&cluster.topology, &Access::default(), region, peer, &patch).await?;
+            let link = patch_link(&cluster.topology, &cluster.access, region, peer, &patch).await?;
             Ok(format!("{region}->{peer}: {link}"))
         }
     }
@@ -178,11 +178,11 @@ async fn measure_convergence(cluster: Arc<DrillCluster>, event: usize, at: Insta
     }
     let names = cluster.names();
     let mut markers = Vec::new();
-    for (addr, name) in addrs.iter().zip(&names) {
+    for (api, name) in cluster.apis.iter().zip(&names) {
         let key = format!("m-{event}-{name}");
         let put = json!({ "TableName": TABLE, "Item": { "pk": { "S": key } } });
         loop {
-            if matches!(http::dynamodb(addr, "PutItem", &put).await, Ok((200, _))) {
+            if matches!(api.request("PutItem", &put).await, Ok((200, _))) {
                 break;
             }
             if Instant::now() > deadline {
@@ -192,11 +192,11 @@ async fn measure_convergence(cluster: Arc<DrillCluster>, event: usize, at: Insta
         }
         markers.push(key);
     }
-    for addr in &addrs {
+    for api in &cluster.apis {
         for key in &markers {
             let get = json!({ "TableName": TABLE, "Key": { "pk": { "S": key } }, "ConsistentRead": true });
             loop {
-                let found = http::dynamodb(addr, "GetItem", &get).await;
+                let found = api.request("GetItem", &get).await;
                 if matches!(&found, Ok((200, body)) if body.get("Item").is_some_and(|i| !i.is_null())) {
                     break;
                 }
@@ -217,12 +217,12 @@ async fn measure_exposure(cluster: Arc<DrillCluster>, ledger: Arc<Ledger>, dead:
     let Ok(dead_index) = cluster.index(&dead) else {
         return Exposure::default();
     };
-    let survivors: Vec<String> = cluster
-        .addrs()
-        .into_iter()
+    let survivors: Vec<_> = cluster
+        .apis
+        .iter()
         .enumerate()
         .filter(|(i, _)| *i != dead_index)
-        .map(|(_, a)| a)
+        .map(|(_, api)| api.clone())
         .collect();
     check::exposure(&dead, dead_index, died, &ledger.records(), &survivors).await
 }

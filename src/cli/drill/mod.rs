@@ -23,6 +23,7 @@ use anyhow::Context;
 use clap::Args;
 use tokio::sync::watch;
 
+use crate::cli::api_client::ApiClient;
 use cluster::DrillCluster;
 use script::Script;
 use workload::Ledger;
@@ -48,6 +49,14 @@ pub struct DrillArgs {
     /// Default: every region of the running `meridian up`, if one runs.
     #[arg(long, value_name = "HOST:PORT")]
     pub post_to: Vec<std::net::SocketAddr>,
+    /// Node config file the drill's regions run with, e.g. one with
+    /// `[api_tls]` and `auth = "sigv4"`: the drill then speaks HTTPS to
+    /// them (trusting the cluster CA beside `api_tls.cert_file`) and signs
+    /// its requests with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (and
+    /// AWS_SESSION_TOKEN), as the AWS CLI takes them. Default: plain HTTP,
+    /// no authentication.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
 }
 
 /// Runs a drill; fails unless it passes.
@@ -64,7 +73,7 @@ async fn drill(args: DrillArgs, script: Script) -> anyhow::Result<()> {
     let began = Instant::now();
     eprintln!("drill {}: {}", script.name, script.description.trim());
     let dir = std::env::temp_dir().join(format!("meridian-drill-{}-{}", script.name, std::process::id()));
-    let cluster = Arc::new(DrillCluster::start(&script, dir.clone()).await?);
+    let cluster = Arc::new(DrillCluster::start(&script, dir.clone(), args.config.as_deref()).await?);
     eprintln!(
         "drill {}: {} regions up in {:.1} s (data in {})",
         script.name,
@@ -76,9 +85,14 @@ async fn drill(args: DrillArgs, script: Script) -> anyhow::Result<()> {
     let ledger = Arc::new(Ledger::default());
     let (stop, stopping) = watch::channel(false);
     let started = Instant::now();
-    let regions: Vec<(String, String)> = cluster.names().into_iter().zip(cluster.addrs()).collect();
+    let regions: Vec<(String, Arc<ApiClient>)> = cluster.names().into_iter().zip(cluster.apis.clone()).collect();
     let mut clients = workload::spawn_clients(&script.workload, &regions, ledger.clone(), started, stopping.clone());
-    let poller = tokio::spawn(report::poll_lag(cluster.addrs(), started, stopping.clone()));
+    let poller = tokio::spawn(report::poll_lag(
+        cluster.addrs(),
+        cluster.access.clone(),
+        started,
+        stopping.clone(),
+    ));
     let progress = tokio::spawn(report::progress(
         script.duration_s,
         ledger.clone(),
@@ -96,7 +110,7 @@ async fn drill(args: DrillArgs, script: Script) -> anyhow::Result<()> {
     let settle = Duration::from_secs_f64(script.settle_s);
     let journal = journal.finish(settle).await;
     let settle_started = Instant::now();
-    let converged = check::converge(&cluster.addrs(), settle).await;
+    let converged = check::converge(&cluster.apis, settle).await;
     let settled_in = settle_started.elapsed();
     let lag_timeline = poller.await.unwrap_or_default();
     let finals = report::final_status(&cluster).await;

@@ -29,7 +29,13 @@ pub type LagSample = (f64, String, f64);
 
 /// Samples every region's per-peer lag until `stopping`, then a little
 /// longer so the catch-up after the workload shows.
-pub async fn poll_lag(addrs: Vec<String>, started: Instant, mut stopping: watch::Receiver<bool>) -> Vec<LagSample> {
+/// `access` says how the regions' `/status` is reached.
+pub async fn poll_lag(
+    addrs: Vec<String>,
+    access: Access,
+    started: Instant,
+    mut stopping: watch::Receiver<bool>,
+) -> Vec<LagSample> {
     let mut samples = Vec::new();
     let mut ticks = tokio::time::interval(POLL_EVERY);
     let mut stop_at: Option<Instant> = None;
@@ -46,8 +52,7 @@ pub async fn poll_lag(addrs: Vec<String>, started: Instant, mut stopping: watch:
         }
         let t = started.elapsed().as_secs_f64();
         for addr in &addrs {
-            let Ok(Ok(status)) =
-                tokio::time::timeout(POLL_TIMEOUT, http::get_json(addr, "/status", &Access::default())).await
+            let Ok(Ok(status)) = tokio::time::timeout(POLL_TIMEOUT, http::get_json(addr, "/status", &access)).await
             else {
                 continue;
             };
@@ -91,7 +96,7 @@ pub async fn progress(seconds: f64, ledger: Arc<Ledger>, started: Instant, mut s
 pub async fn final_status(cluster: &DrillCluster) -> BTreeMap<String, Value> {
     let mut out = BTreeMap::new();
     for (name, addr) in cluster.names().into_iter().zip(cluster.addrs()) {
-        let status = http::get_json(&addr, "/status", &Access::default())
+        let status = http::get_json(&addr, "/status", &cluster.access)
             .await
             .unwrap_or(Value::Null);
         out.insert(name, status);

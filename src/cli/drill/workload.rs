@@ -22,6 +22,7 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 
 use super::script::Workload;
+use crate::cli::api_client::ApiClient;
 use crate::cli::http;
 
 /// The table every drill writes.
@@ -136,7 +137,7 @@ impl Rng {
 /// Starts every client; they run until `stop` turns true.
 pub fn spawn_clients(
     workload: &Workload,
-    regions: &[(String, String)],
+    regions: &[(String, Arc<ApiClient>)],
     ledger: Arc<Ledger>,
     started: Instant,
     stop: watch::Receiver<bool>,
@@ -144,14 +145,14 @@ pub fn spawn_clients(
     let mut clients = tokio::task::JoinSet::new();
     let per_region = workload.clients_per_region;
     let interval = Duration::from_secs_f64((regions.len() * per_region) as f64 / workload.rate);
-    for (region, (name, addr)) in regions.iter().enumerate() {
+    for (region, (name, api)) in regions.iter().enumerate() {
         for client in 0..per_region {
             let spec = ClientSpec {
                 workload: workload.clone(),
                 region,
                 regions: regions.len(),
                 name: name.clone(),
-                addr: addr.clone(),
+                api: api.clone(),
                 client,
                 interval,
             };
@@ -167,7 +168,7 @@ struct ClientSpec {
     region: usize,
     regions: usize,
     name: String,
-    addr: String,
+    api: Arc<ApiClient>,
     client: usize,
     interval: Duration,
 }
@@ -180,6 +181,7 @@ async fn run_client(spec: ClientSpec, ledger: Arc<Ledger>, started: Instant, mut
     let total = w.puts + w.updates + w.deletes + w.conditional;
     let owned = (w.keys / spec.workload.clients_per_region as u64).max(1);
     let mut connection: Option<http::Sender> = None;
+    let api = spec.api.clone();
     let mut n = 0u64;
     loop {
         tokio::select! {
@@ -207,7 +209,7 @@ async fn run_client(spec: ClientSpec, ledger: Arc<Ledger>, started: Instant, mut
         let v = n;
         let id = format!("{}:{}:{n}", spec.name, spec.client);
         let (operation, body, effect) = request_for(kind, &key, &id, v, &spec.name);
-        let outcome = write(&mut connection, &spec.addr, operation, &body).await;
+        let outcome = write(&mut connection, &api, operation, &body).await;
         let second = started.elapsed().as_secs() as usize;
         ledger.record(&key, spec.region, effect, outcome, second, spec.regions);
     }
@@ -248,9 +250,9 @@ fn request_for(kind: Kind, key: &str, id: &str, v: u64, origin: &str) -> (&'stat
 }
 
 /// Sends one write, reusing the connection while it works.
-async fn write(connection: &mut Option<http::Sender>, addr: &str, operation: &str, body: &Value) -> Outcome {
+async fn write(connection: &mut Option<http::Sender>, api: &ApiClient, operation: &str, body: &Value) -> Outcome {
     if connection.as_ref().is_none_or(|c| c.is_closed()) {
-        *connection = match tokio::time::timeout(CONNECT_TIMEOUT, http::connect(addr)).await {
+        *connection = match tokio::time::timeout(CONNECT_TIMEOUT, api.connect()).await {
             Ok(Ok(sender)) => Some(sender),
             _ => return Outcome::NotSent,
         };
@@ -258,12 +260,7 @@ async fn write(connection: &mut Option<http::Sender>, addr: &str, operation: &st
     let Some(sender) = connection.as_mut() else {
         return Outcome::NotSent;
     };
-    let headers = http::dynamodb_headers(operation);
-    let sent = tokio::time::timeout(
-        WRITE_TIMEOUT,
-        http::send(sender, addr, "POST", "/", &headers, Some(body)),
-    )
-    .await;
+    let sent = tokio::time::timeout(WRITE_TIMEOUT, api.send_on(sender, operation, body)).await;
     match sent {
         Ok(Ok((200, _))) => Outcome::Acked,
         Ok(Ok((400, _))) => Outcome::Rejected,

@@ -1,9 +1,10 @@
-//! A SigV4 signer for the load generator, as lean as a client can be: the
-//! signing key is derived once a day (as the SDKs cache it) and the date
-//! and credential scope once a second; each request pays for its body's
-//! hash, its canonical request's hash and one HMAC. The auth scenario
-//! measures the server's cost of checking signatures, so the client's cost
-//! of making them is kept small (they share the cores).
+//! A SigV4 signer for the commands that send DynamoDB requests (`restore
+//! --table`, `index wait`, drills) and for the bench's load generator, as
+//! lean as a client can be: the signing key is derived once a day (as the
+//! SDKs cache it) and the date and credential scope once a second; each
+//! request pays for its body's hash, its canonical request's hash and one
+//! HMAC. Commands take their credentials as the AWS CLI does, from
+//! `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`.
 
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -15,9 +16,18 @@ use crate::auth::sigv4::{ALGORITHM, KeyCache, SERVICE, format_amz_date};
 /// The headers every request signs, in order.
 const SIGNED_HEADERS: &str = "content-type;host;x-amz-date;x-amz-target";
 
+/// The same with a session token.
+const SIGNED_WITH_TOKEN: &str = "content-type;host;x-amz-date;x-amz-security-token;x-amz-target";
+
+/// The variables credentials are read from, as the AWS CLI reads them.
+pub const ACCESS_KEY_ENV: &str = "AWS_ACCESS_KEY_ID";
+pub const SECRET_KEY_ENV: &str = "AWS_SECRET_ACCESS_KEY";
+pub const SESSION_TOKEN_ENV: &str = "AWS_SESSION_TOKEN";
+
 /// Signs requests as one user for one region.
 pub struct Signer {
     access_key_id: String,
+    session_token: Option<String>,
     region: String,
     keys: KeyCache,
     /// What stays the same for a second.
@@ -39,10 +49,28 @@ impl Signer {
     pub fn new(access_key_id: &str, secret: &str, region: &str) -> Signer {
         Signer {
             access_key_id: access_key_id.into(),
+            session_token: None,
             region: region.into(),
             keys: KeyCache::new(secret),
             stamp: Mutex::new(None),
         }
+    }
+
+    /// A signer for `region` with the credentials of the environment
+    /// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, and
+    /// `AWS_SESSION_TOKEN` when set); `None` without a key id, and an
+    /// error for a key id without its secret.
+    pub fn from_env(region: &str) -> anyhow::Result<Option<Signer>> {
+        let var = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
+        let Some(key_id) = var(ACCESS_KEY_ENV) else {
+            return Ok(None);
+        };
+        let Some(secret) = var(SECRET_KEY_ENV) else {
+            anyhow::bail!("{ACCESS_KEY_ENV} is set but {SECRET_KEY_ENV} is not");
+        };
+        let mut signer = Signer::new(&key_id, &secret, region);
+        signer.session_token = var(SESSION_TOKEN_ENV);
+        Ok(Some(signer))
     }
 
     /// The stamp of `now`, made at most once a second.
@@ -66,23 +94,33 @@ impl Signer {
         }
     }
 
-    /// The `x-amz-date` and `authorization` headers of a DynamoDB request
-    /// to `host` for `target` with `body` (and the `content-type` the load
-    /// generator sends).
-    pub fn headers(&self, host: &str, target: &str, body: &[u8]) -> [(&'static str, String); 2] {
+    /// The `x-amz-date`, `authorization` (and with a session token
+    /// `x-amz-security-token`) headers of a DynamoDB request to `host` for
+    /// `target` with `body`, sent with `content-type:
+    /// application/x-amz-json-1.0`.
+    pub fn headers(&self, host: &str, target: &str, body: &[u8]) -> Vec<(&'static str, String)> {
         let Stamp {
             amz_date, scope, key, ..
         } = self.stamp(SystemTime::now());
+        let token = self.session_token.as_deref();
+        let signed_headers = if token.is_some() {
+            SIGNED_WITH_TOKEN
+        } else {
+            SIGNED_HEADERS
+        };
         let mut canonical = String::with_capacity(256);
+        let token_line = token.map(|t| ["\nx-amz-security-token:", t]).unwrap_or_default();
         for part in [
             "POST\n/\n\ncontent-type:application/x-amz-json-1.0\nhost:",
             host,
             "\nx-amz-date:",
             &amz_date,
+            token_line[0],
+            token_line[1],
             "\nx-amz-target:",
             target,
             "\n\n",
-            SIGNED_HEADERS,
+            signed_headers,
             "\n",
             &hex::encode(Sha256::digest(body)),
         ] {
@@ -94,9 +132,11 @@ impl Signer {
         );
         let signature = aws_sigv4::sign::v4::calculate_signature(&key, string_to_sign.as_bytes());
         let authorization = format!(
-            "{ALGORITHM} Credential={}/{scope}, SignedHeaders={SIGNED_HEADERS}, Signature={signature}",
+            "{ALGORITHM} Credential={}/{scope}, SignedHeaders={signed_headers}, Signature={signature}",
             self.access_key_id
         );
-        [("x-amz-date", amz_date), ("authorization", authorization)]
+        let mut headers = vec![("x-amz-date", amz_date), ("authorization", authorization)];
+        headers.extend(token.map(|t| ("x-amz-security-token", t.to_string())));
+        headers
     }
 }
