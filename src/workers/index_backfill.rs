@@ -5,10 +5,10 @@
 //!
 //! Each step is the next batch of the table's items, its entries computed
 //! from a snapshot off the writer (`Engine::prepare_backfill`), then one
-//! writer job (`Engine::enqueue_backfill`) that stores those of the items
-//! unchanged since and the index's cursor in the same commit: a restart
-//! resumes where the last step ended, and every change made meanwhile
-//! maintains its own entry, so no item is missed or entered twice.
+//! writer job (`Engine::enqueue_backfill`) that stores them (recomputing
+//! those of the items written since the snapshot) and the index's cursor
+//! in the same commit: a restart resumes where the last step ended, so no
+//! item is missed or entered twice.
 //! Foreground writes queue behind at most `IN_FLIGHT` batches. The last
 //! step marks the index ACTIVE in this region.
 
