@@ -73,10 +73,13 @@ impl Engine {
         .map_err(|_| EngineError::Stopped)?
     }
 
-    /// Queues `batch` for the writer (see `apply_in`); batches queued one
-    /// after another are stored in that order.
+    /// Queues `batch` for the writer (see `apply_in`) as background work:
+    /// client writes go first (`Writer::enqueue_background`). Batches
+    /// queued one after another are stored in that order.
     pub async fn enqueue_backfill(&self, batch: PreparedBatch) -> Result<Queued<BackfillStep>, EngineError> {
-        self.writer()?.enqueue(move |txn| apply_in(txn, &batch)).await
+        self.writer()?
+            .enqueue_background(move |txn| apply_in(txn, &batch))
+            .await
     }
 
     /// One backfill step of index `index` of `table`, from its stored cursor.

@@ -1,5 +1,6 @@
 //! The writer's group commit against a job that fails with a storage error
-//! after it has written something.
+//! after it has written something, and background jobs giving way to the
+//! others.
 
 use super::error::EngineError;
 use super::txn::GroupTxn;
@@ -75,5 +76,51 @@ async fn a_job_failing_with_a_storage_error_after_writing_aborts_its_whole_group
     assert!(stored(&engine, "later").await);
     assert_eq!(logged_items(&engine).await.len(), 1);
     drop(writer); // the writer thread stops when its last handle goes
+    engine.shutdown();
+}
+
+/// Background jobs (index backfill batches) give way: client jobs queued
+/// after them run first, in one group, and each background job then runs
+/// in a group of its own, in the order they were queued.
+#[tokio::test]
+async fn client_jobs_overtake_background_jobs_which_run_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open_for_test(dir.path(), "r");
+    let writer = engine.writer().unwrap();
+    let ran = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (started, running) = tokio::sync::oneshot::channel();
+    let (release, held) = std::sync::mpsc::channel::<()>();
+    let first = writer
+        .enqueue(move |_| {
+            let _ = started.send(());
+            let _ = held.recv();
+            Ok(())
+        })
+        .await
+        .unwrap();
+    running.await.unwrap();
+    let mut queued = Vec::new();
+    for (name, background) in [("bg1", true), ("bg2", true), ("client1", false), ("client2", false)] {
+        let ran = ran.clone();
+        let job = move |_: &mut GroupTxn<'_, '_>| {
+            ran.lock().unwrap().push(name);
+            Ok(())
+        };
+        queued.push(match background {
+            true => writer.enqueue_background(job).await.unwrap(),
+            false => writer.enqueue(job).await.unwrap(),
+        });
+    }
+    let commits = writer.stats().snapshot().commits;
+    release.send(()).unwrap();
+    first.wait().await.unwrap();
+    let mut groups = Vec::new();
+    for job in queued {
+        groups.push(job.wait_timed().await.unwrap().1.visible_ns);
+    }
+    assert_eq!(*ran.lock().unwrap(), ["client1", "client2", "bg1", "bg2"]);
+    assert_eq!(writer.stats().snapshot().commits - commits, 3);
+    assert_eq!(groups[2], groups[3], "the client jobs share a group");
+    drop(writer);
     engine.shutdown();
 }
