@@ -20,12 +20,13 @@ use crate::store::records::{self, ItemRecordRef};
 use crate::store::{ItemRecord, ReadTables, StoreError, WriteTables};
 
 /// Items one prepared batch covers. The writer's share of each is a range
-/// walk, a comparison and an insert, about 18,000 instructions: a batch of
-/// 256 holds the writer about 2 ms, so client writes queued behind it wait
-/// no longer than a group commit (1,024 made PutItem p99 during a backfill
-/// 14 times its p99 before). Unit tests use batches of three, so a few
-/// items make several batches.
-pub const PREPARED_BATCH: usize = if cfg!(test) { 3 } else { 256 };
+/// walk, a comparison and an insert, about 12,000 instructions by
+/// callgrind: a batch of 128 holds the writer well under a millisecond, and
+/// a client write waits for at most one batch (they run as background
+/// jobs, see `Writer::enqueue_background`), so PutItem p99 during a
+/// backfill stays near its p99 before. Unit tests use batches of three, so
+/// a few items make several batches.
+pub const PREPARED_BATCH: usize = if cfg!(test) { 3 } else { 128 };
 
 /// Where a prepared batch starts.
 #[derive(Clone, Debug, PartialEq, Eq)]
