@@ -5,6 +5,7 @@
 use super::error::EngineError;
 use super::txn::GroupTxn;
 use super::write::{ItemOp, ItemWrite, active_table, apply};
+use super::writer::{Queued, Writer};
 use super::{Engine, NewTable};
 use crate::ids::Seq;
 use crate::model::{AttributeValue, Item};
@@ -33,14 +34,10 @@ async fn stored(engine: &Engine, pk: &str) -> bool {
     engine.get_item("t", &key).await.unwrap().1.is_some()
 }
 
-#[tokio::test]
-async fn a_job_failing_with_a_storage_error_after_writing_aborts_its_whole_group() {
-    let dir = tempfile::tempdir().unwrap();
-    let engine = Engine::open_for_test(dir.path(), "r");
-    engine.create_table(NewTable::keyed_by_pk("t")).await.unwrap();
-    let writer = engine.writer().unwrap();
-    // A first job holds the writer inside its group until the two jobs
-    // below are queued, so that they run together in the next group.
+/// Queues a job that holds the writer inside its group until the sender
+/// returned is sent to (or dropped), and waits for it to start: jobs queued
+/// meanwhile wait for the next group.
+async fn hold(writer: &Writer) -> (Queued<()>, std::sync::mpsc::Sender<()>) {
     let (started, running) = tokio::sync::oneshot::channel();
     let (release, held) = std::sync::mpsc::channel::<()>();
     let first = writer
@@ -52,6 +49,18 @@ async fn a_job_failing_with_a_storage_error_after_writing_aborts_its_whole_group
         .await
         .unwrap();
     running.await.unwrap();
+    (first, release)
+}
+
+#[tokio::test]
+async fn a_job_failing_with_a_storage_error_after_writing_aborts_its_whole_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open_for_test(dir.path(), "r");
+    engine.create_table(NewTable::keyed_by_pk("t")).await.unwrap();
+    let writer = engine.writer().unwrap();
+    // A first job holds the writer inside its group until the two jobs
+    // below are queued, so that they run together in the next group.
+    let (first, release) = hold(&writer).await;
     let failing = writer
         .enqueue(|txn| {
             put(txn, "written-then-failed")?;
@@ -88,17 +97,7 @@ async fn client_jobs_overtake_background_jobs_which_run_alone() {
     let engine = Engine::open_for_test(dir.path(), "r");
     let writer = engine.writer().unwrap();
     let ran = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let (started, running) = tokio::sync::oneshot::channel();
-    let (release, held) = std::sync::mpsc::channel::<()>();
-    let first = writer
-        .enqueue(move |_| {
-            let _ = started.send(());
-            let _ = held.recv();
-            Ok(())
-        })
-        .await
-        .unwrap();
-    running.await.unwrap();
+    let (first, release) = hold(&writer).await;
     let mut queued = Vec::new();
     for (name, background) in [("bg1", true), ("bg2", true), ("client1", false), ("client2", false)] {
         let ran = ran.clone();
