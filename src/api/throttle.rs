@@ -70,7 +70,7 @@ fn index_demand<'m>(meta: &'m TableMeta, op: &ItemOp) -> Vec<(&'m str, f64)> {
                 index.entry_key(&[], item)?;
                 Some((
                     index.name.as_str(),
-                    write_units(item_size(&index.project(&meta.key_schema, item))),
+                    write_units(index.projected_size(&meta.key_schema, item)),
                 ))
             }
             ItemOp::Update { .. } | ItemOp::Delete(_) => Some((index.name.as_str(), 1.0)),

@@ -4,14 +4,14 @@
 //! as the snapshot saw them (`apply`), so decoding, projecting and encoding
 //! cost the writer nothing.
 //!
-//! A prepared batch is stored only when every item in it is still stored
-//! as the snapshot held it (every write stamps a new version, so equal
-//! bytes mean no write): then each entry computed from those bytes is
-//! right. Otherwise the writer runs the batch itself from the cursor
-//! (`backfill_batch`). A changed item cannot simply be left alone: a write
-//! that does not change an item's entry (`index_entries::maintain` skips
-//! it) does not add the entry the backfill has not written yet, so the
-//! item would be missing from the index.
+//! Every write stamps a new version, so an item stored with the bytes the
+//! snapshot saw has not been written since, and the entry computed from
+//! those bytes is right. An item written since (found in the writer's
+//! transaction by one walk over the batch's key range) gets its entry
+//! recomputed there from the item as it is now: a write that leaves an
+//! item's entry unchanged (`index_entries::maintain` skips it) does not add
+//! the entry the backfill has not written yet, so such an item cannot
+//! simply be left alone. An item deleted since has no entry to add.
 
 use super::index_entries::{BackfillStep, backfill_cursor_name};
 use crate::ids::StorageId;
@@ -20,12 +20,13 @@ use crate::store::records::{self, ItemRecordRef};
 use crate::store::{ItemRecord, ReadTables, StoreError, WriteTables};
 
 /// Items one prepared batch covers. The writer's share of each is a range
-/// walk, a comparison and an insert, about 18,000 instructions: a batch of
-/// 256 holds the writer about 2 ms, so client writes queued behind it wait
-/// no longer than a group commit (1,024 made PutItem p99 during a backfill
-/// 14 times its p99 before). Unit tests use batches of three, so a few
-/// items make several batches.
-pub const PREPARED_BATCH: usize = if cfg!(test) { 3 } else { 256 };
+/// walk, a comparison and an insert, about 12,000 instructions by
+/// callgrind: a batch of 128 holds the writer well under a millisecond, and
+/// a client write waits for at most one batch (they run as background
+/// jobs, see `Writer::enqueue_background`), so PutItem p99 during a
+/// backfill stays near its p99 before. Unit tests use batches of three, so
+/// a few items make several batches.
+pub const PREPARED_BATCH: usize = if cfg!(test) { 3 } else { 128 };
 
 /// Where a prepared batch starts.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -177,11 +178,12 @@ fn prepare_entry(
     }))
 }
 
-/// Stores `batch` for index `position` of `meta`: the entries of its items,
-/// then the cursor, in this commit (the last batch marks the index
-/// complete). `None` when the batch does not start at the stored cursor,
-/// was prepared for another copy of the table or index, or holds an item
-/// written since its snapshot: nothing is written.
+/// Stores `batch` for index `position` of `meta`: the entries of its items
+/// (recomputed from the items as they are now for those written since the
+/// snapshot), then the cursor, in this commit (the last batch marks the
+/// index complete). `None` when the batch does not start at the stored
+/// cursor or was prepared for another copy of the table or index: nothing
+/// is written.
 pub(super) fn apply(
     tables: &mut WriteTables<'_>,
     meta: &mut TableMeta,
@@ -199,24 +201,27 @@ pub(super) fn apply(
     if Some(cursor).filter(|c| !c.is_empty()) != batch.after {
         return Ok(None);
     }
-    if !unchanged_items(tables, batch)?.iter().all(|&same| same) {
-        return Ok(None);
-    }
+    let now = items_now(tables, batch)?;
     let mut step = BackfillStep {
         looked_at: batch.items.len(),
         ..BackfillStep::default()
     };
-    let index = &mut meta.indexes[position];
     for &i in &batch.order {
         let item = &batch.items[i];
-        let Some(entry) = &item.entry else { continue };
-        let bytes = entry.bytes.as_deref().unwrap_or(&item.record);
-        if !tables.put_entry_bytes(index_storage, &entry.key, bytes)? {
-            index.item_count += 1;
-            index.size_bytes += entry.size;
-            step.added += 1;
+        if let (Some(entry), ItemNow::Unchanged) = (&item.entry, &now[i]) {
+            let bytes = entry.bytes.as_deref().unwrap_or(&item.record);
+            step.added += store_entry(tables, meta, position, entry, bytes)?;
         }
     }
+    for (item, now) in batch.items.iter().zip(&now) {
+        if let ItemNow::Changed(record) = now
+            && let Some(entry) = prepare_entry(meta, position, &item.key, record)?
+        {
+            let bytes = entry.bytes.as_deref().unwrap_or(record);
+            step.added += store_entry(tables, meta, position, &entry, bytes)?;
+        }
+    }
+    let index = &mut meta.indexes[position];
     match batch.items.last() {
         Some(last) if batch.full => tables.set_cursor(&cursor_name, Some(&last.key))?,
         _ => {
@@ -228,13 +233,43 @@ pub(super) fn apply(
     Ok(Some(step))
 }
 
-/// Which items of `batch` are stored now as the snapshot held them: one
-/// walk over the batch's key range, beside the batch's own keys (items
-/// written since the snapshot, in between, are passed over).
-fn unchanged_items(tables: &WriteTables<'_>, batch: &PreparedBatch) -> Result<Vec<bool>, StoreError> {
-    let mut unchanged = vec![false; batch.items.len()];
+/// Stores `entry` (record `bytes`) in index `position` of `meta`, counting
+/// it in the index when it was not there yet (a change since the index was
+/// created may have written it); returns how many entries it added.
+fn store_entry(
+    tables: &mut WriteTables<'_>,
+    meta: &mut TableMeta,
+    position: usize,
+    entry: &PreparedEntry,
+    bytes: &[u8],
+) -> Result<usize, StoreError> {
+    let index = &mut meta.indexes[position];
+    if tables.put_entry_bytes(index.storage_id, &entry.key, bytes)? {
+        return Ok(0);
+    }
+    index.item_count += 1;
+    index.size_bytes += entry.size;
+    Ok(1)
+}
+
+/// A prepared item as the writer's transaction holds it.
+#[derive(Debug, PartialEq, Eq)]
+enum ItemNow {
+    /// Stored with the bytes the snapshot saw.
+    Unchanged,
+    /// Written since the snapshot: its record's bytes now.
+    Changed(Vec<u8>),
+    /// No longer stored.
+    Gone,
+}
+
+/// How each item of `batch` is stored now: one walk over the batch's key
+/// range, beside the batch's own keys (items written since the snapshot,
+/// in between, are passed over: their writes maintained their entries).
+fn items_now(tables: &WriteTables<'_>, batch: &PreparedBatch) -> Result<Vec<ItemNow>, StoreError> {
+    let mut now: Vec<ItemNow> = batch.items.iter().map(|_| ItemNow::Gone).collect();
     let Some(last) = batch.items.last() else {
-        return Ok(unchanged);
+        return Ok(now);
     };
     let mut next = 0;
     tables.visit_items(batch.table_storage, batch.after.as_deref(), &last.key, |key, bytes| {
@@ -244,9 +279,12 @@ fn unchanged_items(tables: &WriteTables<'_>, batch: &PreparedBatch) -> Result<Ve
         if let Some(item) = batch.items.get(next)
             && item.key == key
         {
-            unchanged[next] = item.record == bytes;
+            now[next] = match item.record == bytes {
+                true => ItemNow::Unchanged,
+                false => ItemNow::Changed(bytes.to_vec()),
+            };
             next += 1;
         }
     })?;
-    Ok(unchanged)
+    Ok(now)
 }

@@ -10,10 +10,12 @@
 //! storage id, keyed as `model::index` says, holding an `ItemRecord` of the
 //! projected item at the table item's version.
 
+use std::borrow::Cow;
+
 use crate::ids::StorageId;
-use crate::model::{Item, SecondaryIndex, TableMeta, item_size};
+use crate::model::{Item, KeySchema, Projection, SecondaryIndex, TableMeta, item_size};
 use crate::store::records::{self, ItemRecordRef};
-use crate::store::{ItemRecord, StoreError, Version, WriteTables};
+use crate::store::{StoreError, Version, WriteTables};
 
 /// Items one backfill step looks at: a few milliseconds of the writer's
 /// time, so writes queued behind a step wait little.
@@ -26,8 +28,8 @@ pub(super) fn backfill_cursor_name(storage_id: StorageId) -> String {
 
 /// Updates every index of `meta` for one item change from `old` to `new`
 /// (key `key`, stored at `version`). An entry whose key changes is removed
-/// and written again; an entry whose key and projection are unchanged is
-/// left alone.
+/// and written again, one whose projection changes is overwritten, and an
+/// entry whose key and projection are unchanged is left alone.
 pub(super) fn maintain(
     tables: &mut WriteTables<'_>,
     meta: &mut TableMeta,
@@ -37,31 +39,65 @@ pub(super) fn maintain(
     version: &Version,
 ) -> Result<(), StoreError> {
     let schema = &meta.key_schema;
+    // An ALL projection's entry record is the table's record: encoded once
+    // for every such index.
+    let mut whole = None;
     for index in &mut meta.indexes {
-        let before = old.and_then(|item| index.entry(schema, key, item));
-        let after = new.and_then(|item| index.entry(schema, key, item));
-        if before == after {
+        let before = old.and_then(|item| Some((index.entry_key(key, item)?, item)));
+        let after = new.and_then(|item| Some((index.entry_key(key, item)?, item)));
+        let same_key = matches!((&before, &after), (Some((b, _)), Some((a, _))) if a == b);
+        if let (true, Some((_, old)), Some((_, new))) = (same_key, &before, &after)
+            && index.same_projection(schema, old, new)
+        {
             continue;
         }
         // An item written before the index existed may not have its entry
         // yet (the backfill adds it later): only what was there is counted.
-        if let Some((entry, projected)) = &before
+        let mut gone = None;
+        if let Some((entry, item)) = &before
+            && !same_key
             && tables.remove_entry(index.storage_id, entry)?
         {
-            index.item_count = index.item_count.saturating_sub(1);
-            index.size_bytes = index.size_bytes.saturating_sub(item_size(projected) as u64);
+            gone = Some(*item);
         }
-        if let Some((entry, projected)) = after {
+        if let Some((entry, item)) = &after {
+            let bytes = entry_record(index, schema, version, item, &mut whole);
+            let replaced = tables.put_entry_bytes(index.storage_id, entry, &bytes)?;
             index.item_count += 1;
-            index.size_bytes += item_size(&projected) as u64;
-            let record = ItemRecord {
-                version: version.clone(),
-                item: Some(projected),
-            };
-            tables.put_entry(index.storage_id, &entry, &record)?;
+            index.size_bytes += index.projected_size(schema, item) as u64;
+            if replaced && same_key {
+                gone = before.as_ref().map(|(_, item)| *item);
+            }
+        }
+        if let Some(item) = gone {
+            index.item_count = index.item_count.saturating_sub(1);
+            index.size_bytes = index
+                .size_bytes
+                .saturating_sub(index.projected_size(schema, item) as u64);
         }
     }
     Ok(())
+}
+
+/// The entry record of `item` (stored at `version`) in `index`: for an ALL
+/// projection the table's record, encoded into `whole` the first time.
+fn entry_record<'a>(
+    index: &SecondaryIndex,
+    schema: &KeySchema,
+    version: &Version,
+    item: &Item,
+    whole: &'a mut Option<Vec<u8>>,
+) -> Cow<'a, [u8]> {
+    let record = |item| {
+        records::encode(&ItemRecordRef {
+            version,
+            item: Some(item),
+        })
+    };
+    match index.projection {
+        Projection::All => Cow::Borrowed(whole.get_or_insert_with(|| record(item))),
+        _ => Cow::Owned(record(&index.project(schema, item))),
+    }
 }
 
 /// Gives the indexes of `new`, a table's next description, this region's

@@ -73,10 +73,13 @@ impl Engine {
         .map_err(|_| EngineError::Stopped)?
     }
 
-    /// Queues `batch` for the writer (see `apply_in`); batches queued one
-    /// after another are stored in that order.
+    /// Queues `batch` for the writer (see `apply_in`) as background work:
+    /// client writes go first (`Writer::enqueue_background`). Batches
+    /// queued one after another are stored in that order.
     pub async fn enqueue_backfill(&self, batch: PreparedBatch) -> Result<Queued<BackfillStep>, EngineError> {
-        self.writer()?.enqueue(move |txn| apply_in(txn, &batch)).await
+        self.writer()?
+            .enqueue_background(move |txn| apply_in(txn, &batch))
+            .await
     }
 
     /// One backfill step of index `index` of `table`, from its stored cursor.
@@ -313,6 +316,103 @@ mod tests {
             assert_eq!(index.item_count as usize, expected.len(), "count of {}", index.name);
         }
         engine.shutdown();
+    }
+
+    /// Item `sk` of partition `p`, with `c` (byC's key), `g` (projected by
+    /// `INCLUDE`) and `x` (not projected).
+    fn item(sk: i64, c: Option<i64>, g: &str, x: &str) -> Item {
+        let mut item = Item::from([
+            ("pk".to_string(), AttributeValue::S("p".into())),
+            ("sk".to_string(), AttributeValue::N(Number::from(sk))),
+            ("g".to_string(), AttributeValue::S(g.into())),
+            ("x".to_string(), AttributeValue::S(x.into())),
+        ]);
+        item.extend(c.map(|c| ("c".to_string(), AttributeValue::N(Number::from(c)))));
+        item
+    }
+
+    async fn put(engine: &Engine, item: Item) {
+        let write = ItemWrite::new(ItemOp::Put(item));
+        engine.write_item("t".into(), write).await.unwrap();
+    }
+
+    /// Creates GSI `byC` with `projection` on a table of five items, prepares
+    /// both its batches, changes items of both after the snapshot, then
+    /// stores the batches: each is stored from its snapshot (not redone in
+    /// the writer), and the index holds exactly the entries of the items as
+    /// they are now, in `c` order.
+    async fn prepared_batches_with_changed_items(projection: Projection) {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::open_for_test(dir.path(), "r");
+        let mut spec = NewTable::keyed_by_pk("t");
+        spec.key_schema.range = Some(attr("sk", ScalarType::N));
+        engine.create_table(spec).await.unwrap();
+        for (sk, c) in [(0, 1), (2, 2), (4, 3), (6, 4), (8, 6)] {
+            put(&engine, item(sk, Some(c), "g", "x")).await;
+        }
+        let by_c = index(
+            "byC",
+            IndexKind::Global,
+            attr("c", ScalarType::N),
+            None,
+            projection.clone(),
+        );
+        let update = TableUpdate {
+            indexes: vec![IndexUpdate::Create(by_c)],
+            ..TableUpdate::default()
+        };
+        engine.update_table("t".into(), update).await.unwrap();
+        let prepare = |from| engine.prepare_backfill("t".into(), "byC".into(), from);
+        let first = prepare(BackfillFrom::Cursor).await.unwrap().unwrap();
+        let second = prepare(first.next_from()).await.unwrap().unwrap();
+        // The first batch holds sk 0, 2 and 4; the second 6 and 8.
+        put(&engine, item(0, Some(1), "g", "x changed")).await;
+        put(&engine, item(2, Some(5), "g", "x")).await;
+        let key = Item::from([
+            ("pk".to_string(), AttributeValue::S("p".into())),
+            ("sk".to_string(), AttributeValue::N(Number::from(4))),
+        ]);
+        let delete = ItemOp::Delete(key);
+        engine.write_item("t".into(), ItemWrite::new(delete)).await.unwrap();
+        put(&engine, item(1, Some(0), "g", "x")).await;
+        put(&engine, item(8, Some(6), "g changed", "x")).await;
+        for (batch, last) in [(first, false), (second, true)] {
+            let step = engine.enqueue_backfill(batch).await.unwrap().wait().await.unwrap();
+            assert!(!step.redone, "{step:?}");
+            assert_eq!(step.finished, last, "{step:?}");
+        }
+        let expected: Vec<Item> = [
+            (1, 0, "g", "x"),
+            (0, 1, "g", "x changed"),
+            (6, 4, "g", "x"),
+            (2, 5, "g", "x"),
+        ]
+        .into_iter()
+        .chain([(8, 6, "g changed", "x")])
+        .map(|(sk, c, g, x)| {
+            let mut item = item(sk, Some(c), g, x);
+            if projection != Projection::All {
+                item.remove("x");
+            }
+            item
+        })
+        .collect();
+        let (meta, actual) = engine.read_range(scan(Some("byC"))).await.unwrap();
+        assert_eq!(actual.items, expected);
+        assert_eq!(meta.indexes[0].item_count, 5);
+        assert!(!meta.indexes[0].backfilling);
+        engine.shutdown();
+    }
+
+    /// A prepared batch whose items were written since its snapshot (a
+    /// non-projected attribute changed, the index key changed, deleted, an
+    /// item inserted among them, a projected attribute changed) stores
+    /// the entries of the items as they are now, with INCLUDE and ALL
+    /// projections.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_prepared_batch_recomputes_the_entries_of_changed_items() {
+        prepared_batches_with_changed_items(Projection::Include(vec!["g".into()])).await;
+        prepared_batches_with_changed_items(Projection::All).await;
     }
 
     proptest! {

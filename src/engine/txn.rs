@@ -335,7 +335,7 @@ impl GroupTxn<'_, '_> {
             let entries = locals
                 .iter()
                 .filter(|index| index.entry_key(&[], item).is_some())
-                .map(|index| item_size(&index.project(&meta.key_schema, item)) as u64);
+                .map(|index| index.projected_size(&meta.key_schema, item) as u64);
             item_size(item) as u64 + entries.sum::<u64>()
         };
         let (before, after) = (bytes(old), bytes(new));

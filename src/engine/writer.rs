@@ -5,6 +5,8 @@
 //! jobs, so the writer runs group N+1 while group N's fsync is in progress.
 //! A store in memory has no log and no syncer: a committed group is
 //! durable for the life of the process, and the writer answers it itself.
+//! Background jobs (index backfill batches) give way: each runs in a group
+//! of its own when no other job waits, or after `BACKGROUND_MAX_WAIT`.
 //!
 //! Jobs must be all-or-nothing on their own: a job computes and validates
 //! everything before it writes anything, so a failed job leaves no trace in
@@ -13,6 +15,7 @@
 //! so a job that fails with one aborts the whole group, and every job in it
 //! is answered with an error (`GroupTxn::abort`).
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc as std_mpsc;
@@ -154,12 +157,18 @@ impl<T> Queued<T> {
     }
 }
 
-/// A job as queued, with when it was and whether it frees space.
+/// A job as queued, with when it was, whether it frees space and whether
+/// it is background work (`Writer::enqueue_background`).
 struct Submitted {
     job: Job,
     at: Instant,
     frees: bool,
+    background: bool,
 }
+
+/// How long a background job waits for a moment without client jobs
+/// before it runs anyway: background work progresses under any load.
+const BACKGROUND_MAX_WAIT: Duration = Duration::from_millis(50);
 
 /// Handle for submitting jobs to the writer thread.
 #[derive(Clone)]
@@ -210,7 +219,7 @@ impl Writer {
         job: impl FnOnce(&mut GroupTxn<'_, '_>) -> Result<T, EngineError> + Send + 'static,
         frees: bool,
     ) -> Result<T, EngineError> {
-        self.queue_job(job, frees).await?.wait().await
+        self.queue_job(job, frees, false).await?.wait().await
     }
 
     /// Queues `job` and returns a future of its answer. Jobs run in the order
@@ -221,7 +230,19 @@ impl Writer {
         &self,
         job: impl FnOnce(&mut GroupTxn<'_, '_>) -> Result<T, EngineError> + Send + 'static,
     ) -> Result<Queued<T>, EngineError> {
-        self.queue_job(job, false).await
+        self.queue_job(job, false, false).await
+    }
+
+    /// `enqueue` for background work that may wait for client writes (an
+    /// index backfill batch): it runs in a group of its own, once no other
+    /// job is waiting or it has waited `BACKGROUND_MAX_WAIT`, so a client
+    /// write waits for at most one background job. Background jobs run in
+    /// the order they were queued; other jobs may overtake them.
+    pub async fn enqueue_background<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut GroupTxn<'_, '_>) -> Result<T, EngineError> + Send + 'static,
+    ) -> Result<Queued<T>, EngineError> {
+        self.queue_job(job, false, true).await
     }
 
     /// `enqueue`, letting a job that `frees` space through a full disk.
@@ -229,6 +250,7 @@ impl Writer {
         &self,
         job: impl FnOnce(&mut GroupTxn<'_, '_>) -> Result<T, EngineError> + Send + 'static,
         frees: bool,
+        background: bool,
     ) -> Result<Queued<T>, EngineError> {
         if !frees && self.space.refuses_writes() {
             return Err(EngineError::Store(self.space.full_error()));
@@ -258,6 +280,7 @@ impl Writer {
             job: boxed,
             at: Instant::now(),
             frees,
+            background,
         };
         self.queue.send(submitted).await.map_err(|_| EngineError::Stopped)?;
         Ok(Queued(rx))
@@ -314,14 +337,8 @@ fn run(setup: WriterSetup, mut jobs: mpsc::Receiver<Submitted>, group_max: usize
     let handoff = Handoff::start(&store, published, &stats, &region);
     // The last change-log position committed: positions only rise.
     let mut last_committed = Seq::ZERO;
-    while let Some(first) = jobs.blocking_recv() {
-        let mut group = vec![first];
-        while group.len() < group_max {
-            match jobs.try_recv() {
-                Ok(job) => group.push(job),
-                Err(_) => break,
-            }
-        }
+    let mut background = VecDeque::new();
+    while let Some(mut group) = next_group(&mut jobs, &mut background, group_max) {
         let started = Instant::now();
         let waited: Duration = group.iter().map(|queued| started.duration_since(queued.at)).sum();
         add_time(&stats.queue_wait_ns, waited, 1);
@@ -376,6 +393,41 @@ fn run(setup: WriterSetup, mut jobs: mpsc::Receiver<Submitted>, group_max: usize
         tracing::warn!(error = %e, "final checkpoint failed; the next start redoes the write-ahead log");
     }
     tracing::debug!("writer stopped");
+}
+
+/// The writer's next group: the oldest background job alone when it has
+/// waited `BACKGROUND_MAX_WAIT`, else every other job waiting (up to
+/// `group_max`), else, when none is, the oldest background job alone.
+/// Background jobs met meanwhile wait in `background`, in order. `None`
+/// once the queue is closed and nothing is left.
+fn next_group(
+    jobs: &mut mpsc::Receiver<Submitted>,
+    background: &mut VecDeque<Submitted>,
+    group_max: usize,
+) -> Option<Vec<Submitted>> {
+    if background
+        .front()
+        .is_some_and(|job| job.at.elapsed() >= BACKGROUND_MAX_WAIT)
+    {
+        return background.pop_front().map(|job| vec![job]);
+    }
+    let mut group = Vec::new();
+    while group.len() < group_max {
+        // Block only when there is nothing at all to run.
+        let next = match group.is_empty() && background.is_empty() {
+            true => jobs.blocking_recv(),
+            false => jobs.try_recv().ok(),
+        };
+        match next {
+            Some(job) if job.background => background.push_back(job),
+            Some(job) => group.push(job),
+            None => break,
+        }
+    }
+    match group.is_empty() {
+        true => background.pop_front().map(|job| vec![job]),
+        false => Some(group),
+    }
 }
 
 /// Where the writer hands its committed groups: to the syncer thread,

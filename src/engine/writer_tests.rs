@@ -1,9 +1,11 @@
 //! The writer's group commit against a job that fails with a storage error
-//! after it has written something.
+//! after it has written something, and background jobs giving way to the
+//! others.
 
 use super::error::EngineError;
 use super::txn::GroupTxn;
 use super::write::{ItemOp, ItemWrite, active_table, apply};
+use super::writer::{Queued, Writer};
 use super::{Engine, NewTable};
 use crate::ids::Seq;
 use crate::model::{AttributeValue, Item};
@@ -32,14 +34,10 @@ async fn stored(engine: &Engine, pk: &str) -> bool {
     engine.get_item("t", &key).await.unwrap().1.is_some()
 }
 
-#[tokio::test]
-async fn a_job_failing_with_a_storage_error_after_writing_aborts_its_whole_group() {
-    let dir = tempfile::tempdir().unwrap();
-    let engine = Engine::open_for_test(dir.path(), "r");
-    engine.create_table(NewTable::keyed_by_pk("t")).await.unwrap();
-    let writer = engine.writer().unwrap();
-    // A first job holds the writer inside its group until the two jobs
-    // below are queued, so that they run together in the next group.
+/// Queues a job that holds the writer inside its group until the sender
+/// returned is sent to (or dropped), and waits for it to start: jobs queued
+/// meanwhile wait for the next group.
+async fn hold(writer: &Writer) -> (Queued<()>, std::sync::mpsc::Sender<()>) {
     let (started, running) = tokio::sync::oneshot::channel();
     let (release, held) = std::sync::mpsc::channel::<()>();
     let first = writer
@@ -51,6 +49,18 @@ async fn a_job_failing_with_a_storage_error_after_writing_aborts_its_whole_group
         .await
         .unwrap();
     running.await.unwrap();
+    (first, release)
+}
+
+#[tokio::test]
+async fn a_job_failing_with_a_storage_error_after_writing_aborts_its_whole_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open_for_test(dir.path(), "r");
+    engine.create_table(NewTable::keyed_by_pk("t")).await.unwrap();
+    let writer = engine.writer().unwrap();
+    // A first job holds the writer inside its group until the two jobs
+    // below are queued, so that they run together in the next group.
+    let (first, release) = hold(&writer).await;
     let failing = writer
         .enqueue(|txn| {
             put(txn, "written-then-failed")?;
@@ -75,5 +85,41 @@ async fn a_job_failing_with_a_storage_error_after_writing_aborts_its_whole_group
     assert!(stored(&engine, "later").await);
     assert_eq!(logged_items(&engine).await.len(), 1);
     drop(writer); // the writer thread stops when its last handle goes
+    engine.shutdown();
+}
+
+/// Background jobs (index backfill batches) give way: client jobs queued
+/// after them run first, in one group, and each background job then runs
+/// in a group of its own, in the order they were queued.
+#[tokio::test]
+async fn client_jobs_overtake_background_jobs_which_run_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open_for_test(dir.path(), "r");
+    let writer = engine.writer().unwrap();
+    let ran = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (first, release) = hold(&writer).await;
+    let mut queued = Vec::new();
+    for (name, background) in [("bg1", true), ("bg2", true), ("client1", false), ("client2", false)] {
+        let ran = ran.clone();
+        let job = move |_: &mut GroupTxn<'_, '_>| {
+            ran.lock().unwrap().push(name);
+            Ok(())
+        };
+        queued.push(match background {
+            true => writer.enqueue_background(job).await.unwrap(),
+            false => writer.enqueue(job).await.unwrap(),
+        });
+    }
+    let commits = writer.stats().snapshot().commits;
+    release.send(()).unwrap();
+    first.wait().await.unwrap();
+    let mut groups = Vec::new();
+    for job in queued {
+        groups.push(job.wait_timed().await.unwrap().1.visible_ns);
+    }
+    assert_eq!(*ran.lock().unwrap(), ["client1", "client2", "bg1", "bg2"]);
+    assert_eq!(writer.stats().snapshot().commits - commits, 3);
+    assert_eq!(groups[2], groups[3], "the client jobs share a group");
+    drop(writer);
     engine.shutdown();
 }

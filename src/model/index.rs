@@ -186,21 +186,38 @@ impl SecondaryIndex {
             .collect()
     }
 
+    /// DynamoDB-counted bytes of `item` as this index holds it (the size
+    /// of `project`), without copying the item for an ALL projection.
+    pub fn projected_size(&self, table: &KeySchema, item: &Item) -> usize {
+        match self.projection {
+            Projection::All => super::item_size(item),
+            _ => super::item_size(&self.project(table, item)),
+        }
+    }
+
+    /// Whether items `a` and `b` project to the same entry item, without
+    /// copying them for an ALL projection.
+    pub fn same_projection(&self, table: &KeySchema, a: &Item, b: &Item) -> bool {
+        match self.projection {
+            Projection::All => a == b,
+            _ => self.project(table, a) == self.project(table, b),
+        }
+    }
+
     /// The entry writes an item change from `old` to `new` costs this
     /// index, as the sizes of the projected items written or deleted
     /// (DynamoDB's rule: a changed index key is a delete and a put, a
     /// changed projection a put, an unchanged entry nothing).
     pub fn entry_writes(&self, table: &KeySchema, old: Option<&Item>, new: Option<&Item>) -> Vec<usize> {
-        let entry = |item: Option<&Item>| self.entry(table, &[], item?);
-        let (before, after) = (entry(old), entry(new));
+        let before = old.and_then(|item| Some((self.entry_key(&[], item)?, item)));
+        let after = new.and_then(|item| Some((self.entry_key(&[], item)?, item)));
+        let size = |item: &Item| self.projected_size(table, item);
         match (before, after) {
-            (Some(b), Some(a)) if b == a => Vec::new(),
-            (Some(b), Some(a)) if b.0 == a.0 => vec![super::item_size(&a.1)],
-            (b, a) => b
-                .iter()
-                .chain(a.iter())
-                .map(|(_, item)| super::item_size(item))
-                .collect(),
+            (Some((b, old)), Some((a, new))) if b == a => match self.same_projection(table, old, new) {
+                true => Vec::new(),
+                false => vec![size(new)],
+            },
+            (b, a) => b.into_iter().chain(a).map(|(_, item)| size(item)).collect(),
         }
     }
 

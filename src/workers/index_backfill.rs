@@ -5,11 +5,12 @@
 //!
 //! Each step is the next batch of the table's items, its entries computed
 //! from a snapshot off the writer (`Engine::prepare_backfill`), then one
-//! writer job (`Engine::enqueue_backfill`) that stores those of the items
-//! unchanged since and the index's cursor in the same commit: a restart
-//! resumes where the last step ended, and every change made meanwhile
-//! maintains its own entry, so no item is missed or entered twice.
-//! Foreground writes queue behind at most `IN_FLIGHT` batches. The last
+//! writer job (`Engine::enqueue_backfill`) that stores them (recomputing
+//! those of the items written since the snapshot) and the index's cursor
+//! in the same commit: a restart resumes where the last step ended, so no
+//! item is missed or entered twice.
+//! Client writes wait for at most one batch (batches are background jobs
+//! of the writer, run when no client write waits). The last
 //! step marks the index ACTIVE in this region.
 
 use std::collections::VecDeque;
@@ -26,8 +27,10 @@ use crate::engine::{BackfillFrom, BackfillStep, Engine, EngineError};
 /// The worker's name, in logs and status.
 pub const WORKER: &str = "index-backfill";
 
-/// Backfill steps submitted to the writer at a time.
-const IN_FLIGHT: usize = 2;
+/// Backfill steps submitted to the writer at a time: enough that the writer
+/// has the next batch while the one before waits for its log sync and the
+/// one after is prepared.
+const IN_FLIGHT: usize = 4;
 
 /// How often the worker looks for indexes to fill.
 pub const INTERVAL: Duration = Duration::from_millis(200);

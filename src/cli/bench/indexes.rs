@@ -214,6 +214,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
             "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
             "Projection": {"ProjectionType": "ALL"}}}],
     });
+    let checkpoints_before = engine.checkpoint_stats();
     let started = Instant::now();
     call(api, "UpdateTable", &create).await?;
     let load = {
@@ -225,6 +226,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     }
     let backfill = started.elapsed();
     let during = load.await.context("the load during the backfill")??;
+    let checkpoints = engine.checkpoint_stats();
     node.shutdown().await;
     std::fs::remove_dir_all(&dir).with_context(|| format!("remove {}", dir.display()))?;
 
@@ -276,6 +278,12 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         backfill.as_secs_f64(),
         during.count,
         during.ops_per_sec
+    );
+    println!(
+        "(checkpoints during the backfill and its load: {} of {:.0} ms in all; the longest in the run {:.1} ms)",
+        checkpoints.count - checkpoints_before.count,
+        checkpoints.total_ms - checkpoints_before.total_ms,
+        checkpoints.longest_ms
     );
     Ok(())
 }
