@@ -27,7 +27,8 @@ pub struct BenchArgs {
     pub rate: f64,
     /// Items in the table of the `pitr` scenario; change-log entries the
     /// `retention` scenario trims; items the `resync` scenario's region missed;
-    /// items in the table of the `scan` scenario.
+    /// items in the table of the `scan` scenario; items in the table the
+    /// `indexes` scenario backfills a GSI on.
     #[arg(long, default_value_t = 1_000_000)]
     pub items: usize,
     /// `streams` scenario: expired items the TTL sweep deletes.
