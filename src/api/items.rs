@@ -10,8 +10,8 @@ use super::error::ApiError;
 use super::expressions::{CONDITIONAL_WRITE, Expressions, Projection, READ, UPDATE};
 use super::request::{Request, modes, validate_table_name};
 use super::throttle::{
-    ItemDemand, admit_read, admit_tables, admit_write, estimated_write_units, gsi_units, index_write_units, key_demand,
-    settle_write, write_key,
+    ItemDemand, SettledWrite, admit_read, admit_tables, admit_write, estimated_write_units, gsi_units,
+    index_write_units, key_demand, settle_write, write_key,
 };
 use crate::capacity::{Admission, Capacity, KeyDemand};
 use crate::engine::{Engine, ItemOp, ItemWrite, WriteOutcome};
@@ -104,11 +104,12 @@ pub(super) async fn item_collection_metrics(
     })))
 }
 
-/// A write's response body: its returned attributes and its capacity.
+/// A write's response body: its returned attributes and its capacity, as
+/// `written` (a write to `table`, described by `meta`) was charged.
 pub(super) fn write_response(
-    engine: &Engine,
     table: &str,
-    outcome: &WriteOutcome,
+    meta: &TableMeta,
+    written: &SettledWrite<'_>,
     attributes: Option<Item>,
     capacity: CapacityDetail,
 ) -> Value {
@@ -117,14 +118,10 @@ pub(super) fn write_response(
         body["Attributes"] = item_to_json(&attributes);
     }
     if capacity != CapacityDetail::None {
-        let units = write_units(outcome.billed_bytes());
-        let report = match engine.table_schema(table) {
-            Ok(meta) if !meta.indexes.is_empty() => {
-                let per_index = index_write_units(&meta, outcome);
-                let parts: Vec<(&SecondaryIndex, f64)> = per_index.iter().map(|(i, u)| (*i, *u)).collect();
-                capacity.report_parts(table, units, &parts, CapacityKind::Write)
-            }
-            _ => capacity.report(table, units, CapacityKind::Write),
+        let units = write_units(written.outcome.billed_bytes());
+        let report = match meta.indexes.is_empty() {
+            true => capacity.report(table, units, CapacityKind::Write),
+            false => capacity.report_parts(table, units, &written.indexes, CapacityKind::Write),
         };
         if let Some(report) = report {
             body["ConsumedCapacity"] = report;
@@ -155,13 +152,13 @@ async fn conditional_write(
     };
     let (meta, admission) = admit_write(engine, throttle, &table, operation, &write.op)?;
     let result = engine.write_item(table.clone(), write).await;
-    let outcome = settle_write(throttle, &meta, admission, result)?;
+    let written = settle_write(throttle, &meta, admission, result)?;
     let attributes = match returns {
-        ReturnValues::AllOld => outcome.old.clone(),
+        ReturnValues::AllOld => written.outcome.old.clone(),
         _ => None,
     };
-    let mut body = write_response(engine, &table, &outcome, attributes, capacity);
-    if let Some(metrics) = collection_metrics(engine, &req, &table, &outcome).await? {
+    let mut body = write_response(&table, &meta, &written, attributes, capacity);
+    if let Some(metrics) = collection_metrics(engine, &req, &table, &written.outcome).await? {
         body["ItemCollectionMetrics"] = metrics;
     }
     Ok(body)
@@ -200,16 +197,17 @@ pub async fn handle_update_item(engine: &Engine, throttle: &Capacity, mut req: R
     };
     let (meta, admission) = admit_write(engine, throttle, &table, "UpdateItem", &write.op)?;
     let result = engine.write_item(table.clone(), write).await;
-    let outcome = settle_write(throttle, &meta, admission, result)?;
+    let written = settle_write(throttle, &meta, admission, result)?;
+    let (old, new) = (&written.outcome.old, &written.outcome.new);
     let attributes = match returns {
         ReturnValues::None => None,
-        ReturnValues::AllOld => outcome.old.clone(),
-        ReturnValues::AllNew => outcome.new.clone(),
-        ReturnValues::UpdatedOld => outcome.old.as_ref().map(|i| updated.apply(i)),
-        ReturnValues::UpdatedNew => outcome.new.as_ref().map(|i| updated.apply(i)),
+        ReturnValues::AllOld => old.clone(),
+        ReturnValues::AllNew => new.clone(),
+        ReturnValues::UpdatedOld => old.as_ref().map(|i| updated.apply(i)),
+        ReturnValues::UpdatedNew => new.as_ref().map(|i| updated.apply(i)),
     };
-    let mut body = write_response(engine, &table, &outcome, attributes, capacity);
-    if let Some(metrics) = collection_metrics(engine, &req, &table, &outcome).await? {
+    let mut body = write_response(&table, &meta, &written, attributes, capacity);
+    if let Some(metrics) = collection_metrics(engine, &req, &table, &written.outcome).await? {
         body["ItemCollectionMetrics"] = metrics;
     }
     Ok(body)

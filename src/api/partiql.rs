@@ -350,15 +350,16 @@ impl Run<'_> {
         let table = plan.table;
         let (meta, admission) = admit_write(self.engine, self.throttle, &table, self.operation, &write.op)?;
         let result = self.engine.write_item(table.clone(), write).await;
-        let outcome = match settle_write(self.throttle, &meta, admission, result) {
+        let written = match settle_write(self.throttle, &meta, admission, result) {
             Err(error) if insert && error.kind == ErrorKind::ConditionalCheckFailed => {
                 return Err(ApiError::new(
                     ErrorKind::DuplicateItem,
                     "Duplicate primary key exists in table",
                 ));
             }
-            outcome => outcome?,
+            written => written?,
         };
+        let outcome = &written.outcome;
         let returned = match (plan.returning, &updated) {
             (None, _) => None,
             (Some(Returning::AllOld), _) => Some(outcome.old.clone()),
@@ -367,7 +368,7 @@ impl Run<'_> {
             (Some(Returning::ModifiedNew), Some(p)) => Some(outcome.new.as_ref().map(|i| p.apply(i))),
             (Some(_), None) => Some(None),
         };
-        let mut body = write_response(self.engine, &table, &outcome, None, self.capacity);
+        let mut body = write_response(&table, &meta, &written, None, self.capacity);
         if let Some(item) = returned {
             let items: Vec<Value> = item.filter(|i| !i.is_empty()).map(item_into_json).into_iter().collect();
             body["Items"] = Value::Array(items);

@@ -151,26 +151,36 @@ pub fn first_appearances<'a>(names: impl Iterator<Item = &'a str>) -> Vec<&'a st
     distinct
 }
 
+/// A write that ran, as `settle_write` charged it: its outcome and the
+/// write units it consumed in each index it changed (`index_write_units`),
+/// which its ConsumedCapacity reports.
+pub struct SettledWrite<'m> {
+    pub outcome: WriteOutcome,
+    pub indexes: Vec<(&'m SecondaryIndex, f64)>,
+}
+
 /// Charges a finished write: its real units when it wrote, its estimate
 /// when its condition failed (DynamoDB charges those), nothing otherwise.
-pub fn settle_write(
+pub fn settle_write<'m>(
     capacity: &Capacity,
-    meta: &TableMeta,
+    meta: &'m TableMeta,
     admission: Admission,
     result: Result<WriteOutcome, EngineError>,
-) -> Result<WriteOutcome, ApiError> {
-    match &result {
+) -> Result<SettledWrite<'m>, ApiError> {
+    match result {
         Ok(outcome) => {
-            let indexes = gsi_units(&index_write_units(meta, outcome));
-            admission.settle_write(write_units(outcome.billed_bytes()), &indexes);
+            let indexes = index_write_units(meta, &outcome);
+            admission.settle_write(write_units(outcome.billed_bytes()), &gsi_units(&indexes));
+            Ok(SettledWrite { outcome, indexes })
         }
-        Err(EngineError::ConditionFailed { .. }) => {
-            admission.settle_estimate();
-            capacity.count_condition_failed(meta);
+        Err(error) => {
+            if let EngineError::ConditionFailed { .. } = error {
+                admission.settle_estimate();
+                capacity.count_condition_failed(meta);
+            }
+            Err(error.into())
         }
-        Err(_) => drop(admission),
     }
-    Ok(result?)
 }
 
 /// Write units a write consumed in each index it changed (see
