@@ -2,7 +2,7 @@
 //! export from one region seeds a new table in another; an Amazon Ion
 //! export of every attribute type imports equal to its source; CSV, DynamoDB
 //! JSON and Ion files with broken rows import the good rows and count the
-//! bad; gzip; and DynamoDB's errors.
+//! bad; gzip and zstd; and DynamoDB's errors.
 
 mod common;
 
@@ -407,6 +407,92 @@ async fn bad_rows_are_counted_and_the_good_ones_imported() {
     region.shutdown().await;
 }
 
+/// Writes `text` to `<root>/<key>` as zstd, one frame per part.
+fn write_zstd_object(root: &Path, key: &str, parts: &[&str]) {
+    let path = root.join(key);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let frames: Vec<u8> = parts
+        .iter()
+        .flat_map(|part| {
+            ruzstd::encoding::compress_to_vec(part.as_bytes(), ruzstd::encoding::CompressionLevel::Fastest)
+        })
+        .collect();
+    std::fs::write(path, frames).unwrap();
+}
+
+#[tokio::test]
+async fn zstd_sources_import_in_every_format() {
+    let region = TestRegion::start().await;
+    let client = &region.client;
+    let root = exports_dir(&region).join("raw");
+    // DynamoDB JSON in two frames (as `zstd` writes concatenated files),
+    // and CSV in one.
+    write_zstd_object(
+        &root,
+        "zjson/data.json.zst",
+        &[
+            "{\"Item\":{\"pk\":{\"S\":\"a\"},\"v\":{\"N\":\"1\"}}}\n",
+            "{\"Item\":{\"pk\":{\"S\":\"b\"},\"l\":{\"L\":[{\"S\":\"x\"}]}}}\n",
+        ],
+    );
+    write_zstd_object(&root, "zcsv/data.csv.zst", &["pk,note\nc,third\nd,fourth\n"]);
+    for (prefix, format, table, want) in [
+        (
+            "zjson/",
+            InputFormat::DynamodbJson,
+            "from_zjson",
+            vec![
+                item([("pk", s("a")), ("v", n(1))]),
+                item([("pk", s("b")), ("l", AttributeValue::L(vec![s("x")]))]),
+            ],
+        ),
+        (
+            "zcsv/",
+            InputFormat::Csv,
+            "from_zcsv",
+            vec![
+                item([("pk", s("c")), ("note", s("third"))]),
+                item([("pk", s("d")), ("note", s("fourth"))]),
+            ],
+        ),
+    ] {
+        let arn = start_import(
+            client,
+            source("raw", prefix),
+            format,
+            InputCompressionType::Zstd,
+            parameters_for(table),
+        )
+        .await;
+        let import = finished(client, &arn).await;
+        assert_eq!(
+            import.import_status(),
+            Some(&ImportStatus::Completed),
+            "{:?}",
+            import.failure_message()
+        );
+        assert_eq!(import.input_compression_type(), Some(&InputCompressionType::Zstd));
+        assert_eq!(counts(&import), (2, 2, 0));
+        let want: Model = want.into_iter().map(|row| (key_text(&row), row)).collect();
+        assert_eq!(scan(client, table).await, want);
+    }
+
+    // A file that is not zstd, imported as ZSTD: one error, no items.
+    write_object(&root, "notzst/data.json", "{\"Item\":{\"pk\":{\"S\":\"a\"}}}\n", false);
+    let arn = start_import(
+        client,
+        source("raw", "notzst/"),
+        InputFormat::DynamodbJson,
+        InputCompressionType::Zstd,
+        parameters_for("from_notzst"),
+    )
+    .await;
+    let import = finished(client, &arn).await;
+    assert_item_validation_failure(&import);
+    assert_eq!(counts(&import), (1, 0, 1));
+    region.shutdown().await;
+}
+
 #[tokio::test]
 async fn csv_options_name_the_columns_and_the_delimiter() {
     let region = TestRegion::start().await;
@@ -612,14 +698,6 @@ async fn imports_answer_dynamodbs_errors() {
             .input_compression_type(compression)
             .table_creation_parameters(parameters_for("tbl"))
     };
-    let error = request(InputFormat::Csv, InputCompressionType::Zstd)
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(
-        error_message(&error),
-        "InputCompressionType ZSTD is not supported by Meridian yet: use GZIP or NONE"
-    );
     let error = request(InputFormat::DynamodbJson, InputCompressionType::None)
         .input_format_options(csv_format(",", &[]))
         .send()

@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 use super::error::ApiError;
 use super::request::Request;
 use crate::pitr::time::epoch_seconds;
-use crate::pitr::{CsvOptions, ImportRecord, ImportRequest, InputFormat, Pitr};
+use crate::pitr::{CsvOptions, ImportRecord, ImportRequest, InputCompression, InputFormat, Pitr};
 
 /// Most imports one ListImports page returns.
 const MAX_LIST_IMPORTS: i64 = 25;
@@ -57,7 +57,7 @@ fn import_description(import: &ImportRecord) -> Value {
         "TableId": import.table_id,
         "S3BucketSource": bucket_source(request),
         "InputFormat": format_name(request.format),
-        "InputCompressionType": if request.gzip { "GZIP" } else { "NONE" },
+        "InputCompressionType": compression_name(request.compression),
         "TableCreationParameters": request.table_parameters,
         "StartTime": epoch_seconds(import.start_ns),
         "ProcessedItemCount": import.processed_items,
@@ -93,17 +93,22 @@ fn parse_format(req: &Request) -> Result<InputFormat, ApiError> {
     }
 }
 
-/// InputCompressionType: GZIP or NONE (the default); ZSTD is refused.
-fn parse_gzip(req: &Request) -> Result<bool, ApiError> {
-    match req
-        .opt_enum("InputCompressionType", &["GZIP", "ZSTD", "NONE"])?
-        .as_deref()
-    {
-        Some("GZIP") => Ok(true),
-        Some("ZSTD") => Err(ApiError::validation(
-            "InputCompressionType ZSTD is not supported by Meridian yet: use GZIP or NONE",
-        )),
-        _ => Ok(false),
+/// InputCompressionType: GZIP, ZSTD or NONE (the default).
+fn parse_compression(req: &Request) -> Result<InputCompression, ApiError> {
+    let compression = req.opt_enum("InputCompressionType", &["GZIP", "ZSTD", "NONE"])?;
+    Ok(match compression.as_deref() {
+        Some("GZIP") => InputCompression::Gzip,
+        Some("ZSTD") => InputCompression::Zstd,
+        _ => InputCompression::None,
+    })
+}
+
+/// The InputCompressionType name of `compression`.
+fn compression_name(compression: InputCompression) -> &'static str {
+    match compression {
+        InputCompression::None => "NONE",
+        InputCompression::Gzip => "GZIP",
+        InputCompression::Zstd => "ZSTD",
     }
 }
 
@@ -183,7 +188,7 @@ pub async fn handle_import_table(pitr: &Pitr, req: Request) -> Result<Value, Api
         prefix: source.opt_str("S3KeyPrefix")?.map(str::to_string),
         format,
         csv: parse_csv_options(&req, format)?,
-        gzip: parse_gzip(&req)?,
+        compression: parse_compression(&req)?,
         table_parameters: Value::Object(parameters.clone()),
         client_token: req.opt_str("ClientToken")?.map(str::to_string),
     };

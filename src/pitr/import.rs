@@ -15,7 +15,9 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use super::export::safe_relative;
-use super::import_source::{CsvOptions, InputFormat, Row, RowFormat, SourceError, read_file, source_files};
+use super::import_source::{
+    CsvOptions, InputCompression, InputFormat, Row, RowFormat, SourceError, read_file, source_files,
+};
 use super::{Pitr, PitrError, random_suffix};
 use crate::engine::NewTable;
 use crate::model::table::{TableStatus, table_arn};
@@ -39,10 +41,27 @@ pub struct ImportRequest {
     pub format: InputFormat,
     /// InputFormatOptions.Csv, as given.
     pub csv: Option<CsvOptions>,
-    pub gzip: bool,
+    /// Read from `gzip`, a flag, in records stored before ZSTD was read.
+    #[serde(alias = "gzip", deserialize_with = "compression_or_gzip_flag")]
+    pub compression: InputCompression,
     /// TableCreationParameters as sent (echoed by DescribeImport).
     pub table_parameters: serde_json::Value,
     pub client_token: Option<String>,
+}
+
+/// An `InputCompression`, or the `gzip` flag older records hold instead.
+fn compression_or_gzip_flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<InputCompression, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        Named(InputCompression),
+        GzipFlag(bool),
+    }
+    Ok(match Stored::deserialize(d)? {
+        Stored::Named(compression) => compression,
+        Stored::GzipFlag(true) => InputCompression::Gzip,
+        Stored::GzipFlag(false) => InputCompression::None,
+    })
 }
 
 /// An import's state, as DescribeImport reports it.
@@ -223,7 +242,7 @@ impl Pitr {
         let format = RowFormat {
             format: record.request.format,
             csv: record.request.csv.clone().unwrap_or_default(),
-            gzip: record.request.gzip,
+            compression: record.request.compression,
             key_types: key_types(&meta),
         };
         let mut batches = self.read_source(record, format)?;
@@ -384,7 +403,7 @@ mod tests {
                 prefix: None,
                 format: InputFormat::DynamoDbJson,
                 csv: None,
-                gzip: false,
+                compression: InputCompression::None,
                 table_parameters: serde_json::json!({}),
                 client_token: None,
             },
@@ -422,5 +441,30 @@ mod tests {
         assert_eq!(meta.item_count, 3, "the stray item is gone and the counters are right");
         pitr.shutdown().await;
         engine.shutdown();
+    }
+
+    #[test]
+    fn a_request_stored_with_the_gzip_flag_reads_as_its_compression() {
+        let stored = |compression: &str| {
+            let text = format!(
+                r#"{{"bucket":"b","bucket_owner":null,"prefix":null,"format":"Csv","csv":null,{compression},"table_parameters":{{}},"client_token":null}}"#
+            );
+            serde_json::from_str::<ImportRequest>(&text).unwrap().compression
+        };
+        assert_eq!(stored(r#""gzip":true"#), InputCompression::Gzip);
+        assert_eq!(stored(r#""gzip":false"#), InputCompression::None);
+        assert_eq!(stored(r#""compression":"Zstd""#), InputCompression::Zstd);
+        let request = ImportRequest {
+            bucket: "b".into(),
+            bucket_owner: None,
+            prefix: None,
+            format: InputFormat::Csv,
+            csv: None,
+            compression: InputCompression::Zstd,
+            table_parameters: serde_json::json!({}),
+            client_token: None,
+        };
+        let text = serde_json::to_string(&request).unwrap();
+        assert_eq!(serde_json::from_str::<ImportRequest>(&text).unwrap(), request);
     }
 }

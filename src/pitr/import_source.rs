@@ -1,10 +1,10 @@
 //! Reading an import's source: the files under `<export root>/<S3Bucket>/`
-//! whose keys start with `S3KeyPrefix`, gzip or not, as DynamoDB JSON lines
+//! whose keys start with `S3KeyPrefix`, gzip, zstd or neither, as DynamoDB JSON lines
 //! (`{"Item": {...}}`, the export layout's data files), Amazon Ion lines
 //! (`import_ion.rs`) or CSV (read by the `csv` crate). Blocking
 //! code, run off the reactor. A row that cannot form an item is a
 //! `RowError` the job counts and logs; a file that cannot be read past some
-//! point (bad gzip, bad UTF-8) costs one error and the rest of that file,
+//! point (bad gzip or zstd, bad UTF-8) costs one error and the rest of that file,
 //! as DynamoDB's import skips the rest of a malformed object.
 
 use std::collections::HashMap;
@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::import_ion::ion_item;
+use super::zstd_frames::ZstdFrames;
 use crate::model::{AttributeValue, Item, ScalarType, item_from_json_owned};
 
 /// The export layout's files that are not data (an export directory is an
@@ -29,6 +30,15 @@ pub enum InputFormat {
     DynamoDbJson,
     Csv,
     Ion,
+}
+
+/// InputCompressionType.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InputCompression {
+    #[default]
+    None,
+    Gzip,
+    Zstd,
 }
 
 /// InputFormatOptions.Csv.
@@ -45,7 +55,7 @@ pub struct CsvOptions {
 pub struct RowFormat {
     pub format: InputFormat,
     pub csv: CsvOptions,
-    pub gzip: bool,
+    pub compression: InputCompression,
     /// Types of the table's and its indexes' key attributes: a CSV column
     /// of one of them gets that type, every other column is a string.
     pub key_types: HashMap<String, ScalarType>,
@@ -144,10 +154,10 @@ impl<R: Read> Read for Counted<R> {
 /// stops early when `emit` answers false.
 pub fn read_file(key: &str, path: &Path, format: &RowFormat, emit: &mut dyn FnMut(Row) -> bool) -> std::io::Result<()> {
     let file = std::fs::File::open(path)?;
-    let inner: Box<dyn Read> = if format.gzip {
-        Box::new(MultiGzDecoder::new(file))
-    } else {
-        Box::new(file)
+    let inner: Box<dyn Read> = match format.compression {
+        InputCompression::None => Box::new(file),
+        InputCompression::Gzip => Box::new(MultiGzDecoder::new(file)),
+        InputCompression::Zstd => Box::new(ZstdFrames::new(BufReader::new(file))),
     };
     match format.format {
         InputFormat::DynamoDbJson => read_lines(key, inner, json_item, emit),
@@ -166,7 +176,7 @@ fn row_error(key: &str, line: u64, message: String) -> RowError {
     }
 }
 
-/// The error that ends a file: the rest cannot be read (bad gzip, bad
+/// The error that ends a file: the rest cannot be read (bad gzip or zstd, bad
 /// UTF-8), as one error, and on to the next file.
 fn unreadable(key: &str, line: u64, error: impl std::fmt::Display) -> RowError {
     row_error(key, line, format!("The file cannot be read past this line: {error}"))
@@ -298,7 +308,7 @@ mod tests {
                 delimiter: Some(delimiter),
                 header_list: header.map(|h| h.iter().map(|s| s.to_string()).collect()),
             },
-            gzip: false,
+            compression: InputCompression::None,
             key_types: HashMap::new(),
         };
         let mut out = Vec::new();

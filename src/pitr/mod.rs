@@ -50,6 +50,7 @@ mod import_source;
 mod jobs;
 mod restore;
 pub mod time;
+mod zstd_frames;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -62,7 +63,7 @@ pub use backup::{BackupRecord, BackupStatus};
 pub use error::PitrError;
 pub use export::{ExportRecord, ExportRequest};
 pub use import::{ImportRecord, ImportRequest};
-pub use import_source::{CsvOptions, InputFormat};
+pub use import_source::{CsvOptions, InputCompression, InputFormat};
 pub use restore::RestoreRequest;
 
 use crate::config::PitrConfig;
