@@ -804,3 +804,41 @@ async fn a_region_that_lost_its_data_gets_back_the_writes_it_had_replicated() {
     assert_eq!(resyncs(&peers, "us-east-1").await, 1);
     cluster.shutdown().await;
 }
+
+/// A link whose receiving stream fails starts over on a new connection
+/// rather than leaving that direction dead on a live one. The failure here
+/// is what a region frozen for longer than the idle timeout meets when it
+/// resumes: the batches of its old connection are applied after the new
+/// connection read where to start, so the first batch on the new one is
+/// refused as out of order (caught by the hung-region drill).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_whose_receiving_stream_fails_starts_over() {
+    let cluster = Cluster::start(2, &[]).await;
+    create_table(&cluster, 0, "relink").await;
+    put_key(&cluster, 0, "relink", "k0".into()).await;
+    assert_eq!(converged(&cluster, "relink").await.len(), 1);
+
+    // us-east-1's next writes wait behind a partition; eu-west-1 gets them
+    // another way, as late batches of an old connection would bring them.
+    cluster::set_link(&cluster, 0, 1, serde_json::json!({ "partitioned": true })).await;
+    for n in 1..=5 {
+        put_key(&cluster, 0, "relink", format!("k{n}")).await;
+    }
+    let (us, eu) = (cluster.node(0).engine(), cluster.node(1).engine());
+    let origin = meridian::engine::Origin {
+        region: "us-east-1".into(),
+        incarnation: us.incarnation(),
+    };
+    let applied = eu.applied_position(origin.clone()).await.unwrap();
+    let (changes, through) = us.own_changes(applied.next(), 100).await.unwrap();
+    assert_eq!(changes.len(), 5);
+    eu.apply_remote(origin, changes, through).await.unwrap();
+
+    // The link's next batch is refused as out of order; the link starts
+    // over from what eu-west-1 applied, and carries new writes both ways.
+    cluster::set_link(&cluster, 0, 1, serde_json::json!({ "partitioned": false })).await;
+    put_key(&cluster, 0, "relink", "k6".into()).await;
+    put_key(&cluster, 1, "relink", "k7".into()).await;
+    assert_eq!(converged(&cluster, "relink").await.len(), 8);
+    cluster.shutdown().await;
+}

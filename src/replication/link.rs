@@ -194,7 +194,11 @@ async fn serve_stream(
             }
             ctx.register(&region, &conn);
             let origin = Origin { region, incarnation };
-            receive_changes(ctx, origin, send, recv).await
+            let received = receive_changes(ctx, origin, send, recv).await;
+            // The peer ships on this stream only: without it the link is
+            // half dead, so it starts over on a new connection.
+            conn.close(0u32.into(), b"receiving stream ended");
+            received
         }
         // Snapshots go only to regions of the topology, as their
         // certificates show: a table's items are not for any holder of a

@@ -179,20 +179,23 @@ impl Replication {
     }
 }
 
-/// Runs both directions of a link on an established connection.
+/// Runs both directions of a link on an established connection. The link
+/// is one unit: once either direction ends (its stream failed, a batch was
+/// refused, the region stops), the connection is closed, so that both
+/// sides start over on a new one (the dialler dials again). Otherwise a
+/// direction whose stream failed would stay dead on a live connection, and
+/// that peer would get nothing more from this region until a restart.
 async fn run_link(ctx: Arc<LinkContext>, conn: quinn::Connection, peer: String) {
     let span = tracing::info_span!("link", region = %ctx.region, peer = %peer);
-    let both = async {
-        tokio::join!(
-            link::ship(ctx.clone(), conn.clone()),
-            link::serve_streams(ctx.clone(), conn.clone())
-        )
-    };
-    let (shipped, received) = both.instrument(span).await;
-    for (direction, result) in [("shipping", shipped), ("receiving", received)] {
-        if let Err(error) = result {
-            tracing::info!(region = %ctx.region, peer = %peer, direction, error = %error, "link ended");
+    let first_to_end = async {
+        tokio::select! {
+            shipped = link::ship(ctx.clone(), conn.clone()) => ("shipping", shipped),
+            received = link::serve_streams(ctx.clone(), conn.clone()) => ("receiving", received),
         }
+    };
+    let (direction, result) = first_to_end.instrument(span).await;
+    if let Err(error) = result {
+        tracing::info!(region = %ctx.region, peer = %peer, direction, error = %error, "link ended");
     }
     conn.close(0u32.into(), b"link ended");
 }
