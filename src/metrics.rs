@@ -477,13 +477,13 @@ impl Collector for CapacityCollector {
             &mut encoder,
             "throttled_requests",
             "ThrottledRequests: requests refused for capacity, by table and operation",
-            per_operation(&|s| sorted(&s.throttled_requests)),
+            per_operation(&|s| s.throttled_requests.sorted()),
         )?;
         labelled(
             &mut encoder,
             "returned_item_count",
             "ReturnedItemCount: items returned by reads, by table and operation",
-            per_operation(&|s| sorted(&s.returned_items)),
+            per_operation(&|s| s.returned_items.sorted()),
         )?;
         let hot = self
             .capacity
@@ -509,11 +509,4 @@ impl Collector for CapacityCollector {
 /// encoder writes values as they are): backslash, double quote and newline.
 fn escape_label(value: &str) -> String {
     value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
-}
-
-/// A map's entries in key order, so that scrapes list series stably.
-fn sorted(map: &std::collections::HashMap<&'static str, u64>) -> Vec<(&'static str, u64)> {
-    let mut entries: Vec<_> = map.iter().map(|(k, v)| (*k, *v)).collect();
-    entries.sort();
-    entries
 }

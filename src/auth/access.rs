@@ -63,8 +63,8 @@ pub fn accesses_with(
     catalog: &dyn Catalog,
     keys: bool,
 ) -> Vec<Access> {
-    let action = format!("dynamodb:{operation}");
-    let table = |name: &str| format!("arn:aws:dynamodb:{region}:{ACCOUNT_ID}:table/{name}");
+    let action = ["dynamodb:", operation].concat();
+    let table = |name: &str| table_arn(region, name);
     let named = |member: &str| str_member(body, member).map(table);
     let arn = |member: &str| str_member(body, member).map(str::to_string);
     let resources: Vec<Option<String>> = match operation {
@@ -113,6 +113,12 @@ pub fn accesses_with(
         .collect()
 }
 
+/// The ARN of the table `name` in `region`. (Every request authorized
+/// builds one: concatenated, without the formatting machinery.)
+fn table_arn(region: &str, name: &str) -> String {
+    ["arn:aws:dynamodb:", region, ":", ACCOUNT_ID, ":table/", name].concat()
+}
+
 fn str_member<'a>(body: &'a Map<String, Value>, member: &str) -> Option<&'a str> {
     body.get(member).and_then(Value::as_str)
 }
@@ -127,7 +133,7 @@ fn item_access(
     with_keys: bool,
 ) -> Access {
     let table = str_member(body, "TableName").unwrap_or("");
-    let mut resource = format!("arn:aws:dynamodb:{region}:{ACCOUNT_ID}:table/{table}");
+    let mut resource = table_arn(region, table);
     if let Some(index) = str_member(body, "IndexName") {
         resource.push_str("/index/");
         resource.push_str(index);

@@ -176,7 +176,7 @@ impl Auth {
     pub fn authenticate(&self, head: &SignedHead, body: &[u8], now: SystemTime) -> Result<Arc<User>, AuthError> {
         let user = self
             .users
-            .get(&head.credential.access_key_id)
+            .get(head.credential.access_key_id())
             .ok_or(AuthError::UnrecognizedClient)?;
         if user.session_token != head.security_token {
             return Err(AuthError::UnrecognizedClient);
@@ -197,10 +197,18 @@ impl Auth {
         catalog: &dyn Catalog,
     ) -> Result<(), AuthError> {
         let keys = self.uses_condition_keys(user);
+        // Without any resource-based policy (the usual case), the user's own
+        // policy decides alone.
+        let resource_policies = !self
+            .resource_policies
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty();
         for access in access::accesses_with(&self.region, operation, body, catalog, keys) {
             let identity = user.policy.decide(&access, &user.name);
             let resource = match identity {
                 Decision::ExplicitDeny => Decision::ImplicitDeny,
+                _ if !resource_policies => Decision::ImplicitDeny,
                 _ => self.resource_decision(&access, &user.name, catalog),
             };
             let Some(why) = refusal(identity, resource, &access.action) else {

@@ -356,8 +356,11 @@ fn glob(pattern: &str, text: &str) -> bool {
     if pattern == "*" {
         return true;
     }
-    if !pattern.contains(['*', '?']) {
-        return pattern == text;
+    match pattern.find(['*', '?']) {
+        None => return pattern == text,
+        // `dynamodb:*`, `arn:aws:dynamodb:r:a:table/T*`: a prefix.
+        Some(at) if at + 1 == pattern.len() && pattern.ends_with('*') => return text.starts_with(&pattern[..at]),
+        Some(_) => {}
     }
     let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
     let (mut pi, mut ti) = (0, 0);
@@ -405,6 +408,10 @@ mod tests {
         assert!(!glob("a?c", "abcd"));
         assert!(glob("arn:*:table/T/index/*", "arn:x:table/T/index/I"));
         assert!(!glob("arn:*:table/T", "arn:x:table/T/index/I"));
+        assert!(glob("dynamodb:*", "dynamodb:"));
+        assert!(!glob("dynamodb:*", "dynamodb"));
+        assert!(glob("é*", "éa"));
+        assert!(!glob("?*", ""));
     }
 
     #[test]

@@ -25,6 +25,7 @@ pub mod refusal;
 pub mod units;
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -156,7 +157,7 @@ pub struct TableStats {
     /// (CloudWatch's ReplicatedWriteCapacityUnits).
     pub replicated_write: f64,
     /// ThrottledRequests by operation.
-    pub throttled_requests: HashMap<&'static str, u64>,
+    pub throttled_requests: PerOperation,
     /// ReadThrottleEvents.
     pub read_throttle_events: u64,
     /// WriteThrottleEvents.
@@ -164,7 +165,38 @@ pub struct TableStats {
     /// ConditionalCheckFailedRequests.
     pub conditional_check_failed: u64,
     /// ReturnedItemCount, by operation.
-    pub returned_items: HashMap<&'static str, u64>,
+    pub returned_items: PerOperation,
+}
+
+/// A count per operation (DynamoDB's operation name). A request adds to
+/// one of a handful of operations: a short list, searched in place, costs
+/// less than hashing the name.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PerOperation(Vec<(&'static str, u64)>);
+
+impl PerOperation {
+    /// Adds `n` to `operation`'s count.
+    pub fn add(&mut self, operation: &'static str, n: u64) {
+        match self.0.iter_mut().find(|(name, _)| *name == operation) {
+            Some((_, count)) => *count += n,
+            None => self.0.push((operation, n)),
+        }
+    }
+
+    /// `operation`'s count, when it has one.
+    pub fn get(&self, operation: &str) -> Option<u64> {
+        self.0
+            .iter()
+            .find(|(name, _)| *name == operation)
+            .map(|(_, count)| *count)
+    }
+
+    /// Every count, by operation name.
+    pub fn sorted(&self) -> Vec<(&'static str, u64)> {
+        let mut counts = self.0.clone();
+        counts.sort();
+        counts
+    }
 }
 
 /// What CloudWatch reports per global secondary index (the
@@ -189,6 +221,41 @@ pub struct IndexStats {
 struct IndexState {
     buckets: Buckets,
     stats: IndexStats,
+}
+
+/// Tables by name. Every request looks its table up, and table names are
+/// few and short: FNV-1a hashes them in a few instructions, where SipHash's
+/// defence against chosen keys buys nothing (only existing tables are
+/// entered).
+type ByName<V> = HashMap<String, V, BuildHasherDefault<Fnv1a>>;
+
+/// The FNV-1a hash (64 bits).
+struct Fnv1a(u64);
+
+impl Default for Fnv1a {
+    fn default() -> Fnv1a {
+        Fnv1a(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv1a {
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 = (self.0 ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// One table's state, shared by the admissions that took from it, with the
+/// clock they settle on (so that an admission holds one handle, not two).
+#[derive(Debug)]
+struct TableEntry {
+    clock: Arc<dyn CapacityClock>,
+    state: Mutex<TableState>,
 }
 
 /// One table's buckets and counters.
@@ -255,7 +322,7 @@ pub struct Capacity {
     clock: Arc<dyn CapacityClock>,
     /// The region, for the ARNs of throttling reasons.
     region: String,
-    tables: RwLock<HashMap<String, Arc<Mutex<TableState>>>>,
+    tables: RwLock<ByName<Arc<TableEntry>>>,
     /// UpdateTable's history of billing changes, per table.
     changes: Mutex<changes::BillingChanges>,
 }
@@ -267,7 +334,7 @@ impl Capacity {
             config,
             clock,
             region: region.to_string(),
-            tables: RwLock::new(HashMap::new()),
+            tables: RwLock::default(),
             changes: Mutex::new(changes::BillingChanges::default()),
         }
     }
@@ -317,7 +384,7 @@ impl Capacity {
         let mut state = self.synced(&entry, meta, now);
         let (indexes, refused, refusal) = self.index_shares(&mut state, meta, items, partial, now);
         if let Some(error) = refusal.filter(|_| !partial || refused.len() == items.len()) {
-            *state.stats.throttled_requests.entry(operation).or_default() += 1;
+            state.stats.throttled_requests.add(operation, 1);
             return Err(error);
         }
         let admitted = || (0..items.len()).filter(|i| !refused.contains(i)).map(|i| &items[i]);
@@ -384,19 +451,18 @@ impl Capacity {
     ) -> Result<Option<&'d str>, ThrottleError> {
         let result = self.try_take(state, meta, demand, now);
         if result.is_err() {
-            *state.stats.throttled_requests.entry(demand.operation).or_default() += 1;
+            state.stats.throttled_requests.add(demand.operation, 1);
         }
         result
     }
 
     /// The admission of `demand`, taken from `entry` (and from the read
     /// bucket of the GSI `index`, if any).
-    fn admission(&self, entry: Arc<Mutex<TableState>>, demand: &Demand<'_>, index: Option<&str>) -> Admission {
+    fn admission(&self, entry: Arc<TableEntry>, demand: &Demand<'_>, index: Option<&str>) -> Admission {
         let indexes = demand.indexes.iter().map(|(name, units)| (name.to_string(), *units));
         Admission {
             taken: Some(Taken {
                 table: entry,
-                clock: self.clock.clone(),
                 index: index.map(str::to_string),
                 indexes: indexes.collect(),
             }),
@@ -464,7 +530,7 @@ impl Capacity {
         let mut out: Vec<_> = tables
             .iter()
             .map(|(name, entry)| {
-                let state = lock(entry);
+                let state = lock(&entry.state);
                 (name.clone(), state.table.limits, state.stats.clone())
             })
             .collect();
@@ -479,7 +545,7 @@ impl Capacity {
         let mut out: Vec<_> = tables
             .iter()
             .flat_map(|(table, entry)| {
-                let state = lock(entry);
+                let state = lock(&entry.state);
                 let indexes = state.indexes.iter();
                 let rows =
                     indexes.map(|(name, gsi)| (table.clone(), name.clone(), gsi.buckets.limits, gsi.stats.clone()));
@@ -496,7 +562,7 @@ impl Capacity {
         let tables = self.tables.read().unwrap_or_else(|e| e.into_inner());
         let mut keys: Vec<HotKeyReport> = tables
             .iter()
-            .flat_map(|(name, entry)| lock(entry).hot.throttled(name))
+            .flat_map(|(name, entry)| lock(&entry.state).hot.throttled(name))
             .collect();
         keys.sort_by(|a, b| b.throttles.cmp(&a.throttles).then_with(|| a.key.cmp(&b.key)));
         keys.truncate(self.config.hot_keys);
@@ -659,7 +725,7 @@ impl Capacity {
 
     /// The table's state, created for `meta` when it has none yet; lock it
     /// with [`Capacity::synced`].
-    fn entry(&self, meta: &TableMeta, now: Duration) -> Arc<Mutex<TableState>> {
+    fn entry(&self, meta: &TableMeta, now: Duration) -> Arc<TableEntry> {
         let existing = self
             .tables
             .read()
@@ -673,13 +739,16 @@ impl Capacity {
         let entry = tables.entry(meta.name.clone()).or_insert_with(|| {
             let limits = self.table_limits(meta);
             let burst = self.burst(&limits);
-            Arc::new(Mutex::new(TableState {
-                storage_id: meta.storage_id,
-                table: Buckets::new(limits, burst, now),
-                indexes: HashMap::new(),
-                hot: HotKeys::default(),
-                stats: TableStats::default(),
-            }))
+            Arc::new(TableEntry {
+                clock: self.clock.clone(),
+                state: Mutex::new(TableState {
+                    storage_id: meta.storage_id,
+                    table: Buckets::new(limits, burst, now),
+                    indexes: HashMap::new(),
+                    hot: HotKeys::default(),
+                    stats: TableStats::default(),
+                }),
+            })
         });
         entry.clone()
     }
@@ -688,13 +757,13 @@ impl Capacity {
     /// throughput keeps the tokens held; a re-created table starts afresh).
     fn synced<'e>(
         &self,
-        entry: &'e Mutex<TableState>,
+        entry: &'e TableEntry,
         meta: &TableMeta,
         now: Duration,
     ) -> std::sync::MutexGuard<'e, TableState> {
         let limits = self.table_limits(meta);
         let burst = self.burst(&limits);
-        let mut state = lock(entry);
+        let mut state = lock(&entry.state);
         if state.storage_id != meta.storage_id {
             state.storage_id = meta.storage_id;
             state.table = Buckets::new(limits, burst, now);
@@ -782,7 +851,7 @@ fn count_event(state: &mut TableState, index: Option<&str>, kind: CapacityKind) 
 impl TableState {
     /// Counts items an operation returned (ReturnedItemCount).
     fn count_returned(&mut self, operation: &'static str, items: usize) {
-        *self.stats.returned_items.entry(operation).or_default() += items as u64;
+        self.stats.returned_items.add(operation, items as u64);
     }
 }
 
@@ -801,8 +870,7 @@ pub struct Admission {
 /// The table state an admission took units from, and from which buckets.
 #[derive(Debug)]
 struct Taken {
-    table: Arc<Mutex<TableState>>,
-    clock: Arc<dyn CapacityClock>,
+    table: Arc<TableEntry>,
     /// The global secondary index a read took from, instead of the table.
     index: Option<String>,
     /// The write units taken from each global secondary index.
@@ -864,20 +932,26 @@ impl Admission {
         }
         self.settled = true;
         let Some(taken) = &self.taken else { return };
-        let now = taken.clock.now();
-        let mut guard = lock(&taken.table);
-        let state = &mut *guard;
         let units = settlement.units;
-        target(state, taken.index.as_deref())
-            .bucket(self.kind)
-            .take(units - self.reserved, now);
+        let change = units - self.reserved;
+        let indexes = !taken.indexes.is_empty() || settlement.indexes.is_some_and(|real| !real.is_empty());
+        // An estimate that was right (the usual read, a put of a new item)
+        // changes no bucket: the clock is read only when one changes.
+        let now = (change != 0.0 || indexes).then(|| taken.table.clock.now());
+        let mut guard = lock(&taken.table.state);
+        let state = &mut *guard;
+        if let Some(now) = now {
+            target(state, taken.index.as_deref())
+                .bucket(self.kind)
+                .take(change, now);
+            settle_indexes(state, &taken.indexes, settlement.indexes, now);
+        }
         let gsi_read = taken.index.as_deref().and_then(|name| state.indexes.get_mut(name));
         match (self.kind, gsi_read) {
             (CapacityKind::Read, Some(gsi)) => gsi.stats.consumed_read += units,
             (CapacityKind::Read, None) => state.stats.consumed_read += units,
             (CapacityKind::Write, _) => state.stats.consumed_write += units,
         }
-        settle_indexes(state, &taken.indexes, settlement.indexes, now);
         if let Some((operation, items)) = settlement.returned {
             state.count_returned(operation, items);
         }

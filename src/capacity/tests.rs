@@ -57,7 +57,7 @@ fn settling_charges_the_real_cost_and_dropping_refunds() {
     );
     let stats = &capacity.stats()[0].2;
     assert_eq!(stats.write_throttle_events, 1);
-    assert_eq!(stats.throttled_requests.get("PutItem"), Some(&1));
+    assert_eq!(stats.throttled_requests.get("PutItem"), Some(1));
 }
 
 #[test]
@@ -192,7 +192,7 @@ fn a_gsi_read_uses_the_indexs_read_capacity_not_the_tables() {
     // TableName dimension does.
     let stats = &capacity.stats()[0].2;
     assert_eq!(stats.consumed_read, 300.0);
-    assert_eq!(stats.returned_items.get("Query"), Some(&3));
+    assert_eq!(stats.returned_items.get("Query"), Some(3));
     assert_eq!(stats.read_throttle_events, 1);
     let (table, index, limits, stats) = &capacity.index_stats()[0];
     assert_eq!((table.as_str(), index.as_str(), limits.read), ("t", "by-date", 100.0));

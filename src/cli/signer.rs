@@ -6,12 +6,10 @@
 //! HMAC. Commands take their credentials as the AWS CLI does, from
 //! `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use sha2::{Digest, Sha256};
-
-use crate::auth::sigv4::{ALGORITHM, KeyCache, SERVICE, format_amz_date};
+use crate::auth::sigv4::{ALGORITHM, KeyCache, SERVICE, SigningKey, format_amz_date, hex_digest};
 
 /// The headers every request signs, in order.
 const SIGNED_HEADERS: &str = "content-type;host;x-amz-date;x-amz-target";
@@ -41,7 +39,7 @@ struct Stamp {
     second: u64,
     amz_date: String,
     scope: String,
-    key: Arc<[u8]>,
+    key: SigningKey,
 }
 
 impl Signer {
@@ -108,6 +106,7 @@ impl Signer {
         } else {
             SIGNED_HEADERS
         };
+        let mut body_hash = [0u8; 64];
         let mut canonical = String::with_capacity(256);
         let token_line = token.map(|t| ["\nx-amz-security-token:", t]).unwrap_or_default();
         for part in [
@@ -122,15 +121,17 @@ impl Signer {
             "\n\n",
             signed_headers,
             "\n",
-            &hex::encode(Sha256::digest(body)),
+            hex_digest(body, &mut body_hash),
         ] {
             canonical.push_str(part);
         }
-        let string_to_sign = format!(
-            "{ALGORITHM}\n{amz_date}\n{scope}\n{}",
-            hex::encode(Sha256::digest(canonical.as_bytes()))
+        let mut canonical_hash = [0u8; 64];
+        let canonical_hash = hex_digest(canonical.as_bytes(), &mut canonical_hash);
+        let mut signature = [0u8; 64];
+        let signature = key.sign(
+            &[ALGORITHM, "\n", &amz_date, "\n", &scope, "\n", canonical_hash],
+            &mut signature,
         );
-        let signature = aws_sigv4::sign::v4::calculate_signature(&key, string_to_sign.as_bytes());
         let authorization = format!(
             "{ALGORITHM} Credential={}/{scope}, SignedHeaders={signed_headers}, Signature={signature}",
             self.access_key_id
