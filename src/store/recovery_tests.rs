@@ -29,7 +29,7 @@ fn fresh_store() -> (tempfile::TempDir, std::path::PathBuf, Store) {
 
 /// Every entry of every table, as bytes, table by table.
 fn dump(store: &Store) -> Vec<(&'static str, Vec<u8>, Vec<u8>)> {
-    let txn = store.db.begin_read().unwrap();
+    let txn = store.redb().begin_read().unwrap();
     let mut out = Vec::new();
     macro_rules! copy {
         ($def:expr, $name:literal, $key:expr, $value:expr) => {
@@ -485,7 +485,7 @@ fn index_writes_only_in_the_log_are_redone_into_their_own_table() {
 fn a_database_with_entries_among_the_items_is_migrated_at_open() {
     let (dir, db, store) = fresh_store();
     // What a format-1 database looks like: no format number stored.
-    let txn = store.db.begin_write().unwrap();
+    let txn = store.redb().begin_write().unwrap();
     txn.open_table(META).unwrap().remove(migrate::FORMAT).unwrap();
     txn.commit().unwrap();
     let record = |n: u64| {
@@ -541,7 +541,7 @@ fn a_database_with_entries_among_the_items_is_migrated_at_open() {
 #[test]
 fn a_database_of_a_newer_format_is_refused() {
     let (_dir, db, store) = fresh_store();
-    let txn = store.db.begin_write().unwrap();
+    let txn = store.redb().begin_write().unwrap();
     txn.open_table(META)
         .unwrap()
         .insert(migrate::FORMAT, migrate::CURRENT + 1)
