@@ -34,6 +34,8 @@ mod durability;
 pub mod history;
 mod journal;
 mod memory;
+#[cfg(test)]
+mod memory_tests;
 mod migrate;
 mod read;
 pub mod records;

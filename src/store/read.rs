@@ -501,6 +501,11 @@ mod tests {
     fn a_passed_prefix_is_jumped_over_and_counted_once() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("r.redb"), 1 << 20, std::time::Duration::MAX).unwrap();
+        jumps_over_passed_prefixes(&store);
+        jumps_over_passed_prefixes(&Store::open_in_memory(1 << 20, std::time::Duration::MAX).unwrap());
+    }
+
+    fn jumps_over_passed_prefixes(store: &Store) {
         let record = ItemRecord {
             version: Version {
                 ts: Timestamp::default(),
