@@ -129,12 +129,12 @@ impl ReadTables {
         };
         let table = txn.open_table(definition)?;
         let range = table.range::<&[u8]>((as_slice(&lo), as_slice(&hi)))?;
-        Ok(ByteRange::Redb {
+        Ok(ByteRange::Redb(Box::new(RedbRange {
             table,
             range,
             hi,
             forward,
-        })
+        })))
     }
 
     /// The description of table `name`, if it exists.
@@ -354,22 +354,31 @@ impl ReadTables {
 
 /// A range of a byte-keyed table, in either backend, forward or backward.
 pub(super) enum ByteRange {
-    Redb {
-        table: redb::ReadOnlyTable<&'static [u8], &'static [u8]>,
-        range: redb::Range<'static, &'static [u8], &'static [u8]>,
-        /// The range's upper bound, for `restart_at`.
-        hi: Bound<Vec<u8>>,
-        forward: bool,
-    },
+    /// Boxed: redb's table and range are large, and one box per scan is
+    /// nothing beside opening them.
+    Redb(Box<RedbRange>),
     Memory(MemRange),
+}
+
+/// A range of a redb table, and what it takes to start it over.
+pub(super) struct RedbRange {
+    table: redb::ReadOnlyTable<&'static [u8], &'static [u8]>,
+    range: redb::Range<'static, &'static [u8], &'static [u8]>,
+    /// The range's upper bound, for `restart_at`.
+    hi: Bound<Vec<u8>>,
+    forward: bool,
 }
 
 impl ByteRange {
     /// `read` of the next entry's key and value, if any.
     pub(super) fn next_with<R>(&mut self, read: impl FnOnce(&[u8], &[u8]) -> R) -> Option<Result<R, StoreError>> {
         match self {
-            ByteRange::Redb { range, forward, .. } => {
-                let entry = if *forward { range.next()? } else { range.next_back()? };
+            ByteRange::Redb(redb) => {
+                let entry = if redb.forward {
+                    redb.range.next()?
+                } else {
+                    redb.range.next_back()?
+                };
                 Some(entry.map(|(k, v)| read(k.value(), v.value())).map_err(Into::into))
             }
             ByteRange::Memory(walk) => walk.next().map(|(k, v)| Ok(read(&k, &v))),
@@ -380,11 +389,12 @@ impl ByteRange {
     /// (and leaves the range) when `from` lies past the upper bound.
     fn restart_at(&mut self, from: Vec<u8>) -> Result<bool, StoreError> {
         match self {
-            ByteRange::Redb { table, range, hi, .. } => {
-                if past(&from, as_slice(hi)) {
+            ByteRange::Redb(redb) => {
+                if past(&from, as_slice(&redb.hi)) {
                     return Ok(false);
                 }
-                *range = table.range::<&[u8]>((Bound::Included(from.as_slice()), as_slice(hi)))?;
+                let from = Bound::Included(from.as_slice());
+                redb.range = redb.table.range::<&[u8]>((from, as_slice(&redb.hi)))?;
                 Ok(true)
             }
             ByteRange::Memory(walk) => Ok(walk.restart_at(from)),
@@ -481,7 +491,7 @@ impl<K> ItemWalk<K> {
 
     fn forward(&self) -> bool {
         match &self.range {
-            ByteRange::Redb { forward, .. } => *forward,
+            ByteRange::Redb(redb) => redb.forward,
             ByteRange::Memory(walk) => walk.forward(),
         }
     }

@@ -30,7 +30,9 @@ pub struct WriteTables<'t> {
 
 /// The tables one group writes, in the store's backend.
 pub(super) enum GroupTables<'t> {
-    Redb(RedbTables<'t>),
+    /// Boxed: redb's tables are large, and one box per group is nothing
+    /// beside a redb commit.
+    Redb(Box<RedbTables<'t>>),
     Memory(MemWrite<'t>),
 }
 
@@ -68,7 +70,7 @@ impl<'t> WriteTables<'t> {
             pitr: txn.open_table(PITR)?,
         };
         Ok(WriteTables {
-            on: GroupTables::Redb(tables),
+            on: GroupTables::Redb(Box::new(tables)),
             next_seq,
             journal,
         })
