@@ -293,20 +293,30 @@ mod tests {
             );
         }
         assert_eq!(
-            new(r#"{"TableName":"t","ReturnItemCollectionMetrics":"ALL"}"#, &CONDITIONAL_WRITE),
-            Err("1 validation error detected: Value 'ALL' at 'returnItemCollectionMetrics' failed to satisfy \
+            new(
+                r#"{"TableName":"t","ReturnItemCollectionMetrics":"ALL"}"#,
+                &CONDITIONAL_WRITE
+            ),
+            Err(
+                "1 validation error detected: Value 'ALL' at 'returnItemCollectionMetrics' failed to satisfy \
                  constraint: Member must satisfy enum value set: [SIZE, NONE]"
-                .into())
+                    .into()
+            )
         );
         assert_eq!(
             new(r#"{"TableName":"t","ConditionalOperator":"AND"}"#, &CONDITIONAL_WRITE),
             Err("ConditionalOperator cannot be used without Filter or Expected".into())
         );
         assert_eq!(
-            new(r#"{"TableName":"t","KeyConditionExpression":"a = b","KeyConditions":{}}"#, &QUERY),
-            Err("Can not use both expression and non-expression parameters in the same request: \
+            new(
+                r#"{"TableName":"t","KeyConditionExpression":"a = b","KeyConditions":{}}"#,
+                &QUERY
+            ),
+            Err(
+                "Can not use both expression and non-expression parameters in the same request: \
                  Non-expression parameters: {KeyConditions} Expression parameters: {KeyConditionExpression}"
-                .into())
+                    .into()
+            )
         );
     }
 }

@@ -313,7 +313,9 @@ impl ReadTables {
         storage_id: StorageId,
     ) -> Result<impl Iterator<Item = Result<HistoryEntry, StoreError>> + use<>, StoreError> {
         let mut range = self.bytes_range(TableId::History, table_bounds(storage_id), true)?;
-        Ok(std::iter::from_fn(move || range.next_with(decode_entry).map(|entry| entry.and_then(|e| e))))
+        Ok(std::iter::from_fn(move || {
+            range.next_with(decode_entry).map(|entry| entry.and_then(|e| e))
+        }))
     }
 
     /// (versions, bytes of keys and values) kept for a table, without
@@ -347,7 +349,6 @@ impl ReadTables {
         Ok(out)
     }
 }
-
 
 #[cfg(test)]
 mod tests {

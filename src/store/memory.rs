@@ -161,7 +161,12 @@ impl<'t> MemWrite<'t> {
     /// Removes every entry of table `id` within `(lo, hi)`; returns how
     /// many.
     pub(super) fn remove_range(&mut self, id: TableId, lo: Bound<&[u8]>, hi: Bound<&[u8]>) -> u64 {
-        let doomed: Vec<Bytes> = self.tables.map(id).range::<_, [u8]>((lo, hi)).map(|(k, _)| k.clone()).collect();
+        let doomed: Vec<Bytes> = self
+            .tables
+            .map(id)
+            .range::<_, [u8]>((lo, hi))
+            .map(|(k, _)| k.clone())
+            .collect();
         let map = self.tables.map_mut(id);
         for key in &doomed {
             if let Some(old) = map.remove(&**key) {
@@ -342,11 +347,29 @@ mod tests {
         let snapshot = tables.clone();
         let mut write = MemWrite::new(&mut tables);
         write.insert(TableId::Items, &1u32.to_be_bytes(), b"changed");
-        write.remove_range(TableId::Items, Bound::Unbounded, Bound::Excluded(&500u32.to_be_bytes()[..]));
+        write.remove_range(
+            TableId::Items,
+            Bound::Unbounded,
+            Bound::Excluded(&500u32.to_be_bytes()[..]),
+        );
         assert_eq!(snapshot.get(TableId::Items, &1u32.to_be_bytes()), Some(&b"v"[..]));
-        assert_eq!(snapshot.range(TableId::Items, Bound::Unbounded, Bound::Unbounded).count(), 1000);
-        assert_eq!(tables.range(TableId::Items, Bound::Unbounded, Bound::Unbounded).count(), 500);
-        assert_eq!(tables.first(TableId::Items).map(|(k, _)| k.to_vec()), Some(500u32.to_be_bytes().to_vec()));
-        assert_eq!(tables.last(TableId::Items).map(|(k, _)| k.to_vec()), Some(999u32.to_be_bytes().to_vec()));
+        assert_eq!(
+            snapshot
+                .range(TableId::Items, Bound::Unbounded, Bound::Unbounded)
+                .count(),
+            1000
+        );
+        assert_eq!(
+            tables.range(TableId::Items, Bound::Unbounded, Bound::Unbounded).count(),
+            500
+        );
+        assert_eq!(
+            tables.first(TableId::Items).map(|(k, _)| k.to_vec()),
+            Some(500u32.to_be_bytes().to_vec())
+        );
+        assert_eq!(
+            tables.last(TableId::Items).map(|(k, _)| k.to_vec()),
+            Some(999u32.to_be_bytes().to_vec())
+        );
     }
 }

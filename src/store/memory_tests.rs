@@ -6,8 +6,8 @@
 use std::ops::Bound;
 use std::time::Duration;
 
-use super::recovery_tests::{dump, every_mutation, item, version};
 use super::records::ItemRecordRef;
+use super::recovery_tests::{dump, every_mutation, item, version};
 use super::*;
 use crate::ids::{Seq, StorageId};
 
@@ -72,7 +72,10 @@ fn reads(store: &Store) -> Vec<String> {
         format!("{:?}", read.table_names(None, 100).unwrap()),
         format!("{:?}", read.table_names(Some("t1"), 1).unwrap()),
         format!("{:?} {:?}", read.first_seq().unwrap(), read.last_seq().unwrap()),
-        format!("{:?}", read.changes(Seq(0)).unwrap().collect::<Result<Vec<_>, _>>().unwrap()),
+        format!(
+            "{:?}",
+            read.changes(Seq(0)).unwrap().collect::<Result<Vec<_>, _>>().unwrap()
+        ),
         format!("{:?}", read.applied("eu").unwrap()),
         format!("{:?}", read.conflicts(None).unwrap()),
         format!("{:?}", read.dropped_tables("eu").unwrap()),
@@ -87,7 +90,10 @@ fn reads(store: &Store) -> Vec<String> {
             out.push(format!("{:?}", entries.collect::<Result<Vec<_>, _>>().unwrap()));
         }
         out.push(format!("{:?}", read.raw_items_after(id, Some(b"a"), 1).unwrap()));
-        out.push(format!("{:?}", read.history(id).unwrap().collect::<Result<Vec<_>, _>>().unwrap()));
+        out.push(format!(
+            "{:?}",
+            read.history(id).unwrap().collect::<Result<Vec<_>, _>>().unwrap()
+        ));
         out.push(format!("{:?}", read.history_size(id).unwrap()));
         out.push(format!("{:?}", read.table(&format!("t{}", id.get())).unwrap()));
     }

@@ -69,7 +69,10 @@ impl ReadTables {
         let bytes = |v: Option<redb::AccessGuard<'_, &'static [u8]>>| v.map(|v| v.value().to_vec());
         Ok(match id {
             TableId::Tables => bytes(txn.open_table(TABLES)?.get(key)?),
-            TableId::Meta => txn.open_table(META)?.get(key)?.map(|v| v.value().to_be_bytes().to_vec()),
+            TableId::Meta => txn
+                .open_table(META)?
+                .get(key)?
+                .map(|v| v.value().to_be_bytes().to_vec()),
             TableId::Pitr => bytes(txn.open_table(PITR)?.get(key)?),
             TableId::Cursors => bytes(txn.open_table(CURSORS)?.get(key)?),
             _ => bytes(txn.open_table(DROPPED)?.get(key)?),
@@ -250,7 +253,11 @@ impl ReadTables {
     fn log_end(&self, first: bool) -> Result<Option<u64>, StoreError> {
         let txn = match &self.on {
             Snapshot::Memory(m) => {
-                let end = if first { m.first(TableId::Log) } else { m.last(TableId::Log) };
+                let end = if first {
+                    m.first(TableId::Log)
+                } else {
+                    m.last(TableId::Log)
+                };
                 return end.map(|(k, _)| number(k)).transpose();
             }
             Snapshot::Redb { txn, .. } => txn,
@@ -338,9 +345,9 @@ impl ReadTables {
             Snapshot::Memory(m) => {
                 let start = Bound::Included(from.get().to_be_bytes().to_vec());
                 let walk = m.walk(TableId::Log, start, Bound::Unbounded, true);
-                return Ok(Either::Memory(walk.map(|(k, v)| {
-                    Ok((Seq(number(&k)?), records::decode::<Change>(&v)?))
-                })));
+                return Ok(Either::Memory(
+                    walk.map(|(k, v)| Ok((Seq(number(&k)?), records::decode::<Change>(&v)?))),
+                ));
             }
             Snapshot::Redb { txn, .. } => txn,
         };

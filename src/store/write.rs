@@ -79,7 +79,9 @@ impl<'t> WriteTables<'t> {
     /// One group on the live tables of a store in memory, journaled in
     /// `journal` (which records nothing there: `Journal::off`).
     pub(super) fn in_memory(tables: MemWrite<'t>, journal: journal::Journal) -> WriteTables<'t> {
-        let next_seq = tables.last(TableId::Log).map_or(Ok(1), |(k, _)| number(k).map(|n| n + 1));
+        let next_seq = tables
+            .last(TableId::Log)
+            .map_or(Ok(1), |(k, _)| number(k).map(|n| n + 1));
         WriteTables {
             next_seq: next_seq.unwrap_or(1),
             on: GroupTables::Memory(tables),
