@@ -44,6 +44,21 @@ pub struct ParameterSet {
     pub legacy: &'static [&'static str],
 }
 
+impl ParameterSet {
+    /// Whether `Expressions::new` reads or checks the request member
+    /// `name` for an operation accepting these parameters.
+    fn reads(&self, name: &str) -> bool {
+        const SHARED: [&str; 4] = [
+            "ExpressionAttributeNames",
+            "ExpressionAttributeValues",
+            "ConditionalOperator",
+            "ReturnItemCollectionMetrics",
+        ];
+        let listed = |list: &[&str]| list.contains(&name);
+        listed(self.expressions) || listed(self.legacy) || listed(&SHARED) || name == "KeyConditionExpression"
+    }
+}
+
 /// PutItem and DeleteItem.
 pub const CONDITIONAL_WRITE: ParameterSet = ParameterSet {
     expressions: &["ConditionExpression"],
@@ -134,6 +149,13 @@ impl Expressions {
     /// Reads the placeholders and checks the request-level rules for an
     /// operation accepting `params`.
     pub fn new(req: &Request, params: &ParameterSet) -> Result<Expressions, ApiError> {
+        if !req.member_names().any(|name| params.reads(name)) {
+            // Nothing to read or check (the checks below would all pass):
+            // most requests, and every PutItem of a plain item.
+            return Ok(Expressions {
+                placeholders: Placeholders::new(None, None),
+            });
+        }
         check_enums(req, params)?;
         let names = req.attribute_names()?;
         let values = req.attribute_values()?;
@@ -247,5 +269,54 @@ impl Expressions {
     /// Checks every placeholder was used.
     pub fn finish(self) -> Result<(), ApiError> {
         Ok(self.placeholders.check_all_used()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new(body: &str, params: &ParameterSet) -> Result<(), String> {
+        let req = Request::parse(body.as_bytes()).map_err(|e| e.message)?;
+        Expressions::new(&req, params).map(drop).map_err(|e| e.message)
+    }
+
+    /// A request naming no member the checks read skips them; one member
+    /// they read, even alone, is checked as before.
+    #[test]
+    fn only_requests_without_expression_members_skip_the_checks() {
+        for params in [&CONDITIONAL_WRITE, &UPDATE, &READ, &QUERY, &SCAN] {
+            assert_eq!(new(r#"{"TableName":"t","ReturnValues":"NONE"}"#, params), Ok(()));
+            assert_eq!(
+                new(r##"{"TableName":"t","ExpressionAttributeNames":{"#a":"a"}}"##, params),
+                Err("ExpressionAttributeNames can only be specified when using expressions".into())
+            );
+        }
+        assert_eq!(
+            new(
+                r#"{"TableName":"t","ReturnItemCollectionMetrics":"ALL"}"#,
+                &CONDITIONAL_WRITE
+            ),
+            Err(
+                "1 validation error detected: Value 'ALL' at 'returnItemCollectionMetrics' failed to satisfy \
+                 constraint: Member must satisfy enum value set: [SIZE, NONE]"
+                    .into()
+            )
+        );
+        assert_eq!(
+            new(r#"{"TableName":"t","ConditionalOperator":"AND"}"#, &CONDITIONAL_WRITE),
+            Err("ConditionalOperator cannot be used without Filter or Expected".into())
+        );
+        assert_eq!(
+            new(
+                r#"{"TableName":"t","KeyConditionExpression":"a = b","KeyConditions":{}}"#,
+                &QUERY
+            ),
+            Err(
+                "Can not use both expression and non-expression parameters in the same request: \
+                 Non-expression parameters: {KeyConditions} Expression parameters: {KeyConditionExpression}"
+                    .into()
+            )
+        );
     }
 }

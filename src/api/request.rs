@@ -82,6 +82,12 @@ impl Request {
         self.get(name).is_some()
     }
 
+    /// The names of the request's members, null ones included (not the
+    /// item parsed apart, see `parse_with_item`).
+    pub fn member_names(&self) -> impl Iterator<Item = &str> {
+        self.body.keys().map(String::as_str)
+    }
+
     /// An optional string member.
     pub fn opt_str(&self, name: &str) -> Result<Option<&str>, ApiError> {
         match self.get(name) {

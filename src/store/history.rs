@@ -26,7 +26,8 @@ use redb::ReadableTable;
 
 use super::journal::TableId;
 use super::records::{self, ItemRecord, Version};
-use super::{HISTORY, PITR, ReadTables, StoreError, WriteTables};
+use super::write::{GroupTables, as_slice};
+use super::{ReadTables, StoreError, WriteTables};
 use crate::clock::Timestamp;
 use crate::ids::StorageId;
 use crate::model::item_size;
@@ -114,6 +115,12 @@ fn table_range(storage_id: StorageId) -> ([u8; 8], [u8; 8]) {
     (storage_id.to_be_bytes(), storage_id.next().to_be_bytes())
 }
 
+/// `table_range` as bounds.
+fn table_bounds(storage_id: StorageId) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+    let (start, end) = table_range(storage_id);
+    (Bound::Included(start.to_vec()), Bound::Excluded(end.to_vec()))
+}
+
 impl WriteTables<'_> {
     /// Keeps one version of a key of a PITR-enabled table. `size` is the
     /// item's DynamoDB size (0 for a tombstone), `record` the encoded
@@ -127,18 +134,13 @@ impl WriteTables<'_> {
         record: &[u8],
     ) -> Result<(), StoreError> {
         let key = history_key(storage_id, key, version);
-        let value = history_value(size, record);
-        self.history.insert(key.as_slice(), value.as_slice())?;
-        self.journal.insert(TableId::History, &key, &value);
-        Ok(())
+        self.set(TableId::History, &key, &history_value(size, record))
     }
 
     /// Removes every kept version of a table.
     pub fn forget_history(&mut self, storage_id: StorageId) -> Result<(), StoreError> {
         let (start, end) = table_range(storage_id);
-        self.history.retain_in(start.as_slice()..end.as_slice(), |_, _| false)?;
-        self.journal.remove_range(TableId::History, &start, &end);
-        Ok(())
+        self.unset_range(TableId::History, &start, &end)
     }
 
     /// Collects versions of a table no restore in the window can need: per
@@ -191,29 +193,24 @@ impl WriteTables<'_> {
                     }
                 }
             };
-        {
-            let range = self.history.range::<&[u8]>((as_slice(&lower), as_slice(&upper)))?;
-            for entry in range {
-                let (k, v) = entry?;
-                let raw = k.value();
-                let (key, ts) = split_key(raw)
-                    .ok_or_else(|| StoreError::Codec(records::CodecError::Corrupt("history key".into())))?;
-                if current.as_deref() != Some(key) {
-                    if let Some(done) = current.take() {
-                        flush(&mut group, &mut doomed, &mut counts);
-                        if seen >= max {
-                            stop_at = Some(done);
-                            break;
-                        }
+        self.visit_range(TableId::History, (as_slice(&lower), as_slice(&upper)), |raw, value| {
+            let (key, ts) =
+                split_key(raw).ok_or_else(|| StoreError::Codec(records::CodecError::Corrupt("history key".into())))?;
+            if current.as_deref() != Some(key) {
+                if let Some(done) = current.take() {
+                    flush(&mut group, &mut doomed, &mut counts);
+                    if seen >= max {
+                        stop_at = Some(done);
+                        return Ok(false);
                     }
-                    current = Some(key.to_vec());
                 }
-                seen += 1;
-                let value = v.value();
-                let tombstone = value.get(1..5) == Some(&[0u8; 4][..]);
-                group.push((raw.to_vec(), ts, (raw.len() + value.len()) as u64, tombstone));
+                current = Some(key.to_vec());
             }
-        }
+            seen += 1;
+            let tombstone = value.get(1..5) == Some(&[0u8; 4][..]);
+            group.push((raw.to_vec(), ts, (raw.len() + value.len()) as u64, tombstone));
+            Ok(true)
+        })?;
         if stop_at.is_none() {
             flush(&mut group, &mut doomed, &mut counts);
         }
@@ -227,34 +224,29 @@ impl WriteTables<'_> {
         counts: GcCounts,
     ) -> Result<(Option<Vec<u8>>, GcCounts), StoreError> {
         for raw in doomed {
-            self.history.remove(raw.as_slice())?;
-            self.journal.remove(TableId::History, &raw);
+            self.unset(TableId::History, &raw)?;
         }
         Ok((next, counts))
     }
 
     /// A named PITR record.
     pub fn pitr_record(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.pitr.get(name)?.map(|v| v.value().to_vec()))
+        self.get_named(TableId::Pitr, name)
     }
 
-    /// Whether a named PITR record exists (no copy of its value).
+    /// Whether a named PITR record exists.
     pub fn has_pitr_record(&self, name: &str) -> Result<bool, StoreError> {
-        Ok(self.pitr.get(name)?.is_some())
+        Ok(self.get_named(TableId::Pitr, name)?.is_some())
     }
 
     /// Creates or replaces a named PITR record.
     pub fn put_pitr_record(&mut self, name: &str, value: &[u8]) -> Result<(), StoreError> {
-        self.pitr.insert(name, value)?;
-        self.journal.insert(TableId::Pitr, name.as_bytes(), value);
-        Ok(())
+        self.set(TableId::Pitr, name.as_bytes(), value)
     }
 
     /// Removes a named PITR record.
     pub fn remove_pitr_record(&mut self, name: &str) -> Result<(), StoreError> {
-        self.pitr.remove(name)?;
-        self.journal.remove(TableId::Pitr, name.as_bytes());
-        Ok(())
+        self.unset(TableId::Pitr, name.as_bytes())
     }
 
     /// Copies every record of a table (tombstones included) into its
@@ -263,15 +255,26 @@ impl WriteTables<'_> {
     pub fn seed_history(&mut self, storage_id: StorageId) -> Result<u64, StoreError> {
         let (start, end) = table_range(storage_id);
         let mut seeded = 0;
-        for entry in self.items.range::<&[u8]>(start.as_slice()..end.as_slice())? {
-            let (k, v) = entry?;
-            let record: ItemRecord = records::decode(v.value())?;
-            let size = record.item.as_ref().map(|i| (item_size(i) as u32).max(1)).unwrap_or(0);
-            let key = history_key(storage_id, &k.value()[8..], &record.version);
-            let value = history_value(size, v.value());
-            self.history.insert(key.as_slice(), value.as_slice())?;
-            self.journal.insert(TableId::History, &key, &value);
-            seeded += 1;
+        match &mut self.on {
+            GroupTables::Redb(t) => {
+                for entry in t.items.range::<&[u8]>(start.as_slice()..end.as_slice())? {
+                    let (k, v) = entry?;
+                    let (key, value) = seeded_entry(storage_id, k.value(), v.value())?;
+                    t.history.insert(key.as_slice(), value.as_slice())?;
+                    self.journal.insert(TableId::History, &key, &value);
+                    seeded += 1;
+                }
+            }
+            GroupTables::Memory(m) => {
+                let (start, end) = (Bound::Included(start.to_vec()), Bound::Excluded(end.to_vec()));
+                // The walk holds the items as they were: history is written.
+                for (k, v) in m.walk(TableId::Items, start, end, true) {
+                    let (key, value) = seeded_entry(storage_id, &k, &v)?;
+                    m.insert(TableId::History, &key, &value);
+                    self.journal.insert(TableId::History, &key, &value);
+                    seeded += 1;
+                }
+            }
         }
         Ok(seeded)
     }
@@ -281,6 +284,15 @@ impl WriteTables<'_> {
     pub fn put_item_bytes(&mut self, storage_id: StorageId, key: &[u8], record: &[u8]) -> Result<bool, StoreError> {
         self.insert_keyed(TableId::Items, storage_id, key, record)
     }
+}
+
+/// The history entry (key, value) that seeds the history of an item from
+/// its record as `items` stores it (`raw_key` with its storage prefix).
+fn seeded_entry(storage_id: StorageId, raw_key: &[u8], stored: &[u8]) -> Result<(Vec<u8>, Vec<u8>), StoreError> {
+    let record: ItemRecord = records::decode(stored)?;
+    let size = record.item.as_ref().map(|i| (item_size(i) as u32).max(1)).unwrap_or(0);
+    let key = history_key(storage_id, &raw_key[8..], &record.version);
+    Ok((key, history_value(size, stored)))
 }
 
 /// What one stretch of history collection did.
@@ -300,59 +312,41 @@ impl ReadTables {
         &self,
         storage_id: StorageId,
     ) -> Result<impl Iterator<Item = Result<HistoryEntry, StoreError>> + use<>, StoreError> {
-        let (start, end) = table_range(storage_id);
-        let range = self
-            .txn
-            .open_table(HISTORY)?
-            .range::<&[u8]>(start.as_slice()..end.as_slice())?;
-        Ok(range.map(|entry| {
-            let (k, v) = entry?;
-            decode_entry(k.value(), v.value())
+        let mut range = self.bytes_range(TableId::History, table_bounds(storage_id), true)?;
+        Ok(std::iter::from_fn(move || {
+            range.next_with(decode_entry).map(|entry| entry.and_then(|e| e))
         }))
     }
 
     /// (versions, bytes of keys and values) kept for a table, without
     /// decoding anything.
     pub fn history_size(&self, storage_id: StorageId) -> Result<(u64, u64), StoreError> {
-        let (start, end) = table_range(storage_id);
+        let mut range = self.bytes_range(TableId::History, table_bounds(storage_id), true)?;
         let mut count = 0;
         let mut bytes = 0;
-        for entry in self
-            .txn
-            .open_table(HISTORY)?
-            .range::<&[u8]>(start.as_slice()..end.as_slice())?
-        {
-            let (k, v) = entry?;
+        while let Some(size) = range.next_with(|k, v| (k.len() + v.len()) as u64) {
             count += 1;
-            bytes += (k.value().len() + v.value().len()) as u64;
+            bytes += size?;
         }
         Ok((count, bytes))
     }
 
     /// A named PITR record.
     pub fn pitr_record(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.txn.open_table(PITR)?.get(name)?.map(|v| v.value().to_vec()))
+        self.get_named(TableId::Pitr, name)
     }
 
     /// Named PITR records whose names start with `prefix`, in name order.
     pub fn pitr_records(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         let mut out = Vec::new();
-        for entry in self.txn.open_table(PITR)?.range::<&str>(prefix..)? {
-            let (k, v) = entry?;
-            if !k.value().starts_with(prefix) {
-                break;
+        self.visit_named(TableId::Pitr, Bound::Included(prefix), |name, value| {
+            if !name.starts_with(prefix) {
+                return Ok(false);
             }
-            out.push((k.value().to_string(), v.value().to_vec()));
-        }
+            out.push((name.to_string(), value.to_vec()));
+            Ok(true)
+        })?;
         Ok(out)
-    }
-}
-
-fn as_slice(bound: &Bound<Vec<u8>>) -> Bound<&[u8]> {
-    match bound {
-        Bound::Included(k) => Bound::Included(k.as_slice()),
-        Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
-        Bound::Unbounded => Bound::Unbounded,
     }
 }
 

@@ -212,6 +212,18 @@ pub(super) fn corrupt(what: &str) -> StoreError {
     StoreError::Codec(CodecError::Corrupt(format!("journal: {what}")))
 }
 
+/// A name, as the journal encodes it (UTF-8).
+pub(super) fn text(bytes: &[u8]) -> Result<&str, StoreError> {
+    std::str::from_utf8(bytes).map_err(|_| corrupt("key is not UTF-8"))
+}
+
+/// A number, as the journal encodes it (8 bytes, big-endian).
+pub(super) fn number(bytes: &[u8]) -> Result<u64, StoreError> {
+    Ok(u64::from_be_bytes(
+        bytes.try_into().map_err(|_| corrupt("number is not 8 bytes"))?,
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

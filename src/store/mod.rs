@@ -23,16 +23,19 @@
 //! visible before it is durable; readers wait for durability before they
 //! answer (`durability.rs`).
 //!
-//! A store opened in memory (`Store::open_in_memory`) uses redb's in-memory
-//! backend and has no log: a group is durable (for the life of the process)
-//! once its commit returns, so nothing is synced and no file is created.
-//! Groups commit without redb's durability, as with the log, and
-//! checkpoints (durable redb commits, which let redb reuse freed pages)
-//! come at the same interval.
+//! A store opened in memory (`Store::open_in_memory`) keeps its tables in
+//! persistent ordered maps instead of redb (`memory.rs`: no copy-on-write
+//! pages to write at each commit) and has no log: a group is durable (for
+//! the life of the process) once it returns, so nothing is synced and no
+//! file is created. Checkpoints have nothing to do there; they are counted
+//! at the same interval all the same.
 
 mod durability;
 pub mod history;
 mod journal;
+mod memory;
+#[cfg(test)]
+mod memory_tests;
 mod migrate;
 mod read;
 pub mod records;
@@ -139,7 +142,7 @@ pub struct Store {
     /// Declared first so that it drops first: it may hold a read
     /// transaction of `db`.
     shared_read: Arc<shared_read::SharedRead>,
-    db: Arc<Database>,
+    db: Backend,
     log: Arc<Mutex<LogState>>,
     /// The log file, synced by `sync` without the writer's lock; `None`
     /// in memory.
@@ -147,6 +150,15 @@ pub struct Store {
     durability: Arc<durability::Durability>,
     incarnation: u64,
     checkpoints: Arc<CheckpointCounters>,
+}
+
+/// Where the store's tables are.
+#[derive(Clone)]
+enum Backend {
+    /// A redb database (in a file, or on the backend `open_on` was given).
+    Redb(Arc<Database>),
+    /// Maps in memory (`open_in_memory`).
+    Memory(Arc<memory::MemoryDb>),
 }
 
 /// Checkpoints made since the store opened and the time their commits took:
@@ -300,12 +312,19 @@ impl Store {
 
     /// A new, empty database in memory, without a write-ahead log: nothing
     /// is written to disk, and everything is lost when the last handle goes.
-    pub fn open_in_memory(cache_bytes: usize, checkpoint_interval: Duration) -> Result<Store, StoreError> {
-        let db = Database::builder()
-            .set_cache_size(cache_bytes)
-            .create_with_backend(redb::backends::InMemoryBackend::new())?;
-        let incarnation = create_tables(&db)?;
-        Ok(Store::with_log(Arc::new(db), incarnation, None, 0, checkpoint_interval))
+    /// The tables are maps (`memory.rs`), not redb's: there is no page
+    /// cache to size.
+    pub fn open_in_memory(_cache_bytes: usize, checkpoint_interval: Duration) -> Result<Store, StoreError> {
+        let db = memory::MemoryDb::default();
+        let incarnation = new_incarnation();
+        {
+            let mut live = db.lock();
+            let mut tables = WriteTables::in_memory(memory::MemWrite::new(&mut live), journal::Journal::off());
+            tables.set_meta(INCARNATION, incarnation)?;
+            tables.set_meta(migrate::FORMAT, migrate::CURRENT)?;
+        }
+        let db = Backend::Memory(Arc::new(db));
+        Ok(Store::with_log(db, incarnation, None, 0, checkpoint_interval))
     }
 
     /// Redoes the groups of `frames` that `db` does not hold yet, brings
@@ -320,7 +339,7 @@ impl Store {
         let txn = db.begin_write()?;
         let (durable, last_group) = {
             let mut tables = WriteTables::open(&txn, journal::Journal::reusing(JOURNAL_LIMIT, Vec::new()))?;
-            let durable = tables.meta.get(WAL_GROUP)?.map(|v| v.value()).unwrap_or(0);
+            let durable = tables.meta(WAL_GROUP)?.unwrap_or(0);
             let mut last = durable;
             // Frames of groups the database holds are skipped: older ones
             // may follow the current ones in the file (see `Wal::reset`).
@@ -355,7 +374,7 @@ impl Store {
         wal.reset();
         let sync_file = wal.sync_handle();
         Ok(Store::with_log(
-            Arc::new(db),
+            Backend::Redb(Arc::new(db)),
             incarnation,
             Some((wal, sync_file)),
             last_group,
@@ -366,7 +385,7 @@ impl Store {
     /// A store on `db`, whose groups up to `last_group` are durable, with
     /// its write-ahead log and the handle that syncs it (`None`: in memory).
     fn with_log(
-        db: Arc<Database>,
+        db: Backend,
         incarnation: u64,
         log: Option<(wal::Wal, Arc<dyn LogFile>)>,
         last_group: u64,
@@ -501,8 +520,12 @@ impl Store {
         if log.broken || self.durability.is_broken() {
             return Err(StoreError::WalBroken);
         }
+        let db = match &self.db {
+            Backend::Redb(db) => db,
+            Backend::Memory(memory) => return self.write_in_memory(memory, &mut log, checkpoint, f),
+        };
         let group = log.next_group;
-        let mut txn = self.db.begin_write()?;
+        let mut txn = db.begin_write()?;
         let (result, journal, durable) = {
             // In memory there is no log to write the journal to.
             let journal = match log.wal {
@@ -537,12 +560,8 @@ impl Store {
         } else {
             txn.set_durability(redb::Durability::None)
                 .map_err(|e| StoreError::CommitFailed(e.to_string()))?;
-            // In memory, committed is durable: there is no log to append to.
             let Some(wal) = &mut log.wal else {
-                self.commit_in_memory(txn, group, &mut log)?;
-                log.spare_journal = wal::keep_for_next_group(journal.into_buffer());
-                log.next_group += 1;
-                return Ok((result, GroupNo(group)));
+                return Err(StoreError::CommitFailed("a redb store without its log".into()));
             };
             if let Err(e) = wal.append(group, journal.bytes()) {
                 log.broken = matches!(e, wal::AppendError::Broken(_));
@@ -571,50 +590,92 @@ impl Store {
         Ok((result, GroupNo(group)))
     }
 
-    /// Commits `group` of a store in memory: durable once committed.
-    fn commit_in_memory(&self, txn: redb::WriteTransaction, group: u64, log: &mut LogState) -> Result<(), StoreError> {
+    /// `write_group` on a store in memory: `f` changes the live tables in
+    /// place, under their lock (readers wait for it to take a snapshot, so
+    /// none sees half a group), and what it changed is rolled back if it
+    /// fails. The group is durable once it returns: there is no log. A
+    /// checkpoint has nothing to write; it is counted when due or asked for,
+    /// as on disk.
+    fn write_in_memory<R>(
+        &self,
+        memory: &memory::MemoryDb,
+        log: &mut LogState,
+        checkpoint: bool,
+        f: impl FnOnce(&mut WriteTables<'_>) -> Result<R, StoreError>,
+    ) -> Result<(R, GroupNo), StoreError> {
+        let group = log.next_group;
+        let mut live = memory.lock();
+        let mut tables = WriteTables::in_memory(memory::MemWrite::new(&mut live), journal::Journal::off());
+        let result = match f(&mut tables) {
+            Ok(result) => result,
+            Err(e) => {
+                if let write::GroupTables::Memory(changes) = tables.on {
+                    changes.roll_back();
+                }
+                return Err(e);
+            }
+        };
+        drop(tables);
         self.durability.committing(group);
-        if let Err(e) = txn.commit() {
-            self.durability.commit_failed(group);
-            // Its number is not used again, as when a logged group fails.
-            log.next_group += 1;
-            return Err(e.into());
+        drop(live);
+        if checkpoint || log.checkpoint_due() {
+            self.checkpoints.count.fetch_add(1, Ordering::Relaxed);
+            log.last_checkpoint = Instant::now();
         }
         self.shared_read.committed();
         self.durability.durable_through(group);
-        Ok(())
+        log.next_group += 1;
+        Ok((result, GroupNo(group)))
     }
 
     /// Bytes of the database file in pages that hold data (the rest of the
     /// file is free for redb to reuse; see `space.rs`). Walks every tree:
     /// for a short disk, not for every group. Call between groups, on the
     /// writer's thread: it takes redb's write transaction.
+    /// In memory: 0 (there is no file).
     pub fn allocated_bytes(&self) -> Result<u64, StoreError> {
-        let txn = self.db.begin_write()?;
+        let Backend::Redb(db) = &self.db else {
+            return Ok(0);
+        };
+        let txn = db.begin_write()?;
         let stats = txn.stats()?;
         let bytes = stats.allocated_pages().saturating_mul(stats.page_size() as u64);
         txn.abort()?;
         Ok(bytes)
     }
 
+    /// The redb database (tests that reach under the store's interface).
+    #[cfg(test)]
+    fn redb(&self) -> &Database {
+        match &self.db {
+            Backend::Redb(db) => db,
+            Backend::Memory(_) => panic!("a store in memory has no redb database"),
+        }
+    }
+
     /// How many handles share the open database (this one included); the
     /// file stays locked until the last is dropped.
     pub fn handles(&self) -> usize {
-        Arc::strong_count(&self.db)
+        match &self.db {
+            Backend::Redb(db) => Arc::strong_count(db),
+            Backend::Memory(memory) => Arc::strong_count(memory),
+        }
     }
 
     /// A consistent snapshot for reading. It may hold groups not yet
     /// durable: wait for `until_durable(snapshot.group())` before answering
     /// from it.
     pub fn read(&self) -> Result<ReadTables, StoreError> {
-        let txn = self.db.begin_read()?;
+        let on = match &self.db {
+            Backend::Redb(db) => read::Snapshot::Redb {
+                txn: db.begin_read()?,
+                items: OnceLock::new(),
+            },
+            Backend::Memory(memory) => read::Snapshot::Memory(memory.snapshot()),
+        };
         // Read after the snapshot began: `committing` precedes every commit.
         let group = self.durability.visible();
-        Ok(ReadTables {
-            txn,
-            group,
-            items: OnceLock::new(),
-        })
+        Ok(ReadTables { on, group })
     }
 
     /// A snapshot for point reads, shared with other point reads until the

@@ -27,9 +27,39 @@ fn fresh_store() -> (tempfile::TempDir, std::path::PathBuf, Store) {
     (dir, db, store)
 }
 
-/// Every entry of every table, as bytes, table by table.
-fn dump(store: &Store) -> Vec<(&'static str, Vec<u8>, Vec<u8>)> {
-    let txn = store.db.begin_read().unwrap();
+/// The tables by the names `dump` gives them.
+const TABLE_NAMES: [(journal::TableId, &str); 10] = [
+    (journal::TableId::Tables, "tables"),
+    (journal::TableId::Items, "items"),
+    (journal::TableId::IndexEntries, "index_entries"),
+    (journal::TableId::Log, "log"),
+    (journal::TableId::Meta, "meta"),
+    (journal::TableId::Conflicts, "conflicts"),
+    (journal::TableId::History, "history"),
+    (journal::TableId::Pitr, "pitr"),
+    (journal::TableId::Cursors, "cursors"),
+    (journal::TableId::Dropped, "dropped_tables"),
+];
+
+/// Every entry of every table, as bytes (as the journal encodes them),
+/// table by table, in either backend.
+pub(super) fn dump(store: &Store) -> Vec<(&'static str, Vec<u8>, Vec<u8>)> {
+    let Backend::Memory(memory) = &store.db else {
+        return dump_redb(store);
+    };
+    let tables = memory.snapshot();
+    let mut out = Vec::new();
+    for (id, name) in TABLE_NAMES {
+        for (k, v) in tables.range(id, Bound::Unbounded, Bound::Unbounded) {
+            out.push((name, k.to_vec(), v.to_vec()));
+        }
+    }
+    out
+}
+
+/// `dump` of a store in redb.
+fn dump_redb(store: &Store) -> Vec<(&'static str, Vec<u8>, Vec<u8>)> {
+    let txn = store.redb().begin_read().unwrap();
     let mut out = Vec::new();
     macro_rules! copy {
         ($def:expr, $name:literal, $key:expr, $value:expr) => {
@@ -67,19 +97,19 @@ fn crash_copy(dir: &Path, db: &Path) -> Store {
     Store::open(&copy, 1 << 20, NO_CHECKPOINTS).unwrap()
 }
 
-fn version(wall_ns: u64) -> Version {
+pub(super) fn version(wall_ns: u64) -> Version {
     Version {
         ts: Timestamp { wall_ns, logical: 0 },
         region: "r".into(),
     }
 }
 
-fn item(pk: &str) -> Item {
+pub(super) fn item(pk: &str) -> Item {
     Item::from([("pk".to_string(), AttributeValue::S(pk.into()))])
 }
 
 /// One group using every mutation `WriteTables` has.
-fn every_mutation(tables: &mut WriteTables<'_>, round: u64) -> Result<(), StoreError> {
+pub(super) fn every_mutation(tables: &mut WriteTables<'_>, round: u64) -> Result<(), StoreError> {
     let id = tables.allocate_storage_id()?;
     let name = format!("t{round}");
     tables.put_table(&TableMeta::sample(&name, id.get()))?;
@@ -485,7 +515,7 @@ fn index_writes_only_in_the_log_are_redone_into_their_own_table() {
 fn a_database_with_entries_among_the_items_is_migrated_at_open() {
     let (dir, db, store) = fresh_store();
     // What a format-1 database looks like: no format number stored.
-    let txn = store.db.begin_write().unwrap();
+    let txn = store.redb().begin_write().unwrap();
     txn.open_table(META).unwrap().remove(migrate::FORMAT).unwrap();
     txn.commit().unwrap();
     let record = |n: u64| {
@@ -541,7 +571,7 @@ fn a_database_with_entries_among_the_items_is_migrated_at_open() {
 #[test]
 fn a_database_of_a_newer_format_is_refused() {
     let (_dir, db, store) = fresh_store();
-    let txn = store.db.begin_write().unwrap();
+    let txn = store.redb().begin_write().unwrap();
     txn.open_table(META)
         .unwrap()
         .insert(migrate::FORMAT, migrate::CURRENT + 1)

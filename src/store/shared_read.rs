@@ -95,11 +95,16 @@ mod tests {
     #[test]
     fn reads_share_a_snapshot_until_a_commit_and_then_see_it() {
         let (_dir, store) = open();
+        share_until_a_commit(&store);
+        share_until_a_commit(&Store::open_in_memory(1 << 20, Duration::MAX).unwrap());
+    }
+
+    fn share_until_a_commit(store: &Store) {
         let first = store.read_shared().unwrap();
         assert!(std::sync::Arc::ptr_eq(&first, &store.read_shared().unwrap()));
         assert!(first.item(StorageId(1), b"k").unwrap().is_none());
 
-        put(&store, b"k", 7);
+        put(store, b"k", 7);
         let after = store.read_shared().unwrap();
         assert!(!std::sync::Arc::ptr_eq(&first, &after));
         assert_eq!(after.item(StorageId(1), b"k").unwrap().unwrap().version.ts.wall_ns, 7);

@@ -1,10 +1,14 @@
 //! Writing inside one group's transaction: the store's tables as the
 //! writer sees them, each mutation recorded in the group's journal for the
-//! write-ahead log (see `journal.rs`, `wal.rs`).
+//! write-ahead log (see `journal.rs`, `wal.rs`). The tables are redb's
+//! (`RedbTables`) or, for a store in memory, the live maps (`memory.rs`).
+
+use std::ops::Bound;
 
 use redb::ReadableTable;
 
-use super::journal::{self, TableId, corrupt};
+use super::journal::{self, TableId, corrupt, number, text};
+use super::memory::MemWrite;
 use super::records::{self, Change, ConflictRecord, DroppedTable, ItemRecord};
 use super::{
     CONFLICTS, CURSORS, DROPPED, HISTORY, INCARNATION, INDEX_ENTRIES, ITEMS, LOG, META, NEXT_STORAGE_ID, PITR,
@@ -18,7 +22,23 @@ pub(super) type ByteTable<'t> = redb::Table<'t, &'static [u8], &'static [u8]>;
 
 /// The store's tables inside one write transaction.
 pub struct WriteTables<'t> {
-    /// For tables opened only when used (`cursors`).
+    pub(super) on: GroupTables<'t>,
+    pub(super) next_seq: u64,
+    /// Every mutation, for the write-ahead log.
+    pub(super) journal: journal::Journal,
+}
+
+/// The tables one group writes, in the store's backend.
+pub(super) enum GroupTables<'t> {
+    /// Boxed: redb's tables are large, and one box per group is nothing
+    /// beside a redb commit.
+    Redb(Box<RedbTables<'t>>),
+    Memory(MemWrite<'t>),
+}
+
+/// The redb tables of one write transaction.
+pub(super) struct RedbTables<'t> {
+    /// For tables opened only when used (`cursors`, `dropped_tables`).
     pub(super) txn: &'t redb::WriteTransaction,
     pub(super) tables: redb::Table<'t, &'static str, &'static [u8]>,
     pub(super) items: ByteTable<'t>,
@@ -28,9 +48,6 @@ pub struct WriteTables<'t> {
     pub(super) conflicts: redb::Table<'t, u64, &'static [u8]>,
     pub(super) history: ByteTable<'t>,
     pub(super) pitr: redb::Table<'t, &'static str, &'static [u8]>,
-    pub(super) next_seq: u64,
-    /// Every mutation, for the write-ahead log.
-    pub(super) journal: journal::Journal,
 }
 
 impl<'t> WriteTables<'t> {
@@ -41,7 +58,7 @@ impl<'t> WriteTables<'t> {
     ) -> Result<WriteTables<'t>, StoreError> {
         let log = txn.open_table(LOG)?;
         let next_seq = log.last()?.map(|(k, _)| k.value() + 1).unwrap_or(1);
-        Ok(WriteTables {
+        let tables = RedbTables {
             txn,
             tables: txn.open_table(TABLES)?,
             items: txn.open_table(ITEMS)?,
@@ -51,20 +68,196 @@ impl<'t> WriteTables<'t> {
             conflicts: txn.open_table(CONFLICTS)?,
             history: txn.open_table(HISTORY)?,
             pitr: txn.open_table(PITR)?,
+        };
+        Ok(WriteTables {
+            on: GroupTables::Redb(Box::new(tables)),
             next_seq,
             journal,
         })
     }
 
+    /// One group on the live tables of a store in memory, journaled in
+    /// `journal` (which records nothing there: `Journal::off`).
+    pub(super) fn in_memory(tables: MemWrite<'t>, journal: journal::Journal) -> WriteTables<'t> {
+        let next_seq = tables
+            .last(TableId::Log)
+            .map_or(Ok(1), |(k, _)| number(k).map(|n| n + 1));
+        WriteTables {
+            next_seq: next_seq.unwrap_or(1),
+            on: GroupTables::Memory(tables),
+            journal,
+        }
+    }
+
+    /// Sets `key` to `value` in table `id` (keys and values as the journal
+    /// encodes them), and journals it.
+    pub(super) fn set(&mut self, id: TableId, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        match &mut self.on {
+            GroupTables::Redb(t) => t.insert(id, key, value)?,
+            GroupTables::Memory(m) => drop(m.insert(id, key, value)),
+        }
+        self.journal.insert(id, key, value);
+        Ok(())
+    }
+
+    /// Removes `key` from table `id`, and journals it.
+    pub(super) fn unset(&mut self, id: TableId, key: &[u8]) -> Result<(), StoreError> {
+        match &mut self.on {
+            GroupTables::Redb(t) => t.remove(id, key)?,
+            GroupTables::Memory(m) => drop(m.remove(id, key)),
+        }
+        self.journal.remove(id, key);
+        Ok(())
+    }
+
+    /// Removes every key of table `id` in `start..end`, and journals it.
+    pub(super) fn unset_range(&mut self, id: TableId, start: &[u8], end: &[u8]) -> Result<(), StoreError> {
+        match &mut self.on {
+            GroupTables::Redb(t) => t.remove_range(id, start, end)?,
+            GroupTables::Memory(m) => drop(m.remove_range(id, Bound::Included(start), Bound::Excluded(end))),
+        }
+        self.journal.remove_range(id, start, end);
+        Ok(())
+    }
+
+    /// The value under `key` in table `id` (`Tables`, `Meta`, `Pitr`,
+    /// `Cursors`: keyed by name), as the journal encodes it.
+    pub(super) fn get_named(&self, id: TableId, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        match &self.on {
+            GroupTables::Redb(t) => t.get_named(id, key),
+            GroupTables::Memory(m) => Ok(m.get(id, key.as_bytes()).map(<[u8]>::to_vec)),
+        }
+    }
+
+    /// Calls `visit` with each entry of table `id` (`Items`,
+    /// `IndexEntries`, `History`: keyed by bytes) within `(lo, hi)`, in key
+    /// order, while it returns `Ok(true)`.
+    pub(super) fn visit_range(
+        &self,
+        id: TableId,
+        (lo, hi): (Bound<&[u8]>, Bound<&[u8]>),
+        mut visit: impl FnMut(&[u8], &[u8]) -> Result<bool, StoreError>,
+    ) -> Result<(), StoreError> {
+        match &self.on {
+            GroupTables::Redb(t) => {
+                for entry in t.byte_table(id)?.range::<&[u8]>((lo, hi))? {
+                    let (k, v) = entry?;
+                    if !visit(k.value(), v.value())? {
+                        break;
+                    }
+                }
+            }
+            GroupTables::Memory(m) => {
+                for (k, v) in m.range(id, lo, hi) {
+                    if !visit(k, v)? {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores `value` under `key` in table `id` (`Items` or
+    /// `IndexEntries`) and journals it; returns the value it replaced, given
+    /// to `old` (not journaled when `old` fails: the caller puts it back).
+    fn replace<R>(
+        &mut self,
+        id: TableId,
+        key: &[u8],
+        value: &[u8],
+        old: impl FnOnce(&[u8]) -> R,
+    ) -> Result<Option<R>, StoreError> {
+        let replaced = match &mut self.on {
+            GroupTables::Redb(t) => t.byte_table_mut(id)?.insert(key, value)?.map(|v| old(v.value())),
+            GroupTables::Memory(m) => m.insert(id, key, value).map(|v| old(&v)),
+        };
+        self.journal.insert(id, key, value);
+        Ok(replaced)
+    }
+}
+
+impl<'t> RedbTables<'t> {
     /// The byte-keyed table the journal names `id`: `Items`,
     /// `IndexEntries` or `History`.
-    pub(super) fn byte_table(&mut self, id: TableId) -> Result<&mut ByteTable<'t>, StoreError> {
+    pub(super) fn byte_table_mut(&mut self, id: TableId) -> Result<&mut ByteTable<'t>, StoreError> {
         match id {
             TableId::Items => Ok(&mut self.items),
             TableId::History => Ok(&mut self.history),
             TableId::IndexEntries => Ok(&mut self.index_entries),
             other => Err(corrupt(&format!("{other:?} is not keyed by bytes"))),
         }
+    }
+
+    /// `byte_table_mut`, to read.
+    fn byte_table(&self, id: TableId) -> Result<&ByteTable<'t>, StoreError> {
+        match id {
+            TableId::Items => Ok(&self.items),
+            TableId::History => Ok(&self.history),
+            TableId::IndexEntries => Ok(&self.index_entries),
+            other => Err(corrupt(&format!("{other:?} is not keyed by bytes"))),
+        }
+    }
+
+    /// Sets `key` to `value` in table `id`, both as the journal encodes
+    /// them.
+    pub(super) fn insert(&mut self, table: TableId, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        match table {
+            TableId::Tables => drop(self.tables.insert(text(key)?, value)?),
+            TableId::Items | TableId::IndexEntries | TableId::History => {
+                drop(self.byte_table_mut(table)?.insert(key, value)?)
+            }
+            TableId::Log => drop(self.log.insert(number(key)?, value)?),
+            TableId::Meta => drop(self.meta.insert(text(key)?, number(value)?)?),
+            TableId::Conflicts => drop(self.conflicts.insert(number(key)?, value)?),
+            TableId::Pitr => drop(self.pitr.insert(text(key)?, value)?),
+            TableId::Cursors => drop(self.txn.open_table(CURSORS)?.insert(text(key)?, value)?),
+            TableId::Dropped => drop(self.txn.open_table(DROPPED)?.insert(text(key)?, value)?),
+        }
+        Ok(())
+    }
+
+    /// Removes `key` (as the journal encodes it) from table `id`.
+    pub(super) fn remove(&mut self, table: TableId, key: &[u8]) -> Result<(), StoreError> {
+        match table {
+            TableId::Tables => drop(self.tables.remove(text(key)?)?),
+            TableId::Items | TableId::IndexEntries | TableId::History => drop(self.byte_table_mut(table)?.remove(key)?),
+            TableId::Log => drop(self.log.remove(number(key)?)?),
+            TableId::Meta => drop(self.meta.remove(text(key)?)?),
+            TableId::Conflicts => drop(self.conflicts.remove(number(key)?)?),
+            TableId::Pitr => drop(self.pitr.remove(text(key)?)?),
+            TableId::Cursors => drop(self.txn.open_table(CURSORS)?.remove(text(key)?)?),
+            TableId::Dropped => drop(self.txn.open_table(DROPPED)?.remove(text(key)?)?),
+        }
+        Ok(())
+    }
+
+    /// Removes every key of table `id` in `start..end` (as the journal
+    /// encodes them).
+    pub(super) fn remove_range(&mut self, table: TableId, start: &[u8], end: &[u8]) -> Result<(), StoreError> {
+        match table {
+            TableId::Items | TableId::IndexEntries | TableId::History => {
+                self.byte_table_mut(table)?.retain_in(start..end, |_, _| false)?
+            }
+            TableId::Log => self.log.retain_in(number(start)?..number(end)?, |_, _| false)?,
+            TableId::Conflicts => self.conflicts.retain_in(number(start)?..number(end)?, |_, _| false)?,
+            other => return Err(corrupt(&format!("range removal in {other:?}"))),
+        }
+        Ok(())
+    }
+
+    /// The value under `key` in a table keyed by name, as the journal
+    /// encodes it.
+    pub(super) fn get_named(&self, table: TableId, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let bytes = |v: Option<redb::AccessGuard<'_, &'static [u8]>>| v.map(|v| v.value().to_vec());
+        Ok(match table {
+            TableId::Tables => bytes(self.tables.get(key)?),
+            TableId::Meta => self.meta.get(key)?.map(|v| v.value().to_be_bytes().to_vec()),
+            TableId::Pitr => bytes(self.pitr.get(key)?),
+            TableId::Cursors => bytes(self.txn.open_table(CURSORS)?.get(key)?),
+            TableId::Dropped => bytes(self.txn.open_table(DROPPED)?.get(key)?),
+            other => return Err(corrupt(&format!("{other:?} is not keyed by name"))),
+        })
     }
 }
 
@@ -81,16 +274,17 @@ impl WriteTables<'_> {
         value: &[u8],
     ) -> Result<bool, StoreError> {
         let key = item_key(storage_id, key);
-        let previous = self.byte_table(id)?.insert(key.as_slice(), value)?.is_some();
-        self.journal.insert(id, &key, value);
-        Ok(previous)
+        Ok(self.replace(id, &key, value, |_| ())?.is_some())
     }
 
     /// Removes the record under `key` of `storage_id`, if any; returns
     /// whether there was one.
     fn remove_keyed(&mut self, id: TableId, storage_id: StorageId, key: &[u8]) -> Result<bool, StoreError> {
         let key = item_key(storage_id, key);
-        let removed = self.byte_table(id)?.remove(key.as_slice())?.is_some();
+        let removed = match &mut self.on {
+            GroupTables::Redb(t) => t.byte_table_mut(id)?.remove(key.as_slice())?.is_some(),
+            GroupTables::Memory(m) => m.remove(id, &key).is_some(),
+        };
         if removed {
             self.journal.remove(id, &key);
         }
@@ -99,12 +293,7 @@ impl WriteTables<'_> {
 
     /// Removes every record of `storage_id`.
     fn clear_keyed(&mut self, id: TableId, storage_id: StorageId) -> Result<(), StoreError> {
-        let start = storage_id.to_be_bytes();
-        let end = storage_id.next().to_be_bytes();
-        self.byte_table(id)?
-            .retain_in(start.as_slice()..end.as_slice(), |_, _| false)?;
-        self.journal.remove_range(id, &start, &end);
-        Ok(())
+        self.unset_range(id, &storage_id.to_be_bytes(), &storage_id.next().to_be_bytes())
     }
 }
 
@@ -136,47 +325,44 @@ impl WriteTables<'_> {
     /// Bytes stored for the entries of index `storage_id` whose keys start
     /// with `prefix` (an LSI's entries for one partition).
     pub fn entry_bytes_with_prefix(&self, storage_id: StorageId, prefix: &[u8]) -> Result<u64, StoreError> {
-        bytes_with_prefix(&self.index_entries, storage_id, prefix)
+        self.bytes_with_prefix_in(TableId::IndexEntries, storage_id, prefix)
     }
 }
 
 impl WriteTables<'_> {
     /// The description of table `name`, if it exists.
     pub fn table(&self, name: &str) -> Result<Option<TableMeta>, StoreError> {
-        match self.tables.get(name)? {
-            Some(bytes) => Ok(Some(records::decode_table(bytes.value())?)),
+        match self.get_named(TableId::Tables, name)? {
+            Some(bytes) => Ok(Some(records::decode_table(&bytes)?)),
             None => Ok(None),
         }
     }
 
     /// Creates or replaces a table description.
     pub fn put_table(&mut self, meta: &TableMeta) -> Result<(), StoreError> {
-        let bytes = records::encode(meta);
-        self.tables.insert(meta.name.as_str(), bytes.as_slice())?;
-        self.journal.insert(TableId::Tables, meta.name.as_bytes(), &bytes);
-        Ok(())
+        self.set(TableId::Tables, meta.name.as_bytes(), &records::encode(meta))
     }
 
     /// Removes a table description (its items are removed by `delete_items`).
     pub fn remove_table(&mut self, name: &str) -> Result<(), StoreError> {
-        self.tables.remove(name)?;
-        self.journal.remove(TableId::Tables, name.as_bytes());
-        Ok(())
+        self.unset(TableId::Tables, name.as_bytes())
     }
 
     /// A fresh storage id for a new table.
     pub fn allocate_storage_id(&mut self) -> Result<StorageId, StoreError> {
-        let id = self.meta.get(NEXT_STORAGE_ID)?.map(|v| v.value()).unwrap_or(1);
+        let id = self.meta(NEXT_STORAGE_ID)?.unwrap_or(1);
         self.set_meta(NEXT_STORAGE_ID, id + 1)?;
         Ok(StorageId(id))
     }
 
     /// The record stored for a key, live or tombstone.
     pub fn item(&self, storage_id: StorageId, key: &[u8]) -> Result<Option<ItemRecord>, StoreError> {
-        match self.items.get(item_key(storage_id, key).as_slice())? {
-            Some(bytes) => Ok(Some(records::decode(bytes.value())?)),
-            None => Ok(None),
-        }
+        let key = item_key(storage_id, key);
+        let record = match &self.on {
+            GroupTables::Redb(t) => t.items.get(key.as_slice())?.map(|bytes| records::decode(bytes.value())),
+            GroupTables::Memory(m) => m.get(TableId::Items, &key).map(records::decode),
+        };
+        Ok(record.transpose()?)
     }
 
     /// Stores the record for a key.
@@ -208,19 +394,13 @@ impl WriteTables<'_> {
     ) -> Result<Option<ItemRecord>, StoreError> {
         let bytes = records::encode(record);
         let key = item_key(storage_id, key);
-        let replaced = match self.items.insert(key.as_slice(), bytes.as_slice())? {
-            None => Ok(None),
-            Some(old) => records::decode(old.value())
-                .map(Some)
-                .map_err(|e| (e, old.value().to_vec())),
-        };
-        match replaced {
-            Ok(replaced) => {
-                self.journal.insert(TableId::Items, &key, &bytes);
-                Ok(replaced)
-            }
+        let replaced = self.replace(TableId::Items, &key, &bytes, |old| {
+            records::decode(old).map_err(|e| (e, old.to_vec()))
+        })?;
+        match replaced.transpose() {
+            Ok(replaced) => Ok(replaced),
             Err((error, old)) => {
-                self.items.insert(key.as_slice(), old.as_slice())?;
+                self.set(TableId::Items, &key, &old)?;
                 Err(error.into())
             }
         }
@@ -236,12 +416,14 @@ impl WriteTables<'_> {
         max: usize,
     ) -> Result<Vec<(Vec<u8>, ItemRecord)>, StoreError> {
         let (lower, upper) = bounds_after(storage_id, after);
-        let bounds = (lower.as_ref().map(Vec::as_slice), upper.as_ref().map(Vec::as_slice));
         let mut out = Vec::new();
-        for entry in self.items.range::<&[u8]>(bounds)?.take(max) {
-            let (k, v) = entry?;
-            out.push((k.value()[8..].to_vec(), records::decode(v.value())?));
+        if max == 0 {
+            return Ok(out);
         }
+        self.visit_range(TableId::Items, (as_slice(&lower), as_slice(&upper)), |k, v| {
+            out.push((k[8..].to_vec(), records::decode(v)?));
+            Ok(out.len() < max)
+        })?;
         Ok(out)
     }
 
@@ -249,7 +431,21 @@ impl WriteTables<'_> {
     /// start with `prefix` (one partition's items): what the
     /// item-collection limit counts, without decoding the records.
     pub fn bytes_with_prefix(&self, storage_id: StorageId, prefix: &[u8]) -> Result<u64, StoreError> {
-        bytes_with_prefix(&self.items, storage_id, prefix)
+        self.bytes_with_prefix_in(TableId::Items, storage_id, prefix)
+    }
+
+    /// Bytes stored in table `id` for the records of `storage_id` whose
+    /// encoded keys start with `prefix`, without decoding them.
+    fn bytes_with_prefix_in(&self, id: TableId, storage_id: StorageId, prefix: &[u8]) -> Result<u64, StoreError> {
+        let lower = item_key(storage_id, prefix);
+        let upper = crate::model::key::prefix_end(&lower);
+        let upper = upper.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
+        let mut bytes = 0u64;
+        self.visit_range(id, (Bound::Included(&lower), upper), |_, v| {
+            bytes += v.len() as u64;
+            Ok(true)
+        })?;
+        Ok(bytes)
     }
 
     /// Calls `visit` with the key (without the storage prefix) and the
@@ -265,20 +461,15 @@ impl WriteTables<'_> {
     ) -> Result<(), StoreError> {
         let (lower, _) = bounds_after(storage_id, after);
         let upper = item_key(storage_id, through);
-        let bounds = (
-            lower.as_ref().map(Vec::as_slice),
-            std::ops::Bound::Included(upper.as_slice()),
-        );
-        for entry in self.items.range::<&[u8]>(bounds)? {
-            let (key, value) = entry?;
-            visit(&key.value()[8..], value.value());
-        }
-        Ok(())
+        self.visit_range(TableId::Items, (as_slice(&lower), Bound::Included(&upper)), |k, v| {
+            visit(&k[8..], v);
+            Ok(true)
+        })
     }
 
     /// A background worker's cursor, as this transaction sees it.
     pub fn cursor(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.txn.open_table(CURSORS)?.get(name)?.map(|v| v.value().to_vec()))
+        self.get_named(TableId::Cursors, name)
     }
 
     /// Appends a change given by reference (same bytes as `append_change`).
@@ -288,7 +479,10 @@ impl WriteTables<'_> {
 
     fn append_log_bytes(&mut self, bytes: &[u8]) -> Result<Seq, StoreError> {
         let seq = self.next_seq;
-        self.log.insert(seq, bytes)?;
+        match &mut self.on {
+            GroupTables::Redb(t) => drop(t.log.insert(seq, bytes)?),
+            GroupTables::Memory(m) => drop(m.insert(TableId::Log, &seq.to_be_bytes(), bytes)),
+        }
         self.journal.insert(TableId::Log, &seq.to_be_bytes(), bytes);
         self.next_seq += 1;
         Ok(Seq(seq))
@@ -311,16 +505,18 @@ impl WriteTables<'_> {
     /// next sequence number is found from it, and numbers must never be
     /// used twice (peers and stream iterators hold them).
     pub fn trim_log(&mut self, before: Seq, max: u64) -> Result<u64, StoreError> {
-        let Some(first) = self.log.first()?.map(|(k, _)| k.value()) else {
+        let first = match &self.on {
+            GroupTables::Redb(t) => t.log.first()?.map(|(k, _)| k.value()),
+            GroupTables::Memory(m) => m.first(TableId::Log).map(|(k, _)| number(k)).transpose()?,
+        };
+        let Some(first) = first else {
             return Ok(0);
         };
         let end = before.min(self.last_seq()).get().min(first.saturating_add(max));
         if end <= first {
             return Ok(0);
         }
-        self.log.retain_in(first..end, |_, _| false)?;
-        self.journal
-            .remove_range(TableId::Log, &first.to_be_bytes(), &end.to_be_bytes());
+        self.unset_range(TableId::Log, &first.to_be_bytes(), &end.to_be_bytes())?;
         Ok(end - first)
     }
 
@@ -330,21 +526,40 @@ impl WriteTables<'_> {
     /// the first younger one ends the stretch.
     pub fn trim_conflicts(&mut self, before_ns: u64, max: u64) -> Result<u64, StoreError> {
         let mut range: Option<(u64, u64)> = None;
-        for entry in self.conflicts.iter()?.take(usize::try_from(max).unwrap_or(usize::MAX)) {
-            let (id, bytes) = entry?;
-            let record: ConflictRecord = records::decode(bytes.value())?;
-            if record.winner.ts.wall_ns.max(record.loser.ts.wall_ns) >= before_ns {
-                break;
+        let mut looked_at = 0;
+        let mut visit = |id: u64, bytes: &[u8]| -> Result<bool, StoreError> {
+            if looked_at >= max {
+                return Ok(false);
             }
-            let id = id.value();
+            looked_at += 1;
+            let record: ConflictRecord = records::decode(bytes)?;
+            if record.winner.ts.wall_ns.max(record.loser.ts.wall_ns) >= before_ns {
+                return Ok(false);
+            }
             range = Some((range.map_or(id, |(first, _)| first), id + 1));
+            Ok(true)
+        };
+        match &self.on {
+            GroupTables::Redb(t) => {
+                for entry in t.conflicts.iter()? {
+                    let (id, bytes) = entry?;
+                    if !visit(id.value(), bytes.value())? {
+                        break;
+                    }
+                }
+            }
+            GroupTables::Memory(m) => {
+                for (id, bytes) in m.range(TableId::Conflicts, Bound::Unbounded, Bound::Unbounded) {
+                    if !visit(number(id)?, bytes)? {
+                        break;
+                    }
+                }
+            }
         }
         let Some((first, end)) = range else {
             return Ok(0);
         };
-        self.conflicts.retain_in(first..end, |_, _| false)?;
-        self.journal
-            .remove_range(TableId::Conflicts, &first.to_be_bytes(), &end.to_be_bytes());
+        self.unset_range(TableId::Conflicts, &first.to_be_bytes(), &end.to_be_bytes())?;
         Ok(end - first)
     }
 
@@ -352,11 +567,7 @@ impl WriteTables<'_> {
     /// (the engine names a region's log in one incarnation; see
     /// `engine::Origin`).
     pub fn applied(&self, origin: &str) -> Result<Seq, StoreError> {
-        Ok(Seq(self
-            .meta
-            .get(applied_key(origin).as_str())?
-            .map(|v| v.value())
-            .unwrap_or(0)))
+        Ok(Seq(self.meta(&applied_key(origin))?.unwrap_or(0)))
     }
 
     /// Records that changes from `origin` are applied through `seq`.
@@ -364,11 +575,16 @@ impl WriteTables<'_> {
         self.set_meta(&applied_key(origin), seq.get())
     }
 
+    /// A number of the `meta` table.
+    pub(super) fn meta(&self, name: &str) -> Result<Option<u64>, StoreError> {
+        match &self.on {
+            GroupTables::Redb(t) => Ok(t.meta.get(name)?.map(|v| v.value())),
+            GroupTables::Memory(m) => m.get(TableId::Meta, name.as_bytes()).map(number).transpose(),
+        }
+    }
+
     pub(super) fn set_meta(&mut self, name: &str, value: u64) -> Result<(), StoreError> {
-        self.meta.insert(name, value)?;
-        self.journal
-            .insert(TableId::Meta, name.as_bytes(), &value.to_be_bytes());
-        Ok(())
+        self.set(TableId::Meta, name.as_bytes(), &value.to_be_bytes())
     }
 
     /// Records which incarnation of `peer`'s data we ship to.
@@ -386,37 +602,27 @@ impl WriteTables<'_> {
 
     /// Records a write that lost last-writer-wins.
     pub fn record_conflict(&mut self, conflict: &ConflictRecord) -> Result<(), StoreError> {
-        let id = self.conflicts.last()?.map(|(k, _)| k.value() + 1).unwrap_or(1);
-        let bytes = records::encode(conflict);
-        self.conflicts.insert(id, bytes.as_slice())?;
-        self.journal.insert(TableId::Conflicts, &id.to_be_bytes(), &bytes);
-        Ok(())
+        let last = match &self.on {
+            GroupTables::Redb(t) => t.conflicts.last()?.map(|(k, _)| k.value()),
+            GroupTables::Memory(m) => m.last(TableId::Conflicts).map(|(k, _)| number(k)).transpose()?,
+        };
+        let id = last.map_or(1, |last| last + 1);
+        self.set(TableId::Conflicts, &id.to_be_bytes(), &records::encode(conflict))
     }
 
     /// Records that `dropped.region` must drop its copy of a table
     /// (replacing an earlier record for the same table and region).
     pub fn record_dropped(&mut self, dropped: &DroppedTable) -> Result<(), StoreError> {
         let key = format!("{}/{}", dropped.table_id, dropped.region);
-        let value = records::encode(dropped);
-        self.txn.open_table(DROPPED)?.insert(key.as_str(), value.as_slice())?;
-        self.journal.insert(TableId::Dropped, key.as_bytes(), &value);
-        Ok(())
+        self.set(TableId::Dropped, key.as_bytes(), &records::encode(dropped))
     }
 
     /// Stores (or with `None`, clears) a background worker's cursor.
     pub fn set_cursor(&mut self, name: &str, cursor: Option<&[u8]>) -> Result<(), StoreError> {
-        let mut cursors = self.txn.open_table(CURSORS)?;
         match cursor {
-            Some(bytes) => {
-                cursors.insert(name, bytes)?;
-                self.journal.insert(TableId::Cursors, name.as_bytes(), bytes);
-            }
-            None => {
-                cursors.remove(name)?;
-                self.journal.remove(TableId::Cursors, name.as_bytes());
-            }
+            Some(bytes) => self.set(TableId::Cursors, name.as_bytes(), bytes),
+            None => self.unset(TableId::Cursors, name.as_bytes()),
         }
-        Ok(())
     }
 
     /// Appends a change-log entry and returns its sequence number.
@@ -425,18 +631,10 @@ impl WriteTables<'_> {
     }
 }
 
-/// Bytes stored in `table` for the records of `storage_id` whose encoded
-/// keys start with `prefix`, without decoding them.
-fn bytes_with_prefix(table: &ByteTable<'_>, storage_id: StorageId, prefix: &[u8]) -> Result<u64, StoreError> {
-    let lower = item_key(storage_id, prefix);
-    let upper = crate::model::key::prefix_end(&lower);
-    let range = match &upper {
-        Some(upper) => table.range::<&[u8]>(lower.as_slice()..upper.as_slice())?,
-        None => table.range::<&[u8]>(lower.as_slice()..)?,
-    };
-    let mut bytes = 0u64;
-    for entry in range {
-        bytes += entry?.1.value().len() as u64;
+pub(super) fn as_slice(bound: &Bound<Vec<u8>>) -> Bound<&[u8]> {
+    match bound {
+        Bound::Included(k) => Bound::Included(k.as_slice()),
+        Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
+        Bound::Unbounded => Bound::Unbounded,
     }
-    Ok(bytes)
 }
