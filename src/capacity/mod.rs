@@ -25,7 +25,6 @@ pub mod refusal;
 pub mod units;
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -224,31 +223,10 @@ struct IndexState {
 }
 
 /// Tables by name. Every request looks its table up, and table names are
-/// few and short: FNV-1a hashes them in a few instructions, where SipHash's
-/// defence against chosen keys buys nothing (only existing tables are
-/// entered).
-type ByName<V> = HashMap<String, V, BuildHasherDefault<Fnv1a>>;
-
-/// The FNV-1a hash (64 bits).
-struct Fnv1a(u64);
-
-impl Default for Fnv1a {
-    fn default() -> Fnv1a {
-        Fnv1a(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl Hasher for Fnv1a {
-    fn write(&mut self, bytes: &[u8]) {
-        for byte in bytes {
-            self.0 = (self.0 ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
+/// few and short: FxHash (`rustc-hash`, already in the tree through quinn)
+/// hashes them in a few instructions, where SipHash's defence against
+/// chosen keys buys nothing (only existing tables are entered).
+type ByName<V> = HashMap<String, V, rustc_hash::FxBuildHasher>;
 
 /// One table's state, shared by the admissions that took from it, with the
 /// clock they settle on (so that an admission holds one handle, not two).
