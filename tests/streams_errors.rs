@@ -1,7 +1,8 @@
 //! DynamoDB Streams errors through `aws-sdk-dynamodbstreams`: unknown
 //! streams and shards, malformed iterators and parameters, iterators that
 //! expire, records trimmed by retention, and an earlier stream of a table
-//! readable for a day after it was disabled, then gone.
+//! (or a deleted table's stream) readable for a day after it was disabled,
+//! then gone.
 
 mod common;
 mod stream_support;
@@ -257,6 +258,57 @@ async fn an_earlier_stream_stays_readable_for_a_day_after_it_is_disabled() {
     assert_eq!(
         describe(&streams, &second).await.stream_status(),
         Some(&StreamStatus::Enabled)
+    );
+    region.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_deleted_tables_stream_stays_readable_for_a_day() {
+    let region = TestRegion::start().await;
+    let c = &region.client;
+    let deleted = table_with_stream(c, "Gone", ViewType::KeysOnly).await;
+    put_key(c, "Gone", "one").await;
+    put_key(c, "Gone", "two").await;
+    c.delete_table().table_name("Gone").send().await.unwrap();
+
+    // The deleted table's stream is DISABLED, listed and readable to its end.
+    let streams = streams_client(region.addr, common::REGION);
+    assert_eq!(listed(&streams, "Gone").await, [deleted.as_str()]);
+    let all = streams.list_streams().send().await.unwrap();
+    assert!(all.streams().iter().any(|s| s.stream_arn() == Some(deleted.as_str())));
+    let old = describe(&streams, &deleted).await;
+    assert_eq!(old.stream_status(), Some(&StreamStatus::Disabled));
+    assert_eq!(old.table_name(), Some("Gone"));
+    assert!(old.shards().iter().all(|shard| {
+        shard
+            .sequence_number_range()
+            .unwrap()
+            .ending_sequence_number()
+            .is_some()
+    }));
+    assert_eq!(keys_in(&streams, &deleted).await, ["one", "two"]);
+
+    // A new table of the same name has a stream of its own; the deleted
+    // table's stream does not see its writes, also after a restart.
+    let created = table_with_stream(c, "Gone", ViewType::NewImage).await;
+    assert_ne!(created, deleted);
+    put_key(c, "Gone", "three").await;
+    let region = region.restart().await;
+    let streams = streams_client(region.addr, common::REGION);
+    let mut both = vec![deleted.clone(), created.clone()];
+    both.sort();
+    assert_eq!(listed(&streams, "Gone").await, both);
+    assert_eq!(keys_in(&streams, &deleted).await, ["one", "two"]);
+    assert_eq!(keys_in(&streams, &created).await, ["three"]);
+
+    // A day after the deletion the stream is gone.
+    region.node().engine().hlc().set_offset_ms(86_400_000).unwrap();
+    assert_eq!(listed(&streams, "Gone").await, [created.as_str()]);
+    let err = streams.describe_stream().stream_arn(&deleted).send().await.unwrap_err();
+    assert_eq!(code(&err), "ResourceNotFoundException");
+    assert_eq!(
+        common::error_message(&err),
+        format!("Requested resource not found: Stream: {deleted} not found")
     );
     region.shutdown().await;
 }

@@ -1,8 +1,9 @@
 //! Streams of replicated tables: three in-process regions linked over real
 //! QUIC, each region's stream read through `aws-sdk-dynamodbstreams`; a
 //! replicated change that loses last-writer-wins never reaching a stream;
-//! and a stream disabled and enabled again in one region, whose earlier
-//! stream every region keeps readable.
+//! a stream disabled and enabled again in one region, whose earlier
+//! stream every region keeps readable; and a deleted table's stream, kept
+//! readable in every region.
 
 mod cluster;
 mod common;
@@ -384,5 +385,40 @@ async fn an_earlier_stream_stays_readable_in_every_region() {
             ["two"],
             "region {i}'s new stream"
         );
+    }
+}
+
+#[tokio::test]
+async fn a_deleted_global_tables_stream_stays_readable_in_every_region() {
+    let cluster = Cluster::start(2, &[]).await;
+    let arns = global_table_with_stream(&cluster, "Dropped").await;
+    let put = cluster.client(0).put_item().table_name("Dropped").item("pk", s("one"));
+    put.send().await.unwrap();
+    let streams: Vec<_> = (0..2)
+        .map(|i| streams_client(cluster.topology.region[i].api, REGIONS[i]))
+        .collect();
+    assert_eq!(settled_keys(&streams[1], &arns[1], 1).await, ["one"]);
+
+    // Region 0 deletes the table; once the deletion reaches region 1, each
+    // region's stream is DISABLED there and still holds its record.
+    let delete = cluster.client(0).delete_table().table_name("Dropped");
+    delete.send().await.unwrap();
+    for (i, client) in streams.iter().enumerate() {
+        eventually(
+            &format!("the table gone and its stream disabled in region {i}"),
+            std::time::Duration::from_secs(60),
+            || {
+                let (client, table) = (client.clone(), cluster.client(i));
+                let arn = arns[i].clone();
+                async move {
+                    table.describe_table().table_name("Dropped").send().await.err()?;
+                    let out = client.describe_stream().stream_arn(arn).send().await.ok()?;
+                    let status = out.stream_description()?.stream_status()?;
+                    (*status == aws_sdk_dynamodbstreams::types::StreamStatus::Disabled).then_some(())
+                }
+            },
+        )
+        .await;
+        assert_eq!(settled_keys(client, &arns[i], 1).await, ["one"], "region {i}");
     }
 }

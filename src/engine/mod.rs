@@ -4,9 +4,10 @@
 //! (`.ci/import-cycles` checks that no folder has an import circle):
 //!
 //! 1. Pure rules, no I/O: `lww.rs` (the last-writer-wins orders of items
-//!    and of table descriptions), `stream_rules.rs` (a stream's lifecycle
-//!    and the earlier streams kept readable), `table_update.rs` (table
-//!    changes as typed commands, replica rules), `error.rs`.
+//!    and of table descriptions), `stream_rules.rs` (a stream's lifecycle,
+//!    the earlier streams and deleted tables' streams kept readable),
+//!    `table_update.rs` (table changes as typed commands, replica rules),
+//!    `error.rs`.
 //! 2. `txn.rs`: the group transaction. `GroupTxn::change_item` is the one
 //!    place every item change is stored, logged in the change log,
 //!    versioned for PITR, entered in the table's secondary indexes

@@ -228,7 +228,7 @@ pub(super) fn apply_table(
         TableChange::Deleted { name, table_id } => match txn.table(name)? {
             Some(existing) if &existing.table_id == table_id => {
                 txn.drop_table(name, existing.storage_id)?;
-                txn.record_deleted(&existing, &version);
+                txn.record_deleted(&existing, &version)?;
                 true
             }
             _ => false,

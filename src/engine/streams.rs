@@ -10,9 +10,10 @@
 
 use super::error::EngineError;
 use super::handle::Engine;
+use super::stream_rules::DeletedStreams;
 use crate::ids::Seq;
-use crate::model::item_size;
-use crate::store::{Change, ItemChange};
+use crate::model::{TableMeta, item_size};
+use crate::store::{Change, ItemChange, StoreError};
 
 /// Item changes of one table read from the log (`Engine::table_changes`).
 #[derive(Debug, Default)]
@@ -80,6 +81,41 @@ impl Engine {
             Ok(slice)
         })
         .await
+    }
+
+    /// The descriptions this region keeps of deleted tables for their
+    /// streams (see `stream_rules::DeletedStreams`), oldest deletion first.
+    pub async fn deleted_table_streams(&self) -> Result<Vec<TableMeta>, EngineError> {
+        self.read(|read| {
+            let stored = read.cursor(DeletedStreams::NAME)?;
+            let tables = DeletedStreams::decode(stored.as_deref()).and_then(|record| record.tables());
+            Ok(tables.map_err(StoreError::from)?)
+        })
+        .await
+    }
+
+    /// Forgets the streams of tables deleted before `before_ms` (their
+    /// retention has passed); returns how many tables it forgot.
+    pub async fn forget_deleted_streams(&self, before_ms: u64) -> Result<usize, EngineError> {
+        let due = self
+            .read(move |read| {
+                let stored = read.cursor(DeletedStreams::NAME)?;
+                let record = DeletedStreams::decode(stored.as_deref()).map_err(StoreError::from)?;
+                Ok(record.any_before(before_ms))
+            })
+            .await?;
+        if !due {
+            return Ok(0);
+        }
+        self.writer()?
+            .submit(move |txn| {
+                let stored = txn.tables.cursor(DeletedStreams::NAME)?;
+                let mut record = DeletedStreams::decode(stored.as_deref()).map_err(StoreError::from)?;
+                let forgotten = record.forget_before(before_ms);
+                txn.tables.set_cursor(DeletedStreams::NAME, Some(&record.encode()))?;
+                Ok(forgotten)
+            })
+            .await
     }
 
     /// The first log position at or after `from` whose change was stamped at

@@ -89,7 +89,7 @@ impl Engine {
                     ts: txn.hlc.now(),
                     region: txn.region.to_string(),
                 };
-                txn.record_deleted(&meta, &version);
+                txn.record_deleted(&meta, &version)?;
                 let change = TableChange::Deleted {
                     name: name.clone(),
                     table_id: meta.table_id.clone(),

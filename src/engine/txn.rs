@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use super::error::EngineError;
 use super::lww::incoming_wins;
 use super::schema_cache::changes_schema;
+use super::stream_rules::{DeletedStreams, streams_of_deleted};
 use crate::clock::Hlc;
 use crate::ids::StorageId;
 use crate::model::{IndexKind, Item, TableMeta, item_size};
@@ -208,9 +209,11 @@ impl GroupTxn<'_, '_> {
         Ok(())
     }
 
-    /// Records that every replica of `meta`, deleted by the change `version`,
-    /// drops it (see `DroppedTable`).
-    pub(super) fn record_deleted(&mut self, meta: &TableMeta, version: &Version) {
+    /// Records that every replica of `meta`, deleted by the change `version`
+    /// (to be appended next to the change log), drops it (see
+    /// `DroppedTable`), and keeps the table's streams readable, disabled,
+    /// as DynamoDB keeps a deleted table's stream for 24 hours.
+    pub(super) fn record_deleted(&mut self, meta: &TableMeta, version: &Version) -> Result<(), StoreError> {
         let dropped = meta.replicas.iter().map(|r| DroppedTable {
             name: meta.name.clone(),
             table_id: meta.table_id.clone(),
@@ -219,6 +222,14 @@ impl GroupTxn<'_, '_> {
             deleted: true,
         });
         self.dropped.extend(dropped);
+        let now = self.hlc.now();
+        let Some(kept) = streams_of_deleted(meta, self.tables.last_seq() + 1, now) else {
+            return Ok(());
+        };
+        let stored = self.tables.cursor(DeletedStreams::NAME)?;
+        let mut record = DeletedStreams::decode(stored.as_deref())?;
+        record.add(&kept, now.unix_millis());
+        self.tables.set_cursor(DeletedStreams::NAME, Some(&record.encode()))
     }
 
     /// Whether table `storage_id` keeps PITR history, asking the store the

@@ -306,7 +306,8 @@ impl ReadTables {
         Ok(out)
     }
 
-    /// A background worker's cursor, if it stored one.
+    /// A named record (a background worker's cursor, or a small record the
+    /// engine keeps: deleted tables' streams), if one is stored.
     pub fn cursor(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
         self.get_named(TableId::Cursors, name)
     }

@@ -467,7 +467,9 @@ impl WriteTables<'_> {
         })
     }
 
-    /// A background worker's cursor, as this transaction sees it.
+    /// A named record: a background worker's cursor, or a small record
+    /// the engine keeps (deleted tables' streams), as this transaction
+    /// sees it.
     pub fn cursor(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
         self.get_named(TableId::Cursors, name)
     }
@@ -617,7 +619,7 @@ impl WriteTables<'_> {
         self.set(TableId::Dropped, key.as_bytes(), &records::encode(dropped))
     }
 
-    /// Stores (or with `None`, clears) a background worker's cursor.
+    /// Stores (or with `None`, clears) a named record (see `cursor`).
     pub fn set_cursor(&mut self, name: &str, cursor: Option<&[u8]>) -> Result<(), StoreError> {
         match cursor {
             Some(bytes) => self.set(TableId::Cursors, name.as_bytes(), bytes),

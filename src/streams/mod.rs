@@ -128,29 +128,49 @@ impl<'a> Streams<'a> {
         Ok((!shards::fully_trimmed(stream, horizon, self.last_seq())).then_some(horizon))
     }
 
+    /// The descriptions whose streams may be named `table`'s: the table's
+    /// own, if it exists, then those of deleted tables of that name (their
+    /// streams stay readable, disabled, for the retention period); and
+    /// whether the table exists.
+    async fn tables_named(&self, table: &str) -> Result<(Vec<TableMeta>, bool), EngineError> {
+        let mut metas = match self.engine.describe_table(table.to_string()).await {
+            Ok(meta) => vec![meta],
+            Err(EngineError::TableNotFound(_)) => Vec::new(),
+            Err(other) => return Err(other),
+        };
+        let deleted = self.engine.deleted_table_streams().await?;
+        let exists = !metas.is_empty();
+        metas.extend(deleted.into_iter().filter(|meta| meta.name == table));
+        Ok((metas, exists))
+    }
+
+    /// Every description with streams: the tables' own, then those of
+    /// deleted tables.
+    async fn all_tables(&self) -> Result<Vec<TableMeta>, EngineError> {
+        let mut metas = Vec::new();
+        for name in self.engine.list_tables(None, usize::MAX).await? {
+            match self.engine.describe_table(name).await {
+                Ok(meta) => metas.push(meta),
+                // A table deleted while listing them all is simply gone.
+                Err(EngineError::TableNotFound(_)) => continue,
+                Err(other) => return Err(other),
+            }
+        }
+        metas.extend(self.engine.deleted_table_streams().await?);
+        Ok(metas)
+    }
+
     /// The streams of this region (of `table` only, when given) that are
-    /// still readable, ordered by ARN: each table's latest stream and the
-    /// earlier ones DynamoDB keeps readable after they were disabled.
+    /// still readable, ordered by ARN: each table's latest stream, the
+    /// earlier ones DynamoDB keeps readable after they were disabled, and
+    /// those of deleted tables.
     pub async fn list(&self, table: Option<String>) -> Result<Vec<(String, TableMeta, StreamState)>, StreamsError> {
-        let named = table.is_some();
-        let names = match table {
-            Some(name) => vec![name],
-            None => self.engine.list_tables(None, usize::MAX).await?,
+        let (metas, exists) = match &table {
+            Some(name) => self.tables_named(name).await?,
+            None => (self.all_tables().await?, true),
         };
         let mut out = Vec::new();
-        for name in names {
-            let meta = match self.engine.describe_table(name).await {
-                Ok(meta) => meta,
-                // A table named in the request must exist; one deleted
-                // while listing them all is simply gone.
-                Err(EngineError::TableNotFound(name)) if named => {
-                    return Err(StreamsError::NotFound(format!(
-                        "Requested resource not found: Table: {name} not found"
-                    )));
-                }
-                Err(EngineError::TableNotFound(_)) => continue,
-                Err(other) => return Err(other.into()),
-            };
+        for meta in metas {
             for (stream, disabled_ms) in table_streams(&meta) {
                 if self.readable(stream, disabled_ms).await?.is_some() {
                     out.push((
@@ -161,7 +181,17 @@ impl<'a> Streams<'a> {
                 }
             }
         }
+        if let Some(name) = table
+            && out.is_empty()
+            && !exists
+        {
+            // A table named in the request must exist, or have streams left.
+            return Err(StreamsError::NotFound(format!(
+                "Requested resource not found: Table: {name} not found"
+            )));
+        }
         out.sort_by(|a, b| a.0.cmp(&b.0));
+        out.dedup_by(|a, b| a.0 == b.0);
         Ok(out)
     }
 
@@ -173,14 +203,13 @@ impl<'a> Streams<'a> {
             .strip_prefix(&prefix)
             .and_then(|rest| rest.split_once("/stream/"))
             .ok_or_else(not_found)?;
-        let meta = match self.engine.describe_table(table.to_string()).await {
-            Ok(meta) => meta,
-            Err(EngineError::TableNotFound(_)) => return Err(not_found()),
-            Err(other) => return Err(other.into()),
-        };
-        let (stream, disabled_ms) = table_streams(&meta)
-            .find(|(s, _)| s.label == label)
-            .map(|(s, disabled_ms)| (s.clone(), disabled_ms))
+        let (metas, _) = self.tables_named(table).await?;
+        let (meta, stream, disabled_ms) = metas
+            .iter()
+            .find_map(|meta| {
+                let (stream, disabled_ms) = table_streams(meta).find(|(s, _)| s.label == label)?;
+                Some((meta.clone(), stream.clone(), disabled_ms))
+            })
             .ok_or_else(not_found)?;
         let horizon = self.readable(&stream, disabled_ms).await?.ok_or_else(not_found)?;
         Ok((meta, stream, horizon))

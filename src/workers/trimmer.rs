@@ -12,7 +12,9 @@
 //! - PITR keeps its own history, and reads no change-log entry.
 //!
 //! The same pass removes conflict records older than
-//! `storage.conflict_retention_secs`, which nothing else bounds.
+//! `storage.conflict_retention_secs`, which nothing else bounds, and
+//! forgets the streams of tables deleted longer than the streams'
+//! retention ago.
 //!
 //! The last entry always stays: the next sequence number follows from it.
 //! Entries are removed in small writer jobs, so foreground writes wait for
@@ -171,7 +173,20 @@ pub async fn pass(
     if removed > 0 {
         tracing::debug!(removed, %first, "trimmed the change log");
     }
+    forget_deleted_streams(setup).await?;
     trim_conflicts(setup, shutdown, status).await
+}
+
+/// Forgets the streams of tables deleted longer than the retention ago:
+/// every stream of theirs was disabled by then, so none is readable.
+async fn forget_deleted_streams(setup: &TrimmerSetup) -> Result<(), EngineError> {
+    let retention_ms = u64::try_from(setup.retention.as_millis()).unwrap_or(u64::MAX);
+    let before_ms = setup.engine.hlc().now().unix_millis().saturating_sub(retention_ms);
+    let forgotten = setup.engine.forget_deleted_streams(before_ms).await?;
+    if forgotten > 0 {
+        tracing::debug!(forgotten, "forgot the streams of deleted tables");
+    }
+    Ok(())
 }
 
 /// Removes the conflict records older than the conflict retention.
@@ -211,6 +226,46 @@ mod tests {
         assert_eq!(keep(100, &[150, 40], 0), 41, "a peer behind holds entries back");
         assert_eq!(keep(100, &[150, 0], 0), 1, "a peer that acknowledged nothing keeps all");
         assert_eq!(keep(10, &[150, 99], 0), 10);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_pass_forgets_deleted_tables_streams_past_their_retention() {
+        use crate::clock::Hlc;
+        use crate::config::StorageConfig;
+        use crate::engine::{NewStream, NewTable};
+        use crate::model::table_features::StreamViewType;
+
+        let dir = tempfile::tempdir().unwrap();
+        let hlc = Hlc::new(0, Duration::from_secs(1));
+        let engine = Engine::open(dir.path(), "us-east-1", hlc, &StorageConfig::default()).unwrap();
+        let stream = NewStream {
+            view_type: StreamViewType::KeysOnly,
+            shard_span: 100,
+            retention_ms: 3_600_000,
+        };
+        for name in ["streamed", "plain"] {
+            let mut table = NewTable::keyed_by_pk(name);
+            table.stream = (name == "streamed").then(|| stream.clone());
+            engine.create_table(table).await.unwrap();
+            engine.delete_table(name.into()).await.unwrap();
+        }
+        let kept = engine.deleted_table_streams().await.unwrap();
+        let names: Vec<_> = kept.iter().map(|meta| meta.name.as_str()).collect();
+        assert_eq!(names, ["streamed"], "only a table with a stream leaves one");
+        assert!(!kept[0].stream.as_ref().unwrap().enabled);
+
+        let setup = TrimmerSetup {
+            retention: Duration::from_secs(3600),
+            ..TrimmerSetup::keep_nothing(engine.clone())
+        };
+        let (_stop, shutdown) = watch::channel(false);
+        let status = TrimmerStatus::default();
+        pass(&setup, &shutdown, &status).await.unwrap();
+        assert_eq!(engine.deleted_table_streams().await.unwrap().len(), 1);
+        engine.hlc().set_offset_ms(3_600_001).unwrap();
+        pass(&setup, &shutdown, &status).await.unwrap();
+        assert!(engine.deleted_table_streams().await.unwrap().is_empty());
+        engine.shutdown();
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
