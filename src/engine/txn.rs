@@ -19,9 +19,9 @@ use super::schema_cache::changes_schema;
 use super::stream_rules::{DeletedStreams, streams_of_deleted};
 use crate::clock::Hlc;
 use crate::ids::StorageId;
-use crate::model::{IndexKind, Item, TableMeta, item_size};
+use crate::model::{IndexKind, Item, SecondaryIndex, TableMeta, item_size};
 use crate::store::records::{self, ChangeRef, ItemChangeRef, ItemRecordRef};
-use crate::store::{ChangeCause, DroppedTable, ItemRecord, StoreError, Version, WriteTables};
+use crate::store::{ChangeCause, DroppedTable, ItemRecord, Keyspace, StoreError, Version, WriteTables};
 
 /// The name of the PITR record holding table `storage_id`'s PITR settings:
 /// a table keeps history while it exists.
@@ -324,8 +324,9 @@ impl GroupTxn<'_, '_> {
     }
 
     /// Refuses a local write that would grow its item collection (the
-    /// partition's items and their local secondary index entries, as
-    /// stored) past the limit, as DynamoDB refuses one past 10 GB. Only
+    /// partition's items and their local secondary index entries, by
+    /// DynamoDB's size rules) past the limit, as DynamoDB refuses one past
+    /// 10 GB. Only
     /// tables with local secondary indexes have the limit; a write that
     /// does not grow the collection always passes. `pending` is what writes
     /// checked before it and not stored yet add to the same collection (a
@@ -353,15 +354,37 @@ impl GroupTxn<'_, '_> {
         if after <= before {
             return Ok(0);
         }
-        let prefix = crate::model::key::encode_primary_key(hash, None);
-        let mut stored = self.tables.bytes_with_prefix(meta.storage_id, &prefix)?;
-        for index in &locals {
-            stored += self.tables.entry_bytes_with_prefix(index.storage_id, &prefix)?;
-        }
-        if stored.saturating_sub(before) + pending + after > self.collection_limit {
+        let fits = |stored: u64| stored.saturating_sub(before) + pending + after <= self.collection_limit;
+        // The whole table (its items and LSI entries) bounds each of its
+        // collections: while it fits, no partition needs reading.
+        let table = meta.size_bytes + locals.iter().map(|index| index.size_bytes).sum::<u64>();
+        if !fits(table) && !fits(self.collection_bytes(meta, &locals, hash)?) {
             return Err(EngineError::ItemCollectionTooLarge);
         }
         Ok(after - before)
+    }
+
+    /// The size of partition `hash`'s item collection as stored: its items
+    /// and their entries in the table's LSIs (`locals`), by DynamoDB's size
+    /// rules, as ReturnItemCollectionMetrics counts it. Reads the partition.
+    fn collection_bytes(
+        &self,
+        meta: &TableMeta,
+        locals: &[&SecondaryIndex],
+        hash: &crate::model::AttributeValue,
+    ) -> Result<u64, StoreError> {
+        let prefix = crate::model::key::encode_primary_key(hash, None);
+        let stores = std::iter::once((Keyspace::Items, meta.storage_id))
+            .chain(locals.iter().map(|index| (Keyspace::IndexEntries, index.storage_id)));
+        let mut total = 0u64;
+        for (space, storage_id) in stores {
+            self.tables.visit_with_prefix(space, storage_id, &prefix, |bytes| {
+                let record: ItemRecord = records::decode(bytes)?;
+                total += record.item.as_ref().map_or(0, |item| item_size(item) as u64);
+                Ok(())
+            })?;
+        }
+        Ok(total)
     }
 
     /// Ends the group: fails if a job aborted it, else writes the table

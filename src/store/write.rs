@@ -9,6 +9,7 @@ use redb::ReadableTable;
 
 use super::journal::{self, TableId, corrupt, number, text};
 use super::memory::MemWrite;
+use super::read::Keyspace;
 use super::records::{self, Change, ConflictRecord, DroppedTable, ItemRecord};
 use super::{
     CONFLICTS, CURSORS, DROPPED, HISTORY, INCARNATION, INDEX_ENTRIES, ITEMS, LOG, META, NEXT_STORAGE_ID, PITR,
@@ -321,12 +322,6 @@ impl WriteTables<'_> {
     pub fn delete_entries(&mut self, storage_id: StorageId) -> Result<(), StoreError> {
         self.clear_keyed(TableId::IndexEntries, storage_id)
     }
-
-    /// Bytes stored for the entries of index `storage_id` whose keys start
-    /// with `prefix` (an LSI's entries for one partition).
-    pub fn entry_bytes_with_prefix(&self, storage_id: StorageId, prefix: &[u8]) -> Result<u64, StoreError> {
-        self.bytes_with_prefix_in(TableId::IndexEntries, storage_id, prefix)
-    }
 }
 
 impl WriteTables<'_> {
@@ -427,25 +422,27 @@ impl WriteTables<'_> {
         Ok(out)
     }
 
-    /// Bytes stored for the records of table `storage_id` whose encoded keys
-    /// start with `prefix` (one partition's items): what the
-    /// item-collection limit counts, without decoding the records.
-    pub fn bytes_with_prefix(&self, storage_id: StorageId, prefix: &[u8]) -> Result<u64, StoreError> {
-        self.bytes_with_prefix_in(TableId::Items, storage_id, prefix)
-    }
-
-    /// Bytes stored in table `id` for the records of `storage_id` whose
-    /// encoded keys start with `prefix`, without decoding them.
-    fn bytes_with_prefix_in(&self, id: TableId, storage_id: StorageId, prefix: &[u8]) -> Result<u64, StoreError> {
+    /// Calls `visit` with the stored bytes of each record of `storage_id`
+    /// in `space` whose encoded key starts with `prefix` (one partition's
+    /// items, or an LSI's entries for one partition), in key order.
+    pub fn visit_with_prefix(
+        &self,
+        space: Keyspace,
+        storage_id: StorageId,
+        prefix: &[u8],
+        mut visit: impl FnMut(&[u8]) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let id = match space {
+            Keyspace::Items => TableId::Items,
+            Keyspace::IndexEntries => TableId::IndexEntries,
+        };
         let lower = item_key(storage_id, prefix);
         let upper = crate::model::key::prefix_end(&lower);
         let upper = upper.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
-        let mut bytes = 0u64;
         self.visit_range(id, (Bound::Included(&lower), upper), |_, v| {
-            bytes += v.len() as u64;
+            visit(v)?;
             Ok(true)
-        })?;
-        Ok(bytes)
+        })
     }
 
     /// Calls `visit` with the key (without the storage prefix) and the
