@@ -95,8 +95,7 @@ pub(super) async fn item_collection_metrics(
     let (true, Some(hash)) = (has_local, item.get(hash_name)) else {
         return Ok(None);
     };
-    let bytes = engine.item_collection_size(table, hash.clone()).await?;
-    let low = (bytes >> 30) as f64;
+    let low = engine.item_collection_gib(table, hash.clone()).await? as f64;
     let key = Item::from([(hash_name.clone(), hash.clone())]);
     Ok(Some(json!({
         "ItemCollectionKey": item_to_json(&key),

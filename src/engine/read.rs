@@ -195,22 +195,35 @@ impl Engine {
 }
 
 impl Engine {
-    /// Bytes of the item collection of partition `hash` of `table`: its
-    /// items and their entries in the table's local secondary indexes,
-    /// what DynamoDB's item-collection size counts (ReturnItemCollectionMetrics).
-    /// Reads the whole partition, on the blocking pool.
-    pub async fn item_collection_size(&self, table: &str, hash: AttributeValue) -> Result<u64, EngineError> {
+    /// Whole gibibytes in the item collection of partition `hash` of
+    /// `table` (its items and their entries in the table's local secondary
+    /// indexes, by DynamoDB's size rules): the low end of
+    /// ReturnItemCollectionMetrics' SizeEstimateRangeGB. Reads the
+    /// partition, on the blocking pool, only when the whole table holds a
+    /// gibibyte or more: below that, no collection of it can.
+    pub async fn item_collection_gib(&self, table: &str, hash: AttributeValue) -> Result<u64, EngineError> {
+        const GIB_SHIFT: u32 = 30;
         let (read, meta) = self.read_with_schema(table)?;
-        let (read2, meta2) = (read.clone(), meta.clone());
-        let size = tokio::task::spawn_blocking(move || collection_size(&read2, &meta2, &hash))
-            .await
-            .map_err(|_| EngineError::Stopped)??;
+        let (read2, name) = (read.clone(), meta.name.clone());
+        let gib = tokio::task::spawn_blocking(move || {
+            // The cached description's counters may be stale: the snapshot's.
+            let meta = read2.table(&name)?.ok_or(EngineError::ResourceNotFound)?;
+            let locals = meta.indexes.iter().filter(|i| i.kind == IndexKind::Local);
+            let table_bytes = meta.size_bytes + locals.map(|index| index.size_bytes).sum::<u64>();
+            if table_bytes >> GIB_SHIFT == 0 {
+                return Ok(0);
+            }
+            Ok(collection_size(&read2, &meta, &hash)? >> GIB_SHIFT)
+        })
+        .await
+        .map_err(|_| EngineError::Stopped)?;
         self.release(read).await?;
-        Ok(size)
+        gib
     }
 }
 
-/// See `Engine::item_collection_size`.
+/// The bytes of partition `hash`'s item collection (see
+/// `Engine::item_collection_gib`).
 fn collection_size(read: &ReadTables, meta: &TableMeta, hash: &AttributeValue) -> Result<u64, EngineError> {
     let (lower, upper, _) = query_bounds(hash, None);
     let mut size = 0u64;
@@ -508,6 +521,70 @@ mod tests {
             other => panic!("no string pk: {other:?}"),
         };
         page.items.iter().map(pk).collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_item_collection_counts_its_items_and_lsi_entries_not_tombstones() {
+        use crate::ids::StorageId;
+        use crate::model::{IndexKind, KeyAttribute, KeySchema, Projection, ScalarType, SecondaryIndex, item_size};
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::open_for_test(dir.path(), "r");
+        let attr = |name: &str| KeyAttribute {
+            name: name.into(),
+            ty: ScalarType::S,
+        };
+        let mut table = NewTable::keyed_by_pk("t");
+        table.key_schema.range = Some(attr("sk"));
+        table.attribute_definitions.extend([attr("sk"), attr("at")]);
+        let index = SecondaryIndex {
+            name: "byAt".into(),
+            kind: IndexKind::Local,
+            key_schema: KeySchema {
+                hash: attr("pk"),
+                range: Some(attr("at")),
+            },
+            projection: Projection::KeysOnly,
+            throughput: None,
+            storage_id: StorageId(0),
+            backfilling: false,
+            item_count: 0,
+            size_bytes: 0,
+        };
+        table.indexes.push(index.clone());
+        engine.create_table(table).await.unwrap();
+        let s = |v: &str| AttributeValue::S(v.into());
+        let item = |pk: &str, sk: &str, at: Option<&str>| {
+            let mut item = Item::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))]);
+            item.insert("payload".into(), s(&"x".repeat(100)));
+            if let Some(at) = at {
+                item.insert("at".into(), s(at));
+            }
+            item
+        };
+        let kept = [item("a", "1", Some("t1")), item("a", "2", None)];
+        for written in kept
+            .iter()
+            .chain([&item("a", "3", Some("t3")), &item("b", "1", Some("t1"))])
+        {
+            let put = ItemWrite::new(ItemOp::Put(written.clone()));
+            engine.write_item("t".into(), put).await.unwrap();
+        }
+        let key = Item::from([("pk".to_string(), s("a")), ("sk".to_string(), s("3"))]);
+        let delete = ItemWrite::new(ItemOp::Delete(key));
+        engine.write_item("t".into(), delete).await.unwrap();
+
+        // Partition "a": two items, one LSI entry (the other item has no
+        // `at`); the deleted item's tombstone and partition "b" count nothing.
+        let schema = KeySchema {
+            hash: attr("pk"),
+            range: Some(attr("sk")),
+        };
+        let expected = (item_size(&kept[0]) + item_size(&kept[1]) + index.projected_size(&schema, &kept[0])) as u64;
+        let (read, meta) = engine.read_with_schema("t").unwrap();
+        assert_eq!(collection_size(&read, &meta, &s("a")).unwrap(), expected);
+        assert_eq!(engine.item_collection_gib("t", s("a")).await.unwrap(), 0);
+        engine.release(read).await.unwrap();
+        engine.shutdown();
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
