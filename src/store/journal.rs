@@ -18,6 +18,24 @@
 use super::StoreError;
 use super::records::CodecError;
 
+/// Which table a storage id's records are in: a table's items, or a
+/// secondary index's entries (keyed the same way).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Keyspace {
+    Items,
+    IndexEntries,
+}
+
+impl Keyspace {
+    /// The store table holding this keyspace.
+    pub(super) fn table_id(self) -> TableId {
+        match self {
+            Keyspace::Items => TableId::Items,
+            Keyspace::IndexEntries => TableId::IndexEntries,
+        }
+    }
+}
+
 /// The store's tables, as the journal names them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]

@@ -55,7 +55,8 @@ use std::time::{Duration, Instant};
 use crate::ids::{GroupNo, Incarnation, StorageId};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
-pub use read::{Keyspace, ReadTables, Walk};
+pub use journal::Keyspace;
+pub use read::{ReadTables, Walk};
 pub use records::{
     Change, ChangeCause, CodecError, ConflictRecord, DroppedTable, ItemChange, ItemRecord, TableChange, Version,
 };

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use redb::ReadableTable;
 
-use super::journal::{TableId, number, text};
+use super::journal::{Keyspace, TableId, number, text};
 use super::memory::{MemRange, MemTables, past};
 use super::write::as_slice;
 use super::{
@@ -217,10 +217,7 @@ impl ReadTables {
             Bound::Unbounded if default_end => Bound::Excluded(storage_id.next().to_be_bytes().to_vec()),
             Bound::Unbounded => Bound::Included(storage_id.to_be_bytes().to_vec()),
         };
-        let table = match space {
-            Keyspace::Items => TableId::Items,
-            Keyspace::IndexEntries => TableId::IndexEntries,
-        };
+        let table = space.table_id();
         let range = self.bytes_range(table, (prefix(lower, false), prefix(upper, true)), forward)?;
         Ok(ItemWalk {
             range,
@@ -408,14 +405,6 @@ impl ByteRange {
             ByteRange::Memory(walk) => Ok(walk.restart_at(from)),
         }
     }
-}
-
-/// Which table a storage id's records are in: a table's items, or a
-/// secondary index's entries (keyed the same way).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Keyspace {
-    Items,
-    IndexEntries,
 }
 
 /// An item's encoded key (without the storage prefix) and its record's

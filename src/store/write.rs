@@ -7,9 +7,8 @@ use std::ops::Bound;
 
 use redb::ReadableTable;
 
-use super::journal::{self, TableId, corrupt, number, text};
+use super::journal::{self, Keyspace, TableId, corrupt, number, text};
 use super::memory::MemWrite;
-use super::read::Keyspace;
 use super::records::{self, Change, ConflictRecord, DroppedTable, ItemRecord};
 use super::{
     CONFLICTS, CURSORS, DROPPED, HISTORY, INCARNATION, INDEX_ENTRIES, ITEMS, LOG, META, NEXT_STORAGE_ID, PITR,
@@ -432,10 +431,7 @@ impl WriteTables<'_> {
         prefix: &[u8],
         mut visit: impl FnMut(&[u8]) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        let id = match space {
-            Keyspace::Items => TableId::Items,
-            Keyspace::IndexEntries => TableId::IndexEntries,
-        };
+        let id = space.table_id();
         let lower = item_key(storage_id, prefix);
         let upper = crate::model::key::prefix_end(&lower);
         let upper = upper.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
