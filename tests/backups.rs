@@ -1,5 +1,6 @@
 //! On-demand backups and exports through the AWS SDK: a backup restores
-//! after its table was deleted, unknown ARNs get DynamoDB's errors, and an
+//! after its table was deleted, a table deleted with PITR on leaves a
+//! system backup, unknown ARNs get DynamoDB's errors, and an
 //! export's files read back to the table's state at the export time.
 
 mod common;
@@ -8,7 +9,7 @@ use std::io::Read;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::primitives::DateTime;
-use aws_sdk_dynamodb::types::{BackupStatus, ExportStatus, ScalarAttributeType};
+use aws_sdk_dynamodb::types::{BackupStatus, BackupType, BackupTypeFilter, ExportStatus, ScalarAttributeType};
 use common::pitr::{Model, active_items, enable_pitr, fill, key_text, mark, scan, wait_restorable};
 use common::{Keys, REGION, TestRegion, create_table, error_code, error_message, wait_for};
 
@@ -138,6 +139,101 @@ async fn a_backup_restores_after_its_table_was_deleted() {
     );
     let error = client.describe_backup().backup_arn(&arn).send().await.unwrap_err();
     assert_eq!(error_code(&error), "BackupNotFoundException");
+    region.shutdown().await;
+}
+
+/// The backups ListBackups lists of `kind` ("USER", "SYSTEM", "ALL"; `None`
+/// lists DynamoDB's default): (name, type, creation and expiry seconds).
+async fn listed_backups(client: &Client, kind: Option<&str>) -> Vec<(String, String, i64, Option<i64>)> {
+    let list = client.list_backups().set_backup_type(kind.map(BackupTypeFilter::from));
+    let out = list.send().await.unwrap();
+    out.backup_summaries()
+        .iter()
+        .map(|b| {
+            (
+                b.backup_name().unwrap().to_string(),
+                b.backup_type().unwrap().as_str().to_string(),
+                b.backup_creation_date_time().unwrap().secs(),
+                b.backup_expiry_date_time().map(DateTime::secs),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn deleting_a_table_with_pitr_leaves_a_system_backup_for_35_days() {
+    let region = TestRegion::start().await;
+    let client = &region.client;
+    create_table(client, "accounts", Keys::Hash("pk", ScalarAttributeType::S)).await;
+    enable_pitr(client, "accounts").await;
+    let mut expected = fill(client, "accounts", 20, "first").await;
+    expected.extend(fill(client, "accounts", 5, "second").await);
+    create_table(client, "scratch", Keys::Hash("pk", ScalarAttributeType::S)).await;
+    fill(client, "scratch", 3, "x").await;
+    client.delete_table().table_name("accounts").send().await.unwrap();
+    client.delete_table().table_name("scratch").send().await.unwrap();
+
+    // Only the table with PITR on left one; ListBackups shows it when asked
+    // for SYSTEM (or ALL) backups, expiring 35 days after the deletion.
+    assert!(listed_backups(client, None).await.is_empty(), "USER backups by default");
+    let system = listed_backups(client, Some("SYSTEM")).await;
+    assert_eq!(system.len(), 1, "{system:?}");
+    let (name, kind, created, expires) = system[0].clone();
+    assert_eq!(
+        (name.as_str(), kind.as_str()),
+        ("accounts$DeletedTableBackup", "SYSTEM")
+    );
+    assert_eq!(expires, Some(created + 35 * 86_400));
+    assert_eq!(listed_backups(client, Some("ALL")).await, system);
+    assert!(listed_backups(client, Some("USER")).await.is_empty());
+    let arn = client
+        .list_backups()
+        .backup_type(BackupTypeFilter::System)
+        .send()
+        .await
+        .unwrap()
+        .backup_summaries()[0]
+        .backup_arn()
+        .unwrap()
+        .to_string();
+    let description = client.describe_backup().backup_arn(&arn).send().await.unwrap();
+    let description = description.backup_description().unwrap();
+    let details = description.backup_details().unwrap();
+    assert_eq!(details.backup_type(), &BackupType::System);
+    assert_eq!(details.backup_status(), &BackupStatus::Available);
+    assert!(details.backup_expiry_date_time().is_some());
+    assert_eq!(description.source_table_details().unwrap().item_count(), Some(20));
+
+    // It restores the table as it was just before the deletion, also after
+    // a restart.
+    let region = region.restart().await;
+    let client = &region.client;
+    client
+        .restore_table_from_backup()
+        .backup_arn(&arn)
+        .target_table_name("accounts")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(active_items(client, "accounts").await, expected);
+
+    // Deleting it deletes the history it kept.
+    let deleted = client.delete_backup().backup_arn(&arn).send().await.unwrap();
+    let details = deleted.backup_description().unwrap().backup_details().unwrap();
+    assert_eq!(details.backup_status(), &BackupStatus::Deleted);
+    let error = client.describe_backup().backup_arn(&arn).send().await.unwrap_err();
+    assert_eq!(error_code(&error), "BackupNotFoundException");
+
+    // Another one expires 35 days after its table's deletion.
+    enable_pitr(client, "accounts").await;
+    client.delete_table().table_name("accounts").send().await.unwrap();
+    let system = listed_backups(client, Some("SYSTEM")).await;
+    let expires_ns = |seconds: i64| u64::try_from(seconds).unwrap() * 1_000_000_000;
+    let expiry = expires_ns(system[0].3.unwrap());
+    let engine = region.node().engine();
+    assert_eq!(engine.expire_system_backups(expiry - 2_000_000_000).await.unwrap(), 0);
+    assert_eq!(engine.expire_system_backups(expiry + 1_000_000_000).await.unwrap(), 1);
+    assert!(listed_backups(client, Some("ALL")).await.is_empty());
     region.shutdown().await;
 }
 

@@ -201,6 +201,21 @@ async fn keys_in(streams: &aws_sdk_dynamodbstreams::Client, arn: &str) -> Vec<St
     records.iter().map(key).collect()
 }
 
+/// DescribeStream of `arn`, checked DISABLED with every shard closed.
+async fn describe_disabled(
+    streams: &aws_sdk_dynamodbstreams::Client,
+    arn: &str,
+) -> aws_sdk_dynamodbstreams::types::StreamDescription {
+    let description = describe(streams, arn).await;
+    assert_eq!(description.stream_status(), Some(&StreamStatus::Disabled));
+    let closed = |shard: &aws_sdk_dynamodbstreams::types::Shard| {
+        let range = shard.sequence_number_range().unwrap();
+        range.ending_sequence_number().is_some()
+    };
+    assert!(description.shards().iter().all(closed), "{arn}: every shard closed");
+    description
+}
+
 #[tokio::test]
 async fn an_earlier_stream_stays_readable_for_a_day_after_it_is_disabled() {
     let region = TestRegion::start().await;
@@ -221,16 +236,8 @@ async fn an_earlier_stream_stays_readable_for_a_day_after_it_is_disabled() {
     let mut both = vec![first.clone(), second.clone()];
     both.sort();
     assert_eq!(listed(&streams, "Old").await, both);
-    let old = describe(&streams, &first).await;
-    assert_eq!(old.stream_status(), Some(&StreamStatus::Disabled));
+    let old = describe_disabled(&streams, &first).await;
     assert_eq!(old.stream_view_type().map(|v| v.as_str()), Some("KEYS_ONLY"));
-    assert!(old.shards().iter().all(|shard| {
-        shard
-            .sequence_number_range()
-            .unwrap()
-            .ending_sequence_number()
-            .is_some()
-    }));
     assert_eq!(keys_in(&streams, &first).await, ["one"]);
     assert_eq!(
         describe(&streams, &second).await.stream_status(),
@@ -276,16 +283,8 @@ async fn a_deleted_tables_stream_stays_readable_for_a_day() {
     assert_eq!(listed(&streams, "Gone").await, [deleted.as_str()]);
     let all = streams.list_streams().send().await.unwrap();
     assert!(all.streams().iter().any(|s| s.stream_arn() == Some(deleted.as_str())));
-    let old = describe(&streams, &deleted).await;
-    assert_eq!(old.stream_status(), Some(&StreamStatus::Disabled));
+    let old = describe_disabled(&streams, &deleted).await;
     assert_eq!(old.table_name(), Some("Gone"));
-    assert!(old.shards().iter().all(|shard| {
-        shard
-            .sequence_number_range()
-            .unwrap()
-            .ending_sequence_number()
-            .is_some()
-    }));
     assert_eq!(keys_in(&streams, &deleted).await, ["one", "two"]);
 
     // A new table of the same name has a stream of its own; the deleted

@@ -216,14 +216,23 @@ fn backup_name(req: &Request) -> Result<String, ApiError> {
 }
 
 fn backup_details(backup: &BackupRecord) -> Value {
-    json!({
+    let mut details = json!({
         "BackupArn": backup.arn,
         "BackupName": backup.name,
         "BackupSizeBytes": backup.size_bytes,
         "BackupStatus": backup.status.as_str(),
-        "BackupType": "USER",
+        "BackupType": backup.kind.as_str(),
         "BackupCreationDateTime": epoch_seconds(backup.created_ns),
-    })
+    });
+    add_expiry(&mut details, backup);
+    details
+}
+
+/// BackupExpiryDateTime, which only a SYSTEM backup has.
+fn add_expiry(details: &mut Value, backup: &BackupRecord) {
+    if let Some(expires_ns) = backup.expires_ns() {
+        details["BackupExpiryDateTime"] = json!(epoch_seconds(expires_ns));
+    }
 }
 
 fn backup_description(backup: &BackupRecord, region: &str) -> Value {
@@ -295,8 +304,12 @@ pub async fn handle_list_backups(pitr: &Pitr, req: Request) -> Result<Value, Api
         .list_backups(table)
         .await?
         .into_iter()
-        // Every backup Meridian takes is a USER backup.
-        .filter(|_| matches!(backup_type.as_deref(), None | Some("USER") | Some("ALL")))
+        // Without a BackupType, DynamoDB lists USER backups only.
+        .filter(|b| match backup_type.as_deref() {
+            Some("ALL") => true,
+            Some(kind) => b.kind.as_str() == kind,
+            None => b.kind.as_str() == "USER",
+        })
         // Compared at the millisecond precision the creation time is shown
         // in; the lower bound is inclusive, the upper exclusive.
         .filter(|b| {
@@ -315,7 +328,7 @@ pub async fn handle_list_backups(pitr: &Pitr, req: Request) -> Result<Value, Api
     let summaries: Vec<Value> = backups
         .iter()
         .map(|b| {
-            json!({
+            let mut summary = json!({
                 "TableName": b.table.name,
                 "TableId": b.table.table_id,
                 "TableArn": b.table.arn(region),
@@ -323,9 +336,11 @@ pub async fn handle_list_backups(pitr: &Pitr, req: Request) -> Result<Value, Api
                 "BackupName": b.name,
                 "BackupCreationDateTime": epoch_seconds(b.created_ns),
                 "BackupStatus": b.status.as_str(),
-                "BackupType": "USER",
+                "BackupType": b.kind.as_str(),
                 "BackupSizeBytes": b.size_bytes,
-            })
+            });
+            add_expiry(&mut summary, b);
+            summary
         })
         .collect();
     let mut body = json!({ "BackupSummaries": summaries });

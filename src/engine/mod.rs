@@ -6,6 +6,7 @@
 //! 1. Pure rules, no I/O: `lww.rs` (the last-writer-wins orders of items
 //!    and of table descriptions), `stream_rules.rs` (a stream's lifecycle,
 //!    the earlier streams and deleted tables' streams kept readable),
+//!    `deleted.rs` (what is kept of deleted tables: streams, PITR history),
 //!    `table_update.rs` (table changes as typed commands, replica rules),
 //!    `error.rs`.
 //! 2. `txn.rs`: the group transaction. `GroupTxn::change_item` is the one
@@ -44,6 +45,7 @@ mod backfill_prep;
 mod change_log;
 mod commit_times;
 mod declared;
+mod deleted;
 mod error;
 mod handle;
 mod imports;
@@ -70,6 +72,7 @@ mod writer;
 mod writer_tests;
 
 pub use backfill_prep::{BackfillFrom, PreparedBatch};
+pub use deleted::SYSTEM_BACKUP_DAYS;
 pub use error::{CancelReason, EngineError};
 pub use handle::{DB_FILE, Engine};
 pub use imports::Rejection;

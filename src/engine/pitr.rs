@@ -11,6 +11,7 @@
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
+use super::deleted::{DeletedTables, SYSTEM_BACKUP_NS};
 use super::error::EngineError;
 use super::handle::Engine;
 use super::index_entries::drop_all;
@@ -22,7 +23,7 @@ use crate::model::TableMeta;
 use crate::model::table::TableStatus;
 use crate::store::history::{GcCounts, HistoryEntry};
 use crate::store::records;
-use crate::store::{ChangeCause, ItemRecord};
+use crate::store::{ChangeCause, ItemRecord, ReadTables};
 
 /// Nanoseconds in a day of `RecoveryPeriodInDays`.
 const DAY_NS: u64 = 86_400 * 1_000_000_000;
@@ -137,10 +138,31 @@ impl Engine {
         .await
     }
 
+    /// The deleted tables whose history is kept as a system backup (see
+    /// `deleted.rs`), each with when it was deleted (ns), oldest first.
+    pub async fn system_backups(&self) -> Result<Vec<(TableMeta, u64)>, EngineError> {
+        self.deleted_tables(DeletedTables::HISTORY).await
+    }
+
+    /// Deletes the system backup of deleted table `storage_id` (its kept
+    /// history); whether there was one.
+    pub async fn delete_system_backup(&self, storage_id: StorageId) -> Result<bool, EngineError> {
+        self.forget_deleted(DeletedTables::HISTORY, storage_id).await
+    }
+
+    /// Deletes the system backups older than `SYSTEM_BACKUP_DAYS` at
+    /// `now_ns` (the region's wall clock, ns); returns how many.
+    pub async fn expire_system_backups(&self, now_ns: u64) -> Result<usize, EngineError> {
+        let before_ns = now_ns.saturating_sub(SYSTEM_BACKUP_NS);
+        let expired = self.forget_deleted_before(DeletedTables::HISTORY, before_ns).await?;
+        Ok(expired.len())
+    }
+
     /// Streams the live items of `table` as of `at`: per key, the newest
     /// version (in LWW order) stamped at or before `at`, from one consistent
     /// snapshot of the history. Fails with `TableNotFound` when the table is
-    /// gone or was re-created (another storage id).
+    /// gone (and left no system backup) or was re-created (another storage
+    /// id).
     pub fn state_at(
         &self,
         table: String,
@@ -154,7 +176,7 @@ impl Engine {
             let result = (|| {
                 let read = store.read()?;
                 store.until_durable_blocking(read.group())?;
-                if read.table(&table)?.map(|m| m.storage_id) != Some(storage_id) {
+                if !history_kept(&read, &table, storage_id)? {
                     return Err(EngineError::TableNotFound(table));
                 }
                 let mut out = Vec::with_capacity(chunk);
@@ -237,6 +259,7 @@ impl Engine {
             .submit(move |txn| {
                 let mut meta = txn.table(&table)?.ok_or(EngineError::ResourceNotFound)?;
                 txn.tables.delete_items(meta.storage_id)?;
+                txn.tables.forget_history(meta.storage_id)?;
                 drop_all(txn.tables, &mut meta)?;
                 meta.item_count = 0;
                 meta.size_bytes = 0;
@@ -317,6 +340,17 @@ impl Engine {
     }
 }
 
+/// Whether `storage_id`'s history is there to read: it is `table`'s, or a
+/// deleted table's kept as a system backup.
+fn history_kept(read: &ReadTables, table: &str, storage_id: StorageId) -> Result<bool, EngineError> {
+    if read.table(table)?.map(|m| m.storage_id) == Some(storage_id) {
+        return Ok(true);
+    }
+    let stored = read.cursor(DeletedTables::HISTORY)?;
+    let kept = DeletedTables::decode(stored.as_deref()).and_then(|kept| kept.tables());
+    let kept = kept.map_err(crate::store::StoreError::from)?;
+    Ok(kept.iter().any(|(meta, _)| meta.storage_id == storage_id))
+}
 #[cfg(test)]
 mod tests {
     use crate::clock::{Hlc, Timestamp};

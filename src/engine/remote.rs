@@ -227,8 +227,7 @@ pub(super) fn apply_table(
         TableChange::Created(remote) | TableChange::Updated(remote) => upsert_table(txn, remote)?,
         TableChange::Deleted { name, table_id } => match txn.table(name)? {
             Some(existing) if &existing.table_id == table_id => {
-                txn.drop_table(name, existing.storage_id)?;
-                txn.record_deleted(&existing, &version)?;
+                txn.delete_table(&existing, &version)?;
                 true
             }
             _ => false,

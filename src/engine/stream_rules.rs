@@ -5,13 +5,10 @@
 //! a replicated description's streams are re-based on this region's log.
 //! `table_update.rs` decides when a stream may be enabled or disabled.
 
-use serde::{Deserialize, Serialize};
-
 use crate::clock::Timestamp;
 use crate::ids::Seq;
 use crate::model::TableMeta;
 use crate::model::table_features::{EarlierStream, StreamState, StreamViewType, stream_label};
-use crate::store::records::{self, CodecError};
 
 /// A stream to open: StreamSpecification with StreamEnabled = true.
 #[derive(Clone, Debug)]
@@ -106,68 +103,6 @@ pub fn streams_of_deleted(meta: &TableMeta, next_seq: Seq, now: Timestamp) -> Op
     Some(kept)
 }
 
-/// The streams of this region's deleted tables, as the store keeps them
-/// (one named record, `DeletedStreams::NAME`): each deleted table's
-/// description from `streams_of_deleted`, until the change-log trimmer
-/// forgets it once its streams' retention has passed.
-#[derive(Debug, Default, Serialize, Deserialize)]
-pub struct DeletedStreams {
-    tables: Vec<DeletedTable>,
-}
-
-/// One deleted table in `DeletedStreams`.
-#[derive(Debug, Serialize, Deserialize)]
-struct DeletedTable {
-    /// When it was deleted, milliseconds since the Unix epoch.
-    deleted_ms: u64,
-    /// Its description, encoded as the store encodes descriptions, so it
-    /// decodes (and migrates) as a stored table does.
-    description: Vec<u8>,
-}
-
-impl DeletedStreams {
-    /// The record's name among the store's named records.
-    pub const NAME: &'static str = "deleted-table-streams";
-
-    /// The record from its stored bytes (none stored: empty).
-    pub fn decode(bytes: Option<&[u8]>) -> Result<DeletedStreams, CodecError> {
-        bytes.map_or_else(|| Ok(DeletedStreams::default()), records::decode)
-    }
-
-    /// The bytes to store.
-    pub fn encode(&self) -> Vec<u8> {
-        records::encode(self)
-    }
-
-    /// Keeps `kept` (from `streams_of_deleted`), deleted at `deleted_ms`.
-    pub fn add(&mut self, kept: &TableMeta, deleted_ms: u64) {
-        self.tables.push(DeletedTable {
-            deleted_ms,
-            description: records::encode(kept),
-        });
-    }
-
-    /// Forgets the tables deleted before `before_ms`; returns how many.
-    pub fn forget_before(&mut self, before_ms: u64) -> usize {
-        let kept = self.tables.len();
-        self.tables.retain(|table| table.deleted_ms >= before_ms);
-        kept - self.tables.len()
-    }
-
-    /// Whether any table was deleted before `before_ms`.
-    pub fn any_before(&self, before_ms: u64) -> bool {
-        self.tables.iter().any(|table| table.deleted_ms < before_ms)
-    }
-
-    /// The deleted tables' descriptions, oldest deletion first.
-    pub fn tables(&self) -> Result<Vec<TableMeta>, CodecError> {
-        self.tables
-            .iter()
-            .map(|table| records::decode_table(&table.description))
-            .collect()
-    }
-}
-
 /// Re-bases the streams of a replicated table description on this
 /// region's log, whose next position is `next_seq`: a stream this region
 /// knows (by label) keeps its local positions; a new one starts at the
@@ -237,7 +172,7 @@ mod tests {
     }
 
     #[test]
-    fn a_deleted_tables_streams_are_kept_disabled_until_forgotten() {
+    fn a_deleted_tables_streams_are_kept_disabled() {
         let start = 1_700_000_000_000;
         let mut meta = TableMeta::sample("t", 1);
         assert!(
@@ -255,16 +190,6 @@ mod tests {
         close_stream(&mut meta, Seq(7), at(start + 1));
         let closed = streams_of_deleted(&meta, Seq(9), at(start + HOUR_MS)).unwrap();
         assert_eq!(table_streams(&closed).next().unwrap().0.end_seq, Some(Seq(7)));
-
-        let mut record = DeletedStreams::decode(None).unwrap();
-        record.add(&kept, start + HOUR_MS);
-        record.add(&closed, start + 2 * HOUR_MS);
-        let mut record = DeletedStreams::decode(Some(&record.encode())).unwrap();
-        assert_eq!(record.tables().unwrap(), vec![kept, closed.clone()]);
-        assert!(!record.any_before(start + HOUR_MS));
-        assert!(record.any_before(start + HOUR_MS + 1));
-        assert_eq!(record.forget_before(start + HOUR_MS + 1), 1);
-        assert_eq!(record.tables().unwrap(), vec![closed]);
     }
 
     #[test]

@@ -8,12 +8,12 @@
 //! local: when another region's table description arrives, the positions
 //! are re-based on this region's log (`stream_rules::localize_stream`).
 
+use super::deleted::DeletedTables;
 use super::error::EngineError;
 use super::handle::Engine;
-use super::stream_rules::DeletedStreams;
 use crate::ids::Seq;
 use crate::model::{TableMeta, item_size};
-use crate::store::{Change, ItemChange, StoreError};
+use crate::store::{Change, ItemChange};
 
 /// Item changes of one table read from the log (`Engine::table_changes`).
 #[derive(Debug, Default)]
@@ -84,38 +84,17 @@ impl Engine {
     }
 
     /// The descriptions this region keeps of deleted tables for their
-    /// streams (see `stream_rules::DeletedStreams`), oldest deletion first.
+    /// streams (see `deleted.rs`), oldest deletion first.
     pub async fn deleted_table_streams(&self) -> Result<Vec<TableMeta>, EngineError> {
-        self.read(|read| {
-            let stored = read.cursor(DeletedStreams::NAME)?;
-            let tables = DeletedStreams::decode(stored.as_deref()).and_then(|record| record.tables());
-            Ok(tables.map_err(StoreError::from)?)
-        })
-        .await
+        let tables = self.deleted_tables(DeletedTables::STREAMS).await?;
+        Ok(tables.into_iter().map(|(meta, _)| meta).collect())
     }
 
-    /// Forgets the streams of tables deleted before `before_ms` (their
+    /// Forgets the streams of tables deleted before `before_ns` (their
     /// retention has passed); returns how many tables it forgot.
-    pub async fn forget_deleted_streams(&self, before_ms: u64) -> Result<usize, EngineError> {
-        let due = self
-            .read(move |read| {
-                let stored = read.cursor(DeletedStreams::NAME)?;
-                let record = DeletedStreams::decode(stored.as_deref()).map_err(StoreError::from)?;
-                Ok(record.any_before(before_ms))
-            })
-            .await?;
-        if !due {
-            return Ok(0);
-        }
-        self.writer()?
-            .submit(move |txn| {
-                let stored = txn.tables.cursor(DeletedStreams::NAME)?;
-                let mut record = DeletedStreams::decode(stored.as_deref()).map_err(StoreError::from)?;
-                let forgotten = record.forget_before(before_ms);
-                txn.tables.set_cursor(DeletedStreams::NAME, Some(&record.encode()))?;
-                Ok(forgotten)
-            })
-            .await
+    pub async fn forget_deleted_streams(&self, before_ns: u64) -> Result<usize, EngineError> {
+        let forgotten = self.forget_deleted_before(DeletedTables::STREAMS, before_ns).await?;
+        Ok(forgotten.len())
     }
 
     /// The first log position at or after `from` whose change was stamped at

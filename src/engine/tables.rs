@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use super::deleted::{Deleted, DeletedTables};
 use super::error::EngineError;
 use super::handle::Engine;
 use super::index_entries::localize;
@@ -15,7 +16,8 @@ use crate::ids::StorageId;
 use crate::model::table::{BillingMode, Replica, ReplicaStatus, TableStatus};
 use crate::model::table_features::{OnDemandMaxima, StreamState};
 use crate::model::{KeyAttribute, KeySchema, SecondaryIndex, TableMeta};
-use crate::store::{Change, TableChange, Version};
+use crate::store::records::CodecError;
+use crate::store::{Change, StoreError, TableChange, Version};
 
 /// What CreateTable asks for, validated by the API layer.
 #[derive(Clone, Debug)]
@@ -45,6 +47,79 @@ pub(super) fn announce_replica_status(txn: &mut GroupTxn<'_, '_>, meta: &TableMe
         change: TableChange::Updated(Box::new(meta.clone())),
     })?;
     Ok(())
+}
+
+impl Engine {
+    /// The deleted tables the named record `record` keeps (see
+    /// `deleted.rs`), oldest deletion first.
+    pub(super) async fn deleted_tables(&self, record: &'static str) -> Result<Vec<Deleted>, EngineError> {
+        self.read(move |read| {
+            let stored = read.cursor(record)?;
+            let tables = DeletedTables::decode(stored.as_deref()).and_then(|kept| kept.tables());
+            Ok(tables.map_err(StoreError::from)?)
+        })
+        .await
+    }
+
+    /// Forgets the tables of `record` deleted before `before_ns` (and the
+    /// history of those `DeletedTables::HISTORY` kept); returns their
+    /// storage ids.
+    pub(super) async fn forget_deleted_before(
+        &self,
+        record: &'static str,
+        before_ns: u64,
+    ) -> Result<Vec<StorageId>, EngineError> {
+        let due = self
+            .read(move |read| {
+                let stored = read.cursor(record)?;
+                let kept = DeletedTables::decode(stored.as_deref()).map_err(StoreError::from)?;
+                Ok(kept.any_before(before_ns))
+            })
+            .await?;
+        if !due {
+            return Ok(Vec::new());
+        }
+        self.change_deleted(record, move |kept| kept.forget_before(before_ns))
+            .await
+    }
+
+    /// Forgets table `storage_id` from `record` (and its history, from
+    /// `DeletedTables::HISTORY`); whether it was kept.
+    pub(super) async fn forget_deleted(
+        &self,
+        record: &'static str,
+        storage_id: StorageId,
+    ) -> Result<bool, EngineError> {
+        let forgotten = self
+            .change_deleted(record, move |kept| {
+                Ok(kept.forget(storage_id)?.then_some(storage_id).into_iter().collect())
+            })
+            .await?;
+        Ok(!forgotten.is_empty())
+    }
+
+    /// Changes `record` with `change`, which returns the storage ids it
+    /// forgot; their history goes too when `record` kept it.
+    async fn change_deleted(
+        &self,
+        record: &'static str,
+        change: impl FnOnce(&mut DeletedTables) -> Result<Vec<StorageId>, CodecError> + Send + 'static,
+    ) -> Result<Vec<StorageId>, EngineError> {
+        self.writer()?
+            .submit_freeing(move |txn| {
+                let stored = txn.tables.cursor(record)?;
+                let mut kept = DeletedTables::decode(stored.as_deref()).map_err(StoreError::from)?;
+                let forgotten = change(&mut kept).map_err(StoreError::from)?;
+                if record == DeletedTables::HISTORY {
+                    for storage_id in &forgotten {
+                        txn.tables.forget_history(*storage_id)?;
+                    }
+                }
+                txn.tables.set_cursor(record, Some(&kept.encode()))?;
+                Ok(forgotten)
+            })
+            .await
+    }
 }
 
 #[cfg(test)]
@@ -84,12 +159,11 @@ impl Engine {
                 let mut meta = txn
                     .table(&name)?
                     .ok_or_else(|| EngineError::TableNotFound(name.clone()))?;
-                txn.drop_table(&name, meta.storage_id)?;
                 let version = Version {
                     ts: txn.hlc.now(),
                     region: txn.region.to_string(),
                 };
-                txn.record_deleted(&meta, &version)?;
+                txn.delete_table(&meta, &version)?;
                 let change = TableChange::Deleted {
                     name: name.clone(),
                     table_id: meta.table_id.clone(),

@@ -13,10 +13,11 @@
 
 use std::collections::HashMap;
 
+use super::deleted::DeletedTables;
 use super::error::EngineError;
 use super::lww::incoming_wins;
 use super::schema_cache::changes_schema;
-use super::stream_rules::{DeletedStreams, streams_of_deleted};
+use super::stream_rules::streams_of_deleted;
 use crate::clock::Hlc;
 use crate::ids::StorageId;
 use crate::model::{IndexKind, Item, SecondaryIndex, TableMeta, item_size};
@@ -199,8 +200,14 @@ impl GroupTxn<'_, '_> {
     }
 
     /// Removes table `name` (storage id `storage_id`) from this region with
-    /// its items and PITR history.
+    /// its items and PITR history (a deletion is `delete_table`).
     pub(super) fn drop_table(&mut self, name: &str, storage_id: StorageId) -> Result<(), StoreError> {
+        self.drop_items(name, storage_id)?;
+        self.tables.forget_history(storage_id)
+    }
+
+    /// Removes table `name`'s description, items and index entries.
+    fn drop_items(&mut self, name: &str, storage_id: StorageId) -> Result<(), StoreError> {
         self.tables.delete_items(storage_id)?;
         if let Some(mut meta) = self.table(name)?.filter(|m| m.storage_id == storage_id) {
             super::index_entries::drop_all(self.tables, &mut meta)?;
@@ -209,11 +216,13 @@ impl GroupTxn<'_, '_> {
         Ok(())
     }
 
-    /// Records that every replica of `meta`, deleted by the change `version`
-    /// (to be appended next to the change log), drops it (see
-    /// `DroppedTable`), and keeps the table's streams readable, disabled,
-    /// as DynamoDB keeps a deleted table's stream for 24 hours.
-    pub(super) fn record_deleted(&mut self, meta: &TableMeta, version: &Version) -> Result<(), StoreError> {
+    /// Deletes table `meta` from this region by the change `version` (to be
+    /// appended next to the change log): drops it, records that every
+    /// replica drops it (see `DroppedTable`), and keeps what DynamoDB keeps
+    /// of a deleted table: its streams, readable and disabled for 24 hours,
+    /// and, with point-in-time recovery on, its history up to the deletion
+    /// (a system backup, for 35 days; see `deleted.rs`).
+    pub(super) fn delete_table(&mut self, meta: &TableMeta, version: &Version) -> Result<(), StoreError> {
         let dropped = meta.replicas.iter().map(|r| DroppedTable {
             name: meta.name.clone(),
             table_id: meta.table_id.clone(),
@@ -223,13 +232,28 @@ impl GroupTxn<'_, '_> {
         });
         self.dropped.extend(dropped);
         let now = self.hlc.now();
-        let Some(kept) = streams_of_deleted(meta, self.tables.last_seq() + 1, now) else {
-            return Ok(());
-        };
-        let stored = self.tables.cursor(DeletedStreams::NAME)?;
-        let mut record = DeletedStreams::decode(stored.as_deref())?;
-        record.add(&kept, now.unix_millis());
-        self.tables.set_cursor(DeletedStreams::NAME, Some(&record.encode()))
+        if let Some(kept) = streams_of_deleted(meta, self.tables.last_seq() + 1, now) {
+            self.keep_deleted(DeletedTables::STREAMS, &kept, now.wall_ns)?;
+        }
+        let storage_id = meta.storage_id;
+        let keeps_history = self.keeps_history(storage_id)?;
+        if keeps_history {
+            self.keep_deleted(DeletedTables::HISTORY, meta, version.ts.wall_ns)?;
+            self.remove_pitr_record(&pitr_settings_name(storage_id))?;
+        }
+        self.drop_items(&meta.name, storage_id)?;
+        if !keeps_history {
+            self.tables.forget_history(storage_id)?;
+        }
+        Ok(())
+    }
+
+    /// Adds `meta`, deleted at `deleted_ns`, to the named `record`.
+    fn keep_deleted(&mut self, record: &str, meta: &TableMeta, deleted_ns: u64) -> Result<(), StoreError> {
+        let stored = self.tables.cursor(record)?;
+        let mut tables = DeletedTables::decode(stored.as_deref())?;
+        tables.add(meta, deleted_ns);
+        self.tables.set_cursor(record, Some(&tables.encode()))
     }
 
     /// Whether table `storage_id` keeps PITR history, asking the store the

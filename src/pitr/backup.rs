@@ -14,10 +14,13 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use super::{Pitr, PitrError, random_suffix};
+use crate::engine::SYSTEM_BACKUP_DAYS;
 use crate::model::TableMeta;
 use crate::store::ItemRecord;
 
 const MAGIC: &[u8; 4] = b"MBK1";
+/// Nanoseconds in a day.
+const DAY_NS: u64 = 86_400 * 1_000_000_000;
 const RECORD_PREFIX: &str = "backup/";
 /// Largest frame a reader accepts (a chunk of items is far smaller).
 const MAX_FRAME: usize = 1 << 30;
@@ -53,6 +56,59 @@ pub struct BackupRecord {
     /// Bytes of the backup file.
     pub size_bytes: u64,
     pub item_count: u64,
+    /// USER (CreateBackup) or SYSTEM (kept by DeleteTable); records
+    /// written before system backups existed are USER.
+    #[serde(default)]
+    pub kind: BackupKind,
+}
+
+/// Who made a backup, and so what it holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BackupKind {
+    /// CreateBackup: a file of the table's items.
+    #[default]
+    User,
+    /// DeleteTable of a table with point-in-time recovery on: the table's
+    /// history up to its deletion at `deleted_ns`, kept for
+    /// `SYSTEM_BACKUP_DAYS` (see `Engine::system_backups`).
+    System { deleted_ns: u64 },
+}
+
+impl BackupKind {
+    /// DynamoDB's BackupType.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackupKind::User => "USER",
+            BackupKind::System { .. } => "SYSTEM",
+        }
+    }
+}
+
+impl BackupRecord {
+    /// When a system backup expires (ns since the epoch); `None` for others.
+    pub fn expires_ns(&self) -> Option<u64> {
+        match self.kind {
+            BackupKind::System { deleted_ns } => Some(deleted_ns.saturating_add(SYSTEM_BACKUP_DAYS * DAY_NS)),
+            BackupKind::User => None,
+        }
+    }
+
+    /// The system backup deleted table `meta` left at `deleted_ns`, in this
+    /// `region`.
+    fn system(meta: TableMeta, deleted_ns: u64, region: &str) -> BackupRecord {
+        let id = format!("{:014}-{:08x}", deleted_ns / 1_000_000, meta.storage_id.0);
+        BackupRecord {
+            arn: format!("{}/backup/{id}", meta.arn(region)),
+            id,
+            name: format!("{}$DeletedTableBackup", meta.name),
+            status: BackupStatus::Available,
+            created_ns: deleted_ns,
+            size_bytes: meta.size_bytes,
+            item_count: meta.item_count,
+            kind: BackupKind::System { deleted_ns },
+            table: meta,
+        }
+    }
 }
 
 /// One chunk read back from a backup file.
@@ -82,6 +138,7 @@ impl Pitr {
             created_ns,
             size_bytes: 0,
             item_count: 0,
+            kind: BackupKind::User,
         };
         self.save_backup(&record, true).await?;
         let this = self.clone();
@@ -190,24 +247,54 @@ impl Pitr {
 
     /// The backup with this ARN.
     pub async fn backup(&self, arn: &str) -> Result<BackupRecord, PitrError> {
-        self.record_by_arn(RECORD_PREFIX, "/backup/", arn, |r: &BackupRecord| &r.arn)
+        if let Some(record) = self
+            .record_by_arn(RECORD_PREFIX, "/backup/", arn, |r: &BackupRecord| &r.arn)
             .await?
+        {
+            return Ok(record);
+        }
+        let system = self.system_backups().await?;
+        system
+            .into_iter()
+            .find(|record| record.arn == arn)
             .ok_or_else(|| PitrError::BackupNotFound(arn.to_string()))
     }
 
-    /// Every backup (of `table` only, when given), oldest first.
+    /// The system backups deleted tables left.
+    async fn system_backups(&self) -> Result<Vec<BackupRecord>, PitrError> {
+        let kept = self.engine().system_backups().await?;
+        let (region, now_ns) = (self.region(), self.now_ns());
+        let backups = kept
+            .into_iter()
+            .map(|(meta, deleted_ns)| BackupRecord::system(meta, deleted_ns, region));
+        // An expired one is gone, whether or not the collector has been by.
+        Ok(backups
+            .filter(|b| b.expires_ns().is_some_and(|at| at > now_ns))
+            .collect())
+    }
+
+    /// Every backup (of `table` only, when given), oldest first: those
+    /// CreateBackup made and the system backups deleted tables left.
     pub async fn list_backups(&self, table: Option<&str>) -> Result<Vec<BackupRecord>, PitrError> {
         let mut out: Vec<BackupRecord> = self.json_records(RECORD_PREFIX).await?;
+        out.extend(self.system_backups().await?);
         out.retain(|record| table.is_none_or(|t| t == record.table.name));
         out.sort_by(|a, b| (a.created_ns, &a.id).cmp(&(b.created_ns, &b.id)));
         Ok(out)
     }
 
-    /// DeleteBackup: removes the record, then the file.
+    /// DeleteBackup: removes the record, then the file (a system backup:
+    /// the history it kept).
     pub async fn delete_backup(&self, arn: &str) -> Result<BackupRecord, PitrError> {
         let record = self.backup(arn).await?;
         if record.status != BackupStatus::Available {
             return Err(PitrError::BackupInUse(arn.to_string()));
+        }
+        if let BackupKind::System { .. } = record.kind {
+            if !self.engine().delete_system_backup(record.table.storage_id).await? {
+                return Err(PitrError::BackupNotFound(arn.to_string()));
+            }
+            return Ok(record);
         }
         self.engine()
             .put_pitr_record(format!("{RECORD_PREFIX}{}", record.id), None, false)

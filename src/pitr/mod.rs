@@ -59,7 +59,7 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use backup::{BackupRecord, BackupStatus};
+pub use backup::{BackupKind, BackupRecord, BackupStatus};
 pub use error::PitrError;
 pub use export::{ExportRecord, ExportRequest};
 pub use import::{ImportRecord, ImportRequest};

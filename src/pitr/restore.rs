@@ -108,10 +108,16 @@ impl Pitr {
         if backup.status != super::BackupStatus::Available {
             return Err(PitrError::BackupInUse(backup_arn.to_string()));
         }
-        let job = RestoreJob {
-            target,
-            source: Source::Backup { id: backup.id.clone() },
+        let source = match backup.kind {
+            // The state just before the deletion.
+            super::BackupKind::System { deleted_ns } => Source::History {
+                table: backup.table.name.clone(),
+                storage_id: backup.table.storage_id,
+                at_ns: deleted_ns.saturating_sub(1),
+            },
+            super::BackupKind::User => Source::Backup { id: backup.id.clone() },
         };
+        let job = RestoreJob { target, source };
         let meta = self.start_restore(&backup.table, billing, indexes, job).await?;
         Ok((meta, backup))
     }

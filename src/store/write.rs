@@ -483,11 +483,10 @@ impl WriteTables<'_> {
         Ok(Seq(seq))
     }
 
-    /// Removes every record of a table's storage id, and its PITR history.
+    /// Removes every record of a table's storage id (its PITR history is
+    /// removed by `forget_history`).
     pub fn delete_items(&mut self, storage_id: StorageId) -> Result<(), StoreError> {
-        self.clear_keyed(TableId::Items, storage_id)?;
-        self.forget_history(storage_id)?;
-        Ok(())
+        self.clear_keyed(TableId::Items, storage_id)
     }
 
     /// Sequence number of the last change-log entry (0 when empty).

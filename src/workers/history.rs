@@ -4,7 +4,8 @@
 //! works in chunks through the engine's writer, so writes keep flowing, and
 //! saves its position after each chunk (`gc/<storage id>`) so a restart
 //! resumes the pass where it stopped. Collection is idempotent: redoing a
-//! stretch is harmless.
+//! stretch is harmless. Each pass also deletes the system backups (the
+//! history deleted tables left) older than 35 days.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -83,6 +84,10 @@ pub async fn pass(
     shutdown: &watch::Receiver<bool>,
     status: &CollectorStatus,
 ) -> Result<(), EngineError> {
+    let expired = engine.expire_system_backups(engine.hlc().wall_now_ns()).await?;
+    if expired > 0 {
+        tracing::info!(region = %engine.region(), expired, "system backups of deleted tables expired");
+    }
     let lag_ns = config.latest_lag_ms * 1_000_000;
     for (meta, settings) in engine.pitr_tables().await? {
         let (earliest, _) = settings.window(engine.hlc().wall_now_ns(), lag_ns);

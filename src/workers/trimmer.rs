@@ -180,9 +180,9 @@ pub async fn pass(
 /// Forgets the streams of tables deleted longer than the retention ago:
 /// every stream of theirs was disabled by then, so none is readable.
 async fn forget_deleted_streams(setup: &TrimmerSetup) -> Result<(), EngineError> {
-    let retention_ms = u64::try_from(setup.retention.as_millis()).unwrap_or(u64::MAX);
-    let before_ms = setup.engine.hlc().now().unix_millis().saturating_sub(retention_ms);
-    let forgotten = setup.engine.forget_deleted_streams(before_ms).await?;
+    let retention_ns = u64::try_from(setup.retention.as_nanos()).unwrap_or(u64::MAX);
+    let before_ns = setup.engine.hlc().wall_now_ns().saturating_sub(retention_ns);
+    let forgotten = setup.engine.forget_deleted_streams(before_ns).await?;
     if forgotten > 0 {
         tracing::debug!(forgotten, "forgot the streams of deleted tables");
     }
