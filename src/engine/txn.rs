@@ -350,11 +350,10 @@ impl GroupTxn<'_, '_> {
     /// Refuses a local write that would grow its item collection (the
     /// partition's items and their local secondary index entries, by
     /// DynamoDB's size rules) past the limit, as DynamoDB refuses one past
-    /// 10 GB. Only
-    /// tables with local secondary indexes have the limit; a write that
-    /// does not grow the collection always passes. `pending` is what writes
-    /// checked before it and not stored yet add to the same collection (a
-    /// transaction's); returns what this write adds.
+    /// 10 GB. Only tables with local secondary indexes have the limit; a
+    /// write that does not grow the collection always passes. `pending` is
+    /// what writes checked before it and not stored yet add to the same
+    /// collection (a transaction's); returns what this write adds.
     pub(super) fn check_collection(
         &self,
         meta: &TableMeta,
