@@ -83,8 +83,14 @@ async fn an_ion_export_imports_back_equal_to_its_table() {
         ("b", aws_sdk_dynamodb::types::AttributeValue::B(vec![255, 0].into())),
         ("t", aws_sdk_dynamodb::types::AttributeValue::Bool(false)),
         ("z", aws_sdk_dynamodb::types::AttributeValue::Null(true)),
-        ("ss", aws_sdk_dynamodb::types::AttributeValue::Ss(vec!["a".into(), "b".into()])),
-        ("ns", aws_sdk_dynamodb::types::AttributeValue::Ns(vec!["1.5".into(), "20".into()])),
+        (
+            "ss",
+            aws_sdk_dynamodb::types::AttributeValue::Ss(vec!["a".into(), "b".into()]),
+        ),
+        (
+            "ns",
+            aws_sdk_dynamodb::types::AttributeValue::Ns(vec!["1.5".into(), "20".into()]),
+        ),
         ("bs", aws_sdk_dynamodb::types::AttributeValue::Bs(vec![vec![1].into()])),
         (
             "m",
@@ -95,7 +101,13 @@ async fn an_ion_export_imports_back_equal_to_its_table() {
         ),
     ]);
     for row in [every_type, item([("pk", s("plain")), ("v", n(600))])] {
-        client.put_item().table_name("src").set_item(Some(row)).send().await.unwrap();
+        client
+            .put_item()
+            .table_name("src")
+            .set_item(Some(row))
+            .send()
+            .await
+            .unwrap();
     }
     let expected = scan(client, "src").await;
     let at = mark().await;
@@ -129,12 +141,18 @@ async fn an_ion_export_imports_back_equal_to_its_table() {
     assert_eq!(summary["exportType"], "FULL_EXPORT");
     let prefix = manifest.trim_end_matches("manifest-summary.json");
     for (key, lines) in &files {
-        assert!(key.starts_with(&format!("{prefix}data/")) && key.ends_with(".ion.gz"), "{key}");
+        assert!(
+            key.starts_with(&format!("{prefix}data/")) && key.ends_with(".ion.gz"),
+            "{key}"
+        );
         for line in lines {
             assert!(line.starts_with("$ion_1_0 {Item:{"), "{line}");
         }
     }
-    let plain = files.iter().flat_map(|(_, lines)| lines).find(|l| l.contains("\"plain\""));
+    let plain = files
+        .iter()
+        .flat_map(|(_, lines)| lines)
+        .find(|l| l.contains("\"plain\""));
     assert_eq!(
         plain.map(String::as_str),
         Some(r#"$ion_1_0 {Item:{"pk":"plain","v":600.}}"#)
@@ -172,7 +190,12 @@ async fn an_ion_export_imports_back_equal_to_its_table() {
         .send()
         .await
         .unwrap();
-    let import_arn = import.import_table_description().unwrap().import_arn().unwrap().to_string();
+    let import_arn = import
+        .import_table_description()
+        .unwrap()
+        .import_arn()
+        .unwrap()
+        .to_string();
     let status = wait_for("the import to finish", || {
         let arn = import_arn.clone();
         async move {
@@ -230,11 +253,23 @@ async fn changes_around_a_window(region: &TestRegion) -> (u64, u64) {
     enable_pitr(client, "src").await;
     let put = |pk: &'static str, v: i64| async move {
         let row = item([("pk", s(pk)), ("v", n(v))]);
-        client.put_item().table_name("src").set_item(Some(row)).send().await.unwrap();
+        client
+            .put_item()
+            .table_name("src")
+            .set_item(Some(row))
+            .send()
+            .await
+            .unwrap();
     };
     let delete = |pk: &'static str| async move {
         let key = item([("pk", s(pk))]);
-        client.delete_item().table_name("src").set_key(Some(key)).send().await.unwrap();
+        client
+            .delete_item()
+            .table_name("src")
+            .set_key(Some(key))
+            .send()
+            .await
+            .unwrap();
     };
     for pk in ["a", "b", "c", "d"] {
         put(pk, 1).await;
@@ -313,15 +348,27 @@ async fn an_incremental_export_holds_the_last_change_of_each_item_in_its_window(
     let mut rows = Vec::new();
     for (key, lines) in files {
         // Incremental data files go to the prefix's shared data folder.
-        assert!(key.starts_with("daily/AWSDynamoDB/data/") && key.ends_with(".json.gz"), "{key}");
+        assert!(
+            key.starts_with("daily/AWSDynamoDB/data/") && key.ends_with(".json.gz"),
+            "{key}"
+        );
         rows.extend(lines.iter().map(|l| serde_json::from_str::<Value>(l).unwrap()));
     }
     rows.sort_by_key(|row| row["Keys"]["pk"]["S"].as_str().unwrap().to_string());
     let micros: Vec<u64> = rows
         .iter()
-        .map(|row| row["Metadata"]["WriteTimestampMicros"]["N"].as_str().unwrap().parse().unwrap())
+        .map(|row| {
+            row["Metadata"]["WriteTimestampMicros"]["N"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
         .collect();
-    assert!(micros.iter().all(|&m| in_window(m)), "{micros:?} not in [{from}, {to}) ms");
+    assert!(
+        micros.iter().all(|&m| in_window(m)),
+        "{micros:?} not in [{from}, {to}) ms"
+    );
     let metadata = |i: usize| json!({ "WriteTimestampMicros": { "N": micros[i].to_string() } });
     assert_eq!(
         rows,
@@ -358,7 +405,10 @@ async fn an_incremental_export_holds_the_last_change_of_each_item_in_its_window(
     assert_eq!(summary["outputView"], "NEW_IMAGE");
     let mut lines = Vec::new();
     for (key, file_lines) in files {
-        assert!(key.starts_with("daily/AWSDynamoDB/data/") && key.ends_with(".ion.gz"), "{key}");
+        assert!(
+            key.starts_with("daily/AWSDynamoDB/data/") && key.ends_with(".ion.gz"),
+            "{key}"
+        );
         lines.extend(file_lines);
     }
     lines.sort_by_key(|line| line.split("Keys:").nth(1).unwrap().to_string());
@@ -378,7 +428,11 @@ async fn an_incremental_export_holds_the_last_change_of_each_item_in_its_window(
     assert_eq!(lines, expected);
 
     let listed = client.list_exports().table_arn(TABLE_ARN).send().await.unwrap();
-    let types: Vec<_> = listed.export_summaries().iter().filter_map(|e| e.export_type()).collect();
+    let types: Vec<_> = listed
+        .export_summaries()
+        .iter()
+        .filter_map(|e| e.export_type())
+        .collect();
     assert_eq!(types, [&ExportType::IncrementalExport, &ExportType::IncrementalExport]);
     region.shutdown().await;
 }
@@ -389,7 +443,12 @@ async fn incremental_exports_answer_dynamodbs_validation_errors() {
     let client = &region.client;
     create_table(client, "src", Keys::Hash("pk", ScalarAttributeType::S)).await;
     enable_pitr(client, "src").await;
-    let backups = client.describe_continuous_backups().table_name("src").send().await.unwrap();
+    let backups = client
+        .describe_continuous_backups()
+        .table_name("src")
+        .send()
+        .await
+        .unwrap();
     let pitr = backups
         .continuous_backups_description()
         .unwrap()
@@ -397,7 +456,12 @@ async fn incremental_exports_answer_dynamodbs_validation_errors() {
         .unwrap();
     let earliest = millis(pitr.earliest_restorable_date_time().unwrap());
     // Two simulated hours later, windows of up to two hours are restorable.
-    region.node().engine().hlc().set_offset_ms(120 * MINUTE_MS as i64).unwrap();
+    region
+        .node()
+        .engine()
+        .hlc()
+        .set_offset_ms(120 * MINUTE_MS as i64)
+        .unwrap();
     wait_restorable(client, "src", earliest + 120 * MINUTE_MS).await;
     let spec = |from: u64, to: Option<u64>| {
         IncrementalExportSpecification::builder()
@@ -417,13 +481,21 @@ async fn incremental_exports_answer_dynamodbs_validation_errors() {
     let error = incremental().send().await.unwrap_err();
     let required = "IncrementalExportSpecification is required when ExportType is INCREMENTAL_EXPORT";
     assert_error(&error, "ValidationException", required);
-    let error = request().incremental_export_specification(spec(from, None)).send().await.unwrap_err();
+    let error = request()
+        .incremental_export_specification(spec(from, None))
+        .send()
+        .await
+        .unwrap_err();
     let only = "IncrementalExportSpecification is only allowed when ExportType is INCREMENTAL_EXPORT";
     assert_error(&error, "ValidationException", only);
     let no_from = IncrementalExportSpecification::builder()
         .export_view_type(ExportViewType::NewImage)
         .build();
-    let error = incremental().incremental_export_specification(no_from).send().await.unwrap_err();
+    let error = incremental()
+        .incremental_export_specification(no_from)
+        .send()
+        .await
+        .unwrap_err();
     let message = "IncrementalExportSpecification.ExportFromTime is required when ExportType is INCREMENTAL_EXPORT";
     assert_error(&error, "ValidationException", message);
     let error = incremental()
@@ -435,6 +507,24 @@ async fn incremental_exports_answer_dynamodbs_validation_errors() {
     let message = "ExportTime is not allowed when ExportType is INCREMENTAL_EXPORT: IncrementalExportSpecification \
                    gives the export's window";
     assert_error(&error, "ValidationException", message);
+
+    let error = region
+        .raw_json(
+            "ExportTableToPointInTime",
+            json!({
+                "TableArn": TABLE_ARN,
+                "S3Bucket": "bucket",
+                "ExportType": "INCREMENTAL_EXPORT",
+                "IncrementalExportSpecification": {"ExportFromTime": from as f64 / 1000.0, "ExportViewType": "OLD_IMAGE"},
+            }),
+        )
+        .await;
+    assert_eq!(error.error_type(), "ValidationException");
+    assert_eq!(
+        error.message(),
+        "1 validation error detected: Value 'OLD_IMAGE' at 'incrementalExportSpecification.exportViewType' failed to \
+         satisfy constraint: Member must satisfy enum value set: [NEW_IMAGE, NEW_AND_OLD_IMAGES]"
+    );
 
     let window = |from: u64, to: u64| incremental().incremental_export_specification(spec(from, Some(to)));
     let error = window(from + 20 * MINUTE_MS, from).send().await.unwrap_err();
@@ -464,7 +554,10 @@ async fn incremental_exports_answer_dynamodbs_validation_errors() {
         );
         assert!(error.starts_with(&prefix), "{error:?} does not start with {prefix:?}");
     };
-    let error = window(earliest - MINUTE_MS, earliest + 20 * MINUTE_MS).send().await.unwrap_err();
+    let error = window(earliest - MINUTE_MS, earliest + 20 * MINUTE_MS)
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(common::error_code(&error), "InvalidExportTimeException");
     outside(&common::error_message(&error), "ExportFromTime", earliest - MINUTE_MS);
     let future = common::pitr::now_ms() + 600 * MINUTE_MS;
@@ -474,7 +567,11 @@ async fn incremental_exports_answer_dynamodbs_validation_errors() {
 
     // A window of exactly 15 minutes, and one up to the latest time, start.
     window(from, from + 15 * MINUTE_MS).send().await.unwrap();
-    incremental().incremental_export_specification(spec(from, None)).send().await.unwrap();
+    incremental()
+        .incremental_export_specification(spec(from, None))
+        .send()
+        .await
+        .unwrap();
     let listed = client.list_exports().table_arn(TABLE_ARN).send().await.unwrap();
     assert_eq!(listed.export_summaries().len(), 2);
     region.shutdown().await;

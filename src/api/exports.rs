@@ -105,12 +105,16 @@ fn incremental_spec(req: &Request, incremental: bool) -> Result<Option<Increment
             "IncrementalExportSpecification.ExportFromTime is required when ExportType is INCREMENTAL_EXPORT",
         )
     })?;
-    let view = match spec
-        .opt_enum("ExportViewType", &["NEW_IMAGE", "NEW_AND_OLD_IMAGES"])?
-        .as_deref()
-    {
+    let view = match spec.opt_str("ExportViewType")? {
+        None | Some("NEW_AND_OLD_IMAGES") => ExportView::NewAndOldImages,
         Some("NEW_IMAGE") => ExportView::NewImage,
-        _ => ExportView::NewAndOldImages,
+        Some(other) => {
+            return Err(ApiError::constraint(
+                &format!("'{other}'"),
+                "incrementalExportSpecification.exportViewType",
+                "Member must satisfy enum value set: [NEW_IMAGE, NEW_AND_OLD_IMAGES]",
+            ));
+        }
     };
     Ok(Some(IncrementalRequest {
         from_ns,
