@@ -28,7 +28,7 @@
 //! 7. Table management (`tables.rs`, `declared.rs`), index backfills
 //!    (`indexes.rs`, batches prepared off the writer in `backfill_prep.rs`),
 //!    point-in-time
-//!    recovery (`pitr.rs`) and imports (`imports.rs`), streams (`streams.rs`), Time to Live (`ttl.rs`).
+//!    recovery (`pitr.rs`, the changes of a window in `pitr_window.rs`) and imports (`imports.rs`), streams (`streams.rs`), Time to Live (`ttl.rs`).
 //!
 //! Every write goes through the single writer, which groups concurrent
 //! writes into one durable redb transaction. Each item change commits the
@@ -53,6 +53,7 @@ mod index_entries;
 mod indexes;
 mod lww;
 mod pitr;
+mod pitr_window;
 mod read;
 mod remote;
 mod resync;
@@ -78,6 +79,7 @@ pub use handle::{DB_FILE, Engine};
 pub use imports::Rejection;
 pub use index_entries::BackfillStep;
 pub use pitr::{LoadRecord, PitrSettings, StateChunk, history_record};
+pub use pitr_window::WindowChange;
 pub use read::{MAX_PAGE_BYTES, Page, RangeRead, SortCondition};
 pub use remote::{ApplyReport, Origin};
 pub use resync::{ResyncPart, SnapshotChunk};

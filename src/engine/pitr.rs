@@ -170,6 +170,33 @@ impl Engine {
         at: Timestamp,
         chunk: usize,
     ) -> mpsc::Receiver<Result<StateChunk, EngineError>> {
+        // Versions of a key come in ascending (timestamp, region) order: the
+        // last one at or before `at` is the winner.
+        self.history_by_key(table, storage_id, chunk, move |versions| {
+            versions
+                .into_iter()
+                .take_while(|entry| entry.ts <= at)
+                .last()
+                .filter(|entry| !entry.is_tombstone())
+        })
+    }
+
+    /// Streams, in chunks of at most `chunk`, what `pick` makes of the
+    /// versions of each key of `table`'s history (ascending LWW order), read
+    /// from one consistent snapshot; keys `pick` maps to `None` are left
+    /// out. Fails with `TableNotFound` when the table is gone or was
+    /// re-created (another storage id).
+    pub(super) fn history_by_key<T, F>(
+        &self,
+        table: String,
+        storage_id: StorageId,
+        chunk: usize,
+        mut pick: F,
+    ) -> mpsc::Receiver<Result<Vec<T>, EngineError>>
+    where
+        T: Send + 'static,
+        F: FnMut(Vec<HistoryEntry>) -> Option<T> + Send + 'static,
+    {
         let (tx, rx) = mpsc::channel(4);
         let store = self.0.store.clone();
         tokio::task::spawn_blocking(move || {
@@ -180,27 +207,20 @@ impl Engine {
                     return Err(EngineError::TableNotFound(table));
                 }
                 let mut out = Vec::with_capacity(chunk);
-                let mut pick: Option<HistoryEntry> = None;
-                let emit = |entry: Option<HistoryEntry>, out: &mut Vec<HistoryEntry>| {
-                    if let Some(entry) = entry.filter(|e| !e.is_tombstone()) {
-                        out.push(entry);
-                    }
-                };
+                let mut versions: Vec<HistoryEntry> = Vec::new();
                 for entry in read.history(storage_id)? {
                     let entry = entry?;
-                    if pick.as_ref().is_some_and(|p| p.key != entry.key) {
-                        emit(pick.take(), &mut out);
+                    if versions.first().is_some_and(|v| v.key != entry.key) {
+                        out.extend(pick(std::mem::take(&mut versions)));
                         if out.len() >= chunk && tx.blocking_send(Ok(std::mem::take(&mut out))).is_err() {
                             return Ok(());
                         }
                     }
-                    // Versions of a key come in ascending (timestamp, region)
-                    // order: the last one at or before `at` is the winner.
-                    if entry.ts <= at {
-                        pick = Some(entry);
-                    }
+                    versions.push(entry);
                 }
-                emit(pick.take(), &mut out);
+                if !versions.is_empty() {
+                    out.extend(pick(versions));
+                }
                 let _ = tx.blocking_send(Ok(out));
                 Ok(())
             })();

@@ -1,82 +1,27 @@
 //! ExportTableToPointInTime into a local directory standing for S3:
 //! `<export root>/<S3Bucket>/<S3Prefix>/AWSDynamoDB/<ExportId>/` receives
-//! DynamoDB's full-export layout: `_started`, `data/*.json.gz` (one
-//! `{"Item": ...}` DynamoDB JSON line per item, gzip), `manifest-files.json`
-//! (one line per data file with its item count, MD5 and key),
+//! DynamoDB's export layout: `_started`, `manifest-files.json` (one line
+//! per data file with its item count, MD5 and key, see `export_files.rs`),
 //! `manifest-summary.json`, and a `.checksum` (MD5, hex) beside each
-//! manifest. The items are the table's state at ExportTime, read from the
-//! PITR history like a restore.
+//! manifest. A full export writes its data files into `data/` beside them:
+//! one row per item (`export_rows.rs`: DynamoDB JSON or Ion, gzip) of the
+//! table's state at ExportTime, read from the PITR history like a restore.
+//! An incremental export (`export_incremental.rs`) writes the changes of a
+//! window into the data folder all exports under the prefix share,
+//! `<S3Prefix>/AWSDynamoDB/data/`, as DynamoDB does.
 
-use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
-use base64::Engine as _;
-use flate2::Compression;
-use flate2::write::GzEncoder;
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::export_files::DataFiles;
+use super::export_incremental::incremental_summary;
+use super::export_record::{ExportRecord, ExportRequest};
+use super::export_rows::item_row;
 use super::{Pitr, PitrError, random_suffix, time};
 use crate::clock::Timestamp;
-use crate::ids::StorageId;
-use crate::model::item_to_json;
 
 const RECORD_PREFIX: &str = "export/";
-/// Items per data file.
-const ITEMS_PER_FILE: u64 = 100_000;
-
-/// What ExportTableToPointInTime asks for, validated by the API layer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ExportRequest {
-    pub table: String,
-    /// ExportTime, ns; `None` for the latest restorable time.
-    pub at_ns: Option<u64>,
-    pub bucket: String,
-    pub prefix: Option<String>,
-    pub client_token: Option<String>,
-}
-
-/// An export's state, as DescribeExport reports it.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct ExportRecord {
-    /// `<start ms, 14 digits>-<8 hex>`, the last part of the ARN.
-    pub id: String,
-    pub arn: String,
-    pub request: ExportRequest,
-    pub table_arn: String,
-    pub table_id: String,
-    pub storage_id: StorageId,
-    pub export_ns: u64,
-    pub start_ns: u64,
-    pub end_ns: Option<u64>,
-    /// IN_PROGRESS, COMPLETED or FAILED.
-    pub status: String,
-    pub failure: Option<String>,
-    pub item_count: u64,
-    pub billed_bytes: u64,
-    /// Key of `manifest-summary.json` relative to the bucket.
-    pub manifest_key: String,
-}
-
-/// A data file being written: its name, gzip stream and item count.
-type DataFile = (String, GzEncoder<Md5Writer<std::io::BufWriter<std::fs::File>>>, u64);
-
-/// A writer that keeps the MD5 of what passes through it.
-struct Md5Writer<W> {
-    inner: W,
-    md5: md5::Context,
-}
-
-impl<W: Write> Write for Md5Writer<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.md5.consume(&buf[..n]);
-        Ok(n)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
-}
 
 /// A relative path made of plain components only (no `..`, no root), so
 /// a bucket or prefix cannot escape the export root.
@@ -117,14 +62,18 @@ impl Pitr {
                 }
             }
         }
-        let (source, export_ns) = self
-            .point_in_window(
-                &request.table,
-                request.at_ns,
-                "Export time",
-                PitrError::InvalidExportTime,
-            )
-            .await?;
+        let (source, export_ns) = match &request.incremental {
+            Some(spec) => self.incremental_window(&request.table, spec).await?,
+            None => {
+                self.point_in_window(
+                    &request.table,
+                    request.at_ns,
+                    "Export time",
+                    PitrError::InvalidExportTime,
+                )
+                .await?
+            }
+        };
         let start_ns = self.now_ns();
         let id = format!("{:014}-{}", start_ns / 1_000_000, random_suffix());
         let table_arn = source.table.arn(self.region());
@@ -183,7 +132,7 @@ impl Pitr {
     }
 
     /// The export's directory and its key prefix relative to the bucket.
-    fn export_dir(&self, record: &ExportRecord) -> (PathBuf, String) {
+    pub(super) fn export_dir(&self, record: &ExportRecord) -> (PathBuf, String) {
         let key = record
             .manifest_key
             .trim_end_matches("manifest-summary.json")
@@ -191,9 +140,22 @@ impl Pitr {
         (self.0.export_root.join(&record.request.bucket).join(&key), key)
     }
 
-    /// Writes `_started` and the data files, then `manifest-files.json`.
+    /// Writes `_started`, the data files and `manifest-files.json`.
     async fn write_export(&self, record: &mut ExportRecord) -> Result<(), PitrError> {
+        let (items, bytes) = match record.request.incremental.clone() {
+            Some(spec) => self.write_incremental(record, &spec).await?,
+            None => self.write_full(record).await?,
+        };
+        record.item_count = items;
+        record.billed_bytes = bytes;
+        Ok(())
+    }
+
+    /// A full export's files: the table's items at ExportTime; returns the
+    /// item count and their size.
+    async fn write_full(&self, record: &ExportRecord) -> Result<(u64, u64), PitrError> {
         let (dir, key) = self.export_dir(record);
+        let format = record.request.format;
         let at = Timestamp {
             wall_ns: record.export_ns,
             logical: u32::MAX,
@@ -205,74 +167,31 @@ impl Pitr {
             self.0.config.chunk_items,
         );
         let handle = tokio::task::spawn_blocking(move || -> Result<(u64, u64), PitrError> {
-            std::fs::create_dir_all(dir.join("data"))?;
+            let mut files = DataFiles::new(dir.join("data"), format!("{key}data/"), format.extension())?;
             std::fs::write(dir.join("_started"), b"")?;
-            let mut manifest = Vec::new();
-            let mut file: Option<DataFile> = None;
             let (mut items, mut bytes) = (0u64, 0u64);
-            let mut finish = |file: Option<DataFile>| -> Result<(), PitrError> {
-                if let Some((name, gz, count)) = file {
-                    let writer: Md5Writer<std::io::BufWriter<std::fs::File>> = gz.finish()?;
-                    let digest = writer.md5.finalize();
-                    writer.inner.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-                    let line = json!({
-                        "itemCount": count,
-                        "md5Checksum": base64::engine::general_purpose::STANDARD.encode(digest.0),
-                        "etag": format!("{digest:x}"),
-                        "dataFileS3Key": format!("{key}data/{name}"),
-                    });
-                    manifest.push(line.to_string());
-                }
-                Ok(())
-            };
             while let Some(chunk) = chunks.blocking_recv() {
                 for entry in chunk? {
                     let Some(item) = entry.decode().map_err(|e| PitrError::Engine(e.into()))?.item else {
                         continue;
                     };
-                    if file.as_ref().is_some_and(|f| f.2 >= ITEMS_PER_FILE) {
-                        finish(file.take())?;
-                    }
-                    if file.is_none() {
-                        let name = format!("{}{}.json.gz", random_suffix(), random_suffix());
-                        let out = std::io::BufWriter::new(std::fs::File::create(dir.join("data").join(&name))?);
-                        let writer = Md5Writer {
-                            inner: out,
-                            md5: md5::Context::new(),
-                        };
-                        file = Some((name, GzEncoder::new(writer, Compression::fast()), 0));
-                    }
-                    if let Some((_, gz, count)) = file.as_mut() {
-                        let line = json!({ "Item": item_to_json(&item) });
-                        serde_json::to_writer(&mut *gz, &line).map_err(|e| PitrError::Corrupt(e.to_string()))?;
-                        gz.write_all(b"\n")?;
-                        *count += 1;
-                    }
+                    files.push(&item_row(format, &item))?;
                     items += 1;
                     bytes += u64::from(entry.size);
                 }
             }
-            finish(file.take())?;
-            let text = manifest.iter().map(|l| format!("{l}\n")).collect::<String>();
-            std::fs::write(dir.join("manifest-files.json"), &text)?;
-            std::fs::write(
-                dir.join("manifest-files.checksum"),
-                format!("{:x}", md5::compute(text.as_bytes())),
-            )?;
+            files.finish(&dir)?;
             Ok((items, bytes))
         });
-        let (items, bytes) = handle
+        handle
             .await
-            .map_err(|_| PitrError::Engine(crate::engine::EngineError::Stopped))??;
-        record.item_count = items;
-        record.billed_bytes = bytes;
-        Ok(())
+            .map_err(|_| PitrError::Engine(crate::engine::EngineError::Stopped))?
     }
 
     /// Writes `manifest-summary.json` and its checksum.
     async fn write_summary(&self, record: &ExportRecord) -> Result<(), PitrError> {
         let (dir, key) = self.export_dir(record);
-        let summary = json!({
+        let mut summary = json!({
             "version": "2020-06-30",
             "exportArn": record.arn,
             "startTime": time::format_rfc3339(record.start_ns),
@@ -287,9 +206,12 @@ impl Pitr {
             "manifestFilesS3Key": format!("{key}manifest-files.json"),
             "billedSizeBytes": record.billed_bytes,
             "itemCount": record.item_count,
-            "outputFormat": "DYNAMODB_JSON",
+            "outputFormat": record.request.format.name(),
             "exportType": "FULL_EXPORT",
         });
+        if let Some(spec) = &record.request.incremental {
+            incremental_summary(&mut summary, spec, record.export_ns);
+        }
         let text = serde_json::to_string_pretty(&summary).map_err(|e| PitrError::Corrupt(e.to_string()))?;
         let write = move || -> std::io::Result<()> {
             std::fs::create_dir_all(&dir)?;

@@ -34,8 +34,10 @@
 //! turn it ACTIVE; a restore interrupted by a restart starts over. On-demand
 //! backups (`backup.rs`) are consistent snapshots written to files under the
 //! region's data directory (kept in memory by a region in memory), so they
-//! survive the table. Exports (`export.rs`)
-//! write DynamoDB's S3 export layout into a local directory; imports
+//! survive the table. Exports (`export.rs`; rows in `export_rows.rs`, files
+//! in `export_files.rs`, change windows in `export_incremental.rs`) write
+//! DynamoDB's S3 export layout, full or incremental, DynamoDB JSON or Ion,
+//! into a local directory; imports
 //! (`import.rs`, `import_source.rs`) create a table from such a directory
 //! or from CSV or DynamoDB JSON files.
 //! Secondary indexes do not exist yet, so there are none to restore.
@@ -44,6 +46,10 @@ mod backup;
 mod backup_files;
 mod error;
 mod export;
+mod export_files;
+mod export_incremental;
+mod export_record;
+mod export_rows;
 mod import;
 mod import_ion;
 mod import_source;
@@ -61,7 +67,8 @@ use tokio::task::JoinHandle;
 
 pub use backup::{BackupKind, BackupRecord, BackupStatus};
 pub use error::PitrError;
-pub use export::{ExportRecord, ExportRequest};
+pub use export_record::{ExportRecord, ExportRequest, IncrementalRequest};
+pub use export_rows::{ExportFormat, ExportView};
 pub use import::{ImportRecord, ImportRequest};
 pub use import_source::{CsvOptions, InputCompression, InputFormat};
 pub use restore::RestoreRequest;
