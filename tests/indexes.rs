@@ -1257,3 +1257,134 @@ async fn a_transaction_reports_the_item_collections_it_wrote() {
     assert_eq!(keys, [&s("a"), &s("b")]);
     assert!(metrics.iter().all(|m| m.size_estimate_range_gb() == [0.0, 1.0]));
 }
+
+/// The GSI "byG" of `table`: its status and item count, as DescribeTable
+/// gives them.
+async fn gsi_state(c: &Client, table: &str) -> Option<(String, i64)> {
+    let out = c.describe_table().table_name(table).send().await.ok()?;
+    let index = out.table()?.global_secondary_indexes().first()?.clone();
+    Some((index.index_status()?.as_str().to_string(), index.item_count()?))
+}
+
+/// A backfill's entries are not in the write-ahead log: a SIGKILL in the
+/// middle of one, while writers put, update and delete, loses those stored
+/// since the last checkpoint, and the restarted region stores them again
+/// before it serves. The backfill then completes, and the index equals the
+/// index recomputed from the table, its ItemCount included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sigkill_mid_backfill_loses_no_index_entry() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let server = common::ServeProcess::start(dir.path()).await;
+    let c = server.client.clone();
+    common::create_table(&c, "Killed", common::Keys::Hash("pk", ScalarAttributeType::S)).await;
+    let total = 20_000;
+    for chunk in (0..total).collect::<Vec<_>>().chunks(25) {
+        let writes = chunk.iter().map(|i| {
+            let it = item([("pk", s(format!("k{i:05}"))), ("g", s(format!("g{}", i % 11)))]);
+            let put = aws_sdk_dynamodb::types::PutRequest::builder().set_item(Some(it));
+            let put = put.build().unwrap();
+            aws_sdk_dynamodb::types::WriteRequest::builder()
+                .put_request(put)
+                .build()
+        });
+        c.batch_write_item()
+            .request_items("Killed", writes.collect::<Vec<_>>())
+            .send()
+            .await
+            .unwrap();
+    }
+    let acked = std::sync::Arc::new(AtomicUsize::new(0));
+    let kill = common::kill::Kill::default();
+    let mut writers = Vec::new();
+    for writer in 0..2u64 {
+        let (c, acked, kill) = (c.clone(), acked.clone(), kill.clone());
+        writers.push(tokio::spawn(async move {
+            for i in 0u64.. {
+                let k = format!("k{:05}", (i * 7919 + writer * 131) % total as u64);
+                let result = match (i + writer) % 3 {
+                    0 => c
+                        .put_item()
+                        .table_name("Killed")
+                        .item("pk", s(&k))
+                        .item("g", s(format!("p{}", i % 5)))
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| kill.expect_caused_by_kill(&format!("writer {writer}"), &e)),
+                    1 => c
+                        .update_item()
+                        .table_name("Killed")
+                        .key("pk", s(&k))
+                        .update_expression("REMOVE g")
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| kill.expect_caused_by_kill(&format!("writer {writer}"), &e)),
+                    _ => c
+                        .delete_item()
+                        .table_name("Killed")
+                        .key("pk", s(&k))
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| kill.expect_caused_by_kill(&format!("writer {writer}"), &e)),
+                };
+                if result.is_err() {
+                    return;
+                }
+                acked.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    c.update_table()
+        .table_name("Killed")
+        .attribute_definitions(definition("g", ScalarAttributeType::S))
+        .global_secondary_index_updates(
+            GlobalSecondaryIndexUpdate::builder()
+                .create(
+                    aws_sdk_dynamodb::types::CreateGlobalSecondaryIndexAction::builder()
+                        .index_name("byG")
+                        .set_key_schema(Some(keys("g", None)))
+                        .projection(projection(ProjectionType::All, &[]))
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create the GSI");
+    // Killed once the backfill has stored entries, in its middle: 20,000
+    // items take it many batches.
+    let (status, _) = wait_for("backfilled entries", || {
+        let c = c.clone();
+        async move { gsi_state(&c, "Killed").await.filter(|(_, count)| *count > 0) }
+    })
+    .await;
+    assert_eq!(status, "CREATING", "the kill falls in the backfill");
+    kill.begin();
+    server.kill().await;
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    assert!(acked.load(Ordering::Relaxed) > 0);
+
+    let server = common::ServeProcess::start(dir.path()).await;
+    let c = server.client.clone();
+    wait_for("the GSI to become ACTIVE", || {
+        let c = c.clone();
+        async move {
+            gsi_state(&c, "Killed")
+                .await
+                .filter(|(status, _)| status == "ACTIVE")
+                .map(|_| ())
+        }
+    })
+    .await;
+    let entries = check_index_matches_table(&c, "Killed", "byG", "g").await;
+    assert!(entries > 0);
+    let (_, count) = gsi_state(&c, "Killed").await.unwrap();
+    assert_eq!(count, entries as i64, "the index's ItemCount");
+    server.kill().await;
+}
