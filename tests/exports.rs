@@ -5,15 +5,16 @@
 
 mod common;
 
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::primitives::DateTime;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, ExportDescription, ExportFormat, ExportStatus, ExportType, ExportViewType,
-    ImportStatus, IncrementalExportSpecification, InputCompressionType, InputFormat, KeySchemaElement, KeyType,
-    S3BucketSource, ScalarAttributeType, TableCreationParameters,
+    AttributeDefinition, AttributeValue, BillingMode, ExportDescription, ExportFormat, ExportStatus, ExportType,
+    ExportViewType, ImportStatus, IncrementalExportSpecification, InputCompressionType, InputFormat, KeySchemaElement,
+    KeyType, S3BucketSource, ScalarAttributeType, TableCreationParameters,
 };
 use common::pitr::{enable_pitr, mark, scan, wait_restorable};
 use common::{Keys, REGION, TestRegion, assert_error, create_table, item, n, s, wait_for};
@@ -69,6 +70,12 @@ fn read_export(bucket: &Path, manifest_key: &str) -> (Value, Vec<(String, Vec<St
     (summary, files)
 }
 
+/// PutItem of `row` into table `src`.
+async fn put_src(client: &Client, row: HashMap<String, AttributeValue>) {
+    let put = client.put_item().table_name("src").set_item(Some(row));
+    put.send().await.unwrap();
+}
+
 #[tokio::test]
 async fn an_ion_export_imports_back_equal_to_its_table() {
     let region = TestRegion::start().await;
@@ -101,23 +108,11 @@ async fn an_ion_export_imports_back_equal_to_its_table() {
         ),
     ]);
     for row in [every_type, item([("pk", s("plain")), ("v", n(600))])] {
-        client
-            .put_item()
-            .table_name("src")
-            .set_item(Some(row))
-            .send()
-            .await
-            .unwrap();
+        put_src(client, row).await;
     }
     let expected = scan(client, "src").await;
     let at = mark().await;
-    client
-        .put_item()
-        .table_name("src")
-        .set_item(Some(item([("pk", s("too-late"))])))
-        .send()
-        .await
-        .unwrap();
+    put_src(client, item([("pk", s("too-late"))])).await;
     wait_restorable(client, "src", at).await;
     let started = client
         .export_table_to_point_in_time()
@@ -251,16 +246,7 @@ async fn changes_around_a_window(region: &TestRegion) -> (u64, u64) {
     let client = &region.client;
     create_table(client, "src", Keys::Hash("pk", ScalarAttributeType::S)).await;
     enable_pitr(client, "src").await;
-    let put = |pk: &'static str, v: i64| async move {
-        let row = item([("pk", s(pk)), ("v", n(v))]);
-        client
-            .put_item()
-            .table_name("src")
-            .set_item(Some(row))
-            .send()
-            .await
-            .unwrap();
-    };
+    let put = |pk: &'static str, v: i64| put_src(client, item([("pk", s(pk)), ("v", n(v))]));
     let delete = |pk: &'static str| async move {
         let key = item([("pk", s(pk))]);
         client

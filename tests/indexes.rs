@@ -610,6 +610,29 @@ async fn check_index_matches_table(c: &Client, table: &str, name: &str, key: &st
     count
 }
 
+/// UpdateTable creating GSI `byG` (hash key `g`, string; ALL projection)
+/// on `table`, while the table is live.
+async fn create_gsi_by_g(c: &Client, table: &str) -> aws_sdk_dynamodb::operation::update_table::UpdateTableOutput {
+    c.update_table()
+        .table_name(table)
+        .attribute_definitions(definition("g", ScalarAttributeType::S))
+        .global_secondary_index_updates(
+            GlobalSecondaryIndexUpdate::builder()
+                .create(
+                    aws_sdk_dynamodb::types::CreateGlobalSecondaryIndexAction::builder()
+                        .index_name("byG")
+                        .set_key_schema(Some(keys("g", None)))
+                        .projection(projection(ProjectionType::All, &[]))
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create the GSI")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gsi_created_on_a_live_table_is_backfilled_while_writers_run() {
     let region = TestRegion::start().await;
@@ -692,25 +715,7 @@ async fn a_gsi_created_on_a_live_table_is_backfilled_while_writers_run() {
             n_ops
         });
     }
-    let created = c
-        .update_table()
-        .table_name("Live")
-        .attribute_definitions(definition("g", ScalarAttributeType::S))
-        .global_secondary_index_updates(
-            GlobalSecondaryIndexUpdate::builder()
-                .create(
-                    aws_sdk_dynamodb::types::CreateGlobalSecondaryIndexAction::builder()
-                        .index_name("byG")
-                        .set_key_schema(Some(keys("g", None)))
-                        .projection(projection(ProjectionType::All, &[]))
-                        .build()
-                        .unwrap(),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .expect("create the GSI");
+    let created = create_gsi_by_g(&c, "Live").await;
     let description = created.table_description().unwrap().global_secondary_indexes()[0].clone();
     assert_eq!(description.index_status().map(|s| s.as_str()), Some("CREATING"));
     assert_eq!(description.backfilling(), Some(true));
@@ -1337,24 +1342,7 @@ async fn a_sigkill_mid_backfill_loses_no_index_entry() {
             }
         }));
     }
-    c.update_table()
-        .table_name("Killed")
-        .attribute_definitions(definition("g", ScalarAttributeType::S))
-        .global_secondary_index_updates(
-            GlobalSecondaryIndexUpdate::builder()
-                .create(
-                    aws_sdk_dynamodb::types::CreateGlobalSecondaryIndexAction::builder()
-                        .index_name("byG")
-                        .set_key_schema(Some(keys("g", None)))
-                        .projection(projection(ProjectionType::All, &[]))
-                        .build()
-                        .unwrap(),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .expect("create the GSI");
+    create_gsi_by_g(&c, "Killed").await;
     // Killed once the backfill has stored entries, in its middle: 20,000
     // items take it many batches.
     let (status, _) = wait_for("backfilled entries", || {
