@@ -14,13 +14,11 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use super::{Pitr, PitrError, random_suffix};
-use crate::engine::SYSTEM_BACKUP_DAYS;
+use crate::engine::SYSTEM_BACKUP_NS;
 use crate::model::TableMeta;
 use crate::store::ItemRecord;
 
 const MAGIC: &[u8; 4] = b"MBK1";
-/// Nanoseconds in a day.
-const DAY_NS: u64 = 86_400 * 1_000_000_000;
 const RECORD_PREFIX: &str = "backup/";
 /// Largest frame a reader accepts (a chunk of items is far smaller).
 const MAX_FRAME: usize = 1 << 30;
@@ -70,7 +68,7 @@ pub enum BackupKind {
     User,
     /// DeleteTable of a table with point-in-time recovery on: the table's
     /// history up to its deletion at `deleted_ns`, kept for
-    /// `SYSTEM_BACKUP_DAYS` (see `Engine::system_backups`).
+    /// 35 days (`SYSTEM_BACKUP_NS`; see `Engine::system_backups`).
     System { deleted_ns: u64 },
 }
 
@@ -88,7 +86,7 @@ impl BackupRecord {
     /// When a system backup expires (ns since the epoch); `None` for others.
     pub fn expires_ns(&self) -> Option<u64> {
         match self.kind {
-            BackupKind::System { deleted_ns } => Some(deleted_ns.saturating_add(SYSTEM_BACKUP_DAYS * DAY_NS)),
+            BackupKind::System { deleted_ns } => Some(deleted_ns.saturating_add(SYSTEM_BACKUP_NS)),
             BackupKind::User => None,
         }
     }
