@@ -21,6 +21,17 @@ use crate::pitr::{BackupRecord, ContinuousBackups, Pitr, RestoreRequest};
 /// Most backups one ListBackups page returns.
 const MAX_LIST_BACKUPS: i64 = 100;
 
+/// A timestamp member (epoch seconds), in ns.
+pub(super) fn time_member(req: &Request, name: &str) -> Result<Option<u64>, ApiError> {
+    req.get(name)
+        .map(|v| {
+            v.as_f64()
+                .and_then(from_epoch_seconds)
+                .ok_or_else(|| ApiError::serialization(format!("Unexpected value type in payload for member {name}")))
+        })
+        .transpose()
+}
+
 /// The table named by a table ARN of this region (`None` when it is not one).
 pub fn table_from_arn(region: &str, arn: &str) -> Option<String> {
     let name = arn.strip_prefix(&format!("arn:aws:dynamodb:{region}:{ACCOUNT_ID}:table/"))?;
@@ -289,16 +300,10 @@ pub async fn handle_list_backups(pitr: &Pitr, req: Request) -> Result<Value, Api
         .opt_i64_in("Limit", "limit", 1..=MAX_LIST_BACKUPS)?
         .unwrap_or(MAX_LIST_BACKUPS);
     let backup_type = req.opt_enum("BackupType", &["USER", "SYSTEM", "AWS_BACKUP", "ALL"])?;
-    let bound = |name: &str| -> Result<Option<u64>, ApiError> {
-        req.get(name)
-            .map(|v| {
-                v.as_f64().and_then(from_epoch_seconds).ok_or_else(|| {
-                    ApiError::serialization(format!("Unexpected value type in payload for member {name}"))
-                })
-            })
-            .transpose()
-    };
-    let (lower, upper) = (bound("TimeRangeLowerBound")?, bound("TimeRangeUpperBound")?);
+    let (lower, upper) = (
+        time_member(&req, "TimeRangeLowerBound")?,
+        time_member(&req, "TimeRangeUpperBound")?,
+    );
     let start = req.opt_str("ExclusiveStartBackupArn")?;
     let mut backups: Vec<BackupRecord> = pitr
         .list_backups(table)

@@ -4,10 +4,10 @@
 
 use serde_json::{Value, json};
 
-use super::backups::table_from_arn;
+use super::backups::{table_from_arn, time_member};
 use super::error::{ApiError, ErrorKind};
 use super::request::Request;
-use crate::pitr::time::{epoch_seconds, from_epoch_seconds};
+use crate::pitr::time::epoch_seconds;
 use crate::pitr::{ExportFormat, ExportRecord, ExportRequest, ExportView, IncrementalRequest, Pitr};
 
 /// Most exports one ListExports page returns.
@@ -63,17 +63,6 @@ fn export_type(export: &ExportRecord) -> &'static str {
     } else {
         "FULL_EXPORT"
     }
-}
-
-/// A timestamp member (epoch seconds), in ns.
-fn time_member(req: &Request, name: &str) -> Result<Option<u64>, ApiError> {
-    req.get(name)
-        .map(|v| {
-            v.as_f64()
-                .and_then(from_epoch_seconds)
-                .ok_or_else(|| ApiError::serialization(format!("Unexpected value type in payload for member {name}")))
-        })
-        .transpose()
 }
 
 /// IncrementalExportSpecification: required by an INCREMENTAL_EXPORT (with
