@@ -274,6 +274,13 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         "target <= 2.00",
     );
     println!(
+        "(PutItem latency before / during the backfill: p50 {} / {}, p99.9 {} / {})",
+        ms(before.p50),
+        ms(during.p50),
+        ms(before.p999),
+        ms(during.p999)
+    );
+    println!(
         "(backfill took {:.1} s; PutItem during it: {} requests at {:.0}/s)",
         backfill.as_secs_f64(),
         during.count,
