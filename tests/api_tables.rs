@@ -347,3 +347,164 @@ async fn tag_untag_and_list_tags() {
     assert_eq!(error_code(&err), "ResourceNotFoundException");
     region.shutdown().await;
 }
+
+/// A vector index on `embedding`, for the requests that must refuse it.
+fn vector_index() -> aws_sdk_dynamodb::types::VectorIndex {
+    use aws_sdk_dynamodb::types::{VectorAttributeDefinition, VectorDistanceFunction, VectorIndex};
+    VectorIndex::builder()
+        .index_name("byEmbedding")
+        .vector_attribute(
+            VectorAttributeDefinition::builder()
+                .attribute_name("embedding")
+                .build()
+                .unwrap(),
+        )
+        .dimensions(3)
+        .distance_function(VectorDistanceFunction::from("COSINE"))
+        .projection(
+            aws_sdk_dynamodb::types::Projection::builder()
+                .projection_type(aws_sdk_dynamodb::types::ProjectionType::All)
+                .build(),
+        )
+        .build()
+        .unwrap()
+}
+
+/// `result` failed with a ValidationException saying `message`.
+fn assert_refused<T: std::fmt::Debug, E, R>(result: Result<T, aws_sdk_dynamodb::error::SdkError<E, R>>, message: &str)
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    let error = result.expect_err("refused");
+    assert_eq!(error_code(&error), "ValidationException");
+    assert_eq!(common::error_message(&error), message);
+}
+
+#[tokio::test]
+async fn features_meridian_lacks_are_refused_not_ignored() {
+    use aws_sdk_dynamodb::types::{
+        CreateGlobalTableWitnessGroupMemberAction, CreateReplicationGroupMemberAction, DeleteVectorIndexAction,
+        GlobalTableSettingsReplicationMode, GlobalTableWitnessGroupUpdate, MultiRegionConsistency,
+        ReplicationGroupUpdate, VectorIndexUpdate,
+    };
+    let region = TestRegion::start().await;
+    let c = &region.client;
+    let create = |name: &str| {
+        c.create_table()
+            .table_name(name)
+            .attribute_definitions(definition("id", ScalarAttributeType::S))
+            .key_schema(element("id", KeyType::Hash))
+            .billing_mode(BillingMode::PayPerRequest)
+    };
+    assert_refused(
+        create("Vectors").vector_indexes(vector_index()).send().await,
+        "VectorIndexes is not supported by Meridian yet",
+    );
+    assert_refused(
+        create("FromElsewhere")
+            .global_table_source_arn("arn:aws:dynamodb:us-east-1:111111111111:table/FromElsewhere")
+            .send()
+            .await,
+        "GlobalTableSourceArn is not supported by Meridian yet",
+    );
+    assert_refused(
+        create("Synced")
+            .global_table_settings_replication_mode(GlobalTableSettingsReplicationMode::Enabled)
+            .send()
+            .await,
+        "GlobalTableSettingsReplicationMode ENABLED (multi-account global tables) is not supported by Meridian yet",
+    );
+    assert_refused(
+        create("Odd")
+            .global_table_settings_replication_mode(GlobalTableSettingsReplicationMode::from("SOMETIMES"))
+            .send()
+            .await,
+        "1 validation error detected: Value 'SOMETIMES' at 'globalTableSettingsReplicationMode' failed to satisfy \
+         constraint: Member must satisfy enum value set: [ENABLED, DISABLED, ENABLED_WITH_OVERRIDES]",
+    );
+    // Nothing of a refused request was created.
+    let tables = c.list_tables().send().await.unwrap();
+    assert!(tables.table_names().is_empty(), "{:?}", tables.table_names());
+
+    // The same-account mode is what Meridian's replicated tables do.
+    create("Users")
+        .global_table_settings_replication_mode(GlobalTableSettingsReplicationMode::EnabledWithOverrides)
+        .send()
+        .await
+        .unwrap();
+    let add_replica = || {
+        c.update_table().table_name("Users").replica_updates(
+            ReplicationGroupUpdate::builder()
+                .create(
+                    CreateReplicationGroupMemberAction::builder()
+                        .region_name("eu-west-1")
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+    };
+    assert_refused(
+        add_replica()
+            .multi_region_consistency(MultiRegionConsistency::Strong)
+            .send()
+            .await,
+        "MultiRegionConsistency STRONG (replicas are eventually consistent, the last writer wins) is not \
+         supported by Meridian yet",
+    );
+    assert_refused(
+        add_replica()
+            .global_table_witness_updates(
+                GlobalTableWitnessGroupUpdate::builder()
+                    .create(
+                        CreateGlobalTableWitnessGroupMemberAction::builder()
+                            .region_name("eu-west-1")
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await,
+        "GlobalTableWitnessUpdates is not supported by Meridian yet",
+    );
+    assert_refused(
+        c.update_table()
+            .table_name("Users")
+            .vector_index_updates(
+                VectorIndexUpdate::builder()
+                    .delete(
+                        DeleteVectorIndexAction::builder()
+                            .index_name("byEmbedding")
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await,
+        "VectorIndexUpdates is not supported by Meridian yet",
+    );
+    assert_refused(
+        c.restore_table_from_backup()
+            .target_table_name("Restored")
+            .backup_arn("arn:aws:dynamodb:us-east-1:000000000000:table/Users/backup/01234567890123-abcdefgh")
+            .vector_index_override(vector_index())
+            .send()
+            .await,
+        "VectorIndexOverride is not supported by Meridian yet",
+    );
+    assert_refused(
+        c.restore_table_to_point_in_time()
+            .source_table_name("Users")
+            .target_table_name("Restored")
+            .use_latest_restorable_time(true)
+            .vector_index_override(vector_index())
+            .send()
+            .await,
+        "VectorIndexOverride is not supported by Meridian yet",
+    );
+    let table = c.describe_table().table_name("Users").send().await.unwrap();
+    assert!(table.table().unwrap().replicas().is_empty(), "no replica was added");
+    region.shutdown().await;
+}

@@ -180,6 +180,7 @@ pub async fn handle_restore_to_point_in_time(pitr: &Pitr, req: Request) -> Resul
     };
     let target = req.str("TargetTableName")?;
     validate_table_name(target, "targetTableName")?;
+    super::unsupported::check_restore(&req)?;
     reject_overrides(&req)?;
     let latest = req.opt_bool("UseLatestRestorableTime")?.unwrap_or(false);
     let at = req.get("RestoreDateTime");
@@ -360,6 +361,7 @@ pub async fn handle_restore_from_backup(pitr: &Pitr, req: Request) -> Result<Val
     let target = req.str("TargetTableName")?;
     validate_table_name(target, "targetTableName")?;
     let arn = req.str("BackupArn")?;
+    super::unsupported::check_restore(&req)?;
     reject_overrides(&req)?;
     let billing = parse_billing_override(&req)?;
     let source = pitr.backup(arn).await?.table;

@@ -34,6 +34,7 @@ mod tables;
 mod throttle;
 mod transactions;
 mod ttl;
+mod unsupported;
 mod up_control;
 
 use std::future::Future;

@@ -247,6 +247,7 @@ fn reject_unsupported(req: &Request, names: &[&str]) -> Result<(), ApiError> {
 /// TableCreationParameters): name, keys, billing and indexes; no tags and
 /// no stream.
 pub(super) fn parse_table_spec(req: &Request) -> Result<NewTable, ApiError> {
+    super::unsupported::check_create(req)?;
     let name = req.table_name()?;
     let definitions = parse_definitions(req)?;
     let (global, local) = (
@@ -353,6 +354,7 @@ pub async fn handle_update_table(
     capacity: &Capacity,
     req: Request,
 ) -> Result<Value, ApiError> {
+    super::unsupported::check_update(&req)?;
     let name = req.table_name()?;
     reject_unsupported(&req, &["SSESpecification"])?;
     let has_update = [
