@@ -100,6 +100,21 @@ pub(super) enum Applied {
     },
 }
 
+/// What one group learned of the store that the next may start from: the
+/// table descriptions it read or wrote, by name (`None`: no such table),
+/// and whether each table keeps PITR history, as the group committed them.
+/// The writer hands it from one group to the next (`GroupTxn::new`,
+/// `GroupTxn::finish`), so an item write does not read and decode its
+/// table's description in every group. It is right only while every change
+/// to descriptions and PITR records goes through the group transaction, as
+/// every change does; a group that fails is not committed, and what it
+/// learned is dropped.
+#[derive(Default)]
+pub(super) struct Known {
+    metas: HashMap<String, Option<TableMeta>>,
+    keeps_history: HashMap<StorageId, bool>,
+}
+
 /// What a job sees: the transaction, a cache of table descriptions shared by
 /// the group (so counters are written once per commit), the clock and region.
 pub struct GroupTxn<'a, 't> {
@@ -326,21 +341,23 @@ impl Applied {
 }
 
 impl GroupTxn<'_, '_> {
-    /// A fresh transaction for one group.
+    /// A fresh transaction for one group, starting from what the last
+    /// group committed learned (`Known::default()` when unknown).
     pub(super) fn new<'a, 't>(
         tables: &'a mut WriteTables<'t>,
         hlc: &'a Hlc,
         region: &'a str,
         collection_limit: u64,
+        known: Known,
     ) -> GroupTxn<'a, 't> {
         GroupTxn {
             tables,
             hlc,
             region,
-            metas: HashMap::new(),
+            metas: known.metas,
             dirty: Vec::new(),
             schema_changed: false,
-            keeps_history: HashMap::new(),
+            keeps_history: known.keeps_history,
             dropped: Vec::new(),
             aborted: None,
             collection_limit,
@@ -412,13 +429,18 @@ impl GroupTxn<'_, '_> {
 
     /// Ends the group: fails if a job aborted it, else writes the table
     /// descriptions it changed. Returns whether a table's storage id or key
-    /// schema changed (the schema cache must forget what it holds).
-    pub(super) fn finish(mut self) -> Result<bool, StoreError> {
+    /// schema changed (the schema cache must forget what it holds), and
+    /// what the group learned, for the next group once this one commits.
+    pub(super) fn finish(mut self) -> Result<(bool, Known), StoreError> {
         if let Some(why) = self.aborted.take() {
             return Err(StoreError::CommitFailed(why));
         }
         self.flush()?;
-        Ok(self.schema_changed)
+        let known = Known {
+            metas: self.metas,
+            keeps_history: self.keeps_history,
+        };
+        Ok((self.schema_changed, known))
     }
 
     /// Applies one item change to table `meta`: stores its record (or

@@ -27,7 +27,7 @@ use super::commit_times::CommitTimes;
 use super::error::EngineError;
 use super::schema_cache::SchemaCache;
 use super::sync_latency::{SyncHistogram, SyncLatency};
-use super::txn::GroupTxn;
+use super::txn::{GroupTxn, Known};
 use crate::clock::Hlc;
 use crate::ids::{GroupNo, Seq};
 use crate::store::space::DiskSpace;
@@ -337,6 +337,8 @@ fn run(setup: WriterSetup, mut jobs: mpsc::Receiver<Submitted>, group_max: usize
     let handoff = Handoff::start(&store, published, &stats, &region);
     // The last change-log position committed: positions only rise.
     let mut last_committed = Seq::ZERO;
+    // What the last group committed learned (see `Known`).
+    let mut known = Known::default();
     let mut background = VecDeque::new();
     while let Some(mut group) = next_group(&mut jobs, &mut background, group_max) {
         let started = Instant::now();
@@ -346,15 +348,17 @@ fn run(setup: WriterSetup, mut jobs: mpsc::Receiver<Submitted>, group_max: usize
         stats.commits.fetch_add(1, Ordering::Relaxed);
         let frees = group.iter().any(|queued| queued.frees);
         let mut replies: Vec<Reply> = Vec::with_capacity(group.len());
+        // Taken: a group that fails leaves nothing known to the next.
+        let learned = std::mem::take(&mut known);
         let result = store.write_logged(
             |tables| {
                 let limit = collection_limit.load(Ordering::Relaxed);
-                let mut txn = GroupTxn::new(tables, &hlc, &region, limit);
+                let mut txn = GroupTxn::new(tables, &hlc, &region, limit, learned);
                 for queued in group.drain(..) {
                     replies.push((queued.job)(&mut txn));
                 }
-                let schema_changed = txn.finish()?;
-                Ok((tables.last_seq(), schema_changed))
+                let (schema_changed, learned) = txn.finish()?;
+                Ok((tables.last_seq(), schema_changed, learned))
             },
             // The syncer starts the log's fsync while redb commits.
             |number| handoff.logged(number),
@@ -366,9 +370,10 @@ fn run(setup: WriterSetup, mut jobs: mpsc::Receiver<Submitted>, group_max: usize
         }
         measure_space(&store, &space);
         match result {
-            Ok(((last_seq, schema_changed), number)) => {
+            Ok(((last_seq, schema_changed, learned), number)) => {
                 debug_assert!(last_seq >= last_committed, "change-log positions only rise");
                 last_committed = last_seq;
+                known = learned;
                 if schema_changed {
                     schemas.invalidate();
                 }
