@@ -6,16 +6,18 @@
 //! - Query on a GSI against Query on the table, each returning the same ten
 //!   items.
 //! - The backfill of a GSI created on a table of --items items while a
-//!   paced PutItem load runs on it: items/s, and the PutItem p99 during the
-//!   backfill against the same load before it.
+//!   paced PutItem load runs on it from start to end: items/s, and the
+//!   PutItem p99 during the backfill against the same load before it.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use serde_json::{Value, json};
 
 use super::args::BenchArgs;
-use super::load::{ROUNDS, load_paced};
+use super::load::{ROUNDS, Samples, load_paced, sample};
 use super::region::{start_bench_node, tempfile_dir};
 use super::report::Measurement;
 use crate::cli::api_client::call;
@@ -153,14 +155,21 @@ async fn index_active(addr: std::net::SocketAddr, table: &str) -> anyhow::Result
     Ok(status == "ACTIVE")
 }
 
-/// PutItem p99 at a steady rate on `table` for `duration`.
+/// Connections of the paced PutItem load.
+const PACED_CONNECTIONS: usize = 8;
+/// Length of one slice of the load during the backfill: it runs in slices
+/// until the index is ACTIVE, so it covers the whole backfill and at most
+/// this much after it.
+const PACED_SLICE: Duration = Duration::from_millis(500);
+
+/// The paced load's samples on `table` for `duration`, keys from `base`.
 async fn paced_puts(
     addr: &str,
     table: &'static str,
     duration: Duration,
     payload: &str,
     base: u64,
-) -> anyhow::Result<Measurement> {
+) -> anyhow::Result<Samples> {
     let payload = payload.to_string();
     let make = move |connection: usize, n: u64| {
         (
@@ -168,7 +177,26 @@ async fn paced_puts(
             put_body(table, base + connection as u64 * 1_000_000 + n, &payload),
         )
     };
-    load_paced(addr, "PutItem", 8, duration, Some(BACKFILL_LOAD_RATE), make).await
+    sample(addr, PACED_CONNECTIONS, duration, Some(BACKFILL_LOAD_RATE), make).await
+}
+
+/// The paced load on `table`, slice after slice, until `done` is set.
+async fn paced_puts_until(
+    addr: String,
+    table: &'static str,
+    done: Arc<AtomicBool>,
+    payload: String,
+    base: u64,
+) -> anyhow::Result<Measurement> {
+    let mut pooled = Samples::default();
+    for slice in 0u64.. {
+        let from = base + slice * PACED_CONNECTIONS as u64 * 1_000_000;
+        pooled.add(paced_puts(&addr, table, PACED_SLICE, &payload, from).await?);
+        if done.load(Ordering::Acquire) {
+            break;
+        }
+    }
+    Ok(pooled.summarise("PutItem"))
 }
 
 /// Runs the scenario and prints its figures.
@@ -206,7 +234,9 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     println!("writing {} items for the backfill ...", args.items);
     load_items(&engine, "big", args.items, &payload).await?;
     let steady = Duration::from_secs(args.seconds);
-    let before = paced_puts(&addr, "big", steady, &payload, 1 << 40).await?;
+    let before = paced_puts(&addr, "big", steady, &payload, 1 << 40)
+        .await?
+        .summarise("PutItem");
     let create = json!({
         "TableName": "big",
         "AttributeDefinitions": [{"AttributeName": "g", "AttributeType": "S"}],
@@ -217,14 +247,19 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let checkpoints_before = engine.checkpoint_stats();
     let started = Instant::now();
     call(api, "UpdateTable", &create).await?;
-    let load = {
-        let (addr, payload) = (addr.clone(), payload.clone());
-        tokio::spawn(async move { paced_puts(&addr, "big", steady, &payload, 1 << 41).await })
-    };
+    let done = Arc::new(AtomicBool::new(false));
+    let load = tokio::spawn(paced_puts_until(
+        addr.clone(),
+        "big",
+        done.clone(),
+        payload.clone(),
+        1 << 41,
+    ));
     while !index_active(api, "big").await? {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let backfill = started.elapsed();
+    done.store(true, Ordering::Release);
     let during = load.await.context("the load during the backfill")??;
     let checkpoints = engine.checkpoint_stats();
     node.shutdown().await;
