@@ -134,6 +134,9 @@ pub struct GroupTxn<'a, 't> {
     aborted: Option<String>,
     /// See `check_collection`.
     collection_limit: u64,
+    /// Tables a `with_table` change failed on: their descriptions are not
+    /// handed to the next group unless written (see `finish`).
+    failed_on: Vec<String>,
 }
 
 impl GroupTxn<'_, '_> {
@@ -173,6 +176,9 @@ impl GroupTxn<'_, '_> {
         }
         if result.is_ok() && exists && !self.dirty.iter().any(|n| n == name) {
             self.dirty.push(name.to_string());
+        }
+        if result.is_err() {
+            self.failed_on.push(name.to_string());
         }
         result
     }
@@ -361,6 +367,7 @@ impl GroupTxn<'_, '_> {
             dropped: Vec::new(),
             aborted: None,
             collection_limit,
+            failed_on: Vec::new(),
         }
     }
 
@@ -435,7 +442,17 @@ impl GroupTxn<'_, '_> {
         if let Some(why) = self.aborted.take() {
             return Err(StoreError::CommitFailed(why));
         }
+        let written = self.dirty.clone();
         self.flush()?;
+        // A failed change should leave its description as it found it; one
+        // that did not would hand the next group what the store does not
+        // hold, so a description a change failed on is handed on only if
+        // it was written.
+        for name in &self.failed_on {
+            if !written.contains(name) {
+                self.metas.remove(name);
+            }
+        }
         let known = Known {
             metas: self.metas,
             keeps_history: self.keeps_history,

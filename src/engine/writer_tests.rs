@@ -123,3 +123,30 @@ async fn client_jobs_overtake_background_jobs_which_run_alone() {
     drop(writer);
     engine.shutdown();
 }
+
+/// A group hands the descriptions it committed to the next (`txn::Known`),
+/// but not one that a failed change left other than the store holds it:
+/// the next group reads that one from the store again.
+#[tokio::test]
+async fn a_description_a_failed_change_altered_is_not_handed_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open_for_test(dir.path(), "r");
+    engine.create_table(NewTable::keyed_by_pk("t")).await.unwrap();
+    let writer = engine.writer().unwrap();
+    writer.submit(|txn| put(txn, "first")).await.unwrap();
+    let failed = writer
+        .submit(|txn| {
+            txn.with_table("t", |_, meta| {
+                if let Some(meta) = meta {
+                    meta.item_count += 1000; // against the rule, then fails
+                }
+                Err::<(), _>(EngineError::TableNotFound("t".into()))
+            })
+        })
+        .await;
+    assert!(matches!(failed, Err(EngineError::TableNotFound(_))), "{failed:?}");
+    writer.submit(|txn| put(txn, "second")).await.unwrap();
+    assert_eq!(engine.describe_table("t".into()).await.unwrap().item_count, 2);
+    drop(writer);
+    engine.shutdown();
+}
