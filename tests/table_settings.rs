@@ -693,3 +693,58 @@ async fn a_replica_has_its_own_class_and_key_and_shares_warm_throughput() {
         "Region ap-southeast-2 is not part of this cluster's topology; regions: [us-east-1, eu-west-1]",
     );
 }
+
+#[tokio::test]
+async fn an_imported_table_takes_its_encryption() {
+    use aws_sdk_dynamodb::types::{
+        ImportStatus, InputCompressionType, InputFormat, S3BucketSource, TableCreationParameters,
+    };
+    let region = TestRegion::start().await;
+    let c = &region.client;
+    let root = region.data_root().join(common::REGION).join("exports").join("raw");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join("rows.csv"), "pk\na\nb\n").unwrap();
+    let parameters = TableCreationParameters::builder()
+        .table_name("imported")
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(definition("pk"))
+        .key_schema(hash("pk"))
+        .sse_specification(kms(Some("alias/imports")))
+        .build()
+        .unwrap();
+    let started = c
+        .import_table()
+        .s3_bucket_source(
+            S3BucketSource::builder()
+                .s3_bucket("raw")
+                .s3_key_prefix("rows")
+                .build()
+                .unwrap(),
+        )
+        .input_format(InputFormat::Csv)
+        .input_compression_type(InputCompressionType::None)
+        .table_creation_parameters(parameters)
+        .send()
+        .await
+        .unwrap();
+    let arn = started
+        .import_table_description()
+        .unwrap()
+        .import_arn()
+        .unwrap()
+        .to_string();
+    wait_for("the import to finish", || async {
+        let described = c.describe_import().import_arn(&arn).send().await.ok()?;
+        let status = described.import_table_description()?.import_status()?.clone();
+        (status == ImportStatus::Completed).then_some(())
+    })
+    .await;
+    assert_eq!(
+        sse_of(&describe(c, "imported").await),
+        Some((
+            SseStatus::Enabled,
+            SseType::Kms,
+            "arn:aws:kms:us-east-1:000000000000:alias/imports".into()
+        ))
+    );
+}
