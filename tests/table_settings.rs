@@ -12,11 +12,11 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::create_table::builders::CreateTableFluentBuilder;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BackupStatus, BillingMode, CreateGlobalSecondaryIndexAction,
-    CreateReplicationGroupMemberAction, GlobalSecondaryIndex, GlobalSecondaryIndexUpdate, KeySchemaElement, KeyType,
-    Projection, ProjectionType, ProvisionedThroughput, ReplicationGroupUpdate, ScalarAttributeType, SseSpecification,
-    SseStatus, SseType, TableClass, TableDescription, TableStatus, UpdateGlobalSecondaryIndexAction,
-    UpdateReplicationGroupMemberAction, WarmThroughput,
+    AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction, CreateReplicationGroupMemberAction,
+    GlobalSecondaryIndex, GlobalSecondaryIndexUpdate, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ProvisionedThroughput, ReplicationGroupUpdate, ScalarAttributeType, SseSpecification, SseStatus, SseType,
+    TableClass, TableDescription, TableStatus, UpdateGlobalSecondaryIndexAction, UpdateReplicationGroupMemberAction,
+    WarmThroughput,
 };
 use common::{TestRegion, assert_error, wait_for};
 
@@ -532,20 +532,7 @@ async fn a_restore_keeps_or_overrides_the_encryption() {
         .send()
         .await
         .unwrap();
-    let backup = c
-        .create_backup()
-        .table_name("src")
-        .backup_name("nightly")
-        .send()
-        .await
-        .unwrap();
-    let arn = backup.backup_details().unwrap().backup_arn().to_string();
-    wait_for("the backup to become AVAILABLE", || async {
-        let described = c.describe_backup().backup_arn(&arn).send().await.ok()?;
-        let details = described.backup_description()?.backup_details()?;
-        (details.backup_status() == &BackupStatus::Available).then_some(())
-    })
-    .await;
+    let arn = common::pitr::backed_up(c, "src", "nightly").await;
 
     let kept = c
         .restore_table_from_backup()

@@ -232,3 +232,127 @@ fn forget_gone(meta: &mut TableMeta) {
         keys.retain(|region, _| regions.contains(region));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::table::{BillingMode, Replica, ReplicaStatus};
+
+    const SITE: ChangeSite<'static> = ChangeSite {
+        region: "us-east-1",
+        now_ms: 1_000,
+    };
+
+    fn global_table() -> TableMeta {
+        let mut meta = TableMeta::sample("t", 1);
+        for region in ["us-east-1", "eu-west-1"] {
+            meta.replicas.push(Replica {
+                region: region.into(),
+                status: ReplicaStatus::Active,
+            });
+        }
+        meta
+    }
+
+    fn class_update(class: TableClass) -> SettingsUpdate {
+        SettingsUpdate {
+            class: Some(class),
+            ..SettingsUpdate::default()
+        }
+    }
+
+    #[test]
+    fn a_new_replica_takes_this_regions_class_unless_it_overrides_it() {
+        let mut meta = global_table();
+        apply(
+            &mut meta,
+            &SITE,
+            class_update(TableClass::StandardInfrequentAccess),
+            &[],
+        )
+        .unwrap();
+        meta.replicas.push(Replica {
+            region: "ap-southeast-2".into(),
+            status: ReplicaStatus::Creating,
+        });
+        apply(&mut meta, &SITE, SettingsUpdate::default(), &["ap-southeast-2".into()]).unwrap();
+        let settings = meta.settings();
+        let ap = settings.class("ap-southeast-2").unwrap();
+        assert_eq!((ap.class, ap.updated_ms), (TableClass::StandardInfrequentAccess, None));
+        assert_eq!(settings.class("us-east-1").unwrap().updated_ms, Some(1_000));
+        assert!(settings.class("eu-west-1").is_none());
+    }
+
+    #[test]
+    fn a_removed_replica_or_index_leaves_no_setting_behind() {
+        let mut meta = global_table();
+        let update = SettingsUpdate {
+            sse: Some(SseChange::Kms(None)),
+            replicas: vec![ReplicaOverride {
+                region: "eu-west-1".into(),
+                class: Some(TableClass::StandardInfrequentAccess),
+                kms_key: Some("arn:aws:kms:eu-west-1:000000000000:alias/k".into()),
+            }],
+            ..SettingsUpdate::default()
+        };
+        apply(&mut meta, &SITE, update, &[]).unwrap();
+        assert_eq!(
+            meta.kms_key_arn("eu-west-1").as_deref(),
+            Some("arn:aws:kms:eu-west-1:000000000000:alias/k")
+        );
+        meta.replicas.retain(|r| r.region != "eu-west-1");
+        apply(&mut meta, &SITE, SettingsUpdate::default(), &[]).unwrap();
+        let settings = meta.settings();
+        assert!(settings.class("eu-west-1").is_none());
+        assert_eq!(settings.kms.unwrap().len(), 0);
+    }
+
+    #[test]
+    fn warm_throughput_keeps_what_the_billing_sustained() {
+        let mut meta = TableMeta::sample("t", 1);
+        meta.billing = BillingMode::Provisioned { read: 30_000, write: 5 };
+        keep_warm(&mut meta);
+        meta.billing = BillingMode::PayPerRequest;
+        assert_eq!(
+            meta.warm(),
+            WarmUnits {
+                read: 30_000,
+                write: 4_000
+            }
+        );
+        let lower = SettingsUpdate {
+            warm: Some(WarmRequest {
+                read: None,
+                write: Some(3_999),
+            }),
+            ..SettingsUpdate::default()
+        };
+        assert_eq!(
+            apply(&mut meta, &SITE, lower, &[]),
+            Err(SettingsError::WarmDecrease {
+                member: "WriteUnitsPerSecond",
+                current: 4_000,
+                asked: 3_999
+            })
+        );
+    }
+
+    #[test]
+    fn a_replica_key_needs_kms_and_the_owned_key_is_set_once() {
+        let mut meta = global_table();
+        let key = SettingsUpdate {
+            replicas: vec![ReplicaOverride {
+                region: "eu-west-1".into(),
+                class: None,
+                kms_key: Some("arn:aws:kms:eu-west-1:000000000000:key/k".into()),
+            }],
+            ..SettingsUpdate::default()
+        };
+        assert_eq!(apply(&mut meta, &SITE, key, &[]), Err(SettingsError::KmsKeyWithoutKms));
+        let owned = SettingsUpdate {
+            sse: Some(SseChange::Owned),
+            ..SettingsUpdate::default()
+        };
+        assert_eq!(apply(&mut meta, &SITE, owned, &[]), Err(SettingsError::AlreadyOwnedKey));
+    }
+}
