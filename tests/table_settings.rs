@@ -658,6 +658,14 @@ async fn a_replica_has_its_own_class_and_key_and_shares_warm_throughput() {
     })
     .await;
     assert_eq!(warm_of(&seen_in_eu), (50000, 4000, "ACTIVE".into()));
+    let replica_warm = seen_in_eu.replicas()[0].warm_throughput().unwrap();
+    assert_eq!(
+        (
+            replica_warm.read_units_per_second(),
+            replica_warm.write_units_per_second()
+        ),
+        (Some(50000), Some(4000))
+    );
     assert_eq!(
         class_of(&describe(&us, "global").await),
         Some((TableClass::StandardInfrequentAccess, false))

@@ -246,8 +246,8 @@ pub fn warm_json(units: WarmUnits, status: &str) -> Value {
 }
 
 /// Adds TableClassSummary, WarmThroughput and SSEDescription to a table
-/// description in `region`, and each other replica's table class and KMS
-/// key to its entry of `Replicas`.
+/// description in `region`, and each other replica's table class, KMS key
+/// and warm throughput to its entry of `Replicas`.
 pub fn describe_into(description: &mut Value, meta: &TableMeta, region: &str) {
     let settings = meta.settings();
     if let Some(class) = settings.class(region) {
@@ -266,6 +266,8 @@ pub fn describe_into(description: &mut Value, meta: &TableMeta, region: &str) {
     };
     for replica in replicas {
         let other = replica["RegionName"].as_str().unwrap_or_default().to_string();
+        // Warm throughput is the whole global table's.
+        replica["WarmThroughput"] = warm_json(meta.warm(), "ACTIVE");
         if let Some(key) = meta.kms_key_arn(&other) {
             replica["KMSMasterKeyId"] = json!(key);
         }
