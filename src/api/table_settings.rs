@@ -157,21 +157,8 @@ pub fn for_create(
             },
         );
     }
-    if let Some(asked) = parse_warm(req.get("WarmThroughput"), "warmThroughput")? {
-        let floor = warm_of_billing(billing);
-        for (member, asked, floor) in [
-            ("ReadUnitsPerSecond", asked.read, floor.read),
-            ("WriteUnitsPerSecond", asked.write, floor.write),
-        ] {
-            if let Some(asked) = asked
-                && asked < floor
-            {
-                return Err(ApiError::validation(format!(
-                    "One or more parameter values were invalid: WarmThroughput.{member} must be at least {floor}, but was {asked}"
-                )));
-            }
-        }
-        settings.warm = asked.over(floor);
+    if let Some(warm) = create_warm(req, billing)? {
+        settings.warm = warm;
     }
     let global = req.opt_array("GlobalSecondaryIndexes")?;
     for (n, index) in global.map(Vec::as_slice).unwrap_or(&[]).iter().enumerate() {
@@ -183,6 +170,28 @@ pub fn for_create(
         }
     }
     Ok((settings != TableSettings::default()).then(|| Box::new(settings)))
+}
+
+/// CreateTable's WarmThroughput: at least what the table's billing
+/// sustains, the rest of it where a member is left out.
+fn create_warm(req: &Request, billing: &BillingMode) -> Result<Option<WarmUnits>, ApiError> {
+    let Some(asked) = parse_warm(req.get("WarmThroughput"), "warmThroughput")? else {
+        return Ok(None);
+    };
+    let floor = warm_of_billing(billing);
+    for (member, asked, floor) in [
+        ("ReadUnitsPerSecond", asked.read, floor.read),
+        ("WriteUnitsPerSecond", asked.write, floor.write),
+    ] {
+        if let Some(asked) = asked
+            && asked < floor
+        {
+            return Err(ApiError::validation(format!(
+                "One or more parameter values were invalid: WarmThroughput.{member} must be at least {floor}, but was {asked}"
+            )));
+        }
+    }
+    Ok(Some(asked.over(floor)))
 }
 
 /// What a new GSI sustains billed as `billing` (its own provisioned
