@@ -10,31 +10,10 @@ use std::io::Read;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::primitives::DateTime;
 use aws_sdk_dynamodb::types::{BackupStatus, BackupType, BackupTypeFilter, ExportStatus, ScalarAttributeType};
-use common::pitr::{Model, active_items, enable_pitr, fill, key_text, mark, scan, wait_restorable};
+use common::pitr::{
+    Model, active_items, backed_up, enable_pitr, fill, key_text, mark, scan, wait_backup_available, wait_restorable,
+};
 use common::{Keys, REGION, TestRegion, create_table, error_code, error_message, wait_for};
-
-/// The ARN of a new backup `name` of `table`, once it is AVAILABLE.
-async fn backed_up(client: &Client, table: &str, name: &str) -> String {
-    let created = client
-        .create_backup()
-        .table_name(table)
-        .backup_name(name)
-        .send()
-        .await
-        .unwrap();
-    let arn = created.backup_details().unwrap().backup_arn().to_string();
-    wait_backup_available(client, &arn).await;
-    arn
-}
-
-async fn wait_backup_available(client: &Client, arn: &str) {
-    wait_for("the backup to become AVAILABLE", || async move {
-        let description = client.describe_backup().backup_arn(arn).send().await.ok()?;
-        let details = description.backup_description()?.backup_details()?;
-        (details.backup_status() == &BackupStatus::Available).then_some(())
-    })
-    .await;
-}
 
 #[tokio::test]
 async fn a_backup_restores_after_its_table_was_deleted() {

@@ -13,6 +13,7 @@ use super::error::ApiError;
 use super::request::{Request, validate_table_name};
 use super::state::ApiState;
 use super::tables::describe;
+use crate::engine::SseChange;
 use crate::model::table::{ACCOUNT_ID, BillingMode};
 use crate::model::{SecondaryIndex, TableMeta};
 use crate::pitr::time::{epoch_seconds, from_epoch_seconds};
@@ -135,15 +136,21 @@ fn index_overrides(
     )
 }
 
-/// Restore parameters of features Meridian does not have (encryption
-/// settings) are refused rather than ignored.
+/// A restore parameter of a feature Meridian does not have (on-demand
+/// maximums of the restored table) is refused rather than ignored.
 fn reject_overrides(req: &Request) -> Result<(), ApiError> {
-    for name in ["SSESpecificationOverride", "OnDemandThroughputOverride"] {
-        if req.has(name) {
-            return Err(ApiError::validation(format!("{name} is not supported by Meridian yet")));
-        }
+    const UNSUPPORTED: &str = "OnDemandThroughputOverride";
+    if req.has(UNSUPPORTED) {
+        return Err(ApiError::validation(format!(
+            "{UNSUPPORTED} is not supported by Meridian yet"
+        )));
     }
     Ok(())
+}
+
+/// A restore's SSESpecificationOverride.
+fn sse_override(req: &Request, region: &str) -> Result<Option<SseChange>, ApiError> {
+    super::table_settings::parse_sse(req.get("SSESpecificationOverride"), "sSESpecificationOverride", region)
 }
 
 /// A TableDescription of a restore target, with its RestoreSummary.
@@ -210,6 +217,7 @@ pub async fn handle_restore_to_point_in_time(pitr: &Pitr, req: Request) -> Resul
         at_ns,
         billing,
         indexes,
+        sse: sse_override(&req, region)?,
     };
     let source_name = request.source.clone();
     let (meta, at_ns) = pitr.restore_to_point_in_time(request).await?;
@@ -366,8 +374,9 @@ pub async fn handle_restore_from_backup(pitr: &Pitr, req: Request) -> Result<Val
     let billing = parse_billing_override(&req)?;
     let source = pitr.backup(arn).await?.table;
     let indexes = index_overrides(&req, &source, billing.as_ref())?;
+    let sse = sse_override(&req, pitr.region_name())?;
     let (meta, backup) = pitr
-        .restore_from_backup(arn, target.to_string(), billing, indexes)
+        .restore_from_backup(arn, target.to_string(), billing, indexes, sse)
         .await?;
     let region = pitr.region_name();
     let summary = json!({

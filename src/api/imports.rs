@@ -181,7 +181,7 @@ pub async fn handle_import_table(pitr: &Pitr, req: Request) -> Result<Value, Api
     let parameters = req
         .opt_object("TableCreationParameters")?
         .ok_or_else(|| ApiError::missing("tableCreationParameters"))?;
-    let spec = super::tables::parse_table_spec(&Request::from_map(parameters.clone()))?;
+    let spec = super::tables::parse_table_spec(&Request::from_map(parameters.clone()), pitr.region_name())?;
     let request = ImportRequest {
         bucket: source.str("S3Bucket")?.to_string(),
         bucket_owner: source.opt_str("S3BucketOwner")?.map(str::to_string),

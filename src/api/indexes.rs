@@ -411,6 +411,11 @@ pub fn parse_updates(
             )?),
             (None, Some(spec), None) => {
                 let name = index_name(spec, &format!("{field}.update"))?;
+                if spec.get("ProvisionedThroughput").is_none_or(Value::is_null) && spec.get("WarmThroughput").is_some()
+                {
+                    // Only the warm throughput changes (`table_settings`).
+                    continue;
+                }
                 let throughput = index_throughput(spec, &name, billing)?;
                 IndexUpdate::Update { name, throughput }
             }
@@ -459,13 +464,8 @@ fn describe_index(meta: &TableMeta, index: &SecondaryIndex, region: &str) -> Val
             "ReadCapacityUnits": read,
             "WriteCapacityUnits": write,
         });
-        if meta.billing == BillingMode::PayPerRequest {
-            description["WarmThroughput"] = json!({
-                "ReadUnitsPerSecond": 12000,
-                "WriteUnitsPerSecond": 4000,
-                "Status": if index.backfilling { "UPDATING" } else { "ACTIVE" },
-            });
-        }
+        let status = if index.backfilling { "UPDATING" } else { "ACTIVE" };
+        description["WarmThroughput"] = super::table_settings::warm_json(meta.index_warm(index), status);
     }
     description
 }

@@ -30,6 +30,7 @@ pub mod settings;
 mod shapes;
 mod state;
 mod streams;
+mod table_settings;
 mod tables;
 mod throttle;
 mod transactions;
@@ -325,7 +326,9 @@ async fn dispatch(state: &ApiState, operation: Operation, req: Request) -> Resul
     let settings = &state.settings;
     let stream_config = &state.config.streams;
     match operation {
-        Operation::CreateTable => tables::handle_create_table(engine, &state.config, req).await,
+        Operation::CreateTable => {
+            policies::handle_create_table(engine, &state.config, settings, state.auth.as_deref(), req).await
+        }
         Operation::DescribeTable => tables::handle_describe_table(engine, req).await,
         Operation::ListTables => tables::handle_list_tables(engine, req).await,
         Operation::DeleteTable => tables::handle_delete_table(engine, req).await,

@@ -13,6 +13,7 @@ use super::insights::now_ms;
 use super::request::Request;
 use super::settings::{Settings, SettingsDoc, StoredPolicy};
 use crate::auth::Auth;
+use crate::config::NodeConfig;
 use crate::engine::Engine;
 use crate::model::TableMeta;
 
@@ -70,7 +71,7 @@ fn check_expected(expected: Option<&str>, arn: &str, present: Option<&StoredPoli
 }
 
 /// Checks that `policy` is a JSON policy document within the size limit.
-fn validate_policy(policy: &str) -> Result<(), ApiError> {
+pub(super) fn validate_policy(policy: &str) -> Result<(), ApiError> {
     if policy.len() > MAX_POLICY_BYTES {
         return Err(ApiError::validation(format!(
             "Resource-based policy size {} exceeds the maximum of {MAX_POLICY_BYTES} bytes",
@@ -109,6 +110,40 @@ pub async fn load(auth: &Auth, settings: &Settings) {
             tracing::warn!(%arn, %reason, "a stored resource-based policy cannot be enforced");
         }
     }
+}
+
+/// CreateTable. Its ResourcePolicy is checked before the table is
+/// created and attached once it exists, as PutResourcePolicy would attach
+/// it; the response is CreateTable's (no RevisionId).
+pub async fn handle_create_table(
+    engine: &Engine,
+    config: &NodeConfig,
+    settings: &Settings,
+    auth: Option<&Auth>,
+    req: Request,
+) -> Result<Value, ApiError> {
+    let policy = req.opt_str("ResourcePolicy")?;
+    if let Some(policy) = policy {
+        validate_policy(policy)?;
+    }
+    let meta = super::tables::create_table(engine, config, &req).await?;
+    let region = engine.region();
+    if let Some(policy) = policy {
+        let arn = meta.arn(region);
+        let stored = StoredPolicy {
+            table_id: meta.table_id.clone(),
+            policy: policy.to_string(),
+            revision: now_ms().to_string(),
+        };
+        settings
+            .update(|doc| {
+                doc.policies.insert(arn.clone(), stored);
+                Ok(())
+            })
+            .await?;
+        publish(auth, &arn, &meta, Some(policy));
+    }
+    Ok(json!({ "TableDescription": super::tables::describe(&meta, region) }))
 }
 
 /// PutResourcePolicy.

@@ -9,7 +9,9 @@ use super::error::{ApiError, ErrorKind};
 use super::request::{Request, validate_table_name};
 use crate::capacity::Capacity;
 use crate::config::NodeConfig;
-use crate::engine::{Engine, EngineError, IndexUpdate, NewTable, ReplicaUpdate, TableUpdate, TagUpdate};
+use crate::engine::{
+    Engine, EngineError, IndexUpdate, NewTable, ReplicaOverride, ReplicaUpdate, TableUpdate, TagUpdate,
+};
 use crate::model::table::{ACCOUNT_ID, BillingMode, TableStatus};
 use crate::model::{KeyAttribute, KeySchema, ScalarType, SecondaryIndex, TableMeta};
 
@@ -68,6 +70,7 @@ pub fn describe(meta: &TableMeta, region: &str) -> Value {
     super::streams::describe_stream_fields(&mut description, meta, region);
     super::indexes::describe_into(&mut description, meta, region);
     super::on_demand::describe_into(&mut description, meta);
+    super::table_settings::describe_into(&mut description, meta, region);
     description
 }
 
@@ -244,9 +247,9 @@ fn reject_unsupported(req: &Request, names: &[&str]) -> Result<(), ApiError> {
 }
 
 /// The table a CreateTable-shaped request describes (also ImportTable's
-/// TableCreationParameters): name, keys, billing and indexes; no tags and
-/// no stream.
-pub(super) fn parse_table_spec(req: &Request) -> Result<NewTable, ApiError> {
+/// TableCreationParameters) in `region`: name, keys, billing, indexes and
+/// encryption; no tags and no stream.
+pub(super) fn parse_table_spec(req: &Request, region: &str) -> Result<NewTable, ApiError> {
     super::unsupported::check_create(req)?;
     let name = req.table_name()?;
     let definitions = parse_definitions(req)?;
@@ -258,6 +261,7 @@ pub(super) fn parse_table_spec(req: &Request) -> Result<NewTable, ApiError> {
     let billing = parse_billing(req, None)?.unwrap_or(BillingMode::PayPerRequest);
     let indexes = super::indexes::parse_create(global, local, &key_schema, &definitions, &billing)?;
     let on_demand = super::on_demand::for_create(req, global)?;
+    let settings = super::table_settings::sse_for_create(req, region)?;
     Ok(NewTable {
         name,
         key_schema,
@@ -267,17 +271,20 @@ pub(super) fn parse_table_spec(req: &Request) -> Result<NewTable, ApiError> {
         stream: None,
         indexes,
         on_demand,
+        settings,
     })
 }
 
-/// CreateTable.
-pub async fn handle_create_table(engine: &Engine, config: &NodeConfig, req: Request) -> Result<Value, ApiError> {
-    let mut spec = parse_table_spec(&req)?;
+/// Creates the table a CreateTable request describes (its
+/// ResourcePolicy is `policies::handle_create_table`'s).
+pub(super) async fn create_table(engine: &Engine, config: &NodeConfig, req: &Request) -> Result<TableMeta, ApiError> {
+    let region = engine.region();
+    let mut spec = parse_table_spec(req, region)?;
     spec.tags = parse_tags(req.opt_array("Tags")?.map(Vec::as_slice).unwrap_or(&[]))?;
-    let stream = super::streams::parse_stream_specification(&req)?;
+    let stream = super::streams::parse_stream_specification(req)?;
     spec.stream = super::streams::stream_for_create(stream, &config.streams);
-    let meta = engine.create_table(spec).await?;
-    Ok(json!({ "TableDescription": describe(&meta, engine.region()) }))
+    spec.settings = super::table_settings::for_create(req, region, &spec.billing, spec.settings.take())?;
+    Ok(engine.create_table(spec).await?)
 }
 
 /// DescribeTable.
@@ -311,38 +318,76 @@ pub async fn handle_delete_table(engine: &Engine, req: Request) -> Result<Value,
     Ok(json!({ "TableDescription": describe(&meta, engine.region()) }))
 }
 
-fn parse_replica_updates(req: &Request, regions: &[String]) -> Result<Vec<ReplicaUpdate>, ApiError> {
+/// The members of a replica's `Create` or `Update` Meridian does not have.
+const REPLICA_UNSUPPORTED: [&str; 3] = [
+    "ProvisionedThroughputOverride",
+    "OnDemandThroughputOverride",
+    "GlobalSecondaryIndexes",
+];
+
+/// UpdateTable's ReplicaUpdates: the replicas to add and remove, and the
+/// table class and KMS key of those added or updated.
+fn parse_replica_updates(
+    req: &Request,
+    regions: &[String],
+) -> Result<(Vec<ReplicaUpdate>, Vec<ReplicaOverride>), ApiError> {
     let Some(updates) = req.opt_array("ReplicaUpdates")? else {
-        return Ok(Vec::new());
+        return Ok(Default::default());
     };
-    let mut out = Vec::new();
-    for update in updates {
-        let region = |action: &str| -> Result<Option<String>, ApiError> {
-            let Some(spec) = update.get(action).filter(|v| !v.is_null()) else {
-                return Ok(None);
-            };
-            let name = spec["RegionName"].as_str().ok_or_else(|| {
-                ApiError::missing(&format!("replicaUpdates.member.{}.regionName", action.to_lowercase()))
-            })?;
-            if !regions.iter().any(|r| r == name) {
-                return Err(ApiError::validation(format!(
-                    "Region {name} is not part of this cluster's topology; regions: [{}]",
-                    regions.join(", ")
-                )));
-            }
-            Ok(Some(name.to_string()))
-        };
-        match (region("Create")?, region("Delete")?) {
-            (Some(name), None) => out.push(ReplicaUpdate::Create(name)),
-            (None, Some(name)) => out.push(ReplicaUpdate::Delete(name)),
+    let (mut out, mut overrides) = (Vec::new(), Vec::new());
+    for (n, update) in updates.iter().enumerate() {
+        let present = |action: &str| update.get(action).filter(|v| !v.is_null());
+        let (action, spec) = match (present("Create"), present("Update"), present("Delete")) {
+            (Some(spec), None, None) => ("Create", spec),
+            (None, Some(spec), None) => ("Update", spec),
+            (None, None, Some(spec)) => ("Delete", spec),
             _ => {
                 return Err(ApiError::validation(
                     "One or more parameter values were invalid: Only one of Create, Update or Delete can be specified per replica update",
                 ));
             }
+        };
+        let name = replica_region(spec, action, regions)?;
+        if action == "Delete" {
+            out.push(ReplicaUpdate::Delete(name));
+            continue;
+        }
+        if let Some(members) = spec.as_object() {
+            reject_unsupported(&Request::from_map(members.clone()), &REPLICA_UNSUPPORTED)?;
+        }
+        let field = format!(
+            "replicaUpdates.{}.member.{}.tableClassOverride",
+            n + 1,
+            action.to_lowercase()
+        );
+        overrides.push(ReplicaOverride {
+            class: super::table_settings::parse_class(spec.get("TableClassOverride"), &field)?,
+            kms_key: spec
+                .get("KMSMasterKeyId")
+                .and_then(Value::as_str)
+                .and_then(|key| super::table_settings::resolve_key(key, &name)),
+            region: name.clone(),
+        });
+        if action == "Create" {
+            out.push(ReplicaUpdate::Create(name));
         }
     }
-    Ok(out)
+    Ok((out, overrides))
+}
+
+/// The RegionName of a replica update's `action`, which must be a region
+/// of this cluster.
+fn replica_region(spec: &Value, action: &str, regions: &[String]) -> Result<String, ApiError> {
+    let name = spec["RegionName"]
+        .as_str()
+        .ok_or_else(|| ApiError::missing(&format!("replicaUpdates.member.{}.regionName", action.to_lowercase())))?;
+    if !regions.iter().any(|r| r == name) {
+        return Err(ApiError::validation(format!(
+            "Region {name} is not part of this cluster's topology; regions: [{}]",
+            regions.join(", ")
+        )));
+    }
+    Ok(name.to_string())
 }
 
 /// UpdateTable: billing mode, provisioned throughput and ReplicaUpdates
@@ -356,8 +401,10 @@ pub async fn handle_update_table(
 ) -> Result<Value, ApiError> {
     super::unsupported::check_update(&req)?;
     let name = req.table_name()?;
-    reject_unsupported(&req, &["SSESpecification"])?;
     let has_update = [
+        "TableClass",
+        "WarmThroughput",
+        "SSESpecification",
         "GlobalSecondaryIndexUpdates",
         "BillingMode",
         "ProvisionedThroughput",
@@ -377,7 +424,10 @@ pub async fn handle_update_table(
         let now_ms = engine.hlc().wall_now_ns() / 1_000_000;
         capacity.change_billing(&name, &current.billing, requested, now_ms)?;
     }
-    let replica_updates = parse_replica_updates(&req, regions)?;
+    let (replica_updates, replica_overrides) = parse_replica_updates(&req, regions)?;
+    let mut settings = super::table_settings::for_update(&req, engine.region())?;
+    settings.replicas = replica_overrides;
+    let warm_asked = settings.warm.is_some();
     let stream = super::streams::parse_stream_specification(&req)?;
     let index_updates = parse_index_updates(&req, &current, billing.as_ref())?;
     let on_demand = super::on_demand::for_update(&req, &current)?;
@@ -394,6 +444,7 @@ pub async fn handle_update_table(
         stream: stream.map(|s| super::streams::stream_update(s, &config.streams)),
         replicas: replica_updates,
         on_demand,
+        settings,
         ..TableUpdate::default()
     };
     let capacity_changed = update.billing.as_ref().is_some_and(|b| *b != current.billing);
@@ -407,6 +458,10 @@ pub async fn handle_update_table(
         // DynamoDB answers a capacity change with the table UPDATING until
         // it applies; here it applies at once, so DescribeTable is ACTIVE.
         description["TableStatus"] = json!(TableStatus::Updating.as_str());
+    }
+    if warm_asked && meta.warm() != current.warm() {
+        // Pre-warming takes DynamoDB a while; here it is done at once.
+        description["WarmThroughput"] = super::table_settings::warm_json(meta.warm(), "UPDATING");
     }
     Ok(json!({ "TableDescription": description }))
 }

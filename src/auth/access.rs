@@ -96,6 +96,18 @@ pub fn accesses_with(
                 .map(table),
         ],
         "DescribeImport" => vec![arn("ImportArn")],
+        "CreateTable" if body.contains_key("ResourcePolicy") => {
+            // Attaching the policy takes PutResourcePolicy's permission too.
+            let resource = named("TableName").unwrap_or_else(|| "*".into());
+            return [action, "dynamodb:PutResourcePolicy".into()]
+                .into_iter()
+                .map(|action| Access {
+                    action,
+                    resource: resource.clone(),
+                    keys: Vec::new(),
+                })
+                .collect();
+        }
         "DescribeStream" | "GetShardIterator" => vec![arn("StreamArn")],
         "GetRecords" => vec![str_member(body, "ShardIterator").and_then(|i| catalog.iterator_stream(i))],
         "ListTables" | "ListBackups" | "ListExports" | "ListImports" | "ListStreams" | "DescribeEndpoints" => {
@@ -530,6 +542,28 @@ mod tests {
 
     fn key<'a>(access: &'a Access, name: &str) -> Option<&'a [String]> {
         access.keys.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_slice())
+    }
+
+    #[test]
+    fn a_table_created_with_a_policy_needs_put_resource_policy_too() {
+        let actions = |body: Value| -> Vec<(String, String)> {
+            keys_of("CreateTable", body)
+                .into_iter()
+                .map(|a| (a.action, a.resource))
+                .collect()
+        };
+        let arn = "arn:aws:dynamodb:us-east-1:000000000000:table/T".to_string();
+        assert_eq!(
+            actions(json!({"TableName": "T"})),
+            [("dynamodb:CreateTable".to_string(), arn.clone())]
+        );
+        assert_eq!(
+            actions(json!({"TableName": "T", "ResourcePolicy": "{}"})),
+            [
+                ("dynamodb:CreateTable".to_string(), arn.clone()),
+                ("dynamodb:PutResourcePolicy".to_string(), arn)
+            ]
+        );
     }
 
     #[test]

@@ -38,6 +38,7 @@ impl From<&DeclaredTable> for NewTable {
             stream: None,
             indexes: Vec::new(),
             on_demand: None,
+            settings: None,
         }
     }
 }

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use super::settings_rules::{self, ChangeSite, SettingsError, SettingsUpdate};
 use super::stream_rules::{NewStream, close_stream, open_stream};
 use crate::clock::Timestamp;
 use crate::ids::Seq;
@@ -24,6 +25,8 @@ pub struct ChangeContext {
     pub next_seq: Seq,
     /// The HLC time of the change.
     pub now: Timestamp,
+    /// The region making the change.
+    pub region: String,
 }
 
 /// What an UpdateTable StreamSpecification asks for.
@@ -77,6 +80,8 @@ pub struct TableUpdate {
     pub tags: TagUpdate,
     /// OnDemandThroughput of the table and its GSIs, as they are to be.
     pub on_demand: Option<OnDemandMaxima>,
+    /// TableClass, WarmThroughput, SSESpecification and replicas' overrides.
+    pub settings: SettingsUpdate,
 }
 
 /// Why a `TableUpdate` cannot be applied. Each is a ValidationException in
@@ -116,6 +121,8 @@ pub enum TableUpdateError {
         "One or more parameter values were invalid: Cannot update an index that is not a GlobalSecondaryIndex: {0}"
     )]
     NotGlobal(String),
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
 }
 
 impl TableUpdate {
@@ -124,6 +131,9 @@ impl TableUpdate {
     /// dropped (the caller works on a copy).
     pub fn apply(self, meta: &mut TableMeta, context: &ChangeContext) -> Result<(), TableUpdateError> {
         if let Some(billing) = self.billing {
+            if billing != meta.billing {
+                settings_rules::keep_warm(meta);
+            }
             meta.billing = billing;
         }
         if let Some(on_demand) = self.on_demand {
@@ -136,6 +146,19 @@ impl TableUpdate {
         for replica in &self.replicas {
             apply_replica(meta, replica)?;
         }
+        let created: Vec<String> = self
+            .replicas
+            .iter()
+            .filter_map(|r| match r {
+                ReplicaUpdate::Create(region) => Some(region.clone()),
+                ReplicaUpdate::Delete(_) => None,
+            })
+            .collect();
+        let site = ChangeSite {
+            region: &context.region,
+            now_ms: context.now.unix_millis(),
+        };
+        settings_rules::apply(meta, &site, self.settings, &created)?;
         if let Some(ttl) = self.ttl {
             apply_ttl(meta, ttl)?;
         }
@@ -292,6 +315,7 @@ mod tests {
                 wall_ns: 1_700_000_000_000_000_000,
                 logical: 0,
             },
+            region: "r".into(),
         }
     }
 

@@ -15,6 +15,7 @@ use super::txn::GroupTxn;
 use crate::ids::StorageId;
 use crate::model::table::{BillingMode, Replica, ReplicaStatus, TableStatus};
 use crate::model::table_features::{OnDemandMaxima, StreamState};
+use crate::model::table_settings::TableSettings;
 use crate::model::{KeyAttribute, KeySchema, SecondaryIndex, TableMeta};
 use crate::store::records::CodecError;
 use crate::store::{Change, StoreError, TableChange, Version};
@@ -33,6 +34,8 @@ pub struct NewTable {
     pub indexes: Vec<SecondaryIndex>,
     /// OnDemandThroughput of the table and its GSIs, if any was given.
     pub on_demand: Option<Box<OnDemandMaxima>>,
+    /// Table class, warm throughput and KMS keys, if any was given.
+    pub settings: Option<Box<TableSettings>>,
 }
 
 /// Logs `meta` (whose version is unchanged) as a change of this region's
@@ -142,6 +145,7 @@ impl NewTable {
             stream: None,
             indexes: Vec::new(),
             on_demand: None,
+            settings: None,
         }
     }
 }
@@ -212,6 +216,7 @@ impl Engine {
                 let context = ChangeContext {
                     next_seq: txn.tables.last_seq() + 1,
                     now: txn.hlc.now(),
+                    region: txn.region.to_string(),
                 };
                 change(&mut meta, &context)?;
                 localize(txn.tables, Some(&old), &mut meta, true)?;
@@ -326,6 +331,7 @@ pub(super) fn new_table(txn: &mut GroupTxn<'_, '_>, spec: NewTable) -> Result<Ta
         indexes: spec.indexes,
         on_demand: spec.on_demand,
         stream_history: None,
+        settings: spec.settings,
     };
     // A new table is empty: its indexes need no backfill.
     localize(txn.tables, None, &mut meta, false)?;

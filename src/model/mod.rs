@@ -8,6 +8,7 @@ pub mod key_schema;
 pub mod number;
 pub mod table;
 pub mod table_features;
+pub mod table_settings;
 pub mod value;
 
 pub use index::{IndexKind, Projection, SecondaryIndex};

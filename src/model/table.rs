@@ -108,6 +108,10 @@ pub struct TableMeta {
     /// readable (absent in records written before streams were kept).
     #[serde(default, deserialize_with = "super::table_features::or_default")]
     pub stream_history: Option<Box<super::table_features::StreamHistory>>,
+    /// Table class, warm throughput and KMS keys, if any was ever set
+    /// (see `table_settings.rs`).
+    #[serde(default, deserialize_with = "super::table_features::or_default")]
+    pub settings: Option<Box<super::table_settings::TableSettings>>,
 }
 
 #[cfg(test)]
@@ -141,6 +145,7 @@ impl TableMeta {
             indexes: Vec::new(),
             on_demand: None,
             stream_history: None,
+            settings: None,
         }
     }
 }
@@ -166,6 +171,37 @@ impl TableMeta {
         self.on_demand.as_deref().cloned().unwrap_or_default()
     }
 
+    /// The table's recorded settings (none set when it has none).
+    pub fn settings(&self) -> super::table_settings::TableSettings {
+        self.settings.as_deref().cloned().unwrap_or_default()
+    }
+
+    /// The table's warm throughput: as far as it was raised, and at least
+    /// what its billing sustains.
+    pub fn warm(&self) -> super::table_settings::WarmUnits {
+        let raised = self.settings.as_deref().map(|s| s.warm).unwrap_or_default();
+        raised.max(warm_of_billing(&self.billing))
+    }
+
+    /// The warm throughput of GSI `index`: as asked for it, else what it
+    /// sustains billed as the table is (its provisioned capacity).
+    pub fn index_warm(&self, index: &super::index::SecondaryIndex) -> super::table_settings::WarmUnits {
+        if let Some(asked) = self.settings.as_deref().and_then(|s| s.index_warm.get(&index.name)) {
+            return *asked;
+        }
+        match (&self.billing, index.throughput) {
+            (BillingMode::Provisioned { .. }, Some((read, write))) => super::table_settings::WarmUnits { read, write },
+            (billing, _) => warm_of_billing(billing),
+        }
+    }
+
+    /// The KMS key ARN of the replica in `region`, when the table is
+    /// encrypted with KMS keys (the AWS managed key where none was given).
+    pub fn kms_key_arn(&self, region: &str) -> Option<String> {
+        let keys = self.settings.as_deref()?.kms.as_ref()?;
+        Some(keys.get(region).cloned().unwrap_or_else(|| aws_managed_key_arn(region)))
+    }
+
     /// The table's ARN in `region`.
     pub fn arn(&self, region: &str) -> String {
         table_arn(region, &self.name)
@@ -178,4 +214,54 @@ pub const ACCOUNT_ID: &str = "000000000000";
 /// ARN of table `name` in `region`.
 pub fn table_arn(region: &str, name: &str) -> String {
     format!("arn:aws:dynamodb:{region}:{ACCOUNT_ID}:table/{name}")
+}
+
+/// What a table or GSI billed as `billing` sustains at once (its warm
+/// throughput unless raised): the on-demand start, or the provisioned
+/// capacity.
+pub fn warm_of_billing(billing: &BillingMode) -> super::table_settings::WarmUnits {
+    match billing {
+        BillingMode::PayPerRequest => super::table_settings::ON_DEMAND_WARM,
+        BillingMode::Provisioned { read, write } => super::table_settings::WarmUnits {
+            read: *read,
+            write: *write,
+        },
+    }
+}
+
+/// The ARN of KMS resource `resource` (`key/<id>` or `alias/<name>`) of
+/// this account in `region`.
+pub fn kms_arn(region: &str, resource: &str) -> String {
+    format!("arn:aws:kms:{region}:{ACCOUNT_ID}:{resource}")
+}
+
+/// The AWS managed key for DynamoDB (`alias/aws/dynamodb`) of this
+/// account in `region`: a key id derived from the two, stable across
+/// restarts and the same in every region's view.
+pub fn aws_managed_key_arn(region: &str) -> String {
+    let seed = format!("{ACCOUNT_ID}/{region}/alias/aws/dynamodb");
+    let a = crc32fast::hash(seed.as_bytes());
+    let b = (u64::from(crc32fast::hash(region.as_bytes())) << 32) | u64::from(a.rotate_left(16));
+    let id = format!(
+        "{a:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        (b >> 48) & 0xFFFF,
+        (b >> 36) & 0xFFF,
+        (b >> 24) & 0xFFF,
+        b & 0xFFFF_FFFF_FFFF
+    );
+    kms_arn(region, &format!("key/{id}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn managed_keys_are_stable_per_region() {
+        let key = aws_managed_key_arn("us-east-1");
+        assert_eq!(key, aws_managed_key_arn("us-east-1"));
+        assert_ne!(key, aws_managed_key_arn("eu-west-1"));
+        assert!(key.starts_with("arn:aws:kms:us-east-1:000000000000:key/"), "{key}");
+        assert_eq!(key.len(), "arn:aws:kms:us-east-1:000000000000:key/".len() + 36);
+    }
 }

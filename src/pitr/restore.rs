@@ -7,9 +7,10 @@ use serde::{Deserialize, Serialize};
 use super::{Pitr, PitrError};
 use crate::clock::Timestamp;
 use crate::engine::history_record;
-use crate::engine::{EngineError, NewTable};
+use crate::engine::{EngineError, NewTable, SseChange};
 use crate::ids::StorageId;
 use crate::model::table::BillingMode;
+use crate::model::table_settings::{ClassSetting, TableSettings};
 use crate::model::{SecondaryIndex, TableMeta};
 
 /// Prefix of the named records of unfinished restores (`job/restore/<target>`).
@@ -27,6 +28,8 @@ pub struct RestoreRequest {
     pub billing: Option<BillingMode>,
     /// The indexes, when overridden (else the source's).
     pub indexes: Option<Vec<SecondaryIndex>>,
+    /// SSESpecificationOverride (else the source's encryption).
+    pub sse: Option<SseChange>,
 }
 
 /// Where a restore's items come from.
@@ -56,6 +59,33 @@ impl RestoreJob {
     }
 }
 
+/// A restore's BillingModeOverride (with ProvisionedThroughputOverride),
+/// index overrides and SSESpecificationOverride.
+type Overrides = (Option<BillingMode>, Option<Vec<SecondaryIndex>>, Option<SseChange>);
+
+/// The restored table's recorded settings: the source's table class and
+/// encryption in this region, or the encryption `sse` asks for.
+fn restored_settings(source: &TableMeta, region: &str, sse: Option<SseChange>) -> Option<Box<TableSettings>> {
+    let from = source.settings();
+    let mut settings = TableSettings::default();
+    if let Some(class) = from.class(region) {
+        settings.classes.insert(
+            region.to_string(),
+            ClassSetting {
+                updated_ms: None,
+                ..*class
+            },
+        );
+    }
+    let key = match sse {
+        None => from.kms.as_ref().map(|keys| keys.get(region).cloned()),
+        Some(SseChange::Owned) => None,
+        Some(SseChange::Kms(key)) => Some(key),
+    };
+    settings.kms = key.map(|key| key.map(|k| (region.to_string(), k)).into_iter().collect());
+    (settings != TableSettings::default()).then(|| Box::new(settings))
+}
+
 /// The restored table's description and when it is restored to (ns).
 pub type Restored = (TableMeta, u64);
 
@@ -80,7 +110,7 @@ impl Pitr {
             },
         };
         let meta = self
-            .start_restore(&source.table, request.billing, request.indexes, job)
+            .start_restore(&source.table, (request.billing, request.indexes, request.sse), job)
             .await?;
         Ok((meta, at_ns))
     }
@@ -103,6 +133,7 @@ impl Pitr {
         target: String,
         billing: Option<BillingMode>,
         indexes: Option<Vec<SecondaryIndex>>,
+        sse: Option<SseChange>,
     ) -> Result<(TableMeta, super::BackupRecord), PitrError> {
         let backup = self.backup(backup_arn).await?;
         if backup.status != super::BackupStatus::Available {
@@ -118,7 +149,7 @@ impl Pitr {
             super::BackupKind::User => Source::Backup { id: backup.id.clone() },
         };
         let job = RestoreJob { target, source };
-        let meta = self.start_restore(&backup.table, billing, indexes, job).await?;
+        let meta = self.start_restore(&backup.table, (billing, indexes, sse), job).await?;
         Ok((meta, backup))
     }
 
@@ -129,10 +160,10 @@ impl Pitr {
     async fn start_restore(
         &self,
         source: &TableMeta,
-        billing: Option<BillingMode>,
-        indexes: Option<Vec<SecondaryIndex>>,
+        (billing, indexes, sse): Overrides,
         job: RestoreJob,
     ) -> Result<TableMeta, PitrError> {
+        let settings = restored_settings(source, self.region(), sse);
         let indexes = indexes.unwrap_or_else(|| source.indexes.clone());
         let used = |name: &str| {
             source.key_schema.names().any(|n| n == name)
@@ -152,6 +183,7 @@ impl Pitr {
             stream: None,
             indexes,
             on_demand: source.on_demand.clone(),
+            settings,
         };
         let record = serde_json::to_vec(&job).map_err(|e| PitrError::Corrupt(e.to_string()))?;
         let meta = self

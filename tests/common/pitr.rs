@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, PointInTimeRecoverySpecification, TableStatus};
+use aws_sdk_dynamodb::types::{AttributeValue, BackupStatus, PointInTimeRecoverySpecification, TableStatus};
 
 use super::wait_for;
 
@@ -121,4 +121,27 @@ pub async fn fill(client: &Client, table: &str, count: usize, v: &str) -> Model 
         model.insert(key_text(&row), row);
     }
     model
+}
+
+/// The ARN of a new backup `name` of `table`, once it is AVAILABLE.
+pub async fn backed_up(client: &Client, table: &str, name: &str) -> String {
+    let created = client
+        .create_backup()
+        .table_name(table)
+        .backup_name(name)
+        .send()
+        .await
+        .unwrap();
+    let arn = created.backup_details().unwrap().backup_arn().to_string();
+    wait_backup_available(client, &arn).await;
+    arn
+}
+
+pub async fn wait_backup_available(client: &Client, arn: &str) {
+    wait_for("the backup to become AVAILABLE", || async move {
+        let description = client.describe_backup().backup_arn(arn).send().await.ok()?;
+        let details = description.backup_description()?.backup_details()?;
+        (details.backup_status() == &BackupStatus::Available).then_some(())
+    })
+    .await;
 }
