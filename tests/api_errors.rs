@@ -313,7 +313,6 @@ async fn item_size_and_value_errors() {
         (json!({"N": "1E-131"}), "underflow"),
         (json!({"N": "12abc"}), "cannot be converted"),
         (json!({"N": ""}), "cannot be converted"),
-        (json!({"NULL": false}), "Null attribute"),
         (json!({}), "Supplied AttributeValue is empty"),
         (json!({"S": "a", "N": "1"}), "more than one datatypes"),
     ];

@@ -215,7 +215,7 @@ async fn requests_dynamodb_refuses_outright() {
     assert_eq!(empty.error_type(), "ValidationException");
     assert_eq!(
         empty.message(),
-        "1 validation error detected: Value [] at 'transactItems' failed to satisfy constraint: \
+        "1 validation error detected: Value '[]' at 'transactItems' failed to satisfy constraint: \
          Member must have length greater than or equal to 1"
     );
     let two_kinds = region

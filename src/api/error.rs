@@ -163,6 +163,12 @@ impl ApiError {
         ApiError::constraint("null", member, "Member must not be null")
     }
 
+    /// The "1 validation error detected" shape for a constraint on
+    /// `member`, echoing its `value` as DynamoDB's Java layer prints it.
+    pub fn constraint_on(value: &Value, member: &str, constraint: &str) -> ApiError {
+        ApiError::constraint(&format!("'{}'", java_text(value)), member, constraint)
+    }
+
     /// The JSON body DynamoDB sends for this error.
     pub fn body(&self) -> Value {
         let mut body = json!({ "__type": self.kind.wire_type(), "message": self.message });
@@ -184,6 +190,25 @@ impl ApiError {
             body[member] = Value::Array(reasons.collect());
         }
         body
+    }
+}
+
+/// A request value as Java's `toString` prints the map, list and string it
+/// parses into: `{name=[a, b]}`. DynamoDB echoes members so in its
+/// constraint messages.
+pub fn java_text(value: &Value) -> String {
+    match value {
+        Value::Null => "null".to_string(),
+        Value::String(s) => s.clone(),
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(java_text).collect();
+            format!("[{}]", items.join(", "))
+        }
+        Value::Object(members) => {
+            let members: Vec<String> = members.iter().map(|(k, v)| format!("{k}={}", java_text(v))).collect();
+            format!("{{{}}}", members.join(", "))
+        }
+        other => other.to_string(),
     }
 }
 

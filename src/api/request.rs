@@ -159,8 +159,17 @@ impl Request {
     }
 
     /// The `TableName` member, validated as DynamoDB validates table names.
+    /// The member also takes a table ARN, so the model's own bound on its
+    /// length is 1: an empty name fails that bound first.
     pub fn table_name(&self) -> Result<String, ApiError> {
         let name = self.str("TableName")?;
+        if name.is_empty() {
+            return Err(ApiError::constraint(
+                "''",
+                "tableName",
+                "Member must have length greater than or equal to 1",
+            ));
+        }
         validate_table_name(name, "tableName")?;
         Ok(name.to_string())
     }
