@@ -416,3 +416,91 @@ async fn batch_get_over_16_megabytes_returns_unprocessed_keys() {
     assert_eq!(seen, expected);
     region.shutdown().await;
 }
+
+/// The batch limits' messages, exactly as DynamoDB words them (pinned
+/// against AWS by the dynamodb-conformance suite): an empty RequestItems,
+/// over 100 keys of one table, over 25 writes of one table (the request
+/// echoed back as Java prints it), and over 100 keys across tables.
+#[tokio::test]
+async fn batch_limit_messages_are_dynamodbs() {
+    let region = two_tables().await;
+    let c = &region.client;
+    let err = c
+        .batch_get_item()
+        .set_request_items(Some(HashMap::new()))
+        .send()
+        .await
+        .unwrap_err();
+    common::assert_error(
+        &err,
+        "ValidationException",
+        "The requestItems parameter is required for BatchGetItem",
+    );
+    let err = c
+        .batch_write_item()
+        .set_request_items(Some(HashMap::new()))
+        .send()
+        .await
+        .unwrap_err();
+    common::assert_error(
+        &err,
+        "ValidationException",
+        "The requestItems parameter is required for BatchWriteItem",
+    );
+
+    let many: Vec<Item> = (0..101).map(|i| item([("id", s(format!("u{i}")))])).collect();
+    let err = c
+        .batch_get_item()
+        .request_items("Users", keys(many))
+        .send()
+        .await
+        .unwrap_err();
+    common::assert_error(
+        &err,
+        "ValidationException",
+        "1 validation error detected: Value at 'RequestItems.Users.member.Keys' failed to satisfy constraint: \
+         Member must have length less than or equal to 100",
+    );
+    let err = c
+        .batch_get_item()
+        .request_items(
+            "Users",
+            keys((0..60).map(|i| item([("id", s(format!("u{i}")))])).collect()),
+        )
+        .request_items(
+            "Orders",
+            keys((0..41).map(|i| item([("user", s("x")), ("n", n(i))])).collect()),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    common::assert_error(
+        &err,
+        "ValidationException",
+        "Too many items requested for the BatchGetItem call",
+    );
+
+    let writes: Vec<WriteRequest> = (0..26)
+        .map(|i| put_request(item([("id", s(format!("w{i}")))])))
+        .collect();
+    let err = c
+        .batch_write_item()
+        .request_items("Users", writes)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_code(&err), "ValidationException");
+    let message = error_message(&err);
+    let echoed = message
+        .strip_prefix("1 validation error detected: Value '{Users=[")
+        .and_then(|m| {
+            m.strip_suffix(
+                "]}' at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: \
+                 [Member must have length less than or equal to 25, Member must have length greater than or equal to 1]",
+            )
+        })
+        .unwrap_or_else(|| panic!("{message}"));
+    assert!(echoed.starts_with("{PutRequest={Item={id={S=w0}}}}, "), "{echoed}");
+    assert_eq!(echoed.matches("PutRequest").count(), 26, "{echoed}");
+    region.shutdown().await;
+}

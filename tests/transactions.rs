@@ -522,3 +522,68 @@ async fn concurrent_transfers_keep_the_total_and_apply_once() {
     assert_eq!(ledgers, applied);
     assert!(applied > 0);
 }
+
+/// A Get whose key does not match its table's schema cancels the read
+/// transaction with a ValidationError at its position (as DynamoDB does,
+/// pinned by the dynamodb-conformance suite); a request with no actions
+/// echoes the empty list quoted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_get_with_a_bad_key_cancels_with_a_validation_error() {
+    let region = TestRegion::start().await;
+    let client = &region.client;
+    accounts_table(&region).await;
+    let empty_key = TransactGetItem::builder()
+        .get(
+            Get::builder()
+                .table_name("accounts")
+                .set_key(Some(Item::new()))
+                .build()
+                .unwrap(),
+        )
+        .build();
+    let error = client
+        .transact_get_items()
+        .transact_items(get("accounts", "a"))
+        .transact_items(empty_key)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_message(&error),
+        "Transaction cancelled, please refer cancellation reasons for specific reasons [None, ValidationError]"
+    );
+    let Some(aws_sdk_dynamodb::operation::transact_get_items::TransactGetItemsError::TransactionCanceledException(
+        canceled,
+    )) = error.as_service_error()
+    else {
+        panic!("{error:?}")
+    };
+    let reasons: Vec<(&str, Option<&str>)> = canceled
+        .cancellation_reasons()
+        .iter()
+        .map(|r| (r.code().unwrap_or(""), r.message()))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            ("None", None),
+            (
+                "ValidationError",
+                Some("The provided key element does not match the schema")
+            )
+        ]
+    );
+
+    let empty = client
+        .transact_get_items()
+        .set_transact_items(Some(Vec::new()))
+        .send()
+        .await
+        .unwrap_err();
+    assert_error(
+        &empty,
+        "ValidationException",
+        "1 validation error detected: Value '[]' at 'transactItems' failed to satisfy constraint: \
+         Member must have length greater than or equal to 1",
+    );
+}

@@ -352,6 +352,20 @@ impl From<BillingChangeError> for ApiError {
     }
 }
 
+impl ApiError {
+    /// A value's fault as PutItem, UpdateItem and DeleteItem report it: a
+    /// bad number or a duplicate set member inside the "1 validation error
+    /// detected" envelope, the rest as everywhere.
+    pub fn enveloped_value(error: ValueError) -> ApiError {
+        match error {
+            ValueError::Number(_) | ValueError::DuplicateInSet(_) => {
+                ApiError::validation(format!("1 validation error detected: {error}"))
+            }
+            other => ApiError::from(other),
+        }
+    }
+}
+
 impl From<ValueError> for ApiError {
     fn from(error: ValueError) -> ApiError {
         match error {

@@ -167,21 +167,21 @@ async fn conditional_write(
 pub async fn handle_put_item(engine: &Engine, throttle: &Capacity, mut req: Request) -> Result<Value, ApiError> {
     // The table name is checked before the item, as DynamoDB reports them.
     req.table_name()?;
-    let item = req.item("Item")?;
+    let item = req.item_as("Item", ApiError::enveloped_value)?;
     conditional_write(engine, throttle, "PutItem", req, ItemOp::Put(item)).await
 }
 
 /// DeleteItem.
 pub async fn handle_delete_item(engine: &Engine, throttle: &Capacity, mut req: Request) -> Result<Value, ApiError> {
     req.table_name()?;
-    let key = req.item("Key")?;
+    let key = req.item_as("Key", ApiError::enveloped_value)?;
     conditional_write(engine, throttle, "DeleteItem", req, ItemOp::Delete(key)).await
 }
 
 /// UpdateItem.
 pub async fn handle_update_item(engine: &Engine, throttle: &Capacity, mut req: Request) -> Result<Value, ApiError> {
     let table = req.table_name()?;
-    let key = req.item("Key")?;
+    let key = req.item_as("Key", ApiError::enveloped_value)?;
     let returns = req.mode::<ReturnValues>()?;
     let capacity = CapacityDetail::from_request(&req)?;
     let mut expressions = Expressions::new(&req, &UPDATE)?;

@@ -7,7 +7,7 @@ use serde::de::{DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
 use super::error::ApiError;
-use crate::model::{AttributeValue, Item, ItemSeed, item_from_json, item_from_json_owned};
+use crate::model::{AttributeValue, Item, ItemSeed, ValueError, item_from_json, item_from_json_owned};
 
 /// Most table names and similar strings DynamoDB accepts, in characters.
 const MAX_NAME_LEN: usize = 255;
@@ -177,6 +177,12 @@ impl Request {
     /// A required item-shaped member (`Item`, `Key`), moved out of the
     /// request rather than copied: a handler reads it once.
     pub fn item(&mut self, name: &str) -> Result<Item, ApiError> {
+        self.item_as(name, ApiError::from)
+    }
+
+    /// `item`, with a value's fault turned into an error by `fault`: the
+    /// operations differ in how they word it.
+    pub fn item_as(&mut self, name: &str, fault: fn(ValueError) -> ApiError) -> Result<Item, ApiError> {
         if let Some((member, _)) = &self.parsed
             && *member == name
             && let Some((_, item)) = self.parsed.take()
@@ -185,7 +191,7 @@ impl Request {
         }
         match self.body.remove(name).filter(|v| !v.is_null()) {
             None => Err(ApiError::missing(&lower_first(name))),
-            Some(value) => Ok(item_from_json_owned(value)?),
+            Some(value) => item_from_json_owned(value).map_err(fault),
         }
     }
 
