@@ -504,3 +504,45 @@ async fn batch_limit_messages_are_dynamodbs() {
     assert_eq!(echoed.matches("PutRequest").count(), 26, "{echoed}");
     region.shutdown().await;
 }
+
+/// BatchWriteItem refuses an unknown ReturnItemCollectionMetrics before
+/// writing anything, and reports it with an unknown ReturnConsumedCapacity
+/// in one message, as DynamoDB does (pinned by the conformance suite).
+#[tokio::test]
+async fn batch_write_refuses_unknown_enums_together() {
+    let region = two_tables().await;
+    let c = &region.client;
+    let one_put = || vec![put_request(item([("id", s("enum"))]))];
+    let capacity = "Value 'BOGUS' at 'returnConsumedCapacity' failed to satisfy constraint: \
+                    Member must satisfy enum value set: [INDEXES, TOTAL, NONE]";
+    let metrics = "Value 'BOGUS2' at 'returnItemCollectionMetrics' failed to satisfy constraint: \
+                   Member must satisfy enum value set: [SIZE, NONE]";
+    let err = c
+        .batch_write_item()
+        .request_items("Users", one_put())
+        .return_item_collection_metrics("BOGUS2".into())
+        .send()
+        .await
+        .unwrap_err();
+    common::assert_error(
+        &err,
+        "ValidationException",
+        &format!("1 validation error detected: {metrics}"),
+    );
+    let err = c
+        .batch_write_item()
+        .request_items("Users", one_put())
+        .return_consumed_capacity("BOGUS".into())
+        .return_item_collection_metrics("BOGUS2".into())
+        .send()
+        .await
+        .unwrap_err();
+    common::assert_error(
+        &err,
+        "ValidationException",
+        &format!("2 validation errors detected: {capacity}; {metrics}"),
+    );
+    let scan = c.scan().table_name("Users").send().await.unwrap();
+    assert_eq!(scan.count(), 0, "a refused batch wrote nothing");
+    region.shutdown().await;
+}

@@ -238,6 +238,11 @@ impl From<EngineError> for ApiError {
             EngineError::TableUpdate(TableUpdateError::IndexBusy) => {
                 ApiError::new(ErrorKind::LimitExceeded, TableUpdateError::IndexBusy.to_string())
             }
+            // UpdateTable names a nonexistent index: DynamoDB's "nonexistent
+            // table or index" ResourceNotFoundException.
+            EngineError::TableUpdate(error @ TableUpdateError::NoSuchIndex(_)) => {
+                ApiError::new(ErrorKind::ResourceNotFound, error.to_string())
+            }
             EngineError::TableUpdate(error) => ApiError::validation(error.to_string()),
             // A full disk is the operator's to fix, and the client's to
             // know: the message says so (as a 500, which SDKs retry).

@@ -497,11 +497,28 @@ fn admit_batch_writes(
     Ok(admitted)
 }
 
+/// BatchWriteItem's enum members, ReturnConsumedCapacity and
+/// ReturnItemCollectionMetrics, checked before anything else; DynamoDB
+/// reports both faults in one message, in that order.
+fn batch_write_enums(req: &Request) -> Result<CapacityDetail, ApiError> {
+    const ONE: &str = "1 validation error detected: ";
+    let capacity = CapacityDetail::from_request(req);
+    let metrics = req.opt_enum("ReturnItemCollectionMetrics", &["SIZE", "NONE"]);
+    match (capacity, metrics) {
+        (Ok(capacity), Ok(_)) => Ok(capacity),
+        (Err(error), Ok(_)) | (Ok(_), Err(error)) => Err(error),
+        (Err(first), Err(second)) => match (first.message.strip_prefix(ONE), second.message.strip_prefix(ONE)) {
+            (Some(a), Some(b)) => Err(ApiError::validation(format!("2 validation errors detected: {a}; {b}"))),
+            _ => Err(first),
+        },
+    }
+}
+
 /// BatchWriteItem: up to 25 puts and deletes, each atomic, validated as a
 /// whole before any is written. The writes of a table over its capacity
 /// come back as UnprocessedItems; all others are processed.
 pub async fn handle_batch_write_item(engine: &Engine, throttle: &Capacity, req: Request) -> Result<Value, ApiError> {
-    let capacity = CapacityDetail::from_request(&req)?;
+    let capacity = batch_write_enums(&req)?;
     let mut writes = Vec::new();
     let mut raw = Vec::new();
     let items = request_items(&req, "BatchWriteItem")?;
