@@ -587,3 +587,63 @@ async fn a_get_with_a_bad_key_cancels_with_a_validation_error() {
          Member must have length greater than or equal to 1",
     );
 }
+
+/// The member constraints of TransactWriteItems (ClientRequestToken's
+/// length, ReturnConsumedCapacity, ReturnItemCollectionMetrics) are checked
+/// before anything else and reported together in one message, in that
+/// order, as DynamoDB does (pinned by the conformance suite against
+/// us-east-1); nothing is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn member_faults_are_reported_together_before_anything_else() {
+    let region = TestRegion::start().await;
+    let client = &region.client;
+    accounts_table(&region).await;
+    let token = "x".repeat(37);
+    let token_fault = format!(
+        "Value '{token}' at 'clientRequestToken' failed to satisfy constraint: \
+         Member must have length less than or equal to 36"
+    );
+    let capacity_fault = "Value 'BOGUS' at 'returnConsumedCapacity' failed to satisfy constraint: \
+                          Member must satisfy enum value set: [INDEXES, TOTAL, NONE]";
+    let metrics_fault = "Value 'BOGUS2' at 'returnItemCollectionMetrics' failed to satisfy constraint: \
+                         Member must satisfy enum value set: [SIZE, NONE]";
+    let error = client
+        .transact_write_items()
+        .transact_items(put("accounts", item([("pk", s("a"))])))
+        .return_consumed_capacity("BOGUS".into())
+        .return_item_collection_metrics("BOGUS2".into())
+        .send()
+        .await
+        .unwrap_err();
+    assert_error(
+        &error,
+        "ValidationException",
+        &format!("2 validation errors detected: {capacity_fault}; {metrics_fault}"),
+    );
+    let error = client
+        .transact_write_items()
+        .transact_items(put("nosuchtable", item([("pk", s("a"))])))
+        .client_request_token(token.as_str())
+        .return_consumed_capacity("BOGUS".into())
+        .send()
+        .await
+        .unwrap_err();
+    assert_error(
+        &error,
+        "ValidationException",
+        &format!("2 validation errors detected: {token_fault}; {capacity_fault}"),
+    );
+    let error = client
+        .transact_write_items()
+        .transact_items(put("accounts", item([("pk", s("a"))])))
+        .client_request_token(token.as_str())
+        .send()
+        .await
+        .unwrap_err();
+    assert_error(
+        &error,
+        "ValidationException",
+        &format!("1 validation error detected: {token_fault}"),
+    );
+    assert_eq!(get_item(client, "accounts", "a").await, None);
+}

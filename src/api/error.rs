@@ -158,6 +158,31 @@ impl ApiError {
         ))
     }
 
+    /// The outcomes of a request's member-constraint checks, reported
+    /// together as DynamoDB does ("2 validation errors detected: a; b"); a
+    /// fault of another shape (a SerializationException) is reported alone.
+    pub fn together<const N: usize>(checks: [Result<(), ApiError>; N]) -> Result<(), ApiError> {
+        const ONE: &str = "1 validation error detected: ";
+        let faults: Vec<ApiError> = checks.into_iter().filter_map(Result::err).collect();
+        let parts: Option<Vec<&str>> = faults
+            .iter()
+            .map(|f| {
+                (f.kind == ErrorKind::Validation)
+                    .then(|| f.message.strip_prefix(ONE))
+                    .flatten()
+            })
+            .collect();
+        match (faults.len(), parts) {
+            (0, _) => Ok(()),
+            (2.., Some(parts)) => Err(ApiError::validation(format!(
+                "{} validation errors detected: {}",
+                parts.len(),
+                parts.join("; ")
+            ))),
+            _ => Err(faults.into_iter().next().unwrap_or_else(|| ApiError::validation(""))),
+        }
+    }
+
     /// A required member is missing.
     pub fn missing(member: &str) -> ApiError {
         ApiError::constraint("null", member, "Member must not be null")

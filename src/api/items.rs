@@ -498,20 +498,11 @@ fn admit_batch_writes(
 }
 
 /// BatchWriteItem's enum members, ReturnConsumedCapacity and
-/// ReturnItemCollectionMetrics, checked before anything else; DynamoDB
-/// reports both faults in one message, in that order.
+/// ReturnItemCollectionMetrics, checked together before anything else.
 fn batch_write_enums(req: &Request) -> Result<CapacityDetail, ApiError> {
-    const ONE: &str = "1 validation error detected: ";
-    let capacity = CapacityDetail::from_request(req);
-    let metrics = req.opt_enum("ReturnItemCollectionMetrics", &["SIZE", "NONE"]);
-    match (capacity, metrics) {
-        (Ok(capacity), Ok(_)) => Ok(capacity),
-        (Err(error), Ok(_)) | (Ok(_), Err(error)) => Err(error),
-        (Err(first), Err(second)) => match (first.message.strip_prefix(ONE), second.message.strip_prefix(ONE)) {
-            (Some(a), Some(b)) => Err(ApiError::validation(format!("2 validation errors detected: {a}; {b}"))),
-            _ => Err(first),
-        },
-    }
+    let metrics = req.opt_enum("ReturnItemCollectionMetrics", &["SIZE", "NONE"]).map(drop);
+    ApiError::together([CapacityDetail::from_request(req).map(drop), metrics])?;
+    CapacityDetail::from_request(req)
 }
 
 /// BatchWriteItem: up to 25 puts and deletes, each atomic, validated as a

@@ -153,24 +153,32 @@ fn parse_action(position: usize, entry: Value) -> Result<TransactAction, ApiErro
     })
 }
 
+/// ClientRequestToken's length: 1 to 36 characters.
+fn token_length(req: &Request) -> Result<(), ApiError> {
+    let Some(token) = req.opt_str("ClientRequestToken")? else {
+        return Ok(());
+    };
+    let constraint = if token.is_empty() {
+        "Member must have length greater than or equal to 1"
+    } else if token.len() > MAX_TOKEN_LEN {
+        "Member must have length less than or equal to 36"
+    } else {
+        return Ok(());
+    };
+    Err(ApiError::constraint(
+        &format!("'{token}'"),
+        "clientRequestToken",
+        constraint,
+    ))
+}
+
 /// ClientRequestToken, with a fingerprint of the rest of the request: the
 /// same token must come with the same request.
 fn client_token(req: &Request, items: &[Value]) -> Result<Option<ClientToken>, ApiError> {
+    token_length(req)?;
     let Some(token) = req.opt_str("ClientRequestToken")? else {
         return Ok(None);
     };
-    if token.is_empty() || token.len() > MAX_TOKEN_LEN {
-        let constraint = if token.is_empty() {
-            "Member must have length greater than or equal to 1"
-        } else {
-            "Member must have length less than or equal to 36"
-        };
-        return Err(ApiError::constraint(
-            &format!("'{token}'"),
-            "clientRequestToken",
-            constraint,
-        ));
-    }
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     for item in items {
         item.to_string().hash(&mut hasher);
@@ -340,8 +348,12 @@ pub async fn handle_transact_write_items(
     throttle: &Capacity,
     mut req: Request,
 ) -> Result<Value, ApiError> {
+    ApiError::together([
+        token_length(&req),
+        CapacityDetail::from_request(&req).map(drop),
+        req.opt_enum("ReturnItemCollectionMetrics", &["SIZE", "NONE"]).map(drop),
+    ])?;
     let capacity = CapacityDetail::from_request(&req)?;
-    req.opt_enum("ReturnItemCollectionMetrics", &["SIZE", "NONE"])?;
     let items = transact_items(&mut req)?;
     let token = client_token(&req, &items)?;
     let actions = parse_actions(items)?;
