@@ -607,12 +607,16 @@ async fn member_faults_are_reported_together_before_anything_else() {
                           Member must satisfy enum value set: [INDEXES, TOTAL, NONE]";
     let metrics_fault = "Value 'BOGUS2' at 'returnItemCollectionMetrics' failed to satisfy constraint: \
                          Member must satisfy enum value set: [SIZE, NONE]";
-    let error = client
-        .transact_write_items()
-        .transact_items(put("accounts", item([("pk", s("a"))])))
-        .return_consumed_capacity("BOGUS".into())
-        .return_item_collection_metrics("BOGUS2".into())
-        .send()
+    let write = |table: &'static str, token: Option<&str>, capacity: Option<&str>, metrics: Option<&str>| {
+        client
+            .transact_write_items()
+            .transact_items(put(table, item([("pk", s("a"))])))
+            .set_client_request_token(token.map(str::to_string))
+            .set_return_consumed_capacity(capacity.map(Into::into))
+            .set_return_item_collection_metrics(metrics.map(Into::into))
+            .send()
+    };
+    let error = write("accounts", None, Some("BOGUS"), Some("BOGUS2"))
         .await
         .unwrap_err();
     assert_error(
@@ -620,12 +624,7 @@ async fn member_faults_are_reported_together_before_anything_else() {
         "ValidationException",
         &format!("2 validation errors detected: {capacity_fault}; {metrics_fault}"),
     );
-    let error = client
-        .transact_write_items()
-        .transact_items(put("nosuchtable", item([("pk", s("a"))])))
-        .client_request_token(token.as_str())
-        .return_consumed_capacity("BOGUS".into())
-        .send()
+    let error = write("nosuchtable", Some(&token), Some("BOGUS"), None)
         .await
         .unwrap_err();
     assert_error(
@@ -633,13 +632,7 @@ async fn member_faults_are_reported_together_before_anything_else() {
         "ValidationException",
         &format!("2 validation errors detected: {token_fault}; {capacity_fault}"),
     );
-    let error = client
-        .transact_write_items()
-        .transact_items(put("accounts", item([("pk", s("a"))])))
-        .client_request_token(token.as_str())
-        .send()
-        .await
-        .unwrap_err();
+    let error = write("accounts", Some(&token), None, None).await.unwrap_err();
     assert_error(
         &error,
         "ValidationException",
