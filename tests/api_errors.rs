@@ -643,9 +643,10 @@ async fn item_and_read_messages_are_dynamodbs() {
 }
 
 /// A bad number's message names the text sent; PutItem, UpdateItem and
-/// DeleteItem put a bad number or a duplicate set member of their item or
-/// key inside the "1 validation error detected" envelope, GetItem does
-/// not (as the dynamodb-conformance suite pins against AWS).
+/// DeleteItem put a bad number or a duplicate set member of their item,
+/// key or expression values inside the "1 validation error detected"
+/// envelope, GetItem and Query do not, and Scan wraps it (as the
+/// dynamodb-conformance suite pins against AWS in four regions).
 #[tokio::test]
 async fn value_faults_are_worded_per_operation() {
     let region = region().await;
@@ -668,6 +669,27 @@ async fn value_faults_are_worded_per_operation() {
             &format!("1 validation error detected: {message}"),
         );
     }
+    // In ExpressionAttributeValues: PutItem envelopes, Query is bare,
+    // Scan wraps the fault with its placeholder.
+    let bad = json!({":v": {"N": "abc"}});
+    let put = json!({
+        "TableName": "Hash", "Item": {"pk": {"S": "n"}},
+        "ConditionExpression": "attribute_not_exists(pk) OR n = :v", "ExpressionAttributeValues": bad,
+    });
+    exact(
+        region.raw_json("PutItem", put).await,
+        &format!("1 validation error detected: {not_numeric}: abc"),
+    );
+    let query = json!({
+        "TableName": "Hash", "KeyConditionExpression": "pk = :p", "FilterExpression": "n = :v",
+        "ExpressionAttributeValues": {":p": {"S": "a"}, ":v": {"N": "abc"}},
+    });
+    exact(region.raw_json("Query", query).await, &format!("{not_numeric}: abc"));
+    let scan = json!({"TableName": "Hash", "FilterExpression": "n = :v", "ExpressionAttributeValues": bad});
+    exact(
+        region.raw_json("Scan", scan).await,
+        &format!("ExpressionAttributeValues contains invalid value: {not_numeric}: abc for key :v"),
+    );
     exact(
         put_raw(&region, json!({"pk": {"S": "d"}, "s": {"SS": ["a", "a"]}})).await,
         "1 validation error detected: One or more parameter values were invalid: Input collection [a, a] contains duplicates.",

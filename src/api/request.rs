@@ -218,18 +218,15 @@ impl Request {
         Ok(Some(names))
     }
 
-    /// `ExpressionAttributeValues`, if given.
-    pub fn attribute_values(&self) -> Result<Option<HashMap<String, AttributeValue>>, ApiError> {
+    /// `ExpressionAttributeValues`, if given, with a value's fault worded
+    /// as `faults` says.
+    pub fn attribute_values(&self, faults: ValueFaults) -> Result<Option<HashMap<String, AttributeValue>>, ApiError> {
         let Some(map) = self.opt_object("ExpressionAttributeValues")? else {
             return Ok(None);
         };
         let mut values = HashMap::with_capacity(map.len());
         for (k, v) in map {
-            let value = AttributeValue::from_json(v).map_err(|e| {
-                ApiError::validation(format!(
-                    "ExpressionAttributeValues contains invalid value: {e} for key {k}"
-                ))
-            })?;
+            let value = AttributeValue::from_json(v).map_err(|e| value_fault(e, k, faults))?;
             values.insert(k.clone(), value);
         }
         Ok(Some(values))
@@ -378,6 +375,30 @@ pub fn validate_table_name(name: &str, member: &str) -> Result<(), ApiError> {
         ));
     }
     Ok(())
+}
+
+/// The two layers in which DynamoDB checks expression attribute values: the
+/// current one (item writes inside the "1 validation error detected"
+/// envelope, reads bare) and the older one (Scan), which wraps the fault
+/// with the placeholder it belongs to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum ValueFaults {
+    Enveloped,
+    Bare,
+    Wrapped,
+}
+
+/// A fault of expression attribute value `key`, worded as `faults` says:
+/// only a bad number or a duplicate set member differs between the layers.
+fn value_fault(error: ValueError, key: &str, faults: ValueFaults) -> ApiError {
+    let current = matches!(error, ValueError::Number(_) | ValueError::DuplicateInSet(_));
+    match faults {
+        ValueFaults::Enveloped if current => ApiError::enveloped_value(error),
+        ValueFaults::Bare if current => ApiError::from(error),
+        _ => ApiError::validation(format!(
+            "ExpressionAttributeValues contains invalid value: {error} for key {key}"
+        )),
+    }
 }
 
 fn wrong_type(name: &str) -> ApiError {
