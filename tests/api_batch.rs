@@ -119,7 +119,20 @@ async fn batch_write_limits_and_duplicates_write_nothing() {
         .send()
         .await
         .unwrap_err();
+    // The request is echoed back as Java prints it.
     assert_eq!(error_code(&err), "ValidationException");
+    let message = error_message(&err);
+    let echoed = message
+        .strip_prefix("1 validation error detected: Value '{Users=[")
+        .and_then(|m| {
+            m.strip_suffix(
+                "]}' at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: \
+                 [Member must have length less than or equal to 25, Member must have length greater than or equal to 1]",
+            )
+        })
+        .unwrap_or_else(|| panic!("{message}"));
+    assert!(echoed.starts_with("{PutRequest={Item={id={S=u0}}}}, "), "{echoed}");
+    assert_eq!(echoed.matches("PutRequest").count(), 26, "{echoed}");
 
     // 25 in total across two tables is the limit too.
     let users: Vec<WriteRequest> = (0..13)
@@ -276,7 +289,12 @@ async fn batch_get_limits_and_duplicates() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(error_code(&err), "ValidationException");
+    common::assert_error(
+        &err,
+        "ValidationException",
+        "1 validation error detected: Value at 'RequestItems.Users.member.Keys' failed to satisfy constraint: \
+         Member must have length less than or equal to 100",
+    );
 
     // 100 keys in total across tables.
     let err = c
@@ -289,7 +307,11 @@ async fn batch_get_limits_and_duplicates() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(error_code(&err), "ValidationException");
+    common::assert_error(
+        &err,
+        "ValidationException",
+        "Too many items requested for the BatchGetItem call",
+    );
 
     let err = c
         .batch_get_item()
@@ -414,5 +436,61 @@ async fn batch_get_over_16_megabytes_returns_unprocessed_keys() {
     let mut expected: Vec<String> = (0..42).map(|i| format!("u{i}")).collect();
     expected.sort();
     assert_eq!(seen, expected);
+    region.shutdown().await;
+}
+
+/// An empty RequestItems, with DynamoDB's message for each operation
+/// (pinned against AWS by the dynamodb-conformance suite).
+#[tokio::test]
+async fn an_empty_request_items_is_refused_by_name() {
+    let region = two_tables().await;
+    for operation in ["BatchGetItem", "BatchWriteItem"] {
+        let response = region
+            .raw_json(operation, serde_json::json!({ "RequestItems": {} }))
+            .await;
+        assert_eq!(
+            (response.status, response.error_type(), response.message()),
+            (
+                400,
+                "ValidationException",
+                format!("The requestItems parameter is required for {operation}").as_str()
+            )
+        );
+    }
+    region.shutdown().await;
+}
+
+/// BatchWriteItem refuses an unknown ReturnItemCollectionMetrics before
+/// writing anything, and reports it with an unknown ReturnConsumedCapacity
+/// in one message, as DynamoDB does (pinned by the conformance suite).
+#[tokio::test]
+async fn batch_write_refuses_unknown_enums_together() {
+    let region = two_tables().await;
+    let c = &region.client;
+    let capacity = "Value 'BOGUS' at 'returnConsumedCapacity' failed to satisfy constraint: \
+                    Member must satisfy enum value set: [INDEXES, TOTAL, NONE]";
+    let metrics = "Value 'BOGUS2' at 'returnItemCollectionMetrics' failed to satisfy constraint: \
+                   Member must satisfy enum value set: [SIZE, NONE]";
+    let write = |capacity: Option<&str>| {
+        c.batch_write_item()
+            .request_items("Users", vec![put_request(item([("id", s("enum"))]))])
+            .set_return_consumed_capacity(capacity.map(Into::into))
+            .return_item_collection_metrics("BOGUS2".into())
+            .send()
+    };
+    let err = write(None).await.unwrap_err();
+    common::assert_error(
+        &err,
+        "ValidationException",
+        &format!("1 validation error detected: {metrics}"),
+    );
+    let err = write(Some("BOGUS")).await.unwrap_err();
+    common::assert_error(
+        &err,
+        "ValidationException",
+        &format!("2 validation errors detected: {capacity}; {metrics}"),
+    );
+    let scan = c.scan().table_name("Users").send().await.unwrap();
+    assert_eq!(scan.count(), 0, "a refused batch wrote nothing");
     region.shutdown().await;
 }

@@ -37,6 +37,15 @@ fn expect_error(response: &RawResponse, status: u16, error_type: &str, message_p
     );
 }
 
+/// Asserts a ValidationException with exactly `message`.
+#[track_caller]
+fn exact(response: RawResponse, message: &str) {
+    assert_eq!(
+        (response.status, response.error_type(), response.message()),
+        (400, "ValidationException", message)
+    );
+}
+
 async fn put_raw(region: &TestRegion, item: Value) -> RawResponse {
     region
         .raw_json("PutItem", json!({"TableName": "Hash", "Item": item}))
@@ -121,7 +130,7 @@ async fn bad_table_names_and_parameters() {
         "ExpressionAttributeValues": {":p": {"S": "a"}},
     });
     let response = region.raw_json("Query", query).await;
-    expect_error(&response, 400, "ValidationException", "limit");
+    expect_error(&response, 400, "ValidationException", "'Limit'");
 
     let c = &region.client;
     let err = c
@@ -313,7 +322,6 @@ async fn item_size_and_value_errors() {
         (json!({"N": "1E-131"}), "underflow"),
         (json!({"N": "12abc"}), "cannot be converted"),
         (json!({"N": ""}), "cannot be converted"),
-        (json!({"NULL": false}), "Null attribute"),
         (json!({}), "Supplied AttributeValue is empty"),
         (json!({"S": "a", "N": "1"}), "more than one datatypes"),
     ];
@@ -510,10 +518,182 @@ async fn create_table_validation() {
         assert_eq!(response.status, 400, "{body}: {response:?}");
         assert_eq!(response.error_type(), "ValidationException", "{body}: {response:?}");
     }
+    // These with DynamoDB's exact messages (pinned against AWS by the
+    // dynamodb-conformance suite).
+    let with = |mut body: Value, member: &str, value: Value| {
+        body[member] = value;
+        body
+    };
+    let hash = || on_demand(json!([def("pk", "S"), def("g", "S")]), json!([key("pk", "HASH")]));
+    let gsi =
+        |projection: Value| json!([{"IndexName": "gsi1", "KeySchema": [key("g", "HASH")], "Projection": projection}]);
+    let exact_cases = [
+        (
+            json!({"AttributeDefinitions": [def("pk", "S")], "KeySchema": [key("pk", "HASH")], "BillingMode": "PAY_PER_REQUEST"}),
+            "The parameter 'TableName' is required but was not present in the request".to_string(),
+        ),
+        (
+            on_demand(json!([def("pk", "S")]), json!([key("pk", "HASH"), key("pk", "RANGE")])),
+            "Invalid KeySchema: Some index key attribute have no definition".to_string(),
+        ),
+        (
+            on_demand(
+                json!([def("pk", "S"), def("sk", "S"), def("x", "S")]),
+                json!([key("pk", "HASH"), key("sk", "RANGE"), key("x", "RANGE")]),
+            ),
+            "1 validation error detected: Value '[KeySchemaElement(attributeName=pk, keyType=HASH), \
+             KeySchemaElement(attributeName=sk, keyType=RANGE), KeySchemaElement(attributeName=x, keyType=RANGE)]' \
+             at 'keySchema' failed to satisfy constraint: Member must have length less than or equal to 2"
+                .to_string(),
+        ),
+        (
+            on_demand(json!([def("pk", "S")]), json!([key("pk", "INVALID")])),
+            "1 validation error detected: Value 'INVALID' at 'keySchema.1.member.keyType' failed to satisfy \
+             constraint: Member must satisfy enum value set: [HASH, RANGE]"
+                .to_string(),
+        ),
+        (
+            on_demand(json!([def("pk", "S"), def("x", "INVALID")]), json!([key("pk", "HASH")])),
+            "1 validation error detected: Value 'INVALID' at 'attributeDefinitions.2.member.attributeType' failed \
+             to satisfy constraint: Member must satisfy enum value set: [B, N, S]"
+                .to_string(),
+        ),
+        (
+            with(hash(), "GlobalSecondaryIndexes", gsi(json!({"ProjectionType": "INCLUDE"}))),
+            "One or more parameter values were invalid: ProjectionType is INCLUDE, but NonKeyAttributes is not specified"
+                .to_string(),
+        ),
+        (
+            with(
+                on_demand(json!([def("pk", "S")]), json!([key("pk", "HASH")])),
+                "StreamSpecification",
+                json!({"StreamEnabled": false, "StreamViewType": "NEW_IMAGE"}),
+            ),
+            "One or more parameter values were invalid: Table is being created with a stream disabled, \
+             UpdateViewType should not be specified"
+                .to_string(),
+        ),
+    ];
+    for (body, message) in exact_cases {
+        exact(region.raw_json("CreateTable", body).await, &message);
+    }
     let tables = region.client.list_tables().send().await.unwrap();
     assert!(
         tables.table_names().is_empty(),
         "no invalid CreateTable created a table"
     );
+    region.shutdown().await;
+}
+
+/// Item and read requests' messages, exactly as DynamoDB words them
+/// (pinned against AWS by the dynamodb-conformance suite), and
+/// `{"NULL": false}`, which DynamoDB takes as NULL.
+#[tokio::test]
+async fn item_and_read_messages_are_dynamodbs() {
+    let region = region().await;
+    exact(
+        region
+            .raw_json("PutItem", json!({"TableName": "", "Item": {"pk": {"S": "a"}}}))
+            .await,
+        "1 validation error detected: Value '' at 'tableName' failed to satisfy constraint: \
+         Member must have length greater than or equal to 1",
+    );
+    let query = |extra: Value| {
+        let mut body = json!({
+            "TableName": "Items", "KeyConditionExpression": "pk = :p",
+            "ExpressionAttributeValues": {":p": {"S": "a"}},
+        });
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        body
+    };
+    exact(
+        region
+            .raw_json("Query", query(json!({"Select": "INVALID_VALUE"})))
+            .await,
+        "1 validation error detected: Value 'INVALID_VALUE' at 'select' failed to satisfy constraint: Member must \
+         satisfy enum value set: [SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES]",
+    );
+    exact(
+        region.raw_json("Query", query(json!({"Limit": 0}))).await,
+        "1 validation error detected: Value at 'Limit' failed to satisfy constraint: \
+         Member must have value greater than or equal to 1",
+    );
+    exact(
+        region.raw_json("Scan", json!({"TableName": "Hash", "Limit": 0})).await,
+        "1 validation error detected: Value '0' at 'limit' failed to satisfy constraint: \
+         Member must have value greater than or equal to 1",
+    );
+
+    let response = put_raw(&region, json!({"pk": {"S": "null"}, "v": {"NULL": false}})).await;
+    assert_eq!(response.status, 200, "{response:?}");
+    let got = region
+        .client
+        .get_item()
+        .table_name("Hash")
+        .key("pk", s("null"))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        got.item(),
+        Some(&item([("pk", s("null")), ("v", AttributeValue::Null(true))]))
+    );
+    region.shutdown().await;
+}
+
+/// A bad number's message names the text sent; PutItem, UpdateItem and
+/// DeleteItem put a bad number or a duplicate set member of their item,
+/// key or expression values inside the "1 validation error detected"
+/// envelope, GetItem and Query do not, and Scan wraps it (as the
+/// dynamodb-conformance suite pins against AWS in four regions).
+#[tokio::test]
+async fn value_faults_are_worded_per_operation() {
+    let region = region().await;
+    let not_numeric = "The parameter cannot be converted to a numeric value";
+    let overflow = "Number overflow. Attempting to store a number with magnitude larger than supported range";
+    for (text, message) in [
+        ("abc", format!("{not_numeric}: abc")),
+        ("", format!("{not_numeric}: ")),
+        (" 1", format!("{not_numeric}:  1")),
+        ("1e2147483647", overflow.to_string()),
+    ] {
+        exact(
+            put_raw(&region, json!({"pk": {"S": "n"}, "n": {"N": text}})).await,
+            &format!("1 validation error detected: {message}"),
+        );
+        let key = json!({"TableName": "Hash", "Key": {"pk": {"N": text}}});
+        exact(region.raw_json("GetItem", key.clone()).await, &message);
+        exact(
+            region.raw_json("DeleteItem", key).await,
+            &format!("1 validation error detected: {message}"),
+        );
+    }
+    // In ExpressionAttributeValues: PutItem envelopes, Query is bare,
+    // Scan wraps the fault with its placeholder.
+    let bad = json!({":v": {"N": "abc"}});
+    let put = json!({
+        "TableName": "Hash", "Item": {"pk": {"S": "n"}},
+        "ConditionExpression": "attribute_not_exists(pk) OR n = :v", "ExpressionAttributeValues": bad,
+    });
+    exact(
+        region.raw_json("PutItem", put).await,
+        &format!("1 validation error detected: {not_numeric}: abc"),
+    );
+    let query = json!({
+        "TableName": "Hash", "KeyConditionExpression": "pk = :p", "FilterExpression": "n = :v",
+        "ExpressionAttributeValues": {":p": {"S": "a"}, ":v": {"N": "abc"}},
+    });
+    exact(region.raw_json("Query", query).await, &format!("{not_numeric}: abc"));
+    let scan = json!({"TableName": "Hash", "FilterExpression": "n = :v", "ExpressionAttributeValues": bad});
+    exact(
+        region.raw_json("Scan", scan).await,
+        &format!("ExpressionAttributeValues contains invalid value: {not_numeric}: abc for key :v"),
+    );
+    exact(
+        put_raw(&region, json!({"pk": {"S": "d"}, "s": {"SS": ["a", "a"]}})).await,
+        "1 validation error detected: One or more parameter values were invalid: Input collection [a, a] contains duplicates.",
+    );
+    hash_table_is_empty(&region).await;
     region.shutdown().await;
 }

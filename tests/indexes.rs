@@ -1376,3 +1376,26 @@ async fn a_sigkill_mid_backfill_loses_no_index_entry() {
     assert_eq!(count, entries as i64, "the index's ItemCount");
     server.kill().await;
 }
+
+/// Deleting an index the table does not have is DynamoDB's
+/// ResourceNotFoundException ("a nonexistent table or index"), not a
+/// validation error (as the conformance suite expects).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_an_unknown_index_is_resource_not_found() {
+    let region = TestRegion::start().await;
+    let c = &region.client;
+    create_orders(c).await;
+    let err = c
+        .update_table()
+        .table_name("Orders")
+        .global_secondary_index_updates(delete_index("doesNotExist"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_error(
+        &err,
+        "ResourceNotFoundException",
+        "One or more parameter values were invalid: Requested index not found: doesNotExist",
+    );
+    region.shutdown().await;
+}

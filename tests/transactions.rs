@@ -215,7 +215,7 @@ async fn requests_dynamodb_refuses_outright() {
     assert_eq!(empty.error_type(), "ValidationException");
     assert_eq!(
         empty.message(),
-        "1 validation error detected: Value [] at 'transactItems' failed to satisfy constraint: \
+        "1 validation error detected: Value '[]' at 'transactItems' failed to satisfy constraint: \
          Member must have length greater than or equal to 1"
     );
     let two_kinds = region
@@ -521,4 +521,122 @@ async fn concurrent_transfers_keep_the_total_and_apply_once() {
         .count() as u64;
     assert_eq!(ledgers, applied);
     assert!(applied > 0);
+}
+
+/// A Get whose key does not match its table's schema cancels the read
+/// transaction with a ValidationError at its position (as DynamoDB does,
+/// pinned by the dynamodb-conformance suite); a request with no actions
+/// echoes the empty list quoted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_get_with_a_bad_key_cancels_with_a_validation_error() {
+    let region = TestRegion::start().await;
+    let client = &region.client;
+    accounts_table(&region).await;
+    let empty_key = TransactGetItem::builder()
+        .get(
+            Get::builder()
+                .table_name("accounts")
+                .set_key(Some(Item::new()))
+                .build()
+                .unwrap(),
+        )
+        .build();
+    let error = client
+        .transact_get_items()
+        .transact_items(get("accounts", "a"))
+        .transact_items(empty_key)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_message(&error),
+        "Transaction cancelled, please refer cancellation reasons for specific reasons [None, ValidationError]"
+    );
+    let Some(aws_sdk_dynamodb::operation::transact_get_items::TransactGetItemsError::TransactionCanceledException(
+        canceled,
+    )) = error.as_service_error()
+    else {
+        panic!("{error:?}")
+    };
+    let reasons: Vec<(&str, Option<&str>)> = canceled
+        .cancellation_reasons()
+        .iter()
+        .map(|r| (r.code().unwrap_or(""), r.message()))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            ("None", None),
+            (
+                "ValidationError",
+                Some("The provided key element does not match the schema")
+            )
+        ]
+    );
+
+    let empty = client
+        .transact_get_items()
+        .set_transact_items(Some(Vec::new()))
+        .send()
+        .await
+        .unwrap_err();
+    assert_error(
+        &empty,
+        "ValidationException",
+        "1 validation error detected: Value '[]' at 'transactItems' failed to satisfy constraint: \
+         Member must have length greater than or equal to 1",
+    );
+}
+
+/// The member constraints of TransactWriteItems (ClientRequestToken's
+/// length, ReturnConsumedCapacity, ReturnItemCollectionMetrics) are checked
+/// before anything else and reported together in one message, in that
+/// order, as DynamoDB does (pinned by the conformance suite against
+/// us-east-1); nothing is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn member_faults_are_reported_together_before_anything_else() {
+    let region = TestRegion::start().await;
+    let client = &region.client;
+    accounts_table(&region).await;
+    let token = "x".repeat(37);
+    let token_fault = format!(
+        "Value '{token}' at 'clientRequestToken' failed to satisfy constraint: \
+         Member must have length less than or equal to 36"
+    );
+    let capacity_fault = "Value 'BOGUS' at 'returnConsumedCapacity' failed to satisfy constraint: \
+                          Member must satisfy enum value set: [INDEXES, TOTAL, NONE]";
+    let metrics_fault = "Value 'BOGUS2' at 'returnItemCollectionMetrics' failed to satisfy constraint: \
+                         Member must satisfy enum value set: [SIZE, NONE]";
+    let write = |table: &'static str, token: Option<&str>, capacity: Option<&str>, metrics: Option<&str>| {
+        client
+            .transact_write_items()
+            .transact_items(put(table, item([("pk", s("a"))])))
+            .set_client_request_token(token.map(str::to_string))
+            .set_return_consumed_capacity(capacity.map(Into::into))
+            .set_return_item_collection_metrics(metrics.map(Into::into))
+            .send()
+    };
+    let error = write("accounts", None, Some("BOGUS"), Some("BOGUS2"))
+        .await
+        .unwrap_err();
+    assert_error(
+        &error,
+        "ValidationException",
+        &format!("2 validation errors detected: {capacity_fault}; {metrics_fault}"),
+    );
+    let error = write("nosuchtable", Some(&token), Some("BOGUS"), None)
+        .await
+        .unwrap_err();
+    assert_error(
+        &error,
+        "ValidationException",
+        &format!("2 validation errors detected: {token_fault}; {capacity_fault}"),
+    );
+    let error = write("accounts", Some(&token), None, None).await.unwrap_err();
+    assert_error(
+        &error,
+        "ValidationException",
+        &format!("1 validation error detected: {token_fault}"),
+    );
+    assert_eq!(get_item(client, "accounts", "a").await, None);
 }

@@ -158,9 +158,40 @@ impl ApiError {
         ))
     }
 
+    /// The outcomes of a request's member-constraint checks, reported
+    /// together as DynamoDB does ("2 validation errors detected: a; b"); a
+    /// fault of another shape (a SerializationException) is reported alone.
+    pub fn together<const N: usize>(checks: [Result<(), ApiError>; N]) -> Result<(), ApiError> {
+        const ONE: &str = "1 validation error detected: ";
+        let faults: Vec<ApiError> = checks.into_iter().filter_map(Result::err).collect();
+        let parts: Option<Vec<&str>> = faults
+            .iter()
+            .map(|f| {
+                (f.kind == ErrorKind::Validation)
+                    .then(|| f.message.strip_prefix(ONE))
+                    .flatten()
+            })
+            .collect();
+        match (faults.len(), parts) {
+            (0, _) => Ok(()),
+            (2.., Some(parts)) => Err(ApiError::validation(format!(
+                "{} validation errors detected: {}",
+                parts.len(),
+                parts.join("; ")
+            ))),
+            _ => Err(faults.into_iter().next().unwrap_or_else(|| ApiError::validation(""))),
+        }
+    }
+
     /// A required member is missing.
     pub fn missing(member: &str) -> ApiError {
         ApiError::constraint("null", member, "Member must not be null")
+    }
+
+    /// The "1 validation error detected" shape for a constraint on
+    /// `member`, echoing its `value` as DynamoDB's Java layer prints it.
+    pub fn constraint_on(value: &Value, member: &str, constraint: &str) -> ApiError {
+        ApiError::constraint(&format!("'{}'", java_text(value)), member, constraint)
     }
 
     /// The JSON body DynamoDB sends for this error.
@@ -184,6 +215,25 @@ impl ApiError {
             body[member] = Value::Array(reasons.collect());
         }
         body
+    }
+}
+
+/// A request value as Java's `toString` prints the map, list and string it
+/// parses into: `{name=[a, b]}`. DynamoDB echoes members so in its
+/// constraint messages.
+pub fn java_text(value: &Value) -> String {
+    match value {
+        Value::Null => "null".to_string(),
+        Value::String(s) => s.clone(),
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(java_text).collect();
+            format!("[{}]", items.join(", "))
+        }
+        Value::Object(members) => {
+            let members: Vec<String> = members.iter().map(|(k, v)| format!("{k}={}", java_text(v))).collect();
+            format!("{{{}}}", members.join(", "))
+        }
+        other => other.to_string(),
     }
 }
 
@@ -212,6 +262,11 @@ impl From<EngineError> for ApiError {
             EngineError::Validation(message) => ApiError::validation(message),
             EngineError::TableUpdate(TableUpdateError::IndexBusy) => {
                 ApiError::new(ErrorKind::LimitExceeded, TableUpdateError::IndexBusy.to_string())
+            }
+            // UpdateTable names a nonexistent index: DynamoDB's "nonexistent
+            // table or index" ResourceNotFoundException.
+            EngineError::TableUpdate(error @ TableUpdateError::NoSuchIndex(_)) => {
+                ApiError::new(ErrorKind::ResourceNotFound, error.to_string())
             }
             EngineError::TableUpdate(error) => ApiError::validation(error.to_string()),
             // A full disk is the operator's to fix, and the client's to
@@ -324,6 +379,20 @@ impl From<BillingChangeError> for ApiError {
             }
         };
         ApiError::new(kind, error.to_string())
+    }
+}
+
+impl ApiError {
+    /// A value's fault as PutItem, UpdateItem and DeleteItem report it: a
+    /// bad number or a duplicate set member inside the "1 validation error
+    /// detected" envelope, the rest as everywhere.
+    pub fn enveloped_value(error: ValueError) -> ApiError {
+        match error {
+            ValueError::Number(_) | ValueError::DuplicateInSet(_) => {
+                ApiError::validation(format!("1 validation error detected: {error}"))
+            }
+            other => ApiError::from(other),
+        }
     }
 }
 

@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use super::error::ApiError;
-use super::request::Request;
+use super::request::{Request, ValueFaults};
 use crate::engine::{Mutator, Precondition, SortCondition};
 pub use crate::expr::Projection;
 use crate::expr::{
@@ -42,6 +42,9 @@ impl Mutator for UpdateExpr {
 pub struct ParameterSet {
     pub expressions: &'static [&'static str],
     pub legacy: &'static [&'static str],
+    /// How the operation words a bad number or a duplicate set member in
+    /// ExpressionAttributeValues.
+    pub value_faults: ValueFaults,
 }
 
 impl ParameterSet {
@@ -63,26 +66,31 @@ impl ParameterSet {
 pub const CONDITIONAL_WRITE: ParameterSet = ParameterSet {
     expressions: &["ConditionExpression"],
     legacy: &["Expected", "ConditionalOperator"],
+    value_faults: ValueFaults::Enveloped,
 };
 /// UpdateItem.
 pub const UPDATE: ParameterSet = ParameterSet {
     expressions: &["UpdateExpression", "ConditionExpression"],
     legacy: &["AttributeUpdates", "Expected", "ConditionalOperator"],
+    value_faults: ValueFaults::Enveloped,
 };
 /// GetItem and BatchGetItem's per-table parameters.
 pub const READ: ParameterSet = ParameterSet {
     expressions: &["ProjectionExpression"],
     legacy: &["AttributesToGet"],
+    value_faults: ValueFaults::Bare,
 };
 /// Query.
 pub const QUERY: ParameterSet = ParameterSet {
     expressions: &["ProjectionExpression", "FilterExpression", "KeyConditionExpression"],
     legacy: &["AttributesToGet", "QueryFilter", "ConditionalOperator", "KeyConditions"],
+    value_faults: ValueFaults::Bare,
 };
 /// Scan.
 pub const SCAN: ParameterSet = ParameterSet {
     expressions: &["ProjectionExpression", "FilterExpression"],
     legacy: &["AttributesToGet", "ScanFilter", "ConditionalOperator"],
+    value_faults: ValueFaults::Wrapped,
 };
 
 /// Checks the enum members the expression parameters come with, whether or
@@ -158,7 +166,7 @@ impl Expressions {
         }
         check_enums(req, params)?;
         let names = req.attribute_names()?;
-        let values = req.attribute_values()?;
+        let values = req.attribute_values(params.value_faults)?;
         let present = |list: &'static [&'static str]| list.iter().map(|n| (*n, req.has(n))).collect::<Vec<_>>();
         let (expressions, mut legacy) = (present(params.expressions), present(params.legacy));
         // KeyConditions goes with ProjectionExpression and FilterExpression:

@@ -14,11 +14,19 @@ use crate::model::{IndexKind, KeyAttribute, KeySchema, Projection, SecondaryInde
 /// A KeySchema list (of a table or an index) as (name, key type) pairs,
 /// checked as DynamoDB checks it before looking at definitions.
 pub(super) fn key_elements(elements: &[Value], field: &str) -> Result<Vec<(String, String)>, ApiError> {
-    if elements.is_empty() || elements.len() > 2 {
+    if elements.is_empty() {
         return Err(ApiError::constraint(
-            "[]",
+            "'[]'",
             field,
             "Member must have length less than or equal to 2, Member must have length greater than or equal to 1",
+        ));
+    }
+    if elements.len() > 2 {
+        let echoed: Vec<String> = elements.iter().map(key_element_text).collect();
+        return Err(ApiError::constraint(
+            &format!("'[{}]'", echoed.join(", ")),
+            field,
+            "Member must have length less than or equal to 2",
         ));
     }
     let mut attrs = Vec::new();
@@ -33,13 +41,23 @@ pub(super) fn key_elements(elements: &[Value], field: &str) -> Result<Vec<(Strin
         if key_type != "HASH" && key_type != "RANGE" {
             return Err(ApiError::constraint(
                 &format!("'{key_type}'"),
-                &format!("{field}.member.keyType"),
+                &format!("{field}.{}.member.keyType", i + 1),
                 "Member must satisfy enum value set: [HASH, RANGE]",
             ));
         }
         attrs.push((name.to_string(), key_type.to_string()));
     }
     Ok(attrs)
+}
+
+/// A KeySchemaElement as DynamoDB's Java layer echoes it in a message.
+fn key_element_text(element: &Value) -> String {
+    let member = |name: &str| element[name].as_str().unwrap_or("null").to_string();
+    format!(
+        "KeySchemaElement(attributeName={}, keyType={})",
+        member("AttributeName"),
+        member("KeyType")
+    )
 }
 
 /// Longest name of a key attribute (of a table or an index), in characters.
@@ -61,7 +79,7 @@ pub(super) fn check_key_name(name: &str, member: &str) -> Result<(), ApiError> {
 pub(super) fn check_key_order(attrs: &[(String, String)]) -> Result<(), ApiError> {
     if attrs.len() == 2 && attrs[0].0 == attrs[1].0 {
         return Err(ApiError::validation(
-            "Both the Hash Key and the Range Key element in the KeySchema have the same name",
+            "Invalid KeySchema: Some index key attribute have no definition",
         ));
     }
     if attrs[0].1 != "HASH" {
@@ -155,7 +173,10 @@ fn projection(spec: &Value, field: &str) -> Result<Projection, ApiError> {
         }
     };
     match (kind, non_key) {
-        ("INCLUDE", names) => Ok(Projection::Include(names.unwrap_or_default())),
+        ("INCLUDE", Some(names)) => Ok(Projection::Include(names)),
+        ("INCLUDE", None) => Err(ApiError::validation(
+            "One or more parameter values were invalid: ProjectionType is INCLUDE, but NonKeyAttributes is not specified",
+        )),
         (kind, Some(_)) => Err(ApiError::validation(format!(
             "One or more parameter values were invalid: ProjectionType is {kind}, but NonKeyAttributes is specified"
         ))),

@@ -167,21 +167,21 @@ async fn conditional_write(
 pub async fn handle_put_item(engine: &Engine, throttle: &Capacity, mut req: Request) -> Result<Value, ApiError> {
     // The table name is checked before the item, as DynamoDB reports them.
     req.table_name()?;
-    let item = req.item("Item")?;
+    let item = req.item_as("Item", ApiError::enveloped_value)?;
     conditional_write(engine, throttle, "PutItem", req, ItemOp::Put(item)).await
 }
 
 /// DeleteItem.
 pub async fn handle_delete_item(engine: &Engine, throttle: &Capacity, mut req: Request) -> Result<Value, ApiError> {
     req.table_name()?;
-    let key = req.item("Key")?;
+    let key = req.item_as("Key", ApiError::enveloped_value)?;
     conditional_write(engine, throttle, "DeleteItem", req, ItemOp::Delete(key)).await
 }
 
 /// UpdateItem.
 pub async fn handle_update_item(engine: &Engine, throttle: &Capacity, mut req: Request) -> Result<Value, ApiError> {
     let table = req.table_name()?;
-    let key = req.item("Key")?;
+    let key = req.item_as("Key", ApiError::enveloped_value)?;
     let returns = req.mode::<ReturnValues>()?;
     let capacity = CapacityDetail::from_request(&req)?;
     let mut expressions = Expressions::new(&req, &UPDATE)?;
@@ -255,16 +255,16 @@ pub(super) async fn read_one(
     Ok((item, bytes))
 }
 
-fn request_items(req: &Request) -> Result<&Map<String, Value>, ApiError> {
+/// `RequestItems` of BatchGetItem or BatchWriteItem (`operation`), with at
+/// least one table, each validly named.
+fn request_items<'r>(req: &'r Request, operation: &str) -> Result<&'r Map<String, Value>, ApiError> {
     let items = req
         .opt_object("RequestItems")?
         .ok_or_else(|| ApiError::missing("requestItems"))?;
     if items.is_empty() {
-        return Err(ApiError::constraint(
-            "{}",
-            "requestItems",
-            "Member must have length greater than or equal to 1",
-        ));
+        return Err(ApiError::validation(format!(
+            "The requestItems parameter is required for {operation}"
+        )));
     }
     for table in items.keys() {
         validate_table_name(table, "requestItems.key")?;
@@ -297,6 +297,12 @@ fn parse_table_get(table: &str, spec: &Value) -> Result<TableGet, ApiError> {
             "Member must have length greater than or equal to 1",
         ));
     }
+    if keys.len() > MAX_BATCH_GET_KEYS {
+        return Err(ApiError::validation(format!(
+            "1 validation error detected: Value at 'RequestItems.{table}.member.Keys' failed to satisfy constraint: \
+             Member must have length less than or equal to {MAX_BATCH_GET_KEYS}"
+        )));
+    }
     let keys = keys.iter().map(item_from_json).collect::<Result<Vec<_>, _>>()?;
     let mut expressions = Expressions::new(&sub, &READ)?;
     let projection = expressions.projection(&sub)?;
@@ -315,7 +321,7 @@ fn parse_table_get(table: &str, spec: &Value) -> Result<TableGet, ApiError> {
 /// back as UnprocessedKeys.
 pub async fn handle_batch_get_item(engine: &Engine, throttle: &Capacity, req: Request) -> Result<Value, ApiError> {
     let capacity = CapacityDetail::from_request(&req)?;
-    let gets = request_items(&req)?
+    let gets = request_items(&req, "BatchGetItem")?
         .iter()
         .map(|(table, spec)| parse_table_get(table, spec))
         .collect::<Result<Vec<_>, _>>()?;
@@ -491,20 +497,29 @@ fn admit_batch_writes(
     Ok(admitted)
 }
 
+/// BatchWriteItem's enum members, ReturnConsumedCapacity and
+/// ReturnItemCollectionMetrics, checked together before anything else.
+fn batch_write_enums(req: &Request) -> Result<CapacityDetail, ApiError> {
+    let metrics = req.opt_enum("ReturnItemCollectionMetrics", &["SIZE", "NONE"]).map(drop);
+    ApiError::together([CapacityDetail::from_request(req).map(drop), metrics])?;
+    CapacityDetail::from_request(req)
+}
+
 /// BatchWriteItem: up to 25 puts and deletes, each atomic, validated as a
 /// whole before any is written. The writes of a table over its capacity
 /// come back as UnprocessedItems; all others are processed.
 pub async fn handle_batch_write_item(engine: &Engine, throttle: &Capacity, req: Request) -> Result<Value, ApiError> {
-    let capacity = CapacityDetail::from_request(&req)?;
+    let capacity = batch_write_enums(&req)?;
     let mut writes = Vec::new();
     let mut raw = Vec::new();
-    for (table, requests) in request_items(&req)? {
+    let items = request_items(&req, "BatchWriteItem")?;
+    for (table, requests) in items {
         let requests = requests
             .as_array()
             .ok_or_else(|| ApiError::serialization("Unexpected value type in payload"))?;
         if requests.is_empty() || requests.len() > MAX_BATCH_WRITES {
-            return Err(ApiError::constraint(
-                "{...}",
+            return Err(ApiError::constraint_on(
+                &Value::Object(items.clone()),
                 "requestItems",
                 "Map value must satisfy constraint: [Member must have length less than or equal to 25, Member must have length greater than or equal to 1]",
             ));

@@ -18,11 +18,12 @@ const MAX_TOTAL_SEGMENTS: i64 = 1_000_000;
 
 modes! {
     /// What Query and Scan return of the items they match (Select).
+    /// Listed in the order DynamoDB's enum error lists them.
     pub(super) enum Select = "Select" {
-        AllAttributes => "ALL_ATTRIBUTES",
-        AllProjectedAttributes => "ALL_PROJECTED_ATTRIBUTES",
         SpecificAttributes => "SPECIFIC_ATTRIBUTES",
         Count => "COUNT",
+        AllAttributes => "ALL_ATTRIBUTES",
+        AllProjectedAttributes => "ALL_PROJECTED_ATTRIBUTES",
     }
 }
 
@@ -221,8 +222,21 @@ pub(super) fn units_report(common: &Common, meta: &TableMeta, units: PageUnits) 
     }
 }
 
+/// Query's `Limit` below 1: Query's message, unlike Scan's, names the
+/// member capitalised and echoes no value.
+fn check_query_limit(req: &Request) -> Result<(), ApiError> {
+    match req.opt_i64("Limit")? {
+        Some(l) if l < 1 => Err(ApiError::validation(
+            "1 validation error detected: Value at 'Limit' failed to satisfy constraint: \
+             Member must have value greater than or equal to 1",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Query.
 pub async fn handle_query(engine: &Engine, capacity: &Capacity, req: Request) -> Result<Value, ApiError> {
+    check_query_limit(&req)?;
     let common = parse_common(&req)?;
     let meta = engine.table_schema(&common.table)?;
     let index = common
@@ -477,7 +491,7 @@ mod tests {
         assert_eq!(
             error.message,
             "1 validation error detected: Value 'SOME' at 'select' failed to satisfy constraint: Member must \
-             satisfy enum value set: [ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES, SPECIFIC_ATTRIBUTES, COUNT]"
+             satisfy enum value set: [SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES]"
         );
     }
 }

@@ -7,7 +7,7 @@ use serde::de::{DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
 use super::error::ApiError;
-use crate::model::{AttributeValue, Item, ItemSeed, item_from_json, item_from_json_owned};
+use crate::model::{AttributeValue, Item, ItemSeed, ValueError, item_from_json, item_from_json_owned};
 
 /// Most table names and similar strings DynamoDB accepts, in characters.
 const MAX_NAME_LEN: usize = 255;
@@ -159,8 +159,17 @@ impl Request {
     }
 
     /// The `TableName` member, validated as DynamoDB validates table names.
+    /// The member also takes a table ARN, so the model's own bound on its
+    /// length is 1: an empty name fails that bound first.
     pub fn table_name(&self) -> Result<String, ApiError> {
         let name = self.str("TableName")?;
+        if name.is_empty() {
+            return Err(ApiError::constraint(
+                "''",
+                "tableName",
+                "Member must have length greater than or equal to 1",
+            ));
+        }
         validate_table_name(name, "tableName")?;
         Ok(name.to_string())
     }
@@ -168,6 +177,12 @@ impl Request {
     /// A required item-shaped member (`Item`, `Key`), moved out of the
     /// request rather than copied: a handler reads it once.
     pub fn item(&mut self, name: &str) -> Result<Item, ApiError> {
+        self.item_as(name, ApiError::from)
+    }
+
+    /// `item`, with a value's fault turned into an error by `fault`: the
+    /// operations differ in how they word it.
+    pub fn item_as(&mut self, name: &str, fault: fn(ValueError) -> ApiError) -> Result<Item, ApiError> {
         if let Some((member, _)) = &self.parsed
             && *member == name
             && let Some((_, item)) = self.parsed.take()
@@ -176,7 +191,7 @@ impl Request {
         }
         match self.body.remove(name).filter(|v| !v.is_null()) {
             None => Err(ApiError::missing(&lower_first(name))),
-            Some(value) => Ok(item_from_json_owned(value)?),
+            Some(value) => item_from_json_owned(value).map_err(fault),
         }
     }
 
@@ -203,18 +218,15 @@ impl Request {
         Ok(Some(names))
     }
 
-    /// `ExpressionAttributeValues`, if given.
-    pub fn attribute_values(&self) -> Result<Option<HashMap<String, AttributeValue>>, ApiError> {
+    /// `ExpressionAttributeValues`, if given, with a value's fault worded
+    /// as `faults` says.
+    pub fn attribute_values(&self, faults: ValueFaults) -> Result<Option<HashMap<String, AttributeValue>>, ApiError> {
         let Some(map) = self.opt_object("ExpressionAttributeValues")? else {
             return Ok(None);
         };
         let mut values = HashMap::with_capacity(map.len());
         for (k, v) in map {
-            let value = AttributeValue::from_json(v).map_err(|e| {
-                ApiError::validation(format!(
-                    "ExpressionAttributeValues contains invalid value: {e} for key {k}"
-                ))
-            })?;
+            let value = AttributeValue::from_json(v).map_err(|e| value_fault(e, k, faults))?;
             values.insert(k.clone(), value);
         }
         Ok(Some(values))
@@ -363,6 +375,30 @@ pub fn validate_table_name(name: &str, member: &str) -> Result<(), ApiError> {
         ));
     }
     Ok(())
+}
+
+/// The two layers in which DynamoDB checks expression attribute values: the
+/// current one (item writes inside the "1 validation error detected"
+/// envelope, reads bare) and the older one (Scan), which wraps the fault
+/// with the placeholder it belongs to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum ValueFaults {
+    Enveloped,
+    Bare,
+    Wrapped,
+}
+
+/// A fault of expression attribute value `key`, worded as `faults` says:
+/// only a bad number or a duplicate set member differs between the layers.
+fn value_fault(error: ValueError, key: &str, faults: ValueFaults) -> ApiError {
+    let current = matches!(error, ValueError::Number(_) | ValueError::DuplicateInSet(_));
+    match faults {
+        ValueFaults::Enveloped if current => ApiError::enveloped_value(error),
+        ValueFaults::Bare if current => ApiError::from(error),
+        _ => ApiError::validation(format!(
+            "ExpressionAttributeValues contains invalid value: {error} for key {key}"
+        )),
+    }
 }
 
 fn wrong_type(name: &str) -> ApiError {

@@ -65,6 +65,21 @@ pub fn parse_stream_specification(req: &Request) -> Result<Option<StreamRequest>
     Ok(Some(StreamRequest::Enable(view_type)))
 }
 
+/// Parses CreateTable's `StreamSpecification`: as UpdateTable's, but a
+/// disabled stream with a view type has a message of its own.
+pub fn parse_stream_for_create(req: &Request) -> Result<Option<StreamRequest>, ApiError> {
+    let disabled_with_view = req.opt_object("StreamSpecification")?.is_some_and(|spec| {
+        spec.get("StreamEnabled") == Some(&Value::Bool(false))
+            && spec.get("StreamViewType").is_some_and(|v| !v.is_null())
+    });
+    if disabled_with_view {
+        return Err(ApiError::validation(
+            "One or more parameter values were invalid: Table is being created with a stream disabled, UpdateViewType should not be specified",
+        ));
+    }
+    parse_stream_specification(req)
+}
+
 /// The stream a CreateTable asks for.
 pub fn stream_for_create(spec: Option<StreamRequest>, config: &StreamsConfig) -> Option<NewStream> {
     match spec {

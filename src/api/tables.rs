@@ -108,7 +108,7 @@ fn parse_definitions(req: &Request) -> Result<Vec<KeyAttribute>, ApiError> {
         let ty = ScalarType::parse(ty).ok_or_else(|| {
             ApiError::constraint(
                 &format!("'{ty}'"),
-                "attributeDefinitions.member.attributeType",
+                &format!("attributeDefinitions.{}.member.attributeType", i + 1),
                 "Member must satisfy enum value set: [B, N, S]",
             )
         })?;
@@ -246,12 +246,23 @@ fn reject_unsupported(req: &Request, names: &[&str]) -> Result<(), ApiError> {
     }
 }
 
+/// The name of a table to create: unlike the other operations' TableName
+/// (which may be an ARN), 3 to 255 characters, and required with a
+/// message of its own.
+fn new_table_name(req: &Request) -> Result<String, ApiError> {
+    let name = req.opt_str("TableName")?.ok_or_else(|| {
+        ApiError::validation("The parameter 'TableName' is required but was not present in the request")
+    })?;
+    validate_table_name(name, "tableName")?;
+    Ok(name.to_string())
+}
+
 /// The table a CreateTable-shaped request describes (also ImportTable's
 /// TableCreationParameters) in `region`: name, keys, billing, indexes and
 /// encryption; no tags and no stream.
 pub(super) fn parse_table_spec(req: &Request, region: &str) -> Result<NewTable, ApiError> {
     super::unsupported::check_create(req)?;
-    let name = req.table_name()?;
+    let name = new_table_name(req)?;
     let definitions = parse_definitions(req)?;
     let (global, local) = (
         req.opt_array("GlobalSecondaryIndexes")?,
@@ -281,7 +292,7 @@ pub(super) async fn create_table(engine: &Engine, config: &NodeConfig, req: &Req
     let region = engine.region();
     let mut spec = parse_table_spec(req, region)?;
     spec.tags = parse_tags(req.opt_array("Tags")?.map(Vec::as_slice).unwrap_or(&[]))?;
-    let stream = super::streams::parse_stream_specification(req)?;
+    let stream = super::streams::parse_stream_for_create(req)?;
     spec.stream = super::streams::stream_for_create(stream, &config.streams);
     spec.settings = super::table_settings::for_create(req, region, &spec.billing, spec.settings.take())?;
     Ok(engine.create_table(spec).await?)

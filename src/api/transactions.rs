@@ -19,7 +19,10 @@ use super::throttle::{
     ItemDemand, TableAdmission, admit_tables, estimated_write_units, first_appearances, gsi_units, index_write_units,
 };
 use crate::capacity::{Admission, Capacity};
-use crate::engine::{ClientToken, Engine, ItemOp, MAX_TRANSACTION_ACTIONS, TransactAction, TransactOp, WriteOutcome};
+use crate::engine::{
+    CancelReason, ClientToken, Engine, EngineError, ItemOp, MAX_TRANSACTION_ACTIONS, TransactAction, TransactOp,
+    WriteOutcome,
+};
 use crate::model::{Item, SecondaryIndex, TableMeta, item_from_json_owned, item_into_json, item_size};
 
 /// Most bytes of items one write transaction may carry.
@@ -38,21 +41,18 @@ fn transact_items(req: &mut Request) -> Result<Vec<Value>, ApiError> {
         Some(Value::Array(items)) => items,
         Some(_) => return Err(ApiError::serialization("Unexpected value type in payload")),
     };
-    if items.is_empty() {
-        return Err(ApiError::constraint(
-            "[]",
-            "transactItems",
-            "Member must have length greater than or equal to 1",
-        ));
-    }
-    if items.len() > MAX_TRANSACTION_ACTIONS {
-        return Err(ApiError::constraint(
-            "'[...]'",
-            "transactItems",
-            "Member must have length less than or equal to 100",
-        ));
-    }
-    Ok(items)
+    let constraint = if items.is_empty() {
+        "Member must have length greater than or equal to 1"
+    } else if items.len() > MAX_TRANSACTION_ACTIONS {
+        "Member must have length less than or equal to 100"
+    } else {
+        return Ok(items);
+    };
+    Err(ApiError::constraint_on(
+        &Value::Array(items),
+        "transactItems",
+        constraint,
+    ))
 }
 
 /// The one action member of TransactItems entry `position` (1-based, as
@@ -153,24 +153,32 @@ fn parse_action(position: usize, entry: Value) -> Result<TransactAction, ApiErro
     })
 }
 
+/// ClientRequestToken's length: 1 to 36 characters.
+fn token_length(req: &Request) -> Result<(), ApiError> {
+    let Some(token) = req.opt_str("ClientRequestToken")? else {
+        return Ok(());
+    };
+    let constraint = if token.is_empty() {
+        "Member must have length greater than or equal to 1"
+    } else if token.len() > MAX_TOKEN_LEN {
+        "Member must have length less than or equal to 36"
+    } else {
+        return Ok(());
+    };
+    Err(ApiError::constraint(
+        &format!("'{token}'"),
+        "clientRequestToken",
+        constraint,
+    ))
+}
+
 /// ClientRequestToken, with a fingerprint of the rest of the request: the
 /// same token must come with the same request.
 fn client_token(req: &Request, items: &[Value]) -> Result<Option<ClientToken>, ApiError> {
+    token_length(req)?;
     let Some(token) = req.opt_str("ClientRequestToken")? else {
         return Ok(None);
     };
-    if token.is_empty() || token.len() > MAX_TOKEN_LEN {
-        let constraint = if token.is_empty() {
-            "Member must have length greater than or equal to 1"
-        } else {
-            "Member must have length less than or equal to 36"
-        };
-        return Err(ApiError::constraint(
-            &format!("'{token}'"),
-            "clientRequestToken",
-            constraint,
-        ));
-    }
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     for item in items {
         item.to_string().hash(&mut hasher);
@@ -340,8 +348,12 @@ pub async fn handle_transact_write_items(
     throttle: &Capacity,
     mut req: Request,
 ) -> Result<Value, ApiError> {
+    ApiError::together([
+        token_length(&req),
+        CapacityDetail::from_request(&req).map(drop),
+        req.opt_enum("ReturnItemCollectionMetrics", &["SIZE", "NONE"]).map(drop),
+    ])?;
     let capacity = CapacityDetail::from_request(&req)?;
-    req.opt_enum("ReturnItemCollectionMetrics", &["SIZE", "NONE"])?;
     let items = transact_items(&mut req)?;
     let token = client_token(&req, &items)?;
     let actions = parse_actions(items)?;
@@ -458,20 +470,30 @@ fn get_responses(gets: &[Get], found: impl Iterator<Item = Option<Item>>) -> (Ve
     (responses, units)
 }
 
-/// No item may be named twice, and every key must match its table's schema.
+/// No item may be named twice, and every key must match its table's schema:
+/// a key that does not cancels the transaction with a ValidationError at
+/// its position, as DynamoDB reports a Get's own faults.
 fn check_distinct(engine: &Engine, keys: &[(String, Item)]) -> Result<(), ApiError> {
     let mut seen = HashSet::with_capacity(keys.len());
+    let mut reasons = Vec::with_capacity(keys.len());
     for (table, key) in keys {
         let meta = engine.table_schema(table)?;
-        let key = meta
-            .key_schema
-            .key_from_request(key)
-            .map_err(|e| ApiError::validation(e.to_string()))?;
+        let key = match meta.key_schema.key_from_request(key) {
+            Ok(key) => key,
+            Err(error) => {
+                reasons.push(Some(CancelReason::Validation(error.to_string())));
+                continue;
+            }
+        };
         if !seen.insert((table.as_str(), key.encoded)) {
             return Err(ApiError::validation(
                 "Transaction request cannot include multiple operations on one item",
             ));
         }
+        reasons.push(None);
+    }
+    if reasons.iter().any(Option::is_some) {
+        return Err(EngineError::Canceled(reasons).into());
     }
     Ok(())
 }

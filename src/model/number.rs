@@ -35,8 +35,9 @@ pub struct Number {
 /// Why a string is not a DynamoDB number; the messages are DynamoDB's.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NumberError {
-    #[error("A value provided cannot be converted into a number")]
-    Malformed,
+    /// Not DynamoDB's number syntax; holds the text as sent.
+    #[error("The parameter cannot be converted to a numeric value: {0}")]
+    Malformed(String),
     #[error("Attempting to store more than 38 significant digits in a Number")]
     TooManyDigits,
     #[error("Number overflow. Attempting to store a number with magnitude larger than supported range")]
@@ -86,7 +87,7 @@ impl Number {
         if trimmed.len() > MAX_DIGITS {
             return Err(NumberError::TooManyDigits);
         }
-        let exponent = exponent - leading as i64;
+        let exponent = exponent.saturating_sub(leading as i64);
         if exponent > MAX_EXPONENT as i64 {
             return Err(NumberError::Overflow);
         }
@@ -103,6 +104,7 @@ impl Number {
     /// Parses DynamoDB's number syntax: optional sign, digits with an optional
     /// point, optional exponent (`-1.5e+3`).
     pub fn parse(text: &str) -> Result<Number, NumberError> {
+        let malformed = || NumberError::Malformed(text.to_string());
         let bytes = text.as_bytes();
         let mut pos = 0;
         let mut negative = false;
@@ -131,21 +133,23 @@ impl Number {
             pos += 1;
         }
         if !any_digit {
-            return Err(NumberError::Malformed);
+            return Err(malformed());
         }
         let mut exp: i64 = 0;
         if pos < bytes.len() {
             if bytes[pos] != b'e' && bytes[pos] != b'E' {
-                return Err(NumberError::Malformed);
+                return Err(malformed());
             }
             let rest = &text[pos + 1..];
             let unsigned = rest.strip_prefix(['+', '-']).unwrap_or(rest);
-            if unsigned.is_empty() || !unsigned.bytes().all(|b| b.is_ascii_digit()) || unsigned.len() > 9 {
-                return Err(NumberError::Malformed);
+            // An exponent that fits 64 bits is range-checked (so 1e2147483647
+            // overflows), as DynamoDB does.
+            if unsigned.is_empty() || !unsigned.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(malformed());
             }
-            exp = rest.parse::<i64>().map_err(|_| NumberError::Malformed)?;
+            exp = rest.parse::<i64>().map_err(|_| malformed())?;
         }
-        let number = Number::from_parts(negative, &digits, int_len + exp)?;
+        let number = Number::from_parts(negative, &digits, int_len.saturating_add(exp))?;
         Ok(number)
     }
 
@@ -284,11 +288,17 @@ mod tests {
 
     #[test]
     fn enforces_dynamodb_limits() {
-        assert_eq!(Number::parse("abc"), Err(NumberError::Malformed));
-        assert_eq!(Number::parse(""), Err(NumberError::Malformed));
-        assert_eq!(Number::parse("1e"), Err(NumberError::Malformed));
-        assert_eq!(Number::parse("1 "), Err(NumberError::Malformed));
-        assert_eq!(Number::parse("1.2.3"), Err(NumberError::Malformed));
+        for text in ["abc", "", "1e", "1 ", " 1", "1.2.3", "NaN", "0x10"] {
+            assert_eq!(Number::parse(text), Err(NumberError::Malformed(text.to_string())));
+        }
+        assert_eq!(
+            NumberError::Malformed("abc".into()).to_string(),
+            "The parameter cannot be converted to a numeric value: abc"
+        );
+        assert_eq!(Number::parse("1e2147483647"), Err(NumberError::Overflow));
+        assert_eq!(Number::parse("1e99999999999"), Err(NumberError::Overflow));
+        assert_eq!(Number::parse("1e-2147483648"), Err(NumberError::Underflow));
+        assert_eq!(Number::parse("0e99999999999"), Ok(Number::zero()));
         assert_eq!(Number::parse(&"1".repeat(39)), Err(NumberError::TooManyDigits));
         assert!(Number::parse(&"1".repeat(38)).is_ok());
         assert!(Number::parse(&format!("{}000", "1".repeat(38))).is_ok());

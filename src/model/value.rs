@@ -3,7 +3,7 @@
 //!
 //! Values are validated when they are read off the wire, so everything past the
 //! API layer holds only legal values: numbers in range, non-empty sets without
-//! duplicates, `NULL` that is `true`, nesting at most 32 levels deep.
+//! duplicates, nesting at most 32 levels deep.
 
 use std::collections::BTreeMap;
 
@@ -58,8 +58,6 @@ pub enum ValueError {
     EmptySet(&'static str),
     #[error("One or more parameter values were invalid: Input collection {0} contains duplicates.")]
     DuplicateInSet(String),
-    #[error("One or more parameter values were invalid: Null attribute value types must have the value of true")]
-    NullNotTrue,
     /// DynamoDB's text (32 levels, the attribute itself the first).
     #[error(
         "Nesting Levels have exceeded supported limits: Attributes in the item have nested levels beyond supported limit"
@@ -154,9 +152,9 @@ impl AttributeValue {
             "N" => AttributeValue::N(Number::parse(inner.as_str().ok_or(ValueError::Malformed)?)?),
             "B" => AttributeValue::B(decode_base64(inner)?),
             "BOOL" => AttributeValue::Bool(inner.as_bool().ok_or(ValueError::Malformed)?),
+            // DynamoDB takes `{"NULL": false}` as NULL too.
             "NULL" => match inner.as_bool() {
-                Some(true) => AttributeValue::Null,
-                Some(false) => return Err(ValueError::NullNotTrue),
+                Some(_) => AttributeValue::Null,
                 None => return Err(ValueError::Malformed),
             },
             "M" => {
@@ -338,7 +336,7 @@ mod tests {
             json!({"a": {}}),
             json!({"a": {"S": "x", "N": "1"}}),
             json!({"a": {"S": 1}}),
-            json!({"a": {"S": "x"}, "b": {"NULL": false}}),
+            json!({"a": {"S": "x"}, "b": {"NULL": "true"}}),
         ] {
             assert!(item_from_json(&bad).is_err());
             assert_eq!(item_from_json_owned(bad.clone()), item_from_json(&bad), "{bad}");
@@ -367,7 +365,7 @@ mod tests {
         assert!(AttributeValue::from_json(&json!({"NS": ["1", "1.0"]})).is_err());
         assert_eq!(
             AttributeValue::from_json(&json!({"NULL": false})),
-            Err(ValueError::NullNotTrue)
+            Ok(AttributeValue::Null)
         );
         let mut deep = json!({"S": "x"});
         for _ in 0..32 {
