@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 use super::capacity::{CapacityDetail, CapacityKind, read_units};
 use super::error::{ApiError, ErrorKind};
 use super::items::{read_one, return_on_failure, write_response};
-use super::query::{Common, PageUnits, named_index, page_capacity, parse_limit, plan_index_read, units_report};
+use super::query::{Common, PageUnits, page_capacity, parse_limit, plan_index_read, units_report};
 use super::request::Request;
 use super::throttle::{admit_write, read_range, settle_write};
 use crate::capacity::Capacity;
@@ -25,7 +25,8 @@ use crate::expr::ast::Cond;
 use crate::expr::{Condition, Projection, RangeCondition, UpdateExpr};
 use crate::model::key::encode_primary_key;
 use crate::model::{
-    AttributeValue, Item, KeySchema, TableMeta, item_from_json, item_from_json_owned, item_into_json, item_to_json,
+    AttributeValue, IndexKind, Item, KeySchema, SecondaryIndex, TableMeta, item_from_json, item_from_json_owned,
+    item_into_json, item_to_json,
 };
 use crate::partiql::{
     self, Access, Change, MAX_STATEMENT_CHARS, PartiqlError, Returning, Select, Statement, WritePlan,
@@ -130,6 +131,9 @@ pub async fn handle_execute_statement(engine: &Engine, throttle: &Capacity, req:
 
 impl Run<'_> {
     async fn statement(&self, statement: &Statement) -> Result<Value, ApiError> {
+        if let Statement::Exists(_) = statement {
+            return Err(exists_outside_transaction());
+        }
         let meta = self.engine.table_schema(&statement.target().table)?;
         match statement {
             Statement::Select(select) => self.select(&meta, select).await,
@@ -143,12 +147,7 @@ impl Run<'_> {
 
     /// A SELECT: by key, partition or scan, on the table or an index.
     async fn select(&self, meta: &TableMeta, select: &Select) -> Result<Value, ApiError> {
-        let index = select
-            .target
-            .index
-            .as_deref()
-            .map(|n| named_index(meta, n))
-            .transpose()?;
+        let index = statement_index(meta, select, self.consistent)?;
         let keys = index.map(|i| &i.key_schema).unwrap_or(&meta.key_schema);
         let projection = select.projection.clone().map(Projection::from_paths);
         let access = partiql::access(select.condition.as_ref(), keys);
@@ -197,7 +196,7 @@ impl Run<'_> {
         let items: Vec<Value> = item
             .filter(matches)
             .map(|item| match &projection {
-                Some(p) => item_into_json(p.apply(&item)),
+                Some(p) => item_into_json(partiql::project(p.paths(), &item)),
                 None => item_into_json(item),
             })
             .into_iter()
@@ -247,7 +246,9 @@ impl Run<'_> {
             .condition
             .clone()
             .map(|c| Box::new(Condition::from_cond(c)) as Box<dyn Precondition>);
-        let plan = plan_index_read(&common, meta, projection, filter.is_some())?;
+        // The filter reads only what the index projects (`statement_index`
+        // checked), so it needs no item from the table.
+        let plan = plan_index_read(&common, meta, projection, false)?;
         let operation = if partition.is_some() { "Query" } else { "Scan" };
         let (partition, sort) = partition.map_or((None, None), |(hash, sort)| (Some(hash), sort));
         let spec = RangeRead {
@@ -339,6 +340,7 @@ impl Run<'_> {
                 (ItemOp::Update { key: plan.key, mutator }, Some(updated))
             }
             Change::Delete => (ItemOp::Delete(plan.key), None),
+            Change::Check => return Err(exists_outside_transaction()),
         };
         let write = ItemWrite {
             op,
@@ -377,6 +379,61 @@ impl Run<'_> {
     }
 }
 
+/// DynamoDB's refusal of an EXISTS outside ExecuteTransaction.
+fn exists_outside_transaction() -> ApiError {
+    ApiError::validation("The EXISTS function can only be used in transactions")
+}
+
+/// The index a SELECT names, checked in the words DynamoDB uses for
+/// PartiQL (Query's differ): it exists, a GSI is read eventually
+/// consistently and holds every attribute the SELECT asks for (an LSI reads
+/// the rest from the table), and the index projects every attribute the
+/// WHERE clause reads.
+fn statement_index<'m>(
+    meta: &'m TableMeta,
+    select: &Select,
+    consistent: bool,
+) -> Result<Option<&'m SecondaryIndex>, ApiError> {
+    let Some(name) = select.target.index.as_deref() else {
+        return Ok(None);
+    };
+    let index = meta
+        .index(name)
+        .ok_or_else(|| ApiError::validation("The table does not have the specified index"))?;
+    let global = index.kind == IndexKind::Global;
+    if global && consistent {
+        return Err(ApiError::validation(
+            "Strongly consistent read is not supported on Global Secondary Indexes",
+        ));
+    }
+    let unprojected = |names: Vec<&str>| -> Vec<String> {
+        let mut missing: Vec<String> = Vec::new();
+        for name in names {
+            if !index.projects(&meta.key_schema, name) && !missing.iter().any(|m| m == name) {
+                missing.push(name.to_string());
+            }
+        }
+        missing
+    };
+    let selected = select.projection.iter().flatten().map(|p| p.head()).collect();
+    let selected = unprojected(selected);
+    if global && !selected.is_empty() {
+        return Err(ApiError::validation(format!(
+            "One or more parameter values were invalid: Global secondary index {name} does not project [{}]",
+            selected.join(", ")
+        )));
+    }
+    let condition = select.condition.clone().map(Condition::from_cond);
+    let filtered = unprojected(condition.iter().flat_map(Condition::attribute_names).collect());
+    if !filtered.is_empty() {
+        return Err(ApiError::validation(format!(
+            "One or more parameter values were invalid: Secondary index {name} does not project one or more filter attributes: [{}]",
+            filtered.join(", ")
+        )));
+    }
+    Ok(Some(index))
+}
+
 /// The response to a SELECT's page: its items, projected, its NextToken
 /// and its capacity.
 fn page_body(page: Page, projection: Option<&Projection>, capacity: Option<Value>) -> Value {
@@ -384,7 +441,7 @@ fn page_body(page: Page, projection: Option<&Projection>, capacity: Option<Value
         .items
         .into_iter()
         .map(|item| match projection {
-            Some(p) => item_into_json(p.apply(&item)),
+            Some(p) => item_into_json(partiql::project(p.paths(), &item)),
             None => item_into_json(item),
         })
         .collect();

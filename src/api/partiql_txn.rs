@@ -1,5 +1,7 @@
 //! ExecuteTransaction: its statements translated (a pure function,
-//! `translate`) into a TransactWriteItems or TransactGetItems request and
+//! `translate`) into a TransactWriteItems request (INSERT, UPDATE, DELETE
+//! and EXISTS as Put, Update, Delete and ConditionCheck) or a
+//! TransactGetItems request (SELECTs), and
 //! run by those operations' handlers, so a PartiQL transaction has exactly
 //! their rules: one commit, cancellation reasons, idempotency tokens,
 //! capacity at twice the single-item cost.
@@ -15,7 +17,7 @@ use super::transactions::{handle_transact_get_items, handle_transact_write_items
 use crate::capacity::Capacity;
 use crate::engine::Engine;
 use crate::expr::ast::{Cond, Path};
-use crate::expr::{Projection, eval_cond};
+use crate::expr::eval_cond;
 use crate::model::{TableMeta, item_from_json, item_into_json, item_to_json};
 use crate::partiql::{self, Change, Renderer, Statement, WritePlan};
 
@@ -83,7 +85,8 @@ pub(super) fn translate(
     })
 }
 
-/// One TransactItems entry: Put, Update or Delete with its expressions.
+/// One TransactItems entry: Put, Update, Delete or (for an EXISTS)
+/// ConditionCheck, with its expressions.
 fn write_item(plan: WritePlan, return_on_failure: bool) -> Value {
     let mut renderer = Renderer::new();
     let mut member = Map::new();
@@ -101,6 +104,10 @@ fn write_item(plan: WritePlan, return_on_failure: bool) -> Value {
         Change::Delete => {
             member.insert("Key".into(), item_to_json(&plan.key));
             "Delete"
+        }
+        Change::Check => {
+            member.insert("Key".into(), item_to_json(&plan.key));
+            "ConditionCheck"
         }
     };
     if let Some(condition) = &plan.condition {
@@ -235,7 +242,7 @@ fn finish_reads(mut body: Value, reads: &[ReadRest]) -> Result<Value, ApiError> 
             Some(condition) if !eval_cond(condition, &item) => json!({}),
             _ => {
                 let item = match &rest.projection {
-                    Some(paths) => Projection::from_paths(paths.clone()).apply(&item),
+                    Some(paths) => partiql::project(paths, &item),
                     None => item,
                 };
                 json!({ "Item": item_into_json(item) })
@@ -304,6 +311,54 @@ mod tests {
                 request: expected,
                 inserts: vec![0]
             }
+        );
+    }
+
+    #[test]
+    fn exists_becomes_a_condition_check() {
+        let translated = translate(
+            &statements(&[
+                "EXISTS(SELECT * FROM t WHERE pk = 'a')",
+                "EXISTS(SELECT * FROM t WHERE pk = 'b' AND v > 5)",
+                "DELETE FROM t WHERE pk = 'c'",
+            ]),
+            &schema,
+        )
+        .unwrap();
+        let expected = json!({ "TransactItems": [
+            { "ConditionCheck": {
+                "TableName": "t",
+                "Key": { "pk": { "S": "a" } },
+                "ConditionExpression": "attribute_exists(#n0)",
+                "ExpressionAttributeNames": { "#n0": "pk" },
+            } },
+            { "ConditionCheck": {
+                "TableName": "t",
+                "Key": { "pk": { "S": "b" } },
+                "ConditionExpression": "(attribute_exists(#n0)) AND (#n1 > :v0)",
+                "ExpressionAttributeNames": { "#n0": "pk", "#n1": "v" },
+                "ExpressionAttributeValues": { ":v0": { "N": "5" } },
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            } },
+            { "Delete": { "TableName": "t", "Key": { "pk": { "S": "c" } } } },
+        ] });
+        assert_eq!(
+            translated,
+            Translated::Write {
+                request: expected,
+                inserts: vec![]
+            }
+        );
+        let mixed = translate(
+            &statements(&[
+                "EXISTS(SELECT * FROM t WHERE pk = 'a')",
+                "SELECT * FROM t WHERE pk = 'b'",
+            ]),
+            &schema,
+        );
+        assert_eq!(
+            mixed.unwrap_err().message,
+            "ExecuteTransaction API does not support both read and write operations in the same request."
         );
     }
 

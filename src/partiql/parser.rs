@@ -132,8 +132,18 @@ impl Parser<'_> {
             Some(t) if t.is_keyword("INSERT") => self.insert().map(Statement::Insert),
             Some(t) if t.is_keyword("UPDATE") => self.update().map(Statement::Update),
             Some(t) if t.is_keyword("DELETE") => self.delete().map(Statement::Delete),
+            Some(t) if t.is_keyword("EXISTS") => self.exists().map(Statement::Exists),
             _ => Err(PartiqlError::syntax("Expected data manipulation")),
         }
+    }
+
+    /// `EXISTS(SELECT ...)`, `EXISTS` already read.
+    fn exists(&mut self) -> Result<Select, PartiqlError> {
+        self.expect(&Tok::LParen)?;
+        self.expect_keyword("SELECT")?;
+        let select = self.select()?;
+        self.expect(&Tok::RParen)?;
+        Ok(select)
     }
 
     fn select(&mut self) -> Result<Select, PartiqlError> {
@@ -286,10 +296,26 @@ impl Parser<'_> {
         }
     }
 
+    /// `table` or `table.index`: at most two components, none empty.
     fn target(&mut self) -> Result<Target, PartiqlError> {
-        let table = self.name()?;
-        let index = if self.eat(&Tok::Dot) { Some(self.name()?) } else { None };
-        Ok(Target { table, index })
+        let mut components = vec![self.name()?];
+        while self.eat(&Tok::Dot) {
+            components.push(self.name()?);
+        }
+        if components.len() > 2 {
+            return Err(PartiqlError::new(
+                "A path may contain at most 2 components in the FROM clause",
+            ));
+        }
+        if components.iter().any(String::is_empty) {
+            return Err(PartiqlError::new("Path component cannot be an empty string"));
+        }
+        let mut components = components.into_iter();
+        let table = components.next().unwrap_or_default();
+        Ok(Target {
+            table,
+            index: components.next(),
+        })
     }
 
     fn where_clause(&mut self) -> Result<Option<Cond>, PartiqlError> {
@@ -400,7 +426,9 @@ impl Parser<'_> {
             let low = present(self.operand()?)?;
             self.expect_keyword("AND")?;
             let high = present(self.operand()?)?;
-            Cond::Between(present(left)?, low, high)
+            let left = present(left)?;
+            orderable("BETWEEN", [&left, &low, &high])?;
+            Cond::Between(left, low, high)
         } else if self.eat_keyword("IN") {
             Cond::In(present(left)?, self.in_list()?)
         } else if negated {
@@ -408,6 +436,9 @@ impl Parser<'_> {
         } else {
             let op = self.comparator()?;
             let right = self.operand()?;
+            if !matches!(op, CmpOp::Eq | CmpOp::Ne) {
+                orderable(op.symbol(), [&left, &right].into_iter().flatten())?;
+            }
             return compare(op, left, right);
         };
         Ok(if negated { Cond::Not(Box::new(cond)) } else { cond })
@@ -692,6 +723,22 @@ fn is_literal_word(word: &str) -> bool {
     ["TRUE", "FALSE", "NULL", "MISSING"]
         .iter()
         .any(|k| k.eq_ignore_ascii_case(word))
+}
+
+/// DynamoDB refuses to order a value whose type has no order (anything
+/// but a string, number or binary), whatever the other side is.
+fn orderable<'o>(operator: &str, operands: impl IntoIterator<Item = &'o Operand>) -> Result<(), PartiqlError> {
+    let unordered = operands.into_iter().find_map(|operand| match operand {
+        Operand::Value(AttributeValue::S(_) | AttributeValue::N(_) | AttributeValue::B(_)) => None,
+        Operand::Value(value) => Some(value.type_name()),
+        _ => None,
+    });
+    match unordered {
+        Some(ty) => Err(PartiqlError::new(format!(
+            "Incorrect operand type for operator or function; operator or function: {operator}, operand type: {ty}"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// A condition that always holds (`MISSING IS MISSING`).

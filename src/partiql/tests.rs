@@ -44,7 +44,7 @@ fn schema(range: bool) -> KeySchema {
 
 fn where_of(statement: &Statement) -> &Cond {
     match statement {
-        Statement::Select(s) => s.condition.as_ref().expect("a WHERE"),
+        Statement::Select(s) | Statement::Exists(s) => s.condition.as_ref().expect("a WHERE"),
         Statement::Update(u) => u.condition.as_ref().expect("a WHERE"),
         Statement::Delete(d) => d.condition.as_ref().expect("a WHERE"),
         Statement::Insert(_) => panic!("no WHERE"),
@@ -323,4 +323,108 @@ fn an_update_may_not_change_a_path_twice() {
     let both = err("UPDATE t SET a[0] = 1, a.b = 2, c = 3 REMOVE c WHERE pk = 'x'", &[]);
     assert!(both.starts_with("Two document paths overlap"), "{both}");
     ok("UPDATE t SET a.b = 1, a.c = 2 REMOVE d[1] WHERE pk = 'x'");
+}
+
+#[test]
+fn exists_plans_a_condition_check() {
+    let statement = ok("EXISTS(SELECT * FROM \"t\" WHERE pk = 'a' AND sk = 1)");
+    assert!(!statement.is_read());
+    let plan = write_plan(&statement, &schema(true)).unwrap().unwrap();
+    assert_eq!(plan.change, Change::Check);
+    assert_eq!(plan.key, Item::from([("pk".into(), s("a")), ("sk".into(), n(1))]));
+    assert_eq!(plan.condition, Some(Cond::AttributeExists(path(&["pk"]))));
+
+    let extra = ok("exists (SELECT pk FROM t WHERE pk = 'a' AND sk = 1 AND v > 2)");
+    let plan = write_plan(&extra, &schema(true)).unwrap().unwrap();
+    let v_above_2 = Cond::Compare(CmpOp::Gt, Operand::Path(path(&["v"])), Operand::Value(n(2)));
+    assert_eq!(
+        plan.condition,
+        Some(Cond::And(
+            Box::new(Cond::AttributeExists(path(&["pk"]))),
+            Box::new(v_above_2)
+        ))
+    );
+
+    let partial = ok("EXISTS(SELECT * FROM t WHERE pk = 'a')");
+    assert_eq!(
+        write_plan(&partial, &schema(true)).unwrap_err().to_string(),
+        "Where clause does not contain a mandatory equality on all key attributes"
+    );
+    let prefix = "Statement wasn't well formed, can't be processed: ";
+    assert_eq!(
+        err("EXISTS(SELECT * FROM t WHERE pk = 'a'", &[]),
+        format!("{prefix}Unexpected end of statement")
+    );
+    assert_eq!(
+        err("EXISTS(DELETE FROM t WHERE pk = 'a')", &[]),
+        format!("{prefix}Unexpected keyword")
+    );
+}
+
+#[test]
+fn from_clauses_name_at_most_a_table_and_an_index() {
+    assert_eq!(
+        err("SELECT * FROM \"t\".\"i\".\"x\" WHERE pk = 'p'", &[]),
+        "A path may contain at most 2 components in the FROM clause"
+    );
+    for text in [
+        "SELECT * FROM \"t\".\"\" WHERE pk = 'p'",
+        "SELECT * FROM \"\" WHERE pk = 'p'",
+        "DELETE FROM \"\" WHERE pk = 'p'",
+    ] {
+        assert_eq!(err(text, &[]), "Path component cannot be an empty string", "{text}");
+    }
+}
+
+#[test]
+fn ordering_refuses_values_without_an_order() {
+    let message = |op: &str, ty: &str| {
+        format!("Incorrect operand type for operator or function; operator or function: {op}, operand type: {ty}")
+    };
+    for op in ["<", "<=", ">", ">="] {
+        let text = format!("SELECT * FROM t WHERE pk = 'x' AND val {op} ?");
+        assert_eq!(err(&text, &[V::Bool(true)]), message(op, "BOOL"), "{text}");
+    }
+    let unordered = [
+        (V::Null, "NULL"),
+        (V::L(vec![s("a")]), "L"),
+        (V::M(Item::from([("a".into(), s("b"))])), "M"),
+        (V::Ss(vec!["a".into()]), "SS"),
+    ];
+    for (value, ty) in unordered {
+        assert_eq!(err("SELECT * FROM t WHERE ? > val", &[value]), message(">", ty));
+    }
+    assert_eq!(
+        err(
+            "SELECT * FROM t WHERE val BETWEEN ? AND ?",
+            &[V::Bool(true), V::Bool(false)]
+        ),
+        message("BETWEEN", "BOOL")
+    );
+    assert_eq!(err("SELECT * FROM t WHERE val < true", &[]), message("<", "BOOL"));
+    // Equality takes every type, and ordering a string against a number is
+    // no error (it just never holds).
+    ok("SELECT * FROM t WHERE val = true AND val <> [1] AND val < 'a' AND val >= 5");
+}
+
+#[test]
+fn a_projection_answers_each_path_under_its_last_name() {
+    let item: Item = Item::from([
+        ("pk".into(), s("a")),
+        ("m".into(), V::M(Item::from([("x".into(), n(1)), ("y".into(), n(2))]))),
+        ("l".into(), V::L(vec![n(0), s("one"), n(2)])),
+    ]);
+    let paths = |text: &str| match ok(&format!("SELECT {text} FROM t")) {
+        Statement::Select(select) => select.projection.unwrap_or_default(),
+        _ => panic!("a SELECT"),
+    };
+    assert_eq!(
+        project(&paths("pk, m.x, l[1], l[2]"), &item),
+        Item::from([
+            ("pk".into(), s("a")),
+            ("x".into(), n(1)),
+            ("l".into(), V::L(vec![s("one"), n(2)])),
+        ])
+    );
+    assert_eq!(project(&paths("m.gone, l.x, nope"), &item), Item::new());
 }
