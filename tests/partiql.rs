@@ -743,19 +743,22 @@ async fn batches_run_each_statement_and_report_each_error() {
 }
 
 #[tokio::test]
-async fn a_batch_returns_the_item_whose_condition_failed_when_asked() {
+async fn a_batch_member_returns_no_item_whose_condition_failed() {
     let region = region_with_items().await;
     let c = &region.client;
-    let statement = BatchStatementRequest::builder()
-        .statement("UPDATE Tab SET v = 1 WHERE pk = 'b' AND sk = 1 AND v = 5")
-        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-        .build()
-        .unwrap();
-    let out = c.batch_execute_statement().statements(statement).send().await.unwrap();
-    let error = out.responses()[0].error().expect("an error");
-    assert_eq!(error.code(), Some(&BatchStatementErrorCodeEnum::ConditionalCheckFailed));
-    let current = error.item().expect("the item");
-    assert_eq!(current.get("v"), Some(&n(10)));
+    for setting in [Some(ReturnValuesOnConditionCheckFailure::AllOld), None] {
+        let statement = BatchStatementRequest::builder()
+            .statement("UPDATE Tab SET v = 1 WHERE pk = 'b' AND sk = 1 AND v = 5")
+            .set_return_values_on_condition_check_failure(setting)
+            .build()
+            .unwrap();
+        let out = c.batch_execute_statement().statements(statement).send().await.unwrap();
+        let response = &out.responses()[0];
+        let error = response.error().expect("an error");
+        assert_eq!(error.code(), Some(&BatchStatementErrorCodeEnum::ConditionalCheckFailed));
+        assert_eq!(error.item(), None);
+        assert_eq!(response.table_name(), Some("Tab"));
+    }
 }
 
 fn transact_statement(statement: &str) -> ParameterizedStatement {

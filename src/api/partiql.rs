@@ -529,7 +529,9 @@ pub async fn handle_batch_execute_statement(
             throttle,
             operation: "BatchExecuteStatement",
             consistent: request.consistent,
-            return_on_failure: request.return_on_failure,
+            // Inert on a batch member: DynamoDB returns no item with a
+            // failed condition there, whatever the member asks.
+            return_on_failure: false,
             capacity,
             limit: None,
             start_after: None,
