@@ -958,38 +958,10 @@ async fn index_reads_get_dynamodbs_partiql_messages() {
             "SELECT pk, np, projattr, other.x FROM \"Idx\".\"gsi-inc\" WHERE gsiPk2 = 'y'",
             "One or more parameter values were invalid: Global secondary index gsi-inc does not project [np, other]",
         ),
-        (
-            "SELECT * FROM \"Idx\".\"no-such-index\" WHERE pk = 'p'",
-            "The table does not have the specified index",
-        ),
-        (
-            "SELECT * FROM \"Idx\".\"Idx\" WHERE pk = 'p'",
-            "The table does not have the specified index",
-        ),
-        (
-            "SELECT * FROM \"Idx\".\"gsi-all\".\"extra\" WHERE pk = 'p'",
-            "A path may contain at most 2 components in the FROM clause",
-        ),
-        (
-            "SELECT * FROM \"Idx\".\"\" WHERE pk = 'p'",
-            "Path component cannot be an empty string",
-        ),
     ];
     for (statement, message) in cases {
         assert_eq!(fails(c, statement, vec![]).await, invalid(message), "{statement}");
     }
-    let error = c
-        .execute_statement()
-        .statement("SELECT * FROM \"Idx\".\"gsi-all\" WHERE gsiPk = 'x'")
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap_err();
-    assert_error(
-        &error,
-        "ValidationException",
-        "Strongly consistent read is not supported on Global Secondary Indexes",
-    );
     let error = c
         .execute_transaction()
         .transact_statements(transact_statement(
