@@ -462,7 +462,7 @@ async fn bad_statements_get_dynamodbs_errors() {
         ),
         (
             "SELECT * FROM Err WHERE pk = 'a' pk",
-            "Statement wasn't well formed, can't be processed: Unexpected token",
+            "Statement wasn't well formed, can't be processed: Unexpected token after expression",
         ),
         (
             "MERGE INTO Err",
@@ -1177,4 +1177,42 @@ async fn exists_is_refused_outside_a_transaction() {
         Some("The EXISTS function can only be used in transactions")
     );
     assert!(out.responses()[1].error().is_none());
+}
+
+#[tokio::test]
+async fn comments_aliases_and_number_literals_read_as_dynamodb_reads_them() {
+    let region = region_with_items().await;
+    let c = &region.client;
+    let out = execute(
+        c,
+        "-- a note\nSELECT pk, sk FROM Tab /* between */ WHERE pk = 'b' -- the rest\nAND sk = .1e1",
+        vec![],
+    )
+    .await;
+    assert_eq!(out.items(), &[item([("pk", s("b")), ("sk", n(1))])]);
+    let invalid = |m: &str| ("ValidationException".to_string(), m.to_string());
+    let cases = [
+        (
+            "SELECT * FROM Tab t WHERE pk = 'a'",
+            "Aliasing is not supported".to_string(),
+        ),
+        (
+            "DELETE FROM Tab WHERE pk = 'b' AND sk = 1 ORDER BY pk",
+            "Statement wasn't well formed, can't be processed: Unexpected token after expression".to_string(),
+        ),
+        (
+            "SELECT * FROM Tab WHERE pk = 'b' # note",
+            "Statement wasn't well formed, can't be processed: ".to_string(),
+        ),
+        (
+            "INSERT INTO Tab VALUE {'pk': 'z', 'sk': 1, 'l': [1, 1e126]}",
+            "Number overflow. Attempting to store a number with magnitude larger than supported range under root[1]"
+                .to_string(),
+        ),
+    ];
+    for (statement, message) in cases {
+        assert_eq!(fails(c, statement, vec![]).await, invalid(&message), "{statement}");
+    }
+    let kept = execute(c, "SELECT pk FROM Tab WHERE pk = 'b' AND sk = 1", vec![]).await;
+    assert_eq!(kept.items().len(), 1, "the refused DELETE deleted nothing");
 }

@@ -13,7 +13,7 @@ use super::error::PartiqlError;
 use super::lexer::{Tok, tokenize};
 use crate::expr::Action;
 use crate::expr::ast::{CmpOp, Cond, MAX_PATH_DEPTH, Operand, Path, PathElem};
-use crate::model::{AttributeValue, Item, Number};
+use crate::model::{AttributeValue, Item, Number, NumberError};
 
 /// Longest statement DynamoDB accepts (the `PartiQLStatement` shape).
 pub const MAX_STATEMENT_CHARS: usize = 8192;
@@ -33,10 +33,11 @@ pub fn parse(text: &str, params: &[AttributeValue]) -> Result<Statement, Partiql
         params,
         used: 0,
         depth: 0,
+        value_path: String::new(),
     };
     let statement = parser.statement()?;
     if parser.pos < parser.toks.len() {
-        return Err(parser.unexpected());
+        return Err(leftover());
     }
     if parser.used != params.len() {
         return Err(PartiqlError::parameter_count());
@@ -56,6 +57,9 @@ struct Parser<'p> {
     params: &'p [AttributeValue],
     used: usize,
     depth: usize,
+    /// Where in the literal being read the parser is (`.m[1]`), for
+    /// DynamoDB's number messages ("... under root.m[1]").
+    value_path: String,
 }
 
 impl Parser<'_> {
@@ -158,6 +162,7 @@ impl Parser<'_> {
         };
         self.expect_keyword("FROM")?;
         let target = self.target()?;
+        self.refuse_alias()?;
         let condition = self.where_clause()?;
         let (ordered, descending) = self.order_by()?;
         Ok(Select {
@@ -193,19 +198,23 @@ impl Parser<'_> {
     fn insert(&mut self) -> Result<Insert, PartiqlError> {
         self.expect_keyword("INTO")?;
         let target = self.target()?;
+        if self.at_name() {
+            return Err(leftover());
+        }
         self.expect_keyword("VALUE")?;
-        if self.peek() != Some(&Tok::LBrace) {
+        if !self.eat(&Tok::LBrace) {
             return Err(self.unexpected());
         }
-        let item = match self.literal()? {
-            Literal::Value(AttributeValue::M(map)) => map,
-            _ => return Err(PartiqlError::syntax("Unexpected token")),
-        };
+        self.enter()?;
+        let item = self.map(true);
+        self.leave();
+        let item = item?;
         Ok(Insert { target, item })
     }
 
     fn update(&mut self) -> Result<Update, PartiqlError> {
         let target = self.target()?;
+        self.refuse_alias()?;
         let mut actions = Vec::new();
         loop {
             if self.eat_keyword("SET") {
@@ -242,6 +251,7 @@ impl Parser<'_> {
     fn delete(&mut self) -> Result<Delete, PartiqlError> {
         self.expect_keyword("FROM")?;
         let target = self.target()?;
+        self.refuse_alias()?;
         let condition = self.where_clause()?;
         let returning = self.returning()?;
         Ok(Delete {
@@ -294,6 +304,23 @@ impl Parser<'_> {
             }
             _ => Err(self.unexpected()),
         }
+    }
+
+    /// Whether a name (not a keyword) is at the cursor.
+    fn at_name(&self) -> bool {
+        match self.peek() {
+            Some(Tok::Quoted(_)) => true,
+            Some(Tok::Word(word)) => !is_keyword(word),
+            _ => false,
+        }
+    }
+
+    /// `FROM "t" x` or `FROM "t" AS x`: DynamoDB names no aliases.
+    fn refuse_alias(&self) -> Result<(), PartiqlError> {
+        if self.at_name() {
+            return Err(PartiqlError::new("Aliasing is not supported"));
+        }
+        Ok(())
     }
 
     /// `table` or `table.index`: at most two components, none empty.
@@ -618,14 +645,14 @@ impl Parser<'_> {
     fn literal_inner(&mut self) -> Result<Literal, PartiqlError> {
         let value = match self.next() {
             Some(Tok::Str(s)) => AttributeValue::S(s),
-            Some(Tok::Number(text)) => number(&text)?,
+            Some(Tok::Number(text)) => number(&text, &self.value_path)?,
             Some(Tok::Minus) => match self.next() {
-                Some(Tok::Number(text)) => number(&format!("-{text}"))?,
+                Some(Tok::Number(text)) => number(&format!("-{text}"), &self.value_path)?,
                 _ => return Err(PartiqlError::syntax("Unexpected token")),
             },
             Some(Tok::Param) => self.parameter()?,
             Some(Tok::LBracket) => AttributeValue::L(self.list(&Tok::RBracket)?),
-            Some(Tok::LBrace) => AttributeValue::M(self.map()?),
+            Some(Tok::LBrace) => AttributeValue::M(self.map(false)?),
             Some(Tok::LSet) => set(self.list(&Tok::RSet)?)?,
             Some(Tok::Word(w)) if w.eq_ignore_ascii_case("TRUE") => AttributeValue::Bool(true),
             Some(Tok::Word(w)) if w.eq_ignore_ascii_case("FALSE") => AttributeValue::Bool(false),
@@ -656,7 +683,11 @@ impl Parser<'_> {
             return Ok(values);
         }
         loop {
-            values.push(self.value()?);
+            let saved = self.value_path.len();
+            self.value_path.push_str(&format!("[{}]", values.len()));
+            let value = self.value();
+            self.value_path.truncate(saved);
+            values.push(value?);
             if self.eat(close) {
                 return Ok(values);
             }
@@ -664,8 +695,9 @@ impl Parser<'_> {
         }
     }
 
-    /// `'key': value` pairs up to `}`.
-    fn map(&mut self) -> Result<BTreeMap<String, AttributeValue>, PartiqlError> {
+    /// `'key': value` pairs up to `}`; an INSERT's item is `roots`, its
+    /// attributes each the root of the paths in number messages.
+    fn map(&mut self, roots: bool) -> Result<BTreeMap<String, AttributeValue>, PartiqlError> {
         let mut map = Item::new();
         if self.eat(&Tok::RBrace) {
             return Ok(map);
@@ -676,8 +708,13 @@ impl Parser<'_> {
                 _ => return Err(PartiqlError::syntax("Unexpected token")),
             };
             self.expect(&Tok::Colon)?;
-            let value = self.literal()?;
-            if let Literal::Value(value) = value {
+            let saved = self.value_path.len();
+            if !roots {
+                self.value_path.push_str(&format!(".{key}"));
+            }
+            let value = self.literal();
+            self.value_path.truncate(saved);
+            if let Literal::Value(value) = value? {
                 map.insert(key, value);
             }
             if self.eat(&Tok::RBrace) {
@@ -787,10 +824,18 @@ fn balanced(mut terms: Vec<Cond>, join: fn(Box<Cond>, Box<Cond>) -> Cond) -> Con
     join(Box::new(balanced(terms, join)), Box::new(balanced(right, join)))
 }
 
-fn number(text: &str) -> Result<AttributeValue, PartiqlError> {
-    Number::parse(text)
-        .map(AttributeValue::N)
-        .map_err(|e| PartiqlError::new(e.to_string()))
+/// A number literal; one DynamoDB cannot read is a statement not well
+/// formed (with no detail), one out of its range names where it stands.
+fn number(text: &str, path: &str) -> Result<AttributeValue, PartiqlError> {
+    Number::parse(text).map(AttributeValue::N).map_err(|e| match e {
+        NumberError::Malformed => PartiqlError::syntax(""),
+        e => PartiqlError::new(format!("{e} under root{path}")),
+    })
+}
+
+/// "Unexpected token after expression": more after a whole statement.
+fn leftover() -> PartiqlError {
+    PartiqlError::syntax("Unexpected token after expression")
 }
 
 /// `<<...>>`: a string, number or binary set, non-empty and without

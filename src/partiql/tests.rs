@@ -213,9 +213,9 @@ fn malformed_statements_get_dynamodbs_messages() {
         ("SELECT * FROM", "Unexpected end of statement"),
         ("SELECT * FROM t WHERE", "Unexpected end of statement"),
         ("SELECT * FROM t WHERE a = 'x", "Unexpected end of statement"),
-        ("SELECT * FROM t WHERE a = 1 a", "Unexpected token"),
+        ("SELECT * FROM t WHERE a = 1 a", "Unexpected token after expression"),
         ("SELECT * FROM WHERE", "Unexpected keyword"),
-        ("SELECT * FROM t WHERE a = #", "Unexpected term"),
+        ("SELECT * FROM t WHERE a = @", "Unexpected term"),
         ("INSERT INTO t VALUE [1]", "Unexpected token"),
         ("UPDATE t WHERE pk = 'a'", "Unexpected keyword"),
     ];
@@ -427,4 +427,77 @@ fn a_projection_answers_each_path_under_its_last_name() {
         ])
     );
     assert_eq!(project(&paths("m.gone, l.x, nope"), &item), Item::new());
+}
+
+#[test]
+fn grammar_follows_dynamodbs_parser() {
+    let prefix = "Statement wasn't well formed, can't be processed: ";
+    let leftover = format!("{prefix}Unexpected token after expression");
+    for text in [
+        "SELECT * FROM t WHERE pk = 1 e5",
+        "INSERT INTO t VALUE {'pk': 1} foo",
+        "UPDATE t SET a = 9 WHERE pk = 2 foo",
+        "DELETE FROM t WHERE pk = 3 ORDER BY pk",
+        "SELECT * FROM t ORDER BY pk WHERE pk = 1",
+        "SELECT * FROM t WHERE pk = 1)",
+        "INSERT INTO \"t\" x VALUE {'pk': 'x'}",
+    ] {
+        assert_eq!(err(text, &[]), leftover, "{text}");
+    }
+    for text in [
+        "SELECT * FROM \"t\" x WHERE pk = 'x'",
+        "SELECT * FROM t AS x WHERE pk = 'x'",
+        "UPDATE \"t\" x SET a = 3 WHERE pk = 'x'",
+        "DELETE FROM t x WHERE pk = 'x'",
+    ] {
+        assert_eq!(err(text, &[]), "Aliasing is not supported", "{text}");
+    }
+    for text in [
+        "SELECT * FROM t WHERE pk = 1e2147483648",
+        "SELECT * FROM t WHERE pk = 1.5e-2147483647",
+        "SELECT * FROM t WHERE pk = 1 # note",
+        "SELECT * FROM t WHERE pk = 1 /* note",
+    ] {
+        assert_eq!(err(text, &[]), prefix, "{text}");
+    }
+    let overflow = "Number overflow. Attempting to store a number with magnitude larger than supported range";
+    let underflow = "Number underflow. Attempting to store a number with magnitude smaller than supported range";
+    let cases = [
+        ("SELECT * FROM t WHERE pk = 1e126", format!("{overflow} under root")),
+        (
+            "UPDATE t SET a = 1e-131 WHERE pk = 5",
+            format!("{underflow} under root"),
+        ),
+        ("INSERT INTO t VALUE {'pk': 1e126}", format!("{overflow} under root")),
+        (
+            "INSERT INTO t VALUE {'pk': 6, 'm': {'x': 1e126}}",
+            format!("{overflow} under root.x"),
+        ),
+        (
+            "INSERT INTO t VALUE {'pk': 7, 'l': [1, {'y': [-1e126]}]}",
+            format!("{overflow} under root[1].y[0]"),
+        ),
+        (
+            "SELECT * FROM t WHERE pk = 123456789012345678901234567890123456789",
+            "Attempting to store more than 38 significant digits in a Number under root".to_string(),
+        ),
+    ];
+    for (text, message) in cases {
+        assert_eq!(err(text, &[]), message, "{text}");
+    }
+    // Comments are white space; numbers may drop the leading digit.
+    let Statement::Select(select) = ok("-- a note\nSELECT * /* x */ FROM t -- b\nWHERE pk = -.73e1 -- c") else {
+        panic!("a SELECT");
+    };
+    let minus_7_3 = Operand::Value(V::N(Number::parse("-7.3").unwrap()));
+    assert_eq!(
+        select.condition,
+        Some(Cond::Compare(CmpOp::Eq, Operand::Path(path(&["pk"])), minus_7_3))
+    );
+    for literal in ["7.31E6", "7.31e+6", "731e4", "73100000e-1", ".731e7"] {
+        let Statement::Insert(insert) = ok(&format!("INSERT INTO t VALUE {{'pk': {literal}}}")) else {
+            panic!("an INSERT");
+        };
+        assert_eq!(insert.item.get("pk"), Some(&n(7_310_000)), "{literal}");
+    }
 }
