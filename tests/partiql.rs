@@ -1038,7 +1038,7 @@ async fn exists_checks_an_item_in_a_transaction() {
     // A true EXISTS lets the writes beside it happen.
     c.execute_transaction()
         .transact_statements(transact_statement(
-            "EXISTS(SELECT * FROM \"Tab\" WHERE pk = 'a' AND sk = 1)",
+            "EXISTS(SELECT * FROM \"Tab\" WHERE pk = 'a' AND sk = 1 AND v = 10)",
         ))
         .transact_statements(transact_statement("UPDATE Tab SET v = 100 WHERE pk = 'a' AND sk = 2"))
         .send()
@@ -1067,7 +1067,7 @@ async fn exists_checks_an_item_in_a_transaction() {
         .execute_transaction()
         .transact_statements(transact_statement("INSERT INTO Tab VALUE {'pk': 'c', 'sk': 5}"))
         .transact_statements(transact_statement(
-            "exists (select * from Tab where pk = 'z' and sk = 1)",
+            "exists (select * from Tab where pk = 'z' and sk = 1 and v IS MISSING)",
         ))
         .send()
         .await
@@ -1111,7 +1111,7 @@ async fn exists_checks_an_item_in_a_transaction() {
     let twice = c
         .execute_transaction()
         .transact_statements(transact_statement(
-            "EXISTS(SELECT * FROM Tab WHERE pk = 'a' AND sk = 3)",
+            "EXISTS(SELECT * FROM Tab WHERE pk = 'a' AND sk = 3 AND v = 30)",
         ))
         .transact_statements(transact_statement("DELETE FROM Tab WHERE pk = 'a' AND sk = 3"))
         .send()
@@ -1138,16 +1138,34 @@ async fn exists_checks_an_item_in_a_transaction() {
         "ValidationException",
         "ExecuteTransaction API does not support both read and write operations in the same request.",
     );
-    let partial = c
+    // It reads one item, by its whole key, and asks more than its existence.
+    for exists in [
+        "EXISTS(SELECT * FROM Tab WHERE pk = 'a' AND v = 10)",
+        "EXISTS(SELECT * FROM Tab WHERE pk = 'a' AND sk = 1)",
+    ] {
+        let refused = c
+            .execute_transaction()
+            .transact_statements(transact_statement("DELETE FROM Tab WHERE pk = 'b' AND sk = 1"))
+            .transact_statements(transact_statement(exists))
+            .send()
+            .await
+            .unwrap_err();
+        assert_error(
+            &refused,
+            "ValidationException",
+            "Validation failed in TransactStatements[1]: EXISTS() must contain a single item read with additional condition",
+        );
+    }
+    let select = c
         .execute_transaction()
-        .transact_statements(transact_statement("EXISTS(SELECT * FROM Tab WHERE pk = 'a')"))
+        .transact_statements(transact_statement("SELECT * FROM Tab WHERE pk = 'a'"))
         .send()
         .await
         .unwrap_err();
     assert_error(
-        &partial,
+        &select,
         "ValidationException",
-        "Where clause does not contain a mandatory equality on all key attributes",
+        "Validation failed in TransactStatements[0]: Select statements within ExecuteTransaction must specify the primary key in the where clause.",
     );
 }
 

@@ -66,7 +66,11 @@ pub(super) fn translate(
     let mut inserts = Vec::new();
     for (position, (request, statement)) in statements.iter().enumerate() {
         let meta = schema(&statement.target().table)?;
-        let plan = partiql::write_plan(statement, &meta.key_schema)?
+        let plan = partiql::write_plan(statement, &meta.key_schema)
+            .map_err(|error| match statement {
+                Statement::Exists(_) => invalid_at(position, &error.0),
+                _ => error.into(),
+            })?
             .ok_or_else(|| ApiError::new(ErrorKind::InternalServerError, "Internal server error"))?;
         if plan.returning.is_some() {
             return Err(invalid_at(
@@ -151,8 +155,12 @@ fn translate_reads(
             ));
         }
         let meta = schema(&select.target.table)?;
-        let key = partiql::key_of(select.condition.as_ref(), &meta.key_schema)
-            .ok_or_else(partiql::PartiqlError::missing_key_equality)?;
+        let key = partiql::key_of(select.condition.as_ref(), &meta.key_schema).ok_or_else(|| {
+            invalid_at(
+                position,
+                "Select statements within ExecuteTransaction must specify the primary key in the where clause.",
+            )
+        })?;
         items.push(json!({ "Get": { "TableName": select.target.table, "Key": item_to_json(&key) } }));
         reads.push(ReadRest {
             condition: select.condition.clone(),
@@ -318,7 +326,7 @@ mod tests {
     fn exists_becomes_a_condition_check() {
         let translated = translate(
             &statements(&[
-                "EXISTS(SELECT * FROM t WHERE pk = 'a')",
+                "EXISTS(SELECT * FROM t WHERE pk = 'a' AND v IS NOT MISSING)",
                 "EXISTS(SELECT * FROM t WHERE pk = 'b' AND v > 5)",
             ]),
             &schema,
@@ -328,8 +336,8 @@ mod tests {
             { "ConditionCheck": {
                 "TableName": "t",
                 "Key": { "pk": { "S": "a" } },
-                "ConditionExpression": "attribute_exists(#n0)",
-                "ExpressionAttributeNames": { "#n0": "pk" },
+                "ConditionExpression": "(attribute_exists(#n0)) AND (NOT (attribute_not_exists(#n1)))",
+                "ExpressionAttributeNames": { "#n0": "pk", "#n1": "v" },
             } },
             { "ConditionCheck": {
                 "TableName": "t",
@@ -345,16 +353,17 @@ mod tests {
         };
         assert_eq!(request, expected);
         assert!(inserts.is_empty());
-        let mixed = translate(
-            &statements(&[
-                "EXISTS(SELECT * FROM t WHERE pk = 'a')",
-                "SELECT * FROM t WHERE pk = 'b'",
+        let message = |texts: &[&str]| translate(&statements(texts), &schema).unwrap_err().message;
+        assert_eq!(
+            message(&[
+                "EXISTS(SELECT * FROM t WHERE pk = 'a' AND v = 1)",
+                "SELECT * FROM t WHERE pk = 'b'"
             ]),
-            &schema,
+            "ExecuteTransaction API does not support both read and write operations in the same request."
         );
         assert_eq!(
-            mixed.unwrap_err().message,
-            "ExecuteTransaction API does not support both read and write operations in the same request."
+            message(&["DELETE FROM t WHERE pk = 'b'", "EXISTS(SELECT * FROM t WHERE pk = 'a')"]),
+            "Validation failed in TransactStatements[1]: EXISTS() must contain a single item read with additional condition"
         );
     }
 
@@ -397,6 +406,10 @@ mod tests {
         assert_eq!(
             message(&["UPDATE t SET v = 1 WHERE v = 2"]),
             "Where clause does not contain a mandatory equality on all key attributes"
+        );
+        assert_eq!(
+            message(&["SELECT * FROM t WHERE pk = 'a'", "SELECT * FROM t WHERE v = 2"]),
+            "Validation failed in TransactStatements[1]: Select statements within ExecuteTransaction must specify the primary key in the where clause."
         );
     }
 

@@ -255,11 +255,15 @@ pub fn write_plan(statement: &Statement, schema: &KeySchema) -> Result<Option<Wr
             (&delete.target, Change::Delete, condition, delete.returning)
         }
         Statement::Exists(select) => {
-            let exists = Cond::AttributeExists(Path::attribute(schema.hash.name.clone()));
-            let condition = match select.condition.as_ref().and_then(|c| extra_condition(c, schema)) {
-                Some(extra) => Cond::And(Box::new(exists), Box::new(extra)),
-                None => exists,
+            // One item, by its whole key, and a condition beyond the key.
+            let extra = select.condition.as_ref().and_then(|c| extra_condition(c, schema));
+            let (Some(extra), Some(_)) = (extra, key_of(select.condition.as_ref(), schema)) else {
+                return Err(PartiqlError::new(
+                    "EXISTS() must contain a single item read with additional condition",
+                ));
             };
+            let exists = Cond::AttributeExists(Path::attribute(schema.hash.name.clone()));
+            let condition = Cond::And(Box::new(exists), Box::new(extra));
             (&select.target, Change::Check, Some(condition), None)
         }
     };

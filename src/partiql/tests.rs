@@ -327,15 +327,23 @@ fn an_update_may_not_change_a_path_twice() {
 
 #[test]
 fn exists_plans_a_condition_check() {
-    let statement = ok("EXISTS(SELECT * FROM \"t\" WHERE pk = 'a' AND sk = 1)");
-    assert!(!statement.is_read());
-    let plan = write_plan(&statement, &schema(true)).unwrap().unwrap();
-    assert_eq!(plan.change, Change::Check);
-    assert_eq!(plan.key, Item::from([("pk".into(), s("a")), ("sk".into(), n(1))]));
-    assert_eq!(plan.condition, Some(Cond::AttributeExists(path(&["pk"]))));
-
+    let refused = "EXISTS() must contain a single item read with additional condition";
+    for text in [
+        "EXISTS(SELECT * FROM \"t\" WHERE pk = 'a' AND sk = 1)",
+        "EXISTS(SELECT * FROM t WHERE pk = 'a' AND v = 1)",
+    ] {
+        let statement = ok(text);
+        assert!(!statement.is_read());
+        assert_eq!(
+            write_plan(&statement, &schema(true)).unwrap_err().to_string(),
+            refused,
+            "{text}"
+        );
+    }
     let extra = ok("exists (SELECT pk FROM t WHERE pk = 'a' AND sk = 1 AND v > 2)");
     let plan = write_plan(&extra, &schema(true)).unwrap().unwrap();
+    assert_eq!(plan.change, Change::Check);
+    assert_eq!(plan.key, Item::from([("pk".into(), s("a")), ("sk".into(), n(1))]));
     let v_above_2 = Cond::Compare(CmpOp::Gt, Operand::Path(path(&["v"])), Operand::Value(n(2)));
     assert_eq!(
         plan.condition,
@@ -345,11 +353,6 @@ fn exists_plans_a_condition_check() {
         ))
     );
 
-    let partial = ok("EXISTS(SELECT * FROM t WHERE pk = 'a')");
-    assert_eq!(
-        write_plan(&partial, &schema(true)).unwrap_err().to_string(),
-        "Where clause does not contain a mandatory equality on all key attributes"
-    );
     let prefix = "Statement wasn't well formed, can't be processed: ";
     assert_eq!(
         err("EXISTS(SELECT * FROM t WHERE pk = 'a'", &[]),
