@@ -1234,3 +1234,31 @@ async fn comments_aliases_and_number_literals_read_as_dynamodb_reads_them() {
     let kept = execute(c, "SELECT pk FROM Tab WHERE pk = 'b' AND sk = 1", vec![]).await;
     assert_eq!(kept.items().len(), 1, "the refused DELETE deleted nothing");
 }
+
+#[tokio::test]
+async fn attribute_exists_filters_reads_and_guards_writes() {
+    let region = region_with_items().await;
+    let c = &region.client;
+    let found = execute(
+        c,
+        "SELECT pk, sk FROM Tab WHERE pk = 'a' AND (attribute_exists(gone) OR ATTRIBUTE_EXISTS(m.x)) AND sk < 3",
+        vec![],
+    )
+    .await;
+    assert_eq!(keys_of(found.items()), pairs(&[("a", "1"), ("a", "2")]));
+    let guarded = "UPDATE Tab SET once = 1 WHERE pk = 'b' AND sk = 1 AND attribute_not_exists(once)";
+    execute(c, guarded, vec![]).await;
+    let (code, message) = fails(c, guarded, vec![]).await;
+    assert_eq!(
+        (code.as_str(), message.as_str()),
+        ("ConditionalCheckFailedException", "The conditional request failed")
+    );
+    let (code, message) = fails(c, "SELECT * FROM Tab WHERE pk = 'a' AND attribute_exists('v')", vec![]).await;
+    assert_eq!(
+        (code.as_str(), message.as_str()),
+        (
+            "ValidationException",
+            "Operator or function requires a document path; operator or function: attribute_exists"
+        )
+    );
+}

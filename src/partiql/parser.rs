@@ -428,19 +428,42 @@ impl Parser<'_> {
         self.predicate(left)
     }
 
-    /// A boolean function, its `(` already read.
+    /// A boolean function, its `(` already read, and an optional
+    /// `= true`, `= false` or `<>` after it.
     fn function(&mut self, name: &str) -> Result<Cond, PartiqlError> {
-        let first = self.operand()?;
-        self.expect(&Tok::Comma)?;
-        let second = self.operand()?;
-        self.expect(&Tok::RParen)?;
-        let (first, second) = (present(first)?, present(second)?);
-        match name {
-            "begins_with" => Ok(Cond::BeginsWith(first, second)),
-            "contains" => Ok(Cond::Contains(first, second)),
-            "attribute_type" => Ok(Cond::AttributeType(first, second)),
-            _ => Err(PartiqlError::new(format!("Unsupported function: {name}"))),
+        let mut args = Vec::new();
+        if !self.eat(&Tok::RParen) {
+            loop {
+                args.push(self.operand()?);
+                if self.eat(&Tok::RParen) {
+                    break;
+                }
+                self.expect(&Tok::Comma)?;
+            }
         }
+        let cond = function_cond(name, args)?;
+        self.compared_with_bool(cond)
+    }
+
+    /// `cond = true`, `cond <> false` and the like: the condition or its
+    /// negation; `cond` alone when no such comparison follows.
+    fn compared_with_bool(&mut self, cond: Cond) -> Result<Cond, PartiqlError> {
+        let equal = match self.peek() {
+            Some(Tok::Eq) => true,
+            Some(Tok::Ne) => false,
+            _ => return Ok(cond),
+        };
+        let truth = match self.peek_at(1) {
+            Some(Tok::Word(w)) if w.eq_ignore_ascii_case("TRUE") => true,
+            Some(Tok::Word(w)) if w.eq_ignore_ascii_case("FALSE") => false,
+            _ => return Ok(cond),
+        };
+        self.pos += 2;
+        Ok(if equal == truth {
+            cond
+        } else {
+            Cond::Not(Box::new(cond))
+        })
     }
 
     /// What follows an operand: a comparison, BETWEEN, IN or IS.
@@ -760,6 +783,45 @@ fn is_literal_word(word: &str) -> bool {
     ["TRUE", "FALSE", "NULL", "MISSING"]
         .iter()
         .any(|k| k.eq_ignore_ascii_case(word))
+}
+
+/// The condition function `name` makes of `args` (MISSING is `None`),
+/// in DynamoDB's words when the arguments do not fit.
+fn function_cond(name: &str, args: Vec<Option<Operand>>) -> Result<Cond, PartiqlError> {
+    let arity = |wanted: usize| {
+        if args.len() == wanted {
+            return Ok(());
+        }
+        Err(PartiqlError::new(format!(
+            "Incorrect number of operands for operator or function; operator or function: {name}, number of operands: {}",
+            args.len()
+        )))
+    };
+    match name {
+        "attribute_exists" | "attribute_not_exists" => {
+            arity(1)?;
+            let Some(Some(Operand::Path(path))) = args.into_iter().next() else {
+                return Err(PartiqlError::new(format!(
+                    "Operator or function requires a document path; operator or function: {name}"
+                )));
+            };
+            Ok(match name {
+                "attribute_exists" => Cond::AttributeExists(path),
+                _ => Cond::AttributeNotExists(path),
+            })
+        }
+        "begins_with" | "contains" | "attribute_type" => {
+            arity(2)?;
+            let mut args = args.into_iter();
+            let (first, second) = (present(args.next().flatten())?, present(args.next().flatten())?);
+            Ok(match name {
+                "begins_with" => Cond::BeginsWith(first, second),
+                "contains" => Cond::Contains(first, second),
+                _ => Cond::AttributeType(first, second),
+            })
+        }
+        _ => Err(PartiqlError::new(format!("Unsupported function: {name}"))),
+    }
 }
 
 /// DynamoDB refuses to order a value whose type has no order (anything

@@ -504,3 +504,45 @@ fn grammar_follows_dynamodbs_parser() {
         assert_eq!(insert.item.get("pk"), Some(&n(7_310_000)), "{literal}");
     }
 }
+
+#[test]
+fn attribute_exists_and_not_exists_are_conditions() {
+    let item: Item = Item::from([
+        ("pk".into(), s("a")),
+        ("m".into(), V::M(Item::from([("sub".into(), s("x"))]))),
+    ]);
+    let holds = |condition: &str| {
+        let statement = ok(&format!("SELECT * FROM t WHERE pk = 'a' AND {condition}"));
+        evaluate(where_of(&statement), &item)
+    };
+    for (condition, expected) in [
+        ("attribute_exists(m)", true),
+        ("ATTRIBUTE_EXISTS(\"m\")", true),
+        ("attribute_exists(m.sub)", true),
+        ("attribute_exists(m.nope)", false),
+        ("attribute_not_exists(nope)", true),
+        ("NOT attribute_exists(nope)", true),
+        ("(attribute_exists(nope) OR attribute_exists(m))", true),
+        ("attribute_exists(m) = true", true),
+        ("attribute_exists(m) = false", false),
+        ("attribute_not_exists(m) <> true", true),
+        ("begins_with(pk, 'a') = TRUE", true),
+    ] {
+        assert_eq!(holds(condition), expected, "{condition}");
+    }
+    let where_ = |condition: &str| format!("SELECT * FROM t WHERE pk = 'a' AND {condition}");
+    let path = "Operator or function requires a document path; operator or function: attribute_exists";
+    assert_eq!(err(&where_("attribute_exists('ss')"), &[]), path);
+    assert_eq!(err(&where_("attribute_exists(?)"), &[s("ss")]), path);
+    let count = |name: &str, n: usize| {
+        format!(
+            "Incorrect number of operands for operator or function; operator or function: {name}, number of operands: {n}"
+        )
+    };
+    assert_eq!(err(&where_("attribute_exists()"), &[]), count("attribute_exists", 0));
+    assert_eq!(
+        err(&where_("attribute_not_exists(a, b)"), &[]),
+        count("attribute_not_exists", 2)
+    );
+    assert_eq!(err(&where_("begins_with(a)"), &[]), count("begins_with", 1));
+}
