@@ -1262,3 +1262,24 @@ async fn attribute_exists_filters_reads_and_guards_writes() {
         )
     );
 }
+
+#[tokio::test]
+async fn writes_answer_with_empty_lists() {
+    let region = region_with_items().await;
+    let statement = |text: &str| serde_json::json!({ "Statement": text });
+    for text in [
+        "INSERT INTO Tab VALUE {'pk': 'w', 'sk': 1}",
+        "UPDATE Tab SET v = 2 WHERE pk = 'w' AND sk = 1",
+        "DELETE FROM Tab WHERE pk = 'w' AND sk = 1",
+        "DELETE FROM Tab WHERE pk = 'never' AND sk = 1",
+    ] {
+        let out = region.raw_json("ExecuteStatement", statement(text)).await;
+        assert_eq!(out.body, serde_json::json!({ "Items": [] }), "{text}");
+    }
+    let transaction = serde_json::json!({ "TransactStatements": [
+        statement("UPDATE Tab SET v = 2 WHERE pk = 'a' AND sk = 1"),
+        statement("INSERT INTO Tab VALUE {'pk': 'w', 'sk': 2}"),
+    ] });
+    let out = region.raw_json("ExecuteTransaction", transaction).await;
+    assert_eq!(out.body, serde_json::json!({ "Responses": [] }));
+}

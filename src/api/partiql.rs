@@ -371,10 +371,14 @@ impl Run<'_> {
             (Some(_), None) => Some(None),
         };
         let mut body = write_response(&table, &meta, &written, None, self.capacity);
-        if let Some(item) = returned {
-            let items: Vec<Value> = item.filter(|i| !i.is_empty()).map(item_into_json).into_iter().collect();
-            body["Items"] = Value::Array(items);
-        }
+        // Without RETURNING, an empty list (DynamoDB sends one either way).
+        let items: Vec<Value> = returned
+            .flatten()
+            .filter(|i| !i.is_empty())
+            .map(item_into_json)
+            .into_iter()
+            .collect();
+        body["Items"] = Value::Array(items);
         Ok(body)
     }
 }

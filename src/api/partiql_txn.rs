@@ -204,9 +204,14 @@ pub async fn handle_execute_transaction(engine: &Engine, throttle: &Capacity, re
         }
     };
     match translated {
-        Translated::Write { request, inserts } => handle_transact_write_items(engine, throttle, pass_on(request))
-            .await
-            .map_err(|error| duplicate_inserts(error, &inserts)),
+        Translated::Write { request, inserts } => {
+            let mut body = handle_transact_write_items(engine, throttle, pass_on(request))
+                .await
+                .map_err(|error| duplicate_inserts(error, &inserts))?;
+            // Writes answer with no entry each: an empty list.
+            body["Responses"] = json!([]);
+            Ok(body)
+        }
         Translated::Read { request, reads } => {
             let body = handle_transact_get_items(engine, throttle, pass_on(request)).await?;
             finish_reads(body, &reads)
