@@ -1283,3 +1283,71 @@ async fn writes_answer_with_empty_lists() {
     let out = region.raw_json("ExecuteTransaction", transaction).await;
     assert_eq!(out.body, serde_json::json!({ "Responses": [] }));
 }
+
+#[tokio::test]
+async fn a_parameter_that_is_no_number_is_named() {
+    let region = region_with_items().await;
+    let c = &region.client;
+    let unconvertible = |text: &str| {
+        (
+            "ValidationException".to_string(),
+            format!("The parameter cannot be converted to a numeric value: {text}"),
+        )
+    };
+    let select = "SELECT * FROM Tab WHERE pk = 'a' AND v = ?";
+    for bad in ["1e99999999999", "-1e2147483648", "abc"] {
+        assert_eq!(fails(c, select, vec![n(bad)]).await, unconvertible(bad));
+    }
+    let nested = AttributeValue::L(vec![n(1), AttributeValue::M(item([("x", n("1e99999999999"))]))]);
+    assert_eq!(fails(c, select, vec![nested]).await, unconvertible("1e99999999999"));
+    let set = AttributeValue::Ns(vec!["1".into(), "x1".into()]);
+    assert_eq!(fails(c, select, vec![set]).await, unconvertible("x1"));
+    assert_eq!(
+        fails(c, select, vec![n("")]).await,
+        (
+            "ValidationException".to_string(),
+            "The parameter cannot be converted to a numeric value".to_string()
+        )
+    );
+
+    // In a batch, the member fails and the others run.
+    let bad_member = BatchStatementRequest::builder()
+        .statement("UPDATE Tab SET v = ? WHERE pk = 'a' AND sk = 1")
+        .parameters(n("abc"))
+        .build()
+        .unwrap();
+    let out = c
+        .batch_execute_statement()
+        .statements(bad_member)
+        .statements(batch_statement("UPDATE Tab SET v = 7 WHERE pk = 'a' AND sk = 2"))
+        .send()
+        .await
+        .unwrap();
+    let error = out.responses()[0].error().expect("an error");
+    assert_eq!(error.code(), Some(&BatchStatementErrorCodeEnum::ValidationError));
+    assert_eq!(
+        error.message(),
+        Some("The parameter cannot be converted to a numeric value: abc")
+    );
+    assert!(out.responses()[1].error().is_none());
+    let updated = execute(c, "SELECT v FROM Tab WHERE pk = 'a' AND sk = 2", vec![]).await;
+    assert_eq!(updated.items(), &[item([("v", n(7))])]);
+
+    let error = c
+        .execute_transaction()
+        .transact_statements(
+            ParameterizedStatement::builder()
+                .statement("UPDATE Tab SET v = ? WHERE pk = 'a' AND sk = 1")
+                .parameters(n("1e99999999999"))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_error(
+        &error,
+        "ValidationException",
+        "The parameter cannot be converted to a numeric value: 1e99999999999",
+    );
+}

@@ -25,8 +25,8 @@ use crate::expr::ast::Cond;
 use crate::expr::{Condition, Projection, RangeCondition, UpdateExpr};
 use crate::model::key::encode_primary_key;
 use crate::model::{
-    AttributeValue, IndexKind, Item, KeySchema, SecondaryIndex, TableMeta, item_from_json, item_from_json_owned,
-    item_into_json, item_to_json,
+    AttributeValue, IndexKind, Item, KeySchema, Number, NumberError, SecondaryIndex, TableMeta, ValueError,
+    item_from_json, item_from_json_owned, item_into_json, item_to_json,
 };
 use crate::partiql::{
     self, Access, Change, MAX_STATEMENT_CHARS, PartiqlError, Returning, Select, Statement, WritePlan,
@@ -53,6 +53,14 @@ pub(super) struct StatementRequest {
 /// `ReturnValuesOnConditionCheckFailure` from `req` (a request, or one
 /// member of a batch or transaction), with DynamoDB's constraints.
 pub(super) fn statement_request(req: &Request) -> Result<StatementRequest, ApiError> {
+    let mut request = statement_shape(req)?;
+    request.params = parameters(req)?;
+    Ok(request)
+}
+
+/// `statement_request` but for the parameters' values, which are left
+/// empty: what a batch member must get right for the batch to run at all.
+fn statement_shape(req: &Request) -> Result<StatementRequest, ApiError> {
     let text = req
         .opt_str("Statement")?
         .ok_or_else(|| ApiError::missing("statement"))?;
@@ -64,23 +72,59 @@ pub(super) fn statement_request(req: &Request) -> Result<StatementRequest, ApiEr
             "Member must have length less than or equal to 8192, Member must have length greater than or equal to 1",
         ));
     }
-    let params = match req.opt_array("Parameters")? {
-        Some(list) if list.is_empty() => {
-            return Err(ApiError::constraint(
-                "[]",
-                "parameters",
-                "Member must have length greater than or equal to 1",
-            ));
-        }
-        Some(list) => list.iter().map(AttributeValue::from_json).collect::<Result<_, _>>()?,
-        None => Vec::new(),
-    };
+    if req.opt_array("Parameters")?.is_some_and(|list| list.is_empty()) {
+        return Err(ApiError::constraint(
+            "[]",
+            "parameters",
+            "Member must have length greater than or equal to 1",
+        ));
+    }
     Ok(StatementRequest {
         text: text.to_string(),
-        params,
+        params: Vec::new(),
         consistent: req.opt_bool("ConsistentRead")?.unwrap_or(false),
         return_on_failure: return_on_failure(req)?,
     })
+}
+
+/// The values of `Parameters`. A number DynamoDB cannot read is "The
+/// parameter cannot be converted to a numeric value: <text>" (no text when
+/// empty), as its PartiQL says, not the item operations' words.
+fn parameters(req: &Request) -> Result<Vec<AttributeValue>, ApiError> {
+    let Some(list) = req.opt_array("Parameters")? else {
+        return Ok(Vec::new());
+    };
+    list.iter()
+        .map(|json| {
+            AttributeValue::from_json(json).map_err(|error| match error {
+                ValueError::Number(NumberError::Malformed) => unconvertible(first_unreadable_number(json)),
+                error => error.into(),
+            })
+        })
+        .collect()
+}
+
+fn unconvertible(text: Option<&str>) -> ApiError {
+    match text {
+        Some(text) if !text.is_empty() => {
+            ApiError::validation(format!("The parameter cannot be converted to a numeric value: {text}"))
+        }
+        _ => ApiError::validation("The parameter cannot be converted to a numeric value"),
+    }
+}
+
+/// The text of the first number in a JSON attribute value (in the order
+/// `AttributeValue::from_json` reads it) that is not a number.
+fn first_unreadable_number(json: &Value) -> Option<&str> {
+    let unreadable = |v: &'_ Value| -> bool { v.as_str().is_none_or(|t| Number::parse(t).is_err()) };
+    let (tag, inner) = json.as_object()?.iter().find(|(_, v)| !v.is_null())?;
+    match (tag.as_str(), inner) {
+        ("N", v) if unreadable(v) => v.as_str(),
+        ("NS", Value::Array(members)) => members.iter().find(|v| unreadable(v)).and_then(Value::as_str),
+        ("L", Value::Array(values)) => values.iter().find_map(first_unreadable_number),
+        ("M", Value::Object(values)) => values.values().find_map(first_unreadable_number),
+        _ => None,
+    }
 }
 
 /// One member of a batch or transaction: its request, and its statement
@@ -93,8 +137,12 @@ pub(super) fn member_statement(member: &Value) -> Result<Member, ApiError> {
         .as_object()
         .cloned()
         .ok_or_else(|| ApiError::serialization("Unexpected value type in payload"))?;
-    let request = statement_request(&Request::from_map(object))?;
-    let statement = partiql::parse(&request.text, &request.params).map_err(ApiError::from);
+    let req = Request::from_map(object);
+    let mut request = statement_shape(&req)?;
+    let statement = parameters(&req).and_then(|params| {
+        request.params = params;
+        partiql::parse(&request.text, &request.params).map_err(ApiError::from)
+    });
     Ok((request, statement))
 }
 
