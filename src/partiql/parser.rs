@@ -6,7 +6,7 @@
 //! [`MAX_STATEMENT_CHARS`] long, every recursive rule counts its depth
 //! against [`MAX_NESTING`], and chains of `AND`/`OR` become balanced trees.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use super::ast::{Delete, Insert, Returning, Select, Statement, Target, Update};
 use super::error::PartiqlError;
@@ -901,19 +901,11 @@ fn leftover() -> PartiqlError {
 }
 
 /// `<<...>>`: a string, number or binary set, non-empty and without
-/// duplicates.
+/// duplicates (refused in DynamoDB's words for a set value).
 fn set(values: Vec<AttributeValue>) -> Result<AttributeValue, PartiqlError> {
-    fn unique<T: Eq + std::hash::Hash>(members: &[T]) -> Result<(), PartiqlError> {
-        let mut seen = HashSet::new();
-        if members.iter().all(|m| seen.insert(m)) {
-            Ok(())
-        } else {
-            Err(PartiqlError::new("Input collection contains duplicates"))
-        }
-    }
     let mismatched = || PartiqlError::new("Set elements must all be strings, all numbers or all binaries");
     let set = match values.first() {
-        None => return Err(PartiqlError::syntax("Unexpected token")),
+        None => return Err(PartiqlError::new("Empty bags are not supported")),
         Some(AttributeValue::S(_)) => AttributeValue::Ss(
             collect(values, |v| match v {
                 AttributeValue::S(s) => Some(s),
@@ -937,13 +929,8 @@ fn set(values: Vec<AttributeValue>) -> Result<AttributeValue, PartiqlError> {
         ),
         Some(_) => return Err(mismatched()),
     };
-    match &set {
-        AttributeValue::Ss(m) => unique(m)?,
-        AttributeValue::Ns(m) => unique(m)?,
-        AttributeValue::Bs(m) => unique(m)?,
-        _ => {}
-    }
-    Ok(set)
+    // The model's own check of a set value, with its message.
+    AttributeValue::from_json(&set.to_json()).map_err(|e| PartiqlError::new(e.to_string()))
 }
 
 fn collect<T>(values: Vec<AttributeValue>, take: fn(AttributeValue) -> Option<T>) -> Option<Vec<T>> {

@@ -223,8 +223,16 @@ fn malformed_statements_get_dynamodbs_messages() {
         assert_eq!(err(text, &[]), format!("{prefix}{detail}"), "{text}");
     }
     assert_eq!(
+        err("UPDATE t SET s = set_add(s, <<>>) WHERE pk = 'a'", &[]),
+        "Empty bags are not supported"
+    );
+    assert_eq!(
+        err("INSERT INTO t VALUE {'n': <<1, 2, 1.0>>}", &[]),
+        "One or more parameter values were invalid: Input collection [1, 2, 1] contains duplicates."
+    );
+    assert_eq!(
         err("INSERT INTO t VALUE {'s': <<'a', 'a'>>}", &[]),
-        "Input collection contains duplicates"
+        "One or more parameter values were invalid: Input collection [a, a] contains duplicates."
     );
 }
 
