@@ -1181,20 +1181,27 @@ async fn exists_is_refused_outside_a_transaction() {
             "The EXISTS function can only be used in transactions".to_string()
         )
     );
+    let refused = batch_statement(exists);
+    one_member_refused(c, refused, 0, "The EXISTS function can only be used in transactions").await;
+}
+
+/// Runs a batch of `member` and an UPDATE of a/2 setting v to `v`: the
+/// member fails with ValidationError and `message`, the UPDATE applies.
+async fn one_member_refused(c: &Client, member: BatchStatementRequest, v: i64, message: &str) {
+    let update = format!("UPDATE Tab SET v = {v} WHERE pk = 'a' AND sk = 2");
     let out = c
         .batch_execute_statement()
-        .statements(batch_statement(exists))
-        .statements(batch_statement("UPDATE Tab SET v = 0 WHERE pk = 'a' AND sk = 2"))
+        .statements(member)
+        .statements(batch_statement(&update))
         .send()
         .await
         .unwrap();
     let error = out.responses()[0].error().expect("an error");
     assert_eq!(error.code(), Some(&BatchStatementErrorCodeEnum::ValidationError));
-    assert_eq!(
-        error.message(),
-        Some("The EXISTS function can only be used in transactions")
-    );
+    assert_eq!(error.message(), Some(message));
     assert!(out.responses()[1].error().is_none());
+    let updated = execute(c, "SELECT v FROM Tab WHERE pk = 'a' AND sk = 2", vec![]).await;
+    assert_eq!(updated.items(), &[item([("v", n(v))])]);
 }
 
 #[tokio::test]
@@ -1316,22 +1323,13 @@ async fn a_parameter_that_is_no_number_is_named() {
         .parameters(n("abc"))
         .build()
         .unwrap();
-    let out = c
-        .batch_execute_statement()
-        .statements(bad_member)
-        .statements(batch_statement("UPDATE Tab SET v = 7 WHERE pk = 'a' AND sk = 2"))
-        .send()
-        .await
-        .unwrap();
-    let error = out.responses()[0].error().expect("an error");
-    assert_eq!(error.code(), Some(&BatchStatementErrorCodeEnum::ValidationError));
-    assert_eq!(
-        error.message(),
-        Some("The parameter cannot be converted to a numeric value: abc")
-    );
-    assert!(out.responses()[1].error().is_none());
-    let updated = execute(c, "SELECT v FROM Tab WHERE pk = 'a' AND sk = 2", vec![]).await;
-    assert_eq!(updated.items(), &[item([("v", n(7))])]);
+    one_member_refused(
+        c,
+        bad_member,
+        7,
+        "The parameter cannot be converted to a numeric value: abc",
+    )
+    .await;
 
     let error = c
         .execute_transaction()
