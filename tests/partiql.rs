@@ -12,8 +12,8 @@ use aws_sdk_dynamodb::operation::execute_statement::{ExecuteStatementError, Exec
 use aws_sdk_dynamodb::operation::execute_transaction::ExecuteTransactionError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BatchStatementErrorCodeEnum, BatchStatementRequest, BillingMode,
-    GlobalSecondaryIndex, KeySchemaElement, KeyType, ParameterizedStatement, Projection, ProjectionType,
-    ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure, ScalarAttributeType,
+    GlobalSecondaryIndex, KeySchemaElement, KeyType, LocalSecondaryIndex, ParameterizedStatement, Projection,
+    ProjectionType, ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure, ScalarAttributeType,
 };
 use common::{Keys, TestRegion, assert_error, create_table, error_code, error_message, item, n, s};
 
@@ -131,13 +131,11 @@ async fn selects_read_by_key_partition_and_scan() {
     found.sort();
     assert_eq!(found, pairs(&[("a", "2"), ("a", "3"), ("b", "1")]));
 
+    // A nested path answers under its last named component.
     let nested = execute(c, "SELECT m.x, l[1] FROM Tab WHERE pk = 'b' AND sk = 1", vec![]).await;
     assert_eq!(
         nested.items(),
-        &[item([
-            ("m", AttributeValue::M(item([("x", n(1))]))),
-            ("l", AttributeValue::L(vec![s("x1")])),
-        ])]
+        &[item([("x", n(1)), ("l", AttributeValue::L(vec![s("x1")]))])]
     );
 
     let functions = execute(
@@ -464,7 +462,7 @@ async fn bad_statements_get_dynamodbs_errors() {
         ),
         (
             "SELECT * FROM Err WHERE pk = 'a' pk",
-            "Statement wasn't well formed, can't be processed: Unexpected token",
+            "Statement wasn't well formed, can't be processed: Unexpected token after expression",
         ),
         (
             "MERGE INTO Err",
@@ -480,7 +478,23 @@ async fn bad_statements_get_dynamodbs_errors() {
         ),
         (
             "SELECT * FROM \"Err\".\"nope\" WHERE pk = 'a'",
-            "The table does not have the specified index: nope",
+            "The table does not have the specified index",
+        ),
+        (
+            "SELECT * FROM \"Err\".\"Err\" WHERE pk = 'a'",
+            "The table does not have the specified index",
+        ),
+        (
+            "SELECT * FROM \"Err\".\"i\".\"x\" WHERE pk = 'a'",
+            "A path may contain at most 2 components in the FROM clause",
+        ),
+        (
+            "SELECT * FROM \"Err\".\"\" WHERE pk = 'a'",
+            "Path component cannot be an empty string",
+        ),
+        (
+            "SELECT * FROM \"\" WHERE pk = 'a'",
+            "Path component cannot be an empty string",
         ),
         (
             "UPDATE \"Err\".\"i\" SET a = 1 WHERE pk = 'a'",
@@ -490,6 +504,33 @@ async fn bad_statements_get_dynamodbs_errors() {
     for (statement, message) in cases {
         assert_eq!(fails(c, statement, vec![]).await, validation(message), "{statement}");
     }
+    for op in ["<", "<=", ">", ">="] {
+        let statement = format!("SELECT pk FROM Err WHERE pk = 'x' AND val {op} ?");
+        assert_eq!(
+            fails(c, &statement, vec![AttributeValue::Bool(true)]).await,
+            validation(&format!(
+                "Incorrect operand type for operator or function; operator or function: {op}, operand type: BOOL"
+            )),
+        );
+    }
+    assert_eq!(
+        fails(
+            c,
+            "SELECT pk FROM Err WHERE pk = 'x' AND val BETWEEN ? AND ?",
+            vec![AttributeValue::Bool(true), AttributeValue::Bool(false)]
+        )
+        .await,
+        validation(
+            "Incorrect operand type for operator or function; operator or function: BETWEEN, operand type: BOOL"
+        ),
+    );
+    // Equality takes any type.
+    execute(
+        c,
+        "SELECT pk FROM Err WHERE pk = 'x' AND val = ?",
+        vec![AttributeValue::Bool(true)],
+    )
+    .await;
     let (code, message) = fails(c, "SELECT * FROM Nope WHERE pk = 'a'", vec![]).await;
     assert_eq!(code, "ResourceNotFoundException");
     assert_eq!(message, "Requested resource not found");
@@ -566,7 +607,35 @@ async fn selects_read_a_global_secondary_index() {
         .unwrap_err();
     assert_eq!(
         error_message(&error),
+        "Strongly consistent read is not supported on Global Secondary Indexes"
+    );
+    // Query keeps its own words for the same two mistakes.
+    let query = c
+        .query()
+        .table_name("Gsi")
+        .index_name("byColor")
+        .key_condition_expression("color = :c")
+        .expression_attribute_values(":c", s("red"))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_message(&query),
         "Consistent reads are not supported on global secondary indexes"
+    );
+    let query = c
+        .query()
+        .table_name("Gsi")
+        .index_name("nope")
+        .key_condition_expression("color = :c")
+        .expression_attribute_values(":c", s("red"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_message(&query),
+        "The table does not have the specified index: nope"
     );
 }
 
@@ -674,19 +743,22 @@ async fn batches_run_each_statement_and_report_each_error() {
 }
 
 #[tokio::test]
-async fn a_batch_returns_the_item_whose_condition_failed_when_asked() {
+async fn a_batch_member_returns_no_item_whose_condition_failed() {
     let region = region_with_items().await;
     let c = &region.client;
-    let statement = BatchStatementRequest::builder()
-        .statement("UPDATE Tab SET v = 1 WHERE pk = 'b' AND sk = 1 AND v = 5")
-        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-        .build()
-        .unwrap();
-    let out = c.batch_execute_statement().statements(statement).send().await.unwrap();
-    let error = out.responses()[0].error().expect("an error");
-    assert_eq!(error.code(), Some(&BatchStatementErrorCodeEnum::ConditionalCheckFailed));
-    let current = error.item().expect("the item");
-    assert_eq!(current.get("v"), Some(&n(10)));
+    for setting in [Some(ReturnValuesOnConditionCheckFailure::AllOld), None] {
+        let statement = BatchStatementRequest::builder()
+            .statement("UPDATE Tab SET v = 1 WHERE pk = 'b' AND sk = 1 AND v = 5")
+            .set_return_values_on_condition_check_failure(setting)
+            .build()
+            .unwrap();
+        let out = c.batch_execute_statement().statements(statement).send().await.unwrap();
+        let response = &out.responses()[0];
+        let error = response.error().expect("an error");
+        assert_eq!(error.code(), Some(&BatchStatementErrorCodeEnum::ConditionalCheckFailed));
+        assert_eq!(error.item(), None);
+        assert_eq!(response.table_name(), Some("Tab"));
+    }
 }
 
 fn transact_statement(statement: &str) -> ParameterizedStatement {
@@ -800,5 +872,480 @@ async fn a_transaction_token_applies_once() {
         &mixed,
         "ValidationException",
         "ExecuteTransaction API does not support both read and write operations in the same request.",
+    );
+}
+
+/// A table keyed by pk and sk (S) with the indexes of the conformance
+/// suite's PartiQL fixture: `gsi-all` (ALL), `gsi-inc` (INCLUDE projattr)
+/// and `lsi-keys` (KEYS_ONLY); no index projects `np`.
+async fn create_indexed_table(c: &Client) {
+    let attribute = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .unwrap()
+    };
+    let key = |name: &str, ty: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(ty)
+            .build()
+            .unwrap()
+    };
+    let projection = |ty: ProjectionType, names: &[&str]| {
+        let names = (!names.is_empty()).then(|| names.iter().map(|n| n.to_string()).collect());
+        Projection::builder()
+            .projection_type(ty)
+            .set_non_key_attributes(names)
+            .build()
+    };
+    let gsi = |name: &str, hash: &str, projection: Projection| {
+        GlobalSecondaryIndex::builder()
+            .index_name(name)
+            .key_schema(key(hash, KeyType::Hash))
+            .projection(projection)
+            .build()
+            .unwrap()
+    };
+    let mut request = c
+        .create_table()
+        .table_name("Idx")
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .global_secondary_indexes(gsi("gsi-all", "gsiPk", projection(ProjectionType::All, &[])))
+        .global_secondary_indexes(gsi(
+            "gsi-inc",
+            "gsiPk2",
+            projection(ProjectionType::Include, &["projattr"]),
+        ))
+        .local_secondary_indexes(
+            LocalSecondaryIndex::builder()
+                .index_name("lsi-keys")
+                .key_schema(key("pk", KeyType::Hash))
+                .key_schema(key("lsiSk2", KeyType::Range))
+                .projection(projection(ProjectionType::KeysOnly, &[]))
+                .build()
+                .unwrap(),
+        );
+    for name in ["pk", "sk", "gsiPk", "gsiPk2", "lsiSk2"] {
+        request = request.attribute_definitions(attribute(name));
+    }
+    request.send().await.unwrap();
+}
+
+#[tokio::test]
+async fn index_reads_get_dynamodbs_partiql_messages() {
+    let region = TestRegion::start().await;
+    let c = &region.client;
+    create_indexed_table(c).await;
+    let invalid = |m: &str| ("ValidationException".to_string(), m.to_string());
+    let cases = [
+        (
+            "SELECT pk FROM \"Idx\".\"gsi-inc\" WHERE gsiPk2 = 'y' AND np = 'np1'",
+            "One or more parameter values were invalid: Secondary index gsi-inc does not project one or more filter attributes: [np]",
+        ),
+        (
+            "SELECT pk FROM \"Idx\".\"lsi-keys\" WHERE pk = 'p' AND np = 'np1' AND (projattr = 1 OR np = 2)",
+            "One or more parameter values were invalid: Secondary index lsi-keys does not project one or more filter attributes: [np, projattr]",
+        ),
+        (
+            "SELECT np FROM \"Idx\".\"gsi-inc\" WHERE gsiPk2 = 'y'",
+            "One or more parameter values were invalid: Global secondary index gsi-inc does not project [np]",
+        ),
+        (
+            "SELECT pk, np, projattr, other.x FROM \"Idx\".\"gsi-inc\" WHERE gsiPk2 = 'y'",
+            "One or more parameter values were invalid: Global secondary index gsi-inc does not project [np, other]",
+        ),
+    ];
+    for (statement, message) in cases {
+        assert_eq!(fails(c, statement, vec![]).await, invalid(message), "{statement}");
+    }
+    let error = c
+        .execute_transaction()
+        .transact_statements(transact_statement(
+            "SELECT * FROM \"Idx\".\"gsi-all\" WHERE gsiPk = 'x'",
+        ))
+        .send()
+        .await
+        .unwrap_err();
+    assert_error(
+        &error,
+        "ValidationException",
+        "Validation failed in TransactStatements[0]: Reads on indices are not supported within transactions.",
+    );
+}
+
+#[tokio::test]
+async fn an_index_answers_with_its_projection_and_an_lsi_reaches_back() {
+    let region = TestRegion::start().await;
+    let c = &region.client;
+    create_indexed_table(c).await;
+    for i in 1..=3 {
+        let values = vec![s(format!("s{i}")), s(format!("k{i}")), s(format!("np{i}"))];
+        execute(
+            c,
+            "INSERT INTO Idx VALUE {'pk': 'p', 'sk': ?, 'lsiSk2': ?, 'projattr': 'x', 'np': ?}",
+            values,
+        )
+        .await;
+    }
+    // A filter on a projected attribute reads the index alone: SELECT *
+    // gives the index's attributes, not the item's.
+    let star = execute(
+        c,
+        "SELECT * FROM \"Idx\".\"lsi-keys\" WHERE pk = 'p' AND lsiSk2 >= 'k2'",
+        vec![],
+    )
+    .await;
+    assert_eq!(
+        star.items(),
+        &[
+            item([("pk", s("p")), ("sk", s("s2")), ("lsiSk2", s("k2"))]),
+            item([("pk", s("p")), ("sk", s("s3")), ("lsiSk2", s("k3"))]),
+        ]
+    );
+    // An attribute an LSI does not project is read from the table.
+    let reached = execute(c, "SELECT np FROM \"Idx\".\"lsi-keys\" WHERE pk = 'p'", vec![]).await;
+    assert_eq!(
+        reached.items(),
+        &[
+            item([("np", s("np1"))]),
+            item([("np", s("np2"))]),
+            item([("np", s("np3"))])
+        ]
+    );
+}
+
+#[tokio::test]
+async fn exists_checks_an_item_in_a_transaction() {
+    let region = region_with_items().await;
+    let c = &region.client;
+    let v_of = |pk: &'static str, sk: i64| async move {
+        let out = c
+            .get_item()
+            .table_name("Tab")
+            .key("pk", s(pk))
+            .key("sk", n(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap();
+        out.item().and_then(|i| i.get("v")).cloned()
+    };
+
+    // A true EXISTS lets the writes beside it happen.
+    c.execute_transaction()
+        .transact_statements(transact_statement(
+            "EXISTS(SELECT * FROM \"Tab\" WHERE pk = 'a' AND sk = 1 AND v = 10)",
+        ))
+        .transact_statements(transact_statement("UPDATE Tab SET v = 100 WHERE pk = 'a' AND sk = 2"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(v_of("a", 2).await, Some(n(100)));
+
+    // A false one cancels the transaction, with ConditionalCheckFailed at
+    // its position, and nothing is written.
+    let cancelled = |error: &aws_sdk_dynamodb::error::SdkError<ExecuteTransactionError, _>| {
+        let Some(ExecuteTransactionError::TransactionCanceledException(canceled)) = error.as_service_error() else {
+            panic!("{error:?}");
+        };
+        canceled
+            .cancellation_reasons()
+            .iter()
+            .map(|r| (r.code().map(str::to_string), r.message().map(str::to_string)))
+            .collect::<Vec<_>>()
+    };
+    let failed = (
+        Some("ConditionalCheckFailed".to_string()),
+        Some("The conditional request failed".to_string()),
+    );
+    let none = (Some("None".to_string()), None);
+    let error = c
+        .execute_transaction()
+        .transact_statements(transact_statement("INSERT INTO Tab VALUE {'pk': 'c', 'sk': 5}"))
+        .transact_statements(transact_statement(
+            "exists (select * from Tab where pk = 'z' and sk = 1 and v IS MISSING)",
+        ))
+        .send()
+        .await
+        .unwrap_err();
+    assert_error(
+        &error,
+        "TransactionCanceledException",
+        "Transaction cancelled, please refer cancellation reasons for specific reasons [None, ConditionalCheckFailed]",
+    );
+    assert_eq!(cancelled(&error), vec![none.clone(), failed.clone()]);
+    assert_eq!(v_of("c", 5).await, None);
+    let inserted = execute(c, "SELECT * FROM Tab WHERE pk = 'c' AND sk = 5", vec![]).await;
+    assert!(inserted.items().is_empty());
+
+    // The rest of the WHERE clause is part of the check.
+    let error = c
+        .execute_transaction()
+        .transact_statements(
+            ParameterizedStatement::builder()
+                .statement("EXISTS(SELECT * FROM Tab WHERE pk = 'a' AND sk = 3 AND v > ?)")
+                .parameters(n(30))
+                .build()
+                .unwrap(),
+        )
+        .transact_statements(transact_statement("DELETE FROM Tab WHERE pk = 'a' AND sk = 4"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(cancelled(&error), vec![failed, none]);
+    assert_eq!(v_of("a", 4).await, Some(n(40)));
+    c.execute_transaction()
+        .transact_statements(transact_statement(
+            "EXISTS(SELECT pk FROM Tab WHERE pk = 'a' AND sk = 3 AND v = 30 AND name = 'a-3')",
+        ))
+        .transact_statements(transact_statement("DELETE FROM Tab WHERE pk = 'a' AND sk = 4"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(v_of("a", 4).await, None);
+    // Like a ConditionCheck, an EXISTS shares no item with another member.
+    let twice = c
+        .execute_transaction()
+        .transact_statements(transact_statement(
+            "EXISTS(SELECT * FROM Tab WHERE pk = 'a' AND sk = 3 AND v = 30)",
+        ))
+        .transact_statements(transact_statement("DELETE FROM Tab WHERE pk = 'a' AND sk = 3"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_error(
+        &twice,
+        "ValidationException",
+        "Transaction request cannot include multiple operations on one item",
+    );
+
+    // EXISTS is on the write side: not beside a SELECT.
+    let mixed = c
+        .execute_transaction()
+        .transact_statements(transact_statement(
+            "EXISTS(SELECT * FROM Tab WHERE pk = 'a' AND sk = 1)",
+        ))
+        .transact_statements(transact_statement("SELECT * FROM Tab WHERE pk = 'a' AND sk = 2"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_error(
+        &mixed,
+        "ValidationException",
+        "ExecuteTransaction API does not support both read and write operations in the same request.",
+    );
+    // It reads one item, by its whole key, and asks more than its existence.
+    for exists in [
+        "EXISTS(SELECT * FROM Tab WHERE pk = 'a' AND v = 10)",
+        "EXISTS(SELECT * FROM Tab WHERE pk = 'a' AND sk = 1)",
+    ] {
+        let refused = c
+            .execute_transaction()
+            .transact_statements(transact_statement("DELETE FROM Tab WHERE pk = 'b' AND sk = 1"))
+            .transact_statements(transact_statement(exists))
+            .send()
+            .await
+            .unwrap_err();
+        assert_error(
+            &refused,
+            "ValidationException",
+            "Validation failed in TransactStatements[1]: EXISTS() must contain a single item read with additional condition",
+        );
+    }
+    let select = c
+        .execute_transaction()
+        .transact_statements(transact_statement("SELECT * FROM Tab WHERE pk = 'a'"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_error(
+        &select,
+        "ValidationException",
+        "Validation failed in TransactStatements[0]: Select statements within ExecuteTransaction must specify the primary key in the where clause.",
+    );
+}
+
+#[tokio::test]
+async fn exists_is_refused_outside_a_transaction() {
+    let region = region_with_items().await;
+    let c = &region.client;
+    let exists = "EXISTS(SELECT * FROM Tab WHERE pk = 'a' AND sk = 1)";
+    assert_eq!(
+        fails(c, exists, vec![]).await,
+        (
+            "ValidationException".to_string(),
+            "The EXISTS function can only be used in transactions".to_string()
+        )
+    );
+    let refused = batch_statement(exists);
+    one_member_refused(c, refused, 0, "The EXISTS function can only be used in transactions").await;
+}
+
+/// Runs a batch of `member` and an UPDATE of a/2 setting v to `v`: the
+/// member fails with ValidationError and `message`, the UPDATE applies.
+async fn one_member_refused(c: &Client, member: BatchStatementRequest, v: i64, message: &str) {
+    let update = format!("UPDATE Tab SET v = {v} WHERE pk = 'a' AND sk = 2");
+    let out = c
+        .batch_execute_statement()
+        .statements(member)
+        .statements(batch_statement(&update))
+        .send()
+        .await
+        .unwrap();
+    let error = out.responses()[0].error().expect("an error");
+    assert_eq!(error.code(), Some(&BatchStatementErrorCodeEnum::ValidationError));
+    assert_eq!(error.message(), Some(message));
+    assert!(out.responses()[1].error().is_none());
+    let updated = execute(c, "SELECT v FROM Tab WHERE pk = 'a' AND sk = 2", vec![]).await;
+    assert_eq!(updated.items(), &[item([("v", n(v))])]);
+}
+
+#[tokio::test]
+async fn comments_aliases_and_number_literals_read_as_dynamodb_reads_them() {
+    let region = region_with_items().await;
+    let c = &region.client;
+    let out = execute(
+        c,
+        "-- a note\nSELECT pk, sk FROM Tab /* between */ WHERE pk = 'b' -- the rest\nAND sk = .1e1",
+        vec![],
+    )
+    .await;
+    assert_eq!(out.items(), &[item([("pk", s("b")), ("sk", n(1))])]);
+    let invalid = |m: &str| ("ValidationException".to_string(), m.to_string());
+    let cases = [
+        (
+            "SELECT * FROM Tab t WHERE pk = 'a'",
+            "Aliasing is not supported".to_string(),
+        ),
+        (
+            "DELETE FROM Tab WHERE pk = 'b' AND sk = 1 ORDER BY pk",
+            "Statement wasn't well formed, can't be processed: Unexpected token after expression".to_string(),
+        ),
+        (
+            "SELECT * FROM Tab WHERE pk = 'b' # note",
+            "Statement wasn't well formed, can't be processed: ".to_string(),
+        ),
+        (
+            "INSERT INTO Tab VALUE {'pk': 'z', 'sk': 1, 'l': [1, 1e126]}",
+            "Number overflow. Attempting to store a number with magnitude larger than supported range under root[1]"
+                .to_string(),
+        ),
+    ];
+    for (statement, message) in cases {
+        assert_eq!(fails(c, statement, vec![]).await, invalid(&message), "{statement}");
+    }
+    let kept = execute(c, "SELECT pk FROM Tab WHERE pk = 'b' AND sk = 1", vec![]).await;
+    assert_eq!(kept.items().len(), 1, "the refused DELETE deleted nothing");
+}
+
+#[tokio::test]
+async fn attribute_exists_filters_reads_and_guards_writes() {
+    let region = region_with_items().await;
+    let c = &region.client;
+    let found = execute(
+        c,
+        "SELECT pk, sk FROM Tab WHERE pk = 'a' AND (attribute_exists(gone) OR ATTRIBUTE_EXISTS(m.x)) AND sk < 3",
+        vec![],
+    )
+    .await;
+    assert_eq!(keys_of(found.items()), pairs(&[("a", "1"), ("a", "2")]));
+    let guarded = "UPDATE Tab SET once = 1 WHERE pk = 'b' AND sk = 1 AND attribute_not_exists(once)";
+    execute(c, guarded, vec![]).await;
+    let (code, message) = fails(c, guarded, vec![]).await;
+    assert_eq!(
+        (code.as_str(), message.as_str()),
+        ("ConditionalCheckFailedException", "The conditional request failed")
+    );
+    let (code, message) = fails(c, "SELECT * FROM Tab WHERE pk = 'a' AND attribute_exists('v')", vec![]).await;
+    assert_eq!(
+        (code.as_str(), message.as_str()),
+        (
+            "ValidationException",
+            "Operator or function requires a document path; operator or function: attribute_exists"
+        )
+    );
+}
+
+#[tokio::test]
+async fn writes_answer_with_empty_lists() {
+    let region = region_with_items().await;
+    let statement = |text: &str| serde_json::json!({ "Statement": text });
+    for text in [
+        "INSERT INTO Tab VALUE {'pk': 'w', 'sk': 1}",
+        "UPDATE Tab SET v = 2 WHERE pk = 'w' AND sk = 1",
+        "DELETE FROM Tab WHERE pk = 'w' AND sk = 1",
+        "DELETE FROM Tab WHERE pk = 'never' AND sk = 1",
+    ] {
+        let out = region.raw_json("ExecuteStatement", statement(text)).await;
+        assert_eq!(out.body, serde_json::json!({ "Items": [] }), "{text}");
+    }
+    let transaction = serde_json::json!({ "TransactStatements": [
+        statement("UPDATE Tab SET v = 2 WHERE pk = 'a' AND sk = 1"),
+        statement("INSERT INTO Tab VALUE {'pk': 'w', 'sk': 2}"),
+    ] });
+    let out = region.raw_json("ExecuteTransaction", transaction).await;
+    assert_eq!(out.body, serde_json::json!({ "Responses": [] }));
+}
+
+#[tokio::test]
+async fn a_parameter_that_is_no_number_is_named() {
+    let region = region_with_items().await;
+    let c = &region.client;
+    let unconvertible = |text: &str| {
+        (
+            "ValidationException".to_string(),
+            format!("The parameter cannot be converted to a numeric value: {text}"),
+        )
+    };
+    let select = "SELECT * FROM Tab WHERE pk = 'a' AND v = ?";
+    for bad in ["1e99999999999", "-1e2147483648", "abc"] {
+        assert_eq!(fails(c, select, vec![n(bad)]).await, unconvertible(bad));
+    }
+    let nested = AttributeValue::L(vec![n(1), AttributeValue::M(item([("x", n("1e99999999999"))]))]);
+    assert_eq!(fails(c, select, vec![nested]).await, unconvertible("1e99999999999"));
+    let set = AttributeValue::Ns(vec!["1".into(), "x1".into()]);
+    assert_eq!(fails(c, select, vec![set]).await, unconvertible("x1"));
+    assert_eq!(
+        fails(c, select, vec![n("")]).await,
+        (
+            "ValidationException".to_string(),
+            "The parameter cannot be converted to a numeric value".to_string()
+        )
+    );
+
+    // In a batch, the member fails and the others run.
+    let bad_member = BatchStatementRequest::builder()
+        .statement("UPDATE Tab SET v = ? WHERE pk = 'a' AND sk = 1")
+        .parameters(n("abc"))
+        .build()
+        .unwrap();
+    one_member_refused(
+        c,
+        bad_member,
+        7,
+        "The parameter cannot be converted to a numeric value: abc",
+    )
+    .await;
+
+    let error = c
+        .execute_transaction()
+        .transact_statements(
+            ParameterizedStatement::builder()
+                .statement("UPDATE Tab SET v = ? WHERE pk = 'a' AND sk = 1")
+                .parameters(n("1e99999999999"))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_error(
+        &error,
+        "ValidationException",
+        "The parameter cannot be converted to a numeric value: 1e99999999999",
     );
 }

@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 use super::capacity::{CapacityDetail, CapacityKind, read_units};
 use super::error::{ApiError, ErrorKind};
 use super::items::{read_one, return_on_failure, write_response};
-use super::query::{Common, PageUnits, named_index, page_capacity, parse_limit, plan_index_read, units_report};
+use super::query::{Common, PageUnits, page_capacity, parse_limit, plan_index_read, units_report};
 use super::request::Request;
 use super::throttle::{admit_write, read_range, settle_write};
 use crate::capacity::Capacity;
@@ -25,7 +25,8 @@ use crate::expr::ast::Cond;
 use crate::expr::{Condition, Projection, RangeCondition, UpdateExpr};
 use crate::model::key::encode_primary_key;
 use crate::model::{
-    AttributeValue, Item, KeySchema, TableMeta, item_from_json, item_from_json_owned, item_into_json, item_to_json,
+    AttributeValue, IndexKind, Item, KeySchema, Number, NumberError, SecondaryIndex, TableMeta, ValueError,
+    item_from_json, item_from_json_owned, item_into_json, item_to_json,
 };
 use crate::partiql::{
     self, Access, Change, MAX_STATEMENT_CHARS, PartiqlError, Returning, Select, Statement, WritePlan,
@@ -52,6 +53,14 @@ pub(super) struct StatementRequest {
 /// `ReturnValuesOnConditionCheckFailure` from `req` (a request, or one
 /// member of a batch or transaction), with DynamoDB's constraints.
 pub(super) fn statement_request(req: &Request) -> Result<StatementRequest, ApiError> {
+    let mut request = statement_shape(req)?;
+    request.params = parameters(req)?;
+    Ok(request)
+}
+
+/// `statement_request` but for the parameters' values, which are left
+/// empty: what a batch member must get right for the batch to run at all.
+fn statement_shape(req: &Request) -> Result<StatementRequest, ApiError> {
     let text = req
         .opt_str("Statement")?
         .ok_or_else(|| ApiError::missing("statement"))?;
@@ -63,23 +72,59 @@ pub(super) fn statement_request(req: &Request) -> Result<StatementRequest, ApiEr
             "Member must have length less than or equal to 8192, Member must have length greater than or equal to 1",
         ));
     }
-    let params = match req.opt_array("Parameters")? {
-        Some(list) if list.is_empty() => {
-            return Err(ApiError::constraint(
-                "[]",
-                "parameters",
-                "Member must have length greater than or equal to 1",
-            ));
-        }
-        Some(list) => list.iter().map(AttributeValue::from_json).collect::<Result<_, _>>()?,
-        None => Vec::new(),
-    };
+    if req.opt_array("Parameters")?.is_some_and(|list| list.is_empty()) {
+        return Err(ApiError::constraint(
+            "[]",
+            "parameters",
+            "Member must have length greater than or equal to 1",
+        ));
+    }
     Ok(StatementRequest {
         text: text.to_string(),
-        params,
+        params: Vec::new(),
         consistent: req.opt_bool("ConsistentRead")?.unwrap_or(false),
         return_on_failure: return_on_failure(req)?,
     })
+}
+
+/// The values of `Parameters`. A number DynamoDB cannot read is "The
+/// parameter cannot be converted to a numeric value: <text>" (no text when
+/// empty), as its PartiQL says, not the item operations' words.
+fn parameters(req: &Request) -> Result<Vec<AttributeValue>, ApiError> {
+    let Some(list) = req.opt_array("Parameters")? else {
+        return Ok(Vec::new());
+    };
+    list.iter()
+        .map(|json| {
+            AttributeValue::from_json(json).map_err(|error| match error {
+                ValueError::Number(NumberError::Malformed) => unconvertible(first_unreadable_number(json)),
+                error => error.into(),
+            })
+        })
+        .collect()
+}
+
+fn unconvertible(text: Option<&str>) -> ApiError {
+    match text {
+        Some(text) if !text.is_empty() => {
+            ApiError::validation(format!("The parameter cannot be converted to a numeric value: {text}"))
+        }
+        _ => ApiError::validation("The parameter cannot be converted to a numeric value"),
+    }
+}
+
+/// The text of the first number in a JSON attribute value (in the order
+/// `AttributeValue::from_json` reads it) that is not a number.
+fn first_unreadable_number(json: &Value) -> Option<&str> {
+    let unreadable = |v: &'_ Value| -> bool { v.as_str().is_none_or(|t| Number::parse(t).is_err()) };
+    let (tag, inner) = json.as_object()?.iter().find(|(_, v)| !v.is_null())?;
+    match (tag.as_str(), inner) {
+        ("N", v) if unreadable(v) => v.as_str(),
+        ("NS", Value::Array(members)) => members.iter().find(|v| unreadable(v)).and_then(Value::as_str),
+        ("L", Value::Array(values)) => values.iter().find_map(first_unreadable_number),
+        ("M", Value::Object(values)) => values.values().find_map(first_unreadable_number),
+        _ => None,
+    }
 }
 
 /// One member of a batch or transaction: its request, and its statement
@@ -92,8 +137,12 @@ pub(super) fn member_statement(member: &Value) -> Result<Member, ApiError> {
         .as_object()
         .cloned()
         .ok_or_else(|| ApiError::serialization("Unexpected value type in payload"))?;
-    let request = statement_request(&Request::from_map(object))?;
-    let statement = partiql::parse(&request.text, &request.params).map_err(ApiError::from);
+    let req = Request::from_map(object);
+    let mut request = statement_shape(&req)?;
+    let statement = parameters(&req).and_then(|params| {
+        request.params = params;
+        partiql::parse(&request.text, &request.params).map_err(ApiError::from)
+    });
     Ok((request, statement))
 }
 
@@ -130,6 +179,9 @@ pub async fn handle_execute_statement(engine: &Engine, throttle: &Capacity, req:
 
 impl Run<'_> {
     async fn statement(&self, statement: &Statement) -> Result<Value, ApiError> {
+        if let Statement::Exists(_) = statement {
+            return Err(exists_outside_transaction());
+        }
         let meta = self.engine.table_schema(&statement.target().table)?;
         match statement {
             Statement::Select(select) => self.select(&meta, select).await,
@@ -143,12 +195,7 @@ impl Run<'_> {
 
     /// A SELECT: by key, partition or scan, on the table or an index.
     async fn select(&self, meta: &TableMeta, select: &Select) -> Result<Value, ApiError> {
-        let index = select
-            .target
-            .index
-            .as_deref()
-            .map(|n| named_index(meta, n))
-            .transpose()?;
+        let index = statement_index(meta, select, self.consistent)?;
         let keys = index.map(|i| &i.key_schema).unwrap_or(&meta.key_schema);
         let projection = select.projection.clone().map(Projection::from_paths);
         let access = partiql::access(select.condition.as_ref(), keys);
@@ -197,7 +244,7 @@ impl Run<'_> {
         let items: Vec<Value> = item
             .filter(matches)
             .map(|item| match &projection {
-                Some(p) => item_into_json(p.apply(&item)),
+                Some(p) => item_into_json(partiql::project(p.paths(), &item)),
                 None => item_into_json(item),
             })
             .into_iter()
@@ -247,7 +294,9 @@ impl Run<'_> {
             .condition
             .clone()
             .map(|c| Box::new(Condition::from_cond(c)) as Box<dyn Precondition>);
-        let plan = plan_index_read(&common, meta, projection, filter.is_some())?;
+        // The filter reads only what the index projects (`statement_index`
+        // checked), so it needs no item from the table.
+        let plan = plan_index_read(&common, meta, projection, false)?;
         let operation = if partition.is_some() { "Query" } else { "Scan" };
         let (partition, sort) = partition.map_or((None, None), |(hash, sort)| (Some(hash), sort));
         let spec = RangeRead {
@@ -339,6 +388,7 @@ impl Run<'_> {
                 (ItemOp::Update { key: plan.key, mutator }, Some(updated))
             }
             Change::Delete => (ItemOp::Delete(plan.key), None),
+            Change::Check => return Err(exists_outside_transaction()),
         };
         let write = ItemWrite {
             op,
@@ -369,12 +419,71 @@ impl Run<'_> {
             (Some(_), None) => Some(None),
         };
         let mut body = write_response(&table, &meta, &written, None, self.capacity);
-        if let Some(item) = returned {
-            let items: Vec<Value> = item.filter(|i| !i.is_empty()).map(item_into_json).into_iter().collect();
-            body["Items"] = Value::Array(items);
-        }
+        // Without RETURNING, an empty list (DynamoDB sends one either way).
+        let items: Vec<Value> = returned
+            .flatten()
+            .filter(|i| !i.is_empty())
+            .map(item_into_json)
+            .into_iter()
+            .collect();
+        body["Items"] = Value::Array(items);
         Ok(body)
     }
+}
+
+/// DynamoDB's refusal of an EXISTS outside ExecuteTransaction.
+fn exists_outside_transaction() -> ApiError {
+    ApiError::validation("The EXISTS function can only be used in transactions")
+}
+
+/// The index a SELECT names, checked in the words DynamoDB uses for
+/// PartiQL (Query's differ): it exists, a GSI is read eventually
+/// consistently and holds every attribute the SELECT asks for (an LSI reads
+/// the rest from the table), and the index projects every attribute the
+/// WHERE clause reads.
+fn statement_index<'m>(
+    meta: &'m TableMeta,
+    select: &Select,
+    consistent: bool,
+) -> Result<Option<&'m SecondaryIndex>, ApiError> {
+    let Some(name) = select.target.index.as_deref() else {
+        return Ok(None);
+    };
+    let index = meta
+        .index(name)
+        .ok_or_else(|| ApiError::validation("The table does not have the specified index"))?;
+    let global = index.kind == IndexKind::Global;
+    if global && consistent {
+        return Err(ApiError::validation(
+            "Strongly consistent read is not supported on Global Secondary Indexes",
+        ));
+    }
+    let unprojected = |names: Vec<&str>| -> Vec<String> {
+        let mut missing: Vec<String> = Vec::new();
+        for name in names {
+            if !index.projects(&meta.key_schema, name) && !missing.iter().any(|m| m == name) {
+                missing.push(name.to_string());
+            }
+        }
+        missing
+    };
+    let selected = select.projection.iter().flatten().map(|p| p.head()).collect();
+    let selected = unprojected(selected);
+    if global && !selected.is_empty() {
+        return Err(ApiError::validation(format!(
+            "One or more parameter values were invalid: Global secondary index {name} does not project [{}]",
+            selected.join(", ")
+        )));
+    }
+    let condition = select.condition.clone().map(Condition::from_cond);
+    let filtered = unprojected(condition.iter().flat_map(Condition::attribute_names).collect());
+    if !filtered.is_empty() {
+        return Err(ApiError::validation(format!(
+            "One or more parameter values were invalid: Secondary index {name} does not project one or more filter attributes: [{}]",
+            filtered.join(", ")
+        )));
+    }
+    Ok(Some(index))
 }
 
 /// The response to a SELECT's page: its items, projected, its NextToken
@@ -384,7 +493,7 @@ fn page_body(page: Page, projection: Option<&Projection>, capacity: Option<Value
         .items
         .into_iter()
         .map(|item| match projection {
-            Some(p) => item_into_json(p.apply(&item)),
+            Some(p) => item_into_json(partiql::project(p.paths(), &item)),
             None => item_into_json(item),
         })
         .collect();
@@ -472,7 +581,9 @@ pub async fn handle_batch_execute_statement(
             throttle,
             operation: "BatchExecuteStatement",
             consistent: request.consistent,
-            return_on_failure: request.return_on_failure,
+            // Inert on a batch member: DynamoDB returns no item with a
+            // failed condition there, whatever the member asks.
+            return_on_failure: false,
             capacity,
             limit: None,
             start_after: None,

@@ -1,5 +1,7 @@
 //! ExecuteTransaction: its statements translated (a pure function,
-//! `translate`) into a TransactWriteItems or TransactGetItems request and
+//! `translate`) into a TransactWriteItems request (INSERT, UPDATE, DELETE
+//! and EXISTS as Put, Update, Delete and ConditionCheck) or a
+//! TransactGetItems request (SELECTs), and
 //! run by those operations' handlers, so a PartiQL transaction has exactly
 //! their rules: one commit, cancellation reasons, idempotency tokens,
 //! capacity at twice the single-item cost.
@@ -15,7 +17,7 @@ use super::transactions::{handle_transact_get_items, handle_transact_write_items
 use crate::capacity::Capacity;
 use crate::engine::Engine;
 use crate::expr::ast::{Cond, Path};
-use crate::expr::{Projection, eval_cond};
+use crate::expr::eval_cond;
 use crate::model::{TableMeta, item_from_json, item_into_json, item_to_json};
 use crate::partiql::{self, Change, Renderer, Statement, WritePlan};
 
@@ -64,7 +66,11 @@ pub(super) fn translate(
     let mut inserts = Vec::new();
     for (position, (request, statement)) in statements.iter().enumerate() {
         let meta = schema(&statement.target().table)?;
-        let plan = partiql::write_plan(statement, &meta.key_schema)?
+        let plan = partiql::write_plan(statement, &meta.key_schema)
+            .map_err(|error| match statement {
+                Statement::Exists(_) => invalid_at(position, &error.0),
+                _ => error.into(),
+            })?
             .ok_or_else(|| ApiError::new(ErrorKind::InternalServerError, "Internal server error"))?;
         if plan.returning.is_some() {
             return Err(invalid_at(
@@ -83,7 +89,8 @@ pub(super) fn translate(
     })
 }
 
-/// One TransactItems entry: Put, Update or Delete with its expressions.
+/// One TransactItems entry: Put, Update, Delete or (for an EXISTS)
+/// ConditionCheck, with its expressions.
 fn write_item(plan: WritePlan, return_on_failure: bool) -> Value {
     let mut renderer = Renderer::new();
     let mut member = Map::new();
@@ -101,6 +108,10 @@ fn write_item(plan: WritePlan, return_on_failure: bool) -> Value {
         Change::Delete => {
             member.insert("Key".into(), item_to_json(&plan.key));
             "Delete"
+        }
+        Change::Check => {
+            member.insert("Key".into(), item_to_json(&plan.key));
+            "ConditionCheck"
         }
     };
     if let Some(condition) = &plan.condition {
@@ -144,8 +155,12 @@ fn translate_reads(
             ));
         }
         let meta = schema(&select.target.table)?;
-        let key = partiql::key_of(select.condition.as_ref(), &meta.key_schema)
-            .ok_or_else(partiql::PartiqlError::missing_key_equality)?;
+        let key = partiql::key_of(select.condition.as_ref(), &meta.key_schema).ok_or_else(|| {
+            invalid_at(
+                position,
+                "Select statements within ExecuteTransaction must specify the primary key in the where clause.",
+            )
+        })?;
         items.push(json!({ "Get": { "TableName": select.target.table, "Key": item_to_json(&key) } }));
         reads.push(ReadRest {
             condition: select.condition.clone(),
@@ -189,9 +204,14 @@ pub async fn handle_execute_transaction(engine: &Engine, throttle: &Capacity, re
         }
     };
     match translated {
-        Translated::Write { request, inserts } => handle_transact_write_items(engine, throttle, pass_on(request))
-            .await
-            .map_err(|error| duplicate_inserts(error, &inserts)),
+        Translated::Write { request, inserts } => {
+            let mut body = handle_transact_write_items(engine, throttle, pass_on(request))
+                .await
+                .map_err(|error| duplicate_inserts(error, &inserts))?;
+            // Writes answer with no entry each: an empty list.
+            body["Responses"] = json!([]);
+            Ok(body)
+        }
         Translated::Read { request, reads } => {
             let body = handle_transact_get_items(engine, throttle, pass_on(request)).await?;
             finish_reads(body, &reads)
@@ -235,7 +255,7 @@ fn finish_reads(mut body: Value, reads: &[ReadRest]) -> Result<Value, ApiError> 
             Some(condition) if !eval_cond(condition, &item) => json!({}),
             _ => {
                 let item = match &rest.projection {
-                    Some(paths) => Projection::from_paths(paths.clone()).apply(&item),
+                    Some(paths) => partiql::project(paths, &item),
                     None => item,
                 };
                 json!({ "Item": item_into_json(item) })
@@ -308,6 +328,51 @@ mod tests {
     }
 
     #[test]
+    fn exists_becomes_a_condition_check() {
+        let translated = translate(
+            &statements(&[
+                "EXISTS(SELECT * FROM t WHERE pk = 'a' AND v IS NOT MISSING)",
+                "EXISTS(SELECT * FROM t WHERE pk = 'b' AND v > 5)",
+            ]),
+            &schema,
+        )
+        .unwrap();
+        let expected = json!({ "TransactItems": [
+            { "ConditionCheck": {
+                "TableName": "t",
+                "Key": { "pk": { "S": "a" } },
+                "ConditionExpression": "(attribute_exists(#n0)) AND (NOT (attribute_not_exists(#n1)))",
+                "ExpressionAttributeNames": { "#n0": "pk", "#n1": "v" },
+            } },
+            { "ConditionCheck": {
+                "TableName": "t",
+                "Key": { "pk": { "S": "b" } },
+                "ConditionExpression": "(attribute_exists(#n0)) AND (#n1 > :v0)",
+                "ExpressionAttributeNames": { "#n0": "pk", "#n1": "v" },
+                "ExpressionAttributeValues": { ":v0": { "N": "5" } },
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            } },
+        ] });
+        let Translated::Write { request, inserts } = translated else {
+            panic!("a write");
+        };
+        assert_eq!(request, expected);
+        assert!(inserts.is_empty());
+        let message = |texts: &[&str]| translate(&statements(texts), &schema).unwrap_err().message;
+        assert_eq!(
+            message(&[
+                "EXISTS(SELECT * FROM t WHERE pk = 'a' AND v = 1)",
+                "SELECT * FROM t WHERE pk = 'b'"
+            ]),
+            "ExecuteTransaction API does not support both read and write operations in the same request."
+        );
+        assert_eq!(
+            message(&["DELETE FROM t WHERE pk = 'b'", "EXISTS(SELECT * FROM t WHERE pk = 'a')"]),
+            "Validation failed in TransactStatements[1]: EXISTS() must contain a single item read with additional condition"
+        );
+    }
+
+    #[test]
     fn reads_become_gets_by_key() {
         let translated = translate(&statements(&["SELECT a FROM t WHERE pk = 'a' AND v = 1"]), &schema).unwrap();
         let Translated::Read { request, reads } = translated else {
@@ -346,6 +411,10 @@ mod tests {
         assert_eq!(
             message(&["UPDATE t SET v = 1 WHERE v = 2"]),
             "Where clause does not contain a mandatory equality on all key attributes"
+        );
+        assert_eq!(
+            message(&["SELECT * FROM t WHERE pk = 'a'", "SELECT * FROM t WHERE v = 2"]),
+            "Validation failed in TransactStatements[1]: Select statements within ExecuteTransaction must specify the primary key in the where clause."
         );
     }
 

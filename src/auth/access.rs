@@ -255,7 +255,7 @@ fn statement_access(region: &str, member: &Map<String, Value>, catalog: &dyn Cat
     };
     let statement = crate::partiql::parse(text, &params).ok()?;
     let action = match &statement {
-        Statement::Select(_) => "dynamodb:PartiQLSelect",
+        Statement::Select(_) | Statement::Exists(_) => "dynamodb:PartiQLSelect",
         Statement::Insert(_) => "dynamodb:PartiQLInsert",
         Statement::Update(_) => "dynamodb:PartiQLUpdate",
         Statement::Delete(_) => "dynamodb:PartiQLDelete",

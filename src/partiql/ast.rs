@@ -78,6 +78,10 @@ pub enum Statement {
     Insert(Insert),
     Update(Update),
     Delete(Delete),
+    /// `EXISTS(SELECT ...)`: a transaction's check that an item exists
+    /// (and meets the rest of the WHERE clause), TransactWriteItems'
+    /// ConditionCheck.
+    Exists(Select),
 }
 
 impl Statement {
@@ -88,10 +92,12 @@ impl Statement {
             Statement::Insert(i) => &i.target,
             Statement::Update(u) => &u.target,
             Statement::Delete(d) => &d.target,
+            Statement::Exists(s) => &s.target,
         }
     }
 
-    /// Whether it reads (SELECT) rather than writes.
+    /// Whether it reads (SELECT) rather than writes; an EXISTS is on the
+    /// write side of a transaction.
     pub fn is_read(&self) -> bool {
         matches!(self, Statement::Select(_))
     }

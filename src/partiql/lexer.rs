@@ -1,6 +1,7 @@
 //! Tokens of DynamoDB's PartiQL: words (keywords and bare names, told apart
 //! by the parser), `"quoted names"`, `'strings'`, numbers, `?` and
-//! punctuation. Lexing fails only on a string or quoted name left open, or a
+//! punctuation; `-- line` and `/* block */` comments are skipped. Lexing
+//! fails only on a string, quoted name or block comment left open, or a
 //! character that starts no token.
 
 use super::error::PartiqlError;
@@ -68,6 +69,10 @@ pub fn tokenize(src: &str) -> Result<Vec<Tok>, PartiqlError> {
             pos += 1;
             continue;
         }
+        if let Some(end) = comment(&chars, pos)? {
+            pos = end;
+            continue;
+        }
         // A statement may end with a semicolon.
         if c == ';' && chars[pos + 1..].iter().all(|c| c.is_whitespace()) {
             break;
@@ -87,6 +92,26 @@ pub fn tokenize(src: &str) -> Result<Vec<Tok>, PartiqlError> {
         pos = next;
     }
     Ok(tokens)
+}
+
+/// The position after a `-- line` or `/* block */` comment starting at
+/// `start`, if one does; a block comment left open is an error with no
+/// detail, as DynamoDB gives.
+fn comment(chars: &[char], start: usize) -> Result<Option<usize>, PartiqlError> {
+    match (chars[start], chars.get(start + 1)) {
+        ('-', Some('-')) => {
+            let rest = chars[start..].iter().position(|c| *c == '\n');
+            Ok(Some(rest.map_or(chars.len(), |n| start + n + 1)))
+        }
+        ('/', Some('*')) => {
+            let body = start + 2;
+            let close = chars[body..].windows(2).position(|w| w == ['*', '/']);
+            close
+                .map(|n| Some(body + n + 2))
+                .ok_or_else(|| PartiqlError::syntax(""))
+        }
+        _ => Ok(None),
+    }
 }
 
 /// A quoted string or name starting at `start`, and the position after it.
@@ -155,6 +180,8 @@ fn punctuation(chars: &[char], pos: usize) -> Result<(Tok, usize), PartiqlError>
         ('}', _) => one(Tok::RBrace),
         ('+', _) => one(Tok::Plus),
         ('-', _) => one(Tok::Minus),
+        // DynamoDB reads no `#` comment, and says nothing more.
+        ('#', _) => Err(PartiqlError::syntax("")),
         _ => Err(PartiqlError::syntax("Unexpected term")),
     }
 }

@@ -1,5 +1,6 @@
 //! DynamoDB's PartiQL, pure (no I/O, no async): `SELECT`, `INSERT`,
-//! `UPDATE` and `DELETE` statements with `?` parameters and PartiQL
+//! `UPDATE`, `DELETE` and (in transactions) `EXISTS(SELECT ...)`
+//! statements with `?` parameters and PartiQL
 //! literals (`'strings'`, numbers, `<<sets>>`, `{maps}`, `[lists]`,
 //! `MISSING`, `NULL`, booleans).
 //!
@@ -10,13 +11,15 @@
 //! [`plan`] decides from a WHERE clause and a key schema whether a
 //! statement names one item, one partition or the whole table, and
 //! [`render`] writes conditions and updates back as expression text for the
-//! operations that take text (transactions).
+//! operations that take text (transactions). [`project`] shapes what a
+//! SELECT returns of an item.
 
 pub mod ast;
 pub mod error;
 pub mod lexer;
 pub mod parser;
 pub mod plan;
+pub mod project;
 pub mod render;
 
 #[cfg(test)]
@@ -28,4 +31,5 @@ pub use parser::{MAX_STATEMENT_CHARS, parse};
 pub use plan::{
     Access, Change, WritePlan, access, condition_of, extra_condition, key_of, partition_values, write_plan,
 };
+pub use project::project;
 pub use render::Renderer;

@@ -6,14 +6,14 @@
 //! [`MAX_STATEMENT_CHARS`] long, every recursive rule counts its depth
 //! against [`MAX_NESTING`], and chains of `AND`/`OR` become balanced trees.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use super::ast::{Delete, Insert, Returning, Select, Statement, Target, Update};
 use super::error::PartiqlError;
 use super::lexer::{Tok, tokenize};
 use crate::expr::Action;
 use crate::expr::ast::{CmpOp, Cond, MAX_PATH_DEPTH, Operand, Path, PathElem};
-use crate::model::{AttributeValue, Item, Number};
+use crate::model::{AttributeValue, Item, Number, NumberError};
 
 /// Longest statement DynamoDB accepts (the `PartiQLStatement` shape).
 pub const MAX_STATEMENT_CHARS: usize = 8192;
@@ -33,10 +33,11 @@ pub fn parse(text: &str, params: &[AttributeValue]) -> Result<Statement, Partiql
         params,
         used: 0,
         depth: 0,
+        value_path: String::new(),
     };
     let statement = parser.statement()?;
     if parser.pos < parser.toks.len() {
-        return Err(parser.unexpected());
+        return Err(leftover());
     }
     if parser.used != params.len() {
         return Err(PartiqlError::parameter_count());
@@ -56,6 +57,9 @@ struct Parser<'p> {
     params: &'p [AttributeValue],
     used: usize,
     depth: usize,
+    /// Where in the literal being read the parser is (`.m[1]`), for
+    /// DynamoDB's number messages ("... under root.m[1]").
+    value_path: String,
 }
 
 impl Parser<'_> {
@@ -132,8 +136,18 @@ impl Parser<'_> {
             Some(t) if t.is_keyword("INSERT") => self.insert().map(Statement::Insert),
             Some(t) if t.is_keyword("UPDATE") => self.update().map(Statement::Update),
             Some(t) if t.is_keyword("DELETE") => self.delete().map(Statement::Delete),
+            Some(t) if t.is_keyword("EXISTS") => self.exists().map(Statement::Exists),
             _ => Err(PartiqlError::syntax("Expected data manipulation")),
         }
+    }
+
+    /// `EXISTS(SELECT ...)`, `EXISTS` already read.
+    fn exists(&mut self) -> Result<Select, PartiqlError> {
+        self.expect(&Tok::LParen)?;
+        self.expect_keyword("SELECT")?;
+        let select = self.select()?;
+        self.expect(&Tok::RParen)?;
+        Ok(select)
     }
 
     fn select(&mut self) -> Result<Select, PartiqlError> {
@@ -148,6 +162,7 @@ impl Parser<'_> {
         };
         self.expect_keyword("FROM")?;
         let target = self.target()?;
+        self.refuse_alias()?;
         let condition = self.where_clause()?;
         let (ordered, descending) = self.order_by()?;
         Ok(Select {
@@ -183,19 +198,23 @@ impl Parser<'_> {
     fn insert(&mut self) -> Result<Insert, PartiqlError> {
         self.expect_keyword("INTO")?;
         let target = self.target()?;
+        if self.at_name() {
+            return Err(leftover());
+        }
         self.expect_keyword("VALUE")?;
-        if self.peek() != Some(&Tok::LBrace) {
+        if !self.eat(&Tok::LBrace) {
             return Err(self.unexpected());
         }
-        let item = match self.literal()? {
-            Literal::Value(AttributeValue::M(map)) => map,
-            _ => return Err(PartiqlError::syntax("Unexpected token")),
-        };
+        self.enter()?;
+        let item = self.map(true);
+        self.leave();
+        let item = item?;
         Ok(Insert { target, item })
     }
 
     fn update(&mut self) -> Result<Update, PartiqlError> {
         let target = self.target()?;
+        self.refuse_alias()?;
         let mut actions = Vec::new();
         loop {
             if self.eat_keyword("SET") {
@@ -232,6 +251,7 @@ impl Parser<'_> {
     fn delete(&mut self) -> Result<Delete, PartiqlError> {
         self.expect_keyword("FROM")?;
         let target = self.target()?;
+        self.refuse_alias()?;
         let condition = self.where_clause()?;
         let returning = self.returning()?;
         Ok(Delete {
@@ -286,10 +306,43 @@ impl Parser<'_> {
         }
     }
 
+    /// Whether a name (not a keyword) is at the cursor.
+    fn at_name(&self) -> bool {
+        match self.peek() {
+            Some(Tok::Quoted(_)) => true,
+            Some(Tok::Word(word)) => !is_keyword(word),
+            _ => false,
+        }
+    }
+
+    /// `FROM "t" x` or `FROM "t" AS x`: DynamoDB names no aliases.
+    fn refuse_alias(&self) -> Result<(), PartiqlError> {
+        if self.at_name() {
+            return Err(PartiqlError::new("Aliasing is not supported"));
+        }
+        Ok(())
+    }
+
+    /// `table` or `table.index`: at most two components, none empty.
     fn target(&mut self) -> Result<Target, PartiqlError> {
-        let table = self.name()?;
-        let index = if self.eat(&Tok::Dot) { Some(self.name()?) } else { None };
-        Ok(Target { table, index })
+        let mut components = vec![self.name()?];
+        while self.eat(&Tok::Dot) {
+            components.push(self.name()?);
+        }
+        if components.len() > 2 {
+            return Err(PartiqlError::new(
+                "A path may contain at most 2 components in the FROM clause",
+            ));
+        }
+        if components.iter().any(String::is_empty) {
+            return Err(PartiqlError::new("Path component cannot be an empty string"));
+        }
+        let mut components = components.into_iter();
+        let table = components.next().unwrap_or_default();
+        Ok(Target {
+            table,
+            index: components.next(),
+        })
     }
 
     fn where_clause(&mut self) -> Result<Option<Cond>, PartiqlError> {
@@ -375,19 +428,42 @@ impl Parser<'_> {
         self.predicate(left)
     }
 
-    /// A boolean function, its `(` already read.
+    /// A boolean function, its `(` already read, and an optional
+    /// `= true`, `= false` or `<>` after it.
     fn function(&mut self, name: &str) -> Result<Cond, PartiqlError> {
-        let first = self.operand()?;
-        self.expect(&Tok::Comma)?;
-        let second = self.operand()?;
-        self.expect(&Tok::RParen)?;
-        let (first, second) = (present(first)?, present(second)?);
-        match name {
-            "begins_with" => Ok(Cond::BeginsWith(first, second)),
-            "contains" => Ok(Cond::Contains(first, second)),
-            "attribute_type" => Ok(Cond::AttributeType(first, second)),
-            _ => Err(PartiqlError::new(format!("Unsupported function: {name}"))),
+        let mut args = Vec::new();
+        if !self.eat(&Tok::RParen) {
+            loop {
+                args.push(self.operand()?);
+                if self.eat(&Tok::RParen) {
+                    break;
+                }
+                self.expect(&Tok::Comma)?;
+            }
         }
+        let cond = function_cond(name, args)?;
+        self.compared_with_bool(cond)
+    }
+
+    /// `cond = true`, `cond <> false` and the like: the condition or its
+    /// negation; `cond` alone when no such comparison follows.
+    fn compared_with_bool(&mut self, cond: Cond) -> Result<Cond, PartiqlError> {
+        let equal = match self.peek() {
+            Some(Tok::Eq) => true,
+            Some(Tok::Ne) => false,
+            _ => return Ok(cond),
+        };
+        let truth = match self.peek_at(1) {
+            Some(Tok::Word(w)) if w.eq_ignore_ascii_case("TRUE") => true,
+            Some(Tok::Word(w)) if w.eq_ignore_ascii_case("FALSE") => false,
+            _ => return Ok(cond),
+        };
+        self.pos += 2;
+        Ok(if equal == truth {
+            cond
+        } else {
+            Cond::Not(Box::new(cond))
+        })
     }
 
     /// What follows an operand: a comparison, BETWEEN, IN or IS.
@@ -400,7 +476,9 @@ impl Parser<'_> {
             let low = present(self.operand()?)?;
             self.expect_keyword("AND")?;
             let high = present(self.operand()?)?;
-            Cond::Between(present(left)?, low, high)
+            let left = present(left)?;
+            orderable("BETWEEN", [&left, &low, &high])?;
+            Cond::Between(left, low, high)
         } else if self.eat_keyword("IN") {
             Cond::In(present(left)?, self.in_list()?)
         } else if negated {
@@ -408,6 +486,9 @@ impl Parser<'_> {
         } else {
             let op = self.comparator()?;
             let right = self.operand()?;
+            if !matches!(op, CmpOp::Eq | CmpOp::Ne) {
+                orderable(op.symbol(), [&left, &right].into_iter().flatten())?;
+            }
             return compare(op, left, right);
         };
         Ok(if negated { Cond::Not(Box::new(cond)) } else { cond })
@@ -587,14 +668,14 @@ impl Parser<'_> {
     fn literal_inner(&mut self) -> Result<Literal, PartiqlError> {
         let value = match self.next() {
             Some(Tok::Str(s)) => AttributeValue::S(s),
-            Some(Tok::Number(text)) => number(&text)?,
+            Some(Tok::Number(text)) => number(&text, &self.value_path)?,
             Some(Tok::Minus) => match self.next() {
-                Some(Tok::Number(text)) => number(&format!("-{text}"))?,
+                Some(Tok::Number(text)) => number(&format!("-{text}"), &self.value_path)?,
                 _ => return Err(PartiqlError::syntax("Unexpected token")),
             },
             Some(Tok::Param) => self.parameter()?,
             Some(Tok::LBracket) => AttributeValue::L(self.list(&Tok::RBracket)?),
-            Some(Tok::LBrace) => AttributeValue::M(self.map()?),
+            Some(Tok::LBrace) => AttributeValue::M(self.map(false)?),
             Some(Tok::LSet) => set(self.list(&Tok::RSet)?)?,
             Some(Tok::Word(w)) if w.eq_ignore_ascii_case("TRUE") => AttributeValue::Bool(true),
             Some(Tok::Word(w)) if w.eq_ignore_ascii_case("FALSE") => AttributeValue::Bool(false),
@@ -625,7 +706,11 @@ impl Parser<'_> {
             return Ok(values);
         }
         loop {
-            values.push(self.value()?);
+            let saved = self.value_path.len();
+            self.value_path.push_str(&format!("[{}]", values.len()));
+            let value = self.value();
+            self.value_path.truncate(saved);
+            values.push(value?);
             if self.eat(close) {
                 return Ok(values);
             }
@@ -633,8 +718,9 @@ impl Parser<'_> {
         }
     }
 
-    /// `'key': value` pairs up to `}`.
-    fn map(&mut self) -> Result<BTreeMap<String, AttributeValue>, PartiqlError> {
+    /// `'key': value` pairs up to `}`; an INSERT's item is `roots`, its
+    /// attributes each the root of the paths in number messages.
+    fn map(&mut self, roots: bool) -> Result<BTreeMap<String, AttributeValue>, PartiqlError> {
         let mut map = Item::new();
         if self.eat(&Tok::RBrace) {
             return Ok(map);
@@ -645,8 +731,13 @@ impl Parser<'_> {
                 _ => return Err(PartiqlError::syntax("Unexpected token")),
             };
             self.expect(&Tok::Colon)?;
-            let value = self.literal()?;
-            if let Literal::Value(value) = value {
+            let saved = self.value_path.len();
+            if !roots {
+                self.value_path.push_str(&format!(".{key}"));
+            }
+            let value = self.literal();
+            self.value_path.truncate(saved);
+            if let Literal::Value(value) = value? {
                 map.insert(key, value);
             }
             if self.eat(&Tok::RBrace) {
@@ -692,6 +783,61 @@ fn is_literal_word(word: &str) -> bool {
     ["TRUE", "FALSE", "NULL", "MISSING"]
         .iter()
         .any(|k| k.eq_ignore_ascii_case(word))
+}
+
+/// The condition function `name` makes of `args` (MISSING is `None`),
+/// in DynamoDB's words when the arguments do not fit.
+fn function_cond(name: &str, args: Vec<Option<Operand>>) -> Result<Cond, PartiqlError> {
+    let arity = |wanted: usize| {
+        if args.len() == wanted {
+            return Ok(());
+        }
+        Err(PartiqlError::new(format!(
+            "Incorrect number of operands for operator or function; operator or function: {name}, number of operands: {}",
+            args.len()
+        )))
+    };
+    match name {
+        "attribute_exists" | "attribute_not_exists" => {
+            arity(1)?;
+            let Some(Some(Operand::Path(path))) = args.into_iter().next() else {
+                return Err(PartiqlError::new(format!(
+                    "Operator or function requires a document path; operator or function: {name}"
+                )));
+            };
+            Ok(match name {
+                "attribute_exists" => Cond::AttributeExists(path),
+                _ => Cond::AttributeNotExists(path),
+            })
+        }
+        "begins_with" | "contains" | "attribute_type" => {
+            arity(2)?;
+            let mut args = args.into_iter();
+            let (first, second) = (present(args.next().flatten())?, present(args.next().flatten())?);
+            Ok(match name {
+                "begins_with" => Cond::BeginsWith(first, second),
+                "contains" => Cond::Contains(first, second),
+                _ => Cond::AttributeType(first, second),
+            })
+        }
+        _ => Err(PartiqlError::new(format!("Unsupported function: {name}"))),
+    }
+}
+
+/// DynamoDB refuses to order a value whose type has no order (anything
+/// but a string, number or binary), whatever the other side is.
+fn orderable<'o>(operator: &str, operands: impl IntoIterator<Item = &'o Operand>) -> Result<(), PartiqlError> {
+    let unordered = operands.into_iter().find_map(|operand| match operand {
+        Operand::Value(AttributeValue::S(_) | AttributeValue::N(_) | AttributeValue::B(_)) => None,
+        Operand::Value(value) => Some(value.type_name()),
+        _ => None,
+    });
+    match unordered {
+        Some(ty) => Err(PartiqlError::new(format!(
+            "Incorrect operand type for operator or function; operator or function: {operator}, operand type: {ty}"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// A condition that always holds (`MISSING IS MISSING`).
@@ -740,26 +886,26 @@ fn balanced(mut terms: Vec<Cond>, join: fn(Box<Cond>, Box<Cond>) -> Cond) -> Con
     join(Box::new(balanced(terms, join)), Box::new(balanced(right, join)))
 }
 
-fn number(text: &str) -> Result<AttributeValue, PartiqlError> {
-    Number::parse(text)
-        .map(AttributeValue::N)
-        .map_err(|e| PartiqlError::new(e.to_string()))
+/// A number literal; one DynamoDB cannot read is a statement not well
+/// formed (with no detail), one out of its range names where it stands.
+fn number(text: &str, path: &str) -> Result<AttributeValue, PartiqlError> {
+    Number::parse(text).map(AttributeValue::N).map_err(|e| match e {
+        NumberError::Malformed => PartiqlError::syntax(""),
+        e => PartiqlError::new(format!("{e} under root{path}")),
+    })
+}
+
+/// "Unexpected token after expression": more after a whole statement.
+fn leftover() -> PartiqlError {
+    PartiqlError::syntax("Unexpected token after expression")
 }
 
 /// `<<...>>`: a string, number or binary set, non-empty and without
-/// duplicates.
+/// duplicates (refused in DynamoDB's words for a set value).
 fn set(values: Vec<AttributeValue>) -> Result<AttributeValue, PartiqlError> {
-    fn unique<T: Eq + std::hash::Hash>(members: &[T]) -> Result<(), PartiqlError> {
-        let mut seen = HashSet::new();
-        if members.iter().all(|m| seen.insert(m)) {
-            Ok(())
-        } else {
-            Err(PartiqlError::new("Input collection contains duplicates"))
-        }
-    }
     let mismatched = || PartiqlError::new("Set elements must all be strings, all numbers or all binaries");
     let set = match values.first() {
-        None => return Err(PartiqlError::syntax("Unexpected token")),
+        None => return Err(PartiqlError::new("Empty bags are not supported")),
         Some(AttributeValue::S(_)) => AttributeValue::Ss(
             collect(values, |v| match v {
                 AttributeValue::S(s) => Some(s),
@@ -783,13 +929,8 @@ fn set(values: Vec<AttributeValue>) -> Result<AttributeValue, PartiqlError> {
         ),
         Some(_) => return Err(mismatched()),
     };
-    match &set {
-        AttributeValue::Ss(m) => unique(m)?,
-        AttributeValue::Ns(m) => unique(m)?,
-        AttributeValue::Bs(m) => unique(m)?,
-        _ => {}
-    }
-    Ok(set)
+    // The model's own check of a set value, with its message.
+    AttributeValue::from_json(&set.to_json()).map_err(|e| PartiqlError::new(e.to_string()))
 }
 
 fn collect<T>(values: Vec<AttributeValue>, take: fn(AttributeValue) -> Option<T>) -> Option<Vec<T>> {

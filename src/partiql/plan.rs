@@ -209,10 +209,13 @@ pub enum Change {
     Update(Vec<Action>),
     /// DELETE: remove the item, if there is one.
     Delete,
+    /// EXISTS: change nothing; the item must exist and meet the condition
+    /// (a transaction's ConditionCheck).
+    Check,
 }
 
-/// Plans an INSERT, UPDATE or DELETE on a table keyed by `schema`; `None`
-/// for a SELECT.
+/// Plans an INSERT, UPDATE, DELETE or EXISTS on a table keyed by
+/// `schema`; `None` for a SELECT.
 pub fn write_plan(statement: &Statement, schema: &KeySchema) -> Result<Option<WritePlan>, PartiqlError> {
     let (target, change, condition, returning) = match statement {
         Statement::Select(_) => return Ok(None),
@@ -251,6 +254,18 @@ pub fn write_plan(statement: &Statement, schema: &KeySchema) -> Result<Option<Wr
             let condition = extra.map(|extra| Cond::Or(Box::new(missing), Box::new(extra)));
             (&delete.target, Change::Delete, condition, delete.returning)
         }
+        Statement::Exists(select) => {
+            // One item, by its whole key, and a condition beyond the key.
+            let extra = select.condition.as_ref().and_then(|c| extra_condition(c, schema));
+            let (Some(extra), Some(_)) = (extra, key_of(select.condition.as_ref(), schema)) else {
+                return Err(PartiqlError::new(
+                    "EXISTS() must contain a single item read with additional condition",
+                ));
+            };
+            let exists = Cond::AttributeExists(Path::attribute(schema.hash.name.clone()));
+            let condition = Cond::And(Box::new(exists), Box::new(extra));
+            (&select.target, Change::Check, Some(condition), None)
+        }
     };
     on_table(target)?;
     let key = key_of(condition_of(statement), schema).ok_or_else(PartiqlError::missing_key_equality)?;
@@ -266,7 +281,7 @@ pub fn write_plan(statement: &Statement, schema: &KeySchema) -> Result<Option<Wr
 /// The WHERE clause of a statement.
 pub fn condition_of(statement: &Statement) -> Option<&Cond> {
     match statement {
-        Statement::Select(s) => s.condition.as_ref(),
+        Statement::Select(s) | Statement::Exists(s) => s.condition.as_ref(),
         Statement::Update(u) => u.condition.as_ref(),
         Statement::Delete(d) => d.condition.as_ref(),
         Statement::Insert(_) => None,

@@ -44,7 +44,7 @@ fn schema(range: bool) -> KeySchema {
 
 fn where_of(statement: &Statement) -> &Cond {
     match statement {
-        Statement::Select(s) => s.condition.as_ref().expect("a WHERE"),
+        Statement::Select(s) | Statement::Exists(s) => s.condition.as_ref().expect("a WHERE"),
         Statement::Update(u) => u.condition.as_ref().expect("a WHERE"),
         Statement::Delete(d) => d.condition.as_ref().expect("a WHERE"),
         Statement::Insert(_) => panic!("no WHERE"),
@@ -213,9 +213,9 @@ fn malformed_statements_get_dynamodbs_messages() {
         ("SELECT * FROM", "Unexpected end of statement"),
         ("SELECT * FROM t WHERE", "Unexpected end of statement"),
         ("SELECT * FROM t WHERE a = 'x", "Unexpected end of statement"),
-        ("SELECT * FROM t WHERE a = 1 a", "Unexpected token"),
+        ("SELECT * FROM t WHERE a = 1 a", "Unexpected token after expression"),
         ("SELECT * FROM WHERE", "Unexpected keyword"),
-        ("SELECT * FROM t WHERE a = #", "Unexpected term"),
+        ("SELECT * FROM t WHERE a = @", "Unexpected term"),
         ("INSERT INTO t VALUE [1]", "Unexpected token"),
         ("UPDATE t WHERE pk = 'a'", "Unexpected keyword"),
     ];
@@ -223,8 +223,16 @@ fn malformed_statements_get_dynamodbs_messages() {
         assert_eq!(err(text, &[]), format!("{prefix}{detail}"), "{text}");
     }
     assert_eq!(
+        err("UPDATE t SET s = set_add(s, <<>>) WHERE pk = 'a'", &[]),
+        "Empty bags are not supported"
+    );
+    assert_eq!(
+        err("INSERT INTO t VALUE {'n': <<1, 2, 1.0>>}", &[]),
+        "One or more parameter values were invalid: Input collection [1, 2, 1] contains duplicates."
+    );
+    assert_eq!(
         err("INSERT INTO t VALUE {'s': <<'a', 'a'>>}", &[]),
-        "Input collection contains duplicates"
+        "One or more parameter values were invalid: Input collection [a, a] contains duplicates."
     );
 }
 
@@ -323,4 +331,226 @@ fn an_update_may_not_change_a_path_twice() {
     let both = err("UPDATE t SET a[0] = 1, a.b = 2, c = 3 REMOVE c WHERE pk = 'x'", &[]);
     assert!(both.starts_with("Two document paths overlap"), "{both}");
     ok("UPDATE t SET a.b = 1, a.c = 2 REMOVE d[1] WHERE pk = 'x'");
+}
+
+#[test]
+fn exists_plans_a_condition_check() {
+    let refused = "EXISTS() must contain a single item read with additional condition";
+    for text in [
+        "EXISTS(SELECT * FROM \"t\" WHERE pk = 'a' AND sk = 1)",
+        "EXISTS(SELECT * FROM t WHERE pk = 'a' AND v = 1)",
+    ] {
+        let statement = ok(text);
+        assert!(!statement.is_read());
+        assert_eq!(
+            write_plan(&statement, &schema(true)).unwrap_err().to_string(),
+            refused,
+            "{text}"
+        );
+    }
+    let extra = ok("exists (SELECT pk FROM t WHERE pk = 'a' AND sk = 1 AND v > 2)");
+    let plan = write_plan(&extra, &schema(true)).unwrap().unwrap();
+    assert_eq!(plan.change, Change::Check);
+    assert_eq!(plan.key, Item::from([("pk".into(), s("a")), ("sk".into(), n(1))]));
+    let v_above_2 = Cond::Compare(CmpOp::Gt, Operand::Path(path(&["v"])), Operand::Value(n(2)));
+    assert_eq!(
+        plan.condition,
+        Some(Cond::And(
+            Box::new(Cond::AttributeExists(path(&["pk"]))),
+            Box::new(v_above_2)
+        ))
+    );
+
+    let prefix = "Statement wasn't well formed, can't be processed: ";
+    assert_eq!(
+        err("EXISTS(SELECT * FROM t WHERE pk = 'a'", &[]),
+        format!("{prefix}Unexpected end of statement")
+    );
+    assert_eq!(
+        err("EXISTS(DELETE FROM t WHERE pk = 'a')", &[]),
+        format!("{prefix}Unexpected keyword")
+    );
+}
+
+#[test]
+fn from_clauses_name_at_most_a_table_and_an_index() {
+    assert_eq!(
+        err("SELECT * FROM \"t\".\"i\".\"x\" WHERE pk = 'p'", &[]),
+        "A path may contain at most 2 components in the FROM clause"
+    );
+    for text in [
+        "SELECT * FROM \"t\".\"\" WHERE pk = 'p'",
+        "SELECT * FROM \"\" WHERE pk = 'p'",
+        "DELETE FROM \"\" WHERE pk = 'p'",
+    ] {
+        assert_eq!(err(text, &[]), "Path component cannot be an empty string", "{text}");
+    }
+}
+
+#[test]
+fn ordering_refuses_values_without_an_order() {
+    let message = |op: &str, ty: &str| {
+        format!("Incorrect operand type for operator or function; operator or function: {op}, operand type: {ty}")
+    };
+    for op in ["<", "<=", ">", ">="] {
+        let text = format!("SELECT * FROM t WHERE pk = 'x' AND val {op} ?");
+        assert_eq!(err(&text, &[V::Bool(true)]), message(op, "BOOL"), "{text}");
+    }
+    let unordered = [
+        (V::Null, "NULL"),
+        (V::L(vec![s("a")]), "L"),
+        (V::M(Item::from([("a".into(), s("b"))])), "M"),
+        (V::Ss(vec!["a".into()]), "SS"),
+    ];
+    for (value, ty) in unordered {
+        assert_eq!(err("SELECT * FROM t WHERE ? > val", &[value]), message(">", ty));
+    }
+    assert_eq!(
+        err(
+            "SELECT * FROM t WHERE val BETWEEN ? AND ?",
+            &[V::Bool(true), V::Bool(false)]
+        ),
+        message("BETWEEN", "BOOL")
+    );
+    assert_eq!(err("SELECT * FROM t WHERE val < true", &[]), message("<", "BOOL"));
+    // Equality takes every type, and ordering a string against a number is
+    // no error (it just never holds).
+    ok("SELECT * FROM t WHERE val = true AND val <> [1] AND val < 'a' AND val >= 5");
+}
+
+#[test]
+fn a_projection_answers_each_path_under_its_last_name() {
+    let item: Item = Item::from([
+        ("pk".into(), s("a")),
+        ("m".into(), V::M(Item::from([("x".into(), n(1)), ("y".into(), n(2))]))),
+        ("l".into(), V::L(vec![n(0), s("one"), n(2)])),
+    ]);
+    let paths = |text: &str| match ok(&format!("SELECT {text} FROM t")) {
+        Statement::Select(select) => select.projection.unwrap_or_default(),
+        _ => panic!("a SELECT"),
+    };
+    assert_eq!(
+        project(&paths("pk, m.x, l[1], l[2]"), &item),
+        Item::from([
+            ("pk".into(), s("a")),
+            ("x".into(), n(1)),
+            ("l".into(), V::L(vec![s("one"), n(2)])),
+        ])
+    );
+    assert_eq!(project(&paths("m.gone, l.x, nope"), &item), Item::new());
+}
+
+#[test]
+fn grammar_follows_dynamodbs_parser() {
+    let prefix = "Statement wasn't well formed, can't be processed: ";
+    let leftover = format!("{prefix}Unexpected token after expression");
+    for text in [
+        "SELECT * FROM t WHERE pk = 1 e5",
+        "INSERT INTO t VALUE {'pk': 1} foo",
+        "UPDATE t SET a = 9 WHERE pk = 2 foo",
+        "DELETE FROM t WHERE pk = 3 ORDER BY pk",
+        "SELECT * FROM t ORDER BY pk WHERE pk = 1",
+        "SELECT * FROM t WHERE pk = 1)",
+        "INSERT INTO \"t\" x VALUE {'pk': 'x'}",
+    ] {
+        assert_eq!(err(text, &[]), leftover, "{text}");
+    }
+    for text in [
+        "SELECT * FROM \"t\" x WHERE pk = 'x'",
+        "SELECT * FROM t AS x WHERE pk = 'x'",
+        "UPDATE \"t\" x SET a = 3 WHERE pk = 'x'",
+        "DELETE FROM t x WHERE pk = 'x'",
+    ] {
+        assert_eq!(err(text, &[]), "Aliasing is not supported", "{text}");
+    }
+    for text in [
+        "SELECT * FROM t WHERE pk = 1e2147483648",
+        "SELECT * FROM t WHERE pk = 1.5e-2147483647",
+        "SELECT * FROM t WHERE pk = 1 # note",
+        "SELECT * FROM t WHERE pk = 1 /* note",
+    ] {
+        assert_eq!(err(text, &[]), prefix, "{text}");
+    }
+    let overflow = "Number overflow. Attempting to store a number with magnitude larger than supported range";
+    let underflow = "Number underflow. Attempting to store a number with magnitude smaller than supported range";
+    let cases = [
+        ("SELECT * FROM t WHERE pk = 1e126", format!("{overflow} under root")),
+        (
+            "UPDATE t SET a = 1e-131 WHERE pk = 5",
+            format!("{underflow} under root"),
+        ),
+        ("INSERT INTO t VALUE {'pk': 1e126}", format!("{overflow} under root")),
+        (
+            "INSERT INTO t VALUE {'pk': 6, 'm': {'x': 1e126}}",
+            format!("{overflow} under root.x"),
+        ),
+        (
+            "INSERT INTO t VALUE {'pk': 7, 'l': [1, {'y': [-1e126]}]}",
+            format!("{overflow} under root[1].y[0]"),
+        ),
+        (
+            "SELECT * FROM t WHERE pk = 123456789012345678901234567890123456789",
+            "Attempting to store more than 38 significant digits in a Number under root".to_string(),
+        ),
+    ];
+    for (text, message) in cases {
+        assert_eq!(err(text, &[]), message, "{text}");
+    }
+    // Comments are white space; numbers may drop the leading digit.
+    let Statement::Select(select) = ok("-- a note\nSELECT * /* x */ FROM t -- b\nWHERE pk = -.73e1 -- c") else {
+        panic!("a SELECT");
+    };
+    let minus_7_3 = Operand::Value(V::N(Number::parse("-7.3").unwrap()));
+    assert_eq!(
+        select.condition,
+        Some(Cond::Compare(CmpOp::Eq, Operand::Path(path(&["pk"])), minus_7_3))
+    );
+    for literal in ["7.31E6", "7.31e+6", "731e4", "73100000e-1", ".731e7"] {
+        let Statement::Insert(insert) = ok(&format!("INSERT INTO t VALUE {{'pk': {literal}}}")) else {
+            panic!("an INSERT");
+        };
+        assert_eq!(insert.item.get("pk"), Some(&n(7_310_000)), "{literal}");
+    }
+}
+
+#[test]
+fn attribute_exists_and_not_exists_are_conditions() {
+    let item: Item = Item::from([
+        ("pk".into(), s("a")),
+        ("m".into(), V::M(Item::from([("sub".into(), s("x"))]))),
+    ]);
+    let holds = |condition: &str| {
+        let statement = ok(&format!("SELECT * FROM t WHERE pk = 'a' AND {condition}"));
+        evaluate(where_of(&statement), &item)
+    };
+    for (condition, expected) in [
+        ("attribute_exists(m)", true),
+        ("ATTRIBUTE_EXISTS(\"m\")", true),
+        ("attribute_exists(m.sub)", true),
+        ("attribute_exists(m.nope)", false),
+        ("attribute_not_exists(nope)", true),
+        ("NOT attribute_exists(nope)", true),
+        ("(attribute_exists(nope) OR attribute_exists(m))", true),
+        ("attribute_exists(m) = true", true),
+        ("attribute_exists(m) = false", false),
+        ("attribute_not_exists(m) <> true", true),
+        ("begins_with(pk, 'a') = TRUE", true),
+    ] {
+        assert_eq!(holds(condition), expected, "{condition}");
+    }
+    let where_ = |condition: &str| format!("SELECT * FROM t WHERE pk = 'a' AND {condition}");
+    let path = "Operator or function requires a document path; operator or function: attribute_exists";
+    assert_eq!(err(&where_("attribute_exists('ss')"), &[]), path);
+    assert_eq!(err(&where_("attribute_exists(?)"), &[s("ss")]), path);
+    let count = |name: &str, n: usize| {
+        format!(
+            "Incorrect number of operands for operator or function; operator or function: {name}, number of operands: {n}"
+        )
+    };
+    assert_eq!(err(&where_("attribute_exists()"), &[]), count("attribute_exists", 0));
+    assert_eq!(
+        err(&where_("attribute_not_exists(a, b)"), &[]),
+        count("attribute_not_exists", 2)
+    );
+    assert_eq!(err(&where_("begins_with(a)"), &[]), count("begins_with", 1));
 }
