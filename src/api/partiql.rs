@@ -97,7 +97,7 @@ fn parameters(req: &Request) -> Result<Vec<AttributeValue>, ApiError> {
     list.iter()
         .map(|json| {
             AttributeValue::from_json(json).map_err(|error| match error {
-                ValueError::Number(NumberError::Malformed) => unconvertible(first_unreadable_number(json)),
+                ValueError::Number(NumberError::Malformed(_)) => unconvertible(first_unreadable_number(json)),
                 error => error.into(),
             })
         })

@@ -890,7 +890,7 @@ fn balanced(mut terms: Vec<Cond>, join: fn(Box<Cond>, Box<Cond>) -> Cond) -> Con
 /// formed (with no detail), one out of its range names where it stands.
 fn number(text: &str, path: &str) -> Result<AttributeValue, PartiqlError> {
     Number::parse(text).map(AttributeValue::N).map_err(|e| match e {
-        NumberError::Malformed => PartiqlError::syntax(""),
+        NumberError::Malformed(_) => PartiqlError::syntax(""),
         e => PartiqlError::new(format!("{e} under root{path}")),
     })
 }
