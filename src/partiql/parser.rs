@@ -889,6 +889,14 @@ fn balanced(mut terms: Vec<Cond>, join: fn(Box<Cond>, Box<Cond>) -> Cond) -> Con
 /// A number literal; one DynamoDB cannot read is a statement not well
 /// formed (with no detail), one out of its range names where it stands.
 fn number(text: &str, path: &str) -> Result<AttributeValue, PartiqlError> {
+    // DynamoDB's PartiQL parser reads exponents of at most nine digits;
+    // a longer one is not well formed (the item operations read it).
+    let exponent_digits = text
+        .find(['e', 'E'])
+        .map(|at| text[at + 1..].trim_start_matches(['+', '-']).len());
+    if exponent_digits.is_some_and(|digits| digits > 9) {
+        return Err(PartiqlError::syntax(""));
+    }
     Number::parse(text).map(AttributeValue::N).map_err(|e| match e {
         NumberError::Malformed(_) => PartiqlError::syntax(""),
         e => PartiqlError::new(format!("{e} under root{path}")),
