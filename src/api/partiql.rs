@@ -95,11 +95,12 @@ fn parameters(req: &Request) -> Result<Vec<AttributeValue>, ApiError> {
         return Ok(Vec::new());
     };
     list.iter()
-        .map(|json| {
-            AttributeValue::from_json(json).map_err(|error| match error {
-                ValueError::Number(NumberError::Malformed(_)) => unconvertible(first_unreadable_number(json)),
+        .map(|json| match first_unreadable_number(json) {
+            Some(text) => Err(unconvertible(Some(text))),
+            None => AttributeValue::from_json(json).map_err(|error| match error {
+                ValueError::Number(NumberError::Malformed(_)) => unconvertible(None),
                 error => error.into(),
-            })
+            }),
         })
         .collect()
 }
@@ -116,7 +117,11 @@ fn unconvertible(text: Option<&str>) -> ApiError {
 /// The text of the first number in a JSON attribute value (in the order
 /// `AttributeValue::from_json` reads it) that is not a number.
 fn first_unreadable_number(json: &Value) -> Option<&str> {
-    let unreadable = |v: &'_ Value| -> bool { v.as_str().is_none_or(|t| Number::parse(t).is_err()) };
+    let unreadable = |v: &'_ Value| -> bool {
+        v.as_str().is_none_or(|t| {
+            matches!(Number::parse(t), Err(NumberError::Malformed(_))) || crate::partiql::exponent_too_long(t)
+        })
+    };
     let (tag, inner) = json.as_object()?.iter().find(|(_, v)| !v.is_null())?;
     match (tag.as_str(), inner) {
         ("N", v) if unreadable(v) => v.as_str(),

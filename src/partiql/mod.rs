@@ -27,7 +27,7 @@ mod tests;
 
 pub use ast::{Delete, Insert, Returning, Select, Statement, Target, Update};
 pub use error::PartiqlError;
-pub use parser::{MAX_STATEMENT_CHARS, parse};
+pub use parser::{MAX_STATEMENT_CHARS, exponent_too_long, parse};
 pub use plan::{
     Access, Change, WritePlan, access, condition_of, extra_condition, key_of, partition_values, write_plan,
 };

@@ -886,15 +886,20 @@ fn balanced(mut terms: Vec<Cond>, join: fn(Box<Cond>, Box<Cond>) -> Cond) -> Con
     join(Box::new(balanced(terms, join)), Box::new(balanced(right, join)))
 }
 
+/// Whether number `text` has an exponent of more than nine digits, which
+/// DynamoDB's PartiQL does not read as a number (in a literal or a
+/// parameter), though its item operations range-check it.
+pub fn exponent_too_long(text: &str) -> bool {
+    let digits = text
+        .find(['e', 'E'])
+        .map(|at| text[at + 1..].trim_start_matches(['+', '-']).len());
+    digits.is_some_and(|digits| digits > 9)
+}
+
 /// A number literal; one DynamoDB cannot read is a statement not well
 /// formed (with no detail), one out of its range names where it stands.
 fn number(text: &str, path: &str) -> Result<AttributeValue, PartiqlError> {
-    // DynamoDB's PartiQL parser reads exponents of at most nine digits;
-    // a longer one is not well formed (the item operations read it).
-    let exponent_digits = text
-        .find(['e', 'E'])
-        .map(|at| text[at + 1..].trim_start_matches(['+', '-']).len());
-    if exponent_digits.is_some_and(|digits| digits > 9) {
+    if exponent_too_long(text) {
         return Err(PartiqlError::syntax(""));
     }
     Number::parse(text).map(AttributeValue::N).map_err(|e| match e {
