@@ -136,18 +136,6 @@ fn index_overrides(
     )
 }
 
-/// A restore parameter of a feature Meridian does not have (on-demand
-/// maximums of the restored table) is refused rather than ignored.
-fn reject_overrides(req: &Request) -> Result<(), ApiError> {
-    const UNSUPPORTED: &str = "OnDemandThroughputOverride";
-    if req.has(UNSUPPORTED) {
-        return Err(ApiError::validation(format!(
-            "{UNSUPPORTED} is not supported by Meridian yet"
-        )));
-    }
-    Ok(())
-}
-
 /// A restore's SSESpecificationOverride.
 fn sse_override(req: &Request, region: &str) -> Result<Option<SseChange>, ApiError> {
     super::table_settings::parse_sse(req.get("SSESpecificationOverride"), "sSESpecificationOverride", region)
@@ -188,7 +176,6 @@ pub async fn handle_restore_to_point_in_time(pitr: &Pitr, req: Request) -> Resul
     let target = req.str("TargetTableName")?;
     validate_table_name(target, "targetTableName")?;
     super::unsupported::check_restore(&req)?;
-    reject_overrides(&req)?;
     let latest = req.opt_bool("UseLatestRestorableTime")?.unwrap_or(false);
     let at = req.get("RestoreDateTime");
     let at_ns =
@@ -370,7 +357,6 @@ pub async fn handle_restore_from_backup(pitr: &Pitr, req: Request) -> Result<Val
     validate_table_name(target, "targetTableName")?;
     let arn = req.str("BackupArn")?;
     super::unsupported::check_restore(&req)?;
-    reject_overrides(&req)?;
     let billing = parse_billing_override(&req)?;
     let source = pitr.backup(arn).await?.table;
     let indexes = index_overrides(&req, &source, billing.as_ref())?;

@@ -237,15 +237,6 @@ fn tag_char(c: char) -> bool {
     c.is_alphanumeric() || c.is_whitespace() || "+-=._:/".contains(c)
 }
 
-/// Rejects parameters of features Meridian does not have yet, instead of
-/// silently ignoring them.
-fn reject_unsupported(req: &Request, names: &[&str]) -> Result<(), ApiError> {
-    match names.iter().find(|n| req.has(n)) {
-        Some(name) => Err(ApiError::validation(format!("{name} is not supported by Meridian yet"))),
-        None => Ok(()),
-    }
-}
-
 /// The name of a table to create: unlike the other operations' TableName
 /// (which may be an ARN), 3 to 255 characters, and required with a
 /// message of its own.
@@ -364,7 +355,7 @@ fn parse_replica_updates(
             continue;
         }
         if let Some(members) = spec.as_object() {
-            reject_unsupported(&Request::from_map(members.clone()), &REPLICA_UNSUPPORTED)?;
+            super::unsupported::refuse_members(&Request::from_map(members.clone()), &REPLICA_UNSUPPORTED)?;
         }
         let field = format!(
             "replicaUpdates.{}.member.{}.tableClassOverride",

@@ -30,7 +30,7 @@ fn refuse(feature: &str) -> ApiError {
 }
 
 /// The first of `members` the request has, refused.
-fn refuse_members(req: &Request, members: &[&str]) -> Result<(), ApiError> {
+pub(super) fn refuse_members(req: &Request, members: &[&str]) -> Result<(), ApiError> {
     match members.iter().find(|m| req.has(m)) {
         Some(member) => Err(refuse(member)),
         None => Ok(()),
@@ -69,7 +69,8 @@ pub fn check_update(req: &Request) -> Result<(), ApiError> {
 }
 
 /// What RestoreTableFromBackup and RestoreTableToPointInTime may ask for
-/// that Meridian does not have.
+/// that Meridian does not have (vector indexes, on-demand maximums of the
+/// restored table).
 pub fn check_restore(req: &Request) -> Result<(), ApiError> {
-    refuse_members(req, &["VectorIndexOverride"])
+    refuse_members(req, &["VectorIndexOverride", "OnDemandThroughputOverride"])
 }
