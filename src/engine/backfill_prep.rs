@@ -1,55 +1,80 @@
-//! Backfill batches prepared outside the writer: the entries of the next
+//! Backfill runs prepared outside the writer: the entries of the next
 //! items after a backfill's cursor are computed from a snapshot on another
-//! thread (`prepare`), and the writer only stores those of the items still
-//! as the snapshot saw them (`apply`), so decoding, projecting and encoding
-//! cost the writer nothing.
+//! thread (`prepare`), sorted by entry key and cut into batches, and the
+//! writer only stores those of the items still as the snapshot saw them
+//! (`apply`), so decoding, projecting and encoding cost the writer nothing.
+//!
+//! Why a run is sorted by entry key: the table is walked in its own key
+//! order and the index orders entries by another key, so the entries of a
+//! stretch of the table fall all over the index. Stored in table order, a
+//! batch of 128 entries touched about 128 leaves of a large index, and
+//! redb copies every page a commit changes: with a million items the
+//! backfill ran at ~70,000 items/s, the writer busy copying pages. Sorted,
+//! the entries of a batch are neighbours: a leaf copied takes several of
+//! them, and each batch holds the writer no longer than before.
 //!
 //! Every write stamps a new version, so an item stored with the bytes the
 //! snapshot saw has not been written since, and the entry computed from
-//! those bytes is right. An item written since (found in the writer's
-//! transaction by one walk over the batch's key range) gets its entry
-//! recomputed there from the item as it is now: a write that leaves an
-//! item's entry unchanged (`index_entries::maintain` skips it) does not add
-//! the entry the backfill has not written yet, so such an item cannot
-//! simply be left alone. An item deleted since has no entry to add.
+//! those bytes is right. An item written since gets its entry recomputed
+//! in the writer from the item as it is now: a write that leaves an item's
+//! entry unchanged (`index_entries::maintain` skips it) does not add the
+//! entry the backfill has not stored yet. An item deleted since has no
+//! entry to add. An item the snapshot saw without an entry needs nothing:
+//! a write since that gave it one stored it (`maintain` adds an entry
+//! whose key the item did not have before).
+//!
+//! The cursor moves on with a run's last batch only: until then a restart
+//! prepares the run again, and an entry stored twice is stored with the
+//! same bytes and counted once. A run's batches are stored in order: each
+//! carries its position, checked against the count of the run's batches
+//! stored, kept beside the cursor (`index_entries::backfill_part`).
 
-use super::index_entries::{BackfillStep, backfill_cursor_name};
+use super::index_entries::{
+    BackfillStep, backfill_cursor_name, backfill_part, move_backfill_cursor, set_backfill_part,
+};
 use crate::ids::StorageId;
 use crate::model::{Item, Projection, TableMeta, item_size};
 use crate::store::records::{self, ItemRecordRef};
 use crate::store::{ItemRecord, ReadTables, StoreError, WriteTables};
 
-/// Items one prepared batch covers. The writer's share of each is a range
-/// walk, a comparison and an insert, about 12,000 instructions by
-/// callgrind: a batch of 128 holds the writer well under a millisecond, and
-/// a client write waits for at most one batch (they run as background
-/// jobs, see `Writer::enqueue_background`), so PutItem p99 during a
-/// backfill stays near its p99 before. Unit tests use batches of three, so
-/// a few items make several batches.
-pub const PREPARED_BATCH: usize = if cfg!(test) { 3 } else { 128 };
+/// Table items one prepared run covers: the more, the more entries of a
+/// batch share index leaves (with 1,000 distinct index keys among a
+/// million items, a run of 32,768 puts ~32 entries of each key side by
+/// side). A run's items and entries, ~16 MB for items of 200 bytes, are
+/// held until the run is stored. Unit tests use runs of three, so a few
+/// items make several runs.
+pub const PREPARED_RUN: usize = if cfg!(test) { 3 } else { 32_768 };
 
-/// Where a prepared batch starts.
+/// Entries one writer job stores: its share of each is a lookup, a
+/// comparison and an insert, so a batch holds the writer well under a
+/// millisecond, and a client write waits for at most one batch (they run
+/// as background jobs, see `Writer::enqueue_background`): PutItem p99
+/// during a backfill stays near its p99 before. Unit tests use batches of
+/// two, so a run makes several.
+pub const APPLIED_BATCH: usize = if cfg!(test) { 2 } else { 256 };
+
+/// Where a prepared run starts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BackfillFrom {
     /// Where the index's stored cursor says (as the snapshot sees it).
     Cursor,
     /// After this item key (`None`: the table's first item): where the
-    /// batch prepared before this one ends.
+    /// run prepared before this one ends.
     After(Option<Vec<u8>>),
 }
 
-/// One table item of a prepared batch, as the snapshot held it.
+/// One table item of a prepared batch, as the snapshot held it, with its
+/// entry in the index.
 #[derive(Debug)]
 struct PreparedItem {
     /// The item's encoded key, without the storage prefix.
     key: Vec<u8>,
     /// The record's stored bytes.
     record: Vec<u8>,
-    /// Its entry in the index, if it is in it.
-    entry: Option<PreparedEntry>,
+    entry: PreparedEntry,
 }
 
-/// An index entry computed from a snapshot's record.
+/// An index entry computed from a record.
 #[derive(Debug)]
 struct PreparedEntry {
     key: Vec<u8>,
@@ -60,49 +85,68 @@ struct PreparedEntry {
     size: u64,
 }
 
-/// The next batch of a backfill, computed from a snapshot (see the module
-/// doc), for the writer to `apply`.
+/// The next stretch of a backfill, computed from a snapshot (see the
+/// module doc), as the batches the writer stores in order.
+#[derive(Debug)]
+pub struct PreparedRun {
+    batches: Vec<PreparedBatch>,
+    next: BackfillFrom,
+    last: bool,
+}
+
+impl PreparedRun {
+    /// Where the run after this one starts.
+    pub fn next_from(&self) -> BackfillFrom {
+        self.next.clone()
+    }
+
+    /// Whether the run reaches the table's end (no run follows it).
+    pub fn is_last(&self) -> bool {
+        self.last
+    }
+
+    /// Its batches, to be stored in this order (at least one).
+    pub fn into_batches(self) -> Vec<PreparedBatch> {
+        self.batches
+    }
+}
+
+/// One writer job's share of a prepared run.
 #[derive(Debug)]
 pub struct PreparedBatch {
     pub table: String,
     pub index: String,
     table_storage: StorageId,
     index_storage: StorageId,
-    /// The cursor the batch starts after (`None`: the first item).
+    /// The cursor the run starts after (`None`: the first item).
     after: Option<Vec<u8>>,
-    /// In key order.
+    /// The batch's position in its run.
+    part: u64,
+    /// Items with entries, in entry key order: inserted in that order,
+    /// neighbouring entries share B-tree pages.
     items: Vec<PreparedItem>,
-    /// Positions in `items` of those with entries, in entry key order:
-    /// inserted in that order, neighbouring entries share B-tree pages.
-    order: Vec<usize>,
-    /// Whether the batch stopped at `PREPARED_BATCH` items (else it reached
-    /// the table's end).
-    full: bool,
+    /// Set on the run's last batch: where the run ends.
+    end: Option<RunEnd>,
 }
 
-impl PreparedBatch {
-    /// Where the batch after this one starts.
-    pub fn next_from(&self) -> BackfillFrom {
-        match self.items.last() {
-            Some(last) => BackfillFrom::After(Some(last.key.clone())),
-            None => BackfillFrom::After(self.after.clone()),
-        }
-    }
-
-    /// Whether the batch reaches the table's end (no batch follows it).
-    pub fn is_last(&self) -> bool {
-        !self.full
-    }
+/// How a run ends, for its last batch.
+#[derive(Debug)]
+struct RunEnd {
+    /// The run's last item key when more items follow it (the cursor moves
+    /// there); `None` when the run reaches the table's end.
+    cursor: Option<Vec<u8>>,
+    /// The run's items without entries (looked at, with nothing to store).
+    passed: usize,
 }
 
-/// The next batch of index `index` of `table` from snapshot `read`, from
+/// The next run of index `index` of `table` from snapshot `read`, from
 /// `from`; `None` when the snapshot has no such index being backfilled.
 pub(super) fn prepare(
     read: &ReadTables,
     table: &str,
     index: &str,
     from: BackfillFrom,
-) -> Result<Option<PreparedBatch>, StoreError> {
+) -> Result<Option<PreparedRun>, StoreError> {
     let Some(meta) = read.table(table)? else {
         return Ok(None);
     };
@@ -117,29 +161,47 @@ pub(super) fn prepare(
             None => return Ok(None),
         },
     };
-    let raw = read.raw_items_after(meta.storage_id, after.as_deref(), PREPARED_BATCH)?;
-    let full = raw.len() == PREPARED_BATCH;
+    let raw = read.raw_items_after(meta.storage_id, after.as_deref(), PREPARED_RUN)?;
+    let full = raw.len() == PREPARED_RUN;
+    let last_key = raw.last().map(|(key, _)| key.clone());
+    let looked_at = raw.len();
     let mut items = Vec::with_capacity(raw.len());
     for (key, record) in raw {
-        let entry = prepare_entry(&meta, position, &key, &record)?;
-        items.push(PreparedItem { key, record, entry });
+        if let Some(entry) = prepare_entry(&meta, position, &key, &record)? {
+            items.push(PreparedItem { key, record, entry });
+        }
     }
-    let mut order: Vec<usize> = (0..items.len()).filter(|&i| items[i].entry.is_some()).collect();
-    order.sort_by(|&a, &b| entry_key(&items[a]).cmp(entry_key(&items[b])));
-    Ok(Some(PreparedBatch {
-        table: table.to_string(),
-        index: index.to_string(),
-        table_storage: meta.storage_id,
-        index_storage,
-        after,
-        items,
-        order,
-        full,
+    items.sort_unstable_by(|a, b| a.entry.key.cmp(&b.entry.key));
+    let end = RunEnd {
+        cursor: last_key.clone().filter(|_| full),
+        passed: looked_at - items.len(),
+    };
+    let mut batches = Vec::with_capacity(items.len().div_ceil(APPLIED_BATCH).max(1));
+    let mut items = items.into_iter().peekable();
+    for part in 0u64.. {
+        let batch = PreparedBatch {
+            table: table.to_string(),
+            index: index.to_string(),
+            table_storage: meta.storage_id,
+            index_storage,
+            after: after.clone(),
+            part,
+            items: items.by_ref().take(APPLIED_BATCH).collect(),
+            end: None,
+        };
+        batches.push(batch);
+        if items.peek().is_none() {
+            break;
+        }
+    }
+    if let Some(last) = batches.last_mut() {
+        last.end = Some(end);
+    }
+    Ok(Some(PreparedRun {
+        batches,
+        next: BackfillFrom::After(last_key.or(after)),
+        last: !full,
     }))
-}
-
-fn entry_key(item: &PreparedItem) -> &[u8] {
-    item.entry.as_ref().map(|e| e.key.as_slice()).unwrap_or_default()
 }
 
 /// The entry of the item stored as `record` under `key` in index
@@ -180,10 +242,10 @@ fn prepare_entry(
 
 /// Stores `batch` for index `position` of `meta`: the entries of its items
 /// (recomputed from the items as they are now for those written since the
-/// snapshot), then the cursor, in this commit (the last batch marks the
-/// index complete). `None` when the batch does not start at the stored
-/// cursor or was prepared for another copy of the table or index: nothing
-/// is written.
+/// snapshot), then the run's progress, in this commit (the run's last
+/// batch moves the cursor, or marks the index complete). `None` when the
+/// batch is not the next of the run after the stored cursor, or was
+/// prepared for another copy of the table or index: nothing is written.
 pub(super) fn apply(
     tables: &mut WriteTables<'_>,
     meta: &mut TableMeta,
@@ -194,48 +256,68 @@ pub(super) fn apply(
     if meta.storage_id != batch.table_storage || index_storage != batch.index_storage {
         return Ok(None);
     }
-    let cursor_name = backfill_cursor_name(index_storage);
-    let Some(cursor) = tables.cursor(&cursor_name)? else {
+    let Some(cursor) = tables.cursor(&backfill_cursor_name(index_storage))? else {
         return Ok(None);
     };
-    if Some(cursor).filter(|c| !c.is_empty()) != batch.after {
+    if Some(cursor).filter(|c| !c.is_empty()) != batch.after || backfill_part(tables, index_storage)? != batch.part {
         return Ok(None);
     }
-    let now = items_now(tables, batch)?;
     let mut step = BackfillStep {
         looked_at: batch.items.len(),
         ..BackfillStep::default()
     };
-    for &i in &batch.order {
-        let item = &batch.items[i];
-        if let (Some(entry), ItemNow::Unchanged) = (&item.entry, &now[i]) {
-            let bytes = entry.bytes.as_deref().unwrap_or(&item.record);
-            step.added += store_entry(tables, meta, position, entry, bytes)?;
-        }
+    for item in &batch.items {
+        step.added += store_item(tables, meta, position, batch.table_storage, item)?;
     }
-    for (item, now) in batch.items.iter().zip(&now) {
-        if let ItemNow::Changed(record) = now
-            && let Some(entry) = prepare_entry(meta, position, &item.key, record)?
-        {
-            let bytes = entry.bytes.as_deref().unwrap_or(record);
-            step.added += store_entry(tables, meta, position, &entry, bytes)?;
-        }
-    }
-    let index = &mut meta.indexes[position];
-    match batch.items.last() {
-        Some(last) if batch.full => tables.set_cursor(&cursor_name, Some(&last.key))?,
-        _ => {
-            tables.set_cursor(&cursor_name, None)?;
-            index.backfilling = false;
-            step.finished = true;
-        }
+    let Some(end) = &batch.end else {
+        set_backfill_part(tables, index_storage, batch.part + 1)?;
+        return Ok(Some(step));
+    };
+    step.looked_at += end.passed;
+    move_backfill_cursor(tables, index_storage, end.cursor.as_deref())?;
+    if end.cursor.is_none() {
+        meta.indexes[position].backfilling = false;
+        step.finished = true;
     }
     Ok(Some(step))
 }
 
+/// Stores the entry of prepared `item` as the item is stored now: the
+/// prepared entry when the item is as the snapshot saw it, one computed
+/// from its record now when it was written since, none when it is gone;
+/// returns how many entries it added.
+fn store_item(
+    tables: &mut WriteTables<'_>,
+    meta: &mut TableMeta,
+    position: usize,
+    table_storage: StorageId,
+    item: &PreparedItem,
+) -> Result<usize, StoreError> {
+    let now = tables.with_item_bytes(table_storage, &item.key, |now| match now {
+        Some(bytes) if bytes == item.record.as_slice() => ItemNow::Unchanged,
+        Some(bytes) => ItemNow::Changed(bytes.to_vec()),
+        None => ItemNow::Gone,
+    })?;
+    match now {
+        ItemNow::Unchanged => {
+            let bytes = item.entry.bytes.as_deref().unwrap_or(&item.record);
+            store_entry(tables, meta, position, &item.entry, bytes)
+        }
+        ItemNow::Changed(record) => match prepare_entry(meta, position, &item.key, &record)? {
+            Some(entry) => {
+                let bytes = entry.bytes.as_deref().unwrap_or(&record);
+                store_entry(tables, meta, position, &entry, bytes)
+            }
+            None => Ok(0),
+        },
+        ItemNow::Gone => Ok(0),
+    }
+}
+
 /// Stores `entry` (record `bytes`) in index `position` of `meta`, counting
 /// it in the index when it was not there yet (a change since the index was
-/// created may have written it); returns how many entries it added.
+/// created, or an earlier try at the same run, may have written it);
+/// returns how many entries it added.
 fn store_entry(
     tables: &mut WriteTables<'_>,
     meta: &mut TableMeta,
@@ -261,30 +343,4 @@ enum ItemNow {
     Changed(Vec<u8>),
     /// No longer stored.
     Gone,
-}
-
-/// How each item of `batch` is stored now: one walk over the batch's key
-/// range, beside the batch's own keys (items written since the snapshot,
-/// in between, are passed over: their writes maintained their entries).
-fn items_now(tables: &WriteTables<'_>, batch: &PreparedBatch) -> Result<Vec<ItemNow>, StoreError> {
-    let mut now: Vec<ItemNow> = batch.items.iter().map(|_| ItemNow::Gone).collect();
-    let Some(last) = batch.items.last() else {
-        return Ok(now);
-    };
-    let mut next = 0;
-    tables.visit_items(batch.table_storage, batch.after.as_deref(), &last.key, |key, bytes| {
-        while batch.items.get(next).is_some_and(|item| item.key.as_slice() < key) {
-            next += 1;
-        }
-        if let Some(item) = batch.items.get(next)
-            && item.key == key
-        {
-            now[next] = match item.record == bytes {
-                true => ItemNow::Unchanged,
-                false => ItemNow::Changed(bytes.to_vec()),
-            };
-            next += 1;
-        }
-    })?;
-    Ok(now)
 }

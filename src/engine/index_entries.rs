@@ -14,7 +14,7 @@ use std::borrow::Cow;
 
 use crate::ids::StorageId;
 use crate::model::{Item, KeySchema, Projection, SecondaryIndex, TableMeta, item_size};
-use crate::store::records::{self, ItemRecordRef};
+use crate::store::records::{self, CodecError, ItemRecordRef};
 use crate::store::{StoreError, Version, WriteTables};
 
 /// Items one backfill step looks at: a few milliseconds of the writer's
@@ -24,6 +24,44 @@ pub const BACKFILL_BATCH: usize = 256;
 /// The cursor record of index `storage_id`'s backfill in this region.
 pub(super) fn backfill_cursor_name(storage_id: StorageId) -> String {
     format!("index-backfill/{storage_id:016x}")
+}
+
+/// The record beside the cursor of how many batches of the prepared run
+/// after it are stored (see `backfill_prep.rs`); absent: none.
+fn backfill_part_name(storage_id: StorageId) -> String {
+    format!("index-backfill/{storage_id:016x}/part")
+}
+
+/// How many batches of the prepared run after index `storage_id`'s
+/// backfill cursor are stored.
+pub(super) fn backfill_part(tables: &WriteTables<'_>, storage_id: StorageId) -> Result<u64, StoreError> {
+    match tables.cursor(&backfill_part_name(storage_id))? {
+        None => Ok(0),
+        Some(bytes) => match <[u8; 8]>::try_from(bytes.as_slice()) {
+            Ok(part) => Ok(u64::from_be_bytes(part)),
+            Err(_) => Err(CodecError::Corrupt(format!("backfill part of {storage_id:016x}")).into()),
+        },
+    }
+}
+
+/// Records that `part` batches of the run after the cursor are stored.
+pub(super) fn set_backfill_part(
+    tables: &mut WriteTables<'_>,
+    storage_id: StorageId,
+    part: u64,
+) -> Result<(), StoreError> {
+    tables.set_cursor(&backfill_part_name(storage_id), Some(&part.to_be_bytes()))
+}
+
+/// Moves index `storage_id`'s backfill cursor to `cursor` (`None`: the
+/// backfill is over), where no batch of a run is stored yet.
+pub(super) fn move_backfill_cursor(
+    tables: &mut WriteTables<'_>,
+    storage_id: StorageId,
+    cursor: Option<&[u8]>,
+) -> Result<(), StoreError> {
+    tables.set_cursor(&backfill_cursor_name(storage_id), cursor)?;
+    tables.set_cursor(&backfill_part_name(storage_id), None)
 }
 
 /// Updates every index of `meta` for one item change from `old` to `new`
@@ -144,7 +182,7 @@ pub(super) fn localize(
 /// Removes this region's copy of an index: its entries and its backfill.
 fn drop_index(tables: &mut WriteTables<'_>, index: &SecondaryIndex) -> Result<(), StoreError> {
     tables.delete_entries(index.storage_id)?;
-    tables.set_cursor(&backfill_cursor_name(index.storage_id), None)
+    move_backfill_cursor(tables, index.storage_id, None)
 }
 
 /// Removes every index of a table being dropped or emptied.
@@ -172,6 +210,16 @@ pub struct BackfillStep {
     pub redone: bool,
 }
 
+impl BackfillStep {
+    /// Adds the work of `step`, a later step of the same backfill.
+    pub fn add(&mut self, step: &BackfillStep) {
+        self.looked_at += step.looked_at;
+        self.added += step.added;
+        self.finished |= step.finished;
+        self.redone |= step.redone;
+    }
+}
+
 /// One backfill batch of index `position` of `meta`: the next
 /// `BACKFILL_BATCH` items after the stored cursor get their entries (those
 /// not yet there: every change since the index was created maintained its
@@ -184,8 +232,8 @@ pub(super) fn backfill_batch(
     position: usize,
 ) -> Result<BackfillStep, StoreError> {
     let storage_id = meta.indexes[position].storage_id;
-    let cursor_name = backfill_cursor_name(storage_id);
-    let cursor = tables.cursor(&cursor_name)?.filter(|c| !c.is_empty());
+    let cursor = tables.cursor(&backfill_cursor_name(storage_id))?;
+    let cursor = cursor.filter(|c| !c.is_empty());
     let batch = tables.items_after(meta.storage_id, cursor.as_deref(), BACKFILL_BATCH)?;
     let mut step = BackfillStep {
         looked_at: batch.len(),
@@ -212,9 +260,9 @@ pub(super) fn backfill_batch(
         }
     }
     match batch.last() {
-        Some((last, _)) if batch.len() == BACKFILL_BATCH => tables.set_cursor(&cursor_name, Some(last))?,
+        Some((last, _)) if batch.len() == BACKFILL_BATCH => move_backfill_cursor(tables, storage_id, Some(last))?,
         _ => {
-            tables.set_cursor(&cursor_name, None)?;
+            move_backfill_cursor(tables, storage_id, None)?;
             meta.indexes[position].backfilling = false;
             step.finished = true;
         }

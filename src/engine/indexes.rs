@@ -1,10 +1,11 @@
 //! Backfilling secondary indexes created on live tables: the steps the
-//! index backfill worker (`workers/index_backfill.rs`) drives. Each batch
-//! is prepared from a snapshot on a blocking thread and stored by one
-//! writer job (`backfill_prep.rs`); a batch that no longer fits the stored
-//! cursor is done in the writer instead (`index_entries::backfill_batch`).
+//! index backfill worker (`workers/index_backfill.rs`) drives. Each run of
+//! items is prepared from a snapshot on a blocking thread and stored by
+//! writer jobs, a batch each (`backfill_prep.rs`); a batch that no longer
+//! fits the stored cursor is done in the writer instead
+//! (`index_entries::backfill_batch`).
 
-use super::backfill_prep::{self, BackfillFrom, PreparedBatch};
+use super::backfill_prep::{self, BackfillFrom, PreparedBatch, PreparedRun};
 use super::error::EngineError;
 use super::handle::Engine;
 use super::index_entries::{BackfillStep, backfill_batch};
@@ -53,7 +54,7 @@ impl Engine {
         .await
     }
 
-    /// The next backfill batch of index `index` of `table`, from `from`,
+    /// The next backfill run of index `index` of `table`, from `from`,
     /// computed from a snapshot on the blocking pool (see
     /// `backfill_prep.rs`); `None` when there is no such index being
     /// backfilled. The snapshot need not be durable: the writer checks
@@ -63,7 +64,7 @@ impl Engine {
         table: String,
         index: String,
         from: BackfillFrom,
-    ) -> Result<Option<PreparedBatch>, EngineError> {
+    ) -> Result<Option<PreparedRun>, EngineError> {
         let store = self.0.store.clone();
         tokio::task::spawn_blocking(move || {
             let read = store.read()?;
@@ -82,13 +83,19 @@ impl Engine {
             .await
     }
 
-    /// One backfill step of index `index` of `table`, from its stored cursor.
+    /// One backfill run of index `index` of `table`, from its stored
+    /// cursor: its steps added up.
     pub async fn backfill_index(&self, table: String, index: String) -> Result<BackfillStep, EngineError> {
-        let batch = self.prepare_backfill(table, index, BackfillFrom::Cursor).await?;
-        match batch {
-            Some(batch) => self.enqueue_backfill(batch).await?.wait().await,
-            None => Ok(BackfillStep::default()),
+        let run = self.prepare_backfill(table, index, BackfillFrom::Cursor).await?;
+        let mut queued = Vec::new();
+        for batch in run.map(PreparedRun::into_batches).unwrap_or_default() {
+            queued.push(self.enqueue_backfill(batch).await?);
         }
+        let mut sum = BackfillStep::default();
+        for step in queued {
+            sum.add(&step.wait().await?);
+        }
+        Ok(sum)
     }
 }
 
@@ -97,7 +104,8 @@ mod tests {
     use proptest::prelude::*;
 
     use crate::engine::{
-        BackfillFrom, Engine, IndexUpdate, ItemOp, ItemWrite, Mutator, NewTable, PreparedBatch, RangeRead, TableUpdate,
+        BackfillFrom, Engine, IndexUpdate, ItemOp, ItemWrite, Mutator, NewTable, PreparedBatch, PreparedRun, RangeRead,
+        TableUpdate,
     };
     use crate::model::{
         AttributeValue, IndexKind, Item, KeyAttribute, KeySchema, Number, Projection, ScalarType, SecondaryIndex,
@@ -135,13 +143,14 @@ mod tests {
         },
         /// Adds GSI `byC` (once), backfilled by the next `Backfill`.
         CreateByC,
-        /// Prepares a batch of `byC`'s backfill, after the last one
-        /// prepared and not applied yet (or from the cursor), to be applied
-        /// by a later `Backfill`, after the ops in between.
+        /// Prepares a run of `byC`'s backfill, after the last one prepared
+        /// (or from the cursor when every batch prepared was applied), its
+        /// batches to be applied by later `Backfill`s, after the ops in
+        /// between.
         Prepare,
         /// Applies the oldest or the newest prepared batch (the newest, with
-        /// an older one waiting, no longer starts at the cursor), or when
-        /// none is waiting, runs one step from the cursor.
+        /// an older one waiting, is out of turn), or when none is waiting,
+        /// runs one run from the cursor.
         Backfill {
             newest: bool,
         },
@@ -236,6 +245,7 @@ mod tests {
         engine.create_table(spec).await.unwrap();
         let s = |v: u8| AttributeValue::S(format!("v{v}"));
         let mut prepared: Vec<PreparedBatch> = Vec::new();
+        let mut next_from = BackfillFrom::Cursor;
         for op in ops {
             match op {
                 Op::Put { key: k, g, c } => {
@@ -277,12 +287,15 @@ mod tests {
                     let _ = engine.update_table("t".into(), update).await;
                 }
                 Op::Prepare => {
-                    let from = prepared
-                        .last()
-                        .map(PreparedBatch::next_from)
-                        .unwrap_or(BackfillFrom::Cursor);
-                    let batch = engine.prepare_backfill("t".into(), "byC".into(), from).await.unwrap();
-                    prepared.extend(batch);
+                    let from = match prepared.is_empty() {
+                        true => BackfillFrom::Cursor,
+                        false => next_from.clone(),
+                    };
+                    let run = engine.prepare_backfill("t".into(), "byC".into(), from).await.unwrap();
+                    if let Some(run) = run {
+                        next_from = run.next_from();
+                        prepared.extend(run.into_batches());
+                    }
                 }
                 Op::Backfill { newest } => {
                     let batch = match newest {
@@ -341,31 +354,48 @@ mod tests {
     /// stores the batches: each is stored from its snapshot (not redone in
     /// the writer), and the index holds exactly the entries of the items as
     /// they are now, in `c` order.
-    async fn prepared_batches_with_changed_items(projection: Projection) {
-        let dir = tempfile::tempdir().unwrap();
-        let engine = Engine::open_for_test(dir.path(), "r");
+    /// A table of five items (sk 0, 2, 4, 6, 8 with c 1, 2, 3, 4, 6) and
+    /// GSI `byC` with `projection` created on it, not yet backfilled.
+    async fn five_items_and_by_c(dir: &std::path::Path, projection: Projection) -> Engine {
+        let engine = Engine::open_for_test(dir, "r");
         let mut spec = NewTable::keyed_by_pk("t");
         spec.key_schema.range = Some(attr("sk", ScalarType::N));
         engine.create_table(spec).await.unwrap();
         for (sk, c) in [(0, 1), (2, 2), (4, 3), (6, 4), (8, 6)] {
             put(&engine, item(sk, Some(c), "g", "x")).await;
         }
-        let by_c = index(
-            "byC",
-            IndexKind::Global,
-            attr("c", ScalarType::N),
-            None,
-            projection.clone(),
-        );
+        let by_c = index("byC", IndexKind::Global, attr("c", ScalarType::N), None, projection);
         let update = TableUpdate {
             indexes: vec![IndexUpdate::Create(by_c)],
             ..TableUpdate::default()
         };
         engine.update_table("t".into(), update).await.unwrap();
+        engine
+    }
+
+    /// Runs `byC`'s backfill from its cursor until none is left, then
+    /// checks that the index is complete and holds the five items of
+    /// `five_items_and_by_c`, in `c` order, each counted once.
+    async fn finish_and_check_five(engine: &Engine) {
+        for _ in 0..10 {
+            engine.backfill_index("t".into(), "byC".into()).await.unwrap();
+        }
+        let (meta, actual) = engine.read_range(scan(Some("byC"))).await.unwrap();
+        let sks: Vec<&AttributeValue> = actual.items.iter().map(|i| &i["sk"]).collect();
+        let expected: Vec<AttributeValue> = [0, 2, 4, 6, 8].map(|sk| AttributeValue::N(Number::from(sk))).into();
+        assert_eq!(sks, expected.iter().collect::<Vec<_>>());
+        assert_eq!(meta.indexes[0].item_count, 5);
+        assert!(!meta.indexes[0].backfilling);
+    }
+
+    async fn prepared_batches_with_changed_items(projection: Projection) {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = five_items_and_by_c(dir.path(), projection.clone()).await;
         let prepare = |from| engine.prepare_backfill("t".into(), "byC".into(), from);
         let first = prepare(BackfillFrom::Cursor).await.unwrap().unwrap();
         let second = prepare(first.next_from()).await.unwrap().unwrap();
-        // The first batch holds sk 0, 2 and 4; the second 6 and 8.
+        // The first run holds sk 0, 2 and 4 (two batches: c 1 and 2, then
+        // c 3); the second 6 and 8 (one batch).
         put(&engine, item(0, Some(1), "g", "x changed")).await;
         put(&engine, item(2, Some(5), "g", "x")).await;
         let key = Item::from([
@@ -376,10 +406,15 @@ mod tests {
         engine.write_item("t".into(), ItemWrite::new(delete)).await.unwrap();
         put(&engine, item(1, Some(0), "g", "x")).await;
         put(&engine, item(8, Some(6), "g changed", "x")).await;
-        for (batch, last) in [(first, false), (second, true)] {
+        let batches: Vec<PreparedBatch> = [first, second]
+            .into_iter()
+            .flat_map(PreparedRun::into_batches)
+            .collect();
+        assert_eq!(batches.len(), 3);
+        for (n, batch) in batches.into_iter().enumerate() {
             let step = engine.enqueue_backfill(batch).await.unwrap().wait().await.unwrap();
             assert!(!step.redone, "{step:?}");
-            assert_eq!(step.finished, last, "{step:?}");
+            assert_eq!(step.finished, n == 2, "{step:?}");
         }
         let expected: Vec<Item> = [
             (1, 0, "g", "x"),
@@ -413,6 +448,40 @@ mod tests {
     async fn a_prepared_batch_recomputes_the_entries_of_changed_items() {
         prepared_batches_with_changed_items(Projection::Include(vec!["g".into()])).await;
         prepared_batches_with_changed_items(Projection::All).await;
+    }
+
+    /// A run of which only the first batch was stored (as when a restart
+    /// loses the rest of a prepared run) is done again from the cursor,
+    /// which did not move: the entries stored twice are counted once, and
+    /// the index ends complete.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_run_stored_in_part_is_done_again_from_the_cursor() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = five_items_and_by_c(dir.path(), Projection::All).await;
+        let run = engine.prepare_backfill("t".into(), "byC".into(), BackfillFrom::Cursor);
+        let first = run.await.unwrap().unwrap().into_batches().remove(0);
+        let step = engine.enqueue_backfill(first).await.unwrap().wait().await.unwrap();
+        assert_eq!((step.added, step.redone, step.finished), (2, false, false), "{step:?}");
+        finish_and_check_five(&engine).await;
+        engine.shutdown();
+    }
+
+    /// The last batch of a run stored before the one ahead of it is not
+    /// stored from its snapshot (it would move the cursor past the items
+    /// of the batch not stored yet): it is done from the cursor instead.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_batch_out_of_turn_is_done_from_the_cursor() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = five_items_and_by_c(dir.path(), Projection::All).await;
+        let run = engine.prepare_backfill("t".into(), "byC".into(), BackfillFrom::Cursor);
+        let mut batches = run.await.unwrap().unwrap().into_batches();
+        assert_eq!(batches.len(), 2);
+        let last = engine.enqueue_backfill(batches.remove(1)).await.unwrap();
+        assert!(last.wait().await.unwrap().redone);
+        let first = engine.enqueue_backfill(batches.remove(0)).await.unwrap();
+        first.wait().await.unwrap();
+        finish_and_check_five(&engine).await;
+        engine.shutdown();
     }
 
     proptest! {

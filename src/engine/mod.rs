@@ -73,7 +73,7 @@ mod writer;
 #[cfg(test)]
 mod writer_tests;
 
-pub use backfill_prep::{BackfillFrom, PreparedBatch};
+pub use backfill_prep::{BackfillFrom, PreparedBatch, PreparedRun};
 pub use deleted::SYSTEM_BACKUP_NS;
 pub use error::{CancelReason, EngineError};
 pub use handle::{DB_FILE, Engine};

@@ -359,6 +359,22 @@ impl WriteTables<'_> {
         Ok(record.transpose()?)
     }
 
+    /// `read` applied to the stored bytes of the record for a key (`None`
+    /// when there is none), decoding nothing: a backfill's check that an
+    /// item is as its snapshot saw it.
+    pub fn with_item_bytes<R>(
+        &self,
+        storage_id: StorageId,
+        key: &[u8],
+        read: impl FnOnce(Option<&[u8]>) -> R,
+    ) -> Result<R, StoreError> {
+        let key = item_key(storage_id, key);
+        Ok(match &self.on {
+            GroupTables::Redb(t) => read(t.items.get(key.as_slice())?.as_ref().map(|bytes| bytes.value())),
+            GroupTables::Memory(m) => read(m.get(TableId::Items, &key)),
+        })
+    }
+
     /// Stores the record for a key.
     pub fn put_item(&mut self, storage_id: StorageId, key: &[u8], record: &ItemRecord) -> Result<(), StoreError> {
         self.put_item_bytes(storage_id, key, &records::encode(record))?;

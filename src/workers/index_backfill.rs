@@ -3,12 +3,13 @@
 //! `Create`, locally or in another region) with the entries of the items
 //! written before it existed.
 //!
-//! Each step is the next batch of the table's items, its entries computed
-//! from a snapshot off the writer (`Engine::prepare_backfill`), then one
-//! writer job (`Engine::enqueue_backfill`) that stores them (recomputing
-//! those of the items written since the snapshot) and the index's cursor
-//! in the same commit: a restart resumes where the last step ended, so no
-//! item is missed or entered twice.
+//! Each step is the next run of the table's items, their entries computed
+//! from a snapshot off the writer and sorted by entry key
+//! (`Engine::prepare_backfill`), then writer jobs of a batch each
+//! (`Engine::enqueue_backfill`) that store them (recomputing those of the
+//! items written since the snapshot), the run's last one moving the
+//! index's cursor in its commit: a restart resumes where the last run
+//! ended, so no item is missed or entered twice.
 //! Client writes wait for at most one batch (batches are background jobs
 //! of the writer, run when no client write waits). The last
 //! step marks the index ACTIVE in this region.
@@ -20,16 +21,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 use super::{Pass, Report};
-use crate::engine::{BackfillFrom, BackfillStep, Engine, EngineError};
+use crate::engine::{BackfillFrom, BackfillStep, Engine, EngineError, PreparedRun};
 
 /// The worker's name, in logs and status.
 pub const WORKER: &str = "index-backfill";
 
-/// Backfill steps submitted to the writer at a time: enough that the writer
-/// has the next batch while the one before waits for its log sync and the
-/// one after is prepared.
+/// Backfill batches submitted to the writer at a time: enough that the
+/// writer has the next batch while the one before waits for its log sync.
+/// Not a whole run: batches queued longer than the writer's
+/// `BACKGROUND_MAX_WAIT` would go ahead of client writes.
 const IN_FLIGHT: usize = 4;
 
 /// How often the worker looks for indexes to fill.
@@ -84,28 +87,32 @@ impl Backfill {
     }
 
     /// Fills one index to the end (or until shutdown), with up to
-    /// `IN_FLIGHT` batches queued for the writer at a time: each batch is
-    /// prepared from a snapshot while the writer stores the ones before it
-    /// (see `engine::PreparedBatch`), and starts where the one before it
+    /// `IN_FLIGHT` batches queued for the writer at a time: the next run is
+    /// prepared from a snapshot while the writer stores the one before it
+    /// (see `engine::PreparedRun`), and starts where the one before it
     /// ends. A batch that found the stored cursor elsewhere (`redone`)
     /// makes the rest be prepared again from the cursor.
     async fn fill(&self, table: &str, index: &str, shutdown: &watch::Receiver<bool>) -> Result<(), EngineError> {
         self.status.current_looked_at.store(0, Ordering::Relaxed);
         self.set_current(format!("{table}/{index}"));
-        let mut from = BackfillFrom::Cursor;
-        let mut prepared_last = false;
+        let mut next_run = Some(self.prepare(table, index, BackfillFrom::Cursor));
+        let mut batches = VecDeque::new();
         let mut in_flight = VecDeque::new();
         loop {
-            while in_flight.len() < IN_FLIGHT && !prepared_last && !*shutdown.borrow() {
-                let prepared = self
-                    .engine
-                    .prepare_backfill(table.to_string(), index.to_string(), from.clone())
-                    .await?;
-                let Some(batch) = prepared else {
-                    prepared_last = true;
-                    break;
-                };
-                (from, prepared_last) = (batch.next_from(), batch.is_last());
+            if batches.is_empty()
+                && !*shutdown.borrow()
+                && let Some(run) = next_run.take()
+                && let Some(run) = run.await.map_err(|_| EngineError::Stopped)??
+            {
+                if !run.is_last() {
+                    next_run = Some(self.prepare(table, index, run.next_from()));
+                }
+                batches.extend(run.into_batches());
+            }
+            while in_flight.len() < IN_FLIGHT
+                && !*shutdown.borrow()
+                && let Some(batch) = batches.pop_front()
+            {
                 in_flight.push_back(self.engine.enqueue_backfill(batch).await?);
             }
             let Some(next) = in_flight.pop_front() else { break };
@@ -121,11 +128,24 @@ impl Backfill {
                 if done.finished || done.looked_at == 0 {
                     break;
                 }
-                (from, prepared_last) = (BackfillFrom::Cursor, false);
+                batches.clear();
+                next_run = Some(self.prepare(table, index, BackfillFrom::Cursor));
             }
         }
         self.set_current(String::new());
         Ok(())
+    }
+
+    /// Prepares the run of `index` of `table` from `from` on a task of its
+    /// own, so it is ready when the writer has stored the run before it.
+    fn prepare(
+        &self,
+        table: &str,
+        index: &str,
+        from: BackfillFrom,
+    ) -> JoinHandle<Result<Option<PreparedRun>, EngineError>> {
+        let (engine, table, index) = (self.engine.clone(), table.to_string(), index.to_string());
+        tokio::spawn(async move { engine.prepare_backfill(table, index, from).await })
     }
 
     /// Adds one step's work to the status.
