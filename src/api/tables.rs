@@ -468,8 +468,13 @@ pub async fn handle_update_table(
     Ok(json!({ "TableDescription": description }))
 }
 
-/// UpdateTable's GlobalSecondaryIndexUpdates, with the request's
-/// AttributeDefinitions (for new index keys) merged over the table's.
+/// UpdateTable's GlobalSecondaryIndexUpdates, as DynamoDB reconciles their
+/// AttributeDefinitions (observed against AWS by the conformance suite,
+/// eu-west-2, 2026-07-12): a new index's keys must all be among the
+/// request's own definitions, the table's stored ones do not count; a
+/// definition the table already has keeps its stored type whatever the
+/// request says (no rejection, no overwrite); and one that no key uses is
+/// dropped, as the engine keeps exactly the keys in use.
 fn parse_index_updates(
     req: &Request,
     current: &TableMeta,
@@ -478,20 +483,15 @@ fn parse_index_updates(
     let Some(updates) = req.opt_array("GlobalSecondaryIndexUpdates")? else {
         return Ok(Vec::new());
     };
-    let mut definitions = current.attribute_definitions.clone();
+    let mut definitions = Vec::new();
     if req.has("AttributeDefinitions") {
-        for given in parse_definitions(req)? {
-            match definitions.iter().find(|d| d.name == given.name) {
-                Some(existing) if existing.ty != given.ty => {
-                    return Err(ApiError::validation(format!(
-                        "One or more parameter values were invalid: Cannot change the type of an attribute used as a key: {}",
-                        given.name
-                    )));
-                }
-                Some(_) => {}
-                None => definitions.push(given),
-            }
-        }
+        definitions = parse_definitions(req)?
+            .into_iter()
+            .map(|given| {
+                let stored = current.attribute_definitions.iter().find(|d| d.name == given.name);
+                stored.cloned().unwrap_or(given)
+            })
+            .collect();
     }
     super::indexes::parse_updates(updates, &definitions, billing.unwrap_or(&current.billing))
 }
