@@ -690,10 +690,25 @@ async fn value_faults_are_worded_per_operation() {
         region.raw_json("Scan", scan).await,
         &format!("ExpressionAttributeValues contains invalid value: {not_numeric}: abc for key :v"),
     );
-    exact(
-        put_raw(&region, json!({"pk": {"S": "d"}, "s": {"SS": ["a", "a"]}})).await,
-        "1 validation error detected: One or more parameter values were invalid: Input collection [a, a] contains duplicates.",
-    );
+    // A repeated set member, in DynamoDB's wording since its 2026 rewording
+    // (conformance suite captures, eu-west-2 2026-06-09, us-east-1
+    // 2026-08-12): string members quoted, binaries quoted without a space
+    // and the set's type named.
+    let duplicates = "1 validation error detected: One or more parameter values were invalid: Input collection";
+    for (set, shown) in [
+        (json!({"SS": ["a", "a"]}), r#"["a", "a"] contains duplicates."#),
+        (json!({"SS": ["", ""]}), r#"["", ""] contains duplicates."#),
+        (json!({"BS": ["", ""]}), r#"["",""]of type BS contains duplicates."#),
+        (
+            json!({"BS": ["Yg==", "Yg=="]}),
+            r#"["Yg==","Yg=="]of type BS contains duplicates."#,
+        ),
+    ] {
+        exact(
+            put_raw(&region, json!({"pk": {"S": "d"}, "s": set})).await,
+            &format!("{duplicates} {shown}"),
+        );
+    }
     hash_table_is_empty(&region).await;
     region.shutdown().await;
 }

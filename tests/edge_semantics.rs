@@ -507,6 +507,27 @@ async fn tags_and_arns() {
             "{arn}"
         );
     }
+    // Another account's table, in this region: AccessDeniedException, as
+    // real AWS answers the conformance suite (tier2 tags/basic), for every
+    // tagging call.
+    let foreign = "arn:aws:dynamodb:us-east-1:123456789012:table/edge";
+    for (operation, body) in [
+        ("ListTagsOfResource", list(foreign)),
+        (
+            "TagResource",
+            json!({"ResourceArn": foreign, "Tags": [{"Key": "k", "Value": "v"}]}),
+        ),
+        ("UntagResource", json!({"ResourceArn": foreign, "TagKeys": ["k"]})),
+    ] {
+        let message = format!(
+            "User: arn:aws:iam::000000000000:root is not authorized to perform: dynamodb:{operation} on resource: {foreign} \
+             because no resource-based policy allows the dynamodb:{operation} action"
+        );
+        assert_eq!(
+            refused(&region, operation, body).await,
+            (400, "AccessDeniedException".to_string(), message)
+        );
+    }
     let missing = "arn:aws:dynamodb:us-east-1:000000000000:table/nope";
     assert_eq!(
         refused(&region, "ListTagsOfResource", list(missing)).await,

@@ -1399,3 +1399,118 @@ async fn deleting_an_unknown_index_is_resource_not_found() {
     );
     region.shutdown().await;
 }
+
+/// UpdateTable creating GSI `name` keyed on `hash` (and `range`), KEYS_ONLY,
+/// with exactly `definitions` as the request's AttributeDefinitions.
+async fn add_gsi(
+    c: &Client,
+    table: &str,
+    definitions: &[(&str, ScalarAttributeType)],
+    name: &str,
+    hash: &str,
+    range: Option<&str>,
+) -> Result<aws_sdk_dynamodb::operation::update_table::UpdateTableOutput, String> {
+    let create = aws_sdk_dynamodb::types::CreateGlobalSecondaryIndexAction::builder()
+        .index_name(name)
+        .set_key_schema(Some(keys(hash, range)))
+        .projection(projection(ProjectionType::KeysOnly, &[]))
+        .build()
+        .unwrap();
+    let defined = definitions.iter().map(|(n, t)| definition(n, t.clone())).collect();
+    c.update_table()
+        .table_name(table)
+        .set_attribute_definitions(Some(defined).filter(|d: &Vec<_>| !d.is_empty()))
+        .global_secondary_index_updates(GlobalSecondaryIndexUpdate::builder().create(create).build())
+        .send()
+        .await
+        .map_err(|e| format!("{}: {}", error_code(&e), error_message(&e)))
+}
+
+/// A table's AttributeDefinitions as (name, type), sorted by name.
+fn sorted_definitions(defined: &[AttributeDefinition]) -> Vec<(String, String)> {
+    let mut out: Vec<_> = defined
+        .iter()
+        .map(|d| (d.attribute_name().to_string(), d.attribute_type().as_str().to_string()))
+        .collect();
+    out.sort();
+    out
+}
+
+async fn wait_indexes_active(c: &Client, table: &str) -> Vec<AttributeDefinition> {
+    wait_for("every index of the table ACTIVE", || async move {
+        let out = c.describe_table().table_name(table).send().await.ok()?;
+        let t = out.table()?;
+        let active = t
+            .global_secondary_indexes()
+            .iter()
+            .all(|i| i.index_status().map(|s| s.as_str()) == Some("ACTIVE"));
+        active.then(|| t.attribute_definitions().to_vec())
+    })
+    .await
+}
+
+/// How DynamoDB reconciles UpdateTable's AttributeDefinitions when a GSI
+/// is added, as the conformance suite pins it against AWS (tier2
+/// updateTable/gsi, eu-west-2, 2026-07-12): a redeclared key keeps its
+/// stored type, an unused definition is dropped, adds merge into the
+/// stored union, a deleted index takes only its orphaned keys with it, and
+/// a new index's keys must be in the request's own definitions, even ones
+/// the table already has.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gsi_adds_reconcile_attribute_definitions_as_dynamodb_does() {
+    use ScalarAttributeType::{N, S};
+    let region = TestRegion::start().await;
+    let c = &region.client;
+    common::create_table(c, "Recon", common::Keys::HashRange("pk", S, "sk", S)).await;
+    let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+        list.iter().map(|(n, t)| (n.to_string(), t.to_string())).collect()
+    };
+
+    // pk (stored S) redeclared N, and `unused` keys nothing: accepted, pk
+    // stays S and `unused` is not stored, already in the answer.
+    let defs = [("pk", N), ("gsiPk", S), ("unused", S)];
+    let added = add_gsi(c, "Recon", &defs, "gsiRedecl", "gsiPk", None).await.unwrap();
+    let answered = added.table_description().unwrap().attribute_definitions();
+    let expected = pairs(&[("gsiPk", "S"), ("pk", "S"), ("sk", "S")]);
+    assert_eq!(sorted_definitions(answered), expected);
+    assert_eq!(sorted_definitions(&wait_indexes_active(c, "Recon").await), expected);
+    put(c, "Recon", item([("pk", s("redecl")), ("sk", s("1"))])).await;
+
+    // A second add declaring only its own attribute merges into the union.
+    add_gsi(c, "Recon", &[("g2", N)], "gsi2", "g2", None).await.unwrap();
+    let expected = pairs(&[("g2", "N"), ("gsiPk", "S"), ("pk", "S"), ("sk", "S")]);
+    assert_eq!(sorted_definitions(&wait_indexes_active(c, "Recon").await), expected);
+
+    // Keys the table defines but the request does not: refused.
+    let refused = add_gsi(c, "Recon", &[("g3", S)], "gsiSharedPk", "pk", Some("g3")).await;
+    assert_eq!(
+        refused.unwrap_err(),
+        "ValidationException: One or more parameter values were invalid: Some index key attributes are not defined in AttributeDefinitions. Keys: [pk, g3], AttributeDefinitions: [g3]"
+    );
+    let refused = add_gsi(c, "Recon", &[], "gsiOnSk", "sk", None).await;
+    assert_eq!(
+        refused.unwrap_err(),
+        "ValidationException: One or more parameter values were invalid: Some index key attributes are not defined in AttributeDefinitions. Keys: [sk], AttributeDefinitions: []"
+    );
+
+    // Deleting an index prunes its orphaned key attribute only.
+    c.update_table()
+        .table_name("Recon")
+        .global_secondary_index_updates(delete_index("gsiRedecl"))
+        .send()
+        .await
+        .unwrap();
+    let expected = pairs(&[("g2", "N"), ("pk", "S"), ("sk", "S")]);
+    assert_eq!(sorted_definitions(&wait_indexes_active(c, "Recon").await), expected);
+    let got = c
+        .get_item()
+        .table_name("Recon")
+        .key("pk", s("redecl"))
+        .key("sk", s("1"))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    assert!(got.item().is_some());
+    region.shutdown().await;
+}

@@ -7,7 +7,7 @@
 mod common;
 
 use aws_sdk_dynamodb::types::{ContributorInsightsAction, ContributorInsightsStatus, ScalarAttributeType};
-use common::{Keys, TestRegion, create_table, error_code, error_message};
+use common::{Keys, TestRegion, assert_error, create_table, error_code, error_message};
 use serde_json::json;
 
 /// The API reference's operations, as `X-Amz-Target` values.
@@ -219,20 +219,27 @@ async fn kinesis_destinations_are_described_empty_and_refused() {
         .expect("DescribeKinesisStreamingDestination");
     assert_eq!(described.table_name(), Some("orders"));
     assert!(described.kinesis_data_stream_destinations().is_empty());
-    let error = region
-        .client
+    // Refused as a feature Meridian lacks ("is not supported"), every one
+    // of the three calls that would change a destination.
+    let refusal = "Kinesis Data Streams for DynamoDB is not supported by Meridian yet; \
+                   use DynamoDB Streams (UpdateTable with StreamSpecification) for change data capture";
+    let stream = "arn:aws:kinesis:us-east-1:000000000000:stream/s";
+    let c = &region.client;
+    let enable = c
         .enable_kinesis_streaming_destination()
         .table_name("orders")
-        .stream_arn("arn:aws:kinesis:us-east-1:000000000000:stream/s")
-        .send()
-        .await
-        .expect_err("refused");
-    assert_eq!(error_code(&error), "ValidationException");
-    assert!(
-        error_message(&error).starts_with("Meridian does not support Kinesis Data Streams for DynamoDB"),
-        "{}",
-        error_message(&error)
-    );
+        .stream_arn(stream);
+    assert_error(&enable.send().await.unwrap_err(), "ValidationException", refusal);
+    let disable = c
+        .disable_kinesis_streaming_destination()
+        .table_name("orders")
+        .stream_arn(stream);
+    assert_error(&disable.send().await.unwrap_err(), "ValidationException", refusal);
+    let update = c
+        .update_kinesis_streaming_destination()
+        .table_name("orders")
+        .stream_arn(stream);
+    assert_error(&update.send().await.unwrap_err(), "ValidationException", refusal);
     region.shutdown().await;
 }
 

@@ -412,7 +412,7 @@ pub fn check_definitions_used(
 
 /// UpdateTable's `GlobalSecondaryIndexUpdates`: one `Create`, `Update` or
 /// `Delete` each; new index keys resolved against `definitions` (the
-/// request's merged with the table's).
+/// request's, with the table's types for attributes it already has).
 pub fn parse_updates(
     updates: &[Value],
     definitions: &[KeyAttribute],

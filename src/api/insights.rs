@@ -169,9 +169,9 @@ pub async fn handle_describe_kinesis_streaming_destination(engine: &Engine, req:
 pub async fn handle_change_kinesis_streaming_destination(engine: &Engine, req: Request) -> Result<Value, ApiError> {
     req.str("StreamArn")?;
     engine.describe_table(req.table_name()?).await?;
-    Err(ApiError::validation(
-        "Meridian does not support Kinesis Data Streams for DynamoDB; \
-         use DynamoDB Streams (UpdateTable with StreamSpecification) for change data capture",
+    Err(super::unsupported::refuse_instead(
+        "Kinesis Data Streams for DynamoDB",
+        "use DynamoDB Streams (UpdateTable with StreamSpecification) for change data capture",
     ))
 }
 

@@ -468,8 +468,13 @@ pub async fn handle_update_table(
     Ok(json!({ "TableDescription": description }))
 }
 
-/// UpdateTable's GlobalSecondaryIndexUpdates, with the request's
-/// AttributeDefinitions (for new index keys) merged over the table's.
+/// UpdateTable's GlobalSecondaryIndexUpdates, as DynamoDB reconciles their
+/// AttributeDefinitions (observed against AWS by the conformance suite,
+/// eu-west-2, 2026-07-12): a new index's keys must all be among the
+/// request's own definitions, the table's stored ones do not count; a
+/// definition the table already has keeps its stored type whatever the
+/// request says (no rejection, no overwrite); and one that no key uses is
+/// dropped, as the engine keeps exactly the keys in use.
 fn parse_index_updates(
     req: &Request,
     current: &TableMeta,
@@ -478,20 +483,15 @@ fn parse_index_updates(
     let Some(updates) = req.opt_array("GlobalSecondaryIndexUpdates")? else {
         return Ok(Vec::new());
     };
-    let mut definitions = current.attribute_definitions.clone();
+    let mut definitions = Vec::new();
     if req.has("AttributeDefinitions") {
-        for given in parse_definitions(req)? {
-            match definitions.iter().find(|d| d.name == given.name) {
-                Some(existing) if existing.ty != given.ty => {
-                    return Err(ApiError::validation(format!(
-                        "One or more parameter values were invalid: Cannot change the type of an attribute used as a key: {}",
-                        given.name
-                    )));
-                }
-                Some(_) => {}
-                None => definitions.push(given),
-            }
-        }
+        definitions = parse_definitions(req)?
+            .into_iter()
+            .map(|given| {
+                let stored = current.attribute_definitions.iter().find(|d| d.name == given.name);
+                stored.cloned().unwrap_or(given)
+            })
+            .collect();
     }
     super::indexes::parse_updates(updates, &definitions, billing.unwrap_or(&current.billing))
 }
@@ -503,8 +503,9 @@ pub fn handle_describe_endpoints(endpoint: &str) -> Value {
 
 /// The table named by a ResourceArn in this region, or DynamoDB's error
 /// for an ARN that is not one (not an ARN, not DynamoDB's, another
-/// region's or account's, or not a table's).
-fn table_from_arn(engine: &Engine, arn: &str) -> Result<String, ApiError> {
+/// region's or account's, or not a table's). `action` is the IAM action
+/// of the request, which another account's ARN is refused for.
+fn table_from_arn(engine: &Engine, arn: &str, action: &str) -> Result<String, ApiError> {
     if !arn.starts_with("arn:") {
         return Err(ApiError::validation(format!(
             "One or more parameter values were invalid: ARNs must start with 'arn:': {arn}"
@@ -515,11 +516,13 @@ fn table_from_arn(engine: &Engine, arn: &str) -> Result<String, ApiError> {
             "One or more parameter values were invalid: Provided Arn is not a DynamoDB resource arn: {arn}"
         )));
     };
-    let here = format!("{}:{ACCOUNT_ID}:", engine.region());
-    let Some(resource) = resource.strip_prefix(&here) else {
+    let Some(resource) = resource.strip_prefix(&format!("{}:", engine.region())) else {
         return Err(ApiError::validation(format!(
             "Invalid TableArn: Invalid ResourceArn provided as input {arn}"
         )));
+    };
+    let Some(resource) = resource.strip_prefix(&format!("{ACCOUNT_ID}:")) else {
+        return Err(other_account(arn, action));
     };
     match resource.strip_prefix("table/") {
         Some(name) if !name.contains('/') && validate_table_name(name, "resourceArn").is_ok() => Ok(name.to_string()),
@@ -531,6 +534,20 @@ fn table_from_arn(engine: &Engine, arn: &str) -> Result<String, ApiError> {
             "One or more parameter values were invalid: Invalid resource arn provided, only table or stream is accepted. Provided resource arn: {arn}"
         ))),
     }
+}
+
+/// Another account's resource: DynamoDB answers AccessDeniedException, as
+/// IAM does for a cross-account call no resource-based policy allows
+/// (real AWS, conformance suite tier2 tags/basic). Meridian serves one
+/// account, so no policy can allow it; the caller is named as the account.
+fn other_account(arn: &str, action: &str) -> ApiError {
+    ApiError::new(
+        ErrorKind::AccessDenied,
+        format!(
+            "User: arn:aws:iam::{ACCOUNT_ID}:root is not authorized to perform: {action} on resource: {arn} \
+             because no resource-based policy allows the {action} action"
+        ),
+    )
 }
 
 fn not_found_arn(arn: &str) -> impl Fn(EngineError) -> ApiError + '_ {
@@ -546,7 +563,7 @@ fn not_found_arn(arn: &str) -> impl Fn(EngineError) -> ApiError + '_ {
 /// TagResource.
 pub async fn handle_tag_resource(engine: &Engine, req: Request) -> Result<Value, ApiError> {
     let arn = req.str("ResourceArn")?;
-    let table = table_from_arn(engine, arn)?;
+    let table = table_from_arn(engine, arn, "dynamodb:TagResource")?;
     let tags = parse_tags(req.opt_array("Tags")?.ok_or_else(|| ApiError::missing("tags"))?)?;
     if tags.is_empty() {
         return Err(ApiError::validation("Atleast one Tag needs to be provided as Input."));
@@ -565,7 +582,7 @@ pub async fn handle_tag_resource(engine: &Engine, req: Request) -> Result<Value,
 /// UntagResource.
 pub async fn handle_untag_resource(engine: &Engine, req: Request) -> Result<Value, ApiError> {
     let arn = req.str("ResourceArn")?;
-    let table = table_from_arn(engine, arn)?;
+    let table = table_from_arn(engine, arn, "dynamodb:UntagResource")?;
     let keys = req.opt_array("TagKeys")?.ok_or_else(|| ApiError::missing("tagKeys"))?;
     let remove: Vec<String> = keys.iter().filter_map(|k| k.as_str().map(str::to_string)).collect();
     if remove.is_empty() {
@@ -587,7 +604,7 @@ pub async fn handle_untag_resource(engine: &Engine, req: Request) -> Result<Valu
 /// ListTagsOfResource.
 pub async fn handle_list_tags(engine: &Engine, req: Request) -> Result<Value, ApiError> {
     let arn = req.str("ResourceArn")?;
-    let table = table_from_arn(engine, arn)?;
+    let table = table_from_arn(engine, arn, "dynamodb:ListTagsOfResource")?;
     let meta = engine.describe_table(table).await.map_err(not_found_arn(arn))?;
     let tags: Vec<Value> = meta.tags.iter().map(|(k, v)| json!({"Key": k, "Value": v})).collect();
     Ok(json!({ "Tags": tags }))

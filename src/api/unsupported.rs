@@ -24,9 +24,16 @@ const CONSISTENCY_MODES: [&str; 2] = ["EVENTUAL", "STRONG"];
 /// The one Meridian has.
 const EVENTUAL: &str = "EVENTUAL";
 
-/// `feature` is refused.
+/// `feature` is refused. The wording says "is not supported", which
+/// conformance tooling (and people) read as a feature left out, not as a
+/// malformed request.
 fn refuse(feature: &str) -> ApiError {
     ApiError::validation(format!("{feature} is not supported by Meridian yet"))
+}
+
+/// `feature` is refused, saying what to use `instead`.
+pub(super) fn refuse_instead(feature: &str, instead: &str) -> ApiError {
+    ApiError::validation(format!("{feature} is not supported by Meridian yet; {instead}"))
 }
 
 /// The first of `members` the request has, refused.

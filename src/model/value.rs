@@ -178,7 +178,7 @@ impl AttributeValue {
             }
             "SS" => {
                 let items = array(inner)?.iter().map(string).collect::<Result<Vec<_>, _>>()?;
-                check_set("string", &items, |s| s.clone())?;
+                check_set("string", &items, quoted_strings)?;
                 AttributeValue::Ss(items)
             }
             "NS" => {
@@ -187,12 +187,12 @@ impl AttributeValue {
                     .iter()
                     .map(|v| Ok(Number::parse(v.as_str().ok_or(ValueError::Malformed)?)?))
                     .collect::<Result<Vec<_>, ValueError>>()?;
-                check_set("number", &items, |n| n.to_string())?;
+                check_set("number", &items, bare)?;
                 AttributeValue::Ns(items)
             }
             "BS" => {
                 let items = array(inner)?.iter().map(decode_base64).collect::<Result<Vec<_>, _>>()?;
-                check_set("binary", &items, |b| BASE64.encode(b))?;
+                check_set("binary", &items, quoted_binaries)?;
                 AttributeValue::Bs(items)
             }
             _ => return Err(ValueError::Malformed),
@@ -240,11 +240,12 @@ fn decode_base64(value: &Value) -> Result<Vec<u8>, ValueError> {
     BASE64.decode(text).map_err(|_| ValueError::Base64)
 }
 
-/// Sets must be non-empty and hold no value twice (DynamoDB rejects both).
+/// Sets must be non-empty and hold no value twice (DynamoDB rejects both);
+/// `show` renders the whole collection for the duplicate's message.
 pub(super) fn check_set<T: Eq + std::hash::Hash>(
     kind: &'static str,
     items: &[T],
-    show: impl Fn(&T) -> String,
+    show: impl Fn(&[T]) -> String,
 ) -> Result<(), ValueError> {
     if items.is_empty() {
         return Err(ValueError::EmptySet(kind));
@@ -255,10 +256,53 @@ pub(super) fn check_set<T: Eq + std::hash::Hash>(
     let mut seen = std::collections::HashSet::with_capacity(items.len());
     let duplicate = !items.iter().all(|item| seen.insert(item));
     if duplicate {
-        let shown: Vec<String> = items.iter().map(show).collect();
-        return Err(ValueError::DuplicateInSet(format!("[{}]", shown.join(", "))));
+        return Err(ValueError::DuplicateInSet(show(items)));
     }
     Ok(())
+}
+
+/// A string set as DynamoDB's duplicate message shows it: each member
+/// quoted, `["a", "a"]`. This is the wording since DynamoDB's 2026
+/// rewording of validation errors (conformance suite captures: eu-west-2
+/// and eu-central-1 on 2026-06-09, us-east-1 on 2026-08-12; ap-southeast-2
+/// not yet); before it the members were bare, `[a, a]`, as PartiQL's set
+/// literals are still pinned ([`check_partiql_set`]).
+fn quoted_strings(items: &[String]) -> String {
+    let quoted: Vec<String> = items.iter().map(|s| Value::String(s.clone()).to_string()).collect();
+    format!("[{}]", quoted.join(", "))
+}
+
+/// A binary set as DynamoDB's duplicate message shows it: the members'
+/// base64 quoted with no space between them, then the set's type, as
+/// captured (`["",""]of type BS` for two empty members, same captures).
+fn quoted_binaries(items: &[Vec<u8>]) -> String {
+    let quoted: Vec<String> = items
+        .iter()
+        .map(|b| Value::String(BASE64.encode(b)).to_string())
+        .collect();
+    format!("[{}]of type BS", quoted.join(","))
+}
+
+/// Members shown bare, `[1, 2, 1]`: number sets (their rewording is not
+/// captured) and PartiQL's set literals.
+fn bare<T: std::fmt::Display>(items: &[T]) -> String {
+    let shown: Vec<String> = items.iter().map(T::to_string).collect();
+    format!("[{}]", shown.join(", "))
+}
+
+/// Checks a set built by PartiQL (`<<...>>`), whose repeated member is
+/// worded as the conformance suite's PartiQL cases pin it: the members bare
+/// (`Input collection [a, a] contains duplicates.`), binaries as base64.
+/// Anything else is checked as any value is.
+pub fn check_partiql_set(value: &AttributeValue) -> Result<(), ValueError> {
+    match value {
+        AttributeValue::Ss(items) => check_set("string", items, bare),
+        AttributeValue::Ns(items) => check_set("number", items, bare),
+        AttributeValue::Bs(items) => check_set("binary", items, |i| {
+            bare(&i.iter().map(|b| BASE64.encode(b)).collect::<Vec<_>>())
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Parses a DynamoDB-JSON item (`{"name": {"S": "x"}, ...}`).
@@ -360,7 +404,13 @@ mod tests {
             AttributeValue::from_json(&json!({"SS": ["a", "a"]}))
                 .unwrap_err()
                 .to_string(),
-            "One or more parameter values were invalid: Input collection [a, a] contains duplicates."
+            "One or more parameter values were invalid: Input collection [\"a\", \"a\"] contains duplicates."
+        );
+        assert_eq!(
+            AttributeValue::from_json(&json!({"BS": ["", ""]}))
+                .unwrap_err()
+                .to_string(),
+            "One or more parameter values were invalid: Input collection [\"\",\"\"]of type BS contains duplicates."
         );
         assert!(AttributeValue::from_json(&json!({"NS": ["1", "1.0"]})).is_err());
         assert_eq!(

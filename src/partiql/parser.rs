@@ -942,7 +942,9 @@ fn set(values: Vec<AttributeValue>) -> Result<AttributeValue, PartiqlError> {
         ),
         Some(_) => return Err(mismatched()),
     };
-    // The model's own check of a set value, with its message.
+    // PartiQL's wording of a repeated member, then the model's own check of
+    // a set value, with its message.
+    crate::model::value::check_partiql_set(&set).map_err(|e| PartiqlError::new(e.to_string()))?;
     AttributeValue::from_json(&set.to_json()).map_err(|e| PartiqlError::new(e.to_string()))
 }
 
