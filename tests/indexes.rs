@@ -1271,11 +1271,11 @@ async fn gsi_state(c: &Client, table: &str) -> Option<(String, i64)> {
     Some((index.index_status()?.as_str().to_string(), index.item_count()?))
 }
 
-/// A backfill's entries are not in the write-ahead log: a SIGKILL in the
-/// middle of one, while writers put, update and delete, loses those stored
-/// since the last checkpoint, and the restarted region stores them again
-/// before it serves. The backfill then completes, and the index equals the
-/// index recomputed from the table, its ItemCount included.
+/// A SIGKILL in the middle of a backfill, while writers put, update and
+/// delete: the restarted region redoes its write-ahead log (the backfill's
+/// entries, logged as copies of their items, and its cursor with them),
+/// the backfill completes from its cursor, and the index equals the index
+/// recomputed from the table, its ItemCount included.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sigkill_mid_backfill_loses_no_index_entry() {
     use std::sync::atomic::{AtomicUsize, Ordering};

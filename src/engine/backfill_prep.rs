@@ -298,15 +298,25 @@ fn store_item(
         Some(bytes) => ItemNow::Changed(bytes.to_vec()),
         None => ItemNow::Gone,
     })?;
+    let index_storage = meta.indexes[position].storage_id;
     match now {
         ItemNow::Unchanged => {
-            let bytes = item.entry.bytes.as_deref().unwrap_or(&item.record);
-            store_entry(tables, meta, position, &item.entry, bytes)
+            let entry = &item.entry;
+            let there = match &entry.bytes {
+                Some(bytes) => tables.put_entry_bytes(index_storage, &entry.key, bytes)?,
+                // The entry is the item's record: copied, so the log holds
+                // its key, not the record again.
+                None => tables
+                    .copy_item_to_entry(index_storage, &entry.key, table_storage, &item.key)?
+                    .unwrap_or(true),
+            };
+            Ok(count_entry(meta, position, entry, there))
         }
         ItemNow::Changed(record) => match prepare_entry(meta, position, &item.key, &record)? {
             Some(entry) => {
                 let bytes = entry.bytes.as_deref().unwrap_or(&record);
-                store_entry(tables, meta, position, &entry, bytes)
+                let there = tables.put_entry_bytes(index_storage, &entry.key, bytes)?;
+                Ok(count_entry(meta, position, &entry, there))
             }
             None => Ok(0),
         },
@@ -314,24 +324,18 @@ fn store_item(
     }
 }
 
-/// Stores `entry` (record `bytes`) in index `position` of `meta`, counting
-/// it in the index when it was not there yet (a change since the index was
-/// created, or an earlier try at the same run, may have written it);
-/// returns how many entries it added.
-fn store_entry(
-    tables: &mut WriteTables<'_>,
-    meta: &mut TableMeta,
-    position: usize,
-    entry: &PreparedEntry,
-    bytes: &[u8],
-) -> Result<usize, StoreError> {
-    let index = &mut meta.indexes[position];
-    if tables.put_entry_bytes(index.storage_id, &entry.key, bytes)? {
-        return Ok(0);
+/// Counts `entry`, just stored, in index `position` of `meta` unless it
+/// was `there` already (a change since the index was created, or an
+/// earlier try at the same run, wrote it); returns how many entries it
+/// added.
+fn count_entry(meta: &mut TableMeta, position: usize, entry: &PreparedEntry, there: bool) -> usize {
+    if there {
+        return 0;
     }
+    let index = &mut meta.indexes[position];
     index.item_count += 1;
     index.size_bytes += entry.size;
-    Ok(1)
+    1
 }
 
 /// A prepared item as the writer's transaction holds it.

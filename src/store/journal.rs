@@ -4,9 +4,10 @@
 //!
 //! Replaying a journal on the state the transaction started from gives the
 //! state it committed: each operation sets a key to a value or removes keys,
-//! and none reads what was there. That holds because the journal records
-//! effects, not intentions: a write that computed its value from the current
-//! item journals the value it computed.
+//! and none reads what was there but a copy of an item's record, which reads
+//! what the transaction read at that point. That holds because the journal
+//! records effects, not intentions: a write that computed its value from the
+//! current item journals the value it computed.
 //!
 //! Every mutation of `WriteTables` must go through `Journal` (see
 //! `every_mutation` and the crash-copy tests in `recovery_tests.rs`).
@@ -73,6 +74,7 @@ impl TableId {
 const INSERT: u8 = 1;
 const REMOVE: u8 = 2;
 const REMOVE_RANGE: u8 = 3;
+const COPY_ITEM: u8 = 4;
 
 /// One recorded operation, borrowing from the journal's bytes.
 #[derive(Debug, PartialEq, Eq)]
@@ -91,6 +93,16 @@ pub enum Op<'a> {
         table: TableId,
         start: &'a [u8],
         end: &'a [u8],
+    },
+    /// Sets `key` to the value `item` has in `Items` at this point of the
+    /// journal (an ALL projection's index entry is its item's record: the
+    /// journal holds the two keys, not the record again). Redone in order
+    /// on the state the transaction started from, it reads what the
+    /// transaction read.
+    CopyItem {
+        table: TableId,
+        key: &'a [u8],
+        item: &'a [u8],
     },
 }
 
@@ -147,6 +159,10 @@ impl Journal {
 
     pub fn remove_range(&mut self, table: TableId, start: &[u8], end: &[u8]) {
         self.record(REMOVE_RANGE, table, &[start, end]);
+    }
+
+    pub fn copy_item(&mut self, table: TableId, key: &[u8], item: &[u8]) {
+        self.record(COPY_ITEM, table, &[key, item]);
     }
 
     fn record(&mut self, op: u8, table: TableId, fields: &[&[u8]]) {
@@ -221,6 +237,11 @@ fn next_op<'a>(bytes: &mut &'a [u8]) -> Result<Op<'a>, StoreError> {
             table,
             start: field()?,
             end: field()?,
+        },
+        COPY_ITEM => Op::CopyItem {
+            table,
+            key: field()?,
+            item: field()?,
         },
         other => return Err(corrupt(&format!("unknown operation {other}"))),
     })

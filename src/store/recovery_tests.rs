@@ -143,6 +143,15 @@ pub(super) fn every_mutation(tables: &mut WriteTables<'_>, round: u64) -> Result
     )?;
     tables.put_entry_bytes(index, b"e3", b"gone")?;
     tables.remove_entry(index, b"e3")?;
+    // A copy of item "a" as it is now, then "a" changed: a redo copies
+    // what the group copied, not what "a" became.
+    assert_eq!(tables.copy_item_to_entry(index, b"e4", id, b"a")?, Some(false));
+    assert_eq!(tables.copy_item_to_entry(index, b"e5", id, b"none")?, None);
+    let changed = ItemRecord {
+        version: version(round * 10 + 4),
+        item: Some(item("a changed")),
+    };
+    tables.put_item(id, b"a", &changed)?;
     tables.append_change_ref(&ChangeRef::Item(ItemChangeRef {
         table: &name,
         key: b"a",

@@ -3,6 +3,8 @@
 //! encodes and decodes the operations, and `write.rs`, whose tables it
 //! writes.
 
+use redb::ReadableTable;
+
 use super::journal::{Op, corrupt, ops};
 use super::write::GroupTables;
 use super::{StoreError, WriteTables};
@@ -20,6 +22,11 @@ impl WriteTables<'_> {
                 Op::Insert { table, key, value } => tables.insert(table, key, value)?,
                 Op::Remove { table, key } => tables.remove(table, key)?,
                 Op::RemoveRange { table, start, end } => tables.remove_range(table, start, end)?,
+                Op::CopyItem { table, key, item } => {
+                    let record = tables.items.get(item)?.map(|v| v.value().to_vec());
+                    let record = record.ok_or_else(|| corrupt("a copy of an item that is not there"))?;
+                    tables.insert(table, key, &record)?
+                }
             }
         }
         Ok(())

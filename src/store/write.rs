@@ -129,6 +129,20 @@ impl<'t> WriteTables<'t> {
         }
     }
 
+    /// `read` applied to the value under `key` in table `id` (`Items`,
+    /// `IndexEntries`, `History`: keyed by bytes), `None` when there is none.
+    pub(super) fn with_raw<R>(
+        &self,
+        id: TableId,
+        key: &[u8],
+        read: impl FnOnce(Option<&[u8]>) -> R,
+    ) -> Result<R, StoreError> {
+        Ok(match &self.on {
+            GroupTables::Redb(t) => read(t.byte_table(id)?.get(key)?.as_ref().map(|value| value.value())),
+            GroupTables::Memory(m) => read(m.get(id, key)),
+        })
+    }
+
     /// Calls `visit` with each entry of table `id` (`Items`,
     /// `IndexEntries`, `History`: keyed by bytes) within `(lo, hi)`, in key
     /// order, while it returns `Ok(true)`.
@@ -311,6 +325,35 @@ impl WriteTables<'_> {
         self.insert_keyed(TableId::IndexEntries, storage_id, key, record)
     }
 
+    /// Stores as the entry for `key` of index `storage_id` the record item
+    /// `item` of table `table_storage` holds (an ALL projection's entry),
+    /// journaled as a copy: the log holds the two keys, not the record
+    /// again. Returns whether an entry was there; `None`, writing nothing,
+    /// when the item is not.
+    pub fn copy_item_to_entry(
+        &mut self,
+        storage_id: StorageId,
+        key: &[u8],
+        table_storage: StorageId,
+        item: &[u8],
+    ) -> Result<Option<bool>, StoreError> {
+        let item = item_key(table_storage, item);
+        let Some(record) = self.with_raw(TableId::Items, &item, |record| record.map(<[u8]>::to_vec))? else {
+            return Ok(None);
+        };
+        let key = item_key(storage_id, key);
+        let id = TableId::IndexEntries;
+        let replaced = match &mut self.on {
+            GroupTables::Redb(t) => t
+                .byte_table_mut(id)?
+                .insert(key.as_slice(), record.as_slice())?
+                .is_some(),
+            GroupTables::Memory(m) => m.insert(id, &key, &record).is_some(),
+        };
+        self.journal.copy_item(id, &key, &item);
+        Ok(Some(replaced))
+    }
+
     /// Removes the entry for `key` of index `storage_id`, if any; returns
     /// whether there was one.
     pub fn remove_entry(&mut self, storage_id: StorageId, key: &[u8]) -> Result<bool, StoreError> {
@@ -368,11 +411,7 @@ impl WriteTables<'_> {
         key: &[u8],
         read: impl FnOnce(Option<&[u8]>) -> R,
     ) -> Result<R, StoreError> {
-        let key = item_key(storage_id, key);
-        Ok(match &self.on {
-            GroupTables::Redb(t) => read(t.items.get(key.as_slice())?.as_ref().map(|bytes| bytes.value())),
-            GroupTables::Memory(m) => read(m.get(TableId::Items, &key)),
-        })
+        self.with_raw(TableId::Items, &item_key(storage_id, key), read)
     }
 
     /// Stores the record for a key.
