@@ -10,8 +10,6 @@
 //! storage id, keyed as `model::index` says, holding an `ItemRecord` of the
 //! projected item at the table item's version.
 
-use std::borrow::Cow;
-
 use crate::ids::StorageId;
 use crate::model::{Item, KeySchema, Projection, SecondaryIndex, TableMeta, item_size};
 use crate::store::records::{self, CodecError, ItemRecordRef};
@@ -76,10 +74,7 @@ pub(super) fn maintain(
     new: Option<&Item>,
     version: &Version,
 ) -> Result<(), StoreError> {
-    let schema = &meta.key_schema;
-    // An ALL projection's entry record is the table's record: encoded once
-    // for every such index.
-    let mut whole = None;
+    let (schema, table_storage) = (&meta.key_schema, meta.storage_id);
     for index in &mut meta.indexes {
         let before = old.and_then(|item| Some((index.entry_key(key, item)?, item)));
         let after = new.and_then(|item| Some((index.entry_key(key, item)?, item)));
@@ -99,8 +94,13 @@ pub(super) fn maintain(
             gone = Some(*item);
         }
         if let Some((entry, item)) = &after {
-            let bytes = entry_record(index, schema, version, item, &mut whole);
-            let replaced = tables.put_entry_bytes(index.storage_id, entry, &bytes)?;
+            let stored = StoredItem {
+                table_storage,
+                key,
+                version,
+                item,
+            };
+            let replaced = store_entry(tables, index, schema, entry, &stored)?;
             index.item_count += 1;
             index.size_bytes += index.projected_size(schema, item) as u64;
             if replaced && same_key {
@@ -117,25 +117,36 @@ pub(super) fn maintain(
     Ok(())
 }
 
-/// The entry record of `item` (stored at `version`) in `index`: for an ALL
-/// projection the table's record, encoded into `whole` the first time.
-fn entry_record<'a>(
+/// An item as the change being maintained stored it: under `key` of
+/// table `table_storage`, at `version`.
+struct StoredItem<'a> {
+    table_storage: StorageId,
+    key: &'a [u8],
+    version: &'a Version,
+    item: &'a Item,
+}
+
+/// Stores the entry of `stored` under `entry` in `index`; returns whether
+/// an entry was there. An ALL projection's entry is the item's record,
+/// stored just before: copied, so the log holds its key, not the record
+/// again. Any other is the projected item at the item's version.
+fn store_entry(
+    tables: &mut WriteTables<'_>,
     index: &SecondaryIndex,
     schema: &KeySchema,
-    version: &Version,
-    item: &Item,
-    whole: &'a mut Option<Vec<u8>>,
-) -> Cow<'a, [u8]> {
-    let record = |item| {
-        records::encode(&ItemRecordRef {
-            version,
-            item: Some(item),
-        })
-    };
-    match index.projection {
-        Projection::All => Cow::Borrowed(whole.get_or_insert_with(|| record(item))),
-        _ => Cow::Owned(record(&index.project(schema, item))),
+    entry: &[u8],
+    stored: &StoredItem<'_>,
+) -> Result<bool, StoreError> {
+    if index.projection == Projection::All
+        && let Some(replaced) = tables.copy_item_to_entry(index.storage_id, entry, stored.table_storage, stored.key)?
+    {
+        return Ok(replaced);
     }
+    let record = records::encode(&ItemRecordRef {
+        version: stored.version,
+        item: Some(&index.project(schema, stored.item)),
+    });
+    tables.put_entry_bytes(index.storage_id, entry, &record)
 }
 
 /// Gives the indexes of `new`, a table's next description, this region's
