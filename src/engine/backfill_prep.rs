@@ -45,6 +45,10 @@ use crate::store::{ItemRecord, ReadTables, StoreError, WriteTables};
 /// items make several runs.
 pub const PREPARED_RUN: usize = if cfg!(test) { 3 } else { 32_768 };
 
+/// Record bytes past which a run stops early: items may be 400 KB each, and
+/// a run of them must not hold gigabytes (the worker holds two runs).
+pub const PREPARED_RUN_BYTES: usize = 16 << 20;
+
 /// Entries one writer job stores: its share of each is two lookups, a
 /// comparison and an insert, and a client write waits for at most one
 /// batch (they run as background jobs, see `Writer::enqueue_background`).
@@ -163,8 +167,9 @@ pub(super) fn prepare(
             None => return Ok(None),
         },
     };
-    let raw = read.raw_items_after(meta.storage_id, after.as_deref(), PREPARED_RUN)?;
-    let full = raw.len() == PREPARED_RUN;
+    let raw = read.raw_items_after(meta.storage_id, after.as_deref(), PREPARED_RUN, PREPARED_RUN_BYTES)?;
+    let bytes: usize = raw.iter().map(|(_, record)| record.len()).sum();
+    let full = raw.len() == PREPARED_RUN || bytes >= PREPARED_RUN_BYTES;
     let last_key = raw.last().map(|(key, _)| key.clone());
     let looked_at = raw.len();
     let mut items = Vec::with_capacity(raw.len());

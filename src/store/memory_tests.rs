@@ -89,7 +89,10 @@ fn reads(store: &Store) -> Vec<String> {
             let entries = read.items_where(space, id, all(), forward, |_| Walk::Keep).unwrap();
             out.push(format!("{:?}", entries.collect::<Result<Vec<_>, _>>().unwrap()));
         }
-        out.push(format!("{:?}", read.raw_items_after(id, Some(b"a"), 1).unwrap()));
+        out.push(format!(
+            "{:?}",
+            read.raw_items_after(id, Some(b"a"), 1, usize::MAX).unwrap()
+        ));
         out.push(format!(
             "{:?}",
             read.history(id).unwrap().collect::<Result<Vec<_>, _>>().unwrap()
@@ -202,8 +205,17 @@ fn range_scans_go_both_ways_within_their_bounds_in_either_backend() {
             assert!(scan(Excluded("k05"), Excluded("k06")).is_empty());
             assert!(scan(Included("k09"), Included("k03")).is_empty());
         }
-        let raw = read.raw_items_after(StorageId(1), Some(b"k17"), 5).unwrap();
-        let raw: Vec<_> = raw.into_iter().map(|(k, _)| String::from_utf8(k).unwrap()).collect();
-        assert_eq!(raw, keys(18, 19));
+        let raw_keys = |after: &[u8], max_bytes| -> Vec<String> {
+            let raw = read.raw_items_after(StorageId(1), Some(after), 5, max_bytes).unwrap();
+            raw.into_iter().map(|(k, _)| String::from_utf8(k).unwrap()).collect()
+        };
+        assert_eq!(raw_keys(b"k17", usize::MAX), keys(18, 19));
+        // A byte budget stops the walk once the records reach it, after
+        // at least one.
+        let first = read.raw_items_after(StorageId(1), Some(b"k03"), 1, usize::MAX).unwrap();
+        let one = first[0].1.len();
+        assert_eq!(raw_keys(b"k03", 1), keys(4, 4));
+        assert_eq!(raw_keys(b"k03", one + 1), keys(4, 5));
+        assert_eq!(raw_keys(b"k03", usize::MAX), keys(4, 8));
     }
 }

@@ -228,20 +228,25 @@ impl ReadTables {
 
     /// Up to `max` records of table `storage_id` after encoded key `after`
     /// (from the first with `None`), in key order, as stored: keys without
-    /// the storage prefix, records not decoded.
+    /// the storage prefix, records not decoded. It stops early once the
+    /// records hold `max_bytes` (items may be 400 KB each).
     pub fn raw_items_after(
         &self,
         storage_id: StorageId,
         after: Option<&[u8]>,
         max: usize,
+        max_bytes: usize,
     ) -> Result<Vec<RawItem>, StoreError> {
         let mut out = Vec::with_capacity(max.min(1 << 12));
+        let mut bytes = 0;
         let mut range = self.bytes_range(TableId::Items, bounds_after(storage_id, after), true)?;
-        while out.len() < max {
+        while out.len() < max && bytes < max_bytes {
             let Some(entry) = range.next_with(|key, value| (key[8..].to_vec(), value.to_vec())) else {
                 break;
             };
-            out.push(entry?);
+            let entry = entry?;
+            bytes += entry.1.len();
+            out.push(entry);
         }
         Ok(out)
     }
