@@ -394,11 +394,7 @@ impl WriteTables<'_> {
 
     /// The record stored for a key, live or tombstone.
     pub fn item(&self, storage_id: StorageId, key: &[u8]) -> Result<Option<ItemRecord>, StoreError> {
-        let key = item_key(storage_id, key);
-        let record = match &self.on {
-            GroupTables::Redb(t) => t.items.get(key.as_slice())?.map(|bytes| records::decode(bytes.value())),
-            GroupTables::Memory(m) => m.get(TableId::Items, &key).map(records::decode),
-        };
+        let record = self.with_item_bytes(storage_id, key, |bytes| bytes.map(records::decode))?;
         Ok(record.transpose()?)
     }
 
