@@ -51,13 +51,16 @@ pub const PREPARED_RUN_BYTES: usize = 16 << 20;
 
 /// Entries one writer job stores: its share of each is two lookups, a
 /// comparison and an insert, and a client write waits for at most one
-/// batch (they run as background jobs, see `Writer::enqueue_background`).
+/// batch and the commit of its group (they run as background jobs, see
+/// `Writer::enqueue_background`, which shares a commit among several).
 /// Measured with the indexes bench (1,000,000 items, 500 PutItem/s
-/// meanwhile, PutItem p50 0.5 ms before the backfill): 64 gave
-/// 130,000-150,000 items/s and a p50 of 0.6 ms during it, 128 gave
-/// 155,000-175,000 and 0.8-0.9 ms, 256 gave 165,000-170,000 and 1.3 ms.
-/// Unit tests use batches of two, so a run makes several.
-pub const APPLIED_BATCH: usize = if cfg!(test) { 2 } else { 128 };
+/// meanwhile, PutItem p50 0.5-0.6 ms before the backfill): batches of 32
+/// gave 130,000-163,000 items/s and the same p50 during it. Each in a
+/// group of its own, batches of 64 had given 130,000-150,000 items/s and
+/// a p50 of 0.6 ms, 128 gave 155,000-175,000 and 0.8-0.9 ms, 256 gave
+/// 165,000-170,000 and 1.3 ms. Unit tests use batches of two, so a run
+/// makes several.
+pub const APPLIED_BATCH: usize = if cfg!(test) { 2 } else { 32 };
 
 /// Where a prepared run starts.
 #[derive(Clone, Debug, PartialEq, Eq)]

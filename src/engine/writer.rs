@@ -5,8 +5,10 @@
 //! jobs, so the writer runs group N+1 while group N's fsync is in progress.
 //! A store in memory has no log and no syncer: a committed group is
 //! durable for the life of the process, and the writer answers it itself.
-//! Background jobs (index backfill batches) give way: each runs in a group
-//! of its own when no other job waits, or after `BACKGROUND_MAX_WAIT`.
+//! Background jobs (index backfill batches) give way: they run in groups
+//! of their own when no other job waits (or one alone once it has waited
+//! `BACKGROUND_MAX_WAIT`), and such a group takes no further job once a
+//! client job is queued.
 //!
 //! Jobs must be all-or-nothing on their own: a job computes and validates
 //! everything before it writes anything, so a failed job leaves no trace in
@@ -17,7 +19,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc as std_mpsc;
 use std::time::{Duration, Instant};
 
@@ -65,6 +67,9 @@ pub struct WriterStats {
     pub commits: AtomicU64,
     /// Jobs run (each a request's writes).
     pub jobs: AtomicU64,
+    /// Jobs other than background ones queued and not yet taken by the
+    /// writer: a group of background jobs stops early when one is.
+    clients_queued: AtomicUsize,
     /// Summed over jobs: from being queued to their group starting.
     queue_wait_ns: AtomicU64,
     /// Summed over jobs: from their group starting to its commit.
@@ -168,7 +173,20 @@ struct Submitted {
 
 /// How long a background job waits for a moment without client jobs
 /// before it runs anyway: background work progresses under any load.
-const BACKGROUND_MAX_WAIT: Duration = Duration::from_millis(50);
+/// Unit tests that check the order jobs run in must not depend on how
+/// fast the machine is, so there it is long.
+const BACKGROUND_MAX_WAIT: Duration = match cfg!(test) {
+    true => Duration::from_secs(30),
+    false => Duration::from_millis(50),
+};
+
+/// Background jobs run in one group when no client job waits: their
+/// commit is shared, and the group stops early, after any of its jobs,
+/// once a client job is queued (see `run_group`).
+const BACKGROUND_GROUP: usize = 32;
+/// A group of background jobs takes no further job once it has run this
+/// long: a client write that comes meanwhile waits for its commit too.
+const BACKGROUND_BUDGET: Duration = Duration::from_micros(300);
 
 /// Handle for submitting jobs to the writer thread.
 #[derive(Clone)]
@@ -234,10 +252,13 @@ impl Writer {
     }
 
     /// `enqueue` for background work that may wait for client writes (an
-    /// index backfill batch): it runs in a group of its own, once no other
-    /// job is waiting or it has waited `BACKGROUND_MAX_WAIT`, so a client
-    /// write waits for at most one background job. Background jobs run in
-    /// the order they were queued; other jobs may overtake them.
+    /// index backfill batch): it runs once no other job is waiting, in a
+    /// group of up to `BACKGROUND_GROUP` background jobs that takes no
+    /// further job once a client job is queued or it has run
+    /// `BACKGROUND_BUDGET`, so a client write waits for at most one
+    /// background job and its group's commit; or alone, once it has waited
+    /// `BACKGROUND_MAX_WAIT`. Background jobs run in the order they were
+    /// queued; other jobs may overtake them.
     pub async fn enqueue_background<T: Send + 'static>(
         &self,
         job: impl FnOnce(&mut GroupTxn<'_, '_>) -> Result<T, EngineError> + Send + 'static,
@@ -282,7 +303,15 @@ impl Writer {
             frees,
             background,
         };
-        self.queue.send(submitted).await.map_err(|_| EngineError::Stopped)?;
+        if !background {
+            self.stats.clients_queued.fetch_add(1, Ordering::Relaxed);
+        }
+        if self.queue.send(submitted).await.is_err() {
+            if !background {
+                self.stats.clients_queued.fetch_sub(1, Ordering::Relaxed);
+            }
+            return Err(EngineError::Stopped);
+        }
         Ok(Queued(rx))
     }
 
@@ -340,13 +369,10 @@ fn run(setup: WriterSetup, mut jobs: mpsc::Receiver<Submitted>, group_max: usize
     // What the last group committed learned (see `Known`).
     let mut known = Known::default();
     let mut background = VecDeque::new();
-    while let Some(mut group) = next_group(&mut jobs, &mut background, group_max) {
+    while let Some(mut group) = next_group(&mut jobs, &mut background, group_max, &stats) {
         let started = Instant::now();
-        let waited: Duration = group.iter().map(|queued| started.duration_since(queued.at)).sum();
-        add_time(&stats.queue_wait_ns, waited, 1);
-        stats.jobs.fetch_add(group.len() as u64, Ordering::Relaxed);
-        stats.commits.fetch_add(1, Ordering::Relaxed);
         let frees = group.iter().any(|queued| queued.frees);
+        stats.commits.fetch_add(1, Ordering::Relaxed);
         let mut replies: Vec<Reply> = Vec::with_capacity(group.len());
         // Taken: a group that fails leaves nothing known to the next.
         let learned = std::mem::take(&mut known);
@@ -354,9 +380,7 @@ fn run(setup: WriterSetup, mut jobs: mpsc::Receiver<Submitted>, group_max: usize
             |tables| {
                 let limit = collection_limit.load(Ordering::Relaxed);
                 let mut txn = GroupTxn::new(tables, &hlc, &region, limit, learned);
-                for queued in group.drain(..) {
-                    replies.push((queued.job)(&mut txn));
-                }
+                run_group(&mut group, &mut txn, &mut replies, &stats);
                 let (schema_changed, learned) = txn.finish()?;
                 Ok((tables.last_seq(), schema_changed, learned))
             },
@@ -364,6 +388,10 @@ fn run(setup: WriterSetup, mut jobs: mpsc::Receiver<Submitted>, group_max: usize
             |number| handoff.logged(number),
         );
         add_time(&stats.group_ns, started.elapsed(), replies.len());
+        // Background jobs a client job cut off wait for the next group.
+        for unrun in group.into_iter().rev() {
+            background.push_front(unrun);
+        }
         let result = result.map_err(|e| space.explain(e));
         if frees && result.is_ok() && space.is_short() {
             release_freed_pages(&store);
@@ -400,15 +428,39 @@ fn run(setup: WriterSetup, mut jobs: mpsc::Receiver<Submitted>, group_max: usize
     tracing::debug!("writer stopped");
 }
 
+/// Runs the jobs of `group` in `txn`, their answers to `replies`, in
+/// order. A group of background jobs stops after any of them once a
+/// client job is queued, leaving the rest in `group`: a client write
+/// waits for at most one background job.
+fn run_group(group: &mut Vec<Submitted>, txn: &mut GroupTxn<'_, '_>, replies: &mut Vec<Reply>, stats: &WriterStats) {
+    let started = Instant::now();
+    let mut pending = std::mem::take(group).into_iter().peekable();
+    let mut ran = 0;
+    let go_on = |job: &Submitted, ran: usize| {
+        ran == 0
+            || !job.background
+            || (stats.clients_queued.load(Ordering::Relaxed) == 0 && started.elapsed() < BACKGROUND_BUDGET)
+    };
+    while let Some(queued) = pending.next_if(|job| go_on(job, ran)) {
+        add_time(&stats.queue_wait_ns, started.duration_since(queued.at), 1);
+        replies.push((queued.job)(txn));
+        ran += 1;
+    }
+    *group = pending.collect();
+    stats.jobs.fetch_add(ran as u64, Ordering::Relaxed);
+}
+
 /// The writer's next group: the oldest background job alone when it has
 /// waited `BACKGROUND_MAX_WAIT`, else every other job waiting (up to
-/// `group_max`), else, when none is, the oldest background job alone.
-/// Background jobs met meanwhile wait in `background`, in order. `None`
-/// once the queue is closed and nothing is left.
+/// `group_max`), else, when none is, the oldest background jobs (up to
+/// `BACKGROUND_GROUP`). Background jobs met meanwhile wait in
+/// `background`, in order. `None` once the queue is closed and nothing
+/// is left.
 fn next_group(
     jobs: &mut mpsc::Receiver<Submitted>,
     background: &mut VecDeque<Submitted>,
     group_max: usize,
+    stats: &WriterStats,
 ) -> Option<Vec<Submitted>> {
     if background
         .front()
@@ -425,13 +477,17 @@ fn next_group(
         };
         match next {
             Some(job) if job.background => background.push_back(job),
-            Some(job) => group.push(job),
+            Some(job) => {
+                stats.clients_queued.fetch_sub(1, Ordering::Relaxed);
+                group.push(job);
+            }
             None => break,
         }
     }
-    match group.is_empty() {
-        true => background.pop_front().map(|job| vec![job]),
-        false => Some(group),
+    match (group.is_empty(), background.is_empty()) {
+        (true, true) => None,
+        (true, false) => Some(background.drain(..BACKGROUND_GROUP.min(background.len())).collect()),
+        (false, _) => Some(group),
     }
 }
 

@@ -88,23 +88,43 @@ async fn a_job_failing_with_a_storage_error_after_writing_aborts_its_whole_group
     engine.shutdown();
 }
 
+/// The names of the jobs run, in the order they ran.
+type Ran = std::sync::Arc<std::sync::Mutex<Vec<&'static str>>>;
+
+/// A job that adds `name` to `ran`.
+fn recording(
+    ran: &Ran,
+    name: &'static str,
+) -> impl FnOnce(&mut GroupTxn<'_, '_>) -> Result<(), EngineError> + Send + use<> {
+    let ran = ran.clone();
+    move |_| {
+        ran.lock().unwrap().push(name);
+        Ok(())
+    }
+}
+
+/// The commit time of each of `queued`'s groups, once it is answered.
+async fn group_times(queued: Vec<Queued<()>>) -> Vec<u64> {
+    let mut groups = Vec::new();
+    for job in queued {
+        groups.push(job.wait_timed().await.unwrap().1.visible_ns);
+    }
+    groups
+}
+
 /// Background jobs (index backfill batches) give way: client jobs queued
-/// after them run first, in one group, and each background job then runs
-/// in a group of its own, in the order they were queued.
+/// after them run first, in one group, and the background jobs then run
+/// in a group of their own, in the order they were queued.
 #[tokio::test]
-async fn client_jobs_overtake_background_jobs_which_run_alone() {
+async fn client_jobs_overtake_background_jobs() {
     let dir = tempfile::tempdir().unwrap();
     let engine = Engine::open_for_test(dir.path(), "r");
     let writer = engine.writer().unwrap();
-    let ran = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let ran = Ran::default();
     let (first, release) = hold(&writer).await;
     let mut queued = Vec::new();
     for (name, background) in [("bg1", true), ("bg2", true), ("client1", false), ("client2", false)] {
-        let ran = ran.clone();
-        let job = move |_: &mut GroupTxn<'_, '_>| {
-            ran.lock().unwrap().push(name);
-            Ok(())
-        };
+        let job = recording(&ran, name);
         queued.push(match background {
             true => writer.enqueue_background(job).await.unwrap(),
             false => writer.enqueue(job).await.unwrap(),
@@ -113,13 +133,53 @@ async fn client_jobs_overtake_background_jobs_which_run_alone() {
     let commits = writer.stats().snapshot().commits;
     release.send(()).unwrap();
     first.wait().await.unwrap();
-    let mut groups = Vec::new();
-    for job in queued {
-        groups.push(job.wait_timed().await.unwrap().1.visible_ns);
-    }
+    let groups = group_times(queued).await;
     assert_eq!(*ran.lock().unwrap(), ["client1", "client2", "bg1", "bg2"]);
-    assert_eq!(writer.stats().snapshot().commits - commits, 3);
+    assert_eq!(writer.stats().snapshot().commits - commits, 2);
     assert_eq!(groups[2], groups[3], "the client jobs share a group");
+    assert_eq!(groups[0], groups[1], "the background jobs share a group");
+    drop(writer);
+    engine.shutdown();
+}
+
+/// A group of background jobs takes no further job once a client job is
+/// queued: the client job waits for the background job running, not for
+/// the ones after it, which run in the next group.
+#[tokio::test]
+async fn a_client_job_cuts_a_group_of_background_jobs_short() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open_for_test(dir.path(), "r");
+    let writer = engine.writer().unwrap();
+    let ran = Ran::default();
+    // Held, so that the three background jobs are queued before any runs.
+    let (first, release) = hold(&writer).await;
+    let (started, running) = tokio::sync::oneshot::channel();
+    let (go, held) = std::sync::mpsc::channel::<()>();
+    let bg1 = recording(&ran, "bg1");
+    let mut queued = vec![
+        writer
+            .enqueue_background(move |txn| {
+                let _ = started.send(());
+                let _ = held.recv();
+                bg1(txn)
+            })
+            .await
+            .unwrap(),
+    ];
+    for name in ["bg2", "bg3"] {
+        queued.push(writer.enqueue_background(recording(&ran, name)).await.unwrap());
+    }
+    let commits = writer.stats().snapshot().commits;
+    release.send(()).unwrap();
+    first.wait().await.unwrap();
+    running.await.unwrap();
+    queued.insert(1, writer.enqueue(recording(&ran, "client")).await.unwrap());
+    go.send(()).unwrap();
+    let groups = group_times(queued).await;
+    assert_eq!(*ran.lock().unwrap(), ["bg1", "client", "bg2", "bg3"]);
+    assert_eq!(writer.stats().snapshot().commits - commits, 3);
+    assert_ne!(groups[0], groups[2], "bg1 commits before the client job runs");
+    assert_eq!(groups[2], groups[3], "bg2 and bg3 share the next group");
     drop(writer);
     engine.shutdown();
 }

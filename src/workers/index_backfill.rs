@@ -10,8 +10,9 @@
 //! items written since the snapshot), the run's last one moving the
 //! index's cursor in its commit: a restart resumes where the last run
 //! ended, so no item is missed or entered twice.
-//! Client writes wait for at most one batch (batches are background jobs
-//! of the writer, run when no client write waits). The last
+//! Client writes wait for at most one batch and its group's commit
+//! (batches are background jobs of the writer, run when no client write
+//! waits, several to a commit until one does). The last
 //! step marks the index ACTIVE in this region.
 
 use std::collections::VecDeque;
@@ -29,11 +30,12 @@ use crate::engine::{BackfillFrom, BackfillStep, Engine, EngineError, PreparedRun
 /// The worker's name, in logs and status.
 pub const WORKER: &str = "index-backfill";
 
-/// Backfill batches submitted to the writer at a time: enough that the
-/// writer has the next batch while the one before waits for its log sync.
-/// Not a whole run: batches queued longer than the writer's
-/// `BACKGROUND_MAX_WAIT` would go ahead of client writes.
-const IN_FLIGHT: usize = 4;
+/// Backfill batches submitted to the writer at a time: enough for two of
+/// the writer's groups of background jobs, so it has the next group while
+/// the one before waits for its log sync. Not a whole run: batches queued
+/// longer than the writer's `BACKGROUND_MAX_WAIT` would go ahead of client
+/// writes.
+const IN_FLIGHT: usize = 64;
 
 /// How often the worker looks for indexes to fill.
 pub const INTERVAL: Duration = Duration::from_millis(200);

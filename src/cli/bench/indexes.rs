@@ -21,7 +21,7 @@ use super::load::{ROUNDS, Samples, load_paced, sample};
 use super::region::{start_bench_node, tempfile_dir};
 use super::report::Measurement;
 use crate::cli::api_client::call;
-use crate::engine::{Engine, ItemOp, ItemWrite};
+use crate::engine::{Engine, ItemOp, ItemWrite, SYNC_BUCKETS, WriteStats};
 use crate::model::{AttributeValue, Item, Number};
 
 /// Partitions of the query measurement, ten items each.
@@ -234,6 +234,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     println!("writing {} items for the backfill ...", args.items);
     load_items(&engine, "big", args.items, &payload).await?;
     let steady = Duration::from_secs(args.seconds);
+    let writes_at_start = engine.write_stats();
     let before = paced_puts(&addr, "big", steady, &payload, 1 << 40)
         .await?
         .summarise("PutItem");
@@ -245,6 +246,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
             "Projection": {"ProjectionType": "ALL"}}}],
     });
     let checkpoints_before = engine.checkpoint_stats();
+    let writes_before = engine.write_stats();
     let started = Instant::now();
     call(api, "UpdateTable", &create).await?;
     let done = Arc::new(AtomicBool::new(false));
@@ -262,6 +264,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     done.store(true, Ordering::Release);
     let during = load.await.context("the load during the backfill")??;
     let checkpoints = engine.checkpoint_stats();
+    let writes_after = engine.write_stats();
     node.shutdown().await;
     std::fs::remove_dir_all(&dir).with_context(|| format!("remove {}", dir.display()))?;
 
@@ -327,5 +330,31 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         checkpoints.total_ms - checkpoints_before.total_ms,
         checkpoints.longest_ms
     );
+    println!(
+        "(log syncs before / during the backfill: {} / {})",
+        syncs_between(&writes_at_start, &writes_before),
+        syncs_between(&writes_before, &writes_after)
+    );
     Ok(())
+}
+
+/// The log syncs between two readings of the writer's counters: how many,
+/// and the share over 1 ms and over 5 ms.
+fn syncs_between(from: &WriteStats, to: &WriteStats) -> String {
+    let counts: Vec<u64> = (to.sync_latency.counts.iter())
+        .zip(from.sync_latency.counts.iter())
+        .map(|(to, from)| to - from)
+        .collect();
+    let total: u64 = counts.iter().sum();
+    let over = |bound: f64| {
+        let index = SYNC_BUCKETS.iter().position(|&b| b == bound).unwrap_or(0);
+        100.0 * counts[index + 1..].iter().sum::<u64>() as f64 / total.max(1) as f64
+    };
+    let jobs = to.jobs - from.jobs;
+    let waited = (to.queue_wait - from.queue_wait).as_secs_f64() * 1000.0 / jobs.max(1) as f64;
+    format!(
+        "{total} syncs, {:.1}% over 1 ms, {:.1}% over 5 ms; writer jobs waited {waited:.2} ms on average",
+        over(0.001),
+        over(0.005)
+    )
 }
