@@ -87,7 +87,7 @@ pub use resync::{ResyncPart, SnapshotChunk};
 pub use settings_rules::{ReplicaOverride, SettingsError, SettingsUpdate, SseChange, WarmRequest};
 pub use stream_rules::{NewStream, table_streams};
 pub use streams::LogSlice;
-pub use sync_latency::{SYNC_BUCKETS, SyncHistogram};
+pub use sync_latency::SyncHistogram;
 pub use table_update::{IndexUpdate, MAX_TAGS, ReplicaUpdate, StreamUpdate, TableUpdate, TableUpdateError, TagUpdate};
 pub use tables::NewTable;
 pub use tokens::{ClientToken, Outcomes, TOKEN_WINDOW};

@@ -75,6 +75,15 @@ impl SyncHistogram {
         let over: u64 = self.counts[index + 1..].iter().sum();
         Some(over as f64 / self.total().max(1) as f64)
     }
+
+    /// The syncs counted since `earlier`, a reading of the same histogram
+    /// (`longest` stays the longest of all: a maximum has no difference).
+    pub fn since(&self, earlier: &SyncHistogram) -> SyncHistogram {
+        SyncHistogram {
+            counts: std::array::from_fn(|i| self.counts[i].saturating_sub(earlier.counts[i])),
+            longest: self.longest,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -91,6 +100,9 @@ mod tests {
         latency.record(Duration::from_secs(2)); // beyond the last bound
         let histogram = latency.snapshot();
         assert_eq!(histogram.total(), 5);
+        latency.record(Duration::from_millis(7));
+        let later = latency.snapshot().since(&histogram);
+        assert_eq!((later.total(), later.counts[6]), (1, 1));
         assert_eq!(histogram.counts[0], 2);
         assert_eq!(histogram.counts[3], 1);
         assert_eq!(histogram.counts[6], 1);

@@ -21,7 +21,7 @@ use super::load::{ROUNDS, Samples, load_paced, sample};
 use super::region::{start_bench_node, tempfile_dir};
 use super::report::Measurement;
 use crate::cli::api_client::call;
-use crate::engine::{Engine, ItemOp, ItemWrite, SYNC_BUCKETS, WriteStats};
+use crate::engine::{Engine, ItemOp, ItemWrite, WriteStats};
 use crate::model::{AttributeValue, Item, Number};
 
 /// Partitions of the query measurement, ten items each.
@@ -341,19 +341,13 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
 /// The log syncs between two readings of the writer's counters: how many,
 /// and the share over 1 ms and over 5 ms.
 fn syncs_between(from: &WriteStats, to: &WriteStats) -> String {
-    let counts: Vec<u64> = (to.sync_latency.counts.iter())
-        .zip(from.sync_latency.counts.iter())
-        .map(|(to, from)| to - from)
-        .collect();
-    let total: u64 = counts.iter().sum();
-    let over = |bound: f64| {
-        let index = SYNC_BUCKETS.iter().position(|&b| b == bound).unwrap_or(0);
-        100.0 * counts[index + 1..].iter().sum::<u64>() as f64 / total.max(1) as f64
-    };
+    let syncs = to.sync_latency.since(&from.sync_latency);
+    let over = |bound: f64| 100.0 * syncs.share_over(bound).unwrap_or(0.0);
     let jobs = to.jobs - from.jobs;
     let waited = (to.queue_wait - from.queue_wait).as_secs_f64() * 1000.0 / jobs.max(1) as f64;
     format!(
-        "{total} syncs, {:.1}% over 1 ms, {:.1}% over 5 ms; writer jobs waited {waited:.2} ms on average",
+        "{} syncs, {:.1}% over 1 ms, {:.1}% over 5 ms; writer jobs waited {waited:.2} ms on average",
+        syncs.total(),
         over(0.001),
         over(0.005)
     )
