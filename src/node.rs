@@ -458,14 +458,19 @@ impl Supervisor {
     }
 }
 
-/// Watches the writer: the sender of the engine's commit watch lives on the
-/// writer's syncer thread, which ends only after the writer has, so the watch
-/// closing while the region is not stopping means the writer died.
-async fn watch_writer(mut commits: watch::Receiver<crate::ids::Seq>, supervisor: Supervisor) {
+/// How often `watch_writer` looks whether the writer is gone.
+const WRITER_CHECK: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Watches the writer: the sender of the engine's commit watch lives with
+/// the writer (on its syncer thread, for a store on disk), which ends only
+/// after the writer has, so the watch closing while the region is not
+/// stopping means the writer died. Looks every `WRITER_CHECK` rather than
+/// at each commit, which would wake this task once per write group.
+async fn watch_writer(commits: watch::Receiver<crate::ids::Seq>, supervisor: Supervisor) {
     let mut stopping = supervisor.stop.subscribe();
-    loop {
+    while commits.has_changed().is_ok() {
         tokio::select! {
-            changed = commits.changed() => if changed.is_err() { break },
+            _ = tokio::time::sleep(WRITER_CHECK) => {}
             _ = stopping.wait_for(|s| *s) => return,
         }
     }

@@ -41,6 +41,7 @@ pub(super) async fn report(
             .await?,
         );
     }
+    let writes = node.engine().write_stats();
     node.shutdown().await;
     anyhow::ensure!(!dir.exists(), "the in-memory region created {}", dir.display());
     let (noop, put) = (
@@ -52,6 +53,10 @@ pub(super) async fn report(
     println!(
         "In-memory PutItem / no-op HTTP: {:.2} (target >= {TARGET:.2})",
         put.ops_per_sec / noop.ops_per_sec
+    );
+    println!(
+        "writes per group commit during in-memory PutItem: {:.1}",
+        writes.jobs_per_commit()
     );
     Ok(())
 }
