@@ -7,7 +7,11 @@ use clap::Parser;
 /// mimalloc rather than glibc's malloc: a write's buffers are allocated on
 /// one thread and freed on another, and under PutItem glibc's malloc and
 /// free took about a quarter of a region's CPU samples (a tenth with
-/// mimalloc). Reads gain most (README, Architecture: Allocator).
+/// mimalloc). Reads gain most (README, Architecture: Allocator). Built
+/// without transparent huge pages (`no_thp`): with them the kernel zeroed
+/// a 2 MiB page each time mimalloc reused memory it had given back, about
+/// 3 us of every in-memory PutItem (perf); bench --scenario core read
+/// in-memory PutItem / no-op HTTP 0.60-0.67 with them, 0.69-0.71 without.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
