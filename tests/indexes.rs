@@ -613,15 +613,29 @@ async fn check_index_matches_table(c: &Client, table: &str, name: &str, key: &st
 /// UpdateTable creating GSI `byG` (hash key `g`, string; ALL projection)
 /// on `table`, while the table is live.
 async fn create_gsi_by_g(c: &Client, table: &str) -> aws_sdk_dynamodb::operation::update_table::UpdateTableOutput {
+    create_gsi(c, table, "byG", "g").await.expect("create the GSI")
+}
+
+/// UpdateTable creating GSI `name` keyed by string attribute `key`, ALL
+/// projected.
+async fn create_gsi(
+    c: &Client,
+    table: &str,
+    name: &str,
+    key: &str,
+) -> Result<
+    aws_sdk_dynamodb::operation::update_table::UpdateTableOutput,
+    aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::update_table::UpdateTableError>,
+> {
     c.update_table()
         .table_name(table)
-        .attribute_definitions(definition("g", ScalarAttributeType::S))
+        .attribute_definitions(definition(key, ScalarAttributeType::S))
         .global_secondary_index_updates(
             GlobalSecondaryIndexUpdate::builder()
                 .create(
                     aws_sdk_dynamodb::types::CreateGlobalSecondaryIndexAction::builder()
-                        .index_name("byG")
-                        .set_key_schema(Some(keys("g", None)))
+                        .index_name(name)
+                        .set_key_schema(Some(keys(key, None)))
                         .projection(projection(ProjectionType::All, &[]))
                         .build()
                         .unwrap(),
@@ -630,7 +644,26 @@ async fn create_gsi_by_g(c: &Client, table: &str) -> aws_sdk_dynamodb::operation
         )
         .send()
         .await
-        .expect("create the GSI")
+}
+
+/// Puts `items` into `table`, 25 to a BatchWriteItem.
+async fn batch_put(c: &Client, table: &str, items: impl Iterator<Item = Item>) {
+    let items: Vec<_> = items.collect();
+    for chunk in items.chunks(25) {
+        let writes = chunk
+            .iter()
+            .map(|it| {
+                let put = aws_sdk_dynamodb::types::PutRequest::builder()
+                    .set_item(Some(it.clone()))
+                    .build()
+                    .unwrap();
+                aws_sdk_dynamodb::types::WriteRequest::builder()
+                    .put_request(put)
+                    .build()
+            })
+            .collect::<Vec<_>>();
+        c.batch_write_item().request_items(table, writes).send().await.unwrap();
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -639,26 +672,14 @@ async fn a_gsi_created_on_a_live_table_is_backfilled_while_writers_run() {
     let c = region.client.clone();
     common::create_table(&c, "Live", common::Keys::Hash("pk", ScalarAttributeType::S)).await;
     let total = 6_000;
-    for chunk in (0..total).collect::<Vec<_>>().chunks(25) {
-        let writes = chunk
-            .iter()
-            .map(|i| {
-                let mut it = item([("pk", s(format!("k{i:05}"))), ("v", n(i))]);
-                if i % 3 != 0 {
-                    it.insert("g".into(), s(format!("g{}", i % 7)));
-                }
-                aws_sdk_dynamodb::types::WriteRequest::builder()
-                    .put_request(
-                        aws_sdk_dynamodb::types::PutRequest::builder()
-                            .set_item(Some(it))
-                            .build()
-                            .unwrap(),
-                    )
-                    .build()
-            })
-            .collect::<Vec<_>>();
-        c.batch_write_item().request_items("Live", writes).send().await.unwrap();
-    }
+    let items = (0..total).map(|i| {
+        let mut it = item([("pk", s(format!("k{i:05}"))), ("v", n(i))]);
+        if i % 3 != 0 {
+            it.insert("g".into(), s(format!("g{}", i % 7)));
+        }
+        it
+    });
+    batch_put(&c, "Live", items).await;
 
     // Writers that put, update (changing and removing the index key) and
     // delete while the index is created and backfilled.
@@ -719,26 +740,12 @@ async fn a_gsi_created_on_a_live_table_is_backfilled_while_writers_run() {
     let description = created.table_description().unwrap().global_secondary_indexes()[0].clone();
     assert_eq!(description.index_status().map(|s| s.as_str()), Some("CREATING"));
     assert_eq!(description.backfilling(), Some(true));
-    // A second index operation meanwhile is refused.
-    let busy = c
-        .update_table()
-        .table_name("Live")
-        .global_secondary_index_updates(delete_index("byG"))
-        .send()
-        .await;
-    if let Err(error) = busy {
+    // A second index created meanwhile is refused.
+    if let Err(error) = create_gsi(&c, "Live", "byH", "h").await {
         assert_eq!(error_code(&error), "LimitExceededException");
     }
 
-    wait_for("the GSI to become ACTIVE", || {
-        let c = c.clone();
-        async move {
-            let out = c.describe_table().table_name("Live").send().await.ok()?;
-            let index = out.table()?.global_secondary_indexes().first()?.clone();
-            (index.index_status().map(|s| s.as_str()) == Some("ACTIVE")).then_some(())
-        }
-    })
-    .await;
+    wait_active(&c, "Live").await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     while let Some(done) = writers.join_next().await {
         assert!(done.unwrap() >= 300);
@@ -750,17 +757,7 @@ async fn a_gsi_created_on_a_live_table_is_backfilled_while_writers_run() {
     let region = region.restart().await;
     let c = region.client.clone();
     check_index_matches_table(&c, "Live", "byG", "g").await;
-    let deleted = c
-        .update_table()
-        .table_name("Live")
-        .global_secondary_index_updates(delete_index("byG"))
-        .send()
-        .await
-        .expect("delete the GSI");
-    let listed = deleted.table_description().unwrap().global_secondary_indexes();
-    assert_eq!(listed[0].index_status().map(|s| s.as_str()), Some("DELETING"));
-    let after = c.describe_table().table_name("Live").send().await.unwrap();
-    assert!(after.table().unwrap().global_secondary_indexes().is_empty());
+    let after = delete_by_g(&c, "Live").await;
     let defined: Vec<&str> = after
         .table()
         .unwrap()
@@ -769,9 +766,26 @@ async fn a_gsi_created_on_a_live_table_is_backfilled_while_writers_run() {
         .map(|d| d.attribute_name())
         .collect();
     assert_eq!(defined, ["pk"]);
+    region.shutdown().await;
+}
+
+/// Deletes GSI `byG` of `table`: the response shows it DELETING, then it
+/// is gone from the table's description (returned) and from queries.
+async fn delete_by_g(c: &Client, table: &str) -> aws_sdk_dynamodb::operation::describe_table::DescribeTableOutput {
+    let deleted = c
+        .update_table()
+        .table_name(table)
+        .global_secondary_index_updates(delete_index("byG"))
+        .send()
+        .await
+        .expect("delete the GSI");
+    let listed = deleted.table_description().unwrap().global_secondary_indexes();
+    assert_eq!(listed[0].index_status().map(|s| s.as_str()), Some("DELETING"));
+    let after = c.describe_table().table_name(table).send().await.unwrap();
+    assert!(after.table().unwrap().global_secondary_indexes().is_empty());
     let gone = c
         .query()
-        .table_name("Live")
+        .table_name(table)
         .index_name("byG")
         .key_condition_expression("g = :g")
         .expression_attribute_values(":g", s("g1"))
@@ -779,6 +793,31 @@ async fn a_gsi_created_on_a_live_table_is_backfilled_while_writers_run() {
         .await
         .unwrap_err();
     assert_eq!(error_message(&gone), "The table does not have the specified index: byG");
+    after
+}
+
+/// A GSI deleted while it is being backfilled (as DynamoDB allows while
+/// `Backfilling` is true) is gone at once, and created again it is
+/// backfilled from the start into an index equal to the table's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gsi_deleted_while_backfilling_is_gone_and_can_be_created_again() {
+    let region = TestRegion::start().await;
+    let c = region.client.clone();
+    common::create_table(&c, "Cancel", common::Keys::Hash("pk", ScalarAttributeType::S)).await;
+    let total = 3_000;
+    let items = (0..total).map(|i| item([("pk", s(format!("k{i:05}"))), ("g", s(format!("g{}", i % 7)))]));
+    batch_put(&c, "Cancel", items).await;
+    let created = create_gsi_by_g(&c, "Cancel").await;
+    let description = created.table_description().unwrap().global_secondary_indexes()[0].clone();
+    assert_eq!(description.backfilling(), Some(true));
+    delete_by_g(&c, "Cancel").await;
+
+    create_gsi_by_g(&c, "Cancel").await;
+    wait_active(&c, "Cancel").await;
+    assert_eq!(
+        check_index_matches_table(&c, "Cancel", "byG", "g").await,
+        total as usize
+    );
     region.shutdown().await;
 }
 
@@ -1271,6 +1310,17 @@ async fn gsi_state(c: &Client, table: &str) -> Option<(String, i64)> {
     Some((index.index_status()?.as_str().to_string(), index.item_count()?))
 }
 
+/// Waits for the first GSI of `table` to be ACTIVE.
+async fn wait_active(c: &Client, table: &str) {
+    wait_for("the GSI to become ACTIVE", || async move {
+        gsi_state(c, table)
+            .await
+            .filter(|(status, _)| status == "ACTIVE")
+            .map(|_| ())
+    })
+    .await;
+}
+
 /// A SIGKILL in the middle of a backfill, while writers put, update and
 /// delete: the restarted region redoes its write-ahead log (the backfill's
 /// entries, logged as copies of their items, and its cursor with them),
@@ -1284,21 +1334,8 @@ async fn a_sigkill_mid_backfill_loses_no_index_entry() {
     let c = server.client.clone();
     common::create_table(&c, "Killed", common::Keys::Hash("pk", ScalarAttributeType::S)).await;
     let total = 20_000;
-    for chunk in (0..total).collect::<Vec<_>>().chunks(25) {
-        let writes = chunk.iter().map(|i| {
-            let it = item([("pk", s(format!("k{i:05}"))), ("g", s(format!("g{}", i % 11)))]);
-            let put = aws_sdk_dynamodb::types::PutRequest::builder().set_item(Some(it));
-            let put = put.build().unwrap();
-            aws_sdk_dynamodb::types::WriteRequest::builder()
-                .put_request(put)
-                .build()
-        });
-        c.batch_write_item()
-            .request_items("Killed", writes.collect::<Vec<_>>())
-            .send()
-            .await
-            .unwrap();
-    }
+    let items = (0..total).map(|i| item([("pk", s(format!("k{i:05}"))), ("g", s(format!("g{}", i % 11)))]));
+    batch_put(&c, "Killed", items).await;
     let acked = std::sync::Arc::new(AtomicUsize::new(0));
     let kill = common::kill::Kill::default();
     let mut writers = Vec::new();
@@ -1360,16 +1397,7 @@ async fn a_sigkill_mid_backfill_loses_no_index_entry() {
 
     let server = common::ServeProcess::start(dir.path()).await;
     let c = server.client.clone();
-    wait_for("the GSI to become ACTIVE", || {
-        let c = c.clone();
-        async move {
-            gsi_state(&c, "Killed")
-                .await
-                .filter(|(status, _)| status == "ACTIVE")
-                .map(|_| ())
-        }
-    })
-    .await;
+    wait_active(&c, "Killed").await;
     let entries = check_index_matches_table(&c, "Killed", "byG", "g").await;
     assert!(entries > 0);
     let (_, count) = gsi_state(&c, "Killed").await.unwrap();

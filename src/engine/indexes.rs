@@ -484,6 +484,64 @@ mod tests {
         engine.shutdown();
     }
 
+    /// GSI `byC` deleted while it is being backfilled (one batch of its
+    /// run stored, one prepared and not): the delete is accepted, the
+    /// batch left over stores nothing, no backfill is left, and `byC`
+    /// created again is backfilled from the first item into storage of
+    /// its own. Another index created meanwhile would have been refused.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_index_being_backfilled_can_be_deleted_and_created_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = five_items_and_by_c(dir.path(), Projection::All).await;
+        let run = engine.prepare_backfill("t".into(), "byC".into(), BackfillFrom::Cursor);
+        let mut batches = run.await.unwrap().unwrap().into_batches();
+        let step = engine
+            .enqueue_backfill(batches.remove(0))
+            .await
+            .unwrap()
+            .wait()
+            .await
+            .unwrap();
+        assert!(!step.finished, "{step:?}");
+        let by_g = index(
+            "byG",
+            IndexKind::Global,
+            attr("g", ScalarType::S),
+            None,
+            Projection::All,
+        );
+        let create = |index| TableUpdate {
+            indexes: vec![IndexUpdate::Create(index)],
+            ..TableUpdate::default()
+        };
+        let busy = engine.update_table("t".into(), create(by_g)).await.unwrap_err();
+        assert!(busy.to_string().contains("Only 1 online index"), "{busy}");
+
+        let delete = TableUpdate {
+            indexes: vec![IndexUpdate::Delete("byC".into())],
+            ..TableUpdate::default()
+        };
+        engine.update_table("t".into(), delete).await.unwrap();
+        let left_over = engine.enqueue_backfill(batches.remove(0)).await.unwrap();
+        assert_eq!(left_over.wait().await.unwrap(), Default::default());
+        assert!(engine.indexes_being_backfilled().await.unwrap().is_empty());
+        let (meta, _) = engine.read_range(scan(None)).await.unwrap();
+        assert!(meta.indexes.is_empty());
+
+        let by_c = index(
+            "byC",
+            IndexKind::Global,
+            attr("c", ScalarType::N),
+            None,
+            Projection::All,
+        );
+        engine.update_table("t".into(), create(by_c)).await.unwrap();
+        let backfilling = engine.indexes_being_backfilled().await.unwrap();
+        assert_eq!(backfilling, [("t".to_string(), "byC".to_string())]);
+        finish_and_check_five(&engine).await;
+        engine.shutdown();
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(48))]
 

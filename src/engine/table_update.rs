@@ -168,13 +168,22 @@ impl TableUpdate {
 
 /// GlobalSecondaryIndexUpdates: at most one index created or deleted at a
 /// time per table (none while another is still being backfilled here), as
-/// DynamoDB allows; the attribute definitions follow the keys in use.
+/// DynamoDB allows; the attribute definitions follow the keys in use. The
+/// index being backfilled may itself be deleted, as DynamoDB allows while
+/// its `Backfilling` is true: its backfill stops with it.
 fn apply_indexes(meta: &mut TableMeta, updates: Vec<IndexUpdate>) -> Result<(), TableUpdateError> {
-    let structural = updates
+    let structural: Vec<&IndexUpdate> = updates
         .iter()
         .filter(|u| !matches!(u, IndexUpdate::Update { .. }))
-        .count();
-    if structural > 1 || (structural == 1 && meta.indexes.iter().any(|i| i.backfilling)) {
+        .collect();
+    let busy = |update: &IndexUpdate| {
+        let deleted = match update {
+            IndexUpdate::Delete(name) => Some(name),
+            _ => None,
+        };
+        meta.indexes.iter().any(|i| i.backfilling && deleted != Some(&i.name))
+    };
+    if structural.len() > 1 || structural.first().is_some_and(|u| busy(u)) {
         return Err(TableUpdateError::IndexBusy);
     }
     for update in updates {
