@@ -15,6 +15,8 @@ KEY = {"pk": {"S": "a"}, "sk": {"N": "1"}}
 ITEM = {"pk": {"S": "a"}, "sk": {"N": "1"}, "b": {"B": "AAEC"}, "l": {"L": [{"M": {"x": {"BOOL": True}}}, {"NULL": True}]},
         "ss": {"SS": ["x", "y"]}, "ns": {"NS": ["1", "2.5"]}, "bs": {"BS": ["AA=="]}}
 ARN = "arn:aws:dynamodb:us-east-1:000000000000:table/tbl"
+IX = "ix"
+IX_ITEM = {"pk": {"S": "a"}, "sk": {"N": "1"}, "gk": {"S": "x"}, "lk": {"N": "3"}, "v": {"S": "v"}, "w": {"B": "AA=="}}
 SEEDS = [
     ("PutItem", {"TableName": TABLE, "Item": ITEM, "ConditionExpression": "attribute_not_exists(pk) OR #n > :v",
                  "ExpressionAttributeNames": {"#n": "n"}, "ExpressionAttributeValues": {":v": {"N": "3"}},
@@ -61,6 +63,42 @@ SEEDS = [
     ("DescribeTableReplicaAutoScaling", {"TableName": TABLE}),
     ("TransactWriteItems", {"TransactItems": [{"Put": {"TableName": TABLE, "Item": ITEM}}]}),
     ("ExecuteStatement", {"Statement": "SELECT * FROM tbl WHERE pk = ?", "Parameters": [{"S": "a"}]}),
+    # Secondary indexes: table "ix" (pk S, sk N) with GSI g1 (gk S, ALL) and
+    # LSI l1 (pk, lk N, INCLUDE), and the operations that use them.
+    ("CreateTable", {"TableName": IX, "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
+                                                    {"AttributeName": "sk", "KeyType": "RANGE"}],
+                     "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"},
+                                              {"AttributeName": "sk", "AttributeType": "N"},
+                                              {"AttributeName": "gk", "AttributeType": "S"},
+                                              {"AttributeName": "lk", "AttributeType": "N"}],
+                     "BillingMode": "PAY_PER_REQUEST",
+                     "GlobalSecondaryIndexes": [{"IndexName": "g1", "KeySchema": [{"AttributeName": "gk", "KeyType": "HASH"}],
+                                                 "Projection": {"ProjectionType": "ALL"}}],
+                     "LocalSecondaryIndexes": [{"IndexName": "l1", "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
+                                                                                 {"AttributeName": "lk", "KeyType": "RANGE"}],
+                                                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["v"]}}]}),
+    ("PutItem", {"TableName": IX, "Item": IX_ITEM, "ReturnItemCollectionMetrics": "SIZE",
+                 "ReturnConsumedCapacity": "INDEXES"}),
+    ("PutItem", {"TableName": IX, "Item": {"pk": {"S": "a"}, "sk": {"N": "2"}, "gk": {"N": "1"}, "lk": {"S": ""}}}),
+    ("Query", {"TableName": IX, "IndexName": "g1", "KeyConditionExpression": "gk = :g",
+               "ExpressionAttributeValues": {":g": {"S": "x"}}, "Select": "ALL_PROJECTED_ATTRIBUTES",
+               "ExclusiveStartKey": {"gk": {"S": "x"}, "pk": {"S": "a"}, "sk": {"N": "1"}}}),
+    ("Query", {"TableName": IX, "IndexName": "l1", "KeyConditions": {
+                   "pk": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "a"}]},
+                   "lk": {"ComparisonOperator": "BETWEEN", "AttributeValueList": [{"N": "0"}, {"N": "9"}]}},
+               "Select": "SPECIFIC_ATTRIBUTES", "AttributesToGet": ["w"], "ConsistentRead": True,
+               "ScanIndexForward": False, "ReturnConsumedCapacity": "INDEXES"}),
+    ("Scan", {"TableName": IX, "IndexName": "g1", "Segment": 1, "TotalSegments": 3, "Select": "COUNT"}),
+    ("UpdateTable", {"TableName": IX, "AttributeDefinitions": [{"AttributeName": "hk", "AttributeType": "B"}],
+                     "GlobalSecondaryIndexUpdates": [{"Create": {"IndexName": "g2",
+                         "KeySchema": [{"AttributeName": "hk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                         "Projection": {"ProjectionType": "KEYS_ONLY"}}}]}),
+    ("UpdateTable", {"TableName": IX, "GlobalSecondaryIndexUpdates": [{"Delete": {"IndexName": "g2"}}]}),
+    ("TransactWriteItems", {"TransactItems": [{"Put": {"TableName": IX, "Item": IX_ITEM}},
+                                              {"Update": {"TableName": IX, "Key": {"pk": {"S": "b"}, "sk": {"N": "1"}},
+                                                          "UpdateExpression": "SET gk = :g REMOVE lk",
+                                                          "ExpressionAttributeValues": {":g": {"S": "y"}}}}],
+                            "ReturnItemCollectionMetrics": "SIZE"}),
 ]
 STREAMS = [
     ("ListStreams", {"TableName": TABLE}),

@@ -73,6 +73,16 @@ const NAMES: &[&str] = &[
     "ConsistentRead",
     "TransactItems",
     "Statement",
+    "IndexName",
+    "GlobalSecondaryIndexes",
+    "LocalSecondaryIndexes",
+    "GlobalSecondaryIndexUpdates",
+    "Projection",
+    "ProjectionType",
+    "NonKeyAttributes",
+    "IndexStatus",
+    "ReturnItemCollectionMetrics",
+    "ReturnConsumedCapacity",
 ];
 
 fn random_scalar(rng: &mut Rng) -> Value {
