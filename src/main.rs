@@ -10,8 +10,9 @@ use clap::Parser;
 /// mimalloc). Reads gain most (README, Architecture: Allocator). Built
 /// without transparent huge pages (`no_thp`): with them the kernel zeroed
 /// a 2 MiB page each time mimalloc reused memory it had given back, about
-/// 3 us of every in-memory PutItem (perf); bench --scenario core read
-/// in-memory PutItem / no-op HTTP 0.60-0.67 with them, 0.69-0.71 without.
+/// 3 us of CPU per in-memory PutItem (perf under wrk). bench --scenario
+/// core read in-memory PutItem / no-op HTTP 0.60-0.69 with them and
+/// 0.65-0.71 without, inside its noise.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

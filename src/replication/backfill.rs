@@ -16,9 +16,9 @@ use super::link::pull_snapshot;
 /// How often to look for replicas to backfill besides commit notifications.
 const POLL: Duration = Duration::from_millis(500);
 /// Least time between two looks after commits: a look reads every table's
-/// description, and under load there is a commit every few microseconds
-/// (in memory, one per write). Looking after each had this task read the
-/// tables without pause, on every region, replicated or not.
+/// description, and under load the writer commits a group every few
+/// hundred microseconds. Looking after each had this task read the tables
+/// without pause, on every region, replicated or not.
 const RECHECK: Duration = Duration::from_millis(20);
 /// Wait between attempts to reach a peer that is not connected.
 const RETRY: Duration = Duration::from_millis(200);
