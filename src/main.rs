@@ -7,12 +7,10 @@ use clap::Parser;
 /// mimalloc rather than glibc's malloc: a write's buffers are allocated on
 /// one thread and freed on another, and under PutItem glibc's malloc and
 /// free took about a quarter of a region's CPU samples (a tenth with
-/// mimalloc). Reads gain most (README, Architecture: Allocator). Built
-/// without transparent huge pages (`no_thp`): with them the kernel zeroed
-/// a 2 MiB page each time mimalloc reused memory it had given back, about
-/// 3 us of CPU per in-memory PutItem (perf under wrk). bench --scenario
-/// core read in-memory PutItem / no-op HTTP 0.60-0.69 with them and
-/// 0.65-0.71 without, inside its noise.
+/// mimalloc). Reads gain most (README, Architecture: Allocator). It keeps
+/// transparent huge pages: without them a GSI backfill ran about 10%
+/// slower, which outweighs the CPU their page zeroing costs in-memory
+/// PutItem (measured both ways, README).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
