@@ -192,6 +192,19 @@ mod tests {
         }
     }
 
+    /// GSI `byC`: hash key `c` (a number), `projection`.
+    fn by_c(projection: Projection) -> SecondaryIndex {
+        index("byC", IndexKind::Global, attr("c", ScalarType::N), None, projection)
+    }
+
+    /// An UpdateTable making one index change.
+    fn index_update(update: IndexUpdate) -> TableUpdate {
+        TableUpdate {
+            indexes: vec![update],
+            ..TableUpdate::default()
+        }
+    }
+
     fn key(k: u8) -> Item {
         Item::from([
             ("pk".to_string(), AttributeValue::S(format!("p{}", k % 3))),
@@ -272,17 +285,7 @@ mod tests {
                         .unwrap();
                 }
                 Op::CreateByC => {
-                    let new = index(
-                        "byC",
-                        IndexKind::Global,
-                        attr("c", ScalarType::N),
-                        None,
-                        Projection::All,
-                    );
-                    let update = TableUpdate {
-                        indexes: vec![IndexUpdate::Create(new)],
-                        ..TableUpdate::default()
-                    };
+                    let update = index_update(IndexUpdate::Create(by_c(Projection::All)));
                     // Refused while it exists or is still being filled.
                     let _ = engine.update_table("t".into(), update).await;
                 }
@@ -364,11 +367,7 @@ mod tests {
         for (sk, c) in [(0, 1), (2, 2), (4, 3), (6, 4), (8, 6)] {
             put(&engine, item(sk, Some(c), "g", "x")).await;
         }
-        let by_c = index("byC", IndexKind::Global, attr("c", ScalarType::N), None, projection);
-        let update = TableUpdate {
-            indexes: vec![IndexUpdate::Create(by_c)],
-            ..TableUpdate::default()
-        };
+        let update = index_update(IndexUpdate::Create(by_c(projection)));
         engine.update_table("t".into(), update).await.unwrap();
         engine
     }
@@ -510,17 +509,13 @@ mod tests {
             None,
             Projection::All,
         );
-        let create = |index| TableUpdate {
-            indexes: vec![IndexUpdate::Create(index)],
-            ..TableUpdate::default()
-        };
-        let busy = engine.update_table("t".into(), create(by_g)).await.unwrap_err();
+        let busy = engine
+            .update_table("t".into(), index_update(IndexUpdate::Create(by_g)))
+            .await
+            .unwrap_err();
         assert!(busy.to_string().contains("Only 1 online index"), "{busy}");
 
-        let delete = TableUpdate {
-            indexes: vec![IndexUpdate::Delete("byC".into())],
-            ..TableUpdate::default()
-        };
+        let delete = index_update(IndexUpdate::Delete("byC".into()));
         engine.update_table("t".into(), delete).await.unwrap();
         let left_over = engine.enqueue_backfill(batches.remove(0)).await.unwrap();
         assert_eq!(left_over.wait().await.unwrap(), Default::default());
@@ -528,14 +523,8 @@ mod tests {
         let (meta, _) = engine.read_range(scan(None)).await.unwrap();
         assert!(meta.indexes.is_empty());
 
-        let by_c = index(
-            "byC",
-            IndexKind::Global,
-            attr("c", ScalarType::N),
-            None,
-            Projection::All,
-        );
-        engine.update_table("t".into(), create(by_c)).await.unwrap();
+        let create = index_update(IndexUpdate::Create(by_c(Projection::All)));
+        engine.update_table("t".into(), create).await.unwrap();
         let backfilling = engine.indexes_being_backfilled().await.unwrap();
         assert_eq!(backfilling, [("t".to_string(), "byC".to_string())]);
         finish_and_check_five(&engine).await;

@@ -177,11 +177,8 @@ fn apply_indexes(meta: &mut TableMeta, updates: Vec<IndexUpdate>) -> Result<(), 
         .filter(|u| !matches!(u, IndexUpdate::Update { .. }))
         .collect();
     let busy = |update: &IndexUpdate| {
-        let deleted = match update {
-            IndexUpdate::Delete(name) => Some(name),
-            _ => None,
-        };
-        meta.indexes.iter().any(|i| i.backfilling && deleted != Some(&i.name))
+        let deletes = |index: &SecondaryIndex| matches!(update, IndexUpdate::Delete(name) if *name == index.name);
+        meta.indexes.iter().any(|i| i.backfilling && !deletes(i))
     };
     if structural.len() > 1 || structural.first().is_some_and(|u| busy(u)) {
         return Err(TableUpdateError::IndexBusy);
